@@ -1,0 +1,71 @@
+"""The ``studio`` command. ``studio [PROJECT]`` opens the GUI; subcommands work headless.
+
+Subcommands live in their own modules, each with ``configure(parser)`` and ``main(args)``;
+they are imported only when used, so ``studio --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from studio import __version__
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("studio.commands.check", "validate a project and print its blocks, shapes and sizes"),
+    "export": ("studio.commands.export", "write the generated code (or other formats) of a project"),
+    "train": ("studio.training.cli", "train a project headless and write metrics and weights"),
+    "import": ("studio.commands.import_model", "turn a PyTorch module into an editable project"),
+}
+
+
+class CliError(Exception):
+    """A one-line error for the terminal (exit status 1 or 2)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser(sub: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio",
+        description="Build PyTorch models visually. Without a subcommand, opens the editor.",
+        epilog="Subcommands:\n"
+        + "\n".join(f"  {name:<8} {help}" for name, (_, help) in SUBCOMMANDS.items())
+        + "\n\nRun 'studio SUBCOMMAND --help' for its options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    if sub is None:
+        parser.add_argument("project", nargs="?", help="project file to open in the editor")
+        return parser
+    module_name, help_text = SUBCOMMANDS[sub]
+    subparser = argparse.ArgumentParser(prog=f"studio {sub}", description=help_text[0].upper() + help_text[1:] + ".")
+    importlib.import_module(module_name).configure(subparser)
+    return subparser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sub = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    parser = build_parser(sub)
+    args = parser.parse_args(argv[1:] if sub else argv)
+    if sub is None:
+        from studio.ui.app import run_gui
+
+        return run_gui(args.project)
+    module = importlib.import_module(SUBCOMMANDS[sub][0])
+    try:
+        return int(module.main(args) or 0)
+    except CliError as e:
+        print(f"studio {sub}: error: {e}", file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print(f"studio {sub}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

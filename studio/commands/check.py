@@ -1,0 +1,62 @@
+"""``studio check PROJECT``: validate, then print blocks, shapes, sizes and totals."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from studio.commands import load
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", help="project file (.studio.json)")
+
+
+def human(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def main(args: argparse.Namespace) -> int:
+    from studio.compiler import analyze
+
+    project = load(args.project)
+    graph = project.graph
+    analysis = analyze(graph)
+    rows = [("name", "type", "output shape", "params", "MACs")]
+    for block in graph.blocks.values():
+        info = analysis.block_info(block.id)
+        params = f"{info.params:,}" + (" (frozen)" if info.params and not info.trainable else "")
+        rows.append(
+            (
+                block.name,
+                block.spec.label,
+                info.out_text if info.out_shapes else "-",
+                params if info.params else "-",
+                human(info.macs) if info.macs else "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) if j < 2 or i == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    t = analysis.totals()
+    print()
+    print(f"Project:    {project.name}")
+    print(f"Parameters: {t.params:,} ({t.trainable:,} trainable, {t.frozen:,} frozen)")
+    print(f"Size:       {t.size_mb:.2f} MB")
+    print(f"MACs:       {human(t.macs)} per sample")
+    warnings = [d for d in analysis.diagnostics if not d.is_error]
+    errors = analysis.errors
+    for d in warnings:
+        print(f"warning: {d.describe(graph)}")
+    if errors:
+        print(f"\n{len(errors)} problem{'s' * (len(errors) != 1)}:", file=sys.stderr)
+        for d in errors:
+            print(f"  error: {d.describe(graph)}", file=sys.stderr)
+        return 1
+    print("OK: the model is valid.")
+    return 0

@@ -1,0 +1,244 @@
+"""The one code generator: graph -> the Python source of one ``nn.Module`` subclass.
+
+Export writes this text and the runtime module is built by executing this same text
+(:mod:`studio.compiler.build`). There is no second path.
+
+One branch per node *role* (input, output, layer), never per layer type: each block type's
+emitter writes its own ``__init__`` and ``forward`` lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from studio import __version__
+from studio.blocks.registry import IMPORT_NN, IMPORT_TORCH, ROLE_INPUT, ROLE_OUTPUT, EmitContext
+from studio.blocks.shapes import fmt_shape
+from studio.compiler.analysis import Analysis, analyze
+from studio.compiler.naming import Namespace, class_name, sanitize
+from studio.graph.model import Graph
+from studio.graph.validation import Diagnostic
+
+INDENT = "    "
+MAX_LINE = 88
+
+
+class CompileError(Exception):
+    """The graph has problems; ``diagnostics`` lists them."""
+
+    def __init__(self, diagnostics: list[Diagnostic], graph: Graph | None = None) -> None:
+        self.diagnostics = diagnostics
+        lines = [d.describe(graph) for d in diagnostics]
+        super().__init__("; ".join(lines) if lines else "the graph cannot be compiled")
+
+
+@dataclass
+class GeneratedCode:
+    source: str
+    class_name: str
+    #: block id -> attribute name (``self.<attr>``) of blocks that create layers
+    attrs: dict[str, str] = field(default_factory=dict)
+    #: 1-based source line -> block id, for pointing at a block from a traceback
+    line_blocks: dict[int, str] = field(default_factory=dict)
+    #: forward() argument names, in order, with the Input block ids
+    inputs: list[tuple[str, str]] = field(default_factory=list)
+
+
+def generate(
+    graph: Graph,
+    name: str = "Model",
+    analysis: Analysis | None = None,
+    header: bool = True,
+) -> GeneratedCode:
+    """Python source for ``graph``. Raises :class:`CompileError` when the graph has errors."""
+    analysis = analysis if analysis is not None else analyze(graph)
+    if analysis.errors:
+        raise CompileError(analysis.errors, graph)
+    order, cyclic = graph.topological_order()
+    if cyclic:  # pragma: no cover - validation reports loops as errors
+        raise CompileError([Diagnostic("the graph has a loop")], graph)
+
+    cls = class_name(name)
+    attr_ns = Namespace({cls}, attrs=True)
+    var_ns = Namespace({cls, "torch", "nn", "self"})
+    imports = {IMPORT_TORCH, IMPORT_NN}  # type hints use torch; the base class is nn.Module
+    # the expression holding each (block, output port) value, and the position of its last
+    # reader in forward order: a variable can be reused once its last reader has run
+    value: dict[tuple[str, str], str] = {}
+    position = {bid: i for i, bid in enumerate(order)}
+    last_reader: dict[tuple[str, str], float] = {}
+    for e in graph.edges.values():
+        role = graph.blocks[e.dst].spec.role
+        at = float("inf") if role == ROLE_OUTPUT else position[e.dst]
+        key = (e.src, e.src_port)
+        last_reader[key] = max(last_reader.get(key, -1.0), at)
+    local_vars: set[str] = set()
+    birth: dict[str, int] = {}
+
+    inputs = [graph.blocks[b] for b in order if graph.blocks[b].spec.role == ROLE_INPUT]
+    outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+    inputs.sort(key=lambda b: list(graph.blocks).index(b.id))
+    args: list[tuple[str, str]] = []
+    for b in inputs:
+        var = var_ns.create_name(b.name, obj=b.id)
+        value[(b.id, "out")] = var
+        local_vars.add(var)
+        birth[var] = len(birth)
+        args.append((var, b.id))
+
+    init_parts: list[tuple[str, list[str]]] = []
+    fwd_parts: list[tuple[str, list[str]]] = []
+    attrs: dict[str, str] = {}
+    for bid in order:
+        block = graph.blocks[bid]
+        spec = block.spec
+        if spec.role != "layer":
+            continue
+        info = analysis.block_info(bid)
+        in_exprs: list[str | None] = []
+        for port in block.input_ports():
+            e = graph.edge_into(bid, port.name)
+            in_exprs.append(value[(e.src, e.src_port)] if e is not None else None)
+        out_ports = block.output_ports()
+        # reuse an input's variable (x = self.fc1(x)) when this block is its last reader
+        # (of several, the oldest variable: the main stream, not the branch)
+        reuse = None
+        if len(out_ports) == 1:
+            free = [
+                expr
+                for port, expr in zip(block.input_ports(), in_exprs)
+                if expr in local_vars
+                and (e := graph.edge_into(bid, port.name)) is not None
+                and last_reader.get((e.src, e.src_port)) == position[bid]
+            ]
+            reuse = min(free, key=lambda v: birth[v]) if free else None
+        outs = [reuse] if reuse else [var_ns.create_name(block.name) for _ in out_ports]
+        for v in outs:
+            birth.setdefault(v, len(birth))
+        attr = attr_ns.create_name(block.name, obj=bid)
+        ctx = EmitContext(
+            attr=attr,
+            params=block.params,
+            inputs=in_exprs,
+            outputs=outs,
+            in_shapes=list(info.in_shapes) or [None] * len(in_exprs),
+            in_dtypes=[None] * len(in_exprs),
+            frozen=block.frozen,
+            namer=lambda base: var_ns.create_name(base),
+        )
+        emitted = spec.emitter.emit(ctx)
+        imports |= emitted.imports
+        init_lines = list(emitted.init)
+        if block.frozen and init_lines:
+            init_lines.append(f"self.{attr}.requires_grad_(False)")
+        if init_lines:
+            attrs[bid] = attr
+            init_parts.append((bid, init_lines))
+        if emitted.output_exprs is not None:
+            for port, expr in zip(out_ports, emitted.output_exprs):
+                value[(bid, port.name)] = expr
+        else:
+            for port, var in zip(out_ports, outs):
+                value[(bid, port.name)] = var
+                local_vars.add(var)
+        if emitted.forward:
+            fwd_parts.append((bid, emitted.forward))
+
+    returns = []
+    for b in outputs:
+        e = graph.edge_into(b.id, "in")
+        returns.append(value[(e.src, e.src_port)])
+
+    # ------------------------------------------------------------- assemble
+    lines: list[str] = []
+    line_blocks: dict[int, str] = {}
+
+    def emit(text: str, block_id: str | None = None, indent: int = 0) -> None:
+        for piece in _wrap(text, indent):
+            lines.append(piece)
+            if block_id is not None:
+                line_blocks[len(lines)] = block_id
+
+    if header:
+        emit(f"# Generated by Studio {__version__} from the project {name!r}.")
+        emit("# It needs only PyTorch to run; edit it freely.")
+    emit('"""' + f"{cls}: a PyTorch model built in Studio." + '"""')
+    emit("")
+    plain = sorted(i for i in imports if i.startswith("import "))
+    froms = sorted(i for i in imports if i.startswith("from "))
+    for line in plain + froms:
+        emit(line)
+    emit("")
+    emit("")
+    emit(f"class {cls}(nn.Module):")
+    doc = [f"{cls}, built in Studio.", "", "Inputs:"]
+    for var, bid in args:
+        shape = analysis.block_info(bid).out_shapes[0]
+        dtype = graph.blocks[bid].params["dtype"]
+        doc.append(f"    {var}: {fmt_shape(shape)} ({dtype})")
+    doc.append("Returns:")
+    for b in outputs:
+        shape = analysis.block_info(b.id).in_shapes[0] if analysis.block_info(b.id).in_shapes else None
+        doc.append(f"    {sanitize(b.name)}: {fmt_shape(shape)}")
+    doc.append("N is the batch size.")
+    emit('"""' + doc[0], indent=1)
+    for d in doc[1:]:
+        emit(d, indent=1)
+    emit('"""', indent=1)
+    emit("")
+    emit("def __init__(self) -> None:", indent=1)
+    emit("super().__init__()", indent=2)
+    for bid, init_lines in init_parts:
+        for text in init_lines:
+            emit(text, bid, indent=2)
+    emit("")
+    sig = ", ".join(f"{var}: torch.Tensor" for var, _ in args)
+    ret = "torch.Tensor" if len(returns) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(returns))}]"
+    emit(f"def forward(self, {sig}) -> {ret}:" if sig else f"def forward(self) -> {ret}:", indent=1)
+    for bid, fwd_lines in fwd_parts:
+        for text in fwd_lines:
+            emit(text, bid, indent=2)
+    emit(f"return {', '.join(returns)}", indent=2)
+    source = "\n".join(lines) + "\n"
+    return GeneratedCode(source=source, class_name=cls, attrs=attrs, line_blocks=line_blocks, inputs=args)
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    """Indent ``text``; split a long ``x = f(a, b, ...)`` call over several lines, black-style."""
+    pad = INDENT * indent
+    line = pad + text if text else ""
+    if len(line) <= MAX_LINE or "(" not in text or not text.endswith(")"):
+        return [line]
+    head, _, rest = text.partition("(")
+    inner = rest[:-1]
+    parts = _split_top_level(inner)
+    if len(parts) < 2 and len(pad + head) > MAX_LINE:
+        return [line]
+    return [f"{pad}{head}("] + [f"{pad}{INDENT}{p}," for p in parts] + [f"{pad})"]
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, start, quote = [], 0, 0, None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    tail = text[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts

@@ -1,0 +1,260 @@
+"""Exact shapes by running the real modules on ``meta`` tensors (no memory, no compute).
+
+Each block is evaluated from the very code the generator writes for it (its emitter's
+``__init__`` and ``forward`` lines), so the shapes shown are the shapes the exported module
+produces. A block is evaluated again only when its type, parameters, frozen flag or input
+shapes change; results are also shared between blocks with the same key.
+Where a module cannot run on ``meta``, a cheap real build on the CPU with a batch of 2 is used.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from studio.blocks.registry import (
+    BATCH,
+    ROLE_INPUT,
+    ROLE_OUTPUT,
+    BlockType,
+    EmitContext,
+    ShapeUnknown,
+)
+from studio.blocks.shapes import fmt_shape
+
+Shape = tuple[int, ...]
+InSpec = tuple[Shape, str] | None
+
+_FALLBACK_BATCH = 2
+_FALLBACK_MAX_NUMEL = 20_000_000
+_MEMO_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    """What inference knows about one block."""
+
+    in_shapes: tuple[Shape | None, ...]
+    out_shapes: tuple[Shape | None, ...]
+    out_dtypes: tuple[str | None, ...]
+    params: int = 0
+    trainable: int = 0
+    size_bytes: int = 0
+    macs: int | None = None
+    error: str | None = None
+    #: True when the meta build failed and a real CPU build was used
+    fallback: bool = False
+
+    @property
+    def frozen_params(self) -> int:
+        return self.params - self.trainable
+
+    @property
+    def out_text(self) -> str:
+        return ", ".join(fmt_shape(s) for s in self.out_shapes)
+
+
+UNKNOWN = BlockInfo((), (), ())
+
+_memo: OrderedDict[Any, BlockInfo] = OrderedDict()
+_code_cache: dict[str, Any] = {}
+
+
+def _compiled(text: str):
+    code = _code_cache.get(text)
+    if code is None:
+        code = compile(text, "<studio shape inference>", "exec")
+        if len(_code_cache) > 20_000:
+            _code_cache.clear()
+        _code_cache[text] = code
+    return code
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _dtype(name: str) -> torch.dtype:
+    return getattr(torch, name)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def evaluate_block(
+    spec: BlockType,
+    params: dict[str, Any],
+    in_specs: tuple[InSpec, ...],
+    frozen: bool = False,
+) -> BlockInfo:
+    """Shapes, parameter counts and MACs of one block given its input shapes and dtypes."""
+    key = (spec.id, _freeze(params), frozen, in_specs)
+    hit = _memo.get(key)
+    if hit is not None:
+        _memo.move_to_end(key)
+        return hit
+    info = _evaluate(spec, params, in_specs, frozen)
+    _memo[key] = info
+    if len(_memo) > _MEMO_SIZE:
+        _memo.popitem(last=False)
+    return info
+
+
+def _evaluate(
+    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...], frozen: bool
+) -> BlockInfo:
+    in_shapes = tuple(s[0] if s else None for s in in_specs)
+    if spec.role == ROLE_INPUT:
+        shape = (BATCH, *params["shape"])
+        return BlockInfo((), (shape,), (params["dtype"],))
+    if spec.role == ROLE_OUTPUT:
+        return BlockInfo(in_shapes, (), ())
+    ports = spec.input_ports(params)
+    n_out = len(spec.output_ports(params))
+    unknown = BlockInfo(in_shapes, (None,) * n_out, (None,) * n_out)
+    if any(s is None and not p.optional for s, p in zip(in_specs, ports)):
+        return unknown  # an upstream problem or a missing wire: nothing to say here
+    ctx = EmitContext(
+        attr="layer",
+        params=params,
+        inputs=[f"_in{i}" if s is not None else None for i, s in enumerate(in_specs)],
+        outputs=[f"_out{i}" for i in range(n_out)],
+        in_shapes=list(in_shapes),
+        in_dtypes=[s[1] if s else None for s in in_specs],
+        frozen=frozen,
+        inference=True,
+        namer=lambda base: f"_tmp_{base}",
+    )
+    try:
+        if spec.check is not None:
+            message = spec.check(ctx)
+            if message:
+                return _error(unknown, message.replace("{label}", spec.label))
+        emitted = spec.emitter.emit(ctx)
+    except ShapeUnknown:
+        return unknown
+    except Exception as e:  # a declaration that cannot handle these inputs
+        return _error(unknown, f"{spec.label} cannot work with input {_shapes_text(in_shapes)}: {e}")
+
+    try:
+        return _run(spec, ctx, emitted, in_specs, device="meta")
+    except Exception as meta_error:
+        if not _may_fallback(in_shapes):
+            return _error(unknown, _explain(spec, in_shapes, meta_error))
+        try:
+            info = _run(spec, ctx, emitted, in_specs, device="cpu")
+        except Exception as e:
+            return _error(unknown, _explain(spec, in_shapes, e))
+        return info
+
+
+def _may_fallback(in_shapes: tuple[Shape | None, ...]) -> bool:
+    total = 0
+    for s in in_shapes:
+        if s is None:
+            continue
+        n = 1
+        for d in s:
+            n *= _FALLBACK_BATCH if d == BATCH else d
+        total += n
+    return total <= _FALLBACK_MAX_NUMEL
+
+
+def _run(spec, ctx: EmitContext, emitted, in_specs, device: str) -> BlockInfo:
+    holder = nn.Module()
+    ns: dict[str, Any] = {"torch": torch, "nn": nn, "self": holder}
+    for line in sorted(emitted.imports):
+        exec(_compiled(line), ns)
+    real = device != "meta"
+    with torch.device(device):
+        for line in emitted.init:
+            exec(_compiled(line), ns)
+    for i, s in enumerate(in_specs):
+        if s is None:
+            continue
+        shape = tuple(_FALLBACK_BATCH if (real and d == BATCH) else d for d in s[0])
+        dtype = _dtype(s[1])
+        if real and not dtype.is_floating_point:
+            ns[f"_in{i}"] = torch.zeros(shape, dtype=dtype)
+        else:
+            ns[f"_in{i}"] = torch.empty(shape, dtype=dtype, device=device)
+    holder.train(False)
+    with torch.no_grad():
+        for line in emitted.forward:
+            exec(_compiled(line), ns)
+        if emitted.output_exprs is not None:
+            outs = [eval(_compiled_expr(e), ns) for e in emitted.output_exprs]
+        else:
+            outs = [ns[name] for name in ctx.outputs]
+    out_shapes, out_dtypes = [], []
+    for t in outs:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"the block produced a {type(t).__name__}, not a tensor")
+        shape = tuple(t.shape)
+        if real and shape and shape[0] == _FALLBACK_BATCH and ctx.in_shapes and ctx.in_shapes[0]:
+            shape = (BATCH, *shape[1:])
+        out_shapes.append(shape)
+        out_dtypes.append(_dtype_name(t.dtype))
+    total = trainable = size = 0
+    for p in holder.parameters():
+        n = p.numel()
+        total += n
+        size += n * p.element_size()
+        if p.requires_grad and not ctx.frozen:
+            trainable += n
+    for b in holder.buffers():
+        size += b.numel() * b.element_size()
+    macs = None
+    if spec.macs is not None:
+        try:
+            macs = int(spec.macs(ctx, out_shapes))
+        except Exception:
+            macs = None
+    return BlockInfo(
+        tuple(ctx.in_shapes),
+        tuple(out_shapes),
+        tuple(out_dtypes),
+        params=total,
+        trainable=trainable,
+        size_bytes=size,
+        macs=macs,
+        fallback=real,
+    )
+
+
+_expr_cache: dict[str, Any] = {}
+
+
+def _compiled_expr(text: str):
+    code = _expr_cache.get(text)
+    if code is None:
+        code = _expr_cache[text] = compile(text, "<studio shape inference>", "eval")
+    return code
+
+
+def _error(unknown: BlockInfo, message: str) -> BlockInfo:
+    return BlockInfo(unknown.in_shapes, unknown.out_shapes, unknown.out_dtypes, error=message)
+
+
+def _shapes_text(shapes: tuple[Shape | None, ...]) -> str:
+    known = [fmt_shape(s) for s in shapes if s is not None]
+    return " and ".join(known) if known else "?"
+
+
+def _explain(spec: BlockType, in_shapes: tuple[Shape | None, ...], err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = text.replace(str(BATCH), "N")
+    return f"{spec.label} cannot take input {_shapes_text(in_shapes)}: {text}"
+
+
+def clear_cache() -> None:
+    _memo.clear()

@@ -1,0 +1,400 @@
+"""The graph of blocks and edges. Plain Python: no Qt, no torch.
+
+Mutating methods keep the graph consistent and emit :class:`GraphEvents`. Views never
+call them directly: they push commands (:mod:`studio.graph.commands`) so every edit can
+be undone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.blocks.registry import ROLE_LAYER, BlockType, Port, get_block_type
+from studio.graph.events import GraphEvents
+
+MAX_NAME_LENGTH = 120
+
+
+class GraphError(ValueError):
+    """An edit that would make the graph inconsistent; the message is for the user."""
+
+
+@dataclass(eq=False)
+class Block:
+    id: str
+    type: str
+    name: str
+    params: dict[str, Any]
+    position: tuple[float, float] = (0.0, 0.0)
+    frozen: bool = False
+
+    @property
+    def spec(self) -> BlockType:
+        return get_block_type(self.type)
+
+    def input_ports(self) -> tuple[Port, ...]:
+        return self.spec.input_ports(self.params)
+
+    def output_ports(self) -> tuple[Port, ...]:
+        return self.spec.output_ports(self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        spec = self.spec
+        d: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type,
+            "version": spec.version,
+            "name": self.name,
+            "params": spec.params_to_json(self.params),
+            "position": [round(self.position[0], 2), round(self.position[1], 2)],
+        }
+        if self.frozen:
+            d["frozen"] = True
+        return d
+
+    def __repr__(self) -> str:
+        return f"Block({self.id!r}, {self.type!r}, name={self.name!r})"
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: str
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "from": [self.src, self.src_port], "to": [self.dst, self.dst_port]}
+
+
+@dataclass
+class Graph:
+    """Blocks (in creation order) and the edges between their ports."""
+
+    blocks: dict[str, Block] = field(default_factory=dict)
+    edges: dict[str, Edge] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.events = GraphEvents()
+        self._ids = itertools.count(1)
+        # dst (block, port) -> edge id; kept in step with self.edges.
+        self._incoming: dict[tuple[str, str], str] = {}
+
+    # ------------------------------------------------------------------ queries
+    def __contains__(self, block_id: object) -> bool:
+        return block_id in self.blocks
+
+    def block(self, block_id: str) -> Block:
+        try:
+            return self.blocks[block_id]
+        except KeyError:
+            raise GraphError(f"There is no block with id {block_id!r}.") from None
+
+    def block_by_name(self, name: str) -> Block | None:
+        for b in self.blocks.values():
+            if b.name == name:
+                return b
+        return None
+
+    def names(self) -> set[str]:
+        return {b.name for b in self.blocks.values()}
+
+    def incoming(self, block_id: str) -> dict[str, Edge]:
+        """The edges into ``block_id``, keyed by input port name."""
+        b = self.block(block_id)
+        out = {}
+        for p in b.input_ports():
+            eid = self._incoming.get((block_id, p.name))
+            if eid is not None:
+                out[p.name] = self.edges[eid]
+        return out
+
+    def edge_into(self, block_id: str, port: str) -> Edge | None:
+        eid = self._incoming.get((block_id, port))
+        return self.edges[eid] if eid is not None else None
+
+    def outgoing(self, block_id: str) -> list[Edge]:
+        return [e for e in self.edges.values() if e.src == block_id]
+
+    def edges_of(self, block_id: str) -> list[Edge]:
+        return [e for e in self.edges.values() if e.src == block_id or e.dst == block_id]
+
+    def successors(self) -> dict[str, list[str]]:
+        succ: dict[str, list[str]] = {bid: [] for bid in self.blocks}
+        for e in self.edges.values():
+            succ[e.src].append(e.dst)
+        return succ
+
+    def topological_order(self) -> tuple[list[str], list[str]]:
+        """Kahn's algorithm in creation order. Returns ``(order, blocks_in_cycles)``."""
+        indeg = dict.fromkeys(self.blocks, 0)
+        succ = self.successors()
+        for e in self.edges.values():
+            indeg[e.dst] += 1
+        ready = [bid for bid, d in indeg.items() if d == 0]
+        ready.reverse()
+        order: list[str] = []
+        while ready:
+            bid = ready.pop()
+            order.append(bid)
+            for nxt in reversed(succ[bid]):
+                indeg[nxt] -= 1
+                if indeg[nxt] == 0:
+                    ready.append(nxt)
+        if len(order) == len(self.blocks):
+            return order, []
+        done = set(order)
+        return order, [bid for bid in self.blocks if bid not in done]
+
+    def downstream(self, block_ids: Iterable[str]) -> set[str]:
+        """The given blocks and everything reachable from them."""
+        succ = self.successors()
+        seen: set[str] = set()
+        stack = [b for b in block_ids if b in self.blocks]
+        while stack:
+            bid = stack.pop()
+            if bid in seen:
+                continue
+            seen.add(bid)
+            stack.extend(succ[bid])
+        return seen
+
+    def would_cycle(self, src: str, dst: str) -> bool:
+        return src == dst or src in self.downstream([dst])
+
+    def unique_name(self, base: str, taken: set[str] | None = None, numbered: bool = False) -> str:
+        """``base`` if free, else ``base`` with the next free number (``fc1``, ``fc2``).
+
+        ``numbered`` always adds a number (new layers are ``fc1``, ``fc2``...)."""
+        taken = self.names() if taken is None else taken
+        base = base.strip() or "block"
+        if base not in taken and not numbered:
+            return base
+        stem = re.sub(r"_?\d+$", "", base) or base
+        for i in itertools.count(1):
+            candidate = f"{stem}{i}" if stem[-1:].isalpha() else f"{stem}_{i}"
+            if candidate not in taken:
+                return candidate
+        raise AssertionError("unreachable")
+
+    def new_id(self, prefix: str = "b") -> str:
+        while True:
+            candidate = f"{prefix}{next(self._ids)}"
+            if candidate not in self.blocks and candidate not in self.edges:
+                return candidate
+
+    def can_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+        """Why the connection is refused, in words for the user; ``None`` when it is fine."""
+        if src not in self.blocks or dst not in self.blocks:
+            return "Both ends of a wire must be blocks on the canvas."
+        s, d = self.blocks[src], self.blocks[dst]
+        if src_port not in {p.name for p in s.output_ports()}:
+            return f"{s.name!r} has no output called {src_port!r}."
+        if dst_port not in {p.name for p in d.input_ports()}:
+            return f"{d.name!r} has no input called {dst_port!r}."
+        if src == dst:
+            return "A block cannot feed itself: that would be a loop."
+        if (dst, dst_port) in self._incoming:
+            return (
+                f"Input {dst_port!r} of {d.name!r} already has a wire; "
+                "remove it first (an input takes one wire; use Add or Concatenate to merge)."
+            )
+        if self.would_cycle(src, dst):
+            return (
+                f"Connecting {s.name!r} to {d.name!r} would make a loop "
+                "(data must flow one way, from inputs to outputs)."
+            )
+        return None
+
+    def _lenient_ok(self, src: str, src_port: str, dst: str, dst_port: str) -> bool:
+        if src not in self.blocks or dst not in self.blocks:
+            return False
+        return src_port in {p.name for p in self.blocks[src].output_ports()} and dst_port in {
+            p.name for p in self.blocks[dst].input_ports()
+        }
+
+    def wires_into(self, block_id: str, port: str) -> list[Edge]:
+        return [e for e in self.edges.values() if e.dst == block_id and e.dst_port == port]
+
+    # ---------------------------------------------------------------- mutations
+    def add_block(
+        self,
+        type_id: str,
+        *,
+        name: str | None = None,
+        params: dict[str, Any] | None = None,
+        position: tuple[float, float] = (0.0, 0.0),
+        frozen: bool = False,
+        id: str | None = None,
+        index: int | None = None,
+    ) -> Block:
+        spec = get_block_type(type_id)
+        full = spec.coerce_params(params or {})
+        if name is None:
+            name = self.unique_name(spec.default_name, numbered=spec.role == ROLE_LAYER)
+        else:
+            self._check_name(name)
+        if id is None:
+            id = self.new_id()
+        elif id in self.blocks:
+            raise GraphError(f"Block id {id!r} is already used.")
+        block = Block(
+            id=id,
+            type=spec.id,
+            name=name,
+            params=full,
+            position=(float(position[0]), float(position[1])),
+            frozen=bool(frozen),
+        )
+        if index is None or index >= len(self.blocks):
+            self.blocks[id] = block
+        else:
+            items = list(self.blocks.items())
+            items.insert(max(index, 0), (id, block))
+            self.blocks = dict(items)
+        self.events.block_added.emit(block)
+        self.events.changed.emit()
+        return block
+
+    def remove_block(self, block_id: str) -> Block:
+        block = self.block(block_id)
+        for e in self.edges_of(block_id):
+            self.disconnect(e.id, _notify=False)
+        del self.blocks[block_id]
+        self.events.block_removed.emit(block)
+        self.events.changed.emit()
+        return block
+
+    def connect(
+        self,
+        src: str,
+        src_port: str,
+        dst: str,
+        dst_port: str,
+        *,
+        id: str | None = None,
+        strict: bool = True,
+    ) -> Edge:
+        """Add a wire. ``strict=False`` (loading a file) keeps a second wire into an input or a
+        loop, so nothing in the file is lost; validation then reports them."""
+        reason = self.can_connect(src, src_port, dst, dst_port)
+        if reason and (strict or not self._lenient_ok(src, src_port, dst, dst_port)):
+            raise GraphError(reason)
+        if id is None:
+            id = self.new_id("e")
+        elif id in self.edges:
+            raise GraphError(f"Edge id {id!r} is already used.")
+        edge = Edge(id, src, src_port, dst, dst_port)
+        self.edges[id] = edge
+        self._incoming.setdefault((dst, dst_port), id)
+        self.events.edge_added.emit(edge)
+        self.events.changed.emit()
+        return edge
+
+    def insert_edge(self, edge: Edge, index: int | None = None) -> Edge:
+        """Re-add an edge exactly as it was (used by undo)."""
+        self.connect(edge.src, edge.src_port, edge.dst, edge.dst_port, id=edge.id)
+        if index is not None and index < len(self.edges) - 1:
+            items = list(self.edges.items())
+            last = items.pop()
+            items.insert(index, last)
+            self.edges = dict(items)
+        return edge
+
+    def disconnect(self, edge_id: str, *, _notify: bool = True) -> Edge:
+        try:
+            edge = self.edges.pop(edge_id)
+        except KeyError:
+            raise GraphError(f"There is no wire with id {edge_id!r}.") from None
+        key = (edge.dst, edge.dst_port)
+        if self._incoming.get(key) == edge_id:
+            del self._incoming[key]
+            for other in self.edges.values():
+                if (other.dst, other.dst_port) == key:
+                    self._incoming[key] = other.id
+                    break
+        self.events.edge_removed.emit(edge)
+        if _notify:
+            self.events.changed.emit()
+        return edge
+
+    def set_params(self, block_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Set some parameters (checked and converted); returns the previous values."""
+        block = self.block(block_id)
+        merged = block.spec.coerce_params({**block.params, **params})
+        valid_inputs = {p.name for p in block.spec.input_ports(merged)}
+        valid_outputs = {p.name for p in block.spec.output_ports(merged)}
+        for e in self.edges_of(block_id):
+            if (e.dst == block_id and e.dst_port not in valid_inputs) or (
+                e.src == block_id and e.src_port not in valid_outputs
+            ):
+                raise GraphError(
+                    f"Remove the wire on port {e.dst_port if e.dst == block_id else e.src_port!r} "
+                    "first: the new setting removes that port."
+                )
+        old = dict(block.params)
+        block.params = merged
+        self.events.block_changed.emit(block, "params")
+        self.events.changed.emit()
+        return old
+
+    def rename(self, block_id: str, name: str) -> str:
+        block = self.block(block_id)
+        if name == block.name:
+            return name
+        self._check_name(name)
+        old, block.name = block.name, name
+        self.events.block_changed.emit(block, "name")
+        self.events.changed.emit()
+        return old
+
+    def move(self, block_id: str, position: tuple[float, float]) -> tuple[float, float]:
+        block = self.block(block_id)
+        old, block.position = block.position, (float(position[0]), float(position[1]))
+        self.events.block_changed.emit(block, "position")
+        self.events.changed.emit()
+        return old
+
+    def set_frozen(self, block_id: str, frozen: bool) -> bool:
+        block = self.block(block_id)
+        old, block.frozen = block.frozen, bool(frozen)
+        self.events.block_changed.emit(block, "frozen")
+        self.events.changed.emit()
+        return old
+
+    def _check_name(self, name: str) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise GraphError("A block needs a name.")
+        if len(name) > MAX_NAME_LENGTH:
+            raise GraphError(f"A block name can have at most {MAX_NAME_LENGTH} characters.")
+        if name in self.names():
+            raise GraphError(f"Another block is already called {name!r}; names must be unique.")
+
+    # ------------------------------------------------------------ (de)serialise
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blocks": [b.to_dict() for b in self.blocks.values()],
+            "edges": [e.to_dict() for e in self.edges.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Graph:
+        """Build a graph from :meth:`to_dict` output. Raises GraphError/ParamError/KeyError/TypeError
+        on bad data; :mod:`studio.graph.project` turns those into one clean message."""
+        from studio.graph.serialize import graph_from_dict
+
+        return graph_from_dict(cls(), data)
+
+    def copy(self) -> Graph:
+        return Graph.from_dict(self.to_dict())
+
+    def __iter__(self) -> Iterator[Block]:
+        return iter(self.blocks.values())
+
+    def __len__(self) -> int:
+        return len(self.blocks)

@@ -1,0 +1,79 @@
+"""Graph <-> plain dicts, with careful checks: a bad file gives one clear message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.blocks.params import ParamError
+from studio.blocks.registry import UnknownBlockType, get_block_type
+
+
+class FormatError(ValueError):
+    """The data is not a valid graph; the message says where and why."""
+
+
+def _expect(cond: bool, message: str) -> None:
+    if not cond:
+        raise FormatError(message)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e9
+
+
+def graph_from_dict(graph, data: Any):
+    from studio.graph.model import GraphError
+
+    _expect(isinstance(data, dict), "'graph' must be an object with 'blocks' and 'edges'")
+    blocks = data.get("blocks", [])
+    edges = data.get("edges", [])
+    _expect(isinstance(blocks, list), "'blocks' must be a list")
+    _expect(isinstance(edges, list), "'edges' must be a list")
+    for i, b in enumerate(blocks):
+        where = f"block {i + 1}"
+        _expect(isinstance(b, dict), f"{where} must be an object")
+        bid, btype, name = b.get("id"), b.get("type"), b.get("name")
+        _expect(isinstance(bid, str) and bid != "", f"{where} needs a text 'id'")
+        _expect(isinstance(btype, str), f"{where} ({bid}) needs a text 'type'")
+        _expect(isinstance(name, str), f"{where} ({bid}) needs a text 'name'")
+        try:
+            spec = get_block_type(btype)
+        except UnknownBlockType:
+            raise FormatError(f"block {name!r} has an unknown type {btype!r}") from None
+        params = b.get("params", {})
+        _expect(isinstance(params, dict), f"block {name!r}: 'params' must be an object")
+        version = b.get("version", spec.version)
+        _expect(isinstance(version, int) and not isinstance(version, bool), f"block {name!r}: bad 'version'")
+        _expect(version <= spec.version, f"block {name!r} was saved by a newer Studio (type version {version})")
+        if version < spec.version and spec.migrate is not None:
+            params = spec.migrate(dict(params), version)
+        pos = b.get("position", [0, 0])
+        _expect(
+            isinstance(pos, list) and len(pos) == 2 and all(_is_num(v) for v in pos),
+            f"block {name!r}: 'position' must be two numbers",
+        )
+        frozen = b.get("frozen", False)
+        _expect(isinstance(frozen, bool), f"block {name!r}: 'frozen' must be true or false")
+        try:
+            graph.add_block(
+                btype, name=name, params=params, position=(pos[0], pos[1]), frozen=frozen, id=bid
+            )
+        except ParamError as e:
+            raise FormatError(f"block {name!r}: {e}") from None
+        except GraphError as e:
+            raise FormatError(f"block {name!r}: {e}") from None
+    for i, e in enumerate(edges):
+        where = f"edge {i + 1}"
+        _expect(isinstance(e, dict), f"{where} must be an object")
+        eid, src, dst = e.get("id"), e.get("from"), e.get("to")
+        _expect(isinstance(eid, str) and eid != "", f"{where} needs a text 'id'")
+        for end, label in ((src, "from"), (dst, "to")):
+            _expect(
+                isinstance(end, list) and len(end) == 2 and all(isinstance(x, str) for x in end),
+                f"{where}: '{label}' must be [block id, port name]",
+            )
+        try:
+            graph.connect(src[0], src[1], dst[0], dst[1], id=eid, strict=False)
+        except GraphError as err:
+            raise FormatError(f"{where}: {err}") from None
+    return graph

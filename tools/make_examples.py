@@ -1,0 +1,131 @@
+"""Regenerate the example projects in resources/examples/ (run from the repository root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.graph.layout import layered_layout
+from studio.graph.model import Graph
+from studio.graph.project import Project, save_project
+
+OUT = Path(__file__).resolve().parent.parent / "resources" / "examples"
+
+
+def chain(g: Graph, *blocks) -> None:
+    for a, b in zip(blocks, blocks[1:]):
+        g.connect(a.id, "out", b.id, b.input_ports()[0].name)
+
+
+def arrange(g: Graph) -> None:
+    for bid, pos in layered_layout(g).items():
+        g.move(bid, pos)
+
+
+def mlp() -> Project:
+    g = Graph()
+    x = g.add_block("input", name="points", params={"shape": [2]})
+    fc1 = g.add_block("linear", name="fc1", params={"out_features": 64})
+    r1 = g.add_block("relu", name="relu1")
+    fc2 = g.add_block("linear", name="fc2", params={"out_features": 64})
+    r2 = g.add_block("relu", name="relu2")
+    fc3 = g.add_block("linear", name="classifier", params={"out_features": 2})
+    out = g.add_block("output", name="logits")
+    chain(g, x, fc1, r1, fc2, r2, fc3, out)
+    arrange(g)
+    return Project(
+        name="Spiral classifier",
+        graph=g,
+        training={
+            "dataset": {"kind": "spirals", "n": 1000, "noise": 0.2, "classes": 2},
+            "task": "classification",
+            "loss": {"kind": "cross_entropy"},
+            "optimizer": {"kind": "adam", "lr": 0.01},
+            "epochs": 30,
+            "batch_size": 64,
+            "seed": 0,
+        },
+        metadata={"description": "A Linear/ReLU classifier that learns to separate two interleaved spirals."},
+    )
+
+
+def cnn() -> Project:
+    g = Graph()
+    x = g.add_block("input", name="image", params={"shape": [1, 28, 28]})
+    c1 = g.add_block("conv2d", name="conv1", params={"out_channels": 16, "kernel_size": 3, "padding": 1})
+    r1 = g.add_block("relu", name="relu1")
+    p1 = g.add_block("maxpool2d", name="pool1", params={"kernel_size": 2})
+    c2 = g.add_block("conv2d", name="conv2", params={"out_channels": 32, "kernel_size": 3, "padding": 1})
+    r2 = g.add_block("relu", name="relu2")
+    p2 = g.add_block("maxpool2d", name="pool2", params={"kernel_size": 2})
+    f = g.add_block("flatten", name="flatten")
+    fc = g.add_block("linear", name="fc", params={"out_features": 64})
+    r3 = g.add_block("relu", name="relu3")
+    d = g.add_block("dropout", name="dropout", params={"p": 0.25})
+    head = g.add_block("linear", name="classifier", params={"out_features": 3})
+    out = g.add_block("output", name="logits")
+    chain(g, x, c1, r1, p1, c2, r2, p2, f, fc, r3, d, head, out)
+    arrange(g)
+    return Project(
+        name="Shapes CNN",
+        graph=g,
+        training={
+            "dataset": {"kind": "shapes", "n": 1500},
+            "task": "classification",
+            "loss": {"kind": "cross_entropy"},
+            "optimizer": {"kind": "adam", "lr": 0.001},
+            "epochs": 5,
+            "batch_size": 64,
+            "seed": 0,
+        },
+        metadata={"description": "A small CNN that tells drawn circles, squares and triangles apart (1×28×28)."},
+    )
+
+
+def residual() -> Project:
+    g = Graph()
+    x = g.add_block("input", name="image", params={"shape": [1, 28, 28]})
+    stem = g.add_block("conv2d", name="stem", params={"out_channels": 16, "kernel_size": 3, "padding": 1})
+    bn0 = g.add_block("batchnorm2d", name="stem_bn")
+    r0 = g.add_block("relu", name="stem_relu")
+    chain(g, x, stem, bn0, r0)
+    prev = r0
+    for i in (1, 2):
+        c1 = g.add_block("conv2d", name=f"block{i}_conv1", params={"out_channels": 16, "padding": 1})
+        b1 = g.add_block("batchnorm2d", name=f"block{i}_bn1")
+        a1 = g.add_block("relu", name=f"block{i}_relu1")
+        c2 = g.add_block("conv2d", name=f"block{i}_conv2", params={"out_channels": 16, "padding": 1})
+        b2 = g.add_block("batchnorm2d", name=f"block{i}_bn2")
+        add = g.add_block("add", name=f"block{i}_skip")
+        a2 = g.add_block("relu", name=f"block{i}_out")
+        chain(g, prev, c1, b1, a1, c2, b2)
+        g.connect(b2.id, "out", add.id, "in1")
+        g.connect(prev.id, "out", add.id, "in2")
+        g.connect(add.id, "out", a2.id, "in")
+        prev = a2
+    gap = g.add_block("adaptive_avgpool2d", name="pool")
+    flat = g.add_block("flatten", name="flatten")
+    head = g.add_block("linear", name="classifier", params={"out_features": 3})
+    out = g.add_block("output", name="logits")
+    chain(g, prev, gap, flat, head, out)
+    arrange(g)
+    return Project(
+        name="Residual network",
+        graph=g,
+        training={
+            "dataset": {"kind": "shapes", "n": 1500},
+            "task": "classification",
+            "loss": {"kind": "cross_entropy"},
+            "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9},
+            "epochs": 5,
+            "batch_size": 64,
+            "seed": 0,
+        },
+        metadata={"description": "Two residual blocks with skip connections (Add), batch norm and global average pooling."},
+    )
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stem, make in (("mlp_classifier", mlp), ("shapes_cnn", cnn), ("residual_network", residual)):
+        path = save_project(make(), OUT / f"{stem}.studio.json")
+        print("wrote", path)
