@@ -67,11 +67,13 @@ def generate(
     value: dict[tuple[str, str], str] = {}
     position = {bid: i for i, bid in enumerate(order)}
     last_reader: dict[tuple[str, str], float] = {}
+    n_readers: dict[tuple[str, str], int] = {}
     for e in graph.edges.values():
         role = graph.blocks[e.dst].spec.role
         at = float("inf") if role == ROLE_OUTPUT else position[e.dst]
         key = (e.src, e.src_port)
         last_reader[key] = max(last_reader.get(key, -1.0), at)
+        n_readers[key] = n_readers.get(key, 0) + 1
     local_vars: set[str] = set()
     birth: dict[str, int] = {}
 
@@ -100,9 +102,11 @@ def generate(
             e = graph.edge_into(bid, port.name)
             in_exprs.append(value[(e.src, e.src_port)] if e is not None else None)
         out_ports = block.output_ports()
-        # reuse an input's variable (x = self.fc1(x)) when this block is its last reader
-        # (of several, the oldest variable: the main stream, not the branch)
+        # reuse an input's variable (x = self.fc1(x)) when this block is its only reader, or
+        # when it merges branches and is the variable's last reader (x = branch + x); of
+        # several, the oldest variable: the main stream, not the branch
         reuse = None
+        merging = sum(x is not None for x in in_exprs) > 1
         if len(out_ports) == 1:
             free = [
                 expr
@@ -110,6 +114,7 @@ def generate(
                 if expr in local_vars
                 and (e := graph.edge_into(bid, port.name)) is not None
                 and last_reader.get((e.src, e.src_port)) == position[bid]
+                and (merging or n_readers[(e.src, e.src_port)] == 1)
             ]
             reuse = min(free, key=lambda v: birth[v]) if free else None
         outs = [reuse] if reuse else [var_ns.create_name(block.name) for _ in out_ports]

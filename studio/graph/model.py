@@ -199,15 +199,15 @@ class Graph:
             return f"{d.name!r} has no input called {dst_port!r}."
         if src == dst:
             return "A block cannot feed itself: that would be a loop."
-        if (dst, dst_port) in self._incoming:
-            return (
-                f"Input {dst_port!r} of {d.name!r} already has a wire; "
-                "remove it first (an input takes one wire; use Add or Concatenate to merge)."
-            )
         if self.would_cycle(src, dst):
             return (
                 f"Connecting {s.name!r} to {d.name!r} would make a loop "
                 "(data must flow one way, from inputs to outputs)."
+            )
+        if (dst, dst_port) in self._incoming:
+            return (
+                f"Input {dst_port!r} of {d.name!r} already has a wire; "
+                "remove it first (an input takes one wire; use Add or Concatenate to merge)."
             )
         return None
 

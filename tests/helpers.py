@@ -1,0 +1,21 @@
+"""Small graph builders shared by tests."""
+
+from __future__ import annotations
+
+from studio.graph.model import Graph
+
+
+def chain(graph: Graph, *blocks) -> None:
+    for a, b in zip(blocks, blocks[1:]):
+        graph.connect(a.id, "out", b.id, b.input_ports()[0].name)
+
+
+def mlp(in_features: int = 2, hidden: int = 16, classes: int = 3) -> Graph:
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": [in_features]})
+    fc1 = g.add_block("linear", name="fc1", params={"out_features": hidden})
+    act = g.add_block("relu", name="act")
+    fc2 = g.add_block("linear", name="fc2", params={"out_features": classes})
+    out = g.add_block("output", name="logits")
+    chain(g, x, fc1, act, fc2, out)
+    return g
