@@ -48,7 +48,7 @@ class Int(Param):
     kind = "int"
 
     def coerce(self, value: Any, name: str = "value") -> int:
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
             value = int(value)
         if isinstance(value, str):
             try:
@@ -58,10 +58,15 @@ class Int(Param):
         if not _is_int(value):
             raise ParamError(f"{name} must be a whole number (got {value!r}).")
         if value < self.min:
-            raise ParamError(f"{name} must be at least {self.min} (got {value}).")
+            raise ParamError(f"{name} must be at least {self.min} (got {_short(value)}).")
         if value > self.max:
-            raise ParamError(f"{name} must be at most {self.max} (got {value}).")
+            raise ParamError(f"{name} must be at most {self.max} (got {_short(value)}).")
         return value
+
+
+def _short(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 20 else f"{text[:8]}…({len(text)} digits)"
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,8 @@ class Ints(Param):
                 continue
             if v < self.min or v > self.max:
                 raise ParamError(
-                    f"every number in {name} must be between {self.min} and {self.max} (got {v})."
+                    f"every number in {name} must be between {self.min} and {self.max} "
+                    f"(got {_short(v)})."
                 )
         if infer > 1:
             raise ParamError(f"{name} can have at most one -1 (the size to infer).")

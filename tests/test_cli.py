@@ -1,0 +1,44 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from studio.cli import main
+
+EXAMPLES = Path(__file__).parents[1] / "resources" / "examples"
+
+
+def test_check_prints_blocks_shapes_and_totals(capsys):
+    assert main(["check", str(EXAMPLES / "shapes_cnn.studio.json")]) == 0
+    out = capsys.readouterr().out
+    assert "conv1" in out and "N×16×28×28" in out
+    assert "Parameters:" in out and "OK: the model is valid." in out
+
+
+def test_check_exits_1_with_the_diagnostics(tmp_path, capsys):
+    from studio.graph.model import Graph
+    from studio.graph.project import Project, save_project
+
+    g = Graph()
+    g.add_block("linear", name="fc1")
+    path = save_project(Project(name="broken", graph=g), tmp_path / "b.studio.json")
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "needs an Input block" in err and "fc1" in err
+
+
+def test_bad_files_give_one_line_and_nonzero_exit(tmp_path):
+    bad = tmp_path / "bad.studio.json"
+    bad.write_text('{"format_version": 1, "graph": {"blocks": [1]}}')
+    for args in (["check", str(bad)], ["export", str(bad), "-o", str(tmp_path / "m.py")], ["check", str(tmp_path / "nope.json")]):
+        r = subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True)
+        assert r.returncode == 1
+        assert "Traceback" not in r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"studio {args[0]}: error:")
+
+
+def test_version_and_help():
+    r = subprocess.run([sys.executable, "-m", "studio", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("studio ")
+    r = subprocess.run([sys.executable, "-m", "studio", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "check" in r.stdout and "export" in r.stdout
