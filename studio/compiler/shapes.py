@@ -256,5 +256,13 @@ def _explain(spec: BlockType, in_shapes: tuple[Shape | None, ...], err: Exceptio
     return f"{spec.label} cannot take input {_shapes_text(in_shapes)}: {text}"
 
 
+def warm_up() -> None:
+    """Run one tiny block on meta so torch's lazily imported meta kernels are loaded (call it
+    from the background thread that imports torch, not from the GUI thread)."""
+    from studio.blocks.registry import get_block_type
+
+    evaluate_block(get_block_type("linear"), {"out_features": 2, "bias": True}, (((BATCH, 2), "float32"),))
+
+
 def clear_cache() -> None:
     _memo.clear()
