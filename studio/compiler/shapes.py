@@ -12,12 +12,11 @@ batch of 2 is used.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-
-import contextlib
-import threading
 
 import torch
 from torch import nn

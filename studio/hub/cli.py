@@ -21,7 +21,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from studio.cli import CliError
     from studio.hub.repos import HubError
-    from studio.hub.weights import WeightsError, ensure_weights, prepare_graph_weights, terminal_progress
+    from studio.hub.weights import (
+        WeightsError,
+        ensure_weights,
+        prepare_graph_weights,
+        terminal_progress,
+    )
 
     bar = terminal_progress()
     try:

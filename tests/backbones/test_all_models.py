@@ -2,8 +2,6 @@
 
 import warnings
 
-import pytest
-
 from studio.compiler import analyze, generate
 from studio.hub.models import classification_models, resolve_weights, structure
 

@@ -5,9 +5,9 @@ import warnings
 import pytest
 import torch
 
+from studio.blocks.registry import BATCH, get_block_type
 from studio.compiler import analyze, build_model, generate
 from studio.compiler.shapes import evaluate_block
-from studio.blocks.registry import BATCH, get_block_type
 from studio.graph.commands import History
 from studio.hub.models import resolve_weights
 from studio.hub.transfer import set_backbone_model

@@ -5,11 +5,11 @@ import textwrap
 import pytest
 import torch
 
+from studio.blocks.registry import BATCH
 from studio.compiler import analyze, build_model, generate
 from studio.graph.commands import History
 from studio.hub.repos import HubError, list_entrypoints, parse_kwargs, parse_repo, trust_prompt
 from studio.hub.transfer import new_head, preprocessing_for, transforms_source
-from studio.blocks.registry import BATCH
 
 from .conftest import backbone_graph
 

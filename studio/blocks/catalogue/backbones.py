@@ -253,7 +253,13 @@ register(
 # ---------------------------------------------------------------------------------- hub
 class HubEmitter(Emitter):
     def emit(self, c: EmitContext) -> Emitted:
-        from studio.hub.repos import HubError, cached_repo_dir, inference_kwargs, parse_kwargs, parse_repo
+        from studio.hub.repos import (
+            HubError,
+            cached_repo_dir,
+            inference_kwargs,
+            parse_kwargs,
+            parse_repo,
+        )
 
         repo = parse_repo(c.p.repo)
         entry = c.p.entry.strip()
