@@ -124,8 +124,60 @@ def residual() -> Project:
     )
 
 
+def transfer_learning() -> Project:
+    """A pretrained MobileNetV3 (frozen) with a new head, on the 1×28×28 shapes dataset.
+
+    The images are grayscale and small: a 1×1 Conv2d learns a colour mapping to the three
+    channels the pretrained network expects, and the Backbone resizes to 96×96 first.
+    """
+    g = Graph()
+    x = g.add_block("input", name="image", params={"shape": [1, 28, 28]})
+    rgb = g.add_block("conv2d", name="to_rgb", params={"out_channels": 3, "kernel_size": 1, "padding": 0})
+    bb = g.add_block(
+        "backbone",
+        name="backbone",
+        params={
+            "model": "mobilenet_v3_small",
+            "weights": "IMAGENET1K_V1",
+            "mode": "features",
+            "freeze": "backbone",
+            "resize": 96,
+        },
+    )
+    head = g.add_block("linear", name="head", params={"out_features": 3})
+    out = g.add_block("output", name="logits")
+    chain(g, x, rgb, bb, head, out)
+    arrange(g)
+    return Project(
+        name="Transfer learning",
+        graph=g,
+        training={
+            "dataset": {"kind": "shapes", "n": 1500},
+            "task": "classification",
+            "loss": {"kind": "cross_entropy"},
+            "optimizer": {"kind": "adam", "lr": 0.001},
+            "epochs": 3,
+            "batch_size": 64,
+            "seed": 0,
+        },
+        metadata={
+            "description": (
+                "A frozen, ImageNet-pretrained MobileNetV3-Small as a feature extractor with a new "
+                "Linear head for circles, squares and triangles. A 1×1 convolution maps the "
+                "grayscale 28×28 images to three channels; the backbone resizes them to 96×96. "
+                "Only the adapter and the head train. The weights (10 MB) download once."
+            )
+        },
+    )
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    for stem, make in (("mlp_classifier", mlp), ("shapes_cnn", cnn), ("residual_network", residual)):
+    for stem, make in (
+        ("mlp_classifier", mlp),
+        ("shapes_cnn", cnn),
+        ("residual_network", residual),
+        ("transfer_learning", transfer_learning),
+    ):
         path = save_project(make(), OUT / f"{stem}.studio.json")
         print("wrote", path)

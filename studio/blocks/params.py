@@ -6,7 +6,9 @@ message a beginner understands when the value does not fit.
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,15 @@ class Param:
 
     def coerce(self, value: Any, name: str = "value") -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def coerce_in(self, value: Any, name: str, values: Mapping[str, Any]) -> Any:
+        """``coerce`` given the block's other values (checked so far, in declaration order)."""
+        return self.coerce(value, name)
+
+    @property
+    def lazy(self) -> bool:
+        """True when checking a value needs work the registry must not do at import."""
+        return False
 
     def to_json(self, value: Any) -> Any:
         return value
@@ -109,16 +120,70 @@ class Bool(Param):
         raise ParamError(f"{name} must be true or false (got {value!r}).")
 
 
+OptionsSpec = tuple[str, ...] | Callable[..., Sequence[str]]
+
+
 @dataclass(frozen=True)
 class Choice(Param):
-    options: tuple[str, ...] = ()
+    """One of several texts.
+
+    ``options`` is a tuple, or a function evaluated only when the options are needed (so the
+    registry stays importable without, say, torchvision). The function takes no argument, or
+    the block's other values when the options depend on them (``depends_on`` names those, so an
+    editor knows when to refresh its list). ``option_text(option, values)`` gives a longer
+    label for an option (accuracy, size...); an editor shows it, files store the option.
+    """
+
+    options: OptionsSpec = ()
+    depends_on: tuple[str, ...] = ()
+    option_text: Callable[[str, Mapping[str, Any]], str] | None = None
     kind = "choice"
 
+    @property
+    def lazy(self) -> bool:
+        return callable(self.options)
+
+    def options_for(self, values: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        """The allowed values (for dependent options, given the block's other values)."""
+        if not callable(self.options):
+            return self.options
+        if _takes_argument(self.options):
+            return tuple(self.options(values or {}))
+        return tuple(self.options())
+
+    def text_for(self, option: str, values: Mapping[str, Any] | None = None) -> str:
+        """What an editor shows for ``option``."""
+        if self.option_text is None:
+            return option
+        return self.option_text(option, values or {})
+
+    def fit(self, value: Any, values: Mapping[str, Any] | None = None) -> str:
+        """``value`` when still allowed, else the default, else the first option: for editors
+        that change a value this choice depends on (a different model has other weights)."""
+        options = self.options_for(values)
+        if value in options:
+            return value
+        return self.default if self.default in options or not options else options[0]
+
     def coerce(self, value: Any, name: str = "value") -> str:
-        if value not in self.options:
-            choices = ", ".join(repr(o) for o in self.options)
+        return self._check(value, name, self.options_for())
+
+    def coerce_in(self, value: Any, name: str, values: Mapping[str, Any]) -> str:
+        return self._check(value, name, self.options_for(values))
+
+    def _check(self, value: Any, name: str, options: tuple[str, ...]) -> str:
+        if value not in options:
+            shown = options if len(options) <= 12 else (*options[:12], "…")
+            choices = ", ".join(repr(o) if o != "…" else o for o in shown)
             raise ParamError(f"{name} must be one of {choices} (got {value!r}).")
         return value
+
+
+def _takes_argument(fn: Callable[..., Any]) -> bool:
+    try:
+        return bool(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
 
 
 @dataclass(frozen=True)

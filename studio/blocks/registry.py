@@ -258,7 +258,7 @@ class BlockType:
         out = {}
         for name, param in self.params.items():
             value = values.get(name, param.default)
-            out[name] = param.coerce(value, param.label or name.replace("_", " "))
+            out[name] = param.coerce_in(value, param.label or name.replace("_", " "), out)
         return out
 
     def params_to_json(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -289,7 +289,8 @@ def register(spec: BlockType) -> BlockType:
     if spec.id in _REGISTRY:
         raise ValueError(f"block type {spec.id!r} registered twice")
     for name, p in spec.params.items():
-        p.coerce(p.default, name)  # a declaration with a bad default is a bug: fail at import
+        if not p.lazy:  # lazy options are checked on first use, not at import
+            p.coerce(p.default, name)  # a declaration with a bad default is a bug: fail at import
     _REGISTRY[spec.id] = spec
     for alias in spec.aliases:
         _ALIASES[alias] = spec.id

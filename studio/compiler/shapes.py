@@ -4,17 +4,23 @@ Each block is evaluated from the very code the generator writes for it (its emit
 ``__init__`` and ``forward`` lines), so the shapes shown are the shapes the exported module
 produces. A block is evaluated again only when its type, parameters, frozen flag or input
 shapes change; results are also shared between blocks with the same key.
-Where a module cannot run on ``meta``, a cheap real build on the CPU with a batch of 2 is used.
+Where a module cannot be built on ``meta`` (its constructor computes with tensors, like
+torchvision's RegNet), it is built on the CPU with each parameter moved to ``meta`` as it is
+registered, then run on ``meta``; only when that fails too, a real build on the CPU with a
+batch of 2 is used.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules import module as _module
 
 from studio.blocks.registry import (
     BATCH,
@@ -148,6 +154,10 @@ def _evaluate(
     try:
         return _run(spec, ctx, emitted, in_specs, device="meta")
     except Exception as meta_error:
+        try:
+            return _run(spec, ctx, emitted, in_specs, device="meta", build_on_cpu=True)
+        except Exception:
+            pass
         if not _may_fallback(in_shapes):
             return _error(unknown, _explain(spec, in_shapes, meta_error))
         try:
@@ -169,13 +179,46 @@ def _may_fallback(in_shapes: tuple[Shape | None, ...]) -> bool:
     return total <= _FALLBACK_MAX_NUMEL
 
 
-def _run(spec, ctx: EmitContext, emitted, in_specs, device: str) -> BlockInfo:
+_local = threading.local()  # the hooks are global: they act only in the thread that set them
+
+
+def _param_to_meta(module: nn.Module, name: str, param: nn.Parameter | None):
+    if getattr(_local, "on_meta", False) and param is not None and param.device.type != "meta":
+        return nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+    return None
+
+
+def _buffer_to_meta(module: nn.Module, name: str, buffer: torch.Tensor | None):
+    if getattr(_local, "on_meta", False) and buffer is not None and buffer.device.type != "meta":
+        return buffer.to("meta")
+    return None
+
+
+@contextlib.contextmanager
+def parameters_on_meta():
+    """Build on the CPU, but move every parameter and buffer to ``meta`` as it is registered:
+    the constructor's own arithmetic runs for real, the weights never take memory."""
+    hooks = [
+        _module.register_module_parameter_registration_hook(_param_to_meta),
+        _module.register_module_buffer_registration_hook(_buffer_to_meta),
+    ]
+    _local.on_meta = True
+    try:
+        yield
+    finally:
+        _local.on_meta = False
+        for h in hooks:
+            h.remove()
+
+
+def _run(spec, ctx: EmitContext, emitted, in_specs, device: str, build_on_cpu: bool = False) -> BlockInfo:
     holder = nn.Module()
     ns: dict[str, Any] = {"torch": torch, "nn": nn, "self": holder}
     for line in sorted(emitted.imports):
         exec(_compiled(line), ns)
     real = device != "meta"
-    with torch.device(device):
+    building = parameters_on_meta() if build_on_cpu else torch.device(device)
+    with building:
         for line in emitted.init:
             exec(_compiled(line), ns)
     for i, s in enumerate(in_specs):

@@ -1,0 +1,3 @@
+from studio.hub.cli import run
+
+raise SystemExit(run())
