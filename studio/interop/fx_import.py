@@ -204,7 +204,7 @@ def import_module(
     the module again (kept in the project's metadata). With ``verify``, the original weights
     are loaded into the generated model and the outputs compared.
     """
-    from studio.interop.sources import studio_input_specs
+    from studio.interop.sources import studio_input_specs, studio_output_names
 
     module.eval()
     inputs = inputs or studio_input_specs(type(module))
@@ -215,7 +215,9 @@ def import_module(
     gm = _trace(module, name, len(inputs))
     runs = [_record(gm, _examples(inputs, b), name, inputs) for b in _BATCHES]
     trace = Trace(gm, runs)
-    graph, paths, notes = _Builder(trace, inputs, name).build()
+    builder = _Builder(trace, inputs, name)
+    builder.output_names = studio_output_names(type(module)) or []
+    graph, paths, notes = builder.build()
     for bid, pos in layered_layout(graph).items():
         graph.move(bid, pos)
     project = Project(
@@ -414,6 +416,8 @@ class _Builder:
         self.problems: list[str] = []
         self.kept: dict[str, str] = {}  # module class -> why it is a Custom module
         self.calls: dict[str, int] = {}
+        #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
+        self.output_names: list[str] = []
 
     def build(self) -> tuple[Graph, dict[str, str], list[str]]:
         placeholders = 0
@@ -458,7 +462,10 @@ class _Builder:
         for i, v in enumerate(values):
             if not self.t.is_tensor(v) or v not in self.refs:
                 raise Unsupported("the model returns something other than tensors (a dict, a number...)")
-            base = "output" if len(values) == 1 else f"output_{i + 1}"
+            if len(self.output_names) == len(values):
+                base = self.output_names[i]
+            else:
+                base = "output" if len(values) == 1 else f"output_{i + 1}"
             b = self.g.add_block("output", name=self.ns.create_name(base))
             src = self.refs[v]
             self.g.connect(src[0], src[1], b.id, "in")

@@ -225,6 +225,23 @@ def studio_input_specs(cls: type) -> list[tuple[tuple[int, ...], str]] | None:
     return out or None
 
 
+_DOC_OUTPUT = re.compile(r"^\s*(\w+): ")
+
+
+def studio_output_names(cls: type) -> list[str] | None:
+    """Output names read from the docstring of a model Studio generated (``Returns:`` section)."""
+    doc = cls.__doc__ or ""
+    if "Returns:" not in doc:
+        return None
+    names = []
+    for line in doc.split("Returns:", 1)[1].splitlines()[1:]:
+        m = _DOC_OUTPUT.match(line)
+        if not m or not line.startswith(" " * 8):
+            break
+        names.append(m.group(1))
+    return names or None
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     line = text.splitlines()[0] if text else ""
