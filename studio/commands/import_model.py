@@ -57,7 +57,7 @@ def _confirm(path: Path, yes: bool) -> None:
 def main(args: argparse.Namespace) -> int:
     from studio.graph.project import ProjectError, save_project
     from studio.interop import sources
-    from studio.interop.fx_import import ModelImportError, UntraceableError, import_module, import_opaque
+    from studio.interop.fx_import import ModelImportError, UntraceableError, import_spec
 
     out = Path(args.output)
     if out.exists() and not args.force:
@@ -72,26 +72,14 @@ def main(args: argparse.Namespace) -> int:
     if user_file is not None:
         _confirm(user_file, args.yes)
     try:
-        loaded = sources.load_model(spec, kwargs)
+        result = import_spec(
+            spec, kwargs, inputs, name=args.name, opaque=args.opaque, verify=not args.no_verify
+        )
     except sources.SourceError as e:
         raise CliError(str(e)) from None
-    inputs = inputs or loaded.default_inputs
-    if not inputs:
-        raise CliError(f"{spec}: give the shape of its input without the batch, e.g. --input-shape 3,224,224")
-    name = args.name or loaded.name
-    verify = not args.no_verify
-    try:
-        if args.opaque:
-            result = import_opaque(
-                loaded.module, loaded.source, inputs, kwargs=loaded.kwargs, name=name, verify=verify
-            )
-        else:
-            result = import_module(
-                loaded.module, inputs, name=name, source=loaded.source, kwargs=loaded.kwargs, verify=verify
-            )
     except UntraceableError as e:
         raise CliError(
-            f"torch.fx cannot trace {name}: {e.reason}. Import it whole as one Custom module "
+            f"torch.fx cannot trace {e.name}: {e.reason}. Import it whole as one Custom module "
             f"block instead: studio import {args.spec} --opaque -o {args.output}"
         ) from None
     except ModelImportError as e:
@@ -103,7 +91,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"Imported {spec} into {path}: {result.summary()}")
     for note in result.notes:
         print(f"  note: {note}")
-    if verify and not result.matches:
+    if not args.no_verify and not result.outputs_match:
         print(
             "studio import: warning: the imported model does not reproduce the original; "
             "please report this with the model",

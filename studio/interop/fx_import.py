@@ -49,9 +49,10 @@ class ModelImportError(Exception):
 class UntraceableError(ModelImportError):
     """torch.fx cannot trace the module (``reason`` is fx's own message)."""
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str, name: str = "the model") -> None:
         super().__init__(message)
         self.reason = reason
+        self.name = name
 
 
 @dataclass
@@ -66,12 +67,13 @@ class ImportResult:
     custom_blocks: int = 0
 
     @property
+    def outputs_match(self) -> bool:
+        return self.max_difference is not None and self.max_difference <= TOLERANCE
+
+    @property
     def matches(self) -> bool:
-        return (
-            self.max_difference is not None
-            and self.max_difference <= TOLERANCE
-            and self.params == self.original_params
-        )
+        """Checked, and faithful: same outputs with the original weights, same parameter count."""
+        return self.outputs_match and self.params == self.original_params
 
     def summary(self) -> str:
         blocks = len(self.project.graph.blocks)
@@ -79,14 +81,14 @@ class ImportResult:
         if self.custom_blocks:
             text += f" ({self.custom_blocks} kept as Custom module)"
         text += f", {self.original_params:,} parameters"
-        if self.max_difference is not None:
-            if self.matches:
-                text += f"; with the original weights the outputs match (max difference {self.max_difference:.1e})"
-            else:
-                text += (
-                    f"; WARNING: the imported model differs from the original "
-                    f"({self.params:,} parameters, output difference {self.max_difference:.1e})"
-                )
+        if self.max_difference is None:
+            return text + " (not checked)"
+        if self.outputs_match:
+            text += f"; with the original weights the outputs match (max difference {self.max_difference:.1e})"
+        else:
+            text += f"; WARNING: the outputs differ from the original's ({self.max_difference:.1e})"
+        if self.params != self.original_params:
+            text += f"; the imported model has {self.params:,} parameters"
         return text
 
 
@@ -235,6 +237,38 @@ def import_module(
     return result
 
 
+def import_spec(
+    spec: Any,
+    kwargs: dict[str, Any] | None = None,
+    inputs: list[tuple[tuple[int, ...], str]] | None = None,
+    *,
+    name: str | None = None,
+    opaque: bool = False,
+    verify: bool = True,
+) -> ImportResult:
+    """Load ``spec`` (text or a parsed :class:`~studio.interop.sources.Spec`) and import it.
+
+    What File > Import and ``studio import`` do. A file spec runs the file's code: ask the
+    user first (:func:`studio.interop.sources.runs_user_file`). Raises
+    :class:`~studio.interop.sources.SourceError`, :class:`UntraceableError` (offer
+    ``opaque=True``) or :class:`ModelImportError`, each with a one-line message.
+    """
+    from studio.interop.sources import load_model
+
+    loaded = load_model(spec, kwargs)
+    inputs = inputs or loaded.default_inputs
+    if not inputs:
+        raise ModelImportError(
+            f"{spec}: give the shape of its input without the batch (e.g. --input-shape 3,224,224)"
+        )
+    name = name or loaded.name
+    if opaque:
+        return import_opaque(loaded.module, loaded.source, inputs, kwargs=loaded.kwargs, name=name, verify=verify)
+    return import_module(
+        loaded.module, inputs, name=name, source=loaded.source, kwargs=loaded.kwargs, verify=verify
+    )
+
+
 def import_opaque(
     module: nn.Module,
     source: str,
@@ -356,8 +390,9 @@ def _trace(module: nn.Module, name: str, n_inputs: int) -> fx.GraphModule:
         reason = _first_line(e)
         raise UntraceableError(
             f"torch.fx cannot trace {name}: {reason}. Import it whole as one Custom module "
-            "block instead (studio import ... --opaque); it keeps the original class.",
+            "block instead (--opaque); it keeps the original class.",
             reason,
+            name,
         ) from None
 
 
