@@ -11,6 +11,7 @@ import argparse
 from studio.cli import CliError
 from studio.commands import load
 
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", help="project file (.studio.json)")
     parser.add_argument("-o", "--output", required=True, help="file to write")

@@ -33,7 +33,16 @@ from studio.graph.layout import layered_layout
 from studio.graph.model import Graph
 from studio.graph.project import Project
 from studio.interop import fx_rules
-from studio.interop.fx_rules import ABSORBED, BATCH_DIM, FUNCTIONS, METHODS, MODULES, Alias, Mapped, Unsupported
+from studio.interop.fx_rules import (
+    ABSORBED,
+    BATCH_DIM,
+    FUNCTIONS,
+    METHODS,
+    MODULES,
+    Alias,
+    Mapped,
+    Unsupported,
+)
 
 #: ``project.metadata[IMPORT_KEY]``: where the project came from and each block's module path
 IMPORT_KEY = "import"

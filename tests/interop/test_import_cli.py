@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).parents[2] / "resources" / "examples" / "shapes_cnn.stu
 
 
 def _one_error_line(err: str, sub: str = "import") -> str:
-    lines = [l for l in err.strip().splitlines() if not l.startswith(f"studio {sub}: warning:")]
+    lines = [ln for ln in err.strip().splitlines() if not ln.startswith(f"studio {sub}: warning:")]
     assert len(lines) == 1, err
     assert lines[0].startswith(f"studio {sub}: error: ")
     assert "Traceback" not in err
