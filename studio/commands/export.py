@@ -1,35 +1,66 @@
-"""``studio export PROJECT -o PATH``: write the generated model module (more formats later)."""
+"""``studio export PROJECT [--format F] -o PATH``: the generated code, weights, TorchScript or ONNX.
+
+The work is done by :mod:`studio.interop.exporters` (the GUI's Export menu calls the same
+functions); this module only parses arguments and prints the result.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from studio.cli import CliError
 from studio.commands import load
-
-FORMATS = ("python",)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", help="project file (.studio.json)")
     parser.add_argument("-o", "--output", required=True, help="file to write")
-    parser.add_argument("--format", choices=FORMATS, default="python", help="what to export (default: python)")
+    parser.add_argument(
+        "--format",
+        choices=_formats(),
+        default="python",
+        help="python: the model class (default); weights: its state_dict; "
+        "torchscript: a scripted (or traced) module; onnx: an ONNX graph",
+    )
+    parser.add_argument(
+        "--run",
+        metavar="DIR",
+        help="training run folder (with weights.pt) whose trained weights to export "
+        "(weights, torchscript, onnx); without it the weights are freshly initialised",
+    )
+    parser.add_argument(
+        "--torchscript-method",
+        choices=("auto", "script", "trace"),
+        default="auto",
+        help="auto: torch.jit.script, falling back to trace (default)",
+    )
+    parser.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
+
+
+def _formats() -> tuple[str, ...]:
+    """Every registered format (python, weights, torchscript, onnx; later script)."""
+    from studio.interop.exporters import FORMATS
+
+    return tuple(FORMATS)
 
 
 def main(args: argparse.Namespace) -> int:
-    from studio.compiler import CompileError, generate
+    from studio.interop import exporters
 
     project = load(args.project)
+    fmt = exporters.FORMATS[args.format]
+    options: dict = {}
+    if args.run is not None:
+        if not fmt.uses_weights:
+            raise CliError(f"--run does not apply to --format {args.format}", status=2)
+        options["run"] = args.run
+    if args.format == "torchscript":
+        options["method"] = args.torchscript_method
+    if args.format == "onnx" and args.opset is not None:
+        options["opset"] = args.opset
     try:
-        code = generate(project.graph, project.name)
-    except CompileError as e:
-        raise CliError(f"{args.project}: the model has problems: {e}") from None
-    out = Path(args.output)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(code.source, encoding="utf-8")
-    except OSError as e:
-        raise CliError(f"{out}: cannot write ({e.strerror or e})") from None
-    print(f"Wrote {out} ({code.class_name})")
+        result = exporters.export_project(project, args.format, args.output, **options)
+    except exporters.ExportError as e:
+        raise CliError(f"{args.project}: {e}") from None
+    print(result.message())
     return 0

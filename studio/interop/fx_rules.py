@@ -1,0 +1,510 @@
+"""How torch.fx nodes become blocks: three tables, no if-chains.
+
+* :data:`MODULES`: ``nn`` class -> ``(block type, params(module))``. ``params`` reads the
+  module's attributes; it raises :class:`Unsupported` for settings the block cannot express
+  (a non-square kernel, ``ceil_mode=True``...), and the importer then keeps the module as a
+  Custom module block instead.
+* :data:`FUNCTIONS`: function (``operator.add``, ``torch.flatten``, ``F.relu``...) -> rule.
+* :data:`METHODS`: Tensor method name (``"view"``, ``"permute"``...) -> rule.
+
+A rule gets the node and the :class:`~studio.interop.fx_import.Trace` (which knows every
+node's shape and folds sizes such as ``x.size(0)`` into constants or "the batch") and returns
+a :class:`Mapped` block, an :class:`Alias` (the node is just its input) or :data:`ABSORBED`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+
+class Unsupported(Exception):
+    """This node or module has no block; the message says why."""
+
+
+@dataclass
+class Mapped:
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    #: the tensor nodes feeding the block's input ports, in port order
+    inputs: list[fx.Node] = field(default_factory=list)
+
+
+@dataclass
+class Alias:
+    """The node's value is its input's (``x.contiguous()``): no block."""
+
+    node: fx.Node
+
+
+class _Absorbed:
+    def __repr__(self) -> str:
+        return "ABSORBED"
+
+
+#: the node is merged into its user (``a + b + c`` becomes one Add block with 3 inputs)
+ABSORBED = _Absorbed()
+#: a size equal to the batch (``x.size(0)``), found by running the model at two batch sizes
+BATCH_DIM = "N"
+MISSING = object()
+MAX_MERGE = 8
+
+Rule = Callable[[fx.Node, Any], "Mapped | Alias | _Absorbed"]
+
+
+# --------------------------------------------------------------------------- helpers
+def square(value: Any, what: str) -> int:
+    """``3`` or ``(3, 3)`` -> 3; anything else cannot be a single-number block parameter."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (tuple, list)) and value and all(v == value[0] for v in value):
+        return int(value[0])
+    raise Unsupported(f"{what} {tuple(value)} differs between dimensions")
+
+
+def _require(cond: bool, why: str) -> None:
+    if not cond:
+        raise Unsupported(why)
+
+
+def arg(node: fx.Node, i: int, name: str, default: Any = MISSING) -> Any:
+    """Argument ``i`` (or keyword ``name``) of a call node, as written in the traced code."""
+    if len(node.args) > i:
+        return node.args[i]
+    if name in node.kwargs:
+        return node.kwargs[name]
+    if default is MISSING:
+        raise Unsupported(f"{_what(node)} is missing its {name!r} argument")
+    return default
+
+
+def varargs(node: fx.Node, start: int, name: str) -> Any:
+    """``x.view(2, 3)``, ``x.view((2, 3))`` and ``x.view(size=(2, 3))`` alike -> ``(2, 3)``."""
+    if name in node.kwargs:
+        return node.kwargs[name]
+    rest = node.args[start:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list, fx.Node)):
+        return rest[0]
+    return tuple(rest)
+
+
+def _what(node: fx.Node) -> str:
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    return getattr(node.target, "__name__", str(node.target))
+
+
+def _dims(value: Any) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else tuple(value)
+
+
+# --------------------------------------------------------------------------- modules
+def _conv(m: nn.Module) -> dict:
+    _require(m.padding_mode == "zeros", f"padding_mode={m.padding_mode!r}")
+    _require(not isinstance(m.padding, str), f"padding={m.padding!r}")
+    return {
+        "out_channels": m.out_channels,
+        "kernel_size": square(m.kernel_size, "kernel_size"),
+        "stride": square(m.stride, "stride"),
+        "padding": square(m.padding, "padding"),
+        "dilation": square(m.dilation, "dilation"),
+        "groups": m.groups,
+        "bias": m.bias is not None,
+    }
+
+
+def _conv_transpose(m: nn.Module) -> dict:
+    _require(m.groups == 1 and square(m.dilation, "dilation") == 1, "groups or dilation")
+    _require(m.padding_mode == "zeros", f"padding_mode={m.padding_mode!r}")
+    return {
+        "out_channels": m.out_channels,
+        "kernel_size": square(m.kernel_size, "kernel_size"),
+        "stride": square(m.stride, "stride"),
+        "padding": square(m.padding, "padding"),
+        "output_padding": square(m.output_padding, "output_padding"),
+        "bias": m.bias is not None,
+    }
+
+
+def _pool(m: nn.Module) -> dict:
+    _require(not getattr(m, "ceil_mode", False), "ceil_mode=True")
+    _require(not getattr(m, "return_indices", False), "return_indices=True")
+    _require(square(getattr(m, "dilation", 1), "dilation") == 1, "dilation")
+    _require(getattr(m, "count_include_pad", True), "count_include_pad=False")
+    _require(getattr(m, "divisor_override", None) is None, "divisor_override")
+    k = square(m.kernel_size, "kernel_size")
+    stride = square(m.stride, "stride") if m.stride is not None else k
+    return {"kernel_size": k, "stride": 0 if stride == k else stride, "padding": square(m.padding, "padding")}
+
+
+def _adaptive(m: nn.Module) -> dict:
+    size = m.output_size
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    _require(None not in size, f"output_size={m.output_size}")
+    return {"output_size": size}
+
+
+def _batchnorm(m: nn.Module) -> dict:
+    _require(m.track_running_stats, "track_running_stats=False")
+    _require(m.momentum is not None, "momentum=None (cumulative average)")
+    return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
+
+
+def _layernorm(m: nn.Module) -> dict:
+    _require(not m.elementwise_affine or m.bias is not None, "bias=False")
+    return {"dims": len(m.normalized_shape), "eps": m.eps, "elementwise_affine": m.elementwise_affine}
+
+
+def _embedding(m: nn.Module) -> dict:
+    _require(
+        m.padding_idx is None and m.max_norm is None and not m.scale_grad_by_freq and not m.sparse,
+        "padding_idx, max_norm, scale_grad_by_freq or sparse",
+    )
+    return {"num_embeddings": m.num_embeddings, "embedding_dim": m.embedding_dim}
+
+
+def _prelu(m: nn.Module) -> dict:
+    return {"per_channel": "one slope" if m.num_parameters == 1 else "per channel"}
+
+
+def _none(m: nn.Module) -> dict:
+    return {}
+
+
+MODULES: dict[type, tuple[str, Callable[[nn.Module], dict]]] = {
+    nn.Linear: ("linear", lambda m: {"out_features": m.out_features, "bias": m.bias is not None}),
+    nn.Conv1d: ("conv1d", _conv),
+    nn.Conv2d: ("conv2d", _conv),
+    nn.ConvTranspose2d: ("conv_transpose2d", _conv_transpose),
+    nn.MaxPool1d: ("maxpool1d", _pool),
+    nn.MaxPool2d: ("maxpool2d", _pool),
+    nn.AvgPool2d: ("avgpool2d", _pool),
+    nn.AdaptiveAvgPool2d: ("adaptive_avgpool2d", _adaptive),
+    nn.BatchNorm1d: ("batchnorm1d", _batchnorm),
+    nn.BatchNorm2d: ("batchnorm2d", _batchnorm),
+    nn.LayerNorm: ("layernorm", _layernorm),
+    nn.GroupNorm: ("groupnorm", lambda m: {"num_groups": m.num_groups, "eps": m.eps, "affine": m.affine}),
+    nn.Dropout: ("dropout", lambda m: {"p": m.p}),
+    nn.Flatten: ("flatten", lambda m: {"start_dim": m.start_dim, "end_dim": m.end_dim}),
+    nn.Unflatten: ("unflatten", lambda m: {"dim": m.dim, "sizes": tuple(m.unflattened_size)}),
+    nn.Embedding: ("embedding", _embedding),
+    nn.Identity: ("identity", _none),
+    nn.ReLU: ("relu", _none),
+    nn.Sigmoid: ("sigmoid", _none),
+    nn.Tanh: ("tanh", _none),
+    nn.GELU: ("gelu", lambda m: {"approximate": m.approximate}),
+    nn.SiLU: ("silu", _none),
+    nn.LeakyReLU: ("leaky_relu", lambda m: {"negative_slope": m.negative_slope}),
+    nn.ELU: ("elu", lambda m: {"alpha": m.alpha}),
+    nn.PReLU: ("prelu", _prelu),
+    nn.Softmax: ("softmax", lambda m: {"dim": m.dim}),
+    nn.LogSoftmax: ("log_softmax", lambda m: {"dim": m.dim}),
+    nn.Mish: ("mish", _none),
+    nn.Hardswish: ("hardswish", _none),
+}
+
+
+# --------------------------------------------------------------------------- function rules
+def _binary_operands(node: fx.Node, t) -> tuple[Any, Any]:
+    a, b = arg(node, 0, "input"), arg(node, 1, "other")
+    alpha = node.kwargs.get("alpha", 1)
+    _require(alpha == 1, f"{_what(node)} with alpha={alpha}")
+    return a, b
+
+
+def _scalar(x: fx.Node, op: str, value: Any, t) -> Mapped:
+    value = t.const(value)
+    _require(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+        f"an operation with {value!r} (a number is needed)",
+    )
+    return Mapped("scalar_op", {"op": op, "value": float(value)}, [x])
+
+
+def merge(block: str, scalar: str) -> Rule:
+    """``a + b`` -> Add (a chain ``a + b + c`` -> one Add with 3 inputs); ``x + 2`` -> Scalar op."""
+
+    def rule(node: fx.Node, t) -> Mapped | _Absorbed:
+        a, b = _binary_operands(node, t)
+        ta, tb = t.is_tensor(a), t.is_tensor(b)
+        if not (ta and tb):
+            _require(ta or tb, f"{_what(node)} of two numbers")
+            return _scalar(a if ta else b, scalar, b if ta else a, t)
+        operands = t.stash.pop(a, None) if isinstance(a, fx.Node) else None
+        operands = (operands or [a]) + [b]
+        users = list(node.users)
+        if (
+            len(operands) < MAX_MERGE
+            and len(users) == 1
+            and users[0].args[:1] == (node,)
+            and t.rule_for(users[0]) is rule
+            and t.is_tensor(users[0])
+            and all(t.is_tensor(x) for x in users[0].args[:2])
+        ):
+            t.stash[node] = operands
+            return ABSORBED
+        return Mapped(block, {"inputs": len(operands)}, operands)
+
+    return rule
+
+
+def binary(block: str | None, scalar_left: str | None = None, scalar_right: str | None = None) -> Rule:
+    """``a - b`` -> Subtract; ``x - 2`` / ``2 - x`` -> Scalar op (when the op has one)."""
+
+    def rule(node: fx.Node, t) -> Mapped:
+        a, b = _binary_operands(node, t)
+        ta, tb = t.is_tensor(a), t.is_tensor(b)
+        if ta and tb and block:
+            return Mapped(block, {}, [a, b])
+        if ta and scalar_left:
+            return _scalar(a, scalar_left, b, t)
+        if tb and scalar_right:
+            return _scalar(b, scalar_right, a, t)
+        raise Unsupported(f"{_what(node)} of these operands")
+
+    return rule
+
+
+def activation(block: str, **params: tuple[int, str, Any]) -> Rule:
+    """``F.relu(x)``, ``x.sigmoid()``, ``F.softmax(x, dim=1)``: the block named ``block``.
+
+    ``params`` maps a block parameter to ``(position, keyword, default)`` in the call.
+    """
+
+    def rule(node: fx.Node, t) -> Mapped:
+        values = {k: t.const(arg(node, i, kw, d)) for k, (i, kw, d) in params.items()}
+        _require(None not in values.values(), f"{_what(node)} without {sorted(params)}")
+        return Mapped(block, values, [arg(node, 0, "input")])
+
+    return rule
+
+
+def _alias(node: fx.Node, t) -> Alias:
+    return Alias(arg(node, 0, "input"))
+
+
+def _cat(node: fx.Node, t) -> Mapped | Alias:
+    tensors = list(arg(node, 0, "tensors"))
+    dim = t.const(arg(node, 1, "dim", 0))
+    _require(all(t.is_tensor(x) for x in tensors), "torch.cat of something other than tensors")
+    if len(tensors) == 1:
+        return Alias(tensors[0])
+    _require(len(tensors) <= MAX_MERGE, f"torch.cat of {len(tensors)} tensors (at most {MAX_MERGE})")
+    return Mapped("concatenate", {"inputs": len(tensors), "dim": dim}, tensors)
+
+
+def _flatten(node: fx.Node, t) -> Mapped:
+    start = t.const(arg(node, 1, "start_dim", 0))
+    end = t.const(arg(node, 2, "end_dim", -1))
+    return Mapped("flatten", {"start_dim": start, "end_dim": end}, [arg(node, 0, "input")])
+
+
+def reduce(block: str) -> Rule:
+    """``x.mean(dim=(2, 3))`` -> Mean; ``torch.sum(x, 1, keepdim=True)`` -> Sum."""
+
+    def rule(node: fx.Node, t) -> Mapped:
+        dim = t.const(arg(node, 1, "dim", None))
+        _require(dim is not None, f"{_what(node)} over all values (give dims)")
+        _require("dtype" not in node.kwargs, f"{_what(node)} with a dtype")
+        keep = t.const(arg(node, 2, "keepdim", False))
+        return Mapped(block, {"dims": _dims(dim), "keepdim": keep}, [arg(node, 0, "input")])
+
+    return rule
+
+
+def _permute(node: fx.Node, t) -> Mapped:
+    x = arg(node, 0, "input")
+    dims = t.const(varargs(node, 1, "dims"))
+    rank = len(t.shape(x))
+    return Mapped("permute", {"dims": tuple(d % rank for d in dims)}, [x])
+
+
+def _transpose(node: fx.Node, t) -> Mapped:
+    d0 = t.const(arg(node, 1, "dim0"))
+    d1 = t.const(arg(node, 2, "dim1"))
+    return Mapped("transpose", {"dim0": d0, "dim1": d1}, [arg(node, 0, "input")])
+
+
+def _reshape(node: fx.Node, t) -> Mapped:
+    """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch)."""
+    x = arg(node, 0, "input")
+    sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
+    in_shape = t.shape(x)
+    per_sample = math.prod(in_shape[1:])
+    rest = sizes[1:]
+    keeps_batch = sizes[:1] == [BATCH_DIM] or (
+        sizes[:1] == [-1] and -1 not in rest and math.prod(rest) == per_sample
+    )
+    _require(
+        keeps_batch and rest and BATCH_DIM not in rest,
+        f"{_what(node)}{tuple(sizes)} changes the batch dimension",
+    )
+    return Mapped("reshape", {"shape": tuple(rest)}, [x])
+
+
+def _unsqueeze(node: fx.Node, t) -> Mapped:
+    return Mapped("unsqueeze", {"dim": t.const(arg(node, 1, "dim"))}, [arg(node, 0, "input")])
+
+
+def _squeeze(node: fx.Node, t) -> Mapped:
+    dim = t.const(arg(node, 1, "dim", None))
+    _require(isinstance(dim, int), f"{_what(node)} without one dim")
+    return Mapped("squeeze", {"dim": dim}, [arg(node, 0, "input")])
+
+
+def _getitem(node: fx.Node, t) -> Mapped:
+    x, index = node.args
+    _require(t.is_tensor(x), f"indexing {x} (a tuple of tensors): Studio wires carry single tensors")
+    index = t.const(index)
+    index = index if isinstance(index, tuple) else (index,)
+    for v in index:
+        ok = v is None or v is ... or (isinstance(v, int) and not isinstance(v, bool))
+        if isinstance(v, slice):
+            ok = all(s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in (v.start, v.stop, v.step))
+        _require(ok, f"indexing with {v!r} (only numbers, slices, ... and None)")
+    from studio.blocks.catalogue.ops import format_index
+
+    return Mapped("index", {"index": format_index(index)}, [x])
+
+
+def _adaptive_fn(node: fx.Node, t) -> Mapped:
+    size = t.const(arg(node, 1, "output_size"))
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    _require(None not in size, f"output_size={size}")
+    return Mapped("adaptive_avgpool2d", {"output_size": size}, [arg(node, 0, "input")])
+
+
+def pool_fn(block: str) -> Rule:
+    def rule(node: fx.Node, t) -> Mapped:
+        k = square(t.const(arg(node, 1, "kernel_size")), "kernel_size")
+        stride = t.const(arg(node, 2, "stride", None))
+        stride = k if stride in (None, ()) else square(stride, "stride")
+        pad = square(t.const(arg(node, 3, "padding", 0)), "padding")
+        if block.startswith("max"):
+            _require(square(t.const(arg(node, 4, "dilation", 1)), "dilation") == 1, "dilation")
+            _require(not t.const(arg(node, 5, "ceil_mode", False)), "ceil_mode=True")
+            _require(not t.const(node.kwargs.get("return_indices", False)), "return_indices")
+        else:
+            _require(not t.const(arg(node, 4, "ceil_mode", False)), "ceil_mode=True")
+            _require(t.const(arg(node, 5, "count_include_pad", True)), "count_include_pad=False")
+            _require(t.const(arg(node, 6, "divisor_override", None)) is None, "divisor_override")
+        return Mapped(block, {"kernel_size": k, "stride": 0 if stride == k else stride, "padding": pad}, [arg(node, 0, "input")])
+
+    return rule
+
+
+def _dropout_fn(node: fx.Node, t) -> Mapped:
+    return Mapped("dropout", {"p": t.const(arg(node, 1, "p", 0.5))}, [arg(node, 0, "input")])
+
+
+def math_fn(name: str) -> Rule:
+    def rule(node: fx.Node, t) -> Mapped:
+        return Mapped("math", {"function": name}, [arg(node, 0, "input")])
+
+    return rule
+
+
+def _interpolate(node: fx.Node, t) -> Mapped:
+    """``F.interpolate(x, scale_factor=2)`` is ``nn.Upsample(scale_factor=2)``: a Custom module."""
+    kwargs = {
+        "size": t.const(arg(node, 1, "size", None)),
+        "scale_factor": t.const(arg(node, 2, "scale_factor", None)),
+        "mode": t.const(arg(node, 3, "mode", "nearest")),
+        "align_corners": t.const(arg(node, 4, "align_corners", None)),
+    }
+    _require(not t.const(node.kwargs.get("antialias", False)), "antialias=True")
+    _require(t.const(node.kwargs.get("recompute_scale_factor", None)) is None, "recompute_scale_factor")
+    kwargs = {k: v for k, v in kwargs.items() if v is not None and not (k == "mode" and v == "nearest")}
+    return Mapped("custom_module", {"source": "torch.nn:Upsample", "kwargs": repr(kwargs), "inputs": 1}, [arg(node, 0, "input")])
+
+
+def _matmul(node: fx.Node, t) -> Mapped:
+    a, b = arg(node, 0, "input"), arg(node, 1, "other")
+    _require(t.is_tensor(a) and t.is_tensor(b), "matmul with a number")
+    return Mapped("matmul", {}, [a, b])
+
+
+# the same rule for a function, its Tensor method and the operator (built once so a
+# chain like a + b + c can recognise its own rule in the next node)
+_ADD = merge("add", "x + c")
+_MUL = merge("multiply", "x * c")
+_SUB = binary("subtract", "x - c", "c - x")
+_DIV = binary("divide", "x / c", "c / x")
+_POW = binary(None, "x ** c")
+_RELU = activation("relu")
+_SIGMOID = activation("sigmoid")
+_TANH = activation("tanh")
+_SILU = activation("silu")
+_GELU = activation("gelu", approximate=(1, "approximate", "none"))
+_SOFTMAX = activation("softmax", dim=(1, "dim", None))
+_LOG_SOFTMAX = activation("log_softmax", dim=(1, "dim", None))
+_MEAN = reduce("mean")
+_SUM = reduce("sum")
+
+FUNCTIONS: dict[Any, Rule] = {
+    operator.add: _ADD, operator.iadd: _ADD, torch.add: _ADD,
+    operator.mul: _MUL, operator.imul: _MUL, torch.mul: _MUL,
+    operator.sub: _SUB, operator.isub: _SUB, torch.sub: _SUB,
+    operator.truediv: _DIV, operator.itruediv: _DIV, torch.div: _DIV,
+    operator.pow: _POW, torch.pow: _POW,
+    operator.matmul: _matmul, torch.matmul: _matmul, torch.bmm: _matmul,
+    operator.neg: math_fn("neg"),
+    operator.getitem: _getitem,
+    torch.cat: _cat, torch.concat: _cat, torch.concatenate: _cat,
+    torch.flatten: _flatten,
+    torch.reshape: _reshape,
+    torch.permute: _permute,
+    torch.transpose: _transpose,
+    torch.unsqueeze: _unsqueeze,
+    torch.squeeze: _squeeze,
+    torch.mean: _MEAN,
+    torch.sum: _SUM,
+    torch.relu: _RELU, F.relu: _RELU,
+    torch.sigmoid: _SIGMOID, F.sigmoid: _SIGMOID,
+    torch.tanh: _TANH, F.tanh: _TANH,
+    F.silu: _SILU,
+    F.gelu: _GELU,
+    F.leaky_relu: activation("leaky_relu", negative_slope=(1, "negative_slope", 0.01)),
+    F.elu: activation("elu", alpha=(1, "alpha", 1.0)),
+    F.mish: activation("mish"),
+    F.hardswish: activation("hardswish"),
+    F.softmax: _SOFTMAX, torch.softmax: _SOFTMAX,
+    F.log_softmax: _LOG_SOFTMAX, torch.log_softmax: _LOG_SOFTMAX,
+    F.adaptive_avg_pool2d: _adaptive_fn,
+    F.max_pool2d: pool_fn("maxpool2d"),
+    F.avg_pool2d: pool_fn("avgpool2d"),
+    F.dropout: _dropout_fn,
+    F.interpolate: _interpolate,
+    **{getattr(torch, name): math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
+}
+
+METHODS: dict[str, Rule] = {
+    "add": _ADD, "add_": _ADD,
+    "mul": _MUL, "mul_": _MUL,
+    "sub": _SUB, "sub_": _SUB,
+    "div": _DIV, "div_": _DIV,
+    "pow": _POW,
+    "matmul": _matmul, "bmm": _matmul,
+    "flatten": _flatten,
+    "view": _reshape, "reshape": _reshape,
+    "permute": _permute,
+    "transpose": _transpose,
+    "unsqueeze": _unsqueeze,
+    "squeeze": _squeeze,
+    "mean": _MEAN,
+    "sum": _SUM,
+    "relu": _RELU, "relu_": _RELU,
+    "sigmoid": _SIGMOID,
+    "tanh": _TANH,
+    "softmax": _SOFTMAX,
+    "log_softmax": _LOG_SOFTMAX,
+    "contiguous": _alias,
+    **{name: math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
+}

@@ -1,0 +1,248 @@
+"""Where an imported model comes from: ``torchvision:NAME``, ``pkg.mod:Callable`` or
+``path/to/file.py:ClassName``, with keyword arguments read as literals (never ``eval``).
+
+No Qt. Loading a file runs its code: callers (the CLI, the GUI) say so before calling
+:func:`load_model` (see :func:`runs_user_file`).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: the Input shape used for torchvision's image classifiers when none is given
+TORCHVISION_INPUT = (3, 224, 224)
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64")
+
+
+class SourceError(Exception):
+    """The spec, its arguments or the model cannot be loaded; ``str()`` is one line."""
+
+
+@dataclass
+class LoadedModel:
+    module: Any  # nn.Module
+    #: how a Custom module block would create it again: ``pkg.mod:Callable`` or ``/abs/file.py:Class``
+    source: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str = "Imported model"
+    #: Input shapes (without batch) and dtypes to use when the caller gives none
+    default_inputs: list[tuple[tuple[int, ...], str]] | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str  # "torchvision" | "module" | "file"
+    where: str  # model name, dotted module, or file path
+    attr: str  # callable / class name ("" for torchvision)
+
+    def __str__(self) -> str:
+        if self.kind == "torchvision":
+            return f"torchvision:{self.where}"
+        return f"{self.where}:{self.attr}"
+
+
+def parse_spec(text: str) -> Spec:
+    """Split ``torchvision:resnet18``, ``pkg.mod:Callable`` or ``dir/file.py:Class``."""
+    text = text.strip()
+    where, sep, attr = text.rpartition(":")
+    if not sep or not where or not attr:
+        raise SourceError(
+            f"{text!r}: give torchvision:NAME, package.module:Callable or path/to/file.py:ClassName"
+        )
+    if where == "torchvision":
+        return Spec("torchvision", attr, "")
+    if not _IDENT.match(attr):
+        raise SourceError(f"{text!r}: {attr!r} is not a Python name")
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        return Spec("file", where, attr)
+    if not all(_IDENT.match(p) for p in where.split(".")):
+        raise SourceError(f"{text!r}: {where!r} is neither a module name nor a .py file")
+    return Spec("module", where, attr)
+
+
+def runs_user_file(spec: Spec) -> Path | None:
+    """The file whose code loading ``spec`` runs (to warn the user first), else None."""
+    return Path(spec.where) if spec.kind == "file" else None
+
+
+def parse_kwargs(text: str | None) -> dict[str, Any]:
+    """``"num_classes=10, dropout=0.2"`` (or a dict literal) -> a dict. Literals only."""
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise SourceError(f"--kwargs: {text!r} is not a literal dict") from None
+        if not isinstance(value, dict) or not all(isinstance(k, str) and _IDENT.match(k) for k in value):
+            raise SourceError("--kwargs: give name=value pairs, like num_classes=10")
+        return value
+    try:
+        call = ast.parse(f"f({text})", mode="eval").body
+    except SyntaxError:
+        raise SourceError(f"--kwargs: {text!r} is not name=value pairs like num_classes=10") from None
+    if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
+        raise SourceError("--kwargs: give name=value pairs, like num_classes=10")
+    out: dict[str, Any] = {}
+    for kw in call.keywords:
+        try:
+            out[kw.arg] = ast.literal_eval(kw.value)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise SourceError(
+                f"--kwargs: the value of {kw.arg} must be a literal (number, text, True/False, "
+                "None, tuple, list or dict)"
+            ) from None
+    return out
+
+
+def parse_input_shape(text: str) -> tuple[tuple[int, ...], str]:
+    """``"3,224,224"`` or ``"16:int64"`` -> ``((3, 224, 224), "float32")``."""
+    shape_text, _, dtype = text.strip().partition(":")
+    dtype = dtype.strip() or "float32"
+    if dtype not in _DTYPES:
+        raise SourceError(f"--input-shape {text!r}: the dtype must be one of {', '.join(_DTYPES)}")
+    parts = [p for p in re.split(r"[,x×\s]+", shape_text.strip().strip("()[]")) if p]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise SourceError(
+            f"--input-shape {text!r}: give sizes without the batch, like 3,224,224"
+        ) from None
+    if not shape or any(s < 1 for s in shape) or len(shape) > 8:
+        raise SourceError(f"--input-shape {text!r}: give 1 to 8 positive sizes, like 3,224,224")
+    return shape, dtype
+
+
+def load_model(spec: Spec | str, kwargs: dict[str, Any] | None = None) -> LoadedModel:
+    """Create the module ``spec`` names. Runs the code of a file spec."""
+    from torch import nn
+
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    kwargs = dict(kwargs or {})
+    default_inputs = None
+    if spec.kind == "torchvision":
+        fn, source = _torchvision(spec.where, kwargs)
+        name = spec.where
+        default_inputs = [(TORCHVISION_INPUT, "float32")]
+    elif spec.kind == "module":
+        try:
+            mod = importlib.import_module(spec.where)
+        except Exception as e:  # noqa: BLE001 - any failure of the user's module is one line
+            raise SourceError(f"cannot import {spec.where}: {_first_line(e)}") from None
+        fn = _attr(mod, spec)
+        source, name = f"{spec.where}:{spec.attr}", spec.attr
+    else:
+        path = Path(spec.where).expanduser().resolve()
+        mod = _load_file(path)
+        fn = _attr(mod, spec)
+        source, name = f"{path}:{spec.attr}", spec.attr
+    try:
+        module = fn(**kwargs)
+    except Exception as e:  # noqa: BLE001
+        raise SourceError(f"{spec}: creating the model failed: {_first_line(e)}") from None
+    if not isinstance(module, nn.Module):
+        raise SourceError(f"{spec} gave a {type(module).__name__}, not a torch.nn.Module")
+    if default_inputs is None:
+        default_inputs = studio_input_specs(type(module))
+    return LoadedModel(module, source, kwargs, name, default_inputs)
+
+
+def _torchvision(name: str, kwargs: dict[str, Any]):
+    import torchvision.models as tvm
+
+    if kwargs.get("weights") is not None or kwargs.get("pretrained"):
+        raise SourceError(
+            "Studio imports torchvision models without pretrained weights (nothing is "
+            "downloaded); leave out weights=/pretrained="
+        )
+    kwargs.pop("pretrained", None)
+    kwargs["weights"] = None
+    names = set(tvm.list_models())
+    if name not in names:
+        close = sorted(n for n in names if name.lower()[:4] in n)[:5]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise SourceError(f"torchvision has no model called {name!r}{hint}")
+    return getattr(tvm, name, None) or (lambda **kw: tvm.get_model(name, **kw)), f"torchvision.models:{name}"
+
+
+def _attr(mod, spec: Spec):
+    fn = getattr(mod, spec.attr, None)
+    if fn is None or not callable(fn):
+        raise SourceError(f"{spec.where} has no class or function called {spec.attr!r}")
+    return fn
+
+
+def _load_file(path: Path):
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    name = "studio_user_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SourceError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their module up here
+    folder = str(path.parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)  # so the file can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # noqa: BLE001
+        sys.modules.pop(name, None)
+        raise SourceError(f"{path}: running the file failed: {_first_line(e)}") from None
+    finally:
+        if added:
+            sys.path.remove(folder)
+    return module
+
+
+_DOC_INPUT = re.compile(r"^\s*(\w+): N((?:×\d+)*) \((\w+)\)\s*$")
+
+
+def studio_input_specs(cls: type) -> list[tuple[tuple[int, ...], str]] | None:
+    """Input shapes read from the docstring of a model Studio generated (``Inputs:`` section)."""
+    doc = cls.__doc__ or ""
+    if "Inputs:" not in doc:
+        return None
+    out = []
+    for line in doc.split("Inputs:", 1)[1].splitlines()[1:]:
+        m = _DOC_INPUT.match(line)
+        if not m:
+            break
+        dims = tuple(int(d) for d in m.group(2).split("×") if d)
+        if not dims:
+            return None
+        out.append((dims, m.group(3) if m.group(3) in _DTYPES else "float32"))
+    return out or None
+
+
+_DOC_OUTPUT = re.compile(r"^\s*(\w+): ")
+
+
+def studio_output_names(cls: type) -> list[str] | None:
+    """Output names read from the docstring of a model Studio generated (``Returns:`` section)."""
+    doc = cls.__doc__ or ""
+    if "Returns:" not in doc:
+        return None
+    names = []
+    for line in doc.split("Returns:", 1)[1].splitlines()[1:]:
+        m = _DOC_OUTPUT.match(line)
+        if not m or not line.startswith(" " * 8):
+            break
+        names.append(m.group(1))
+    return names or None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    line = text.splitlines()[0] if text else ""
+    return f"{type(e).__name__}: {line}" if line else type(e).__name__
