@@ -28,6 +28,15 @@ class CliError(Exception):
         self.status = status
 
 
+def add_trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="allow Custom modules from .py files and torch.hub repositories named in the "
+        "project to run (off by default: a project file cannot make Studio run code)",
+    )
+
+
 def build_parser(sub: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="studio",
@@ -57,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(args.project)
     module = importlib.import_module(SUBCOMMANDS[sub][0])
+    if getattr(args, "trust_code", False):
+        from studio.trust import trust_everything
+
+        trust_everything()
     try:
         return int(module.main(args) or 0)
     except CliError as e:

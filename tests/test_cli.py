@@ -42,3 +42,37 @@ def test_version_and_help():
     assert r.returncode == 0 and r.stdout.startswith("studio ")
     r = subprocess.run([sys.executable, "-m", "studio", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "check" in r.stdout and "export" in r.stdout
+
+
+def test_a_project_cannot_make_studio_run_code_while_checking_it(tmp_path):
+    """Custom modules from files and non-module classes are not run until trusted."""
+    import json
+
+    evil = tmp_path / "evil.py"
+    marker = tmp_path / "ran"
+    evil.write_text(f"open({str(marker)!r}, 'w').write('x')\nimport torch\nclass Evil(torch.nn.Module):\n    def forward(self, x):\n        return x\n")
+    project = {
+        "format_version": 1,
+        "graph": {
+            "blocks": [
+                {"id": "i", "type": "input", "name": "x"},
+                {"id": "a", "type": "custom_module", "name": "a", "params": {"source": f"{evil}:Evil"}},
+                {"id": "b", "type": "custom_module", "name": "b", "params": {"source": "subprocess:run", "kwargs": f"{{'args': ['touch', {str(marker)!r}]}}"}},
+                {"id": "o", "type": "output", "name": "y"},
+                {"id": "o2", "type": "output", "name": "z"},
+            ],
+            "edges": [
+                {"id": "e1", "from": ["i", "out"], "to": ["a", "in"]},
+                {"id": "e2", "from": ["a", "out"], "to": ["o", "in"]},
+                {"id": "e3", "from": ["i", "out"], "to": ["b", "in"]},
+                {"id": "e4", "from": ["b", "out"], "to": ["o2", "in"]},
+            ],
+        },
+    }
+    path = tmp_path / "evil.studio.json"
+    path.write_text(json.dumps(project))
+    r = subprocess.run([sys.executable, "-m", "studio", "check", str(path)], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "does not run code named in a project" in r.stderr
+    assert "is not an nn.Module class" in r.stderr
+    assert not marker.exists()

@@ -121,6 +121,9 @@ class Emitted:
     forward: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)
     output_exprs: list[str] | None = None
+    #: lines for an overridden ``train(mode)``, run after ``super().train(mode)`` (e.g. keep a
+    #: frozen part's batch norm in eval mode)
+    train: list[str] = field(default_factory=list)
 
 
 class Emitter:

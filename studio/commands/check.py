@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from studio.cli import add_trust_option
 from studio.commands import load
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", help="project file (.studio.json)")
+    add_trust_option(parser)
 
 
 def human(n: int) -> str:

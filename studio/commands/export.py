@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 
 from studio.cli import CliError
+from studio.cli import add_trust_option
 from studio.commands import load
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", help="project file (.studio.json)")
     parser.add_argument("-o", "--output", required=True, help="file to write")
+    add_trust_option(parser)
     parser.add_argument(
         "--format",
         choices=_formats(),

@@ -89,6 +89,7 @@ def generate(
         args.append((var, b.id))
 
     init_parts: list[tuple[str, list[str]]] = []
+    train_parts: list[tuple[str, list[str]]] = []
     fwd_parts: list[tuple[str, list[str]]] = []
     attrs: dict[str, str] = {}
     for bid in order:
@@ -148,6 +149,8 @@ def generate(
                 local_vars.add(var)
         if emitted.forward:
             fwd_parts.append((bid, emitted.forward))
+        if emitted.train:
+            train_parts.append((bid, emitted.train))
 
     returns = []
     for b in outputs:
@@ -204,6 +207,14 @@ def generate(
         for text in fwd_lines:
             emit(text, bid, indent=2)
     emit(f"return {', '.join(returns)}", indent=2)
+    if train_parts:
+        emit("")
+        emit(f'def train(self, mode: bool = True) -> "{cls}":', indent=1)
+        emit("super().train(mode)", indent=2)
+        for bid, train_lines in train_parts:
+            for text in train_lines:
+                emit(text, bid, indent=2)
+        emit("return self", indent=2)
     source = "\n".join(lines) + "\n"
     return GeneratedCode(source=source, class_name=cls, attrs=attrs, line_blocks=line_blocks, inputs=args)
 

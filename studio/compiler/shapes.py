@@ -103,7 +103,9 @@ def evaluate_block(
     frozen: bool = False,
 ) -> BlockInfo:
     """Shapes, parameter counts and MACs of one block given its input shapes and dtypes."""
-    key = (spec.id, _freeze(params), frozen, in_specs)
+    from studio.trust import epoch
+
+    key = (spec.id, _freeze(params), frozen, in_specs, epoch())
     hit = _memo.get(key)
     if hit is not None:
         _memo.move_to_end(key)

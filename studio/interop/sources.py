@@ -142,6 +142,9 @@ def load_model(spec: Spec | str, kwargs: dict[str, Any] | None = None) -> Loaded
         source, name = f"{spec.where}:{spec.attr}", spec.attr
     else:
         path = Path(spec.where).expanduser().resolve()
+        from studio.trust import trust
+
+        trust(str(path))  # the user chose to import this file: its blocks may run it
         mod = _load_file(path)
         fn = _attr(mod, spec)
         source, name = f"{path}:{spec.attr}", spec.attr

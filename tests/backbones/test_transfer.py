@@ -85,6 +85,7 @@ def local_repo(tmp_path):
 def test_local_hub_repository_loads(local_repo, torch_home):
     assert list_entrypoints(str(local_repo)) == ["nn", "tiny"]
     from studio.graph.model import Graph
+    from studio.trust import trust
 
     g = Graph()
     x = g.add_block("input", name="x", params={"shape": [3, 4]})
@@ -96,6 +97,9 @@ def test_local_hub_repository_loads(local_repo, torch_home):
     o = g.add_block("output", name="y")
     g.connect(x.id, "out", m.id, "in")
     g.connect(m.id, "out", o.id, "in")
+    (err,) = analyze(g).errors  # a project cannot make Studio run a repository's code
+    assert "does not run code named in a project" in err.message
+    trust(str(local_repo))  # what the GUI does once the user confirms
     a = analyze(g)
     assert a.ok, a.diagnostics  # pretrained=True is switched off while inferring shapes
     assert a.block_info(m.id).out_shapes == ((BATCH, 5),)

@@ -90,6 +90,9 @@ def test_custom_module_of_torch_nn_and_of_a_package():
 def test_custom_module_with_several_inputs(tmp_path):
     f = tmp_path / "mix.py"
     f.write_text("import torch\n\nclass Mix(torch.nn.Module):\n    def forward(self, a, b):\n        return a * 2 + b\n")
+    from studio.trust import trust
+
+    trust(str(f))
     g = _graph("custom_module", {"source": f"{f}:Mix", "inputs": 2}, ((3,), (3,)))
     model = build_model(g, "m")
     a, b = torch.rand(2, 3), torch.rand(2, 3)

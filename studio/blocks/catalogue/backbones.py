@@ -120,9 +120,10 @@ class BackboneEmitter(Emitter):
         init += frozen
         imports = {IMPORT_TORCH, IMPORT_NN, f"from torchvision.models import {', '.join(sorted(names))}"}
         out, x = c.out, c.x
-        forward = [f"{me}.{part}.eval()" if part else f"{me}.eval()" for part in eval_parts]
-        if forward:
-            forward[0] += "  # frozen: batch norm keeps its pretrained statistics"
+        train = [f"{me}.{part}.eval()" if part else f"{me}.eval()" for part in eval_parts]
+        if train:
+            train[0] += "  # frozen: batch norm keeps its pretrained statistics"
+        forward: list[str] = []
         if p.resize:
             r = p.resize
             forward.append(
@@ -136,7 +137,7 @@ class BackboneEmitter(Emitter):
             forward.append(f"{out} = {me}({x})[{node!r}]")
         else:
             forward.append(f"{out} = {me}({x})")
-        return Emitted(init=init, forward=forward, imports=imports)
+        return Emitted(init=init, forward=forward, imports=imports, train=train)
 
     @staticmethod
     def _freezing(c: EmitContext, s) -> tuple[list[str], list[str]]:
@@ -265,9 +266,11 @@ class HubEmitter(Emitter):
         entry = c.p.entry.strip()
         kwargs = parse_kwargs(c.p.kwargs)
         if c.inference:
+            from studio.trust import is_trusted, untrusted_message
+
             folder = cached_repo_dir(repo)
-            if not repo.is_local and not c.p.trusted:
-                raise HubError(f"confirm that you trust {repo.slug} before Studio runs its code")
+            if not (c.p.trusted or repo.is_local) or not is_trusted(repo.text):
+                raise HubError(untrusted_message(repo.text))
             if folder is None:
                 raise HubError(f"{repo.text} is not downloaded yet")
             line = call("torch.hub.load", str(folder), entry, source="local", **inference_kwargs(kwargs))

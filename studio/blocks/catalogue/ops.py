@@ -77,11 +77,33 @@ def parse_kwargs(text: str) -> dict[str, Any]:
 
 
 def _custom_check(c: EmitContext) -> str | None:
+    from studio.trust import is_trusted, untrusted_message
+
     try:
-        parse_source(c.p.source)
+        kind, where, _ = parse_source(c.p.source)
         parse_kwargs(c.p.kwargs)
     except ValueError as e:
         return f"Custom module: {e}."
+    if kind == "file" and not is_trusted(where):
+        return untrusted_message(where)
+    if kind == "module" and c.inference:
+        return _module_class_problem(where, c.p.source.rpartition(":")[2])
+    return None
+
+
+def _module_class_problem(module: str, cls: str) -> str | None:
+    """Only an nn.Module subclass may be constructed while inferring shapes (a project file
+    naming, say, subprocess:run must not get to call it)."""
+    import importlib
+
+    from torch import nn
+
+    try:
+        obj = getattr(importlib.import_module("torch.nn" if module == "nn" else module), cls)
+    except (ImportError, AttributeError) as e:
+        return f"Custom module: cannot find {module}:{cls} ({e})."
+    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+        return f"Custom module: {module}:{cls} is not an nn.Module class."
     return None
 
 
