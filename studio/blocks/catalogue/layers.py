@@ -237,59 +237,38 @@ register(
     )
 )
 
-register(
-    BlockType(
-        id="batchnorm1d",
-        label="BatchNorm1d",
-        category=NORM,
-        description="Normalises each feature over the batch (N×C or N×C×L), then scales and shifts.",
-        torch_name="nn.BatchNorm1d",
-        params={
-            "eps": Float(1e-5, exclusive_min=True, min=0.0, max=1.0),
-            "momentum": Float(0.1, min=0.0, max=1.0),
-            "affine": Bool(True),
-        },
-        emitter=Module(
-            "nn.BatchNorm1d",
-            args=lambda c: [c.dim(1)],
-            kwargs=lambda c: {
-                "eps": opt(c.p.eps, 1e-5),
-                "momentum": opt(c.p.momentum, 0.1),
-                "affine": opt(c.p.affine, True),
+def _batchnorm(dims: int, ranks: tuple[int, ...], layout: str, description: str) -> None:
+    label = f"BatchNorm{dims}d"
+    register(
+        BlockType(
+            id=label.lower(),
+            label=label,
+            category=NORM,
+            description=description,
+            torch_name=f"nn.{label}",
+            params={
+                "eps": Float(1e-5, exclusive_min=True, min=0.0, max=1.0),
+                "momentum": Float(0.1, min=0.0, max=1.0),
+                "affine": Bool(True),
             },
-        ),
-        check=needs_rank(2, 3, layout="N×C or N×C×L"),
-        name_base="bn",
-        keywords=("batch normalization", "normalisation"),
+            emitter=Module(
+                f"nn.{label}",
+                args=lambda c: [c.dim(1)],
+                kwargs=lambda c: {
+                    "eps": opt(c.p.eps, 1e-5),
+                    "momentum": opt(c.p.momentum, 0.1),
+                    "affine": opt(c.p.affine, True),
+                },
+            ),
+            check=needs_rank(*ranks, layout=layout),
+            name_base="bn",
+            keywords=("batch normalization", "normalisation"),
+        )
     )
-)
 
-register(
-    BlockType(
-        id="batchnorm2d",
-        label="BatchNorm2d",
-        category=NORM,
-        description="Normalises each channel of an image batch (N×C×H×W), then scales and shifts.",
-        torch_name="nn.BatchNorm2d",
-        params={
-            "eps": Float(1e-5, exclusive_min=True, min=0.0, max=1.0),
-            "momentum": Float(0.1, min=0.0, max=1.0),
-            "affine": Bool(True),
-        },
-        emitter=Module(
-            "nn.BatchNorm2d",
-            args=lambda c: [c.dim(1)],
-            kwargs=lambda c: {
-                "eps": opt(c.p.eps, 1e-5),
-                "momentum": opt(c.p.momentum, 0.1),
-                "affine": opt(c.p.affine, True),
-            },
-        ),
-        check=needs_rank(4, layout="N×C×H×W"),
-        name_base="bn",
-        keywords=("batch normalization", "normalisation"),
-    )
-)
+
+_batchnorm(1, (2, 3), "N×C or N×C×L", "Normalises each feature over the batch (N×C or N×C×L), then scales and shifts.")
+_batchnorm(2, (4,), "N×C×H×W", "Normalises each channel of an image batch (N×C×H×W), then scales and shifts.")
 
 register(
     BlockType(
