@@ -64,6 +64,8 @@ class StepMetrics:
         if n == 0:
             return [], [], []
         values = torch.cat([torch.stack(self.losses).float().reshape(n), *self._folded]).tolist()
-        sizes = self.sizes
-        self.losses, self.sizes, self._folded, self._folded_steps = [], [], [], 0
+        sizes = list(self.sizes)
+        self.losses.clear()  # in place: the training loop holds these lists
+        self.sizes.clear()
+        self._folded, self._folded_steps = [], 0
         return values[:n], values[n:], sizes
