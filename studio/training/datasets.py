@@ -58,6 +58,8 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
         val, _ = load_dataset(settings.val_data, task, base)
     elif settings.val_split > 0:
         train, val = split(train, settings.val_split, settings.seed)
+    if settings.loss.name == "bce_with_logits":
+        train, val = _float_targets(train, info), _float_targets(val, info)
     norm = {}
     if settings.data.get("standardize", settings.data.get("kind") == "csv"):
         train, val, norm = _standardize(train, val)
@@ -107,6 +109,16 @@ def split(ds: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     if isinstance(ds, _Pair):  # same files, different transforms for train and val
         return Subset(ds.train, tr.tolist()), Subset(ds.val, va.tolist())
     return Subset(ds, tr.tolist()), Subset(ds, va.tolist())
+
+
+def _float_targets(ds, info):
+    """Class labels as BCE targets: one 0/1 column for two classes, one-hot for more."""
+    if not isinstance(ds, TensorDataset) or ds.tensors[1].dtype.is_floating_point or ds.tensors[1].dim() != 1:
+        return ds
+    y = ds.tensors[1]
+    k = info.get("num_classes") or int(y.max()) + 1
+    y = y.float().unsqueeze(1) if k <= 2 else torch.nn.functional.one_hot(y, k).float()
+    return TensorDataset(ds.tensors[0], y)
 
 
 def _standardize(train, val):

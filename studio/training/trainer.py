@@ -373,7 +373,7 @@ class Trainer:
                 )
             if out.shape[1] < classes:
                 raise CheckError(
-                    f"The model outputs {out.shape[1]} values per sample but the dataset has {classes} classes. "
+                    f"The model outputs {out.shape[1]} value{'s' if out.shape[1] != 1 else ''} per sample but the dataset has {classes} classes. "
                     f"Set the last layer's output size to {classes}."
                 )
             if tuple(out.shape[2:]) != tuple(y.shape[1:]):
