@@ -647,7 +647,8 @@ class Trainer:
 
     def _fail(self, failure: Failure) -> RunResult:
         if failure.epoch is not None and self.history:
-            failure.message += f" Epochs 1-{self.epoch} are kept; the last checkpoint is from epoch {self.epoch}."
+            kept = " and in checkpoints/last.pt" if self.out_dir else ""
+            failure.message += f" Epochs 1-{self.epoch} are kept in the history{kept}."
         r = self._fill_result("failed", failure.message)
         r.failure = failure
         if failure.kind not in ("nan",) and self.history:

@@ -158,7 +158,7 @@ def test_nan_loss_names_the_step():
     r, _ = _train(make_settings(epochs=3), [F()], model=Bomb())
     assert r.status == "failed" and failures[0].kind == "nan"
     assert "The loss became nan at step 8 (epoch 2, batch 2)" in r.message
-    assert len(r.history) == 1 and "Epochs 1-1 are kept" in r.message
+    assert len(r.history) == 1 and "Epochs 1-1 are kept in the history." in r.message
 
 
 def test_model_error_points_at_generated_line():
