@@ -81,7 +81,10 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
 def load_dataset(spec: dict, task: str, base_dir: Path) -> tuple[Dataset, dict]:
     kind = spec.get("kind")
     if kind in GENERATED:
-        x, y, info = generate(spec)
+        try:
+            x, y, info = generate(spec)
+        except (TypeError, ValueError) as e:
+            raise DatasetError(f"The {kind} dataset settings are invalid ({e}).") from e
         if task == "classification" and kind == "sine":
             raise DatasetError("The noisy sine set is for regression; choose MSE, L1 or Huber loss.")
         if task == "regression" and kind != "sine":
