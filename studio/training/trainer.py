@@ -437,7 +437,7 @@ class Trainer:
         if improved:
             self._best, self._best_epoch = monitored, epoch
         self._checkpoint(improved)
-        eta = self._eta(0)
+        eta = self._eta((s.epochs - epoch) * len(self.train_batches))
         report = EpochReport(epoch, s.epochs, m, improved, self._result.monitor, eta)
         for cb in self.callbacks:
             cb.on_epoch_end(report)
@@ -531,18 +531,18 @@ class Trainer:
             epoch=epoch, batch=batch, batches=len(self.train_batches), step=self.step,
             losses=losses, metrics=[m / sz for m, sz in zip(msums, sizes, strict=True)],
             loss=total_loss / n, metric=total_metric / n, lr=self.schedule.lr,
-            samples_per_s=rate, eta_s=self._eta(len(self.train_batches) - batch),
+            samples_per_s=rate,
+            eta_s=self._eta(len(self.train_batches) * (self.settings.epochs - epoch + 1) - batch),
         )
         for cb in self.callbacks:
             cb.on_step_end(report)
 
-    def _eta(self, left_in_epoch: int) -> float:
+    def _eta(self, steps_left: int) -> float:
+        """Seconds left, from this run's average time per step (validation included)."""
         done = self.step - self._run_steps0
         if done <= 0:
             return 0.0
-        per_step = (time.perf_counter() - self._run_t0) / done
-        left = left_in_epoch + (self.settings.epochs - self.epoch - (1 if left_in_epoch else 0)) * len(self.train_batches)
-        return per_step * max(0, left)
+        return (time.perf_counter() - self._run_t0) / done * max(0, steps_left)
 
     def _validate(self) -> tuple[float, float]:
         model, loss_fn, name = self.model, self.loss_fn, self.settings.loss.name
@@ -599,7 +599,12 @@ class Trainer:
             self.model.load_state_dict(st["model"])
         except RuntimeError as e:
             raise checkpoints.CheckpointError(f"The checkpoint does not fit this model: {_last_line(e)}") from e
-        self.optimizer.load_state_dict(st["optimizer"])
+        try:
+            self.optimizer.load_state_dict(st["optimizer"])
+        except (ValueError, KeyError) as e:
+            raise checkpoints.CheckpointError(
+                f"The checkpoint was saved with a different optimizer ({_last_line(e)}); resume with the same settings."
+            ) from e
         self.schedule.load_state_dict(st["schedule"])
         if self.scaler and st["scaler"]:
             self.scaler.load_state_dict(st["scaler"])

@@ -266,3 +266,29 @@ def test_data_built_by_hand():
     s = make_settings(loss={"name": "mse"}, val_split=0)
     r = Trainer(nn.Linear(3, 1), data, s).fit()
     assert r.ok and "val_loss" not in r.history[0] and r.monitor == "train_loss"
+
+
+def test_out_of_memory_suggests_smaller_batch():
+    class Hungry(nn.Linear):
+        def forward(self, x):
+            if self.training:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().forward(x)
+
+    r, _ = _train(make_settings(batch_size=32), model=Hungry(2, 2))
+    assert r.failure.kind == "oom"
+    assert "ran out of memory with batch size 32" in r.message and "batch size (e.g. 16)" in r.message
+
+
+def test_eta_counts_down_to_zero():
+    etas = []
+
+    class Eta(BaseCallback):
+        def on_step_end(self, r):
+            etas.append(r.eta_s)
+
+        def on_epoch_end(self, r):
+            etas.append(r.eta_s)
+
+    _train(make_settings(epochs=2), [Eta()])
+    assert etas[-1] == 0.0 and etas[0] > 0
