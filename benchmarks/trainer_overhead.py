@@ -67,7 +67,7 @@ def studio_run(model, x, y, s) -> float:
     clock = EpochClock()
     r = Trainer(model, data, s, [clock]).fit()
     assert r.ok, r.message
-    dts = [b - a for a, b in zip(clock.times[1:], clock.times[2:])]  # skip the first epoch
+    dts = [b - a for a, b in zip(clock.times[1:], clock.times[2:], strict=False)]  # skip the first epoch
     return len(x) / statistics.median(dts)
 
 
@@ -101,7 +101,7 @@ def case(name, make_model, x, y, device, repeats, epochs):
         studio.append(studio_run(copy.deepcopy(init), x, y, s))
         plain.append(plain_run(copy.deepcopy(init), x, y, s))
     st, pl = statistics.median(studio), statistics.median(plain)
-    ratio = statistics.median(a / b for a, b in zip(studio, plain))  # paired: drift cancels
+    ratio = statistics.median(a / b for a, b in zip(studio, plain, strict=False))  # paired: drift cancels
     print(f"{name:>4}: studio {st:12,.0f} samples/s   plain {pl:12,.0f} samples/s   ratio {ratio:.3f}")
     return ratio
 

@@ -1,10 +1,11 @@
 import json
 
-from studio.training.optim import LRSchedule, make_loss, make_optimizer, optimizer_spec
-from studio.training.settings import TrainingSettings
-from torch import nn
 import pytest
 import torch
+from torch import nn
+
+from studio.training.optim import LRSchedule, make_loss, make_optimizer, optimizer_spec
+from studio.training.settings import TrainingSettings
 
 
 def test_missing_and_unknown_keys_get_defaults():

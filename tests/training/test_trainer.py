@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import make_settings, mlp
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from studio.training import (
     BaseCallback,
@@ -56,7 +56,7 @@ def test_learns_moons_and_reports_every_step():
     # the epoch's training loss is the sample-weighted mean of its step losses
     first = buf.losses[:steps_per_epoch]
     sizes = [32] * 5 + [20]
-    assert r.history[0]["train_loss"] == pytest.approx(sum(l * n for l, n in zip(first, sizes)) / 180)
+    assert r.history[0]["train_loss"] == pytest.approx(sum(loss * n for loss, n in zip(first, sizes, strict=True)) / 180)
 
 
 def test_same_seed_same_metrics_bit_for_bit():
@@ -84,7 +84,7 @@ def test_resume_continues_the_same_curve(tmp_path, schedule):
     resumed, m2 = _train(s, out_dir=tmp_path / "again", resume=tmp_path / "checkpoints" / "last.pt", model=make())
     assert resumed.status == "completed"
     assert _timeless(resumed.history) == _timeless(straight.history)
-    for p, q in zip(m1.parameters(), m2.parameters()):
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=False):
         assert torch.equal(p, q)
 
 
@@ -236,7 +236,7 @@ def test_fast_batches_match_dataloader_batches():
     for _ in range(3):  # several epochs: the generator advances the same way
         a, b = list(fast.epoch(g1)), list(slow.epoch(g2))
         assert [len(t[1]) for t in a] == [8, 8, 8, 1]
-        assert all(torch.equal(p[0], q[0]) and torch.equal(p[1], q[1]) for p, q in zip(a, b))
+        assert all(torch.equal(p[0], q[0]) and torch.equal(p[1], q[1]) for p, q in zip(a, b, strict=False))
     assert sorted(torch.cat([t[1] for t in a]).tolist()) == list(range(25))
 
 
