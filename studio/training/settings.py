@@ -21,8 +21,14 @@ SCHEDULES = ("none", "step", "cosine", "one_cycle", "reduce_on_plateau")
 PRECISIONS = ("none", "bf16", "fp16")
 METRICS = ("loss", "accuracy", "mae")
 
-# Per-optimizer defaults that differ from the shared ones below.
-_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.01, "adagrad": 0.01}
+# Per-optimizer defaults (torch's, where they differ from the shared ones below).
+_OPTIMIZER_DEFAULTS = {
+    "sgd": {"lr": 0.01},
+    "adam": {"lr": 0.001},
+    "adamw": {"lr": 0.001, "weight_decay": 0.01},
+    "rmsprop": {"lr": 0.01, "momentum": 0.0},
+    "adagrad": {"lr": 0.01, "eps": 1e-10},
+}
 
 
 @dataclass
@@ -93,8 +99,10 @@ class TrainingSettings:
         d = migrate(dict(d or {}))
         settings = cls()
         _fill(settings, d)
-        if "optimizer" in d and isinstance(d["optimizer"], dict) and "lr" not in d["optimizer"]:
-            settings.optimizer.lr = _DEFAULT_LR.get(settings.optimizer.name, 0.001)
+        given = d.get("optimizer") if isinstance(d.get("optimizer"), dict) else {}
+        for key, value in _OPTIMIZER_DEFAULTS.get(settings.optimizer.name, {}).items():
+            if key not in given:
+                setattr(settings.optimizer, key, value)
         settings.version = SETTINGS_VERSION
         return settings
 
