@@ -69,6 +69,7 @@ def test_every_optimizer_takes_a_step(name):
 def test_optimizer_implementation_choice_is_exportable():
     s = TrainingSettings.from_dict({"optimizer": {"name": "adamw", "lr": 0.002}})
     assert optimizer_spec(s, "cpu") == ("AdamW", {"lr": 0.002, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01, "fused": True})
+    assert optimizer_spec(s, "cuda")[1]["fused"] is True
     s.optimizer.implementation = "for-loop"
     assert optimizer_spec(s, "cpu")[1]["foreach"] is False
     s = TrainingSettings.from_dict({"optimizer": {"name": "rmsprop", "implementation": "fused"}})
