@@ -72,6 +72,10 @@ class _DataFault(Exception):
     pass
 
 
+class _CallbackFault(Exception):
+    pass
+
+
 class _NonFinite(Exception):
     def __init__(self, step: int, epoch: int, batch: int, value: float):
         self.step, self.epoch, self.batch, self.value = step, epoch, batch, value
@@ -260,8 +264,11 @@ class Trainer:
         except Exception as e:
             return self._fail(model_failure(e, "The model failed on the first batch"))
 
-        for cb in self.callbacks:
-            cb.on_run_start(self.info)
+        status, message = "completed", ""
+        try:
+            self._emit("on_run_start", self.info)
+        except _CallbackFault as e:
+            return self._fail(Failure("error", str(e)))
         status, message = "completed", ""
         try:
             while self.epoch < s.epochs:
@@ -284,6 +291,8 @@ class Trainer:
                 "Try a lower learning rate, gradient clipping, or check the data for NaN values.",
                 epoch=e.epoch, step=e.step,
             ))
+        except _CallbackFault as e:
+            return self._fail(Failure("error", str(e), epoch=self.epoch + 1))
         except _DataFault as e:
             return self._fail(Failure("data", f"Reading the data failed in epoch {self.epoch + 1}: {e}", epoch=self.epoch + 1))
         except torch.cuda.OutOfMemoryError:
@@ -439,8 +448,7 @@ class Trainer:
         self._checkpoint(improved)
         eta = self._eta((s.epochs - epoch) * len(self.train_batches))
         report = EpochReport(epoch, s.epochs, m, improved, self._result.monitor, eta)
-        for cb in self.callbacks:
-            cb.on_epoch_end(report)
+        self._emit("on_epoch_end", report)
         return es.enabled and self._bad_epochs >= es.patience and epoch < s.epochs
 
     def _train_epoch(self, epoch: int) -> None:
@@ -534,8 +542,18 @@ class Trainer:
             samples_per_s=rate,
             eta_s=self._eta(len(self.train_batches) * (self.settings.epochs - epoch + 1) - batch),
         )
+        self._emit("on_step_end", report)
+
+    def _emit(self, method: str, *args) -> None:
         for cb in self.callbacks:
-            cb.on_step_end(report)
+            try:
+                getattr(cb, method)(*args)
+            except (_StopRun, KeyboardInterrupt):
+                raise
+            except Exception as e:
+                raise _CallbackFault(
+                    f"{type(cb).__name__}.{method} failed: {type(e).__name__}: {_last_line(e)}"
+                ) from e
 
     def _eta(self, steps_left: int) -> float:
         """Seconds left, from this run's average time per step (validation included)."""
@@ -619,12 +637,10 @@ class Trainer:
         folder = self.out_dir / "checkpoints"
         state = self.state()
         path = checkpoints.save(folder / "last.pt", state)
-        for cb in self.callbacks:
-            cb.on_checkpoint(path, "last", self.epoch)
+        self._emit("on_checkpoint", path, "last", self.epoch)
         if improved:
             path = checkpoints.save(folder / "best.pt", state)
-            for cb in self.callbacks:
-                cb.on_checkpoint(path, "best", self.epoch)
+            self._emit("on_checkpoint", path, "best", self.epoch)
 
     def _save_weights(self) -> Path | None:
         if self.out_dir is None:
@@ -646,8 +662,7 @@ class Trainer:
     def _finish(self, status: str, message: str) -> RunResult:
         r = self._fill_result(status, message or f"Finished {self.epoch} epoch(s).")
         r.weights_path = self._save_weights()
-        for cb in self.callbacks:
-            cb.on_run_end(r)
+        self._emit_last(["on_run_end"], r, r)
         return r
 
     def _fail(self, failure: Failure) -> RunResult:
@@ -658,10 +673,17 @@ class Trainer:
         r.failure = failure
         if failure.kind not in ("nan",) and self.history:
             r.weights_path = self._save_weights()
-        for cb in self.callbacks:
-            cb.on_failure(failure)
-            cb.on_run_end(r)
+        self._emit_last(["on_failure", "on_run_end"], r, failure, r)
         return r
+
+    def _emit_last(self, methods: list[str], r: RunResult, *args) -> None:
+        """Final notifications: a failing callback cannot undo the run, so it is noted, not raised."""
+        for cb in self.callbacks:
+            for method, arg in zip(methods, args, strict=True):
+                try:
+                    getattr(cb, method)(arg)
+                except Exception as e:
+                    r.message += f" ({type(cb).__name__}.{method} failed: {type(e).__name__}: {_last_line(e)})"
 
     _run_t0: float | None = None
     _run_steps0 = 0

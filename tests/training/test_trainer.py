@@ -292,3 +292,12 @@ def test_eta_counts_down_to_zero():
 
     _train(make_settings(epochs=2), [Eta()])
     assert etas[-1] == 0.0 and etas[0] > 0
+
+
+def test_failing_callback_ends_run_with_its_name():
+    class Broken(BaseCallback):
+        def on_epoch_end(self, r):
+            raise KeyError("plot")
+
+    r, _ = _train(make_settings(), [Broken()])
+    assert r.failure.kind == "error" and r.message.startswith("Broken.on_epoch_end failed: KeyError")
