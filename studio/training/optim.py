@@ -65,23 +65,24 @@ def make_optimizer(params, settings: TrainingSettings, device) -> torch.optim.Op
     return getattr(torch.optim, name)(params, **kw)
 
 
-def make_loss(loss: LossSettings) -> nn.Module:
+def loss_spec(loss: LossSettings) -> tuple[str, dict]:
+    """('CrossEntropyLoss', {'label_smoothing': 0.1}) for `getattr(torch.nn, name)(**kwargs)`."""
     n = loss.name
     if n == "cross_entropy":
-        return nn.CrossEntropyLoss(label_smoothing=float(loss.label_smoothing))
-    if n == "nll":
-        return nn.NLLLoss()
-    if n == "mse":
-        return nn.MSELoss()
-    if n == "l1":
-        return nn.L1Loss()
+        return "CrossEntropyLoss", ({"label_smoothing": float(loss.label_smoothing)} if loss.label_smoothing else {})
     if n == "smooth_l1":
-        return nn.SmoothL1Loss(beta=float(loss.delta))
+        return "SmoothL1Loss", {"beta": float(loss.delta)}
     if n == "huber":
-        return nn.HuberLoss(delta=float(loss.delta))
-    if n == "bce_with_logits":
-        return nn.BCEWithLogitsLoss()
+        return "HuberLoss", {"delta": float(loss.delta)}
+    simple = {"nll": "NLLLoss", "mse": "MSELoss", "l1": "L1Loss", "bce_with_logits": "BCEWithLogitsLoss"}
+    if n in simple:
+        return simple[n], {}
     raise ValueError(f"unknown loss {n!r}")
+
+
+def make_loss(loss: LossSettings) -> nn.Module:
+    name, kw = loss_spec(loss)
+    return getattr(nn, name)(**kw)
 
 
 class LRSchedule:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from studio.training.optim import LRSchedule, make_loss, make_optimizer, optimizer_spec
+from studio.training.optim import LRSchedule, loss_spec, make_loss, make_optimizer, optimizer_spec
 from studio.training.settings import TrainingSettings
 
 
@@ -80,6 +80,7 @@ def test_optimizer_implementation_choice_is_exportable():
 def test_every_loss_builds(name):
     s = TrainingSettings.from_dict({"loss": {"name": name, "label_smoothing": 0.1 if name == "cross_entropy" else 0}})
     assert isinstance(make_loss(s.loss), nn.Module)
+    assert type(make_loss(s.loss)).__name__ == loss_spec(s.loss)[0]
 
 
 def _lrs(schedule: dict, epochs=4, spe=10, lr=1.0):
