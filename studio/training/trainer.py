@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from studio.training import checkpoints
+from studio.training.batches import DataFault, LoaderBatches, last_line, make_batches
 from studio.training.callbacks import EpochReport, Failure, RunInfo, RunResult, StepReport
 from studio.training.datasets import Data
 from studio.training.metrics import StepMetrics, per_sample_metric
@@ -27,7 +27,6 @@ from studio.training.optim import LRSchedule, make_loss, make_optimizer
 from studio.training.settings import TrainingSettings
 
 GENERATED_PREFIX = "<studio"  # filenames the compiler registers generated model source under
-_IN_MEMORY_LIMIT = 1 << 30  # bytes of tensor data moved to the device once, up front
 
 
 class RunControl:
@@ -68,10 +67,6 @@ class _StopRun(Exception):
     pass
 
 
-class _DataFault(Exception):
-    pass
-
-
 class _CallbackFault(Exception):
     pass
 
@@ -83,87 +78,6 @@ class _NonFinite(Exception):
 
 class CheckError(Exception):
     """The data does not fit the model; the message says what to change."""
-
-
-# -- batching ------------------------------------------------------------------------------------------
-
-
-def epoch_order(n: int, shuffle: bool, gen: torch.Generator) -> torch.Tensor | None:
-    """The sample order of one epoch: a permutation drawn from `gen`, or None (in order)."""
-    return torch.randperm(n, generator=gen) if shuffle else None
-
-
-class TensorBatches:
-    """Batches of an in-memory TensorDataset by slicing: one gather per epoch, views per batch.
-
-    Same order as `LoaderBatches` for the same generator: both follow `epoch_order`.
-    """
-
-    def __init__(self, ds: TensorDataset, batch_size: int, shuffle: bool, device: torch.device):
-        self.tensors = [t.to(device) for t in ds.tensors]
-        self.n, self.bs, self.shuffle = len(ds), batch_size, shuffle
-        self.to_device = False
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.bs)
-
-    def epoch(self, gen: torch.Generator):
-        perm = epoch_order(self.n, self.shuffle, gen)
-        ts = self.tensors if perm is None else [t[perm.to(t.device)] for t in self.tensors]
-        return zip(*(t.split(self.bs) for t in ts), strict=True)
-
-
-class _EpochBatchSampler(Sampler):
-    def __init__(self, n: int, batch_size: int, shuffle: bool):
-        self.n, self.bs, self.shuffle = n, batch_size, shuffle
-        self.gen: torch.Generator | None = None
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.bs)
-
-    def __iter__(self):
-        perm = epoch_order(self.n, self.shuffle, self.gen)
-        idx = list(range(self.n)) if perm is None else perm.tolist()
-        for i in range(0, self.n, self.bs):
-            yield idx[i : i + self.bs]
-
-
-class LoaderBatches:
-    """Batches through a DataLoader (lazy datasets, worker processes); data errors become _DataFault."""
-
-    def __init__(self, ds: Dataset, batch_size: int, shuffle: bool, device: torch.device, workers: int, seed: int):
-        self.sampler = _EpochBatchSampler(len(ds), batch_size, shuffle)
-        self.worker_gen = torch.Generator().manual_seed(seed + 1)
-        self.loader = DataLoader(
-            ds,
-            batch_sampler=self.sampler,
-            num_workers=workers,
-            pin_memory=device.type == "cuda",
-            generator=self.worker_gen,
-            persistent_workers=workers > 0,
-        )
-        self.to_device = device.type != "cpu"
-
-    def __len__(self) -> int:
-        return len(self.sampler)
-
-    def epoch(self, gen: torch.Generator):
-        self.sampler.gen = gen
-        it = iter(self.loader)
-        while True:
-            try:
-                batch = next(it)
-            except StopIteration:
-                return
-            except Exception as e:
-                raise _DataFault(f"{type(e).__name__}: {_last_line(e)}") from e
-            yield batch
-
-
-def make_batches(ds: Dataset, batch_size: int, shuffle: bool, device: torch.device, workers: int, seed: int):
-    if isinstance(ds, TensorDataset) and sum(t.numel() * t.element_size() for t in ds.tensors) <= _IN_MEMORY_LIMIT:
-        return TensorBatches(ds, batch_size, shuffle, device)
-    return LoaderBatches(ds, batch_size, shuffle, device, workers, seed)
 
 
 # -- devices and faults --------------------------------------------------------------------------------
@@ -187,18 +101,13 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
-def _last_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[-1] if lines else type(e).__name__
-
-
 def model_failure(e: BaseException, what: str = "The model failed") -> Failure:
     """A Failure naming the generated-source line (file, line, text) where `e` was raised, if any."""
     frames = traceback.extract_tb(e.__traceback__)
     mine = [f for f in frames if f.filename.startswith(GENERATED_PREFIX)]
     frame = mine[-1] if mine else (frames[-1] if frames else None)
     loc = (frame.filename, frame.lineno, (frame.line or "").strip()) if frame else None
-    msg = f"{what}: {type(e).__name__}: {_last_line(e)}"
+    msg = f"{what}: {type(e).__name__}: {last_line(e)}"
     if loc and mine:
         msg += f" (at {loc[0]}, line {loc[1]}: {loc[2]})"
     details = "".join(traceback.format_exception(type(e), e, e.__traceback__))
@@ -259,7 +168,7 @@ class Trainer:
         except (CheckError, checkpoints.CheckpointError) as e:
             kind = "checkpoint" if isinstance(e, checkpoints.CheckpointError) else "check"
             return self._fail(Failure(kind, str(e)))
-        except _DataFault as e:
+        except DataFault as e:
             return self._fail(Failure("data", f"Reading the data failed: {e}"))
         except Exception as e:
             return self._fail(model_failure(e, "The model failed on the first batch"))
@@ -293,7 +202,7 @@ class Trainer:
             ))
         except _CallbackFault as e:
             return self._fail(Failure("error", str(e), epoch=self.epoch + 1))
-        except _DataFault as e:
+        except DataFault as e:
             return self._fail(Failure("data", f"Reading the data failed in epoch {self.epoch + 1}: {e}", epoch=self.epoch + 1))
         except torch.cuda.OutOfMemoryError:
             return self._fail(Failure(
@@ -360,7 +269,7 @@ class Trainer:
         try:
             samples = [data.train[i] for i in range(k)]
         except Exception as e:
-            raise _DataFault(f"{type(e).__name__}: {_last_line(e)}") from e
+            raise DataFault(f"{type(e).__name__}: {last_line(e)}") from e
         x = torch.stack([torch.as_tensor(a) for a, _ in samples]).to(self.device)
         y = torch.stack([torch.as_tensor(b) for _, b in samples]).to(self.device)
         was_training = self.model.training
@@ -552,7 +461,7 @@ class Trainer:
                 raise
             except Exception as e:
                 raise _CallbackFault(
-                    f"{type(cb).__name__}.{method} failed: {type(e).__name__}: {_last_line(e)}"
+                    f"{type(cb).__name__}.{method} failed: {type(e).__name__}: {last_line(e)}"
                 ) from e
 
     def _eta(self, steps_left: int) -> float:
@@ -616,12 +525,12 @@ class Trainer:
         try:
             self.model.load_state_dict(st["model"])
         except RuntimeError as e:
-            raise checkpoints.CheckpointError(f"The checkpoint does not fit this model: {_last_line(e)}") from e
+            raise checkpoints.CheckpointError(f"The checkpoint does not fit this model: {last_line(e)}") from e
         try:
             self.optimizer.load_state_dict(st["optimizer"])
         except (ValueError, KeyError) as e:
             raise checkpoints.CheckpointError(
-                f"The checkpoint was saved with a different optimizer ({_last_line(e)}); resume with the same settings."
+                f"The checkpoint was saved with a different optimizer ({last_line(e)}); resume with the same settings."
             ) from e
         self.schedule.load_state_dict(st["schedule"])
         if self.scaler and st["scaler"]:
@@ -683,7 +592,7 @@ class Trainer:
                 try:
                     getattr(cb, method)(arg)
                 except Exception as e:
-                    r.message += f" ({type(cb).__name__}.{method} failed: {type(e).__name__}: {_last_line(e)})"
+                    r.message += f" ({type(cb).__name__}.{method} failed: {type(e).__name__}: {last_line(e)})"
 
     _run_t0: float | None = None
     _run_steps0 = 0

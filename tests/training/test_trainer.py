@@ -16,9 +16,9 @@ from studio.training import (
     load_data,
     seed_everything,
 )
+from studio.training.batches import LoaderBatches, TensorBatches
 from studio.training.checkpoints import load as load_checkpoint
 from studio.training.datasets import Data
-from studio.training.trainer import LoaderBatches, TensorBatches
 
 
 def _timeless(history):
