@@ -26,6 +26,7 @@ class RunInfo:
     metric_name: str  # 'accuracy' | 'mae'
     monitor: str
     description: str
+    notes: list[str] = field(default_factory=list)  # things the user should know, e.g. AMP turned off
 
 
 @dataclass(slots=True)
@@ -200,6 +201,8 @@ class ProgressBar(BaseCallback):
             f"Training on {info.device}: {info.description}, {info.train_samples} samples"
             f"{f', {info.val_samples} for validation' if info.val_samples else ''}\n"
         )
+        for note in info.notes:
+            self.stream.write(f"note: {note}\n")
 
     def on_step_end(self, r: StepReport) -> None:
         now = time.monotonic()

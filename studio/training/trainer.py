@@ -255,6 +255,8 @@ class Trainer:
             train_samples=len(data.train), val_samples=n_val, device=str(self.device), task=data.task,
             metric_name=s.metric_name, monitor=monitor, description=data.description,
         )
+        if s.precision != "none" and self.device.type != "cuda":
+            self.info.notes.append(f"Mixed precision ({s.precision}) is off: it needs a CUDA GPU (running on {self.device}).")
 
     def check_batch(self) -> None:
         """Run two samples through the model and the loss; raise CheckError naming any mismatch."""

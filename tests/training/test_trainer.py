@@ -301,3 +301,14 @@ def test_failing_callback_ends_run_with_its_name():
 
     r, _ = _train(make_settings(), [Broken()])
     assert r.failure.kind == "error" and r.message.startswith("Broken.on_epoch_end failed: KeyError")
+
+
+def test_mixed_precision_on_cpu_runs_in_full_precision_with_a_note():
+    infos = []
+
+    class Info(BaseCallback):
+        def on_run_start(self, info):
+            infos.append(info)
+
+    r, _ = _train(make_settings(device="auto", precision="bf16", epochs=1), [Info()])
+    assert r.ok and infos[0].notes == ["Mixed precision (bf16) is off: it needs a CUDA GPU (running on cpu)."]
