@@ -173,7 +173,6 @@ class Trainer:
         except Exception as e:
             return self._fail(model_failure(e, "The model failed on the first batch"))
 
-        status, message = "completed", ""
         try:
             self._emit("on_run_start", self.info)
         except _CallbackFault as e:
