@@ -7,7 +7,7 @@ import types
 
 import pytest
 import torch
-from conftest import mlp
+from training_helpers import mlp
 
 import studio.compiler
 from studio.training import cli

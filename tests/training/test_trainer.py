@@ -4,9 +4,9 @@ import threading
 
 import pytest
 import torch
-from conftest import make_settings, mlp
 from torch import nn
 from torch.utils.data import TensorDataset
+from training_helpers import make_settings, mlp
 
 from studio.training import (
     BaseCallback,
