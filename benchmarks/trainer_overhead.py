@@ -3,7 +3,8 @@
 Trains the same model on the same in-memory data with the same batching (one permutation per
 epoch, batches by slicing) and the same optimizer arguments, alternating Studio and plain runs.
 Studio runs with a callback doing what the GUI does (collecting every step's metrics into a buffer).
-Epoch times are measured between epoch ends, the first epoch of each run is warm-up.
+Epoch times are measured between epoch ends, the first epoch of each run is warm-up, and each side
+is scored by its fastest epoch (interference from other processes only ever slows a run down).
 
     python benchmarks/trainer_overhead.py [--device cuda] [--repeats 7]
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -68,7 +68,7 @@ def studio_run(model, x, y, s) -> float:
     r = Trainer(model, data, s, [clock]).fit()
     assert r.ok, r.message
     dts = [b - a for a, b in zip(clock.times[1:], clock.times[2:], strict=False)]  # skip the first epoch
-    return len(x) / statistics.median(dts)
+    return len(x) / min(dts)
 
 
 def plain_run(model, x, y, s, torch_default_optimizer=False) -> float:
@@ -92,7 +92,7 @@ def plain_run(model, x, y, s, torch_default_optimizer=False) -> float:
             opt.step()
         loss.item()  # wait for the device at the epoch end, as Studio does
         times.append(time.perf_counter() - t0)
-    return len(x) / statistics.median(times[1:])
+    return len(x) / min(times[1:])
 
 
 def case(name, make_model, x, y, device, repeats, epochs):
@@ -100,13 +100,17 @@ def case(name, make_model, x, y, device, repeats, epochs):
     init = make_model()
     s = settings(epochs, device)
     studio, plain, default = [], [], []
-    for _ in range(repeats):
-        studio.append(studio_run(copy.deepcopy(init), x, y, s))
-        plain.append(plain_run(copy.deepcopy(init), x, y, s))
-        default.append(plain_run(copy.deepcopy(init), x, y, s, torch_default_optimizer=True))
-    st, pl, de = statistics.median(studio), statistics.median(plain), statistics.median(default)
-    ratio = statistics.median(a / b for a, b in zip(studio, plain, strict=True))  # paired: drift cancels
-    vs_default = statistics.median(a / b for a, b in zip(studio, default, strict=True))
+    runs = [
+        lambda: studio.append(studio_run(copy.deepcopy(init), x, y, s)),
+        lambda: plain.append(plain_run(copy.deepcopy(init), x, y, s)),
+        lambda: default.append(plain_run(copy.deepcopy(init), x, y, s, torch_default_optimizer=True)),
+    ]
+    for i in range(repeats):  # rotate the order so no side always runs first
+        for j in range(3):
+            runs[(i + j) % 3]()
+    # best steady-state epoch of each: other load on the machine only ever slows a run down
+    st, pl, de = max(studio), max(plain), max(default)
+    ratio, vs_default = st / pl, st / de
     print(f"{name:>4}: studio {st:10,.0f} samples/s | plain loop, same optimizer args {pl:10,.0f} "
           f"(ratio {ratio:.3f}) | plain loop, torch-default Adam {de:10,.0f} (ratio {vs_default:.3f})")
     return ratio

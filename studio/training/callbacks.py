@@ -1,7 +1,8 @@
 """What the trainer reports, the callback protocol, and the callbacks every front end shares.
 
 A progress bar, the CSV log and the GUI's live plots are all callbacks; the trainer knows none of them.
-Step reports arrive at reading points (every `report_every` steps), carrying every step's values.
+Step reports arrive at reading points (every `report_seconds`, or `report_every` steps if sooner),
+carrying every step's values since the previous report.
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ class TrainingSettings:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "none"  # none | bf16 | fp16 (CUDA only)
     workers: int = 0  # DataLoader worker processes
-    report_every: int = 20  # steps between metric read-backs (one device sync each)
+    report_seconds: float = 0.1  # metrics are read back (one device sync) at most this often...
+    report_every: int = 1000  # ...and at least every this many steps
     version: int = SETTINGS_VERSION
 
     # -- persistence ---------------------------------------------------------------------------
@@ -155,6 +156,7 @@ class TrainingSettings:
         integer("Seed", self.seed, lo=0)
         integer("Data loader workers", self.workers, lo=0)
         integer("Report interval (steps)", self.report_every, lo=1)
+        num("Report interval (seconds)", self.report_seconds, lo=0.0)
 
         if o.name not in OPTIMIZERS:
             errs.append(f"Unknown optimizer '{o.name}'; choose one of {', '.join(OPTIMIZERS)}.")

@@ -1,7 +1,8 @@
 """The training loop. It knows nothing of its display: it reports to callbacks and obeys a RunControl.
 
 Per step it runs forward, loss, backward and optimizer step and appends three references to a
-buffer; values are copied to the host only at reporting points (every `report_every` steps and at
+buffer; values are copied to the host only at reporting points (every `report_seconds`, at most
+`report_every` steps apart, and at
 epoch ends), so there is no device sync per step. Faults end the run with a `Failure` whose
 message names the cause; epochs already done stay in the history and the checkpoints.
 """
@@ -371,8 +372,10 @@ class Trainer:
         ctrl, autocast = self.control, self.autocast
         to_device, dev = self.train_batches.to_device, self.device
         bce = s.loss.name == "bce_with_logits"
-        report_every = s.report_every
+        report_every, report_seconds = s.report_every, float(s.report_seconds)
         next_report = report_every
+        clock = time.perf_counter
+        deadline = clock() + report_seconds
         budget = acc.budget
         batch = 0
         model.train()
@@ -407,9 +410,10 @@ class Trainer:
             acc.pending += out.numel()
             if acc.pending > budget:
                 acc.fold()
-            if batch == next_report:
+            if batch >= next_report or clock() >= deadline:
                 self._report(epoch, batch)
-                next_report += report_every
+                next_report = batch + report_every
+                deadline = clock() + report_seconds
             if ctrl.attention:
                 if ctrl.stop_requested:
                     break

@@ -21,7 +21,7 @@ class ProjectError(Exception):
 def project(monkeypatch):
     training = {
         "data": {"kind": "moons", "n": 120}, "epochs": 2, "batch_size": 16,
-        "optimizer": {"name": "adam", "lr": 0.01}, "report_every": 2,
+        "optimizer": {"name": "adam", "lr": 0.01}, "report_every": 2, "report_seconds": 0,
     }
     proj = types.SimpleNamespace(name="My moons!", graph=object(), training=training)
 

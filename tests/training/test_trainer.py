@@ -43,7 +43,7 @@ class StopAfter(BaseCallback):
 
 
 def test_learns_moons_and_reports_every_step():
-    s = make_settings(data={"kind": "moons", "n": 240}, epochs=30)
+    s = make_settings(data={"kind": "moons", "n": 240}, epochs=30, report_every=4, report_seconds=1e6)
     seed_everything(0)
     buf = MetricsBuffer()
     r = Trainer(mlp(), load_data(s), s, [buf]).fit()
@@ -51,6 +51,7 @@ def test_learns_moons_and_reports_every_step():
     assert r.history[-1]["val_accuracy"] > 0.85 > r.history[0]["val_accuracy"]
     steps_per_epoch = math.ceil(180 / 32)
     assert buf.steps == list(range(1, 30 * steps_per_epoch + 1))  # every step, delivered in batches
+    assert len(buf.lrs) == 30 * 2  # reports after batches 4 and 6 of each epoch
     assert len(buf.losses) == len(buf.metrics) == len(buf.steps)
     assert set(r.history[0]) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "samples_per_s", "seconds"}
     # the epoch's training loss is the sample-weighted mean of its step losses

@@ -13,6 +13,7 @@ def make_settings(**over) -> TrainingSettings:
         "batch_size": 32,
         "optimizer": {"name": "adam", "lr": 0.01},
         "report_every": 4,
+        "report_seconds": 0,  # a report per step: deterministic report points for the tests
     }
     d.update(over)
     return TrainingSettings.from_dict(d)
