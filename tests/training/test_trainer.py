@@ -122,20 +122,26 @@ def test_early_stopping_ends_the_run():
 def test_stop_and_pause_from_another_thread():
     s = make_settings(epochs=1000, data={"kind": "spirals", "n": 2000})
     ctrl = RunControl()
-    paused_at = []
+    seen = []  # step of every report
+    at_resume = []
+
+    def resume_later():
+        at_resume.append(seen[-1])  # nothing ran while paused
+        ctrl.resume()
 
     class Steer(BaseCallback):
         def on_step_end(self, r):
-            if r.step >= 8 and not paused_at:
-                paused_at.append(r.step)
+            seen.append(r.step)
+            if r.step == 8:
                 ctrl.pause()
-                threading.Timer(0.05, ctrl.resume).start()
-            elif paused_at and r.step >= 40:
+                threading.Timer(0.1, resume_later).start()
+            elif r.step == 40:
                 threading.Thread(target=ctrl.stop).start()
 
     r, _ = _train(s, [Steer()], control=ctrl)
-    assert r.status == "stopped" and paused_at == [8]
-    assert "Stopped by request" in r.message
+    assert r.status == "stopped" and at_resume == [8]
+    assert seen[-1] - 40 <= 2  # honoured within a batch or two of the request
+    assert "Stopped by request after 0 epoch(s)" in r.message
 
 
 def test_nan_loss_names_the_step():
@@ -313,3 +319,14 @@ def test_mixed_precision_on_cpu_runs_in_full_precision_with_a_note():
 
     r, _ = _train(make_settings(device="auto", precision="bf16", epochs=1), [Info()])
     assert r.ok and infos[0].notes == ["Mixed precision (bf16) is off: it needs a CUDA GPU (running on cpu)."]
+
+
+def test_small_cnn_learns_the_shapes():
+    s = make_settings(data={"kind": "shapes", "n": 450}, epochs=6, batch_size=32, optimizer={"name": "adam", "lr": 0.01})
+    seed_everything(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 5, stride=2), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(),
+        nn.Flatten(), nn.Linear(16 * 5 * 5, 3),
+    )
+    r = Trainer(model, load_data(s), s, expected_input_shape=(1, 28, 28)).fit()
+    assert r.ok and r.history[-1]["val_accuracy"] > 0.8
