@@ -191,6 +191,7 @@ class ProgressBar(BaseCallback):
         self.width, self.interval = width, interval
         self._last = 0.0
         self._drawn = 0  # length of the bar line on screen
+        self._live = getattr(self.stream, "isatty", lambda: False)()
         self.info: RunInfo | None = None
 
     def _short(self) -> str:
@@ -206,6 +207,8 @@ class ProgressBar(BaseCallback):
             self.stream.write(f"note: {note}\n")
 
     def on_step_end(self, r: StepReport) -> None:
+        if not self._live:  # a log file or CI: epoch lines only
+            return
         now = time.monotonic()
         if now - self._last < self.interval and r.batch < r.batches:
             return

@@ -101,7 +101,8 @@ class TrainingSettings:
         settings = cls()
         _fill(settings, d)
         given = d.get("optimizer") if isinstance(d.get("optimizer"), dict) else {}
-        for key, value in _OPTIMIZER_DEFAULTS.get(settings.optimizer.name, {}).items():
+        name = settings.optimizer.name
+        for key, value in (_OPTIMIZER_DEFAULTS.get(name, {}) if isinstance(name, str) else {}).items():
             if key not in given:
                 setattr(settings.optimizer, key, value)
         settings.version = SETTINGS_VERSION

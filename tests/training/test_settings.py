@@ -2,6 +2,8 @@ import json
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from studio.training.optim import LRSchedule, loss_spec, make_loss, make_optimizer, optimizer_spec
@@ -113,3 +115,22 @@ def test_plateau_lowers_rate_after_patience():
     for v in [1.0, 0.9, 0.95, 0.95]:
         sched.epoch_end(v)
     assert sched.lr == 0.5
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+keys = st.sampled_from(["epochs", "batch_size", "optimizer", "loss", "schedule", "data", "val_split", "seed",
+                        "monitor", "early_stopping", "device", "precision", "grad_clip", "lr", "name"])
+
+
+@given(st.dictionaries(keys, json_values | st.dictionaries(keys, json_values, max_size=4), max_size=8))
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_any_project_dict_loads_and_validates_without_crashing(d):
+    s = TrainingSettings.from_dict(d)
+    errs = s.validate()
+    assert all(isinstance(e, str) and e for e in errs)
+    if not errs:
+        assert TrainingSettings.from_dict(s.to_dict()) == s
