@@ -1,0 +1,95 @@
+"""`studio train PROJECT`: train a project's model in the terminal.
+
+Writes metrics.csv (one row per epoch), weights.pt (state_dict) and checkpoints/ into --out.
+Exit status: 0 done (or stopped early), 1 training failed, 2 bad project/settings/data, 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+from pathlib import Path
+
+from studio.training.callbacks import CSVLogger, ProgressBar
+from studio.training.checkpoints import seed_everything
+from studio.training.datasets import DatasetError, load_data
+from studio.training.settings import TrainingSettings
+from studio.training.trainer import Trainer, model_failure
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", help="project file to train")
+    parser.add_argument("--epochs", type=int, metavar="N", help="number of epochs (overrides the project)")
+    parser.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps (overrides the project)")
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed (overrides the project)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<project name>)")
+    parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint file (e.g. DIR/checkpoints/last.pt)")
+
+
+def _error(message: str) -> None:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def main(args: argparse.Namespace) -> int:
+    from studio.compiler import build_model, input_specs
+    from studio.graph.project import ProjectError, load_project
+
+    try:
+        project = load_project(args.project)
+    except ProjectError as e:
+        _error(str(e))
+        return 2
+    settings = TrainingSettings.from_dict(project.training)
+    for name in ("epochs", "device", "seed"):
+        if getattr(args, name, None) is not None:
+            setattr(settings, name, getattr(args, name))
+    errors = settings.validate()
+    if errors:
+        _error(" ".join(errors))
+        return 2
+    try:
+        data = load_data(settings, base_dir=Path(args.project).resolve().parent)
+    except DatasetError as e:
+        _error(str(e))
+        return 2
+
+    seed_everything(settings.seed)  # the model's initial weights repeat with the seed
+    try:
+        model = build_model(project.graph, name="Model")
+        specs = input_specs(project.graph)
+    except Exception as e:
+        _error(model_failure(e, "Could not build the model").message)
+        return 2
+    expected = specs[0][1] if len(specs) == 1 else None
+
+    safe = re.sub(r"[^\w.-]+", "_", str(project.name or Path(args.project).stem)).strip("._") or "project"
+    out = Path(args.out) if args.out else Path("runs") / safe
+    trainer = Trainer(
+        model, data, settings, [ProgressBar(), CSVLogger(out / "metrics.csv")],
+        out_dir=out, expected_input_shape=expected,
+    )
+
+    interrupted = []
+
+    def on_sigint(signum, frame):  # first Ctrl-C: stop after this batch and save; second: abort
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted.append(True)
+        print("\nStopping after this batch (Ctrl-C again to abort)...", file=sys.stderr)
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = trainer.fit(resume_from=args.resume)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    if result.status == "failed":
+        print(file=sys.stderr)
+        _error(result.failure.message if result.failure else result.message)
+        return 2 if result.failure and result.failure.kind in ("settings", "check", "checkpoint") else 1
+    saved = f"weights in {result.weights_path}, " if result.weights_path else ""
+    print(f"Saved {saved}metrics in {out / 'metrics.csv'}", file=sys.stderr)
+    return 130 if interrupted else 0

@@ -1,0 +1,136 @@
+import json
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from studio.training.optim import LRSchedule, loss_spec, make_loss, make_optimizer, optimizer_spec
+from studio.training.settings import TrainingSettings
+
+
+def test_missing_and_unknown_keys_get_defaults():
+    s = TrainingSettings.from_dict({"epochs": 3, "mystery": 1, "optimizer": {"name": "sgd", "bogus": 2}})
+    assert s.epochs == 3 and s.batch_size == 64
+    assert s.optimizer.name == "sgd" and s.optimizer.lr == 0.01  # sgd's own default rate
+    assert "mystery" not in s.to_dict()
+    assert s.validate() == []
+
+
+def test_round_trip_is_plain_json():
+    s = TrainingSettings.from_dict({"schedule": {"name": "cosine", "warmup_epochs": 1}, "data": {"kind": "moons"}})
+    d = json.loads(json.dumps(s.to_dict()))
+    assert TrainingSettings.from_dict(d) == s
+    assert d["version"] == 1
+
+
+def test_messages_name_the_setting_and_value():
+    s = TrainingSettings.from_dict({"optimizer": {"lr": -0.1}, "batch_size": 0, "epochs": "ten"})
+    errs = s.validate()
+    assert "Learning rate must be greater than 0 (got -0.1)." in errs
+    assert "Batch size must be at least 1 (got 0)." in errs
+    assert "Epochs must be a whole number (got 'ten')." in errs
+
+
+@pytest.mark.parametrize(
+    "d, fragment",
+    [
+        ({"optimizer": {"name": "lbfgs"}}, "Unknown optimizer 'lbfgs'"),
+        ({"loss": {"name": "cross_entropy", "label_smoothing": 1.5}}, "Label smoothing must be less than 1"),
+        ({"schedule": {"name": "one_cycle", "warmup_epochs": 2}}, "One-cycle already warms up"),
+        ({"device": "cpu", "precision": "fp16"}, "Mixed precision (fp16) needs a CUDA GPU"),
+        ({"device": "gpu"}, "Unknown device 'gpu'"),
+        ({"monitor": "val_mae"}, "does not exist for classification"),
+        ({"val_split": 1.0}, "Validation split must be less than 1"),
+        ({"optimizer": {"name": "sgd", "momentum": 0, "nesterov": True}}, "Nesterov momentum needs a momentum"),
+    ],
+)
+def test_invalid_settings_are_explained(d, fragment):
+    errs = TrainingSettings.from_dict(d).validate()
+    assert any(fragment in e for e in errs), errs
+
+
+def test_monitor_falls_back_to_training_metric_without_validation():
+    s = TrainingSettings.from_dict({"val_split": 0, "monitor": "val_accuracy"})
+    assert s.resolved_monitor() == "train_accuracy" and s.monitor_mode() == "max"
+    assert TrainingSettings.from_dict({"loss": {"name": "mse"}}).metric_name == "mae"
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop", "adagrad"])
+def test_every_optimizer_takes_a_step(name):
+    s = TrainingSettings.from_dict({"optimizer": {"name": name, "weight_decay": 0.01}})
+    m = nn.Linear(3, 1)
+    before = m.weight.detach().clone()
+    opt = make_optimizer(m.parameters(), s, "cpu")
+    m(torch.ones(2, 3)).sum().backward()
+    opt.step()
+    assert not torch.equal(before, m.weight)
+
+
+def test_optimizer_implementation_choice_is_exportable():
+    s = TrainingSettings.from_dict({"optimizer": {"name": "adamw", "lr": 0.002}})
+    assert optimizer_spec(s, "cpu") == ("AdamW", {"lr": 0.002, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01, "fused": True})
+    assert optimizer_spec(s, "cuda")[1]["fused"] is True
+    s.optimizer.implementation = "for-loop"
+    assert optimizer_spec(s, "cpu")[1]["foreach"] is False
+    s = TrainingSettings.from_dict({"optimizer": {"name": "rmsprop", "implementation": "fused"}})
+    assert optimizer_spec(s, "cpu")[1] == {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "weight_decay": 0.0, "foreach": True}
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits"])
+def test_every_loss_builds(name):
+    s = TrainingSettings.from_dict({"loss": {"name": name, "label_smoothing": 0.1 if name == "cross_entropy" else 0}})
+    assert isinstance(make_loss(s.loss), nn.Module)
+    assert type(make_loss(s.loss)).__name__ == loss_spec(s.loss)[0]
+
+
+def _lrs(schedule: dict, epochs=4, spe=10, lr=1.0):
+    s = TrainingSettings.from_dict({"epochs": epochs, "optimizer": {"name": "sgd", "lr": lr}, "schedule": schedule})
+    opt = make_optimizer(nn.Linear(1, 1).parameters(), s, "cpu")
+    sched = LRSchedule(opt, s, spe)
+    out = [sched.lr]
+    for _ in range(epochs * spe - 1):
+        sched.step()
+        out.append(sched.lr)
+    return out
+
+
+def test_schedules_follow_their_shapes():
+    assert set(_lrs({"name": "none"})) == {1.0}
+    step = _lrs({"name": "step", "step_size": 2, "gamma": 0.5})
+    assert step[0] == 1.0 and step[19] == 1.0 and step[20] == 0.5
+    cos = _lrs({"name": "cosine", "min_lr": 0.1})
+    assert cos[0] == 1.0 and abs(cos[-1] - 0.1) < 0.01 and cos == sorted(cos, reverse=True)
+    warm = _lrs({"name": "cosine", "warmup_epochs": 1})
+    assert warm[:10] == sorted(warm[:10]) and warm[0] < 0.2 and max(warm) <= 1.0
+    one = _lrs({"name": "one_cycle"})
+    peak = one.index(max(one))
+    assert abs(max(one) - 1.0) < 1e-9 and 8 <= peak <= 12 and one[0] == pytest.approx(0.04) and one[-1] < 1e-4
+
+
+def test_plateau_lowers_rate_after_patience():
+    s = TrainingSettings.from_dict({"optimizer": {"name": "sgd", "lr": 1.0}, "schedule": {"name": "reduce_on_plateau", "patience": 1, "factor": 0.5}})
+    sched = LRSchedule(make_optimizer(nn.Linear(1, 1).parameters(), s, "cpu"), s, 5)
+    for v in [1.0, 0.9, 0.95, 0.95]:
+        sched.epoch_end(v)
+    assert sched.lr == 0.5
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+keys = st.sampled_from(["epochs", "batch_size", "optimizer", "loss", "schedule", "data", "val_split", "seed",
+                        "monitor", "early_stopping", "device", "precision", "grad_clip", "lr", "name"])
+
+
+@given(st.dictionaries(keys, json_values | st.dictionaries(keys, json_values, max_size=4), max_size=8))
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_any_project_dict_loads_and_validates_without_crashing(d):
+    s = TrainingSettings.from_dict(d)
+    errs = s.validate()
+    assert all(isinstance(e, str) and e for e in errs)
+    if not errs:
+        assert TrainingSettings.from_dict(s.to_dict()) == s
