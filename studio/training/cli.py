@@ -26,6 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, metavar="S", help="random seed (overrides the project)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<project name>)")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint file (e.g. DIR/checkpoints/last.pt)")
+    from studio.cli import add_trust_option
+
+    add_trust_option(parser)
 
 
 def _error(message: str) -> None:
@@ -52,6 +55,15 @@ def main(args: argparse.Namespace) -> int:
     try:
         data = load_data(settings, base_dir=Path(args.project).resolve().parent)
     except DatasetError as e:
+        _error(str(e))
+        return 2
+
+    from studio.hub.repos import HubError
+    from studio.hub.weights import WeightsError, prepare_graph_weights, terminal_progress
+
+    try:  # pretrained weights: from the torch cache, else downloaded with terminal progress
+        prepare_graph_weights(project.graph, progress=terminal_progress())
+    except (WeightsError, HubError) as e:
         _error(str(e))
         return 2
 

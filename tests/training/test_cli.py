@@ -7,7 +7,7 @@ import types
 
 import pytest
 import torch
-from training_helpers import mlp
+from tests.training.training_helpers import mlp
 
 import studio.compiler
 from studio.training import cli
@@ -23,7 +23,9 @@ def project(monkeypatch):
         "data": {"kind": "moons", "n": 120}, "epochs": 2, "batch_size": 16,
         "optimizer": {"name": "adam", "lr": 0.01}, "report_every": 2, "report_seconds": 0,
     }
-    proj = types.SimpleNamespace(name="My moons!", graph=object(), training=training)
+    from studio.graph.model import Graph
+
+    proj = types.SimpleNamespace(name="My moons!", graph=Graph(), training=training)
 
     def load_project(path):
         if not str(path).endswith(".studio"):

@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 import torch
-from training_helpers import make_settings
+from tests.training.training_helpers import make_settings
 
 from studio.training.datasets import DatasetError, generate, load_data
 

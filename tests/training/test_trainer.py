@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
-from training_helpers import make_settings, mlp
+from tests.training.training_helpers import make_settings, mlp
 
 from studio.training import (
     BaseCallback,
