@@ -49,7 +49,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1400, 860)
 
-        self.view = CanvasView(GraphScene(Document(Project()), self), Editor(Document(Project())), self)
+        placeholder = Document(Project(), self)
+        self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
         self.setCentralWidget(self.view)
         self.palette_widget = Palette()
         self.welcome = WelcomeView(self.settings.recent_files())
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
         self.welcome.open_requested.connect(lambda p: self.files.open_path(p))
         self.welcome.new_requested.connect(self.files.new)
-        self.view.hint.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.view.hint.connect(self.show_hint)
         self.view.context_requested.connect(self._context_menu)
         self.view.quick_add_requested.connect(self._open_quick_add)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
@@ -117,8 +118,8 @@ class MainWindow(QMainWindow):
         self.problems_dock.setWidget(self.problems)
         self.undo_group.addStack(self.doc.undo_stack)
         self.undo_group.setActiveStack(self.doc.undo_stack)
-        self.doc.undo_stack.cleanChanged.connect(lambda clean: self.update_title())
-        self.doc.edit_refused.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.doc.undo_stack.cleanChanged.connect(self.update_title)
+        self.doc.edit_refused.connect(self.show_hint)
         self.doc.analysed.connect(self._update_totals)
         self.doc.graph.events.changed.connect(self.files.changed)
         self.update_title()
@@ -129,7 +130,10 @@ class MainWindow(QMainWindow):
             self.doc.attach_compiler()
         QTimer.singleShot(0, self.view.fit_all)
 
-    def update_title(self) -> None:
+    def show_hint(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
+
+    def update_title(self, *_: object) -> None:
         project = self.doc.project
         where = f" — {project.path}" if project.path else ""
         self.setWindowTitle(f"{project.name}[*]{where} — Studio")
