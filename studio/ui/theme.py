@@ -86,6 +86,8 @@ class Theme:
         self.small_font.setPointSizeF(8.0)
         self.small_metrics = QFontMetricsF(self.small_font)
         self.white_pen = QPen(QColor('#ffffff'))
+        self.no_pen = QPen(Qt.PenStyle.NoPen)
+        self.no_brush = QBrush(Qt.BrushStyle.NoBrush)
         self._category: dict[str, tuple[QColor, QBrush]] = {}
 
     def category(self, name: str) -> tuple[QColor, QBrush]:

@@ -19,10 +19,10 @@ from studio.ui.canvas.geometry import (
     block_height,
     port_y,
 )
+from studio.ui.canvas import pyside_fix  # noqa: F401  (see the module: must run before painting)
 from studio.ui.theme import current_theme
 
 LOD_TEXT = 0.3  # below this zoom, blocks are plain boxes and wire labels are hidden
-
 
 @dataclass
 class BlockLook:
@@ -109,7 +109,7 @@ class BlockItem(QGraphicsItem):
         else:
             pen = t.border_pen
         if lod < LOD_TEXT:
-            p.setPen(pen if pen is not t.border_pen else Qt.PenStyle.NoPen)
+            p.setPen(pen if pen is not t.border_pen else t.no_pen)
             p.setBrush(brush)
             p.drawRect(rect)
             return
@@ -118,7 +118,7 @@ class BlockItem(QGraphicsItem):
         p.setBrush(t.fill_brush)
         p.drawRoundedRect(rect, 6, 6)
         header = QRectF(0, 0, BLOCK_WIDTH, HEADER)
-        p.setPen(Qt.PenStyle.NoPen)
+        p.setPen(t.no_pen)
         p.setBrush(brush)
         p.drawRoundedRect(header.adjusted(1, 1, -1, 0), 5, 5)
         p.drawRect(header.adjusted(1, HEADER / 2, -1, 0))
@@ -213,7 +213,7 @@ class WireItem(QGraphicsItem):
         if lod >= LOD_TEXT:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setBrush(t.no_brush)
         p.drawPath(self._path)
         if lod < LOD_TEXT or not self.label:
             return
