@@ -1,0 +1,116 @@
+"""Canvas at scale (offscreen): open a 2,000-block project into the window, auto-arrange it,
+render the whole scene once into a QImage, then time one pan/zoom repaint.
+
+Last line: ``blocks=2000 open_s=<float> layout_s=<float> repaint_ms=<float>``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+N_BLOCKS = 2000
+BRANCHES = 20
+
+
+def make_project(path: Path) -> None:
+    """Input -> 20 branches of Linear/ReLU chains -> pairwise Adds -> Output (2,000 blocks)."""
+    from studio.graph.model import Graph
+    from studio.graph.project import Project, save_project
+
+    g = Graph()
+    inp = g.add_block("input", params={"shape": (64,)})
+    per_branch = (N_BLOCKS - 2 - (BRANCHES - 1)) // BRANCHES
+    ends = []
+    for b in range(BRANCHES):
+        prev = inp.id
+        for i in range(per_branch):
+            kind = "linear" if i % 2 == 0 else "relu"
+            blk = g.add_block(kind, params={"out_features": 64} if kind == "linear" else {})
+            g.connect(prev, "out", blk.id, "in")
+            prev = blk.id
+        ends.append(prev)
+    while len(ends) > 1:
+        a, b = ends.pop(), ends.pop()
+        add = g.add_block("add")
+        g.connect(a, "out", add.id, "in1")
+        g.connect(b, "out", add.id, "in2")
+        ends.insert(0, add.id)
+    while len(g.blocks) < N_BLOCKS - 1:
+        blk = g.add_block("identity")
+        g.connect(ends[0], "out", blk.id, "in")
+        ends = [blk.id]
+    out = g.add_block("output")
+    g.connect(ends[0], "out", out.id, "in")
+    save_project(Project(name="Big", graph=g), path)
+
+
+def main() -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    config = tempfile.mkdtemp()
+    path = Path(config) / "big.studio.json"
+    make_project(path)
+    from studio.ui.canvas.pyside_fix import render_scene
+    from studio.ui.main_window import MainWindow
+
+    window = MainWindow(config_dir=config)
+    window.resize(1400, 900)
+
+    # open = read the file, build the canvas, show and paint it once; shapes follow when torch
+    # has loaded in the background (timed separately as analysis_s)
+    t0 = time.perf_counter()
+    window.files.open_path(path, ask=False)
+    window.show()
+    window.view.viewport().repaint()
+    open_s = time.perf_counter() - t0
+    app.processEvents()
+    assert len(window.doc.graph.blocks) == N_BLOCKS
+
+    t0 = time.perf_counter()
+    window.ensure_compiler()  # shapes, once torch is there (the window does this in the background)
+    analysis_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    window.arrange()
+    app.processEvents()
+    layout_s = time.perf_counter() - t0
+
+    scene = window.scene
+    rect = scene.itemsBoundingRect()
+    image = QImage(2000, int(2000 * rect.height() / max(rect.width(), 1)) + 1, QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(image)
+    t0 = time.perf_counter()
+    render_scene(scene, painter, image.rect().toRectF(), rect)
+    painter.end()
+    full_ms = (time.perf_counter() - t0) * 1000
+
+    view = window.view
+    view.resetTransform()
+    view.zoom_by(0.6)
+    view.centerOn(QPointF(rect.center()))
+    view.viewport().repaint()  # warm caches once
+    times = []
+    for i in range(5):
+        t0 = time.perf_counter()
+        view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 40)
+        view.zoom_by(1.05 if i % 2 else 1 / 1.05)
+        view.viewport().repaint()
+        times.append((time.perf_counter() - t0) * 1000)
+    repaint_ms = sorted(times)[len(times) // 2]
+    print(f"analysis_s={analysis_s:.3f} full_render_ms={full_ms:.1f} repaints_ms={[round(t, 1) for t in times]}")
+    window.doc.undo_stack.setClean()
+    window.close()
+    print(f"blocks={N_BLOCKS} open_s={open_s:.3f} layout_s={layout_s:.3f} repaint_ms={repaint_ms:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The window's actions, menus and toolbar (standard shortcuts, SVG icons)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QToolBar
+
+from studio.ui.icons import icon
+
+SK = QKeySequence.StandardKey
+
+
+def _action(window, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = "") -> QAction:
+    a = QAction(text, window)
+    if shortcut is not None:
+        a.setShortcuts(QKeySequence.keyBindings(shortcut) if isinstance(shortcut, SK) else [QKeySequence(shortcut)])
+    if icon_name:
+        a.setIcon(icon(icon_name))
+    if tip:
+        a.setStatusTip(tip)
+    a.triggered.connect(lambda checked=False: slot())
+    return a
+
+
+class Actions:
+    """Attribute bag of QActions, connected to the window's slots."""
+
+    def __init__(self, w) -> None:
+        f = w.files
+        self.new = _action(w, "&New", f.new, SK.New, "new")
+        self.open = _action(w, "&Open…", f.open_dialog, SK.Open, "open")
+        self.save = _action(w, "&Save", f.save, SK.Save, "save")
+        self.save_as = _action(w, "Save &As…", f.save_as, SK.SaveAs)
+        self.export_python = _action(w, "Export &Python…", f.export_python, "Ctrl+E", "code")
+        self.export_diagram = _action(w, "Export &Diagram (PNG/SVG)…", f.export_diagram, None, "export")
+        self.quit = _action(w, "&Quit", w.close, SK.Quit)
+        self.cut = _action(w, "Cu&t", w.cut, SK.Cut)
+        self.copy = _action(w, "&Copy", w.copy, SK.Copy, "copy")
+        self.paste = _action(w, "&Paste", w.paste, SK.Paste)
+        self.duplicate = _action(w, "D&uplicate", w.duplicate, "Ctrl+D")
+        self.delete = _action(w, "&Delete", w.delete_selection, SK.Delete, "delete")
+        self.delete.setShortcuts([*QKeySequence.keyBindings(SK.Delete), QKeySequence("Backspace")])
+        self.select_all = _action(w, "Select &All", w.select_all, SK.SelectAll)
+        self.rename = _action(w, "&Rename…", w.rename_selected, "F2")
+        self.freeze = _action(w, "&Freeze / Unfreeze", w.toggle_freeze, "Ctrl+Shift+F")
+        self.zoom_in = _action(w, "Zoom &In", lambda: w.view.zoom_by(1.25), SK.ZoomIn, "zoom-in")
+        self.zoom_out = _action(w, "Zoom &Out", lambda: w.view.zoom_by(0.8), SK.ZoomOut, "zoom-out")
+        self.fit = _action(w, "&Fit to View", lambda: w.view.fit_all(), "Ctrl+0", "fit")
+        self.arrange = _action(w, "Auto-&arrange", w.arrange, "Ctrl+L", "arrange")
+        self.quick_add = _action(w, "&Quick Add Block…", w.quick_add_at_cursor, None)
+        self.snap = QAction("&Snap to Grid", w, checkable=True, checked=True)
+        self.snap.toggled.connect(lambda on: setattr(w.view, "snap", on))
+        self.undo = w.undo_group.createUndoAction(w, "&Undo")
+        self.undo.setShortcuts(QKeySequence.keyBindings(SK.Undo))
+        self.undo.setIcon(icon("undo"))
+        self.redo = w.undo_group.createRedoAction(w, "&Redo")
+        self.redo.setShortcuts(QKeySequence.keyBindings(SK.Redo))
+        self.redo.setIcon(icon("redo"))
+
+    def build_menus(self, w) -> None:
+        bar = w.menuBar()
+        m = bar.addMenu("&File")
+        for a in (self.new, self.open):
+            m.addAction(a)
+        w.recent_menu = QMenu("Open &Recent", w)
+        m.addMenu(w.recent_menu)
+        m.addSeparator()
+        for a in (self.save, self.save_as):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.export_python)
+        m.addAction(self.export_diagram)
+        m.addSeparator()
+        m.addAction(self.quit)
+        m = bar.addMenu("&Edit")
+        for a in (self.undo, self.redo, None, self.cut, self.copy, self.paste, self.duplicate, self.delete,
+                  None, self.select_all, self.rename, self.freeze):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = bar.addMenu("&View")
+        for a in (self.zoom_in, self.zoom_out, self.fit, None, self.arrange, self.snap, self.quick_add):
+            m.addSeparator() if a is None else m.addAction(a)
+        w.view_menu = m
+
+    def build_toolbar(self, w) -> QToolBar:
+        tb = QToolBar("Main", w)
+        tb.setObjectName("main-toolbar")
+        for a in (self.new, self.open, self.save, None, self.undo, self.redo, None,
+                  self.zoom_in, self.zoom_out, self.fit, self.arrange, None, self.export_python):
+            tb.addSeparator() if a is None else tb.addAction(a)
+        w.addToolBar(tb)
+        return tb

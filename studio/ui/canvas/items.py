@@ -1,0 +1,228 @@
+"""Canvas items. They paint what the scene tells them and answer hit tests; no logic, no state
+beyond what they draw. Pens, brushes and fonts come from the shared Theme (no per-paint
+allocations); when zoomed out they draw a plain box (level of detail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from studio.ui.canvas.geometry import (
+    BLOCK_WIDTH,
+    HEADER,
+    LINE,
+    PORT_HIT,
+    PORT_RADIUS,
+    block_height,
+    port_y,
+)
+from studio.ui.canvas import pyside_fix  # noqa: F401  (see the module: must run before painting)
+from studio.ui.theme import current_theme
+
+LOD_TEXT = 0.3  # below this zoom, blocks are plain boxes and wire labels are hidden
+
+@dataclass
+class BlockLook:
+    """Everything a block item shows (filled in by the scene from the model and analysis)."""
+
+    title: str
+    type_label: str
+    category: str
+    key_params: str = ""
+    count: str = ""
+    inputs: list[tuple[str, str]] = field(default_factory=list)  # (port name, title)
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    problem: str = ""
+    severity: str = ""  # "", "error", "warning"
+    frozen: bool = False
+    tooltip: str = ""
+
+
+class BlockItem(QGraphicsItem):
+    def __init__(self, block_id: str, look: BlockLook) -> None:
+        super().__init__()
+        self.block_id = block_id
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(False)
+        self.look = look
+        self._height = 0.0
+        self.set_look(look)
+
+    def set_look(self, look: BlockLook) -> None:
+        height = block_height(len(look.inputs), len(look.outputs))
+        if height != self._height:
+            self.prepareGeometryChange()
+            self._height = height
+        self.look = look
+        self.setToolTip(look.problem and f"{look.problem}\n\n{look.tooltip}" or look.tooltip)
+        self.update()
+
+    @property
+    def height(self) -> float:
+        return self._height
+
+    def boundingRect(self) -> QRectF:
+        m = PORT_RADIUS + 2
+        return QRectF(-m, -2, BLOCK_WIDTH + 2 * m, self._height + 4)
+
+    # -------------------------------------------------------------- geometry
+    def port_local(self, output: bool, name: str) -> QPointF | None:
+        ports = self.look.outputs if output else self.look.inputs
+        for i, (pname, _) in enumerate(ports):
+            if pname == name:
+                return QPointF(BLOCK_WIDTH if output else 0.0, port_y(i, len(ports), self._height))
+        return None
+
+    def port_scene(self, output: bool, name: str) -> QPointF:
+        local = self.port_local(output, name)
+        if local is None:  # a wire onto a port that no longer exists: point at the middle
+            local = QPointF(BLOCK_WIDTH if output else 0.0, self._height / 2)
+        return self.pos() + local
+
+    def port_at(self, local: QPointF) -> tuple[bool, str] | None:
+        """(is_output, port name) under ``local``, if any."""
+        for output, ports in ((False, self.look.inputs), (True, self.look.outputs)):
+            x = BLOCK_WIDTH if output else 0.0
+            for i, (pname, _) in enumerate(ports):
+                y = port_y(i, len(ports), self._height)
+                if abs(local.x() - x) <= PORT_HIT and abs(local.y() - y) <= PORT_HIT:
+                    return output, pname
+        return None
+
+    # --------------------------------------------------------------- painting
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        t = current_theme()
+        look = self.look
+        lod = option.levelOfDetailFromTransform(p.worldTransform())
+        rect = QRectF(0, 0, BLOCK_WIDTH, self._height)
+        colour, brush = t.category(look.category)
+        if self.isSelected():
+            pen = t.selected_pen
+        elif look.severity == "error":
+            pen = t.error_pen
+        elif look.severity == "warning":
+            pen = t.warning_pen
+        else:
+            pen = t.border_pen
+        if lod < LOD_TEXT:
+            p.setPen(pen if pen is not t.border_pen else t.no_pen)
+            p.setBrush(brush)
+            p.drawRect(rect)
+            return
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(pen)
+        p.setBrush(t.fill_brush)
+        p.drawRoundedRect(rect, 6, 6)
+        header = QRectF(0, 0, BLOCK_WIDTH, HEADER)
+        p.setPen(t.no_pen)
+        p.setBrush(brush)
+        p.drawRoundedRect(header.adjusted(1, 1, -1, 0), 5, 5)
+        p.drawRect(header.adjusted(1, HEADER / 2, -1, 0))
+        p.setFont(t.title_font)
+        p.setPen(t.white_pen)
+        title = look.title + ("  ❄" if look.frozen else "")
+        p.drawText(header.adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, title)
+        p.setFont(t.small_font)
+        inner = 12 + (6 if look.inputs else 0)
+        y = HEADER + 4
+        lines = [(look.type_label, t.subtle_pen), (look.key_params, t.text_pen)]
+        lines.append((look.problem, t.error_text_pen) if look.severity == "error" else (look.count, t.subtle_pen))
+        fm = t.small_metrics
+        width = BLOCK_WIDTH - inner - 16
+        for text, tpen in lines:
+            if text:
+                p.setPen(tpen)
+                p.drawText(
+                    QRectF(inner, y, width, LINE),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    fm.elidedText(text, Qt.TextElideMode.ElideRight, width),
+                )
+            y += LINE
+        p.setPen(t.border_pen)
+        p.setBrush(t.port_brush)
+        for output, ports in ((False, look.inputs), (True, look.outputs)):
+            x = BLOCK_WIDTH if output else 0.0
+            for i, _ in enumerate(ports):
+                p.drawEllipse(QPointF(x, port_y(i, len(ports), self._height)), PORT_RADIUS, PORT_RADIUS)
+        if len(look.inputs) > 1 or len(look.outputs) > 1:
+            p.setPen(t.subtle_pen)
+            for output, ports in ((False, look.inputs), (True, look.outputs)):
+                if len(ports) < 2:
+                    continue
+                for i, (_, ptitle) in enumerate(ports):
+                    py = port_y(i, len(ports), self._height)
+                    r = QRectF(BLOCK_WIDTH - 60, py - 7, 50, 14) if output else QRectF(9, py - 7, 50, 14)
+                    align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
+                    p.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, ptitle)
+
+
+class WireItem(QGraphicsItem):
+    """A wire between two ports, labelled with its tensor shape."""
+
+    def __init__(self, edge_id: str) -> None:
+        super().__init__()
+        self.edge_id = edge_id
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(-1)
+        self.label = ""
+        self.problem = ""
+        self._path = QPainterPath()
+        self._bounds = QRectF()
+        self._shape: QPainterPath | None = None
+        self._mid = QPointF()
+
+    def set_ends(self, a: QPointF, b: QPointF) -> None:
+        self.prepareGeometryChange()
+        dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
+        path = QPainterPath(a)
+        path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b)
+        self._path = path
+        self._mid = path.pointAtPercent(0.5)
+        self._bounds = path.boundingRect().adjusted(-40, -14, 40, 14)
+        self._shape = None
+
+    def set_label(self, label: str, problem: str = "") -> None:
+        if (label, problem) != (self.label, self.problem):
+            self.label, self.problem = label, problem
+            self.setToolTip(problem or (f"Tensor shape {label}" if label else ""))
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self._path)
+        return self._shape
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        t = current_theme()
+        lod = option.levelOfDetailFromTransform(p.worldTransform())
+        if self.isSelected():
+            pen = t.wire_selected_pen
+        elif self.problem:
+            pen = t.wire_error_pen
+        else:
+            pen = t.wire_pen
+        if lod >= LOD_TEXT:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(pen)
+        p.setBrush(t.no_brush)
+        p.drawPath(self._path)
+        if lod < LOD_TEXT or not self.label:
+            return
+        p.setFont(t.small_font)
+        fm = t.small_metrics
+        w = fm.horizontalAdvance(self.label) + 10
+        r = QRectF(self._mid.x() - w / 2, self._mid.y() - 9, w, 16)
+        p.setPen(pen)
+        p.setBrush(t.label_brush)
+        p.drawRoundedRect(r, 7, 7)
+        p.setPen(t.error_text_pen if self.problem else t.text_pen)
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.label)

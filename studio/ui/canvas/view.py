@@ -1,0 +1,285 @@
+"""The canvas view: turns mouse and keyboard gestures into Editor calls.
+
+Dragging blocks shows a preview (items displaced, nothing read back) and pushes one Move on
+release; dragging from an output port draws a pending wire and connects on release."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+
+from studio.ui.canvas.items import BlockItem, WireItem
+from studio.ui.canvas.scene import GraphScene
+from studio.ui.editing import Editor
+from studio.ui.theme import current_theme
+
+BLOCK_MIME = "application/x-studio-block"
+MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
+
+
+class CanvasView(QGraphicsView):
+    hint = Signal(str)  # a message for the status bar
+    context_requested = Signal(object, object)  # (block id or None, scene QPointF)
+    quick_add_requested = Signal(object)  # scene QPointF
+
+    def __init__(self, scene: GraphScene, editor: Editor, parent=None) -> None:
+        super().__init__(scene, parent)
+        self.editor = editor
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.snap = True
+        self._drag_ids: list[str] = []
+        self._drag_start = QPointF()
+        self._dragging = False
+        self._wire_from: tuple[str, str] | None = None
+        self._pending: QGraphicsPathItem | None = None
+        self._pan_from: QPointF | None = None
+        self._space = False
+
+    @property
+    def graph_scene(self) -> GraphScene:
+        return self.scene()
+
+    # ------------------------------------------------------------------- zoom
+    def zoom_by(self, factor: float) -> None:
+        current = self.transform().m11()
+        factor = max(MIN_ZOOM / current, min(MAX_ZOOM / current, factor))
+        self.scale(factor, factor)
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit_all(self) -> None:
+        rect = self.graph_scene.blocks_rect()
+        if rect.isNull():
+            rect = QRectF(-200, -150, 400, 300)
+        self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.2:
+            self.resetTransform()
+            self.scale(1.2, 1.2)
+            self.centerOn(rect.center())
+
+    def centre_on_block(self, block_id: str) -> None:
+        item = self.graph_scene.blocks.get(block_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(1.0015 ** delta)
+        event.accept()
+
+    # -------------------------------------------------------------- hit tests
+    def _item_at(self, pos) -> tuple[BlockItem | None, tuple[bool, str] | None]:
+        scene_pos = self.mapToScene(pos)
+        for item in self.items(pos):
+            if isinstance(item, BlockItem):
+                return item, item.port_at(item.mapFromScene(scene_pos))
+        # ports stick out of the block a little: look just around the point
+        for item in self.graph_scene.items(QRectF(scene_pos - QPointF(10, 10), scene_pos + QPointF(10, 10))):
+            if isinstance(item, BlockItem):
+                port = item.port_at(item.mapFromScene(scene_pos))
+                if port:
+                    return item, port
+        return None, None
+
+    # ------------------------------------------------------------------ mouse
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            self._space and event.button() == Qt.MouseButton.LeftButton
+        ):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
+            block, port = self._item_at(event.position().toPoint())
+            if block is not None and port is not None and port[0]:
+                self._start_wire(block.block_id, port[1])
+                event.accept()
+                return
+            if block is not None and port is not None and not port[0]:
+                # dragging from a wired input detaches that wire: pick it up from its source
+                edge = self.editor.graph.edge_into(block.block_id, port[1])
+                if edge is not None:
+                    self.editor.delete([], [edge.id])
+                    self._start_wire(edge.src, edge.src_port)
+                    event.accept()
+                    return
+            if block is not None:
+                mods = event.modifiers()
+                if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+                    block.setSelected(not block.isSelected())
+                elif not block.isSelected():
+                    self.graph_scene.select_blocks([block.block_id])
+                self._drag_ids = self.graph_scene.selected_block_ids()
+                self._drag_start = self.mapToScene(event.position().toPoint())
+                self._dragging = False
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            d = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(d.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(d.y()))
+            return
+        scene_pos = self.mapToScene(event.position().toPoint())
+        if self._wire_from is not None:
+            self._update_pending(scene_pos, event.position().toPoint())
+            return
+        if self._drag_ids:
+            delta = scene_pos - self._drag_start
+            if self._dragging or delta.manhattanLength() > 3:
+                self._dragging = True
+                self.graph_scene.preview_offset(self._drag_ids, delta)
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            return
+        if self._wire_from is not None:
+            self._finish_wire(event.position().toPoint())
+            return
+        if self._drag_ids:
+            ids, self._drag_ids = self._drag_ids, []
+            if self._dragging:
+                delta = self.mapToScene(event.position().toPoint()) - self._drag_start
+                graph = self.editor.graph
+                positions = {
+                    bid: (graph.blocks[bid].position[0] + delta.x(), graph.blocks[bid].position[1] + delta.y())
+                    for bid in ids
+                }
+                self.graph_scene.end_preview(ids)
+                self.editor.move_blocks(positions, snap_to_grid=self.snap)
+            self._dragging = False
+            return
+        super().mouseReleaseEvent(event)
+
+    # ------------------------------------------------------------------ wires
+    def _start_wire(self, block_id: str, port: str) -> None:
+        self._wire_from = (block_id, port)
+        self._pending = QGraphicsPathItem()
+        pen = QPen(current_theme().pending_pen)
+        self._pending.setPen(pen)
+        self._pending.setZValue(10)
+        self.graph_scene.addItem(self._pending)
+
+    def _update_pending(self, scene_pos: QPointF, view_pos) -> None:
+        src, port = self._wire_from
+        a = self.graph_scene.blocks[src].port_scene(True, port)
+        path = QPainterPath(a)
+        dx = max(abs(scene_pos.x() - a.x()) * 0.5, 40.0)
+        path.cubicTo(a + QPointF(dx, 0), scene_pos - QPointF(dx, 0), scene_pos)
+        self._pending.setPath(path)
+        block, target = self._item_at(view_pos)
+        if block is not None and target is not None and not target[0]:
+            reason = self.editor.graph.can_connect(src, port, block.block_id, target[1])
+            self.hint.emit(f"Cannot connect: {reason}" if reason else "Release to connect")
+            self.setToolTip(reason or "")
+        else:
+            self.setToolTip("")
+
+    def _finish_wire(self, view_pos) -> None:
+        src, port = self._wire_from
+        self._wire_from = None
+        if self._pending is not None:
+            self.graph_scene.removeItem(self._pending)
+            self._pending = None
+        self.setToolTip("")
+        block, target = self._item_at(view_pos)
+        if block is None or target is None or target[0]:
+            return
+        reason = self.editor.connect(src, port, block.block_id, target[1])
+        if reason:
+            self.hint.emit(f"Cannot connect: {reason}")
+
+    # --------------------------------------------------------------- keyboard
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if key == Qt.Key.Key_Tab:
+            self.quick_add_requested.emit(self._cursor_scene_pos())
+            return
+        if event.matches(QKeySequence.StandardKey.ZoomIn) or key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(1.25)
+            return
+        if event.matches(QKeySequence.StandardKey.ZoomOut) or key == Qt.Key.Key_Minus:
+            self.zoom_by(0.8)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab opens quick add instead of moving focus
+
+    def _cursor_scene_pos(self) -> QPointF:
+        pos = self.viewport().mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(pos):
+            return self.mapToScene(self.viewport().rect().center())
+        return self.mapToScene(pos)
+
+    def centre_scene_pos(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    # ----------------------------------------------------------- context menu
+    def contextMenuEvent(self, event) -> None:
+        block, _ = self._item_at(event.pos())
+        scene_pos = self.mapToScene(event.pos())
+        if block is not None and not block.isSelected():
+            self.graph_scene.select_blocks([block.block_id])
+        self.context_requested.emit(block.block_id if block else None, scene_pos)
+
+    # ------------------------------------------------------------ drag & drop
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(BLOCK_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasFormat(BLOCK_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        if not mime.hasFormat(BLOCK_MIME):
+            event.ignore()
+            return
+        type_id = bytes(mime.data(BLOCK_MIME)).decode()
+        self.drop_block(type_id, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
+
+    def drop_block(self, type_id: str, scene_pos: QPointF) -> str | None:
+        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does)."""
+        bid = self.editor.add_block(type_id, (scene_pos.x() - 90, scene_pos.y() - 30), snap_to_grid=self.snap)
+        if bid is not None:
+            self.graph_scene.select_blocks([bid])
+        return bid
+
+
+__all__ = ["BLOCK_MIME", "CanvasView", "WireItem"]

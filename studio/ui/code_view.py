@@ -1,0 +1,123 @@
+"""The generated Python, live and read-only, with a small syntax highlighter and a Copy button.
+
+The text is exactly what Export writes (``studio.compiler.generate``); when the graph has
+errors it shows a comment listing them instead."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from studio.ui.document import Document
+from studio.ui.theme import current_theme
+
+
+def _fmt(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    f = QTextCharFormat()
+    f.setForeground(QColor(colour))
+    if bold:
+        f.setFontWeight(QFont.Weight.Bold)
+    f.setFontItalic(italic)
+    return f
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    def __init__(self, document, dark: bool = False) -> None:
+        super().__init__(document)
+        kw = _fmt("#c678dd" if dark else "#7b1fa2", bold=True)
+        self.rules = [
+            (re.compile(r"\b(" + "|".join(keyword.kwlist) + r")\b"), kw),
+            (re.compile(r"\b(self|torch|nn|super)\b"), _fmt("#e5c07b" if dark else "#9a6700")),
+            (re.compile(r"\b\d+(\.\d+)?([eE][-+]?\d+)?\b"), _fmt("#d19a66" if dark else "#b35900")),
+            (re.compile(r"\bdef\s+(\w+)|\bclass\s+(\w+)"), _fmt("#61afef" if dark else "#1565c0", bold=True)),
+            (re.compile(r"'[^'\n]*'|\"[^\"\n]*\""), _fmt("#98c379" if dark else "#2e7d32")),
+            (re.compile(r"#.*$"), _fmt("#7f848e" if dark else "#6a737d", italic=True)),
+        ]
+        self.doc_format = _fmt("#98c379" if dark else "#2e7d32")
+
+    def highlightBlock(self, text: str) -> None:
+        for pattern, fmt in self.rules:
+            for m in pattern.finditer(text):
+                self.setFormat(m.start(), m.end() - m.start(), fmt)
+        # triple-quoted strings that span lines (block state 1: inside one)
+        doc, pos, inside = self.doc_format, 0, self.previousBlockState() == 1
+        while True:
+            if inside:
+                end = text.find('"""', pos)
+                if end < 0:
+                    self.setFormat(pos, len(text) - pos, doc)
+                    self.setCurrentBlockState(1)
+                    return
+                self.setFormat(pos, end + 3 - pos, doc)
+                pos, inside = end + 3, False
+            else:
+                start = text.find('"""', pos)
+                if start < 0:
+                    self.setCurrentBlockState(0)
+                    return
+                pos, inside = start + 3, True
+                self.setFormat(start, 3, doc)
+
+
+def problems_comment(lines: list[str]) -> str:
+    out = ["# The model has problems, so there is no code yet.", "# Fix these and the code appears here:", "#"]
+    out += [f"#   - {line}" for line in lines]
+    return "\n".join(out) + "\n"
+
+
+class CodeView(QWidget):
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.text = QPlainTextEdit(readOnly=True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.highlighter = PythonHighlighter(self.text.document(), current_theme().dark)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy)
+        self.status = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.text)
+        self.source = "# Loading PyTorch…\n"
+        self.text.setPlainText(self.source)
+        self._stale = True
+        doc.code_stale.connect(self._mark_stale)
+
+    def detach(self) -> None:
+        self.doc.code_stale.disconnect(self._mark_stale)
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+        if self.isVisible() or not self.isWindow():
+            self.regenerate()
+
+    def regenerate(self) -> None:
+        if self.doc.analysis is None:
+            return
+        self._stale = False
+        from studio.compiler import CompileError, generate
+
+        graph = self.doc.graph
+        try:
+            code = generate(graph, self.doc.project.name, self.doc.analysis)
+            source = code.source
+            self.status.setText(f"class {code.class_name}(nn.Module) — what Export Python writes")
+        except CompileError as e:
+            source = problems_comment([d.describe(graph) for d in e.diagnostics])
+            self.status.setText("The model has problems")
+        if source != self.source:
+            self.source = source
+            bar = self.text.verticalScrollBar().value()
+            self.text.setPlainText(source)
+            self.text.verticalScrollBar().setValue(bar)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.source)

@@ -1,0 +1,99 @@
+"""User intents -> model commands. Every gesture of the canvas, palette and inspector ends here;
+this is also what tests drive. It holds no state besides the document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.graph.commands import (
+    AddBlock,
+    Connect,
+    Macro,
+    Move,
+    RemoveBlocks,
+    Rename,
+    SetFrozen,
+    SetParams,
+)
+from studio.graph.layout import layered_layout
+from studio.ui import clipboard
+from studio.ui.canvas.geometry import snap
+from studio.ui.document import Document
+
+
+class Editor:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+
+    @property
+    def graph(self):
+        return self.doc.graph
+
+    def add_block(self, type_id: str, position: tuple[float, float], snap_to_grid: bool = True) -> str | None:
+        """Add a block (drop from the palette, double-click, quick add). Returns its id."""
+        x, y = position
+        if snap_to_grid:
+            x, y = snap(x), snap(y)
+        cmd = AddBlock(type_id, position=(x, y))
+        return cmd.block_id if self.doc.push(cmd) else None
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+        """Connect two ports; returns the reason when refused (None when connected)."""
+        reason = self.graph.can_connect(src, src_port, dst, dst_port)
+        if reason:
+            self.doc.edit_refused.emit(reason)
+            return reason
+        self.doc.push(Connect(src, src_port, dst, dst_port))
+        return None
+
+    def move_blocks(self, positions: dict[str, tuple[float, float]], snap_to_grid: bool = True) -> None:
+        if snap_to_grid:
+            positions = {bid: (snap(x), snap(y)) for bid, (x, y) in positions.items()}
+        positions = {b: p for b, p in positions.items() if self.graph.blocks[b].position != p}
+        if positions:
+            self.doc.push(Move(positions))
+
+    def delete(self, block_ids: list[str], edge_ids: list[str] = ()) -> None:
+        edge_ids = [e for e in edge_ids if e in self.graph.edges]
+        if block_ids or edge_ids:
+            self.doc.push(RemoveBlocks(list(block_ids), list(edge_ids)))
+
+    def copy(self, block_ids: list[str]) -> str:
+        return clipboard.copy_blocks(self.graph, block_ids)
+
+    def paste(self, text: str, at: tuple[float, float] | None = None, label: str = "Paste") -> list[str]:
+        data = clipboard.parse(text)
+        if data is None:
+            return []
+        cmd, ids = clipboard.paste_command(self.graph, data, at=at, text=label)
+        if not cmd.commands:
+            return []
+        n = len(ids)
+        cmd.text = f"{label} {n} block{'s' * (n != 1)}" if n != 1 else f"{label} {cmd.commands[0].name}"
+        return ids if self.doc.push(cmd) else []
+
+    def duplicate(self, block_ids: list[str]) -> list[str]:
+        return self.paste(self.copy(block_ids), label="Duplicate")
+
+    def arrange(self) -> None:
+        positions = layered_layout(self.graph)
+        positions = {b: p for b, p in positions.items() if self.graph.blocks[b].position != p}
+        if positions:  # a Macro so it never merges with a drag of the same blocks
+            self.doc.push(Macro("Auto-arrange", [Move(positions)]))
+
+    def rename(self, block_id: str, name: str) -> bool:
+        if self.graph.blocks[block_id].name == name:
+            return True
+        return self.doc.push(Rename(block_id, name))
+
+    def set_params(self, block_id: str, params: dict[str, Any]) -> bool:
+        block = self.graph.blocks[block_id]
+        changed = {k: v for k, v in params.items() if block.params.get(k) != v}
+        return self.doc.push(SetParams(block_id, changed)) if changed else True
+
+    def set_frozen(self, block_ids: list[str], frozen: bool) -> None:
+        if block_ids:
+            self.doc.push(SetFrozen(list(block_ids), frozen))
+
+    def macro(self, text: str, commands) -> bool:
+        return self.doc.push(Macro(text, list(commands)))

@@ -1,0 +1,215 @@
+"""New, open, save, export, recent files, autosave and recovery for the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from studio.graph.project import SUFFIX, Project, ProjectError, load_project, save_project
+from studio.ui import diagram_export
+from studio.ui.recovery import RecoveryFile, RecoveryStore
+
+AUTOSAVE_MS = 3000
+PROJECT_FILTER = f"Studio projects (*{SUFFIX});;All files (*)"
+
+
+class FileController(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = window
+        self.recovery = RecoveryStore(window.settings.folder)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+
+    # ------------------------------------------------------------ dialogs (hooks for tests)
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        name = self.w.doc.project.name
+        return QMessageBox.question(
+            self.w, "Save changes?", f"Save the changes to {name!r} before closing it?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+
+    def choose_open_path(self) -> str:
+        return QFileDialog.getOpenFileName(self.w, "Open project", str(self._dir()), PROJECT_FILTER)[0]
+
+    def choose_save_path(self, title: str, suggested: str, filters: str) -> str:
+        return QFileDialog.getSaveFileName(self.w, title, str(self._dir() / suggested), filters)[0]
+
+    def error(self, message: str) -> None:
+        QMessageBox.warning(self.w, "Studio", message)
+
+    def _dir(self) -> Path:
+        path = self.w.doc.project.path if self.w.doc else None
+        return path.parent if path else Path.home()
+
+    # ------------------------------------------------------------------ open / new
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the open project (saved, discarded or clean)."""
+        doc = self.w.doc
+        if doc is None or doc.undo_stack.isClean():
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new(self) -> None:
+        if self.maybe_save():
+            self.recovery.discard()
+            self.w.set_project(Project(name="Untitled"))
+
+    def open_dialog(self) -> None:
+        path = self.choose_open_path()
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectError as e:
+            self.error(str(e))
+            return False
+        self.recovery.discard()
+        self.w.set_project(project)
+        if not self.is_example(project.path):
+            self.w.settings.add_recent(project.path)
+        self.w.refresh_recent()
+        return True
+
+    @staticmethod
+    def is_example(path: Path | None) -> bool:
+        from studio.ui.welcome import EXAMPLES_DIR
+
+        return path is not None and Path(path).resolve().parent == EXAMPLES_DIR
+
+    # ------------------------------------------------------------------------ save
+    def save(self) -> bool:
+        project = self.w.doc.project
+        if project.path is None or self.is_example(project.path):
+            return self.save_as()
+        return self._write(project.path)
+
+    def save_as(self) -> bool:
+        project = self.w.doc.project
+        suggested = (project.name if project.name != "Untitled" else "model") + SUFFIX
+        path = self.choose_save_path("Save project as", suggested, PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(SUFFIX):
+            path = path.removesuffix(".json") + SUFFIX
+        if project.name == "Untitled":
+            project.name = Path(path).name.removesuffix(SUFFIX)
+        return self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        project = self.w.doc.project
+        try:
+            save_project(project, path)
+        except ProjectError as e:
+            self.error(str(e))
+            return False
+        project.path = Path(path)
+        self.w.doc.undo_stack.setClean()
+        self.recovery.discard()
+        self.w.settings.add_recent(path)
+        self.w.refresh_recent()
+        self.w.update_title()
+        self.w.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    # ---------------------------------------------------------------------- export
+    def export_python(self) -> bool:
+        self.w.ensure_compiler()
+        code = self.w.code_view
+        code.regenerate()
+        if self.w.doc.analysis is None or not self.w.doc.analysis.ok:
+            self.error("The model has problems (see the Problems list); fix them before exporting.")
+            return False
+        suggested = Path(self.w.doc.project.name.replace(" ", "_").lower() or "model").name + ".py"
+        path = self.choose_save_path("Export Python", suggested, "Python files (*.py)")
+        if not path:
+            return False
+        try:
+            Path(path).write_text(code.source, encoding="utf-8")
+        except OSError as e:
+            self.error(f"{path}: cannot write ({e.strerror or e})")
+            return False
+        self.w.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def export_diagram(self) -> bool:
+        path = self.choose_save_path("Export diagram", "model.png", "PNG image (*.png);;SVG drawing (*.svg)")
+        if not path:
+            return False
+        scene = self.w.scene
+        try:
+            if path.lower().endswith(".svg"):
+                diagram_export.export_svg(scene, path, scene.blocks_rect(), self.w.doc.project.name)
+            else:
+                if not path.lower().endswith(".png"):
+                    path += ".png"
+                diagram_export.export_png(scene, path, scene.blocks_rect())
+        except OSError as e:
+            self.error(str(e))
+            return False
+        self.w.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    # ------------------------------------------------------------ autosave/recovery
+    def changed(self) -> None:
+        """Called after every edit: autosave at most AUTOSAVE_MS later (not postponed by
+        further edits, so at most a few seconds of work are ever lost)."""
+        if not self.autosave_timer.isActive():
+            self.autosave_timer.start()
+
+    def autosave(self) -> None:
+        doc = self.w.doc
+        if doc is None:
+            return
+        if doc.undo_stack.isClean():
+            self.recovery.discard()
+            return
+        try:
+            self.recovery.write(doc.project)
+        except OSError as e:
+            self.w.statusBar().showMessage(f"Autosave failed: {e}", 5000)
+
+    def recoverable_files(self) -> list[RecoveryFile]:
+        return self.recovery.recoverable()
+
+    def restore(self, item: RecoveryFile) -> bool:
+        try:
+            project = self.recovery.load(item)
+        except ProjectError as e:
+            self.error(str(e))
+            return False
+        self.w.set_project(project)
+        # restored work is unsaved work: mark it dirty so closing asks to save
+        self.w.doc.undo_stack.resetClean()
+        self.w.update_title()
+        self.recovery.remove(item)
+        self.autosave()
+        return True
+
+    def offer_recovery(self) -> bool:
+        items = self.recoverable_files()
+        if not items:
+            return False
+        text = "Studio was not closed properly. Restore the unsaved work?\n\n" + "\n".join(
+            f"• {it.describe()}" for it in items[:5]
+        )
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work", text, parent=self.w)
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.exec()
+        if box.clickedButton() is restore:
+            return self.restore(items[0])
+        for it in items:
+            self.recovery.remove(it)
+        return False

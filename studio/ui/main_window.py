@@ -1,0 +1,338 @@
+"""The main window: canvas in the middle, palette and start page on the left, inspector and
+code on the right, problems below. It wires parts together; the parts hold the behaviour."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QUndoGroup
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QMenu
+
+from studio.graph.project import SUFFIX, Project
+from studio.ui.actions import Actions
+from studio.ui.canvas import pyside_fix  # noqa: F401  (PySide6 6.12 None refcount leak)
+from studio.ui.canvas.scene import GraphScene
+from studio.ui.canvas.view import CanvasView
+from studio.ui.code_view import CodeView
+from studio.ui.document import CompilerLoader, Document
+from studio.ui.editing import Editor
+from studio.ui.file_ops import FileController
+from studio.ui.icons import icon
+from studio.ui.inspector import Inspector
+from studio.ui.palette import Palette
+from studio.ui.problems import ProblemsList
+from studio.ui.quick_add import QuickAdd
+from studio.ui.settings import Settings
+from studio.ui.theme import current_theme, set_theme, system_is_dark
+from studio.ui.welcome import WelcomeView
+
+STARTUP_PROBE_ENV = "STUDIO_STARTUP_PROBE"
+
+
+class MainWindow(QMainWindow):
+    compiler_ready = Signal()
+
+    def __init__(self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        set_theme(system_is_dark())
+        self.settings = Settings(config_dir)
+        self.files = FileController(self)
+        self.undo_group = QUndoGroup(self)
+        self.doc: Document | None = None
+        self.scene: GraphScene | None = None
+        self._loader: CompilerLoader | None = None
+        self._shown_once = False
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+        self.resize(1400, 860)
+
+        placeholder = Document(Project(), self)
+        self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
+        self.setCentralWidget(self.view)
+        self.palette_widget = Palette()
+        self.welcome = WelcomeView(self.settings.recent_files())
+        self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.start_dock = self._dock("Start", self.welcome, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.start_dock, self.blocks_dock)
+        self.blocks_dock.raise_()
+        self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.blocks_dock, self.inspector_dock], [230, 420], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+
+        self.actions_ = Actions(self)
+        self.actions_.build_menus(self)
+        self.actions_.build_toolbar(self)
+        for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        self.quick_add = QuickAdd(self)
+        self.quick_add.chosen.connect(self._quick_add_chosen)
+        self._quick_pos = QPointF()
+
+        self.totals_label = QLabel()
+        self.statusBar().addPermanentWidget(self.totals_label)
+        self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
+        self.welcome.open_requested.connect(lambda p: self.files.open_path(p))
+        self.welcome.new_requested.connect(self.files.new)
+        self.view.hint.connect(self.show_hint)
+        self.view.context_requested.connect(self._context_menu)
+        self.view.quick_add_requested.connect(self._open_quick_add)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
+
+        self.set_project(project or Project(name="Untitled"))
+        self.refresh_recent()
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower())
+        if widget is not None:
+            dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # --------------------------------------------------------------- projects
+    def set_project(self, project: Project) -> None:
+        old = self.doc
+        if old is not None:
+            for part in (self.scene, self.inspector, self.code_view, self.problems):
+                part.detach()
+            self.undo_group.removeStack(old.undo_stack)
+            old.close()
+        self.doc = Document(project, self)
+        self.editor = Editor(self.doc)
+        self.scene = GraphScene(self.doc, self)
+        self.view.setScene(self.scene)
+        self.view.editor = self.editor
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.inspector = Inspector(self.doc, self.editor)
+        self.code_view = CodeView(self.doc)
+        self.problems = ProblemsList(self.doc)
+        self.problems.block_clicked.connect(self.show_block)
+        self.problems.edge_clicked.connect(self._show_edge)
+        self.inspector_dock.setWidget(self.inspector)
+        self.code_dock.setWidget(self.code_view)
+        self.problems_dock.setWidget(self.problems)
+        self.undo_group.addStack(self.doc.undo_stack)
+        self.undo_group.setActiveStack(self.doc.undo_stack)
+        self.doc.undo_stack.cleanChanged.connect(self.update_title)
+        self.doc.edit_refused.connect(self.show_hint)
+        self.doc.analysed.connect(self._update_totals)
+        self.doc.graph.events.changed.connect(self.files.changed)
+        self.update_title()
+        self._update_totals()
+        if old is not None:
+            old.deleteLater()
+        if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
+            self.doc.attach_compiler()
+        QTimer.singleShot(0, self.view.fit_all)
+
+    def show_hint(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
+
+    def update_title(self, *_: object) -> None:
+        project = self.doc.project
+        where = f" — {project.path}" if project.path else ""
+        self.setWindowTitle(f"{project.name}[*]{where} — Studio")
+        self.setWindowModified(not self.doc.undo_stack.isClean())
+
+    def refresh_recent(self) -> None:
+        recent = self.settings.recent_files()
+        self.welcome.set_recent(recent)
+        self.recent_menu.clear()
+        for p in recent:
+            self.recent_menu.addAction(Path(p).name, lambda p=p: self.files.open_path(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # --------------------------------------------------------------- compiler
+    def start_compiler_loading(self) -> None:
+        if self._loader is not None or self.doc.analysis is not None:
+            return
+        self.statusBar().showMessage("Loading PyTorch…")
+        self._loader = CompilerLoader(self)
+        self._loader.finished.connect(self._compiler_loaded)
+        self._loader.start()
+
+    def _compiler_loaded(self) -> None:
+        if "studio.compiler" in sys.modules:
+            self.doc.attach_compiler()
+            self.statusBar().showMessage("PyTorch loaded", 2000)
+            self.compiler_ready.emit()
+
+    def ensure_compiler(self) -> None:
+        """Load the compiler now (blocking); for export and tests."""
+        if self._loader is not None and self._loader.isRunning():
+            self._loader.wait()
+        import studio.compiler  # noqa: F401
+
+        self.doc.attach_compiler()
+        self.doc.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._shown_once:
+            return
+        self._shown_once = True
+        if os.environ.get(STARTUP_PROBE_ENV):
+            QTimer.singleShot(0, self._startup_probe)
+            return
+        QTimer.singleShot(0, self.start_compiler_loading)
+
+    def _startup_probe(self) -> None:
+        print(f"STUDIO_WINDOW_SHOWN {time.time():.6f} torch={'torch' in sys.modules}", flush=True)
+        self.files.recovery.discard()
+        QGuiApplication.instance().exit(0)
+
+    # ------------------------------------------------------------------ status
+    def _update_totals(self, *_: object) -> None:
+        analysis = self.doc.analysis
+        if analysis is None:
+            self.totals_label.setText("Parameters: … (loading PyTorch)")
+            return
+        t = analysis.totals()
+        errors = len(analysis.errors)
+        problems = f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
+        self.totals_label.setText(
+            f"Parameters: {t.params:,} ({t.trainable:,} trainable)  ·  Size: {t.size_mb:.2f} MB{problems}"
+        )
+
+    # ---------------------------------------------------------------- selection
+    def _selection_changed(self) -> None:
+        ids = self.scene.selected_block_ids()
+        self.inspector.show_block(ids[0] if len(ids) == 1 else None)
+
+    def show_block(self, block_id: str) -> None:
+        self.scene.select_blocks([block_id])
+        self.view.centre_on_block(block_id)
+
+    def _show_edge(self, edge_id: str) -> None:
+        item = self.scene.wires.get(edge_id)
+        if item is not None:
+            self.scene.clearSelection()
+            item.setSelected(True)
+            self.view.centerOn(item.sceneBoundingRect().center())
+
+    # --------------------------------------------------------------- edit slots
+    def copy(self) -> None:
+        ids = self.scene.selected_block_ids()
+        if ids:
+            QGuiApplication.clipboard().setText(self.editor.copy(ids))
+
+    def cut(self) -> None:
+        ids = self.scene.selected_block_ids()
+        if ids:
+            self.copy()
+            self.editor.delete(ids)
+
+    def paste(self, at: QPointF | None = None) -> None:
+        text = QGuiApplication.clipboard().text()
+        pos = (at.x(), at.y()) if at is not None else None
+        ids = self.editor.paste(text, at=pos)
+        if ids:
+            self.scene.select_blocks(ids)
+
+    def duplicate(self) -> None:
+        ids = self.editor.duplicate(self.scene.selected_block_ids())
+        if ids:
+            self.scene.select_blocks(ids)
+
+    def delete_selection(self) -> None:
+        self.editor.delete(self.scene.selected_block_ids(), self.scene.selected_edge_ids())
+
+    def select_all(self) -> None:
+        self.scene.select_blocks(self.doc.graph.blocks)
+
+    def arrange(self) -> None:
+        self.editor.arrange()
+        self.view.fit_all()
+
+    def rename_selected(self) -> None:
+        ids = self.scene.selected_block_ids()
+        if len(ids) != 1:
+            return
+        block = self.doc.graph.blocks[ids[0]]
+        name, ok = QInputDialog.getText(self, "Rename block", "Name:", text=block.name)
+        if ok and name.strip():
+            if not self.editor.rename(block.id, name.strip()):
+                self.statusBar().showMessage("Rename refused; see the message above.", 4000)
+
+    def toggle_freeze(self) -> None:
+        ids = self.scene.selected_block_ids()
+        if ids:
+            frozen = not all(self.doc.graph.blocks[b].frozen for b in ids)
+            self.editor.set_frozen(ids, frozen)
+
+    # ------------------------------------------------------ menus and quick add
+    def _context_menu(self, block_id: str | None, scene_pos: QPointF) -> None:
+        menu = QMenu(self)
+        a = self.actions_
+        if block_id is not None:
+            menu.addAction(a.rename)
+            menu.addAction(a.duplicate)
+            menu.addAction(a.delete)
+            menu.addAction(a.freeze)
+            menu.addSeparator()
+            menu.addAction(a.copy)
+            menu.addAction(a.cut)
+        else:
+            add = menu.addMenu("Add block")
+            from studio.blocks.registry import categories
+            from studio.ui.icons import category_icon
+
+            for cat, specs in categories().items():
+                sub = add.addMenu(category_icon(cat), cat)
+                for spec in specs:
+                    sub.addAction(spec.label, lambda t=spec.id: self.view.drop_block(t, scene_pos))
+            menu.addAction("Paste", lambda: self.paste(scene_pos))
+            menu.addAction(a.arrange)
+            menu.addAction(a.fit)
+        menu.popup(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)))
+
+    def _open_quick_add(self, scene_pos: QPointF) -> None:
+        self._quick_pos = scene_pos
+        self.quick_add.search.clear()
+        self.quick_add.move(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)))
+        self.quick_add.show()
+        self.quick_add.search.setFocus()
+
+    def quick_add_at_cursor(self) -> None:
+        self._open_quick_add(self.view.centre_scene_pos())
+
+    def _quick_add_chosen(self, type_id: str) -> None:
+        self.view.drop_block(type_id, self._quick_pos)
+
+    # --------------------------------------------------------------- appearance
+    def _scheme_changed(self, *_: object) -> None:
+        set_theme(system_is_dark())
+        self.scene.update()
+        for item in self.scene.items():
+            item.update()
+        self.scene._grid_pen.setColor(current_theme().grid)
+
+    # ---------------------------------------------------------- dropping files
+    def dragEnterEvent(self, event) -> None:
+        if any(u.toLocalFile().endswith(SUFFIX) for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.endswith(SUFFIX):
+                self.files.open_path(path)
+                event.acceptProposedAction()
+                return
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.files.autosave_timer.stop()
+        self.files.recovery.discard()
+        if self._loader is not None and self._loader.isRunning():
+            self._loader.wait()
+        event.accept()

@@ -1,0 +1,105 @@
+"""The block catalogue, by category, with a search box. Drag a block onto the canvas, or
+double-click it to add it at the centre of the view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QDrag
+from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from studio.blocks.registry import BlockType, categories, get_block_type
+from studio.ui.canvas.view import BLOCK_MIME
+from studio.ui.icons import category_icon
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+
+
+def matches(spec: BlockType, query: str) -> bool:
+    """Search over label, id, keywords and the torch name (every word must match)."""
+    hay = " ".join([spec.label, spec.id, spec.torch_name, spec.category, *spec.keywords]).lower()
+    return all(word in hay for word in query.lower().split())
+
+
+class _Tree(QTreeWidget):
+    def mimeData(self, items) -> QMimeData:
+        mime = QMimeData()
+        for item in items:
+            type_id = item.data(0, TYPE_ROLE)
+            if type_id:
+                mime.setData(BLOCK_MIME, type_id.encode())
+                mime.setText(type_id)
+                break
+        return mime
+
+    def mimeTypes(self) -> list[str]:
+        return [BLOCK_MIME]
+
+    def startDrag(self, actions) -> None:
+        item = self.currentItem()
+        if item is None or not item.data(0, TYPE_ROLE):
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.mimeData([item]))
+        drag.setPixmap(item.icon(0).pixmap(24, 24))
+        drag.exec(Qt.DropAction.CopyAction)
+
+
+class Palette(QWidget):
+    activated = Signal(str)  # block type id (double-click / Enter)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit(placeholderText="Search blocks (e.g. conv, dropout, nn.GELU)")
+        self.search.setClearButtonEnabled(True)
+        self.tree = _Tree()
+        self.tree.setHeaderHidden(True)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QTreeWidget.DragDropMode.DragOnly)
+        self.tree.setRootIsDecorated(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        for category, specs in categories().items():
+            top = QTreeWidgetItem([category])
+            top.setIcon(0, category_icon(category))
+            top.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.tree.addTopLevelItem(top)
+            for spec in specs:
+                item = QTreeWidgetItem([spec.label])
+                item.setData(0, TYPE_ROLE, spec.id)
+                item.setToolTip(0, f"<b>{spec.label}</b> — <code>{spec.torch_name}</code><br>{spec.description}")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+                top.addChild(item)
+                self._items[spec.id] = item
+            top.setExpanded(True)
+        self.search.textChanged.connect(self.filter)
+        self.search.returnPressed.connect(self._activate_first)
+        self.tree.itemActivated.connect(self._activated)
+
+    def filter(self, text: str) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            any_shown = False
+            for j in range(top.childCount()):
+                child = top.child(j)
+                shown = matches(get_block_type(child.data(0, TYPE_ROLE)), text)
+                child.setHidden(not shown)
+                any_shown |= shown
+            top.setHidden(not any_shown)
+            if text:
+                top.setExpanded(True)
+
+    def visible_types(self) -> list[str]:
+        return [tid for tid, item in self._items.items() if not item.isHidden() and not item.parent().isHidden()]
+
+    def _activated(self, item: QTreeWidgetItem, column: int = 0) -> None:
+        type_id = item.data(0, TYPE_ROLE)
+        if type_id:
+            self.activated.emit(type_id)
+
+    def _activate_first(self) -> None:
+        visible = self.visible_types()
+        if visible:
+            self.activated.emit(visible[0])

@@ -1,0 +1,62 @@
+"""The problems list (Analysis.diagnostics); clicking one selects and centres its block."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle
+
+from studio.ui.document import Document
+
+BLOCK_ROLE = Qt.ItemDataRole.UserRole
+EDGE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsList(QListWidget):
+    block_clicked = Signal(str)
+    edge_clicked = Signal(str)
+
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self._shown: list[tuple] | None = None
+        self.setWordWrap(True)
+        self.itemClicked.connect(self._clicked)
+        self.itemActivated.connect(self._clicked)
+        doc.analysed.connect(self.refresh)
+        self.addItem("Checking the model once PyTorch has loaded…")
+
+    def detach(self) -> None:
+        self.doc.analysed.disconnect(self.refresh)
+
+    def refresh(self, *_: object) -> None:
+        analysis = self.doc.analysis
+        if analysis is None:
+            return
+        graph = self.doc.graph
+        rows = [(d.describe(graph), d.severity, d.block_id, d.edge_id) for d in analysis.diagnostics]
+        if rows == self._shown:
+            return
+        self._shown = rows
+        self.clear()
+        style = self.style()
+        err = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+        warn = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        for text, severity, block_id, edge_id in rows:
+            item = QListWidgetItem(err if severity == "error" else warn, text)
+            item.setData(BLOCK_ROLE, block_id)
+            item.setData(EDGE_ROLE, edge_id)
+            item.setToolTip(text)
+            self.addItem(item)
+        if not rows:
+            self.addItem(QListWidgetItem(style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "No problems: the model is ready to train."))
+
+    def problem_texts(self) -> list[str]:
+        return [row[0] for row in self._shown or []]
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        block_id = item.data(BLOCK_ROLE)
+        edge_id = item.data(EDGE_ROLE)
+        if edge_id:
+            self.edge_clicked.emit(edge_id)
+        elif block_id:
+            self.block_clicked.emit(block_id)

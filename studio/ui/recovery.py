@@ -1,0 +1,111 @@
+"""Autosave files for crash recovery. No Qt.
+
+Each running editor writes its open project to ``<config>/recovery/<pid>-<n>.json`` (never over
+the user's file). A clean save or close removes it. On the next start, files whose process is
+no longer running are offered back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.graph.project import Project, ProjectError, dumps, loads
+from studio.ui.settings import write_atomic
+
+
+@dataclass(frozen=True)
+class RecoveryFile:
+    path: Path
+    original: str | None  # the user's file, None for an unsaved project
+    name: str
+    saved_at: float
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
+        return f"{self.name} ({self.original or 'never saved'}), autosaved {when}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class RecoveryStore:
+    def __init__(self, config_folder: Path) -> None:
+        self.folder = Path(config_folder) / "recovery"
+        self._serial = 0
+        self.current: Path | None = None
+
+    def write(self, project: Project) -> Path:
+        """Autosave ``project``; the same window keeps overwriting its one recovery file."""
+        if self.current is None:
+            self._serial += 1
+            self.current = self.folder / f"{os.getpid()}-{self._serial}.json"
+        doc = {
+            "original": str(project.path) if project.path else None,
+            "saved_at": time.time(),
+            "project": json.loads(dumps(project)),
+        }
+        write_atomic(self.current, json.dumps(doc, ensure_ascii=False))
+        return self.current
+
+    def discard(self) -> None:
+        if self.current is not None:
+            try:
+                self.current.unlink()
+            except OSError:
+                pass
+            self.current = None
+
+    def recoverable(self) -> list[RecoveryFile]:
+        """Files left by editors that are no longer running, newest first."""
+        out = []
+        if not self.folder.is_dir():
+            return out
+        for path in self.folder.glob("*.json"):
+            try:
+                pid = int(path.name.split("-", 1)[0])
+            except ValueError:
+                continue
+            if _alive(pid):
+                continue
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                out.append(
+                    RecoveryFile(
+                        path, doc.get("original"), doc["project"].get("name", "Untitled"),
+                        float(doc.get("saved_at", path.stat().st_mtime)),
+                    )
+                )
+            except (OSError, ValueError, KeyError, AttributeError, TypeError):
+                continue
+        out.sort(key=lambda r: r.saved_at, reverse=True)
+        return out
+
+    @staticmethod
+    def load(item: RecoveryFile) -> Project:
+        try:
+            doc = json.loads(item.path.read_text(encoding="utf-8"))
+            project = loads(json.dumps(doc["project"]), str(item.path))
+        except (OSError, ValueError, KeyError) as e:
+            raise ProjectError(f"{item.path}: cannot restore ({e})") from None
+        project.path = Path(item.original) if item.original else None
+        return project
+
+    @staticmethod
+    def remove(item: RecoveryFile) -> None:
+        try:
+            item.path.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,42 @@
+import pytest
+
+EXAMPLE = "resources/examples/mlp_classifier.studio.json"
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    """Settings, recent files and recovery files go to a temporary folder, never the home."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("STUDIO_CONFIG_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_dialogs(monkeypatch):
+    """Modal questions would block an offscreen test: closing discards, errors are recorded."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.ui.file_ops import FileController
+
+    errors = []
+    monkeypatch.setattr(FileController, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(FileController, "error", lambda self, message: errors.append(message))
+    return errors
+
+
+@pytest.fixture
+def window(qtbot, config_dir):
+    import studio.compiler  # noqa: F401  (loaded once for the session: windows attach at once)
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(load_project(EXAMPLE))
+    qtbot.addWidget(w)
+    w.ensure_compiler()
+    return w
+
+
+def by_name(graph, name):
+    b = graph.block_by_name(name)
+    assert b is not None, name
+    return b

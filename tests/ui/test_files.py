@@ -1,0 +1,104 @@
+"""Files: save / reopen, dirty marker, export, autosave and recovery."""
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from studio.graph.project import load_project
+from studio.ui.main_window import MainWindow
+from tests.ui.conftest import by_name
+
+
+def test_save_close_and_reopen_gives_the_same_project(window, qtbot, tmp_path, monkeypatch):
+    g = window.doc.graph
+    window.editor.add_block("dropout", (600, 200))
+    assert window.isWindowModified()
+    target = tmp_path / "mine.studio.json"
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(target))
+    assert window.files.save()  # an example is never overwritten: Save asks for a name
+    assert not window.isWindowModified()
+    saved = window.doc.project.to_dict()
+    window.close()
+    again = MainWindow(load_project(target))
+    qtbot.addWidget(again)
+    assert again.doc.project.to_dict() == saved
+    assert again.doc.graph.to_dict() == g.to_dict()
+    assert str(target.resolve()) in again.settings.recent_files()
+
+
+def test_closing_with_changes_asks_and_cancel_keeps_the_window(window, qtbot, monkeypatch):
+    window.show()
+    window.editor.add_block("relu", (0, 0))
+    monkeypatch.setattr(window.files, "ask_save_changes", lambda: QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    monkeypatch.setattr(window.files, "ask_save_changes", lambda: QMessageBox.StandardButton.Discard)
+    assert window.close()
+
+
+def test_export_python_writes_the_code_view_text(window, tmp_path, monkeypatch):
+    out = tmp_path / "model.py"
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
+    assert window.files.export_python()
+    assert out.read_text() == window.code_view.source
+    assert "class SpiralClassifier(nn.Module)" in out.read_text()
+
+
+def test_export_diagram_png_and_svg(window, tmp_path, monkeypatch):
+    for name in ("d.png", "d.svg"):
+        monkeypatch.setattr(window.files, "choose_save_path", lambda *a, n=name: str(tmp_path / n))
+        assert window.files.export_diagram()
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "d.svg").read_text()
+
+
+def test_autosave_writes_a_recovery_file_and_the_next_start_offers_it(window, qtbot, config_dir, tmp_path):
+    g = window.doc.graph
+    window.editor.rename(by_name(g, "fc1").id, "hidden")
+    assert window.files.autosave_timer.isActive() and window.files.autosave_timer.interval() <= 5000
+    window.files.autosave()
+    rec = window.files.recovery.current
+    assert rec is not None and rec.parent == config_dir / "recovery"
+    assert json.loads(rec.read_text())["project"]["graph"] == g.to_dict()
+    # simulate a crash: the file now belongs to a process that is gone
+    dead = rec.with_name("999999-1.json")
+    rec.rename(dead)
+    window.files.recovery.current = None
+    expected = g.to_dict()
+    fresh = MainWindow()
+    qtbot.addWidget(fresh)
+    items = fresh.files.recoverable_files()
+    assert [i.name for i in items] == ["Spiral classifier"]
+    assert fresh.files.restore(items[0])
+    assert fresh.doc.graph.to_dict() == expected
+    assert fresh.isWindowModified()
+    assert not dead.exists()
+    fresh.doc.undo_stack.setClean()
+
+
+def test_a_clean_save_removes_the_recovery_file(window, tmp_path, monkeypatch):
+    window.editor.add_block("relu", (0, 0))
+    window.files.autosave()
+    rec = window.files.recovery.current
+    assert rec.exists()
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(tmp_path / "x.studio.json"))
+    window.files.save()
+    assert not rec.exists()
+
+
+def test_first_start_opens_the_example_and_later_the_last_project(tmp_path, config_dir):
+    from studio.ui.app import DEFAULT_EXAMPLE, initial_project_path
+    from studio.ui.settings import Settings
+
+    s = Settings()
+    assert initial_project_path(None, s) == DEFAULT_EXAMPLE
+    p = tmp_path / "a.studio.json"
+    p.write_text(Path(DEFAULT_EXAMPLE).read_text())
+    s.add_recent(p)
+    assert initial_project_path(None, Settings()) == p.resolve()
+    assert initial_project_path(str(p), s) == p
+
+
+def test_welcome_lists_examples_with_descriptions(window):
+    texts = [window.welcome.examples.item(i).text() for i in range(window.welcome.examples.count())]
+    assert any("Spiral classifier" in t and "spirals" in t for t in texts)
