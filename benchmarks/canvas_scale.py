@@ -59,7 +59,6 @@ def main() -> None:
     config = tempfile.mkdtemp()
     path = Path(config) / "big.studio.json"
     make_project(path)
-    from studio.ui.canvas.pyside_fix import render_scene
     from studio.ui.main_window import MainWindow
 
     window = MainWindow(config_dir=config)
@@ -89,7 +88,7 @@ def main() -> None:
     image = QImage(2000, int(2000 * rect.height() / max(rect.width(), 1)) + 1, QImage.Format.Format_ARGB32_Premultiplied)
     painter = QPainter(image)
     t0 = time.perf_counter()
-    render_scene(scene, painter, image.rect().toRectF(), rect)
+    scene.render(painter, image.rect().toRectF(), rect)
     painter.end()
     full_ms = (time.perf_counter() - t0) * 1000
 

@@ -8,7 +8,6 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsScene
 
-from studio.ui.canvas.pyside_fix import render_scene
 
 MARGIN = 40
 
@@ -26,7 +25,7 @@ def render_image(scene: QGraphicsScene, rect: QRectF | None = None, scale: float
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    render_scene(scene, painter, QRectF(image.rect()), area)
+    scene.render(painter, QRectF(image.rect()), area)
     painter.end()
     return image
 
@@ -49,7 +48,7 @@ def export_svg(scene: QGraphicsScene, path: str | Path, rect: QRectF | None = No
     gen.setViewBox(QRectF(0, 0, area.width(), area.height()))
     gen.setTitle(title)
     painter = QPainter(gen)
-    render_scene(scene, painter, QRectF(0, 0, area.width(), area.height()), area)
+    scene.render(painter, QRectF(0, 0, area.width(), area.height()), area)
     painter.end()
     if not path.exists():
         raise OSError(f"cannot write {path}")

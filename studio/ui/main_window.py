@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QM
 
 from studio.graph.project import SUFFIX, Project
 from studio.ui.actions import Actions
-from studio.ui.canvas import pyside_fix  # noqa: F401  (PySide6 6.12 None refcount leak)
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
 from studio.ui.code_view import CodeView

@@ -19,7 +19,6 @@ from studio.ui.canvas.geometry import (
     block_height,
     port_y,
 )
-from studio.ui.canvas import pyside_fix  # noqa: F401  (see the module: must run before painting)
 from studio.ui.theme import current_theme
 
 LOD_TEXT = 0.3  # below this zoom, blocks are plain boxes and wire labels are hidden
