@@ -74,9 +74,17 @@ def main() -> None:
     app.processEvents()
     assert len(window.doc.graph.blocks) == N_BLOCKS
 
+    import studio.compiler  # noqa: F401  (the window imports torch in the background)
+
     t0 = time.perf_counter()
-    window.ensure_compiler()  # shapes, once torch is there (the window does this in the background)
-    analysis_s = time.perf_counter() - t0
+    window.doc.attach_compiler()  # a large graph: shapes are inferred in a background thread
+    if window.doc._warmer is not None:
+        window.doc._warmer.wait()
+    background_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    window.ensure_compiler()  # the Analysis on the GUI thread: cache hits
+    gui_analysis_ms = (time.perf_counter() - t0) * 1000
+    analysis_s = background_s + gui_analysis_ms / 1000
 
     t0 = time.perf_counter()
     window.arrange()
@@ -105,6 +113,7 @@ def main() -> None:
         view.viewport().repaint()
         times.append((time.perf_counter() - t0) * 1000)
     repaint_ms = sorted(times)[len(times) // 2]
+    print(f"shapes: {background_s:.3f} s in the background, then {gui_analysis_ms:.0f} ms on the GUI thread")
     print(f"analysis_s={analysis_s:.3f} full_render_ms={full_ms:.1f} repaints_ms={[round(t, 1) for t in times]}")
     window.doc.undo_stack.setClean()
     window.close()

@@ -282,9 +282,12 @@ class Graph:
     ) -> Edge:
         """Add a wire. ``strict=False`` (loading a file) keeps a second wire into an input or a
         loop, so nothing in the file is lost; validation then reports them."""
-        reason = self.can_connect(src, src_port, dst, dst_port)
-        if reason and (strict or not self._lenient_ok(src, src_port, dst, dst_port)):
-            raise GraphError(reason)
+        if strict:
+            reason = self.can_connect(src, src_port, dst, dst_port)
+            if reason:
+                raise GraphError(reason)
+        elif not self._lenient_ok(src, src_port, dst, dst_port):
+            raise GraphError(self.can_connect(src, src_port, dst, dst_port) or "bad wire")
         if id is None:
             id = self.new_id("e")
         elif id in self.edges:

@@ -24,8 +24,32 @@ class CompilerLoader(QThread):
     def run(self) -> None:
         try:
             import studio.compiler  # noqa: F401
+            from studio.compiler.shapes import warm_up
+
+            warm_up()  # torch loads its meta kernels lazily: do that here, not on the GUI thread
         except Exception as e:  # pragma: no cover - broken torch install
             self.failed.emit(f"{type(e).__name__}: {e}")
+
+
+class ShapeWarmer(QThread):
+    """Infers the shapes of a large graph's snapshot off the GUI thread. Results land in the
+    shape cache, so the Analysis then built on the GUI thread is made of cache hits."""
+
+    def __init__(self, snapshot: dict, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.snapshot = snapshot
+
+    def run(self) -> None:
+        from studio.compiler import analyze
+
+        try:
+            analyze(Graph.from_dict(self.snapshot))
+        except Exception:  # the real Analysis on the GUI thread reports any problem
+            pass
+
+
+#: graphs with more blocks than this have their first shape inference done off the GUI thread
+BACKGROUND_ANALYSIS_BLOCKS = 150
 
 
 class Document(QObject):
@@ -41,6 +65,7 @@ class Document(QObject):
         self.graph: Graph = project.graph
         self.undo_stack = QUndoStack(self)
         self.analysis = None
+        self._warmer: ShapeWarmer | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -70,7 +95,24 @@ class Document(QObject):
 
     # --------------------------------------------------------------- analysis
     def attach_compiler(self) -> None:
-        """Called on the GUI thread once ``studio.compiler`` is imported."""
+        """Called on the GUI thread once ``studio.compiler`` is imported. A large graph is first
+        analysed in a background thread (the window stays responsive meanwhile)."""
+        if self.analysis is not None or self._warmer is not None:
+            return
+        if len(self.graph) > BACKGROUND_ANALYSIS_BLOCKS:
+            self._warmer = ShapeWarmer(self.graph.to_dict(), self)
+            self._warmer.finished.connect(self._attach_analysis)
+            self._warmer.start()
+            return
+        self._attach_analysis()
+
+    def wait_for_analysis(self) -> None:
+        """Block until the first analysis exists (tests and benchmarks)."""
+        if self._warmer is not None:
+            self._warmer.wait()
+        self._attach_analysis()
+
+    def _attach_analysis(self) -> None:
         if self.analysis is not None:
             return
         from studio.compiler import Analysis

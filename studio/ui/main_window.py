@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
-        QTimer.singleShot(0, self.view.fit_all)
+        QTimer.singleShot(0, lambda: self.view.fit_all(readable=True))
 
     def show_hint(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)
@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         import studio.compiler  # noqa: F401
 
         self.doc.attach_compiler()
+        self.doc.wait_for_analysis()
         self.doc.refresh()
 
     def showEvent(self, event) -> None:

@@ -16,6 +16,7 @@ from studio.ui.theme import current_theme
 
 BLOCK_MIME = "application/x-studio-block"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
+READABLE_ZOOM = 0.8
 
 
 class CanvasView(QGraphicsView):
@@ -56,7 +57,9 @@ class CanvasView(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def fit_all(self) -> None:
+    def fit_all(self, readable: bool = False) -> None:
+        """Show every block. ``readable`` (on opening a project): never zoom out so far that
+        block text disappears; show the start of the model (its inputs) instead."""
         rect = self.graph_scene.blocks_rect()
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
@@ -65,6 +68,11 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(1.2, 1.2)
             self.centerOn(rect.center())
+        elif readable and self.zoom() < READABLE_ZOOM:
+            self.resetTransform()
+            self.scale(READABLE_ZOOM, READABLE_ZOOM)
+            half_width = self.viewport().width() / (2 * READABLE_ZOOM)
+            self.centerOn(rect.left() - 40 + half_width, rect.center().y())
 
     def centre_on_block(self, block_id: str) -> None:
         item = self.graph_scene.blocks.get(block_id)
