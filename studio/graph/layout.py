@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from studio.graph.model import Graph
 
-COLUMN_GAP = 240.0
+COLUMN_GAP = 290.0  # block width (184) + room for the shape label on the wire
 ROW_GAP = 130.0
 
 
