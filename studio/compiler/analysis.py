@@ -59,6 +59,10 @@ class Analysis:
             ev.edge_removed.disconnect(self._on_edge)
             self._listening = False
 
+    def invalidate(self) -> None:
+        """Re-evaluate every block on the next refresh (e.g. after the user trusted code)."""
+        self._dirty = None
+
     # ----------------------------------------------------------------- events
     def _mark(self, block_id: str) -> None:
         if self._dirty is not None:

@@ -278,5 +278,8 @@ def prepare_graph_weights(
                 raise WeightsError(f"{block.name}: {e}") from None
             files.append(Path(p["weights_file"]).expanduser())
         elif block.type == "hub_model":
-            files.append(fetch_repo(p["repo"], trusted=p["trusted"]))
+            from studio.trust import is_trusted
+
+            # the project file says "trusted"; only the user (this session) can make it so
+            files.append(fetch_repo(p["repo"], trusted=p["trusted"] and is_trusted(p["repo"])))
     return files

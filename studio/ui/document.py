@@ -122,6 +122,13 @@ class Document(QObject):
         self.analysed.emit(set(self.graph.blocks))
         self.code_stale.emit()
 
+    def reanalyse(self) -> None:
+        """Infer every block again (something outside the graph changed, e.g. trust)."""
+        if self.analysis is not None:
+            self.analysis.invalidate()
+        self._code_stale = True
+        self._schedule()
+
     def refresh(self) -> None:
         self._timer.stop()
         if self.analysis is not None:

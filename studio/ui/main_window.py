@@ -24,6 +24,7 @@ from studio.ui.icons import icon
 from studio.ui.inspector import Inspector
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
+from studio.ui.block_actions import add_block_actions
 from studio.ui.quick_add import QuickAdd
 from studio.ui.settings import Settings
 from studio.ui.theme import current_theme, set_theme, system_is_dark
@@ -278,6 +279,7 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
             menu.addAction(a.copy)
             menu.addAction(a.cut)
+            add_block_actions(menu, self, block_id)
         else:
             add = menu.addMenu("Add block")
             from studio.blocks.registry import categories

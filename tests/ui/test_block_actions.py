@@ -1,0 +1,68 @@
+"""Context-menu actions for transfer learning and outside code, driven as a user would."""
+
+import pytest
+from PySide6.QtWidgets import QMenu
+
+from studio.graph.project import Project
+from studio.ui.block_actions import add_block_actions, download_weights, new_head, trust_code
+
+
+@pytest.fixture
+def transfer_window(qtbot):
+    import studio.compiler  # noqa: F401
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(load_project("resources/examples/transfer_learning.studio.json"))
+    qtbot.addWidget(w)
+    w.ensure_compiler()
+    return w
+
+
+def menu_texts(window, block_id):
+    menu = QMenu()
+    add_block_actions(menu, window, block_id)
+    return [a.text() for a in menu.actions() if a.text()]
+
+
+def test_a_backbone_offers_a_new_head_that_is_one_undo_step(transfer_window, qtbot):
+    w = transfer_window
+    g = w.doc.graph
+    backbone = next(b for b in g if b.type == "backbone")
+    assert menu_texts(w, backbone.id) == ["New head…", "Download pretrained weights"]
+    before = g.to_dict()
+    assert new_head(w, backbone.id, num_classes=7)
+    qtbot.waitUntil(lambda: "nn.Linear(1024, 7)" in w.code_view.source, timeout=5000)
+    w.doc.undo_stack.undo()
+    assert g.to_dict() == before
+
+
+def test_weights_already_in_the_cache_are_not_downloaded_again(transfer_window):
+    backbone = next(b for b in transfer_window.doc.graph if b.type == "backbone")
+    assert download_weights(transfer_window, backbone.id) is None  # the test cache has them
+    assert "already on this computer" in transfer_window.statusBar().currentMessage()
+
+
+def test_code_from_a_file_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    src = tmp_path / "blocks.py"
+    src.write_text("import torch\n\nclass Double(torch.nn.Module):\n    def forward(self, x):\n        return 2 * x\n")
+    g = Graph()
+    x = g.add_block("input", name="x")
+    c = g.add_block("custom_module", name="double", params={"source": f"{src}:Double"})
+    o = g.add_block("output", name="y")
+    g.connect(x.id, "out", c.id, "in")
+    g.connect(c.id, "out", o.id, "in")
+    w = MainWindow(Project(name="t", graph=g))
+    qtbot.addWidget(w)
+    w.ensure_compiler()
+    assert any("does not run code" in d.message for d in w.doc.analysis.errors)
+    assert menu_texts(w, c.id) == ["Trust this file's code…"]
+    asked = []
+    assert not trust_code(w, c.id, ask=lambda text: asked.append(text) or False)
+    assert "runs that file's code" in asked[0]
+    assert trust_code(w, c.id, ask=lambda text: True)
+    qtbot.waitUntil(lambda: w.doc.analysis.ok, timeout=5000)
