@@ -65,7 +65,11 @@ class GraphScene(QGraphicsScene):
         if analysis is not None:
             info = analysis.block_info(block.id)
             if info.params:
-                count = format_count(info.params) + (" (frozen)" if block.frozen else "")
+                count = format_count(info.params)
+                if info.trainable == 0:
+                    count += " (frozen)"
+                elif info.trainable < info.params:
+                    count += f" ({format_count(info.trainable)} trainable)"
         problem, severity = self._block_problem.get(block.id, ("", ""))
         return BlockLook(
             title=block.name,
@@ -77,7 +81,7 @@ class GraphScene(QGraphicsScene):
             outputs=[(p.name, p.title) for p in block.output_ports()],
             problem=problem,
             severity=severity,
-            frozen=block.frozen,
+            frozen=block.frozen or bool(analysis and analysis.block_info(block.id).params and not analysis.block_info(block.id).trainable),
             tooltip=spec.tooltip(),
         )
 
