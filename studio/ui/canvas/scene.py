@@ -62,8 +62,10 @@ class GraphScene(QGraphicsScene):
         spec = block.spec
         analysis = self.doc.analysis
         count = ""
+        all_frozen = block.frozen
         if analysis is not None:
             info = analysis.block_info(block.id)
+            all_frozen = all_frozen or bool(info.params and not info.trainable)
             if info.params:
                 count = format_count(info.params)
                 if info.trainable == 0:
@@ -81,7 +83,7 @@ class GraphScene(QGraphicsScene):
             outputs=[(p.name, p.title) for p in block.output_ports()],
             problem=problem,
             severity=severity,
-            frozen=block.frozen or bool(analysis and analysis.block_info(block.id).params and not analysis.block_info(block.id).trainable),
+            frozen=all_frozen,
             tooltip=spec.tooltip(),
         )
 
