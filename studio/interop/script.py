@@ -131,6 +131,15 @@ def _sorted_imports(lines: list[str]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def _from_import(module: str, names) -> str:
+    """``from module import a, b``, wrapped one name a line (isort's style) when too long."""
+    names = sorted(names)
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= 88:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+
+
 def _bound_names(import_line: str) -> set[str]:
     node = ast.parse(import_line).body[0]
     names = set()
@@ -181,7 +190,7 @@ class _Writer:
         self.imports = {"argparse", "csv", "math", "os", "sys", "time", "pathlib", "torch", "dist", "nn"}
         self.data_imports: set[str] = set()  # torch.utils.data names
         self.functions: list[str] = []  # data helper sources, in order, no duplicates
-        self.torchvision = False
+        self.torchvision: set[str] = set()  # names imported from torchvision
         self.downloads = False
 
     # ------------------------------------------------------------------ the whole file
@@ -201,10 +210,10 @@ class _Writer:
             "import argparse", "import csv", "import math", "import os", "import sys", "import time",
             "from pathlib import Path", "import torch", "import torch.distributed as dist",
             "from torch import nn",
-            "from torch.utils.data import " + ", ".join(sorted(self.data_imports)),
+            _from_import("torch.utils.data", self.data_imports),
         ]
         if self.torchvision:
-            script_imports.append("from torchvision import datasets, transforms")
+            script_imports.append(_from_import("torchvision", self.torchvision))
         taken = {ln.strip() for ln in script_imports}
         extra = []
         for line in model_imports:
@@ -359,7 +368,7 @@ class _Writer:
         ''')
 
     def _image_folder(self, spec: dict, var: str):
-        self.torchvision = True
+        self.torchvision |= {"datasets", "transforms"}
         root = self._path(spec.get("path"), "image folder")
         size = spec.get("size", [28, 28])
         size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(v) for v in size)
@@ -392,7 +401,8 @@ class _Writer:
     def _torchvision(self, spec: dict, var: str):
         from studio.training import datasets as ds
 
-        self.torchvision = self.downloads = True
+        self.torchvision.add("datasets")
+        self.downloads = True
         kind = spec["kind"]
         cls = ds.TORCHVISION[kind]
         mean, std = ds._STATS[kind]
@@ -409,6 +419,7 @@ class _Writer:
         train = spec.get("split", "train") != "test"
         download = spec.get("download") is not False
         if spec.get("augment"):
+            self.torchvision.add("transforms")
             size = 32 if kind == "cifar10" else 28
             items = [f"transforms.RandomCrop({size}, padding={size // 8})"]
             if kind == "cifar10":
@@ -680,22 +691,24 @@ class _Writer:
             if distributed:
                 dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
             rank = dist.get_rank() if distributed else 0
-            world_size = dist.get_world_size() if distributed else 1
         ''')
+        if self.has_val:
+            add("world_size = dist.get_world_size() if distributed else 1")
         L.append("")
+        val_var = "val_data" if self.has_val else "_"
         if self.downloads:
-            add('''
+            add(f'''
                 # the data (the first process downloads what is missing while the others wait)
                 if rank != 0:
                     dist.barrier()
-                train_data, val_data = load_data(args.seed)
+                train_data, {val_var} = load_data(args.seed)
                 if distributed and rank == 0:
                     dist.barrier()
             ''')
         else:
-            add('''
+            add(f'''
                 # the data
-                train_data, val_data = load_data(args.seed)
+                train_data, {val_var} = load_data(args.seed)
             ''')
         L.append("")
         opt_class, opt_kwargs = optimizer_arguments(s)

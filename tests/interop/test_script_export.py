@@ -146,6 +146,59 @@ def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(
     _same_metrics(tmp_path / "studio" / "metrics.csv", tmp_path / "script" / "metrics.csv")
 
 
+def test_an_augmented_image_folder_goes_through_a_dataloader_and_still_matches(tmp_path, one_thread):
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(0)
+    for label in ("cat", "dog", "owl"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(10):
+            image = Image.new("L", (20, 20), color=rng.randrange(256))
+            for _ in range(30):
+                image.putpixel((rng.randrange(20), rng.randrange(20)), rng.randrange(256))
+            image.save(tmp_path / "images" / label / f"{i}.png")
+    project = _project(
+        tmp_path, "shapes_cnn", epochs=2, batch_size=8,
+        data={"kind": "image_folder", "path": "images", "channels": 1, "size": [28, 28], "augment": True},
+        schedule={"name": "step", "step_size": 1, "gamma": 0.5},
+    )
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    assert "EpochBatches(" in script.read_text() and "RandomAffine" in script.read_text()
+    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
+    run = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    _same_metrics(tmp_path / "studio" / "metrics.csv", tmp_path / "script" / "metrics.csv")
+
+
+VARIANTS = [
+    {"precision": "fp16", "grad_clip": 1.0, "device": "cuda"},
+    {"precision": "bf16", "val_split": 0},
+    {"data": {"kind": "mnist", "root": "data"}, "val_data": {"kind": "mnist", "split": "test"}},
+    {"data": {"kind": "cifar10", "augment": True}, "workers": 2, "shuffle": False},
+    {"data": {"kind": "blobs", "standardize": True}, "loss": {"name": "huber", "delta": 0.5}},
+    {"loss": {"name": "bce_with_logits"}, "optimizer": {"name": "adagrad", "implementation": "for-loop"}},
+    {"data": {"kind": "sine"}, "loss": {"name": "mse"}, "monitor": "val_mae", "early_stopping": {"enabled": True}},
+]
+
+
+@pytest.mark.parametrize("training", VARIANTS, ids=range(len(VARIANTS)))
+def test_other_settings_give_ruff_clean_scripts(tmp_path, training):
+    project = load_project(_project(tmp_path, "mlp_classifier", **training))
+    source, _ = script_source(project)
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    check = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", str(path)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+
+
 SCHEDULES = [
     {"name": "none", "warmup_epochs": 1.5},
     {"name": "step", "step_size": 2, "gamma": 0.5},
