@@ -8,7 +8,8 @@ traced, which weights, how the file was checked). Problems raise :class:`ExportE
 one-line message.
 
 The GUI's Export menu lists :data:`FORMATS` and calls :func:`export_project`. The standalone
-training script (``script``) is added later with :func:`register_format`.
+training script (``script``, :mod:`studio.interop.script`) registers itself with
+:func:`register_format` when this module is imported.
 """
 
 from __future__ import annotations
@@ -380,4 +381,5 @@ register_format(ExportFormat("python", "Python module", ".py", "The generated mo
 register_format(ExportFormat("weights", "Weights", ".pt", "The state_dict, for torch.load(weights_only=True).", export_weights, True))
 register_format(ExportFormat("torchscript", "TorchScript", ".pt", "A scripted (or traced) module for torch.jit.load.", export_torchscript, True))
 register_format(ExportFormat("onnx", "ONNX", ".onnx", "An ONNX graph with a dynamic batch axis.", export_onnx, True))
-# "script" (a standalone train.py) is registered by the training package once it exists.
+# "script" (a standalone train.py): registered by its module, listed after "python"
+from studio.interop import script as _script  # noqa: E402, F401  (registers "script")

@@ -142,57 +142,113 @@ def _standardize(train, val):
 # -- generated sets --------------------------------------------------------------------------------
 
 
+def generated_arguments(spec: dict) -> dict:
+    """The keyword arguments of the generator function for a generated-set spec (defaults filled)."""
+    kind = spec["kind"]
+    args: dict = {"n": int(spec.get("n", 1000 if kind != "shapes" else 600))}
+    if kind in ("spirals", "moons", "sine", "shapes"):
+        args["noise"] = float(spec.get("noise", {"spirals": 0.2, "moons": 0.1, "sine": 0.1, "shapes": 0.1}[kind]))
+    if kind in ("spirals", "blobs"):
+        args["classes"] = int(spec.get("classes", 2 if kind == "spirals" else 3))
+    if kind == "blobs":
+        args["std"] = float(spec.get("std", 1.0))
+    args["seed"] = int(spec.get("seed", 0))
+    return args
+
+
 def generate(spec: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Deterministic toy data: same spec, same tensors."""
     kind = spec["kind"]
-    n = int(spec.get("n", 1000 if kind != "shapes" else 600))
+    if kind not in GENERATED:
+        raise DatasetError(f"Unknown generated dataset {kind!r}.")
+    args = generated_arguments(spec)
+    n = args["n"]
     if n < 2:
         raise DatasetError(f"The {kind} set needs at least 2 samples (got n={n}).")
-    g = torch.Generator().manual_seed(int(spec.get("seed", 0)))
-    noise = float(spec.get("noise", {"spirals": 0.2, "moons": 0.1, "sine": 0.1, "shapes": 0.1}.get(kind, 0.0)))
-    if kind == "spirals":
-        k = int(spec.get("classes", 2))
-        y = _labels(n, k, g)
-        t = torch.sqrt(torch.rand(n, generator=g)) * 3 * math.pi
-        angle = t + y * (2 * math.pi / k)
-        x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], 1) / math.pi
-        x += noise * torch.randn(n, 2, generator=g) / math.pi
-        names = [f"arm {i}" for i in range(k)]
-    elif kind == "moons":
-        k, y = 2, _labels(n, 2, g)
-        t = torch.rand(n, generator=g) * math.pi
-        x = torch.where(
-            (y == 0).unsqueeze(1),
-            torch.stack([torch.cos(t), torch.sin(t)], 1),
-            torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1),
-        )
-        x += noise * torch.randn(n, 2, generator=g)
-        names = ["upper", "lower"]
-    elif kind == "blobs":
-        k = int(spec.get("classes", 3))
-        y = _labels(n, k, g)
-        a = torch.arange(k) * (2 * math.pi / k)
-        centers = 3.0 * torch.stack([torch.cos(a), torch.sin(a)], 1)
-        x = centers[y] + float(spec.get("std", 1.0)) * torch.randn(n, 2, generator=g)
-        names = [f"blob {i}" for i in range(k)]
-    elif kind == "sine":
-        x = (torch.rand(n, 1, generator=g) * 2 - 1) * math.pi
-        y = torch.sin(x) + noise * torch.randn(n, 1, generator=g)
+    x, y = generator_functions(kind)[-1](**args)
+    if kind == "sine":
         return x, y, {"description": f"noisy sine ({n} points)"}
-    elif kind == "shapes":
-        k, y = 3, _labels(n, 3, g)
-        x = _draw_shapes(y, noise, g)
-        names = list(SHAPE_NAMES)
-    else:
-        raise DatasetError(f"Unknown generated dataset {kind!r}.")
+    k = args.get("classes", 2 if kind == "moons" else 3)
+    names = {
+        "spirals": [f"arm {i}" for i in range(k)],
+        "moons": ["upper", "lower"],
+        "blobs": [f"blob {i}" for i in range(k)],
+        "shapes": list(SHAPE_NAMES),
+    }[kind]
     return x.float(), y, {"num_classes": k, "class_names": names, "description": f"{kind} ({n} samples)"}
 
 
-def _labels(n: int, k: int, g: torch.Generator) -> torch.Tensor:
-    return (torch.arange(n) % k)[torch.randperm(n, generator=g)]
+def generator_functions(kind: str) -> list:
+    """The functions that make a generated set, helpers first, the generator itself last.
+
+    Each uses only ``torch`` and ``math``, so the training-script export copies their source.
+    """
+    return {
+        "spirals": [class_labels, spirals],
+        "moons": [class_labels, moons],
+        "blobs": [class_labels, blobs],
+        "sine": [sine],
+        "shapes": [class_labels, draw_shapes, shapes],
+    }[kind]
 
 
-def _draw_shapes(y: torch.Tensor, noise: float, g: torch.Generator, size: int = 28) -> torch.Tensor:
+def class_labels(n: int, classes: int, generator: torch.Generator) -> torch.Tensor:
+    """n labels 0..classes-1, as evenly spread as possible, in random order."""
+    return (torch.arange(n) % classes)[torch.randperm(n, generator=generator)]
+
+
+def spirals(n: int = 1000, noise: float = 0.2, classes: int = 2, seed: int = 0):
+    """Points on interleaved spiral arms, one arm per class: x is n x 2, y the arm."""
+    g = torch.Generator().manual_seed(seed)
+    y = class_labels(n, classes, g)
+    t = torch.sqrt(torch.rand(n, generator=g)) * 3 * math.pi
+    angle = t + y * (2 * math.pi / classes)
+    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], 1) / math.pi
+    x += noise * torch.randn(n, 2, generator=g) / math.pi
+    return x, y
+
+
+def moons(n: int = 1000, noise: float = 0.1, seed: int = 0):
+    """Two interleaving half circles: x is n x 2, y 0 (upper) or 1 (lower)."""
+    g = torch.Generator().manual_seed(seed)
+    y = class_labels(n, 2, g)
+    t = torch.rand(n, generator=g) * math.pi
+    x = torch.where(
+        (y == 0).unsqueeze(1),
+        torch.stack([torch.cos(t), torch.sin(t)], 1),
+        torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1),
+    )
+    x += noise * torch.randn(n, 2, generator=g)
+    return x, y
+
+
+def blobs(n: int = 1000, classes: int = 3, std: float = 1.0, seed: int = 0):
+    """Gaussian blobs around centres on a circle of radius 3: x is n x 2, y the blob."""
+    g = torch.Generator().manual_seed(seed)
+    y = class_labels(n, classes, g)
+    a = torch.arange(classes) * (2 * math.pi / classes)
+    centers = 3.0 * torch.stack([torch.cos(a), torch.sin(a)], 1)
+    x = centers[y] + std * torch.randn(n, 2, generator=g)
+    return x, y
+
+
+def sine(n: int = 1000, noise: float = 0.1, seed: int = 0):
+    """Regression: x uniform in [-pi, pi] (n x 1), y = sin(x) + noise (n x 1)."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 1, generator=g) * 2 - 1) * math.pi
+    y = torch.sin(x) + noise * torch.randn(n, 1, generator=g)
+    return x, y
+
+
+def shapes(n: int = 600, noise: float = 0.1, seed: int = 0):
+    """28x28 grey images of a circle (0), square (1) or triangle (2): x is n x 1 x 28 x 28."""
+    g = torch.Generator().manual_seed(seed)
+    y = class_labels(n, 3, g)
+    return draw_shapes(y, noise, g), y
+
+
+def draw_shapes(y: torch.Tensor, noise: float, g: torch.Generator, size: int = 28) -> torch.Tensor:
+    """One image per label, at a random place and size, with Gaussian noise, clamped to [0, 1]."""
     n = len(y)
     cx = (9 + 10 * torch.rand(n, 1, 1, generator=g))
     cy = (9 + 10 * torch.rand(n, 1, 1, generator=g))

@@ -20,6 +20,14 @@ _FUSED_OK = {"sgd", "adam", "adamw", "adagrad"}  # torch has fused kernels for t
 
 def optimizer_spec(settings: TrainingSettings, device: torch.device | str) -> tuple[str, dict]:
     """('Adam', {'lr': ..., 'foreach': True, ...}) for `getattr(torch.optim, name)(params, **kwargs)`."""
+    name, kw = optimizer_arguments(settings)
+    kw.update(_implementation(settings.optimizer.name, settings.optimizer.implementation, torch.device(device)))
+    return name, kw
+
+
+def optimizer_arguments(settings: TrainingSettings) -> tuple[str, dict]:
+    """('Adam', {'lr': ..., 'betas': ..., 'eps': ..., 'weight_decay': ...}): the class and its
+    hyper-parameters, without the implementation choice (see `implementation_options`)."""
     o = settings.optimizer
     kw: dict = {"lr": float(o.lr)}
     if o.name == "sgd":
@@ -31,19 +39,28 @@ def optimizer_spec(settings: TrainingSettings, device: torch.device | str) -> tu
     elif o.name == "adagrad":
         kw.update(eps=float(o.eps))
     kw["weight_decay"] = float(o.weight_decay)
-    kw.update(_implementation(o.name, o.implementation, torch.device(device)))
     return _CLASSES[o.name], kw
 
 
-def _implementation(name: str, choice: str, device: torch.device) -> dict:
+def implementation_options(name: str, choice: str) -> list[dict]:
+    """The implementation keyword arguments to try, best first: the trainer takes the first the
+    device supports (``fused`` where torch has a fused kernel for it, else ``foreach``); code that
+    does not know its device yet (the training script) tries them in this order."""
     if choice == "for-loop":
-        return {"foreach": False}
-    if choice == "foreach":
-        return {"foreach": True}
+        return [{"foreach": False}]
+    if choice == "foreach" or name not in _FUSED_OK:
+        return [{"foreach": True}]
+    return [{"fused": True}, {"foreach": True}]
+
+
+def _implementation(name: str, choice: str, device: torch.device) -> dict:
     # fused and auto: one fused kernel per step where torch has it for this device (CUDA, and CPU
     # in recent torch: about 20% faster per step than the for-loop for a small MLP with Adam),
     # otherwise the multi-tensor (foreach) path
-    return {"fused": True} if _fused_supported(name, device) else {"foreach": True}
+    options = implementation_options(name, choice)
+    if len(options) > 1 and not _fused_supported(name, device):
+        return options[-1]
+    return options[0]
 
 
 @functools.cache

@@ -59,7 +59,7 @@ class Actions:
 
     def build_menus(self, w) -> None:
         bar = w.menuBar()
-        m = bar.addMenu("&File")
+        m = w.file_menu = bar.addMenu("&File")
         for a in (self.new, self.open):
             m.addAction(a)
         w.recent_menu = QMenu("Open &Recent", w)

@@ -22,6 +22,7 @@ from studio.ui.editing import Editor
 from studio.ui.file_ops import FileController
 from studio.ui.icons import icon
 from studio.ui.inspector import Inspector
+from studio.ui.interop_dialogs import InteropController
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.block_actions import add_block_actions
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
         self.actions_.build_toolbar(self)
+        self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
+        self.interop.install(self.file_menu, self.actions_.export_python)
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self.quick_add = QuickAdd(self)

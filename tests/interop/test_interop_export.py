@@ -151,5 +151,5 @@ def test_a_broken_project_is_one_line(tmp_path):
 
 
 def test_formats_are_listed_for_the_gui():
-    assert list(exporters.FORMATS) == ["python", "weights", "torchscript", "onnx"]
+    assert list(exporters.FORMATS) == ["python", "weights", "torchscript", "onnx", "script"]
     assert all(f.label and f.suffix and f.description for f in exporters.FORMATS.values())

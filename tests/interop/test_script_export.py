@@ -1,0 +1,282 @@
+"""The ``script`` export: a standalone train.py that trains as ``studio train`` does."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import runpy
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from studio.cli import main as studio
+from studio.graph.project import load_project
+from studio.interop.exporters import FORMATS, export_project
+from studio.interop.script import schedule_function, script_source
+from studio.training.optim import LRSchedule
+from studio.training.settings import TrainingSettings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", **extra)
+    env.pop("LOCAL_RANK", None)
+    return env
+
+
+def _project(tmp_path: Path, example: str, **training) -> Path:
+    data = json.loads((EXAMPLES / f"{example}.studio.json").read_text())
+    for key, value in training.items():
+        if isinstance(value, dict) and isinstance(data["training"].get(key), dict):
+            data["training"][key].update(value)
+        else:
+            data["training"][key] = value
+    path = tmp_path / f"{example}.studio.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.fixture
+def one_thread():
+    """Studio's run in this process and the script's in another, each on one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _same_metrics(studio_csv: Path, script_csv: Path) -> None:
+    a, b = _rows(studio_csv), _rows(script_csv)
+    assert len(a) == len(b) > 0
+    for ra, rb in zip(a, b, strict=True):
+        assert list(ra) == list(rb)  # same columns, same order
+        for key in ra:
+            if key not in ("samples_per_s", "seconds"):
+                assert math.isclose(float(ra[key]), float(rb[key]), rel_tol=0, abs_tol=1e-6), (key, ra, rb)
+
+
+def test_script_is_a_registered_format():
+    fmt = FORMATS["script"]
+    assert (fmt.label, fmt.suffix, fmt.uses_weights) == ("Training script", ".py", False)
+
+
+def test_every_example_exports_a_ruff_clean_script_holding_the_generated_class(tmp_path):
+    from studio.compiler import generate
+
+    paths = []
+    for example in sorted(EXAMPLES.glob("*.studio.json")):
+        project = load_project(example)
+        out = tmp_path / (example.name.split(".")[0] + ".py")
+        result = export_project(project, "script", out)
+        assert result.path == out
+        text = out.read_text()
+        code = generate(project.graph, project.name)
+        class_text = code.source[code.source.index(f"class {code.class_name}(") :]
+        assert class_text in text  # the compiler's very text, not a second emitter
+        assert text.count(f"class {code.class_name}(") == 1
+        compile(text, str(out), "exec")
+        paths.append(str(out))
+    check = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", *paths], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(
+    ("example", "training"),
+    [
+        ("mlp_classifier", {"data": {"n": 300}, "epochs": 2}),
+        ("shapes_cnn", {"data": {"n": 150}, "epochs": 2}),  # dropout: the seeds must line up
+    ],
+)
+def test_python_train_py_gives_studio_trains_losses(tmp_path, one_thread, example, training):
+    project = _project(tmp_path, example, **training)
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
+    run = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    _same_metrics(tmp_path / "studio" / "metrics.csv", tmp_path / "script" / "metrics.csv")
+    assert sorted(p.name for p in (tmp_path / "script").iterdir()) == ["metrics.csv", "weights.pt"]
+    state = torch.load(tmp_path / "script" / "weights.pt", weights_only=True)
+    mine = torch.load(tmp_path / "studio" / "weights.pt", weights_only=True)
+    assert state.keys() == mine.keys()
+    assert all(torch.allclose(state[k], mine[k], atol=1e-5) for k in state)
+
+
+def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(tmp_path, one_thread):
+    from studio.training.datasets import spirals
+
+    x, y = spirals(n=200, seed=3)
+    rows = ["a,b,label"] + [f"{p:.6f},{q:.6f},{'inner' if c else 'outer'}" for (p, q), c in zip(x.tolist(), y.tolist(), strict=True)]
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    project = _project(
+        tmp_path, "mlp_classifier",
+        data={"kind": "csv", "path": "points.csv", "target": "label"},
+        epochs=4, batch_size=32, grad_clip=0.5, monitor="val_accuracy",
+        optimizer={"name": "sgd", "lr": 0.2, "momentum": 0.9, "nesterov": True},
+        schedule={"name": "reduce_on_plateau", "patience": 0, "factor": 0.5, "warmup_epochs": 0.5},
+        early_stopping={"enabled": True, "patience": 2},
+    )
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    text = script.read_text()
+    assert "read_csv(" in text and "def learning_rate(step, steps_per_epoch, epochs, scale)" in text
+    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
+    run = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    _same_metrics(tmp_path / "studio" / "metrics.csv", tmp_path / "script" / "metrics.csv")
+
+
+def test_an_augmented_image_folder_goes_through_a_dataloader_and_still_matches(tmp_path, one_thread):
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(0)
+    for label in ("cat", "dog", "owl"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(10):
+            image = Image.new("L", (20, 20), color=rng.randrange(256))
+            for _ in range(30):
+                image.putpixel((rng.randrange(20), rng.randrange(20)), rng.randrange(256))
+            image.save(tmp_path / "images" / label / f"{i}.png")
+    project = _project(
+        tmp_path, "shapes_cnn", epochs=2, batch_size=8,
+        data={"kind": "image_folder", "path": "images", "channels": 1, "size": [28, 28], "augment": True},
+        schedule={"name": "step", "step_size": 1, "gamma": 0.5},
+    )
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    assert "EpochBatches(" in script.read_text() and "RandomAffine" in script.read_text()
+    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
+    run = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    _same_metrics(tmp_path / "studio" / "metrics.csv", tmp_path / "script" / "metrics.csv")
+
+
+VARIANTS = [
+    {"precision": "fp16", "grad_clip": 1.0, "device": "cuda"},
+    {"precision": "bf16", "val_split": 0},
+    {"data": {"kind": "mnist", "root": "data"}, "val_data": {"kind": "mnist", "split": "test"}},
+    {"data": {"kind": "cifar10", "augment": True}, "workers": 2, "shuffle": False},
+    {"data": {"kind": "blobs", "standardize": True}, "loss": {"name": "huber", "delta": 0.5}},
+    {"loss": {"name": "bce_with_logits"}, "optimizer": {"name": "adagrad", "implementation": "for-loop"}},
+    {"data": {"kind": "sine"}, "loss": {"name": "mse"}, "monitor": "val_mae", "early_stopping": {"enabled": True}},
+]
+
+
+@pytest.mark.parametrize("training", VARIANTS, ids=range(len(VARIANTS)))
+def test_other_settings_give_ruff_clean_scripts(tmp_path, training):
+    project = load_project(_project(tmp_path, "mlp_classifier", **training))
+    source, _ = script_source(project)
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    check = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", str(path)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+
+
+SCHEDULES = [
+    {"name": "none", "warmup_epochs": 1.5},
+    {"name": "step", "step_size": 2, "gamma": 0.5},
+    {"name": "step", "step_size": 1, "gamma": 0.3, "warmup_epochs": 0.5},
+    {"name": "cosine", "min_lr": 0.0},
+    {"name": "cosine", "min_lr": 0.0005, "warmup_epochs": 1},
+    {"name": "one_cycle", "pct_start": 0.25},
+    {"name": "reduce_on_plateau", "min_lr": 0.0002},
+    {"name": "reduce_on_plateau", "min_lr": 0.0, "warmup_epochs": 0.3},
+]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: "-".join(f"{v}" for v in s.values()))
+def test_the_scripts_schedule_is_the_trainers_step_by_step(schedule):
+    settings = TrainingSettings.from_dict({"epochs": 5, "optimizer": {"lr": 0.003}, "schedule": schedule})
+    assert settings.validate() == []
+    source = schedule_function(settings)
+    namespace = {"math": math}
+    exec(source, namespace)
+    learning_rate = namespace["learning_rate"]
+    steps_per_epoch = 7
+    p = torch.zeros(1, requires_grad=True)
+    sched = LRSchedule(torch.optim.SGD([p], lr=0.003), settings, steps_per_epoch)
+    for scale in (1.0, 0.1) if schedule["name"] == "reduce_on_plateau" else (1.0,):
+        sched.scale = scale
+        extra = (scale,) if schedule["name"] == "reduce_on_plateau" else ()
+        for step in range(5 * steps_per_epoch + 1):
+            assert learning_rate(step, steps_per_epoch, 5, *extra) == sched.lr_at(step)[0], step
+
+
+def test_no_schedule_means_no_schedule_code():
+    settings = TrainingSettings.from_dict({})
+    assert schedule_function(settings) is None
+
+
+def test_the_transfer_example_loads_pretrained_weights_through_torchvision(tmp_path):
+    project = load_project(EXAMPLES / "transfer_learning.studio.json")
+    source, _ = script_source(project)
+    assert "weights=MobileNet_V3_Small_Weights.IMAGENET1K_V1" in source
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    module = runpy.run_path(str(path), run_name="not_main")  # defines, does not train
+    torch.manual_seed(0)
+    model = module["TransferLearning"]()  # TORCH_HOME (conftest) holds the weights file
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+
+
+def test_bad_training_settings_are_one_line_errors():
+    from studio.interop.exporters import ExportError
+
+    project = load_project(EXAMPLES / "mlp_classifier.studio.json")
+    project.training = {**project.training, "optimizer": {"name": "adam", "lr": -1}}
+    with pytest.raises(ExportError, match="Learning rate must be greater than 0"):
+        script_source(project)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_torchrun_with_two_cpu_processes_writes_one_set_of_weights(tmp_path):
+    project = _project(tmp_path, "mlp_classifier", data={"n": 200}, epochs=2)
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    out = tmp_path / "ddp"
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+            str(script), "--out", str(out), "--device", "cpu",
+        ],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "weights.pt"]
+    assert run.stdout.count("Saved weights") == 1  # rank 0 only
+    assert len(_rows(out / "metrics.csv")) == 2
+    state = torch.load(out / "weights.pt", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in state.values())

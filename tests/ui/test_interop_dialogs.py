@@ -1,0 +1,150 @@
+"""File > Export ▸ (every format) and File > Import…, run off the GUI thread."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from studio.interop.exporters import FORMATS
+
+NET = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self, width=4):
+            super().__init__()
+            self.conv = nn.Conv2d(3, width, 3, padding=1)
+            self.fc = nn.Linear(width * 8 * 8, 10)
+
+        def forward(self, x):
+            x = torch.relu(self.conv(x))
+            return self.fc(x.flatten(1))
+
+
+    class Moody(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            if x.sum() > 0:
+                return self.fc(x)
+            return -self.fc(x)
+''')
+
+
+@pytest.fixture
+def messages(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(window.interop, "show_message", lambda title, text: shown.append((title, text)))
+    return shown
+
+
+def _wait(qtbot, job):
+    if job is not None:
+        qtbot.waitUntil(job.isFinished, timeout=60_000)
+
+
+def test_the_file_menu_has_import_and_an_export_entry_per_format(window):
+    file_actions = window.file_menu.actions()
+    assert window.interop.import_action in file_actions
+    assert window.interop.export_menu.menuAction() in file_actions
+    entries = [a.text() for a in window.interop.export_menu.actions()]
+    assert len(entries) == len(FORMATS) and set(window.interop.export_actions) == set(FORMATS)
+    assert entries[:2] == ["Python module…", "Training script…"]
+    assert {f"{fmt.label}…" for fmt in FORMATS.values()} == set(entries)
+
+
+def test_exporting_python_writes_the_file_in_the_background_and_says_so(window, qtbot, tmp_path, monkeypatch, messages):
+    out = tmp_path / "model.py"
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
+    job = window.interop.export("python")
+    assert job is not None
+    with qtbot.waitSignal(job.succeeded, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: bool(messages))
+    window.code_view.regenerate()
+    assert out.read_text() == window.code_view.source
+    assert messages[0][0] == "Export Python module" and str(out) in messages[0][1]
+
+
+def test_exporting_the_training_script_from_the_menu(window, qtbot, tmp_path, monkeypatch, messages):
+    out = tmp_path / "train.py"
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
+    window.interop.export_actions["script"].trigger()
+    _wait(qtbot, window.interop.last_job)
+    qtbot.waitUntil(lambda: bool(messages))
+    assert "class SpiralClassifier(nn.Module)" in out.read_text()
+    assert "def main():" in out.read_text()
+
+
+def test_an_export_error_is_shown_not_raised(window, qtbot, tmp_path, monkeypatch, no_dialogs):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(blocked / "model.py"))
+    _wait(qtbot, window.interop.export("python"))
+    qtbot.waitUntil(lambda: bool(no_dialogs))
+    assert no_dialogs[0].startswith("Export Python module failed:")
+
+
+def test_import_a_file_asks_for_trust_then_opens_the_project(window, qtbot, tmp_path, messages):
+    path = tmp_path / "nets.py"
+    path.write_text(NET)
+    dialog = window.interop.import_dialog()
+    dialog.spec.setText(f"{path}:Net")
+    dialog.kwargs.setText("width=6")
+    dialog.shapes.setText("3,8,8")
+    assert dialog.trust.isVisibleTo(dialog) and dialog.warning.isVisibleTo(dialog)
+    assert dialog.start() is None  # not confirmed: nothing runs
+    assert "trust" in dialog.status.text()
+    dialog.trust.setChecked(True)
+    job = dialog.start()
+    assert job is not None and not dialog.import_button.isEnabled()
+    _wait(qtbot, job)
+    qtbot.waitUntil(lambda: window.doc.project.name == "Net", timeout=30_000)
+    graph = window.doc.graph
+    assert any(b.type == "conv2d" and b.params["out_channels"] == 6 for b in graph.blocks.values())
+    assert window.isWindowModified()  # imported work is unsaved
+    assert messages and messages[0][0] == "Import" and "outputs match" in messages[0][1]
+    window.ensure_compiler()
+    assert window.doc.analysis.ok
+
+
+def test_import_of_a_torchvision_name_needs_no_trust_and_bad_fields_are_one_line(window, qtbot):
+    dialog = window.interop.import_dialog()
+    dialog.spec.setText("torchvision:resnet18")
+    assert not dialog.trust.isVisibleTo(dialog)
+    dialog.kwargs.setText("num_classes=")
+    assert dialog.start() is None and "kwargs" in dialog.status.text()
+    dialog.kwargs.setText("num_classes=10")
+    dialog.shapes.setText("3,0")
+    assert dialog.start() is None and "input-shape" in dialog.status.text()
+
+
+def test_an_untraceable_model_offers_the_one_block_import(window, qtbot, tmp_path, messages):
+    path = tmp_path / "nets.py"
+    path.write_text(NET)
+    dialog = window.interop.import_dialog()
+    dialog.spec.setText(f"{path}:Moody")
+    dialog.shapes.setText("4")
+    dialog.trust.setChecked(True)
+    _wait(qtbot, dialog.start())
+    qtbot.waitUntil(lambda: dialog.opaque.isChecked(), timeout=30_000)
+    assert "cannot trace" in dialog.status.text()
+    _wait(qtbot, dialog.start())
+    qtbot.waitUntil(lambda: window.doc.project.name == "Moody", timeout=30_000)
+    assert any(b.type == "custom_module" for b in window.doc.graph.blocks.values())
+
+
+def test_import_torchvision_resnet18_opens_it_in_the_window(window, qtbot, messages):
+    dialog = window.interop.import_dialog()
+    dialog.spec.setText("torchvision:resnet18")
+    dialog.kwargs.setText("num_classes=10")
+    dialog.shapes.setText("3,64,64")
+    _wait(qtbot, dialog.start())
+    qtbot.waitUntil(lambda: window.doc.project.name == "resnet18", timeout=60_000)
+    assert len(window.scene.items()) > 70 and "resnet18" in window.windowTitle()
+    assert "outputs match" in messages[0][1]
