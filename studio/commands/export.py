@@ -21,8 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=_formats(),
         default="python",
-        help="python: the model class (default); weights: its state_dict; "
-        "torchscript: a scripted (or traced) module; onnx: an ONNX graph",
+        help="python: the model class (default); script: a standalone train.py (also runs "
+        "under torchrun); weights: its state_dict; torchscript: a scripted (or traced) module; "
+        "onnx: an ONNX graph",
     )
     parser.add_argument(
         "--run",

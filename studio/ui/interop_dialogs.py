@@ -68,6 +68,13 @@ class Job(QThread):
         _RUNNING.discard(self)
 
 
+def wait_for_jobs() -> None:
+    """Let running imports and exports finish (the window is closing: a thread must not outlive
+    the objects it reports to)."""
+    for job in list(_RUNNING):
+        job.wait()
+
+
 def snapshot(project: Project) -> Project:
     """A copy the worker thread can read while the user keeps editing the original."""
     return Project(

@@ -26,6 +26,7 @@ from studio.ui.interop_dialogs import InteropController
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.block_actions import add_block_actions
+from studio.ui.interop_dialogs import wait_for_jobs
 from studio.ui.quick_add import QuickAdd
 from studio.ui.settings import Settings
 from studio.ui.theme import current_theme, set_theme, system_is_dark
@@ -340,4 +341,7 @@ class MainWindow(QMainWindow):
         self.files.recovery.discard()
         if self._loader is not None and self._loader.isRunning():
             self._loader.wait()
+        if self.doc._warmer is not None:
+            self.doc._warmer.wait()
+        wait_for_jobs()
         event.accept()
