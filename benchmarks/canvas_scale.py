@@ -27,7 +27,7 @@ def make_project(path: Path) -> None:
     inp = g.add_block("input", params={"shape": (64,)})
     per_branch = (N_BLOCKS - 2 - (BRANCHES - 1)) // BRANCHES
     ends = []
-    for b in range(BRANCHES):
+    for _ in range(BRANCHES):
         prev = inp.id
         for i in range(per_branch):
             kind = "linear" if i % 2 == 0 else "relu"

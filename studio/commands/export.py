@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from studio.cli import CliError
-from studio.cli import add_trust_option
+from studio.cli import CliError, add_trust_option
 from studio.commands import load
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QM
 
 from studio.graph.project import SUFFIX, Project
 from studio.ui.actions import Actions
+from studio.ui.block_actions import add_block_actions
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
 from studio.ui.code_view import CodeView
@@ -22,11 +23,9 @@ from studio.ui.editing import Editor
 from studio.ui.file_ops import FileController
 from studio.ui.icons import icon
 from studio.ui.inspector import Inspector
-from studio.ui.interop_dialogs import InteropController
+from studio.ui.interop_dialogs import InteropController, wait_for_jobs
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
-from studio.ui.block_actions import add_block_actions
-from studio.ui.interop_dialogs import wait_for_jobs
 from studio.ui.quick_add import QuickAdd
 from studio.ui.settings import Settings
 from studio.ui.theme import current_theme, set_theme, system_is_dark

@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "examples"
 PATH_ROLE = Qt.ItemDataRole.UserRole

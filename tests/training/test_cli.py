@@ -7,10 +7,10 @@ import types
 
 import pytest
 import torch
-from tests.training.training_helpers import mlp
 
 import studio.compiler
 from studio.training import cli
+from tests.training.training_helpers import mlp
 
 
 class ProjectError(Exception):

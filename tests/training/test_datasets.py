@@ -5,9 +5,9 @@ import struct
 import numpy as np
 import pytest
 import torch
-from tests.training.training_helpers import make_settings
 
 from studio.training.datasets import DatasetError, generate, load_data
+from tests.training.training_helpers import make_settings
 
 
 @pytest.mark.parametrize("kind, shape, classes", [

@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
-from tests.training.training_helpers import make_settings, mlp
 
 from studio.training import (
     BaseCallback,
@@ -19,6 +18,7 @@ from studio.training import (
 from studio.training.batches import LoaderBatches, TensorBatches
 from studio.training.checkpoints import load as load_checkpoint
 from studio.training.datasets import Data
+from tests.training.training_helpers import make_settings, mlp
 
 
 def _timeless(history):

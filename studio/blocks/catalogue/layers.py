@@ -11,9 +11,9 @@ from studio.blocks.params import Bool, Choice, Float, Int, Ints
 from studio.blocks.registry import (
     IMPORT_NN,
     IMPORT_TORCH,
+    OMIT,
     BlockType,
     EmitContext,
-    OMIT,
     Module,
     Op,
     Port,

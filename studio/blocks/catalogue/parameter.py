@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from studio.blocks.params import Choice, Float, Ints
-from studio.blocks.registry import IMPORT_NN, IMPORT_TORCH, BlockType, EmitContext, Emitted, Emitter, register
+from studio.blocks.registry import (
+    IMPORT_NN,
+    IMPORT_TORCH,
+    BlockType,
+    EmitContext,
+    Emitted,
+    Emitter,
+    register,
+)
 
 INITS = ("zeros", "ones", "normal", "uniform")
 
