@@ -223,7 +223,8 @@ class TrainingPlots(QWidget):
                         self._add_overlay(plot, ep, np.where(np.isfinite(ys), ys, np.nan), dash, name, **opts)
 
     def _add_overlay(self, plot, x, y, pen, name, **opts) -> None:
-        item = plot.plot(x, y, pen=pen, name=name, **opts)
+        item = plot.plot([], [], pen=pen, name=name, **opts)  # data after it sits in its view box
+        item.setData(x, y)
         self._overlays.append((plot, item))
 
     # ------------------------------------------------------------------ hover
