@@ -25,6 +25,7 @@ from studio.ui.training.dock import TrainingPanel
 
 TRAINING_ROLE = Qt.ItemDataRole.UserRole + 7  # marks our row in the problems list
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
+GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
 
 
 class GatedDocument:
@@ -178,6 +179,9 @@ class TrainingController(QObject):
         from studio.training import RunControl
         from studio.ui.training.worker import TrainingWorker
 
+        # the curves should move at the plots' 20+ Hz: read metrics back at least every 45 ms
+        settings.report_seconds = min(float(settings.report_seconds), GUI_REPORT_SECONDS)
+
         self.store = RunStore(self.runs_root())
         self.metric_name = settings.metric_name
         plots = self.panel.plots
@@ -305,6 +309,7 @@ class TrainingController(QObject):
         self.store.update(self.record, epoch_steps=self._epoch_steps[: len(history)])
         if len(steps):
             self.store.save_steps(self.record, steps, losses)
+        plots.redraw(everything=True)
         self.panel.progress.setRange(0, 1)
         self.panel.progress.setValue(1 if status == "completed" else 0)
         self.panel.progress.setFormat(status)

@@ -9,14 +9,18 @@ drawn with `connect='finite'` (a gap), so NaN or inf never break the axes.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 REFRESH_MS = 40  # 25 Hz
+SLOW_CURVE_S = 0.5  # curves that change slowly (learning rate) redraw at most twice a second
+# Pens are 1 px wide: in Qt's raster engine a 2 px line costs ~3x as much to draw, and the
+# drawing holds the GUI thread while the trainer wants the GIL.
 EMA_ALPHA = 0.05
 OVERLAY_COLOURS = ("#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41")
 
@@ -76,8 +80,9 @@ def ema(values: np.ndarray, last: float, alpha: float = EMA_ALPHA) -> tuple[np.n
 class Curve:
     """One plotted Series and its PlotDataItem."""
 
-    def __init__(self, plot: pg.PlotItem, name: str, pen, symbol=None, capacity: int = 1024):
+    def __init__(self, plot: pg.PlotItem, name: str, pen, symbol=None, capacity: int = 1024, every: float = 0.0):
         self.series = Series(capacity)
+        self.every, self._drawn_at = every, 0.0
         self.name = name
         self.item = plot.plot(
             [], [], pen=pen, name=name, symbol=symbol, symbolSize=5,
@@ -94,6 +99,11 @@ class Curve:
     def draw(self) -> bool:
         if not self.dirty:
             return False
+        if self.every:
+            now = time.monotonic()
+            if now - self._drawn_at < self.every:
+                return False
+            self._drawn_at = now
         self.dirty = False
         x, y = self.series.data()
         self.item.setData(x, y)
@@ -112,13 +122,15 @@ class TrainingPlots(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, foreground="#404040", background="w")
-        self.layout_widget = pg.GraphicsLayoutWidget()
-        self.layout_widget.ci.setSpacing(4)
-        lw = self.layout_widget
-        self.step_plot = lw.addPlot(row=0, col=0)
-        self.epoch_plot = lw.addPlot(row=0, col=1)
-        self.metric_plot = lw.addPlot(row=1, col=0)
-        self.lr_plot = lw.addPlot(row=1, col=1)
+        # one view per plot: a redraw of the step curve repaints its own view, not all four
+        self.layout_widget = QWidget()
+        grid = QGridLayout(self.layout_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        self.widgets = [pg.PlotWidget() for _ in range(4)]
+        for i, w in enumerate(self.widgets):
+            grid.addWidget(w, i // 2, i % 2)
+        self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
         self.plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot)
         for p, label in zip(self.plots, ("loss / step", "loss / epoch", "accuracy / epoch", "learning rate"),
                             strict=True):
@@ -127,12 +139,12 @@ class TrainingPlots(QWidget):
             p.setLabel("left", label)
         faint = pg.mkPen(120, 150, 200, 90)
         self.raw = Curve(self.step_plot, "loss", faint, capacity=4096)
-        self.smooth = Curve(self.step_plot, "smoothed", pg.mkPen("#1565c0", width=2), capacity=4096)
-        self.train_loss = Curve(self.epoch_plot, "train", pg.mkPen("#1565c0", width=2), "o", 64)
-        self.val_loss = Curve(self.epoch_plot, "validation", pg.mkPen("#ef6c00", width=2), "o", 64)
-        self.train_metric = Curve(self.metric_plot, "train", pg.mkPen("#1565c0", width=2), "o", 64)
-        self.val_metric = Curve(self.metric_plot, "validation", pg.mkPen("#ef6c00", width=2), "o", 64)
-        self.lr = Curve(self.lr_plot, "lr", pg.mkPen("#2e7d32", width=2))
+        self.smooth = Curve(self.step_plot, "smoothed", pg.mkPen("#0d47a1", width=1), capacity=4096)
+        self.train_loss = Curve(self.epoch_plot, "train", pg.mkPen("#1565c0", width=1), "o", 64)
+        self.val_loss = Curve(self.epoch_plot, "validation", pg.mkPen("#ef6c00", width=1), "o", 64)
+        self.train_metric = Curve(self.metric_plot, "train", pg.mkPen("#1565c0", width=1), "o", 64)
+        self.val_metric = Curve(self.metric_plot, "validation", pg.mkPen("#ef6c00", width=1), "o", 64)
+        self.lr = Curve(self.lr_plot, "lr", pg.mkPen("#2e7d32", width=1), every=SLOW_CURVE_S)
         self.curves = (self.raw, self.smooth, self.train_loss, self.val_loss, self.train_metric,
                        self.val_metric, self.lr)
         self._ema_last = math.nan
@@ -152,7 +164,10 @@ class TrainingPlots(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(top)
         box.addWidget(self.layout_widget, 1)
-        self._proxy = pg.SignalProxy(lw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+        self._proxies = [
+            pg.SignalProxy(w.scene().sigMouseMoved, rateLimit=30, slot=lambda args, p=w.getPlotItem(): self._mouse_moved(p, args))
+            for w in self.widgets
+        ]
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -163,6 +178,7 @@ class TrainingPlots(QWidget):
     def reset(self, metric_name: str = "accuracy") -> None:
         for c in self.curves:
             c.clear()
+            c._drawn_at = 0.0
         self._ema_last = math.nan
         self.metric_plot.setLabel("left", "accuracy / epoch" if metric_name == "accuracy" else "MAE / epoch")
         self.redraw()
@@ -190,8 +206,11 @@ class TrainingPlots(QWidget):
         return self.raw.series.n
 
     # ---------------------------------------------------------------- drawing
-    def redraw(self) -> None:
+    def redraw(self, everything: bool = False) -> None:
+        """Called by the timer; `everything` also draws the slow curves now (a run ended)."""
         drew = False
+        if everything:
+            self.lr._drawn_at = 0.0
         for c in self.curves:
             drew = c.draw() or drew
         if drew:
@@ -228,7 +247,7 @@ class TrainingPlots(QWidget):
         self._overlays.append((plot, item))
 
     # ------------------------------------------------------------------ hover
-    def _mouse_moved(self, args) -> None:
+    def _mouse_moved(self, which, args) -> None:
         pos = args[0]
         for plot, curves, xname in (
             (self.step_plot, (self.raw, self.smooth), "step"),
@@ -236,7 +255,7 @@ class TrainingPlots(QWidget):
             (self.metric_plot, (self.train_metric, self.val_metric), "epoch"),
             (self.lr_plot, (self.lr,), "step"),
         ):
-            if plot.sceneBoundingRect().contains(pos):
+            if plot is which and plot.sceneBoundingRect().contains(pos):
                 x = plot.vb.mapSceneToView(pos).x()
                 parts = []
                 for c in curves:
