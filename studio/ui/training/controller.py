@@ -279,7 +279,7 @@ class TrainingController(QObject):
             if c.epochs and pr["batch"] == pr["batches"]:
                 done = c.epochs[-1]["epoch"] * pr["batches"]
             self.panel.progress.setValue(done)
-            self.panel.progress.setFormat(f"epoch {pr['epoch']}/{pr['epochs']}  %p%")
+            self.panel.progress.setFormat(f"epoch {pr['epoch']}/{pr['epochs']} · %p%")
             self.panel.rate.setText(
                 f"step {pr['step']:,}  ·  {pr['samples_per_s']:,.0f} samples/s  ·  ETA {format_eta(pr['eta_s'])}"
             )

@@ -41,6 +41,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
+        self.progress.setMinimumWidth(190)
         self.progress.setMaximumWidth(260)
         self.rate = QLabel("")
         row.addSpacing(8)

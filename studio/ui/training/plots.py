@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -165,8 +166,8 @@ class TrainingPlots(QWidget):
         box.addLayout(top)
         box.addWidget(self.layout_widget, 1)
         self._proxies = [
-            pg.SignalProxy(w.scene().sigMouseMoved, rateLimit=30, slot=lambda args, p=w.getPlotItem(): self._mouse_moved(p, args))
-            for w in self.widgets
+            pg.SignalProxy(w.scene().sigMouseMoved, rateLimit=30, slot=partial(self._mouse_moved, p))
+            for w, p in zip(self.widgets, self.plots, strict=True)
         ]
 
         self.timer = QTimer(self)

@@ -30,7 +30,8 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
     xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)]).float()
     ys = torch.stack([torch.as_tensor(ds[i][1]) for i in range(n)])
     model = copy.deepcopy(model).cpu().eval()
-    out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:])}
+    out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:]),
+                 "class_names": list(data.class_names or [])}
     with torch.no_grad():
         pred = model(xs)
         out["pred"] = pred.float().numpy()
@@ -154,25 +155,33 @@ class TryPanel(QWidget):
 
     def _draw_images(self, r: dict) -> None:
         x = r["x"][:8]
+        names = r.get("class_names") or []
+
+        def name(k):
+            return names[k] if isinstance(k, (int, np.integer)) and 0 <= k < len(names) else f"{k:.3g}" if isinstance(k, float) else str(k)
+
         layout = self.view.addLayout()
         for i, img in enumerate(x):
             if img.ndim == 3:
                 img = img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1)
             pred = r["labels"][i] if "labels" in r else r["pred"][i].ravel()[0]
             truth = r["truth"][i] if "truth" in r else r["y"][i].ravel()[0]
-            vb = layout.addViewBox(row=0, col=i, lockAspect=True, invertY=True)
+            row, col = (i // 4) * 2, i % 4
+            vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True)
             vb.setMouseEnabled(False, False)
             lo, hi = float(img.min()), float(img.max())
             item = pg.ImageItem(np.swapaxes(img, 0, 1) if img.ndim == 2 else np.swapaxes(img, 0, 1), levels=(lo, hi or 1.0))
             vb.addItem(item)
             ok = "✓" if pred == truth else "✕"
-            layout.addLabel(f"{ok} pred {pred} / true {truth}", row=1, col=i, size="8pt")
+            layout.addLabel(f"{ok} {name(pred)} (true: {name(truth)})", row=row + 1, col=col, size="8pt")
 
     def _draw_confusion(self, cm: np.ndarray) -> None:
-        p = self.view.addPlot(title="Confusion matrix (rows: truth, columns: prediction)")
+        p = self.view.addPlot(title="Confusion (rows: truth, columns: prediction)")
+        p.setMaximumWidth(360)
         k = len(cm)
-        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-        img = pg.ImageItem((255 - 200 * norm.T).astype(np.ubyte))
+        norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[..., None]  # share of each true class
+        white, blue = np.array([255.0, 255.0, 255.0]), np.array([66.0, 133.0, 244.0])
+        img = pg.ImageItem((white + (blue - white) * norm).astype(np.ubyte), levels=(0, 255))
         p.addItem(img)
         p.invertY(True)
         p.setAspectLocked(True)
