@@ -135,10 +135,10 @@ class BlockItem(QGraphicsItem):
         fm = t.small_metrics
         width = BLOCK_WIDTH - inner - 16
         if look.learning:  # on the third line, right of the parameter count
-            self._paint_learning(p, t, look, QRectF(BLOCK_WIDTH - 100, HEADER + 5 + 2 * LINE, 92, LINE - 2))
+            self._paint_learning(p, t, look, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
         for i, (text, tpen) in enumerate(lines):
             if text:
-                w = width - 94 if i == 2 and look.learning else width
+                w = width - 100 if i == 2 and look.learning else width
                 p.setPen(tpen)
                 p.drawText(
                     QRectF(inner, y, w, LINE),

@@ -391,7 +391,15 @@ def describe_learning(v) -> tuple[str, str]:
     g = v.grad_norm
     if math.isnan(g):
         return "", ""
-    text = f"∇ {g:.1e}"
+    text = f"∇{_short(g)}"
     if math.isfinite(v.update_ratio):
-        text += f"  Δ {v.update_ratio:.0e}"
+        text += f" Δ{_short(v.update_ratio)}"
     return text, state
+
+
+def _short(x: float) -> str:
+    """1.4e-4 rather than 1.4e-04: the canvas pill is small."""
+    if not math.isfinite(x):
+        return str(x)
+    m, _, e = f"{x:.1e}".partition("e")
+    return f"{m.removesuffix('.0')}e{int(e)}"
