@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
     def _compiler_loaded(self) -> None:
         if "studio.compiler" in sys.modules:
             self.doc.attach_compiler()
+            self.training.ensure_views()
             self.statusBar().showMessage("PyTorch loaded", 2000)
             self.compiler_ready.emit()
 
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         import studio.compiler  # noqa: F401
 
         self.doc.attach_compiler()
+        self.training.ensure_views()
         self.doc.refresh()
 
     def showEvent(self, event) -> None:

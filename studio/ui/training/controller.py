@@ -8,7 +8,9 @@ document is a `GatedDocument` that asks to stop the run before an edit, and undo
 from __future__ import annotations
 
 import copy
+import importlib
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -72,8 +74,19 @@ class TrainingController(QObject):
         p.runs.apply_requested.connect(self._apply_settings)
         p.export_png.clicked.connect(self.export_png)
         p.export_csv.clicked.connect(self.export_csv)
-        p.try_panel.source = self._try_source
         self._update_actions()
+        threading.Thread(target=importlib.import_module, args=("pyqtgraph",), daemon=True).start()
+
+    @property
+    def plots(self):
+        self.ensure_views()
+        return self.panel.plots
+
+    def ensure_views(self) -> None:
+        """Build the plots and try-it panel (after the window showed, or when first needed)."""
+        if self.panel.plots is None:
+            self.panel.build_views()
+            self.panel.try_panel.source = self._try_source
 
     def _action(self, text, key, slot, tip) -> QAction:
         a = QAction(text, self.w)
@@ -93,8 +106,9 @@ class TrainingController(QObject):
         self.panel.form.load(doc.project.training)
         doc.undo_stack.indexChanged.connect(self._undo_moved)
         doc.graph.events.changed.connect(self._graph_edited)
-        self.panel.plots.reset()
-        self.panel.plots.set_overlays([])
+        if self.panel.plots is not None:
+            self.panel.plots.reset()
+            self.panel.plots.set_overlays([])
         self.refresh_runs()
 
     def _undo_moved(self, *_):
@@ -184,7 +198,7 @@ class TrainingController(QObject):
 
         self.store = RunStore(self.runs_root())
         self.metric_name = settings.metric_name
-        plots = self.panel.plots
+        plots = self.plots
         plots.reset(self.metric_name)
         self._history, self._epoch_steps, self._last_step = [], [], 0
         resume_from = None
@@ -217,14 +231,14 @@ class TrainingController(QObject):
         self.panel.progress.setFormat("preparing…")
         self.panel.rate.setText("")
         self._lock(True)
-        self.panel.right.setCurrentWidget(self.panel.plots)
+        self.panel.right.setCurrentWidget(self.plots)
         self.worker.start()
 
     def pause_resume(self) -> None:
         if not self.running:
             return
         if self.control.paused:
-            if self.panel.try_panel.busy():
+            if self.panel.try_panel is not None and self.panel.try_panel.busy():
                 return  # the try-it panel is reading the paused model
             self.control.resume()
             self.panel.show_message("Training…")
@@ -264,7 +278,7 @@ class TrainingController(QObject):
             self.last_model = (self.worker.model, self.worker.data)
 
     def _chunk(self, c) -> None:
-        plots = self.panel.plots
+        plots = self.plots
         plots.add_steps(c.steps, c.losses)
         plots.add_lr(c.lr_steps, c.lrs)
         if c.epochs:
@@ -298,7 +312,7 @@ class TrainingController(QObject):
         if worker.model is not None:
             self.last_model = (worker.model, worker.data)
         r = result
-        plots = self.panel.plots
+        plots = self.plots
         steps, losses = plots.raw.series.data()
         history = r.history or self._history
         status = r.status
@@ -356,17 +370,17 @@ class TrainingController(QObject):
     def _overlay(self, records) -> None:
         runs = [(r.id[-4:], r.history(), r.steps(), TrainingSettings.from_dict(r.settings).metric_name)
                 for r in records if self.record is None or r.id != self.record.id or not self.running]
-        self.panel.plots.set_overlays(runs)
+        self.plots.set_overlays(runs)
 
     def export_png(self, path: str | None = None) -> bool:
         path = path or QFileDialog.getSaveFileName(self.w, "Export plots", "training.png", "PNG image (*.png)")[0]
-        return bool(path) and self.panel.plots.export_png(path)
+        return bool(path) and self.plots.export_png(path)
 
     def export_csv(self, path: str | None = None) -> bool:
         path = path or QFileDialog.getSaveFileName(self.w, "Export metrics", "metrics.csv", "CSV (*.csv)")[0]
         if not path:
             return False
-        self.panel.plots.export_csv(path)
+        self.plots.export_csv(path)
         return True
 
     def _try_source(self):

@@ -21,9 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.training.history_view import RunList
-from studio.ui.training.plots import TrainingPlots
 from studio.ui.training.settings_form import SettingsForm
-from studio.ui.training.try_panel import TryPanel
 
 
 class TrainingPanel(QWidget):
@@ -66,11 +64,9 @@ class TrainingPanel(QWidget):
         self.left = QTabWidget()
         self.left.addTab(scroll, "Settings")
         self.left.addTab(self.runs, "Runs")
-        self.plots = TrainingPlots()
-        self.try_panel = TryPanel()
+        self.plots = self.try_panel = None  # built by build_views(): pyqtgraph loads after the window shows
         self.right = QTabWidget()
-        self.right.addTab(self.plots, "Curves")
-        self.right.addTab(self.try_panel, "Try it")
+        self.right.addTab(QLabel("The plots appear once PyTorch has loaded…"), "Curves")
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.left)
         split.addWidget(self.right)
@@ -84,6 +80,21 @@ class TrainingPanel(QWidget):
         box.addLayout(row)
         box.addWidget(self.message)
         box.addWidget(split, 1)
+
+    def build_views(self) -> None:
+        """Create the plots and the try-it panel (imports pyqtgraph, ~0.3 s: not at start-up)."""
+        if self.plots is not None:
+            return
+        from studio.ui.training.plots import TrainingPlots
+        from studio.ui.training.try_panel import TryPanel
+
+        self.plots = TrainingPlots()
+        self.try_panel = TryPanel()
+        old = self.right.widget(0)
+        self.right.removeTab(0)
+        old.deleteLater()
+        self.right.addTab(self.plots, "Curves")
+        self.right.addTab(self.try_panel, "Try it")
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
