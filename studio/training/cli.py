@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 
 from studio.training.callbacks import CSVLogger, ProgressBar
-from studio.training.checkpoints import seed_everything
-from studio.training.datasets import DatasetError, load_data
 from studio.training.settings import TrainingSettings
-from studio.training.trainer import Trainer, model_failure
+from studio.training.trainer import Trainer
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +34,6 @@ def _error(message: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from studio.compiler import build_model, input_specs
     from studio.graph.project import ProjectError, load_project
 
     try:
@@ -52,29 +49,16 @@ def main(args: argparse.Namespace) -> int:
     if errors:
         _error(" ".join(errors))
         return 2
-    try:
-        data = load_data(settings, base_dir=Path(args.project).resolve().parent)
-    except DatasetError as e:
+    from studio.hub.weights import terminal_progress
+    from studio.training.prepare import PrepareError, prepare_run
+
+    try:  # data, pretrained weights (cache or download with terminal progress), seed, model
+        model, data, expected = prepare_run(
+            project, settings, base_dir=Path(args.project).resolve().parent, progress=terminal_progress()
+        )
+    except PrepareError as e:
         _error(str(e))
         return 2
-
-    from studio.hub.repos import HubError
-    from studio.hub.weights import WeightsError, prepare_graph_weights, terminal_progress
-
-    try:  # pretrained weights: from the torch cache, else downloaded with terminal progress
-        prepare_graph_weights(project.graph, progress=terminal_progress())
-    except (WeightsError, HubError) as e:
-        _error(str(e))
-        return 2
-
-    seed_everything(settings.seed)  # the model's initial weights repeat with the seed
-    try:
-        model = build_model(project.graph, name="Model")
-        specs = input_specs(project.graph)
-    except Exception as e:
-        _error(model_failure(e, "Could not build the model").message)
-        return 2
-    expected = specs[0][1] if len(specs) == 1 else None
 
     safe = re.sub(r"[^\w.-]+", "_", str(project.name or Path(args.project).stem)).strip("._") or "project"
     out = Path(args.out) if args.out else Path("runs") / safe

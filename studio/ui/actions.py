@@ -80,12 +80,16 @@ class Actions:
         for a in (self.zoom_in, self.zoom_out, self.fit, None, self.arrange, self.snap, self.quick_add):
             m.addSeparator() if a is None else m.addAction(a)
         w.view_menu = m
+        m = bar.addMenu("&Train")  # Train / Pause / Stop (the training panel's actions)
+        for a in w.training.actions:
+            m.addAction(a)
 
     def build_toolbar(self, w) -> QToolBar:
         tb = QToolBar("Main", w)
         tb.setObjectName("main-toolbar")
         for a in (self.new, self.open, self.save, None, self.undo, self.redo, None,
-                  self.zoom_in, self.zoom_out, self.fit, self.arrange, None, self.export_python):
+                  self.zoom_in, self.zoom_out, self.fit, self.arrange, None, self.export_python,
+                  None, *w.training.actions):
             tb.addSeparator() if a is None else tb.addAction(a)
         w.addToolBar(tb)
         return tb

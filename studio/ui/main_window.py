@@ -29,6 +29,7 @@ from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd
 from studio.ui.settings import Settings
 from studio.ui.theme import current_theme, set_theme, system_is_dark
+from studio.ui.training.controller import TrainingController
 from studio.ui.welcome import WelcomeView
 
 STARTUP_PROBE_ENV = "STUDIO_STARTUP_PROBE"
@@ -64,14 +65,19 @@ class MainWindow(QMainWindow):
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([self.blocks_dock, self.inspector_dock], [230, 420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+        self.training = TrainingController(self)
+        self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.problems_dock, self.training_dock, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock, self.training_dock], [260, 1140], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [400], Qt.Orientation.Vertical)
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
         self.actions_.build_toolbar(self)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
-        for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock):
+        for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
+                     self.training_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._quick_add_chosen)
@@ -102,12 +108,13 @@ class MainWindow(QMainWindow):
     def set_project(self, project: Project) -> None:
         old = self.doc
         if old is not None:
+            self.training.shutdown()  # a run trains the old project: stop it first
             for part in (self.scene, self.inspector, self.code_view, self.problems):
                 part.detach()
             self.undo_group.removeStack(old.undo_stack)
             old.close()
         self.doc = Document(project, self)
-        self.editor = Editor(self.doc)
+        self.editor = Editor(self.training.gate(self.doc))  # edits ask to stop a run first
         self.scene = GraphScene(self.doc, self)
         self.view.setScene(self.scene)
         self.view.editor = self.editor
@@ -126,6 +133,7 @@ class MainWindow(QMainWindow):
         self.doc.edit_refused.connect(self.show_hint)
         self.doc.analysed.connect(self._update_totals)
         self.doc.graph.events.changed.connect(self.files.changed)
+        self.training.set_document(self.doc)
         self.update_title()
         self._update_totals()
         if old is not None:
@@ -163,6 +171,7 @@ class MainWindow(QMainWindow):
     def _compiler_loaded(self) -> None:
         if "studio.compiler" in sys.modules:
             self.doc.attach_compiler()
+            self.training.ensure_views()
             self.statusBar().showMessage("PyTorch loaded", 2000)
             self.compiler_ready.emit()
 
@@ -174,6 +183,7 @@ class MainWindow(QMainWindow):
 
         self.doc.attach_compiler()
         self.doc.wait_for_analysis()
+        self.training.ensure_views()
         self.doc.refresh()
 
     def showEvent(self, event) -> None:
@@ -336,6 +346,7 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        self.training.shutdown()
         self.files.autosave_timer.stop()
         self.files.recovery.discard()
         if self._loader is not None and self._loader.isRunning():

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.ui.canvas.geometry import (
@@ -38,6 +38,8 @@ class BlockLook:
     severity: str = ""  # "", "error", "warning"
     frozen: bool = False
     tooltip: str = ""
+    learning: str = ""  # live training indicator text (gradient norm...), "" when not training
+    learning_state: str = ""  # ok | dead | exploding | frozen: its colour
 
 
 class BlockItem(QGraphicsItem):
@@ -132,13 +134,16 @@ class BlockItem(QGraphicsItem):
         lines.append((look.problem, t.error_text_pen) if look.severity == "error" else (look.count, t.subtle_pen))
         fm = t.small_metrics
         width = BLOCK_WIDTH - inner - 16
-        for text, tpen in lines:
+        if look.learning:  # on the third line, right of the parameter count
+            self._paint_learning(p, t, look, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
+        for i, (text, tpen) in enumerate(lines):
             if text:
+                w = width - 100 if i == 2 and look.learning else width
                 p.setPen(tpen)
                 p.drawText(
-                    QRectF(inner, y, width, LINE),
+                    QRectF(inner, y, w, LINE),
                     Qt.AlignmentFlag.AlignVCenter,
-                    fm.elidedText(text, Qt.TextElideMode.ElideRight, width),
+                    fm.elidedText(text, Qt.TextElideMode.ElideRight, w),
                 )
             y += LINE
         p.setPen(t.border_pen)
@@ -157,6 +162,21 @@ class BlockItem(QGraphicsItem):
                     r = QRectF(BLOCK_WIDTH - 60, py - 7, 50, 14) if output else QRectF(9, py - 7, 50, 14)
                     align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
                     p.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, ptitle)
+
+    @staticmethod
+    def _paint_learning(p: QPainter, t, look: BlockLook, r: QRectF) -> None:
+        """A small pill: green learning, grey dead (no gradient), red exploding, blue frozen."""
+        colour = LEARNING_COLOURS.get(look.learning_state, LEARNING_COLOURS["ok"])
+        p.setPen(t.no_pen)
+        p.setBrush(colour)
+        p.drawRoundedRect(r, 6, 6)
+        p.setPen(t.white_pen)
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(look.learning, Qt.TextElideMode.ElideRight, r.width() - 4))
+
+
+LEARNING_COLOURS = {
+    "ok": QColor("#2e7d32"), "dead": QColor("#78909c"), "exploding": QColor("#c62828"), "frozen": QColor("#4f8fc0"),
+}
 
 
 class WireItem(QGraphicsItem):

@@ -33,6 +33,8 @@ class GraphScene(QGraphicsScene):
         self._wires_of: dict[str, set[str]] = {}
         self._block_problem: dict[str, tuple[str, str]] = {}
         self._edge_problem: dict[str, str] = {}
+        self._learning: dict[str, tuple[str, str]] = {}  # block id -> (indicator text, state)
+        self._run_problem: tuple[str | None, str] = (None, "")  # block a training failure points at
         self._grid_pen = QPen(current_theme().grid, 0)
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
         for block in self.graph.blocks.values():
@@ -73,6 +75,9 @@ class GraphScene(QGraphicsScene):
                 elif info.trainable < info.params:
                     count += f" ({format_count(info.trainable)} trainable)"
         problem, severity = self._block_problem.get(block.id, ("", ""))
+        if not problem and self._run_problem[0] == block.id:
+            problem, severity = self._run_problem[1], "error"
+        learning, learning_state = self._learning.get(block.id, ("", ""))
         return BlockLook(
             title=block.name,
             type_label=f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label,
@@ -85,6 +90,8 @@ class GraphScene(QGraphicsScene):
             severity=severity,
             frozen=all_frozen,
             tooltip=spec.tooltip(),
+            learning=learning,
+            learning_state=learning_state,
         )
 
     def _wire_label(self, edge: Edge) -> str:
@@ -184,6 +191,24 @@ class GraphScene(QGraphicsScene):
             edge = self.graph.edges.get(eid)
             if edge is not None:
                 self.wires[eid].set_label(self._wire_label(edge), edge_problem.get(eid, ""))
+
+    # --------------------------------------------------------------- training
+    def set_learning(self, stats: dict[str, tuple[str, str]]) -> None:
+        """Show each block's live learning indicator ({} clears them); repaints changed blocks."""
+        old, self._learning = self._learning, dict(stats)
+        self._relook(bid for bid in set(old) | set(stats) if old.get(bid) != stats.get(bid))
+
+    def set_run_problem(self, block_id: str | None, message: str) -> None:
+        """Mark the block a failed run points at (None clears the mark)."""
+        old, self._run_problem = self._run_problem, (block_id, message)
+        if old != self._run_problem:
+            self._relook(b for b in (old[0], block_id) if b is not None)
+
+    def _relook(self, block_ids) -> None:
+        for bid in block_ids:
+            block = self.graph.blocks.get(bid)
+            if block is not None and bid in self.blocks:
+                self.blocks[bid].set_look(self.look(block))
 
     # ------------------------------------------------------------ view helpers
     def preview_offset(self, block_ids: list[str], delta: QPointF) -> None:

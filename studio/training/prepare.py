@@ -1,0 +1,74 @@
+"""One way to get from a project to something the Trainer can run: data, weights, seed, model.
+
+`studio train` and the GUI's training worker both call `prepare_run`, so a run started from the
+window builds the same model from the same generated source, with the same seed, as the terminal.
+torch, the compiler and the hub are imported lazily (this module is imported by the CLI table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class PrepareError(Exception):
+    """The run cannot start; the message is one line for the user. `kind` says which step failed."""
+
+    def __init__(self, message: str, kind: str = "error"):
+        super().__init__(message)
+        self.kind = kind  # data | weights | model
+
+
+@dataclass
+class PreparedRun:
+    model: Any  # torch.nn.Module, built from exactly the generated source
+    data: Any  # studio.training.Data
+    expected_shape: tuple | None  # the single Input block's shape (without batch), else None
+    code: Any  # studio.compiler.GeneratedCode the model was built from (attrs, line_blocks)
+
+    def __iter__(self):  # model, data, expected_shape = prepare_run(...)
+        return iter((self.model, self.data, self.expected_shape))
+
+
+def prepare_run(
+    project, settings, base_dir: str | Path | None = None, progress=None, cancel=None, with_code: bool = False
+) -> PreparedRun:
+    """Load the data, make pretrained weights local, seed, and build the model.
+
+    Order as the CLI always did it: data first (cheapest to fail), then weights (may download,
+    `progress`/`cancel` as in `studio.hub.weights`), then `seed_everything(settings.seed)` right
+    before building so initial weights repeat. `with_code` also returns the GeneratedCode
+    (generation is deterministic: the same text, so the same `<studio:...>` file name as the
+    model's). Raises PrepareError.
+    """
+    from studio.training.checkpoints import seed_everything
+    from studio.training.datasets import DatasetError, load_data
+
+    if base_dir is None:
+        base_dir = Path(project.path).resolve().parent if getattr(project, "path", None) else Path.cwd()
+    try:
+        data = load_data(settings, base_dir=base_dir)
+    except DatasetError as e:
+        raise PrepareError(str(e), "data") from None
+
+    from studio.hub.repos import HubError
+    from studio.hub.weights import WeightsError, prepare_graph_weights
+
+    try:
+        prepare_graph_weights(project.graph, progress=progress, cancel=cancel)
+    except (WeightsError, HubError) as e:
+        raise PrepareError(str(e), "weights") from None
+
+    import studio.compiler as compiler
+    from studio.training.trainer import model_failure
+
+    seed_everything(settings.seed)  # the model's initial weights repeat with the seed
+    try:
+        model = compiler.build_model(project.graph, name="Model")
+        specs = compiler.input_specs(project.graph)
+        code = compiler.generate(project.graph, "Model") if with_code else None
+    except Exception as e:
+        raise PrepareError(model_failure(e, "Could not build the model").message, "model") from None
+    expected = specs[0][1] if len(specs) == 1 else None
+    return PreparedRun(model, data, expected, code)

@@ -1,0 +1,189 @@
+"""Run history: every training run kept in its own folder next to the project. No Qt, no torch.
+
+    <project stem>.runs/                 (unsaved projects: $STUDIO_CONFIG_DIR/runs/<name>/)
+        20260314-101502-3f9a/
+            settings.json               the TrainingSettings dict the run used
+            status.json                 status, message, failure kind, epochs, best, times
+            metrics.csv                 one row per epoch (the trainer's CSVLogger)
+            steps.npy                   (step, loss) per optimizer step, float64 (n, 2)
+            weights.pt                  final state_dict (the trainer writes it)
+            checkpoints/last.pt, best.pt
+
+A run whose status.json still says "running" when no process trains it was interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+RUNS_SUFFIX = ".runs"
+STATUS_VERSION = 1
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "project"
+
+
+def runs_root(project_path: str | os.PathLike | None, project_name: str, config_dir: str | os.PathLike,
+              next_to_project: bool = True) -> Path:
+    """Where a project's runs live: `<stem>.runs` beside a saved project, else in the config dir."""
+    if project_path is not None and next_to_project:
+        p = Path(project_path)
+        stem = p.name.split(".")[0] or p.stem
+        return p.with_name(stem + RUNS_SUFFIX)
+    return Path(config_dir) / "runs" / safe_name(project_name)
+
+
+@dataclass
+class RunRecord:
+    folder: Path
+    settings: dict = field(default_factory=dict)
+    status: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.folder.name
+
+    @property
+    def state(self) -> str:
+        return self.status.get("status", "running")
+
+    @property
+    def last_checkpoint(self) -> Path | None:
+        p = self.folder / "checkpoints" / "last.pt"
+        return p if p.exists() else None
+
+    @property
+    def weights(self) -> Path | None:
+        p = self.folder / "weights.pt"
+        return p if p.exists() else None
+
+    def summary(self) -> str:
+        """One line for the run list: when, how far, how good."""
+        s = self.status
+        started = s.get("started")
+        when = time.strftime("%b %d %H:%M", time.localtime(started)) if started else self.id
+        epochs = s.get("epochs_done", 0)
+        total = self.settings.get("epochs", "?")
+        best = s.get("best_value")
+        best_txt = f", {s.get('monitor', 'best')} {best:.4g}" if isinstance(best, float) and math.isfinite(best) else ""
+        return f"{when}  {self.state}  {epochs}/{total} epochs{best_txt}"
+
+    def history(self) -> list[dict]:
+        """Per-epoch metrics (floats) from metrics.csv; [] when there are none."""
+        path = self.folder / "metrics.csv"
+        if not path.exists():
+            return []
+        rows = []
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                rows.append({k: _float(v) for k, v in row.items()})
+        return rows
+
+    def steps(self) -> np.ndarray:
+        """(n, 2) array of (step, loss); empty when not saved."""
+        path = self.folder / "steps.npy"
+        if not path.exists():
+            return np.zeros((0, 2))
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return np.zeros((0, 2))
+        return a if a.ndim == 2 and a.shape[1] == 2 else np.zeros((0, 2))
+
+
+def _float(v: str) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class RunStore:
+    """The runs of one project, in `root` (created on the first run)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def create(self, settings: dict, project_name: str = "", note: str = "") -> RunRecord:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        folder = self.root / f"{stamp}-{secrets.token_hex(2)}"
+        folder.mkdir(parents=True, exist_ok=False)
+        rec = RunRecord(folder, dict(settings), {})
+        _write_json(folder / "settings.json", rec.settings)
+        self.update(rec, status="running", project=project_name, note=note, started=time.time(),
+                    epochs_done=0, pid=os.getpid())
+        return rec
+
+    def update(self, rec: RunRecord, **fields) -> None:
+        """Merge `fields` into status.json (atomically)."""
+        rec.status.update(fields)
+        rec.status["version"] = STATUS_VERSION
+        _write_json(rec.folder / "status.json", rec.status)
+
+    def finish(self, rec: RunRecord, status: str, message: str = "", failure_kind: str | None = None,
+               history: list[dict] | None = None, best_epoch=None, best_value=None, monitor: str = "") -> None:
+        clean = best_value if isinstance(best_value, (int, float)) and math.isfinite(best_value) else None
+        self.update(rec, status=status, message=message, failure=failure_kind, ended=time.time(),
+                    epochs_done=len(history or []), best_epoch=best_epoch, best_value=clean, monitor=monitor)
+
+    def save_steps(self, rec: RunRecord, steps: np.ndarray, losses: np.ndarray) -> None:
+        a = np.stack([np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)], axis=1)
+        tmp = rec.folder / "steps.tmp.npy"
+        np.save(tmp, a, allow_pickle=False)
+        os.replace(tmp, rec.folder / "steps.npy")
+
+    def runs(self) -> list[RunRecord]:
+        """All runs, oldest first; unreadable folders are skipped."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            rec = self.load(folder)
+            if rec is not None:
+                out.append(rec)
+        return out
+
+    @staticmethod
+    def load(folder: str | os.PathLike) -> RunRecord | None:
+        folder = Path(folder)
+        try:
+            settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+            status = json.loads((folder / "status.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(settings, dict) or not isinstance(status, dict):
+            return None
+        rec = RunRecord(folder, settings, status)
+        if rec.state == "running" and not _alive(status.get("pid")):
+            rec.status["status"] = "interrupted"
+        return rec
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)

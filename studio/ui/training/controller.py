@@ -1,0 +1,419 @@
+"""The training controller: Train / Pause / Stop, the run history, and what a run shows in the
+window (plots, progress, learning indicators on the canvas, failures in the problems list).
+
+It owns at most one `TrainingWorker`. While a run goes the graph is locked: the editor's
+document is a `GatedDocument` that asks to stop the run before an edit, and undo is off.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import math
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QMessageBox, QStyle
+
+from studio.graph.project import Project
+from studio.training.callbacks import format_eta
+from studio.training.runs import RunStore, runs_root
+from studio.training.settings import TrainingSettings
+from studio.ui.training.commands import SetTraining
+from studio.ui.training.dock import TrainingPanel
+
+TRAINING_ROLE = Qt.ItemDataRole.UserRole + 7  # marks our row in the problems list
+CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
+GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
+
+
+class GatedDocument:
+    """The document as the editor sees it: `push` asks `allow(cmd)` first."""
+
+    def __init__(self, doc, allow):
+        self._doc, self._allow = doc, allow
+
+    def __getattr__(self, name):
+        return getattr(self._doc, name)
+
+    def push(self, cmd) -> bool:
+        return self._allow(cmd) and self._doc.push(cmd)
+
+
+class TrainingController(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = window
+        self.worker = None
+        self.control = None
+        self.record = None
+        self.store: RunStore | None = None
+        self.metric_name = "accuracy"
+        self._epoch_steps: list[int] = []
+        self._history: list[dict] = []
+        self._last_canvas = 0.0
+        self._last_step = 0
+        self.last_model = None  # (model, data) of the latest run, for the try-it panel
+        self.train_action = self._action("Train", "F5", self.train, "Train the model with these settings (F5)")
+        self.pause_action = self._action("Pause", "F6", self.pause_resume, "Pause or resume the run (F6)")
+        self.stop_action = self._action("Stop", "Shift+F5", self.stop, "Stop the run after this batch (Shift+F5)")
+        self.actions = [self.train_action, self.pause_action, self.stop_action]
+        style = window.style()
+        for a, px in ((self.train_action, QStyle.StandardPixmap.SP_MediaPlay),
+                      (self.pause_action, QStyle.StandardPixmap.SP_MediaPause),
+                      (self.stop_action, QStyle.StandardPixmap.SP_MediaStop)):
+            a.setIcon(style.standardIcon(px))
+        self.panel = TrainingPanel(self.actions)
+        p = self.panel
+        p.form.edited.connect(self._settings_edited)
+        p.runs.overlay_changed.connect(self._overlay)
+        p.runs.resume_requested.connect(self.resume)
+        p.runs.apply_requested.connect(self._apply_settings)
+        p.export_png.clicked.connect(self.export_png)
+        p.export_csv.clicked.connect(self.export_csv)
+        self._update_actions()
+        threading.Thread(target=importlib.import_module, args=("pyqtgraph",), daemon=True).start()
+
+    @property
+    def plots(self):
+        self.ensure_views()
+        return self.panel.plots
+
+    def ensure_views(self) -> None:
+        """Build the plots and try-it panel (after the window showed, or when first needed)."""
+        if self.panel.plots is None:
+            self.panel.build_views()
+            self.panel.try_panel.source = self._try_source
+
+    def _action(self, text, key, slot, tip) -> QAction:
+        a = QAction(text, self.w)
+        a.setShortcut(QKeySequence(key))
+        a.setToolTip(tip)
+        a.setStatusTip(tip)
+        a.triggered.connect(lambda checked=False: slot())
+        return a
+
+    # ------------------------------------------------------------------ documents
+    def gate(self, doc) -> GatedDocument:
+        return GatedDocument(doc, self.allow_edit)
+
+    def set_document(self, doc) -> None:
+        """A project was opened: show its settings and runs (a running run was stopped first)."""
+        self.doc = doc
+        self.panel.form.load(doc.project.training)
+        doc.undo_stack.indexChanged.connect(self._undo_moved)
+        doc.graph.events.changed.connect(self._graph_edited)
+        if self.panel.plots is not None:
+            self.panel.plots.reset()
+            self.panel.plots.set_overlays([])
+        self.refresh_runs()
+
+    def _undo_moved(self, *_):
+        if self.panel.form.settings() != self.doc.project.training:
+            self.panel.form.load(self.doc.project.training)
+
+    def _graph_edited(self) -> None:
+        self.w.scene.set_run_problem(None, "")
+
+    def runs_root(self) -> Path:
+        project = self.doc.project
+        beside = project.path is not None and not self.w.files.is_example(project.path)
+        return runs_root(project.path, project.name, self.w.settings.folder, next_to_project=beside)
+
+    def refresh_runs(self) -> None:
+        self.store = RunStore(self.runs_root())
+        self.panel.runs.set_runs(self.store.runs(), self.record.id if self.record else None)
+
+    # ------------------------------------------------------------------ settings
+    def _settings_edited(self, settings: dict, key: str) -> None:
+        self.doc.push(SetTraining(self.doc.project, settings, key))
+        self.w.files.changed()
+
+    def _apply_settings(self, rec) -> None:
+        self.doc.push(SetTraining(self.doc.project, copy.deepcopy(rec.settings), ""))
+        self.panel.form.load(self.doc.project.training)
+        self.w.files.changed()
+        self.panel.show_message(f"Settings of run {rec.id} applied (Undo restores the previous ones).")
+
+    # ------------------------------------------------------------------ lock
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def allow_edit(self, cmd) -> bool:
+        if not self.running or isinstance(cmd, SetTraining):
+            return True
+        if self.ask_stop_for_edit():
+            self.stop(wait=True)
+            return True
+        self.doc.edit_refused.emit("The model is locked while it trains; stop the run (Shift+F5) to edit it.")
+        return False
+
+    def ask_stop_for_edit(self) -> bool:
+        """Hook (tests replace it): may this edit stop the run?"""
+        answer = QMessageBox.question(
+            self.w, "Stop training?", "The model is training. Stop the run to edit the model?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _lock(self, on: bool) -> None:
+        self.w.undo_group.setActiveStack(None if on else self.doc.undo_stack)
+        self.panel.runs.set_busy(on)
+        self._update_actions()
+
+    # ------------------------------------------------------------------ runs
+    def train(self) -> None:
+        self._start(None)
+
+    def resume(self, rec) -> None:
+        self._start(rec)
+
+    def _start(self, rec) -> None:
+        if self.running:
+            return
+        self.w.ensure_compiler()
+        if not self.doc.analysis.ok:
+            msg = "The model has problems (see the Problems list); fix them before training."
+            self.panel.show_message(msg, error=True)
+            return
+        settings_dict = copy.deepcopy(self.doc.project.training)
+        if rec is not None:  # a run resumes with its own settings; more epochs if the form asks
+            settings_dict = {**copy.deepcopy(rec.settings),
+                             "epochs": max(int(rec.settings.get("epochs", 1)),
+                                           int(TrainingSettings.from_dict(settings_dict).epochs))}
+        settings = TrainingSettings.from_dict(settings_dict)
+        problems = settings.validate()
+        if problems:
+            self.panel.show_message(" ".join(problems), error=True)
+            return
+        from studio.training import RunControl
+        from studio.ui.training.worker import TrainingWorker
+
+        # the curves should move at the plots' 20+ Hz: read metrics back at least every 45 ms
+        settings.report_seconds = min(float(settings.report_seconds), GUI_REPORT_SECONDS)
+
+        self.store = RunStore(self.runs_root())
+        self.metric_name = settings.metric_name
+        plots = self.plots
+        plots.reset(self.metric_name)
+        self._history, self._epoch_steps, self._last_step = [], [], 0
+        resume_from = None
+        if rec is None:
+            self.record = self.store.create(settings.to_dict(), self.doc.project.name)
+        else:
+            self.record = rec
+            resume_from = rec.last_checkpoint
+            self._history = rec.history()
+            self._epoch_steps = list(rec.status.get("epoch_steps", []))[: len(self._history)]
+            steps = rec.steps()
+            if self._epoch_steps:
+                steps = steps[steps[:, 0] <= self._epoch_steps[-1]]
+            else:
+                steps = steps[:0]
+            plots.add_steps(steps[:, 0], steps[:, 1])
+            plots.add_epochs(self._history, self.metric_name)
+            self.store.update(rec, status="running", settings_epochs=settings.epochs)
+        self._clear_failure()
+        self.w.scene.set_learning({})
+        project = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path)
+        self.control = RunControl()
+        self.worker = TrainingWorker(project, settings, self.record.folder, self.control, resume_from, self)
+        self.worker.signals.chunk.connect(self._chunk)
+        self.worker.signals.status.connect(lambda text: self.panel.show_message(text))
+        self.worker.signals.started.connect(self._started)
+        self.worker.done.connect(self._done)
+        self._total_epochs = settings.epochs
+        self.panel.progress.setRange(0, 0)
+        self.panel.progress.setFormat("preparing…")
+        self.panel.rate.setText("")
+        self._lock(True)
+        self.panel.right.setCurrentWidget(self.plots)
+        self.worker.start()
+
+    def pause_resume(self) -> None:
+        if not self.running:
+            return
+        if self.control.paused:
+            if self.panel.try_panel is not None and self.panel.try_panel.busy():
+                return  # the try-it panel is reading the paused model
+            self.control.resume()
+            self.panel.show_message("Training…")
+        else:
+            self.control.pause()
+            self.panel.show_message("Paused: the model can be tried in the Try it tab.")
+        self._update_actions()
+
+    def stop(self, wait: bool = False) -> None:
+        if not self.running:
+            return
+        self.control.stop()
+        self.panel.show_message("Stopping after this batch…")
+        if wait:
+            self.wait()
+
+    def wait(self, ms: int = 10000) -> None:
+        """Block until the run ended and its last signals are handled (edits, closing)."""
+        if self.worker is not None:
+            self.worker.wait(ms)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+            if self.worker is not None and self.worker.isFinished():
+                self._done(self.worker.result)
+
+    def shutdown(self) -> None:
+        if self.running:
+            self.control.stop()
+            self.wait()
+
+    # ------------------------------------------------------------------ signals from the worker
+    def _started(self, info) -> None:
+        self.panel.progress.setRange(0, max(1, info.epochs * info.steps_per_epoch))
+        self._steps_per_epoch = info.steps_per_epoch
+        notes = " ".join(info.notes)
+        self.panel.show_message(f"Training on {info.device}: {info.description}. {notes}".strip())
+        if self.worker is not None:
+            self.last_model = (self.worker.model, self.worker.data)
+
+    def _chunk(self, c) -> None:
+        plots = self.plots
+        plots.add_steps(c.steps, c.losses)
+        plots.add_lr(c.lr_steps, c.lrs)
+        if c.epochs:
+            plots.add_epochs(c.epochs, self.metric_name)
+            self._history.extend(c.epochs)
+        if c.progress:
+            pr = c.progress
+            self._last_step = pr["step"]
+            for _ in c.epochs:
+                self._epoch_steps.append(pr["step"])
+            done = (pr["epoch"] - 1) * pr["batches"] + pr["batch"]
+            if c.epochs and pr["batch"] == pr["batches"]:
+                done = c.epochs[-1]["epoch"] * pr["batches"]
+            self.panel.progress.setValue(done)
+            self.panel.progress.setFormat(f"epoch {pr['epoch']}/{pr['epochs']} · %p%")
+            self.panel.rate.setText(
+                f"step {pr['step']:,}  ·  {pr['samples_per_s']:,.0f} samples/s  ·  ETA {format_eta(pr['eta_s'])}"
+            )
+        if c.learning:
+            now = time.perf_counter()
+            if now - self._last_canvas >= CANVAS_UPDATE_S or c.epochs:
+                self._last_canvas = now
+                self.w.scene.set_learning({bid: describe_learning(v) for bid, v in c.learning.items()})
+
+    def _done(self, result) -> None:
+        worker = self.worker
+        if worker is None or result is None:
+            return
+        self.worker = None
+        worker.wait()
+        if worker.model is not None:
+            self.last_model = (worker.model, worker.data)
+        r = result
+        plots = self.plots
+        steps, losses = plots.raw.series.data()
+        history = r.history or self._history
+        status = r.status
+        if status == "failed" and r.failure and r.failure.kind == "weights" and self.control.stop_requested:
+            status = "stopped"
+        self.store.finish(self.record, status, r.message, r.failure.kind if r.failure else None, history,
+                          r.best_epoch, r.best_value, r.monitor)
+        self.store.update(self.record, epoch_steps=self._epoch_steps[: len(history)])
+        if len(steps):
+            self.store.save_steps(self.record, steps, losses)
+        plots.redraw(everything=True)
+        self.panel.progress.setRange(0, 1)
+        self.panel.progress.setValue(1 if status == "completed" else 0)
+        self.panel.progress.setFormat(status)
+        if status == "failed":
+            self._show_failure(r.failure, worker.code)
+        else:
+            self.panel.show_message(r.message)
+        self.refresh_runs()
+        self._lock(False)
+
+    # ------------------------------------------------------------------ failures
+    def _show_failure(self, failure, code) -> None:
+        message = failure.message if failure else "The run failed."
+        self.panel.show_message(message, error=True)
+        block_id = None
+        if failure is not None and failure.location and code is not None:
+            from studio.compiler.build import block_at
+
+            block_id = block_at(failure.location[0], failure.location[1], code)
+        problems = self.w.problems
+        item = QListWidgetItem(problems.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                               f"Training: {message}")
+        from studio.ui.problems import BLOCK_ROLE
+
+        item.setData(BLOCK_ROLE, block_id)
+        item.setData(TRAINING_ROLE, True)
+        item.setToolTip(failure.details or message if failure else message)
+        problems.insertItem(0, item)
+        if block_id is not None:
+            self.w.scene.set_run_problem(block_id, message)
+        self.w.problems_dock.raise_()
+
+    def _clear_failure(self) -> None:
+        problems = self.w.problems
+        for i in reversed(range(problems.count())):
+            if problems.item(i).data(TRAINING_ROLE):
+                problems.takeItem(i)
+        self.w.scene.set_run_problem(None, "")
+
+    def failure_text(self) -> str:
+        return self.panel.message.text()
+
+    # ------------------------------------------------------------------ plots, export, try it
+    def _overlay(self, records) -> None:
+        runs = [(r.id[-4:], r.history(), r.steps(), TrainingSettings.from_dict(r.settings).metric_name)
+                for r in records if self.record is None or r.id != self.record.id or not self.running]
+        self.plots.set_overlays(runs)
+
+    def export_png(self, path: str | None = None) -> bool:
+        path = path or QFileDialog.getSaveFileName(self.w, "Export plots", "training.png", "PNG image (*.png)")[0]
+        return bool(path) and self.plots.export_png(path)
+
+    def export_csv(self, path: str | None = None) -> bool:
+        path = path or QFileDialog.getSaveFileName(self.w, "Export metrics", "metrics.csv", "CSV (*.csv)")[0]
+        if not path:
+            return False
+        self.plots.export_csv(path)
+        return True
+
+    def _try_source(self):
+        if self.running and not self.control.paused:
+            self.panel.try_panel.message.setText("Pause the run (F6) to try the model while it trains.")
+            return None
+        return self.last_model if self.last_model and self.last_model[0] is not None else None
+
+    def _update_actions(self) -> None:
+        running = self.running
+        self.train_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.pause_action.setText("Resume" if running and self.control.paused else "Pause")
+
+
+def describe_learning(v) -> tuple[str, str]:
+    """(text, state) for a block's indicator on the canvas."""
+    state = v.state
+    if state == "frozen":
+        return "frozen", state
+    g = v.grad_norm
+    if math.isnan(g):
+        return "", ""
+    text = f"∇{_short(g)}"
+    if math.isfinite(v.update_ratio):
+        text += f" Δ{_short(v.update_ratio)}"
+    return text, state
+
+
+def _short(x: float) -> str:
+    """1.4e-4 rather than 1.4e-04: the canvas pill is small."""
+    if not math.isfinite(x):
+        return str(x)
+    m, _, e = f"{x:.1e}".partition("e")
+    return f"{m.removesuffix('.0')}e{int(e)}"

@@ -1,0 +1,88 @@
+"""The run list: every kept run, newest first. Ticking runs overlays their curves; a selected run
+can be resumed from its last checkpoint or have its settings applied to the project."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.training.runs import RunRecord
+
+RECORD_ROLE = Qt.ItemDataRole.UserRole
+
+
+class RunList(QWidget):
+    overlay_changed = Signal(object)  # list[RunRecord] ticked
+    resume_requested = Signal(object)  # RunRecord
+    apply_requested = Signal(object)  # RunRecord
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.itemChanged.connect(lambda *_: self.overlay_changed.emit(self.ticked()))
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the selected run from its last checkpoint")
+        self.apply_button = QPushButton("Use its settings")
+        self.apply_button.setToolTip("Copy the selected run's settings into the project (undoable)")
+        self.resume_button.clicked.connect(lambda: self._emit(self.resume_requested))
+        self.apply_button.clicked.connect(lambda: self._emit(self.apply_requested))
+        row = QHBoxLayout()
+        row.addWidget(self.resume_button)
+        row.addWidget(self.apply_button)
+        row.addStretch(1)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.list, 1)
+        box.addLayout(row)
+        self.busy = False
+        self._update_buttons()
+
+    def set_runs(self, runs: list[RunRecord], current_id: str | None = None) -> None:
+        ticked = {r.id for r in self.ticked()}
+        self.list.blockSignals(True)
+        self.list.clear()
+        for rec in reversed(runs):
+            item = QListWidgetItem(rec.summary())
+            item.setData(RECORD_ROLE, rec)
+            item.setToolTip(f"{rec.folder}\n{rec.status.get('message', '')}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = rec.id in ticked and rec.id != current_id
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self._update_buttons()
+
+    def records(self) -> list[RunRecord]:
+        return [self.list.item(i).data(RECORD_ROLE) for i in range(self.list.count())]
+
+    def ticked(self) -> list[RunRecord]:
+        return [
+            self.list.item(i).data(RECORD_ROLE) for i in range(self.list.count())
+            if self.list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self._update_buttons()
+
+    def selected(self) -> RunRecord | None:
+        item = self.list.currentItem()
+        return item.data(RECORD_ROLE) if item is not None else None
+
+    def _emit(self, signal) -> None:
+        rec = self.selected()
+        if rec is not None:
+            signal.emit(rec)
+
+    def _update_buttons(self) -> None:
+        rec = self.selected()
+        self.resume_button.setEnabled(rec is not None and not self.busy and rec.last_checkpoint is not None)
+        self.apply_button.setEnabled(rec is not None)

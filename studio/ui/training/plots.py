@@ -1,0 +1,298 @@
+"""Live training curves (pyqtgraph), drawn from a timer, never per batch.
+
+Values land in preallocated numpy buffers that grow by doubling (`Series`); a 25 Hz timer calls
+`setData` on the filled slice of the curves that changed. Curves clip to the view and downsample
+by peaks, so a million steps draw as fast as a thousand. Non-finite values are stored as NaN and
+drawn with `connect='finite'` (a gap), so NaN or inf never break the axes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+REFRESH_MS = 40  # 25 Hz
+SLOW_CURVE_S = 0.5  # curves that change slowly (learning rate) redraw at most twice a second
+# Pens are 1 px wide: in Qt's raster engine a 2 px line costs ~3x as much to draw, and the
+# drawing holds the GUI thread while the trainer wants the GIL.
+EMA_ALPHA = 0.05
+OVERLAY_COLOURS = ("#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41")
+
+
+class Series:
+    """x/y float64 buffers with amortised O(1) appends (capacity doubles)."""
+
+    def __init__(self, capacity: int = 1024):
+        self.x = np.empty(capacity)
+        self.y = np.empty(capacity)
+        self.n = 0
+
+    def append(self, xs, ys) -> None:
+        xs = np.asarray(xs, dtype=np.float64)
+        ys = np.asarray(ys, dtype=np.float64)
+        k = len(xs)
+        if self.n + k > len(self.x):
+            cap = len(self.x)
+            while cap < self.n + k:
+                cap *= 2
+            for name in ("x", "y"):
+                grown = np.empty(cap)
+                grown[: self.n] = getattr(self, name)[: self.n]
+                setattr(self, name, grown)
+        self.x[self.n : self.n + k] = xs
+        self.y[self.n : self.n + k] = np.where(np.isfinite(ys), ys, np.nan)
+        self.n += k
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], self.y[: self.n]
+
+    def value_at(self, x: float) -> tuple[float, float] | None:
+        """The point nearest to `x` (x is sorted)."""
+        if self.n == 0:
+            return None
+        xs = self.x[: self.n]
+        i = int(np.clip(np.searchsorted(xs, x), 0, self.n - 1))
+        if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
+            i -= 1
+        return float(xs[i]), float(self.y[i])
+
+
+def ema(values: np.ndarray, last: float, alpha: float = EMA_ALPHA) -> tuple[np.ndarray, float]:
+    """Exponential moving average continuing from `last` (NaN: start at the first finite value);
+    non-finite inputs leave it unchanged."""
+    out = np.empty(len(values))
+    for i, v in enumerate(values.tolist()):
+        if math.isfinite(v):
+            last = v if math.isnan(last) else last + alpha * (v - last)
+        out[i] = last
+    return out, last
+
+
+class Curve:
+    """One plotted Series and its PlotDataItem."""
+
+    def __init__(self, plot: pg.PlotItem, name: str, pen, symbol=None, capacity: int = 1024, every: float = 0.0):
+        self.series = Series(capacity)
+        self.every, self._drawn_at = every, 0.0
+        self.name = name
+        self.item = plot.plot(
+            [], [], pen=pen, name=name, symbol=symbol, symbolSize=5,
+            symbolBrush=pen.color() if symbol else None, symbolPen=pen.color() if symbol else None,
+            connect="finite", clipToView=True, autoDownsample=True, downsampleMethod="peak",
+        )
+        self.dirty = False
+
+    def append(self, xs, ys) -> None:
+        if len(xs):
+            self.series.append(xs, ys)
+            self.dirty = True
+
+    def draw(self) -> bool:
+        if not self.dirty:
+            return False
+        if self.every:
+            now = time.monotonic()
+            if now - self._drawn_at < self.every:
+                return False
+            self._drawn_at = now
+        self.dirty = False
+        x, y = self.series.data()
+        self.item.setData(x, y)
+        return True
+
+    def clear(self) -> None:
+        self.series.clear()
+        self.dirty = True
+
+
+class TrainingPlots(QWidget):
+    """Loss per step (raw + EMA), per-epoch losses, accuracy/MAE and learning rate."""
+
+    hovered = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, foreground="#404040", background="w")
+        # one view per plot: a redraw of the step curve repaints its own view, not all four
+        self.layout_widget = QWidget()
+        grid = QGridLayout(self.layout_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        self.widgets = [pg.PlotWidget() for _ in range(4)]
+        for i, w in enumerate(self.widgets):
+            grid.addWidget(w, i // 2, i % 2)
+        self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
+        self.plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot)
+        for p, label in zip(self.plots, ("loss / step", "loss / epoch", "accuracy / epoch", "learning rate"),
+                            strict=True):
+            p.showGrid(x=True, y=True, alpha=0.25)
+            p.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6)
+            p.setLabel("left", label)
+        faint = pg.mkPen(120, 150, 200, 90)
+        self.raw = Curve(self.step_plot, "loss", faint, capacity=4096)
+        self.smooth = Curve(self.step_plot, "smoothed", pg.mkPen("#0d47a1", width=1), capacity=4096)
+        self.train_loss = Curve(self.epoch_plot, "train", pg.mkPen("#1565c0", width=1), "o", 64)
+        self.val_loss = Curve(self.epoch_plot, "validation", pg.mkPen("#ef6c00", width=1), "o", 64)
+        self.train_metric = Curve(self.metric_plot, "train", pg.mkPen("#1565c0", width=1), "o", 64)
+        self.val_metric = Curve(self.metric_plot, "validation", pg.mkPen("#ef6c00", width=1), "o", 64)
+        self.lr = Curve(self.lr_plot, "lr", pg.mkPen("#2e7d32", width=1), every=SLOW_CURVE_S)
+        self.curves = (self.raw, self.smooth, self.train_loss, self.val_loss, self.train_metric,
+                       self.val_metric, self.lr)
+        self._ema_last = math.nan
+        self._overlays: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
+        self.frames = 0  # redraws that had new data (the benchmark's plot_hz)
+
+        self.log_box = QCheckBox("Log scale (loss)")
+        self.log_box.toggled.connect(self.set_log)
+        self.hover_label = QLabel(" ")
+        self.hover_label.setMinimumWidth(200)
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 0, 4, 0)
+        top.addWidget(self.log_box)
+        top.addStretch(1)
+        top.addWidget(self.hover_label)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(top)
+        box.addWidget(self.layout_widget, 1)
+        self._proxies = [
+            pg.SignalProxy(w.scene().sigMouseMoved, rateLimit=30, slot=partial(self._mouse_moved, p))
+            for w, p in zip(self.widgets, self.plots, strict=True)
+        ]
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # ---------------------------------------------------------------- data in
+    def reset(self, metric_name: str = "accuracy") -> None:
+        for c in self.curves:
+            c.clear()
+            c._drawn_at = 0.0
+        self._ema_last = math.nan
+        self.metric_plot.setLabel("left", "accuracy / epoch" if metric_name == "accuracy" else "MAE / epoch")
+        self.redraw()
+
+    def add_steps(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        if len(steps):
+            self.raw.append(steps, losses)
+            smooth, self._ema_last = ema(np.asarray(losses, dtype=np.float64), self._ema_last)
+            self.smooth.append(steps, smooth)
+
+    def add_lr(self, steps, lrs) -> None:
+        self.lr.append(steps, lrs)
+
+    def add_epochs(self, rows: list[dict], metric_name: str) -> None:
+        if not rows:
+            return
+        ep = [r.get("epoch", math.nan) for r in rows]
+        self.train_loss.append(ep, [r.get("train_loss", math.nan) for r in rows])
+        self.train_metric.append(ep, [r.get(f"train_{metric_name}", math.nan) for r in rows])
+        if any("val_loss" in r for r in rows):
+            self.val_loss.append(ep, [r.get("val_loss", math.nan) for r in rows])
+            self.val_metric.append(ep, [r.get(f"val_{metric_name}", math.nan) for r in rows])
+
+    def point_count(self) -> int:
+        return self.raw.series.n
+
+    # ---------------------------------------------------------------- drawing
+    def redraw(self, everything: bool = False) -> None:
+        """Called by the timer; `everything` also draws the slow curves now (a run ended)."""
+        drew = False
+        if everything:
+            self.lr._drawn_at = 0.0
+        for c in self.curves:
+            drew = c.draw() or drew
+        if drew:
+            self.frames += 1
+
+    def set_log(self, on: bool) -> None:
+        for p in (self.step_plot, self.epoch_plot):
+            p.setLogMode(y=on)
+
+    def set_overlays(self, runs: list[tuple[str, list[dict], np.ndarray, str]]) -> None:
+        """Curves of other runs for comparison: (label, epoch history, (n, 2) steps, metric name)."""
+        for plot, item in self._overlays:
+            plot.removeItem(item)
+        self._overlays = []
+        for i, (label, history, steps, metric_name) in enumerate(runs):
+            colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
+            dash = pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
+            opts = dict(connect="finite", clipToView=True, autoDownsample=True, downsampleMethod="peak")
+            if len(steps):
+                smooth, _ = ema(steps[:, 1].astype(np.float64), math.nan)
+                self._add_overlay(self.step_plot, steps[:, 0], smooth, dash, label, **opts)
+            if history:
+                ep = np.array([r.get("epoch", math.nan) for r in history])
+                for key, plot in (("train_loss", self.epoch_plot), ("val_loss", self.epoch_plot),
+                                  (f"val_{metric_name}", self.metric_plot)):
+                    ys = np.array([r.get(key, math.nan) for r in history], dtype=np.float64)
+                    if np.isfinite(ys).any():
+                        name = f"{label} {key.split('_')[0]}"
+                        self._add_overlay(plot, ep, np.where(np.isfinite(ys), ys, np.nan), dash, name, **opts)
+
+    def _add_overlay(self, plot, x, y, pen, name, **opts) -> None:
+        item = plot.plot([], [], pen=pen, name=name, **opts)  # data after it sits in its view box
+        item.setData(x, y)
+        self._overlays.append((plot, item))
+
+    # ------------------------------------------------------------------ hover
+    def _mouse_moved(self, which, args) -> None:
+        pos = args[0]
+        for plot, curves, xname in (
+            (self.step_plot, (self.raw, self.smooth), "step"),
+            (self.epoch_plot, (self.train_loss, self.val_loss), "epoch"),
+            (self.metric_plot, (self.train_metric, self.val_metric), "epoch"),
+            (self.lr_plot, (self.lr,), "step"),
+        ):
+            if plot is which and plot.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                parts = []
+                for c in curves:
+                    hit = c.series.value_at(x)
+                    if hit is not None:
+                        parts.append(f"{c.name} {hit[1]:.4g}")
+                        at = hit[0]
+                if parts:
+                    text = f"{xname} {at:g}: " + ", ".join(parts)
+                    self.hover_label.setText(text)
+                    self.hovered.emit(text)
+                return
+
+    # ------------------------------------------------------------------ export
+    def export_png(self, path: str | Path) -> bool:
+        return self.layout_widget.grab().save(str(path), "PNG")
+
+    def export_csv(self, path: str | Path) -> None:
+        """Per-step rows (step, loss, smoothed) then per-epoch rows, in one long CSV."""
+        import csv
+
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["kind", "x", "loss", "smoothed", "train_loss", "val_loss", "train_metric", "val_metric"])
+            x, y = self.raw.series.data()
+            _, s = self.smooth.series.data()
+            for row in zip(x.tolist(), y.tolist(), s.tolist(), strict=True):
+                w.writerow(["step", int(row[0]), row[1], row[2], "", "", "", ""])
+            ep, tl = self.train_loss.series.data()
+            vl = _aligned(self.val_loss.series, ep)
+            tm = _aligned(self.train_metric.series, ep)
+            vm = _aligned(self.val_metric.series, ep)
+            for i, e in enumerate(ep.tolist()):
+                w.writerow(["epoch", int(e), "", "", tl[i], vl[i], tm[i], vm[i]])
+
+
+def _aligned(series: Series, xs: np.ndarray) -> list:
+    d = dict(zip(*(a.tolist() for a in series.data()), strict=True))
+    return [d.get(x, "") for x in xs.tolist()]

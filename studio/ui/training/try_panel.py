@@ -1,0 +1,194 @@
+"""Try the model: run it on validation samples and show input, prediction and truth.
+
+2-D inputs get the decision regions (a grid evaluation drawn as an ImageItem under a scatter of
+the samples); 1-D regression a curve; images a row of thumbnails titled prediction / truth;
+classification a confusion matrix. The inference runs in `InferenceJob` (a QThread) on a copy of
+the model, so the GUI and a paused run are never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+GRID = 160
+SAMPLES = 400
+CLASS_COLOURS = np.array([(30, 136, 229), (244, 81, 30), (67, 160, 71), (142, 36, 170), (253, 216, 53),
+                          (0, 172, 193), (109, 76, 65), (236, 64, 122), (124, 179, 66), (84, 110, 122)])
+
+
+def evaluate(model, data, task: str, num_classes: int | None) -> dict:
+    """Pure inference (no Qt): everything the panel draws, as numpy arrays. Runs in a thread."""
+    import torch
+
+    ds = data.val if data.val is not None and len(data.val) else data.train
+    n = min(SAMPLES, len(ds))
+    xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)]).float()
+    ys = torch.stack([torch.as_tensor(ds[i][1]) for i in range(n)])
+    model = copy.deepcopy(model).cpu().eval()
+    out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:]),
+                 "class_names": list(data.class_names or [])}
+    with torch.no_grad():
+        pred = model(xs)
+        out["pred"] = pred.float().numpy()
+        if task == "classification" and pred.dim() >= 2:
+            k = num_classes or pred.shape[1]
+            labels = pred.argmax(1).numpy()
+            truth = ys.argmax(1).numpy() if ys.dim() > 1 else ys.numpy().astype(int)
+            cm = np.zeros((k, k), dtype=np.int64)
+            for t, p in zip(truth.tolist(), labels.tolist(), strict=True):
+                if t < k and p < k:
+                    cm[t, p] += 1
+            out.update(labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean()))
+            if xs.dim() == 2 and xs.shape[1] == 2:
+                lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
+                pad = (hi - lo) * 0.1 + 1e-6
+                gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID)
+                gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID)
+                mx, my = np.meshgrid(gx, gy, indexing="ij")
+                grid = torch.from_numpy(np.stack([mx.ravel(), my.ravel()], 1)).float()
+                probs = torch.softmax(model(grid).float(), 1)
+                conf, cls = probs.max(1)
+                out["grid"] = (gx, gy, cls.numpy().reshape(GRID, GRID), conf.numpy().reshape(GRID, GRID))
+    return out
+
+
+class InferenceJob(QThread):
+    ready = Signal(object)  # dict from evaluate(), or {"error": message}
+
+    def __init__(self, model, data, task, num_classes, parent=None):
+        super().__init__(parent)
+        self.args = (model, data, task, num_classes)
+
+    def run(self) -> None:
+        try:
+            self.ready.emit(evaluate(*self.args))
+        except Exception as e:  # noqa: BLE001 - shown in the panel
+            self.ready.emit({"error": f"{type(e).__name__}: {e}"})
+
+
+class TryPanel(QWidget):
+    """`source` is a callable returning (model, data) or None; set by the controller."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.source = lambda: None
+        self.job: InferenceJob | None = None
+        self.button = QPushButton("Run on validation samples")
+        self.button.clicked.connect(self.run)
+        self.message = QLabel("Train (or pause) a run, then try the model here.")
+        self.message.setWordWrap(True)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumHeight(160)
+        top = QHBoxLayout()
+        top.addWidget(self.button)
+        top.addWidget(self.message, 1)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(top)
+        box.addWidget(self.view, 1)
+        self.last: dict | None = None
+
+    def run(self) -> None:
+        src = self.source()
+        if src is None:
+            self.message.setText("No trained model yet: train a run first (or pause one).")
+            return
+        if self.job is not None and self.job.isRunning():
+            return
+        model, data = src
+        self.button.setEnabled(False)
+        self.message.setText("Running the model…")
+        self.job = InferenceJob(model, data, data.task, data.num_classes, self)
+        self.job.ready.connect(self.show_result)
+        self.job.start()
+
+    def busy(self) -> bool:
+        return self.job is not None and self.job.isRunning()
+
+    def show_result(self, r: dict) -> None:
+        self.button.setEnabled(True)
+        self.last = r
+        self.view.clear()
+        if "error" in r:
+            self.message.setText(f"The model failed: {r['error']}")
+            return
+        if r["task"] == "classification" and "labels" in r:
+            self.message.setText(f"{len(r['labels'])} validation samples, accuracy {r['accuracy']:.1%}")
+        else:
+            err = np.abs(r["pred"].reshape(len(r["y"]), -1) - r["y"].reshape(len(r["y"]), -1)).mean()
+            self.message.setText(f"{len(r['y'])} validation samples, mean absolute error {err:.4g}")
+        self._draw_samples(r)
+        if "confusion" in r:
+            self._draw_confusion(r["confusion"])
+
+    def _draw_samples(self, r: dict) -> None:
+        x, shape = r["x"], r["input_shape"]
+        if "grid" in r:
+            p = self.view.addPlot(title="Decision regions (validation points: truth; ✕ wrong)")
+            gx, gy, cls, conf = r["grid"]
+            rgb = CLASS_COLOURS[cls % len(CLASS_COLOURS)] * (0.35 + 0.3 * conf[..., None]) + 255 * (0.65 - 0.3 * conf[..., None])
+            img = pg.ImageItem(np.clip(rgb, 0, 255).astype(np.ubyte))
+            img.setRect(pg.QtCore.QRectF(gx[0], gy[0], gx[-1] - gx[0], gy[-1] - gy[0]))
+            p.addItem(img)
+            truth, wrong = r["truth"], r["labels"] != r["truth"]
+            brushes = [pg.mkBrush(*CLASS_COLOURS[t % len(CLASS_COLOURS)]) for t in truth]
+            p.addItem(pg.ScatterPlotItem(x[:, 0], x[:, 1], size=6, brush=brushes, pen=pg.mkPen("w", width=0.5)))
+            if wrong.any():
+                p.addItem(pg.ScatterPlotItem(x[wrong, 0], x[wrong, 1], symbol="x", size=9, pen=pg.mkPen("k", width=1.5)))
+        elif len(shape) == 1 and shape[0] == 1 and r["task"] == "regression":
+            p = self.view.addPlot(title="Prediction (line) and truth (points)")
+            order = np.argsort(x[:, 0])
+            p.addItem(pg.ScatterPlotItem(x[:, 0], r["y"].reshape(len(x), -1)[:, 0], size=4, brush=pg.mkBrush(120, 120, 120)))
+            p.plot(x[order, 0], r["pred"].reshape(len(x), -1)[order, 0], pen=pg.mkPen("#1565c0", width=2))
+        elif len(shape) in (2, 3):
+            self._draw_images(r)
+        else:
+            p = self.view.addPlot(title="Prediction vs truth (first output)")
+            p.addItem(pg.ScatterPlotItem(r["y"].reshape(len(x), -1)[:, 0], r["pred"].reshape(len(x), -1)[:, 0], size=4))
+            p.setLabel("bottom", "truth")
+            p.setLabel("left", "prediction")
+
+    def _draw_images(self, r: dict) -> None:
+        x = r["x"][:8]
+        names = r.get("class_names") or []
+
+        def name(k):
+            return names[k] if isinstance(k, (int, np.integer)) and 0 <= k < len(names) else f"{k:.3g}" if isinstance(k, float) else str(k)
+
+        layout = self.view.addLayout()
+        for i, img in enumerate(x):
+            if img.ndim == 3:
+                img = img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1)
+            pred = r["labels"][i] if "labels" in r else r["pred"][i].ravel()[0]
+            truth = r["truth"][i] if "truth" in r else r["y"][i].ravel()[0]
+            row, col = (i // 4) * 2, i % 4
+            vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True)
+            vb.setMouseEnabled(False, False)
+            lo, hi = float(img.min()), float(img.max())
+            item = pg.ImageItem(np.swapaxes(img, 0, 1) if img.ndim == 2 else np.swapaxes(img, 0, 1), levels=(lo, hi or 1.0))
+            vb.addItem(item)
+            ok = "✓" if pred == truth else "✕"
+            layout.addLabel(f"{ok} {name(pred)} (true: {name(truth)})", row=row + 1, col=col, size="8pt")
+
+    def _draw_confusion(self, cm: np.ndarray) -> None:
+        p = self.view.addPlot(title="Confusion (rows: truth, columns: prediction)")
+        p.setMaximumWidth(360)
+        k = len(cm)
+        norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[..., None]  # share of each true class
+        white, blue = np.array([255.0, 255.0, 255.0]), np.array([66.0, 133.0, 244.0])
+        img = pg.ImageItem((white + (blue - white) * norm).astype(np.ubyte), levels=(0, 255))
+        p.addItem(img)
+        p.invertY(True)
+        p.setAspectLocked(True)
+        for t in range(k):
+            for q in range(k):
+                label = pg.TextItem(str(cm[t, q]), color="k", anchor=(0.5, 0.5))
+                label.setPos(q + 0.5, t + 0.5)
+                p.addItem(label)
+        p.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(k)]])
+        p.getAxis("left").setTicks([[(i + 0.5, str(i)) for i in range(k)]])

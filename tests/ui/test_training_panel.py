@@ -1,0 +1,190 @@
+"""Training from the window (pytest-qt): what a user sees while and after a run."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from studio.graph.project import load_project
+from studio.ui.canvas.items import BlockLook
+from studio.ui.training.plots import Series, ema
+from tests.ui.conftest import EXAMPLE, by_name
+
+TINY = {"data": {"kind": "moons", "n": 200}, "epochs": 2, "batch_size": 32}
+
+
+def set_training(window, **over):
+    t = window.training
+    window.doc.project.training.update({**TINY, **over})
+    t.panel.form.load(window.doc.project.training)
+    return t
+
+
+def wait_done(qtbot, t, timeout=20000):
+    qtbot.waitUntil(lambda: not t.running, timeout=timeout)
+
+
+def test_train_runs_an_epoch_and_points_appear(window, qtbot):
+    t = set_training(window)
+    t.train_action.trigger()
+    assert t.running and not window.undo_group.canUndo()
+    wait_done(qtbot, t)
+    plots = t.panel.plots
+    assert plots.point_count() > 0
+    plots.redraw()
+    x, y = plots.raw.item.getOriginalDataset()
+    assert len(x) == plots.point_count() and np.isfinite(y).all()
+    assert plots.train_loss.series.n == 2 and plots.val_loss.series.n == 2
+    assert t.panel.progress.format() == "completed"
+    # learning indicators on the layers that have weights
+    fc1 = by_name(window.doc.graph, "fc1")
+    look = window.scene.blocks[fc1.id].look
+    assert look.learning.startswith("∇") and look.learning_state == "ok"
+    # try it: decision regions and a confusion matrix, computed off the GUI thread
+    t.panel.try_panel.run()
+    qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=10000)
+    r = t.panel.try_panel.last
+    assert r["confusion"].sum() == 40 and r["grid"][2].shape == (160, 160)
+
+
+def test_stop_ends_the_run_within_a_second(window, qtbot):
+    t = set_training(window, epochs=500)
+    t.train()
+    qtbot.waitUntil(lambda: t.panel.plots.point_count() > 0, timeout=15000)
+    t0 = time.perf_counter()
+    t.stop_action.trigger()
+    wait_done(qtbot, t, timeout=1000)
+    assert time.perf_counter() - t0 < 1.0
+    assert t.panel.progress.format() == "stopped"
+    rec = t.store.runs()[-1]
+    assert rec.state == "stopped" and rec.last_checkpoint is not None or rec.status["epochs_done"] == 0
+
+
+def test_a_nan_run_shows_the_message_keeps_curves_and_leaves_the_editor_usable(window, qtbot):
+    t = set_training(window, epochs=3, optimizer={"name": "sgd", "lr": 1e30})
+    t.train()
+    wait_done(qtbot, t)
+    assert t.panel.progress.format() == "failed"
+    assert "loss became" in t.failure_text()
+    assert window.problems.item(0).text().startswith("Training: The loss became")
+    # the editor works again: an edit goes through and can be undone
+    fc1 = by_name(window.doc.graph, "fc1")
+    assert window.editor.set_params(fc1.id, {"out_features": 8})
+    assert window.doc.graph.blocks[fc1.id].params["out_features"] == 8
+    window.undo_group.undo()
+    assert window.doc.graph.blocks[fc1.id].params["out_features"] == 64
+
+
+def test_an_exception_in_the_model_marks_its_block(window, qtbot, monkeypatch):
+    import studio.compiler
+
+    real = studio.compiler.build_model
+
+    def broken(graph, name="Model"):
+        model = real(graph, name)
+        model.fc2.forward = lambda x: x[:, :, 5]  # IndexError inside the run, on the fc2 line
+        return model
+
+    monkeypatch.setattr(studio.compiler, "build_model", broken)
+    t = set_training(window)
+    t.train()
+    wait_done(qtbot, t)
+    assert t.panel.progress.format() == "failed"
+    assert "IndexError" in t.failure_text()
+    fc2 = by_name(window.doc.graph, "fc2")
+    assert window.scene.blocks[fc2.id].look.severity == "error"  # the generated line's block
+    assert window.problems.item(0).text().startswith("Training:")
+    window.problems.item(0).setSelected(True)
+    window.problems.itemClicked.emit(window.problems.item(0))
+    assert window.scene.selected_block_ids() == [fc2.id]
+    assert t.train_action.isEnabled()
+
+
+def test_an_edit_during_a_run_asks_to_stop_it(window, qtbot, monkeypatch):
+    t = set_training(window, epochs=500)
+    asked = []
+    monkeypatch.setattr(type(t), "ask_stop_for_edit", lambda self: asked.append(1) or False)
+    t.train()
+    qtbot.waitUntil(lambda: t.panel.plots.point_count() > 0, timeout=15000)
+    fc1 = by_name(window.doc.graph, "fc1")
+    assert not window.editor.set_params(fc1.id, {"out_features": 8})
+    assert asked and t.running
+    monkeypatch.setattr(type(t), "ask_stop_for_edit", lambda self: True)
+    assert window.editor.set_params(fc1.id, {"out_features": 8})
+    assert not t.running and window.doc.graph.blocks[fc1.id].params["out_features"] == 8
+
+
+def test_settings_edits_are_undoable_and_saved(window, qtbot, tmp_path):
+    form = window.training.panel.form
+    epochs = form.editors[("epochs",)]
+    epochs.setText("7")
+    epochs.textEdited.emit("7")
+    assert window.doc.project.training["epochs"] == 7 and window.isWindowModified()
+    epochs.setText("-1")
+    epochs.textEdited.emit("-1")
+    assert "Epochs must be at least 1" in form.errors.text()
+    assert window.doc.project.training["epochs"] == 7  # invalid: not pushed
+    window.undo_group.undo()
+    assert window.doc.project.training.get("epochs") == 30
+    assert form.editors[("epochs",)].text() == "30"
+    window.undo_group.redo()
+    window.files.choose_save_path = lambda *a: str(tmp_path / "mine.studio.json")
+    assert window.files.save()
+    assert load_project(tmp_path / "mine.studio.json").training["epochs"] == 7
+
+
+def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot, tmp_path):
+    window.files.choose_save_path = lambda *a: str(tmp_path / "p.studio.json")
+    assert window.files.save()
+    t = set_training(window, epochs=1)
+    t.train()
+    wait_done(qtbot, t)
+    assert (tmp_path / "p.runs").is_dir()
+    assert window.files.open_path(EXAMPLE, ask=False)
+    assert window.files.open_path(tmp_path / "p.studio.json", ask=False)
+    runs = window.training.panel.runs
+    assert len(runs.records()) == 1 and runs.records()[0].state == "completed"
+    from PySide6.QtCore import Qt
+
+    runs.list.item(0).setCheckState(Qt.CheckState.Checked)
+    assert len(window.training.panel.plots._overlays) >= 2
+    # resume continues the same run from its checkpoint, with more epochs from the form
+    set_training(window, epochs=2)
+    runs.list.setCurrentRow(0)
+    runs.resume_button.click()
+    wait_done(qtbot, t)
+    rec = window.training.store.runs()[0]
+    assert rec.status["epochs_done"] == 2 and len(rec.history()) == 2
+
+
+def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):
+    s = Series(4)
+    s.append(np.arange(10), [1.0, math.inf, math.nan] + [0.5] * 7)
+    x, y = s.data()
+    assert len(s.x) == 16 and len(x) == 10 and math.isnan(y[1])
+    out, last = ema(np.array([1.0, math.nan, 3.0]), math.nan, alpha=0.5)
+    assert out.tolist() == [1.0, 1.0, 2.0] and last == 2.0
+    plots = window.training.panel.plots
+    plots.add_steps(np.arange(1, 5.0), np.array([1.0, math.inf, -math.inf, 0.5]))
+    plots.set_log(True)
+    plots.redraw()
+    assert plots.frames >= 1
+
+
+def test_exports(window, qtbot, tmp_path):
+    t = set_training(window, epochs=1)
+    t.train()
+    wait_done(qtbot, t)
+    assert t.export_png(str(tmp_path / "p.png")) and (tmp_path / "p.png").stat().st_size > 1000
+    assert t.export_csv(str(tmp_path / "m.csv"))
+    text = (tmp_path / "m.csv").read_text()
+    assert text.startswith("kind,x,loss") and "\nepoch,1," in text
+
+
+@pytest.mark.parametrize("state", ["ok", "dead", "exploding", "frozen"])
+def test_block_items_paint_learning_indicators(window, state):
+    item = next(iter(window.scene.blocks.values()))
+    look = BlockLook(**{**item.look.__dict__, "learning": "∇ 1e-3", "learning_state": state})
+    item.set_look(look)
+    window.view.grab()
