@@ -78,6 +78,50 @@ def ema(values: np.ndarray, last: float, alpha: float = EMA_ALPHA) -> tuple[np.n
     return out, last
 
 
+class StableRange:
+    """Keeps a plot's axes still while data streams in.
+
+    pyqtgraph redraws an axis (ticks, labels, grid) whenever its view range changes, and with
+    auto-range that is every frame; it was most of the cost of a live plot. Here the x range
+    grows in steps (x 1.5 when the data reaches the edge) and the y range grows with a margin,
+    so axes change a few times per run. Log mode, or a user who pans or zooms, hands the plot
+    back to pyqtgraph's own auto-range.
+    """
+
+    def __init__(self, plot: pg.PlotItem):
+        self.plot = plot
+        self.managed = True
+        self.x_max = 0.0
+        self.y: tuple[float, float] | None = None
+        plot.vb.sigRangeChangedManually.connect(self.release)
+
+    def release(self, *_: object) -> None:
+        self.managed = False
+
+    def reset(self) -> None:
+        self.managed = True
+        self.x_max = 0.0
+        self.y = None
+        self.plot.enableAutoRange()
+
+    def update(self, curves: list[Curve]) -> None:
+        if not self.managed or self.plot.ctrl.logYCheck.isChecked():
+            return
+        x_hi = max((c.x_max for c in curves), default=-math.inf)
+        y_lo = min((c.y_min for c in curves), default=math.inf)
+        y_hi = max((c.y_max for c in curves), default=-math.inf)
+        if not (math.isfinite(x_hi) and math.isfinite(y_lo) and math.isfinite(y_hi)):
+            return
+        vb = self.plot.vb
+        if x_hi > self.x_max:
+            self.x_max = max(1.5 * x_hi, 10.0)
+            vb.setXRange(0.0, self.x_max, padding=0)
+        if self.y is None or y_lo < self.y[0] or y_hi > self.y[1]:
+            span = (y_hi - y_lo) or abs(y_hi) or 1.0
+            self.y = (y_lo - 0.15 * span, y_hi + 0.15 * span)
+            vb.setYRange(*self.y, padding=0)
+
+
 class Curve:
     """One plotted Series and its PlotDataItem."""
 
@@ -91,11 +135,18 @@ class Curve:
             connect="finite", clipToView=True, autoDownsample=True, downsampleMethod="peak",
         )
         self.dirty = False
+        self.x_max, self.y_min, self.y_max = -math.inf, math.inf, -math.inf
 
     def append(self, xs, ys) -> None:
         if len(xs):
             self.series.append(xs, ys)
             self.dirty = True
+            added = self.series.y[self.series.n - len(xs) : self.series.n]
+            finite = added[np.isfinite(added)]
+            if len(finite):
+                self.y_min = min(self.y_min, float(finite.min()))
+                self.y_max = max(self.y_max, float(finite.max()))
+            self.x_max = max(self.x_max, float(np.max(xs)))
 
     def draw(self) -> bool:
         if not self.dirty:
@@ -113,6 +164,7 @@ class Curve:
     def clear(self) -> None:
         self.series.clear()
         self.dirty = True
+        self.x_max, self.y_min, self.y_max = -math.inf, math.inf, -math.inf
 
 
 class TrainingPlots(QWidget):
@@ -133,11 +185,14 @@ class TrainingPlots(QWidget):
             grid.addWidget(w, i // 2, i % 2)
         self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
         self.plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot)
-        for p, label in zip(self.plots, ("loss / step", "loss / epoch", "accuracy / epoch", "learning rate"),
-                            strict=True):
+        labels = ("loss / step (faint: raw, dark: smoothed)", "loss / epoch", "accuracy / epoch", "learning rate")
+        for p, label in zip(self.plots, labels, strict=True):
+            p.setLabel("left", label)
+        # The plots that change every frame have no grid and no legend: pyqtgraph draws the grid
+        # with the axes, over the whole view, so a grid tripled the cost of each live repaint.
+        for p in (self.epoch_plot, self.metric_plot):
             p.showGrid(x=True, y=True, alpha=0.25)
             p.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6)
-            p.setLabel("left", label)
         faint = pg.mkPen(120, 150, 200, 90)
         self.raw = Curve(self.step_plot, "loss", faint, capacity=4096)
         self.smooth = Curve(self.step_plot, "smoothed", pg.mkPen("#0d47a1", width=1), capacity=4096)
@@ -148,6 +203,12 @@ class TrainingPlots(QWidget):
         self.lr = Curve(self.lr_plot, "lr", pg.mkPen("#2e7d32", width=1), every=SLOW_CURVE_S)
         self.curves = (self.raw, self.smooth, self.train_loss, self.val_loss, self.train_metric,
                        self.val_metric, self.lr)
+        self.ranges = [
+            (StableRange(self.step_plot), [self.raw, self.smooth]),
+            (StableRange(self.epoch_plot), [self.train_loss, self.val_loss]),
+            (StableRange(self.metric_plot), [self.train_metric, self.val_metric]),
+            (StableRange(self.lr_plot), [self.lr]),
+        ]
         self._ema_last = math.nan
         self._overlays: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self.frames = 0  # redraws that had new data (the benchmark's plot_hz)
@@ -180,6 +241,8 @@ class TrainingPlots(QWidget):
         for c in self.curves:
             c.clear()
             c._drawn_at = 0.0
+        for rng, _ in self.ranges:
+            rng.reset()
         self._ema_last = math.nan
         self.metric_plot.setLabel("left", "accuracy / epoch" if metric_name == "accuracy" else "MAE / epoch")
         self.redraw()
@@ -212,14 +275,23 @@ class TrainingPlots(QWidget):
         drew = False
         if everything:
             self.lr._drawn_at = 0.0
-        for c in self.curves:
-            drew = c.draw() or drew
+        for rng, curves in self.ranges:
+            changed = False
+            for c in curves:
+                changed = c.draw() or changed
+            if changed:
+                rng.update(curves)
+            drew = drew or changed
         if drew:
             self.frames += 1
 
     def set_log(self, on: bool) -> None:
-        for p in (self.step_plot, self.epoch_plot):
-            p.setLogMode(y=on)
+        for rng, _ in self.ranges[:2]:
+            rng.plot.setLogMode(y=on)
+            if on:
+                rng.plot.enableAutoRange()  # log axes: pyqtgraph's own range
+            else:
+                rng.y = None
 
     def set_overlays(self, runs: list[tuple[str, list[dict], np.ndarray, str]]) -> None:
         """Curves of other runs for comparison: (label, epoch history, (n, 2) steps, metric name)."""
