@@ -56,6 +56,7 @@ class TrainingController(QObject):
         self._history: list[dict] = []
         self._last_canvas = 0.0
         self._last_step = 0
+        self._expected = False  # the plots know the run length
         self.last_model = None  # (model, data) of the latest run, for the try-it panel
         self.train_action = self._action("Train", "F5", self.train, "Train the model with these settings (F5)")
         self.pause_action = self._action("Pause", "F6", self.pause_resume, "Pause or resume the run (F6)")
@@ -201,6 +202,7 @@ class TrainingController(QObject):
         plots = self.plots
         plots.reset(self.metric_name)
         self._history, self._epoch_steps, self._last_step = [], [], 0
+        self._expected = False
         resume_from = None
         if rec is None:
             self.record = self.store.create(settings.to_dict(), self.doc.project.name)
@@ -286,6 +288,9 @@ class TrainingController(QObject):
             self._history.extend(c.epochs)
         if c.progress:
             pr = c.progress
+            if not self._expected:
+                self._expected = True
+                plots.expect(pr["epochs"] * pr["batches"], pr["epochs"])
             self._last_step = pr["step"]
             for _ in c.epochs:
                 self._epoch_steps.append(pr["step"])
