@@ -114,45 +114,31 @@ register(
     )
 )
 
-register(
-    BlockType(
-        id="conv1d",
-        label="Conv1d",
-        category=CONV,
-        description="1-D convolution over sequences or signals shaped N×C×L.",
-        torch_name="nn.Conv1d",
-        params=_conv_params(),
-        emitter=Module(
-            "nn.Conv1d",
-            args=lambda c: [c.dim(1), c.p.out_channels, c.p.kernel_size],
-            kwargs=_conv_kwargs,
-        ),
-        check=_conv_check(3, "N×C×L"),
-        macs=_conv_macs,
-        name_base="conv",
-        keywords=("convolution", "temporal", "signal"),
+def _conv(dims: int, layout: str, description: str, keywords: tuple[str, ...]) -> None:
+    label = f"Conv{dims}d"
+    register(
+        BlockType(
+            id=label.lower(),
+            label=label,
+            category=CONV,
+            description=description,
+            torch_name=f"nn.{label}",
+            params=_conv_params(),
+            emitter=Module(
+                f"nn.{label}",
+                args=lambda c: [c.dim(1), c.p.out_channels, c.p.kernel_size],
+                kwargs=_conv_kwargs,
+            ),
+            check=_conv_check(dims + 2, layout),
+            macs=_conv_macs,
+            name_base="conv",
+            keywords=("convolution", *keywords),
+        )
     )
-)
 
-register(
-    BlockType(
-        id="conv2d",
-        label="Conv2d",
-        category=CONV,
-        description="2-D convolution over images shaped N×C×H×W: learns local filters.",
-        torch_name="nn.Conv2d",
-        params=_conv_params(),
-        emitter=Module(
-            "nn.Conv2d",
-            args=lambda c: [c.dim(1), c.p.out_channels, c.p.kernel_size],
-            kwargs=_conv_kwargs,
-        ),
-        check=_conv_check(4, "N×C×H×W"),
-        macs=_conv_macs,
-        name_base="conv",
-        keywords=("convolution", "cnn", "image", "filter"),
-    )
-)
+
+_conv(1, "N×C×L", "1-D convolution over sequences or signals shaped N×C×L.", ("temporal", "signal"))
+_conv(2, "N×C×H×W", "2-D convolution over images shaped N×C×H×W: learns local filters.", ("cnn", "image", "filter"))
 
 register(
     BlockType(
