@@ -1,11 +1,19 @@
-"""The built-in block types. Importing this package registers them, category by category."""
+"""The built-in block types. Importing this package registers them, category by category.
 
-from studio.blocks.catalogue import (  # noqa: F401
-    activations,
-    backbones,  # noqa: F401  (torchvision and torch.hub models)
-    io,
-    layers,
-    merges,
-    ops,  # noqa: F401  (generic ops and the Custom module block)
-    parameter,
+The order of MODULES is the palette's order (an explicit list: sorting imports must not
+reorder the palette)."""
+
+import importlib
+
+MODULES = (
+    "io",  # Input / Output
+    "layers",  # Linear, convolution, normalisation, shape, sequence
+    "activations",
+    "merges",
+    "parameter",
+    "ops",  # generic tensor ops and the Custom module block
+    "backbones",  # torchvision and torch.hub models
 )
+
+for _name in MODULES:
+    importlib.import_module(f"{__name__}.{_name}")
