@@ -191,9 +191,10 @@ class TrainingPlots(QWidget):
             grid.addWidget(w, i // 2, i % 2)
         self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
         self.plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot)
-        labels = ("loss / step (faint: raw, dark: smoothed)", "loss / epoch", "accuracy / epoch", "learning rate")
+        labels = ("loss / step", "loss / epoch", "accuracy / epoch", "learning rate")
         for p, label in zip(self.plots, labels, strict=True):
             p.setLabel("left", label)
+        self.step_plot.setTitle("faint: every step · dark: smoothed", size="8pt")
         # The plots that change every frame have no grid and no legend: pyqtgraph draws the grid
         # with the axes, over the whole view, so a grid tripled the cost of each live repaint.
         for p in (self.epoch_plot, self.metric_plot):
