@@ -91,7 +91,7 @@ class StableRange:
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
         self.managed = True
-        self.x_max = 0.0
+        self.x_max = self.expected_x = 0.0
         self.y: tuple[float, float] | None = None
         plot.vb.sigRangeChangedManually.connect(self.release)
 
@@ -100,15 +100,14 @@ class StableRange:
 
     def reset(self) -> None:
         self.managed = True
-        self.x_max = 0.0
+        self.x_max = self.expected_x = 0.0
         self.y = None
         self.plot.enableAutoRange()
 
     def expect(self, x_max: float) -> None:
-        """The run's length is known: show all of it from the start (the x axis never moves)."""
-        if self.managed and x_max > self.x_max:
-            self.x_max = x_max
-            self.plot.vb.setXRange(0.0, x_max, padding=0)
+        """The run's length is known: show all of it (the x axis then never moves). Applied at
+        this plot's next draw, so the four plots do not all repaint in the same tick."""
+        self.expected_x = max(self.expected_x, x_max)
 
     def update(self, curves: list[Curve]) -> None:
         if not self.managed or self.plot.ctrl.logYCheck.isChecked():
@@ -119,8 +118,8 @@ class StableRange:
         if not (math.isfinite(x_hi) and math.isfinite(y_lo) and math.isfinite(y_hi)):
             return
         vb = self.plot.vb
-        if x_hi > self.x_max:
-            self.x_max = max(1.5 * x_hi, 10.0)
+        if x_hi > self.x_max or self.expected_x > self.x_max:
+            self.x_max = max(1.5 * x_hi, 10.0) if x_hi > self.expected_x else self.expected_x
             vb.setXRange(0.0, self.x_max, padding=0)
         if self.y is None or y_lo < self.y[0] or y_hi > self.y[1]:
             span = (y_hi - y_lo) or abs(y_hi) or 1.0
@@ -219,6 +218,7 @@ class TrainingPlots(QWidget):
         self._ema_last = math.nan
         self._overlays: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self.frames = 0  # redraws that had new data (the benchmark's plot_hz)
+        self._turn = 0  # which of the slower plots may repaint next
 
         self.log_box = QCheckBox("Log scale (loss)")
         self.log_box.toggled.connect(self.set_log)
@@ -288,18 +288,29 @@ class TrainingPlots(QWidget):
     # ---------------------------------------------------------------- drawing
     def redraw(self, everything: bool = False) -> None:
         """Called by the timer; `everything` also draws the slow curves now (a run ended)."""
-        drew = False
         if everything:
             self.lr._drawn_at = 0.0
-        for rng, curves in self.ranges:
-            changed = False
-            for c in curves:
-                changed = c.draw() or changed
-            if changed:
-                rng.update(curves)
-            drew = drew or changed
+        step, others = self.ranges[0], self.ranges[1:]
+        drew = self._draw(*step)
+        # The other plots take turns: at most one of them repaints per tick (unless a run just
+        # ended), so their paints do not pile up into one long stall of the GUI thread.
+        for k in range(len(others)):
+            i = (self._turn + k) % len(others)
+            if self._draw(*others[i]):
+                drew = True
+                if not everything:
+                    self._turn = i + 1
+                    break
         if drew:
             self.frames += 1
+
+    def _draw(self, rng: StableRange, curves: list[Curve]) -> bool:
+        changed = False
+        for c in curves:
+            changed = c.draw() or changed
+        if changed:
+            rng.update(curves)
+        return changed
 
     def set_log(self, on: bool) -> None:
         for rng, _ in self.ranges[:2]:
