@@ -27,6 +27,7 @@ from studio.ui.training.dock import TrainingPanel
 
 TRAINING_ROLE = Qt.ItemDataRole.UserRole + 7  # marks our row in the problems list
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
+PROGRESS_UPDATE_S = 0.2  # progress bar and rate text: at most 5 updates a second
 GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
 
 
@@ -57,6 +58,7 @@ class TrainingController(QObject):
         self._last_canvas = 0.0
         self._last_step = 0
         self._expected = False  # the plots know the run length
+        self._last_progress = 0.0
         self.last_model = None  # (model, data) of the latest run, for the try-it panel
         self.train_action = self._action("Train", "F5", self.train, "Train the model with these settings (F5)")
         self.pause_action = self._action("Pause", "F6", self.pause_resume, "Pause or resume the run (F6)")
@@ -294,14 +296,19 @@ class TrainingController(QObject):
             self._last_step = pr["step"]
             for _ in c.epochs:
                 self._epoch_steps.append(pr["step"])
-            done = (pr["epoch"] - 1) * pr["batches"] + pr["batch"]
-            if c.epochs and pr["batch"] == pr["batches"]:
-                done = c.epochs[-1]["epoch"] * pr["batches"]
-            self.panel.progress.setValue(done)
-            self.panel.progress.setFormat(f"epoch {pr['epoch']}/{pr['epochs']} · %p%")
-            self.panel.rate.setText(
-                f"step {pr['step']:,}  ·  {pr['samples_per_s']:,.0f} samples/s  ·  ETA {format_eta(pr['eta_s'])}"
-            )
+            now = time.perf_counter()
+            # the progress bar and the rate text change at most 5 times a second (each update
+            # repaints widgets on the GUI thread while the trainer waits for the GIL)
+            if c.epochs or now - self._last_progress >= PROGRESS_UPDATE_S:
+                self._last_progress = now
+                done = (pr["epoch"] - 1) * pr["batches"] + pr["batch"]
+                if c.epochs and pr["batch"] == pr["batches"]:
+                    done = c.epochs[-1]["epoch"] * pr["batches"]
+                self.panel.progress.setValue(done)
+                self.panel.progress.setFormat(f"epoch {pr['epoch']}/{pr['epochs']} · %p%")
+                self.panel.rate.setText(
+                    f"step {pr['step']:,}  ·  {pr['samples_per_s']:,.0f} samples/s  ·  ETA {format_eta(pr['eta_s'])}"
+                )
         if c.learning:
             now = time.perf_counter()
             if now - self._last_canvas >= CANVAS_UPDATE_S or c.epochs:
