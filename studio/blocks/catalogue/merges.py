@@ -107,13 +107,18 @@ register(
 )
 
 
-def _mean_expr(c: EmitContext) -> str:
-    dims = c.p.dims[0] if len(c.p.dims) == 1 else c.p.dims
-    keep = ", keepdim=True" if c.p.keepdim else ""
-    return f"{c.x}.mean(dim={dims!r}{keep})"
+def reduce_expr(method: str):
+    """``x.<method>(dim=..., keepdim=True)`` for reduction blocks (Mean, Sum)."""
+
+    def expr(c: EmitContext) -> str:
+        dims = c.p.dims[0] if len(c.p.dims) == 1 else c.p.dims
+        keep = ", keepdim=True" if c.p.keepdim else ""
+        return f"{c.x}.{method}(dim={dims!r}{keep})"
+
+    return expr
 
 
-def _dims_check(c: EmitContext) -> str | None:
+def dims_check(c: EmitContext) -> str | None:
     s = c.in_shapes[0]
     if s is None:
         return None
@@ -134,8 +139,8 @@ register(
             "dims": Ints((1,), key=True, min_len=1, max_len=6, min=-8, max=8),
             "keepdim": Bool(False),
         },
-        emitter=Op(_mean_expr),
-        check=_dims_check,
+        emitter=Op(reduce_expr("mean")),
+        check=dims_check,
         name_base="mean",
         keywords=("average", "reduce", "pool"),
     )

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from studio.blocks.catalogue.merges import dims_check, reduce_expr
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Text
 from studio.blocks.registry import (
     IMPORT_NN,
@@ -297,12 +298,6 @@ register(
 )
 
 
-def _sum_expr(c: EmitContext) -> str:
-    dims = c.p.dims[0] if len(c.p.dims) == 1 else c.p.dims
-    keep = ", keepdim=True" if c.p.keepdim else ""
-    return f"{c.x}.sum(dim={dims!r}{keep})"
-
-
 register(
     BlockType(
         id="sum",
@@ -314,7 +309,8 @@ register(
             "dims": Ints((1,), key=True, min_len=1, max_len=6, min=-8, max=8),
             "keepdim": Bool(False),
         },
-        emitter=Op(_sum_expr),
+        emitter=Op(reduce_expr("sum")),
+        check=dims_check,
         name_base="sum",
         keywords=("reduce", "total"),
     )
