@@ -1,7 +1,7 @@
 """Is the window responsive while it trains at full speed?
 
 Trains the example MLP (spirals, batch 64: many tiny steps, the worst case for the GIL) from the
-window for a few seconds. Meanwhile a 5 ms QTimer on the GUI thread records how late it fires,
+window for a few seconds (the window trains in a child process: studio.training.remote). Meanwhile a 5 ms QTimer on the GUI thread records how late it fires,
 and the plot timer counts redraws with new data. Then the same settings train headless (Trainer,
 no GUI) for the same number of epochs, to compare samples per second.
 
@@ -97,6 +97,9 @@ def train_in_window(epochs: int) -> tuple[list[float], float, float, float, floa
     hz = (t.panel.plots.frames - frames0) / elapsed
     rate = samples_per_s(t.store.runs()[-1].history())
     w.close()
+    from studio.training.remote import discard_spare
+
+    discard_spare()  # the spare loading torch would slow the next headless run
     return late, hz, rate, elapsed, gui_cpu
 
 

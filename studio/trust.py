@@ -60,3 +60,17 @@ def untrusted_message(source: str) -> str:
         f"This block runs code from {source}. Studio does not run code named in a project "
         "until you trust it (Trust code in the block's menu, or --trust-code on the command line)."
     )
+
+
+def snapshot() -> tuple[tuple[str, ...], bool]:
+    """What is trusted now, to hand to a training process (it starts trusting nothing)."""
+    return tuple(sorted(_trusted)), _trust_all
+
+
+def restore(state: tuple[tuple[str, ...], bool]) -> None:
+    global _trust_all, _epoch
+    trusted, everything = state
+    _trusted.clear()
+    _trusted.update(trusted)
+    _trust_all = bool(everything)
+    _epoch += 1

@@ -76,29 +76,71 @@ def test_a_nan_run_shows_the_message_keeps_curves_and_leaves_the_editor_usable(w
     assert window.doc.graph.blocks[fc1.id].params["out_features"] == 64
 
 
-def test_an_exception_in_the_model_marks_its_block(window, qtbot, monkeypatch):
-    import studio.compiler
+FLAKY = """
+import os
 
-    real = studio.compiler.build_model
+from torch import nn
 
-    def broken(graph, name="Model"):
-        model = real(graph, name)
-        model.fc2.forward = lambda x: x[:, :, 5]  # IndexError inside the run, on the fc2 line
-        return model
 
-    monkeypatch.setattr(studio.compiler, "build_model", broken)
+class Flaky(nn.Module):
+    \"\"\"Fine while shapes are inferred (meta tensors); fails on real data.\"\"\"
+
+    def __init__(self, crash=False):
+        super().__init__()
+        self.crash = crash
+
+    def forward(self, x):
+        if not x.is_meta:
+            if self.crash:
+                os._exit(3)  # native code dying: the process ends without a word
+            raise IndexError("index 5 is out of bounds for dimension 1 with size 2")
+        return x
+"""
+
+
+def insert_flaky(window, tmp_path, crash=False):
+    """relu2 replaced by a trusted Custom module from a file, fine on meta tensors only."""
+    from studio.trust import trust
+
+    path = tmp_path / "flaky.py"
+    path.write_text(FLAKY)
+    trust(str(path))
+    g, ed = window.doc.graph, window.editor
+    fc2, relu2, head = (by_name(g, n) for n in ("fc2", "relu2", "classifier"))
+    ed.delete([relu2.id])
+    bid = ed.add_block("custom_module", (0, 0))
+    assert ed.set_params(bid, {"source": f"{path}:Flaky", "kwargs": repr({"crash": crash})})
+    assert ed.connect(fc2.id, "out", bid, "in") is None and ed.connect(bid, "out", head.id, "in") is None
+    window.ensure_compiler()
+    assert window.doc.analysis.ok, window.doc.analysis.diagnostics
+    return bid
+
+
+def test_an_exception_in_the_model_marks_its_block(window, qtbot, tmp_path):
+    bid = insert_flaky(window, tmp_path)
     t = set_training(window)
     t.train()
     wait_done(qtbot, t)
     assert t.panel.progress.format() == "failed"
-    assert "IndexError" in t.failure_text()
-    fc2 = by_name(window.doc.graph, "fc2")
-    assert window.scene.blocks[fc2.id].look.severity == "error"  # the generated line's block
+    assert "IndexError" in t.failure_text() and "index 5 is out of bounds" in t.failure_text()
+    assert window.scene.blocks[bid].look.severity == "error"  # the generated line's block
     assert window.problems.item(0).text().startswith("Training:")
     window.problems.item(0).setSelected(True)
     window.problems.itemClicked.emit(window.problems.item(0))
-    assert window.scene.selected_block_ids() == [fc2.id]
+    assert window.scene.selected_block_ids() == [bid]
     assert t.train_action.isEnabled()
+
+
+def test_a_crashing_run_is_a_failed_run_not_a_crashed_app(window, qtbot, tmp_path):
+    insert_flaky(window, tmp_path, crash=True)
+    t = set_training(window)
+    t.train()
+    wait_done(qtbot, t)
+    assert t.panel.progress.format() == "failed"
+    assert "ended unexpectedly (exit code 3)" in t.failure_text()
+    assert t.store.runs()[-1].state == "failed"
+    fc1 = by_name(window.doc.graph, "fc1")
+    assert window.editor.set_params(fc1.id, {"out_features": 8})  # the editor works on
 
 
 def test_an_edit_during_a_run_asks_to_stop_it(window, qtbot, monkeypatch):

@@ -193,7 +193,6 @@ class TrainingController(QObject):
         if problems:
             self.panel.show_message(" ".join(problems), error=True)
             return
-        from studio.training import RunControl
         from studio.ui.training.worker import TrainingWorker
 
         # the curves should move at the plots' 20+ Hz: read metrics back at least every 45 ms
@@ -223,10 +222,12 @@ class TrainingController(QObject):
             self.store.update(rec, status="running", settings_epochs=settings.epochs)
         self._clear_failure()
         self.w.scene.set_learning({})
+        self.last_model = None  # the try-it panel follows this run from now on
         project = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path)
-        self.control = RunControl()
-        self.worker = TrainingWorker(project, settings, self.record.folder, self.control, resume_from, self)
+        self.worker = TrainingWorker(project, settings, self.record.folder, resume_from, self)
+        self.control = self.worker.control
         self.worker.signals.chunk.connect(self._chunk)
+        self.worker.signals.paused_ready.connect(self._paused_ready)
         self.worker.signals.status.connect(lambda text: self.panel.show_message(text))
         self.worker.signals.started.connect(self._started)
         self.worker.done.connect(self._done)
@@ -248,8 +249,14 @@ class TrainingController(QObject):
             self.panel.show_message("Training…")
         else:
             self.control.pause()
-            self.panel.show_message("Paused: the model can be tried in the Try it tab.")
+            self.panel.show_message("Pausing after this batch…")
         self._update_actions()
+
+    def _paused_ready(self) -> None:
+        """The run paused and this process holds a copy of the model as it is now."""
+        if self.worker is not None and self.control.paused:
+            self.last_model = (self.worker.model, self.worker.data)
+            self.panel.show_message("Paused: the model can be tried in the Try it tab.")
 
     def stop(self, wait: bool = False) -> None:
         if not self.running:
@@ -278,8 +285,6 @@ class TrainingController(QObject):
         self._steps_per_epoch = info.steps_per_epoch
         notes = " ".join(info.notes)
         self.panel.show_message(f"Training on {info.device}: {info.description}. {notes}".strip())
-        if self.worker is not None:
-            self.last_model = (self.worker.model, self.worker.data)
 
     def _chunk(self, c) -> None:
         plots = self.plots
@@ -345,6 +350,9 @@ class TrainingController(QObject):
             self.panel.show_message(r.message)
         self.refresh_runs()
         self._lock(False)
+        from studio.training.remote import warm_spare
+
+        warm_spare()  # the next run starts without waiting for a new process to load torch
 
     # ------------------------------------------------------------------ failures
     def _show_failure(self, failure, code) -> None:
@@ -398,6 +406,9 @@ class TrainingController(QObject):
     def _try_source(self):
         if self.running and not self.control.paused:
             self.panel.try_panel.message.setText("Pause the run (F6) to try the model while it trains.")
+            return None
+        if self.running and self.last_model is None:
+            self.panel.try_panel.message.setText("The paused model is still loading; try again in a moment.")
             return None
         return self.last_model if self.last_model and self.last_model[0] is not None else None
 

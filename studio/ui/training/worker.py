@@ -1,192 +1,129 @@
-"""Training off the GUI thread: a QThread runs `prepare_run` + `Trainer.fit`; one adapter callback
-(`QtBridge`) turns trainer callbacks into throttled Qt signals.
+"""Training off the GUI thread: the run itself goes in a child process
+(`studio.training.remote`, which says why); a QThread here reads the child's messages and
+re-emits them as Qt signals. Widgets are never touched from the thread.
 
-Why a thread and not a process: the trainer already reports through callbacks and obeys a
-RunControl within one batch; the model is built in-process from the same generated source the
-editor shows (tracebacks point at its lines); torch ops release the GIL; and a subprocess would
-re-import torch (~1-2 s) and copy data and weights back for the try-it panel.
-
-The bridge copies numbers into plain lists in the worker and emits one `Chunk` at most every
-`EMIT_SECONDS` (and when the run pauses or ends). Widgets are never touched from the worker.
+The try-it panel needs the trained model in this process: when the run pauses or ends, the
+thread builds a copy with the same `prepare_run` (same generated source, same data) and loads the
+child's weights into it, then emits `paused_ready` or `done`.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass, field
 
-import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-EMIT_SECONDS = 0.04  # at most 25 chunks per second (the trainer reads back every 45 ms)
+from studio.training.remote import (  # noqa: F401  (Chunk: what `chunk` carries)
+    STOP_GRACE_S,
+    Chunk,
+    RemoteRun,
+    RunRequest,
+    exit_message,
+    load_state,
+    spare_cores,
+)
 
-
-@dataclass
-class Chunk:
-    steps: np.ndarray
-    losses: np.ndarray
-    lr_steps: list[int] = field(default_factory=list)
-    lrs: list[float] = field(default_factory=list)
-    epochs: list[dict] = field(default_factory=list)
-    progress: dict | None = None  # epoch, epochs, batch, batches, step, samples_per_s, eta_s
-    learning: dict | None = None  # block id -> studio.training.probes.BlockLearning
+POLL_S = 0.05
 
 
 class BridgeSignals(QObject):
     chunk = Signal(object)  # Chunk
     started = Signal(object)  # RunInfo
     status = Signal(str)  # preparation messages (weights download...)
-
-
-class QtBridge:
-    """The one trainer callback of the GUI. Runs on the worker thread; cheap per call."""
-
-    def __init__(self, signals: BridgeSignals, control, probe=None, epochs: int = 0):
-        self.signals, self.control, self.probe = signals, control, probe
-        self.epochs = epochs
-        self._reset()
-        self._last_emit = 0.0
-
-    def _reset(self) -> None:
-        self._steps: list[int] = []
-        self._losses: list[float] = []
-        self._lr_steps: list[int] = []
-        self._lrs: list[float] = []
-        self._epochs: list[dict] = []
-        self._progress: dict | None = None
-        self._learning = None
-
-    # trainer callbacks ---------------------------------------------------------------------
-    def on_run_start(self, info) -> None:
-        self.epochs = info.epochs
-        self.signals.started.emit(info)
-
-    def on_step_end(self, r) -> None:
-        first = r.step - len(r.losses) + 1
-        self._steps.extend(range(first, r.step + 1))
-        self._losses.extend(r.losses)
-        self._lr_steps.append(r.step)
-        self._lrs.append(r.lr)
-        self._progress = {
-            "epoch": r.epoch, "epochs": self.epochs, "batch": r.batch, "batches": r.batches,
-            "step": r.step, "samples_per_s": r.samples_per_s, "eta_s": r.eta_s,
-        }
-        self._maybe_emit(force=self.control.paused)
-
-    def on_epoch_end(self, r) -> None:
-        self._epochs.append(dict(r.metrics))
-        if self._progress is not None:
-            self._progress = {**self._progress, "eta_s": r.eta_s}
-        if self.probe is not None:
-            self._learning = self.probe.latest
-        self._maybe_emit(force=r.epoch == r.epochs)
-
-    def on_checkpoint(self, path, kind, epoch) -> None:
-        pass
-
-    def on_run_end(self, result) -> None:
-        self.flush()
-
-    def on_failure(self, failure) -> None:
-        pass
-
-    # emitting ------------------------------------------------------------------------------
-    def _maybe_emit(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if force or now - self._last_emit >= EMIT_SECONDS:
-            self._last_emit = now
-            self.flush()
-
-    def flush(self) -> None:
-        if not (self._steps or self._epochs or self._progress):
-            return
-        if self.probe is not None and self._learning is None:
-            self._learning = self.probe.latest
-        chunk = Chunk(
-            np.asarray(self._steps, dtype=np.float64), np.asarray(self._losses, dtype=np.float64),
-            self._lr_steps, self._lrs, self._epochs, self._progress, self._learning,
-        )
-        self._reset()
-        self.signals.chunk.emit(chunk)
+    paused_ready = Signal()  # the paused model can be tried (`model`, `data`)
 
 
 class TrainingWorker(QThread):
-    """One run: prepare (data, weights, seed, model) then fit. Results are attributes, read by
-    the GUI after `done`: result, model, data, code."""
+    """One run in a child process. Results are attributes, read by the GUI after `done`:
+    result (RunResult), code (GeneratedCode, for mapping a traceback to a block), and model and
+    data (a trained copy for the try-it panel, or None)."""
 
     done = Signal(object)  # RunResult
 
-    def __init__(self, project, settings, out_dir, control, resume_from=None, parent=None):
+    def __init__(self, project, settings, out_dir, resume_from=None, parent=None):
         super().__init__(parent)
-        self.project, self.settings, self.out_dir = project, settings, out_dir
-        self.control, self.resume_from = control, resume_from
+        import studio.trust
+        from studio.graph.project import dumps
+
+        self.project, self.settings = project, settings
+        request = RunRequest(
+            dumps(project), str(project.path) if project.path else None, settings.to_dict(), str(out_dir),
+            str(resume_from) if resume_from else None, studio.trust.snapshot(), spare_cores(),
+        )
+        self.remote = RemoteRun(request)
+        self.control = self.remote.control  # pause / resume / stop, from the GUI thread
         self.signals = BridgeSignals()
         self.result = None
         self.model = self.data = self.code = None
 
     def run(self) -> None:
-        from studio.training import CSVLogger, Failure, RunResult, Trainer
-        from studio.training.prepare import PrepareError, prepare_run
-        from studio.training.probes import LearningProbe
+        from studio.training import Failure, RunResult
 
-        last = [0.0]
+        result = None
+        if not self.control.stop_requested:
+            self.remote.start()
+            result = self._read()
+            self.remote.end()
+        if result is None:
+            code = self.remote.process.exitcode if self.remote.started else None
+            if self.control.stop_requested:
+                result = RunResult("stopped", message="Stopped before training began.")
+            else:
+                msg = exit_message(code)
+                result = RunResult("failed", message=msg, failure=Failure("error", msg))
+        if result.weights_path is not None:
+            self._load_copy(result.weights_path)
+        self.result = result
+        self.done.emit(result)
 
-        def progress(p) -> None:  # weights download: report when the shown value changes, 10 Hz
-            now = time.perf_counter()
-            if now - last[0] > 0.1 or (p.total and p.done >= p.total):
-                last[0] = now
-                pct = f" {100 * p.done // p.total}%" if p.total else f" {p.done / 1e6:.1f} MB"
-                self.signals.status.emit(f"Downloading {p.filename}{pct}")
+    def _read(self):
+        stop_seen = None
+        handlers = {
+            "chunk": self.signals.chunk.emit,
+            "started": self.signals.started.emit,
+            "status": self.signals.status.emit,
+            "prepared": self._prepared,
+            "paused": self._paused,
+        }
+        while True:
+            message = self.remote.receive(POLL_S)
+            if message is None:
+                if self.control.stop_requested:  # a child that ignores Stop is ended
+                    stop_seen = stop_seen or time.monotonic()
+                    if time.monotonic() - stop_seen > STOP_GRACE_S:
+                        return None
+                continue
+            kind, *args = message
+            if kind == "done":
+                return args[0]
+            if kind == "exit":
+                return None
+            handler = handlers.get(kind)
+            if handler is not None:
+                handler(*args)
 
+    def _prepared(self, code) -> None:
+        self.code = code
+
+    def _paused(self, path: str) -> None:
+        from pathlib import Path
+
+        if self._load_copy(path):
+            Path(path).unlink(missing_ok=True)
+            self.signals.paused_ready.emit()
+
+    def _load_copy(self, path) -> bool:
+        """Build this process's copy of the model (once) and load the child's weights into it."""
         try:
-            self.signals.status.emit("Preparing data and model…")
-            prepared = prepare_run(
-                self.project, self.settings, progress=progress,
-                cancel=_StopFlag(self.control), with_code=True,
-            )
-        except PrepareError as e:
-            self.result = RunResult("failed", message=str(e), failure=Failure(e.kind, str(e)))
-            self.done.emit(self.result)
-            return
-        except Exception as e:  # noqa: BLE001 - anything else still ends as a message, not a crash
-            msg = f"Could not start the run: {type(e).__name__}: {e}"
-            self.result = RunResult("failed", message=msg, failure=Failure("error", msg))
-            self.done.emit(self.result)
-            return
-        self.model, self.data, self.code = prepared.model, prepared.data, prepared.code
-        probe = LearningProbe(prepared.model, prepared.code.attrs)
-        bridge = QtBridge(self.signals, self.control, probe, self.settings.epochs)
-        callbacks = [probe, bridge, CSVLogger(self.out_dir / "metrics.csv")]
-        trainer = Trainer(
-            prepared.model, prepared.data, self.settings, callbacks, out_dir=self.out_dir,
-            control=self.control, expected_input_shape=prepared.expected_shape,
-        )
-        self.signals.status.emit("Training…")
-        import torch
+            if self.model is None:
+                from studio.training.prepare import prepare_run
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(gui_share(threads))
-        try:
-            self.result = trainer.fit(resume_from=self.resume_from)
-        finally:
-            torch.set_num_threads(threads)
-        self.done.emit(self.result)
-
-
-def gui_share(threads: int) -> int:
-    """Intra-op threads for a run started from the window: one core fewer, so the GUI thread
-    has a core of its own. With every core busy in torch, OpenMP's barriers wait for a thread
-    the scheduler parked behind the GUI, and small models train at half speed."""
-    cores = os.cpu_count() or threads
-    return max(1, min(threads, cores - 1))
-
-
-class _StopFlag:
-    """The hub's cancel protocol (`is_set()`) over a RunControl: Stop also cancels a download."""
-
-    def __init__(self, control):
-        self.control = control
-
-    def is_set(self) -> bool:
-        return self.control.stop_requested
+                prepared = prepare_run(self.project, self.settings)
+                self.model, self.data = prepared.model, prepared.data
+            load_state(self.model, path)
+            self.model.eval()
+            return True
+        except Exception as e:  # noqa: BLE001 - the run's result stands; only try-it is lost
+            self.model = None
+            self.signals.status.emit(f"The trained model could not be loaded for trying: {type(e).__name__}: {e}")
+            return False

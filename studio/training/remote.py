@@ -1,0 +1,472 @@
+"""A run in a child process: how the window trains (no Qt here; `studio.ui.training.worker` turns
+the messages into signals).
+
+Why a process and not a thread:
+
+- **Speed.** A training loop for a small model is mostly Python (optimizer steps, autograd
+  bookkeeping). In the window's process it shares the GIL with the GUI thread, whose plots and
+  widgets are Python too: measured on the example MLP, a thread trained at 0.81-0.89 of the
+  headless speed; a process has its own interpreter and trains at the headless speed.
+- **Safety.** A crash in native code (a CUDA error, the kernel's out-of-memory killer, a custom
+  module that calls `os._exit`) ends the child, not the app: the run is marked failed and the
+  user's work stays open. A run that ignores Stop can be ended for sure.
+- **Memory.** Everything the run allocated is returned to the system when the child ends.
+
+What it costs: a new child starts an interpreter and imports torch (about 1.5 s, shown as
+"preparing"; see the spare below), and the weights come back through a file (`weights.pt` of the run, or a state
+file while paused) for the try-it panel, which runs on a copy of the model built in the window's
+process by the same `prepare_run` from the same generated source.
+
+A child starts by importing torch and the compiler, then waits for its RunRequest. After a run
+the window starts such a spare (`warm_spare`), so the next Train starts at once; the spare ends
+itself after ten idle minutes or when the window's process ends.
+
+The child reports through the pipe what the trainer reports through callbacks: ``status``,
+``prepared`` (the GeneratedCode, to map a traceback line to its block), ``started`` (RunInfo),
+``chunk`` (Chunk, at most every `CHUNK_SECONDS`), ``paused`` (path of a state file) and ``done``
+(RunResult). The parent sends the RunRequest, then ``pause``, ``resume`` and ``stop``; if the
+parent disappears the child stops after its batch.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from studio.training.trainer import RunControl
+
+CHUNK_SECONDS = 0.04  # at most 25 chunks per second (the window's runs report every 45 ms)
+PAUSED_FILE = "paused-state.pt"  # the model's state while paused, read once by the window
+STOP_GRACE_S = 15.0  # a child that has not ended this long after Stop is ended by force
+SPARE_IDLE_S = 600.0  # a warm spare child that gets no run in this time ends itself
+
+
+@dataclass
+class Chunk:
+    """What arrived since the last chunk: raw step losses, learning rates, finished epochs, the
+    latest progress and learning-probe values."""
+
+    steps: np.ndarray
+    losses: np.ndarray
+    lr_steps: list[int] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    epochs: list[dict] = field(default_factory=list)
+    progress: dict | None = None  # epoch, epochs, batch, batches, step, samples_per_s, eta_s
+    learning: dict | None = None  # block id -> studio.training.probes.BlockLearning
+
+
+@dataclass
+class RunRequest:
+    """Everything the child needs, as plain data (pickled into the new process)."""
+
+    project_json: str
+    project_path: str | None
+    settings: dict
+    out_dir: str
+    resume_from: str | None = None
+    trusted: tuple = ((), False)  # studio.trust.snapshot(): the child starts trusting nothing
+    threads: int | None = None  # intra-op threads; None: torch's default
+    environ: dict | None = field(default_factory=lambda: dict(os.environ))
+    cwd: str | None = field(default_factory=os.getcwd)
+
+
+class Reporter:
+    """The trainer callback in the child: copies numbers into plain lists and sends one Chunk at
+    most every `CHUNK_SECONDS`, and at once when the run pauses or an epoch ends the run."""
+
+    def __init__(self, send, control, probe=None, epochs: int = 0):
+        self.send, self.control, self.probe = send, control, probe
+        self.epochs = epochs
+        self._reset()
+        self._last_emit = 0.0
+
+    def _reset(self) -> None:
+        self._steps: list[int] = []
+        self._losses: list[float] = []
+        self._lr_steps: list[int] = []
+        self._lrs: list[float] = []
+        self._epochs: list[dict] = []
+        self._progress: dict | None = None
+        self._learning = None
+
+    def on_run_start(self, info) -> None:
+        self.epochs = info.epochs
+        self.send("started", info)
+
+    def on_step_end(self, r) -> None:
+        first = r.step - len(r.losses) + 1
+        self._steps.extend(range(first, r.step + 1))
+        self._losses.extend(r.losses)
+        self._lr_steps.append(r.step)
+        self._lrs.append(r.lr)
+        self._progress = {
+            "epoch": r.epoch, "epochs": self.epochs, "batch": r.batch, "batches": r.batches,
+            "step": r.step, "samples_per_s": r.samples_per_s, "eta_s": r.eta_s,
+        }
+        self._maybe_flush(force=self.control.paused)
+
+    def on_epoch_end(self, r) -> None:
+        self._epochs.append(dict(r.metrics))
+        if self._progress is not None:
+            self._progress = {**self._progress, "eta_s": r.eta_s}
+        if self.probe is not None:
+            self._learning = self.probe.latest
+        self._maybe_flush(force=r.epoch == r.epochs)
+
+    def on_checkpoint(self, path, kind, epoch) -> None:
+        pass
+
+    def on_run_end(self, result) -> None:
+        self.flush()
+
+    def on_failure(self, failure) -> None:
+        pass
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if force or now - self._last_emit >= CHUNK_SECONDS:
+            self._last_emit = now
+            self.flush()
+
+    def flush(self) -> None:
+        if not (self._steps or self._epochs or self._progress):
+            return
+        if self.probe is not None and self._learning is None:
+            self._learning = self.probe.latest
+        chunk = Chunk(
+            np.asarray(self._steps, dtype=np.float64), np.asarray(self._losses, dtype=np.float64),
+            self._lr_steps, self._lrs, self._epochs, self._progress, self._learning,
+        )
+        self._reset()
+        self.send("chunk", chunk)
+
+
+class ChildControl(RunControl):
+    """The child's RunControl: `on_pause` runs on the trainer's thread, between two steps, just
+    before the loop blocks (the model is consistent there, so its state can be saved)."""
+
+    on_pause = None
+
+    def wait(self) -> None:
+        if self.paused and not self.stop_requested and self.on_pause is not None:
+            self.on_pause()
+        super().wait()
+
+
+class RemoteControl(RunControl):
+    """The window's RunControl for a run in a child: the same calls, forwarded through the pipe."""
+
+    def __init__(self, send):
+        super().__init__()
+        self._send = send
+
+    def stop(self) -> None:
+        super().stop()
+        self._send("stop")
+
+    def pause(self) -> None:
+        super().pause()
+        self._send("pause")
+
+    def resume(self) -> None:
+        super().resume()
+        self._send("resume")
+
+
+class _Child:
+    """A started child process and the window's ends of its two pipes."""
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")  # fork would copy Qt's threads and state
+        self.events, events_w = ctx.Pipe(duplex=False)
+        commands_r, self.commands = ctx.Pipe(duplex=False)
+        # not a daemon: a daemonic process may not start DataLoader workers
+        self.process = ctx.Process(target=child_main, args=(events_w, commands_r), name="studio-training",
+                                   daemon=False)
+        self.process.start()
+        for end in (events_w, commands_r):  # the child holds them now; closing ours lets EOF show
+            end.close()
+
+    def close(self) -> None:
+        for conn in (self.events, self.commands):
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+_spare: _Child | None = None
+_spare_lock = threading.Lock()
+
+
+def warm_spare() -> None:
+    """Start a child that imports torch and waits, so that the next run starts at once (it
+    ends itself after `SPARE_IDLE_S` unused, or when this process ends)."""
+    global _spare
+    with _spare_lock:
+        if _spare is None or not _spare.process.is_alive():
+            _spare = _Child()
+
+
+def discard_spare() -> None:
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        spare.close()  # EOF: the child leaves its wait and exits
+        spare.process.join(2)
+        if spare.process.is_alive():
+            spare.process.kill()
+
+
+atexit.register(discard_spare)  # before multiprocessing's own exit hook, which would join it
+
+
+def _take_spare() -> _Child | None:
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None and spare.process.is_alive():
+        return spare
+    if spare is not None:
+        spare.close()
+    return None
+
+
+class RemoteRun:
+    """The parent's side of one run: starts the child (or takes the warm spare), reads its
+    messages, forwards commands.
+
+    Thread use: `control` is called from the GUI thread, `start` and `receive` from one reader
+    thread. Commands sent before `start` wait in the pipe until the child has its request.
+    """
+
+    def __init__(self, request: RunRequest):
+        self.request = request
+        self.child = _take_spare()
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self.control = RemoteControl(self.send)
+        self.started = False
+
+    @property
+    def process(self):
+        return self.child.process if self.child else None
+
+    def start(self) -> None:
+        with self._lock:
+            if self.child is None:
+                self.child = _Child()
+            self.started = True
+            self._send(self.request)
+            for command in self._pending:
+                self._send(command)
+            self._pending.clear()
+
+    def send(self, command: str) -> None:
+        with self._lock:
+            if not self.started:
+                self._pending.append(command)
+            else:
+                self._send(command)
+
+    def _send(self, message) -> None:
+        try:
+            self.child.commands.send(message)
+        except (OSError, ValueError):  # the child has ended (or the pipe was closed)
+            pass
+
+    def receive(self, timeout: float) -> tuple | None:
+        """The next message, None if none came within `timeout`; ("exit", code) once the child
+        has ended and every message was read."""
+        try:
+            if not self.child.events.poll(timeout):
+                return None
+            return self.child.events.recv()
+        except (EOFError, OSError):
+            self.child.process.join(5)
+            return ("exit", self.child.process.exitcode)
+
+    def end(self, timeout: float = 5.0) -> None:
+        """Wait for the child to exit; end it by force after `timeout`."""
+        if self.child is None:
+            return
+        self.child.process.join(timeout)
+        if self.child.process.is_alive():
+            self.child.process.kill()
+            self.child.process.join(5)
+        self.child.close()
+
+
+def exit_message(code: int | None) -> str:
+    """A failed run's message for a child that ended without reporting."""
+    if code is not None and code < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (the system may have run out of memory)" if -code == getattr(signal, "SIGKILL", 9) else ""
+        return f"The training process was ended by {name}{hint}. The project is unchanged; try a smaller batch."
+    return (f"The training process ended unexpectedly (exit code {code}). "
+            "The project is unchanged; the history so far is kept.")
+
+
+# ---------------------------------------------------------------------------------- the child
+def child_main(events, commands) -> None:
+    """Entry point of the child process: load torch, wait for a RunRequest, prepare, train,
+    report; never raises."""
+    import studio.compiler  # noqa: F401  (what every run needs, loaded while the child is a spare)
+    import studio.training.prepare  # noqa: F401
+
+    try:
+        if not commands.poll(SPARE_IDLE_S):
+            return
+        request = commands.recv()
+    except (EOFError, OSError):
+        return
+    if not isinstance(request, RunRequest):  # stopped before it began
+        return
+    if request.cwd:
+        with contextlib.suppress(OSError):
+            os.chdir(request.cwd)
+    if request.environ is not None:  # the window's environment now, not when the spare started
+        os.environ.clear()
+        os.environ.update(request.environ)
+    lock = threading.Lock()
+
+    def send(*message) -> None:
+        with lock:
+            try:
+                events.send(message)
+            except (OSError, ValueError, BrokenPipeError):
+                control.stop()  # the window is gone: nobody to train for
+
+    control = ChildControl()
+    threading.Thread(target=_listen, args=(commands, control), name="studio-commands", daemon=True).start()
+    try:
+        result = _train(request, control, send)
+    except BaseException as e:  # noqa: BLE001 - the last word goes to the window, not stderr
+        from studio.training.batches import last_line
+        from studio.training.callbacks import Failure, RunResult
+
+        msg = f"The run failed: {type(e).__name__}: {last_line(e)}"
+        result = RunResult("failed", message=msg, failure=Failure("error", msg))
+    send("done", result)
+    events.close()
+    # Everything the run wrote is closed; skip the interpreter's teardown (freeing torch and
+    # the data takes about a second, and the window waits for the exit).
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(0)
+
+
+def _listen(commands, control: RunControl) -> None:
+    actions = {"stop": control.stop, "pause": control.pause, "resume": control.resume}
+    while True:
+        try:
+            command = commands.recv()
+        except (EOFError, OSError):  # the window closed its end (or died): stop after this batch
+            control.stop()
+            return
+        action = actions.get(command)
+        if action is not None:
+            action()
+
+
+def _train(request: RunRequest, control: ChildControl, send):
+    import studio.trust
+    from studio.graph.project import loads
+    from studio.training import CSVLogger, Failure, RunResult, Trainer, TrainingSettings
+    from studio.training.prepare import PrepareError, prepare_run
+    from studio.training.probes import LearningProbe
+
+    studio.trust.restore(request.trusted)
+    project = loads(request.project_json)
+    project.path = Path(request.project_path) if request.project_path else None
+    settings = TrainingSettings.from_dict(request.settings)
+    out_dir = Path(request.out_dir)
+    last = [0.0]
+
+    def progress(p) -> None:  # weights download: report when the shown value changes, 10 Hz
+        now = time.perf_counter()
+        if now - last[0] > 0.1 or (p.total and p.done >= p.total):
+            last[0] = now
+            pct = f" {100 * p.done // p.total}%" if p.total else f" {p.done / 1e6:.1f} MB"
+            send("status", f"Downloading {p.filename}{pct}")
+
+    send("status", "Preparing data and model…")
+    try:
+        prepared = prepare_run(project, settings, progress=progress, cancel=_StopFlag(control), with_code=True)
+    except PrepareError as e:
+        return RunResult("failed", message=str(e), failure=Failure(e.kind, str(e)))
+    except Exception as e:  # noqa: BLE001 - anything else still ends as a message, not a crash
+        msg = f"Could not start the run: {type(e).__name__}: {e}"
+        return RunResult("failed", message=msg, failure=Failure("error", msg))
+    send("prepared", prepared.code)
+    model = prepared.model
+
+    def save_paused() -> None:
+        import torch
+
+        path = out_dir / PAUSED_FILE
+        out_dir.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+        send("paused", str(path))
+
+    control.on_pause = save_paused
+    probe = LearningProbe(model, prepared.code.attrs)
+    callbacks = [probe, Reporter(send, control, probe, settings.epochs), CSVLogger(out_dir / "metrics.csv")]
+    trainer = Trainer(model, prepared.data, settings, callbacks, out_dir=out_dir, control=control,
+                      expected_input_shape=prepared.expected_shape)
+    if request.threads:
+        import torch
+
+        torch.set_num_threads(request.threads)
+    send("status", "Training…")
+    return trainer.fit(resume_from=request.resume_from)
+
+
+def spare_cores(threads: int | None = None) -> int:
+    """Intra-op threads for a run started from the window: one core fewer, so the GUI has a core
+    of its own. With every core busy in torch, OpenMP's barriers wait for a thread the scheduler
+    parked behind the GUI, and small models train at half speed."""
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    cores = os.cpu_count() or threads
+    return max(1, min(threads, cores - 1))
+
+
+class _StopFlag:
+    """The hub's cancel protocol (`is_set()`) over a RunControl: Stop also cancels a download."""
+
+    def __init__(self, control):
+        self.control = control
+
+    def is_set(self) -> bool:
+        return self.control.stop_requested
+
+
+def load_state(model, path: str | Path) -> None:
+    """Load a state file the child wrote (tensors only: weights_only)."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+
