@@ -61,6 +61,28 @@ def test_stop_ends_the_run_within_a_second(window, qtbot):
     assert rec.state == "stopped" and rec.last_checkpoint is not None or rec.status["epochs_done"] == 0
 
 
+def test_a_paused_run_can_be_tried_then_resumed(window, qtbot):
+    t = set_training(window, epochs=500)
+    t.train()
+    qtbot.waitUntil(lambda: t.panel.plots.point_count() > 0, timeout=15000)
+    t.pause_action.trigger()
+    assert t.pause_action.text() == "Resume"
+    qtbot.waitUntil(lambda: t.last_model is not None, timeout=10000)  # the paused state arrived
+    assert t.panel.message.text().startswith("Paused")
+    points = t.panel.plots.point_count()
+    t.panel.try_panel.run()
+    qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=10000)
+    assert t.panel.try_panel.last["confusion"].sum() == 40
+    assert t.panel.plots.point_count() == points  # nothing trained while paused
+    t.pause_action.trigger()
+    assert t.pause_action.text() == "Pause"
+    qtbot.waitUntil(lambda: t.panel.plots.point_count() > points, timeout=10000)
+    t.stop()
+    wait_done(qtbot, t)
+    assert t.panel.progress.format() == "stopped"
+    assert not (t.record.folder / "paused-state.pt").exists()
+
+
 def test_a_nan_run_shows_the_message_keeps_curves_and_leaves_the_editor_usable(window, qtbot):
     t = set_training(window, epochs=3, optimizer={"name": "sgd", "lr": 1e30})
     t.train()
