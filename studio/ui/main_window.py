@@ -210,6 +210,9 @@ class MainWindow(QMainWindow):
         t = analysis.totals()
         errors = len(analysis.errors)
         problems = f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
+        training = getattr(self, "training", None)
+        if training is not None and training.running:
+            problems = "  ·  paused" if training.control.paused else "  ·  training…"
         self.totals_label.setText(
             f"Parameters: {t.params:,} ({t.trainable:,} trainable)  ·  Size: {t.size_mb:.2f} MB{problems}"
         )

@@ -19,6 +19,7 @@ class ProblemsList(QListWidget):
         super().__init__(parent)
         self.doc = doc
         self._shown: list[tuple] | None = None
+        self._pinned: tuple | None = None  # (text, block id, tooltip)
         self.setWordWrap(True)
         self.itemClicked.connect(self._clicked)
         self.itemActivated.connect(self._clicked)
@@ -37,17 +38,42 @@ class ProblemsList(QListWidget):
         if rows == self._shown:
             return
         self._shown = rows
+        self._render()
+
+    def pin(self, text: str, block_id: str | None, tooltip: str = "") -> None:
+        """A row above the diagnostics that stays through re-analysis (a failed run's message),
+        until `unpin`."""
+        self._pinned = (text, block_id, tooltip or text)
+        self._render()
+
+    def unpin(self) -> None:
+        if self._pinned is not None:
+            self._pinned = None
+            self._render()
+
+    def pinned_text(self) -> str | None:
+        return self._pinned[0] if self._pinned else None
+
+    def _render(self) -> None:
         self.clear()
         style = self.style()
         err = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
         warn = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if self._pinned is not None:
+            text, block_id, tooltip = self._pinned
+            item = QListWidgetItem(err, text)
+            if block_id is not None and block_id in self.doc.graph.blocks:  # a deleted block: no link
+                item.setData(BLOCK_ROLE, block_id)
+            item.setToolTip(tooltip)
+            self.addItem(item)
+        rows = self._shown or []
         for text, severity, block_id, edge_id in rows:
             item = QListWidgetItem(err if severity == "error" else warn, text)
             item.setData(BLOCK_ROLE, block_id)
             item.setData(EDGE_ROLE, edge_id)
             item.setToolTip(text)
             self.addItem(item)
-        if not rows:
+        if self._shown is not None and not rows:
             self.addItem(QListWidgetItem(style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "No problems: the model is ready to train."))
 
     def problem_texts(self) -> list[str]:

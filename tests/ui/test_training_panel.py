@@ -65,8 +65,9 @@ def test_a_paused_run_can_be_tried_then_resumed(window, qtbot):
     t = set_training(window, epochs=500)
     t.train()
     qtbot.waitUntil(lambda: t.panel.plots.point_count() > 0, timeout=15000)
+    assert window.totals_label.text().endswith("training…")
     t.pause_action.trigger()
-    assert t.pause_action.text() == "Resume"
+    assert t.pause_action.text() == "Resume" and window.totals_label.text().endswith("paused")
     qtbot.waitUntil(lambda: t.last_model is not None, timeout=10000)  # the paused state arrived
     assert t.panel.message.text().startswith("Paused")
     points = t.panel.plots.point_count()
@@ -81,6 +82,7 @@ def test_a_paused_run_can_be_tried_then_resumed(window, qtbot):
     wait_done(qtbot, t)
     assert t.panel.progress.format() == "stopped"
     assert not (t.record.folder / "paused-state.pt").exists()
+    assert window.totals_label.text().endswith("ready to train")
 
 
 def test_a_nan_run_shows_the_message_keeps_curves_and_leaves_the_editor_usable(window, qtbot):
@@ -151,6 +153,12 @@ def test_an_exception_in_the_model_marks_its_block(window, qtbot, tmp_path):
     window.problems.itemClicked.emit(window.problems.item(0))
     assert window.scene.selected_block_ids() == [bid]
     assert t.train_action.isEnabled()
+    # the run's message stays at the top of the list while the model is edited and re-checked
+    fc1 = by_name(window.doc.graph, "fc1")
+    window.editor.delete([], [next(e.id for e in window.doc.graph.edges.values() if e.dst == fc1.id)])
+    window.ensure_compiler()
+    texts = [window.problems.item(i).text() for i in range(window.problems.count())]
+    assert texts[0].startswith("Training:") and len(texts) >= 2 and "fc1" in " ".join(texts[1:])
 
 
 def test_a_crashing_run_is_a_failed_run_not_a_crashed_app(window, qtbot, tmp_path):
@@ -196,6 +204,35 @@ def test_settings_edits_are_undoable_and_saved(window, qtbot, tmp_path):
     window.files.choose_save_path = lambda *a: str(tmp_path / "mine.studio.json")
     assert window.files.save()
     assert load_project(tmp_path / "mine.studio.json").training["epochs"] == 7
+
+
+def test_the_form_shows_each_choices_own_options(window):
+    form = window.training.panel.form
+
+    def shown(*path):
+        return form.form.isRowVisible(form.editors[path])
+
+    assert not shown("early_stopping", "patience") and not shown("schedule", "patience")
+    form.editors[("early_stopping", "enabled")].setChecked(True)
+    assert shown("early_stopping", "patience") and window.doc.project.training["early_stopping"]["enabled"]
+    form.editors[("schedule", "name")].setCurrentText("reduce_on_plateau")
+    assert shown("schedule", "factor") and shown("schedule", "patience") and not shown("schedule", "pct_start")
+    assert shown("loss", "label_smoothing")
+    smoothing = form.editors[("loss", "label_smoothing")]
+    smoothing.setText("1.5")
+    smoothing.textEdited.emit("1.5")
+    assert "smoothing" in form.errors.text().lower()  # out of range: shown, not pushed
+    assert window.doc.project.training.get("loss", {}).get("label_smoothing") is None
+    smoothing.setText("0.1")
+    smoothing.textEdited.emit("0.1")
+    assert window.doc.project.training["loss"]["label_smoothing"] == 0.1
+    form.editors[("monitor",)].setCurrentText("val_metric")
+    from studio.training import TrainingSettings
+
+    s = TrainingSettings.from_dict(window.doc.project.training)
+    assert s.resolved_monitor() == "val_accuracy" and s.schedule.name == "reduce_on_plateau"
+    assert s.loss.label_smoothing == 0.1 and s.early_stopping.enabled
+    assert not s.validate()
 
 
 def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot, tmp_path):

@@ -14,9 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QMessageBox, QStyle
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
 from studio.graph.project import Project
 from studio.training.callbacks import format_eta
@@ -25,7 +25,6 @@ from studio.training.settings import TrainingSettings
 from studio.ui.training.commands import SetTraining
 from studio.ui.training.dock import TrainingPanel
 
-TRAINING_ROLE = Qt.ItemDataRole.UserRole + 7  # marks our row in the problems list
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
 PROGRESS_UPDATE_S = 0.2  # progress bar and rate text: at most 5 updates a second
 GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
@@ -167,6 +166,7 @@ class TrainingController(QObject):
         self.w.undo_group.setActiveStack(None if on else self.doc.undo_stack)
         self.panel.runs.set_busy(on)
         self._update_actions()
+        self.w._update_totals()  # the status bar says training / paused / ready
 
     # ------------------------------------------------------------------ runs
     def train(self) -> None:
@@ -251,6 +251,7 @@ class TrainingController(QObject):
             self.control.pause()
             self.panel.show_message("Pausing after this batch…")
         self._update_actions()
+        self.w._update_totals()
 
     def _paused_ready(self) -> None:
         """The run paused and this process holds a copy of the model as it is now."""
@@ -363,24 +364,13 @@ class TrainingController(QObject):
             from studio.compiler.build import block_at
 
             block_id = block_at(failure.location[0], failure.location[1], code)
-        problems = self.w.problems
-        item = QListWidgetItem(problems.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
-                               f"Training: {message}")
-        from studio.ui.problems import BLOCK_ROLE
-
-        item.setData(BLOCK_ROLE, block_id)
-        item.setData(TRAINING_ROLE, True)
-        item.setToolTip(failure.details or message if failure else message)
-        problems.insertItem(0, item)
+        self.w.problems.pin(f"Training: {message}", block_id, failure.details or message if failure else message)
         if block_id is not None:
             self.w.scene.set_run_problem(block_id, message)
         self.w.problems_dock.raise_()
 
     def _clear_failure(self) -> None:
-        problems = self.w.problems
-        for i in reversed(range(problems.count())):
-            if problems.item(i).data(TRAINING_ROLE):
-                problems.takeItem(i)
+        self.w.problems.unpin()
         self.w.scene.set_run_problem(None, "")
 
     def failure_text(self) -> str:

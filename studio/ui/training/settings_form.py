@@ -73,6 +73,18 @@ def _sched(*names):
     return lambda d: _get(d, ("schedule", "name"), "none") in names
 
 
+def _loss(*names):
+    return lambda d: _get(d, ("loss", "name"), "cross_entropy") in names
+
+
+def _early(d) -> bool:
+    return bool(_get(d, ("early_stopping", "enabled"), False))
+
+
+# "metric" is accuracy for classification, MAE for regression
+MONITORS = ("val_loss", "val_metric", "train_loss", "train_metric")
+
+
 FIELDS = (
     Field(("data", "kind"), "Dataset", "choice", DATASETS),
     *(Field(("data", k), DATA_LABELS[k], DATA_KINDS[k],
@@ -87,13 +99,25 @@ FIELDS = (
     Field(("optimizer", "momentum"), "Momentum", "float", when=_opt(("sgd", "rmsprop"))),
     Field(("optimizer", "beta1"), "Beta 1", "float", when=_opt(("adam", "adamw"))),
     Field(("optimizer", "beta2"), "Beta 2", "float", when=_opt(("adam", "adamw"))),
+    Field(("optimizer", "nesterov"), "Nesterov momentum", "bool", when=_opt(("sgd",))),
     Field(("loss", "name"), "Loss", "choice", LOSSES),
+    Field(("loss", "label_smoothing"), "Label smoothing", "float", when=_loss("cross_entropy")),
+    Field(("loss", "delta"), "Delta (beta)", "float", when=_loss("huber", "smooth_l1")),
     Field(("schedule", "name"), "LR schedule", "choice", SCHEDULES),
     Field(("schedule", "warmup_epochs"), "Warm-up epochs", "float", when=lambda d: not _sched("one_cycle")(d)),
     Field(("schedule", "step_size"), "Step size (epochs)", "int", when=_sched("step")),
     Field(("schedule", "gamma"), "Decay factor", "float", when=_sched("step")),
+    Field(("schedule", "pct_start"), "Rising share", "float", when=_sched("one_cycle")),
+    Field(("schedule", "factor"), "Plateau factor", "float", when=_sched("reduce_on_plateau")),
+    Field(("schedule", "patience"), "Plateau patience", "int", when=_sched("reduce_on_plateau")),
     Field(("schedule", "min_lr"), "Minimum LR", "float", when=_sched("cosine", "reduce_on_plateau")),
     Field(("grad_clip",), "Gradient clipping", "float"),
+    Field(("monitor",), "Monitor (best, plateau)", "choice", MONITORS),
+    Field(("early_stopping", "enabled"), "Early stopping", "bool"),
+    Field(("early_stopping", "patience"), "Stop after epochs", "int", when=_early),
+    Field(("early_stopping", "min_delta"), "Minimum change", "float", when=_early),
+    Field(("shuffle",), "Shuffle", "bool"),
+    Field(("workers",), "Loader workers", "int"),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
     Field(("seed",), "Seed", "int"),
