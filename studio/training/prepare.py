@@ -72,3 +72,30 @@ def prepare_run(
         raise PrepareError(model_failure(e, "Could not build the model").message, "model") from None
     expected = specs[0][1] if len(specs) == 1 else None
     return PreparedRun(model, data, expected, code)
+
+
+def load_trained(project, settings, weights: str | Path, prepared: PreparedRun | None = None) -> PreparedRun:
+    """A model as `prepare_run` builds it, with a run's trained weights loaded into it (for
+    trying a run). `weights` is a state_dict file (`weights.pt`) or a checkpoint (`last.pt`);
+    both load with ``weights_only=True``. `prepared` reuses a model built before. Raises
+    PrepareError when the weights do not fit the model as it is now."""
+    import torch
+
+    if prepared is None:
+        prepared = prepare_run(project, settings, with_code=True)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - a damaged or foreign file
+        raise PrepareError(f"Could not read the weights {Path(weights).name}: {e}", "weights") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict) and "epoch" in state:
+        state = state["model"]  # a checkpoint: the model's part
+    try:
+        prepared.model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        detail = str(e).splitlines()
+        raise PrepareError(
+            "These weights do not fit the model as it is now (it was edited since the run): "
+            + " ".join(line.strip() for line in detail[1:3] or detail[:1]), "weights",
+        ) from None
+    prepared.model.eval()
+    return prepared

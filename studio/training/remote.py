@@ -461,12 +461,3 @@ class _StopFlag:
 
     def is_set(self) -> bool:
         return self.control.stop_requested
-
-
-def load_state(model, path: str | Path) -> None:
-    """Load a state file the child wrote (tensors only: weights_only)."""
-    import torch
-
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-

@@ -3,6 +3,7 @@
     <project stem>.runs/                 (unsaved projects: $STUDIO_CONFIG_DIR/runs/<name>/)
         20260314-101502-3f9a/
             settings.json               the TrainingSettings dict the run used
+            model.studio.json           the project as it was trained (graph and settings)
             status.json                 status, message, failure kind, epochs, best, times
             metrics.csv                 one row per epoch (the trainer's CSVLogger)
             steps.npy                   (step, loss) per optimizer step, float64 (n, 2)
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 RUNS_SUFFIX = ".runs"
+MODEL_FILE = "model.studio.json"
 STATUS_VERSION = 1
 
 
@@ -61,6 +63,12 @@ class RunRecord:
     @property
     def last_checkpoint(self) -> Path | None:
         p = self.folder / "checkpoints" / "last.pt"
+        return p if p.exists() else None
+
+    @property
+    def model_file(self) -> Path | None:
+        """The project as it was trained (older runs have none)."""
+        p = self.folder / MODEL_FILE
         return p if p.exists() else None
 
     @property
@@ -115,12 +123,18 @@ class RunStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def create(self, settings: dict, project_name: str = "", note: str = "") -> RunRecord:
+    def create(self, settings: dict, project_name: str = "", note: str = "", model_json: str | None = None) -> RunRecord:
+        """A new run folder. `model_json` (the project file text) keeps the graph that trains, so the
+        run's weights can be tried later even after the model was edited."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         folder = self.root / f"{stamp}-{secrets.token_hex(2)}"
         folder.mkdir(parents=True, exist_ok=False)
         rec = RunRecord(folder, dict(settings), {})
         _write_json(folder / "settings.json", rec.settings)
+        if model_json is not None:
+            tmp = folder / (MODEL_FILE + ".tmp")
+            tmp.write_text(model_json, encoding="utf-8")
+            os.replace(tmp, folder / MODEL_FILE)
         self.update(rec, status="running", project=project_name, note=note, started=time.time(),
                     epochs_done=0, pid=os.getpid())
         return rec

@@ -23,7 +23,8 @@ from studio.ui.editing import Editor
 from studio.ui.file_ops import FileController
 from studio.ui.icons import icon
 from studio.ui.inspector import Inspector
-from studio.ui.interop_dialogs import InteropController, wait_for_jobs
+from studio.ui.interop_dialogs import InteropController
+from studio.ui.jobs import wait_for_jobs
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd

@@ -4,13 +4,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 import studio.trust
 from studio.graph.project import dumps, load_project
 from studio.training import TrainingSettings
-from studio.training.prepare import prepare_run
-from studio.training.remote import PAUSED_FILE, RemoteRun, RunRequest, exit_message, load_state
+from studio.training.prepare import PrepareError, load_trained
+from studio.training.remote import PAUSED_FILE, RemoteRun, RunRequest, exit_message
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "mlp_classifier.studio.json"
 
@@ -54,13 +55,16 @@ def test_a_run_reports_progress_and_its_weights_match_a_local_copy(tmp_path):
     assert run.process.exitcode == 0
     # the window's copy: same source, same data; with the child's weights it predicts the same
     settings = TrainingSettings.from_dict(req.settings)
-    model, data, _ = prepare_run(project, settings)
-    load_state(model, result.weights_path)
-    model.eval()
+    model, data, _ = load_trained(project, settings, result.weights_path)
     x = torch.stack([data.val[i][0] for i in range(16)])
     state = torch.load(result.weights_path, weights_only=True)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert model(x).shape == (16, 2)
+    # a checkpoint loads too; a model edited since the run says so in words
+    model, _, _ = load_trained(project, settings, tmp_path / "run" / "checkpoints" / "last.pt")
+    project.graph.blocks[project.graph.block_by_name("fc1").id].params["out_features"] = 8
+    with pytest.raises(PrepareError, match="do not fit the model as it is now.*size mismatch"):
+        load_trained(project, settings, result.weights_path)
 
 
 def test_pause_hands_over_the_current_state_then_the_run_goes_on(tmp_path):

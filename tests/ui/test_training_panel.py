@@ -257,6 +257,25 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     wait_done(qtbot, t)
     rec = window.training.store.runs()[0]
     assert rec.status["epochs_done"] == 2 and len(rec.history()) == 2
+    # a kept run can be tried: its weights go into the model as it is now
+    t = window.training
+    runs.list.setCurrentRow(0)
+    t.panel.try_panel.last = None
+    runs.try_button.click()
+    qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=10000)
+    assert t.panel.try_panel.last["confusion"].sum() == 40
+    # after an edit the run is tried with the graph it was trained with (kept in its folder)
+    fc1 = by_name(window.doc.graph, "fc1")
+    assert window.editor.set_params(fc1.id, {"out_features": 8})
+    t.panel.try_panel.last = None
+    runs.try_button.click()
+    assert "as it was trained" in t.panel.try_panel.message.text()
+    qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=10000)
+    assert "error" not in t.panel.try_panel.last
+    # a run without that copy tries the model as it is now, and says when its weights do not fit
+    rec.model_file.unlink()
+    runs.try_button.click()
+    qtbot.waitUntil(lambda: "do not fit" in t.panel.try_panel.message.text(), timeout=10000)
 
 
 def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):

@@ -18,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
-from studio.graph.project import Project
+from studio.graph.project import Project, ProjectError, dumps, load_project
 from studio.training.callbacks import format_eta
 from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
@@ -74,6 +74,7 @@ class TrainingController(QObject):
         p.runs.overlay_changed.connect(self._overlay)
         p.runs.resume_requested.connect(self.resume)
         p.runs.apply_requested.connect(self._apply_settings)
+        p.runs.try_requested.connect(self.try_run)
         p.export_png.clicked.connect(self.export_png)
         p.export_csv.clicked.connect(self.export_csv)
         self._update_actions()
@@ -206,7 +207,8 @@ class TrainingController(QObject):
         self._expected = False
         resume_from = None
         if rec is None:
-            self.record = self.store.create(settings.to_dict(), self.doc.project.name)
+            trained = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict)
+            self.record = self.store.create(settings.to_dict(), self.doc.project.name, model_json=dumps(trained))
         else:
             self.record = rec
             resume_from = rec.last_checkpoint
@@ -392,6 +394,41 @@ class TrainingController(QObject):
             return False
         self.plots.export_csv(path)
         return True
+
+    def try_run(self, rec) -> None:
+        """Load a kept run's weights into the model as it is now (off the GUI thread), then try it."""
+        if self.running:
+            return
+        weights = rec.weights or rec.last_checkpoint
+        if weights is None:
+            return
+        from studio.training.prepare import load_trained
+        from studio.ui.jobs import Job
+
+        self.w.ensure_compiler()
+        graph, how = self.doc.graph.copy(), "the model as it is now"
+        if rec.model_file is not None:  # the graph it was trained with: its weights fit
+            try:
+                graph, how = load_project(rec.model_file).graph, "the model as it was trained"
+            except ProjectError:  # a damaged copy: try the current model instead
+                pass
+        project = Project(self.doc.project.name, graph, copy.deepcopy(rec.settings), path=self.doc.project.path)
+        settings = TrainingSettings.from_dict(rec.settings)
+        self.ensure_views()
+        panel = self.panel.try_panel
+        self.panel.right.setCurrentWidget(panel)
+        panel.message.setText(f"Loading the weights of run {rec.id} into {how}…")
+        self._try_job = job = Job(lambda: load_trained(project, settings, weights))
+
+        def loaded(prepared) -> None:
+            if self.running:
+                return
+            self.last_model = (prepared.model, prepared.data)
+            panel.run()
+
+        job.succeeded.connect(loaded)
+        job.failed.connect(lambda e: panel.message.setText(f"Run {rec.id}: {e}"))
+        job.begin()
 
     def _try_source(self):
         if self.running and not self.control.paused:

@@ -19,7 +19,6 @@ from studio.training.remote import (  # noqa: F401  (Chunk: what `chunk` carries
     RemoteRun,
     RunRequest,
     exit_message,
-    load_state,
     spare_cores,
 )
 
@@ -55,6 +54,7 @@ class TrainingWorker(QThread):
         self.signals = BridgeSignals()
         self.result = None
         self.model = self.data = self.code = None
+        self._copy = None  # PreparedRun in this process, built on the first pause or at the end
 
     def run(self) -> None:
         from studio.training import Failure, RunResult
@@ -114,16 +114,13 @@ class TrainingWorker(QThread):
 
     def _load_copy(self, path) -> bool:
         """Build this process's copy of the model (once) and load the child's weights into it."""
-        try:
-            if self.model is None:
-                from studio.training.prepare import prepare_run
+        from studio.training.prepare import load_trained
 
-                prepared = prepare_run(self.project, self.settings)
-                self.model, self.data = prepared.model, prepared.data
-            load_state(self.model, path)
-            self.model.eval()
+        try:
+            self._copy = load_trained(self.project, self.settings, path, self._copy)
+            self.model, self.data = self._copy.model, self._copy.data
             return True
         except Exception as e:  # noqa: BLE001 - the run's result stands; only try-it is lost
             self.model = None
-            self.signals.status.emit(f"The trained model could not be loaded for trying: {type(e).__name__}: {e}")
+            self.signals.status.emit(f"The trained model could not be loaded for trying: {e}")
             return False
