@@ -292,6 +292,34 @@ def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):
     assert plots.frames >= 1
 
 
+def test_a_million_steps_reach_pyqtgraph_as_a_bounded_peak_envelope(window):
+    from studio.ui.training.plots import Envelope
+
+    rng = np.random.default_rng(1)
+    s, env = Series(), Envelope(max_buckets=64)
+    ys_all = []
+    for k in (5, 700, 1, 3000, 333):  # uneven chunks, as a live run delivers them
+        ys = rng.normal(size=k)
+        ys[rng.random(k) < 0.01] = np.nan
+        s.append(np.arange(s.n, s.n + k), ys)
+        ys_all.append(ys)
+        env.update(s)
+        x, y = env.data(s)
+        assert len(x) <= 2 * 64 + env.width  # bounded: buckets plus an unfolded tail
+        assert np.all(np.diff(x) >= 0)  # still in step order
+        every = np.concatenate(ys_all)
+        assert np.nanmax(y) == np.nanmax(every) and np.nanmin(y) == np.nanmin(every)  # no peak lost
+    plots = window.training.panel.plots
+    steps = np.arange(1, 1_000_001, dtype=np.float64)
+    plots.add_steps(steps, 1 / steps)
+    plots.redraw()
+    x, _ = plots.raw.item.getOriginalDataset()
+    assert len(x) < 10_000 and x[-1] == 1_000_000
+    plots.step_plot.vb.sigRangeChangedManually.emit([True, True])  # the user zooms: every point
+    plots.redraw()
+    assert len(plots.raw.item.getOriginalDataset()[0]) == 1_000_000
+
+
 def test_exports(window, qtbot, tmp_path):
     t = set_training(window, epochs=1)
     t.train()

@@ -2,7 +2,8 @@
 
 Values land in preallocated numpy buffers that grow by doubling (`Series`); a 25 Hz timer calls
 `setData` on the filled slice of the curves that changed. Curves clip to the view and downsample
-by peaks, so a million steps draw as fast as a thousand. Non-finite values are stored as NaN and
+by peaks; per-step curves past a few thousand points hand pyqtgraph their incrementally kept peak
+envelope (`Envelope`), so a frame costs the same at a million steps as at ten thousand. Non-finite values are stored as NaN and
 drawn with `connect='finite'` (a gap), so NaN or inf never break the axes.
 """
 
@@ -23,6 +24,7 @@ SLOW_CURVE_S = 0.5  # curves that change slowly (learning rate) redraw at most t
 # Pens are 1 px wide: in Qt's raster engine a 2 px line costs ~3x as much to draw, and the
 # drawing holds the GUI thread while the trainer wants the GIL.
 EMA_ALPHA = 0.05
+ENVELOPE_FROM = 4096  # per-step curves longer than this are drawn from their peak envelope
 OVERLAY_COLOURS = ("#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41")
 
 
@@ -65,6 +67,52 @@ class Series:
         if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
             i -= 1
         return float(xs[i]), float(self.y[i])
+
+
+class Envelope:
+    """A peak envelope of a growing series, kept up to date in O(new points).
+
+    Samples are folded into buckets of `width` consecutive samples, each kept as its min and max;
+    when there are more than `max_buckets` buckets, neighbours merge and the width doubles. The
+    curve then hands pyqtgraph at most ~2 * max_buckets points however long the run: pyqtgraph's
+    own downsampling and bounds scan every point on each `setData`, ~3 ms per frame at a million
+    steps.
+    """
+
+    def __init__(self, max_buckets: int = 2048):
+        self.max_buckets = max_buckets
+        self.width = 1
+        self.x = np.empty(0)
+        self.lo = np.empty(0)
+        self.hi = np.empty(0)
+        self.done = 0  # samples folded into whole buckets
+
+    def clear(self) -> None:
+        self.__init__(self.max_buckets)
+
+    def update(self, series: Series) -> None:
+        n_new = (series.n - self.done) // self.width * self.width
+        if n_new:
+            xs = series.x[self.done : self.done + n_new].reshape(-1, self.width)
+            ys = series.y[self.done : self.done + n_new].reshape(-1, self.width)
+            self.x = np.concatenate([self.x, xs[:, 0]])
+            self.lo = np.concatenate([self.lo, np.fmin.reduce(ys, axis=1)])
+            self.hi = np.concatenate([self.hi, np.fmax.reduce(ys, axis=1)])
+            self.done += n_new
+        while len(self.x) > self.max_buckets:
+            k = len(self.x) // 2 * 2  # an odd last bucket goes back to the tail
+            self.done -= (len(self.x) - k) * self.width
+            self.x = self.x[:k:2]
+            self.lo = np.fmin(self.lo[:k:2], self.lo[1:k:2])
+            self.hi = np.fmax(self.hi[:k:2], self.hi[1:k:2])
+            self.width *= 2
+            self.update(series)
+
+    def data(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
+        """Envelope points (each bucket a vertical min-max segment), then the unfolded tail."""
+        x = np.concatenate([np.repeat(self.x, 2), series.x[self.done : series.n]])
+        y = np.concatenate([np.stack([self.lo, self.hi], 1).ravel(), series.y[self.done : series.n]])
+        return x, y
 
 
 def ema(values: np.ndarray, last: float, alpha: float = EMA_ALPHA) -> tuple[np.ndarray, float]:
@@ -141,6 +189,8 @@ class Curve:
         )
         self.dirty = False
         self.x_max, self.y_min, self.y_max = -math.inf, math.inf, -math.inf
+        self.envelope = Envelope() if capacity >= ENVELOPE_FROM else None
+        self.full_detail = False  # the user zoomed in: give pyqtgraph every point (it clips to the view)
 
     def append(self, xs, ys) -> None:
         if len(xs):
@@ -162,12 +212,18 @@ class Curve:
                 return False
             self._drawn_at = now
         self.dirty = False
-        x, y = self.series.data()
+        if self.envelope is not None and not self.full_detail and self.series.n > ENVELOPE_FROM:
+            self.envelope.update(self.series)
+            x, y = self.envelope.data(self.series)
+        else:
+            x, y = self.series.data()
         self.item.setData(x, y)
         return True
 
     def clear(self) -> None:
         self.series.clear()
+        if self.envelope is not None:
+            self.envelope.clear()
         self.dirty = True
         self.x_max, self.y_min, self.y_max = -math.inf, math.inf, -math.inf
 
@@ -216,6 +272,8 @@ class TrainingPlots(QWidget):
             (StableRange(self.lr_plot), [self.lr]),
         ]
         self._ema_last = math.nan
+        # zoomed or panned by hand: the step curves show every point in view again
+        self.step_plot.vb.sigRangeChangedManually.connect(lambda *_: self._full_detail(True))
         self._overlays: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self.frames = 0  # redraws that had new data (the benchmark's plot_hz)
         self._turn = 0  # which of the slower plots may repaint next
@@ -252,8 +310,14 @@ class TrainingPlots(QWidget):
         for rng, _ in self.ranges:
             rng.reset()
         self._ema_last = math.nan
+        self._full_detail(False)
         self.metric_plot.setLabel("left", "accuracy / epoch" if metric_name == "accuracy" else "MAE / epoch")
         self.redraw()
+
+    def _full_detail(self, on: bool) -> None:
+        for c in (self.raw, self.smooth):
+            c.full_detail = on
+            c.dirty = True
 
     def expect(self, steps: int, epochs: int) -> None:
         """The length of the run, once known: the x axes are set once for all of it."""
