@@ -1,3 +1,4 @@
 from studio.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a training process (multiprocessing spawn) imports this module too
+    raise SystemExit(main())

@@ -34,6 +34,7 @@ import atexit
 import contextlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class RunRequest:
     trusted: tuple = ((), False)  # studio.trust.snapshot(): the child starts trusting nothing
     threads: int | None = None  # intra-op threads; None: torch's default
     environ: dict | None = field(default_factory=lambda: dict(os.environ))
+    sys_path: list | None = field(default_factory=lambda: list(sys.path))
     cwd: str | None = field(default_factory=os.getcwd)
 
 
@@ -342,6 +344,8 @@ def child_main(events, commands) -> None:
     if request.environ is not None:  # the window's environment now, not when the spare started
         os.environ.clear()
         os.environ.update(request.environ)
+    if request.sys_path is not None:  # and its import path (Custom modules import by name)
+        sys.path[:] = request.sys_path
     lock = threading.Lock()
 
     def send(*message) -> None:
@@ -365,8 +369,6 @@ def child_main(events, commands) -> None:
     events.close()
     # Everything the run wrote is closed; skip the interpreter's teardown (freeing torch and
     # the data takes about a second, and the window waits for the exit).
-    import sys
-
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
