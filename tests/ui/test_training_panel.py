@@ -102,6 +102,7 @@ def test_a_nan_run_shows_the_message_keeps_curves_and_leaves_the_editor_usable(w
 
 FLAKY = """
 import os
+import time
 
 from torch import nn
 
@@ -109,20 +110,22 @@ from torch import nn
 class Flaky(nn.Module):
     \"\"\"Fine while shapes are inferred (meta tensors); fails on real data.\"\"\"
 
-    def __init__(self, crash=False):
+    def __init__(self, crash=False, hang=False):
         super().__init__()
-        self.crash = crash
+        self.crash, self.hang = crash, hang
 
     def forward(self, x):
         if not x.is_meta:
             if self.crash:
                 os._exit(3)  # native code dying: the process ends without a word
+            if self.hang:
+                time.sleep(600)  # a forward that never returns in time
             raise IndexError("index 5 is out of bounds for dimension 1 with size 2")
         return x
 """
 
 
-def insert_flaky(window, tmp_path, crash=False):
+def insert_flaky(window, tmp_path, **kwargs):
     """relu2 replaced by a trusted Custom module from a file, fine on meta tensors only."""
     from studio.trust import trust
 
@@ -133,7 +136,7 @@ def insert_flaky(window, tmp_path, crash=False):
     fc2, relu2, head = (by_name(g, n) for n in ("fc2", "relu2", "classifier"))
     ed.delete([relu2.id])
     bid = ed.add_block("custom_module", (0, 0))
-    assert ed.set_params(bid, {"source": f"{path}:Flaky", "kwargs": repr({"crash": crash})})
+    assert ed.set_params(bid, {"source": f"{path}:Flaky", "kwargs": repr(kwargs)})
     assert ed.connect(fc2.id, "out", bid, "in") is None and ed.connect(bid, "out", head.id, "in") is None
     window.ensure_compiler()
     assert window.doc.analysis.ok, window.doc.analysis.diagnostics
@@ -171,6 +174,26 @@ def test_a_crashing_run_is_a_failed_run_not_a_crashed_app(window, qtbot, tmp_pat
     assert t.store.runs()[-1].state == "failed"
     fc1 = by_name(window.doc.graph, "fc1")
     assert window.editor.set_params(fc1.id, {"out_features": 8})  # the editor works on
+
+
+def test_a_run_that_ignores_stop_is_ended(window, qtbot, tmp_path, monkeypatch):
+    import studio.ui.training.worker as worker
+
+    monkeypatch.setattr(worker, "STOP_GRACE_S", 0.5)
+    insert_flaky(window, tmp_path, hang=True)
+    t = set_training(window)
+    t.train()
+    qtbot.waitUntil(lambda: "Training" in t.panel.message.text() or "Preparing" in t.panel.message.text(),
+                    timeout=15000)
+    pid = t.worker.remote.process.pid
+    t.stop()
+    wait_done(qtbot, t, timeout=10000)
+    assert t.panel.progress.format() == "stopped"
+    assert "did not stop within 0.5 s" in t.failure_text()
+    import os
+
+    with pytest.raises(OSError):
+        os.kill(pid, 0)  # the process is gone
 
 
 def test_an_edit_during_a_run_asks_to_stop_it(window, qtbot, monkeypatch):

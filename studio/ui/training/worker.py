@@ -60,13 +60,18 @@ class TrainingWorker(QThread):
         from studio.training import Failure, RunResult
 
         result = None
+        self._ignored_stop = False
         if not self.control.stop_requested:
             self.remote.start()
             result = self._read()
-            self.remote.end()
+            self.remote.end(0.0 if self._ignored_stop else 5.0)
         if result is None:
             code = self.remote.process.exitcode if self.remote.started else None
-            if self.control.stop_requested:
+            if self._ignored_stop:
+                result = RunResult("stopped", message=(
+                    f"The run did not stop within {STOP_GRACE_S:g} s (a batch that long, or a model stuck in "
+                    "its forward), so its process was ended. Finished epochs are kept in its checkpoints."))
+            elif self.control.stop_requested:
                 result = RunResult("stopped", message="Stopped before training began.")
             else:
                 msg = exit_message(code)
@@ -91,6 +96,7 @@ class TrainingWorker(QThread):
                 if self.control.stop_requested:  # a child that ignores Stop is ended
                     stop_seen = stop_seen or time.monotonic()
                     if time.monotonic() - stop_seen > STOP_GRACE_S:
+                        self._ignored_stop = True
                         return None
                 continue
             kind, *args = message
