@@ -315,6 +315,30 @@ def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):
     assert plots.frames >= 1
 
 
+def test_the_vectorised_ema_matches_the_step_by_step_definition():
+    def reference(values, last, alpha=0.05):
+        out = []
+        for v in values.tolist():
+            if math.isfinite(v):
+                last = v if math.isnan(last) else last + alpha * (v - last)
+            out.append(last)
+        return np.array(out), last
+
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        n = int(rng.integers(0, 1500))  # across several 256-step blocks
+        v = rng.normal(size=n) * rng.uniform(0.1, 100)
+        v[rng.random(n) < 0.05] = np.nan
+        v[rng.random(n) < 0.02] = np.inf
+        if trial % 3 == 0:
+            v[: rng.integers(0, n + 1)] = np.nan  # no finite value yet
+        last = math.nan if trial % 2 else float(rng.normal())
+        got, got_last = ema(v, last)
+        want, want_last = reference(v, last)
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True), trial
+        assert np.allclose(got_last, want_last, rtol=1e-9, equal_nan=True)
+
+
 def test_a_million_steps_reach_pyqtgraph_as_a_bounded_peak_envelope(window):
     from studio.ui.training.plots import Envelope
 
