@@ -61,6 +61,28 @@ def test_stop_ends_the_run_within_a_second(window, qtbot):
     assert rec.state == "stopped" and rec.last_checkpoint is not None or rec.status["epochs_done"] == 0
 
 
+def test_the_pretrained_example_trains_from_the_window_with_a_frozen_backbone(qtbot):
+    """Pretrained weights come from the (offline, test) torch cache in the training process too;
+    the frozen backbone says so on the canvas, and images are tried as thumbnails."""
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(load_project("resources/examples/transfer_learning.studio.json"))
+    qtbot.addWidget(w)
+    w.ensure_compiler()
+    t = set_training(w, data={"kind": "shapes", "n": 120}, epochs=1, batch_size=20)
+    t.train()
+    wait_done(qtbot, t, timeout=60000)
+    assert t.panel.progress.format() == "completed", t.failure_text()
+    backbone = by_name(w.doc.graph, "backbone")
+    head = by_name(w.doc.graph, "head")
+    assert w.scene.blocks[backbone.id].look.learning_state == "frozen"
+    assert w.scene.blocks[head.id].look.learning.startswith("∇")
+    t.panel.try_panel.run()
+    qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=20000)
+    r = t.panel.try_panel.last
+    assert "error" not in r and r["input_shape"] == (1, 28, 28) and r["confusion"].sum() == 24
+
+
 def test_a_paused_run_can_be_tried_then_resumed(window, qtbot):
     t = set_training(window, epochs=500)
     t.train()
