@@ -103,9 +103,17 @@ class FileController(QObject):
             return False
         if not path.endswith(SUFFIX):
             path = path.removesuffix(".json") + SUFFIX
+        # runs of an unsaved project (or an example) wait in the config dir: they follow the file
+        unsaved_runs = self.w.training.runs_root() if project.path is None or self.is_example(project.path) else None
+        old_name = project.name
         if project.name == "Untitled":
             project.name = Path(path).name.removesuffix(SUFFIX)
-        return self._write(Path(path))
+        if not self._write(Path(path)):
+            project.name = old_name
+            return False
+        if unsaved_runs is not None:
+            self.w.training.adopt_runs(unsaved_runs)
+        return True
 
     def _write(self, path: Path) -> bool:
         project = self.w.doc.project

@@ -323,6 +323,26 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     qtbot.waitUntil(lambda: "do not fit" in t.panel.try_panel.message.text(), timeout=10000)
 
 
+def test_runs_of_an_unsaved_project_follow_it_when_it_is_first_saved(window, qtbot, tmp_path, config_dir):
+    from studio.training.runs import RunStore
+
+    t = set_training(window, epochs=1)
+    t.train()
+    wait_done(qtbot, t)
+    waiting = t.runs_root()
+    assert waiting.is_relative_to(config_dir) and len(RunStore(waiting).runs()) == 1
+    # a run another session kept for a project of the same name stays where it is
+    other = RunStore(waiting).create({"epochs": 1}, "Spiral classifier")
+    RunStore(waiting).update(other, pid=-1)
+    window.files.choose_save_path = lambda *a: str(tmp_path / "p.studio.json")
+    assert window.files.save()
+    assert t.runs_root() == tmp_path / "p.runs"
+    kept = RunStore(tmp_path / "p.runs").runs()
+    assert len(kept) == 1 and kept[0].state == "completed" and kept[0].weights is not None
+    assert [r.id for r in RunStore(waiting).runs()] == [other.id]
+    assert len(t.panel.runs.records()) == 1
+
+
 def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):
     s = Series(4)
     s.append(np.arange(10), [1.0, math.inf, math.nan] + [0.5] * 7)

@@ -7,6 +7,7 @@ document is a `GatedDocument` that asks to stop the run before an edit, and undo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import math
@@ -125,6 +126,32 @@ class TrainingController(QObject):
         project = self.doc.project
         beside = project.path is not None and not self.w.files.is_example(project.path)
         return runs_root(project.path, project.name, self.w.settings.folder, next_to_project=beside)
+
+    def adopt_runs(self, old_root: Path) -> int:
+        """The project was saved for the first time: the runs this session kept for it in the
+        config dir move next to the file. Returns how many moved."""
+        import os
+        import shutil
+
+        new_root = self.runs_root()
+        if self.running or old_root == new_root or not old_root.is_dir():
+            return 0
+        moved = 0
+        for rec in RunStore(old_root).runs():
+            if rec.status.get("pid") != os.getpid() or (new_root / rec.id).exists():
+                continue  # another session's unsaved project of the same name keeps its runs
+            new_root.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.move(str(rec.folder), str(new_root / rec.id))
+                moved += 1
+            except OSError as e:
+                self.panel.show_message(f"Run {rec.id} stays in {old_root}: {e}", error=True)
+        with contextlib.suppress(OSError):
+            old_root.rmdir()  # only if empty
+        if self.record is not None and not self.record.folder.exists():
+            self.record = next((r for r in RunStore(new_root).runs() if r.id == self.record.id), None)
+        self.refresh_runs()
+        return moved
 
     def refresh_runs(self) -> None:
         self.store = RunStore(self.runs_root())
