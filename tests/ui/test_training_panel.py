@@ -280,6 +280,36 @@ def test_the_form_shows_each_choices_own_options(window):
     assert not s.validate()
 
 
+def test_a_csv_project_can_validate_on_its_own_file(window, qtbot, tmp_path):
+    rng = np.random.default_rng(0)
+    for name, n in (("train.csv", 160), ("val.csv", 40)):
+        rows = "\n".join(f"{a:.3f},{b:.3f},{'yes' if a > b else 'no'}" for a, b in rng.normal(size=(n, 2)))
+        (tmp_path / name).write_text("a,b,label\n" + rows + "\n")
+    form = window.training.panel.form
+    form.editors[("data", "kind")].setCurrentText("csv")
+    path, val = form.editors[("data", "path")], form.editors[("val_data", "path")]
+    assert form.form.isRowVisible(val) and form.form.isRowVisible(form.editors[("val_split",)])
+    for editor, text in ((path, str(tmp_path / "train.csv")), (val, str(tmp_path / "val.csv"))):
+        editor.setText(text)
+        editor.textEdited.emit(text)
+    assert not form.form.isRowVisible(form.editors[("val_split",)])  # no split with a file of its own
+    target = form.editors[("data", "target")]
+    target.setText("label")
+    target.textEdited.emit("label")
+    training = window.doc.project.training
+    assert training["val_data"] == {"kind": "csv", "path": str(tmp_path / "val.csv"), "target": "label"}
+    t = set_training(window, data=training["data"], epochs=1)
+    t.train()
+    wait_done(qtbot, t)
+    assert t.panel.progress.format() == "completed", t.failure_text()
+    t.panel.try_panel.run()
+    qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=10000)
+    assert t.panel.try_panel.last["confusion"].sum() == 40  # the 40 rows of val.csv
+    val.setText("")
+    val.textEdited.emit("")
+    assert "val_data" not in window.doc.project.training  # back to a split
+
+
 def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot, tmp_path):
     window.files.choose_save_path = lambda *a: str(tmp_path / "p.studio.json")
     assert window.files.save()

@@ -44,6 +44,7 @@ class Field:
     kind: str  # choice | int | float | text | bool
     options: tuple = ()
     when: Any = None  # dict -> bool: shown only when true
+    write: Any = None  # (settings dict, value) -> None, where the value is not simply stored at `path`
 
 
 def _get(d: dict, path: tuple[str, ...], default=None):
@@ -69,6 +70,32 @@ def _opt(name):
     return lambda d: _get(d, ("optimizer", "name"), "adam") in name
 
 
+def _data(*kinds):
+    return lambda d: _get(d, ("data", "kind"), "") in kinds
+
+
+def _val_spec(data: dict, path: str) -> dict:
+    """The validation set reads like the training set (kind, target column, channels...), from
+    another file or folder, and is never augmented."""
+    spec = {**data, "path": path}
+    if "augment" in spec:
+        spec["augment"] = False
+    return spec
+
+
+def _write_val_path(d: dict, path) -> None:
+    """A separate validation file or folder (empty: back to a split of the training data)."""
+    if path is None:
+        d.pop("val_data", None)
+    else:
+        d["val_data"] = _val_spec(d.get("data", {}), path)
+
+
+def _sync_val_data(d: dict) -> None:
+    if isinstance(d.get("val_data"), dict) and "path" in d["val_data"]:
+        d["val_data"] = _val_spec(d.get("data", {}), d["val_data"]["path"])
+
+
 def _sched(*names):
     return lambda d: _get(d, ("schedule", "name"), "none") in names
 
@@ -90,7 +117,9 @@ FIELDS = (
     *(Field(("data", k), DATA_LABELS[k], DATA_KINDS[k],
             when=lambda d, k=k: k in DATA_OPTIONS.get(_get(d, ("data", "kind"), ""), ()))
       for k in DATA_LABELS),
-    Field(("val_split",), "Validation split", "float"),
+    Field(("val_data", "path"), "Validation file / folder", "text", when=_data("csv", "image_folder"),
+          write=_write_val_path),
+    Field(("val_split",), "Validation split", "float", when=lambda d: not d.get("val_data")),
     Field(("epochs",), "Epochs", "int"),
     Field(("batch_size",), "Batch size", "int"),
     Field(("optimizer", "name"), "Optimizer", "choice", OPTIMIZERS),
@@ -206,6 +235,7 @@ class SettingsForm(QWidget):
             value = raw
             if f.path == ("data", "kind"):
                 new["data"] = {"kind": value}  # another dataset: its own defaults
+                new.pop("val_data", None)
                 self._set_value(f, new, value)
                 self._dict = new
                 self.load(new)
@@ -227,7 +257,12 @@ class SettingsForm(QWidget):
 
     @staticmethod
     def _set_value(f: Field, d: dict, value) -> None:
-        _set(d, f.path, value)
+        if f.write is not None:
+            f.write(d, value)
+        else:
+            _set(d, f.path, value)
+        if f.path[0] == "data":
+            _sync_val_data(d)
 
     def _check(self, d: dict, field: Field | None = None) -> bool:
         problems = TrainingSettings.from_dict(d).validate()
