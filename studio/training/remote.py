@@ -17,9 +17,9 @@ What it costs: a new child starts an interpreter and imports torch (about 1.5 s,
 file while paused) for the try-it panel, which runs on a copy of the model built in the window's
 process by the same `prepare_run` from the same generated source.
 
-A child starts by importing torch and the compiler, then waits for its RunRequest. After a run
-the window starts such a spare (`warm_spare`), so the next Train starts at once; the spare ends
-itself after ten idle minutes or when the window's process ends.
+A child starts by importing torch and the compiler, then waits for its RunRequest. The window
+keeps one such spare (`warm_spare`: soon after start-up and after each run), so Train starts at
+once; the spare ends itself after ten idle minutes or when the window's process ends.
 
 The child reports through the pipe what the trainer reports through callbacks: ``status``,
 ``prepared`` (the GeneratedCode, to map a traceback line to its block), ``started`` (RunInfo),

@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         if "studio.compiler" in sys.modules:
             self.doc.attach_compiler()
             self.training.ensure_views()
+            self.training.prewarm()
             self.statusBar().showMessage("PyTorch loaded", 2000)
             self.compiler_ready.emit()
 

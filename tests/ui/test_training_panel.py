@@ -83,6 +83,25 @@ def test_the_pretrained_example_trains_from_the_window_with_a_frozen_backbone(qt
     assert "error" not in r and r["input_shape"] == (1, 28, 28) and r["confusion"].sum() == 24
 
 
+def test_the_spare_training_process_is_warmed_only_for_a_shown_idle_window(window, qtbot):
+    from studio.training import remote
+
+    remote.discard_spare()
+    window.training.prewarm(0)
+    qtbot.wait(50)
+    assert remote._spare is None  # not shown (closed): nothing to start a run from
+    window.show()
+    qtbot.waitExposed(window)
+    window.training.prewarm(0)
+    qtbot.waitUntil(lambda: remote._spare is not None, timeout=2000)
+    spare = remote._spare.process
+    t = set_training(window, epochs=1)
+    t.train()
+    assert t.worker.remote.process is spare  # the first run needs no new process
+    wait_done(qtbot, t)
+    assert t.panel.progress.format() == "completed"
+
+
 def test_a_paused_run_can_be_tried_then_resumed(window, qtbot):
     t = set_training(window, epochs=500)
     t.train()

@@ -45,6 +45,7 @@ class Field:
     options: tuple = ()
     when: Any = None  # dict -> bool: shown only when true
     write: Any = None  # (settings dict, value) -> None, where the value is not simply stored at `path`
+    tip: str = ""
 
 
 def _get(d: dict, path: tuple[str, ...], default=None):
@@ -117,8 +118,9 @@ FIELDS = (
     *(Field(("data", k), DATA_LABELS[k], DATA_KINDS[k],
             when=lambda d, k=k: k in DATA_OPTIONS.get(_get(d, ("data", "kind"), ""), ()))
       for k in DATA_LABELS),
-    Field(("val_data", "path"), "Validation file / folder", "text", when=_data("csv", "image_folder"),
-          write=_write_val_path),
+    Field(("val_data", "path"), "Validation set", "text", when=_data("csv", "image_folder"),
+          write=_write_val_path, tip="A file or folder of validation data read like the training data; "
+                                     "empty: hold out the validation split instead"),
     Field(("val_split",), "Validation split", "float", when=lambda d: not d.get("val_data")),
     Field(("epochs",), "Epochs", "int"),
     Field(("batch_size",), "Batch size", "int"),
@@ -128,25 +130,31 @@ FIELDS = (
     Field(("optimizer", "momentum"), "Momentum", "float", when=_opt(("sgd", "rmsprop"))),
     Field(("optimizer", "beta1"), "Beta 1", "float", when=_opt(("adam", "adamw"))),
     Field(("optimizer", "beta2"), "Beta 2", "float", when=_opt(("adam", "adamw"))),
-    Field(("optimizer", "nesterov"), "Nesterov momentum", "bool", when=_opt(("sgd",))),
+    Field(("optimizer", "nesterov"), "Nesterov", "bool", when=_opt(("sgd",)), tip="Nesterov momentum"),
     Field(("loss", "name"), "Loss", "choice", LOSSES),
     Field(("loss", "label_smoothing"), "Label smoothing", "float", when=_loss("cross_entropy")),
-    Field(("loss", "delta"), "Delta (beta)", "float", when=_loss("huber", "smooth_l1")),
+    Field(("loss", "delta"), "Delta", "float", when=_loss("huber", "smooth_l1"),
+          tip="Where the loss turns from squared to linear (Huber delta, smooth L1 beta)"),
     Field(("schedule", "name"), "LR schedule", "choice", SCHEDULES),
     Field(("schedule", "warmup_epochs"), "Warm-up epochs", "float", when=lambda d: not _sched("one_cycle")(d)),
     Field(("schedule", "step_size"), "Step size (epochs)", "int", when=_sched("step")),
     Field(("schedule", "gamma"), "Decay factor", "float", when=_sched("step")),
-    Field(("schedule", "pct_start"), "Rising share", "float", when=_sched("one_cycle")),
+    Field(("schedule", "pct_start"), "Rising share", "float", when=_sched("one_cycle"),
+          tip="The share of the steps in which the learning rate rises (pct_start)"),
     Field(("schedule", "factor"), "Plateau factor", "float", when=_sched("reduce_on_plateau")),
     Field(("schedule", "patience"), "Plateau patience", "int", when=_sched("reduce_on_plateau")),
     Field(("schedule", "min_lr"), "Minimum LR", "float", when=_sched("cosine", "reduce_on_plateau")),
     Field(("grad_clip",), "Gradient clipping", "float"),
-    Field(("monitor",), "Monitor (best, plateau)", "choice", MONITORS),
+    Field(("monitor",), "Monitor", "choice", MONITORS,
+          tip="The metric that picks the best checkpoint, and drives early stopping and the plateau "
+              "schedule; 'metric' is accuracy or MAE"),
     Field(("early_stopping", "enabled"), "Early stopping", "bool"),
-    Field(("early_stopping", "patience"), "Stop after epochs", "int", when=_early),
-    Field(("early_stopping", "min_delta"), "Minimum change", "float", when=_early),
+    Field(("early_stopping", "patience"), "Patience", "int", when=_early,
+          tip="Stop after this many epochs without improvement of the monitored metric"),
+    Field(("early_stopping", "min_delta"), "Min. change", "float", when=_early,
+          tip="The smallest change that counts as an improvement"),
     Field(("shuffle",), "Shuffle", "bool"),
-    Field(("workers",), "Loader workers", "int"),
+    Field(("workers",), "Loader workers", "int", tip="DataLoader worker processes (0: load in the training process)"),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
     Field(("seed",), "Seed", "int"),
@@ -176,6 +184,7 @@ class SettingsForm(QWidget):
         self.editors: dict[tuple, QWidget] = {}
         for f in FIELDS:
             w = self._make(f)
+            w.setToolTip(f.tip)
             self.editors[f.path] = w
             self.form.addRow(f.label, w)
         self.errors = QLabel()
