@@ -82,6 +82,21 @@ class FileController(QObject):
         self.w.refresh_recent()
         return True
 
+    def open_copy(self, path: str | Path, name: str) -> bool:
+        """Open a project file as a new, unsaved project called `name` (a run's kept graph: Save
+        asks where, and the run folder is never written to)."""
+        if not self.maybe_save():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectError as e:
+            self.error(str(e))
+            return False
+        project.path, project.name = None, name
+        self.recovery.discard()
+        self.w.set_project(project)
+        return True
+
     @staticmethod
     def is_example(path: Path | None) -> bool:
         from studio.ui.welcome import EXAMPLES_DIR

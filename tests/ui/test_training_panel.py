@@ -366,6 +366,16 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     assert "as it was trained" in t.panel.try_panel.message.text()
     qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=10000)
     assert "error" not in t.panel.try_panel.last
+    # that graph opens as a new, unsaved project (fc1 as it was trained)
+    folder = rec.folder
+    runs.open_button.click()
+    assert window.doc.project.path is None and rec.id in window.doc.project.name
+    assert by_name(window.doc.graph, "fc1").params["out_features"] == 64
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in rec.folder.iterdir())
+    assert window.files.open_path(tmp_path / "p.studio.json", ask=False)  # the edit was discarded
+    assert window.editor.set_params(by_name(window.doc.graph, "fc1").id, {"out_features": 8})
+    runs = window.training.panel.runs
+    runs.list.setCurrentRow(0)
     # a run without that copy tries the model as it is now, and says when its weights do not fit
     rec.model_file.unlink()
     runs.try_button.click()

@@ -77,6 +77,7 @@ class TrainingController(QObject):
         p.runs.resume_requested.connect(self.resume)
         p.runs.apply_requested.connect(self._apply_settings)
         p.runs.try_requested.connect(self.try_run)
+        p.runs.open_requested.connect(self.open_run_model)
         p.export_png.clicked.connect(self.export_png)
         p.export_csv.clicked.connect(self.export_csv)
         self._update_actions()
@@ -434,6 +435,12 @@ class TrainingController(QObject):
             return False
         self.plots.export_csv(path)
         return True
+
+    def open_run_model(self, rec) -> bool:
+        """The graph a run was trained with, with its settings, as a new unsaved project."""
+        if self.running or rec.model_file is None:
+            return False
+        return self.w.files.open_copy(rec.model_file, f"{self.doc.project.name} (run {rec.id})")
 
     def try_run(self, rec) -> None:
         """Load a kept run's weights into the model as it is now (off the GUI thread), then try it."""

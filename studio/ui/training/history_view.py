@@ -1,6 +1,6 @@
 """The run list: every kept run, newest first. Ticking runs overlays their curves; a selected run
-can be resumed from its last checkpoint, have its settings applied to the project, or be tried
-(its weights loaded into the model as it is now)."""
+can be resumed from its last checkpoint, have its settings applied to the project, be tried (its
+weights loaded into the graph it was trained with), or have that graph opened as a new project."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class RunList(QWidget):
     resume_requested = Signal(object)  # RunRecord
     apply_requested = Signal(object)  # RunRecord
     try_requested = Signal(object)  # RunRecord
+    open_requested = Signal(object)  # RunRecord
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -32,17 +33,21 @@ class RunList(QWidget):
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected run from its last checkpoint")
-        self.apply_button = QPushButton("Use its settings")
+        self.apply_button = QPushButton("Use settings")
         self.apply_button.setToolTip("Copy the selected run's settings into the project (undoable)")
         self.try_button = QPushButton("Try it")
         self.try_button.setToolTip("Load the selected run's weights into the model and try it on validation samples")
         self.resume_button.clicked.connect(lambda: self._emit(self.resume_requested))
         self.apply_button.clicked.connect(lambda: self._emit(self.apply_requested))
         self.try_button.clicked.connect(lambda: self._emit(self.try_requested))
+        self.open_button = QPushButton("Open model")
+        self.open_button.setToolTip("Open the graph this run was trained with as a new, unsaved project")
+        self.open_button.clicked.connect(lambda: self._emit(self.open_requested))
         row = QHBoxLayout()
         row.addWidget(self.resume_button)
         row.addWidget(self.apply_button)
         row.addWidget(self.try_button)
+        row.addWidget(self.open_button)
         row.addStretch(1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -94,3 +99,4 @@ class RunList(QWidget):
         self.apply_button.setEnabled(rec is not None)
         self.try_button.setEnabled(rec is not None and not self.busy
                                    and (rec.weights is not None or rec.last_checkpoint is not None))
+        self.open_button.setEnabled(rec is not None and not self.busy and rec.model_file is not None)
