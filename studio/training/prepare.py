@@ -82,7 +82,7 @@ def load_trained(project, settings, weights: str | Path, prepared: PreparedRun |
     import torch
 
     if prepared is None:
-        prepared = prepare_run(project, settings, with_code=True)
+        prepared = prepare_run(project, settings)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a damaged or foreign file

@@ -68,14 +68,9 @@ class FileController(QObject):
             self.open_path(path)
 
     def open_path(self, path: str | Path, ask: bool = True) -> bool:
-        if ask and not self.maybe_save():
+        project = self._load(path, ask)
+        if project is None:
             return False
-        try:
-            project = load_project(path)
-        except ProjectError as e:
-            self.error(str(e))
-            return False
-        self.recovery.discard()
         self.w.set_project(project)
         if not self.is_example(project.path):
             self.w.settings.add_recent(project.path)
@@ -85,17 +80,25 @@ class FileController(QObject):
     def open_copy(self, path: str | Path, name: str) -> bool:
         """Open a project file as a new, unsaved project called `name` (a run's kept graph: Save
         asks where, and the run folder is never written to)."""
-        if not self.maybe_save():
+        project = self._load(path, ask=True)
+        if project is None:
             return False
+        project.path, project.name = None, name
+        self.w.set_project(project)
+        return True
+
+    def _load(self, path: str | Path, ask: bool) -> Project | None:
+        """The project at `path` once the open one may go (its changes saved or discarded), else
+        None; a bad file is reported."""
+        if ask and not self.maybe_save():
+            return None
         try:
             project = load_project(path)
         except ProjectError as e:
             self.error(str(e))
-            return False
-        project.path, project.name = None, name
+            return None
         self.recovery.discard()
-        self.w.set_project(project)
-        return True
+        return project
 
     @staticmethod
     def is_example(path: Path | None) -> bool:

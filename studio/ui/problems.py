@@ -51,9 +51,6 @@ class ProblemsList(QListWidget):
             self._pinned = None
             self._render()
 
-    def pinned_text(self) -> str | None:
-        return self._pinned[0] if self._pinned else None
-
     def _render(self) -> None:
         self.clear()
         style = self.style()

@@ -141,23 +141,21 @@ class TrainingController(QObject):
 
             warm_spare()
 
-    def adopt_runs(self, old_root: Path) -> int:
+    def adopt_runs(self, old_root: Path) -> None:
         """The project was saved for the first time: the runs this session kept for it in the
-        config dir move next to the file. Returns how many moved."""
+        config dir move next to the file."""
         import os
         import shutil
 
         new_root = self.runs_root()
         if self.running or old_root == new_root or not old_root.is_dir():
-            return 0
-        moved = 0
+            return
         for rec in RunStore(old_root).runs():
             if rec.status.get("pid") != os.getpid() or (new_root / rec.id).exists():
                 continue  # another session's unsaved project of the same name keeps its runs
             new_root.mkdir(parents=True, exist_ok=True)
             try:
                 shutil.move(str(rec.folder), str(new_root / rec.id))
-                moved += 1
             except OSError as e:
                 self.panel.show_message(f"Run {rec.id} stays in {old_root}: {e}", error=True)
         with contextlib.suppress(OSError):
@@ -165,7 +163,6 @@ class TrainingController(QObject):
         if self.record is not None and not self.record.folder.exists():
             self.record = next((r for r in RunStore(new_root).runs() if r.id == self.record.id), None)
         self.refresh_runs()
-        return moved
 
     def refresh_runs(self) -> None:
         self.store = RunStore(self.runs_root())
@@ -247,9 +244,9 @@ class TrainingController(QObject):
         self._history, self._epoch_steps, self._last_step = [], [], 0
         self._expected = False
         resume_from = None
-        if rec is None:
-            trained = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict)
-            self.record = self.store.create(settings.to_dict(), self.doc.project.name, model_json=dumps(trained))
+        project = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path)
+        if rec is None:  # the run keeps the graph it trains (dumps writes no path)
+            self.record = self.store.create(settings.to_dict(), self.doc.project.name, model_json=dumps(project))
         else:
             self.record = rec
             resume_from = rec.last_checkpoint
@@ -266,7 +263,6 @@ class TrainingController(QObject):
         self._clear_failure()
         self.w.scene.set_learning({})
         self.last_model = None  # the try-it panel follows this run from now on
-        project = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path)
         self.worker = TrainingWorker(project, settings, self.record.folder, resume_from, self)
         self.control = self.worker.control
         self.worker.signals.chunk.connect(self._chunk)
@@ -443,7 +439,8 @@ class TrainingController(QObject):
         return self.w.files.open_copy(rec.model_file, f"{self.doc.project.name} (run {rec.id})")
 
     def try_run(self, rec) -> None:
-        """Load a kept run's weights into the model as it is now (off the GUI thread), then try it."""
+        """Load a kept run's weights into the graph it was trained with (the current one for runs
+        that kept none), off the GUI thread, then try it."""
         if self.running:
             return
         weights = rec.weights or rec.last_checkpoint
@@ -465,7 +462,7 @@ class TrainingController(QObject):
         panel = self.panel.try_panel
         self.panel.right.setCurrentWidget(panel)
         panel.message.setText(f"Loading the weights of run {rec.id} into {how}…")
-        self._try_job = job = Job(lambda: load_trained(project, settings, weights))
+        job = Job(lambda: load_trained(project, settings, weights))
 
         def loaded(prepared) -> None:
             if self.running:

@@ -13,20 +13,13 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from studio.training.remote import (  # noqa: F401  (Chunk: what `chunk` carries)
-    STOP_GRACE_S,
-    Chunk,
-    RemoteRun,
-    RunRequest,
-    exit_message,
-    spare_cores,
-)
+from studio.training.remote import STOP_GRACE_S, RemoteRun, RunRequest, exit_message, spare_cores
 
 POLL_S = 0.05
 
 
 class BridgeSignals(QObject):
-    chunk = Signal(object)  # Chunk
+    chunk = Signal(object)  # studio.training.remote.Chunk
     started = Signal(object)  # RunInfo
     status = Signal(str)  # preparation messages (weights download...)
     paused_ready = Signal()  # the paused model can be tried (`model`, `data`)
