@@ -1,3 +1,5 @@
-from studio.hub.cli import run
+import sys
 
-raise SystemExit(run())
+from studio.cli import main
+
+raise SystemExit(main(["weights", *sys.argv[1:]]))

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from studio.cli import CliError, add_trust_option
-from studio.commands import load
+from studio.cli import CliError, add_trust_option, load
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

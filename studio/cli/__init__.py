@@ -1,7 +1,7 @@
 """The ``studio`` command. ``studio [PROJECT]`` opens the GUI; subcommands work headless.
 
-Subcommands live in their own modules, each with ``configure(parser)`` and ``main(args)``;
-they are imported only when used, so ``studio --help`` stays fast.
+Every subcommand lives in this package, one module each with ``configure(parser)`` and
+``main(args)``; they are imported only when used, so ``studio --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import sys
 from studio import __version__
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("studio.commands.check", "validate a project and print its blocks, shapes and sizes"),
-    "export": ("studio.commands.export", "write the generated code (or other formats) of a project"),
-    "train": ("studio.training.cli", "train a project headless and write metrics and weights"),
-    "import": ("studio.commands.import_model", "turn a PyTorch module into an editable project"),
+    "check": ("studio.cli.check", "validate a project and print its blocks, shapes and sizes"),
+    "export": ("studio.cli.export", "write the generated code (or other formats) of a project"),
+    "train": ("studio.cli.train", "train a project headless and write metrics and weights"),
+    "import": ("studio.cli.import_model", "turn a PyTorch module into an editable project"),
+    "weights": ("studio.cli.weights", "download the pretrained weights a project needs, with progress"),
 }
 
 
@@ -35,6 +36,16 @@ def add_trust_option(parser: argparse.ArgumentParser) -> None:
         help="allow Custom modules from .py files and torch.hub repositories named in the "
         "project to run (off by default: a project file cannot make Studio run code)",
     )
+
+
+def load(path: str):
+    """Load a project or raise a one-line :class:`CliError`."""
+    from studio.graph.project import ProjectError, load_project
+
+    try:
+        return load_project(path)
+    except ProjectError as e:
+        raise CliError(str(e)) from None
 
 
 def build_parser(sub: str | None) -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from studio.cli import main
 
-EXAMPLES = Path(__file__).parents[1] / "resources" / "examples"
+EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
 
 
 def test_check_prints_blocks_shapes_and_totals(capsys):
@@ -76,3 +76,22 @@ def test_a_project_cannot_make_studio_run_code_while_checking_it(tmp_path):
     assert "does not run code named in a project" in r.stderr
     assert "is not an nn.Module class" in r.stderr
     assert not marker.exists()
+
+
+def test_check_takes_several_projects_and_fails_if_any_fails(tmp_path, capsys):
+    examples = sorted(str(p) for p in EXAMPLES.glob("*.studio.json"))
+    assert main(["check", *examples]) == 0
+    out = capsys.readouterr().out
+    assert out.count("OK: the model is valid.") == len(examples) and all(f"== {p}" in out for p in examples)
+    assert main(["check", str(tmp_path / "missing.studio.json"), examples[0]]) == 1
+    captured = capsys.readouterr()
+    assert "missing.studio.json: no such file" in captured.err and "OK: the model is valid." in captured.out
+
+
+def test_every_subcommand_is_listed_and_has_help():
+    from studio.cli import SUBCOMMANDS
+
+    assert {"check", "export", "train", "import", "weights"} <= set(SUBCOMMANDS)
+    for name in SUBCOMMANDS:
+        r = subprocess.run([sys.executable, "-m", "studio", name, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.startswith(f"usage: studio {name}"), r.stderr

@@ -1,16 +1,19 @@
-"""``studio check PROJECT``: validate, then print blocks, shapes, sizes and totals."""
+"""``studio check PROJECT...``: validate, then print blocks, shapes, sizes and totals.
+
+Several projects are checked one after another; the exit status is 1 if any is invalid (or
+cannot be read), and every one is still checked.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from studio.cli import add_trust_option
-from studio.commands import load
+from studio.cli import add_trust_option, load
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", help="project file (.studio.json)")
+    parser.add_argument("projects", nargs="+", metavar="PROJECT", help="project files (.studio.json)")
     add_trust_option(parser)
 
 
@@ -22,9 +25,25 @@ def human(n: int) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    from studio.cli import CliError
+
+    if len(args.projects) == 1:
+        return check_one(args.projects[0])
+    status = 0
+    for i, path in enumerate(args.projects):
+        print(("\n" if i else "") + f"== {path}")
+        try:
+            status = max(status, check_one(path))
+        except CliError as e:
+            print(f"studio check: error: {e}", file=sys.stderr)
+            status = max(status, e.status)
+    return status
+
+
+def check_one(path: str) -> int:
     from studio.compiler import analyze
 
-    project = load(args.project)
+    project = load(path)
     graph = project.graph
     analysis = analyze(graph)
     rows = [("name", "type", "output shape", "params", "MACs")]

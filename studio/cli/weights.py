@@ -1,12 +1,11 @@
 """``studio weights PROJECT|WEIGHTS...``: download pretrained weights with a progress bar.
 
-Shaped like the other subcommands (``configure``/``main``); also ``python -m studio.hub``.
+Also ``python -m studio.hub ...`` (the same command).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from studio.cli import CliError
+    from studio.cli import CliError, load
     from studio.hub.repos import HubError
     from studio.hub.weights import (
         WeightsError,
@@ -32,8 +31,6 @@ def main(args: argparse.Namespace) -> int:
     try:
         for target in args.targets:
             if target.endswith(".json"):
-                from studio.commands import load
-
                 files = prepare_graph_weights(load(target).graph, progress=bar)
             else:
                 try:
@@ -46,18 +43,3 @@ def main(args: argparse.Namespace) -> int:
         raise CliError(str(e)) from None
     return 0
 
-
-def run(argv: list[str] | None = None) -> int:
-    from studio.cli import CliError
-
-    parser = argparse.ArgumentParser(prog="studio weights", description=__doc__.splitlines()[0])
-    configure(parser)
-    args = parser.parse_args(argv)
-    try:
-        return main(args)
-    except CliError as e:
-        print(f"studio weights: error: {e}", file=sys.stderr)
-        return e.status
-    except KeyboardInterrupt:
-        print("studio weights: interrupted", file=sys.stderr)
-        return 130

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import studio.compiler
-from studio.training import cli
+from studio.cli import train as cli
 from tests.training.training_helpers import mlp
 
 
