@@ -236,6 +236,9 @@ class BlockType:
     aliases: tuple[str, ...] = ()
     #: migrate(params, from_version) -> params, for files saved by an older version
     migrate: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
+    #: outside_code(params) -> the files, module names or repositories whose code the block
+    #: runs (what studio.trust must allow; cached shapes depend on the answers)
+    outside_code: Callable[[Mapping[str, Any]], list[str]] | None = None
 
     # ---------------------------------------------------------------- helpers
     @property

@@ -37,6 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-verify", action="store_true", help="skip comparing outputs with the original")
     parser.add_argument("--force", action="store_true", help="replace PROJECT if it exists")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before running a file's code")
+    parser.add_argument("--trust-code", action="store_true", help="the same as --yes")
 
 
 def _confirm(path: Path, yes: bool) -> None:
@@ -44,8 +45,10 @@ def _confirm(path: Path, yes: bool) -> None:
         f"studio import: warning: importing {path} runs its Python code; import only files you trust.",
         file=sys.stderr,
     )
-    if yes or not sys.stdin.isatty():
+    if yes:
         return
+    if not sys.stdin.isatty():
+        raise CliError(f"not run: give --yes (or --trust-code) to let {path} run; nothing was imported")
     try:
         answer = input("Run it? [y/N] ")
     except EOFError:
@@ -70,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
         raise CliError(str(e), status=2) from None
     user_file = sources.runs_user_file(spec)
     if user_file is not None:
-        _confirm(user_file, args.yes)
+        _confirm(user_file, args.yes or args.trust_code)
     try:
         result = import_spec(
             spec, kwargs, inputs, name=args.name, opaque=args.opaque, verify=not args.no_verify

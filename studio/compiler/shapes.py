@@ -103,9 +103,10 @@ def evaluate_block(
     frozen: bool = False,
 ) -> BlockInfo:
     """Shapes, parameter counts and MACs of one block given its input shapes and dtypes."""
-    from studio.trust import epoch
+    from studio.trust import policy
 
-    key = (spec.id, _freeze(params), frozen, in_specs, epoch())
+    outside = spec.outside_code(params) if spec.outside_code is not None else ()
+    key = (spec.id, _freeze(params), frozen, in_specs, policy().decisions(outside))
     hit = _memo.get(key)
     if hit is not None:
         _memo.move_to_end(key)

@@ -69,8 +69,15 @@ def parse_spec(text: str) -> Spec:
 
 
 def runs_user_file(spec: Spec) -> Path | None:
-    """The file whose code loading ``spec`` runs (to warn the user first), else None."""
-    return Path(spec.where) if spec.kind == "file" else None
+    """The file (or module outside the allow-list of :mod:`studio.trust`) whose code loading
+    ``spec`` runs, to ask the user first; None when nothing outside Studio's own packages runs."""
+    from studio.trust import allowed_without_consent
+
+    if spec.kind == "file":
+        return Path(spec.where)
+    if spec.kind == "module" and not allowed_without_consent(spec.where):
+        return Path(spec.where)
+    return None
 
 
 def parse_kwargs(text: str | None) -> dict[str, Any]:
@@ -134,8 +141,14 @@ def load_model(spec: Spec | str, kwargs: dict[str, Any] | None = None) -> Loaded
         name = spec.where
         default_inputs = [(TORCHVISION_INPUT, "float32")]
     elif spec.kind == "module":
+        from studio.trust import UntrustedCode, import_module, trust
+
+        if runs_user_file(spec) is not None:
+            trust(spec.where)  # the caller asked the user (see runs_user_file)
         try:
-            mod = importlib.import_module(spec.where)
+            mod = import_module(spec.where)
+        except UntrustedCode as e:
+            raise SourceError(str(e)) from None
         except Exception as e:  # noqa: BLE001 - any failure of the user's module is one line
             raise SourceError(f"cannot import {spec.where}: {_first_line(e)}") from None
         fn = _attr(mod, spec)

@@ -130,9 +130,12 @@ def _code_source(block) -> tuple[str | None, str]:
         kind, where, cls = parse_source(p["source"])
     except ValueError as e:
         return None, str(e)
-    if kind != "file":
+    from studio.trust import allows
+
+    if allows(where):
         return None, ""
-    return where, f"The block {block.name!r} loads {cls} from {where}, which runs that file's code. Trust it?"
+    what = "that file's" if kind == "file" else "that module's"
+    return where, f"The block {block.name!r} loads {cls} from {where}, which runs {what} code. Trust it?"
 
 
 #: block type -> (menu text, handler(window, block_id))

@@ -53,7 +53,7 @@ def test_import_refuses_to_overwrite_without_force(tmp_path, capsys):
         (["torchvision:resnet18", "--input-shape", "3,0,2"], 2, "positive sizes"),
         (["torchvision:resnet999"], 1, "no model called 'resnet999'"),
         (["torchvision:resnet18", "--kwargs", "weights='DEFAULT'"], 1, "nothing is downloaded"),
-        (["no_such_package.mod:Model"], 1, "cannot import no_such_package.mod"),
+        (["no_such_package.mod:Model", "--yes"], 1, "cannot import no_such_package.mod"),
         ([f"{HERE / 'missing.py'}:Model", "--yes"], 1, "no such file"),
         ([f"{BRANCHY}:Nope", "--yes"], 1, "no class or function called 'Nope'"),
         ([f"{BRANCHY}:Branchy", "--yes"], 1, "--input-shape"),
@@ -83,11 +83,11 @@ def test_importing_a_file_warns_first_and_asks_on_a_terminal(tmp_path, capsys, m
 def test_untraceable_model_suggests_opaque_then_opaque_works(tmp_path, capsys):
     out = tmp_path / "g.studio.json"
     spec = f"{BRANCHY}:Gate"
-    assert main(["import", spec, "--input-shape", "8", "-o", str(out)]) == 1
+    assert main(["import", spec, "--input-shape", "8", "--yes", "-o", str(out)]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "torch.fx cannot trace Gate: symbolically traced variables cannot be used as inputs to control flow" in line
     assert f"studio import {spec} --opaque -o {out}" in line
-    assert main(["import", spec, "--input-shape", "8", "--opaque", "--kwargs", "width=8", "-o", str(out)]) == 0
+    assert main(["import", spec, "--input-shape", "8", "--yes", "--opaque", "--kwargs", "width=8", "-o", str(out)]) == 0
     assert "1 kept as Custom module" in capsys.readouterr().out
     assert main(["export", str(out), "-o", str(tmp_path / "g.py")]) == 0
     source = (tmp_path / "g.py").read_text()
@@ -97,7 +97,7 @@ def test_untraceable_model_suggests_opaque_then_opaque_works(tmp_path, capsys):
 
 def test_untraceable_in_a_fresh_process_has_no_traceback(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "studio", "import", f"{BRANCHY}:Gate", "--input-shape", "8",
+        [sys.executable, "-m", "studio", "import", f"{BRANCHY}:Gate", "--input-shape", "8", "--yes",
          "-o", str(tmp_path / "g.studio.json")],
         capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )

@@ -324,6 +324,7 @@ register(
         },
         emitter=HubEmitter(),
         check=_hub_check,
+        outside_code=lambda params: [str(params.get("repo", ""))],
         name_base="hub_model",
         keywords=("torch.hub", "hubconf", "pretrained", "github"),
     )

@@ -77,34 +77,48 @@ def parse_kwargs(text: str) -> dict[str, Any]:
     return value
 
 
+def custom_outside_code(params) -> list[str]:
+    """The file or module a Custom module runs (what the user's trust must allow)."""
+    try:
+        return [parse_source(str(params.get("source", "")))[1]]
+    except ValueError:
+        return []
+
+
 def _custom_check(c: EmitContext) -> str | None:
-    from studio.trust import is_trusted, untrusted_message
+    from studio.trust import allows, untrusted_message
 
     try:
-        kind, where, _ = parse_source(c.p.source)
+        kind, where, cls = parse_source(c.p.source)
         parse_kwargs(c.p.kwargs)
     except ValueError as e:
         return f"Custom module: {e}."
-    if kind == "file" and not is_trusted(where):
+    if not allows("torch.nn" if where == "nn" else where):
         return untrusted_message(where)
     if kind == "module" and c.inference:
-        return _module_class_problem(where, c.p.source.rpartition(":")[2])
+        return _module_class_problem(where, cls)
     return None
 
 
 def _module_class_problem(module: str, cls: str) -> str | None:
     """Only an nn.Module subclass may be constructed while inferring shapes (a project file
-    naming, say, subprocess:run must not get to call it)."""
-    import importlib
-
+    naming, say, torch.hub:load must not get to call it). The import itself goes through
+    :func:`studio.trust.import_module`: allow-listed or trusted only, never from the working
+    folder."""
     from torch import nn
 
+    from studio.trust import UntrustedCode, import_module, shorten
+
     try:
-        obj = getattr(importlib.import_module("torch.nn" if module == "nn" else module), cls)
+        obj = getattr(import_module("torch.nn" if module == "nn" else module), cls)
+    except UntrustedCode as e:
+        return str(e)
     except (ImportError, AttributeError) as e:
-        return f"Custom module: cannot find {module}:{cls} ({e})."
+        return f"Custom module: cannot find {shorten(f'{module}:{cls}')} ({shorten(e)})."
+    except Exception as e:  # noqa: BLE001 - a trusted module that fails on import: one line
+        return f"Custom module: importing {shorten(module)} failed ({type(e).__name__}: {shorten(e)})."
     if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
-        return f"Custom module: {module}:{cls} is not an nn.Module class."
+        return f"Custom module: {shorten(f'{module}:{cls}')} is not an nn.Module class."
     return None
 
 
@@ -165,6 +179,7 @@ register(
         inputs=_custom_inputs,
         emitter=CustomModuleEmitter(),
         check=_custom_check,
+        outside_code=custom_outside_code,
         name_base="custom",
         keywords=("opaque", "module", "class", "import", "user"),
     )
