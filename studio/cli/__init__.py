@@ -67,10 +67,22 @@ def build_parser(sub: str | None) -> argparse.ArgumentParser:
     return subparser
 
 
+def _printable_output() -> None:
+    """Never die printing: a terminal that cannot show a character (``×`` on an ASCII
+    terminal, a lone surrogate read from a project name) gets an escape such as ``\\xd7``."""
+    for stream, real in ((sys.stdout, sys.__stdout__), (sys.stderr, sys.__stderr__)):
+        if stream is real and stream is not None:
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()  # a frozen (bundled) app's training process starts here
+    _printable_output()
     argv = list(sys.argv[1:] if argv is None else argv)
     sub = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     parser = build_parser(sub)
