@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from studio.blocks.text import short_repr
+
 MAX_DIM = 1 << 20  # largest size of one tensor dimension we accept in a parameter
 
 
@@ -65,9 +67,9 @@ class Int(Param):
             try:
                 value = int(value.strip())
             except ValueError:
-                raise ParamError(f"{name} must be a whole number (got {value!r}).") from None
+                raise ParamError(f"{name} must be a whole number (got {short_repr(value)}).") from None
         if not _is_int(value):
-            raise ParamError(f"{name} must be a whole number (got {value!r}).")
+            raise ParamError(f"{name} must be a whole number (got {short_repr(value)}).")
         if value < self.min:
             raise ParamError(f"{name} must be at least {self.min} (got {_short(value)}).")
         if value > self.max:
@@ -93,9 +95,9 @@ class Float(Param):
             try:
                 value = float(value.strip())
             except ValueError:
-                raise ParamError(f"{name} must be a number (got {value!r}).") from None
+                raise ParamError(f"{name} must be a number (got {short_repr(value)}).") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamError(f"{name} must be a number (got {value!r}).")
+            raise ParamError(f"{name} must be a number (got {short_repr(value)}).")
         value = float(value)
         if not math.isfinite(value):
             raise ParamError(f"{name} must be a finite number (got {value}).")
@@ -117,7 +119,7 @@ class Bool(Param):
             return value
         if value in (0, 1) and _is_int(value):
             return bool(value)
-        raise ParamError(f"{name} must be true or false (got {value!r}).")
+        raise ParamError(f"{name} must be true or false (got {short_repr(value)}).")
 
 
 OptionsSpec = tuple[str, ...] | Callable[..., Sequence[str]]
@@ -175,7 +177,7 @@ class Choice(Param):
         if value not in options:
             shown = options if len(options) <= 12 else (*options[:12], "…")
             choices = ", ".join(repr(o) if o != "…" else o for o in shown)
-            raise ParamError(f"{name} must be one of {choices} (got {value!r}).")
+            raise ParamError(f"{name} must be one of {choices} (got {short_repr(value)}).")
         return value
 
 
@@ -207,12 +209,12 @@ class Ints(Param):
             except ValueError:
                 raise ParamError(
                     f"{name} must be whole numbers separated by commas, like 3, 32, 32 "
-                    f"(got {value!r})."
+                    f"(got {short_repr(value)})."
                 ) from None
         if _is_int(value):
             value = (value,)
         if not isinstance(value, (list, tuple)) or not all(_is_int(v) for v in value):
-            raise ParamError(f"{name} must be a list of whole numbers (got {value!r}).")
+            raise ParamError(f"{name} must be a list of whole numbers (got {short_repr(value)}).")
         value = tuple(value)
         if not self.min_len <= len(value) <= self.max_len:
             if self.min_len == self.max_len:
@@ -250,7 +252,7 @@ class Text(Param):
 
     def coerce(self, value: Any, name: str = "value") -> str:
         if not isinstance(value, str):
-            raise ParamError(f"{name} must be text (got {value!r}).")
+            raise ParamError(f"{name} must be text (got {short_repr(value)}).")
         if len(value) > self.max_len:
             raise ParamError(f"{name} can have at most {self.max_len} characters.")
         return value

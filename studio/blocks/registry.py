@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Param, ParamError
+from studio.blocks.text import short_repr
 
 #: Concrete size used for the batch dimension during shape inference; shown to users as ``N``.
 BATCH = 7919
@@ -260,7 +261,7 @@ class BlockType:
             raise ParamError(f"{self.label} parameters must be a mapping of names to values.")
         unknown = set(values) - set(self.params)
         if unknown:
-            raise ParamError(f"{self.label} has no parameter {sorted(unknown)[0]!r}.")
+            raise ParamError(f"{self.label} has no parameter {short_repr(sorted(unknown)[0])}.")
         out = {}
         for name, param in self.params.items():
             value = values.get(name, param.default)
@@ -288,7 +289,7 @@ _ALIASES: dict[str, str] = {}
 
 class UnknownBlockType(KeyError):
     def __str__(self) -> str:
-        return f"unknown block type {self.args[0]!r}"
+        return f"unknown block type {short_repr(self.args[0])}"
 
 
 def register(spec: BlockType) -> BlockType:

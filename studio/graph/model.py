@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.registry import ROLE_LAYER, BlockType, Port, get_block_type
+from studio.blocks.text import short_repr
 from studio.graph.events import GraphEvents
 
 MAX_NAME_LENGTH = 120
@@ -93,7 +94,7 @@ class Graph:
         try:
             return self.blocks[block_id]
         except KeyError:
-            raise GraphError(f"There is no block with id {block_id!r}.") from None
+            raise GraphError(f"There is no block with id {short_repr(block_id)}.") from None
 
     def block_by_name(self, name: str) -> Block | None:
         for b in self.blocks.values():
@@ -194,9 +195,9 @@ class Graph:
             return "Both ends of a wire must be blocks on the canvas."
         s, d = self.blocks[src], self.blocks[dst]
         if src_port not in {p.name for p in s.output_ports()}:
-            return f"{s.name!r} has no output called {src_port!r}."
+            return f"{s.name!r} has no output called {short_repr(src_port)}."
         if dst_port not in {p.name for p in d.input_ports()}:
-            return f"{d.name!r} has no input called {dst_port!r}."
+            return f"{d.name!r} has no input called {short_repr(dst_port)}."
         if src == dst:
             return "A block cannot feed itself: that would be a loop."
         if self.would_cycle(src, dst):
@@ -206,7 +207,7 @@ class Graph:
             )
         if (dst, dst_port) in self._incoming:
             return (
-                f"Input {dst_port!r} of {d.name!r} already has a wire; "
+                f"Input {short_repr(dst_port)} of {d.name!r} already has a wire; "
                 "remove it first (an input takes one wire; use Add or Concatenate to merge)."
             )
         return None
@@ -242,7 +243,7 @@ class Graph:
         if id is None:
             id = self.new_id()
         elif id in self.blocks:
-            raise GraphError(f"Block id {id!r} is already used.")
+            raise GraphError(f"Block id {short_repr(id)} is already used.")
         block = Block(
             id=id,
             type=spec.id,
@@ -291,7 +292,7 @@ class Graph:
         if id is None:
             id = self.new_id("e")
         elif id in self.edges:
-            raise GraphError(f"Edge id {id!r} is already used.")
+            raise GraphError(f"Edge id {short_repr(id)} is already used.")
         edge = Edge(id, src, src_port, dst, dst_port)
         self.edges[id] = edge
         self._incoming.setdefault((dst, dst_port), id)
@@ -313,7 +314,7 @@ class Graph:
         try:
             edge = self.edges.pop(edge_id)
         except KeyError:
-            raise GraphError(f"There is no wire with id {edge_id!r}.") from None
+            raise GraphError(f"There is no wire with id {short_repr(edge_id)}.") from None
         key = (edge.dst, edge.dst_port)
         if self._incoming.get(key) == edge_id:
             del self._incoming[key]
@@ -376,7 +377,7 @@ class Graph:
         if len(name) > MAX_NAME_LENGTH:
             raise GraphError(f"A block name can have at most {MAX_NAME_LENGTH} characters.")
         if name in self.names():
-            raise GraphError(f"Another block is already called {name!r}; names must be unique.")
+            raise GraphError(f"Another block is already called {short_repr(name)}; names must be unique.")
 
     # ------------------------------------------------------------ (de)serialise
     def to_dict(self) -> dict[str, Any]:

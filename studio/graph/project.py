@@ -11,20 +11,25 @@ over it, so a crash never leaves half a file.
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.blocks.text import shorten
 from studio.graph.model import Graph
 from studio.graph.serialize import FormatError
 
 FORMAT_VERSION = 1
 SUFFIX = ".studio.json"
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NAME = 200
 
 #: MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -75,6 +80,8 @@ class Project:
         name = data.get("name", "Untitled")
         if not isinstance(name, str):
             raise FormatError("'name' must be text")
+        if len(name) > MAX_NAME:
+            raise FormatError(f"the project name is too long ({len(name):,} characters; at most {MAX_NAME})")
         training = data.get("training", {})
         if not isinstance(training, dict):
             raise FormatError("'training' must be an object")
@@ -86,27 +93,63 @@ class Project:
 
 
 def dumps(project: Project) -> str:
-    return json.dumps(project.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """The project as JSON text. Text that cannot be written as UTF-8 (a lone surrogate read
+    from a file) is stored with ``\\u`` escapes instead, so saving never fails on it; a NaN or
+    infinite number in free-form data raises :class:`ProjectError` (JSON has no such value)."""
+    data = project.to_dict()
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError as e:
+        raise ProjectError(f"cannot save: {e} (NaN or infinity is not valid in a project file)") from None
+    except RecursionError:
+        raise ProjectError("cannot save: the training or metadata settings are nested too deeply") from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    return text
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _not_a_number(text: str) -> float:
+    raise _NotFinite(text)
+
+
+class _NotFinite(ValueError):
+    pass
 
 
 def loads(text: str | bytes, source: str = "project") -> Project:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
     except UnicodeDecodeError:
         raise ProjectError(f"{source}: not a text file (is it really a Studio project?)") from None
     except json.JSONDecodeError as e:
         raise ProjectError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except _NotFinite as e:
+        raise ProjectError(
+            f"{source}: the file holds the number {shorten(e)}, which a project cannot store "
+            "(JSON has no NaN or infinity); replace it with a finite number"
+        ) from None
     except RecursionError:
         raise ProjectError(f"{source}: the JSON is nested too deeply") from None
+    except ValueError:  # Python refuses to read integers of more than 4,300 digits
+        raise ProjectError(f"{source}: the file holds a number with thousands of digits; no setting is that large") from None
     try:
         return Project.from_dict(data)
     except FormatError as e:
         raise ProjectError(f"{source}: {e}") from None
     except RecursionError:
         raise ProjectError(f"{source}: the JSON is nested too deeply") from None
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
         # a shape of data our checks did not foresee: still one clean line, never a traceback
-        raise ProjectError(f"{source}: inconsistent project data ({type(e).__name__}: {e})") from None
+        raise ProjectError(f"{source}: inconsistent project data ({type(e).__name__}: {shorten(e)})") from None
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
@@ -131,25 +174,66 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 
 
 def save_project(project: Project, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write atomically (temporary file + rename). Returns the path written."""
+    """Write atomically (temporary file + rename). Returns the path written. On any failure
+    the old file is left as it was and :class:`ProjectError` says why."""
     target = Path(path) if path is not None else project.path
     if target is None:
         raise ProjectError("the project has no file name yet; choose one with Save As")
-    text = dumps(project)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    write_atomic(target, dumps(project))
+    if path is not None or project.path is None:
+        project.path = target
+    return target
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
     try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file in the same folder, then rename.
+
+    A crash, a full disk or a read-only folder leaves the old file intact; the error is a
+    :class:`ProjectError` naming the file and the reason. The new file gets the permissions
+    the old one had, or those the umask gives (``mkstemp`` alone would make it private)."""
+    target = Path(target)
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
+        tmp = None
     except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ProjectError(f"{target}: cannot save ({e.strerror or e})") from None
-    if path is not None or project.path is None:
-        project.path = target
-    return target
+        raise ProjectError(f"{target}: cannot save ({_reason(e)}); the file on disk was not changed") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _reason(e: OSError) -> str:
+    if isinstance(e, PermissionError):
+        return "permission denied: the folder or file is read-only"
+    if e.errno == errno.ENOSPC:
+        return f"{e.strerror or 'no space left'}: the disk is full"
+    return e.strerror or str(e)

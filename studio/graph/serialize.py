@@ -6,6 +6,7 @@ from typing import Any
 
 from studio.blocks.params import ParamError
 from studio.blocks.registry import UnknownBlockType, get_block_type
+from studio.blocks.text import short_repr
 
 
 class FormatError(ValueError):
@@ -34,34 +35,34 @@ def graph_from_dict(graph, data: Any):
         _expect(isinstance(b, dict), f"{where} must be an object")
         bid, btype, name = b.get("id"), b.get("type"), b.get("name")
         _expect(isinstance(bid, str) and bid != "", f"{where} needs a text 'id'")
-        _expect(isinstance(btype, str), f"{where} ({bid}) needs a text 'type'")
-        _expect(isinstance(name, str), f"{where} ({bid}) needs a text 'name'")
+        _expect(isinstance(btype, str), f"{where} ({short_repr(bid)}) needs a text 'type'")
+        _expect(isinstance(name, str), f"{where} ({short_repr(bid)}) needs a text 'name'")
         try:
             spec = get_block_type(btype)
         except UnknownBlockType:
-            raise FormatError(f"block {name!r} has an unknown type {btype!r}") from None
+            raise FormatError(f"block {short_repr(name)} has an unknown type {short_repr(btype)}") from None
         params = b.get("params", {})
-        _expect(isinstance(params, dict), f"block {name!r}: 'params' must be an object")
+        _expect(isinstance(params, dict), f"block {short_repr(name)}: 'params' must be an object")
         version = b.get("version", spec.version)
-        _expect(isinstance(version, int) and not isinstance(version, bool), f"block {name!r}: bad 'version'")
-        _expect(version <= spec.version, f"block {name!r} was saved by a newer Studio (type version {version})")
+        _expect(isinstance(version, int) and not isinstance(version, bool), f"block {short_repr(name)}: bad 'version'")
+        _expect(version <= spec.version, f"block {short_repr(name)} was saved by a newer Studio (type version {short_repr(version)})")
         if version < spec.version and spec.migrate is not None:
             params = spec.migrate(dict(params), version)
         pos = b.get("position", [0, 0])
         _expect(
             isinstance(pos, list) and len(pos) == 2 and all(_is_num(v) for v in pos),
-            f"block {name!r}: 'position' must be two numbers",
+            f"block {short_repr(name)}: 'position' must be two numbers",
         )
         frozen = b.get("frozen", False)
-        _expect(isinstance(frozen, bool), f"block {name!r}: 'frozen' must be true or false")
+        _expect(isinstance(frozen, bool), f"block {short_repr(name)}: 'frozen' must be true or false")
         try:
             graph.add_block(
                 btype, name=name, params=params, position=(pos[0], pos[1]), frozen=frozen, id=bid
             )
         except ParamError as e:
-            raise FormatError(f"block {name!r}: {e}") from None
+            raise FormatError(f"block {short_repr(name)}: {e}") from None
         except GraphError as e:
-            raise FormatError(f"block {name!r}: {e}") from None
+            raise FormatError(f"block {short_repr(name)}: {e}") from None
     for i, e in enumerate(edges):
         where = f"edge {i + 1}"
         _expect(isinstance(e, dict), f"{where} must be an object")

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from studio.graph.project import SUFFIX, Project, ProjectError, load_project, save_project
+from studio.graph.project import (
+    SUFFIX,
+    Project,
+    ProjectError,
+    load_project,
+    save_project,
+    write_atomic,
+)
 from studio.ui import diagram_export
 from studio.ui.recovery import RecoveryFile, RecoveryStore
 
-AUTOSAVE_MS = 3000
+#: the recovery file follows the edits: written after a pause of DEBOUNCE_MS, and never later
+#: than MAX_WAIT_MS after the first edit it has not seen (so a crash loses at most ~1 s of work)
+DEBOUNCE_MS = 300
+MAX_WAIT_MS = 900
 PROJECT_FILTER = f"Studio projects (*{SUFFIX});;All files (*)"
 
 
@@ -22,8 +33,11 @@ class FileController(QObject):
         self.recovery = RecoveryStore(window.settings.folder)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
-        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.setInterval(DEBOUNCE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
+        self._pending_since: float | None = None  # first edit the recovery file has not seen
+        self._doc = None  # the document those edits belong to
+        self.autosave_failed = False
 
     # ------------------------------------------------------------ dialogs (hooks for tests)
     def ask_save_changes(self) -> QMessageBox.StandardButton:
@@ -162,9 +176,9 @@ class FileController(QObject):
         if not path:
             return False
         try:
-            Path(path).write_text(code.source, encoding="utf-8")
-        except OSError as e:
-            self.error(f"{path}: cannot write ({e.strerror or e})")
+            write_atomic(Path(path), code.source)
+        except ProjectError as e:
+            self.error(str(e))
             return False
         self.w.statusBar().showMessage(f"Exported {path}", 4000)
         return True
@@ -189,12 +203,21 @@ class FileController(QObject):
 
     # ------------------------------------------------------------ autosave/recovery
     def changed(self) -> None:
-        """Called after every edit: autosave at most AUTOSAVE_MS later (not postponed by
-        further edits, so at most a few seconds of work are ever lost)."""
-        if not self.autosave_timer.isActive():
-            self.autosave_timer.start()
+        """Called after every edit: the recovery file is written DEBOUNCE_MS after the edits
+        pause, and at the latest MAX_WAIT_MS after the first unsaved one (the first edit after
+        a project opens included), so continuous editing is never left unsaved for long."""
+        now = time.monotonic()
+        if self.w.doc is not self._doc:
+            self._doc, self._pending_since = self.w.doc, None
+        if self._pending_since is None:
+            self._pending_since = now
+        waited_ms = (now - self._pending_since) * 1000
+        self.autosave_timer.start(int(max(0, min(DEBOUNCE_MS, MAX_WAIT_MS - waited_ms))))
 
     def autosave(self) -> None:
+        """Write the recovery file. A failure says so in the window (once with a message box,
+        and in the status bar until an autosave works again): silently losing work is worse."""
+        self._pending_since = None
         doc = self.w.doc
         if doc is None:
             return
@@ -203,8 +226,15 @@ class FileController(QObject):
             return
         try:
             self.recovery.write(doc.project)
-        except OSError as e:
-            self.w.statusBar().showMessage(f"Autosave failed: {e}", 5000)
+        except ProjectError as e:
+            self.w.statusBar().showMessage(f"Autosave failed: {e}")
+            if not self.autosave_failed:
+                self.autosave_failed = True
+                self.error(f"Autosave failed, so a crash would lose your changes: {e}. Save the project to keep them.")
+            return
+        if self.autosave_failed:
+            self.autosave_failed = False
+            self.w.statusBar().showMessage("Autosave works again.", 4000)
 
     def recoverable_files(self) -> list[RecoveryFile]:
         return self.recovery.recoverable()

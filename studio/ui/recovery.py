@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.graph.project import Project, ProjectError, dumps, loads
-from studio.ui.settings import write_atomic
+from studio.graph.project import Project, ProjectError, dumps, loads, write_atomic
 
 
 @dataclass(frozen=True)
@@ -48,16 +47,14 @@ class RecoveryStore:
         self.current: Path | None = None
 
     def write(self, project: Project) -> Path:
-        """Autosave ``project``; the same window keeps overwriting its one recovery file."""
+        """Autosave ``project``, atomically; the same window keeps overwriting its one recovery
+        file. Raises :class:`ProjectError` (NaN in the settings, a read-only folder...)."""
         if self.current is None:
             self._serial += 1
             self.current = self.folder / f"{os.getpid()}-{self._serial}.json"
-        doc = {
-            "original": str(project.path) if project.path else None,
-            "saved_at": time.time(),
-            "project": json.loads(dumps(project)),
-        }
-        write_atomic(self.current, json.dumps(doc, ensure_ascii=False))
+        original = json.dumps(str(project.path) if project.path else None)
+        text = f'{{"original": {original}, "saved_at": {time.time()!r}, "project": {dumps(project)}}}'
+        write_atomic(self.current, text)  # ProjectError (with the reason) when it cannot
         return self.current
 
     def discard(self) -> None:
