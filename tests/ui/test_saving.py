@@ -1,0 +1,114 @@
+"""Saving never loses work and never fails silently: Save, autosave and Export in the window."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import pytest
+
+from studio.ui import file_ops
+from tests.ui.conftest import by_name
+
+
+def _refuse_temporary_files(monkeypatch) -> list[bool]:
+    """mkstemp fails as in a read-only folder while the returned switch holds True."""
+    real, switch = tempfile.mkstemp, [True]
+
+    def refuse(*args, **kwargs):
+        if switch[0]:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    return switch
+
+
+def test_save_into_a_read_only_folder_keeps_the_old_file_and_says_why(window, tmp_path, monkeypatch, no_dialogs):
+    target = tmp_path / "mine.studio.json"
+    target.write_text("old contents")
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(target))
+    window.editor.add_block("relu", (0, 0))
+    _refuse_temporary_files(monkeypatch)
+    assert not window.files.save()
+    assert target.read_text() == "old contents"
+    assert len(no_dialogs) == 1 and "read-only" in no_dialogs[0] and str(target) in no_dialogs[0]
+    assert window.isWindowModified()  # the edits are still there and still unsaved
+
+
+def test_export_python_into_a_read_only_folder_says_why(window, tmp_path, monkeypatch, no_dialogs):
+    out = tmp_path / "model.py"
+    out.write_text("# old")
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
+    _refuse_temporary_files(monkeypatch)
+    assert not window.files.export_python()
+    assert out.read_text() == "# old" and "read-only" in no_dialogs[0]
+
+
+def test_a_failing_autosave_says_so_once_and_in_the_status_bar(window, monkeypatch, no_dialogs):
+    window.editor.add_block("relu", (0, 0))
+    refusing = _refuse_temporary_files(monkeypatch)
+    window.files.autosave()
+    window.files.autosave()
+    assert len(no_dialogs) == 1 and "Autosave failed" in no_dialogs[0] and "read-only" in no_dialogs[0]
+    assert "Autosave failed" in window.statusBar().currentMessage()
+    refusing[0] = False
+    window.files.autosave()
+    assert window.files.recovery.current.exists()
+    assert "works again" in window.statusBar().currentMessage()
+
+
+def test_nan_put_in_the_settings_makes_save_and_autosave_say_so(window, tmp_path, monkeypatch, no_dialogs):
+    window.doc.project.metadata["note"] = float("nan")
+    window.editor.add_block("relu", (0, 0))
+    window.files.autosave()
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(tmp_path / "n.studio.json"))
+    assert not window.files.save()
+    assert len(no_dialogs) == 2 and all("NaN" in m for m in no_dialogs)
+    assert not (tmp_path / "n.studio.json").exists()
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_recovery_file_follows_the_edits_within_a_second(window, qtbot, monkeypatch, tmp_path):
+    """The first edit after a project opens is written within 1 s; while the user keeps
+    editing, the recovery file is never more than MAX_WAIT_MS behind (times from a fake clock:
+    what is checked is when the write is scheduled, not how fast the machine is)."""
+    path = tmp_path / "p.studio.json"
+    path.write_text(open("resources/examples/mlp_classifier.studio.json").read())
+    assert window.files.open_path(path)
+    clock = Clock()
+    monkeypatch.setattr(file_ops.time, "monotonic", clock)
+    timer = window.files.autosave_timer
+    g = window.doc.graph
+    first = clock.now
+    window.editor.rename(by_name(g, "fc1").id, "hidden")
+    assert timer.isActive() and timer.remainingTime() <= 1000
+    for i in range(20):  # an edit every 0.1 s for 2 s: the write may not slip past the limit
+        clock.now += 0.1
+        window.editor.move_blocks({by_name(g, "hidden").id: (10.0 * i, 0.0)}, snap_to_grid=False)
+        assert clock.now + timer.interval() / 1000 <= first + file_ops.MAX_WAIT_MS / 1000 + 1e-6
+        if clock.now + timer.interval() / 1000 >= first + file_ops.MAX_WAIT_MS / 1000 - 1e-6:
+            window.files.autosave()  # the timer fires here
+            first = clock.now + 0.1
+    qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=5000)
+    qtbot.waitUntil(lambda: not timer.isActive(), timeout=5000)
+    saved = json.loads(window.files.recovery.current.read_text())["project"]["graph"]
+    assert saved == g.to_dict()
+    leftovers = [p for p in window.files.recovery.folder.iterdir() if p.suffix == ".tmp"]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("edits", [1, 5])
+def test_the_timer_itself_writes_the_recovery_file(window, qtbot, edits):
+    g = window.doc.graph
+    for i in range(edits):
+        window.editor.move_blocks({by_name(g, "fc1").id: (5.0 * i, 0.0)}, snap_to_grid=False)
+    qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=5000)
+    assert json.loads(window.files.recovery.current.read_text())["project"]["graph"] == g.to_dict()
