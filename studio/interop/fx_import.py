@@ -440,6 +440,9 @@ def _count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+_FOLLOWS = "is not a tensor block"
+
+
 class _Builder:
     """Walks the traced graph once and adds a block per tensor node."""
 
@@ -473,9 +476,11 @@ class _Builder:
             except Unsupported as e:
                 self.problems.append(f"{node.name}: {e}")
         if self.problems:
+            # the causes first: "its input x is not a tensor block" only follows from them
+            causes = [p for p in self.problems if not p.endswith(_FOLLOWS)] or self.problems
             more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
             raise ModelImportError(
-                f"{self.name}: Studio has no block for {'; '.join(self.problems[:3])}{more}. "
+                f"{self.name}: Studio has no block for {'; '.join(causes[:3])}{more}. "
                 "Import it whole as one Custom module block instead (--opaque)."
             )
         for cls, why in self.kept.items():
@@ -526,6 +531,8 @@ class _Builder:
         if mapped is ABSORBED:
             return
         if isinstance(mapped, Alias):
+            if mapped.node not in self.refs:  # it stands for a node that failed: one more problem
+                raise Unsupported(f"its input {getattr(mapped.node, 'name', mapped.node)} is not a tensor block")
             self.refs[node] = self.refs[mapped.node]
             return
         base = path.replace(".", "_") if path else node.name

@@ -90,13 +90,13 @@ def _custom_check(c: EmitContext) -> str | None:
 
     try:
         kind, where, cls = parse_source(c.p.source)
-        parse_kwargs(c.p.kwargs)
+        kwargs = parse_kwargs(c.p.kwargs)
     except ValueError as e:
         return f"Custom module: {e}."
     if not allows("torch.nn" if where == "nn" else where):
         return untrusted_message(where)
     if kind == "module" and c.inference:
-        return _module_class_problem(where, cls)
+        return _module_class_problem(where, cls) or _builder_kwargs_problem(kind, where, cls, kwargs)
     return None
 
 
@@ -117,8 +117,26 @@ def _module_class_problem(module: str, cls: str) -> str | None:
         return f"Custom module: cannot find {shorten(f'{module}:{cls}')} ({shorten(e)})."
     except Exception as e:  # noqa: BLE001 - a trusted module that fails on import: one line
         return f"Custom module: importing {shorten(module)} failed ({type(e).__name__}: {shorten(e)})."
+    if is_model_builder(module, cls):
+        return None
     if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
-        return f"Custom module: {shorten(f'{module}:{cls}')} is not an nn.Module class."
+        return f"Custom module: {shorten(f'{module}:{cls}')} is not an nn.Module class or a torchvision model."
+    return None
+
+
+def is_model_builder(module: str, name: str) -> bool:
+    """``torchvision.models:resnet18`` and the like: a function that builds a model (what
+    ``studio import torchvision:NAME --opaque`` keeps). Built without pretrained weights."""
+    if module != "torchvision.models":
+        return False
+    import torchvision.models as tvm
+
+    return name in tvm.list_models()
+
+
+def _builder_kwargs_problem(kind: str, where: str, cls: str, kwargs: dict[str, Any]) -> str | None:
+    if kind == "module" and kwargs.get("weights") is not None and is_model_builder(where, cls):
+        return "Custom module: a torchvision model here has no pretrained weights; use a Backbone block for those."
     return None
 
 
