@@ -175,7 +175,7 @@ class Choice(Param):
 
     def _check(self, value: Any, name: str, options: tuple[str, ...]) -> str:
         if value not in options:
-            shown = options if len(options) <= 12 else (*options[:12], "…")
+            shown = options if len(options) <= 8 else (*options[:6], "…")
             choices = ", ".join(repr(o) if o != "…" else o for o in shown)
             raise ParamError(f"{name} must be one of {choices} (got {short_repr(value)}).")
         return value

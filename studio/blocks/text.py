@@ -19,7 +19,7 @@ def shorten(text: Any, limit: int = LIMIT) -> str:
 def short_repr(value: Any, limit: int = LIMIT) -> str:
     """``repr(value)``, shortened; never builds the whole repr of a huge string or list."""
     if isinstance(value, str) and len(value) > limit:
-        return repr(value[: limit - 1]) + "…"
+        value = value[:limit]  # repr may still grow it (escapes): cut below
     if isinstance(value, (list, tuple, dict)) and len(value) > limit:
         return f"a {type(value).__name__} of {len(value):,} items"
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
