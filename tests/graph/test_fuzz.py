@@ -54,7 +54,7 @@ def test_fifty_mutated_files_through_studio_check_in_a_real_process(tmp_path):
     import json
 
     paths = []
-    for i, (label, data) in enumerate(Mutator(SEED).mutants(1000)):
+    for i, (_label, data) in enumerate(Mutator(SEED).mutants(1000)):
         if i % 20 == 7:
             paths.append(tmp_path / f"m{i}.studio.json")
             paths[-1].write_bytes(data)

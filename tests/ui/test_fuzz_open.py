@@ -10,7 +10,7 @@ from tests.graph.test_fuzz import SEED
 def test_mutated_files_open_or_give_a_message(window, tmp_path, no_dialogs):
     opened = refused = 0
     target = tmp_path / "m.studio.json"
-    for i, (label, data) in enumerate(Mutator(SEED).mutants(1000)):
+    for label, data in Mutator(SEED).mutants(1000):
         target.write_bytes(data)
         before = len(no_dialogs)
         ok = window.files.open_path(target, ask=False)
