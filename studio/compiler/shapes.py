@@ -31,6 +31,7 @@ from studio.blocks.registry import (
     ShapeUnknown,
 )
 from studio.blocks.shapes import fmt_shape
+from studio.blocks.text import shorten
 
 Shape = tuple[int, ...]
 InSpec = tuple[Shape, str] | None
@@ -152,7 +153,7 @@ def _evaluate(
     except ShapeUnknown:
         return unknown
     except Exception as e:  # a declaration that cannot handle these inputs
-        return _error(unknown, f"{spec.label} cannot work with input {_shapes_text(in_shapes)}: {e}")
+        return _error(unknown, f"{spec.label} cannot work with input {_shapes_text(in_shapes)}: {shorten(e, 200)}")
 
     try:
         return _run(spec, ctx, emitted, in_specs, device="meta")
@@ -297,7 +298,7 @@ def _shapes_text(shapes: tuple[Shape | None, ...]) -> str:
 
 
 def _explain(spec: BlockType, in_shapes: tuple[Shape | None, ...], err: Exception) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = shorten(str(err).strip().splitlines()[0], 200) if str(err).strip() else type(err).__name__
     text = text.replace(str(BATCH), "N")
     return f"{spec.label} cannot take input {_shapes_text(in_shapes)}: {text}"
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.blocks.text import short_repr
+
 HUBCONF = "hubconf.py"
 _REMOTE = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?::([A-Za-z0-9_./-]+))?$")
 #: torch.hub.load's own keywords: a model keyword argument must not shadow them
@@ -53,14 +55,18 @@ def parse_repo(text: str) -> Repo:
         raise HubError("Choose a repository: owner/repo[:ref] on GitHub, or a local folder.")
     path = Path(os.path.expanduser(text))
     looks_local = text.startswith((".", "/", "~", "\\")) or text[1:3] in (":\\", ":/")
-    if path.is_dir() or looks_local:
-        if not path.is_dir():
-            raise HubError(f"The folder {text!r} does not exist.")
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError):  # a name too long for the system, a NUL character...
+        is_dir = False
+    if is_dir or looks_local:
+        if not is_dir:
+            raise HubError(f"The folder {short_repr(text)} does not exist.")
         return Repo(text, local=path.resolve())
     m = _REMOTE.match(text)
     if not m:
         raise HubError(
-            f"{text!r} is not a repository: write owner/repo or owner/repo:ref "
+            f"{short_repr(text)} is not a repository: write owner/repo or owner/repo:ref "
             "(e.g. pytorch/vision:v0.19.0), or give a local folder."
         )
     return Repo(text, owner=m.group(1), name=m.group(2), ref=m.group(3))
@@ -164,9 +170,9 @@ def parse_kwargs(text: str) -> dict[str, Any]:
         raise HubError("Keyword arguments must be a dict, like {'num_classes': 10}.")
     for key in value:
         if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
-            raise HubError(f"{key!r} is not a valid keyword argument name.")
+            raise HubError(f"{short_repr(key)} is not a valid keyword argument name.")
         if key in _RESERVED:
-            raise HubError(f"{key!r} is set by Studio; remove it from the keyword arguments.")
+            raise HubError(f"{short_repr(key)} is set by Studio; remove it from the keyword arguments.")
     return value
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.blocks.text import short_repr
+
 #: the Input shape used for torchvision's image classifiers when none is given
 TORCHVISION_INPUT = (3, 224, 224)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,16 +57,16 @@ def parse_spec(text: str) -> Spec:
     where, sep, attr = text.rpartition(":")
     if not sep or not where or not attr:
         raise SourceError(
-            f"{text!r}: give torchvision:NAME, package.module:Callable or path/to/file.py:ClassName"
+            f"{short_repr(text)}: give torchvision:NAME, package.module:Callable or path/to/file.py:ClassName"
         )
     if where == "torchvision":
         return Spec("torchvision", attr, "")
     if not _IDENT.match(attr):
-        raise SourceError(f"{text!r}: {attr!r} is not a Python name")
+        raise SourceError(f"{short_repr(text)}: {short_repr(attr)} is not a Python name")
     if where.endswith(".py") or "/" in where or "\\" in where:
         return Spec("file", where, attr)
     if not all(_IDENT.match(p) for p in where.split(".")):
-        raise SourceError(f"{text!r}: {where!r} is neither a module name nor a .py file")
+        raise SourceError(f"{short_repr(text)}: {short_repr(where)} is neither a module name nor a .py file")
     return Spec("module", where, attr)
 
 
@@ -89,14 +91,14 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise SourceError(f"--kwargs: {text!r} is not a literal dict") from None
+            raise SourceError(f"--kwargs: {short_repr(text)} is not a literal dict") from None
         if not isinstance(value, dict) or not all(isinstance(k, str) and _IDENT.match(k) for k in value):
             raise SourceError("--kwargs: give name=value pairs, like num_classes=10")
         return value
     try:
         call = ast.parse(f"f({text})", mode="eval").body
     except SyntaxError:
-        raise SourceError(f"--kwargs: {text!r} is not name=value pairs like num_classes=10") from None
+        raise SourceError(f"--kwargs: {short_repr(text)} is not name=value pairs like num_classes=10") from None
     if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
         raise SourceError("--kwargs: give name=value pairs, like num_classes=10")
     out: dict[str, Any] = {}
@@ -116,16 +118,16 @@ def parse_input_shape(text: str) -> tuple[tuple[int, ...], str]:
     shape_text, _, dtype = text.strip().partition(":")
     dtype = dtype.strip() or "float32"
     if dtype not in _DTYPES:
-        raise SourceError(f"--input-shape {text!r}: the dtype must be one of {', '.join(_DTYPES)}")
+        raise SourceError(f"--input-shape {short_repr(text)}: the dtype must be one of {', '.join(_DTYPES)}")
     parts = [p for p in re.split(r"[,x×\s]+", shape_text.strip().strip("()[]")) if p]
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:
         raise SourceError(
-            f"--input-shape {text!r}: give sizes without the batch, like 3,224,224"
+            f"--input-shape {short_repr(text)}: give sizes without the batch, like 3,224,224"
         ) from None
     if not shape or any(s < 1 for s in shape) or len(shape) > 8:
-        raise SourceError(f"--input-shape {text!r}: give 1 to 8 positive sizes, like 3,224,224")
+        raise SourceError(f"--input-shape {short_repr(text)}: give 1 to 8 positive sizes, like 3,224,224")
     return shape, dtype
 
 
@@ -186,14 +188,14 @@ def _torchvision(name: str, kwargs: dict[str, Any]):
     if name not in names:
         close = sorted(n for n in names if name.lower()[:4] in n)[:5]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise SourceError(f"torchvision has no model called {name!r}{hint}")
+        raise SourceError(f"torchvision has no model called {short_repr(name)}{hint}")
     return getattr(tvm, name, None) or (lambda **kw: tvm.get_model(name, **kw)), f"torchvision.models:{name}"
 
 
 def _attr(mod, spec: Spec):
     fn = getattr(mod, spec.attr, None)
     if fn is None or not callable(fn):
-        raise SourceError(f"{spec.where} has no class or function called {spec.attr!r}")
+        raise SourceError(f"{spec.where} has no class or function called {short_repr(spec.attr)}")
     return fn
 
 

@@ -124,3 +124,26 @@ def test_saving_over_a_file_keeps_its_permissions(tmp_path):
     path.chmod(0o640)
     save_project(Project(name="k"), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize(
+    "block_type, params",
+    [
+        ("custom_module", {"source": "a" * 450 + ":X"}),
+        ("custom_module", {"source": "torch.nn:Identity", "kwargs": "{'" + "k" * 3900 + "-': 1}"}),
+        ("hub_model", {"repo": "x" * 450, "entry": "e"}),
+        ("hub_model", {"repo": "./" + "d" * 450, "entry": "e"}),
+    ],
+)
+def test_problems_quote_at_most_a_short_piece_of_the_users_text(block_type, params):
+    from studio.compiler import analyze
+    from studio.graph.model import Graph
+
+    g = Graph()
+    x = g.add_block("input", name="x")
+    b = g.add_block(block_type, name="b", params=params)
+    o = g.add_block("output", name="y")
+    g.connect(x.id, "out", b.id, "in")
+    g.connect(b.id, "out", o.id, "in")
+    messages = [d.message for d in analyze(g).errors]
+    assert messages and all(len(m) < 400 for m in messages), [m[:500] for m in messages]

@@ -33,6 +33,7 @@ from studio.blocks.registry import (
     register,
 )
 from studio.blocks.shapes import fmt_shape
+from studio.blocks.text import short_repr, shorten
 
 PRETRAINED = "Pretrained"
 DEFAULT_MODEL = "resnet18"
@@ -190,7 +191,7 @@ def _backbone_check(c: EmitContext) -> str | None:
         if not path:
             return "Choose the weights file (.pth or .pt) or other weights."
         if not path.lower().endswith((".pth", ".pt")):
-            return f"The weights file must be a .pth or .pt state_dict (got {path!r})."
+            return f"The weights file must be a .pth or .pt state_dict (got {short_repr(path)})."
     return None
 
 
@@ -302,7 +303,7 @@ def _hub_check(c: EmitContext) -> str | None:
     if not entry:
         return "Choose an entry point" + (f": one of {', '.join(entries)}." if entries else ".")
     if entries is not None and entry not in entries:
-        return f"{c.p.repo} has no entry point {entry!r}; it has {', '.join(entries) or 'none'}."
+        return f"{shorten(c.p.repo)} has no entry point {short_repr(entry)}; it has {', '.join(entries) or 'none'}."
     return None
 
 

@@ -33,6 +33,7 @@ from studio.blocks.registry import (
     register,
 )
 from studio.blocks.shapes import fmt_shape
+from studio.blocks.text import short_repr
 
 OPS = "Tensor ops"
 CUSTOM = "Custom"
@@ -56,7 +57,7 @@ def parse_source(source: str) -> tuple[str, str, str]:
     if where.endswith(".py"):
         return "file", where, cls
     if not _DOTTED.match(where):
-        raise ValueError(f"{where!r} is not a module name (like package.module) or a .py file")
+        raise ValueError(f"{short_repr(where)} is not a module name (like package.module) or a .py file")
     return "module", where, cls
 
 
@@ -73,7 +74,7 @@ def parse_kwargs(text: str) -> dict[str, Any]:
         raise ValueError("the keyword arguments must be a dict like {'width': 64}")
     for key in value:
         if not isinstance(key, str) or not _CLASS.match(key):
-            raise ValueError(f"keyword {key!r} is not a valid argument name")
+            raise ValueError(f"keyword {short_repr(key)} is not a valid argument name")
     return value
 
 
