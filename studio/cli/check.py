@@ -9,19 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from studio.blocks.shapes import fmt_count
 from studio.cli import add_trust_option, load
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("projects", nargs="+", metavar="PROJECT", help="project files (.studio.json)")
     add_trust_option(parser)
-
-
-def human(n: int) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f}{unit}"
-    return str(n)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -56,7 +50,7 @@ def check_one(path: str) -> int:
                 block.spec.label,
                 info.out_text if info.out_shapes else "-",
                 params if info.params else "-",
-                human(info.macs) if info.macs else "-",
+                fmt_count(info.macs) if info.macs else "-",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -69,7 +63,7 @@ def check_one(path: str) -> int:
     print(f"Project:    {project.name}")
     print(f"Parameters: {t.params:,} ({t.trainable:,} trainable, {t.frozen:,} frozen)")
     print(f"Size:       {t.size_mb:.2f} MB")
-    print(f"MACs:       {human(t.macs)} per sample")
+    print(f"MACs:       {fmt_count(t.macs)} per sample")
     warnings = [d for d in analysis.diagnostics if not d.is_error]
     errors = analysis.errors
     for d in warnings:

@@ -18,6 +18,7 @@ from studio.ui.block_actions import add_block_actions
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
 from studio.ui.code_view import CodeView
+from studio.ui.counts import counts_text
 from studio.ui.document import CompilerLoader, Document
 from studio.ui.editing import Editor
 from studio.ui.file_ops import FileController
@@ -215,9 +216,7 @@ class MainWindow(QMainWindow):
         training = getattr(self, "training", None)
         if training is not None and training.running:
             problems = "  ·  paused" if training.control.paused else "  ·  training…"
-        self.totals_label.setText(
-            f"Parameters: {t.params:,} ({t.trainable:,} trainable)  ·  Size: {t.size_mb:.2f} MB{problems}"
-        )
+        self.totals_label.setText(f"{counts_text(t)}{problems}")
 
     # ---------------------------------------------------------------- selection
     def _selection_changed(self) -> None:
