@@ -1,5 +1,8 @@
 """``studio check PROJECT...``: validate, then print blocks, shapes, sizes and totals.
 
+Validation covers the model and its training: the settings, and the data they name against
+the model (the check before Train, as the window's Problems list shows it).
+
 Several projects are checked one after another; the exit status is 1 if any is invalid (or
 cannot be read), and every one is still checked.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from studio.blocks.shapes import fmt_count
 from studio.cli import add_trust_option, load
@@ -36,6 +40,7 @@ def main(args: argparse.Namespace) -> int:
 
 def check_one(path: str) -> int:
     from studio.compiler import analyze
+    from studio.training.fit_check import check_training
 
     project = load(path)
     graph = project.graph
@@ -64,8 +69,9 @@ def check_one(path: str) -> int:
     print(f"Parameters: {t.params:,} ({t.trainable:,} trainable, {t.frozen:,} frozen)")
     print(f"Size:       {t.size_mb:.2f} MB")
     print(f"MACs:       {fmt_count(t.macs)} per sample")
-    warnings = [d for d in analysis.diagnostics if not d.is_error]
-    errors = analysis.errors
+    fit = check_training(graph, analysis, project.training, base_dir=Path(path).resolve().parent)
+    warnings = [d for d in analysis.diagnostics + fit if not d.is_error]
+    errors = analysis.errors + [d for d in fit if d.is_error]
     for d in warnings:
         print(f"warning: {d.describe(graph)}")
     if errors:

@@ -111,15 +111,29 @@ def check_training(graph: Graph, analysis, training: dict | None, base_dir=None,
     from studio.training.kinds import get_loss
     from studio.training.settings import TrainingSettings
 
-    settings = TrainingSettings.from_dict(training)
-    problems = [FitProblem(f"Training settings: {p}") for p in settings.validate()]
+    problems = settings_problems(training)
     if problems:
         return problems
+    settings = TrainingSettings.from_dict(training)
     if signature is None:
         signature = read_signature(settings.data, base_dir)
     if isinstance(signature, str):
         return [FitProblem(f"{FIT_PREFIX}: {signature}")]
     return check_fit(graph, analysis, signature, get_loss(settings.loss.name))
+
+
+def settings_problems(training: dict | None) -> list[FitProblem]:
+    """The settings' own problems (a learning rate of 0, an unknown loss), one row each."""
+    from studio.training.settings import TrainingSettings
+
+    return [FitProblem(f"Training settings: {p}") for p in TrainingSettings.from_dict(training).validate()]
+
+
+def data_spec(training: dict | None) -> Any:
+    """The data spec the settings train on (defaults filled as the trainer fills them)."""
+    from studio.training.settings import TrainingSettings
+
+    return TrainingSettings.from_dict(training).data
 
 
 def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
@@ -150,8 +164,8 @@ def _input_problems(block: Block, sig) -> list[FitProblem]:
     if have != want:
         data, model = fmt_shape(want), fmt_shape(have)
         how = f"Set its shape to {data}"
-        if _numel(have) == _numel(want) and len(have) == 1 < len(want):
-            how += " and insert a Flatten after it (the layers after it take flat vectors)"
+        if len(have) == 1 < len(want):
+            how += " and insert a Flatten after it"
         elif _numel(have) == _numel(want) and len(want) == 1 < len(have):
             how += f" and insert an Unflatten to {model} after it"
         else:
@@ -177,12 +191,13 @@ def _input_problems(block: Block, sig) -> list[FitProblem]:
 
 
 def _set_input_shape(block_id: str, want: tuple, have: tuple) -> Callable[[Graph], Command]:
-    """The Input's shape from the data; when only the layout differs (image vs flat vector),
-    a Flatten goes in after it so the layers that took the flat vector still get one."""
+    """The Input's shape from the data; when the Input was a flat vector and the data are
+    images, a Flatten goes in after it so the layers that took a vector still get one (their
+    input sizes are inferred, so any image size works)."""
 
     def make(graph: Graph) -> Command:
         set_shape = SetParams(block_id, {"shape": list(want)})
-        if not (_numel(have) == _numel(want) and len(have) == 1 < len(want)):
+        if not len(have) == 1 < len(want):
             return set_shape
         return Macro("Fit the Input to the data", [set_shape, *_insert_after(graph, block_id, "flatten")])
 

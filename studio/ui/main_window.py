@@ -123,7 +123,8 @@ class MainWindow(QMainWindow):
         self.scene.selectionChanged.connect(self._selection_changed)
         self.inspector = Inspector(self.doc, self.editor)
         self.code_view = CodeView(self.doc)
-        self.problems = ProblemsList(self.doc)
+        self.problems = ProblemsList(self.doc, self.editor)
+        self.problems.changed.connect(self._update_totals)
         self.problems.block_clicked.connect(self.show_block)
         self.problems.edge_clicked.connect(self._show_edge)
         self.inspector_dock.setWidget(self.inspector)
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
             self.totals_label.setText("Parameters: … (loading PyTorch)")
             return
         t = analysis.totals()
-        errors = len(analysis.errors)
+        errors = max(len(analysis.errors), self.problems.error_count())  # the data check counts too
         problems = f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
         training = getattr(self, "training", None)
         if training is not None and training.running:
