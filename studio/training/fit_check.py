@@ -193,25 +193,30 @@ def _input_problems(block: Block, sig) -> list[FitProblem]:
 def _set_input_shape(block_id: str, want: tuple, have: tuple) -> Callable[[Graph], Command]:
     """The Input's shape from the data; when the Input was a flat vector and the data are
     images, a Flatten goes in after it so the layers that took a vector still get one (their
-    input sizes are inferred, so any image size works)."""
+    input sizes are inferred, so any image size works); the other way round, an Unflatten
+    gives the layers after it the images they took."""
 
     def make(graph: Graph) -> Command:
         set_shape = SetParams(block_id, {"shape": list(want)})
-        if not len(have) == 1 < len(want):
+        if len(have) == 1 < len(want):
+            adapter = _insert_after(graph, block_id, "flatten")
+        elif len(want) == 1 < len(have) and _numel(want) == _numel(have):
+            adapter = _insert_after(graph, block_id, "unflatten", {"dim": 1, "sizes": list(have)})
+        else:
             return set_shape
-        return Macro("Fit the Input to the data", [set_shape, *_insert_after(graph, block_id, "flatten")])
+        return Macro("Fit the Input to the data", [set_shape, *adapter])
 
     return make
 
 
-def _insert_after(graph: Graph, block_id: str, type_id: str) -> list[Command]:
+def _insert_after(graph: Graph, block_id: str, type_id: str, params: dict | None = None) -> list[Command]:
     """Commands that put a new block between ``block_id`` and everything it feeds."""
     src = graph.blocks[block_id]
     port = src.output_ports()[0].name
     wires = [e for e in graph.outgoing(block_id) if e.src_port == port]
     new_id = graph.new_id()
     x, y = src.position
-    add = AddBlock(type_id, position=(x + 40.0, y + 90.0), block_id=new_id)
+    add = AddBlock(type_id, position=(x + 40.0, y + 90.0), params=params, block_id=new_id)
     commands: list[Command] = [RemoveBlocks([], [e.id for e in wires]), add]
     commands.append(Connect(block_id, port, new_id, "in"))
     commands += [Connect(new_id, "out", e.dst, e.dst_port) for e in wires]

@@ -77,6 +77,8 @@ class ProblemsList(QListWidget):
 
     def _fit_problems(self, analysis) -> list:
         from studio.training.fit_check import (
+            FIT_PREFIX,
+            FitProblem,
             cached_signature,
             check_training,
             data_spec,
@@ -92,7 +94,10 @@ class ProblemsList(QListWidget):
         if signature is None:
             self._read(spec, base)
             return []
-        return check_training(self.doc.graph, analysis, training, base, signature=signature)
+        try:
+            return check_training(self.doc.graph, analysis, training, base, signature=signature)
+        except Exception as e:  # noqa: BLE001 - a check must never take the window down
+            return [FitProblem(f"{FIT_PREFIX}: could not be checked against the model ({e}).", severity="warning")]
 
     def _base_dir(self) -> str:
         path = self.doc.project.path

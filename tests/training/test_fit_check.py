@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+from studio.blocks.registry import BATCH
 from studio.compiler import analyze
 from studio.graph.commands import History
 from studio.graph.model import Graph
@@ -63,6 +64,13 @@ def test_an_image_input_for_flat_data_names_an_unflatten():
     chain(g, x, f, o)
     [p] = problems(g, sig((16,), 16))
     assert "insert an Unflatten to 1×4×4 after it" in p.message
+    h, before = apply_fix(g, p)
+    assert tuple(x.params["shape"]) == (16,)
+    [unflat] = [b for b in g.blocks.values() if b.type == "unflatten"]
+    assert analyze(g).block_info(unflat.id).out_shapes == ((BATCH, 1, 4, 4),)
+    assert analyze(g).ok and problems(g, sig((16,), 16)) == []
+    h.undo()
+    assert g.to_dict() == before
 
 
 def test_class_count_against_the_last_linear_with_a_fix():
