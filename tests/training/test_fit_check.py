@@ -142,3 +142,25 @@ def test_a_wrong_dtype_is_named_and_fixed():
     assert "The data holds int64 values, but this Input expects float32" in p.message
     apply_fix(g, p)
     assert g.block_by_name("x").params["dtype"] == "int64"
+
+
+def test_signatures_are_cached_per_spec_and_read_again_when_the_file_changes(tmp_path, monkeypatch):
+    import os
+
+    from studio.training import fit_check
+
+    calls = []
+    real = fit_check.data_signature
+    monkeypatch.setattr(fit_check, "data_signature", lambda spec, base: calls.append(spec) or real(spec, base))
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    spec = {"kind": "csv", "path": "t.csv"}
+    assert fit_check.cached_signature(spec, tmp_path) is None  # never read: the window reads it in a thread
+    first = fit_check.read_signature(spec, tmp_path)
+    assert first.sample_shape == (2,) and first.num_classes == 2
+    assert fit_check.read_signature(spec, tmp_path) is first and fit_check.cached_signature(spec, tmp_path) is first
+    assert len(calls) == 1
+    table.write_text("a,b,c,y\n1,2,3,0\n3,4,5,1\n5,6,7,2\n")
+    os.utime(table, ns=(1, 10**18))  # a new modification time, whatever the clock's resolution
+    assert fit_check.read_signature(spec, tmp_path).sample_shape == (3,) and len(calls) == 2
+    assert "not found" in fit_check.read_signature({"kind": "csv", "path": "gone.csv"}, tmp_path)
