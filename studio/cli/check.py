@@ -40,7 +40,12 @@ def main(args: argparse.Namespace) -> int:
 
 def check_one(path: str) -> int:
     from studio.compiler import analyze
-    from studio.training.fit_check import check_training
+    from studio.training.fit_check import (
+        check_training,
+        data_spec,
+        describe_signature,
+        read_signature,
+    )
 
     project = load(path)
     graph = project.graph
@@ -48,7 +53,7 @@ def check_one(path: str) -> int:
     rows = [("name", "type", "output shape", "params", "MACs")]
     for block in graph.blocks.values():
         info = analysis.block_info(block.id)
-        params = f"{info.params:,}" + (" (frozen)" if info.params and not info.trainable else "")
+        params = f"{info.params:,}" + _frozen_note(info.params, info.trainable)
         rows.append(
             (
                 block.name,
@@ -69,7 +74,11 @@ def check_one(path: str) -> int:
     print(f"Parameters: {t.params:,} ({t.trainable:,} trainable, {t.frozen:,} frozen)")
     print(f"Size:       {t.size_mb:.2f} MB")
     print(f"MACs:       {fmt_count(t.macs)} per sample")
-    fit = check_training(graph, analysis, project.training, base_dir=Path(path).resolve().parent)
+    base = Path(path).resolve().parent
+    fit = check_training(graph, analysis, project.training, base_dir=base)
+    signature = read_signature(data_spec(project.training), base)
+    if not isinstance(signature, str):
+        print(f"Data:       {describe_signature(signature)}")
     warnings = [d for d in analysis.diagnostics + fit if not d.is_error]
     errors = analysis.errors + [d for d in fit if d.is_error]
     for d in warnings:
@@ -81,3 +90,9 @@ def check_one(path: str) -> int:
         return 1
     print("OK: the model is valid.")
     return 0
+
+
+def _frozen_note(params: int, trainable: int) -> str:
+    if not params or trainable == params:
+        return ""
+    return " (frozen)" if not trainable else f" ({params - trainable:,} frozen)"

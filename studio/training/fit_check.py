@@ -100,6 +100,17 @@ def read_signature(spec: Any, base_dir: str | Path | None):
     return _cache[key]
 
 
+def describe_signature(sig) -> str:
+    """``shapes (600 samples): samples of 1×28×28, 3 classes``: the data as the check saw it."""
+    if sig.target == "class":
+        target = f"{sig.num_classes} classes" if sig.num_classes is not None else "class labels"
+    else:
+        width = sig.target_width or 1
+        target = f"{width} target value{'s' * (width != 1)}"
+    shape = fmt_shape(sig.sample_shape) if sig.sample_shape is not None else "?"
+    return f"{sig.note + ': ' if sig.note else ''}samples of {shape}, {target}"
+
+
 # ------------------------------------------------------------------------------ checks
 
 

@@ -24,6 +24,7 @@ def check(path, capsys):
 def test_fitting_data_passes(tmp_path, capsys):
     status, out, _ = check(project(tmp_path, mlp(2, 8, 2), {"kind": "spirals"}), capsys)
     assert status == 0 and "OK: the model is valid." in out
+    assert "Data:       spirals (1000 samples): samples of 2, 2 classes" in out
 
 
 def test_sample_shape_against_the_input(tmp_path, capsys):
@@ -95,3 +96,11 @@ def test_unreadable_data_is_one_line_without_a_traceback(tmp_path, data):
         assert "error: Training data: CSV file not found" in r.stderr
     else:
         assert "error: Training settings: Unknown dataset kind 'nonsense'; choose one of spirals" in r.stderr
+
+
+def test_check_lists_frozen_parameters_and_a_backbones_macs(capsys):
+    status, out, _ = check("resources/examples/transfer_learning.studio.json", capsys)
+    assert status == 0
+    [row] = [line for line in out.splitlines() if line.startswith("backbone ")]
+    assert "1,517,856 (frozen)" in row and not row.rstrip().endswith("-")  # MACs counted, not 0
+    assert "Parameters: 1,520,937 (3,081 trainable, 1,517,856 frozen)" in out
