@@ -244,7 +244,7 @@ def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[Fi
             )
         ]
     k = sig.num_classes
-    if k is None:
+    if k is None or not loss.needs_logits_per_class:
         return []
     if len(shape) < 2:
         return [

@@ -1,23 +1,20 @@
 """The check before Train: the data's declared signature and the loss against the model."""
 
-from types import SimpleNamespace
-
 from studio.blocks.registry import BATCH
 from studio.compiler import analyze
 from studio.graph.commands import History
 from studio.graph.model import Graph
 from studio.training.fit_check import check_fit
+from studio.training.kinds import get_loss
+from studio.training.signatures import DataSignature
 from tests.helpers import chain, mlp
 
 
 def sig(shape, classes=None, target="class", width=None, dtype="float32", note=""):
-    return SimpleNamespace(sample_shape=shape, dtype=dtype, num_classes=classes, target=target,
-                           target_width=width, note=note)
+    return DataSignature(shape, dtype, classes, target, width, note)
 
 
-CE = SimpleNamespace(label="Cross-entropy", target="class", needs_logits_per_class=True)
-BCE = SimpleNamespace(label="Binary cross-entropy (logits)", target="multilabel", needs_logits_per_class=False)
-MSE = SimpleNamespace(label="Mean squared error", target="float", needs_logits_per_class=False)
+CE, BCE, MSE = (get_loss(name) for name in ("cross_entropy", "bce_with_logits", "mse"))
 
 
 def problems(g, s, loss=CE):
