@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.code_view = CodeView(self.doc)
         self.problems = ProblemsList(self.doc, self.editor)
         self.problems.changed.connect(self._update_totals)
+        self.problems.failure_cleared.connect(lambda: self.scene.set_run_problem(None, ""))
         self.problems.block_clicked.connect(self.show_block)
         self.problems.edge_clicked.connect(self._show_edge)
         self.inspector_dock.setWidget(self.inspector)

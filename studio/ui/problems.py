@@ -35,6 +35,8 @@ class ProblemsList(QListWidget):
     edge_clicked = Signal(str)
     #: the rows changed (the status bar's problem count follows)
     changed = Signal()
+    #: a failed run's pinned message went stale and was removed (the canvas drops its mark)
+    failure_cleared = Signal()
 
     def __init__(self, doc: Document, editor=None, parent=None) -> None:
         super().__init__(parent)
@@ -67,8 +69,10 @@ class ProblemsList(QListWidget):
         graph = self.doc.graph
         rows = [(d.describe(graph), d.severity, d.block_id, d.edge_id, None) for d in analysis.diagnostics]
         rows += [(d.describe(graph), d.severity, d.block_id, None, d.fix) for d in self._fit_problems(analysis)]
-        if self._pinned is not None and self.doc.undo_stack.index() != self._pinned_at and not self._errors(rows):
-            self._pinned = None  # edited since the run failed, and nothing is wrong now: stale
+        stale = self._pinned is not None and self.doc.undo_stack.index() != self._pinned_at and not self._errors(rows)
+        if stale:
+            self._pinned = None  # edited since the run failed, and nothing is wrong now
+            self.failure_cleared.emit()
         elif rows == self._shown:
             return
         self._shown = rows

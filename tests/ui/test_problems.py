@@ -123,9 +123,12 @@ def test_a_fixed_model_clears_the_last_runs_stale_failure(shown, qtbot):
     wait_rows(qtbot, w, "4 classes")
     classifier = by_name(w.doc.graph, "classifier")
     w.problems.pin("Training: Target 3 is out of bounds.", classifier.id)  # what a failed run leaves
+    w.scene.set_run_problem(classifier.id, "Target 3 is out of bounds.")
     assert w.problems.item(0).text() == "Training: Target 3 is out of bounds."
+    assert w.scene.look(classifier).problem == "Target 3 is out of bounds."
     w.problems.refresh()
     assert w.problems.pinned_text() is not None  # nothing edited yet: it stays
     click_fix(qtbot, w, "4 classes")
     assert w.problems.pinned_text() is None
+    assert w.scene.look(classifier).problem == ""  # the canvas no longer marks the block either
     assert "No problems" in w.problems.item(0).text()
