@@ -1,5 +1,8 @@
 """``studio check PROJECT...``: validate, then print blocks, shapes, sizes and totals.
 
+Validation covers the model and its training: the settings, and the data they name against
+the model (the check before Train, as the window's Problems list shows it).
+
 Several projects are checked one after another; the exit status is 1 if any is invalid (or
 cannot be read), and every one is still checked.
 """
@@ -8,20 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from studio.blocks.shapes import fmt_count
 from studio.cli import add_trust_option, load
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("projects", nargs="+", metavar="PROJECT", help="project files (.studio.json)")
     add_trust_option(parser)
-
-
-def human(n: int) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f}{unit}"
-    return str(n)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -42,6 +40,12 @@ def main(args: argparse.Namespace) -> int:
 
 def check_one(path: str) -> int:
     from studio.compiler import analyze
+    from studio.training.fit_check import (
+        check_training,
+        data_spec,
+        describe_signature,
+        read_signature,
+    )
 
     project = load(path)
     graph = project.graph
@@ -49,14 +53,14 @@ def check_one(path: str) -> int:
     rows = [("name", "type", "output shape", "params", "MACs")]
     for block in graph.blocks.values():
         info = analysis.block_info(block.id)
-        params = f"{info.params:,}" + (" (frozen)" if info.params and not info.trainable else "")
+        params = f"{info.params:,}" + _frozen_note(info.params, info.trainable)
         rows.append(
             (
                 block.name,
                 block.spec.label,
                 info.out_text if info.out_shapes else "-",
                 params if info.params else "-",
-                human(info.macs) if info.macs else "-",
+                fmt_count(info.macs) if info.macs else "-",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -69,9 +73,14 @@ def check_one(path: str) -> int:
     print(f"Project:    {project.name}")
     print(f"Parameters: {t.params:,} ({t.trainable:,} trainable, {t.frozen:,} frozen)")
     print(f"Size:       {t.size_mb:.2f} MB")
-    print(f"MACs:       {human(t.macs)} per sample")
-    warnings = [d for d in analysis.diagnostics if not d.is_error]
-    errors = analysis.errors
+    print(f"MACs:       {fmt_count(t.macs)} per sample")
+    base = Path(path).resolve().parent
+    fit = check_training(graph, analysis, project.training, base_dir=base)
+    signature = read_signature(data_spec(project.training), base)
+    if not isinstance(signature, str):
+        print(f"Data:       {describe_signature(signature)}")
+    warnings = [d for d in analysis.diagnostics + fit if not d.is_error]
+    errors = analysis.errors + [d for d in fit if d.is_error]
     for d in warnings:
         print(f"warning: {d.describe(graph)}")
     if errors:
@@ -81,3 +90,9 @@ def check_one(path: str) -> int:
         return 1
     print("OK: the model is valid.")
     return 0
+
+
+def _frozen_note(params: int, trainable: int) -> str:
+    if not params or trainable == params:
+        return ""
+    return " (frozen)" if not trainable else f" ({params - trainable:,} frozen)"

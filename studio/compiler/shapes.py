@@ -32,6 +32,7 @@ from studio.blocks.registry import (
 )
 from studio.blocks.shapes import fmt_shape
 from studio.blocks.text import shorten
+from studio.compiler.macs import count_macs
 
 Shape = tuple[int, ...]
 InSpec = tuple[Shape, str] | None
@@ -235,7 +236,8 @@ def _run(spec, ctx: EmitContext, emitted, in_specs, device: str, build_on_cpu: b
         else:
             ns[f"_in{i}"] = torch.empty(shape, dtype=dtype, device=device)
     holder.train(False)
-    with torch.no_grad():
+    counting = count_macs(_batch(in_specs, real)) if spec.macs is None else contextlib.nullcontext()
+    with torch.no_grad(), counting as counted:
         for line in emitted.forward:
             exec(_compiled(line), ns)
         if emitted.output_exprs is not None:
@@ -260,7 +262,7 @@ def _run(spec, ctx: EmitContext, emitted, in_specs, device: str, build_on_cpu: b
             trainable += n
     for b in holder.buffers():
         size += b.numel() * b.element_size()
-    macs = None
+    macs = counted.macs if counted is not None else None
     if spec.macs is not None:
         try:
             macs = int(spec.macs(ctx, out_shapes))
@@ -276,6 +278,14 @@ def _run(spec, ctx: EmitContext, emitted, in_specs, device: str, build_on_cpu: b
         macs=macs,
         fallback=real,
     )
+
+
+def _batch(in_specs, real: bool) -> int:
+    """The batch size the forward runs with (to report MACs per sample)."""
+    first = next((s[0] for s in in_specs if s is not None), None)
+    if not first or first[0] != BATCH:
+        return 1
+    return _FALLBACK_BATCH if real else BATCH
 
 
 _expr_cache: dict[str, Any] = {}

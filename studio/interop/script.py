@@ -46,6 +46,7 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
+from studio.training.kinds import get_dataset
 
 #: names the script binds at module level (besides the model class and its imports)
 SCRIPT_NAMES = frozenset({
@@ -297,7 +298,7 @@ class _Writer:
 
         s = self.s
         kind = spec.get("kind")
-        if kind in ds.GENERATED:
+        if get_dataset(kind).family == "generated":
             if kind == "sine" and s.task == "classification":
                 raise ExportError("the noisy sine set is for regression; choose MSE, L1 or Huber loss")
             for fn in ds.generator_functions(kind):
@@ -527,9 +528,9 @@ class _Writer:
         from studio.training import datasets as ds
 
         kind = spec.get("kind")
-        if kind in ds.GENERATED:
+        if get_dataset(kind).family == "generated":
             args = ds.generated_arguments(spec)
-            return repr(args.get("classes", 2 if kind == "moons" else 3))
+            return repr(args.get("classes", get_dataset(kind).signature(args).num_classes))
         if kind in ds.TORCHVISION:
             return "10"
         return "int(data[1].max()) + 1"

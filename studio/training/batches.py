@@ -8,9 +8,12 @@ same permutation (`epoch_order`), so both paths yield the same batches for the s
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+
+from studio.training.signatures import DataError
 
 IN_MEMORY_LIMIT = 1 << 30  # bytes of tensor data moved to the device once, up front
 
@@ -22,6 +25,15 @@ class DataFault(Exception):
 def last_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return lines[-1] if lines else type(e).__name__
+
+
+def fault_message(e: BaseException) -> str:
+    """One line for a failed read: a DataError's own sentence (also when a DataLoader worker
+    re-raised it under its traceback), else the exception's type and last line."""
+    line = last_line(e)
+    if isinstance(e, DataError):
+        return re.sub(r"^[\w.]*Error: ", "", line)
+    return f"{type(e).__name__}: {line}"
 
 
 def epoch_order(n: int, shuffle: bool, gen: torch.Generator) -> torch.Tensor | None:
@@ -92,7 +104,7 @@ class LoaderBatches:
             except StopIteration:
                 return
             except Exception as e:
-                raise DataFault(f"{type(e).__name__}: {last_line(e)}") from e
+                raise DataFault(fault_message(e)) from e
             yield batch
 
 

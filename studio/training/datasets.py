@@ -16,20 +16,16 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
+from studio.training.kinds import DATASETS, DatasetKind, LossKind, get_dataset, get_loss
 from studio.training.settings import TrainingSettings
+from studio.training.signatures import DataError, column_index, is_float, resolve
 
-GENERATED = ("spirals", "moons", "blobs", "sine", "shapes")
-TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
-_STATS = {  # per-channel mean/std used to normalise torchvision sets
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion_mnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-}
-SHAPE_NAMES = ["circle", "square", "triangle"]
+# the downloaded sets (the script export reads these): kind id -> torchvision class, (mean, std)
+TORCHVISION = {k.id: k.torchvision for k in DATASETS.values() if k.torchvision}
+_STATS = {k.id: k.stats for k in DATASETS.values() if k.torchvision}
 
 
-class DatasetError(Exception):
-    """A dataset could not be loaded; the message is meant for the user."""
+DatasetError = DataError  # a dataset could not be loaded; the message is meant for the user
 
 
 @dataclass
@@ -51,17 +47,17 @@ def default_data_dir() -> Path:
 def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) -> Data:
     """Training and validation data for `settings` (split or separate set), standardised if asked."""
     base = Path(base_dir) if base_dir else Path.cwd()
-    task = settings.task
-    train, info = load_dataset(settings.data, task, base)
+    loss = get_loss(settings.loss.name)
+    train, info = load_dataset(settings.data, loss, base)
     val = None
     if settings.val_data:
-        val, _ = load_dataset(settings.val_data, task, base)
+        val, _ = load_dataset(settings.val_data, loss, base)
     elif settings.val_split > 0:
         train, val = split(train, settings.val_split, settings.seed)
-    if settings.loss.name == "bce_with_logits":
+    if loss.target == "multilabel":
         train, val = _float_targets(train, info), _float_targets(val, info)
     norm = {}
-    if settings.data.get("standardize", settings.data.get("kind") == "csv"):
+    if get_dataset(settings.data["kind"]).values(settings.data).get("standardize", False):
         train, val, norm = _standardize(train, val)
     if len(train) == 0:
         raise DatasetError(f"The training set is empty ({info['description']}).")
@@ -69,7 +65,7 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
     return Data(
         train=train,
         val=val,
-        task=task,
+        task=loss.task,
         input_shape=tuple(x0.shape),
         num_classes=info.get("num_classes"),
         class_names=info.get("class_names"),
@@ -78,25 +74,27 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
     )
 
 
-def load_dataset(spec: dict, task: str, base_dir: Path) -> tuple[Dataset, dict]:
-    kind = spec.get("kind")
-    if kind in GENERATED:
-        try:
-            x, y, info = generate(spec)
-        except (TypeError, ValueError) as e:
-            raise DatasetError(f"The {kind} dataset settings are invalid ({e}).") from e
-        if task == "classification" and kind == "sine":
-            raise DatasetError("The noisy sine set is for regression; choose MSE, L1 or Huber loss.")
-        if task == "regression" and kind != "sine":
-            y = y.float().unsqueeze(1)
-        return TensorDataset(x, y), info
-    if kind == "csv":
-        return load_csv(spec, task, base_dir)
-    if kind == "image_folder":
-        return load_image_folder(spec, base_dir)
-    if kind in TORCHVISION:
-        return load_torchvision(spec, base_dir)
-    raise DatasetError(f"Unknown dataset kind {kind!r}.")
+def load_dataset(spec: dict, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
+    """One dataset spec through its kind's declared loader; DatasetError for settings it refuses."""
+    try:
+        kind = get_dataset(spec.get("kind"))
+    except KeyError as e:
+        raise DatasetError(e.args[0]) from None
+    problems = kind.problems(spec)
+    if problems:
+        raise DatasetError(problems[0])
+    if loss.task == "classification" and "class" not in kind.targets:
+        raise DatasetError(
+            f"The {kind.label} set is for regression; choose {_loss_names('float')} loss."
+        )
+    return globals()[kind.loader](kind.values(spec), kind, loss, base_dir)
+
+
+def _loss_names(target: str) -> str:
+    from studio.training.kinds import LOSSES
+
+    names = [k.label for k in LOSSES.values() if k.target == target]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def split(ds: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -144,52 +142,69 @@ def _standardize(train, val):
 
 def generated_arguments(spec: dict) -> dict:
     """The keyword arguments of the generator function for a generated-set spec (defaults filled)."""
-    kind = spec["kind"]
-    args: dict = {"n": int(spec.get("n", 1000 if kind != "shapes" else 600))}
-    if kind in ("spirals", "moons", "sine", "shapes"):
-        args["noise"] = float(spec.get("noise", {"spirals": 0.2, "moons": 0.1, "sine": 0.1, "shapes": 0.1}[kind]))
-    if kind in ("spirals", "blobs"):
-        args["classes"] = int(spec.get("classes", 2 if kind == "spirals" else 3))
-    if kind == "blobs":
-        args["std"] = float(spec.get("std", 1.0))
-    args["seed"] = int(spec.get("seed", 0))
-    return args
+    kind = get_dataset(spec["kind"])
+    return {k: v for k, v in kind.values(spec).items() if k in kind.options}
 
 
 def generate(spec: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """Deterministic toy data: same spec, same tensors."""
-    kind = spec["kind"]
-    if kind not in GENERATED:
-        raise DatasetError(f"Unknown generated dataset {kind!r}.")
+    """Deterministic toy data: same spec, same tensors. DatasetError for sizes out of bounds or
+    beyond the memory this machine has free (checked before anything is allocated)."""
+    try:
+        kind = get_dataset(spec.get("kind"))
+    except KeyError as e:
+        raise DatasetError(e.args[0]) from None
+    if kind.family != "generated":
+        raise DatasetError(f"{kind.label} is not a generated dataset.")
+    problems = kind.problems(spec)
+    if problems:
+        raise DatasetError(problems[0])
     args = generated_arguments(spec)
     n = args["n"]
-    if n < 2:
-        raise DatasetError(f"The {kind} set needs at least 2 samples (got n={n}).")
-    x, y = generator_functions(kind)[-1](**args)
-    if kind == "sine":
-        return x, y, {"description": f"noisy sine ({n} points)"}
-    k = args.get("classes", 2 if kind == "moons" else 3)
-    names = {
-        "spirals": [f"arm {i}" for i in range(k)],
-        "moons": ["upper", "lower"],
-        "blobs": [f"blob {i}" for i in range(k)],
-        "shapes": list(SHAPE_NAMES),
-    }[kind]
-    return x.float(), y, {"num_classes": k, "class_names": names, "description": f"{kind} ({n} samples)"}
+    _check_memory(kind, n)
+    x, y = generator_functions(kind.id)[-1](**args)
+    if "class" not in kind.targets:
+        return x, y, {"description": f"{kind.label} ({n} points)"}
+    k = args.get("classes", kind.signature(args).num_classes)
+    info = {"num_classes": k, "class_names": kind.names_of_classes(k), "description": f"{kind.id} ({n} samples)"}
+    return x.float(), y, info
+
+
+def load_generated(values: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
+    x, y, info = generate(values)
+    if loss.target == "float" and "class" in kind.targets:
+        y = y.float().unsqueeze(1)  # regression on the labels as numbers
+    return TensorDataset(x, y), info
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for a new allocation (Linux: MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(kind: DatasetKind, n: int) -> None:
+    need, free = n * kind.bytes_per_sample, available_memory()
+    if free is not None and need > free * 0.8:
+        raise DatasetError(
+            f"{n} {kind.label} samples need about {need / 2**30:.1f} GB of memory but only "
+            f"{free / 2**30:.1f} GB are free; use fewer samples."
+        )
 
 
 def generator_functions(kind: str) -> list:
-    """The functions that make a generated set, helpers first, the generator itself last.
-
-    Each uses only ``torch`` and ``math``, so the training-script export copies their source.
-    """
-    return {
-        "spirals": [class_labels, spirals],
-        "moons": [class_labels, moons],
-        "blobs": [class_labels, blobs],
-        "sine": [sine],
-        "shapes": [class_labels, draw_shapes, shapes],
-    }[kind]
+    """The functions that make a generated set, helpers first, the generator itself last (as
+    the kind declares them). Each uses only ``torch`` and ``math``, so the training-script
+    export copies their source."""
+    return [globals()[name] for name in get_dataset(kind).generator]
 
 
 def class_labels(n: int, classes: int, generator: torch.Generator) -> torch.Tensor:
@@ -267,8 +282,9 @@ def draw_shapes(y: torch.Tensor, noise: float, g: torch.Generator, size: int = 2
 # -- CSV ---------------------------------------------------------------------------------------------
 
 
-def load_csv(spec: dict, task: str, base_dir: Path) -> tuple[TensorDataset, dict]:
-    path = _resolve(spec.get("path"), base_dir, "CSV file")
+def load_csv(spec: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[TensorDataset, dict]:
+    task = loss.task
+    path = resolve(spec.get("path"), base_dir, "CSV file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=spec.get("delimiter", ",")), 1) if any(c.strip() for c in r)]
@@ -278,15 +294,15 @@ def load_csv(spec: dict, task: str, base_dir: Path) -> tuple[TensorDataset, dict
         raise DatasetError(f"{path.name} is empty.")
     header = spec.get("header", "auto")
     if header == "auto":  # a header row has no numbers in it
-        header = all(not _is_float(c) for c in rows[0][1])
+        header = all(not is_float(c) for c in rows[0][1])
     width = len(rows[0][1])
     names = [c.strip() for c in rows[0][1]] if header else [f"column {j + 1}" for j in range(width)]
     data = rows[1:] if header else rows
     if not data:
         raise DatasetError(f"{path.name} has a header but no data rows.")
-    t = _column_index(spec.get("target", -1), names, path)
+    t = column_index(spec.get("target", -1), names, path)
     feats = spec.get("features")
-    fcols = [_column_index(c, names, path) for c in feats] if feats else [j for j in range(width) if j != t]
+    fcols = [column_index(c, names, path) for c in feats] if feats else [j for j in range(width) if j != t]
     if t in fcols:
         raise DatasetError(f"Column '{names[t]}' cannot be both a feature and the target.")
     x = torch.empty(len(data), len(fcols))
@@ -305,14 +321,14 @@ def load_csv(spec: dict, task: str, base_dir: Path) -> tuple[TensorDataset, dict
         raw_targets.append((line, row[t].strip()))
     info = {"description": f"{path.name} ({len(data)} rows, {len(fcols)} features)"}
     if task == "classification":
-        labels = sorted({v for _, v in raw_targets}, key=lambda v: (0, float(v), v) if _is_float(v) else (1, 0.0, v))
+        labels = sorted({v for _, v in raw_targets}, key=lambda v: (0, float(v), v) if is_float(v) else (1, 0.0, v))
         index = {v: i for i, v in enumerate(labels)}
         y = torch.tensor([index[v] for _, v in raw_targets])
         info.update(num_classes=len(labels), class_names=labels)
     else:
         ys = []
         for line, v in raw_targets:
-            if not _is_float(v):
+            if not is_float(v):
                 raise DatasetError(
                     f"{path.name}, row {line}, column '{names[t]}': {v!r} is not a number "
                     "(regression needs numeric targets; use a classification loss for labels)."
@@ -320,35 +336,6 @@ def load_csv(spec: dict, task: str, base_dir: Path) -> tuple[TensorDataset, dict
             ys.append(float(v))
         y = torch.tensor(ys).unsqueeze(1)
     return TensorDataset(x, y), info
-
-
-def _is_float(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _column_index(col, names: list[str], path: Path) -> int:
-    if isinstance(col, int) and not isinstance(col, bool):
-        if -len(names) <= col < len(names):
-            return col % len(names)
-        raise DatasetError(f"{path.name} has {len(names)} columns; there is no column {col}.")
-    if col in names:
-        return names.index(col)
-    raise DatasetError(f"{path.name} has no column named {col!r} (columns: {', '.join(names)}).")
-
-
-def _resolve(p, base_dir: Path, what: str) -> Path:
-    if not p:
-        raise DatasetError(f"Choose a {what} (the data settings have no 'path').")
-    path = Path(p).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    if not path.exists():
-        raise DatasetError(f"{what} not found: {path}")
-    return path
 
 
 # -- image folders ----------------------------------------------------------------------------------
@@ -367,10 +354,28 @@ class _Pair(Dataset):
         return self.train[i]
 
 
-def load_image_folder(spec: dict, base_dir: Path) -> tuple[Dataset, dict]:
+class ImageError(DataError):
+    """An image in an image folder cannot be read; the message names the file."""
+
+
+def read_image(path: str):
+    """The image at `path`, decoded now (PIL decodes lazily), so a damaged file is named."""
+    from PIL import Image
+
+    try:
+        with open(path, "rb") as f:
+            image = Image.open(f)
+            image.load()
+            return image.convert("RGB") if image.mode not in ("RGB", "L") else image
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for a damaged file
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ImageError(f"The image {path} cannot be read ({reason[:120]}); remove or replace it.") from None
+
+
+def load_image_folder(spec: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
     from torchvision import datasets, transforms
 
-    root = _resolve(spec.get("path"), base_dir, "image folder")
+    root = resolve(spec.get("path"), base_dir, "image folder")
     size = spec.get("size", [28, 28])
     size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size)
     channels = int(spec.get("channels", 3))
@@ -381,8 +386,11 @@ def load_image_folder(spec: dict, base_dir: Path) -> tuple[Dataset, dict]:
         tail.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
     aug = [transforms.RandomHorizontalFlip(), transforms.RandomAffine(10, translate=(0.1, 0.1))] if spec.get("augment") else []
     try:
-        plain = datasets.ImageFolder(str(root), transform=transforms.Compose(base + tail))
-        train = datasets.ImageFolder(str(root), transform=transforms.Compose(base + aug + tail)) if aug else plain
+        plain = datasets.ImageFolder(str(root), transform=transforms.Compose(base + tail), loader=read_image)
+        train = (
+            datasets.ImageFolder(str(root), transform=transforms.Compose(base + aug + tail), loader=read_image)
+            if aug else plain
+        )
     except (FileNotFoundError, OSError) as e:
         raise DatasetError(
             f"{root} must contain one sub-folder per class with images inside ({e})."
@@ -403,16 +411,16 @@ def torchvision_files(kind: str, root: Path) -> tuple[Path, list[str]]:
     from torchvision import datasets
 
     cls = getattr(datasets, TORCHVISION[kind])
-    if kind == "cifar10":
+    if hasattr(cls, "train_list"):  # CIFAR: pickled batches in one folder
         names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
         return root / cls.base_folder, names
     return root / cls.__name__ / "raw", [os.path.splitext(os.path.basename(u))[0] for u, _ in cls.resources]
 
 
-def load_torchvision(spec: dict, base_dir: Path) -> tuple[Dataset, dict]:
+def load_torchvision(spec: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
     from torchvision import datasets, transforms
 
-    kind = spec["kind"]
+    declared, kind = kind, kind.id
     root = Path(spec.get("root") or default_data_dir()).expanduser()
     if not root.is_absolute():
         root = base_dir / root
@@ -420,14 +428,14 @@ def load_torchvision(spec: dict, base_dir: Path) -> tuple[Dataset, dict]:
     train_split = spec.get("split", "train") != "test"
     folder, files = torchvision_files(kind, root)
     offline = os.environ.get("STUDIO_NO_NETWORK") == "1" or spec.get("download") is False
-    mean, std = _STATS[kind]
+    mean, std = declared.stats
     augment = bool(spec.get("augment"))
     tf = None
     if augment:
-        size = 32 if kind == "cifar10" else 28
+        size = declared.signature(spec).sample_shape[-1]
         tf = transforms.Compose([
             transforms.RandomCrop(size, padding=size // 8),
-            *([transforms.RandomHorizontalFlip()] if kind == "cifar10" else []),
+            *([transforms.RandomHorizontalFlip()] if declared.flip else []),
             transforms.ToTensor(),
             transforms.Normalize(mean, std),
         ])

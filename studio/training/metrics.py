@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import torch
 
+from studio.training import runtime
+from studio.training.kinds import get_loss
+
 
 def per_sample_metric(loss_name: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Accuracy (classification) or mean absolute error (regression) of each sample, shape (B,)."""
-    b = out.shape[0]
-    if loss_name in ("cross_entropy", "nll"):
-        if y.dtype.is_floating_point:  # class probabilities as targets
-            y = y.argmax(1)
-        hit = out.argmax(1) == y
-    elif loss_name == "bce_with_logits":
-        hit = (out > 0) == (y > 0.5)
-    else:
-        return (out.float() - y.float()).abs().reshape(b, -1).mean(1)
-    return hit.reshape(b, -1).float().mean(1)
+    """Accuracy (classification) or mean absolute error (regression) of each sample, shape (B,):
+    the runtime function the loss's declaration names."""
+    return metric_function(loss_name)(out, y)
+
+
+def metric_function(loss_name: str):
+    return getattr(runtime, get_loss(loss_name).metric_function)
 
 
 class StepMetrics:

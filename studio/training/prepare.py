@@ -17,7 +17,7 @@ class PrepareError(Exception):
 
     def __init__(self, message: str, kind: str = "error"):
         super().__init__(message)
-        self.kind = kind  # data | weights | model
+        self.kind = kind  # settings | data | weights | model
 
 
 @dataclass
@@ -45,6 +45,9 @@ def prepare_run(
     from studio.training.checkpoints import seed_everything
     from studio.training.datasets import DatasetError, load_data
 
+    problems = settings.validate()
+    if problems:  # e.g. a seed torch cannot take: a message, before anything is seeded
+        raise PrepareError(" ".join(problems), "settings")
     if base_dir is None:
         base_dir = Path(project.path).resolve().parent if getattr(project, "path", None) else Path.cwd()
     try:

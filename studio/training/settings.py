@@ -11,24 +11,33 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param
+from studio.training import kinds
+from studio.training.kinds import Number, check_option, option_problems
+
 SETTINGS_VERSION = 1
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 OPTIMIZER_IMPLEMENTATIONS = ("auto", "for-loop", "foreach", "fused")
-LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits")
-CLASSIFICATION_LOSSES = ("cross_entropy", "nll", "bce_with_logits")
-SCHEDULES = ("none", "step", "cosine", "one_cycle", "reduce_on_plateau")
 PRECISIONS = ("none", "bf16", "fp16")
-METRICS = ("loss", "accuracy", "mae")
 
-# Per-optimizer defaults (torch's, where they differ from the shared ones below).
-_OPTIMIZER_DEFAULTS = {
-    "sgd": {"lr": 0.01},
-    "adam": {"lr": 0.001},
-    "adamw": {"lr": 0.001, "weight_decay": 0.01},
-    "rmsprop": {"lr": 0.01, "momentum": 0.0},
-    "adagrad": {"lr": 0.01, "eps": 1e-10},
+# The run-wide settings, declared like the kinds' options (type, default, bounds, message).
+GENERAL: dict[str, Param] = {
+    "val_split": Number(0.2, "Validation split", min=0.0, max=1.0, exclusive_max=True),
+    "epochs": Int(10, "Epochs", min=1, max=1_000_000),
+    "batch_size": Int(64, "Batch size", min=1, max=MAX_DIM),
+    "seed": Int(0, "Seed", min=0, max=2**32 - 1),
+    "workers": Int(0, "Data loader workers", min=0, max=256),
+    "report_every": Int(1000, "Report interval (steps)", min=1, max=10**9),
+    "report_seconds": Float(0.1, "Report interval (seconds)", min=0.0),
+    "grad_clip": Float(0.0, "Gradient clipping", min=0.0),
+    "shuffle": Bool(True, "Shuffle"),
 }
+EARLY_STOPPING: dict[str, Param] = {
+    "enabled": Bool(False, "Early stopping"),
+    "patience": Int(5, "Early stopping patience", min=1, max=1_000_000),
+    "min_delta": Float(0.0, "Early stopping minimum change", min=0.0),
+}
+IMPLEMENTATION = Choice("auto", "Optimizer implementation", options=OPTIMIZER_IMPLEMENTATIONS)
 
 
 @dataclass
@@ -100,11 +109,17 @@ class TrainingSettings:
         d = migrate(dict(d or {}))
         settings = cls()
         _fill(settings, d)
-        given = d.get("optimizer") if isinstance(d.get("optimizer"), dict) else {}
-        name = settings.optimizer.name
-        for key, value in (_OPTIMIZER_DEFAULTS.get(name, {}) if isinstance(name, str) else {}).items():
-            if key not in given:
-                setattr(settings.optimizer, key, value)
+        # the chosen kind's own defaults (SGD's rate is not Adam's) where the file gives none
+        for section, lookup in _SECTIONS.items():
+            given = d.get(section) if isinstance(d.get(section), dict) else {}
+            current = getattr(settings, section)
+            try:
+                kind = lookup(current.name)
+            except KeyError:
+                continue
+            for key, param in kind.options.items():
+                if key not in given and hasattr(current, key):
+                    setattr(current, key, param.default)
         settings.version = SETTINGS_VERSION
         return settings
 
@@ -114,14 +129,23 @@ class TrainingSettings:
     # -- derived -------------------------------------------------------------------------------
 
     @property
+    def loss_kind(self) -> kinds.LossKind | None:
+        try:
+            return kinds.get_loss(self.loss.name)
+        except KeyError:
+            return None
+
+    @property
     def task(self) -> str:
         """'classification' or 'regression', decided by the loss."""
-        return "classification" if self.loss.name in CLASSIFICATION_LOSSES else "regression"
+        kind = self.loss_kind
+        return kind.task if kind else "classification"
 
     @property
     def metric_name(self) -> str:
         """The second metric shown next to the loss."""
-        return "accuracy" if self.task == "classification" else "mae"
+        kind = self.loss_kind
+        return kind.metric if kind else "accuracy"
 
     @property
     def has_validation(self) -> bool:
@@ -129,7 +153,7 @@ class TrainingSettings:
 
     def resolved_monitor(self) -> str:
         """The monitored metric; `val_*` falls back to `train_*` when there is no validation data."""
-        m = self.monitor
+        m = self.monitor if isinstance(self.monitor, str) else "val_loss"
         if m.endswith("_metric"):
             m = m[: -len("metric")] + self.metric_name
         if m.startswith("val_") and not self.has_validation:
@@ -143,89 +167,66 @@ class TrainingSettings:
 
     def validate(self) -> list[str]:
         """Problems a beginner can fix, one sentence each; empty when the settings are usable."""
-        errs: list[str] = []
-        num, integer = _number_check(errs), _integer_check(errs)
-        o, lo, s, es = self.optimizer, self.loss, self.schedule, self.early_stopping
-
-        if not isinstance(self.data, dict) or not self.data.get("kind"):
-            errs.append("Choose a dataset (the data settings have no 'kind').")
-        if self.val_data is not None and not (isinstance(self.val_data, dict) and self.val_data.get("kind")):
-            errs.append("The separate validation dataset has no 'kind'.")
-        num("Validation split", self.val_split, lo=0.0, hi=1.0, hi_open=True)
-        integer("Epochs", self.epochs, lo=1)
-        integer("Batch size", self.batch_size, lo=1)
-        integer("Seed", self.seed, lo=0)
-        integer("Data loader workers", self.workers, lo=0)
-        integer("Report interval (steps)", self.report_every, lo=1)
-        num("Report interval (seconds)", self.report_seconds, lo=0.0)
-
-        if o.name not in OPTIMIZERS:
-            errs.append(f"Unknown optimizer '{o.name}'; choose one of {', '.join(OPTIMIZERS)}.")
-        num("Learning rate", o.lr, lo=0.0, lo_open=True)
-        num("Weight decay", o.weight_decay, lo=0.0)
-        if o.name in ("sgd", "rmsprop"):
-            num("Momentum", o.momentum, lo=0.0, hi=1.0, hi_open=True)
-        if o.name == "sgd" and o.nesterov is True and _is_number(o.momentum) and o.momentum == 0:
-            errs.append("Nesterov momentum needs a momentum greater than 0.")
-        if o.name in ("adam", "adamw"):
-            num("Beta 1", o.beta1, lo=0.0, hi=1.0, hi_open=True)
-            num("Beta 2", o.beta2, lo=0.0, hi=1.0, hi_open=True)
-        if o.name == "rmsprop":
-            num("Alpha", o.alpha, lo=0.0, hi=1.0)
-        num("Epsilon", o.eps, lo=0.0, lo_open=True)
-        if o.implementation not in OPTIMIZER_IMPLEMENTATIONS:
-            errs.append(
-                f"Unknown optimizer implementation '{o.implementation}'; choose one of "
-                f"{', '.join(OPTIMIZER_IMPLEMENTATIONS)}."
-            )
-
-        if lo.name not in LOSSES:
-            errs.append(f"Unknown loss '{lo.name}'; choose one of {', '.join(LOSSES)}.")
-        num("Label smoothing", lo.label_smoothing, lo=0.0, hi=1.0, hi_open=True)
-        if lo.name in ("huber", "smooth_l1"):
-            num("Huber delta", lo.delta, lo=0.0, lo_open=True)
-
-        if s.name not in SCHEDULES:
-            errs.append(f"Unknown learning-rate schedule '{s.name}'; choose one of {', '.join(SCHEDULES)}.")
-        num("Warm-up epochs", s.warmup_epochs, lo=0.0)
-        if s.name == "one_cycle" and _is_number(s.warmup_epochs) and s.warmup_epochs > 0:
-            errs.append("One-cycle already warms up; set warm-up epochs to 0.")
-        if s.name == "step":
-            integer("Step size (epochs)", s.step_size, lo=1)
-            num("Decay factor (gamma)", s.gamma, lo=0.0, hi=1.0, lo_open=True)
-        if s.name in ("cosine", "reduce_on_plateau"):
-            num("Minimum learning rate", s.min_lr, lo=0.0)
-        if s.name == "one_cycle":
-            num("Rising share (pct_start)", s.pct_start, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-        if s.name == "reduce_on_plateau":
-            num("Plateau factor", s.factor, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-            integer("Plateau patience", s.patience, lo=0)
-
-        num("Gradient clipping", self.grad_clip, lo=0.0)
-        monitor = self.monitor if isinstance(self.monitor, str) else ""
-        parts = monitor.split("_", 1)
-        if len(parts) != 2 or parts[0] not in ("train", "val") or parts[1] not in METRICS + ("metric",):
-            errs.append(
-                f"Monitored metric '{self.monitor}' is not one of train_loss, val_loss, "
-                f"train_accuracy, val_accuracy, train_mae, val_mae."
-            )
-        elif parts[1] in ("accuracy", "mae") and parts[1] != self.metric_name:
-            errs.append(
-                f"Monitored metric '{self.monitor}' does not exist for {self.task}; "
-                f"use {parts[0]}_{self.metric_name} or {parts[0]}_loss."
-            )
+        errs: list[str] = option_problems(GENERAL, {k: getattr(self, k) for k in GENERAL})
+        errs += _data_problems(self.data, "")
+        if self.val_data is not None:
+            errs += _data_problems(self.val_data, "The separate validation dataset: ")
+        for section, lookup in _SECTIONS.items():
+            values = getattr(self, section)
+            try:
+                kind = lookup(values.name)
+            except KeyError as e:
+                errs.append(e.args[0])
+                continue
+            errs += kind.problems({k: v for k, v in asdict(values).items() if k != "name"})
+        problem = check_option(IMPLEMENTATION, self.optimizer.implementation, IMPLEMENTATION.label)
+        errs += [problem] if problem else []
+        errs += self._monitor_problems()
+        es = self.early_stopping
+        errs += option_problems(EARLY_STOPPING, {"enabled": es.enabled})
         if es.enabled:
-            integer("Early stopping patience", es.patience, lo=1)
-            num("Early stopping minimum change", es.min_delta, lo=0.0)
+            errs += option_problems(EARLY_STOPPING, {"patience": es.patience, "min_delta": es.min_delta})
 
         dev = self.device if isinstance(self.device, str) else ""
         if not (dev in ("auto", "cpu", "cuda", "mps") or _is_cuda_index(dev)):
-            errs.append(f"Unknown device '{self.device}'; use auto, cpu, cuda, cuda:N or mps.")
+            errs.append(f"Unknown device {_short(self.device)}; use auto, cpu, cuda, cuda:N or mps.")
         if self.precision not in PRECISIONS:
-            errs.append(f"Unknown precision '{self.precision}'; choose none, bf16 or fp16.")
+            errs.append(f"Unknown precision {_short(self.precision)}; choose none, bf16 or fp16.")
         elif self.precision != "none" and dev in ("cpu", "mps"):
             errs.append(f"Mixed precision ({self.precision}) needs a CUDA GPU; set precision to none on {dev}.")
         return errs
+
+    def _monitor_problems(self) -> list[str]:
+        metrics = ("loss", *dict.fromkeys(k.metric for k in kinds.LOSSES.values()))
+        monitor = self.monitor if isinstance(self.monitor, str) else ""
+        parts = monitor.split("_", 1)
+        if len(parts) != 2 or parts[0] not in ("train", "val") or parts[1] not in metrics + ("metric",):
+            listed = ", ".join(f"{side}_{m}" for m in metrics for side in ("train", "val"))
+            return [f"Monitored metric {_short(self.monitor)} is not one of {listed}."]
+        if parts[1] not in ("loss", "metric") and parts[1] != self.metric_name:
+            return [
+                f"Monitored metric '{self.monitor}' does not exist for {self.task}; "
+                f"use {parts[0]}_{self.metric_name} or {parts[0]}_loss."
+            ]
+        return []
+
+
+_SECTIONS = {"optimizer": kinds.get_optimizer, "loss": kinds.get_loss, "schedule": kinds.get_schedule}
+
+
+def _data_problems(spec: Any, prefix: str) -> list[str]:
+    if not isinstance(spec, dict) or not spec.get("kind"):
+        return [f"{prefix}Choose a dataset (the data settings have no 'kind')."]
+    try:
+        kind = kinds.get_dataset(spec["kind"])
+    except KeyError as e:
+        return [prefix + e.args[0]]
+    return [prefix + p for p in kind.problems(spec)]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def migrate(d: dict) -> dict:
@@ -255,26 +256,3 @@ def _is_number(v: Any) -> bool:
 
 def _is_cuda_index(dev: str) -> bool:
     return dev.startswith("cuda:") and dev[5:].isdigit()
-
-
-def _number_check(errs: list[str]):
-    def check(label, v, lo=None, hi=None, lo_open=False, hi_open=False):
-        if not _is_number(v):
-            errs.append(f"{label} must be a number (got {v!r}).")
-            return
-        if lo is not None and (v <= lo if lo_open else v < lo):
-            errs.append(f"{label} must be {'greater than' if lo_open else 'at least'} {lo:g} (got {v:g}).")
-        elif hi is not None and (v >= hi if hi_open else v > hi):
-            errs.append(f"{label} must be {'less than' if hi_open else 'at most'} {hi:g} (got {v:g}).")
-
-    return check
-
-
-def _integer_check(errs: list[str]):
-    def check(label, v, lo):
-        if not isinstance(v, int) or isinstance(v, bool):
-            errs.append(f"{label} must be a whole number (got {v!r}).")
-        elif v < lo:
-            errs.append(f"{label} must be at least {lo} (got {v}).")
-
-    return check

@@ -20,11 +20,13 @@ import torch
 from torch import nn
 
 from studio.training import checkpoints
-from studio.training.batches import DataFault, LoaderBatches, last_line, make_batches
+from studio.training.batches import DataFault, LoaderBatches, fault_message, last_line, make_batches
 from studio.training.callbacks import EpochReport, Failure, RunInfo, RunResult, StepReport
 from studio.training.datasets import Data
+from studio.training.kinds import get_loss
 from studio.training.metrics import StepMetrics, per_sample_metric
 from studio.training.optim import LRSchedule, make_loss, make_optimizer
+from studio.training.runtime import Monitor
 from studio.training.settings import TrainingSettings
 
 GENERATED_PREFIX = "<studio"  # filenames the compiler registers generated model source under
@@ -188,7 +190,7 @@ class Trainer:
                     status = "early_stopped"
                     message = (
                         f"Stopped early after epoch {self.epoch}: {self._result.monitor} did not improve "
-                        f"for {s.early_stopping.patience} epochs (best {self._best:.4g} at epoch {self._best_epoch})."
+                        f"for {s.early_stopping.patience} epochs (best {self.monitor.best:.4g} at epoch {self.monitor.best_epoch})."
                     )
                     break
         except _StopRun:
@@ -224,6 +226,7 @@ class Trainer:
         self.device = resolve_device(s.device)
         self.model.to(self.device)
         self.loss_fn = make_loss(s.loss)
+        self._float_targets = get_loss(s.loss.name).target == "multilabel"  # BCE takes float targets
         self.gen = torch.Generator().manual_seed(s.seed)
         self.train_batches = make_batches(data.train, s.batch_size, s.shuffle, self.device, s.workers, s.seed)
         self.val_batches = (
@@ -240,10 +243,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if amp and s.precision == "fp16" else None
         self.metrics = StepMetrics(s.loss.name)
         monitor = self._result.monitor
-        self._mode = s.monitor_mode()
-        self._best: float | None = None
-        self._best_epoch: int | None = None
-        self._bad_epochs = 0
+        self.monitor = Monitor(s.monitor_mode(), s.early_stopping.min_delta)  # best checkpoint, early stop
         self.check_batch()
         if resume_from:
             self._restore(checkpoints.load(resume_from))
@@ -271,7 +271,7 @@ class Trainer:
         try:
             samples = [data.train[i] for i in range(k)]
         except Exception as e:
-            raise DataFault(f"{type(e).__name__}: {last_line(e)}") from e
+            raise DataFault(fault_message(e)) from e
         x = torch.stack([torch.as_tensor(a) for a, _ in samples]).to(self.device)
         y = torch.stack([torch.as_tensor(b) for _, b in samples]).to(self.device)
         was_training = self.model.training
@@ -283,12 +283,13 @@ class Trainer:
             self.model.train(was_training)
         if not isinstance(out, torch.Tensor):
             raise CheckError(f"The model returns {type(out).__name__}, but training needs a single tensor output.")
-        name = s.loss.name
-        if name in ("cross_entropy", "nll") and not y.dtype.is_floating_point:
+        kind = get_loss(s.loss.name)
+        what = kind.label.lower()
+        if kind.needs_logits_per_class and not y.dtype.is_floating_point:
             classes = data.num_classes or int(y.max()) + 1
             if out.dim() < 2:
                 raise CheckError(
-                    f"The model outputs one value per sample but {name.replace('_', ' ')} needs one score per class "
+                    f"The model outputs one value per sample but {what} needs one score per class "
                     f"({classes} classes). Set the last layer's output size to {classes}."
                 )
             if out.shape[1] < classes:
@@ -299,21 +300,20 @@ class Trainer:
             if tuple(out.shape[2:]) != tuple(y.shape[1:]):
                 raise CheckError(
                     f"The model outputs shape {_shape(out.shape[1:])} per sample but the targets have shape "
-                    f"{_shape(y.shape[1:])}; {name.replace('_', ' ')} needs (classes, *target shape)."
+                    f"{_shape(y.shape[1:])}; {what} needs (classes, *target shape)."
                 )
-        elif name in ("cross_entropy", "nll", "bce_with_logits", "mse", "l1", "smooth_l1", "huber"):
-            if tuple(out.shape) != tuple(y.shape):
-                if data.task == "classification" and name == "bce_with_logits":
-                    hint = " BCE-with-logits needs one output per target value; for class labels use cross-entropy."
-                else:
-                    hint = f" Set the last layer's output size to {y[0].numel()}." if y.dim() <= 2 else ""
-                raise CheckError(
-                    f"The model outputs shape {_shape(out.shape[1:])} per sample but the targets have shape "
-                    f"{_shape(y.shape[1:])}.{hint}"
-                )
+        elif tuple(out.shape) != tuple(y.shape):
+            if kind.target == "multilabel" and data.task == "classification":
+                hint = f" {kind.label} needs one output per target value; for class labels use cross-entropy."
+            else:
+                hint = f" Set the last layer's output size to {y[0].numel()}." if y.dim() <= 2 else ""
+            raise CheckError(
+                f"The model outputs shape {_shape(out.shape[1:])} per sample but the targets have shape "
+                f"{_shape(y.shape[1:])}.{hint}"
+            )
         with torch.no_grad(), self.autocast:
-            self.loss_fn(out, y if name != "bce_with_logits" else y.float())
-            per_sample_metric(name, out, y)
+            self.loss_fn(out, y.float() if self._float_targets else y)
+            per_sample_metric(kind.id, out, y)
 
     # one epoch -------------------------------------------------------------------------------
 
@@ -345,22 +345,13 @@ class Trainer:
 
         monitored = m.get(self._result.monitor)
         self.schedule.epoch_end(monitored)
-        improved = monitored is not None and not math.isnan(monitored) and (
-            self._best is None or (monitored < self._best if self._mode == "min" else monitored > self._best)
-        )
+        improved = self.monitor.update(monitored, epoch)
         es = s.early_stopping
-        if monitored is not None and self._best is not None and not improved:
-            self._bad_epochs += 1
-        elif improved:
-            significant = self._best is None or abs(monitored - self._best) > es.min_delta
-            self._bad_epochs = 0 if significant else self._bad_epochs + 1
-        if improved:
-            self._best, self._best_epoch = monitored, epoch
         self._checkpoint(improved)
         eta = self._eta((s.epochs - epoch) * len(self.train_batches))
         report = EpochReport(epoch, s.epochs, m, improved, self._result.monitor, eta)
         self._emit("on_epoch_end", report)
-        return es.enabled and self._bad_epochs >= es.patience and epoch < s.epochs
+        return es.enabled and self.monitor.bad_epochs >= es.patience and epoch < s.epochs
 
     def _train_epoch(self, epoch: int) -> None:
         s = self.settings
@@ -371,7 +362,7 @@ class Trainer:
         losses, outs, ys, sizes = acc.losses, acc.outs, acc.ys, acc.sizes
         ctrl, autocast = self.control, self.autocast
         to_device, dev = self.train_batches.to_device, self.device
-        bce = s.loss.name == "bce_with_logits"
+        bce = self._float_targets
         report_every, report_seconds = s.report_every, float(s.report_seconds)
         next_report = report_every
         clock = time.perf_counter
@@ -478,7 +469,7 @@ class Trainer:
 
     def _validate(self) -> tuple[float, float]:
         model, loss_fn, name = self.model, self.loss_fn, self.settings.loss.name
-        bce = name == "bce_with_logits"
+        bce = self._float_targets
         to_device, dev = self.val_batches.to_device, self.device
         loss_sum = torch.zeros((), device=dev)
         metric_sum = torch.zeros((), device=dev)
@@ -513,9 +504,7 @@ class Trainer:
             "step": self.step,
             "rng": checkpoints.rng_state(*self._generators()),
             "history": self.history,
-            "best": self._best,
-            "best_epoch": self._best_epoch,
-            "bad_epochs": self._bad_epochs,
+            **self.monitor.state_dict(),  # best, best_epoch, bad_epochs
             "settings": self.settings.to_dict(),
         }
 
@@ -542,7 +531,7 @@ class Trainer:
             self.scaler.load_state_dict(st["scaler"])
         self.epoch, self.step = int(st["epoch"]), int(st["step"])
         self.history = list(st["history"])
-        self._best, self._best_epoch, self._bad_epochs = st["best"], st["best_epoch"], int(st["bad_epochs"])
+        self.monitor.load_state_dict(st)
         checkpoints.set_rng_state(st["rng"], *self._generators())
 
     def _checkpoint(self, improved: bool) -> None:
@@ -569,7 +558,8 @@ class Trainer:
     def _fill_result(self, status: str, message: str) -> RunResult:
         r = self._result
         r.status, r.message, r.history = status, message, list(self.history)
-        r.best_epoch, r.best_value = getattr(self, "_best_epoch", None), getattr(self, "_best", None)
+        monitor = getattr(self, "monitor", None)
+        r.best_epoch, r.best_value = (monitor.best_epoch, monitor.best) if monitor else (None, None)
         r.checkpoint_dir = self.out_dir / "checkpoints" if self.out_dir and self.history else None
         return r
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLa
 
 from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block
+from studio.ui.counts import CountsSection
 from studio.ui.document import Document
 from studio.ui.editing import Editor
 from studio.ui.param_editors import INVALID_STYLE, ParamEditor, editor_for
@@ -45,6 +46,8 @@ class Inspector(QWidget):
         layout.addWidget(self.form_host)
         layout.addWidget(self.message)
         layout.addWidget(self.info)
+        self.counts = CountsSection()  # parameters (trainable / frozen), MACs, size
+        layout.addWidget(self.counts)
         layout.addStretch(1)
         self.form_host.setVisible(False)
         doc.graph.events.block_changed.connect(self._block_changed)
@@ -70,6 +73,7 @@ class Inspector(QWidget):
         if block is None:
             self.title.setText("Select a block to edit it.")
             self.info.clear()
+            self.counts.show_info(None)
             return
         spec = block.spec
         self.title.setText(f"<b>{spec.label}</b> <code>{spec.torch_name}</code><br><small>{spec.description}</small>")
@@ -108,7 +112,8 @@ class Inspector(QWidget):
         info = analysis.block_info(self.block_id)
         ins = ", ".join(fmt_shape(s) if s else "?" for s in info.in_shapes) or "—"
         outs = ", ".join(fmt_shape(s) if s else "?" for s in info.out_shapes) or "—"
-        text = f"In: {ins}<br>Out: {outs}<br>Parameters: {info.params:,} ({info.trainable:,} trainable)"
+        self.counts.show_info(info)
+        text = f"In: {ins}<br>Out: {outs}"
         if info.error:
             text += f"<br><span style='color:#d32f2f'>{info.error}</span>"
         self.info.setText(text)

@@ -18,6 +18,7 @@ from studio.ui.block_actions import add_block_actions
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
 from studio.ui.code_view import CodeView
+from studio.ui.counts import counts_text
 from studio.ui.document import CompilerLoader, Document
 from studio.ui.editing import Editor
 from studio.ui.file_ops import FileController
@@ -122,7 +123,9 @@ class MainWindow(QMainWindow):
         self.scene.selectionChanged.connect(self._selection_changed)
         self.inspector = Inspector(self.doc, self.editor)
         self.code_view = CodeView(self.doc)
-        self.problems = ProblemsList(self.doc)
+        self.problems = ProblemsList(self.doc, self.editor)
+        self.problems.changed.connect(self._update_totals)
+        self.problems.failure_cleared.connect(lambda: self.scene.set_run_problem(None, ""))
         self.problems.block_clicked.connect(self.show_block)
         self.problems.edge_clicked.connect(self._show_edge)
         self.inspector_dock.setWidget(self.inspector)
@@ -210,14 +213,12 @@ class MainWindow(QMainWindow):
             self.totals_label.setText("Parameters: … (loading PyTorch)")
             return
         t = analysis.totals()
-        errors = len(analysis.errors)
+        errors = max(len(analysis.errors), self.problems.error_count())  # the data check counts too
         problems = f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
         training = getattr(self, "training", None)
         if training is not None and training.running:
             problems = "  ·  paused" if training.control.paused else "  ·  training…"
-        self.totals_label.setText(
-            f"Parameters: {t.params:,} ({t.trainable:,} trainable)  ·  Size: {t.size_mb:.2f} MB{problems}"
-        )
+        self.totals_label.setText(f"{counts_text(t)}{problems}")
 
     # ---------------------------------------------------------------- selection
     def _selection_changed(self) -> None:

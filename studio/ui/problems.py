@@ -1,49 +1,145 @@
-"""The problems list (Analysis.diagnostics); clicking one selects and centres its block."""
+"""The problems list: the model's diagnostics and the check before Train (does the data fit?).
+
+Clicking a row selects and centres its block; a row whose fix is one obvious edit carries a
+button that pushes that edit as an undoable command. The data's signature is read in a worker
+thread the first time a data spec is seen (a large CSV is streamed once), then comes from
+`fit_check`'s cache, so checking on every edit never touches a file on the GUI thread.
+A failed run's message stays pinned on top until the model or settings are edited into a state
+with no problems: then it is stale and goes.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.document import Document
 
 BLOCK_ROLE = Qt.ItemDataRole.UserRole
 EDGE_ROLE = Qt.ItemDataRole.UserRole + 1
+READING = "Reading the training data…"
 
 
 class ProblemsList(QListWidget):
     block_clicked = Signal(str)
     edge_clicked = Signal(str)
+    #: the rows changed (the status bar's problem count follows)
+    changed = Signal()
+    #: a failed run's pinned message went stale and was removed (the canvas drops its mark)
+    failure_cleared = Signal()
 
-    def __init__(self, doc: Document, parent=None) -> None:
+    def __init__(self, doc: Document, editor=None, parent=None) -> None:
         super().__init__(parent)
         self.doc = doc
-        self._shown: list[tuple] | None = None
+        self.editor = editor  # edits go through it (it asks to stop a run first)
+        self._shown: list[tuple] | None = None  # (text, severity, block id, edge id, fix)
         self._pinned: tuple | None = None  # (text, block id, tooltip)
+        self._pinned_at = 0  # the undo index when the failure was pinned
+        self._reading: object | None = None  # the Job reading a data signature
         self.setWordWrap(True)
+        self.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)  # rows of several lines
         self.itemClicked.connect(self._clicked)
         self.itemActivated.connect(self._clicked)
         doc.analysed.connect(self.refresh)
+        self._later = QTimer(self, singleShot=True, interval=0)
+        self._later.timeout.connect(self.refresh)
+        doc.undo_stack.indexChanged.connect(self._later.start)  # training settings live there too
         self.addItem("Checking the model once PyTorch has loaded…")
 
     def detach(self) -> None:
         self.doc.analysed.disconnect(self.refresh)
+        self.doc.undo_stack.indexChanged.disconnect(self._later.start)
+        self._later.stop()
 
+    # ------------------------------------------------------------------ rows
     def refresh(self, *_: object) -> None:
         analysis = self.doc.analysis
         if analysis is None:
             return
         graph = self.doc.graph
-        rows = [(d.describe(graph), d.severity, d.block_id, d.edge_id) for d in analysis.diagnostics]
-        if rows == self._shown:
+        rows = [(d.describe(graph), d.severity, d.block_id, d.edge_id, None) for d in analysis.diagnostics]
+        rows += [(d.describe(graph), d.severity, d.block_id, None, d.fix) for d in self._fit_problems(analysis)]
+        stale = self._pinned is not None and self.doc.undo_stack.index() != self._pinned_at and not self._errors(rows)
+        if stale:
+            self._pinned = None  # edited since the run failed, and nothing is wrong now
+            self.failure_cleared.emit()
+        elif rows == self._shown:
             return
         self._shown = rows
         self._render()
+        self.changed.emit()
 
+    def _fit_problems(self, analysis) -> list:
+        from studio.training.fit_check import (
+            FIT_PREFIX,
+            FitProblem,
+            cached_signature,
+            check_training,
+            data_spec,
+            settings_problems,
+        )
+
+        training = self.doc.project.training
+        problems = settings_problems(training)
+        if problems:
+            return problems
+        spec, base = data_spec(training), self._base_dir()
+        signature = cached_signature(spec, base)
+        if signature is None:
+            self._read(spec, base)
+            return []
+        try:
+            return check_training(self.doc.graph, analysis, training, base, signature=signature)
+        except Exception as e:  # noqa: BLE001 - a check must never take the window down
+            return [FitProblem(f"{FIT_PREFIX}: could not be checked against the model ({e}).", severity="warning")]
+
+    def _base_dir(self) -> str:
+        path = self.doc.project.path
+        return str(Path(path).resolve().parent) if path else str(Path.cwd())
+
+    def _read(self, spec, base: str) -> None:
+        """Read the data's signature in a worker thread, then check again."""
+        if self._reading is not None:
+            return
+        from studio.training.fit_check import read_signature
+        from studio.ui.jobs import Job
+
+        job = Job(lambda: read_signature(spec, base))
+        job.finished.connect(self._read_done)
+        self._reading = job.begin()
+
+    def _read_done(self) -> None:
+        self._reading = None
+        self._shown = None  # draw again even if no row changed ("Reading…" goes)
+        self.refresh()
+
+    @staticmethod
+    def _errors(rows) -> int:
+        return sum(1 for row in rows if row[1] == "error")
+
+    def error_count(self) -> int:
+        """Errors shown, the check before Train included (not a pinned run failure)."""
+        return self._errors(self._shown or [])
+
+    def is_reading(self) -> bool:
+        return self._reading is not None
+
+    # --------------------------------------------------------------- pinning
     def pin(self, text: str, block_id: str | None, tooltip: str = "") -> None:
         """A row above the diagnostics that stays through re-analysis (a failed run's message),
-        until `unpin`."""
+        until `unpin` or an edit that leaves no problem."""
         self._pinned = (text, block_id, tooltip or text)
+        self._pinned_at = self.doc.undo_stack.index()
         self._render()
 
     def unpin(self) -> None:
@@ -51,6 +147,10 @@ class ProblemsList(QListWidget):
             self._pinned = None
             self._render()
 
+    def pinned_text(self) -> str | None:
+        return self._pinned[0] if self._pinned else None
+
+    # --------------------------------------------------------------- drawing
     def _render(self) -> None:
         self.clear()
         style = self.style()
@@ -64,17 +164,72 @@ class ProblemsList(QListWidget):
             item.setToolTip(tooltip)
             self.addItem(item)
         rows = self._shown or []
-        for text, severity, block_id, edge_id in rows:
-            item = QListWidgetItem(err if severity == "error" else warn, text)
+        for text, severity, block_id, edge_id, fix in rows:
+            icon = err if severity == "error" else warn
+            item = QListWidgetItem(icon, "" if fix else text)
             item.setData(BLOCK_ROLE, block_id)
             item.setData(EDGE_ROLE, edge_id)
             item.setToolTip(text)
             self.addItem(item)
+            if fix is not None:
+                self.setItemWidget(item, self._fix_row(text, fix))
         if self._shown is not None and not rows:
-            self.addItem(QListWidgetItem(style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton), "No problems: the model is ready to train."))
+            ok = style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
+            text = READING if self._reading is not None else "No problems: the model is ready to train."
+            self.addItem(QListWidgetItem(ok, text))
+        self._fit_rows()
+
+    def _fix_row(self, text: str, fix) -> QWidget:
+        """The problem's text, and its fix button under it (a narrow dock keeps both readable)."""
+        row = QWidget()
+        layout = QVBoxLayout(row)
+        layout.setContentsMargins(self._icon_room(), 3, 4, 4)
+        layout.setSpacing(3)
+        label = QLabel(text)
+        label.setWordWrap(True)
+        button = QPushButton(fix.text)
+        button.setToolTip(f"{fix.text} (undo with Ctrl+Z)")
+        button.clicked.connect(lambda _=False, f=fix: self.apply_fix(f))
+        layout.addWidget(label)
+        layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+        return row
+
+    def _icon_room(self) -> int:
+        size = self.iconSize().width()
+        return (size if size > 0 else self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)) + 8
+
+    def _fit_rows(self) -> None:
+        """Rows with a button wrap to the list's width (an item widget does not by itself)."""
+        bar = self.verticalScrollBar()
+        reserve = 0 if bar.isVisible() else bar.sizeHint().width()  # tall rows may bring it
+        width = max(self.viewport().width() - reserve - 4, 120)
+        for i in range(self.count()):
+            item = self.item(i)
+            row = self.itemWidget(item)
+            if row is not None:
+                item.setSizeHint(QSize(width, max(row.layout().totalHeightForWidth(width), 28)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_rows()
+
+    # ------------------------------------------------------------------ input
+    def apply_fix(self, fix) -> bool:
+        """Push the fix's command (undoable, as any edit); the list follows the new analysis."""
+        target = self.editor.doc if self.editor is not None else self.doc
+        return target.push(fix.make(self.doc.graph))
 
     def problem_texts(self) -> list[str]:
         return [row[0] for row in self._shown or []]
+
+    def fix_buttons(self) -> dict[str, QPushButton]:
+        """Each shown fix button by the text of its problem (what a test clicks)."""
+        out = {}
+        for i in range(self.count()):
+            row = self.itemWidget(self.item(i))
+            if row is not None:
+                out[row.findChild(QLabel).text()] = row.findChild(QPushButton)
+        return out
 
     def _clicked(self, item: QListWidgetItem) -> None:
         block_id = item.data(BLOCK_ROLE)

@@ -1,5 +1,8 @@
 """The run settings form: a declared list of fields over the `project.training` dict.
 
+The choices and the option rows of the dataset, optimizer, loss and schedule come from their
+declarations (`studio.training.kinds`): a row shows when the chosen kind declares its option.
+
 Each edit builds a new dict, checks it with `TrainingSettings.validate()` as you type (the field
 turns red and the message shows) and, when valid, emits `edited(dict, key)`; the panel pushes it as
 an undoable command. `load(dict)` shows a dict (project opened, undo/redo) without emitting.
@@ -22,19 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.training.settings import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainingSettings
-
-DATASETS = ("spirals", "moons", "blobs", "sine", "shapes", "csv", "image_folder", "mnist", "fashion_mnist", "cifar10")
-DATA_OPTIONS = {  # dataset kind -> option keys shown
-    "spirals": ("n", "noise", "classes"), "moons": ("n", "noise"), "blobs": ("n", "classes", "std"),
-    "sine": ("n", "noise"), "shapes": ("n", "noise"), "csv": ("path", "target"),
-    "image_folder": ("path", "channels", "augment"), "mnist": ("augment",), "fashion_mnist": ("augment",),
-    "cifar10": ("augment",),
-}
-DATA_KINDS = {"n": "int", "classes": "int", "channels": "int", "noise": "float", "std": "float",
-              "path": "text", "target": "text", "augment": "bool"}
-DATA_LABELS = {"n": "Samples", "noise": "Noise", "classes": "Classes", "std": "Spread (std)", "path": "File / folder",
-               "target": "Target column", "channels": "Channels", "augment": "Augment"}
+from studio.training import kinds
+from studio.training.settings import PRECISIONS, TrainingSettings
 
 
 @dataclass(frozen=True)
@@ -67,14 +59,6 @@ def _set(d: dict, path: tuple[str, ...], value) -> None:
         d[path[-1]] = value
 
 
-def _opt(name):
-    return lambda d: _get(d, ("optimizer", "name"), "adam") in name
-
-
-def _data(*kinds):
-    return lambda d: _get(d, ("data", "kind"), "") in kinds
-
-
 def _val_spec(data: dict, path: str) -> dict:
     """The validation set reads like the training set (kind, target column, channels...), from
     another file or folder, and is never augmented."""
@@ -97,12 +81,28 @@ def _sync_val_data(d: dict) -> None:
         d["val_data"] = _val_spec(d.get("data", {}), d["val_data"]["path"])
 
 
-def _sched(*names):
-    return lambda d: _get(d, ("schedule", "name"), "none") in names
+def _declared(section: str, registry: dict, key: str, default: str):
+    """Shown when the kind chosen in `section` (its 'kind' or 'name') declares option `key`."""
+    field_name = "kind" if section == "data" else "name"
+
+    def when(d) -> bool:
+        kind = registry.get(_get(d, (section, field_name), default))
+        return kind is not None and key in kind.form_options()
+
+    return when
 
 
-def _loss(*names):
-    return lambda d: _get(d, ("loss", "name"), "cross_entropy") in names
+def _option_fields(section: str, registry: dict, default: str) -> list[Field]:
+    """One row per option any kind of `section` shows, in declaration order, visible when the
+    chosen kind declares it: the form reads the declarations, so a new kind needs no edit here."""
+    params: dict = {}
+    for kind in registry.values():
+        for key in kind.form_options():
+            params.setdefault(key, kind.options[key])
+    return [
+        Field((section, key), p.label or key, p.kind, when=_declared(section, registry, key, default), tip=p.doc)
+        for key, p in params.items()
+    ]
 
 
 def _early(d) -> bool:
@@ -113,37 +113,25 @@ def _early(d) -> bool:
 MONITORS = ("val_loss", "val_metric", "train_loss", "train_metric")
 
 
+_DEFAULT = TrainingSettings()
+
 FIELDS = (
-    Field(("data", "kind"), "Dataset", "choice", DATASETS),
-    *(Field(("data", k), DATA_LABELS[k], DATA_KINDS[k],
-            when=lambda d, k=k: k in DATA_OPTIONS.get(_get(d, ("data", "kind"), ""), ()))
-      for k in DATA_LABELS),
-    Field(("val_data", "path"), "Validation set", "text", when=_data("csv", "image_folder"),
+    Field(("data", "kind"), "Dataset", "choice", tuple(kinds.DATASETS)),
+    *_option_fields("data", kinds.DATASETS, ""),
+    Field(("val_data", "path"), "Validation set", "text",
+          when=lambda d: kinds.DATASETS.get(_get(d, ("data", "kind"), "")) is not None
+          and kinds.DATASETS[_get(d, ("data", "kind"))].family in ("file", "folder"),
           write=_write_val_path, tip="A file or folder of validation data read like the training data; "
                                      "empty: hold out the validation split instead"),
     Field(("val_split",), "Validation split", "float", when=lambda d: not d.get("val_data")),
     Field(("epochs",), "Epochs", "int"),
     Field(("batch_size",), "Batch size", "int"),
-    Field(("optimizer", "name"), "Optimizer", "choice", OPTIMIZERS),
-    Field(("optimizer", "lr"), "Learning rate", "float"),
-    Field(("optimizer", "weight_decay"), "Weight decay", "float"),
-    Field(("optimizer", "momentum"), "Momentum", "float", when=_opt(("sgd", "rmsprop"))),
-    Field(("optimizer", "beta1"), "Beta 1", "float", when=_opt(("adam", "adamw"))),
-    Field(("optimizer", "beta2"), "Beta 2", "float", when=_opt(("adam", "adamw"))),
-    Field(("optimizer", "nesterov"), "Nesterov", "bool", when=_opt(("sgd",)), tip="Nesterov momentum"),
-    Field(("loss", "name"), "Loss", "choice", LOSSES),
-    Field(("loss", "label_smoothing"), "Label smoothing", "float", when=_loss("cross_entropy")),
-    Field(("loss", "delta"), "Delta", "float", when=_loss("huber", "smooth_l1"),
-          tip="Where the loss turns from squared to linear (Huber delta, smooth L1 beta)"),
-    Field(("schedule", "name"), "LR schedule", "choice", SCHEDULES),
-    Field(("schedule", "warmup_epochs"), "Warm-up epochs", "float", when=lambda d: not _sched("one_cycle")(d)),
-    Field(("schedule", "step_size"), "Step size (epochs)", "int", when=_sched("step")),
-    Field(("schedule", "gamma"), "Decay factor", "float", when=_sched("step")),
-    Field(("schedule", "pct_start"), "Rising share", "float", when=_sched("one_cycle"),
-          tip="The share of the steps in which the learning rate rises (pct_start)"),
-    Field(("schedule", "factor"), "Plateau factor", "float", when=_sched("reduce_on_plateau")),
-    Field(("schedule", "patience"), "Plateau patience", "int", when=_sched("reduce_on_plateau")),
-    Field(("schedule", "min_lr"), "Minimum LR", "float", when=_sched("cosine", "reduce_on_plateau")),
+    Field(("optimizer", "name"), "Optimizer", "choice", tuple(kinds.OPTIMIZERS)),
+    *_option_fields("optimizer", kinds.OPTIMIZERS, _DEFAULT.optimizer.name),
+    Field(("loss", "name"), "Loss", "choice", tuple(kinds.LOSSES)),
+    *_option_fields("loss", kinds.LOSSES, _DEFAULT.loss.name),
+    Field(("schedule", "name"), "LR schedule", "choice", tuple(kinds.SCHEDULES)),
+    *_option_fields("schedule", kinds.SCHEDULES, _DEFAULT.schedule.name),
     Field(("grad_clip",), "Gradient clipping", "float"),
     Field(("monitor",), "Monitor", "choice", MONITORS,
           tip="The metric that picks the best checkpoint, and drives early stopping and the plateau "

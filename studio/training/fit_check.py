@@ -1,0 +1,335 @@
+"""Does the data fit the model? The check before Train, in the model's own words.
+
+Shape inference knows what the model takes and gives; the training settings say what the data
+holds (its declared signature: sample shape, classes, target) and which loss compares the two.
+This module puts them side by side and names each mismatch with its fix: the Input's shape
+against the samples, the output's width against the classes (one score per class for
+cross-entropy, one output per label for binary cross-entropy) or the regression target.
+Where the fix is one obvious edit it comes as a ``Fix``: a graph command the window offers as a
+button and pushes like any other edit (so it is undoable).
+
+It imports no Qt and no torch: it reads the analysis it is given, and the data only through
+the dataset kind's ``describe`` (a header, a folder listing, declared parameters), cached per
+data spec so that a check on every edit never reads a file twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.blocks.registry import BATCH, ROLE_INPUT, ROLE_OUTPUT
+from studio.blocks.shapes import fmt_shape
+from studio.graph.commands import AddBlock, Command, Connect, Macro, RemoveBlocks, SetParams
+from studio.graph.model import Block, Graph
+from studio.graph.validation import Diagnostic
+
+FIT_PREFIX = "Training data"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A one-click repair: ``text`` for its button, ``make(graph)`` the command to push."""
+
+    text: str
+    make: Callable[[Graph], Command] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class FitProblem(Diagnostic):
+    """A diagnostic about the data and the model together, perhaps with a ``fix``."""
+
+    fix: Fix | None = None
+
+
+# ----------------------------------------------------------------------------- the data
+
+
+def data_signature(spec: Any, base_dir: str | Path | None):
+    """The one adapter to the training kinds: the DataSignature of a data spec (raises the
+    kinds' one-line ``DataError``, or ``KeyError`` with a sentence for an unknown kind)."""
+    from studio.training.kinds import get_dataset
+
+    spec = dict(spec) if isinstance(spec, dict) else {}
+    kind = get_dataset(spec.get("kind"))
+    options = {k: v for k, v in spec.items() if k != "kind"}
+    return kind.describe(options, base_dir)
+
+
+_cache: dict[tuple, Any] = {}
+
+
+def cache_key(spec: Any, base_dir: str | Path | None) -> tuple:
+    """What a signature depends on: the spec, the folder paths are read from, and the file's
+    modification time (an edited CSV is read again)."""
+    text = json.dumps(spec, sort_keys=True, default=str)
+    stamp = 0
+    path = spec.get("path") if isinstance(spec, dict) else None
+    if isinstance(path, str) and path:
+        p = Path(path).expanduser()
+        if not p.is_absolute() and base_dir:
+            p = Path(base_dir) / p
+        try:
+            stamp = os.stat(p).st_mtime_ns
+        except OSError:
+            stamp = -1
+    return (text, str(base_dir or ""), stamp)
+
+
+def cached_signature(spec: Any, base_dir: str | Path | None):
+    """The signature (or the error text) read before for this spec; ``None`` if never read."""
+    return _cache.get(cache_key(spec, base_dir))
+
+
+def read_signature(spec: Any, base_dir: str | Path | None):
+    """Read (may take a while for a large CSV: call it off the GUI thread) and cache the
+    signature; returns it, or the one-line reason it cannot be read."""
+    key = cache_key(spec, base_dir)
+    if key not in _cache:
+        try:
+            value: Any = data_signature(spec, base_dir)
+        except Exception as e:  # DataError, or KeyError naming the choices: both one line
+            value = str(e).strip("'\"") or type(e).__name__
+        if len(_cache) > 64:
+            _cache.clear()
+        _cache[key] = value
+    return _cache[key]
+
+
+def describe_signature(sig) -> str:
+    """``shapes (600 samples): samples of 1×28×28, 3 classes``: the data as the check saw it."""
+    if sig.target == "class":
+        target = f"{sig.num_classes} classes" if sig.num_classes is not None else "class labels"
+    else:
+        width = sig.target_width or 1
+        target = f"{width} target value{'s' * (width != 1)}"
+    shape = fmt_shape(sig.sample_shape) if sig.sample_shape is not None else "?"
+    return f"{sig.note + ': ' if sig.note else ''}samples of {shape}, {target}"
+
+
+# ------------------------------------------------------------------------------ checks
+
+
+def check_training(graph: Graph, analysis, training: dict | None, base_dir=None, signature=None) -> list[FitProblem]:
+    """Every problem of the training settings and of the data against the model.
+
+    ``signature``: a DataSignature or an error text read before (the window reads it in the
+    background); by default it is read here (the terminal)."""
+    from studio.training.kinds import get_loss
+    from studio.training.settings import TrainingSettings
+
+    problems = settings_problems(training)
+    if problems:
+        return problems
+    settings = TrainingSettings.from_dict(training)
+    if signature is None:
+        signature = read_signature(settings.data, base_dir)
+    if isinstance(signature, str):
+        return [FitProblem(f"{FIT_PREFIX}: {signature}")]
+    return check_fit(graph, analysis, signature, get_loss(settings.loss.name))
+
+
+def settings_problems(training: dict | None) -> list[FitProblem]:
+    """The settings' own problems (a learning rate of 0, an unknown loss), one row each."""
+    from studio.training.settings import TrainingSettings
+
+    return [FitProblem(f"Training settings: {p}") for p in TrainingSettings.from_dict(training).validate()]
+
+
+def data_spec(training: dict | None) -> Any:
+    """The data spec the settings train on (defaults filled as the trainer fills them)."""
+    from studio.training.settings import TrainingSettings
+
+    return TrainingSettings.from_dict(training).data
+
+
+def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
+    """The data's signature ``sig`` and the ``loss`` kind against the analysed model."""
+    inputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_INPUT]
+    outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+    out: list[FitProblem] = []
+    if len(inputs) == 1 and sig.sample_shape is not None:
+        out += _input_problems(inputs[0], sig)
+    if out or len(outputs) != 1:
+        return out  # the output follows from a wrong input: fix that first
+    info = analysis.block_info(outputs[0].id)
+    shape = info.in_shapes[0] if info.in_shapes else None
+    if shape is None:
+        return out  # shape problems are listed already
+    if loss.target == "class":
+        out += _class_problems(graph, analysis, outputs[0], shape, sig, loss)
+    elif loss.target == "multilabel":
+        out += _width_problems(graph, analysis, outputs[0], shape, _label_width(sig), loss, "label")
+    else:
+        out += _width_problems(graph, analysis, outputs[0], shape, sig.target_width or 1, loss, "value")
+    return out
+
+
+def _input_problems(block: Block, sig) -> list[FitProblem]:
+    have, want = tuple(block.params["shape"]), tuple(sig.sample_shape)
+    problems = []
+    if have != want:
+        data, model = fmt_shape(want), fmt_shape(have)
+        how = f"Set its shape to {data}"
+        if len(have) == 1 < len(want):
+            how += " and insert a Flatten after it"
+        elif _numel(have) == _numel(want) and len(want) == 1 < len(have):
+            how += f" and insert an Unflatten to {model} after it"
+        else:
+            how += ", then adapt the layers after it"
+        note = f" ({sig.note})" if sig.note else ""
+        problems.append(
+            FitProblem(
+                f"The data gives samples of {data}{note}, but this Input expects {model}. {how}.",
+                block_id=block.id,
+                fix=Fix(f"Set shape to {data}", _set_input_shape(block.id, want, have)),
+            )
+        )
+    if sig.dtype and block.params.get("dtype") not in (None, sig.dtype):
+        problems.append(
+            FitProblem(
+                f"The data holds {sig.dtype} values, but this Input expects {block.params['dtype']}. "
+                f"Set its dtype to {sig.dtype}.",
+                block_id=block.id,
+                fix=Fix(f"Set dtype to {sig.dtype}", lambda g, b=block.id, d=sig.dtype: SetParams(b, {"dtype": d})),
+            )
+        )
+    return problems
+
+
+def _set_input_shape(block_id: str, want: tuple, have: tuple) -> Callable[[Graph], Command]:
+    """The Input's shape from the data; when the Input was a flat vector and the data are
+    images, a Flatten goes in after it so the layers that took a vector still get one (their
+    input sizes are inferred, so any image size works); the other way round, an Unflatten
+    gives the layers after it the images they took."""
+
+    def make(graph: Graph) -> Command:
+        set_shape = SetParams(block_id, {"shape": list(want)})
+        if len(have) == 1 < len(want):
+            adapter = _insert_after(graph, block_id, "flatten")
+        elif len(want) == 1 < len(have) and _numel(want) == _numel(have):
+            adapter = _insert_after(graph, block_id, "unflatten", {"dim": 1, "sizes": list(have)})
+        else:
+            return set_shape
+        return Macro("Fit the Input to the data", [set_shape, *adapter])
+
+    return make
+
+
+def _insert_after(graph: Graph, block_id: str, type_id: str, params: dict | None = None) -> list[Command]:
+    """Commands that put a new block between ``block_id`` and everything it feeds."""
+    src = graph.blocks[block_id]
+    port = src.output_ports()[0].name
+    wires = [e for e in graph.outgoing(block_id) if e.src_port == port]
+    new_id = graph.new_id()
+    x, y = src.position
+    add = AddBlock(type_id, position=(x + 40.0, y + 90.0), params=params, block_id=new_id)
+    commands: list[Command] = [RemoveBlocks([], [e.id for e in wires]), add]
+    commands.append(Connect(block_id, port, new_id, "in"))
+    commands += [Connect(new_id, "out", e.dst, e.dst_port) for e in wires]
+    return commands
+
+
+def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[FitProblem]:
+    if sig.target != "class":
+        return [
+            FitProblem(
+                f"{loss.label} needs class labels, but the data's targets are numbers"
+                f"{f' ({sig.note})' if sig.note else ''}. Choose a regression loss such as mean squared error.",
+                block_id=output.id,
+            )
+        ]
+    k = sig.num_classes
+    if k is None or not loss.needs_logits_per_class:
+        return []
+    if len(shape) < 2:
+        return [
+            FitProblem(
+                f"The model gives {fmt_shape(shape)}: one value per sample, but {loss.label} needs one "
+                f"score per class ({fmt_shape((BATCH, k))} for {k} classes).",
+                block_id=output.id,
+            )
+        ]
+    if shape[1] == k:
+        return []
+    layer = _feature_layer(graph, analysis, output, shape)
+    where = f" Set {layer.name}'s out features to {k}." if layer is not None else ""
+    return [
+        FitProblem(
+            f"The data has {k} classes, but the model gives {shape[1]} scores per sample "
+            f"({fmt_shape(shape)}); {loss.label} needs one per class.{where}",
+            block_id=layer.id if layer is not None else output.id,
+            fix=_out_features_fix(layer, k),
+        )
+    ]
+
+
+def _label_width(sig) -> int | None:
+    """Outputs binary cross-entropy needs: one per label (one 0/1 column for two classes)."""
+    if sig.target == "float":
+        return sig.target_width
+    if sig.num_classes is None:
+        return None
+    return 1 if sig.num_classes <= 2 else sig.num_classes
+
+
+def _width_problems(graph, analysis, output: Block, shape, width, loss, what: str) -> list[FitProblem]:
+    if width is None or tuple(shape[1:]) == (width,):
+        return []
+    per = f"{width} {what}{'s' * (width != 1)} per sample"
+    if len(shape) != 2:
+        return [
+            FitProblem(
+                f"The targets have {per} ({fmt_shape((BATCH, width))}), but the model gives "
+                f"{fmt_shape(shape)}; {loss.label} compares them one to one. End the model with a "
+                f"Linear layer of {width} out feature{'s' * (width != 1)}.",
+                block_id=output.id,
+            )
+        ]
+    layer = _feature_layer(graph, analysis, output, shape)
+    where = f" Set {layer.name}'s out features to {width}." if layer is not None else ""
+    return [
+        FitProblem(
+            f"The targets have {per}, but the model gives {shape[1]} ({fmt_shape(shape)}); "
+            f"{loss.label} needs one output per {what}.{where}",
+            block_id=layer.id if layer is not None else output.id,
+            fix=_out_features_fix(layer, width),
+        )
+    ]
+
+
+def _out_features_fix(layer: Block | None, n: int) -> Fix | None:
+    if layer is None:
+        return None
+    return Fix(f"Set {layer.name} to {n} outputs", lambda g, b=layer.id: SetParams(b, {"out_features": n}))
+
+
+def _feature_layer(graph: Graph, analysis, output: Block, shape) -> Block | None:
+    """The layer that decides the output's width: walking back from the Output through blocks
+    without weights (activations, dropout), the first block with weights, if it declares
+    ``out_features`` and its output is the model's output width."""
+    bid = output.id
+    seen = set()
+    while bid not in seen:
+        seen.add(bid)
+        edges = list(graph.incoming(bid).values())
+        if len(edges) != 1:
+            return None
+        block = graph.blocks[edges[0].src]
+        info = analysis.block_info(block.id)
+        if info.params or "out_features" in block.params:
+            good = "out_features" in block.params and info.out_shapes and info.out_shapes[0] == tuple(shape)
+            return block if good else None
+        bid = block.id
+    return None
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n

@@ -1,0 +1,454 @@
+"""Declared training kinds: every loss, dataset kind, schedule and optimizer, once.
+
+A kind is declared the way a block type is: its id, label, help text, its options (typed
+`studio.blocks.params` values with defaults, bounds and beginner-friendly messages) and what it
+needs. The settings, their validation, the settings form, the trainer, the check before Train
+and the training-script export read these declarations; adding a loss or a dataset kind is one
+declaration here plus, at most, one runtime function (named by the declaration, resolved lazily,
+so this module imports neither Qt nor torch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, ParamError, Text
+from studio.training.signatures import (
+    DataError,
+    DataSignature,
+    csv_signature,
+    fixed_signature,
+    folder_signature,
+)
+
+__all__ = [
+    "DATASETS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "DataError", "DataSignature", "DatasetKind",
+    "LossKind", "OptimizerKind", "ScheduleKind", "get_dataset", "get_loss", "get_optimizer",
+    "get_schedule", "option_problems",
+]
+
+
+# -- option types beyond the block parameters -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Number(Float):
+    """A Float whose maximum may itself be excluded ("less than 1")."""
+
+    exclusive_max: bool = False
+
+    def coerce(self, value: Any, name: str = "value") -> float:
+        real = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if self.exclusive_max and real and value >= self.max:
+            raise ParamError(f"{name} must be less than {self.max:g} (got {value:g}).")
+        return super().coerce(value, name)
+
+
+@dataclass(frozen=True)
+class Char(Text):
+    """One character (a CSV delimiter): csv.reader takes nothing longer."""
+
+    def coerce(self, value: Any, name: str = "value") -> str:
+        if not isinstance(value, str) or len(value) != 1 or value in "\r\n\"":
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise ParamError(f"{name} must be exactly one character, like , or ; (got {shown}).")
+        return value
+
+
+@dataclass(frozen=True)
+class Column(Param):
+    """A CSV column: its header name, or its number from 0 (negative counts from the end)."""
+
+    kind = "text"
+
+    def coerce(self, value: Any, name: str = "value") -> int | str:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+            raise ParamError(f"{name} must be a column name or number (got {value!r}).")
+        return value
+
+
+def check_option(param: Param, value: Any, label: str) -> str | None:
+    """The problem with a stored option value, or None. Stricter than the editors' `coerce`:
+    a file holds numbers as numbers, so the text "3" is not a whole number here."""
+    if isinstance(value, str) and param.kind in ("int", "float", "ints"):
+        what = "whole number" if param.kind == "int" else "number"
+        return f"{label} must be a {what} (got {value!r})."
+    if param.kind == "int" and isinstance(value, float):
+        return f"{label} must be a whole number (got {value!r})."
+    try:
+        param.coerce(value, label)
+    except ParamError as e:
+        return str(e)
+    return None
+
+
+def option_problems(options: Mapping[str, Param], values: Mapping[str, Any]) -> list[str]:
+    """One sentence per declared option whose value in `values` does not fit (missing: default)."""
+    out = []
+    for key, param in options.items():
+        if key in values:
+            problem = check_option(param, values[key], param.label or key)
+            if problem:
+                out.append(problem)
+    return out
+
+
+# -- the declarations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    id: str
+    label: str
+    help: str
+    options: dict[str, Param] = field(default_factory=dict)
+    #: the options the settings form shows (None: all)
+    shown: tuple[str, ...] | None = None
+    #: extra checks across options: values -> sentences
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None
+
+    def defaults(self) -> dict[str, Any]:
+        return {k: p.default for k, p in self.options.items()}
+
+    def form_options(self) -> tuple[str, ...]:
+        return tuple(self.options) if self.shown is None else self.shown
+
+    def problems(self, values: Mapping[str, Any]) -> list[str]:
+        """What is wrong with `values` (a settings section) for this kind; empty when usable."""
+        out = option_problems(self.options, values)
+        if not out and self.check is not None:
+            out += self.check({**self.defaults(), **values})
+        return out
+
+
+@dataclass(frozen=True)
+class LossKind(Kind):
+    torch_name: str = ""
+    #: "class": one integer class index per sample; "float": a regression target vector;
+    #: "multilabel": one 0/1 output per label (the targets become floats)
+    target: str = "class"
+    #: the model must output one score (logit) per class, e.g. cross-entropy
+    needs_logits_per_class: bool = False
+    #: torch keyword argument -> option key
+    arguments: dict[str, str] = field(default_factory=dict)
+    #: keyword arguments left out while at their default (the script reads like a tutorial)
+    omit_at_default: tuple[str, ...] = ()
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.target == "float" else "classification"
+
+    @property
+    def metric(self) -> str:
+        """The second metric shown next to the loss."""
+        return "mae" if self.target == "float" else "accuracy"
+
+    @property
+    def metric_function(self) -> str:
+        """The runtime function giving each sample's metric (`studio.training.runtime`)."""
+        return {"class": "class_hits", "multilabel": "label_hits", "float": "absolute_errors"}[self.target]
+
+    def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        for arg, key in self.arguments.items():
+            param = self.options[key]
+            value = values.get(key, param.default)
+            if arg in self.omit_at_default and value == param.default:
+                continue
+            out[arg] = float(value) if param.kind == "float" else value
+        return out
+
+
+@dataclass(frozen=True)
+class OptimizerKind(Kind):
+    torch_name: str = ""
+    #: torch keyword argument -> option key, or a tuple of keys for a tuple argument (betas)
+    arguments: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    #: the device types torch has a fused kernel of it for
+    fused: tuple[str, ...] = ()
+
+    def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        def value(key: str):
+            param = self.options[key]
+            v = values.get(key, param.default)
+            return float(v) if param.kind == "float" else bool(v) if param.kind == "bool" else v
+
+        return {
+            arg: tuple(value(k) for k in key) if isinstance(key, tuple) else value(key)
+            for arg, key in self.arguments.items()
+        }
+
+
+@dataclass(frozen=True)
+class ScheduleKind(Kind):
+    #: the runtime function giving the rate of one step (`studio.training.runtime`)
+    rate: str = "constant_rate"
+    #: the linear warm-up applies (one-cycle has its own)
+    warmup: bool = True
+    #: scaled down at epoch ends when the monitored metric stops improving
+    uses_monitor: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetKind(Kind):
+    #: "generated" | "file" | "folder" | "download": how the data comes
+    family: str = "generated"
+    #: the function in `studio.training.datasets` that loads it: (spec, loss kind, base dir)
+    loader: str = ""
+    #: the targets it can give: "class" labels (also usable as numbers) and/or "float" values
+    targets: tuple[str, ...] = ("class",)
+    #: (options with defaults filled, base dir) -> DataSignature, never loading the data
+    signature: Callable[..., DataSignature] | None = None
+    #: generated sets: the functions of `studio.training.datasets` that make it, helpers first
+    generator: tuple[str, ...] = ()
+    #: generated sets: the class names, or a pattern of the class number i ("arm {i}")
+    class_names: tuple[str, ...] | str = ()
+    #: generated sets: memory one sample needs while it is made (bytes, a generous estimate)
+    bytes_per_sample: int = 0
+    #: downloaded sets: the torchvision.datasets class, its per-channel (mean, std), and whether
+    #: augmentation flips the images (not for digits)
+    torchvision: str = ""
+    stats: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
+    flip: bool = False
+
+    def names_of_classes(self, count: int) -> list[str]:
+        if isinstance(self.class_names, str):
+            return [self.class_names.format(i=i) for i in range(count)]
+        return list(self.class_names)
+
+    def values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with the declared defaults filled in (and the kind's id)."""
+        return {**self.defaults(), **options, "kind": self.id}
+
+    def describe(self, options: Mapping[str, Any], base_dir=None) -> DataSignature:
+        """What the data looks like, read cheaply and cached; raises DataError (one line)."""
+        problems = self.problems(options)
+        if problems:
+            raise DataError(problems[0])
+        return self.signature(self.values(options), base_dir)
+
+
+def _registry(*kinds: Kind) -> dict[str, Any]:
+    return {k.id: k for k in kinds}
+
+
+def _lookup(registry: dict, what: str, kind_id: Any):
+    kind = registry.get(kind_id) if isinstance(kind_id, str) else None
+    if kind is None:
+        shown = repr(kind_id) if len(repr(kind_id)) <= 40 else repr(kind_id)[:37] + "..."
+        raise KeyError(f"Unknown {what} {shown}; choose one of {', '.join(registry)}.")
+    return kind
+
+
+# -- losses ---------------------------------------------------------------------------------------
+
+_DELTA = Float(1.0, "Delta", "Where the loss turns from squared to linear (Huber delta, smooth L1 beta)",
+               min=0.0, exclusive_min=True)
+
+LOSSES: dict[str, LossKind] = _registry(
+    LossKind("cross_entropy", "Cross-entropy", "Classification: one score per class, softmax inside.",
+             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
+             torch_name="CrossEntropyLoss", target="class", needs_logits_per_class=True,
+             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
+    LossKind("nll", "Negative log-likelihood", "Classification on log-probabilities (after LogSoftmax).",
+             torch_name="NLLLoss", target="class", needs_logits_per_class=True),
+    LossKind("mse", "Mean squared error", "Regression: the mean of the squared differences.",
+             torch_name="MSELoss", target="float"),
+    LossKind("l1", "Mean absolute error (L1)", "Regression: the mean of the absolute differences.",
+             torch_name="L1Loss", target="float"),
+    LossKind("smooth_l1", "Smooth L1", "Regression: squared near the target, linear far from it.",
+             {"delta": _DELTA}, torch_name="SmoothL1Loss", target="float", arguments={"beta": "delta"}),
+    LossKind("huber", "Huber", "Regression: squared within delta of the target, linear beyond.",
+             {"delta": _DELTA}, torch_name="HuberLoss", target="float", arguments={"delta": "delta"}),
+    LossKind("bce_with_logits", "Binary cross-entropy (logits)",
+             "One yes/no output per label (multi-label); class labels become one-hot targets.",
+             torch_name="BCEWithLogitsLoss", target="multilabel"),
+)
+
+# -- optimizers -----------------------------------------------------------------------------------
+
+
+def _lr(default: float) -> Float:
+    return Float(default, "Learning rate", "How far each step moves the weights.", min=0.0, exclusive_min=True)
+
+
+def _decay(default: float = 0.0) -> Float:
+    return Float(default, "Weight decay", "Pulls the weights towards 0 (L2 regularisation).", min=0.0)
+
+
+def _eps(default: float) -> Float:
+    return Float(default, "Epsilon", "Added to the denominator for numerical stability.", min=0.0, exclusive_min=True)
+
+
+def _unit(default: float, label: str, doc: str = "") -> Number:
+    return Number(default, label, doc, min=0.0, max=1.0, exclusive_max=True)
+
+
+_BETAS = {"beta1": _unit(0.9, "Beta 1", "Smoothing of the gradient's running mean."),
+          "beta2": _unit(0.999, "Beta 2", "Smoothing of the squared gradient's running mean.")}
+_ADAM_ARGS = {"betas": ("beta1", "beta2"), "eps": "eps", "weight_decay": "weight_decay"}
+
+
+def _nesterov_check(v: Mapping[str, Any]) -> list[str]:
+    if v.get("nesterov") is True and v.get("momentum") == 0:
+        return ["Nesterov momentum needs a momentum greater than 0."]
+    return []
+
+
+OPTIMIZERS: dict[str, OptimizerKind] = _registry(
+    OptimizerKind("sgd", "SGD", "Stochastic gradient descent, with momentum.",
+                  {"lr": _lr(0.01), "weight_decay": _decay(), "momentum": _unit(0.9, "Momentum"),
+                   "nesterov": Bool(False, "Nesterov", "Nesterov momentum")},
+                  check=_nesterov_check, torch_name="SGD", fused=("cpu", "cuda"),
+                  arguments={"momentum": "momentum", "nesterov": "nesterov", "weight_decay": "weight_decay"}),
+    OptimizerKind("adam", "Adam", "Adaptive moments: a good default.",
+                  {"lr": _lr(0.001), "weight_decay": _decay(), **_BETAS, "eps": _eps(1e-8)},
+                  shown=("lr", "weight_decay", "beta1", "beta2"), torch_name="Adam", fused=("cpu", "cuda"),
+                  arguments=_ADAM_ARGS),
+    OptimizerKind("adamw", "AdamW", "Adam with decoupled weight decay.",
+                  {"lr": _lr(0.001), "weight_decay": _decay(0.01), **_BETAS, "eps": _eps(1e-8)},
+                  shown=("lr", "weight_decay", "beta1", "beta2"), torch_name="AdamW", fused=("cpu", "cuda"),
+                  arguments=_ADAM_ARGS),
+    OptimizerKind("rmsprop", "RMSprop", "Divides by a running mean of squared gradients.",
+                  {"lr": _lr(0.01), "weight_decay": _decay(), "momentum": _unit(0.0, "Momentum"),
+                   "alpha": Float(0.99, "Alpha", "Smoothing constant", min=0.0, max=1.0), "eps": _eps(1e-8)},
+                  shown=("lr", "weight_decay", "momentum"), torch_name="RMSprop",
+                  arguments={"alpha": "alpha", "eps": "eps", "momentum": "momentum", "weight_decay": "weight_decay"}),
+    OptimizerKind("adagrad", "Adagrad", "Per-weight rates that shrink with the gradients seen.",
+                  {"lr": _lr(0.01), "weight_decay": _decay(), "eps": _eps(1e-10)},
+                  shown=("lr", "weight_decay"), torch_name="Adagrad", fused=("cpu",),
+                  arguments={"eps": "eps", "weight_decay": "weight_decay"}),
+)
+
+# -- schedules ------------------------------------------------------------------------------------
+
+WARMUP = Float(0.0, "Warm-up epochs", "Linear warm-up from 0 to the learning rate.", min=0.0)
+_MIN_LR = Float(0.0, "Minimum LR", "The rate never goes below this.", min=0.0)
+
+
+def _no_warmup(v: Mapping[str, Any]) -> list[str]:
+    w = v.get("warmup_epochs", 0)
+    if isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0:
+        return ["One-cycle already warms up; set warm-up epochs to 0."]
+    return []
+
+
+SCHEDULES: dict[str, ScheduleKind] = _registry(
+    ScheduleKind("none", "Constant", "The same rate all along (after the warm-up).",
+                 {"warmup_epochs": WARMUP}, rate="constant_rate"),
+    ScheduleKind("step", "Step decay", "Multiply the rate by gamma every few epochs.",
+                 {"warmup_epochs": WARMUP, "step_size": Int(10, "Step size (epochs)", min=1, max=10**6),
+                  "gamma": Float(0.1, "Decay factor", min=0.0, max=1.0, exclusive_min=True)},
+                 rate="step_rate"),
+    ScheduleKind("cosine", "Cosine", "Down to the minimum along half a cosine.",
+                 {"warmup_epochs": WARMUP, "min_lr": _MIN_LR}, rate="cosine_rate"),
+    ScheduleKind("one_cycle", "One cycle", "Up to the rate, then far down (OneCycleLR).",
+                 {"pct_start": Number(0.3, "Rising share", "The share of the steps in which the rate rises",
+                                      min=0.0, max=1.0, exclusive_min=True, exclusive_max=True)},
+                 check=_no_warmup, rate="one_cycle_rate", warmup=False),
+    ScheduleKind("reduce_on_plateau", "Reduce on plateau",
+                 "Scale the rate down when the monitored metric stops improving.",
+                 {"warmup_epochs": WARMUP,
+                  "factor": Number(0.1, "Plateau factor", min=0.0, max=1.0, exclusive_min=True, exclusive_max=True),
+                  "patience": Int(5, "Plateau patience", min=0, max=10**6), "min_lr": _MIN_LR},
+                 rate="plateau_rate", uses_monitor=True),
+)
+
+# -- datasets -------------------------------------------------------------------------------------
+
+_POINTS_MAX, _IMAGES_MAX = 5_000_000, 50_000
+
+
+def _n(default: int, most: int) -> Int:
+    return Int(default, "Samples", "How many samples to generate.", min=2, max=most)
+
+
+def _noise(default: float) -> Float:
+    return Float(default, "Noise", "Standard deviation of the noise added.", min=0.0, max=100.0)
+
+
+_SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2**32 - 1)
+_CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
+_AUGMENT = Bool(False, "Augment", "Random flips and shifts of the training images.")
+_PATH = Text("", "File / folder", max_len=4096)
+
+
+def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),
+               targets=("class", "float"), per_sample: int = 96, helpers: tuple[str, ...] = ()) -> DatasetKind:
+    def signature(v: Mapping[str, Any], base_dir=None) -> DataSignature:
+        if "float" in targets and "class" not in targets:
+            return DataSignature(shape, "float32", None, "float", 1, f"{label} ({v['n']} points)")
+        k = v.get("classes", classes)
+        return DataSignature(shape, "float32", k, "class", None, f"{kind_id} ({v['n']} samples)")
+
+    options = {**options, "seed": _SEED}
+    return DatasetKind(kind_id, label, help, options, shown=tuple(k for k in options if k != "seed"),
+                       family="generated", loader="load_generated", targets=targets, signature=signature,
+                       generator=(*(("class_labels",) if "class" in targets else ()), *helpers, kind_id),
+                       class_names=names, bytes_per_sample=per_sample)
+
+
+def _size_check(v: Mapping[str, Any]) -> list[str]:
+    return [] if v.get("channels") in (1, 3) else [f"Channels must be 1 (grey) or 3 (colour) (got {v.get('channels')!r})."]
+
+
+def _torchvision(kind_id: str, label: str, shape: tuple, source: str, stats: tuple, flip: bool = False) -> DatasetKind:
+    return DatasetKind(
+        kind_id, label, f"The {label} images (downloaded once into the data folder).",
+        {"augment": _AUGMENT, "root": Text("", "Data folder", max_len=4096),
+         "split": Choice("train", "Split", options=("train", "test")), "download": Bool(True, "Download")},
+        shown=("augment",), family="download", loader="load_torchvision",
+        signature=fixed_signature(shape, 10, label), torchvision=source, stats=stats, flip=flip,
+    )
+
+
+DATASETS: dict[str, DatasetKind] = _registry(
+    _generated("spirals", "Spirals", "Points on interleaved spiral arms, one arm per class.",
+               {"n": _n(1000, _POINTS_MAX), "noise": _noise(0.2), **_CLASSES}, (2,), 2, "arm {i}"),
+    _generated("moons", "Two moons", "Two interleaving half circles.",
+               {"n": _n(1000, _POINTS_MAX), "noise": _noise(0.1)}, (2,), 2, ("upper", "lower")),
+    _generated("blobs", "Blobs", "Gaussian blobs around centres on a circle.",
+               {"n": _n(1000, _POINTS_MAX), "classes": Int(3, "Classes", min=2, max=1000),
+                "std": Float(1.0, "Spread (std)", min=0.0, max=100.0)}, (2,), 3, "blob {i}"),
+    _generated("sine", "noisy sine", "Regression: y = sin(x) + noise.",
+               {"n": _n(1000, _POINTS_MAX), "noise": _noise(0.1)}, (1,), None, targets=("float",)),
+    _generated("shapes", "Shapes", "28x28 grey images of a circle, a square or a triangle.",
+               {"n": _n(600, _IMAGES_MAX), "noise": _noise(0.1)}, (1, 28, 28), 3,
+               ("circle", "square", "triangle"), per_sample=32_000, helpers=("draw_shapes",)),
+    DatasetKind("csv", "CSV file", "A table: one row per sample, one column is the target.",
+                {"path": _PATH, "target": Column(-1, "Target column"), "delimiter": Char(",", "Delimiter"),
+                 "header": Choice("auto", "Header row", options=("auto", True, False)),
+                 "standardize": Bool(True, "Standardise")},
+                shown=("path", "target"), family="file", loader="load_csv", targets=("class", "float"),
+                signature=csv_signature),
+    DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
+                {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3), "augment": _AUGMENT,
+                 "size": Ints((28, 28), "Image size", min_len=1, max_len=2, min=1, max=4096),
+                 "normalize": Bool(True, "Normalise")},
+                shown=("path", "channels", "augment"), check=_size_check, family="folder",
+                loader="load_image_folder", signature=folder_signature),
+    _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
+    _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),
+    _torchvision("cifar10", "CIFAR-10", (3, 32, 32), "CIFAR10",
+                 ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)), flip=True),
+)
+
+
+def get_loss(kind_id: Any) -> LossKind:
+    """The loss declared as `kind_id`; KeyError with a sentence naming the choices."""
+    return _lookup(LOSSES, "loss", kind_id)
+
+
+def get_optimizer(kind_id: Any) -> OptimizerKind:
+    return _lookup(OPTIMIZERS, "optimizer", kind_id)
+
+
+def get_schedule(kind_id: Any) -> ScheduleKind:
+    return _lookup(SCHEDULES, "learning-rate schedule", kind_id)
+
+
+def get_dataset(kind_id: Any) -> DatasetKind:
+    return _lookup(DATASETS, "dataset kind", kind_id)

@@ -1,0 +1,127 @@
+"""The training runtime: plain functions shared by Studio's trainer and the exported train.py.
+
+Only the standard library and torch, no Studio imports: the script export copies these
+functions' source (`inspect.getsource`) into train.py, so the file a user takes home runs the
+very code the window trains with, and the two cannot drift apart. Settings come in as plain
+values and dicts (the script holds them as literal `SETTINGS = {...}` a reader can edit).
+"""
+
+from __future__ import annotations
+
+import math
+
+# -- the metric of each sample, by the loss's target (see `LossKind.metric_function`) -------------
+
+
+def class_hits(output, target):
+    """1.0 where the highest score is the target class, per sample; float targets (class
+    probabilities) count their most likely class."""
+    if target.dtype.is_floating_point:
+        target = target.argmax(1)
+    hit = output.argmax(1) == target
+    return hit.reshape(output.shape[0], -1).float().mean(1)
+
+
+def label_hits(output, target):
+    """The share of yes/no labels a multi-label output gets right (logit > 0 means yes), per sample."""
+    hit = (output > 0) == (target > 0.5)
+    return hit.reshape(output.shape[0], -1).float().mean(1)
+
+
+def absolute_errors(output, target):
+    """The mean absolute error of each sample (regression)."""
+    return (output.float() - target.float()).abs().reshape(output.shape[0], -1).mean(1)
+
+
+# -- learning-rate schedules (see `ScheduleKind.rate`) -------------------------------------------
+# Each gives the rate of optimizer step `step` (from 0) for the base rate `base`, the schedule's
+# options `o` and the run's length; `scale` is reduce-on-plateau's running multiplier.
+
+
+def warmup_factor(step, o, steps_per_epoch):
+    """Linear warm-up over `o["warmup_epochs"]` epochs: (step + 1) / (warm-up steps + 1)."""
+    warmup = int(round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch))
+    return (step + 1) / (warmup + 1) if warmup and step < warmup else 1.0
+
+
+def constant_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
+    """The base rate, after the warm-up."""
+    return base * warmup_factor(step, o, steps_per_epoch) * scale
+
+
+def step_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
+    """x gamma every `step_size` epochs (torch's StepLR, per step)."""
+    factor = warmup_factor(step, o, steps_per_epoch)
+    factor *= o["gamma"] ** (step // (o["step_size"] * steps_per_epoch))
+    return base * factor * scale
+
+
+def cosine_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
+    """Half a cosine from the base rate down to `min_lr` (CosineAnnealingLR, per step)."""
+    warmup = int(round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch))
+    progress = min(1.0, max(0, step - warmup) / max(1, epochs * steps_per_epoch - warmup))
+    floor = min(o["min_lr"], base)
+    lr = floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+    return lr * warmup_factor(step, o, steps_per_epoch) * scale
+
+
+def one_cycle_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
+    """Up from base/25 to base in the first `pct_start` of the steps, then down to base/25e4
+    (OneCycleLR with cosine annealing)."""
+    total = max(1, epochs * steps_per_epoch)
+    rise = max(1, int(o["pct_start"] * total) - 1)
+    if step <= rise:
+        start, end, progress = 1 / 25.0, 1.0, step / rise
+    else:
+        start, end, progress = 1.0, 1 / 25.0 / 1e4, min(1.0, (step - rise) / max(1, total - 1 - rise))
+    return base * (end + (start - end) / 2.0 * (math.cos(math.pi * progress) + 1)) * scale
+
+
+def plateau_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
+    """The base rate times the plateau multiplier, never below `min_lr`."""
+    lr = base * warmup_factor(step, o, steps_per_epoch) * scale
+    return max(lr, min(o["min_lr"], base))
+
+
+def learning_rate(step, base, schedule, rate, steps_per_epoch, epochs, scale=1.0):
+    """The rate of optimizer step `step`: the schedule's `rate` function (one of the above) with
+    the schedule's options (a plain dict), for a run of `epochs` of `steps_per_epoch` steps."""
+    return rate(step, base, schedule, max(1, steps_per_epoch), epochs, scale)
+
+
+# -- improved / bad epochs ------------------------------------------------------------------------
+
+
+class Monitor:
+    """The best value of one monitored metric and the epochs since it last improved.
+
+    One mechanism for the best checkpoint (`update` is True on a new best), early stopping
+    (`bad_epochs` reaches its patience; a gain of at most `min_delta` counts as no gain) and
+    reduce-on-plateau (`bad_epochs` passes its patience). NaN never improves.
+    """
+
+    def __init__(self, mode="min", min_delta=0.0):
+        self.mode, self.min_delta = mode, min_delta
+        self.best, self.best_epoch, self.bad_epochs = None, None, 0
+
+    def update(self, value, epoch=None):
+        """Record one epoch's value; True when it is a new best."""
+        if value is None:
+            return False
+        improved = not math.isnan(value) and (
+            self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        )
+        if improved:
+            significant = self.best is None or abs(value - self.best) > self.min_delta
+            self.bad_epochs = 0 if significant else self.bad_epochs + 1
+            self.best, self.best_epoch = value, epoch
+        elif self.best is not None:
+            self.bad_epochs += 1
+        return improved
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch = state["best"], state.get("best_epoch")
+        self.bad_epochs = int(state["bad_epochs"])

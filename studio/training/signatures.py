@@ -1,0 +1,149 @@
+"""What a dataset looks like, read cheaply: sample shape, classes, target, without loading it.
+
+The check before Train asks this for every edit of the settings, so a CSV file is read once
+(streamed, keeping only its header and the target column's distinct values) and an image folder
+is only listed; results are cached per spec and file modification time. Pure Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+_MAX_DISTINCT = 1000  # more distinct numeric targets than this: a regression target
+
+
+class DataError(Exception):
+    """The data cannot be read or does not fit its settings; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class DataSignature:
+    sample_shape: tuple[int, ...] | None  # one sample, without the batch dimension
+    dtype: str  # of the inputs, e.g. "float32"
+    num_classes: int | None  # distinct labels (class targets), else None
+    target: str  # "class" (an integer label per sample) | "float" (a value vector)
+    target_width: int | None  # length of a float target vector; None for class labels
+    note: str = ""
+
+
+def resolve(p: Any, base_dir, what: str) -> Path:
+    """The path of a data file or folder, relative to `base_dir` (the project's folder)."""
+    if not p or not isinstance(p, str):
+        raise DataError(f"Choose a {what} (the data settings have no 'path').")
+    path = Path(p).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir or Path.cwd()) / path
+    if not path.exists():
+        raise DataError(f"{what} not found: {path}")
+    return path
+
+
+def fixed_signature(shape: tuple[int, ...], classes: int, label: str):
+    """The signature of a set whose shape is known without reading it (torchvision sets)."""
+
+    def signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
+        return DataSignature(shape, "float32", classes, "class", None, label)
+
+    return signature
+
+
+def _stamp(path: Path) -> float:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def csv_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
+    path = resolve(values.get("path"), base_dir, "CSV file")
+    key = json.dumps(dict(values), sort_keys=True, default=str)
+    return _csv_cached(str(path), key, _stamp(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _csv_cached(path_text: str, key: str, stamp: float) -> DataSignature:
+    values, path = json.loads(key), Path(path_text)
+    header_rule, target = values.get("header", "auto"), values.get("target", -1)
+    names: list[str] | None = None
+    width = rows = 0
+    distinct: set[str] = set()
+    t = None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            for row in csv.reader(f, delimiter=values.get("delimiter", ",")):
+                if not any(c.strip() for c in row):
+                    continue
+                if names is None:
+                    width = len(row)
+                    header = all(not is_float(c) for c in row) if header_rule == "auto" else bool(header_rule)
+                    names = [c.strip() for c in row] if header else [f"column {j + 1}" for j in range(width)]
+                    t = column_index(target, names, path)
+                    if header:
+                        continue
+                rows += 1
+                if len(distinct) <= _MAX_DISTINCT and t < len(row):
+                    distinct.add(row[t].strip())
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"Could not read {path}: {e}") from None
+    if names is None:
+        raise DataError(f"{path.name} is empty.")
+    feats = values.get("features")
+    n_features = len(feats) if isinstance(feats, list) and feats else width - 1
+    numeric = all(is_float(v) for v in distinct)
+    whole = numeric and all(float(v).is_integer() for v in distinct)
+    note = f"{path.name} ({rows} rows, {n_features} features)"
+    if numeric and not (whole and len(distinct) <= _MAX_DISTINCT):
+        return DataSignature((n_features,), "float32", None, "float", 1, note)
+    return DataSignature((n_features,), "float32", len(distinct), "class", None, note)
+
+
+def folder_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
+    root = resolve(values.get("path"), base_dir, "image folder")
+    size = values.get("size", (28, 28))
+    size = (int(size),) * 2 if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
+    return _folder_cached(str(root), int(values.get("channels", 3)), size[:2], _stamp(root))
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_cached(root_text: str, channels: int, size: tuple[int, int], stamp: float) -> DataSignature:
+    root = Path(root_text)
+    try:
+        classes = sorted(
+            e.name for e in os.scandir(root)
+            if e.is_dir() and any(f.name.lower().endswith(IMAGE_SUFFIXES) for f in os.scandir(e.path))
+        )
+    except OSError as e:
+        raise DataError(f"Could not read the image folder {root}: {e.strerror or e}") from None
+    if not classes:
+        raise DataError(f"{root} must contain one sub-folder per class with images inside.")
+    note = f"{root.name} ({len(classes)} classes)"
+    return DataSignature((channels, *size), "float32", len(classes), "class", None, note)
+
+
+def is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def column_index(col: Any, names: list[str], path: Path) -> int:
+    """The index of a CSV column given by number (negative from the end) or header name."""
+    if isinstance(col, int) and not isinstance(col, bool):
+        if -len(names) <= col < len(names):
+            return col % len(names)
+        raise DataError(f"{path.name} has {len(names)} columns; there is no column {col}.")
+    if col in names:
+        return names.index(col)
+    shown = repr(col) if len(repr(col)) <= 80 else repr(col)[:77] + "..."
+    listed = ", ".join(names) if len(", ".join(names)) <= 200 else ", ".join(names)[:197] + "..."
+    raise DataError(f"{path.name} has no column named {shown} (columns: {listed}).")

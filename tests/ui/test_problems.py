@@ -1,0 +1,134 @@
+"""The Problems list checks the training data against the model, and fixes with one click."""
+
+import copy
+import threading
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.ui.training.commands import SetTraining
+from tests.ui.conftest import by_name
+
+
+def set_training(window, **changes):
+    """What the training settings form pushes when the user edits it."""
+    settings = copy.deepcopy(window.doc.project.training)
+    settings.update(changes)
+    assert window.doc.push(SetTraining(window.doc.project, settings, "data"))
+
+
+def wait_rows(qtbot, window, needle):
+    """The data is read in the background: wait for the row that names ``needle``."""
+    problems = window.problems
+    qtbot.waitUntil(lambda: any(needle in t for t in problems.problem_texts()), timeout=10_000)
+    return next(t for t in problems.problem_texts() if needle in t)
+
+
+def click_fix(qtbot, window, needle):
+    [(text, button)] = [(t, b) for t, b in window.problems.fix_buttons().items() if needle in t]
+    assert button.isVisible()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.wait(1)  # the coalesced analysis refresh
+    return button
+
+
+@pytest.fixture
+def shown(window, qtbot):
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: "No problems" in window.problems.item(0).text(), timeout=10_000)
+    return window
+
+
+def test_image_data_for_a_flat_input_is_named_and_fixed_with_one_click_and_undone(shown, qtbot):
+    w = shown
+    set_training(w, data={"kind": "shapes"})
+    text = wait_rows(qtbot, w, "The data gives samples of 1×28×28")
+    assert text.startswith("points: ") and "Set its shape to 1×28×28 and insert a Flatten after it" in text
+    assert w.totals_label.text().endswith("1 problem")
+    button = click_fix(qtbot, w, "1×28×28")
+    assert button.text() == "Set shape to 1×28×28"
+    points = by_name(w.doc.graph, "points")
+    assert tuple(points.params["shape"]) == (1, 28, 28)
+    assert any(b.type == "flatten" for b in w.doc.graph.blocks.values())
+    # the images now reach the classifier: the next mismatch is its width (3 shapes, 2 outputs)
+    assert w.problems.problem_texts() == [
+        "classifier: The data has 3 classes, but the model gives 2 scores per sample (N×2); Cross-entropy "
+        "needs one per class. Set classifier's out features to 3."
+    ]
+    click_fix(qtbot, w, "3 classes")
+    assert "No problems" in w.problems.item(0).text() and w.totals_label.text().endswith("ready to train")
+    w.doc.undo_stack.undo()
+    w.doc.undo_stack.undo()  # one step takes the shape and the Flatten back
+    wait_rows(qtbot, w, "The data gives samples of 1×28×28")
+    assert tuple(points.params["shape"]) == (2,)
+    assert not any(b.type == "flatten" for b in w.doc.graph.blocks.values())
+
+
+def test_class_count_fix_sets_the_last_linear(shown, qtbot):
+    w = shown
+    set_training(w, data={"kind": "blobs", "classes": 5})
+    text = wait_rows(qtbot, w, "classes")
+    assert text == (
+        "classifier: The data has 5 classes, but the model gives 2 scores per sample (N×2); Cross-entropy "
+        "needs one per class. Set classifier's out features to 5."
+    )
+    click_fix(qtbot, w, "5 classes")
+    assert by_name(w.doc.graph, "classifier").params["out_features"] == 5
+    assert w.problems.problem_texts() == []
+
+
+def test_bce_and_regression_widths(shown, qtbot):
+    w = shown
+    set_training(w, data={"kind": "blobs", "classes": 3}, loss={"name": "bce_with_logits"})
+    wait_rows(qtbot, w, "The targets have 3 labels per sample, but the model gives 2")
+    click_fix(qtbot, w, "3 labels")
+    assert by_name(w.doc.graph, "classifier").params["out_features"] == 3
+    set_training(w, data={"kind": "spirals"}, loss={"name": "mse"})
+    wait_rows(qtbot, w, "The targets have 1 value per sample, but the model gives 3")
+
+
+def test_unreadable_data_is_a_problem_without_a_fix(shown, qtbot):
+    w = shown
+    set_training(w, data={"kind": "csv", "path": "no_such_table.csv"})
+    text = wait_rows(qtbot, w, "CSV file not found")
+    assert text.startswith("Training data: ") and w.problems.fix_buttons() == {}
+
+
+def test_the_data_is_read_off_the_gui_thread_once_per_spec(shown, qtbot, monkeypatch):
+    from studio.training import fit_check
+
+    threads = []
+    real = fit_check.data_signature
+
+    def spy(spec, base_dir):
+        threads.append(threading.current_thread())
+        return real(spec, base_dir)
+
+    monkeypatch.setattr(fit_check, "data_signature", spy)
+    w = shown
+    set_training(w, data={"kind": "blobs", "classes": 7})
+    wait_rows(qtbot, w, "7 classes")
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    n = len(threads)
+    w.editor.set_params(by_name(w.doc.graph, "fc1").id, {"out_features": 32})
+    qtbot.wait(5)  # an unrelated edit checks again, from the cache
+    assert len(threads) == n and any("7 classes" in t for t in w.problems.problem_texts())
+
+
+def test_a_fixed_model_clears_the_last_runs_stale_failure(shown, qtbot):
+    w = shown
+    set_training(w, data={"kind": "blobs", "classes": 4})
+    wait_rows(qtbot, w, "4 classes")
+    classifier = by_name(w.doc.graph, "classifier")
+    w.problems.pin("Training: Target 3 is out of bounds.", classifier.id)  # what a failed run leaves
+    w.scene.set_run_problem(classifier.id, "Target 3 is out of bounds.")
+    assert w.problems.item(0).text() == "Training: Target 3 is out of bounds."
+    assert w.scene.look(classifier).problem == "Target 3 is out of bounds."
+    w.problems.refresh()
+    assert w.problems.pinned_text() is not None  # nothing edited yet: it stays
+    click_fix(qtbot, w, "4 classes")
+    assert w.problems.pinned_text() is None
+    assert w.scene.look(classifier).problem == ""  # the canvas no longer marks the block either
+    assert "No problems" in w.problems.item(0).text()
