@@ -2,8 +2,11 @@
 
 A :class:`BlockType` says what the palette shows (label, category, description, the
 ``torch.nn`` name), what the inspector edits (typed parameters), which ports it has, and how
-it emits code (an :class:`Emitter`). The compiler, the shape inference, the palette and the
-inspector all read these declarations; none of them switches on a block's type.
+it emits code (an :class:`Emitter`), and what else it needs around that: the files it loads
+when built (:class:`Asset`, fetched by ``studio.hub``), the context actions it offers (action
+ids the editor maps to handlers), the parameter changes that make it a feature extractor for
+a new head. The compiler, the shape inference, the palette, the inspector, the weights fetcher
+and the editor's menus all read these declarations; none of them switches on a block's type.
 
 Pure Python: importing this module imports neither torch nor Qt.
 """
@@ -212,6 +215,32 @@ class Op(Emitter):
         return Emitted(forward=[f"{c.out} = {self.expr(c)}"], imports=set(self.imports))
 
 
+#: kinds of :class:`Asset` (``studio.hub.weights`` knows how to fetch each)
+ASSET_WEIGHTS = "weights"  # torchvision weights by id, ``ResNet18_Weights.IMAGENET1K_V1``
+ASSET_WEIGHTS_FILE = "weights_file"  # a local state_dict checked against ``model``
+ASSET_HUB_REPO = "hub_repo"  # a torch.hub repository's code
+
+
+@dataclass(frozen=True)
+class Asset:
+    """Something a block loads when the model is built (never while shapes are inferred), so
+    the training path can fetch or check it first, with progress, before building."""
+
+    kind: str
+    name: str  # weights id, file path or repository
+    model: str = ""  # ASSET_WEIGHTS_FILE: the model the file must fit
+    trusted: bool = False  # ASSET_HUB_REPO: the project says the user trusted it
+
+
+@dataclass(frozen=True)
+class Action:
+    """A context-menu entry a block type offers: ``id`` names the editor's handler, so this
+    module stays free of Qt and the editor needs no table keyed on block types."""
+
+    id: str
+    text: str
+
+
 @dataclass
 class BlockType:
     id: str
@@ -236,6 +265,13 @@ class BlockType:
     aliases: tuple[str, ...] = ()
     #: migrate(params, from_version) -> params, for files saved by an older version
     migrate: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
+    #: assets(params) -> what building this block loads (pretrained weights, repositories)
+    assets: Callable[[Mapping[str, Any]], tuple[Asset, ...]] | None = None
+    #: context actions beyond the common ones
+    actions: tuple[Action, ...] = ()
+    #: feature_params(params) -> the changes that make the block return features for a new
+    #: head (empty: it already is one)
+    feature_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -274,6 +310,9 @@ class BlockType:
             if p.key and k in values
         ]
         return ", ".join(parts)
+
+    def needed_assets(self, params: Mapping[str, Any]) -> tuple[Asset, ...]:
+        return self.assets(params) if self.assets is not None else ()
 
     def tooltip(self) -> str:
         return f"{self.label} ({self.torch_name})\n{self.description}"

@@ -15,15 +15,14 @@ from typing import Any
 from studio.graph.commands import AddBlock, Command, Connect, Macro, RemoveBlocks, SetParams
 from studio.graph.model import Graph
 
-BACKBONE_TYPES = ("backbone", "hub_model")
 _STEP = 200.0  # horizontal distance between new blocks on the canvas
 
 
 def new_head(graph: Graph, backbone_id: str, num_classes: int, analysis=None) -> Macro:
     """One undoable step: a Linear for ``num_classes`` classes after ``backbone_id``.
 
-    A Backbone in 'classifier' mode switches to 'features' (its ImageNet layer goes); a
-    feature map (N×C×H×W) is pooled and flattened first. Wires from the backbone to Output
+    A block whose type declares ``feature_params`` gets those first (a Backbone in
+    'classifier' mode switches to 'features': its ImageNet layer goes); a feature map (N×C×H×W) is pooled and flattened first. Wires from the backbone to Output
     blocks move to the head; with no Output, one is added. The Linear's input size comes from
     the wire, so it is always right for the chosen model.
     """
@@ -32,9 +31,10 @@ def new_head(graph: Graph, backbone_id: str, num_classes: int, analysis=None) ->
     backbone = graph.block(backbone_id)
     commands: list[Command] = []
     params = dict(backbone.params)
-    if backbone.type == "backbone" and params.get("mode") == "classifier":
-        commands.append(SetParams(backbone_id, {"mode": "features"}))
-        params["mode"] = "features"
+    features = backbone.spec.feature_params(params) if backbone.spec.feature_params else {}
+    if features:
+        commands.append(SetParams(backbone_id, features))
+        params.update(features)
     rank = _output_rank(graph, backbone_id, params, analysis)
 
     taken = set(graph.names())
@@ -88,7 +88,7 @@ def _output_rank(graph: Graph, block_id: str, params: dict, analysis) -> int | N
     e = graph.edge_into(block_id, block.input_ports()[0].name) if block.input_ports() else None
     if e is None:
         return 2 if params.get("mode") == "features" else None
-    spec = analysis._value_spec(e)
+    spec = analysis.edge_spec(e)
     info = evaluate_block(block.spec, params, (spec,), block.frozen)
     shape = info.out_shapes[0] if info.out_shapes else None
     return len(shape) if shape else None
@@ -111,7 +111,7 @@ def set_backbone_model(graph: Graph, block_id: str, model: str) -> SetParams:
 
 
 def preprocessing_for(graph: Graph) -> dict[str, Any] | None:
-    """What the first pretrained Backbone's weights expect of its images, or None.
+    """What the first block that loads torchvision weights expects of its images, or None.
 
     ``{"weights", "block", "resize", "crop", "mean", "std", "interpolation", "antialias",
     "direct"}``: sizes in pixels (resize the shorter side, then centre-crop), mean/std per
@@ -119,25 +119,24 @@ def preprocessing_for(graph: Graph) -> dict[str, Any] | None:
     itself (no adapter, no resize in between): then the trainer should apply this to the
     dataset; otherwise the graph adapts the images and only normalisation may still help.
     """
-    from studio.hub.models import resolve_weights, weights_id
+    from studio.blocks.registry import ASSET_WEIGHTS
+    from studio.hub.models import get_weights
+    from studio.hub.weights import graph_assets
 
-    for block in graph.blocks.values():
-        if block.type != "backbone":
+    for block, asset in graph_assets(graph):
+        if asset.kind != ASSET_WEIGHTS:
             continue
-        w = resolve_weights(block.params["model"], block.params["weights"])
-        if w is None:
-            continue
-        t = w.transforms()
+        t = get_weights(asset.name).transforms()
         e = graph.edge_into(block.id, "in")
         src = graph.blocks[e.src] if e is not None else None
         direct = (
             src is not None
             and src.spec.role == "input"
             and tuple(src.params["shape"])[:1] == (3,)
-            and not block.params["resize"]
+            and not block.params.get("resize")
         )
         return {
-            "weights": weights_id(w),
+            "weights": asset.name,
             "block": block.id,
             "resize": int(t.resize_size[0]),
             "crop": int(t.crop_size[0]),

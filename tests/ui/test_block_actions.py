@@ -3,8 +3,15 @@
 import pytest
 from PySide6.QtWidgets import QMenu
 
+from studio.blocks.registry import all_block_types
 from studio.graph.project import Project
-from studio.ui.block_actions import add_block_actions, download_weights, new_head, trust_code
+from studio.ui.block_actions import (
+    HANDLERS,
+    add_block_actions,
+    download_weights,
+    new_head,
+    trust_file,
+)
 
 
 @pytest.fixture
@@ -62,7 +69,36 @@ def test_code_from_a_file_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
     assert any("does not run code" in d.message for d in w.doc.analysis.errors)
     assert menu_texts(w, c.id) == ["Trust this file's code…"]
     asked = []
-    assert not trust_code(w, c.id, ask=lambda text: asked.append(text) or False)
+    assert not trust_file(w, c.id, ask=lambda text: asked.append(text) or False)
     assert "runs that file's code" in asked[0]
-    assert trust_code(w, c.id, ask=lambda text: True)
+    assert trust_file(w, c.id, ask=lambda text: True)
     qtbot.waitUntil(lambda: w.doc.analysis.ok, timeout=5000)
+
+
+def test_every_declared_action_is_in_the_menu_and_has_a_handler(qtbot):
+    """Each block type's menu shows exactly what its declaration offers, for every type."""
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(Project(name="t", graph=Graph()))
+    qtbot.addWidget(w)
+    offering = [spec for spec in all_block_types() if spec.actions]
+    assert {"backbone", "hub_model", "custom_module"} <= {spec.id for spec in offering}
+    for spec in all_block_types():
+        assert all(a.id in HANDLERS for a in spec.actions), spec.id
+        block = w.doc.graph.add_block(spec.id)
+        assert menu_texts(w, block.id) == [a.text for a in spec.actions], spec.id
+
+
+def test_a_custom_module_from_an_installed_package_has_no_file_to_trust(qtbot):
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    g = Graph()
+    c = g.add_block("custom_module", name="ident")
+    w = MainWindow(Project(name="t", graph=g))
+    qtbot.addWidget(w)
+    assert not trust_file(w, c.id, ask=lambda text: pytest.fail("nothing to ask"))
+    assert "no file to trust" in w.statusBar().currentMessage()

@@ -22,8 +22,13 @@ from typing import Any
 
 from studio.blocks.params import Bool, Choice, Int, Text
 from studio.blocks.registry import (
+    ASSET_HUB_REPO,
+    ASSET_WEIGHTS,
+    ASSET_WEIGHTS_FILE,
     IMPORT_NN,
     IMPORT_TORCH,
+    Action,
+    Asset,
     BlockType,
     Code,
     EmitContext,
@@ -194,6 +199,21 @@ def _backbone_check(c: EmitContext) -> str | None:
     return None
 
 
+def _backbone_assets(values: Mapping[str, Any]) -> tuple[Asset, ...]:
+    """The torchvision weights (by id) or the local weights file a Backbone loads."""
+    from studio.hub import models as tv
+
+    if values["weights"] == tv.FILE:
+        return (Asset(ASSET_WEIGHTS_FILE, values["weights_file"], model=values["model"]),)
+    w = tv.resolve_weights(values["model"], values["weights"])
+    return (Asset(ASSET_WEIGHTS, tv.weights_id(w)),) if w is not None else ()
+
+
+def _backbone_features(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole network ends in ImageNet's classifier: a new head replaces it."""
+    return {"mode": "features"} if values.get("mode") == "classifier" else {}
+
+
 register(
     BlockType(
         id="backbone",
@@ -245,6 +265,9 @@ register(
         },
         emitter=BackboneEmitter(),
         check=_backbone_check,
+        assets=_backbone_assets,
+        feature_params=_backbone_features,
+        actions=(Action("new_head", "New head…"), Action("download_weights", "Download pretrained weights")),
         name_base="backbone",
         keywords=("pretrained", "transfer", "resnet", "mobilenet", "vit", "efficientnet", "imagenet", "torchvision"),
     )
@@ -324,6 +347,8 @@ register(
         },
         emitter=HubEmitter(),
         check=_hub_check,
+        assets=lambda v: (Asset(ASSET_HUB_REPO, v["repo"], trusted=v["trusted"]),),
+        actions=(Action("trust_repo", "Trust this repository's code…"),),
         name_base="hub_model",
         keywords=("torch.hub", "hubconf", "pretrained", "github"),
     )

@@ -23,6 +23,7 @@ from studio.blocks.params import Bool, Choice, Float, Int, Ints, Text
 from studio.blocks.registry import (
     IMPORT_NN,
     IMPORT_TORCH,
+    Action,
     BlockType,
     EmitContext,
     Emitted,
@@ -165,6 +166,7 @@ register(
         inputs=_custom_inputs,
         emitter=CustomModuleEmitter(),
         check=_custom_check,
+        actions=(Action("trust_file", "Trust this file's code…"),),
         name_base="custom",
         keywords=("opaque", "module", "class", "import", "user"),
     )
