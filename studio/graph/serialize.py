@@ -6,6 +6,7 @@ from typing import Any
 
 from studio.blocks.params import ParamError
 from studio.blocks.registry import UnknownBlockType, get_block_type
+from studio.graph.errors import GraphError
 
 
 class FormatError(ValueError):
@@ -22,8 +23,7 @@ def _is_num(v: Any) -> bool:
 
 
 def graph_from_dict(graph, data: Any):
-    from studio.graph.model import GraphError
-
+    """Fill the empty ``graph`` from ``data``; raises :class:`FormatError` saying what is wrong."""
     _expect(isinstance(data, dict), "'graph' must be an object with 'blocks' and 'edges'")
     blocks = data.get("blocks", [])
     edges = data.get("edges", [])
