@@ -150,6 +150,12 @@ def test_every_package_is_placed_in_the_line():
     assert packages | modules <= set(RANK), "place new packages in RANK"
 
 
+def test_the_tests_folders_mirror_the_packages():
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+    packages = {p.name for p in STUDIO.iterdir() if (p / "__init__.py").exists()}
+    assert folders <= packages, f"tests/ folders with no studio package: {sorted(folders - packages)}"
+
+
 def test_packages_import_only_downwards():
     found = violations()
     unexpected = [line for key, lines in found.items() if key not in ALLOWED for line in lines]

@@ -4,8 +4,7 @@ import warnings
 
 from studio.compiler import analyze, generate
 from studio.hub.models import classification_models, resolve_weights, structure
-
-from .conftest import backbone_graph
+from tests.helpers import backbone_graph
 
 
 def test_models_come_from_torchvision_registry():

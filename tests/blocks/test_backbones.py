@@ -11,8 +11,7 @@ from studio.compiler.shapes import evaluate_block
 from studio.graph.commands import History
 from studio.hub.models import resolve_weights
 from studio.hub.transfer import set_backbone_model
-
-from .conftest import backbone_graph
+from tests.helpers import backbone_graph
 
 
 def test_code_reads_like_a_person_wrote_it():
