@@ -151,6 +151,12 @@ class Choice(Param):
             return tuple(self.options(values or {}))
         return tuple(self.options())
 
+    def text_for(self, option: str, values: Mapping[str, Any] | None = None) -> str:
+        """What an editor shows for ``option``."""
+        if self.option_text is None:
+            return option
+        return self.option_text(option, values or {})
+
     def fit(self, value: Any, values: Mapping[str, Any] | None = None) -> str:
         """``value`` when still allowed, else the default, else the first option: for editors
         that change a value this choice depends on (a different model has other weights)."""

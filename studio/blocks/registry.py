@@ -300,6 +300,21 @@ class BlockType:
             out[name] = param.coerce_in(value, param.label or name.replace("_", " "), out)
         return out
 
+    def changed_params(self, values: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``changes`` plus what they force on dependent choices: a choice whose options depend
+        on a changed value keeps its value when still offered, else falls back (a Backbone's
+        weights, stage and freezing are per model). One SetParams of these is one undo step."""
+        merged = {**values, **changes}
+        out = dict(changes)
+        for name, param in self.params.items():
+            if name in changes or not set(getattr(param, "depends_on", ())) & set(changes):
+                continue
+            fitted = param.fit(merged[name], merged)
+            merged[name] = fitted
+            if fitted != values.get(name):
+                out[name] = fitted
+        return out
+
     def params_to_json(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self.params[k].to_json(v) for k, v in values.items() if k in self.params}
 

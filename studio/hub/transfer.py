@@ -2,8 +2,6 @@
 
 * :func:`new_head` returns one undoable command that puts a Linear head for ``n`` classes
   after a backbone (with pooling when the backbone gives a feature map) and an Output.
-* :func:`set_backbone_model` changes a Backbone's model, keeping the other choices that still
-  fit (weights, stage, freezing are per model).
 * :func:`preprocessing_for` describes what the pretrained weights expect (resize, crop,
   mean/std), so the trainer can apply it to image datasets and an exported script write it.
 """
@@ -92,22 +90,6 @@ def _output_rank(graph: Graph, block_id: str, params: dict, analysis) -> int | N
     info = evaluate_block(block.spec, params, (spec,), block.frozen)
     shape = info.out_shapes[0] if info.out_shapes else None
     return len(shape) if shape else None
-
-
-def set_backbone_model(graph: Graph, block_id: str, model: str) -> SetParams:
-    """A command that switches a Backbone to ``model``; choices that depend on the model
-    (weights, stage, freezing) keep their value when the new model has it, else reset."""
-    block = graph.block(block_id)
-    spec = block.spec
-    values = {**block.params, "model": model}
-    changes: dict[str, Any] = {"model": model}
-    for name, param in spec.params.items():
-        if "model" in getattr(param, "depends_on", ()):
-            fitted = param.fit(values[name], values)
-            values[name] = fitted
-            if fitted != block.params[name]:
-                changes[name] = fitted
-    return SetParams(block_id, changes)
 
 
 def preprocessing_for(graph: Graph) -> dict[str, Any] | None:

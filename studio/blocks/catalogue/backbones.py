@@ -11,8 +11,9 @@ of its input. Its code reads like a person wrote it::
 
 While shapes are inferred (``ctx.inference``) it writes ``weights=None`` and skips loading a
 file: shapes and parameter counts are the same, and nothing is downloaded or read.
-Frozen parts with batch norm are put in eval mode at the start of ``forward`` (one line per
-frozen part), so ``model.train()`` never lets them drift from their pretrained statistics.
+Frozen parts with batch norm go back to eval mode in the model's ``train(mode)`` override
+(one line per frozen part), so ``model.train()`` never lets them drift from their pretrained
+statistics.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class BackboneEmitter(Emitter):
 
     @staticmethod
     def _freezing(c: EmitContext, s) -> tuple[list[str], list[str]]:
-        """``requires_grad_(False)`` lines, and the parts to put in eval mode in forward."""
+        """``requires_grad_(False)`` lines, and the parts ``train(mode)`` puts back in eval mode."""
         me = c.self_attr
         has_bn = any(st.has_batchnorm for st in s.stages)
         if c.p.freeze == "none":
