@@ -11,6 +11,7 @@ from studio.ui.block_actions import (
     download_weights,
     new_head,
     trust_file,
+    trust_repo,
 )
 
 
@@ -36,7 +37,7 @@ def test_a_backbone_offers_a_new_head_that_is_one_undo_step(transfer_window, qtb
     w = transfer_window
     g = w.doc.graph
     backbone = next(b for b in g if b.type == "backbone")
-    assert menu_texts(w, backbone.id) == ["New head…", "Download pretrained weights"]
+    assert "New head…" in menu_texts(w, backbone.id)
     before = g.to_dict()
     assert new_head(w, backbone.id, num_classes=7)
     qtbot.waitUntil(lambda: "nn.Linear(1024, 7)" in w.code_view.source, timeout=5000)
@@ -102,3 +103,32 @@ def test_a_custom_module_from_an_installed_package_has_no_file_to_trust(qtbot):
     qtbot.addWidget(w)
     assert not trust_file(w, c.id, ask=lambda text: pytest.fail("nothing to ask"))
     assert "no file to trust" in w.statusBar().currentMessage()
+
+
+def test_a_local_hub_repository_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "hubconf.py").write_text(
+        "dependencies = ['torch']\nfrom torch import nn\n\n\ndef tiny(width=4):\n    return nn.Linear(3, width)\n"
+    )
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": [3]})
+    m = g.add_block("hub_model", name="hub", params={"repo": str(repo), "entry": "tiny"})
+    o = g.add_block("output", name="y")
+    g.connect(x.id, "out", m.id, "in")
+    g.connect(m.id, "out", o.id, "in")
+    w = MainWindow(Project(name="t", graph=g))
+    qtbot.addWidget(w)
+    w.ensure_compiler()
+    assert not w.doc.analysis.ok
+    asked = []
+    assert not trust_repo(w, m.id, ask=lambda text: asked.append(text) or False)
+    assert "runs its hubconf.py" in asked[0] and not m.params["trusted"]
+    assert trust_repo(w, m.id, ask=lambda text: True)
+    assert m.params["trusted"]  # an undoable edit, saved with the project
+    qtbot.waitUntil(lambda: w.doc.analysis.ok, timeout=5000)
+    assert w.doc.analysis.block_info(m.id).out_shapes[0][1:] == (4,)
