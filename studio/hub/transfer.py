@@ -1,9 +1,11 @@
-"""Model-level actions of transfer learning, for the editor, the trainer and the exporter.
+"""Model-level actions of transfer learning.
 
 * :func:`new_head` returns one undoable command that puts a Linear head for ``n`` classes
-  after a backbone (with pooling when the backbone gives a feature map) and an Output.
-* :func:`preprocessing_for` describes what the pretrained weights expect (resize, crop,
-  mean/std), so the trainer can apply it to image datasets and an exported script write it.
+  after a backbone (with pooling when the backbone gives a feature map) and an Output; the
+  editor's "New head…" action pushes it.
+* :func:`preprocessing_for` and :func:`transforms_source` describe what the pretrained weights
+  expect (resize, crop, mean/std). Neither the trainer nor the exported script uses them yet:
+  datasets keep their own normalisation.
 """
 
 from __future__ import annotations
