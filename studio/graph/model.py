@@ -207,9 +207,6 @@ class Graph:
             p.name for p in self.blocks[dst].input_ports()
         }
 
-    def wires_into(self, block_id: str, port: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.dst == block_id and e.dst_port == port]
-
     # ---------------------------------------------------------------- mutations
     def add_block(
         self,
