@@ -13,6 +13,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
+#: downloads in flight (kept here, not on the window, so nothing reaches into its attributes)
+_RUNNING: set[QThread] = set()
+
 
 class WeightsDownload(QThread):
     """Fetches a weights enum into torch's cache off the GUI thread; cancellable."""
@@ -91,8 +94,9 @@ def download_weights(window, block_id: str) -> WeightsDownload | None:
 
     job.progress.connect(on_progress)
     job.done.connect(on_done)
+    _RUNNING.add(job)  # a running QThread must outlive this call; dropped when it ends
+    job.finished.connect(lambda: _RUNNING.discard(job))
     job.start()
-    window._weights_job = job  # keep it alive
     return job
 
 

@@ -51,6 +51,48 @@ def test_weights_already_in_the_cache_are_not_downloaded_again(transfer_window):
     assert "already on this computer" in transfer_window.statusBar().currentMessage()
 
 
+PRETRAINED = "MobileNet_V3_Small_Weights.IMAGENET1K_V1"  # what the transfer example loads
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """No weights on this 'machine'; a local folder serves as the download mirror."""
+    from studio.hub.weights import cached_path
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    source = cached_path(PRETRAINED)  # the session's offline copy
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("STUDIO_WEIGHTS_MIRROR", mirror.as_uri())
+    warnings = []
+    monkeypatch.setattr("studio.ui.block_actions.QMessageBox.warning", lambda *a: warnings.append(a[2]))
+    return mirror, source, warnings
+
+
+def test_download_weights_fetches_them_off_the_gui_thread(transfer_window, qtbot, empty_cache, monkeypatch):
+    from studio.hub import weights
+
+    mirror, source, warnings = empty_cache
+    (mirror / source.name).write_bytes(source.read_bytes())
+    monkeypatch.setattr(weights, "_HASH", weights.re.compile(r"$^"))  # the offline copy is random
+    backbone = next(b for b in transfer_window.doc.graph if b.type == "backbone")
+    job = download_weights(transfer_window, backbone.id)
+    qtbot.waitUntil(lambda: "is ready" in transfer_window.statusBar().currentMessage(), timeout=10000)
+    job.wait(5000)
+    got = weights.cached_path(PRETRAINED)
+    assert got is not None and "torch_home" in str(got) and got.read_bytes() == source.read_bytes()
+    assert not warnings
+
+
+def test_a_failed_download_says_what_to_do(transfer_window, qtbot, empty_cache):
+    _, source, warnings = empty_cache
+    backbone = next(b for b in transfer_window.doc.graph if b.type == "backbone")
+    job = download_weights(transfer_window, backbone.id)
+    qtbot.waitUntil(lambda: bool(warnings), timeout=10000)
+    job.wait(5000)
+    assert source.name in warnings[0] and "yourself" in warnings[0]
+
+
 def test_code_from_a_file_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
     import studio.compiler  # noqa: F401
     from studio.graph.model import Graph
