@@ -19,3 +19,14 @@ def mlp(in_features: int = 2, hidden: int = 16, classes: int = 3) -> Graph:
     out = g.add_block("output", name="logits")
     chain(g, x, fc1, act, fc2, out)
     return g
+
+
+def backbone_graph(shape=(3, 64, 64), **params) -> tuple[Graph, object]:
+    """image -> Backbone(**params) -> out; returns the graph and the backbone block."""
+    g = Graph()
+    x = g.add_block("input", name="image", params={"shape": list(shape)})
+    b = g.add_block("backbone", name="backbone", params=params)
+    o = g.add_block("output", name="out")
+    g.connect(x.id, "out", b.id, "in")
+    g.connect(b.id, "out", o.id, "in")
+    return g, b

@@ -2,8 +2,11 @@
 
 A :class:`BlockType` says what the palette shows (label, category, description, the
 ``torch.nn`` name), what the inspector edits (typed parameters), which ports it has, and how
-it emits code (an :class:`Emitter`). The compiler, the shape inference, the palette and the
-inspector all read these declarations; none of them switches on a block's type.
+it emits code (an :class:`Emitter`), and what else it needs around that: the files it loads
+when built (:class:`Asset`, fetched by ``studio.hub``), the context actions it offers (action
+ids the editor maps to handlers), the parameter changes that make it a feature extractor for
+a new head. The compiler, the shape inference, the palette, the inspector, the weights fetcher
+and the editor's menus all read these declarations; none of them switches on a block's type.
 
 Pure Python: importing this module imports neither torch nor Qt.
 """
@@ -213,6 +216,32 @@ class Op(Emitter):
         return Emitted(forward=[f"{c.out} = {self.expr(c)}"], imports=set(self.imports))
 
 
+#: kinds of :class:`Asset` (``studio.hub.weights`` knows how to fetch each)
+ASSET_WEIGHTS = "weights"  # torchvision weights by id, ``ResNet18_Weights.IMAGENET1K_V1``
+ASSET_WEIGHTS_FILE = "weights_file"  # a local state_dict checked against ``model``
+ASSET_HUB_REPO = "hub_repo"  # a torch.hub repository's code
+
+
+@dataclass(frozen=True)
+class Asset:
+    """Something a block loads when the model is built (never while shapes are inferred), so
+    the training path can fetch or check it first, with progress, before building."""
+
+    kind: str
+    name: str  # weights id, file path or repository
+    model: str = ""  # ASSET_WEIGHTS_FILE: the model the file must fit
+    trusted: bool = False  # ASSET_HUB_REPO: the project says the user trusted it
+
+
+@dataclass(frozen=True)
+class Action:
+    """A context-menu entry a block type offers: ``id`` names the editor's handler, so this
+    module stays free of Qt and the editor needs no table keyed on block types."""
+
+    id: str
+    text: str
+
+
 @dataclass
 class BlockType:
     id: str
@@ -240,6 +269,13 @@ class BlockType:
     #: outside_code(params) -> the files, module names or repositories whose code the block
     #: runs (what studio.trust must allow; cached shapes depend on the answers)
     outside_code: Callable[[Mapping[str, Any]], list[str]] | None = None
+    #: assets(params) -> what building this block loads (pretrained weights, repositories)
+    assets: Callable[[Mapping[str, Any]], tuple[Asset, ...]] | None = None
+    #: context actions beyond the common ones
+    actions: tuple[Action, ...] = ()
+    #: feature_params(params) -> the changes that make the block return features for a new
+    #: head (empty: it already is one)
+    feature_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -268,6 +304,21 @@ class BlockType:
             out[name] = param.coerce_in(value, param.label or name.replace("_", " "), out)
         return out
 
+    def changed_params(self, values: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``changes`` plus what they force on dependent choices: a choice whose options depend
+        on a changed value keeps its value when still offered, else falls back (a Backbone's
+        weights, stage and freezing are per model). One SetParams of these is one undo step."""
+        merged = {**values, **changes}
+        out = dict(changes)
+        for name, param in self.params.items():
+            if name in changes or not set(getattr(param, "depends_on", ())) & set(changes):
+                continue
+            fitted = param.fit(merged[name], merged)
+            merged[name] = fitted
+            if fitted != values.get(name):
+                out[name] = fitted
+        return out
+
     def params_to_json(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self.params[k].to_json(v) for k, v in values.items() if k in self.params}
 
@@ -278,6 +329,9 @@ class BlockType:
             if p.key and k in values
         ]
         return ", ".join(parts)
+
+    def needed_assets(self, params: Mapping[str, Any]) -> tuple[Asset, ...]:
+        return self.assets(params) if self.assets is not None else ()
 
     def tooltip(self) -> str:
         return f"{self.label} ({self.torch_name})\n{self.description}"

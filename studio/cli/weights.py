@@ -1,7 +1,4 @@
-"""``studio weights PROJECT|WEIGHTS...``: download pretrained weights with a progress bar.
-
-Also ``python -m studio.hub ...`` (the same command).
-"""
+"""``studio weights PROJECT|WEIGHTS...``: download pretrained weights with a progress bar."""
 
 from __future__ import annotations
 

@@ -153,6 +153,10 @@ class Analysis:
         spec = self._value_spec(edge)
         return spec[0] if spec else None
 
+    def edge_spec(self, edge: Edge):
+        """``(shape, dtype)`` of the value on ``edge`` (None when unknown)."""
+        return self._value_spec(edge)
+
     def block_info(self, block_id: str) -> BlockInfo:
         return self.info.get(block_id, UNKNOWN)
 

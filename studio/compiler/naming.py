@@ -85,8 +85,5 @@ class Namespace:
             self._by_obj[obj] = name
         return name
 
-    def reserve(self, name: str) -> None:
-        self._used.add(name)
-
     def __contains__(self, name: str) -> bool:
         return name in self._used

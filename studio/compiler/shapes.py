@@ -58,10 +58,6 @@ class BlockInfo:
     fallback: bool = False
 
     @property
-    def frozen_params(self) -> int:
-        return self.params - self.trainable
-
-    @property
     def out_text(self) -> str:
         return ", ".join(fmt_shape(s) for s in self.out_shapes)
 

@@ -270,17 +270,11 @@ class History:
         self.graph = graph
         self._done: list[Command] = []
         self._undone: list[Command] = []
-        self.clean_index = 0
 
     def push(self, cmd: Command) -> Command:
         cmd.do(self.graph)  # raises (and changes nothing) when the edit is refused
         self._undone.clear()
-        if (
-            self._done
-            and cmd.merge_id is not None
-            and len(self._done) > self.clean_index
-            and self._done[-1].merge(cmd)
-        ):
+        if self._done and cmd.merge_id is not None and self._done[-1].merge(cmd):
             return self._done[-1]
         self._done.append(cmd)
         return cmd
@@ -308,18 +302,3 @@ class History:
     @property
     def can_redo(self) -> bool:
         return bool(self._undone)
-
-    @property
-    def undo_text(self) -> str:
-        return self._done[-1].text if self._done else ""
-
-    @property
-    def redo_text(self) -> str:
-        return self._undone[-1].text if self._undone else ""
-
-    def set_clean(self) -> None:
-        self.clean_index = len(self._done)
-
-    @property
-    def is_clean(self) -> bool:
-        return self.clean_index == len(self._done)

@@ -15,13 +15,11 @@ from typing import Any
 
 from studio.blocks.registry import ROLE_LAYER, BlockType, Port, get_block_type
 from studio.blocks.text import short_repr
+from studio.graph.errors import GraphError
 from studio.graph.events import GraphEvents
+from studio.graph.serialize import graph_from_dict
 
 MAX_NAME_LENGTH = 120
-
-
-class GraphError(ValueError):
-    """An edit that would make the graph inconsistent; the message is for the user."""
 
 
 @dataclass(eq=False)
@@ -105,15 +103,6 @@ class Graph:
     def names(self) -> set[str]:
         return {b.name for b in self.blocks.values()}
 
-    def incoming(self, block_id: str) -> dict[str, Edge]:
-        """The edges into ``block_id``, keyed by input port name."""
-        b = self.block(block_id)
-        out = {}
-        for p in b.input_ports():
-            eid = self._incoming.get((block_id, p.name))
-            if eid is not None:
-                out[p.name] = self.edges[eid]
-        return out
 
     def edge_into(self, block_id: str, port: str) -> Edge | None:
         eid = self._incoming.get((block_id, port))
@@ -218,9 +207,6 @@ class Graph:
         return src_port in {p.name for p in self.blocks[src].output_ports()} and dst_port in {
             p.name for p in self.blocks[dst].input_ports()
         }
-
-    def wires_into(self, block_id: str, port: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.dst == block_id and e.dst_port == port]
 
     # ---------------------------------------------------------------- mutations
     def add_block(
@@ -390,8 +376,6 @@ class Graph:
     def from_dict(cls, data: dict[str, Any]) -> Graph:
         """Build a graph from :meth:`to_dict` output. Raises GraphError/ParamError/KeyError/TypeError
         on bad data; :mod:`studio.graph.project` turns those into one clean message."""
-        from studio.graph.serialize import graph_from_dict
-
         return graph_from_dict(cls(), data)
 
     def copy(self) -> Graph:

@@ -7,6 +7,7 @@ from typing import Any
 from studio.blocks.params import ParamError
 from studio.blocks.registry import UnknownBlockType, get_block_type
 from studio.blocks.text import short_repr
+from studio.graph.errors import GraphError
 
 
 class FormatError(ValueError):
@@ -23,8 +24,7 @@ def _is_num(v: Any) -> bool:
 
 
 def graph_from_dict(graph, data: Any):
-    from studio.graph.model import GraphError
-
+    """Fill the empty ``graph`` from ``data``; raises :class:`FormatError` saying what is wrong."""
     _expect(isinstance(data, dict), "'graph' must be an object with 'blocks' and 'edges'")
     blocks = data.get("blocks", [])
     edges = data.get("edges", [])

@@ -1,11 +1,11 @@
-"""Model-level actions of transfer learning, for the editor, the trainer and the exporter.
+"""Model-level actions of transfer learning.
 
 * :func:`new_head` returns one undoable command that puts a Linear head for ``n`` classes
-  after a backbone (with pooling when the backbone gives a feature map) and an Output.
-* :func:`set_backbone_model` changes a Backbone's model, keeping the other choices that still
-  fit (weights, stage, freezing are per model).
-* :func:`preprocessing_for` describes what the pretrained weights expect (resize, crop,
-  mean/std), so the trainer can apply it to image datasets and an exported script write it.
+  after a backbone (with pooling when the backbone gives a feature map) and an Output; the
+  editor's "New head…" action pushes it.
+* :func:`preprocessing_for` and :func:`transforms_source` describe what the pretrained weights
+  expect (resize, crop, mean/std). Neither the trainer nor the exported script uses them yet:
+  datasets keep their own normalisation.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from typing import Any
 from studio.graph.commands import AddBlock, Command, Connect, Macro, RemoveBlocks, SetParams
 from studio.graph.model import Graph
 
-BACKBONE_TYPES = ("backbone", "hub_model")
 _STEP = 200.0  # horizontal distance between new blocks on the canvas
 
 
 def new_head(graph: Graph, backbone_id: str, num_classes: int, analysis=None) -> Macro:
     """One undoable step: a Linear for ``num_classes`` classes after ``backbone_id``.
 
-    A Backbone in 'classifier' mode switches to 'features' (its ImageNet layer goes); a
-    feature map (N×C×H×W) is pooled and flattened first. Wires from the backbone to Output
+    A block whose type declares ``feature_params`` gets those first (a Backbone in
+    'classifier' mode switches to 'features': its ImageNet layer goes); a feature map (N×C×H×W) is pooled and flattened first. Wires from the backbone to Output
     blocks move to the head; with no Output, one is added. The Linear's input size comes from
     the wire, so it is always right for the chosen model.
     """
@@ -32,9 +31,10 @@ def new_head(graph: Graph, backbone_id: str, num_classes: int, analysis=None) ->
     backbone = graph.block(backbone_id)
     commands: list[Command] = []
     params = dict(backbone.params)
-    if backbone.type == "backbone" and params.get("mode") == "classifier":
-        commands.append(SetParams(backbone_id, {"mode": "features"}))
-        params["mode"] = "features"
+    features = backbone.spec.feature_params(params) if backbone.spec.feature_params else {}
+    if features:
+        commands.append(SetParams(backbone_id, features))
+        params.update(features)
     rank = _output_rank(graph, backbone_id, params, analysis)
 
     taken = set(graph.names())
@@ -88,30 +88,14 @@ def _output_rank(graph: Graph, block_id: str, params: dict, analysis) -> int | N
     e = graph.edge_into(block_id, block.input_ports()[0].name) if block.input_ports() else None
     if e is None:
         return 2 if params.get("mode") == "features" else None
-    spec = analysis._value_spec(e)
+    spec = analysis.edge_spec(e)
     info = evaluate_block(block.spec, params, (spec,), block.frozen)
     shape = info.out_shapes[0] if info.out_shapes else None
     return len(shape) if shape else None
 
 
-def set_backbone_model(graph: Graph, block_id: str, model: str) -> SetParams:
-    """A command that switches a Backbone to ``model``; choices that depend on the model
-    (weights, stage, freezing) keep their value when the new model has it, else reset."""
-    block = graph.block(block_id)
-    spec = block.spec
-    values = {**block.params, "model": model}
-    changes: dict[str, Any] = {"model": model}
-    for name, param in spec.params.items():
-        if "model" in getattr(param, "depends_on", ()):
-            fitted = param.fit(values[name], values)
-            values[name] = fitted
-            if fitted != block.params[name]:
-                changes[name] = fitted
-    return SetParams(block_id, changes)
-
-
 def preprocessing_for(graph: Graph) -> dict[str, Any] | None:
-    """What the first pretrained Backbone's weights expect of its images, or None.
+    """What the first block that loads torchvision weights expects of its images, or None.
 
     ``{"weights", "block", "resize", "crop", "mean", "std", "interpolation", "antialias",
     "direct"}``: sizes in pixels (resize the shorter side, then centre-crop), mean/std per
@@ -119,25 +103,24 @@ def preprocessing_for(graph: Graph) -> dict[str, Any] | None:
     itself (no adapter, no resize in between): then the trainer should apply this to the
     dataset; otherwise the graph adapts the images and only normalisation may still help.
     """
-    from studio.hub.models import resolve_weights, weights_id
+    from studio.blocks.registry import ASSET_WEIGHTS
+    from studio.hub.models import get_weights
+    from studio.hub.weights import graph_assets
 
-    for block in graph.blocks.values():
-        if block.type != "backbone":
+    for block, asset in graph_assets(graph):
+        if asset.kind != ASSET_WEIGHTS:
             continue
-        w = resolve_weights(block.params["model"], block.params["weights"])
-        if w is None:
-            continue
-        t = w.transforms()
+        t = get_weights(asset.name).transforms()
         e = graph.edge_into(block.id, "in")
         src = graph.blocks[e.src] if e is not None else None
         direct = (
             src is not None
             and src.spec.role == "input"
             and tuple(src.params["shape"])[:1] == (3,)
-            and not block.params["resize"]
+            and not block.params.get("resize")
         )
         return {
-            "weights": weights_id(w),
+            "weights": asset.name,
             "block": block.id,
             "resize": int(t.resize_size[0]),
             "crop": int(t.crop_size[0]),

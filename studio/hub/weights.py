@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
-from studio.hub.models import FILE, filename_of, get_weights, resolve_weights, weights_id
+from studio.blocks.registry import ASSET_HUB_REPO, ASSET_WEIGHTS, ASSET_WEIGHTS_FILE, Asset
+from studio.hub.models import filename_of, get_weights
 
 CHUNK = 1 << 16
 _HASH = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's convention: resnet18-f37072fd.pth
@@ -243,14 +244,17 @@ def _few(items: list[str], n: int = 5) -> str:
 
 
 # ------------------------------------------------------------------------ graphs
+def graph_assets(graph) -> list[tuple[object, Asset]]:
+    """(block, asset) for everything building ``graph`` loads, as each block type declares it."""
+    return [(block, a) for block in graph.blocks.values() for a in block.spec.needed_assets(block.params)]
+
+
 def graph_weights(graph) -> list[str]:
-    """The weights (``ResNet18_Weights.IMAGENET1K_V1``...) that building ``graph`` loads."""
+    """The torchvision weights (``ResNet18_Weights.IMAGENET1K_V1``...) that building ``graph`` loads."""
     out: list[str] = []
-    for block in graph.blocks.values():
-        if block.type == "backbone":
-            w = resolve_weights(block.params["model"], block.params["weights"])
-            if w is not None and weights_id(w) not in out:
-                out.append(weights_id(w))
+    for _, a in graph_assets(graph):
+        if a.kind == ASSET_WEIGHTS and a.name not in out:
+            out.append(a.name)
     return out
 
 
@@ -266,20 +270,28 @@ def prepare_graph_weights(
     for torch.hub blocks checks trust and downloads the repository's code. Returns the files.
     Raises :class:`WeightsError` or :class:`studio.hub.repos.HubError` with the message.
     """
-    from studio.hub.repos import fetch_repo
-
     files = [ensure_weights(name, progress=progress, cancel=cancel) for name in graph_weights(graph)]
-    for block in graph.blocks.values():
-        p = block.params
-        if block.type == "backbone" and p["weights"] == FILE:
-            try:
-                check_weights_file(p["model"], p["weights_file"])
-            except WeightsError as e:
-                raise WeightsError(f"{block.name}: {e}") from None
-            files.append(Path(p["weights_file"]).expanduser())
-        elif block.type == "hub_model":
-            from studio.trust import is_trusted
-
-            # the project file says "trusted"; only the user (this session) can make it so
-            files.append(fetch_repo(p["repo"], trusted=p["trusted"] and is_trusted(p["repo"])))
+    for block, asset in graph_assets(graph):
+        if asset.kind in _FETCH:
+            files.append(_FETCH[asset.kind](block, asset))
     return files
+
+
+def _weights_file(block, asset: Asset) -> Path:
+    try:
+        check_weights_file(asset.model, asset.name)
+    except WeightsError as e:
+        raise WeightsError(f"{block.name}: {e}") from None
+    return Path(asset.name).expanduser()
+
+
+def _hub_repo(block, asset: Asset) -> Path:
+    from studio.hub.repos import fetch_repo
+    from studio.trust import is_trusted
+
+    # the project file says "trusted"; only the user (this session) can make it so
+    return fetch_repo(asset.name, trusted=asset.trusted and is_trusted(asset.name))
+
+
+#: how each asset kind besides torchvision weights (fetched first, once each) is had
+_FETCH = {ASSET_WEIGHTS_FILE: _weights_file, ASSET_HUB_REPO: _hub_repo}

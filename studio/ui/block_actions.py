@@ -1,6 +1,9 @@
-"""Extra context-menu actions for block types that need them (a lookup table, not a type switch):
-a new head for a Backbone, getting its pretrained weights with a progress dialog, and trusting
-the code a Hub model or a file-based Custom module runs."""
+"""The handlers of the context actions block types declare (``BlockType.actions``): a new head
+for a Backbone, getting its pretrained weights with a progress dialog, and trusting the code a
+Hub model or a file-based Custom module runs.
+
+The declaration says which actions a type offers; :data:`HANDLERS` maps action ids to Qt code,
+so no table here is keyed on block types."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QProgressDialog, QWidget
+
+#: downloads in flight (kept here, not on the window, so nothing reaches into its attributes)
+_RUNNING: set[QThread] = set()
 
 
 class WeightsDownload(QThread):
@@ -57,19 +63,20 @@ def new_head(window, block_id: str, num_classes: int | None = None) -> bool:
 
 def download_weights(window, block_id: str) -> WeightsDownload | None:
     """Start getting the block's pretrained weights; a progress dialog can cancel it."""
-    from studio.hub.models import resolve_weights, weights_id
+    from studio.blocks.registry import ASSET_WEIGHTS
     from studio.hub.weights import cached_path
 
     block = window.doc.graph.blocks[block_id]
-    w = resolve_weights(block.params["model"], block.params["weights"])
-    if w is None:
-        window.show_hint("This backbone uses no pretrained weights.")
+    names = [a.name for a in block.spec.needed_assets(block.params) if a.kind == ASSET_WEIGHTS]
+    if not names:
+        window.show_hint("This block uses no pretrained weights.")
         return None
-    if cached_path(w) is not None:
-        window.show_hint(f"{weights_id(w)} is already on this computer.")
+    name = names[0]
+    if cached_path(name) is not None:
+        window.show_hint(f"{name} is already on this computer.")
         return None
-    job = WeightsDownload(weights_id(w), window)
-    dialog = QProgressDialog(f"Downloading {weights_id(w)}…", "Cancel", 0, 100, window)
+    job = WeightsDownload(name, window)
+    dialog = QProgressDialog(f"Downloading {name}…", "Cancel", 0, 100, window)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
     dialog.canceled.connect(job.cancel.set)
@@ -81,75 +88,84 @@ def download_weights(window, block_id: str) -> WeightsDownload | None:
 
     def on_done(message: str) -> None:
         dialog.reset()
-        window.show_hint(message or f"{weights_id(w)} is ready.")
+        window.show_hint(message or f"{name} is ready.")
         if message and not job.cancel.is_set():
             QMessageBox.warning(window, "Pretrained weights", message)
 
     job.progress.connect(on_progress)
     job.done.connect(on_done)
+    _RUNNING.add(job)  # a running QThread must outlive this call; dropped when it ends
+    job.finished.connect(lambda: _RUNNING.discard(job))
     job.start()
-    window._weights_job = job  # keep it alive
     return job
 
 
-def trust_code(window, block_id: str, ask: Callable[[str], bool] | None = None) -> bool:
-    """Ask, then let this block's outside code run for the rest of the session."""
+def _confirm(window, text: str, ask: Callable[[str], bool] | None) -> bool:
+    if ask is not None:
+        return ask(text)
+    answer = QMessageBox.question(window, "Run outside code?", text)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def trust_repo(window, block_id: str, ask: Callable[[str], bool] | None = None) -> bool:
+    """Ask, then let this block's torch.hub repository run for the rest of the session."""
+    from studio.hub.repos import HubError, trust_prompt
     from studio.trust import trust
 
     block = window.doc.graph.blocks[block_id]
-    source, prompt = _code_source(block)
-    if source is None:
+    repo = block.params["repo"]
+    try:
+        prompt = trust_prompt(repo)
+    except HubError as e:
+        window.show_hint(str(e))
         return False
-    if ask is None:
-
-        def ask(text: str) -> bool:
-            answer = QMessageBox.question(window, "Run outside code?", text)
-            return answer == QMessageBox.StandardButton.Yes
-
-    if not ask(prompt):
+    if not _confirm(window, prompt, ask):
         return False
-    trust(source)
-    if block.type == "hub_model" and not block.params["trusted"]:
+    trust(repo)
+    if not block.params["trusted"]:
         window.editor.set_params(block_id, {"trusted": True})
     window.doc.reanalyse()
     return True
 
 
-def _code_source(block) -> tuple[str | None, str]:
-    p = block.params
-    if block.type == "hub_model":
-        from studio.hub.repos import HubError, trust_prompt
-
-        try:
-            return p["repo"], trust_prompt(p["repo"])
-        except HubError as e:
-            return None, str(e)
+def trust_file(window, block_id: str, ask: Callable[[str], bool] | None = None) -> bool:
+    """Ask, then let the file or module this Custom module loads its class from run for the session."""
     from studio.blocks.catalogue.ops import parse_source
+    from studio.trust import trust
 
+    block = window.doc.graph.blocks[block_id]
     try:
-        kind, where, cls = parse_source(p["source"])
+        kind, where, cls = parse_source(block.params["source"])
     except ValueError as e:
-        return None, str(e)
+        window.show_hint(f"Custom module: {e}.")
+        return False
     from studio.trust import allows
 
     if allows(where):
-        return None, ""
+        return False
     what = "that file's" if kind == "file" else "that module's"
-    return where, f"The block {block.name!r} loads {cls} from {where}, which runs {what} code. Trust it?"
+    prompt = f"The block {block.name!r} loads {cls} from {where}, which runs {what} code. Trust it?"
+    if not _confirm(window, prompt, ask):
+        return False
+    trust(where)
+    window.doc.reanalyse()
+    return True
 
 
-#: block type -> (menu text, handler(window, block_id))
-BLOCK_ACTIONS: dict[str, list[tuple[str, Callable]]] = {
-    "backbone": [("New head…", new_head), ("Download pretrained weights", download_weights)],
-    "hub_model": [("Trust this repository's code…", trust_code)],
-    "custom_module": [("Trust this file's code…", trust_code)],
+#: action id (declared by block types) -> handler(window, block_id)
+HANDLERS: dict[str, Callable] = {
+    "new_head": new_head,
+    "download_weights": download_weights,
+    "trust_repo": trust_repo,
+    "trust_file": trust_file,
 }
 
 
 def add_block_actions(menu: QMenu, window: QWidget, block_id: str) -> None:
+    """Add the actions the block's type declares."""
     block = window.doc.graph.blocks.get(block_id)
-    entries = BLOCK_ACTIONS.get(block.type, []) if block is not None else []
-    if entries:
+    actions = block.spec.actions if block is not None else ()
+    if actions:
         menu.addSeparator()
-    for text, handler in entries:
-        menu.addAction(text, lambda h=handler: h(window, block_id))
+    for action in actions:
+        menu.addAction(action.text, lambda h=HANDLERS[action.id]: h(window, block_id))

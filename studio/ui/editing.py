@@ -89,6 +89,7 @@ class Editor:
     def set_params(self, block_id: str, params: dict[str, Any]) -> bool:
         block = self.graph.blocks[block_id]
         changed = {k: v for k, v in params.items() if block.params.get(k) != v}
+        changed = block.spec.changed_params(block.params, changed) if changed else changed
         return self.doc.push(SetParams(block_id, changed)) if changed else True
 
     def set_frozen(self, block_ids: list[str], frozen: bool) -> None:

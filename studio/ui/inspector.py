@@ -96,7 +96,7 @@ class Inspector(QWidget):
         self.name_edit.setText(block.name)
         self.name_edit.setStyleSheet("")
         for name, ed in self.editors.items():
-            ed.set_value(block.params[name])
+            ed.set_value(block.params[name], block.params)
         self.frozen_box.blockSignals(True)
         self.frozen_box.setChecked(block.frozen)
         self.frozen_box.blockSignals(False)

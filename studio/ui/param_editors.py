@@ -31,6 +31,7 @@ class ParamEditor(QObject):
         self.widget: QWidget = self._make()
         self.widget.setToolTip(param.doc)
         self._updating = False
+        self.values: dict[str, Any] = {}  # the block's values, for options that depend on them
 
     @property
     def label(self) -> str:
@@ -39,8 +40,9 @@ class ParamEditor(QObject):
     def _make(self) -> QWidget:
         raise NotImplementedError
 
-    def set_value(self, value: Any) -> None:
+    def set_value(self, value: Any, values: dict[str, Any] | None = None) -> None:
         self._updating = True
+        self.values = dict(values or {})
         try:
             self._show(value)
             self._mark_valid(True)
@@ -112,14 +114,22 @@ class BoolEditor(ParamEditor):
 
 
 class ChoiceEditor(ParamEditor):
+    """Lists the options each time it shows a value: a Backbone's weights follow its model.
+    Items show ``Choice.text_for`` and carry the option itself, which is what gets submitted."""
+
     def _make(self) -> QWidget:
         w = QComboBox()
-        w.addItems(list(self.param.options))
-        w.currentTextChanged.connect(self._submit)
+        w.currentIndexChanged.connect(lambda i: self._submit(w.itemData(i)) if i >= 0 else None)
         return w
 
     def _show(self, value: Any) -> None:
-        self.widget.setCurrentText(str(value))
+        w = self.widget
+        w.clear()
+        for option in self.param.options_for(self.values):
+            w.addItem(self.param.text_for(option, self.values), option)
+        if w.findData(value) < 0:
+            w.addItem(str(value), value)
+        w.setCurrentIndex(w.findData(value))
 
 
 class TextEditor(ParamEditor):

@@ -3,8 +3,16 @@
 import pytest
 from PySide6.QtWidgets import QMenu
 
+from studio.blocks.registry import all_block_types
 from studio.graph.project import Project
-from studio.ui.block_actions import add_block_actions, download_weights, new_head, trust_code
+from studio.ui.block_actions import (
+    HANDLERS,
+    add_block_actions,
+    download_weights,
+    new_head,
+    trust_file,
+    trust_repo,
+)
 
 
 @pytest.fixture
@@ -29,7 +37,7 @@ def test_a_backbone_offers_a_new_head_that_is_one_undo_step(transfer_window, qtb
     w = transfer_window
     g = w.doc.graph
     backbone = next(b for b in g if b.type == "backbone")
-    assert menu_texts(w, backbone.id) == ["New head…", "Download pretrained weights"]
+    assert "New head…" in menu_texts(w, backbone.id)
     before = g.to_dict()
     assert new_head(w, backbone.id, num_classes=7)
     qtbot.waitUntil(lambda: "nn.Linear(1024, 7)" in w.code_view.source, timeout=5000)
@@ -41,6 +49,48 @@ def test_weights_already_in_the_cache_are_not_downloaded_again(transfer_window):
     backbone = next(b for b in transfer_window.doc.graph if b.type == "backbone")
     assert download_weights(transfer_window, backbone.id) is None  # the test cache has them
     assert "already on this computer" in transfer_window.statusBar().currentMessage()
+
+
+PRETRAINED = "MobileNet_V3_Small_Weights.IMAGENET1K_V1"  # what the transfer example loads
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """No weights on this 'machine'; a local folder serves as the download mirror."""
+    from studio.hub.weights import cached_path
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    source = cached_path(PRETRAINED)  # the session's offline copy
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("STUDIO_WEIGHTS_MIRROR", mirror.as_uri())
+    warnings = []
+    monkeypatch.setattr("studio.ui.block_actions.QMessageBox.warning", lambda *a: warnings.append(a[2]))
+    return mirror, source, warnings
+
+
+def test_download_weights_fetches_them_off_the_gui_thread(transfer_window, qtbot, empty_cache, monkeypatch):
+    from studio.hub import weights
+
+    mirror, source, warnings = empty_cache
+    (mirror / source.name).write_bytes(source.read_bytes())
+    monkeypatch.setattr(weights, "_HASH", weights.re.compile(r"$^"))  # the offline copy is random
+    backbone = next(b for b in transfer_window.doc.graph if b.type == "backbone")
+    job = download_weights(transfer_window, backbone.id)
+    qtbot.waitUntil(lambda: "is ready" in transfer_window.statusBar().currentMessage(), timeout=10000)
+    job.wait(5000)
+    got = weights.cached_path(PRETRAINED)
+    assert got is not None and "torch_home" in str(got) and got.read_bytes() == source.read_bytes()
+    assert not warnings
+
+
+def test_a_failed_download_says_what_to_do(transfer_window, qtbot, empty_cache):
+    _, source, warnings = empty_cache
+    backbone = next(b for b in transfer_window.doc.graph if b.type == "backbone")
+    job = download_weights(transfer_window, backbone.id)
+    qtbot.waitUntil(lambda: bool(warnings), timeout=10000)
+    job.wait(5000)
+    assert source.name in warnings[0] and "yourself" in warnings[0]
 
 
 def test_code_from_a_file_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
@@ -62,7 +112,65 @@ def test_code_from_a_file_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
     assert any("does not run code" in d.message for d in w.doc.analysis.errors)
     assert menu_texts(w, c.id) == ["Trust this file's code…"]
     asked = []
-    assert not trust_code(w, c.id, ask=lambda text: asked.append(text) or False)
+    assert not trust_file(w, c.id, ask=lambda text: asked.append(text) or False)
     assert "runs that file's code" in asked[0]
-    assert trust_code(w, c.id, ask=lambda text: True)
+    assert trust_file(w, c.id, ask=lambda text: True)
     qtbot.waitUntil(lambda: w.doc.analysis.ok, timeout=5000)
+
+
+def test_every_declared_action_is_in_the_menu_and_has_a_handler(qtbot):
+    """Each block type's menu shows exactly what its declaration offers, for every type."""
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(Project(name="t", graph=Graph()))
+    qtbot.addWidget(w)
+    offering = [spec for spec in all_block_types() if spec.actions]
+    assert {"backbone", "hub_model", "custom_module"} <= {spec.id for spec in offering}
+    for spec in all_block_types():
+        assert all(a.id in HANDLERS for a in spec.actions), spec.id
+        block = w.doc.graph.add_block(spec.id)
+        assert menu_texts(w, block.id) == [a.text for a in spec.actions], spec.id
+
+
+def test_a_custom_module_from_an_installed_package_has_no_file_to_trust(qtbot):
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    g = Graph()
+    c = g.add_block("custom_module", name="ident")
+    w = MainWindow(Project(name="t", graph=g))
+    qtbot.addWidget(w)
+    assert not trust_file(w, c.id, ask=lambda text: pytest.fail("nothing to ask"))
+    assert "no file to trust" in w.statusBar().currentMessage()
+
+
+def test_a_local_hub_repository_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
+    import studio.compiler  # noqa: F401
+    from studio.graph.model import Graph
+    from studio.ui.main_window import MainWindow
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "hubconf.py").write_text(
+        "dependencies = ['torch']\nfrom torch import nn\n\n\ndef tiny(width=4):\n    return nn.Linear(3, width)\n"
+    )
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": [3]})
+    m = g.add_block("hub_model", name="hub", params={"repo": str(repo), "entry": "tiny"})
+    o = g.add_block("output", name="y")
+    g.connect(x.id, "out", m.id, "in")
+    g.connect(m.id, "out", o.id, "in")
+    w = MainWindow(Project(name="t", graph=g))
+    qtbot.addWidget(w)
+    w.ensure_compiler()
+    assert not w.doc.analysis.ok
+    asked = []
+    assert not trust_repo(w, m.id, ask=lambda text: asked.append(text) or False)
+    assert "runs its hubconf.py" in asked[0] and not m.params["trusted"]
+    assert trust_repo(w, m.id, ask=lambda text: True)
+    assert m.params["trusted"]  # an undoable edit, saved with the project
+    qtbot.waitUntil(lambda: w.doc.analysis.ok, timeout=5000)
+    assert w.doc.analysis.block_info(m.id).out_shapes[0][1:] == (4,)

@@ -25,7 +25,7 @@ def folder(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("make", [module_project, file_project, hub_project], ids=["module", "file", "hub"])
 def test_opening_runs_nothing_until_the_user_trusts_the_block(window, qtbot, folder, make):
-    from studio.ui.block_actions import trust_code
+    from studio.ui.block_actions import HANDLERS
 
     path, name = make(folder)
     assert window.files.open_path(path)
@@ -35,6 +35,8 @@ def test_opening_runs_nothing_until_the_user_trusts_the_block(window, qtbot, fol
     assert canaries(folder) == []
     block = window.doc.graph.block_by_name("outside")
     assert len(menu_texts(window, block.id)) == 1 and menu_texts(window, block.id)[0].startswith("Trust this")
+    (action,) = block.spec.actions  # the block's declared trust action, as its menu offers it
+    trust_code = HANDLERS[action.id]
     assert not trust_code(window, block.id, ask=lambda text: False)
     window.ensure_compiler()
     assert canaries(folder) == []

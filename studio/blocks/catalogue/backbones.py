@@ -11,8 +11,9 @@ of its input. Its code reads like a person wrote it::
 
 While shapes are inferred (``ctx.inference``) it writes ``weights=None`` and skips loading a
 file: shapes and parameter counts are the same, and nothing is downloaded or read.
-Frozen parts with batch norm are put in eval mode at the start of ``forward`` (one line per
-frozen part), so ``model.train()`` never lets them drift from their pretrained statistics.
+Frozen parts with batch norm go back to eval mode in the model's ``train(mode)`` override
+(one line per frozen part), so ``model.train()`` never lets them drift from their pretrained
+statistics.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ from typing import Any
 
 from studio.blocks.params import Bool, Choice, Int, Text
 from studio.blocks.registry import (
+    ASSET_HUB_REPO,
+    ASSET_WEIGHTS,
+    ASSET_WEIGHTS_FILE,
     IMPORT_NN,
     IMPORT_TORCH,
+    Action,
+    Asset,
     BlockType,
     Code,
     EmitContext,
@@ -142,7 +148,7 @@ class BackboneEmitter(Emitter):
 
     @staticmethod
     def _freezing(c: EmitContext, s) -> tuple[list[str], list[str]]:
-        """``requires_grad_(False)`` lines, and the parts to put in eval mode in forward."""
+        """``requires_grad_(False)`` lines, and the parts ``train(mode)`` puts back in eval mode."""
         me = c.self_attr
         has_bn = any(st.has_batchnorm for st in s.stages)
         if c.p.freeze == "none":
@@ -193,6 +199,21 @@ def _backbone_check(c: EmitContext) -> str | None:
         if not path.lower().endswith((".pth", ".pt")):
             return f"The weights file must be a .pth or .pt state_dict (got {short_repr(path)})."
     return None
+
+
+def _backbone_assets(values: Mapping[str, Any]) -> tuple[Asset, ...]:
+    """The torchvision weights (by id) or the local weights file a Backbone loads."""
+    from studio.hub import models as tv
+
+    if values["weights"] == tv.FILE:
+        return (Asset(ASSET_WEIGHTS_FILE, values["weights_file"], model=values["model"]),)
+    w = tv.resolve_weights(values["model"], values["weights"])
+    return (Asset(ASSET_WEIGHTS, tv.weights_id(w)),) if w is not None else ()
+
+
+def _backbone_features(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole network ends in ImageNet's classifier: a new head replaces it."""
+    return {"mode": "features"} if values.get("mode") == "classifier" else {}
 
 
 register(
@@ -246,6 +267,9 @@ register(
         },
         emitter=BackboneEmitter(),
         check=_backbone_check,
+        assets=_backbone_assets,
+        feature_params=_backbone_features,
+        actions=(Action("new_head", "New head…"), Action("download_weights", "Download pretrained weights")),
         name_base="backbone",
         keywords=("pretrained", "transfer", "resnet", "mobilenet", "vit", "efficientnet", "imagenet", "torchvision"),
     )
@@ -326,6 +350,8 @@ register(
         emitter=HubEmitter(),
         check=_hub_check,
         outside_code=lambda params: [str(params.get("repo", ""))],
+        assets=lambda v: (Asset(ASSET_HUB_REPO, v["repo"], trusted=v["trusted"]),),
+        actions=(Action("trust_repo", "Trust this repository's code…"),),
         name_base="hub_model",
         keywords=("torch.hub", "hubconf", "pretrained", "github"),
     )

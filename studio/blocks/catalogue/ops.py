@@ -23,6 +23,7 @@ from studio.blocks.params import Bool, Choice, Float, Int, Ints, Text
 from studio.blocks.registry import (
     IMPORT_NN,
     IMPORT_TORCH,
+    Action,
     BlockType,
     EmitContext,
     Emitted,
@@ -199,6 +200,7 @@ register(
         emitter=CustomModuleEmitter(),
         check=_custom_check,
         outside_code=custom_outside_code,
+        actions=(Action("trust_file", "Trust this file's code…"),),
         name_base="custom",
         keywords=("opaque", "module", "class", "import", "user"),
     )

@@ -4,16 +4,16 @@ import warnings
 
 from studio.compiler import analyze, generate
 from studio.hub.models import classification_models, resolve_weights, structure
+from tests.helpers import backbone_graph
 
-from .conftest import backbone_graph
 
+def test_the_backbone_offers_torchvisions_classifiers_and_nothing_else():
+    from studio.blocks.registry import get_block_type
 
-def test_models_come_from_torchvision_registry():
-    import torchvision
-    from torchvision.models import list_models
-
-    assert classification_models() == tuple(list_models(module=torchvision.models))
-    assert len(classification_models()) > 50
+    offered = get_block_type("backbone").params["model"].options_for({})
+    assert offered == classification_models() and len(offered) > 50
+    assert {"resnet18", "mobilenet_v3_small", "vit_b_16", "efficientnet_b0"} <= set(offered)
+    assert not {"fasterrcnn_resnet50_fpn", "deeplabv3_resnet50", "raft_large"} & set(offered)
 
 
 def test_every_model_infers_shapes_counts_and_exports():

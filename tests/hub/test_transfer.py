@@ -10,8 +10,7 @@ from studio.compiler import analyze, build_model, generate
 from studio.graph.commands import History
 from studio.hub.repos import HubError, list_entrypoints, parse_kwargs, parse_repo, trust_prompt
 from studio.hub.transfer import new_head, preprocessing_for, transforms_source
-
-from .conftest import backbone_graph
+from tests.helpers import backbone_graph
 
 
 def test_new_head_after_a_classifier_backbone_is_one_undo_step():

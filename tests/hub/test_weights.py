@@ -20,8 +20,7 @@ from studio.hub.weights import (
     ensure_weights,
     prepare_graph_weights,
 )
-
-from .conftest import backbone_graph
+from tests.helpers import backbone_graph
 
 MODEL, WEIGHTS = "mobilenet_v3_small", "MobileNet_V3_Small_Weights.IMAGENET1K_V1"
 

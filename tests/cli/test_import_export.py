@@ -11,7 +11,7 @@ from studio.cli import main
 from studio.graph.project import load_project
 
 HERE = Path(__file__).parent
-BRANCHY = HERE / "branchy.py"
+BRANCHY = HERE.parent / "interop" / "branchy.py"  # shared with the fx import tests
 EXAMPLE = Path(__file__).parents[2] / "resources" / "examples" / "shapes_cnn.studio.json"
 
 

@@ -8,11 +8,9 @@ import torch
 from studio.blocks.registry import BATCH, get_block_type
 from studio.compiler import analyze, build_model, generate
 from studio.compiler.shapes import evaluate_block
-from studio.graph.commands import History
+from studio.graph.commands import History, SetParams
 from studio.hub.models import resolve_weights
-from studio.hub.transfer import set_backbone_model
-
-from .conftest import backbone_graph
+from tests.helpers import backbone_graph
 
 
 def test_code_reads_like_a_person_wrote_it():
@@ -119,10 +117,10 @@ def test_grayscale_input_gets_a_helpful_message():
     assert "N×3×H×W" in err.message and "Conv2d with 3 out channels" in err.message
 
 
-def test_set_backbone_model_keeps_what_fits():
+def test_a_new_model_keeps_the_choices_that_fit_in_one_undo_step():
     g, b = backbone_graph(model="resnet50", weights="IMAGENET1K_V2", freeze="up to layer2")
     h = History(g)
-    h.push(set_backbone_model(g, b.id, "vit_b_16"))
+    h.push(SetParams(b.id, b.spec.changed_params(b.params, {"model": "vit_b_16"})))
     assert b.params["model"] == "vit_b_16"
     assert b.params["weights"] == "DEFAULT"  # vit_b_16 has no IMAGENET1K_V2
     assert b.params["freeze"] == "none"
