@@ -142,6 +142,7 @@ def trust_file(window, block_id: str, ask: Callable[[str], bool] | None = None) 
     from studio.trust import allows
 
     if allows(where):
+        window.show_hint(f"{block.name} loads {cls} from {where}, which Studio always allows: nothing to trust.")
         return False
     what = "that file's" if kind == "file" else "that module's"
     prompt = f"The block {block.name!r} loads {cls} from {where}, which runs {what} code. Trust it?"

@@ -134,7 +134,7 @@ def test_every_declared_action_is_in_the_menu_and_has_a_handler(qtbot):
         assert menu_texts(w, block.id) == [a.text for a in spec.actions], spec.id
 
 
-def test_a_custom_module_from_an_installed_package_has_no_file_to_trust(qtbot):
+def test_a_custom_module_from_an_allowed_package_has_nothing_to_trust(qtbot):
     import studio.compiler  # noqa: F401
     from studio.graph.model import Graph
     from studio.ui.main_window import MainWindow
@@ -144,7 +144,7 @@ def test_a_custom_module_from_an_installed_package_has_no_file_to_trust(qtbot):
     w = MainWindow(Project(name="t", graph=g))
     qtbot.addWidget(w)
     assert not trust_file(w, c.id, ask=lambda text: pytest.fail("nothing to ask"))
-    assert "no file to trust" in w.statusBar().currentMessage()
+    assert "nothing to trust" in w.statusBar().currentMessage()
 
 
 def test_a_local_hub_repository_runs_only_after_the_user_trusts_it(qtbot, tmp_path):
