@@ -55,7 +55,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     # trust: the Custom module's check imports torch to see that a named class is an
     # nn.Module before shapes are inferred; belongs in the compiler's check, not the declaration
     ("studio/blocks/catalogue/ops.py", "torch"): "trust (custom-module block)",
-    ("studio/blocks/catalogue/ops.py", "torchvision"): "trust (custom-module block: torchvision builders)",
+    ("studio/blocks/catalogue/ops.py", "torchvision.models"): "trust (custom-module block: torchvision builders)",
     # trust: `studio` without a subcommand opens the window from inside studio.cli; the
     # entry point (studio/__main__.py, pyproject's script) can choose between cli and ui instead
     ("studio/cli/__init__.py", "studio.ui.app"): "trust (studio/cli/__init__.py)",
