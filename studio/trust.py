@@ -178,16 +178,20 @@ def _without_local_paths(extra: tuple[str, ...] = ()):
             sys.path[:] = saved + [e for e in sys.path if e not in saved]
 
 
-def _origin_is_local(module: ModuleType) -> bool:
+def _origin_is_local(module: ModuleType, folders: tuple[str, ...] = ()) -> bool:
+    """Was this top-level module found in the working folder (or one of ``folders``), as
+    ``torchvision.py`` or ``torchvision/__init__.py`` there?"""
     where = getattr(module, "__file__", None)
     if not where:
         return False
     try:
-        cwd = os.path.realpath(os.getcwd())
-        folder = os.path.realpath(os.path.dirname(where))
+        root = os.path.dirname(os.path.realpath(where))
+        if os.path.basename(where).startswith("__init__."):
+            root = os.path.dirname(root)
+        local = {os.path.realpath(os.getcwd()), *(os.path.realpath(f) for f in folders)}
     except (OSError, ValueError):
         return False
-    return folder == cwd
+    return root in local
 
 
 def import_module(name: str, policy_: TrustPolicy | None = None, folders: tuple[str, ...] = ()) -> ModuleType:
@@ -206,7 +210,7 @@ def import_module(name: str, policy_: TrustPolicy | None = None, folders: tuple[
     top = name.split(".")[0]
     with _without_local_paths(tuple(folders)):
         module = importlib.import_module(name)
-    if _origin_is_local(sys.modules.get(top, module)):
+    if _origin_is_local(sys.modules.get(top, module), tuple(folders)):
         raise UntrustedCode(
             f"{shorten(top)} was found in the working folder, not where Studio's own copy is "
             "installed; Studio does not run it."

@@ -4,7 +4,8 @@ Each mutant is ``(label, bytes)``; the label says which mutation made it, so a f
 reproduced from the seed and the index. The mutations are those a careless or hostile user
 produces: truncation, flipped bytes, a wrong JSON type in any field, huge and negative
 numbers, very long and non-UTF-8 text, lone surrogates, NaN, deep nesting, unknown block types,
-duplicate ids and edges to blocks that do not exist.
+duplicate ids and edges to blocks that do not exist; and well-formed files whose shapes, block
+types or wiring no longer fit, so that many reach shape inference and code generation.
 """
 
 from __future__ import annotations
@@ -174,11 +175,29 @@ class Mutator:
         params[key] = value
         return _text(doc)
 
+    def input_shape(self, raw: bytes, doc, paths) -> bytes:
+        """A well-formed but different Input shape: the file loads, inference meets odd sizes."""
+        for block in doc["graph"]["blocks"]:
+            if block["type"] == "input":
+                dims = [self.rng.choice([1, 2, 3, 7, 16, 64, 1000]) for _ in range(self.rng.randint(1, 4))]
+                block.setdefault("params", {})["shape"] = dims
+        return _text(doc)
+
+    def swap_type(self, raw: bytes, doc, paths) -> bytes:
+        """A block becomes another known type with its defaults: wiring and shapes no longer fit."""
+        from studio.blocks.registry import all_block_types
+
+        block = self.rng.choice(doc["graph"]["blocks"])
+        block["type"] = self.rng.choice([t.id for t in all_block_types() if t.id not in ("hub_model",)])
+        block["params"] = {}
+        block.pop("version", None)
+        return _text(doc)
+
     # ------------------------------------------------------------------ driver
     BYTE_LEVEL = ("truncate", "flip_bytes", "not_utf8")
     TREE_LEVEL = (
         "wrong_type", "numbers", "non_finite", "long_text", "deep", "unknown_type",
-        "duplicate_ids", "missing_ends", "rewire", "params",
+        "duplicate_ids", "missing_ends", "rewire", "params", "input_shape", "swap_type",
     )
 
     def mutants(self, n: int) -> Iterator[tuple[str, bytes]]:

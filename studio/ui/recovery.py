@@ -53,7 +53,7 @@ class RecoveryStore:
             self._serial += 1
             self.current = self.folder / f"{os.getpid()}-{self._serial}.json"
         original = json.dumps(str(project.path) if project.path else None)
-        text = f'{{"original": {original}, "saved_at": {time.time()!r}, "project": {dumps(project)}}}'
+        text = f'{{"original": {original}, "saved_at": {time.time()!r}, "project": {dumps(project, compact=True)}}}'
         write_atomic(self.current, text)  # ProjectError (with the reason) when it cannot
         return self.current
 

@@ -73,8 +73,7 @@ def test_a_project_cannot_make_studio_run_code_while_checking_it(tmp_path):
     path.write_text(json.dumps(project))
     r = subprocess.run([sys.executable, "-m", "studio", "check", str(path)], capture_output=True, text=True)
     assert r.returncode == 1
-    assert "does not run code named in a project" in r.stderr
-    assert "is not an nn.Module class" in r.stderr
+    assert r.stderr.count("does not run code named in a project") == 2  # subprocess is outside code too
     assert not marker.exists()
 
 

@@ -33,7 +33,7 @@ def projects(folder):
     return [module_project(folder)[0], file_project(folder)[0], hub_project(folder)[0]]
 
 
-def test_check_export_and_train_run_no_outside_code_without_trust(projects, folder, capsys):
+def test_check_export_train_and_weights_run_no_outside_code_without_trust(projects, folder, capsys):
     assert main(["check", *map(str, projects)]) == 1
     err = capsys.readouterr().err
     assert err.count("does not run code named in a project until you trust it") == 3
@@ -42,6 +42,8 @@ def test_check_export_and_train_run_no_outside_code_without_trust(projects, fold
         assert "until you trust it" in capsys.readouterr().err
         assert main(["train", str(path), "--out", str(folder / "run")]) == 2
         assert "until you trust it" in capsys.readouterr().err
+    for path in projects:
+        main(["weights", str(path)])  # fetches what a project needs; runs none of it
     assert canaries(folder) == []
     assert not (folder / "m.py").exists() and not (folder / "run" / "metrics.csv").exists()
 

@@ -73,3 +73,17 @@ def test_torchvision_import_does_not_ask(window, qtbot):
     qtbot.addWidget(dialog)
     dialog.spec.setText("torchvision.ops:MLP")
     assert not dialog.trust.isVisibleTo(dialog)
+
+
+def test_train_refuses_an_untrusted_block_and_runs_nothing(window, folder):
+    path, _ = module_project(folder)
+    assert window.files.open_path(path)
+    window.ensure_compiler()
+    t = window.training
+    messages = []
+    original = t.panel.show_message
+    t.panel.show_message = lambda msg, error=False: messages.append(msg) or original(msg, error=error)
+    t.train_action.trigger()
+    assert not t.running
+    assert messages and "fix them before training" in messages[-1]
+    assert canaries(folder) == []
