@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, ParamError, Text
+from studio.training import readers
 from studio.training.signatures import (
     DataError,
     DataSignature,
@@ -196,8 +197,12 @@ class ScheduleKind(Kind):
 class DatasetKind(Kind):
     #: "generated" | "file" | "folder" | "download": how the data comes
     family: str = "generated"
-    #: the function in `studio.training.datasets` that loads it: (spec, loss kind, base dir)
+    #: the function in `studio.training.datasets` that loads it for Studio (messages, info)
     loader: str = ""
+    #: the runtime function that reads it (`studio.training.runtime`, copied into train.py)
+    reader: str = ""
+    #: (kind, options with defaults, loss target, base dir) -> the plain spec `reader` takes
+    reader_spec: Callable[..., dict] | None = None
     #: the targets it can give: "class" labels (also usable as numbers) and/or "float" values
     targets: tuple[str, ...] = ("class",)
     #: (options with defaults filled, base dir) -> DataSignature, never loading the data
@@ -229,6 +234,10 @@ class DatasetKind(Kind):
         if problems:
             raise DataError(problems[0])
         return self.signature(self.values(options), base_dir)
+
+    def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
+        """The plain spec the runtime reader takes, for a loss whose target is `target`."""
+        return self.reader_spec(self, self.values(options), target, base_dir)
 
 
 def _registry(*kinds: Kind) -> dict[str, Any]:
@@ -386,7 +395,8 @@ def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple,
 
     options = {**options, "seed": _SEED}
     return DatasetKind(kind_id, label, help, options, shown=tuple(k for k in options if k != "seed"),
-                       family="generated", loader="load_generated", targets=targets, signature=signature,
+                       family="generated", loader="load_generated", reader="read_generated",
+                       reader_spec=readers.generated_spec, targets=targets, signature=signature,
                        generator=(*(("class_labels",) if "class" in targets else ()), *helpers, kind_id),
                        class_names=names, bytes_per_sample=per_sample)
 
@@ -400,7 +410,8 @@ def _torchvision(kind_id: str, label: str, shape: tuple, source: str, stats: tup
         kind_id, label, f"The {label} images (downloaded once into the data folder).",
         {"augment": _AUGMENT, "root": Text("", "Data folder", max_len=4096),
          "split": Choice("train", "Split", options=("train", "test")), "download": Bool(True, "Download")},
-        shown=("augment",), family="download", loader="load_torchvision",
+        shown=("augment",), family="download", loader="load_torchvision", reader="read_torchvision",
+        reader_spec=readers.download_spec,
         signature=fixed_signature(shape, 10, label), torchvision=source, stats=stats, flip=flip,
     )
 
@@ -423,13 +434,15 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "header": Choice("auto", "Header row", options=("auto", True, False)),
                  "standardize": Bool(True, "Standardise")},
                 shown=("path", "target"), family="file", loader="load_csv", targets=("class", "float"),
+                reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
                 {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3), "augment": _AUGMENT,
                  "size": Ints((28, 28), "Image size", min_len=1, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
                 shown=("path", "channels", "augment"), check=_size_check, family="folder",
-                loader="load_image_folder", signature=folder_signature),
+                loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
+                reader_spec=readers.folder_spec),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),
     _torchvision("cifar10", "CIFAR-10", (3, 32, 32), "CIFAR10",

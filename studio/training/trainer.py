@@ -24,9 +24,10 @@ from studio.training.batches import DataFault, LoaderBatches, fault_message, las
 from studio.training.callbacks import EpochReport, Failure, RunInfo, RunResult, StepReport
 from studio.training.datasets import Data
 from studio.training.kinds import get_loss
-from studio.training.metrics import StepMetrics, per_sample_metric
+from studio.training.metrics import StepMetrics, metric_function, per_sample_metric
 from studio.training.optim import LRSchedule, make_loss, make_optimizer
-from studio.training.runtime import Monitor
+from studio.training.runtime.loop import choose_device, evaluate, train_step
+from studio.training.runtime.schedules import Monitor
 from studio.training.settings import TrainingSettings
 
 GENERATED_PREFIX = "<studio"  # filenames the compiler registers generated model source under
@@ -87,13 +88,10 @@ class CheckError(Exception):
 
 
 def resolve_device(name: str) -> torch.device:
+    """The runtime's device choice, refusing a device this machine does not have."""
+    dev = choose_device(name)
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(name)
+        return dev
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise CheckError(f"Device '{name}' was chosen but this machine has no usable CUDA GPU; choose cpu or auto.")
@@ -375,22 +373,7 @@ class Trainer:
                 xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
             if bce:
                 yb = yb.float()
-            with autocast:
-                out = model(xb)
-                loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                if clip:
-                    torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                opt.step()
-            else:
-                scaler.scale(loss).backward()
-                if clip:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                scaler.step(opt)
-                scaler.update()
+            loss, out = train_step(model, xb, yb, loss_fn, opt, params, clip, scaler, autocast)
             if sched is not None:
                 sched.step()
             losses.append(loss.detach())
@@ -468,29 +451,12 @@ class Trainer:
         return (time.perf_counter() - self._run_t0) / done * max(0, steps_left)
 
     def _validate(self) -> tuple[float, float]:
-        model, loss_fn, name = self.model, self.loss_fn, self.settings.loss.name
-        bce = self._float_targets
-        to_device, dev = self.val_batches.to_device, self.device
-        loss_sum = torch.zeros((), device=dev)
-        metric_sum = torch.zeros((), device=dev)
-        n = 0
-        model.eval()
-        try:
-            with torch.no_grad(), self.autocast:
-                for xb, yb in self.val_batches.epoch(self.gen):
-                    if to_device:
-                        xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
-                    if bce:
-                        yb = yb.float()
-                    out = model(xb)
-                    b = yb.shape[0]
-                    loss_sum += loss_fn(out, yb).float() * b
-                    metric_sum += per_sample_metric(name, out, yb).sum()
-                    n += b
-        finally:
-            model.train()
-        vl, vm = torch.stack([loss_sum, metric_sum]).tolist()
-        return vl / max(1, n), vm / max(1, n)
+        sums = evaluate(
+            self.model, self.val_batches.epoch(self.gen), self.loss_fn, metric_function(self.settings.loss.name),
+            self.device, self.autocast, self._float_targets,
+        )
+        vl, vm = torch.stack(sums[:2]).tolist()
+        return vl / max(1, sums[2]), vm / max(1, sums[2])
 
     # checkpoints and endings ----------------------------------------------------------------
 

@@ -120,7 +120,7 @@ def test_python_train_py_gives_studio_trains_losses(tmp_path, one_thread, exampl
 
 
 def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(tmp_path, one_thread):
-    from studio.training.datasets import spirals
+    from studio.training.runtime.generated import spirals
 
     x, y = spirals(n=200, seed=3)
     rows = ["a,b,label"] + [f"{p:.6f},{q:.6f},{'inner' if c else 'outer'}" for (p, q), c in zip(x.tolist(), y.tolist(), strict=True)]
