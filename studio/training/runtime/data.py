@@ -94,7 +94,7 @@ def split(data, fraction, seed):
     """Hold out `fraction` of the samples for validation, chosen by a seeded permutation (the
     same every run); both parts keep the original order. Augmented images validate plain."""
     n = len(data)
-    n_val = int(round(n * fraction))
+    n_val = round(n * fraction)
     if n_val == 0 or n_val == n:
         raise DataProblem(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))

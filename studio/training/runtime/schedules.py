@@ -11,7 +11,7 @@ import math
 
 def warmup_factor(step, o, steps_per_epoch):
     """Linear warm-up over `o["warmup_epochs"]` epochs: (step + 1) / (warm-up steps + 1)."""
-    warmup = int(round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch))
+    warmup = round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch)
     return (step + 1) / (warmup + 1) if warmup and step < warmup else 1.0
 
 
@@ -29,7 +29,7 @@ def step_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
 
 def cosine_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
     """Half a cosine from the base rate down to `min_lr` (CosineAnnealingLR, per step)."""
-    warmup = int(round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch))
+    warmup = round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch)
     progress = min(1.0, max(0, step - warmup) / max(1, epochs * steps_per_epoch - warmup))
     floor = min(o["min_lr"], base)
     lr = floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
