@@ -105,6 +105,43 @@ def val_batches(data, s, device, rank, world_size):
     return lambda: loader
 
 
+def build(s, model_class, device, distributed):
+    """(the model as it trains, the bare network, its trainable parameters, optimizer, loss)."""
+    torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
+    net = model_class().to(device)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = s["optimizer"]
+    optimizer = make_optimizer(params, opt["name"], opt["arguments"], opt["implementations"])
+    loss_fn = getattr(nn, s["loss"]["name"])(**s["loss"]["arguments"])
+    model = net
+    if distributed:  # backward() averages the gradients over the processes
+        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    return model, net, params, optimizer, loss_fn
+
+
+def mixed_precision(s, device):
+    """(autocast context, gradient scaler or None): bf16 or fp16 on CUDA only, as in Studio."""
+    if s["precision"] == "none" or device.type != "cuda":
+        return contextlib.nullcontext(), None
+    dtype = torch.bfloat16 if s["precision"] == "bf16" else torch.float16
+    return torch.autocast("cuda", dtype=dtype), torch.amp.GradScaler("cuda") if s["precision"] == "fp16" else None
+
+
+def epoch_metrics(epoch, losses, metric_sums, sizes, s, device):
+    """The epoch's training means over the samples of all processes (the last batch may be smaller)."""
+    loss_sum = sum(value * size for value, size in zip(torch.stack(losses).tolist(), sizes, strict=True))
+    loss_sum, metric_sum, count = global_sums(loss_sum, sum(torch.stack(metric_sums).tolist()), sum(sizes), device=device)
+    name = s["metric_name"]
+    return {"epoch": epoch, "train_loss": loss_sum / max(1, count), f"train_{name}": metric_sum / max(1, count)}, count
+
+
+def save_weights(net, out):
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    if all(v.isfinite().all() for v in state.values() if v.is_floating_point()):
+        torch.save(state, out / "weights.pt")
+        print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
+
+
 def main(settings, model_class, metric, rate, read, read_val=None):
     """Train `model_class` as `settings` say; `metric`, `rate` and `read` are the runtime
     functions the project's loss, schedule and dataset name."""
@@ -116,51 +153,35 @@ def main(settings, model_class, metric, rate, read, read_val=None):
     train_data, val_data, _ = load_data(s, read, read_val)
     if distributed and rank == 0:
         dist.barrier()
-    torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
-    net = model_class().to(device)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = s["optimizer"]
-    optimizer = make_optimizer(params, opt["name"], opt["arguments"], opt["implementations"])
-    loss_fn = getattr(nn, s["loss"]["name"])(**s["loss"]["arguments"])
-    model = net
-    if distributed:  # backward() averages the gradients over the processes
-        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    amp = s["precision"] != "none" and device.type == "cuda"  # mixed precision on CUDA only
-    dtype = torch.bfloat16 if s["precision"] == "bf16" else torch.float16
-    autocast = torch.autocast("cuda", dtype=dtype) if amp else contextlib.nullcontext()
-    scaler = torch.amp.GradScaler("cuda") if amp and s["precision"] == "fp16" else None
+    model, net, params, optimizer, loss_fn = build(s, model_class, device, distributed)
+    autocast, scaler = mixed_precision(s, device)
     float_targets = s["target"] == "multilabel"
-    generator = torch.Generator().manual_seed(s["seed"])
-    batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
+    batches, steps_per_epoch = train_batches(train_data, s, device, distributed, torch.Generator().manual_seed(s["seed"]))
     validation = val_batches(val_data, s, device, rank, world_size) if val_data is not None else None
-    base, scale, step = opt["arguments"]["lr"], 1.0, 0
-    set_learning_rate(optimizer, learning_rate(0, base, s["schedule"], rate, steps_per_epoch, s["epochs"]))
+    base, scale, step, epochs = s["optimizer"]["arguments"]["lr"], 1.0, 0, s["epochs"]
+    set_learning_rate(optimizer, learning_rate(0, base, s["schedule"], rate, steps_per_epoch, epochs))
     # training's randomness (dropout, augmentation) does not depend on what building the model drew
     torch.manual_seed(s["seed"] + rank)
     best = Monitor(s["mode"], (s["early_stopping"] or {}).get("min_delta", 0.0))
-    plateau = Monitor(s["mode"])
+    plateau, stop = Monitor(s["mode"]), s["early_stopping"]
     out, history, failed = Path(args.out), [], False
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    for epoch in range(1, s["epochs"] + 1):
+    for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         model.train()
         losses, metric_sums, sizes = [], [], []
         for x, y in batches(epoch):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if float_targets:
-                y = y.float()
+            y = y.float() if float_targets else y
             loss, output = train_step(model, x, y, loss_fn, optimizer, params, s["grad_clip"], scaler, autocast)
             step += 1
-            set_learning_rate(optimizer, learning_rate(step, base, s["schedule"], rate, steps_per_epoch, s["epochs"], scale))
+            set_learning_rate(optimizer, learning_rate(step, base, s["schedule"], rate, steps_per_epoch, epochs, scale))
             losses.append(loss.detach())  # kept on the device: no wait for the GPU per step
             metric_sums.append(metric(output.detach(), y).sum())
             sizes.append(y.shape[0])
         seconds = time.perf_counter() - start
-        loss_sum = sum(value * size for value, size in zip(torch.stack(losses).tolist(), sizes, strict=True))
-        loss_sum, metric_sum, count = global_sums(loss_sum, sum(torch.stack(metric_sums).tolist()), sum(sizes), device=device)
-        name = s["metric_name"]
-        metrics = {"epoch": epoch, "train_loss": loss_sum / max(1, count), f"train_{name}": metric_sum / max(1, count)}
+        metrics, count = epoch_metrics(epoch, losses, metric_sums, sizes, s, device)
         if not math.isfinite(metrics["train_loss"]):
             if rank == 0:
                 print(f"The loss became {metrics['train_loss']} in epoch {epoch}. Try a lower learning rate, "
@@ -170,29 +191,25 @@ def main(settings, model_class, metric, rate, read, read_val=None):
         if validation is not None:
             sums = evaluate(model, validation(), loss_fn, metric, device, autocast, float_targets)
             vl, vm, vc = global_sums(*torch.stack(sums[:2]).tolist(), sums[2], device=device)
-            metrics["val_loss"], metrics[f"val_{name}"] = vl / max(1, vc), vm / max(1, vc)
+            metrics["val_loss"], metrics[f"val_{s['metric_name']}"] = vl / max(1, vc), vm / max(1, vc)
         metrics.update(lr=optimizer.param_groups[0]["lr"], samples_per_s=count / seconds if seconds > 0 else 0.0,
                        seconds=time.perf_counter() - start)
         history.append(metrics)
         value = metrics[s["monitor"]]
         if s["plateau"] and not plateau.update(value) and plateau.bad_epochs > s["schedule"]["patience"]:
             scale, plateau.bad_epochs = scale * s["schedule"]["factor"], 0  # reduce on plateau
-            set_learning_rate(optimizer, learning_rate(step, base, s["schedule"], rate, steps_per_epoch, s["epochs"], scale))
+            set_learning_rate(optimizer, learning_rate(step, base, s["schedule"], rate, steps_per_epoch, epochs, scale))
         best.update(value, epoch)
         if rank == 0:
-            print(f"epoch {epoch}/{s['epochs']}  " + "  ".join(
-                f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch"), flush=True)
+            print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch"),
+                  flush=True)
             write_metrics(out / "metrics.csv", history)
-        stop = s["early_stopping"]
-        if stop and best.bad_epochs >= stop["patience"] and epoch < s["epochs"]:
+        if stop and best.bad_epochs >= stop["patience"] and epoch < epochs:
             if rank == 0:
                 print(f"Stopped early: {s['monitor']} did not improve for {stop['patience']} epochs.")
             break
     if rank == 0 and not failed:
-        state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-        if all(v.isfinite().all() for v in state.values() if v.is_floating_point()):
-            torch.save(state, out / "weights.pt")
-            print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
+        save_weights(net, out)
     if distributed:
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()
