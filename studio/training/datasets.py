@@ -17,16 +17,13 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from studio.training.kinds import DATASETS, DatasetKind, get_dataset, get_loss
+from studio.training.kinds import DatasetKind, get_dataset, get_loss
 from studio.training.plan import data_plan
 from studio.training.runtime import data as rt
 from studio.training.runtime import generated
 from studio.training.runtime.tables import DataProblem
 from studio.training.settings import TrainingSettings
 from studio.training.signatures import DataError, resolve
-
-# the downloaded sets: kind id -> torchvision class
-TORCHVISION = {k.id: k.torchvision for k in DATASETS.values() if k.torchvision}
 
 DatasetError = DataError  # a dataset could not be loaded; the message is meant for the user
 
@@ -41,10 +38,6 @@ class Data:
     class_names: list[str] | None = None
     description: str = ""
     normalization: dict = field(default_factory=dict)  # {'mean': [...], 'std': [...]} for tabular data
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("STUDIO_DATA_DIR", Path.home() / ".studio" / "data"))
 
 
 def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) -> Data:
@@ -104,12 +97,6 @@ def _studio_reader(kind: DatasetKind, spec: dict, base: Path):
 # -- the Studio side of each reader ---------------------------------------------------------------
 
 
-def generated_arguments(spec: dict) -> dict:
-    """The keyword arguments of the generator function for a generated-set spec (defaults filled)."""
-    kind = get_dataset(spec["kind"])
-    return {k: v for k, v in kind.values(spec).items() if k in kind.options}
-
-
 def generate(spec: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Deterministic toy data: same spec, same tensors. DatasetError for sizes out of bounds or
     beyond the memory this machine has free (checked before anything is allocated)."""
@@ -160,12 +147,6 @@ def _check_memory(kind: DatasetKind, n: int) -> None:
         )
 
 
-def generator_functions(kind: str) -> list:
-    """The runtime functions that make a generated set, helpers first, the generator itself last
-    (as the kind declares them); the training-script export copies their source."""
-    return [getattr(generated, name) for name in get_dataset(kind).generator]
-
-
 def load_csv(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
     resolve(values.get("path"), base_dir, "CSV file")  # "CSV file not found: ..." before reading
     return rt.read_csv_data(plain)
@@ -179,11 +160,11 @@ def load_image_folder(plain: dict, kind: DatasetKind, values: dict, base_dir) ->
         raise DatasetError(f"{root} must contain one sub-folder per class with images inside ({e}).") from e
 
 
-def torchvision_files(kind: str, root: Path) -> tuple[Path, list[str]]:
+def torchvision_files(kind: DatasetKind, root: Path) -> tuple[Path, list[str]]:
     """The folder and file names torchvision expects for `kind` under `root`."""
     from torchvision import datasets
 
-    cls = getattr(datasets, TORCHVISION[kind])
+    cls = getattr(datasets, kind.torchvision)
     if hasattr(cls, "train_list"):  # CIFAR: pickled batches in one folder
         names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
         return root / cls.base_folder, names
@@ -193,7 +174,7 @@ def torchvision_files(kind: str, root: Path) -> tuple[Path, list[str]]:
 def load_torchvision(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
     """Read offline first; download only when files are missing and downloads are on."""
     offline = os.environ.get("STUDIO_NO_NETWORK") == "1" or not plain["download"]
-    folder, files = torchvision_files(kind.id, Path(plain["root"]).expanduser())
+    folder, files = torchvision_files(kind, Path(plain["root"]).expanduser())
     try:
         return rt.read_torchvision({**plain, "download": False})
     except RuntimeError as first:
@@ -214,11 +195,3 @@ def _missing_message(kind: DatasetKind, folder: Path, files: list[str], why: str
         f"{kind.torchvision} is not available ({why}). Studio needs {', '.join(files)} in {folder}. "
         "Connect to the internet and try again, or copy those files there."
     )
-
-
-def split(ds: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """Hold out `fraction` of `ds`, chosen by a seeded permutation (same seed, same split)."""
-    try:
-        return rt.split(ds, fraction, seed)
-    except DataProblem as e:
-        raise DatasetError(str(e)) from None
