@@ -13,7 +13,7 @@ from typing import Any
 
 from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param
 from studio.training import kinds
-from studio.training.kinds import Number, check_option, option_problems
+from studio.training.options import Number, check_option, option_problems
 
 SETTINGS_VERSION = 1
 
