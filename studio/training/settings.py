@@ -165,11 +165,13 @@ class TrainingSettings:
 
     # -- checks --------------------------------------------------------------------------------
 
-    def validate(self) -> list[str]:
-        """Problems a beginner can fix, one sentence each; empty when the settings are usable."""
+    def validate(self, data: bool = True) -> list[str]:
+        """Problems a beginner can fix, one sentence each; empty when the settings are usable.
+        `data=False` leaves out the dataset specs (a Trainer given data already loaded)."""
         errs: list[str] = option_problems(GENERAL, {k: getattr(self, k) for k in GENERAL})
-        errs += _data_problems(self.data, "")
-        if self.val_data is not None:
+        if data:
+            errs += _data_problems(self.data, "")
+        if data and self.val_data is not None:
             errs += _data_problems(self.val_data, "The separate validation dataset: ")
         for section, lookup in _SECTIONS.items():
             values = getattr(self, section)

@@ -86,7 +86,7 @@ class Trainer:
     def fit(self, resume_from: str | Path | None = None) -> RunResult:
         s = self.settings
         self._result = RunResult("failed", monitor=s.resolved_monitor())
-        errs = s.validate()
+        errs = s.validate(data=False)  # the data is loaded already
         if errs:
             return self._fail(Failure("settings", " ".join(errs)))
         try:
