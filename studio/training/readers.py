@@ -17,7 +17,7 @@ from typing import Any
 
 def absolute(path: Any, base_dir) -> str:
     p = Path(str(path)).expanduser()
-    return str(p if p.is_absolute() else Path(base_dir or Path.cwd()) / p)
+    return str(p if p.is_absolute() else (Path(base_dir or Path.cwd()) / p).absolute())
 
 
 def generated_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:

@@ -298,3 +298,15 @@ def test_torchrun_with_two_cpu_processes_writes_one_set_of_weights(tmp_path):
     assert len(_rows(out / "metrics.csv")) == 2
     state = torch.load(out / "weights.pt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in state.values())
+
+
+def test_settings_hold_absolute_data_paths_even_for_a_project_opened_by_a_relative_path(tmp_path, monkeypatch):
+    (tmp_path / "points.csv").write_text("a,b,label\n1,2,x\n3,4,y\n")
+    _project(tmp_path, "mlp_classifier", data={"kind": "csv", "path": "points.csv", "target": "label"})
+    monkeypatch.chdir(tmp_path)
+    source, _ = script_source(load_project("mlp_classifier.studio.json"))
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    settings = runpy.run_path(str(path), run_name="not_main")["SETTINGS"]
+    assert settings["data"]["path"] == str(tmp_path / "points.csv")
+    assert settings["data"]["delimiter"] == "," and settings["data"]["classification"] is True
