@@ -232,8 +232,25 @@ def _short(value: Any) -> str:
 
 
 def migrate(d: dict) -> dict:
-    """Bring an older settings dict up to SETTINGS_VERSION (hook for future formats)."""
+    """Bring an older settings dict up to SETTINGS_VERSION.
+
+    Files written before the dataset kinds were declared may hold whole numbers as floats in
+    dataset options (`"n": 1000.0`), which the loaders used to round; the declarations take
+    whole numbers only, so those become ints here and the file keeps training.
+    """
+    for key in ("data", "val_data"):
+        spec = d.get(key)
+        try:
+            options = kinds.get_dataset(spec.get("kind")).options if isinstance(spec, dict) else None
+        except KeyError:
+            continue
+        if options:
+            d[key] = {k: _whole(v) if k in options and options[k].kind == "int" else v for k, v in spec.items()}
     return d
+
+
+def _whole(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**53 else v
 
 
 def _fill(obj: Any, d: dict) -> None:
