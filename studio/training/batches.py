@@ -3,6 +3,7 @@
 In-memory `TensorDataset`s are moved to the device once and batched by slicing after one gather per
 epoch (no per-sample collate); other datasets go through a DataLoader whose batch sampler draws the
 same permutation (`epoch_order`), so both paths yield the same batches for the same generator.
+The batching functions are the runtime's (train.py batches with the same ones).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import math
 import re
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from studio.training.signatures import DataError
+from studio.training.runtime.loop import EpochBatches, epoch_order, tensor_batches
+from studio.training.runtime.tables import DataProblem
 
 IN_MEMORY_LIMIT = 1 << 30  # bytes of tensor data moved to the device once, up front
 
@@ -31,14 +33,9 @@ def fault_message(e: BaseException) -> str:
     """One line for a failed read: a DataError's own sentence (also when a DataLoader worker
     re-raised it under its traceback), else the exception's type and last line."""
     line = last_line(e)
-    if isinstance(e, DataError):
+    if isinstance(e, DataProblem):
         return re.sub(r"^[\w.]*Error: ", "", line)
     return f"{type(e).__name__}: {line}"
-
-
-def epoch_order(n: int, shuffle: bool, gen: torch.Generator) -> torch.Tensor | None:
-    """The sample order of one epoch: a permutation drawn from `gen`, or None (in order)."""
-    return torch.randperm(n, generator=gen) if shuffle else None
 
 
 class TensorBatches:
@@ -56,31 +53,14 @@ class TensorBatches:
         return math.ceil(self.n / self.bs)
 
     def epoch(self, gen: torch.Generator):
-        perm = epoch_order(self.n, self.shuffle, gen)
-        ts = self.tensors if perm is None else [t[perm.to(t.device)] for t in self.tensors]
-        return zip(*(t.split(self.bs) for t in ts), strict=True)
-
-
-class _EpochBatchSampler(Sampler):
-    def __init__(self, n: int, batch_size: int, shuffle: bool):
-        self.n, self.bs, self.shuffle = n, batch_size, shuffle
-        self.gen: torch.Generator | None = None
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.bs)
-
-    def __iter__(self):
-        perm = epoch_order(self.n, self.shuffle, self.gen)
-        idx = list(range(self.n)) if perm is None else perm.tolist()
-        for i in range(0, self.n, self.bs):
-            yield idx[i : i + self.bs]
+        return tensor_batches(self.tensors, self.bs, epoch_order(self.n, self.shuffle, gen))
 
 
 class LoaderBatches:
     """Batches through a DataLoader (lazy datasets, worker processes); data errors become DataFault."""
 
     def __init__(self, ds: Dataset, batch_size: int, shuffle: bool, device: torch.device, workers: int, seed: int):
-        self.sampler = _EpochBatchSampler(len(ds), batch_size, shuffle)
+        self.sampler = EpochBatches(len(ds), batch_size, shuffle)
         self.worker_gen = torch.Generator().manual_seed(seed + 1)
         self.loader = DataLoader(
             ds,
@@ -96,7 +76,7 @@ class LoaderBatches:
         return len(self.sampler)
 
     def epoch(self, gen: torch.Generator):
-        self.sampler.gen = gen
+        self.sampler.generator = gen
         it = iter(self.loader)
         while True:
             try:

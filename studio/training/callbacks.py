@@ -170,12 +170,11 @@ class CSVLogger(BaseCallback):
 
 
 def write_metrics_csv(path: str | Path, history: list[dict]) -> None:
+    from studio.training.runtime.loop import write_metrics  # train.py writes with the same function
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(history[0]))
-        w.writeheader()
-        w.writerows(history)
+    write_metrics(path, history)
 
 
 def format_eta(seconds: float) -> str:

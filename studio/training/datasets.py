@@ -1,29 +1,29 @@
-"""Datasets from a spec dict: generated toy sets, CSV files, image folders and torchvision sets.
+"""Datasets for Studio's runs: the runtime readers, with Studio's checks, messages and details.
 
-Every loader returns in-memory `TensorDataset`s when it can (the trainer batches those by slicing,
-which is much faster than a DataLoader); image folders and augmented sets stay lazy.
-Problems surface as `DatasetError` with a message that names the file, row, column or folder.
+The data is read by the very functions train.py copies (`studio.training.runtime.data`,
+`.generated`): `load_data` builds the plain plan (`plan.data_plan`) and hands each dataset kind's
+reader to `runtime.data.load_data`. Around the readers Studio adds what a window needs: the
+declaration's checks first, the memory a generated set needs, class names and a description,
+and one-line messages (`DatasetError`) that name the file, row, column or folder.
+In-memory data are `TensorDataset`s (batched by slicing); image folders and augmented sets stay lazy.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset, Subset, TensorDataset
+from torch.utils.data import Dataset
 
-from studio.training.kinds import DATASETS, DatasetKind, LossKind, get_dataset, get_loss
+from studio.training.kinds import DatasetKind, get_dataset, get_loss
+from studio.training.plan import data_plan
+from studio.training.runtime import data as rt
+from studio.training.runtime import generated
+from studio.training.runtime.tables import DataProblem
 from studio.training.settings import TrainingSettings
-from studio.training.signatures import DataError, column_index, is_float, resolve
-
-# the downloaded sets (the script export reads these): kind id -> torchvision class, (mean, std)
-TORCHVISION = {k.id: k.torchvision for k in DATASETS.values() if k.torchvision}
-_STATS = {k.id: k.stats for k in DATASETS.values() if k.torchvision}
-
+from studio.training.signatures import DataError, resolve
 
 DatasetError = DataError  # a dataset could not be loaded; the message is meant for the user
 
@@ -40,28 +40,24 @@ class Data:
     normalization: dict = field(default_factory=dict)  # {'mean': [...], 'std': [...]} for tabular data
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get("STUDIO_DATA_DIR", Path.home() / ".studio" / "data"))
-
-
 def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) -> Data:
     """Training and validation data for `settings` (split or separate set), standardised if asked."""
     base = Path(base_dir) if base_dir else Path.cwd()
     loss = get_loss(settings.loss.name)
-    train, info = load_dataset(settings.data, loss, base)
-    val = None
-    if settings.val_data:
-        val, _ = load_dataset(settings.val_data, loss, base)
-    elif settings.val_split > 0:
-        train, val = split(train, settings.val_split, settings.seed)
-    if loss.target == "multilabel":
-        train, val = _float_targets(train, info), _float_targets(val, info)
-    norm = {}
-    if get_dataset(settings.data["kind"]).values(settings.data).get("standardize", False):
-        train, val, norm = _standardize(train, val)
+    specs = [settings.data] + ([settings.val_data] if settings.val_data else [])
+    kinds = [_checked_kind(spec, loss) for spec in specs]
+    readers = [_studio_reader(kind, spec, base) for kind, spec in zip(kinds, specs, strict=True)]
+    try:
+        plan = data_plan(settings, base)
+        train, val, info = rt.load_data(plan, readers[0], readers[-1] if len(readers) > 1 else None)
+    except DataProblem as e:
+        raise DatasetError(str(e)) from None
     if len(train) == 0:
         raise DatasetError(f"The training set is empty ({info['description']}).")
-    x0 = train[0][0]
+    try:
+        x0 = train[0][0]
+    except DataProblem as e:
+        raise DatasetError(str(e)) from None
     return Data(
         train=train,
         val=val,
@@ -70,12 +66,12 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
         num_classes=info.get("num_classes"),
         class_names=info.get("class_names"),
         description=info["description"],
-        normalization=norm,
+        normalization=info.get("normalization", {}),
     )
 
 
-def load_dataset(spec: dict, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
-    """One dataset spec through its kind's declared loader; DatasetError for settings it refuses."""
+def _checked_kind(spec: dict, loss) -> DatasetKind:
+    """The spec's declared kind, once its options pass the declaration's checks."""
     try:
         kind = get_dataset(spec.get("kind"))
     except KeyError as e:
@@ -84,66 +80,21 @@ def load_dataset(spec: dict, loss: LossKind, base_dir: Path) -> tuple[Dataset, d
     if problems:
         raise DatasetError(problems[0])
     if loss.task == "classification" and "class" not in kind.targets:
-        raise DatasetError(
-            f"The {kind.label} set is for regression; choose {_loss_names('float')} loss."
-        )
-    return globals()[kind.loader](kind.values(spec), kind, loss, base_dir)
+        from studio.training.kinds import LOSSES
+
+        names = [k.label for k in LOSSES.values() if k.target == "float"]
+        raise DatasetError(f"The {kind.label} set is for regression; choose {', '.join(names[:-1])} or {names[-1]} loss.")
+    return kind
 
 
-def _loss_names(target: str) -> str:
-    from studio.training.kinds import LOSSES
-
-    names = [k.label for k in LOSSES.values() if k.target == target]
-    return ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def split(ds: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """Hold out `fraction` of `ds`, chosen by a seeded permutation (same seed, same split)."""
-    n = len(ds)
-    n_val = int(round(n * fraction))
-    if n_val == 0 or n_val == n:
-        raise DatasetError(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    tr, va = perm[n_val:].sort().values, perm[:n_val].sort().values
-    if isinstance(ds, TensorDataset):
-        return TensorDataset(*(t[tr] for t in ds.tensors)), TensorDataset(*(t[va] for t in ds.tensors))
-    if isinstance(ds, _Pair):  # same files, different transforms for train and val
-        return Subset(ds.train, tr.tolist()), Subset(ds.val, va.tolist())
-    return Subset(ds, tr.tolist()), Subset(ds, va.tolist())
+def _studio_reader(kind: DatasetKind, spec: dict, base: Path):
+    """The kind's runtime reader wrapped by its Studio loader (checks before, details after)."""
+    loader = globals()[kind.loader]
+    values = kind.values(spec)
+    return lambda plain: loader(plain, kind, values, base)
 
 
-def _float_targets(ds, info):
-    """Class labels as BCE targets: one 0/1 column for two classes, one-hot for more."""
-    if not isinstance(ds, TensorDataset) or ds.tensors[1].dtype.is_floating_point or ds.tensors[1].dim() != 1:
-        return ds
-    y = ds.tensors[1]
-    k = info.get("num_classes") or int(y.max()) + 1
-    y = y.float().unsqueeze(1) if k <= 2 else torch.nn.functional.one_hot(y, k).float()
-    return TensorDataset(ds.tensors[0], y)
-
-
-def _standardize(train, val):
-    if not isinstance(train, TensorDataset) or train.tensors[0].dim() != 2:
-        return train, val, {}
-    x = train.tensors[0]
-    mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
-    std = torch.where(std > 0, std, torch.ones_like(std))
-
-    def apply(ds):
-        if ds is None or not isinstance(ds, TensorDataset):
-            return ds
-        return TensorDataset((ds.tensors[0] - mean) / std, *ds.tensors[1:])
-
-    return apply(train), apply(val), {"mean": mean.tolist(), "std": std.tolist()}
-
-
-# -- generated sets --------------------------------------------------------------------------------
-
-
-def generated_arguments(spec: dict) -> dict:
-    """The keyword arguments of the generator function for a generated-set spec (defaults filled)."""
-    kind = get_dataset(spec["kind"])
-    return {k: v for k, v in kind.values(spec).items() if k in kind.options}
+# -- the Studio side of each reader ---------------------------------------------------------------
 
 
 def generate(spec: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
@@ -158,22 +109,18 @@ def generate(spec: dict) -> tuple[torch.Tensor, torch.Tensor, dict]:
     problems = kind.problems(spec)
     if problems:
         raise DatasetError(problems[0])
-    args = generated_arguments(spec)
-    n = args["n"]
+    ds, info = load_generated(kind.runtime_spec(spec, "class"), kind, kind.values(spec), None)
+    return *ds.tensors, info
+
+
+def load_generated(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
+    n = plain["arguments"]["n"]
     _check_memory(kind, n)
-    x, y = generator_functions(kind.id)[-1](**args)
+    ds, info = generated.read_generated(plain)
     if "class" not in kind.targets:
-        return x, y, {"description": f"{kind.label} ({n} points)"}
-    k = args.get("classes", kind.signature(args).num_classes)
-    info = {"num_classes": k, "class_names": kind.names_of_classes(k), "description": f"{kind.id} ({n} samples)"}
-    return x.float(), y, info
-
-
-def load_generated(values: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
-    x, y, info = generate(values)
-    if loss.target == "float" and "class" in kind.targets:
-        y = y.float().unsqueeze(1)  # regression on the labels as numbers
-    return TensorDataset(x, y), info
+        return ds, {"description": f"{kind.label} ({n} points)"}
+    k = plain["classes"]
+    return ds, {"num_classes": k, "class_names": kind.names_of_classes(k), "description": f"{kind.id} ({n} samples)"}
 
 
 def available_memory() -> int | None:
@@ -200,279 +147,51 @@ def _check_memory(kind: DatasetKind, n: int) -> None:
         )
 
 
-def generator_functions(kind: str) -> list:
-    """The functions that make a generated set, helpers first, the generator itself last (as
-    the kind declares them). Each uses only ``torch`` and ``math``, so the training-script
-    export copies their source."""
-    return [globals()[name] for name in get_dataset(kind).generator]
+def load_csv(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
+    resolve(values.get("path"), base_dir, "CSV file")  # "CSV file not found: ..." before reading
+    return rt.read_csv_data(plain)
 
 
-def class_labels(n: int, classes: int, generator: torch.Generator) -> torch.Tensor:
-    """n labels 0..classes-1, as evenly spread as possible, in random order."""
-    return (torch.arange(n) % classes)[torch.randperm(n, generator=generator)]
-
-
-def spirals(n: int = 1000, noise: float = 0.2, classes: int = 2, seed: int = 0):
-    """Points on interleaved spiral arms, one arm per class: x is n x 2, y the arm."""
-    g = torch.Generator().manual_seed(seed)
-    y = class_labels(n, classes, g)
-    t = torch.sqrt(torch.rand(n, generator=g)) * 3 * math.pi
-    angle = t + y * (2 * math.pi / classes)
-    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], 1) / math.pi
-    x += noise * torch.randn(n, 2, generator=g) / math.pi
-    return x, y
-
-
-def moons(n: int = 1000, noise: float = 0.1, seed: int = 0):
-    """Two interleaving half circles: x is n x 2, y 0 (upper) or 1 (lower)."""
-    g = torch.Generator().manual_seed(seed)
-    y = class_labels(n, 2, g)
-    t = torch.rand(n, generator=g) * math.pi
-    x = torch.where(
-        (y == 0).unsqueeze(1),
-        torch.stack([torch.cos(t), torch.sin(t)], 1),
-        torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1),
-    )
-    x += noise * torch.randn(n, 2, generator=g)
-    return x, y
-
-
-def blobs(n: int = 1000, classes: int = 3, std: float = 1.0, seed: int = 0):
-    """Gaussian blobs around centres on a circle of radius 3: x is n x 2, y the blob."""
-    g = torch.Generator().manual_seed(seed)
-    y = class_labels(n, classes, g)
-    a = torch.arange(classes) * (2 * math.pi / classes)
-    centers = 3.0 * torch.stack([torch.cos(a), torch.sin(a)], 1)
-    x = centers[y] + std * torch.randn(n, 2, generator=g)
-    return x, y
-
-
-def sine(n: int = 1000, noise: float = 0.1, seed: int = 0):
-    """Regression: x uniform in [-pi, pi] (n x 1), y = sin(x) + noise (n x 1)."""
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(n, 1, generator=g) * 2 - 1) * math.pi
-    y = torch.sin(x) + noise * torch.randn(n, 1, generator=g)
-    return x, y
-
-
-def shapes(n: int = 600, noise: float = 0.1, seed: int = 0):
-    """28x28 grey images of a circle (0), square (1) or triangle (2): x is n x 1 x 28 x 28."""
-    g = torch.Generator().manual_seed(seed)
-    y = class_labels(n, 3, g)
-    return draw_shapes(y, noise, g), y
-
-
-def draw_shapes(y: torch.Tensor, noise: float, g: torch.Generator, size: int = 28) -> torch.Tensor:
-    """One image per label, at a random place and size, with Gaussian noise, clamped to [0, 1]."""
-    n = len(y)
-    cx = (9 + 10 * torch.rand(n, 1, 1, generator=g))
-    cy = (9 + 10 * torch.rand(n, 1, 1, generator=g))
-    r = 5 + 3 * torch.rand(n, 1, 1, generator=g)
-    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
-    dx, dy = xx - cx, yy - cy
-    circle = dx**2 + dy**2 <= r**2
-    square = torch.maximum(dx.abs(), dy.abs()) <= 0.8 * r
-    triangle = (dy >= -r) & (dy <= r * 0.8) & (dx.abs() <= (dy + r) * 0.55)
-    lab = y.view(n, 1, 1)
-    img = torch.where(lab == 0, circle, torch.where(lab == 1, square, triangle)).float()
-    img = img + noise * torch.randn(n, size, size, generator=g)
-    return img.clamp_(0, 1).unsqueeze(1)
-
-
-# -- CSV ---------------------------------------------------------------------------------------------
-
-
-def load_csv(spec: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[TensorDataset, dict]:
-    task = loss.task
-    path = resolve(spec.get("path"), base_dir, "CSV file")
+def load_image_folder(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
+    root = resolve(values.get("path"), base_dir, "image folder")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=spec.get("delimiter", ",")), 1) if any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DatasetError(f"Could not read {path}: {e}") from e
-    if not rows:
-        raise DatasetError(f"{path.name} is empty.")
-    header = spec.get("header", "auto")
-    if header == "auto":  # a header row has no numbers in it
-        header = all(not is_float(c) for c in rows[0][1])
-    width = len(rows[0][1])
-    names = [c.strip() for c in rows[0][1]] if header else [f"column {j + 1}" for j in range(width)]
-    data = rows[1:] if header else rows
-    if not data:
-        raise DatasetError(f"{path.name} has a header but no data rows.")
-    t = column_index(spec.get("target", -1), names, path)
-    feats = spec.get("features")
-    fcols = [column_index(c, names, path) for c in feats] if feats else [j for j in range(width) if j != t]
-    if t in fcols:
-        raise DatasetError(f"Column '{names[t]}' cannot be both a feature and the target.")
-    x = torch.empty(len(data), len(fcols))
-    raw_targets = []
-    for r, (line, row) in enumerate(data):
-        if len(row) != width:
-            raise DatasetError(f"{path.name}, row {line}: {len(row)} values, expected {width} like the first row.")
-        for c, j in enumerate(fcols):
-            cell = row[j].strip()
-            try:
-                x[r, c] = float(cell)
-            except ValueError:
-                raise DatasetError(
-                    f"{path.name}, row {line}, column '{names[j]}': {cell!r} is not a number."
-                ) from None
-        raw_targets.append((line, row[t].strip()))
-    info = {"description": f"{path.name} ({len(data)} rows, {len(fcols)} features)"}
-    if task == "classification":
-        labels = sorted({v for _, v in raw_targets}, key=lambda v: (0, float(v), v) if is_float(v) else (1, 0.0, v))
-        index = {v: i for i, v in enumerate(labels)}
-        y = torch.tensor([index[v] for _, v in raw_targets])
-        info.update(num_classes=len(labels), class_names=labels)
-    else:
-        ys = []
-        for line, v in raw_targets:
-            if not is_float(v):
-                raise DatasetError(
-                    f"{path.name}, row {line}, column '{names[t]}': {v!r} is not a number "
-                    "(regression needs numeric targets; use a classification loss for labels)."
-                )
-            ys.append(float(v))
-        y = torch.tensor(ys).unsqueeze(1)
-    return TensorDataset(x, y), info
-
-
-# -- image folders ----------------------------------------------------------------------------------
-
-
-class _Pair(Dataset):
-    """Two views of the same files: `train` (maybe augmented) and `val` (plain)."""
-
-    def __init__(self, train: Dataset, val: Dataset):
-        self.train, self.val = train, val
-
-    def __len__(self):
-        return len(self.train)
-
-    def __getitem__(self, i):
-        return self.train[i]
-
-
-class ImageError(DataError):
-    """An image in an image folder cannot be read; the message names the file."""
-
-
-def read_image(path: str):
-    """The image at `path`, decoded now (PIL decodes lazily), so a damaged file is named."""
-    from PIL import Image
-
-    try:
-        with open(path, "rb") as f:
-            image = Image.open(f)
-            image.load()
-            return image.convert("RGB") if image.mode not in ("RGB", "L") else image
-    except Exception as e:  # noqa: BLE001 - PIL raises many types for a damaged file
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ImageError(f"The image {path} cannot be read ({reason[:120]}); remove or replace it.") from None
-
-
-def load_image_folder(spec: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
-    from torchvision import datasets, transforms
-
-    root = resolve(spec.get("path"), base_dir, "image folder")
-    size = spec.get("size", [28, 28])
-    size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size)
-    channels = int(spec.get("channels", 3))
-    base = [transforms.Grayscale(channels)] if channels == 1 else [transforms.Lambda(lambda im: im.convert("RGB"))]
-    base.append(transforms.Resize(size))
-    tail = [transforms.ToTensor()]
-    if spec.get("normalize", True):
-        tail.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
-    aug = [transforms.RandomHorizontalFlip(), transforms.RandomAffine(10, translate=(0.1, 0.1))] if spec.get("augment") else []
-    try:
-        plain = datasets.ImageFolder(str(root), transform=transforms.Compose(base + tail), loader=read_image)
-        train = (
-            datasets.ImageFolder(str(root), transform=transforms.Compose(base + aug + tail), loader=read_image)
-            if aug else plain
-        )
+        return rt.read_image_folder(plain)
     except (FileNotFoundError, OSError) as e:
-        raise DatasetError(
-            f"{root} must contain one sub-folder per class with images inside ({e})."
-        ) from e
-    info = {
-        "num_classes": len(plain.classes),
-        "class_names": list(plain.classes),
-        "description": f"{root.name} ({len(plain)} images, {len(plain.classes)} classes)",
-    }
-    return (_Pair(train, plain) if aug else plain), info
+        raise DatasetError(f"{root} must contain one sub-folder per class with images inside ({e}).") from e
 
 
-# -- torchvision sets ---------------------------------------------------------------------------------
-
-
-def torchvision_files(kind: str, root: Path) -> tuple[Path, list[str]]:
+def torchvision_files(kind: DatasetKind, root: Path) -> tuple[Path, list[str]]:
     """The folder and file names torchvision expects for `kind` under `root`."""
     from torchvision import datasets
 
-    cls = getattr(datasets, TORCHVISION[kind])
+    cls = getattr(datasets, kind.torchvision)
     if hasattr(cls, "train_list"):  # CIFAR: pickled batches in one folder
         names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
         return root / cls.base_folder, names
     return root / cls.__name__ / "raw", [os.path.splitext(os.path.basename(u))[0] for u, _ in cls.resources]
 
 
-def load_torchvision(spec: dict, kind: DatasetKind, loss: LossKind, base_dir: Path) -> tuple[Dataset, dict]:
-    from torchvision import datasets, transforms
-
-    declared, kind = kind, kind.id
-    root = Path(spec.get("root") or default_data_dir()).expanduser()
-    if not root.is_absolute():
-        root = base_dir / root
-    cls = getattr(datasets, TORCHVISION[kind])
-    train_split = spec.get("split", "train") != "test"
-    folder, files = torchvision_files(kind, root)
-    offline = os.environ.get("STUDIO_NO_NETWORK") == "1" or spec.get("download") is False
-    mean, std = declared.stats
-    augment = bool(spec.get("augment"))
-    tf = None
-    if augment:
-        size = declared.signature(spec).sample_shape[-1]
-        tf = transforms.Compose([
-            transforms.RandomCrop(size, padding=size // 8),
-            *([transforms.RandomHorizontalFlip()] if declared.flip else []),
-            transforms.ToTensor(),
-            transforms.Normalize(mean, std),
-        ])
+def load_torchvision(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
+    """Read offline first; download only when files are missing and downloads are on."""
+    offline = os.environ.get("STUDIO_NO_NETWORK") == "1" or not plain["download"]
+    folder, files = torchvision_files(kind, Path(plain["root"]).expanduser())
     try:
-        ds = cls(str(root), train=train_split, download=False, transform=tf)
+        return rt.read_torchvision({**plain, "download": False})
     except RuntimeError as first:
         if offline:
             raise DatasetError(_missing_message(kind, folder, files, "downloads are off")) from first
         try:
-            ds = cls(str(root), train=train_split, download=True, transform=tf)
+            return rt.read_torchvision(plain)
         except (Exception, KeyboardInterrupt) as e:  # network errors come in many types
             raise DatasetError(_missing_message(kind, folder, files, f"the download failed: {e}")) from e
     except Exception as e:
         raise DatasetError(
-            f"The {cls.__name__} files in {folder} are incomplete or corrupt ({e}). Delete them and download again."
+            f"The {kind.torchvision} files in {folder} are incomplete or corrupt ({e}). Delete them and download again."
         ) from e
-    names = list(getattr(ds, "classes", [])) or None
-    info = {
-        "num_classes": 10,
-        "class_names": names,
-        "description": f"{cls.__name__} {'train' if train_split else 'test'} ({len(ds)} images)",
-    }
-    if augment:
-        return ds, info
-    data = torch.as_tensor(ds.data)
-    if data.dim() == 3:  # MNIST: N x H x W
-        data = data.unsqueeze(1)
-    else:  # CIFAR: N x H x W x C
-        data = data.permute(0, 3, 1, 2)
-    x = data.float().div_(255)
-    x = (x - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
-    y = torch.as_tensor(ds.targets, dtype=torch.long)
-    return TensorDataset(x, y), info
 
 
-def _missing_message(kind: str, folder: Path, files: list[str], why: str) -> str:
+def _missing_message(kind: DatasetKind, folder: Path, files: list[str], why: str) -> str:
     return (
-        f"{TORCHVISION[kind]} is not available ({why}). Studio needs {', '.join(files)} in {folder}. "
+        f"{kind.torchvision} is not available ({why}). Studio needs {', '.join(files)} in {folder}. "
         "Connect to the internet and try again, or copy those files there."
     )

@@ -10,12 +10,13 @@ so this module imports neither Qt nor torch).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, ParamError, Text
+from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
+from studio.training import readers
+from studio.training.options import Char, Column, Number, option_problems
 from studio.training.signatures import (
     DataError,
     DataSignature,
@@ -29,71 +30,6 @@ __all__ = [
     "LossKind", "OptimizerKind", "ScheduleKind", "get_dataset", "get_loss", "get_optimizer",
     "get_schedule", "option_problems",
 ]
-
-
-# -- option types beyond the block parameters -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Number(Float):
-    """A Float whose maximum may itself be excluded ("less than 1")."""
-
-    exclusive_max: bool = False
-
-    def coerce(self, value: Any, name: str = "value") -> float:
-        real = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if self.exclusive_max and real and value >= self.max:
-            raise ParamError(f"{name} must be less than {self.max:g} (got {value:g}).")
-        return super().coerce(value, name)
-
-
-@dataclass(frozen=True)
-class Char(Text):
-    """One character (a CSV delimiter): csv.reader takes nothing longer."""
-
-    def coerce(self, value: Any, name: str = "value") -> str:
-        if not isinstance(value, str) or len(value) != 1 or value in "\r\n\"":
-            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-            raise ParamError(f"{name} must be exactly one character, like , or ; (got {shown}).")
-        return value
-
-
-@dataclass(frozen=True)
-class Column(Param):
-    """A CSV column: its header name, or its number from 0 (negative counts from the end)."""
-
-    kind = "text"
-
-    def coerce(self, value: Any, name: str = "value") -> int | str:
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
-            raise ParamError(f"{name} must be a column name or number (got {value!r}).")
-        return value
-
-
-def check_option(param: Param, value: Any, label: str) -> str | None:
-    """The problem with a stored option value, or None. Stricter than the editors' `coerce`:
-    a file holds numbers as numbers, so the text "3" is not a whole number here."""
-    if isinstance(value, str) and param.kind in ("int", "float", "ints"):
-        what = "whole number" if param.kind == "int" else "number"
-        return f"{label} must be a {what} (got {value!r})."
-    if param.kind == "int" and isinstance(value, float):
-        return f"{label} must be a whole number (got {value!r})."
-    try:
-        param.coerce(value, label)
-    except ParamError as e:
-        return str(e)
-    return None
-
-
-def option_problems(options: Mapping[str, Param], values: Mapping[str, Any]) -> list[str]:
-    """One sentence per declared option whose value in `values` does not fit (missing: default)."""
-    out = []
-    for key, param in options.items():
-        if key in values:
-            problem = check_option(param, values[key], param.label or key)
-            if problem:
-                out.append(problem)
-    return out
 
 
 # -- the declarations -----------------------------------------------------------------------------
@@ -196,8 +132,12 @@ class ScheduleKind(Kind):
 class DatasetKind(Kind):
     #: "generated" | "file" | "folder" | "download": how the data comes
     family: str = "generated"
-    #: the function in `studio.training.datasets` that loads it: (spec, loss kind, base dir)
+    #: the function in `studio.training.datasets` that loads it for Studio (messages, info)
     loader: str = ""
+    #: the runtime function that reads it (`studio.training.runtime`, copied into train.py)
+    reader: str = ""
+    #: (kind, options with defaults, loss target, base dir) -> the plain spec `reader` takes
+    reader_spec: Callable[..., dict] | None = None
     #: the targets it can give: "class" labels (also usable as numbers) and/or "float" values
     targets: tuple[str, ...] = ("class",)
     #: (options with defaults filled, base dir) -> DataSignature, never loading the data
@@ -229,6 +169,10 @@ class DatasetKind(Kind):
         if problems:
             raise DataError(problems[0])
         return self.signature(self.values(options), base_dir)
+
+    def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
+        """The plain spec the runtime reader takes, for a loss whose target is `target`."""
+        return self.reader_spec(self, self.values(options), target, base_dir)
 
 
 def _registry(*kinds: Kind) -> dict[str, Any]:
@@ -386,7 +330,8 @@ def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple,
 
     options = {**options, "seed": _SEED}
     return DatasetKind(kind_id, label, help, options, shown=tuple(k for k in options if k != "seed"),
-                       family="generated", loader="load_generated", targets=targets, signature=signature,
+                       family="generated", loader="load_generated", reader="read_generated",
+                       reader_spec=readers.generated_spec, targets=targets, signature=signature,
                        generator=(*(("class_labels",) if "class" in targets else ()), *helpers, kind_id),
                        class_names=names, bytes_per_sample=per_sample)
 
@@ -400,7 +345,8 @@ def _torchvision(kind_id: str, label: str, shape: tuple, source: str, stats: tup
         kind_id, label, f"The {label} images (downloaded once into the data folder).",
         {"augment": _AUGMENT, "root": Text("", "Data folder", max_len=4096),
          "split": Choice("train", "Split", options=("train", "test")), "download": Bool(True, "Download")},
-        shown=("augment",), family="download", loader="load_torchvision",
+        shown=("augment",), family="download", loader="load_torchvision", reader="read_torchvision",
+        reader_spec=readers.download_spec,
         signature=fixed_signature(shape, 10, label), torchvision=source, stats=stats, flip=flip,
     )
 
@@ -423,13 +369,15 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "header": Choice("auto", "Header row", options=("auto", True, False)),
                  "standardize": Bool(True, "Standardise")},
                 shown=("path", "target"), family="file", loader="load_csv", targets=("class", "float"),
+                reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
                 {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3), "augment": _AUGMENT,
                  "size": Ints((28, 28), "Image size", min_len=1, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
                 shown=("path", "channels", "augment"), check=_size_check, family="folder",
-                loader="load_image_folder", signature=folder_signature),
+                loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
+                reader_spec=readers.folder_spec),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),
     _torchvision("cifar10", "CIFAR-10", (3, 32, 32), "CIFAR10",

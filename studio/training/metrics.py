@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from studio.training import runtime
 from studio.training.kinds import get_loss
+from studio.training.runtime import metrics as runtime_metrics
 
 
 def per_sample_metric(loss_name: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -20,7 +20,7 @@ def per_sample_metric(loss_name: str, out: torch.Tensor, y: torch.Tensor) -> tor
 
 
 def metric_function(loss_name: str):
-    return getattr(runtime, get_loss(loss_name).metric_function)
+    return getattr(runtime_metrics, get_loss(loss_name).metric_function)
 
 
 class StepMetrics:

@@ -11,8 +11,9 @@ import functools
 import torch
 from torch import nn
 
-from studio.training import runtime
 from studio.training.kinds import get_loss, get_optimizer, get_schedule
+from studio.training.runtime import loop as runtime_loop
+from studio.training.runtime import schedules as runtime
 from studio.training.settings import LossSettings, TrainingSettings
 
 
@@ -69,8 +70,9 @@ def _fused_supported(name: str, device: torch.device) -> bool:
 
 
 def make_optimizer(params, settings: TrainingSettings, device) -> torch.optim.Optimizer:
-    name, kw = optimizer_spec(settings, device)
-    return getattr(torch.optim, name)(params, **kw)
+    name, kw = optimizer_arguments(settings)
+    implementation = _implementation(settings.optimizer.name, settings.optimizer.implementation, torch.device(device))
+    return runtime_loop.make_optimizer(params, name, kw, [implementation])
 
 
 def loss_spec(loss: LossSettings) -> tuple[str, dict]:

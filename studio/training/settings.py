@@ -13,7 +13,7 @@ from typing import Any
 
 from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param
 from studio.training import kinds
-from studio.training.kinds import Number, check_option, option_problems
+from studio.training.options import Number, check_option, option_problems
 
 SETTINGS_VERSION = 1
 
@@ -165,11 +165,13 @@ class TrainingSettings:
 
     # -- checks --------------------------------------------------------------------------------
 
-    def validate(self) -> list[str]:
-        """Problems a beginner can fix, one sentence each; empty when the settings are usable."""
+    def validate(self, data: bool = True) -> list[str]:
+        """Problems a beginner can fix, one sentence each; empty when the settings are usable.
+        `data=False` leaves out the dataset specs (a Trainer given data already loaded)."""
         errs: list[str] = option_problems(GENERAL, {k: getattr(self, k) for k in GENERAL})
-        errs += _data_problems(self.data, "")
-        if self.val_data is not None:
+        if data:
+            errs += _data_problems(self.data, "")
+        if data and self.val_data is not None:
             errs += _data_problems(self.val_data, "The separate validation dataset: ")
         for section, lookup in _SECTIONS.items():
             values = getattr(self, section)
@@ -230,8 +232,25 @@ def _short(value: Any) -> str:
 
 
 def migrate(d: dict) -> dict:
-    """Bring an older settings dict up to SETTINGS_VERSION (hook for future formats)."""
+    """Bring an older settings dict up to SETTINGS_VERSION.
+
+    Files written before the dataset kinds were declared may hold whole numbers as floats in
+    dataset options (`"n": 1000.0`), which the loaders used to round; the declarations take
+    whole numbers only, so those become ints here and the file keeps training.
+    """
+    for key in ("data", "val_data"):
+        spec = d.get(key)
+        try:
+            options = kinds.get_dataset(spec.get("kind")).options if isinstance(spec, dict) else None
+        except KeyError:
+            continue
+        if options:
+            d[key] = {k: _whole(v) if k in options and options[k].kind == "int" else v for k, v in spec.items()}
     return d
+
+
+def _whole(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**53 else v
 
 
 def _fill(obj: Any, d: dict) -> None:

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.training.runtime.tables import DataProblem, column_number, header_names, is_number
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 _MAX_DISTINCT = 1000  # more distinct numeric targets than this: a regression target
 
 
-class DataError(Exception):
-    """The data cannot be read or does not fit its settings; the message is one line for the user."""
+class DataError(DataProblem):
+    """The data cannot be read or does not fit its settings; the message is one line for the user.
+    (A runtime `DataProblem`, so one `except DataProblem` catches what the runtime raises too.)"""
 
 
 @dataclass(frozen=True)
@@ -83,16 +86,17 @@ def _csv_cached(path_text: str, key: str, stamp: float) -> DataSignature:
                     continue
                 if names is None:
                     width = len(row)
-                    header = all(not is_float(c) for c in row) if header_rule == "auto" else bool(header_rule)
-                    names = [c.strip() for c in row] if header else [f"column {j + 1}" for j in range(width)]
+                    names, header = header_names(row, header_rule)
                     t = column_index(target, names, path)
                     if header:
                         continue
                 rows += 1
                 if len(distinct) <= _MAX_DISTINCT and t < len(row):
                     distinct.add(row[t].strip())
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except (OSError, UnicodeDecodeError, csv.Error, TypeError) as e:
         raise DataError(f"Could not read {path}: {e}") from None
+    except DataProblem as e:
+        raise DataError(str(e)) from None
     if names is None:
         raise DataError(f"{path.name} is empty.")
     feats = values.get("features")
@@ -128,22 +132,12 @@ def _folder_cached(root_text: str, channels: int, size: tuple[int, int], stamp: 
     return DataSignature((channels, *size), "float32", len(classes), "class", None, note)
 
 
-def is_float(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
+is_float = is_number
 
 
 def column_index(col: Any, names: list[str], path: Path) -> int:
     """The index of a CSV column given by number (negative from the end) or header name."""
-    if isinstance(col, int) and not isinstance(col, bool):
-        if -len(names) <= col < len(names):
-            return col % len(names)
-        raise DataError(f"{path.name} has {len(names)} columns; there is no column {col}.")
-    if col in names:
-        return names.index(col)
-    shown = repr(col) if len(repr(col)) <= 80 else repr(col)[:77] + "..."
-    listed = ", ".join(names) if len(", ".join(names)) <= 200 else ", ".join(names)[:197] + "..."
-    raise DataError(f"{path.name} has no column named {shown} (columns: {listed}).")
+    try:
+        return column_number(col, names, path.name)
+    except DataProblem as e:
+        raise DataError(str(e)) from None

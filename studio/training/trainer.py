@@ -11,59 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
-import traceback
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from studio.training import checkpoints
-from studio.training.batches import DataFault, LoaderBatches, fault_message, last_line, make_batches
+from studio.training.batches import DataFault, LoaderBatches, last_line, make_batches
 from studio.training.callbacks import EpochReport, Failure, RunInfo, RunResult, StepReport
+from studio.training.control import RunControl, model_failure, resolve_device
 from studio.training.datasets import Data
+from studio.training.first_batch import CheckError, check_first_batch
 from studio.training.kinds import get_loss
-from studio.training.metrics import StepMetrics, per_sample_metric
+from studio.training.metrics import StepMetrics, metric_function
 from studio.training.optim import LRSchedule, make_loss, make_optimizer
-from studio.training.runtime import Monitor
+from studio.training.runtime.loop import evaluate, train_step
+from studio.training.runtime.schedules import Monitor
 from studio.training.settings import TrainingSettings
-
-GENERATED_PREFIX = "<studio"  # filenames the compiler registers generated model source under
-
-
-class RunControl:
-    """Cooperative stop/pause, safe to call from another thread (e.g. the GUI thread).
-
-    The loop checks one attribute per step and acts before the next batch.
-    """
-
-    def __init__(self):
-        self._go = threading.Event()
-        self._go.set()
-        self.stop_requested = False
-        self.attention = False  # read by the loop each step: something to act on
-
-    def stop(self) -> None:
-        self.stop_requested = True
-        self.attention = True
-        self._go.set()
-
-    def pause(self) -> None:
-        self._go.clear()
-        self.attention = True
-
-    def resume(self) -> None:
-        self._go.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._go.is_set()
-
-    def wait(self) -> None:
-        """Block while paused; called by the loop when `attention` is set."""
-        self._go.wait()
-        self.attention = self.stop_requested or not self._go.is_set()
 
 
 class _StopRun(Exception):
@@ -77,48 +42,6 @@ class _CallbackFault(Exception):
 class _NonFinite(Exception):
     def __init__(self, step: int, epoch: int, batch: int, value: float):
         self.step, self.epoch, self.batch, self.value = step, epoch, batch, value
-
-
-class CheckError(Exception):
-    """The data does not fit the model; the message says what to change."""
-
-
-# -- devices and faults --------------------------------------------------------------------------------
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise CheckError(f"Device '{name}' was chosen but this machine has no usable CUDA GPU; choose cpu or auto.")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise CheckError(f"Device '{name}' does not exist; this machine has {torch.cuda.device_count()} GPU(s).")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise CheckError("Device 'mps' was chosen but Apple GPU support is not available; choose cpu or auto.")
-    return dev
-
-
-def model_failure(e: BaseException, what: str = "The model failed") -> Failure:
-    """A Failure naming the generated-source line (file, line, text) where `e` was raised, if any."""
-    frames = traceback.extract_tb(e.__traceback__)
-    mine = [f for f in frames if f.filename.startswith(GENERATED_PREFIX)]
-    frame = mine[-1] if mine else (frames[-1] if frames else None)
-    loc = (frame.filename, frame.lineno, (frame.line or "").strip()) if frame else None
-    msg = f"{what}: {type(e).__name__}: {last_line(e)}"
-    if loc and mine:
-        msg += f" (at {loc[0]}, line {loc[1]}: {loc[2]})"
-    details = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-    return Failure("model", msg, location=loc if mine else None, details=details)
-
-
-def _shape(t) -> str:
-    return "(" + ", ".join(str(s) for s in t) + (",)" if len(t) == 1 else ")")
 
 
 # -- the trainer ----------------------------------------------------------------------------------------
@@ -163,7 +86,7 @@ class Trainer:
     def fit(self, resume_from: str | Path | None = None) -> RunResult:
         s = self.settings
         self._result = RunResult("failed", monitor=s.resolved_monitor())
-        errs = s.validate()
+        errs = s.validate(data=False)  # the data is loaded already
         if errs:
             return self._fail(Failure("settings", " ".join(errs)))
         try:
@@ -260,60 +183,8 @@ class Trainer:
 
     def check_batch(self) -> None:
         """Run two samples through the model and the loss; raise CheckError naming any mismatch."""
-        data, s = self.data, self.settings
-        exp = self.expected_input_shape
-        if exp is not None and tuple(exp) != tuple(data.input_shape):
-            raise CheckError(
-                f"The model expects inputs of shape {_shape(exp)} but the dataset gives {_shape(data.input_shape)}. "
-                "Change the input block's shape to match the data."
-            )
-        k = min(2, len(data.train))
-        try:
-            samples = [data.train[i] for i in range(k)]
-        except Exception as e:
-            raise DataFault(fault_message(e)) from e
-        x = torch.stack([torch.as_tensor(a) for a, _ in samples]).to(self.device)
-        y = torch.stack([torch.as_tensor(b) for _, b in samples]).to(self.device)
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad(), self.autocast:
-                out = self.model(x)
-        finally:
-            self.model.train(was_training)
-        if not isinstance(out, torch.Tensor):
-            raise CheckError(f"The model returns {type(out).__name__}, but training needs a single tensor output.")
-        kind = get_loss(s.loss.name)
-        what = kind.label.lower()
-        if kind.needs_logits_per_class and not y.dtype.is_floating_point:
-            classes = data.num_classes or int(y.max()) + 1
-            if out.dim() < 2:
-                raise CheckError(
-                    f"The model outputs one value per sample but {what} needs one score per class "
-                    f"({classes} classes). Set the last layer's output size to {classes}."
-                )
-            if out.shape[1] < classes:
-                raise CheckError(
-                    f"The model outputs {out.shape[1]} value{'s' if out.shape[1] != 1 else ''} per sample but the dataset has {classes} classes. "
-                    f"Set the last layer's output size to {classes}."
-                )
-            if tuple(out.shape[2:]) != tuple(y.shape[1:]):
-                raise CheckError(
-                    f"The model outputs shape {_shape(out.shape[1:])} per sample but the targets have shape "
-                    f"{_shape(y.shape[1:])}; {what} needs (classes, *target shape)."
-                )
-        elif tuple(out.shape) != tuple(y.shape):
-            if kind.target == "multilabel" and data.task == "classification":
-                hint = f" {kind.label} needs one output per target value; for class labels use cross-entropy."
-            else:
-                hint = f" Set the last layer's output size to {y[0].numel()}." if y.dim() <= 2 else ""
-            raise CheckError(
-                f"The model outputs shape {_shape(out.shape[1:])} per sample but the targets have shape "
-                f"{_shape(y.shape[1:])}.{hint}"
-            )
-        with torch.no_grad(), self.autocast:
-            self.loss_fn(out, y.float() if self._float_targets else y)
-            per_sample_metric(kind.id, out, y)
+        check_first_batch(self.model, self.data, self.settings, self.device, self.autocast, self.loss_fn,
+                          self.expected_input_shape, self._float_targets)
 
     # one epoch -------------------------------------------------------------------------------
 
@@ -375,22 +246,7 @@ class Trainer:
                 xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
             if bce:
                 yb = yb.float()
-            with autocast:
-                out = model(xb)
-                loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                if clip:
-                    torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                opt.step()
-            else:
-                scaler.scale(loss).backward()
-                if clip:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                scaler.step(opt)
-                scaler.update()
+            loss, out = train_step(model, xb, yb, loss_fn, opt, params, clip, scaler, autocast)
             if sched is not None:
                 sched.step()
             losses.append(loss.detach())
@@ -468,29 +324,12 @@ class Trainer:
         return (time.perf_counter() - self._run_t0) / done * max(0, steps_left)
 
     def _validate(self) -> tuple[float, float]:
-        model, loss_fn, name = self.model, self.loss_fn, self.settings.loss.name
-        bce = self._float_targets
-        to_device, dev = self.val_batches.to_device, self.device
-        loss_sum = torch.zeros((), device=dev)
-        metric_sum = torch.zeros((), device=dev)
-        n = 0
-        model.eval()
-        try:
-            with torch.no_grad(), self.autocast:
-                for xb, yb in self.val_batches.epoch(self.gen):
-                    if to_device:
-                        xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
-                    if bce:
-                        yb = yb.float()
-                    out = model(xb)
-                    b = yb.shape[0]
-                    loss_sum += loss_fn(out, yb).float() * b
-                    metric_sum += per_sample_metric(name, out, yb).sum()
-                    n += b
-        finally:
-            model.train()
-        vl, vm = torch.stack([loss_sum, metric_sum]).tolist()
-        return vl / max(1, n), vm / max(1, n)
+        sums = evaluate(
+            self.model, self.val_batches.epoch(self.gen), self.loss_fn, metric_function(self.settings.loss.name),
+            self.device, self.autocast, self._float_targets,
+        )
+        vl, vm = torch.stack(sums[:2]).tolist()
+        return vl / max(1, sums[2]), vm / max(1, sums[2])
 
     # checkpoints and endings ----------------------------------------------------------------
 

@@ -18,7 +18,8 @@ import torch
 from studio.cli import main as studio
 from studio.graph.project import load_project
 from studio.interop.exporters import FORMATS, export_project
-from studio.interop.script import schedule_function, script_source
+from studio.interop.script import script_source
+from studio.training.kinds import get_schedule
 from studio.training.optim import LRSchedule
 from studio.training.settings import TrainingSettings
 
@@ -120,7 +121,7 @@ def test_python_train_py_gives_studio_trains_losses(tmp_path, one_thread, exampl
 
 
 def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(tmp_path, one_thread):
-    from studio.training.datasets import spirals
+    from studio.training.runtime.generated import spirals
 
     x, y = spirals(n=200, seed=3)
     rows = ["a,b,label"] + [f"{p:.6f},{q:.6f},{'inner' if c else 'outer'}" for (p, q), c in zip(x.tolist(), y.tolist(), strict=True)]
@@ -136,7 +137,7 @@ def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
     text = script.read_text()
-    assert "read_csv(" in text and "def learning_rate(step, steps_per_epoch, epochs, scale)" in text
+    assert "def read_csv(" in text and "rate=plateau_rate, read=read_csv_data)" in text
     assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
     run = subprocess.run(
         [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
@@ -212,26 +213,43 @@ SCHEDULES = [
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: "-".join(f"{v}" for v in s.values()))
-def test_the_scripts_schedule_is_the_trainers_step_by_step(schedule):
-    settings = TrainingSettings.from_dict({"epochs": 5, "optimizer": {"lr": 0.003}, "schedule": schedule})
-    assert settings.validate() == []
-    source = schedule_function(settings)
-    namespace = {"math": math}
-    exec(source, namespace)
-    learning_rate = namespace["learning_rate"]
+def test_the_scripts_schedule_is_the_trainers_step_by_step(tmp_path, schedule):
+    project = load_project(_project(tmp_path, "mlp_classifier", epochs=5, optimizer={"lr": 0.003}, schedule=schedule))
+    settings = TrainingSettings.from_dict(project.training)
+    source, _ = script_source(project)
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    script = runpy.run_path(str(path), run_name="not_main")  # defines, does not train
+    rate = script[get_schedule(schedule["name"]).rate]
+    assert f"rate={rate.__name__}," in source
     steps_per_epoch = 7
     p = torch.zeros(1, requires_grad=True)
     sched = LRSchedule(torch.optim.SGD([p], lr=0.003), settings, steps_per_epoch)
+    base, options = script["SETTINGS"]["optimizer"]["arguments"]["lr"], script["SETTINGS"]["schedule"]
     for scale in (1.0, 0.1) if schedule["name"] == "reduce_on_plateau" else (1.0,):
         sched.scale = scale
-        extra = (scale,) if schedule["name"] == "reduce_on_plateau" else ()
         for step in range(5 * steps_per_epoch + 1):
-            assert learning_rate(step, steps_per_epoch, 5, *extra) == sched.lr_at(step)[0], step
+            lr = script["learning_rate"](step, base, options, rate, steps_per_epoch, 5, scale)
+            assert lr == sched.lr_at(step)[0], step
 
 
-def test_no_schedule_means_no_schedule_code():
-    settings = TrainingSettings.from_dict({})
-    assert schedule_function(settings) is None
+def test_float_class_probability_targets_score_alike_in_train_py_and_studio(tmp_path):
+    """The case that drifted when train.py was written in strings: cross-entropy on class
+    probabilities counts the most likely class, in the script as in the trainer."""
+    from studio.training.metrics import per_sample_metric
+
+    source, _ = script_source(load_project(EXAMPLES / "mlp_classifier.studio.json"))
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    script = runpy.run_path(str(path), run_name="not_main")
+    output = torch.tensor([[2.0, 0.5, 0.1], [0.1, 0.2, 3.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.5]])
+    target = torch.tensor([[0.8, 0.1, 0.1], [0.0, 0.3, 0.7], [0.2, 0.7, 0.1], [0.1, 0.9, 0.0]])
+    mine = per_sample_metric("cross_entropy", output, target)
+    assert mine.tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert torch.equal(script["class_hits"](output, target), mine)
+    loss = torch.nn.CrossEntropyLoss()
+    sums = script["evaluate"](torch.nn.Identity(), [(output, target)], loss, script["class_hits"], "cpu")
+    assert sums[1].item() == 3.0 and sums[2] == 4
 
 
 def test_the_transfer_example_loads_pretrained_weights_through_torchvision(tmp_path):
@@ -280,3 +298,15 @@ def test_torchrun_with_two_cpu_processes_writes_one_set_of_weights(tmp_path):
     assert len(_rows(out / "metrics.csv")) == 2
     state = torch.load(out / "weights.pt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in state.values())
+
+
+def test_settings_hold_absolute_data_paths_even_for_a_project_opened_by_a_relative_path(tmp_path, monkeypatch):
+    (tmp_path / "points.csv").write_text("a,b,label\n1,2,x\n3,4,y\n")
+    _project(tmp_path, "mlp_classifier", data={"kind": "csv", "path": "points.csv", "target": "label"})
+    monkeypatch.chdir(tmp_path)
+    source, _ = script_source(load_project("mlp_classifier.studio.json"))
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    settings = runpy.run_path(str(path), run_name="not_main")["SETTINGS"]
+    assert settings["data"]["path"] == str(tmp_path / "points.csv")
+    assert settings["data"]["delimiter"] == "," and settings["data"]["classification"] is True

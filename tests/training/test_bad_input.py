@@ -61,10 +61,11 @@ def test_generated_sizes_are_bounded_by_the_declaration(tmp_path, capsys):
 
 def test_memory_is_checked_before_a_generated_set_is_allocated(monkeypatch):
     import studio.training.datasets as ds
+    from studio.training.runtime import generated
 
     monkeypatch.setattr(ds, "available_memory", lambda: 50 * 2**20)  # 50 MB free
     allocated = []
-    monkeypatch.setattr(ds, "spirals", lambda **kw: allocated.append(kw))
+    monkeypatch.setattr(generated, "spirals", lambda **kw: allocated.append(kw))
     with pytest.raises(DatasetError, match=r"need about .* GB of memory but only 0.0 GB are free; use fewer samples"):
         load_data(make_settings(data={"kind": "spirals", "n": 4_000_000}))
     assert allocated == []

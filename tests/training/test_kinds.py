@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from studio.training import kinds, runtime
+from studio.training import kinds
 from studio.training.datasets import load_data
 from studio.training.kinds import DataError, DataSignature
 from studio.training.optim import LRSchedule, make_loss, make_optimizer
+from studio.training.runtime import metrics as runtime_metrics
 from studio.training.settings import TrainingSettings
 from tests.training.training_helpers import make_settings
 
@@ -23,7 +24,7 @@ def test_every_loss_declares_its_target_builds_and_scores(kind):
     if kind.id == "nll":
         out = out.log_softmax(1)
     assert torch.isfinite(loss(out, y))
-    metric = getattr(runtime, kind.metric_function)(out, y)
+    metric = getattr(runtime_metrics, kind.metric_function)(out, y)
     assert metric.shape == (4,)
 
 
@@ -52,9 +53,11 @@ def test_every_schedule_names_a_runtime_rate_that_starts_near_the_base(kind):
 @pytest.mark.parametrize("kind", kinds.DATASETS.values(), ids=lambda k: k.id)
 def test_every_dataset_kind_has_a_loader_and_validates_its_defaults(kind):
     import studio.training.datasets as ds
+    from studio.training.runtime import data, generated
 
     assert callable(getattr(ds, kind.loader))
-    assert all(callable(getattr(ds, name)) for name in kind.generator)
+    assert callable(getattr(data, kind.reader, None) or getattr(generated, kind.reader))
+    assert all(callable(getattr(generated, name)) for name in kind.generator)
     assert kind.problems({"kind": kind.id}) == []
     assert set(kind.form_options()) <= set(kind.options)
 

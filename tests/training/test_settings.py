@@ -134,3 +134,10 @@ def test_any_project_dict_loads_and_validates_without_crashing(d):
     assert all(isinstance(e, str) and e for e in errs)
     if not errs:
         assert TrainingSettings.from_dict(s.to_dict()) == s
+
+
+def test_older_files_with_whole_floats_in_dataset_options_keep_training():
+    s = TrainingSettings.from_dict({"data": {"kind": "spirals", "n": 300.0, "classes": 3.0, "noise": 0.5}})
+    assert s.validate() == [] and s.data == {"kind": "spirals", "n": 300, "classes": 3, "noise": 0.5}
+    assert isinstance(s.data["n"], int)
+    assert "Samples must be a whole number (got 300.5)." in TrainingSettings.from_dict({"data": {"kind": "spirals", "n": 300.5}}).validate()

@@ -330,3 +330,13 @@ def test_small_cnn_learns_the_shapes():
     )
     r = Trainer(model, load_data(s), s, expected_input_shape=(1, 28, 28)).fit()
     assert r.ok and r.history[-1]["val_accuracy"] > 0.8
+
+
+def test_a_trainer_given_loaded_data_does_not_judge_the_data_spec():
+    """Code that builds its Data itself (benchmarks, notebooks) names no declared dataset kind."""
+    x, y = torch.randn(64, 2), torch.randint(0, 2, (64,))
+    data = Data(train=TensorDataset(x, y), val=None, task="classification", input_shape=(2,), num_classes=2)
+    s = make_settings(data={"kind": "in memory"}, val_split=0, epochs=1)
+    assert any("Unknown dataset kind" in e for e in s.validate())
+    r = Trainer(mlp(), data, s).fit()
+    assert r.status == "completed", r.message

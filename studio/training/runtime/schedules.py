@@ -1,37 +1,8 @@
-"""The training runtime: plain functions shared by Studio's trainer and the exported train.py.
-
-Only the standard library and torch, no Studio imports: the script export copies these
-functions' source (`inspect.getsource`) into train.py, so the file a user takes home runs the
-very code the window trains with, and the two cannot drift apart. Settings come in as plain
-values and dicts (the script holds them as literal `SETTINGS = {...}` a reader can edit).
-"""
+"""Learning rates per step and the improved / bad epochs of a monitored metric (runtime)."""
 
 from __future__ import annotations
 
 import math
-
-# -- the metric of each sample, by the loss's target (see `LossKind.metric_function`) -------------
-
-
-def class_hits(output, target):
-    """1.0 where the highest score is the target class, per sample; float targets (class
-    probabilities) count their most likely class."""
-    if target.dtype.is_floating_point:
-        target = target.argmax(1)
-    hit = output.argmax(1) == target
-    return hit.reshape(output.shape[0], -1).float().mean(1)
-
-
-def label_hits(output, target):
-    """The share of yes/no labels a multi-label output gets right (logit > 0 means yes), per sample."""
-    hit = (output > 0) == (target > 0.5)
-    return hit.reshape(output.shape[0], -1).float().mean(1)
-
-
-def absolute_errors(output, target):
-    """The mean absolute error of each sample (regression)."""
-    return (output.float() - target.float()).abs().reshape(output.shape[0], -1).mean(1)
-
 
 # -- learning-rate schedules (see `ScheduleKind.rate`) -------------------------------------------
 # Each gives the rate of optimizer step `step` (from 0) for the base rate `base`, the schedule's
@@ -40,7 +11,7 @@ def absolute_errors(output, target):
 
 def warmup_factor(step, o, steps_per_epoch):
     """Linear warm-up over `o["warmup_epochs"]` epochs: (step + 1) / (warm-up steps + 1)."""
-    warmup = int(round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch))
+    warmup = round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch)
     return (step + 1) / (warmup + 1) if warmup and step < warmup else 1.0
 
 
@@ -58,7 +29,7 @@ def step_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
 
 def cosine_rate(step, base, o, steps_per_epoch, epochs, scale=1.0):
     """Half a cosine from the base rate down to `min_lr` (CosineAnnealingLR, per step)."""
-    warmup = int(round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch))
+    warmup = round(float(o.get("warmup_epochs", 0.0)) * steps_per_epoch)
     progress = min(1.0, max(0, step - warmup) / max(1, epochs * steps_per_epoch - warmup))
     floor = min(o["min_lr"], base)
     lr = floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
@@ -87,6 +58,11 @@ def learning_rate(step, base, schedule, rate, steps_per_epoch, epochs, scale=1.0
     """The rate of optimizer step `step`: the schedule's `rate` function (one of the above) with
     the schedule's options (a plain dict), for a run of `epochs` of `steps_per_epoch` steps."""
     return rate(step, base, schedule, max(1, steps_per_epoch), epochs, scale)
+
+
+def set_learning_rate(optimizer, lr):
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 # -- improved / bad epochs ------------------------------------------------------------------------

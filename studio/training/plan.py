@@ -1,0 +1,81 @@
+"""A run's settings as plain values: what the runtime functions read, in Studio and in train.py.
+
+`run_plan` turns `TrainingSettings` into one dict of numbers, strings and lists (torch class
+names with their keyword arguments, each reader's spec, the schedule's options), built from the
+kinds' declarations. Studio's data loading reads it; the script export writes it into train.py
+as the literal `SETTINGS = {...}` and names the runtime functions it needs (`runtime_functions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.training.kinds import get_dataset, get_loss, get_schedule
+from studio.training.optim import implementation_options, loss_spec, optimizer_arguments
+from studio.training.settings import TrainingSettings
+
+
+def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
+    """The data part of the plan: the readers' specs, the split, targets and standardising."""
+    target = get_loss(settings.loss.name).target
+    kind = get_dataset(settings.data.get("kind"))
+    val = settings.val_data
+    return {
+        "data": kind.runtime_spec(settings.data, target, base_dir),
+        "val_data": get_dataset(val.get("kind")).runtime_spec(val, target, base_dir) if val else None,
+        "val_split": float(settings.val_split),
+        "seed": settings.seed,
+        "target": target,
+        "standardize": bool(kind.values(settings.data).get("standardize", False)),
+    }
+
+
+def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> dict:
+    """Everything a run needs, as plain values (see the module docstring); settings must be valid."""
+    s = settings
+    opt_name, opt_args = optimizer_arguments(s)
+    loss_name, loss_args = loss_spec(s.loss)
+    schedule = get_schedule(s.schedule.name)
+    es = s.early_stopping
+    return {
+        **data_plan(s, base_dir),
+        "epochs": s.epochs,
+        "batch_size": s.batch_size,
+        "shuffle": bool(s.shuffle),
+        "device": s.device,
+        "workers": s.workers,
+        "precision": s.precision,
+        "grad_clip": float(s.grad_clip),
+        "optimizer": {
+            "name": opt_name, "arguments": opt_args,
+            "implementations": implementation_options(s.optimizer.name, s.optimizer.implementation),
+        },
+        "loss": {"name": loss_name, "arguments": loss_args},
+        "schedule": {k: getattr(s.schedule, k) for k in schedule.options},
+        "plateau": schedule.uses_monitor,
+        "monitor": s.resolved_monitor(),
+        "mode": s.monitor_mode(),
+        "metric_name": s.metric_name,
+        "early_stopping": {"patience": es.patience, "min_delta": float(es.min_delta)} if es.enabled else None,
+    }
+
+
+@dataclass(frozen=True)
+class RuntimeFunctions:
+    """The runtime functions a run's declarations name."""
+
+    metric: str  # e.g. class_hits
+    rate: str  # e.g. cosine_rate
+    read: str  # e.g. read_csv_data
+    read_val: str | None  # the validation set's reader, when it has one of its own
+
+
+def runtime_functions(settings: TrainingSettings) -> RuntimeFunctions:
+    val = settings.val_data
+    return RuntimeFunctions(
+        metric=get_loss(settings.loss.name).metric_function,
+        rate=get_schedule(settings.schedule.name).rate,
+        read=get_dataset(settings.data.get("kind")).reader,
+        read_val=get_dataset(val.get("kind")).reader if val else None,
+    )

@@ -1,0 +1,59 @@
+"""The plain spec each runtime data reader takes, built from a dataset's settings (pure Python).
+
+A dataset kind's declaration names its runtime reader (`DatasetKind.reader`, in
+`studio.training.runtime`) and one of these builders: it fills in what the declaration knows
+(the generator's arguments, torchvision's class and statistics), resolves paths against the
+project's folder, and says what the loss needs of the targets. Studio passes the result to the
+reader; the script export writes it into train.py's SETTINGS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def absolute(path: Any, base_dir) -> str:
+    p = Path(str(path)).expanduser()
+    return str(p if p.is_absolute() else (Path(base_dir or Path.cwd()) / p).absolute())
+
+
+def generated_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    """The generator named like the kind, its arguments, and whether labels become numbers."""
+    arguments = {k: values[k] for k in kind.options}
+    spec = {"kind": kind.id, "arguments": arguments}
+    if "class" in kind.targets:
+        spec.update(classes=kind.signature(values).num_classes, numbers=target == "float")
+    return spec
+
+
+def csv_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    return {
+        "path": absolute(values["path"], base_dir), "target": values["target"],
+        "features": values.get("features") or None, "header": values["header"],
+        "delimiter": values["delimiter"], "classification": target != "float",
+    }
+
+
+def folder_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    size = values["size"]
+    size = [int(size)] * 2 if isinstance(size, (int, float)) else [int(s) for s in size] * (3 - len(size))
+    return {
+        "path": absolute(values["path"], base_dir), "size": size[:2], "channels": values["channels"],
+        "normalize": bool(values["normalize"]), "augment": bool(values["augment"]),
+    }
+
+
+def download_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    """A torchvision set: its class and per-channel statistics come from the declaration."""
+    root = values.get("root") or os.environ.get("STUDIO_DATA_DIR") or "~/.studio/data"
+    if not str(root).startswith("~"):
+        root = absolute(root, base_dir)
+    mean, std = kind.stats
+    return {
+        "torchvision": kind.torchvision, "root": str(root), "split": values["split"],
+        "download": values["download"] is not False, "augment": bool(values["augment"]),
+        "mean": list(mean), "std": list(std), "flip": kind.flip, "size": kind.signature(values).sample_shape[-1],
+    }

@@ -1,0 +1,226 @@
+"""Reading, splitting and standardising the data (runtime).
+
+Readers take a plain spec dict (Studio fills in what the kind's declaration says, train.py holds
+it in SETTINGS) and return (dataset, info): in-memory data as a TensorDataset (batched by
+slicing), image folders and augmented sets as lazy datasets. Problems raise `DataProblem` with
+a message that names the file, row, column or image.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch.utils.data import Dataset, Subset, TensorDataset
+
+from studio.training.runtime.tables import (
+    DataProblem,
+    column_number,
+    header_names,
+    is_number,
+    read_rows,
+)
+
+
+def read_csv(path, options):
+    """(features, targets, column names, class names) of a CSV file, read as Studio reads it.
+
+    Blank rows are skipped; a first row without numbers is the header (options["header"] "auto",
+    or true/false); options["target"] and options["features"] name columns or give their numbers.
+    Features are a float32 tensor; with options["classification"] the target labels become
+    0, 1, ... in sorted order (numbers by value) and the class names are returned, otherwise the
+    targets are a float column and the class names None.
+    """
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    rows = read_rows(path, options.get("delimiter", ","))
+    names, has_header = header_names(rows[0][1], options.get("header", "auto"))
+    width, data = len(names), rows[1:] if has_header else rows
+    if not data:
+        raise DataProblem(f"{name} has a header but no data rows.")
+    t = column_number(options.get("target", -1), names, name)
+    feats = options.get("features")
+    cols = [column_number(c, names, name) for c in feats] if feats else [j for j in range(width) if j != t]
+    if t in cols:
+        raise DataProblem(f"Column '{names[t]}' cannot be both a feature and the target.")
+    x = torch.empty(len(data), len(cols))
+    raw = []
+    for r, (line, row) in enumerate(data):
+        if len(row) != width:
+            raise DataProblem(f"{name}, row {line}: {len(row)} values, expected {width} like the first row.")
+        for c, j in enumerate(cols):
+            cell = row[j].strip()
+            try:
+                x[r, c] = float(cell)
+            except ValueError:
+                raise DataProblem(f"{name}, row {line}, column '{names[j]}': {cell[:80]!r} is not a number.") from None
+        raw.append((line, row[t].strip()))
+    if options.get("classification", True):
+        labels = sorted({v for _, v in raw}, key=lambda v: (0, float(v), v) if is_number(v) else (1, 0.0, v))
+        index = {v: i for i, v in enumerate(labels)}
+        return x, torch.tensor([index[v] for _, v in raw]), names, labels
+    for line, v in raw:
+        if not is_number(v):
+            raise DataProblem(
+                f"{name}, row {line}, column '{names[t]}': {v[:80]!r} is not a number "
+                "(regression needs numeric targets; use a classification loss for labels)."
+            )
+    return x, torch.tensor([float(v) for _, v in raw]).unsqueeze(1), names, None
+
+
+def read_csv_data(spec):
+    """(TensorDataset, info) of the CSV file spec["path"] (see `read_csv` for the options)."""
+    x, y, _, labels = read_csv(spec["path"], spec)
+    name = str(spec["path"]).replace("\\", "/").rsplit("/", 1)[-1]
+    info = {"description": f"{name} ({len(x)} rows, {x.shape[1]} features)"}
+    if labels is not None:
+        info.update(num_classes=len(labels), class_names=labels)
+    return TensorDataset(x, y), info
+
+
+class TwoViews(Dataset):
+    """The same files seen two ways: `train` (augmented) and `val` (plain), for splitting."""
+
+    def __init__(self, train, val):
+        self.train, self.val = train, val
+
+    def __len__(self):
+        return len(self.train)
+
+    def __getitem__(self, i):
+        return self.train[i]
+
+
+def split(data, fraction, seed):
+    """Hold out `fraction` of the samples for validation, chosen by a seeded permutation (the
+    same every run); both parts keep the original order. Augmented images validate plain."""
+    n = len(data)
+    n_val = round(n * fraction)
+    if n_val == 0 or n_val == n:
+        raise DataProblem(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    train, val = order[n_val:].sort().values, order[:n_val].sort().values
+    if isinstance(data, TensorDataset):
+        return TensorDataset(*(t[train] for t in data.tensors)), TensorDataset(*(t[val] for t in data.tensors))
+    if isinstance(data, TwoViews):
+        return Subset(data.train, train.tolist()), Subset(data.val, val.tolist())
+    return Subset(data, train.tolist()), Subset(data, val.tolist())
+
+
+def float_targets(data, classes):
+    """Class labels as BCE targets: one 0/1 column for two classes, one-hot rows for more."""
+    if not isinstance(data, TensorDataset) or data.tensors[1].dtype.is_floating_point or data.tensors[1].dim() != 1:
+        return data
+    y = data.tensors[1]
+    k = classes or int(y.max()) + 1
+    y = y.float().unsqueeze(1) if k <= 2 else torch.nn.functional.one_hot(y, k).float()
+    return TensorDataset(data.tensors[0], y)
+
+
+def standardize(train, val):
+    """Each feature scaled to mean 0 and standard deviation 1 with the training set's statistics:
+    (train, val, mean, std); data that is not a table of features is returned as it is."""
+    if not isinstance(train, TensorDataset) or train.tensors[0].dim() != 2:
+        return train, val, None, None
+    x = train.tensors[0]
+    mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
+    std = torch.where(std > 0, std, torch.ones_like(std))
+
+    def apply(ds):
+        if ds is None or not isinstance(ds, TensorDataset):
+            return ds
+        return TensorDataset((ds.tensors[0] - mean) / std, *ds.tensors[1:])
+
+    return apply(train), apply(val), mean, std
+
+
+def read_image(path):
+    """The image at `path` in RGB, decoded now (PIL decodes lazily) so a damaged file is named."""
+    from PIL import Image
+
+    try:
+        with open(path, "rb") as f:
+            image = Image.open(f)
+            return image.convert("RGB")
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for a damaged file
+        reason = (str(e).splitlines() or [type(e).__name__])[0][:120]
+        raise DataProblem(f"The image {path} cannot be read ({reason}); remove or replace it.") from None
+
+
+def read_image_folder(spec):
+    """(dataset, info) of a folder with one sub-folder of images per class, resized to
+    spec["size"], spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
+    is false; with spec["augment"] the training view flips and shifts (validation stays plain)."""
+    from torchvision import datasets, transforms
+
+    size = spec.get("size", (28, 28))
+    size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
+    channels = int(spec.get("channels", 3))
+    head = [transforms.Grayscale(channels)] if channels == 1 else []
+    head.append(transforms.Resize(size[:2]))
+    tail = [transforms.ToTensor()]
+    if spec.get("normalize", True):
+        tail.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
+    aug = [transforms.RandomHorizontalFlip(), transforms.RandomAffine(10, translate=(0.1, 0.1))]
+    plain = datasets.ImageFolder(str(spec["path"]), transform=transforms.Compose(head + tail), loader=read_image)
+    info = {
+        "num_classes": len(plain.classes), "class_names": list(plain.classes),
+        "description": f"{os.path.basename(str(spec['path']).rstrip('/'))} ({len(plain)} images, {len(plain.classes)} classes)",
+    }
+    if not spec.get("augment"):
+        return plain, info
+    train = datasets.ImageFolder(str(spec["path"]), transform=transforms.Compose(head + aug + tail), loader=read_image)
+    return TwoViews(train, plain), info
+
+
+def image_tensors(dataset, mean, std):
+    """A torchvision image set as normalised tensors in memory (the fast path): N x C x H x W."""
+    data = torch.as_tensor(dataset.data)
+    data = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)
+    x = data.float().div_(255)
+    x = (x - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
+    return TensorDataset(x, torch.as_tensor(dataset.targets, dtype=torch.long))
+
+
+def read_torchvision(spec):
+    """(dataset, info) of the torchvision set spec["torchvision"] (MNIST, CIFAR10...) in
+    spec["root"], downloaded when missing unless spec["download"] is false; normalised with the
+    set's spec["mean"] and spec["std"]; with spec["augment"] random crops (and flips if
+    spec["flip"]) of a lazy set, else tensors in memory."""
+    from torchvision import datasets, transforms
+
+    cls = getattr(datasets, spec["torchvision"])
+    root, train = os.path.expanduser(str(spec["root"])), spec.get("split", "train") != "test"
+    tf = None
+    if spec.get("augment"):
+        size = spec["size"]
+        flip = [transforms.RandomHorizontalFlip()] if spec.get("flip") else []
+        tf = transforms.Compose([transforms.RandomCrop(size, padding=size // 8), *flip,
+                                 transforms.ToTensor(), transforms.Normalize(spec["mean"], spec["std"])])
+    try:
+        data = cls(root, train=train, download=False, transform=tf)
+    except RuntimeError:
+        if spec.get("download") is False:
+            raise
+        data = cls(root, train=train, download=True, transform=tf)
+    info = {"num_classes": 10, "class_names": list(getattr(data, "classes", [])) or None,
+            "description": f"{cls.__name__} {'train' if train else 'test'} ({len(data)} images)"}
+    return (data if tf is not None else image_tensors(data, spec["mean"], spec["std"])), info
+
+
+def load_data(settings, read, read_val=None):
+    """(train, val or None, info) as `settings` say: `read(settings["data"])` (and `read_val` for
+    settings["val_data"], else a seeded split of settings["val_split"]), BCE targets as floats
+    (settings["target"] "multilabel"), standardised when settings["standardize"]."""
+    train, info = read(settings["data"])
+    val = None
+    if settings.get("val_data"):
+        val, _ = (read_val or read)(settings["val_data"])
+    elif settings["val_split"] > 0:
+        train, val = split(train, settings["val_split"], settings["seed"])
+    if settings["target"] == "multilabel":
+        train, val = float_targets(train, info.get("num_classes")), float_targets(val, info.get("num_classes"))
+    if settings.get("standardize"):
+        train, val, mean, std = standardize(train, val)
+        if mean is not None:
+            info = {**info, "normalization": {"mean": mean.tolist(), "std": std.tolist()}}
+    return train, val, info

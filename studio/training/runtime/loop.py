@@ -1,0 +1,125 @@
+"""One optimizer step, evaluation, batches, device and optimizer choice (runtime)."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import torch
+from torch.utils.data import Sampler
+
+
+def choose_device(name):
+    """auto: cuda, else mps, else cpu; any other name as torch reads it."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def make_optimizer(params, name, arguments, implementations):
+    """torch.optim.`name`(params, **arguments) with the first implementation in
+    `implementations` this device supports ({"fused": True} is one kernel per step where torch has
+    it, {"foreach": True} the multi-tensor path): later ones are the fallbacks."""
+    for i, implementation in enumerate(implementations):
+        try:
+            return getattr(torch.optim, name)(params, **arguments, **implementation)
+        except (RuntimeError, ValueError, TypeError):
+            if i == len(implementations) - 1:
+                raise
+    return getattr(torch.optim, name)(params, **arguments)
+
+
+def train_step(model, x, y, loss_fn, optimizer, params, clip=0.0, scaler=None, autocast=None):
+    """Forward, loss, backward (gradients clipped to norm `clip` if > 0) and one optimizer step;
+    (loss, output), both still on the device. `scaler`: fp16 loss scaling; `autocast`: the
+    mixed-precision context."""
+    if autocast is None:
+        output = model(x)
+        loss = loss_fn(output, y)
+    else:
+        with autocast:
+            output = model(x)
+            loss = loss_fn(output, y)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        if clip:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
+        scaler.step(optimizer)
+        scaler.update()
+    return loss, output
+
+
+def evaluate(model, batches, loss_fn, metric, device, autocast=None, float_targets=False):
+    """(loss sum, metric sum) tensors on the device and the sample count over `batches`, with no
+    gradients and dropout / batch norm in evaluation mode; the caller reads both back at once."""
+    loss_sum = torch.zeros((), device=device)
+    metric_sum = torch.zeros((), device=device)
+    count = 0
+    model.eval()
+    try:
+        with torch.no_grad():
+            for x, y in batches:
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                if float_targets:
+                    y = y.float()
+                if autocast is None:
+                    output = model(x)
+                    loss = loss_fn(output, y)
+                else:
+                    with autocast:
+                        output = model(x)
+                        loss = loss_fn(output, y)
+                loss_sum += loss.float() * y.shape[0]
+                metric_sum += metric(output, y).sum()
+                count += y.shape[0]
+    finally:
+        model.train()
+    return loss_sum, metric_sum, count
+
+
+def epoch_order(n, shuffle, generator):
+    """The sample order of one epoch: a permutation drawn from `generator`, or None (in order)."""
+    return torch.randperm(n, generator=generator) if shuffle else None
+
+
+def tensor_batches(tensors, batch_size, order=None):
+    """Mini-batches of in-memory tensors: one gather in `order` (if given), then slices (views)."""
+    if order is not None:
+        tensors = [t[order.to(t.device)] for t in tensors]
+    return zip(*(t.split(batch_size) for t in tensors), strict=True)
+
+
+class EpochBatches(Sampler):
+    """Index batches for a DataLoader in the order `epoch_order` draws from `generator` (set
+    before each epoch), so lazy data is batched like in-memory data."""
+
+    def __init__(self, n, batch_size, shuffle, generator=None):
+        self.n, self.batch_size, self.shuffle, self.generator = n, batch_size, shuffle, generator
+
+    def __len__(self):
+        return math.ceil(self.n / self.batch_size)
+
+    def __iter__(self):
+        order = epoch_order(self.n, self.shuffle, self.generator)
+        index = list(range(self.n)) if order is None else order.tolist()
+        for i in range(0, self.n, self.batch_size):
+            yield index[i : i + self.batch_size]
+
+
+def write_metrics(path, history):
+    """metrics.csv: a header and one row per epoch."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)

@@ -1,0 +1,23 @@
+"""The metric of each sample, by the loss's target (`LossKind.metric_function`) (runtime)."""
+
+from __future__ import annotations
+
+
+def class_hits(output, target):
+    """1.0 where the highest score is the target class, per sample; float targets (class
+    probabilities) count their most likely class."""
+    if target.dtype.is_floating_point:
+        target = target.argmax(1)
+    hit = output.argmax(1) == target
+    return hit.reshape(output.shape[0], -1).float().mean(1)
+
+
+def label_hits(output, target):
+    """The share of yes/no labels a multi-label output gets right (logit > 0 means yes), per sample."""
+    hit = (output > 0) == (target > 0.5)
+    return hit.reshape(output.shape[0], -1).float().mean(1)
+
+
+def absolute_errors(output, target):
+    """The mean absolute error of each sample (regression)."""
+    return (output.float() - target.float()).abs().reshape(output.shape[0], -1).mean(1)

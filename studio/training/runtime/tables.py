@@ -1,0 +1,57 @@
+"""CSV text as Studio reads it: rows, the header rule, columns by name or number (runtime).
+
+Standard library only, so the torch-free data signatures read files with the same rules as the
+loader and train.py.
+"""
+
+from __future__ import annotations
+
+import csv
+
+
+class DataProblem(ValueError):
+    """The data cannot be used as it is; the message is one sentence for the user (it names the
+    file, row, column or image)."""
+
+
+def is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def read_rows(path, delimiter=","):
+    """[(line number, cells)] of the non-blank rows of a CSV file."""
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error, TypeError) as e:
+        raise DataProblem(f"Could not read {path}: {e}") from None
+    if not rows:
+        raise DataProblem(f"{name} is empty.")
+    return rows
+
+
+def header_names(first_row, header="auto"):
+    """(column names, whether the first row is a header): a header row has no numbers in it."""
+    if header == "auto":
+        header = all(not is_number(c) for c in first_row)
+    names = [c.strip() for c in first_row] if header else [f"column {j + 1}" for j in range(len(first_row))]
+    return names, bool(header)
+
+
+def column_number(column, names, file_name):
+    """The index of a column given by header name or by number (negative counts from the end)."""
+    if isinstance(column, int) and not isinstance(column, bool):
+        if -len(names) <= column < len(names):
+            return column % len(names)
+        raise DataProblem(f"{file_name} has {len(names)} columns; there is no column {column}.")
+    if column in names:
+        return names.index(column)
+    shown = repr(column) if len(repr(column)) <= 80 else repr(column)[:77] + "..."
+    listed = ", ".join(names)
+    listed = listed if len(listed) <= 200 else listed[:197] + "..."
+    raise DataProblem(f"{file_name} has no column named {shown} (columns: {listed}).")

@@ -1,0 +1,60 @@
+"""The runtime is what train.py copies: standard library and torch only, and train.py needs no Studio."""
+
+import ast
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import studio.training.runtime as runtime_package
+from studio.graph.project import load_project
+from studio.interop.script import runtime_sources, script_source
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+MODULES = [m.name for m in pkgutil.iter_modules(runtime_package.__path__)]
+ALLOWED = set(sys.stdlib_module_names) | {"torch", "torchvision", "PIL"}
+
+
+def _imports(tree) -> list[tuple[str, int]]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            out.append((node.module, node.lineno))
+    return out
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_runtime_modules_import_only_the_standard_library_torch_and_each_other(name):
+    module = importlib.import_module(f"studio.training.runtime.{name}")
+    tree = ast.parse(Path(module.__file__).read_text())
+    for imported, line in _imports(tree):
+        top = imported.split(".")[0]
+        ok = top in ALLOWED or imported.startswith("studio.training.runtime.")
+        assert ok, f"{name}.py line {line} imports {imported}"
+
+
+def test_the_csv_text_rules_need_no_torch():
+    tree = ast.parse(Path(importlib.import_module("studio.training.runtime.tables").__file__).read_text())
+    assert all(i.split(".")[0] in sys.stdlib_module_names for i, _ in _imports(tree))
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.studio.json")))
+def test_train_py_imports_nothing_of_studio(example):
+    source, _ = script_source(load_project(EXAMPLES / example))
+    assert not [i for i, _ in _imports(ast.parse(source)) if i.split(".")[0] == "studio"]
+    assert "studio.training" not in source.replace("studio/training/runtime/", "")
+
+
+def test_the_copied_functions_are_the_runtimes_own_text():
+    import inspect
+
+    from studio.training.runtime import data, loop
+
+    sources = runtime_sources(["load_data", "train_step"])
+    assert inspect.getsource(data.load_data).strip() in [s.strip() for s in sources]
+    assert inspect.getsource(loop.train_step).strip() in [s.strip() for s in sources]
+    assert any(s.startswith("def split(") for s in sources)  # and what they call
