@@ -7,7 +7,6 @@ Problems surface as `DatasetError` with a message that names the file, row, colu
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
 from studio.training.settings import TrainingSettings
+from studio.training.tabular import CsvError, read_csv
 
 GENERATED = ("spirals", "moons", "blobs", "sine", "shapes")
 TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
@@ -270,74 +270,17 @@ def draw_shapes(y: torch.Tensor, noise: float, g: torch.Generator, size: int = 2
 def load_csv(spec: dict, task: str, base_dir: Path) -> tuple[TensorDataset, dict]:
     path = _resolve(spec.get("path"), base_dir, "CSV file")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=spec.get("delimiter", ",")), 1) if any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DatasetError(f"Could not read {path}: {e}") from e
-    if not rows:
-        raise DatasetError(f"{path.name} is empty.")
-    header = spec.get("header", "auto")
-    if header == "auto":  # a header row has no numbers in it
-        header = all(not _is_float(c) for c in rows[0][1])
-    width = len(rows[0][1])
-    names = [c.strip() for c in rows[0][1]] if header else [f"column {j + 1}" for j in range(width)]
-    data = rows[1:] if header else rows
-    if not data:
-        raise DatasetError(f"{path.name} has a header but no data rows.")
-    t = _column_index(spec.get("target", -1), names, path)
-    feats = spec.get("features")
-    fcols = [_column_index(c, names, path) for c in feats] if feats else [j for j in range(width) if j != t]
-    if t in fcols:
-        raise DatasetError(f"Column '{names[t]}' cannot be both a feature and the target.")
-    x = torch.empty(len(data), len(fcols))
-    raw_targets = []
-    for r, (line, row) in enumerate(data):
-        if len(row) != width:
-            raise DatasetError(f"{path.name}, row {line}: {len(row)} values, expected {width} like the first row.")
-        for c, j in enumerate(fcols):
-            cell = row[j].strip()
-            try:
-                x[r, c] = float(cell)
-            except ValueError:
-                raise DatasetError(
-                    f"{path.name}, row {line}, column '{names[j]}': {cell!r} is not a number."
-                ) from None
-        raw_targets.append((line, row[t].strip()))
-    info = {"description": f"{path.name} ({len(data)} rows, {len(fcols)} features)"}
-    if task == "classification":
-        labels = sorted({v for _, v in raw_targets}, key=lambda v: (0, float(v), v) if _is_float(v) else (1, 0.0, v))
-        index = {v: i for i, v in enumerate(labels)}
-        y = torch.tensor([index[v] for _, v in raw_targets])
-        info.update(num_classes=len(labels), class_names=labels)
-    else:
-        ys = []
-        for line, v in raw_targets:
-            if not _is_float(v):
-                raise DatasetError(
-                    f"{path.name}, row {line}, column '{names[t]}': {v!r} is not a number "
-                    "(regression needs numeric targets; use a classification loss for labels)."
-                )
-            ys.append(float(v))
-        y = torch.tensor(ys).unsqueeze(1)
+        table = read_csv(
+            path, delimiter=spec.get("delimiter", ","), header=spec.get("header", "auto"),
+            label_column=spec.get("target", -1), feature_columns=spec.get("features"), task=task,
+        )
+    except CsvError as e:
+        raise DatasetError(str(e)) from e
+    x, y = table.features, table.targets
+    info = {"description": f"{path.name} ({len(x)} rows, {x.shape[1]} features)"}
+    if table.classes is not None:
+        info.update(num_classes=len(table.classes), class_names=table.classes)
     return TensorDataset(x, y), info
-
-
-def _is_float(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _column_index(col, names: list[str], path: Path) -> int:
-    if isinstance(col, int) and not isinstance(col, bool):
-        if -len(names) <= col < len(names):
-            return col % len(names)
-        raise DatasetError(f"{path.name} has {len(names)} columns; there is no column {col}.")
-    if col in names:
-        return names.index(col)
-    raise DatasetError(f"{path.name} has no column named {col!r} (columns: {', '.join(names)}).")
 
 
 def _resolve(p, base_dir: Path, what: str) -> Path:
