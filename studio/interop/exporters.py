@@ -25,7 +25,7 @@ from typing import Any
 
 from studio.graph.project import Project
 
-ONNX_INSTALL = 'pip install "studio[onnx]"'
+ONNX_INSTALL = 'pip install "studio-pytorch[onnx]"'
 DEFAULT_OPSET = 17
 #: ONNX outputs are compared with PyTorch's by onnx's pure-Python reference evaluator only
 #: for models up to this many parameters (it is slow); onnxruntime, when installed, always
