@@ -7,6 +7,7 @@ import torch
 from studio.compiler import build_model
 from studio.interop import exporters
 from studio.interop.exporters import ExportError, MissingDependency, example_inputs, export_project
+from tests.interop.conftest import EXAMPLES
 
 
 def _model(project):
@@ -53,6 +54,7 @@ def test_weights_of_another_model_are_refused_in_one_line(example, tmp_path):
 def test_torchscript_is_scripted_and_loads_without_studio(example, tmp_path):
     r = export_project(example, "torchscript", tmp_path / "m.pt")
     assert "compiled with torch.jit.script" in r.notes
+    assert exporters.TORCHSCRIPT_DEPRECATED in r.notes  # and it names the successor
     loaded = torch.jit.load(str(tmp_path / "m.pt"))
     x = example_inputs(example, batch=4, seed=3)
     model = _model(example)
@@ -61,12 +63,25 @@ def test_torchscript_is_scripted_and_loads_without_studio(example, tmp_path):
         assert torch.allclose(loaded(*x), model(*x), atol=1e-5)
 
 
+def test_pt2_round_trips_through_torch_export_load(example, tmp_path):
+    r = export_project(example, "pt2", tmp_path / "m.pt2")
+    assert any("outputs match" in n for n in r.notes)
+    loaded = torch.export.load(str(tmp_path / "m.pt2")).module()
+    model = exporters.build(example)[0]
+    for batch in (1, 5):  # neither is the export's batch size of 2
+        x = example_inputs(example, batch=batch, seed=3)
+        with torch.no_grad():
+            got, want = loaded(*x), model(*x)
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
 def test_onnx_round_trip_with_a_dynamic_batch(example, tmp_path):
     import onnx
     from onnx.reference import ReferenceEvaluator
 
     r = export_project(example, "onnx", tmp_path / "m.onnx")
     assert any("outputs match" in n for n in r.notes)
+    assert any(n.startswith("exported by torch.onnx (the torch.export-based exporter)") for n in r.notes)
     proto = onnx.load(str(tmp_path / "m.onnx"))
     onnx.checker.check_model(proto)
     in_names, out_names = exporters.onnx_names(example)
@@ -81,6 +96,27 @@ def test_onnx_round_trip_with_a_dynamic_batch(example, tmp_path):
     with torch.no_grad():
         want = model(*x).numpy()
     assert got.shape == want.shape and np.allclose(got, want, atol=1e-4)
+
+
+def test_onnx_falls_back_to_the_older_exporter_and_says_why(tmp_path, monkeypatch):
+    from studio.graph.project import load_project
+
+    project = load_project(EXAMPLES[0])
+    real = torch.onnx.export
+
+    def export(*args, dynamo=True, **kwargs):
+        if dynamo:
+            raise RuntimeError("Unsupported: data-dependent control flow\nmore detail")
+        return real(*args, dynamo=False, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", export)
+    r = export_project(project, "onnx", tmp_path / "m.onnx")
+    assert any(
+        n.startswith("exported by the older TorchScript-based ONNX exporter (deprecated), opset 18, "
+                     "because the torch.export-based one failed: Unsupported: data-dependent control flow")
+        for n in r.notes
+    )
+    assert any("outputs match" in n for n in r.notes)
 
 
 def test_onnx_names_are_sanitized(tmp_path):
@@ -151,5 +187,5 @@ def test_a_broken_project_is_one_line(tmp_path):
 
 
 def test_formats_are_listed_for_the_gui():
-    assert list(exporters.FORMATS) == ["python", "weights", "torchscript", "onnx", "script"]
+    assert list(exporters.FORMATS) == ["python", "weights", "pt2", "torchscript", "onnx", "script"]
     assert all(f.label and f.suffix and f.description for f in exporters.FORMATS.values())
