@@ -169,7 +169,7 @@ def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"{target.parent}: cannot create the folder ({e.strerror or e})") from None
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp = target.with_name(f".{target.stem}.tmp{os.getpid()}{target.suffix}")  # same suffix: torch.export wants .pt2
     try:
         yield tmp
         os.replace(tmp, target)
@@ -368,9 +368,9 @@ def export_onnx(
     with _atomic(path) as tmp, _quiet():
         try:
             torch.onnx.export(
-                model, example, str(tmp), dynamo=True, opset_version=opset,
+                model, example, str(tmp), dynamo=True, opset_version=opset, external_data=False,
                 input_names=in_names, output_names=out_names, dynamic_shapes=_dynamic_batch(example),
-            )
+            )  # external_data=False: one file (else the weights go to a .data file named after tmp)
             notes.append(f"exported by torch.onnx (the torch.export-based exporter), opset {opset}")
         except Exception as e:  # noqa: BLE001 - the older exporter still takes some models
             first = _first_line(e)

@@ -66,6 +66,7 @@ def test_torchscript_is_scripted_and_loads_without_studio(example, tmp_path):
 def test_pt2_round_trips_through_torch_export_load(example, tmp_path):
     r = export_project(example, "pt2", tmp_path / "m.pt2")
     assert any("outputs match" in n for n in r.notes)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt2"]
     loaded = torch.export.load(str(tmp_path / "m.pt2")).module()
     model = exporters.build(example)[0]
     for batch in (1, 5):  # neither is the export's batch size of 2
@@ -82,6 +83,7 @@ def test_onnx_round_trip_with_a_dynamic_batch(example, tmp_path):
     r = export_project(example, "onnx", tmp_path / "m.onnx")
     assert any("outputs match" in n for n in r.notes)
     assert any(n.startswith("exported by torch.onnx (the torch.export-based exporter)") for n in r.notes)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # one self-contained file, no temporaries
     proto = onnx.load(str(tmp_path / "m.onnx"))
     onnx.checker.check_model(proto)
     in_names, out_names = exporters.onnx_names(example)
