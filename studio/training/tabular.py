@@ -33,7 +33,7 @@ class CsvError(ValueError):
 
 
 class Table(NamedTuple):
-    features: torch.Tensor  # float32, rows x features
+    features: torch.Tensor  # float32, rows x features (a strided view of the parsed block, no copy)
     targets: torch.Tensor  # int64 class indices (classification) or float32 rows x 1
     columns: list[str]  # the feature columns' names, in tensor order
     target: str  # the target column's name
@@ -111,9 +111,12 @@ def _read_fast(path, delimiter, start, width, fcols, t, classify):
 def _read_slow(path, delimiter, start, width, names, fcols, t, classify):
     """The csv module, cell by cell: for files numpy refused. Raises :class:`CsvError` at the
     first bad cell, else returns what the fast path would have."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1)
-                if i > start and any(c.strip() for c in r)]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1)
+                    if i > start and any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:  # e.g. a byte that is not UTF-8 further down
+        raise CsvError(f"Could not read {path}: {e}") from e
     x = np.empty((len(rows), len(fcols)), dtype=np.float32)
     y = np.empty(len(rows), dtype=np.float32)
     labels: dict[str, int] = {}

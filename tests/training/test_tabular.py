@@ -55,6 +55,13 @@ def test_large_file_matches_numpy(tmp_path):
     assert np.allclose(t.features.numpy(), x, rtol=1e-5) and t.targets.tolist() == labels.tolist()
 
 
+def test_a_file_that_is_not_text_further_down_is_one_line(tmp_path):
+    p = tmp_path / "data.csv"
+    p.write_bytes(b"a,y\n1,2\n" + b"3,\xff\xfe\n")
+    with pytest.raises(CsvError, match=r"^Could not read .*data.csv: 'utf-8' codec can't decode byte 0xff"):
+        read_csv(p)
+
+
 @pytest.mark.parametrize(
     "text, options, message",
     [
