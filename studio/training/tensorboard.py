@@ -48,9 +48,10 @@ class TensorBoardLogger(BaseCallback):
     while it trains would flip its mode under the training loop).
     """
 
-    def __init__(self, log_dir: str | Path, model=None, example=None):
+    def __init__(self, log_dir: str | Path, model=None, example=None, note=None):
         self.log_dir = Path(log_dir)
         self.model, self.example = model, example
+        self.note = note  # called at the end with where the files are and how to open them
         self.writer = None
         self._opening: threading.Thread | None = None
         self._pending: list[tuple[str, float, int]] = []
@@ -104,7 +105,10 @@ class TensorBoardLogger(BaseCallback):
             self._opening.join()
         if self.writer is not None and result.status != "failed" and self.model is not None and self.example is not None:
             self._add_graph()
+        written = self.writer is not None
         self.close()
+        if written and self.note is not None:
+            self.note(f"TensorBoard logs in {self.log_dir} (open them with: tensorboard --logdir {self.log_dir})")
 
     def _add_graph(self) -> None:
         import torch
@@ -134,7 +138,8 @@ class TensorBoardLogger(BaseCallback):
 
 def tensorboard_callbacks(out_dir: str | Path, model=None, data=None, note=None) -> list:
     """``[TensorBoardLogger]`` writing into ``OUT/tensorboard``, or ``[]`` when tensorboard is
-    not installed, after calling ``note`` (e.g. a print to stderr) with :data:`MISSING_NOTE`."""
+    not installed. ``note`` (e.g. a print to stderr) hears :data:`MISSING_NOTE` then, else where
+    the files are when the run ends."""
     if not available():
         if note is not None:
             note(MISSING_NOTE)
@@ -143,4 +148,4 @@ def tensorboard_callbacks(out_dir: str | Path, model=None, data=None, note=None)
     if data is not None and len(data.train):
         sample = data.train[0][0]
         example = sample if hasattr(sample, "unsqueeze") else None
-    return [TensorBoardLogger(Path(out_dir) / FOLDER, model, example)]
+    return [TensorBoardLogger(Path(out_dir) / FOLDER, model, example, note)]

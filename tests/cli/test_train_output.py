@@ -39,6 +39,9 @@ def test_piped_log_has_plain_lines_and_explains_the_best_marker(run):
     epochs = [line for line in stderr.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in epochs] == ["1/3", "2/3", "3/3"]
     assert epochs[0].endswith("  * best val_loss so far")  # the first epoch is always the best so far
+    if tensorboard.available():
+        folder = run[2] / "tensorboard"
+        assert f"note: TensorBoard logs in {folder} (open them with: tensorboard --logdir {folder})" in stderr
 
 
 def test_event_file_read_back_with_tensorboards_reader(run):
