@@ -8,8 +8,8 @@ front end says so in one line. Open the files with ``tensorboard --logdir RUN/te
 
 Written: the loss of every step (``loss/train_step``), each epoch's ``loss/train``,
 ``loss/val``, ``accuracy/train`` (or ``mae/train``), ``accuracy/val``, ``lr`` and
-``samples_per_s``, and the model graph (traced once on one training sample when the run ends,
-in eval mode so that BatchNorm statistics are untouched).
+``samples_per_s``, and the model graph (traced once on one training sample when the run
+completes, in eval mode so that BatchNorm statistics are untouched).
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ class TensorBoardLogger(BaseCallback):
 
     Importing tensorboard and opening the writer takes about 0.7 s (measured here), so it
     happens on a thread while the first steps train; values reported meanwhile wait in a list.
-    The graph is traced when the run ends, when the model is idle (tracing it in eval mode
-    while it trains would flip its mode under the training loop).
+    The graph is traced when a run completes, when the model is idle (tracing it in eval mode
+    while it trains would flip its mode under the training loop). A stopped run is not traced,
+    and one stopped before the writer opened writes nothing: Stop must answer within a second,
+    and the window's training process exits as soon as the run ends.
     """
 
     def __init__(self, log_dir: str | Path, model=None, example=None, note=None):
@@ -101,9 +103,13 @@ class TensorBoardLogger(BaseCallback):
                 self.writer.flush()
 
     def on_run_end(self, result: RunResult) -> None:
+        if result.status == "stopped" and self.writer is None:
+            # stopped before the writer opened: the user waits for Stop, not for tensorboard
+            self._opening = None  # a daemon thread; the process may end under it
+            return
         if self._opening is not None:
             self._opening.join()
-        if self.writer is not None and result.status != "failed" and self.model is not None and self.example is not None:
+        if result.status in ("completed", "early_stopped"):  # a Stop is answered at once, no tracing
             self._add_graph()
         written = self.writer is not None
         self.close()
@@ -111,6 +117,8 @@ class TensorBoardLogger(BaseCallback):
             self.note(f"TensorBoard logs in {self.log_dir} (open them with: tensorboard --logdir {self.log_dir})")
 
     def _add_graph(self) -> None:
+        if self.writer is None or self.model is None or self.example is None:
+            return
         import torch
 
         was_training = self.model.training

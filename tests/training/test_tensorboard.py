@@ -52,3 +52,20 @@ def test_an_unwritable_folder_does_not_stop_the_run(tmp_path):
 def test_tags_group_train_and_validation():
     assert [tag(k) for k in ("train_loss", "val_accuracy", "train_mae", "lr", "samples_per_s")] == [
         "loss/train", "accuracy/val", "mae/train", "lr", "samples_per_s"]
+
+
+def test_a_run_stopped_before_the_writer_opens_does_not_wait_for_it(tmp_path):
+    import threading
+
+    from studio.training.callbacks import RunResult
+
+    gate = threading.Event()
+    logger = TensorBoardLogger(tmp_path / "tensorboard")
+    logger._open = gate.wait  # tensorboard still importing: the writer never opens until the gate
+    logger.on_run_start(None)
+    ended = threading.Thread(target=logger.on_run_end, args=(RunResult("stopped"),), daemon=True)
+    ended.start()
+    ended.join(timeout=30)  # generous: on_run_end must not wait for the gate at all
+    stuck = ended.is_alive()
+    gate.set()
+    assert not stuck, "Stop waited for tensorboard"
