@@ -1,4 +1,4 @@
-"""``studio export PROJECT [--format F] -o PATH``: the generated code, weights, TorchScript or ONNX.
+"""``studio export PROJECT [--format F] -o PATH``: the generated code, weights, torch.export, TorchScript or ONNX.
 
 The work is done by :mod:`studio.interop.exporters` (the GUI's Export menu calls the same
 functions); this module only parses arguments and prints the result.
@@ -20,14 +20,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=_formats(),
         default="python",
         help="python: the model class (default); script: a standalone train.py (also runs "
-        "under torchrun); weights: its state_dict; torchscript: a scripted (or traced) module; "
-        "onnx: an ONNX graph",
+        "under torchrun); weights: its state_dict; pt2: a torch.export program; torchscript: a "
+        "scripted (or traced) module (deprecated by PyTorch); onnx: an ONNX graph",
     )
     parser.add_argument(
         "--run",
         metavar="DIR",
         help="training run folder (with weights.pt) whose trained weights to export "
-        "(weights, torchscript, onnx); without it the weights are freshly initialised",
+        "(weights, pt2, torchscript, onnx); without it the weights are freshly initialised",
     )
     parser.add_argument(
         "--torchscript-method",
@@ -35,11 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="auto: torch.jit.script, falling back to trace (default)",
     )
-    parser.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
+    parser.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 18)")
 
 
 def _formats() -> tuple[str, ...]:
-    """Every registered format (python, weights, torchscript, onnx; later script)."""
+    """Every registered format (python, weights, pt2, torchscript, onnx; later script)."""
     from studio.interop.exporters import FORMATS
 
     return tuple(FORMATS)

@@ -1,6 +1,7 @@
 """`studio train PROJECT`: train a project's model in the terminal.
 
-Writes metrics.csv (one row per epoch), weights.pt (state_dict) and checkpoints/ into --out.
+Writes metrics.csv (one row per epoch), weights.pt (state_dict), checkpoints/ and (with the
+tensorboard package) TensorBoard event files in tensorboard/ into --out.
 Exit status: 0 done (or stopped early), 1 training failed, 2 bad project/settings/data, 130 Ctrl-C.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from studio.training.callbacks import CSVLogger, ProgressBar
 from studio.training.settings import TrainingSettings
+from studio.training.tensorboard import tensorboard_callbacks
 from studio.training.trainer import Trainer
 
 
@@ -31,6 +33,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _error(message: str) -> None:
     print(f"error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -63,7 +69,8 @@ def main(args: argparse.Namespace) -> int:
     safe = re.sub(r"[^\w.-]+", "_", str(project.name or Path(args.project).stem)).strip("._") or "project"
     out = Path(args.out) if args.out else Path("runs") / safe
     trainer = Trainer(
-        model, data, settings, [ProgressBar(), CSVLogger(out / "metrics.csv")],
+        model, data, settings,
+        [ProgressBar(), CSVLogger(out / "metrics.csv"), *tensorboard_callbacks(out, model, data, note=_note)],
         out_dir=out, expected_input_shape=expected,
     )
 

@@ -1,4 +1,4 @@
-"""Export a project: Python source, weights, TorchScript or ONNX. No Qt.
+"""Export a project: Python source, weights, a torch.export program, TorchScript or ONNX. No Qt.
 
 Every format starts from the one generated module (:func:`studio.compiler.generate` and
 :func:`studio.compiler.build_class`), so what is exported is what Studio shows and trains.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,12 +26,16 @@ from typing import Any
 
 from studio.graph.project import Project
 
-ONNX_INSTALL = 'pip install "studio[onnx]"'
-DEFAULT_OPSET = 17
+ONNX_INSTALL = 'pip install "studio-pytorch[onnx]"'
+#: the torch.export-based ONNX exporter's oldest well-supported opset
+DEFAULT_OPSET = 18
 #: ONNX outputs are compared with PyTorch's by onnx's pure-Python reference evaluator only
 #: for models up to this many parameters (it is slow); onnxruntime, when installed, always
 REFERENCE_CHECK_MAX_PARAMS = 2_000_000
 TOLERANCE = 1e-4
+TORCHSCRIPT_DEPRECATED = (
+    "note: TorchScript is deprecated in PyTorch; torch.export (.pt2, format pt2) is its successor"
+)
 
 
 class ExportError(Exception):
@@ -164,7 +169,7 @@ def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"{target.parent}: cannot create the folder ({e.strerror or e})") from None
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp = target.with_name(f".{target.stem}.tmp{os.getpid()}{target.suffix}")  # same suffix: torch.export wants .pt2
     try:
         yield tmp
         os.replace(tmp, target)
@@ -177,8 +182,9 @@ def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """torch.jit and the ONNX exporter warn about their own deprecation; the notes say enough."""
-    with warnings.catch_warnings():
+    """torch.jit and the ONNX exporter warn about their own deprecation, and the torch.export-based
+    exporter prints its progress to stdout; the notes say what matters."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
 
@@ -272,13 +278,55 @@ def export_torchscript(
         with _atomic(path) as tmp:
             torch.jit.save(scripted, str(tmp))
             loaded = torch.jit.load(str(tmp), map_location="cpu")
-        check = example_inputs(project, batch=3, seed=1)
-        with torch.no_grad():
-            diff = _max_diff(_outputs(model(*check)), _outputs(loaded(*check)))
-    if diff > TOLERANCE:
-        raise ExportError(f"{path}: the TorchScript module's outputs differ from the model's ({diff:.1e})")
-    notes.append(f"checked: loaded back, outputs match the model (max difference {diff:.1e})")
+        notes.append(_check_loaded(project, model, loaded, path, "TorchScript module"))
+    notes.append(TORCHSCRIPT_DEPRECATED)
     return ExportResult(Path(path), "torchscript", notes)
+
+
+def _check_loaded(project: Project, model, loaded, path, what: str) -> str:
+    """Runs the loaded file and the model on a batch of 3 (not the export's 2); the note, or
+    :class:`ExportError` when the outputs differ."""
+    import torch
+
+    check = example_inputs(project, batch=3, seed=1)
+    with torch.no_grad():
+        diff = _max_diff(_outputs(model(*check)), _outputs(loaded(*check)))
+    if diff > TOLERANCE:
+        raise ExportError(f"{path}: the {what}'s outputs differ from the model's ({diff:.1e})")
+    return f"checked: loaded back, outputs match the model at batch size 3 (max difference {diff:.1e})"
+
+
+# --------------------------------------------------------------------------- torch.export
+def _dynamic_batch(example: tuple) -> tuple:
+    """``dynamic_shapes`` for torch.export: dimension 0 of every input is one symbol, "batch"."""
+    import torch
+
+    batch = torch.export.Dim("batch")
+    return tuple({0: batch} for _ in example)
+
+
+def export_program(
+    project: Project, path: str | os.PathLike[str], run: str | os.PathLike[str] | None = None
+) -> ExportResult:
+    """A ``torch.export`` program (``.pt2``): PyTorch's successor to TorchScript, loaded with
+    ``torch.export.load(path).module()`` without Studio or the source; the batch size is free."""
+    import torch
+
+    model, _, note = build(project, run)
+    example = example_inputs(project)
+    with _quiet():
+        try:
+            program = torch.export.export(model, example, dynamic_shapes=_dynamic_batch(example))
+        except Exception as e:  # noqa: BLE001
+            raise ExportError(f"torch.export failed: {_first_line(e)}") from None
+        with _atomic(path) as tmp:
+            torch.export.save(program, str(tmp))
+            loaded = torch.export.load(str(tmp)).module()
+        check = _check_loaded(project, model, loaded, path, "exported program")
+    return ExportResult(Path(path), "pt2", [
+        note, "exported with torch.export, batch size free", check,
+        "load with torch.export.load(path).module()",
+    ])
 
 
 # --------------------------------------------------------------------------- onnx
@@ -320,20 +368,23 @@ def export_onnx(
     with _atomic(path) as tmp, _quiet():
         try:
             torch.onnx.export(
-                model, example, str(tmp), dynamo=False, opset_version=opset,
-                input_names=in_names, output_names=out_names, dynamic_axes=axes,
-            )
-            notes.append(f"exported by torch.onnx (TorchScript-based exporter), opset {opset}")
-        except Exception as e:  # noqa: BLE001 - try the torch.export-based exporter next
+                model, example, str(tmp), dynamo=True, opset_version=opset, external_data=False,
+                input_names=in_names, output_names=out_names, dynamic_shapes=_dynamic_batch(example),
+            )  # external_data=False: one file (else the weights go to a .data file named after tmp)
+            notes.append(f"exported by torch.onnx (the torch.export-based exporter), opset {opset}")
+        except Exception as e:  # noqa: BLE001 - the older exporter still takes some models
             first = _first_line(e)
             try:
                 torch.onnx.export(
-                    model, example, str(tmp), dynamo=True, opset_version=max(opset, 18),
+                    model, example, str(tmp), dynamo=False, opset_version=opset,
                     input_names=in_names, output_names=out_names, dynamic_axes=axes,
                 )
-                notes.append(f"exported by torch.onnx (torch.export-based exporter); the older exporter failed: {first}")
             except Exception as e2:  # noqa: BLE001
-                raise ExportError(f"ONNX export failed: {first} (and with dynamo=True: {_first_line(e2)})") from None
+                raise ExportError(f"ONNX export failed: {first} (and with the older exporter: {_first_line(e2)})") from None
+            notes.append(
+                f"exported by the older TorchScript-based ONNX exporter (deprecated), opset {opset}, "
+                f"because the torch.export-based one failed: {first}"
+            )
         if check:
             notes += _check_onnx(tmp, model, project, in_names, out_names)
     return ExportResult(Path(path), "onnx", notes)
@@ -379,7 +430,8 @@ def _check_onnx(path: Path, model, project: Project, in_names: list[str], out_na
 
 register_format(ExportFormat("python", "Python module", ".py", "The generated model class (model.py).", export_python))
 register_format(ExportFormat("weights", "Weights", ".pt", "The state_dict, for torch.load(weights_only=True).", export_weights, True))
-register_format(ExportFormat("torchscript", "TorchScript", ".pt", "A scripted (or traced) module for torch.jit.load.", export_torchscript, True))
+register_format(ExportFormat("pt2", "torch.export program", ".pt2", "A torch.export program for torch.export.load (TorchScript's successor).", export_program, True))
+register_format(ExportFormat("torchscript", "TorchScript", ".pt", "A scripted (or traced) module for torch.jit.load (deprecated by PyTorch).", export_torchscript, True))
 register_format(ExportFormat("onnx", "ONNX", ".onnx", "An ONNX graph with a dynamic batch axis.", export_onnx, True))
 # "script" (a standalone train.py): registered by its module, listed after "python"
 from studio.interop import script as _script  # noqa: E402, F401  (registers "script")

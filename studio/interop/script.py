@@ -153,12 +153,13 @@ def _literal(value, indent: int = 0) -> str:
 
 # -- the runtime: which functions the script copies ---------------------------------------------
 
-_RUNTIME = ("tables", "data", "generated", "metrics", "schedules", "loop", "script_main")
+_RUNTIME = ("tables", "tabular", "data", "generated", "metrics", "schedules", "loop", "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
     "math": "import math", "os": "import os", "sys": "import sys", "time": "import time",
     "Path": "from pathlib import Path", "torch": "import torch", "dist": "import torch.distributed as dist",
-    "nn": "from torch import nn",
+    "nn": "from torch import nn", "np": "import numpy as np", "warnings": "import warnings",
+    "NamedTuple": "from typing import NamedTuple",
 }
 _DATA_NAMES = ("BatchSampler", "DataLoader", "Dataset", "DistributedSampler", "Sampler", "Subset", "TensorDataset")
 

@@ -183,7 +183,12 @@ def format_eta(seconds: float) -> str:
 
 
 class ProgressBar(BaseCallback):
-    """A one-line terminal progress bar (stderr), redrawn at most every `interval` seconds."""
+    """A one-line terminal progress bar (stderr), redrawn at most every `interval` seconds.
+
+    Only on a terminal: into a pipe or a file (CI, ``> log``) it writes one plain line per epoch,
+    so the log reads without carriage returns. An epoch whose monitored value is the best so far
+    ends in ``* best val_loss so far`` (the metric it monitors): checkpoints/best.pt holds it.
+    """
 
     def __init__(self, stream: TextIO | None = None, width: int = 24, interval: float = 0.1):
         self.stream = stream or sys.stderr
@@ -231,8 +236,10 @@ class ProgressBar(BaseCallback):
         if "val_loss" in m:
             parts += [f"val_loss {m['val_loss']:.4f}", f"val_{self._short()} {m[f'val_{name}']:.4f}"]
         parts.append(f"{m['seconds']:.1f}s")
-        line = "  ".join(parts) + (" *" if r.improved else "")
-        self.stream.write("\r" + line.ljust(self._drawn) + "\n")
+        line = "  ".join(parts) + (f"  * best {r.monitor} so far" if r.improved else "")
+        # over a bar on a terminal: return to the start of its line and cover it; into a pipe
+        # or a file no bar was drawn, so plain lines with no carriage returns
+        self.stream.write(("\r" + line.ljust(self._drawn) if self._live else line) + "\n")
         self._drawn = 0
         self.stream.flush()
 

@@ -396,6 +396,7 @@ def _train(request: RunRequest, control: ChildControl, send):
     from studio.training import CSVLogger, Failure, RunResult, Trainer, TrainingSettings
     from studio.training.prepare import PrepareError, prepare_run
     from studio.training.probes import LearningProbe
+    from studio.training.tensorboard import tensorboard_callbacks
 
     studio.trust.restore(request.trusted)
     project = loads(request.project_json)
@@ -432,7 +433,8 @@ def _train(request: RunRequest, control: ChildControl, send):
 
     control.on_pause = save_paused
     probe = LearningProbe(model, prepared.code.attrs)
-    callbacks = [probe, Reporter(send, control, probe, settings.epochs), CSVLogger(out_dir / "metrics.csv")]
+    callbacks = [probe, Reporter(send, control, probe, settings.epochs), CSVLogger(out_dir / "metrics.csv"),
+                 *tensorboard_callbacks(out_dir, model, prepared.data)]
     trainer = Trainer(model, prepared.data, settings, callbacks, out_dir=out_dir, control=control,
                       expected_input_shape=prepared.expected_shape)
     if request.threads:

@@ -14,7 +14,7 @@ from studio.interop.script import runtime_sources, script_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 MODULES = [m.name for m in pkgutil.iter_modules(runtime_package.__path__)]
-ALLOWED = set(sys.stdlib_module_names) | {"torch", "torchvision", "PIL"}
+ALLOWED = set(sys.stdlib_module_names) | {"torch", "torchvision", "PIL", "numpy"}
 
 
 def _imports(tree) -> list[tuple[str, int]]:
@@ -28,7 +28,7 @@ def _imports(tree) -> list[tuple[str, int]]:
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_runtime_modules_import_only_the_standard_library_torch_and_each_other(name):
+def test_runtime_modules_import_only_the_standard_library_torch_numpy_and_each_other(name):
     module = importlib.import_module(f"studio.training.runtime.{name}")
     tree = ast.parse(Path(module.__file__).read_text())
     for imported, line in _imports(tree):

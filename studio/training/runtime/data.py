@@ -13,17 +13,12 @@ import os
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from studio.training.runtime.tables import (
-    DataProblem,
-    column_number,
-    header_names,
-    is_number,
-    read_rows,
-)
+from studio.training.runtime.tables import DataProblem
+from studio.training.runtime.tabular import read_table
 
 
 def read_csv(path, options):
-    """(features, targets, column names, class names) of a CSV file, read as Studio reads it.
+    """(features, targets, feature column names, class names) of a CSV file (see `read_table`).
 
     Blank rows are skipped; a first row without numbers is the header (options["header"] "auto",
     or true/false); options["target"] and options["features"] name columns or give their numbers.
@@ -31,40 +26,12 @@ def read_csv(path, options):
     0, 1, ... in sorted order (numbers by value) and the class names are returned, otherwise the
     targets are a float column and the class names None.
     """
-    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
-    rows = read_rows(path, options.get("delimiter", ","))
-    names, has_header = header_names(rows[0][1], options.get("header", "auto"))
-    width, data = len(names), rows[1:] if has_header else rows
-    if not data:
-        raise DataProblem(f"{name} has a header but no data rows.")
-    t = column_number(options.get("target", -1), names, name)
-    feats = options.get("features")
-    cols = [column_number(c, names, name) for c in feats] if feats else [j for j in range(width) if j != t]
-    if t in cols:
-        raise DataProblem(f"Column '{names[t]}' cannot be both a feature and the target.")
-    x = torch.empty(len(data), len(cols))
-    raw = []
-    for r, (line, row) in enumerate(data):
-        if len(row) != width:
-            raise DataProblem(f"{name}, row {line}: {len(row)} values, expected {width} like the first row.")
-        for c, j in enumerate(cols):
-            cell = row[j].strip()
-            try:
-                x[r, c] = float(cell)
-            except ValueError:
-                raise DataProblem(f"{name}, row {line}, column '{names[j]}': {cell[:80]!r} is not a number.") from None
-        raw.append((line, row[t].strip()))
-    if options.get("classification", True):
-        labels = sorted({v for _, v in raw}, key=lambda v: (0, float(v), v) if is_number(v) else (1, 0.0, v))
-        index = {v: i for i, v in enumerate(labels)}
-        return x, torch.tensor([index[v] for _, v in raw]), names, labels
-    for line, v in raw:
-        if not is_number(v):
-            raise DataProblem(
-                f"{name}, row {line}, column '{names[t]}': {v[:80]!r} is not a number "
-                "(regression needs numeric targets; use a classification loss for labels)."
-            )
-    return x, torch.tensor([float(v) for _, v in raw]).unsqueeze(1), names, None
+    table = read_table(
+        path, delimiter=options.get("delimiter", ","), header=options.get("header", "auto"),
+        label_column=options.get("target", -1), feature_columns=options.get("features"),
+        task="classification" if options.get("classification", True) else "regression",
+    )
+    return table.features, table.targets, table.columns, table.classes
 
 
 def read_csv_data(spec):

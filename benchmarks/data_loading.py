@@ -1,0 +1,170 @@
+"""Studio's data loading against the libraries made for it, in the same run.
+
+CSV:
+Writes a ROWS x 20-column CSV (19 float columns and a text label) to a temporary folder, then
+loads it in fresh child processes, alternating Studio (the runtime's ``read_csv_data``: the path training
+takes, ending in a float32 feature tensor and class indices) and the reference
+(``pandas.read_csv(engine="pyarrow")`` turned into the same tensors), best of ``--repeat``.
+``peak_mb`` (MiB) is the most memory Studio's child held above what it held after its imports; the
+float32 data alone is ROWS x 19 x 4 bytes. Needs pandas and pyarrow (``pip install pandas pyarrow``).
+
+Image folders: ``--images N`` small JPEGs (64 x 64, 4 classes) and one training epoch of a
+small CNN over them, resized to 32 x 32, batch 64, with the machine's cores as workers (at
+most 4): Studio's path (the runtime's ``read_image_folder`` and the trainer's ``make_batches``) against a plain
+torchvision ``ImageFolder`` + ``DataLoader`` loop with the same transforms, alternating,
+best of 3.
+``images_ratio`` is plain time / Studio time (above 1: Studio is faster).
+
+Last line: ``rows=<int> studio_s=<float> reference_s=<float> ratio=<float> peak_mb=<float>
+images_ratio=<float>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FEATURES = 19
+
+
+def write_csv(path: Path, rows: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(0)
+    columns = {f"f{i}": rng.standard_normal(rows).astype(np.float32) for i in range(FEATURES)}
+    columns["label"] = np.array(["cat", "dog", "bird", "fish"])[rng.integers(0, 4, rows)]
+    with open(path, "wb") as f:
+        f.write((",".join(columns) + "\n").encode())
+        pacsv.write_csv(pa.table(columns), f, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(which: str, path: str) -> None:
+    """One load in this fresh process; prints ``seconds peak_mb_above_imports``."""
+    import numpy as np
+    import torch
+
+    if which == "studio":
+        from studio.training.runtime.data import read_csv_data
+
+        base = _rss_mb()
+        start = time.perf_counter()
+        ds, _ = read_csv_data({"path": path, "target": "label", "classification": True})
+        x, y = ds.tensors
+    else:
+        import pandas as pd
+        import pyarrow  # noqa: F401
+
+        base = _rss_mb()
+        start = time.perf_counter()
+        df = pd.read_csv(path, engine="pyarrow")
+        x = torch.from_numpy(df.iloc[:, :FEATURES].to_numpy(np.float32))
+        y = torch.from_numpy(df["label"].astype("category").cat.codes.to_numpy().astype(np.int64))
+    seconds = time.perf_counter() - start
+    assert x.shape[1] == FEATURES and len(y) == len(x)
+    print(f"{seconds:.4f} {_rss_mb() - base:.1f}")
+
+
+def measure(which: str, path: Path) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", which, str(path)], cwd=ROOT,
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if out.returncode:
+        raise SystemExit(f"{which} load failed:\n{out.stderr}")
+    seconds, peak = out.stdout.split()
+    return float(seconds), float(peak)
+
+
+def write_images(root: Path, count: int) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        folder = root / f"class{i % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=90)
+
+
+def image_epochs(root: Path, workers: int) -> tuple[float, float]:
+    """Seconds for one epoch (data and a small CNN's steps): Studio's path, then the plain loop."""
+    import torch
+    from torch import nn
+    from torchvision import datasets, transforms
+
+    from studio.training.batches import make_batches
+    from studio.training.runtime.data import read_image_folder
+
+    def epoch(batches) -> float:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        start = time.perf_counter()
+        for x, y in batches:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    ds, _ = read_image_folder({"path": str(root), "size": [32, 32], "channels": 3})
+    studio = make_batches(ds, 64, True, torch.device("cpu"), workers, 0)
+    tf = transforms.Compose([
+        transforms.Lambda(lambda im: im.convert("RGB")), transforms.Resize((32, 32)),
+        transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3),
+    ])
+    plain = torch.utils.data.DataLoader(
+        datasets.ImageFolder(str(root), transform=tf), batch_size=64, shuffle=True,
+        num_workers=workers, persistent_workers=workers > 0,
+    )
+    times: list[tuple[float, float]] = []
+    for e in range(3):  # alternating, so a busy moment on the machine hits both alike
+        times.append((epoch(studio.epoch(torch.Generator().manual_seed(e))), epoch(plain)))
+    return min(s for s, _ in times), min(p for _, p in times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--images", type=int, default=2000, help="JPEGs for the image-folder epoch (0: skip)")
+    parser.add_argument("--child", nargs=2, metavar=("WHICH", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "table.csv"
+        write_csv(path, args.rows)
+        print(f"file: {path.stat().st_size / 2**20:.0f} MiB, float32 data {args.rows * FEATURES * 4 / 2**20:.1f} MiB")
+        studio, reference = [], []
+        for _ in range(args.repeat):
+            studio.append(measure("studio", path))
+            reference.append(measure("reference", path))
+            print(f"run: studio {studio[-1][0]:.2f} s ({studio[-1][1]:.0f} MB), pandas+pyarrow {reference[-1][0]:.2f} s")
+        images = ""
+        if args.images:
+            write_images(Path(tmp) / "images", args.images)
+            workers = min(4, os.cpu_count() or 1)
+            si, pi = image_epochs(Path(tmp) / "images", workers)
+            print(f"images: {args.images} JPEGs, {workers} workers: studio {si:.2f} s, plain ImageFolder+DataLoader {pi:.2f} s")
+            images = f" images_ratio={pi / si:.2f}"
+    s, r = min(t for t, _ in studio), min(t for t, _ in reference)
+    peak = max(p for _, p in studio)
+    print(f"rows={args.rows} studio_s={s:.3f} reference_s={r:.3f} ratio={s / r:.2f} peak_mb={peak:.1f}{images}")
+
+
+if __name__ == "__main__":
+    main()

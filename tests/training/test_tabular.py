@@ -1,0 +1,86 @@
+"""read_csv: the fast path and the slow path give the same tables, and every refusal names the cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from studio.training.runtime.tabular import CsvError
+from studio.training.runtime.tabular import read_table as read_csv
+
+
+def _write(tmp_path, text, name="data.csv"):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_text_labels_become_sorted_class_indices(tmp_path):
+    p = _write(tmp_path, "\nheight,weight,kind\n1,10,cat\n2,20,dog\n\n3,30, cat\n4,40,bird\n")
+    t = read_csv(p, label_column="kind")
+    assert t.features.dtype == torch.float32 and t.features.tolist() == [[1, 10], [2, 20], [3, 30], [4, 40]]
+    assert t.classes == ["bird", "cat", "dog"] and t.targets.tolist() == [1, 2, 1, 0]
+    assert t.columns == ["height", "weight"] and t.target == "kind"
+
+
+def test_number_labels_sort_numerically(tmp_path):
+    p = _write(tmp_path, "x,y\n1,10\n2,9\n3,10\n4,x\n")
+    t = read_csv(p)
+    assert t.classes == ["9", "10", "x"] and t.targets.tolist() == [1, 0, 1, 2]
+
+
+def test_regression_without_header_and_chosen_columns(tmp_path):
+    p = _write(tmp_path, "0.5,1,2.5\n1.5,2,3.5\n")
+    t = read_csv(p, task="regression")
+    assert t.targets.tolist() == [[2.5], [3.5]] and t.classes is None and t.columns == ["column 1", "column 2"]
+    p = _write(tmp_path, "id,a,b,y\nrow-1,1,2,c\nrow-2,3,4,d\n", "ids.csv")
+    t = read_csv(p, feature_columns=["b", "a"], label_column="y")  # the text id column is not read
+    assert t.features.tolist() == [[2, 1], [4, 3]] and t.columns == ["b", "a"]
+
+
+def test_unusual_but_valid_files_take_the_slow_path_with_the_same_result(tmp_path):
+    fast = read_csv(_write(tmp_path, "a,b,y\n1,2,u\n3,4,v\n", "fast.csv"))
+    slow = read_csv(_write(tmp_path, 'a,b,y\n"1", 2 ,u\n   \n3,4,v\n', "slow.csv"))
+    assert torch.equal(fast.features, slow.features) and torch.equal(fast.targets, slow.targets)
+    assert fast.classes == slow.classes == ["u", "v"]
+
+
+def test_large_file_matches_numpy(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5000, 4)).astype(np.float32)
+    labels = rng.integers(0, 3, 5000)
+    lines = [",".join(f"{v:.6g}" for v in row) + f",c{k}" for row, k in zip(x, labels)]
+    p = _write(tmp_path, "a,b,c,d,label\n" + "\n".join(lines) + "\n")
+    t = read_csv(p)
+    assert np.allclose(t.features.numpy(), x, rtol=1e-5) and t.targets.tolist() == labels.tolist()
+
+
+def test_a_file_that_is_not_text_further_down_is_one_line(tmp_path):
+    p = tmp_path / "data.csv"
+    p.write_bytes(b"a,y\n1,2\n" + b"3,\xff\xfe\n")
+    with pytest.raises(CsvError, match=r"^Could not read .*data.csv: 'utf-8' codec can't decode byte 0xff"):
+        read_csv(p)
+
+
+@pytest.mark.parametrize(
+    "text, options, message",
+    [
+        ("a,b,y\n1,2,0\n3,oops,1\n", {}, "data.csv, row 3, column 'b': 'oops' is not a number."),
+        ("a,b,y\n1,2,0\n3,,1\n", {}, "data.csv, row 3, column 'b': '' is not a number."),
+        ("a,b,y\n1,2,0\n3,4\n", {}, "data.csv, row 3: 2 values, expected 3 like the first row."),
+        ("a,b,y\n1,2,0\n3,4,5,6\n", {}, "data.csv, row 3: 4 values, expected 3 like the first row."),
+        ("a,y\n1,x\n", {"task": "regression"},
+         "data.csv, row 2, column 'y': 'x' is not a number (regression needs numeric targets; "
+         "use a classification loss for labels)."),
+        ("a,y\n", {}, "data.csv has a header but no data rows."),
+        ("\n \n", {}, "data.csv is empty."),
+        ("a,y\n1,2\n", {"label_column": "label"}, "data.csv has no column named 'label' (columns: a, y)."),
+        ("a,y\n1,2\n", {"label_column": 5}, "data.csv has 2 columns; there is no column 5."),
+        ("a,y\n1,2\n", {"feature_columns": ["y"]}, "Column 'y' cannot be both a feature and the target."),
+    ],
+)
+def test_refusals_name_the_file_row_and_column(tmp_path, text, options, message):
+    with pytest.raises(CsvError) as e:
+        read_csv(_write(tmp_path, text), **options)
+    assert str(e.value) == message
