@@ -50,3 +50,49 @@ def layered_layout(
         for i, bid in enumerate(col):
             positions[bid] = (c * column_gap, offset + i * row_gap)
     return positions
+
+
+# ------------------------------------------------------------------------ free space
+#: about the size of a block on the canvas (the canvas's exact geometry is the UI's business;
+#: free-space tests only need to keep blocks and their wire labels apart)
+BLOCK_BOX = (184.0, 96.0)
+MARGIN = 24.0
+
+
+def _occupied(graph: Graph, exclude: set[str] = frozenset()) -> list[tuple[float, float]]:
+    return [b.position for bid, b in graph.blocks.items() if bid not in exclude]
+
+
+def _clear(points: list[tuple[float, float]], taken: list[tuple[float, float]]) -> bool:
+    w, h = BLOCK_BOX
+    return not any(
+        abs(px - tx) < w + MARGIN and abs(py - ty) < h + MARGIN for px, py in points for tx, ty in taken
+    )
+
+
+def free_offset(
+    graph: Graph, positions: list[tuple[float, float]], tries: int = 200
+) -> tuple[float, float]:
+    """A shift that puts blocks at ``positions`` (copies of existing ones) where they cover no
+    block: just below the originals when that is free, else further down or to the right."""
+    taken = _occupied(graph)
+    for k in range(1, tries):
+        for dx, dy in ((0.0, k * ROW_GAP), (k * COLUMN_GAP, 0.0), (k * COLUMN_GAP, k * ROW_GAP)):
+            if _clear([(x + dx, y + dy) for x, y in positions], taken):
+                return dx, dy
+    return 0.0, tries * ROW_GAP
+
+
+def free_row(
+    graph: Graph, start: tuple[float, float], count: int, column_gap: float = COLUMN_GAP,
+    row_gap: float = ROW_GAP,
+) -> list[tuple[float, float]]:
+    """Positions for ``count`` new blocks in a row right of ``start`` (one column gap apart, so
+    the shape labels on the wires between them show), moved down a row while any is taken."""
+    x, y = start
+    taken = _occupied(graph)
+    for k in range(200):
+        row = [(x + column_gap * i, y + row_gap * k) for i in range(1, count + 1)]
+        if _clear(row, taken):
+            return row
+    return row

@@ -248,7 +248,10 @@ class MainWindow(QMainWindow):
             self.editor.delete(ids)
 
     def paste(self, at: QPointF | None = None) -> None:
+        """Paste at ``at``, else at the mouse when it is over the canvas, else shifted into
+        free space beside the originals."""
         text = QGuiApplication.clipboard().text()
+        at = at if at is not None else self.view.cursor_scene_pos()
         pos = (at.x(), at.y()) if at is not None else None
         ids = self.editor.paste(text, at=pos)
         if ids:

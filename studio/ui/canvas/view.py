@@ -249,6 +249,11 @@ class CanvasView(QGraphicsView):
             return self.mapToScene(self.viewport().rect().center())
         return self.mapToScene(pos)
 
+    def cursor_scene_pos(self) -> QPointF | None:
+        """Where the mouse is on the canvas; None when it is not over the canvas."""
+        pos = self.viewport().mapFromGlobal(self.cursor().pos())
+        return self.mapToScene(pos) if self.viewport().rect().contains(pos) and self.underMouse() else None
+
     def centre_scene_pos(self) -> QPointF:
         return self.mapToScene(self.viewport().rect().center())
 
@@ -279,12 +284,26 @@ class CanvasView(QGraphicsView):
             event.ignore()
             return
         type_id = bytes(mime.data(BLOCK_MIME)).decode()
-        self.drop_block(type_id, self.mapToScene(event.position().toPoint()))
+        self.drop_block(type_id, self.mapToScene(event.position().toPoint()), splice=True)
         event.acceptProposedAction()
 
-    def drop_block(self, type_id: str, scene_pos: QPointF) -> str | None:
-        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does)."""
-        bid = self.editor.add_block(type_id, (scene_pos.x() - 90, scene_pos.y() - 30), snap_to_grid=self.snap)
+    def wire_at(self, scene_pos: QPointF) -> str | None:
+        """The wire under ``scene_pos`` (a few pixels either side count), unless a block is."""
+        r = 6 / max(self.zoom(), 1e-3)
+        items = self.graph_scene.items(QRectF(scene_pos - QPointF(r, r), scene_pos + QPointF(r, r)))
+        if any(isinstance(i, BlockItem) for i in items):
+            return None
+        return next((i.edge_id for i in items if isinstance(i, WireItem)), None)
+
+    def drop_block(self, type_id: str, scene_pos: QPointF, splice: bool = False) -> str | None:
+        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does);
+        with ``splice``, dropped onto a wire it goes in between (one undo step)."""
+        at = (scene_pos.x() - 90, scene_pos.y() - 30)
+        edge_id = self.wire_at(scene_pos) if splice else None
+        if edge_id is not None:
+            bid = self.editor.add_block_on_wire(type_id, at, edge_id, snap_to_grid=self.snap)
+        else:
+            bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap)
         if bid is not None:
             self.graph_scene.select_blocks([bid])
         return bid
