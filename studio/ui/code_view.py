@@ -96,6 +96,7 @@ class CodeView(QWidget):
         self.source = "# Loading PyTorch…\n"
         self.text.setPlainText(self.source)
         self._stale = True
+        self._name: str | None = None  # the project name the shown class was named from
         doc.code_stale.connect(self._mark_stale)
 
     def detach(self) -> None:
@@ -106,10 +107,17 @@ class CodeView(QWidget):
         if self.isVisible() or not self.isWindow():
             self.regenerate()
 
+    def follow_name(self) -> None:
+        """The project was renamed (Save As names an untitled project): name the class now,
+        not at the next edit."""
+        if self._name is not None and self._name != self.doc.project.name:
+            self._mark_stale()
+
     def regenerate(self) -> None:
         if self.doc.analysis is None:
             return
         self._stale = False
+        self._name = self.doc.project.name
         from studio.compiler import CompileError, generate
 
         graph = self.doc.graph

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.start_dock = self._dock("Start", self.welcome, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.start_dock, self.blocks_dock)
-        self.blocks_dock.raise_()
+        self.start_dock.raise_()  # a new user meets the examples first
         self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -87,8 +87,8 @@ class MainWindow(QMainWindow):
         self.totals_label = QLabel()
         self.statusBar().addPermanentWidget(self.totals_label)
         self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
-        self.welcome.open_requested.connect(lambda p: self.files.open_path(p))
-        self.welcome.new_requested.connect(self.files.new)
+        self.welcome.open_requested.connect(lambda p: self._from_start(self.files.open_path, p))
+        self.welcome.new_requested.connect(lambda: self._from_start(self.files.new))
         self.view.hint.connect(self.show_hint)
         self.view.context_requested.connect(self._context_menu)
         self.view.quick_add_requested.connect(self._open_quick_add)
@@ -134,23 +134,36 @@ class MainWindow(QMainWindow):
         self.doc.edit_refused.connect(self.show_hint)
         self.doc.analysed.connect(self._update_totals)
         self.doc.graph.events.changed.connect(self.files.changed)
+        self.doc.graph.events.changed.connect(self._update_empty_hint)
         self.training.set_document(self.doc)
         self.update_title()
         self._update_totals()
+        self._update_empty_hint()
         if old is not None:
             old.deleteLater()
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
         QTimer.singleShot(0, lambda: self.view.fit_all(readable=True))
 
+    def _from_start(self, action, *args) -> None:
+        """Opening or starting a project from the Start page: then show the Blocks to add."""
+        action(*args)
+        self.blocks_dock.raise_()
+
     def show_hint(self, message: str) -> None:
-        self.statusBar().showMessage(message, 6000)
+        if message:
+            self.statusBar().showMessage(message, 6000)
+        else:
+            self.statusBar().clearMessage()
 
     def update_title(self, *_: object) -> None:
         project = self.doc.project
         where = f" — {project.path}" if project.path else ""
         self.setWindowTitle(f"{project.name}[*]{where} — Studio")
         self.setWindowModified(not self.doc.undo_stack.isClean())
+        code_view = getattr(self, "code_view", None)
+        if code_view is not None and code_view.doc is self.doc:
+            code_view.follow_name()
 
     def refresh_recent(self) -> None:
         recent = self.settings.recent_files()
@@ -218,6 +231,9 @@ class MainWindow(QMainWindow):
         self.totals_label.setText(
             f"Parameters: {t.params:,} ({t.trainable:,} trainable)  ·  Size: {t.size_mb:.2f} MB{problems}"
         )
+
+    def _update_empty_hint(self) -> None:
+        self.view.set_empty_hint(not self.doc.graph.blocks)
 
     # ---------------------------------------------------------------- selection
     def _selection_changed(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel
 
 from studio.ui.canvas.items import BlockItem, WireItem
 from studio.ui.canvas.scene import GraphScene
@@ -17,6 +17,11 @@ from studio.ui.theme import current_theme
 BLOCK_MIME = "application/x-studio-block"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 READABLE_ZOOM = 0.8
+EMPTY_HINT = (
+    "<h3>An empty model</h3>"
+    "Drag a block here from <b>Blocks</b>,<br>press <b>Tab</b> to search for one by name,<br>"
+    "or open an example from <b>Start</b>."
+)
 
 
 class CanvasView(QGraphicsView):
@@ -43,6 +48,27 @@ class CanvasView(QGraphicsView):
         self._pending: QGraphicsPathItem | None = None
         self._pan_from: QPointF | None = None
         self._space = False
+        self.empty_hint = QLabel(EMPTY_HINT, self.viewport())
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
+        self.empty_hint.hide()
+
+    def set_empty_hint(self, shown: bool) -> None:
+        """What to do first, in the middle of an empty canvas (File > New)."""
+        self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
+        self.empty_hint.setVisible(shown)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        self.empty_hint.adjustSize()
+        r = self.empty_hint.rect()
+        r.moveCenter(self.viewport().rect().center())
+        self.empty_hint.move(r.topLeft())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_hint()
 
     @property
     def graph_scene(self) -> GraphScene:
@@ -199,6 +225,7 @@ class CanvasView(QGraphicsView):
             self.hint.emit(f"Cannot connect: {reason}" if reason else "Release to connect")
             self.setToolTip(reason or "")
         else:
+            self.hint.emit("")  # off the port: "Release to connect" no longer holds
             self.setToolTip("")
 
     def _finish_wire(self, view_pos) -> None:
@@ -208,6 +235,7 @@ class CanvasView(QGraphicsView):
             self.graph_scene.removeItem(self._pending)
             self._pending = None
         self.setToolTip("")
+        self.hint.emit("")  # the wire is made (or not): the drag's hint is over
         block, target = self._item_at(view_pos)
         if block is None or target is None or target[0]:
             return
