@@ -12,7 +12,10 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QMenu
 
+from studio.graph.commands import Move
+from studio.graph.layout import wrapped_layout
 from studio.graph.project import SUFFIX, Project
+from studio.ui import window_layout
 from studio.ui.actions import Actions
 from studio.ui.block_actions import add_block_actions
 from studio.ui.canvas.scene import GraphScene
@@ -49,9 +52,9 @@ class MainWindow(QMainWindow):
         self.scene: GraphScene | None = None
         self._loader: CompilerLoader | None = None
         self._shown_once = False
+        self._fit_pending = False
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
-        self.resize(1400, 860)
 
         placeholder = Document(Project(), self)
         self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
@@ -60,17 +63,12 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeView(self.settings.recent_files())
         self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.start_dock = self._dock("Start", self.welcome, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.tabifyDockWidget(self.start_dock, self.blocks_dock)
-        self.start_dock.raise_()  # a new user meets the examples first
         self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.blocks_dock, self.inspector_dock], [230, 420], Qt.Orientation.Horizontal)
+        self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training = TrainingController(self)
         self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.splitDockWidget(self.problems_dock, self.training_dock, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock, self.training_dock], [260, 1140], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [400], Qt.Orientation.Vertical)
+        self.training.train_action.triggered.connect(self.show_training)
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
@@ -80,6 +78,11 @@ class MainWindow(QMainWindow):
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
                      self.training_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction("Reset &Layout", self.reset_layout)
+        self.window_settings = window_layout.window_settings(self.settings.folder)
+        window_layout.arrange_default(self)
+        window_layout.restore(self, self.window_settings)
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._quick_add_chosen)
         self._quick_pos = QPointF()
@@ -143,7 +146,16 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
-        QTimer.singleShot(0, lambda: self.view.fit_all(readable=True))
+        QTimer.singleShot(0, self._show_whole_model)
+
+    def show_training(self) -> None:
+        """Train (or View > Training) opens the Training dock below the canvas."""
+        self.training_dock.show()
+        self.training_dock.raise_()
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: docks and window size as on a first start."""
+        window_layout.arrange_default(self)
 
     def _from_start(self, action, *args) -> None:
         """Opening or starting a project from the Start page: then show the Blocks to add."""
@@ -201,8 +213,28 @@ class MainWindow(QMainWindow):
         self.training.ensure_views()
         self.doc.refresh()
 
+    def _show_whole_model(self) -> None:
+        """On opening: the whole model in view at a readable zoom. An example (or an unsaved
+        project) that is too long for the window is wrapped into bands first, as one undoable
+        step; a user's own layout is kept (the off-screen indicator says what is outside)."""
+        if not self.isVisible():
+            self._fit_pending = True
+            return
+        self._fit_pending = False
+        doc, view = self.doc, self.view
+        if doc.undo_stack.count() == 0 and (doc.project.path is None or self.files.is_example(doc.project.path)):
+            width, height = view.readable_scene_size()
+            if not view.fits_readable(self.scene.blocks_rect()):
+                positions = wrapped_layout(doc.graph, width, height)
+                moved = {b: p for b, p in (positions or {}).items() if doc.graph.blocks[b].position != p}
+                if moved and self.editor.macro("Arrange to fit the window", [Move(moved)]):
+                    doc.undo_stack.setClean()  # nothing of the user's to save
+        view.fit_all(readable=True)
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._fit_pending:
+            QTimer.singleShot(0, self._show_whole_model)
         if self._shown_once:
             return
         self._shown_once = True
@@ -371,6 +403,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training.shutdown()
+        window_layout.save(self, self.window_settings)
         self.files.autosave_timer.stop()
         self.files.recovery.discard()
         if self._loader is not None and self._loader.isRunning():

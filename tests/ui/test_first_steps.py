@@ -44,10 +44,12 @@ def _port(window, block_id, output, port):
 def test_release_to_connect_is_cleared_once_the_wire_is_made(window, qtbot):
     _shown(window, qtbot)
     g, view = window.doc.graph, window.view
-    bid = window.editor.add_block("linear", (0, 300))
+    window.resize(1280, 720)
     src = by_name(g, "relu2")
+    x, y = src.position
+    bid = window.editor.add_block("linear", (x + 300, y + 600))  # below everything: free
     view.resetTransform()
-    view.centerOn(window.scene.blocks[bid].sceneBoundingRect().center())
+    view.scale(0.8, 0.8)
     view.centerOn((window.scene.blocks[bid].pos() + window.scene.blocks[src.id].pos()) / 2)
     start, end = _port(window, src.id, True, "out"), _port(window, bid, False, "in")
     qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)

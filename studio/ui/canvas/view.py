@@ -5,9 +5,9 @@ release; dragging from an output port draws a pending wire and connects on relea
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel, QPushButton
 
 from studio.ui.canvas.items import BlockItem, WireItem
 from studio.ui.canvas.scene import GraphScene
@@ -53,6 +53,63 @@ class CanvasView(QGraphicsView):
         self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
         self.empty_hint.hide()
+        # "5 blocks out of view": a model larger than the view says so; a click fits it all
+        self.offscreen = QPushButton(self.viewport())
+        self.offscreen.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.offscreen.clicked.connect(lambda: self.fit_all())
+        self.offscreen.hide()
+        self._offscreen_timer = QTimer(self)
+        self._offscreen_timer.setSingleShot(True)
+        self._offscreen_timer.setInterval(60)  # at most ~16 recounts a second while panning
+        self._offscreen_timer.timeout.connect(self.update_offscreen)
+        if scene is not None:
+            scene.changed.connect(self._offscreen_timer.start)
+
+    def setScene(self, scene) -> None:
+        old = self.scene()
+        if old is not None:
+            try:
+                old.changed.disconnect(self._offscreen_timer.start)
+            except (RuntimeError, TypeError):
+                pass
+        super().setScene(scene)
+        scene.changed.connect(self._offscreen_timer.start)
+        self._offscreen_timer.start()
+
+    def offscreen_counts(self) -> dict[str, int]:
+        """How many blocks lie wholly outside the view, by side (left, right, above, below)."""
+        seen = self.mapToScene(self.viewport().rect()).boundingRect()
+        counts = {"left": 0, "right": 0, "above": 0, "below": 0}
+        for item in self.graph_scene.blocks.values():
+            r = item.sceneBoundingRect()
+            if seen.intersects(r):
+                continue
+            if r.right() < seen.left():
+                counts["left"] += 1
+            elif r.left() > seen.right():
+                counts["right"] += 1
+            elif r.bottom() < seen.top():
+                counts["above"] += 1
+            else:
+                counts["below"] += 1
+        return counts
+
+    def update_offscreen(self) -> None:
+        counts = self.offscreen_counts()
+        total = sum(counts.values())
+        if not total:
+            self.offscreen.hide()
+            return
+        where = ", ".join(f"{n} {side}" for side, n in counts.items() if n)
+        self.offscreen.setText(f"{total} block{'s' * (total != 1)} out of view ({where}) · Fit all (Ctrl+0)")
+        self.offscreen.adjustSize()
+        vp = self.viewport().rect()
+        self.offscreen.move(vp.right() - self.offscreen.width() - 8, vp.bottom() - self.offscreen.height() - 8)
+        self.offscreen.show()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._offscreen_timer.start()
 
     def set_empty_hint(self, shown: bool) -> None:
         """What to do first, in the middle of an empty canvas (File > New)."""
@@ -69,6 +126,7 @@ class CanvasView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_hint()
+        self._offscreen_timer.start()
 
     @property
     def graph_scene(self) -> GraphScene:
@@ -79,13 +137,14 @@ class CanvasView(QGraphicsView):
         current = self.transform().m11()
         factor = max(MIN_ZOOM / current, min(MAX_ZOOM / current, factor))
         self.scale(factor, factor)
+        self._offscreen_timer.start()
 
     def zoom(self) -> float:
         return self.transform().m11()
 
     def fit_all(self, readable: bool = False) -> None:
         """Show every block. ``readable`` (on opening a project): never zoom out so far that
-        block text disappears; show the start of the model (its inputs) instead."""
+        block text disappears; show the start of the model (its inputs, top left) instead."""
         rect = self.graph_scene.blocks_rect()
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
@@ -98,7 +157,19 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(READABLE_ZOOM, READABLE_ZOOM)
             half_width = self.viewport().width() / (2 * READABLE_ZOOM)
-            self.centerOn(rect.left() - 40 + half_width, rect.center().y())
+            half_height = self.viewport().height() / (2 * READABLE_ZOOM)
+            y = rect.center().y() if rect.height() + 80 <= 2 * half_height else rect.top() - 40 + half_height
+            self.centerOn(rect.left() - 40 + half_width, y)  # the start (top left) of the model
+        self._offscreen_timer.start()
+
+    def readable_scene_size(self, margin: float = 60) -> tuple[float, float]:
+        """How much of the scene the view shows at the readable zoom (less a margin)."""
+        vp = self.viewport().size()
+        return vp.width() / READABLE_ZOOM - 2 * margin, vp.height() / READABLE_ZOOM - 2 * margin
+
+    def fits_readable(self, rect: QRectF) -> bool:
+        width, height = self.readable_scene_size()
+        return rect.width() <= width and rect.height() <= height
 
     def centre_on_block(self, block_id: str) -> None:
         item = self.graph_scene.blocks.get(block_id)
