@@ -32,7 +32,7 @@ from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd
 from studio.ui.settings import Settings
-from studio.ui.theme import current_theme, set_theme, system_is_dark
+from studio.ui.theme import apply_widget_palette, current_theme, set_theme, system_is_dark
 from studio.ui.training.controller import TrainingController
 from studio.ui.welcome import WelcomeView
 
@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         set_theme(system_is_dark())
+        apply_widget_palette(current_theme().dark)
         self.settings = Settings(config_dir)
         self.files = FileController(self)
         self.undo_group = QUndoGroup(self)
@@ -72,7 +73,11 @@ class MainWindow(QMainWindow):
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
-        self.actions_.build_toolbar(self)
+        toolbar = self.actions_.build_toolbar(self)
+        panel = self.training_dock.toggleViewAction()
+        panel.setText("Training panel")
+        panel.setStatusTip("Show or hide the training settings, plots and runs")
+        toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
@@ -379,6 +384,7 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------- appearance
     def _scheme_changed(self, *_: object) -> None:
         set_theme(system_is_dark())
+        apply_widget_palette(current_theme().dark)
         self.scene.update()
         for item in self.scene.items():
             item.update()
