@@ -371,7 +371,11 @@ class MainWindow(QMainWindow):
     def _open_quick_add(self, scene_pos: QPointF) -> None:
         self._quick_pos = scene_pos
         self.quick_add.search.clear()
-        self.quick_add.move(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)))
+        at = self.view.mapToGlobal(self.view.mapFromScene(scene_pos))
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        at.setX(max(screen.left(), min(at.x(), screen.right() - self.quick_add.width())))
+        at.setY(max(screen.top(), min(at.y(), screen.bottom() - self.quick_add.height())))
+        self.quick_add.move(at)  # whole on screen, even opened near the bottom edge
         self.quick_add.show()
         self.quick_add.search.setFocus()
 

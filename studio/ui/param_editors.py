@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
 
 from studio.blocks.params import Choice, Param, ParamError
@@ -150,6 +150,8 @@ class ChoiceEditor(ParamEditor):
             w.clear()
             for option, text in items:
                 w.addItem(text, option)
+                w.setItemData(w.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+            w.view().setMinimumWidth(w.view().sizeHintForColumn(0) + 24)  # long labels read whole
             self._shown = items
         w.setCurrentIndex(w.findData(value))
 
