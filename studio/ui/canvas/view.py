@@ -112,7 +112,10 @@ class CanvasView(QGraphicsView):
         self._offscreen_timer.start()
 
     def set_empty_hint(self, shown: bool) -> None:
-        """What to do first, in the middle of an empty canvas (File > New)."""
+        """What to do first, in the middle of an empty canvas (File > New). Called on every
+        graph change: does nothing unless the hint appears or goes."""
+        if shown == self.empty_hint.isVisibleTo(self):
+            return
         self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
         self.empty_hint.setVisible(shown)
         self._place_hint()
