@@ -121,6 +121,11 @@ class Inspector(QScrollArea):
             self.info.setText("<i>Shapes appear once PyTorch has loaded…</i>")
             return
         info = analysis.block_info(self.block_id)
+        block = self.doc.graph.blocks[self.block_id]
+        # "Frozen" means something only for a block with weights (not a ReLU or an Output);
+        # while the input shape is unknown the weights are too, so it is offered then
+        known = all(s is not None for s in info.in_shapes) and not info.error
+        self.frozen_box.setVisible(bool(info.params) or block.frozen or not known)
         ins = ", ".join(fmt_shape(s) if s else "?" for s in info.in_shapes) or "—"
         outs = ", ".join(fmt_shape(s) if s else "?" for s in info.out_shapes) or "—"
         text = f"In: {ins}<br>Out: {outs}<br>Parameters: {info.params:,} ({info.trainable:,} trainable)"

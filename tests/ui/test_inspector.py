@@ -133,3 +133,17 @@ def test_selecting_any_block_never_changes_the_window_size(window, qtbot, size):
     window.scene.select_blocks([])
     qtbot.wait(1)
     assert {d.objectName(): d.height() for d in (window.problems_dock, window.training_dock)} == docks
+
+
+def test_frozen_is_offered_only_for_blocks_with_weights(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    g = window.doc.graph
+    for name, offered in (("fc1", True), ("relu1", False), ("logits", False)):
+        bid = g.block_by_name(name).id
+        window.scene.select_blocks([bid])
+        window.doc.refresh()
+        assert window.inspector.frozen_box.isVisible() == offered, name
+        if offered:
+            window.inspector.frozen_box.click()
+            assert g.blocks[bid].frozen
