@@ -15,7 +15,7 @@ from studio.graph.commands import (
     SetFrozen,
     SetParams,
 )
-from studio.graph.layout import COLUMN_GAP, free_offset, layered_layout
+from studio.graph.layout import COLUMN_GAP, ROW_GAP, free_offset, layered_layout
 from studio.ui import clipboard
 from studio.ui.canvas.geometry import snap
 from studio.ui.document import Document
@@ -42,7 +42,8 @@ class Editor:
         """Drop a block onto a wire: it goes in between (source -> new block -> destination),
         as one undo step. A block with no input or no output is only added. When the two ends
         are too close for a block between them, the destination and what follows it move one
-        column right (as Blender's auto-offset does), so nothing ends up covered."""
+        column right (as Blender's auto-offset does), so nothing ends up covered. Only blocks on
+        the same row move: the next bands of a wrapped model stay where they are."""
         from studio.blocks.registry import get_block_type
 
         edge = self.graph.edges.get(edge_id)
@@ -58,7 +59,10 @@ class Editor:
         if dst.position[0] - src.position[0] < 2 * COLUMN_GAP:
             x, y = src.position[0] + COLUMN_GAP, src.position[1]
             shift = src.position[0] + 2 * COLUMN_GAP - dst.position[0]
-            moved = self.graph.downstream([dst.id]) - {src.id}
+            # only what follows on the same row moves: a wrapped model's next bands stay put
+            moved = {b for b in self.graph.downstream([dst.id]) - {src.id}
+                     if abs(self.graph.blocks[b].position[1] - dst.position[1]) < ROW_GAP / 2
+                     and self.graph.blocks[b].position[0] >= dst.position[0]}
             make_room.append(Move({b: (self.graph.blocks[b].position[0] + shift, self.graph.blocks[b].position[1])
                                    for b in moved}))
         add = AddBlock(type_id, position=(x, y), block_id=self.graph.new_id())

@@ -123,3 +123,18 @@ def test_new_head_places_its_blocks_apart_so_the_wire_labels_show(window, qtbot)
         label_w = len(wire.label) * 7 + 10
         a, b = g.blocks[e.src].position[0], g.blocks[e.dst].position[0]
         assert b - a - BLOCK_WIDTH >= label_w, wire.label  # the label fits between the blocks
+
+
+def test_splicing_into_a_wrapped_model_moves_only_its_row(window, qtbot):
+    _shown(window, qtbot)
+    g = window.doc.graph
+    fc1, relu1, fc2 = by_name(g, "fc1"), by_name(g, "relu1"), by_name(g, "fc2")
+    window.editor.move_blocks({fc2.id: (0.0, 400.0)}, snap_to_grid=False)  # fc2 on a band below
+    before = g.blocks[fc2.id].position
+    edge = g.edge_into(relu1.id, "in")
+    window.view.centerOn(window.scene.wires[edge.id].sceneBoundingRect().center())
+    _drop(window, "dropout", window.scene.wires[edge.id]._mid)
+    new = next(b for b in g.blocks.values() if b.type == "dropout")
+    assert g.edge_into(new.id, "in").src == fc1.id
+    assert g.blocks[fc2.id].position == before
+    _assert_apart(g, [new.id, relu1.id])
