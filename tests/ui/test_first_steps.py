@@ -30,8 +30,18 @@ def test_an_empty_canvas_says_how_to_begin(window, qtbot):
     assert hint.isVisible()
     text = hint.text()
     assert "Blocks" in text and "Tab" in text and "example" in text
-    assert window.view.viewport().rect().contains(hint.geometry())
+    qtbot.wait(50)  # the view fits the (empty) model: scrolling must not carry the hint away
+    centre = window.view.viewport().rect().center()
+    assert (hint.geometry().center() - centre).manhattanLength() < 10
+    window.view.horizontalScrollBar().setValue(window.view.horizontalScrollBar().value() + 200)
+    assert (hint.geometry().center() - centre).manhattanLength() < 10
     window.view.drop_block("linear", window.view.centre_scene_pos())
+    offscreen = window.view.offscreen
+    window.view.zoom_by(3.0)
+    window.view.horizontalScrollBar().setValue(window.view.horizontalScrollBar().value() + 2000)
+    qtbot.waitUntil(offscreen.isVisible, timeout=2000)
+    window.view.horizontalScrollBar().setValue(window.view.horizontalScrollBar().value() - 50)
+    assert window.view.viewport().rect().contains(offscreen.geometry())  # stays in its corner
     assert not hint.isVisible()
     window.doc.undo_stack.undo()
     assert hint.isVisible()

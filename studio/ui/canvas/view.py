@@ -103,13 +103,18 @@ class CanvasView(QGraphicsView):
         where = ", ".join(f"{n} {side}" for side, n in counts.items() if n)
         self.offscreen.setText(f"{total} block{'s' * (total != 1)} out of view ({where}) · Fit all (Ctrl+0)")
         self.offscreen.adjustSize()
-        vp = self.viewport().rect()
-        self.offscreen.move(vp.right() - self.offscreen.width() - 8, vp.bottom() - self.offscreen.height() - 8)
+        self._place_offscreen()
         self.offscreen.show()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
-        super().scrollContentsBy(dx, dy)
+        super().scrollContentsBy(dx, dy)  # this scrolls the viewport's child widgets too:
+        self._place_hint()  # put the overlays back where they belong at once
+        self._place_offscreen()
         self._offscreen_timer.start()
+
+    def _place_offscreen(self) -> None:
+        vp = self.viewport().rect()
+        self.offscreen.move(vp.right() - self.offscreen.width() - 8, vp.bottom() - self.offscreen.height() - 8)
 
     def set_empty_hint(self, shown: bool) -> None:
         """What to do first, in the middle of an empty canvas (File > New). Called on every
