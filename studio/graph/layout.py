@@ -15,6 +15,12 @@ ROW_GAP = 130.0
 def layered_layout(
     graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP, sweeps: int = 4
 ) -> dict[str, tuple[float, float]]:
+    """Every block's position: one column per layer, left to right in data order."""
+    return _place(_columns(graph, sweeps), None, column_gap, row_gap)
+
+
+def _columns(graph: Graph, sweeps: int = 4) -> list[list[str]]:
+    """Blocks by layer (longest path from the inputs), each layer ordered to cut crossings."""
     order, cyclic = graph.topological_order()
     preds: dict[str, list[str]] = {b: [] for b in graph.blocks}
     succs: dict[str, list[str]] = {b: [] for b in graph.blocks}
@@ -44,9 +50,98 @@ def layered_layout(
             columns[c].sort(key=key)
             for i, bid in enumerate(columns[c]):
                 rank[bid] = i
+    return columns
+
+
+def _place(
+    columns: list[list[str]], per_row: int | None, column_gap: float, row_gap: float
+) -> dict[str, tuple[float, float]]:
+    """Columns left to right; with ``per_row``, wrapped like text into bands of that many."""
+    per_row = per_row or max(len(columns), 1)
     positions: dict[str, tuple[float, float]] = {}
-    for c, col in enumerate(columns):
-        offset = -(len(col) - 1) * row_gap / 2
-        for i, bid in enumerate(col):
-            positions[bid] = (c * column_gap, offset + i * row_gap)
+    top = -(max((len(c) for c in columns[:per_row]), default=1) - 1) * row_gap / 2  # first band centred on 0
+    for start in range(0, len(columns), per_row):
+        band = columns[start:start + per_row]
+        tallest = max(len(col) for col in band)
+        centre = top + (tallest - 1) * row_gap / 2
+        for c, col in enumerate(band):
+            offset = centre - (len(col) - 1) * row_gap / 2
+            for i, bid in enumerate(col):
+                positions[bid] = (c * column_gap, offset + i * row_gap)
+        top += tallest * row_gap + WRAP_GAP
     return positions
+
+
+WRAP_GAP = 20.0  # extra room between wrapped bands, for the wire that goes back to the left
+
+
+def wrapped_layout(
+    graph: Graph, width: float, height: float, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP,
+) -> dict[str, tuple[float, float]] | None:
+    """The layered layout wrapped into bands to fit ``width`` x ``height`` (scene units at a
+    readable zoom): a long chain reads like lines of text instead of shrinking below
+    legibility. The widest wrapping that fits wins; when none fits, the one that needs the
+    least zooming out (the view then keeps the zoom readable and says what is out of view).
+    None when the graph is empty."""
+    columns = _columns(graph)
+    if not columns:
+        return None
+    w, h = BLOCK_BOX
+    best, best_scale = len(columns), 0.0
+    for per_row in range(len(columns), 0, -1):
+        bands = -(-len(columns) // per_row)
+        tallest = [max(len(c) for c in columns[i:i + per_row]) for i in range(0, len(columns), per_row)]
+        total_h = sum(tallest) * row_gap + (bands - 1) * WRAP_GAP - (row_gap - h)
+        total_w = (per_row - 1) * column_gap + w
+        scale = min(width / total_w, height / total_h)
+        if scale >= 1:
+            return _place(columns, per_row, column_gap, row_gap)
+        if scale > best_scale:
+            best, best_scale = per_row, scale
+    return _place(columns, best, column_gap, row_gap)
+
+
+# ------------------------------------------------------------------------ free space
+#: about the size of a block on the canvas (the canvas's exact geometry is the UI's business;
+#: free-space tests only need to keep blocks and their wire labels apart)
+BLOCK_BOX = (184.0, 96.0)
+MARGIN = 24.0
+
+
+def _occupied(graph: Graph, exclude: set[str] = frozenset()) -> list[tuple[float, float]]:
+    return [b.position for bid, b in graph.blocks.items() if bid not in exclude]
+
+
+def _clear(points: list[tuple[float, float]], taken: list[tuple[float, float]]) -> bool:
+    w, h = BLOCK_BOX
+    return not any(
+        abs(px - tx) < w + MARGIN and abs(py - ty) < h + MARGIN for px, py in points for tx, ty in taken
+    )
+
+
+def free_offset(
+    graph: Graph, positions: list[tuple[float, float]], tries: int = 200
+) -> tuple[float, float]:
+    """A shift that puts blocks at ``positions`` (copies of existing ones) where they cover no
+    block: just below the originals when that is free, else further down or to the right."""
+    taken = _occupied(graph)
+    for k in range(1, tries):
+        for dx, dy in ((0.0, k * ROW_GAP), (k * COLUMN_GAP, 0.0), (k * COLUMN_GAP, k * ROW_GAP)):
+            if _clear([(x + dx, y + dy) for x, y in positions], taken):
+                return dx, dy
+    return 0.0, tries * ROW_GAP
+
+
+def free_row(
+    graph: Graph, start: tuple[float, float], count: int, column_gap: float = COLUMN_GAP,
+    row_gap: float = ROW_GAP,
+) -> list[tuple[float, float]]:
+    """Positions for ``count`` new blocks in a row right of ``start`` (one column gap apart, so
+    the shape labels on the wires between them show), moved down a row while any is taken."""
+    x, y = start
+    taken = _occupied(graph)
+    for k in range(200):
+        row = [(x + column_gap * i, y + row_gap * k) for i in range(1, count + 1)]
+        if _clear(row, taken):
+            return row
+    return row

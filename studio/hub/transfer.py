@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from studio.graph.commands import AddBlock, Command, Connect, Macro, RemoveBlocks, SetParams
+from studio.graph.layout import free_row
 from studio.graph.model import Graph
-
-_STEP = 200.0  # horizontal distance between new blocks on the canvas
 
 
 def new_head(graph: Graph, backbone_id: str, num_classes: int, analysis=None) -> Macro:
@@ -44,22 +43,24 @@ def new_head(graph: Graph, backbone_id: str, num_classes: int, analysis=None) ->
     if rank is not None and rank > 2:
         chain += [("adaptive_avgpool2d", "pool", {"output_size": (1, 1)}), ("flatten", "flatten", {})]
     chain.append(("linear", "head", {"out_features": num_classes}))
+    outputs = [e for e in graph.outgoing(backbone_id) if graph.blocks[e.dst].spec.role == "output"]
+    # in free space, a column apart, so the wire labels between the new blocks show
+    places = free_row(graph, (x, y), len(chain) + (0 if outputs else 1))
     prev = backbone_id
-    for i, (type_id, base, p) in enumerate(chain, start=1):
+    for i, (type_id, base, p) in enumerate(chain):
         bid = ids.next()
         name = graph.unique_name(base, taken=taken)
         taken.add(name)
-        commands.append(AddBlock(type_id, (x + _STEP * i, y), name=name, params=p, block_id=bid))
+        commands.append(AddBlock(type_id, places[i], name=name, params=p, block_id=bid))
         commands.append(Connect(prev, "out", bid, "in"))
         prev = bid
-    outputs = [e for e in graph.outgoing(backbone_id) if graph.blocks[e.dst].spec.role == "output"]
     if outputs:
         commands.append(RemoveBlocks([], [e.id for e in outputs]))
         commands += [Connect(prev, "out", e.dst, e.dst_port) for e in outputs]
     else:
         out_id = ids.next()
         name = graph.unique_name("logits", taken=taken)
-        commands.append(AddBlock("output", (x + _STEP * (len(chain) + 1), y), name=name, block_id=out_id))
+        commands.append(AddBlock("output", places[-1], name=name, block_id=out_id))
         commands.append(Connect(prev, "out", out_id, "in"))
     return Macro(f"New head for {num_classes} classes", commands)
 

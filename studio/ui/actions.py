@@ -1,6 +1,14 @@
-"""The window's actions, menus and toolbar (standard shortcuts, SVG icons)."""
+"""The window's actions, menus and toolbar (standard shortcuts, SVG icons).
+
+Shortcuts are given as wishes (a platform's standard key and/or fixed keys) and resolved once
+for the whole window: fixed keys are claimed first, and a standard binding that another action
+already has is dropped. Qt's X11 Delete includes Ctrl+D, which made Ctrl+D (Duplicate) an
+ambiguous shortcut that did nothing; resolved this way no two actions share a key on any
+platform theme."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
@@ -8,12 +16,36 @@ from PySide6.QtWidgets import QMenu, QToolBar
 from studio.ui.icons import icon
 
 SK = QKeySequence.StandardKey
+Wish = Sequence["SK | str"]  # standard keys and fixed key texts, in order of preference
+
+
+def resolve_shortcuts(
+    wishes: dict[QAction, Wish], taken: Iterable[str] = (),
+    bindings: Callable[[SK], list[QKeySequence]] = QKeySequence.keyBindings,
+) -> dict[QAction, list[QKeySequence]]:
+    """Each action's key sequences: fixed keys first (for every action), then standard
+    bindings not already claimed. ``taken`` are keys other actions own; ``bindings`` is the
+    platform's table (tests pass every platform's)."""
+    claimed = {QKeySequence(t).toString() for t in taken}
+    out: dict[QAction, list[QKeySequence]] = {a: [] for a in wishes}
+    for action, wish in wishes.items():
+        for w in wish:
+            if isinstance(w, str) and QKeySequence(w).toString() not in claimed:
+                out[action].append(QKeySequence(w))
+                claimed.add(QKeySequence(w).toString())
+    for action, wish in wishes.items():
+        for w in wish:
+            if isinstance(w, SK):
+                for seq in bindings(w):
+                    if seq.toString() and seq.toString() not in claimed:
+                        out[action].append(seq)
+                        claimed.add(seq.toString())
+    return out
 
 
 def _action(window, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = "") -> QAction:
     a = QAction(text, window)
-    if shortcut is not None:
-        a.setShortcuts(QKeySequence.keyBindings(shortcut) if isinstance(shortcut, SK) else [QKeySequence(shortcut)])
+    a.studio_wish = shortcut  # resolved by Actions.assign_shortcuts together with all the others
     if icon_name:
         a.setIcon(icon(icon_name))
     if tip:
@@ -38,8 +70,7 @@ class Actions:
         self.copy = _action(w, "&Copy", w.copy, SK.Copy, "copy")
         self.paste = _action(w, "&Paste", w.paste, SK.Paste)
         self.duplicate = _action(w, "D&uplicate", w.duplicate, "Ctrl+D")
-        self.delete = _action(w, "&Delete", w.delete_selection, SK.Delete, "delete")
-        self.delete.setShortcuts([*QKeySequence.keyBindings(SK.Delete), QKeySequence("Backspace")])
+        self.delete = _action(w, "&Delete", w.delete_selection, (SK.Delete, "Backspace"), "delete")
         self.select_all = _action(w, "Select &All", w.select_all, SK.SelectAll)
         self.rename = _action(w, "&Rename…", w.rename_selected, "F2")
         self.freeze = _action(w, "&Freeze / Unfreeze", w.toggle_freeze, "Ctrl+Shift+F")
@@ -47,15 +78,30 @@ class Actions:
         self.zoom_out = _action(w, "Zoom &Out", lambda: w.view.zoom_by(0.8), SK.ZoomOut, "zoom-out")
         self.fit = _action(w, "&Fit to View", lambda: w.view.fit_all(), "Ctrl+0", "fit")
         self.arrange = _action(w, "Auto-&arrange", w.arrange, "Ctrl+L", "arrange")
-        self.quick_add = _action(w, "&Quick Add Block…", w.quick_add_at_cursor, None)
+        self.quick_add = _action(w, "&Quick Add Block…\tTab", w.quick_add_at_cursor, None)
         self.snap = QAction("&Snap to Grid", w, checkable=True, checked=True)
         self.snap.toggled.connect(lambda on: setattr(w.view, "snap", on))
         self.undo = w.undo_group.createUndoAction(w, "&Undo")
-        self.undo.setShortcuts(QKeySequence.keyBindings(SK.Undo))
+        self.undo.studio_wish = (SK.Undo,)
         self.undo.setIcon(icon("undo"))
         self.redo = w.undo_group.createRedoAction(w, "&Redo")
-        self.redo.setShortcuts(QKeySequence.keyBindings(SK.Redo))
+        self.redo.studio_wish = ("Ctrl+Y", "Ctrl+Shift+Z", SK.Redo)  # Ctrl+Y on every platform
         self.redo.setIcon(icon("redo"))
+        self.assign_shortcuts(w)
+
+    def wishes(self) -> dict[QAction, Wish]:
+        out = {}
+        for a in vars(self).values():
+            wish = getattr(a, "studio_wish", None) if isinstance(a, QAction) else None
+            if wish is not None:
+                out[a] = tuple(wish) if isinstance(wish, (tuple, list)) else (wish,)
+        return out
+
+    def assign_shortcuts(self, w) -> None:
+        wishes = self.wishes()
+        taken = [s.toString() for a in w.findChildren(QAction) if a not in wishes for s in a.shortcuts()]
+        for action, keys in resolve_shortcuts(wishes, taken).items():
+            action.setShortcuts(keys)
 
     def build_menus(self, w) -> None:
         bar = w.menuBar()

@@ -16,7 +16,15 @@ from PySide6.QtGui import (
     QSyntaxHighlighter,
     QTextCharFormat,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.document import Document
 from studio.ui.theme import current_theme
@@ -86,6 +94,8 @@ class CodeView(QWidget):
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self.copy)
         self.status = QLabel()
+        self.status.setWordWrap(True)  # a long class name must not widen the dock
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.copy_button)
@@ -96,6 +106,7 @@ class CodeView(QWidget):
         self.source = "# Loading PyTorch…\n"
         self.text.setPlainText(self.source)
         self._stale = True
+        self._name: str | None = None  # the project name the shown class was named from
         doc.code_stale.connect(self._mark_stale)
 
     def detach(self) -> None:
@@ -106,10 +117,17 @@ class CodeView(QWidget):
         if self.isVisible() or not self.isWindow():
             self.regenerate()
 
+    def follow_name(self) -> None:
+        """The project was renamed (Save As names an untitled project): name the class now,
+        not at the next edit."""
+        if self._name is not None and self._name != self.doc.project.name:
+            self._mark_stale()
+
     def regenerate(self) -> None:
         if self.doc.analysis is None:
             return
         self._stale = False
+        self._name = self.doc.project.name
         from studio.compiler import CompileError, generate
 
         graph = self.doc.graph

@@ -15,7 +15,7 @@ from studio.graph.commands import (
     SetFrozen,
     SetParams,
 )
-from studio.graph.layout import layered_layout
+from studio.graph.layout import COLUMN_GAP, ROW_GAP, free_offset, layered_layout
 from studio.ui import clipboard
 from studio.ui.canvas.geometry import snap
 from studio.ui.document import Document
@@ -36,6 +36,44 @@ class Editor:
             x, y = snap(x), snap(y)
         cmd = AddBlock(type_id, position=(x, y))
         return cmd.block_id if self.doc.push(cmd) else None
+
+    def add_block_on_wire(self, type_id: str, position: tuple[float, float], edge_id: str,
+                          snap_to_grid: bool = True) -> str | None:
+        """Drop a block onto a wire: it goes in between (source -> new block -> destination),
+        as one undo step. A block with no input or no output is only added. When the two ends
+        are too close for a block between them, the destination and what follows it move one
+        column right (as Blender's auto-offset does), so nothing ends up covered. Only blocks on
+        the same row move: the next bands of a wrapped model stay where they are."""
+        from studio.blocks.registry import get_block_type
+
+        edge = self.graph.edges.get(edge_id)
+        spec = get_block_type(type_id)
+        ins, outs = spec.input_ports(spec.defaults()), spec.output_ports(spec.defaults())
+        if edge is None or not ins or not outs:
+            return self.add_block(type_id, position, snap_to_grid)
+        x, y = position
+        if snap_to_grid:
+            x, y = snap(x), snap(y)
+        src, dst = self.graph.blocks[edge.src], self.graph.blocks[edge.dst]
+        make_room: list[Move] = []
+        if dst.position[0] - src.position[0] < 2 * COLUMN_GAP:
+            x, y = src.position[0] + COLUMN_GAP, src.position[1]
+            shift = src.position[0] + 2 * COLUMN_GAP - dst.position[0]
+            # only what follows on the same row moves: a wrapped model's next bands stay put
+            moved = {b for b in self.graph.downstream([dst.id]) - {src.id}
+                     if abs(self.graph.blocks[b].position[1] - dst.position[1]) < ROW_GAP / 2
+                     and self.graph.blocks[b].position[0] >= dst.position[0]}
+            make_room.append(Move({b: (self.graph.blocks[b].position[0] + shift, self.graph.blocks[b].position[1])
+                                   for b in moved}))
+        add = AddBlock(type_id, position=(x, y), block_id=self.graph.new_id())
+        cmd = Macro(f"Insert {spec.label}", [
+            *make_room, add, RemoveBlocks([], [edge.id]),
+            Connect(edge.src, edge.src_port, add.block_id, ins[0].name),
+            Connect(add.block_id, outs[0].name, edge.dst, edge.dst_port),
+        ])
+        if self.doc.push(cmd):
+            return add.block_id
+        return self.add_block(type_id, position, snap_to_grid)  # the wire refused it: just add
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
         """Connect two ports; returns the reason when refused (None when connected)."""
@@ -62,10 +100,13 @@ class Editor:
         return clipboard.copy_blocks(self.graph, block_ids)
 
     def paste(self, text: str, at: tuple[float, float] | None = None, label: str = "Paste") -> list[str]:
+        """Paste at ``at`` (the cursor), or else shifted into free space (never on top of the
+        originals)."""
         data = clipboard.parse(text)
         if data is None:
             return []
-        cmd, ids = clipboard.paste_command(self.graph, data, at=at, text=label)
+        offset = free_offset(self.graph, [tuple(b["position"]) for b in data.get("blocks", [])])
+        cmd, ids = clipboard.paste_command(self.graph, data, at=at, offset=offset, text=label)
         if not cmd.commands:
             return []
         n = len(ids)

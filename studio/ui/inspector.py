@@ -1,24 +1,37 @@
 """The inspector: name and parameters of the selected block, plus what analysis knows of it.
 
 It follows the model: when the block changes (undo, another view) the editors are refilled
-from the model; edits go out as Rename / SetParams commands through the Editor."""
+from the model; edits go out as Rename / SetParams commands through the Editor. It is a scroll
+area, so a block with many parameters scrolls inside its dock instead of growing the window."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block
 from studio.ui.counts import CountsSection
 from studio.ui.document import Document
 from studio.ui.editing import Editor
-from studio.ui.param_editors import INVALID_STYLE, ParamEditor, editor_for
+from studio.ui.param_editors import INVALID_STYLE, ParamEditor, editor_for, with_dependents
 
 
-class Inspector(QWidget):
+class Inspector(QScrollArea):
     def __init__(self, doc: Document, editor: Editor, parent=None) -> None:
         super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.doc = doc
         self.editor = editor
         self.block_id: str | None = None
@@ -39,7 +52,8 @@ class Inspector(QWidget):
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        layout = QVBoxLayout(self)
+        body = QWidget()
+        layout = QVBoxLayout(body)
         layout.addWidget(self.title)
         self.form_host = QWidget()
         self.form_host.setLayout(self.form)
@@ -49,6 +63,7 @@ class Inspector(QWidget):
         self.counts = CountsSection()  # parameters (trainable / frozen), MACs, size
         layout.addWidget(self.counts)
         layout.addStretch(1)
+        self.setWidget(body)
         self.form_host.setVisible(False)
         doc.graph.events.block_changed.connect(self._block_changed)
         doc.graph.events.block_removed.connect(self._block_removed)
@@ -110,6 +125,11 @@ class Inspector(QWidget):
             self.info.setText("<i>Shapes appear once PyTorch has loaded…</i>")
             return
         info = analysis.block_info(self.block_id)
+        block = self.doc.graph.blocks[self.block_id]
+        # "Frozen" means something only for a block with weights (not a ReLU or an Output);
+        # while the input shape is unknown the weights are too, so it is offered then
+        known = all(s is not None for s in info.in_shapes) and not info.error
+        self.frozen_box.setVisible(bool(info.params) or block.frozen or not known)
         ins = ", ".join(fmt_shape(s) if s else "?" for s in info.in_shapes) or "—"
         outs = ", ".join(fmt_shape(s) if s else "?" for s in info.out_shapes) or "—"
         self.counts.show_info(info)
@@ -136,7 +156,11 @@ class Inspector(QWidget):
         if self.block_id is None:
             return
         self.message.clear()
-        self.editor.set_params(self.block_id, {name: value})
+        block = self.doc.graph.blocks[self.block_id]
+        new = with_dependents(block.spec.params, block.params, name, value)
+        changed = {k: v for k, v in new.items() if block.params.get(k) != v}
+        if changed and not self.editor.set_params(self.block_id, changed):
+            self._fill(block)  # refused (the reason is in the status bar): show the model again
 
     def _rename(self) -> None:
         if self.block_id is None or self.block_id not in self.doc.graph.blocks:

@@ -12,7 +12,10 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QMenu
 
+from studio.graph.commands import Move
+from studio.graph.layout import wrapped_layout
 from studio.graph.project import SUFFIX, Project
+from studio.ui import window_layout
 from studio.ui.actions import Actions
 from studio.ui.block_actions import add_block_actions
 from studio.ui.canvas.scene import GraphScene
@@ -30,7 +33,7 @@ from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd
 from studio.ui.settings import Settings
-from studio.ui.theme import current_theme, set_theme, system_is_dark
+from studio.ui.theme import apply_widget_palette, current_theme, set_theme, system_is_dark
 from studio.ui.training.controller import TrainingController
 from studio.ui.welcome import WelcomeView
 
@@ -43,6 +46,7 @@ class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         set_theme(system_is_dark())
+        apply_widget_palette(current_theme().dark)
         self.settings = Settings(config_dir)
         self.files = FileController(self)
         self.undo_group = QUndoGroup(self)
@@ -50,9 +54,9 @@ class MainWindow(QMainWindow):
         self.scene: GraphScene | None = None
         self._loader: CompilerLoader | None = None
         self._shown_once = False
+        self._fit_pending = False
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
-        self.resize(1400, 860)
 
         placeholder = Document(Project(), self)
         self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
@@ -61,26 +65,30 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeView(self.settings.recent_files())
         self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.start_dock = self._dock("Start", self.welcome, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.tabifyDockWidget(self.start_dock, self.blocks_dock)
-        self.blocks_dock.raise_()
         self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.blocks_dock, self.inspector_dock], [230, 420], Qt.Orientation.Horizontal)
+        self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training = TrainingController(self)
         self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.splitDockWidget(self.problems_dock, self.training_dock, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock, self.training_dock], [260, 1140], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [400], Qt.Orientation.Vertical)
+        self.training.train_action.triggered.connect(self.show_training)
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
-        self.actions_.build_toolbar(self)
+        toolbar = self.actions_.build_toolbar(self)
+        panel = self.training_dock.toggleViewAction()
+        panel.setText("Training panel")
+        panel.setStatusTip("Show or hide the training settings, plots and runs")
+        toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
                      self.training_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction("Reset &Layout", self.reset_layout)
+        self.window_settings = window_layout.window_settings(self.settings.folder)
+        window_layout.arrange_default(self)
+        window_layout.restore(self, self.window_settings)
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._quick_add_chosen)
         self._quick_pos = QPointF()
@@ -88,8 +96,8 @@ class MainWindow(QMainWindow):
         self.totals_label = QLabel()
         self.statusBar().addPermanentWidget(self.totals_label)
         self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
-        self.welcome.open_requested.connect(lambda p: self.files.open_path(p))
-        self.welcome.new_requested.connect(self.files.new)
+        self.welcome.open_requested.connect(lambda p: self._from_start(self.files.open_path, p))
+        self.welcome.new_requested.connect(lambda: self._from_start(self.files.new))
         self.view.hint.connect(self.show_hint)
         self.view.context_requested.connect(self._context_menu)
         self.view.quick_add_requested.connect(self._open_quick_add)
@@ -137,23 +145,45 @@ class MainWindow(QMainWindow):
         self.doc.edit_refused.connect(self.show_hint)
         self.doc.analysed.connect(self._update_totals)
         self.doc.graph.events.changed.connect(self.files.changed)
+        self.doc.graph.events.changed.connect(self._update_empty_hint)
         self.training.set_document(self.doc)
         self.update_title()
         self._update_totals()
+        self._update_empty_hint()
         if old is not None:
             old.deleteLater()
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
-        QTimer.singleShot(0, lambda: self.view.fit_all(readable=True))
+        QTimer.singleShot(0, self._show_whole_model)
+
+    def show_training(self) -> None:
+        """Train (or View > Training) opens the Training dock below the canvas."""
+        self.training_dock.show()
+        self.training_dock.raise_()
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: docks and window size as on a first start."""
+        window_layout.arrange_default(self)
+
+    def _from_start(self, action, *args) -> None:
+        """Opening or starting a project from the Start page: then show the Blocks to add."""
+        action(*args)
+        self.blocks_dock.raise_()
 
     def show_hint(self, message: str) -> None:
-        self.statusBar().showMessage(message, 6000)
+        if message:
+            self.statusBar().showMessage(message, 6000)
+        else:
+            self.statusBar().clearMessage()
 
     def update_title(self, *_: object) -> None:
         project = self.doc.project
         where = f" — {project.path}" if project.path else ""
         self.setWindowTitle(f"{project.name}[*]{where} — Studio")
         self.setWindowModified(not self.doc.undo_stack.isClean())
+        code_view = getattr(self, "code_view", None)
+        if code_view is not None and code_view.doc is self.doc:
+            code_view.follow_name()
 
     def refresh_recent(self) -> None:
         recent = self.settings.recent_files()
@@ -191,8 +221,28 @@ class MainWindow(QMainWindow):
         self.training.ensure_views()
         self.doc.refresh()
 
+    def _show_whole_model(self) -> None:
+        """On opening: the whole model in view at a readable zoom. An example (or an unsaved
+        project) that is too long for the window is wrapped into bands first, as one undoable
+        step; a user's own layout is kept (the off-screen indicator says what is outside)."""
+        if not self.isVisible():
+            self._fit_pending = True
+            return
+        self._fit_pending = False
+        doc, view = self.doc, self.view
+        if doc.undo_stack.count() == 0 and (doc.project.path is None or self.files.is_example(doc.project.path)):
+            width, height = view.readable_scene_size()
+            if not view.fits_readable(self.scene.blocks_rect()):
+                positions = wrapped_layout(doc.graph, width, height)
+                moved = {b: p for b, p in (positions or {}).items() if doc.graph.blocks[b].position != p}
+                if moved and self.editor.macro("Arrange to fit the window", [Move(moved)]):
+                    doc.undo_stack.setClean()  # nothing of the user's to save
+        view.fit_all(readable=True)
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._fit_pending:
+            QTimer.singleShot(0, self._show_whole_model)
         if self._shown_once:
             return
         self._shown_once = True
@@ -219,6 +269,9 @@ class MainWindow(QMainWindow):
         if training is not None and training.running:
             problems = "  ·  paused" if training.control.paused else "  ·  training…"
         self.totals_label.setText(f"{counts_text(t)}{problems}")
+
+    def _update_empty_hint(self) -> None:
+        self.view.set_empty_hint(not self.doc.graph.blocks)
 
     # ---------------------------------------------------------------- selection
     def _selection_changed(self) -> None:
@@ -249,7 +302,10 @@ class MainWindow(QMainWindow):
             self.editor.delete(ids)
 
     def paste(self, at: QPointF | None = None) -> None:
+        """Paste at ``at``, else at the mouse when it is over the canvas, else shifted into
+        free space beside the originals."""
         text = QGuiApplication.clipboard().text()
+        at = at if at is not None else self.view.cursor_scene_pos()
         pos = (at.x(), at.y()) if at is not None else None
         ids = self.editor.paste(text, at=pos)
         if ids:
@@ -316,7 +372,11 @@ class MainWindow(QMainWindow):
     def _open_quick_add(self, scene_pos: QPointF) -> None:
         self._quick_pos = scene_pos
         self.quick_add.search.clear()
-        self.quick_add.move(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)))
+        at = self.view.mapToGlobal(self.view.mapFromScene(scene_pos))
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        at.setX(max(screen.left(), min(at.x(), screen.right() - self.quick_add.width())))
+        at.setY(max(screen.top(), min(at.y(), screen.bottom() - self.quick_add.height())))
+        self.quick_add.move(at)  # whole on screen, even opened near the bottom edge
         self.quick_add.show()
         self.quick_add.search.setFocus()
 
@@ -329,6 +389,7 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------- appearance
     def _scheme_changed(self, *_: object) -> None:
         set_theme(system_is_dark())
+        apply_widget_palette(current_theme().dark)
         self.scene.update()
         for item in self.scene.items():
             item.update()
@@ -353,6 +414,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training.shutdown()
+        window_layout.save(self, self.window_settings)
         self.files.autosave_timer.stop()
         self.files.recovery.discard()
         if self._loader is not None and self._loader.isRunning():

@@ -20,6 +20,35 @@ def matches(spec: BlockType, query: str) -> bool:
     return all(word in hay for word in query.lower().split())
 
 
+def match_rank(spec: BlockType, query: str) -> int | None:
+    """How well ``spec`` answers ``query`` (lower is better; None: no match). The block's own
+    name comes first: typing "output" must offer Output before Input (whose keywords mention
+    outputs). Exact name, then name prefix, then a word of the name, then the torch name or
+    id, then category and keywords."""
+    if not matches(spec, query):
+        return None
+    q = " ".join(query.lower().split())
+    if not q:
+        return 5
+    label, ident = spec.label.lower(), spec.id.lower()
+    torch_name = spec.torch_name.lower().removeprefix("nn.").removeprefix("torch.")
+    if q in (label, ident) or q == torch_name:
+        return 0
+    if label.startswith(q) or ident.startswith(q):
+        return 1
+    if any(word.startswith(q) for word in label.replace("/", " ").split()):
+        return 2
+    if q in label or q in ident or q in spec.torch_name.lower():
+        return 3
+    return 4
+
+
+def ranked(specs, query: str) -> list[BlockType]:
+    """The matching specs, best first (ties keep catalogue order)."""
+    scored = [(r, i, s) for i, s in enumerate(specs) if (r := match_rank(s, query)) is not None]
+    return [s for _, _, s in sorted(scored, key=lambda t: t[:2])]
+
+
 class _Tree(QTreeWidget):
     def mimeData(self, items) -> QMimeData:
         mime = QMimeData()
@@ -100,6 +129,7 @@ class Palette(QWidget):
             self.activated.emit(type_id)
 
     def _activate_first(self) -> None:
-        visible = self.visible_types()
-        if visible:
-            self.activated.emit(visible[0])
+        """Enter in the search box adds the best match (not the first in catalogue order)."""
+        best = ranked([get_block_type(t) for t in self.visible_types()], self.search.text())
+        if best:
+            self.activated.emit(best[0].id)

@@ -1,17 +1,19 @@
 """One editor widget per parameter kind, built from the block's Param declarations.
 
-Each editor reports a candidate value; the inspector checks it with ``Param.coerce`` and only
-then pushes a command. Editors never hold the truth: ``set_value`` shows the model's value."""
+Each editor reports a candidate value; the editor checks it with ``Param.coerce_in`` given the
+block's other values (a backbone's weights depend on its model) and only then the inspector
+pushes a command. Editors never hold the truth: ``set_value`` shows the model's value."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
 
-from studio.blocks.params import Param, ParamError
+from studio.blocks.params import Choice, Param, ParamError
 
 INT_LIMIT = 2**31 - 1
 INVALID_STYLE = "border: 2px solid #d32f2f; border-radius: 3px;"
@@ -28,10 +30,11 @@ class ParamEditor(QObject):
         super().__init__()
         self.name = name
         self.param = param
+        #: the block's current values: what dependent options and checks are computed from
+        self.values: Mapping[str, Any] = {}
         self.widget: QWidget = self._make()
         self.widget.setToolTip(param.doc)
         self._updating = False
-        self.values: dict[str, Any] = {}  # the block's values, for options that depend on them
 
     @property
     def label(self) -> str:
@@ -40,9 +43,11 @@ class ParamEditor(QObject):
     def _make(self) -> QWidget:
         raise NotImplementedError
 
-    def set_value(self, value: Any, values: dict[str, Any] | None = None) -> None:
+    def set_value(self, value: Any, values: Mapping[str, Any] | None = None) -> None:
+        """Show ``value``; ``values`` are all of the block's parameters (for dependent choices)."""
+        if values is not None:
+            self.values = dict(values)
         self._updating = True
-        self.values = dict(values or {})
         try:
             self._show(value)
             self._mark_valid(True)
@@ -56,7 +61,7 @@ class ParamEditor(QObject):
         if self._updating:
             return
         try:
-            value = self.param.coerce(raw, self.label)
+            value = self.param.coerce_in(raw, self.label, self.values)
         except ParamError as e:
             self._mark_valid(False, str(e))
             self.invalid.emit(str(e))
@@ -93,7 +98,7 @@ class FloatEditor(ParamEditor):
 
     def _check(self, text: str) -> None:
         try:
-            self.param.coerce(text, self.label)
+            self.param.coerce_in(text, self.label, self.values)
             self._mark_valid(True)
         except ParamError as e:
             self._mark_valid(False, str(e))
@@ -114,21 +119,40 @@ class BoolEditor(ParamEditor):
 
 
 class ChoiceEditor(ParamEditor):
-    """Lists the options each time it shows a value: a Backbone's weights follow its model.
-    Items show ``Choice.text_for`` and carry the option itself, which is what gets submitted."""
+    """A combo box of ``options_for(values)``, labelled with ``option_text``; the item data is
+    the option itself (what files store). The list is refilled whenever the values it depends
+    on change, so a different backbone model offers its own weights and stages."""
+
+    param: Choice
 
     def _make(self) -> QWidget:
         w = QComboBox()
+        w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        w.setMinimumContentsLength(8)
         w.currentIndexChanged.connect(lambda i: self._submit(w.itemData(i)) if i >= 0 else None)
+        self._shown: list[tuple[str, str]] = []
         return w
 
+    def items(self) -> list[tuple[str, str]]:
+        """(option, label) pairs for the block's current values."""
+        try:
+            options = self.param.options_for(self.values)
+        except Exception:  # a lazy list that cannot be made (missing package)
+            options = ()
+        return [(o, self.param.text_for(o, self.values)) for o in options]
+
     def _show(self, value: Any) -> None:
-        w = self.widget
-        w.clear()
-        for option in self.param.options_for(self.values):
-            w.addItem(self.param.text_for(option, self.values), option)
-        if w.findData(value) < 0:
-            w.addItem(str(value), value)
+        w: QComboBox = self.widget
+        items = self.items()
+        if value not in [o for o, _ in items]:  # keep an old file's value visible, not lost
+            items.append((value, str(value)))
+        if items != self._shown:
+            w.clear()
+            for option, text in items:
+                w.addItem(text, option)
+                w.setItemData(w.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+            w.view().setMinimumWidth(w.view().sizeHintForColumn(0) + 24)  # long labels read whole
+            self._shown = items
         w.setCurrentIndex(w.findData(value))
 
 
@@ -164,3 +188,21 @@ EDITORS: dict[str, type[ParamEditor]] = {
 
 def editor_for(name: str, param: Param) -> ParamEditor:
     return EDITORS.get(param.kind, TextEditor)(name, param)
+
+
+def with_dependents(params: Mapping[str, Param], values: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """The block's values after setting ``name`` to ``value``: every choice that depends on a
+    changed value (directly or through another) keeps its value when still allowed, else takes
+    its default, so one edit of the model also picks weights that model has."""
+    new = {**values, name: value}
+    changed = {name}
+    for key, param in params.items():  # declaration order: what a choice depends on comes first
+        if key != name and isinstance(param, Choice) and changed & set(param.depends_on):
+            try:
+                fitted = param.fit(new.get(key), new)
+            except Exception:  # options that cannot be listed: leave the value
+                continue
+            if fitted != new.get(key):
+                new[key] = fitted
+                changed.add(key)
+    return new

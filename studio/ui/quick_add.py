@@ -1,4 +1,5 @@
-"""The Tab quick-add popup: type to filter the catalogue, Enter adds the block at the cursor."""
+"""The Tab quick-add popup: type to filter the catalogue (best name match first), Enter adds
+the block at the cursor."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from studio.blocks.registry import all_block_types
 from studio.ui.icons import category_icon
-from studio.ui.palette import matches
+from studio.ui.palette import ranked
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -33,12 +34,11 @@ class QuickAdd(QFrame):
 
     def filter(self, text: str) -> None:
         self.list.clear()
-        for spec in all_block_types():
-            if matches(spec, text):
-                item = QListWidgetItem(category_icon(spec.category), f"{spec.label}   ({spec.torch_name})")
-                item.setData(TYPE_ROLE, spec.id)
-                item.setToolTip(spec.description)
-                self.list.addItem(item)
+        for spec in ranked(all_block_types(), text):
+            item = QListWidgetItem(category_icon(spec.category), f"{spec.label}   ({spec.torch_name})")
+            item.setData(TYPE_ROLE, spec.id)
+            item.setToolTip(spec.description)
+            self.list.addItem(item)
         self.list.setCurrentRow(0)
 
     def eventFilter(self, obj, event) -> bool:

@@ -6,10 +6,14 @@ brushes per paint: they take them from here.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QPalette, QPen
+
+#: "dark" or "light" overrides the system's appearance (where the desktop reports none)
+APPEARANCE_ENV = "STUDIO_APPEARANCE"
 
 # block header colour per palette category (light, dark)
 CATEGORY_COLOURS = {
@@ -26,6 +30,9 @@ DEFAULT_CATEGORY_COLOUR = ("#455a64", "#90a4ae")
 
 
 def system_is_dark() -> bool:
+    forced = os.environ.get(APPEARANCE_ENV, "").strip().lower()
+    if forced in ("dark", "light"):
+        return forced == "dark"
     app = QGuiApplication.instance()
     if app is None:
         return False
@@ -86,6 +93,9 @@ class Theme:
         self.small_font.setPointSizeF(8.0)
         self.small_metrics = QFontMetricsF(self.small_font)
         self.white_pen = QPen(QColor('#ffffff'))
+        # block titles: white on the light theme's deep header colours, near-black on the dark
+        # theme's light ones (white on light green/orange was unreadable)
+        self.title_pen = QPen(QColor("#141518" if d else "#ffffff"))
         self.no_pen = QPen(Qt.PenStyle.NoPen)
         self.no_brush = QBrush(Qt.BrushStyle.NoBrush)
         self._category: dict[str, tuple[QColor, QBrush]] = {}
@@ -114,3 +124,39 @@ def set_theme(dark: bool) -> Theme:
     global _current
     _current = Theme(dark)
     return _current
+
+
+def dark_palette() -> QPalette:
+    """Widgets to match the dark canvas where the platform gives no dark palette of its own
+    (X11 without a desktop theme reported light widgets around a dark canvas)."""
+    p = QPalette()
+    R = QPalette.ColorRole
+    colours = {
+        R.Window: "#26272b", R.WindowText: "#e8e8ea", R.Base: "#1e1f22", R.AlternateBase: "#2b2d31",
+        R.ToolTipBase: "#2b2d31", R.ToolTipText: "#e8e8ea", R.Text: "#e8e8ea", R.Button: "#313338",
+        R.ButtonText: "#e8e8ea", R.BrightText: "#ff6b6b", R.Highlight: "#2f6fb5", R.HighlightedText: "#ffffff",
+        R.Link: "#6cb0ff", R.PlaceholderText: "#8d9098", R.Mid: "#3a3c42", R.Dark: "#18191c",
+        R.Midlight: "#3a3c42", R.Light: "#4a4d55", R.Shadow: "#000000",
+    }
+    for role, colour in colours.items():
+        p.setColor(role, QColor(colour))
+    for role in (R.WindowText, R.Text, R.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f727a"))
+    return p
+
+
+def apply_widget_palette(dark: bool) -> None:
+    """Give the widgets the appearance the canvas has, when the platform's palette differs."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    widgets_dark = app.palette().window().color().lightness() < 128
+    if dark and not widgets_dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
+        app.setProperty("studio_dark_palette", True)
+    elif not dark and app.property("studio_dark_palette"):
+        app.setPalette(app.style().standardPalette())
+        app.setProperty("studio_dark_palette", False)

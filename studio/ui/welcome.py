@@ -47,6 +47,7 @@ class WelcomeView(QWidget):
         layout.addWidget(QLabel("<b>Examples</b>"))
         self.examples = QListWidget()
         self.examples.setWordWrap(True)
+        self.examples.setSpacing(3)  # one example's text must not run into the next
         for path, name, description in list_examples():
             item = QListWidgetItem(f"{name}\n{description}" if description else name)
             item.setData(PATH_ROLE, str(path))

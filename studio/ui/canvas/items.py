@@ -124,7 +124,7 @@ class BlockItem(QGraphicsItem):
         p.drawRoundedRect(header.adjusted(1, 1, -1, 0), 5, 5)
         p.drawRect(header.adjusted(1, HEADER / 2, -1, 0))
         p.setFont(t.title_font)
-        p.setPen(t.white_pen)
+        p.setPen(t.title_pen)
         title = look.title + ("  ❄" if look.frozen else "")
         p.drawText(header.adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, title)
         p.setFont(t.small_font)
@@ -196,9 +196,18 @@ class WireItem(QGraphicsItem):
 
     def set_ends(self, a: QPointF, b: QPointF) -> None:
         self.prepareGeometryChange()
-        dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
         path = QPainterPath(a)
-        path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b)
+        if b.x() < a.x() - 40 and abs(b.y() - a.y()) > 40:
+            # a wire back to the left (a wrapped model's next band): out, along the gap
+            # between the bands, and in, like a line break, instead of a curve across blocks
+            mid = (a.y() + b.y()) / 2
+            r = min(30.0, abs(b.y() - a.y()) / 4)
+            path.cubicTo(a + QPointF(2 * r, 0), QPointF(a.x() + 2 * r, mid), QPointF(a.x(), mid))
+            path.lineTo(QPointF(b.x(), mid))
+            path.cubicTo(QPointF(b.x() - 2 * r, mid), b - QPointF(2 * r, 0), b)
+        else:
+            dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
+            path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b)
         self._path = path
         self._mid = path.pointAtPercent(0.5)
         self._bounds = path.boundingRect().adjusted(-40, -14, 40, 14)

@@ -5,9 +5,9 @@ release; dragging from an output port draws a pending wire and connects on relea
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel, QPushButton
 
 from studio.ui.canvas.items import BlockItem, WireItem
 from studio.ui.canvas.scene import GraphScene
@@ -17,6 +17,11 @@ from studio.ui.theme import current_theme
 BLOCK_MIME = "application/x-studio-block"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 READABLE_ZOOM = 0.8
+EMPTY_HINT = (
+    "<h3>An empty model</h3>"
+    "Drag a block here from <b>Blocks</b>,<br>press <b>Tab</b> to search for one by name,<br>"
+    "or open an example from <b>Start</b>."
+)
 
 
 class CanvasView(QGraphicsView):
@@ -43,6 +48,93 @@ class CanvasView(QGraphicsView):
         self._pending: QGraphicsPathItem | None = None
         self._pan_from: QPointF | None = None
         self._space = False
+        self.empty_hint = QLabel(EMPTY_HINT, self.viewport())
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
+        self.empty_hint.hide()
+        # "5 blocks out of view": a model larger than the view says so; a click fits it all
+        self.offscreen = QPushButton(self.viewport())
+        self.offscreen.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.offscreen.clicked.connect(lambda: self.fit_all())
+        self.offscreen.hide()
+        self._offscreen_timer = QTimer(self)
+        self._offscreen_timer.setSingleShot(True)
+        self._offscreen_timer.setInterval(60)  # at most ~16 recounts a second while panning
+        self._offscreen_timer.timeout.connect(self.update_offscreen)
+        if scene is not None:
+            scene.changed.connect(self._offscreen_timer.start)
+
+    def setScene(self, scene) -> None:
+        old = self.scene()
+        if old is not None:
+            try:
+                old.changed.disconnect(self._offscreen_timer.start)
+            except (RuntimeError, TypeError):
+                pass
+        super().setScene(scene)
+        scene.changed.connect(self._offscreen_timer.start)
+        self._offscreen_timer.start()
+
+    def offscreen_counts(self) -> dict[str, int]:
+        """How many blocks lie wholly outside the view, by side (left, right, above, below)."""
+        seen = self.mapToScene(self.viewport().rect()).boundingRect()
+        counts = {"left": 0, "right": 0, "above": 0, "below": 0}
+        for item in self.graph_scene.blocks.values():
+            r = item.sceneBoundingRect()
+            if seen.intersects(r):
+                continue
+            if r.right() < seen.left():
+                counts["left"] += 1
+            elif r.left() > seen.right():
+                counts["right"] += 1
+            elif r.bottom() < seen.top():
+                counts["above"] += 1
+            else:
+                counts["below"] += 1
+        return counts
+
+    def update_offscreen(self) -> None:
+        counts = self.offscreen_counts()
+        total = sum(counts.values())
+        if not total:
+            self.offscreen.hide()
+            return
+        where = ", ".join(f"{n} {side}" for side, n in counts.items() if n)
+        self.offscreen.setText(f"{total} block{'s' * (total != 1)} out of view ({where}) · Fit all (Ctrl+0)")
+        self.offscreen.adjustSize()
+        self._place_offscreen()
+        self.offscreen.show()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)  # this scrolls the viewport's child widgets too:
+        self._place_hint()  # put the overlays back where they belong at once
+        self._place_offscreen()
+        self._offscreen_timer.start()
+
+    def _place_offscreen(self) -> None:
+        vp = self.viewport().rect()
+        self.offscreen.move(vp.right() - self.offscreen.width() - 8, vp.bottom() - self.offscreen.height() - 8)
+
+    def set_empty_hint(self, shown: bool) -> None:
+        """What to do first, in the middle of an empty canvas (File > New). Called on every
+        graph change: does nothing unless the hint appears or goes."""
+        if shown == self.empty_hint.isVisibleTo(self):
+            return
+        self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
+        self.empty_hint.setVisible(shown)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        self.empty_hint.adjustSize()
+        r = self.empty_hint.rect()
+        r.moveCenter(self.viewport().rect().center())
+        self.empty_hint.move(r.topLeft())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_hint()
+        self._offscreen_timer.start()
 
     @property
     def graph_scene(self) -> GraphScene:
@@ -53,13 +145,14 @@ class CanvasView(QGraphicsView):
         current = self.transform().m11()
         factor = max(MIN_ZOOM / current, min(MAX_ZOOM / current, factor))
         self.scale(factor, factor)
+        self._offscreen_timer.start()
 
     def zoom(self) -> float:
         return self.transform().m11()
 
     def fit_all(self, readable: bool = False) -> None:
         """Show every block. ``readable`` (on opening a project): never zoom out so far that
-        block text disappears; show the start of the model (its inputs) instead."""
+        block text disappears; show the start of the model (its inputs, top left) instead."""
         rect = self.graph_scene.blocks_rect()
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
@@ -72,7 +165,19 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(READABLE_ZOOM, READABLE_ZOOM)
             half_width = self.viewport().width() / (2 * READABLE_ZOOM)
-            self.centerOn(rect.left() - 40 + half_width, rect.center().y())
+            half_height = self.viewport().height() / (2 * READABLE_ZOOM)
+            y = rect.center().y() if rect.height() + 80 <= 2 * half_height else rect.top() - 40 + half_height
+            self.centerOn(rect.left() - 40 + half_width, y)  # the start (top left) of the model
+        self._offscreen_timer.start()
+
+    def readable_scene_size(self, margin: float = 60) -> tuple[float, float]:
+        """How much of the scene the view shows at the readable zoom (less a margin)."""
+        vp = self.viewport().size()
+        return vp.width() / READABLE_ZOOM - 2 * margin, vp.height() / READABLE_ZOOM - 2 * margin
+
+    def fits_readable(self, rect: QRectF) -> bool:
+        width, height = self.readable_scene_size()
+        return rect.width() <= width and rect.height() <= height
 
     def centre_on_block(self, block_id: str) -> None:
         item = self.graph_scene.blocks.get(block_id)
@@ -199,6 +304,7 @@ class CanvasView(QGraphicsView):
             self.hint.emit(f"Cannot connect: {reason}" if reason else "Release to connect")
             self.setToolTip(reason or "")
         else:
+            self.hint.emit("")  # off the port: "Release to connect" no longer holds
             self.setToolTip("")
 
     def _finish_wire(self, view_pos) -> None:
@@ -208,6 +314,7 @@ class CanvasView(QGraphicsView):
             self.graph_scene.removeItem(self._pending)
             self._pending = None
         self.setToolTip("")
+        self.hint.emit("")  # the wire is made (or not): the drag's hint is over
         block, target = self._item_at(view_pos)
         if block is None or target is None or target[0]:
             return
@@ -249,6 +356,11 @@ class CanvasView(QGraphicsView):
             return self.mapToScene(self.viewport().rect().center())
         return self.mapToScene(pos)
 
+    def cursor_scene_pos(self) -> QPointF | None:
+        """Where the mouse is on the canvas; None when it is not over the canvas."""
+        pos = self.viewport().mapFromGlobal(self.cursor().pos())
+        return self.mapToScene(pos) if self.viewport().rect().contains(pos) and self.underMouse() else None
+
     def centre_scene_pos(self) -> QPointF:
         return self.mapToScene(self.viewport().rect().center())
 
@@ -279,12 +391,26 @@ class CanvasView(QGraphicsView):
             event.ignore()
             return
         type_id = bytes(mime.data(BLOCK_MIME)).decode()
-        self.drop_block(type_id, self.mapToScene(event.position().toPoint()))
+        self.drop_block(type_id, self.mapToScene(event.position().toPoint()), splice=True)
         event.acceptProposedAction()
 
-    def drop_block(self, type_id: str, scene_pos: QPointF) -> str | None:
-        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does)."""
-        bid = self.editor.add_block(type_id, (scene_pos.x() - 90, scene_pos.y() - 30), snap_to_grid=self.snap)
+    def wire_at(self, scene_pos: QPointF) -> str | None:
+        """The wire under ``scene_pos`` (a few pixels either side count), unless a block is."""
+        r = 6 / max(self.zoom(), 1e-3)
+        items = self.graph_scene.items(QRectF(scene_pos - QPointF(r, r), scene_pos + QPointF(r, r)))
+        if any(isinstance(i, BlockItem) for i in items):
+            return None
+        return next((i.edge_id for i in items if isinstance(i, WireItem)), None)
+
+    def drop_block(self, type_id: str, scene_pos: QPointF, splice: bool = False) -> str | None:
+        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does);
+        with ``splice``, dropped onto a wire it goes in between (one undo step)."""
+        at = (scene_pos.x() - 90, scene_pos.y() - 30)
+        edge_id = self.wire_at(scene_pos) if splice else None
+        if edge_id is not None:
+            bid = self.editor.add_block_on_wire(type_id, at, edge_id, snap_to_grid=self.snap)
+        else:
+            bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap)
         if bid is not None:
             self.graph_scene.select_blocks([bid])
         return bid

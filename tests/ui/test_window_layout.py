@@ -1,0 +1,113 @@
+"""The window as it opens: the canvas has the largest share, the whole model is in view at a
+readable zoom, blocks out of view are announced, and the layout is remembered (QSettings in the
+test's temporary config folder) with View > Reset layout."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.ui.canvas.view import READABLE_ZOOM
+from studio.ui.welcome import list_examples
+
+SIZES = [(1400, 860), (1280, 720)]
+
+
+def _open(qtbot, window, size):
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(5)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_canvas_gets_at_least_half_the_window(window, qtbot, size):
+    _open(qtbot, window, size)
+    c = window.centralWidget()
+    share = c.width() * c.height() / (window.width() * window.height())
+    assert share >= 0.5, f"canvas {c.width()}x{c.height()} in {window.width()}x{window.height()}"
+    for dock in (window.blocks_dock, window.start_dock, window.inspector_dock, window.problems_dock):
+        assert dock.isVisible()
+    assert window.centralWidget().width() > max(window.start_dock.width(), window.inspector_dock.width())
+
+
+def _in_view(window):
+    seen = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    return [bid for bid, item in window.scene.blocks.items() if seen.contains(item.sceneBoundingRect())]
+
+
+def _out_of_view(window):
+    seen = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    return [bid for bid, item in window.scene.blocks.items() if not seen.intersects(item.sceneBoundingRect())]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("example", [path for path, _, _ in list_examples()], ids=lambda p: p.name)
+def test_every_example_opens_in_view_at_a_readable_zoom(window, qtbot, size, example):
+    """Wrapped to fit the window; a model too big even then (the 22-block residual network)
+    starts at its input, readable, and says how many blocks are out of view."""
+    _open(qtbot, window, size)
+    assert window.files.open_path(str(example))
+    qtbot.wait(80)
+    g = window.doc.graph
+    assert window.view.zoom() >= READABLE_ZOOM - 1e-6
+    shown = _in_view(window)
+    inputs = [b.id for b in g.blocks.values() if b.type == "input"]
+    assert set(inputs) <= set(shown)
+    if len(g.blocks) <= 13:  # every example but the residual network fits whole
+        assert len(shown) == len(g.blocks)
+    if _out_of_view(window):
+        qtbot.waitUntil(window.view.offscreen.isVisible, timeout=2000)
+        assert window.view.offscreen.text().startswith(f"{len(_out_of_view(window))} block")
+    else:
+        assert not window.view.offscreen.isVisible()
+    assert window.doc.undo_stack.isClean()  # wrapping an example is not a change of the user's
+    if window.doc.undo_stack.count():
+        assert "fit the window" in window.actions_.undo.text()  # ... but it can be undone
+
+
+def test_blocks_out_of_view_are_announced_and_a_click_shows_them(window, qtbot):
+    _open(qtbot, window, (1280, 720))
+    view = window.view
+    view.resetTransform()
+    view.zoom_by(2.0)
+    first = next(iter(window.scene.blocks.values()))
+    view.centerOn(first)
+    qtbot.waitUntil(view.offscreen.isVisible, timeout=2000)
+    hidden = len(_out_of_view(window))
+    assert hidden > 0
+    assert view.offscreen.text().startswith(f"{hidden} block")
+    qtbot.mouseClick(view.offscreen, Qt.MouseButton.LeftButton)
+    assert len(_in_view(window)) == len(window.doc.graph.blocks)
+    qtbot.waitUntil(lambda: not view.offscreen.isVisible(), timeout=2000)
+
+
+def test_geometry_and_docks_are_remembered_and_reset_layout_restores_them(qtbot, config_dir):
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+    from tests.ui.conftest import EXAMPLE
+
+    w = MainWindow(load_project(EXAMPLE))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.resize(700, 500)
+    w.problems_dock.hide()
+    w.show_training()
+    qtbot.wait(5)
+    size = w.size().toTuple()
+    assert size != (1400, 860)
+    w.close()
+    assert (config_dir / "window.ini").exists()  # in the test's folder, not the home
+
+    again = MainWindow(load_project(EXAMPLE))
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.size().toTuple() == size
+    assert not again.problems_dock.isVisible() and again.training_dock.isVisible()
+
+    reset = next(a for a in again.view_menu.actions() if a.text() == "Reset &Layout")
+    reset.trigger()
+    qtbot.wait(5)
+    assert again.problems_dock.isVisible() and not again.training_dock.isVisible()
+    assert not again.start_dock.visibleRegion().isEmpty()
+    again.close()
