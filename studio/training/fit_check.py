@@ -316,7 +316,7 @@ def _feature_layer(graph: Graph, analysis, output: Block, shape) -> Block | None
     seen = set()
     while bid not in seen:
         seen.add(bid)
-        edges = list(graph.incoming(bid).values())
+        edges = [e for port in graph.blocks[bid].input_ports() if (e := graph.edge_into(bid, port.name))]
         if len(edges) != 1:
             return None
         block = graph.blocks[edges[0].src]

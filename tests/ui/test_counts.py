@@ -117,12 +117,6 @@ def test_inspector_counts_hide_without_a_block(window, qtbot):
     assert window.inspector.counts.isHidden()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="selecting a Backbone crashes the inspector's choice editor (issue 11, defect 1, branch editor); "
-    "remove this mark once that is fixed",
-)
 def test_inspector_shows_a_backbones_frozen_parameters_and_macs(transfer_window, qtbot):
     w = transfer_window
     backbone = by_name(w.doc.graph, "backbone")
