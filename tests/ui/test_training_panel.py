@@ -8,7 +8,6 @@ import pytest
 
 from studio.graph.project import load_project
 from studio.ui.canvas.items import BlockLook
-from studio.ui.training.plots import Series, ema
 from tests.ui.conftest import EXAMPLE, by_name
 
 TINY = {"data": {"kind": "moons", "n": 200}, "epochs": 2, "batch_size": 32}
@@ -402,61 +401,17 @@ def test_runs_of_an_unsaved_project_follow_it_when_it_is_first_saved(window, qtb
     assert len(t.panel.runs.records()) == 1
 
 
-def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):
-    s = Series(4)
-    s.append(np.arange(10), [1.0, math.inf, math.nan] + [0.5] * 7)
-    x, y = s.data()
-    assert len(s.x) == 16 and len(x) == 10 and math.isnan(y[1])
-    out, last = ema(np.array([1.0, math.nan, 3.0]), math.nan, alpha=0.5)
-    assert out.tolist() == [1.0, 1.0, 2.0] and last == 2.0
+def test_plots_are_nan_safe(window):
     plots = window.training.panel.plots
     plots.add_steps(np.arange(1, 5.0), np.array([1.0, math.inf, -math.inf, 0.5]))
     plots.set_log(True)
     plots.redraw()
     assert plots.frames >= 1
-
-
-def test_the_vectorised_ema_matches_the_step_by_step_definition():
-    def reference(values, last, alpha=0.05):
-        out = []
-        for v in values.tolist():
-            if math.isfinite(v):
-                last = v if math.isnan(last) else last + alpha * (v - last)
-            out.append(last)
-        return np.array(out), last
-
-    rng = np.random.default_rng(0)
-    for trial in range(60):
-        n = int(rng.integers(0, 1500))  # across several 256-step blocks
-        v = rng.normal(size=n) * rng.uniform(0.1, 100)
-        v[rng.random(n) < 0.05] = np.nan
-        v[rng.random(n) < 0.02] = np.inf
-        if trial % 3 == 0:
-            v[: rng.integers(0, n + 1)] = np.nan  # no finite value yet
-        last = math.nan if trial % 2 else float(rng.normal())
-        got, got_last = ema(v, last)
-        want, want_last = reference(v, last)
-        assert np.allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True), trial
-        assert np.allclose(got_last, want_last, rtol=1e-9, equal_nan=True)
+    _, y = plots.smooth.item.getOriginalDataset()
+    assert y[0] == 1.0 and y[1] == 1.0 and 0.5 < y[3] < 1.0  # inf and -inf: gaps, not spikes
 
 
 def test_a_million_steps_reach_pyqtgraph_as_a_bounded_peak_envelope(window):
-    from studio.ui.training.plots import Envelope
-
-    rng = np.random.default_rng(1)
-    s, env = Series(), Envelope(max_buckets=64)
-    ys_all = []
-    for k in (5, 700, 1, 3000, 333):  # uneven chunks, as a live run delivers them
-        ys = rng.normal(size=k)
-        ys[rng.random(k) < 0.01] = np.nan
-        s.append(np.arange(s.n, s.n + k), ys)
-        ys_all.append(ys)
-        env.update(s)
-        x, y = env.data(s)
-        assert len(x) <= 2 * 64 + env.width  # bounded: buckets plus an unfolded tail
-        assert np.all(np.diff(x) >= 0)  # still in step order
-        every = np.concatenate(ys_all)
-        assert np.nanmax(y) == np.nanmax(every) and np.nanmin(y) == np.nanmin(every)  # no peak lost
     plots = window.training.panel.plots
     steps = np.arange(1, 1_000_001, dtype=np.float64)
     plots.add_steps(steps, 1 / steps)
@@ -484,3 +439,50 @@ def test_block_items_paint_learning_indicators(window, state):
     look = BlockLook(**{**item.look.__dict__, "learning": "∇ 1e-3", "learning_state": state})
     item.set_look(look)
     window.view.grab()
+
+
+def shown_ticks(axis):
+    """(text, rect) of each tick label pyqtgraph draws on `axis` now."""
+    from PySide6.QtGui import QImage, QPainter
+
+    img = QImage(4, 4, QImage.Format.Format_ARGB32)
+    painter = QPainter(img)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(text, rect) for rect, _, text in specs[2]] if specs else []
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1400, 860)])
+def test_plot_axes_name_their_quantity_and_read_plain_numbers(window, qtbot, size):
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    plots = window.training.panel.plots
+    plots.reset("accuracy")
+    steps = np.arange(1, 3001.0)
+    plots.expect(3000, 30)
+    plots.add_steps(steps, 0.6 + 0.05 * np.sin(steps))
+    plots.add_lr(steps, np.full(3000, 1e-3))
+    plots.add_epochs([{"epoch": e, "train_loss": 0.6, "val_loss": 0.65, "train_accuracy": 0.4 + 0.013 * e,
+                       "val_accuracy": 0.5} for e in range(1, 31)], "accuracy")
+    plots.redraw(everything=True)
+    qtbot.wait(50)
+    names = {(p.getAxis("bottom").labelText, p.getAxis("left").labelText) for p in plots.plots}
+    assert names == {("step", "loss"), ("epoch", "loss"), ("epoch", "accuracy"), ("step", "learning rate")}
+    # what each value axis reads: the data's own numbers, no hidden multiplier
+    for plot, lo, hi in ((plots.step_plot, 0.5, 0.7), (plots.epoch_plot, 0.55, 0.7),
+                         (plots.metric_plot, 0.3, 0.9), (plots.lr_plot, 0.0008, 0.0012)):
+        axis = plot.getAxis("left")
+        assert "(x" not in axis.labelString()
+        values = [float(text) for text, _ in shown_ticks(axis)]
+        assert values and all(lo <= v <= hi for v in values), (axis.labelText, values)
+    for plot in plots.plots:
+        for side in ("left", "bottom"):
+            ticks = shown_ticks(plot.getAxis(side))
+            assert len(ticks) >= 2
+            rects = [r.adjusted(-1, -1, 1, 1) for _, r in ticks]
+            overlapping = [(a[0], b[0]) for i, a in enumerate(ticks) for j, b in enumerate(ticks)
+                           if i < j and rects[i].intersects(rects[j])]
+            assert not overlapping, (plot.getAxis(side).labelText, overlapping)
