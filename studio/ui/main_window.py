@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([self.blocks_dock, self.inspector_dock], [230, 420], Qt.Orientation.Horizontal)
         self.training = TrainingController(self)
+        self.training.state_changed.connect(self._update_totals)
         self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.problems_dock, self.training_dock, Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock, self.training_dock], [260, 1140], Qt.Orientation.Horizontal)
