@@ -58,6 +58,11 @@ def test_stop_ends_the_run_within_a_second(window, qtbot):
     assert t.panel.progress.format() == "stopped"
     rec = t.store.runs()[-1]
     assert rec.state == "stopped" and rec.last_checkpoint is not None or rec.status["epochs_done"] == 0
+    # the line under the bar says where the run ended, as its message and its curve do; no ETA
+    rate, message = t.panel.rate.text(), t.panel.message.text()
+    assert "ETA" not in rate and "samples/s" not in rate
+    last = int(rec.steps()[-1, 0])
+    assert rate.startswith(f"step {last:,}") and f"step {last}." in message, (rate, message)
 
 
 def test_the_pretrained_example_trains_from_the_window_with_a_frozen_backbone(qtbot):
@@ -190,6 +195,15 @@ def test_an_exception_in_the_model_marks_its_block(window, qtbot, tmp_path):
     wait_done(qtbot, t)
     assert t.panel.progress.format() == "failed"
     assert "IndexError" in t.failure_text() and "index 5 is out of bounds" in t.failure_text()
+    # one short red line; the traceback is one click away, not a wall of text
+    bar = t.panel.message
+    summary = bar.label.text()
+    assert "\n" not in summary and len(summary) <= 140 and "<studio:" not in summary
+    assert "IndexError: index 5 is out of bounds" in summary
+    assert bar.details_button.isVisibleTo(bar) and not bar.details.isVisibleTo(bar)
+    bar.details_button.click()
+    assert bar.details.isVisibleTo(bar) and "Traceback" in bar.details.toPlainText()
+    assert "line" in bar.details.toPlainText()  # where in the generated model it happened
     assert window.scene.blocks[bid].look.severity == "error"  # the generated line's block
     assert window.problems.item(0).text().startswith("Training:")
     window.problems.item(0).setSelected(True)
@@ -336,9 +350,17 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     wait_done(qtbot, t)
     assert (tmp_path / "p.runs").is_dir()
     assert window.files.open_path(EXAMPLE, ask=False)
+    assert t.panel.plots.point_count() == 0  # a project without runs: empty plots
     assert window.files.open_path(tmp_path / "p.studio.json", ask=False)
     runs = window.training.panel.runs
     assert len(runs.records()) == 1 and runs.records()[0].state == "completed"
+    # the kept run's curves are back: every step and its epoch, and the line names the run
+    plots = window.training.panel.plots
+    kept = runs.records()[0]
+    assert plots.point_count() == len(kept.steps()) > 0 and plots.train_loss.series.n == 1
+    plots.redraw()
+    assert len(plots.raw.item.getOriginalDataset()[0]) == plots.point_count()
+    assert kept.id in window.training.panel.rate.text() and window.training.panel.progress.format() == "completed"
     from PySide6.QtCore import Qt
 
     runs.list.item(0).setCheckState(Qt.CheckState.Checked)
@@ -486,3 +508,42 @@ def test_plot_axes_name_their_quantity_and_read_plain_numbers(window, qtbot, siz
             overlapping = [(a[0], b[0]) for i, a in enumerate(ticks) for j, b in enumerate(ticks)
                            if i < j and rects[i].intersects(rects[j])]
             assert not overlapping, (plot.getAxis(side).labelText, overlapping)
+
+
+@pytest.mark.parametrize("classes", [3, 10])
+def test_the_whole_confusion_matrix_can_be_read(window, qtbot, classes):
+    """Each cell is big enough for its count at 1280x720, and the matrix scrolls if it does not fit."""
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.training.panel.try_panel
+    window.training.panel.right.setCurrentWidget(panel)
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, classes, 400)
+    labels = np.where(rng.random(400) < 0.7, truth, rng.integers(0, classes, 400))
+    cm = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(cm, (truth, labels), 1)
+    panel.show_result({"task": "classification", "x": rng.normal(size=(400, 1, 8, 8)).astype(np.float32),
+                       "y": truth, "input_shape": (1, 8, 8), "class_names": [f"c{i}" for i in range(classes)],
+                       "pred": rng.normal(size=(400, classes)), "labels": labels, "truth": truth,
+                       "confusion": cm, "accuracy": float((labels == truth).mean())})
+    qtbot.wait(50)
+    view, scroll = panel.confusion_view, panel.confusion_scroll
+    assert scroll.isVisible() and scroll.widget() is view
+    plot = view.ci.getItem(0, 0)
+    (x0, x1), (y0, y1) = plot.vb.viewRange()
+    assert x0 <= 0 and x1 >= classes and y0 <= 0 and y1 >= classes  # every row and column in view
+    cells = plot.vb.mapViewToScene(pg_rect(0, 0, classes, classes)).boundingRect()
+    assert cells.width() / classes >= 20 and cells.height() / classes >= 20
+    assert view.rect().contains(cells.toRect())  # inside the widget the scroll area moves
+    bar = scroll.horizontalScrollBar()
+    assert bar.maximum() >= view.width() - scroll.viewport().width()  # scrolls to its far edge
+    texts = {item.toPlainText() for item in plot.items if hasattr(item, "toPlainText")}
+    texts |= {item.textItem.toPlainText() for item in plot.items if hasattr(item, "textItem")}
+    assert {str(v) for v in cm.ravel()} <= texts  # every count is written in its cell
+
+
+def pg_rect(x, y, w, h):
+    from PySide6.QtCore import QRectF
+
+    return QRectF(x, y, w, h)

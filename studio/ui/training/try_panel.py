@@ -2,7 +2,9 @@
 
 2-D inputs get the decision regions (a grid evaluation drawn as an ImageItem under a scatter of
 the samples); 1-D regression a curve; images a row of thumbnails titled prediction / truth;
-classification a confusion matrix. The inference runs in `InferenceJob` (a QThread) on a copy of
+classification a confusion matrix. The matrix has a view of its own, beside the samples, at
+least `CELL` pixels a cell, in a scroll area: squeezed into the samples' view it was cut off
+(ten classes in a 100 px strip). The inference runs in `InferenceJob` (a QThread) on a copy of
 the model, so the GUI and a paused run are never touched.
 """
 
@@ -12,10 +14,13 @@ import copy
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 GRID = 160
+CELL = 28  # px per confusion-matrix cell: room for a three-digit count at 8 pt
+CONFUSION_MARGIN = (64, 64)  # px around the cells: axes, their labels, the title
+CONFUSION_MIN = 200  # px: the title fits
 SAMPLES = 400
 CLASS_COLOURS = np.array([(30, 136, 229), (244, 81, 30), (67, 160, 71), (142, 36, 170), (253, 216, 53),
                           (0, 172, 193), (109, 76, 65), (236, 64, 122), (124, 179, 66), (84, 110, 122)])
@@ -83,14 +88,23 @@ class TryPanel(QWidget):
         self.message = QLabel("Train (or pause) a run, then try the model here.")
         self.message.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(160)
+        self.view.setMinimumHeight(100)
+        self.confusion_view = pg.GraphicsLayoutWidget()
+        self.confusion_scroll = QScrollArea()
+        self.confusion_scroll.setWidget(self.confusion_view)
+        self.confusion_scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confusion_scroll.hide()
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.view)
+        self.split.addWidget(self.confusion_scroll)
+        self.split.setStretchFactor(0, 1)
         top = QHBoxLayout()
         top.addWidget(self.button)
         top.addWidget(self.message, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(top)
-        box.addWidget(self.view, 1)
+        box.addWidget(self.split, 1)
         self.last: dict | None = None
 
     def run(self) -> None:
@@ -114,6 +128,8 @@ class TryPanel(QWidget):
         self.button.setEnabled(True)
         self.last = r
         self.view.clear()
+        self.confusion_view.clear()
+        self.confusion_scroll.hide()
         if "error" in r:
             self.message.setText(f"The model failed: {r['error']}")
             return
@@ -124,7 +140,7 @@ class TryPanel(QWidget):
             self.message.setText(f"{len(r['y'])} validation samples, mean absolute error {err:.4g}")
         self._draw_samples(r)
         if "confusion" in r:
-            self._draw_confusion(r["confusion"])
+            self._draw_confusion(r["confusion"], r.get("class_names") or [])
 
     def _draw_samples(self, r: dict) -> None:
         x, shape = r["x"], r["input_shape"]
@@ -175,20 +191,35 @@ class TryPanel(QWidget):
             ok = "✓" if pred == truth else "✕"
             layout.addLabel(f"{ok} {name(pred)} (true: {name(truth)})", row=row + 1, col=col, size="8pt")
 
-    def _draw_confusion(self, cm: np.ndarray) -> None:
-        p = self.view.addPlot(title="Confusion (rows: truth, columns: prediction)")
-        p.setMaximumWidth(360)
+    def _draw_confusion(self, cm: np.ndarray, names: list[str]) -> None:
         k = len(cm)
+        self.confusion_view.clear()
+        p = self.confusion_view.addPlot(title="Confusion matrix", size="9pt")
+        p.setMouseEnabled(False, False)
+        p.hideButtons()
         norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[..., None]  # share of each true class
         white, blue = np.array([255.0, 255.0, 255.0]), np.array([66.0, 133.0, 244.0])
         img = pg.ImageItem((white + (blue - white) * norm).astype(np.ubyte), levels=(0, 255))
         p.addItem(img)
         p.invertY(True)
-        p.setAspectLocked(True)
         for t in range(k):
             for q in range(k):
                 label = pg.TextItem(str(cm[t, q]), color="k", anchor=(0.5, 0.5))
                 label.setPos(q + 0.5, t + 0.5)
                 p.addItem(label)
-        p.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(k)]])
-        p.getAxis("left").setTicks([[(i + 0.5, str(i)) for i in range(k)]])
+        short = len(names) == k and all(len(str(n)) <= 3 for n in names)
+        ticks = [[(i + 0.5, str(names[i]) if short else str(i)) for i in range(k)]]
+        for side, text in (("bottom", "prediction"), ("left", "truth")):
+            axis = p.getAxis(side)
+            axis.setTicks(ticks)
+            axis.setLabel(text)
+        p.setRange(xRange=(0, k), yRange=(0, k), padding=0)
+        width = max(k * CELL + CONFUSION_MARGIN[0], CONFUSION_MIN)
+        height = k * CELL + CONFUSION_MARGIN[1]
+        self.confusion_view.setFixedSize(width, height)
+        self.confusion_scroll.setMinimumWidth(min(width, 6 * CELL + CONFUSION_MARGIN[0]) + 4)
+        self.confusion_scroll.setToolTip("\n".join(f"{i}: {n}" for i, n in enumerate(names)) if names and not short else "")
+        self.confusion_scroll.show()
+        total = self.split.width()
+        side = min(width + 24, total // 2)  # the samples keep at least half
+        self.split.setSizes([total - side, side])
