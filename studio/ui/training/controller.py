@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import math
 import threading
 import time
 from pathlib import Path
@@ -25,25 +24,14 @@ from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
 from studio.ui.training.commands import SetTraining
 from studio.ui.training.dock import TrainingPanel
+from studio.ui.training.gate import GatedDocument
+from studio.ui.training.learning_text import describe_learning
 from studio.ui.training.run_view import RunView
 from studio.ui.training.try_loader import load_run
 
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
 PREWARM_MS = 3000  # after PyTorch loaded in the window: start the spare training process
 GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
-
-
-class GatedDocument:
-    """The document as the editor sees it: `push` asks `allow(cmd)` first."""
-
-    def __init__(self, doc, allow):
-        self._doc, self._allow = doc, allow
-
-    def __getattr__(self, name):
-        return getattr(self._doc, name)
-
-    def push(self, cmd) -> bool:
-        return self._allow(cmd) and self._doc.push(cmd)
 
 
 class TrainingController(QObject):
@@ -429,25 +417,3 @@ class TrainingController(QObject):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.pause_action.setText("Resume" if running and self.control.paused else "Pause")
-
-
-def describe_learning(v) -> tuple[str, str]:
-    """(text, state) for a block's indicator on the canvas."""
-    state = v.state
-    if state == "frozen":
-        return "frozen", state
-    g = v.grad_norm
-    if math.isnan(g):
-        return "", ""
-    text = f"∇{_short(g)}"
-    if math.isfinite(v.update_ratio):
-        text += f" Δ{_short(v.update_ratio)}"
-    return text, state
-
-
-def _short(x: float) -> str:
-    """1.4e-4 rather than 1.4e-04: the canvas pill is small."""
-    if not math.isfinite(x):
-        return str(x)
-    m, _, e = f"{x:.1e}".partition("e")
-    return f"{m.removesuffix('.0')}e{int(e)}"
