@@ -192,7 +192,12 @@ class TrainingPlots(QWidget):
             rng.reset()
         self._ema = EmaState()
         self._full_detail(False)
+        self.hover_label.setText(CURVE_KEY)
         self.metric_plot.setLabel("left", metric_name if metric_name == "accuracy" else "mean absolute error")
+        # the key sits where the curves are not: losses and errors fall, accuracy rises
+        self.metric_plot.legend.anchor((1, 1) if metric_name == "accuracy" else (1, 0),
+                                       (1, 1) if metric_name == "accuracy" else (1, 0),
+                                       offset=(-6, -4) if metric_name == "accuracy" else (-6, 4))
         self.redraw()
 
     def _full_detail(self, on: bool) -> None:
