@@ -30,6 +30,32 @@ ENVELOPE_FROM = 4096  # per-step curves longer than this are drawn from their pe
 OVERLAY_COLOURS = ("#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41")
 
 
+class ValueAxis(pg.AxisItem):
+    """A value axis that keeps its labels apart in a short plot.
+
+    pyqtgraph asks for at least 2.25 intervals whatever the length, so a 60 px axis from 0 to 1
+    got six labels at 0.2 spacing, touching at 8 pt. Here the major spacing grows (1, 2, 5, 10...)
+    until each label has 1.15 lines of room; the old spacing stays as unlabelled minor ticks.
+    """
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or size <= 0:
+            return levels
+        line = pg.QtGui.QFontMetricsF(self.style["tickFont"] or self.font()).height()
+        spacing = levels[0][0]
+        while abs(maxVal - minVal) / spacing * line * 1.15 > size:
+            spacing = _nice_up(spacing)
+        return levels if spacing == levels[0][0] else [(spacing, 0), levels[0]]
+
+
+def _nice_up(spacing: float) -> float:
+    """The next spacing in 1, 2, 5, 10, 20, ..."""
+    p10 = 10.0 ** math.floor(math.log10(spacing))
+    m = spacing / p10
+    return (2 if m < 1.5 else 5 if m < 3.5 else 10) * p10
+
+
 class PlotRange:
     """A `StableRange` applied to one pyqtgraph plot (a hand pan or zoom releases it)."""
 
@@ -122,7 +148,7 @@ class TrainingPlots(QWidget):
         grid = QGridLayout(self.layout_widget)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(2)
-        self.widgets = [pg.PlotWidget() for _ in range(4)]
+        self.widgets = [pg.PlotWidget(axisItems={"left": ValueAxis("left")}) for _ in range(4)]
         for i, w in enumerate(self.widgets):
             grid.addWidget(w, i // 2, i % 2)
         self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
