@@ -179,7 +179,8 @@ class RunStore:
             rec = self.load(folder)
             if rec is not None:
                 out.append(rec)
-        return out
+        # by start time: two runs started within one second have the same stamp in their name
+        return sorted(out, key=lambda r: (_number(r.status.get("started")), r.id))
 
     def find(self, run_id: str) -> RunRecord | None:
         return self.load(self.root / run_id) if run_id else None
@@ -221,6 +222,10 @@ class RunStore:
         if rec.state == "running" and not _alive(status.get("pid")):
             rec.status["status"] = "interrupted"
         return rec
+
+
+def _number(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else 0.0
 
 
 def _alive(pid) -> bool:

@@ -110,3 +110,9 @@ def test_a_resumed_run_keeps_its_settings_and_takes_more_epochs_from_the_form():
     merged = TrainingSettings.for_resume(run, form)
     assert merged["epochs"] == 5 and merged["batch_size"] == 16
     assert TrainingSettings.for_resume(run, make_settings(epochs=2).to_dict())["epochs"] == 3
+
+
+def test_runs_are_listed_in_the_order_they_started(tmp_path):
+    store = RunStore(tmp_path / "p.runs")
+    ids = [store.create({"epochs": 1}, "p").id for _ in range(6)]  # one second: the same stamp
+    assert [r.id for r in store.runs()] == ids

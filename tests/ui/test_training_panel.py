@@ -547,3 +547,31 @@ def pg_rect(x, y, w, h):
     from PySide6.QtCore import QRectF
 
     return QRectF(x, y, w, h)
+
+
+def test_a_project_opened_at_start_up_shows_its_last_runs_curves(qtbot, tmp_path):
+    """The plots are built after the window shows (pyqtgraph loads late); the kept run is drawn then."""
+    import shutil
+
+    from studio.training.runs import RunStore
+    from studio.ui.main_window import MainWindow
+
+    path = tmp_path / "p.studio.json"
+    shutil.copy(EXAMPLE, path)
+    store = RunStore(tmp_path / "p.runs")
+    old = store.create({"epochs": 1}, "p")
+    store.finish(old, "completed", history=[{"epoch": 1.0}])
+    rec = store.create({"epochs": 2}, "p")
+    store.save_steps(rec, np.arange(1, 21), np.linspace(1.0, 0.2, 20))
+    (rec.folder / "metrics.csv").write_text("epoch,train_loss,val_loss,train_accuracy,val_accuracy\n"
+                                            "1,0.8,0.85,0.6,0.55\n2,0.4,0.45,0.8,0.75\n")
+    store.finish(rec, "stopped", "Stopped by request after 2 epoch(s), step 20.", history=[{}, {}])
+    store.update(rec, epoch_steps=[10, 20])
+    w = MainWindow(load_project(path))
+    qtbot.addWidget(w)
+    assert w.training.panel.plots is None  # not built yet
+    w.ensure_compiler()
+    plots = w.training.panel.plots
+    assert plots.point_count() == 20 and plots.train_loss.series.n == 2 and plots.val_metric.series.n == 2
+    assert w.training.panel.progress.format() == "stopped"
+    assert w.training.panel.rate.text() == f"run {rec.id} · step 20  ·  2 epochs"

@@ -160,7 +160,7 @@ class TrainingPlots(QWidget):
         # with the axes, over the whole view, so a grid tripled the cost of each live repaint.
         for p in (self.epoch_plot, self.metric_plot):
             p.showGrid(x=True, y=True, alpha=0.25)
-            p.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6)
+            p.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6, brush=pg.mkBrush(255, 255, 255, 190))
         faint = pg.mkPen(120, 150, 200, 90)
         self.raw = Curve(self.step_plot, "loss", faint, capacity=4096)
         self.smooth = Curve(self.step_plot, "smoothed", pg.mkPen("#0d47a1", width=1), capacity=4096)
