@@ -524,7 +524,7 @@ def test_the_whole_confusion_matrix_can_be_read(window, qtbot, classes):
     cm = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(cm, (truth, labels), 1)
     panel.show_result({"task": "classification", "x": rng.normal(size=(400, 1, 8, 8)).astype(np.float32),
-                       "y": truth, "input_shape": (1, 8, 8), "class_names": [f"c{i}" for i in range(classes)],
+                       "y": truth, "input_shape": (1, 8, 8), "class_names": [f"class {i}" for i in range(classes)],
                        "pred": rng.normal(size=(400, classes)), "labels": labels, "truth": truth,
                        "confusion": cm, "accuracy": float((labels == truth).mean())})
     qtbot.wait(50)
@@ -536,6 +536,10 @@ def test_the_whole_confusion_matrix_can_be_read(window, qtbot, classes):
     cells = plot.vb.mapViewToScene(pg_rect(0, 0, classes, classes)).boundingRect()
     assert cells.width() / classes >= 20 and cells.height() / classes >= 20
     assert view.rect().contains(cells.toRect())  # inside the widget the scroll area moves
+    from PySide6.QtCore import Qt
+
+    least = view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+    assert least.width() <= view.width() and least.height() <= view.height()  # nothing of it cut off
     bar = scroll.horizontalScrollBar()
     assert bar.maximum() >= view.width() - scroll.viewport().width()  # scrolls to its far edge
     texts = {item.toPlainText() for item in plot.items if hasattr(item, "toPlainText")}

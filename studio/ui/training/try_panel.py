@@ -11,10 +11,11 @@ the model, so the GUI and a paused run are never touched.
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,8 +28,9 @@ from PySide6.QtWidgets import (
 
 GRID = 160
 CELL = 28  # px per confusion-matrix cell: room for a three-digit count at 8 pt
-CONFUSION_MARGIN = (64, 64)  # px around the cells: axes, their labels, the title
-CONFUSION_MIN = 200  # px: the title fits
+CONFUSION_MARGIN = 32  # px beside the cells and the truth axis: the layout's margins
+CONFUSION_HEIGHT = 96  # px above and below the cells: title, prediction axis, margins
+THUMB_WIDTH = 140  # px per sample thumbnail and its caption
 SAMPLES = 400
 CLASS_COLOURS = np.array([(30, 136, 229), (244, 81, 30), (67, 160, 71), (142, 36, 170), (253, 216, 53),
                           (0, 172, 193), (109, 76, 65), (236, 64, 122), (124, 179, 66), (84, 110, 122)])
@@ -146,9 +148,9 @@ class TryPanel(QWidget):
         else:
             err = np.abs(r["pred"].reshape(len(r["y"]), -1) - r["y"].reshape(len(r["y"]), -1)).mean()
             self.message.setText(f"{len(r['y'])} validation samples, mean absolute error {err:.4g}")
-        self._draw_samples(r)
-        if "confusion" in r:
+        if "confusion" in r:  # first: it takes its width, the samples fit in what is left
             self._draw_confusion(r["confusion"], r.get("class_names") or [])
+        self._draw_samples(r)
 
     def _draw_samples(self, r: dict) -> None:
         x, shape = r["x"], r["input_shape"]
@@ -178,7 +180,8 @@ class TryPanel(QWidget):
             p.setLabel("left", "prediction")
 
     def _draw_images(self, r: dict) -> None:
-        x = r["x"][:8]
+        cols = max(1, min(4, self.view.width() // THUMB_WIDTH))
+        x = r["x"][: 2 * cols]
         names = r.get("class_names") or []
 
         def name(k):
@@ -190,14 +193,14 @@ class TryPanel(QWidget):
                 img = img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1)
             pred = r["labels"][i] if "labels" in r else r["pred"][i].ravel()[0]
             truth = r["truth"][i] if "truth" in r else r["y"][i].ravel()[0]
-            row, col = (i // 4) * 2, i % 4
+            row, col = (i // cols) * 2, i % cols
             vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True)
             vb.setMouseEnabled(False, False)
             lo, hi = float(img.min()), float(img.max())
             item = pg.ImageItem(np.swapaxes(img, 0, 1) if img.ndim == 2 else np.swapaxes(img, 0, 1), levels=(lo, hi or 1.0))
             vb.addItem(item)
-            ok = "✓" if pred == truth else "✕"
-            layout.addLabel(f"{ok} {name(pred)} (true: {name(truth)})", row=row + 1, col=col, size="8pt")
+            text = f"✓ {name(pred)}" if pred == truth else f"✕ {name(pred)} (true: {name(truth)})"
+            layout.addLabel(text, row=row + 1, col=col, size="8pt")
 
     def _draw_confusion(self, cm: np.ndarray, names: list[str]) -> None:
         k = len(cm)
@@ -215,19 +218,35 @@ class TryPanel(QWidget):
                 label = pg.TextItem(str(cm[t, q]), color="k", anchor=(0.5, 0.5))
                 label.setPos(q + 0.5, t + 0.5)
                 p.addItem(label)
-        short = len(names) == k and all(len(str(n)) <= 3 for n in names)
-        ticks = [[(i + 0.5, str(names[i]) if short else str(i)) for i in range(k)]]
-        for side, text in (("bottom", "prediction"), ("left", "truth")):
+        named = len(names) == k
+        rows = [str(names[i])[:12] if named else str(i) for i in range(k)]  # rows: the class names
+        row_labels = [f"{i} {n}" if named else n for i, n in enumerate(rows)]
+        for side, text, labels in (("bottom", "prediction", [str(i) for i in range(k)]), ("left", "truth", row_labels)):
             axis = p.getAxis(side)
-            axis.setTicks(ticks)
+            axis.setTicks([[(i + 0.5, label) for i, label in enumerate(labels)]])
             axis.setLabel(text)
         p.setRange(xRange=(0, k), yRange=(0, k), padding=0)
-        width = max(k * CELL + CONFUSION_MARGIN[0], CONFUSION_MIN)
-        height = k * CELL + CONFUSION_MARGIN[1]
+        # pyqtgraph sizes its axes when it paints them, so their room is measured here: the rows'
+        # names, the rotated "truth", the title
+        left = p.getAxis("left")
+        fm = pg.QtGui.QFontMetrics(left.style["tickFont"] or left.font())
+        axis = max(fm.horizontalAdvance(label) for label in row_labels) + 2 * fm.height() + 8
+        title = pg.QtGui.QFontMetrics(pg.QtGui.QFont(left.font().family(), 9)).horizontalAdvance("Confusion matrix")
+        width = math.ceil(axis + max(title + 12, k * CELL) + CONFUSION_MARGIN)  # the title sits over the cells
+        height = math.ceil(k * CELL + CONFUSION_HEIGHT)
         self.confusion_view.setFixedSize(width, height)
-        self.confusion_scroll.setMinimumWidth(min(width, 6 * CELL + CONFUSION_MARGIN[0]) + 4)
-        self.confusion_scroll.setToolTip("\n".join(f"{i}: {n}" for i, n in enumerate(names)) if names and not short else "")
+        self.confusion_scroll.setMinimumWidth(min(width, 220) + 4)  # a few columns, then it scrolls
+        self.confusion_scroll.setToolTip("\n".join(f"{i}: {n}" for i, n in enumerate(names)))
         self.confusion_scroll.show()
         total = self.split.width()
         side = min(width + 24, total // 2)  # the samples keep at least half
         self.split.setSizes([total - side, side])
+        QTimer.singleShot(0, self._fit_confusion)
+
+    def _fit_confusion(self) -> None:
+        """Once pyqtgraph has laid the matrix out: grow its view if the layout needs more room."""
+        least = self.confusion_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+        size = self.confusion_view.size()
+        if least.width() > size.width() or least.height() > size.height():
+            self.confusion_view.setFixedSize(max(size.width(), math.ceil(least.width())),
+                                             max(size.height(), math.ceil(least.height())))
