@@ -457,10 +457,28 @@ def test_exports(window, qtbot, tmp_path):
 
 @pytest.mark.parametrize("state", ["ok", "dead", "exploding", "frozen"])
 def test_block_items_paint_learning_indicators(window, state):
+    """The pill is drawn, and each state in its own colour."""
+    from PySide6.QtGui import QImage, QPainter
+
     item = next(iter(window.scene.blocks.values()))
-    look = BlockLook(**{**item.look.__dict__, "learning": "∇ 1e-3", "learning_state": state})
-    item.set_look(look)
-    window.view.grab()
+    base = item.look.__dict__
+
+    def painted(**look):
+        item.set_look(BlockLook(**{**base, **look}))
+        rect = item.sceneBoundingRect()
+        img = QImage(int(rect.width()) + 2, int(rect.height()) + 2, QImage.Format.Format_ARGB32)
+        img.fill(0)
+        painter = QPainter(img)
+        window.scene.render(painter, source=rect)
+        painter.end()
+        return img
+
+    plain = painted(learning="", learning_state="")
+    shown = painted(learning="∇ 1e-3", learning_state=state)
+    assert shown != plain
+    for other in ("ok", "dead", "exploding", "frozen"):
+        if other != state:
+            assert painted(learning="∇ 1e-3", learning_state=other) != shown, other
 
 
 def shown_ticks(axis):
