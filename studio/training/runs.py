@@ -87,6 +87,19 @@ class RunRecord:
         best_txt = f", {s.get('monitor', 'best')} {best:.4g}" if isinstance(best, float) and math.isfinite(best) else ""
         return f"{when}  {self.state}  {epochs}/{total} epochs{best_txt}"
 
+    @property
+    def epoch_steps(self) -> list[int]:
+        """The step at which each finished epoch ended (as far as the status says)."""
+        steps = self.status.get("epoch_steps", [])
+        return [int(x) for x in steps if isinstance(x, (int, float))] if isinstance(steps, list) else []
+
+    def kept_steps(self, epochs: int) -> np.ndarray:
+        """The (step, loss) rows of the first `epochs` finished epochs: what a resumed run keeps
+        (steps after its last checkpoint are trained again)."""
+        ends = self.epoch_steps[:epochs]
+        steps = self.steps()
+        return steps[steps[:, 0] <= ends[-1]] if ends else steps[:0]
+
     def history(self) -> list[dict]:
         """Per-epoch metrics (floats) from metrics.csv; [] when there are none."""
         path = self.folder / "metrics.csv"
@@ -166,7 +179,34 @@ class RunStore:
             rec = self.load(folder)
             if rec is not None:
                 out.append(rec)
-        return out
+        # by start time: two runs started within one second have the same stamp in their name
+        return sorted(out, key=lambda r: (_number(r.status.get("started")), r.id))
+
+    def find(self, run_id: str) -> RunRecord | None:
+        return self.load(self.root / run_id) if run_id else None
+
+    def adopt(self, old_root: str | os.PathLike) -> list[str]:
+        """Move the runs this process kept in `old_root` (an unsaved project's) into this store;
+        another session's runs of a project with the same name stay. Returns one message per run
+        that could not move."""
+        import shutil
+
+        old_root, problems = Path(old_root), []
+        if old_root == self.root or not old_root.is_dir():
+            return problems
+        for rec in RunStore(old_root).runs():
+            if rec.status.get("pid") != os.getpid() or (self.root / rec.id).exists():
+                continue
+            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.move(str(rec.folder), str(self.root / rec.id))
+            except OSError as e:
+                problems.append(f"Run {rec.id} stays in {old_root}: {e}")
+        try:
+            old_root.rmdir()  # only if empty
+        except OSError:
+            pass
+        return problems
 
     @staticmethod
     def load(folder: str | os.PathLike) -> RunRecord | None:
@@ -182,6 +222,10 @@ class RunStore:
         if rec.state == "running" and not _alive(status.get("pid")):
             rec.status["status"] = "interrupted"
         return rec
+
+
+def _number(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else 0.0
 
 
 def _alive(pid) -> bool:

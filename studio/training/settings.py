@@ -126,6 +126,13 @@ class TrainingSettings:
     def to_dict(self) -> dict:
         return copy.deepcopy(asdict(self))
 
+    @classmethod
+    def for_resume(cls, run: dict, form: dict) -> dict:
+        """A resumed run keeps its own settings (its checkpoint fits them), and trains for more
+        epochs when the form now asks for more."""
+        epochs = max(int(cls.from_dict(run).epochs), int(cls.from_dict(form).epochs))
+        return {**copy.deepcopy(run), "epochs": epochs}
+
     # -- derived -------------------------------------------------------------------------------
 
     @property

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training = TrainingController(self)
+        self.training.state_changed.connect(self._update_totals)
         self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.training.train_action.triggered.connect(self.show_training)
 

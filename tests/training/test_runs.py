@@ -77,3 +77,42 @@ def test_probe_maps_parameters_to_blocks_and_flags_frozen_and_dead():
     assert latest["b1"].state == "dead"
     assert latest["b3"].state == "ok" and latest["b3"].update_ratio > 0 and latest["b3"].epoch == 2
     assert BlockLearning(math.nan, 0, False, 1).state == "exploding"
+
+
+def test_runs_of_this_process_move_to_the_saved_projects_store(tmp_path):
+    waiting, saved = RunStore(tmp_path / "cfg" / "runs" / "p"), RunStore(tmp_path / "p.runs")
+    mine = waiting.create({"epochs": 1}, "p")
+    other = waiting.create({"epochs": 1}, "p")
+    waiting.update(other, pid=-1)  # another session's unsaved project of the same name
+    assert saved.adopt(waiting.root) == []
+    assert [r.id for r in saved.runs()] == [mine.id] and [r.id for r in waiting.runs()] == [other.id]
+    assert saved.find(mine.id).settings == {"epochs": 1} and saved.find("nope") is None
+    RunStore(tmp_path / "cfg" / "runs" / "p").update(other, pid=os.getpid())
+    assert saved.adopt(waiting.root) == [] and not waiting.root.exists()  # emptied: removed
+    assert saved.adopt(tmp_path / "missing") == []
+
+
+def test_a_resumed_run_keeps_the_steps_of_its_finished_epochs(tmp_path):
+    store = RunStore(tmp_path / "p.runs")
+    rec = store.create({"epochs": 3}, "p")
+    store.save_steps(rec, np.arange(1, 11), np.linspace(1, 0.1, 10))
+    assert len(rec.kept_steps(2)) == 0  # no epoch finished: nothing is kept
+    store.update(rec, epoch_steps=[4, 8])
+    assert rec.epoch_steps == [4, 8]
+    assert rec.kept_steps(1)[:, 0].tolist() == [1, 2, 3, 4] and len(rec.kept_steps(2)) == 8
+
+
+def test_a_resumed_run_keeps_its_settings_and_takes_more_epochs_from_the_form():
+    from studio.training.settings import TrainingSettings
+
+    run = make_settings(epochs=3, batch_size=16).to_dict()
+    form = make_settings(epochs=5, batch_size=64).to_dict()
+    merged = TrainingSettings.for_resume(run, form)
+    assert merged["epochs"] == 5 and merged["batch_size"] == 16
+    assert TrainingSettings.for_resume(run, make_settings(epochs=2).to_dict())["epochs"] == 3
+
+
+def test_runs_are_listed_in_the_order_they_started(tmp_path):
+    store = RunStore(tmp_path / "p.runs")
+    ids = [store.create({"epochs": 1}, "p").id for _ in range(6)]  # one second: the same stamp
+    assert [r.id for r in store.runs()] == ids

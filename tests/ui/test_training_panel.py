@@ -8,7 +8,6 @@ import pytest
 
 from studio.graph.project import load_project
 from studio.ui.canvas.items import BlockLook
-from studio.ui.training.plots import Series, ema
 from tests.ui.conftest import EXAMPLE, by_name
 
 TINY = {"data": {"kind": "moons", "n": 200}, "epochs": 2, "batch_size": 32}
@@ -59,6 +58,11 @@ def test_stop_ends_the_run_within_a_second(window, qtbot):
     assert t.panel.progress.format() == "stopped"
     rec = t.store.runs()[-1]
     assert rec.state == "stopped" and rec.last_checkpoint is not None or rec.status["epochs_done"] == 0
+    # the line under the bar says where the run ended, as its message and its curve do; no ETA
+    rate, message = t.panel.rate.text(), t.panel.message.text()
+    assert "ETA" not in rate and "samples/s" not in rate
+    last = int(rec.steps()[-1, 0])
+    assert rate.startswith(f"step {last:,}") and f"step {last}." in message, (rate, message)
 
 
 def test_the_pretrained_example_trains_from_the_window_with_a_frozen_backbone(qtbot):
@@ -191,6 +195,15 @@ def test_an_exception_in_the_model_marks_its_block(window, qtbot, tmp_path):
     wait_done(qtbot, t)
     assert t.panel.progress.format() == "failed"
     assert "IndexError" in t.failure_text() and "index 5 is out of bounds" in t.failure_text()
+    # one short red line; the traceback is one click away, not a wall of text
+    bar = t.panel.message
+    summary = bar.label.text()
+    assert "\n" not in summary and len(summary) <= 140 and "<studio:" not in summary
+    assert "IndexError: index 5 is out of bounds" in summary
+    assert bar.details_button.isVisibleTo(bar) and not bar.details.isVisibleTo(bar)
+    bar.details_button.click()
+    assert bar.details.isVisibleTo(bar) and "Traceback" in bar.details.toPlainText()
+    assert "line" in bar.details.toPlainText()  # where in the generated model it happened
     assert window.scene.blocks[bid].look.severity == "error"  # the generated line's block
     assert window.problems.item(0).text().startswith("Training:")
     window.problems.item(0).setSelected(True)
@@ -337,9 +350,17 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     wait_done(qtbot, t)
     assert (tmp_path / "p.runs").is_dir()
     assert window.files.open_path(EXAMPLE, ask=False)
+    assert t.panel.plots.point_count() == 0  # a project without runs: empty plots
     assert window.files.open_path(tmp_path / "p.studio.json", ask=False)
     runs = window.training.panel.runs
     assert len(runs.records()) == 1 and runs.records()[0].state == "completed"
+    # the kept run's curves are back: every step and its epoch, and the line names the run
+    plots = window.training.panel.plots
+    kept = runs.records()[0]
+    assert plots.point_count() == len(kept.steps()) > 0 and plots.train_loss.series.n == 1
+    plots.redraw()
+    assert len(plots.raw.item.getOriginalDataset()[0]) == plots.point_count()
+    assert kept.id in window.training.panel.rate.text() and window.training.panel.progress.format() == "completed"
     from PySide6.QtCore import Qt
 
     runs.list.item(0).setCheckState(Qt.CheckState.Checked)
@@ -402,61 +423,17 @@ def test_runs_of_an_unsaved_project_follow_it_when_it_is_first_saved(window, qtb
     assert len(t.panel.runs.records()) == 1
 
 
-def test_plot_buffers_grow_by_doubling_and_are_nan_safe(window):
-    s = Series(4)
-    s.append(np.arange(10), [1.0, math.inf, math.nan] + [0.5] * 7)
-    x, y = s.data()
-    assert len(s.x) == 16 and len(x) == 10 and math.isnan(y[1])
-    out, last = ema(np.array([1.0, math.nan, 3.0]), math.nan, alpha=0.5)
-    assert out.tolist() == [1.0, 1.0, 2.0] and last == 2.0
+def test_plots_are_nan_safe(window):
     plots = window.training.panel.plots
     plots.add_steps(np.arange(1, 5.0), np.array([1.0, math.inf, -math.inf, 0.5]))
     plots.set_log(True)
     plots.redraw()
     assert plots.frames >= 1
-
-
-def test_the_vectorised_ema_matches_the_step_by_step_definition():
-    def reference(values, last, alpha=0.05):
-        out = []
-        for v in values.tolist():
-            if math.isfinite(v):
-                last = v if math.isnan(last) else last + alpha * (v - last)
-            out.append(last)
-        return np.array(out), last
-
-    rng = np.random.default_rng(0)
-    for trial in range(60):
-        n = int(rng.integers(0, 1500))  # across several 256-step blocks
-        v = rng.normal(size=n) * rng.uniform(0.1, 100)
-        v[rng.random(n) < 0.05] = np.nan
-        v[rng.random(n) < 0.02] = np.inf
-        if trial % 3 == 0:
-            v[: rng.integers(0, n + 1)] = np.nan  # no finite value yet
-        last = math.nan if trial % 2 else float(rng.normal())
-        got, got_last = ema(v, last)
-        want, want_last = reference(v, last)
-        assert np.allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True), trial
-        assert np.allclose(got_last, want_last, rtol=1e-9, equal_nan=True)
+    _, y = plots.smooth.item.getOriginalDataset()
+    assert y[0] == 1.0 and y[1] == 1.0 and 0.5 < y[3] < 1.0  # inf and -inf: gaps, not spikes
 
 
 def test_a_million_steps_reach_pyqtgraph_as_a_bounded_peak_envelope(window):
-    from studio.ui.training.plots import Envelope
-
-    rng = np.random.default_rng(1)
-    s, env = Series(), Envelope(max_buckets=64)
-    ys_all = []
-    for k in (5, 700, 1, 3000, 333):  # uneven chunks, as a live run delivers them
-        ys = rng.normal(size=k)
-        ys[rng.random(k) < 0.01] = np.nan
-        s.append(np.arange(s.n, s.n + k), ys)
-        ys_all.append(ys)
-        env.update(s)
-        x, y = env.data(s)
-        assert len(x) <= 2 * 64 + env.width  # bounded: buckets plus an unfolded tail
-        assert np.all(np.diff(x) >= 0)  # still in step order
-        every = np.concatenate(ys_all)
-        assert np.nanmax(y) == np.nanmax(every) and np.nanmin(y) == np.nanmin(every)  # no peak lost
     plots = window.training.panel.plots
     steps = np.arange(1, 1_000_001, dtype=np.float64)
     plots.add_steps(steps, 1 / steps)
@@ -480,7 +457,143 @@ def test_exports(window, qtbot, tmp_path):
 
 @pytest.mark.parametrize("state", ["ok", "dead", "exploding", "frozen"])
 def test_block_items_paint_learning_indicators(window, state):
+    """The pill is drawn, and each state in its own colour."""
+    from PySide6.QtGui import QImage, QPainter
+
     item = next(iter(window.scene.blocks.values()))
-    look = BlockLook(**{**item.look.__dict__, "learning": "∇ 1e-3", "learning_state": state})
-    item.set_look(look)
-    window.view.grab()
+    base = item.look.__dict__
+
+    def painted(**look):
+        item.set_look(BlockLook(**{**base, **look}))
+        rect = item.sceneBoundingRect()
+        img = QImage(int(rect.width()) + 2, int(rect.height()) + 2, QImage.Format.Format_ARGB32)
+        img.fill(0)
+        painter = QPainter(img)
+        window.scene.render(painter, source=rect)
+        painter.end()
+        return img
+
+    plain = painted(learning="", learning_state="")
+    shown = painted(learning="∇ 1e-3", learning_state=state)
+    assert shown != plain
+    for other in ("ok", "dead", "exploding", "frozen"):
+        if other != state:
+            assert painted(learning="∇ 1e-3", learning_state=other) != shown, other
+
+
+def shown_ticks(axis):
+    """(text, rect) of each tick label pyqtgraph draws on `axis` now."""
+    from PySide6.QtGui import QImage, QPainter
+
+    img = QImage(4, 4, QImage.Format.Format_ARGB32)
+    painter = QPainter(img)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(text, rect) for rect, _, text in specs[2]] if specs else []
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1400, 860)])
+def test_plot_axes_name_their_quantity_and_read_plain_numbers(window, qtbot, size):
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    plots = window.training.panel.plots
+    plots.reset("accuracy")
+    steps = np.arange(1, 3001.0)
+    plots.expect(3000, 30)
+    plots.add_steps(steps, 0.6 + 0.05 * np.sin(steps))
+    plots.add_lr(steps, np.full(3000, 1e-3))
+    plots.add_epochs([{"epoch": e, "train_loss": 0.6, "val_loss": 0.65, "train_accuracy": 0.4 + 0.013 * e,
+                       "val_accuracy": 0.5} for e in range(1, 31)], "accuracy")
+    plots.redraw(everything=True)
+    qtbot.wait(50)
+    names = {(p.getAxis("bottom").labelText, p.getAxis("left").labelText) for p in plots.plots}
+    assert names == {("step", "loss"), ("epoch", "loss"), ("epoch", "accuracy"), ("step", "learning rate")}
+    # what each value axis reads: the data's own numbers, no hidden multiplier
+    for plot, lo, hi in ((plots.step_plot, 0.5, 0.7), (plots.epoch_plot, 0.55, 0.7),
+                         (plots.metric_plot, 0.3, 0.9), (plots.lr_plot, 0.0008, 0.0012)):
+        axis = plot.getAxis("left")
+        assert "(x" not in axis.labelString()
+        values = [float(text) for text, _ in shown_ticks(axis)]
+        assert values and all(lo <= v <= hi for v in values), (axis.labelText, values)
+    for plot in plots.plots:
+        for side in ("left", "bottom"):
+            ticks = shown_ticks(plot.getAxis(side))
+            assert len(ticks) >= 2
+            rects = [r.adjusted(-1, -1, 1, 1) for _, r in ticks]
+            overlapping = [(a[0], b[0]) for i, a in enumerate(ticks) for j, b in enumerate(ticks)
+                           if i < j and rects[i].intersects(rects[j])]
+            assert not overlapping, (plot.getAxis(side).labelText, overlapping)
+
+
+@pytest.mark.parametrize("classes", [3, 10])
+def test_the_whole_confusion_matrix_can_be_read(window, qtbot, classes):
+    """Each cell is big enough for its count at 1280x720, and the matrix scrolls if it does not fit."""
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.training.panel.try_panel
+    window.training.panel.right.setCurrentWidget(panel)
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, classes, 400)
+    labels = np.where(rng.random(400) < 0.7, truth, rng.integers(0, classes, 400))
+    cm = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(cm, (truth, labels), 1)
+    panel.show_result({"task": "classification", "x": rng.normal(size=(400, 1, 8, 8)).astype(np.float32),
+                       "y": truth, "input_shape": (1, 8, 8), "class_names": [f"class {i}" for i in range(classes)],
+                       "pred": rng.normal(size=(400, classes)), "labels": labels, "truth": truth,
+                       "confusion": cm, "accuracy": float((labels == truth).mean())})
+    qtbot.wait(50)
+    view, scroll = panel.confusion_view, panel.confusion_scroll
+    assert scroll.isVisible() and scroll.widget() is view
+    plot = view.ci.getItem(0, 0)
+    (x0, x1), (y0, y1) = plot.vb.viewRange()
+    assert x0 <= 0 and x1 >= classes and y0 <= 0 and y1 >= classes  # every row and column in view
+    cells = plot.vb.mapViewToScene(pg_rect(0, 0, classes, classes)).boundingRect()
+    assert cells.width() / classes >= 20 and cells.height() / classes >= 20
+    assert view.rect().contains(cells.toRect())  # inside the widget the scroll area moves
+    from PySide6.QtCore import Qt
+
+    least = view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+    assert least.width() <= view.width() and least.height() <= view.height()  # nothing of it cut off
+    bar = scroll.horizontalScrollBar()
+    assert bar.maximum() >= view.width() - scroll.viewport().width()  # scrolls to its far edge
+    texts = {item.toPlainText() for item in plot.items if hasattr(item, "toPlainText")}
+    texts |= {item.textItem.toPlainText() for item in plot.items if hasattr(item, "textItem")}
+    assert {str(v) for v in cm.ravel()} <= texts  # every count is written in its cell
+
+
+def pg_rect(x, y, w, h):
+    from PySide6.QtCore import QRectF
+
+    return QRectF(x, y, w, h)
+
+
+def test_a_project_opened_at_start_up_shows_its_last_runs_curves(qtbot, tmp_path):
+    """The plots are built after the window shows (pyqtgraph loads late); the kept run is drawn then."""
+    import shutil
+
+    from studio.training.runs import RunStore
+    from studio.ui.main_window import MainWindow
+
+    path = tmp_path / "p.studio.json"
+    shutil.copy(EXAMPLE, path)
+    store = RunStore(tmp_path / "p.runs")
+    old = store.create({"epochs": 1}, "p")
+    store.finish(old, "completed", history=[{"epoch": 1.0}])
+    rec = store.create({"epochs": 2}, "p")
+    store.save_steps(rec, np.arange(1, 21), np.linspace(1.0, 0.2, 20))
+    (rec.folder / "metrics.csv").write_text("epoch,train_loss,val_loss,train_accuracy,val_accuracy\n"
+                                            "1,0.8,0.85,0.6,0.55\n2,0.4,0.45,0.8,0.75\n")
+    store.finish(rec, "stopped", "Stopped by request after 2 epoch(s), step 20.", history=[{}, {}])
+    store.update(rec, epoch_steps=[10, 20])
+    w = MainWindow(load_project(path))
+    qtbot.addWidget(w)
+    assert w.training.panel.plots is None  # not built yet
+    w.ensure_compiler()
+    plots = w.training.panel.plots
+    assert plots.point_count() == 20 and plots.train_loss.series.n == 2 and plots.val_metric.series.n == 2
+    assert w.training.panel.progress.format() == "stopped"
+    assert w.training.panel.rate.text() == f"run {rec.id} · step 20  ·  2 epochs"

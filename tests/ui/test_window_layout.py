@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from studio.ui.canvas.view import READABLE_ZOOM
 from studio.ui.welcome import list_examples
+from studio.ui.window_layout import Bottom
 
 SIZES = [(1400, 860), (1280, 720)]
 
@@ -111,3 +112,20 @@ def test_geometry_and_docks_are_remembered_and_reset_layout_restores_them(qtbot,
     assert again.problems_dock.isVisible() and not again.training_dock.isVisible()
     assert not again.start_dock.visibleRegion().isEmpty()
     again.close()
+
+
+def test_train_opens_the_training_panel_below_the_canvas(window, qtbot):
+    from tests.ui.test_training_panel import set_training, wait_done
+
+    _open(qtbot, window, (1280, 720))
+    assert not window.training_dock.isVisible()  # design mode: the canvas has the room
+    toggle = next(a for a in window.findChildren(type(window.actions_.new)) if a.text() == "Training panel")
+    toggle.trigger()
+    assert window.training_dock.isVisible()
+    toggle.trigger()
+    assert not window.training_dock.isVisible()
+    t = set_training(window, epochs=1)
+    t.train_action.trigger()  # F5 / the toolbar's Train
+    assert window.training_dock.isVisible()
+    assert window.dockWidgetArea(window.training_dock) == Bottom
+    wait_done(qtbot, t)

@@ -5,11 +5,12 @@ release; dragging from an output port draws a pending wire and connects on relea
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel, QPushButton
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
 from studio.ui.canvas.items import BlockItem, WireItem
+from studio.ui.canvas.overlays import CanvasOverlays
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.editing import Editor
 from studio.ui.theme import current_theme
@@ -17,11 +18,6 @@ from studio.ui.theme import current_theme
 BLOCK_MIME = "application/x-studio-block"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 READABLE_ZOOM = 0.8
-EMPTY_HINT = (
-    "<h3>An empty model</h3>"
-    "Drag a block here from <b>Blocks</b>,<br>press <b>Tab</b> to search for one by name,<br>"
-    "or open an example from <b>Start</b>."
-)
 
 
 class CanvasView(QGraphicsView):
@@ -48,33 +44,24 @@ class CanvasView(QGraphicsView):
         self._pending: QGraphicsPathItem | None = None
         self._pan_from: QPointF | None = None
         self._space = False
-        self.empty_hint = QLabel(EMPTY_HINT, self.viewport())
-        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
-        self.empty_hint.hide()
-        # "5 blocks out of view": a model larger than the view says so; a click fits it all
-        self.offscreen = QPushButton(self.viewport())
-        self.offscreen.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.offscreen.clicked.connect(lambda: self.fit_all())
-        self.offscreen.hide()
-        self._offscreen_timer = QTimer(self)
-        self._offscreen_timer.setSingleShot(True)
-        self._offscreen_timer.setInterval(60)  # at most ~16 recounts a second while panning
-        self._offscreen_timer.timeout.connect(self.update_offscreen)
+        self.overlays = CanvasOverlays(self)
+        self.empty_hint, self.offscreen = self.overlays.hint, self.overlays.offscreen
         if scene is not None:
-            scene.changed.connect(self._offscreen_timer.start)
+            scene.changed.connect(self.overlays.schedule)
 
     def setScene(self, scene) -> None:
         old = self.scene()
         if old is not None:
             try:
-                old.changed.disconnect(self._offscreen_timer.start)
+                old.changed.disconnect(self.overlays.schedule)
             except (RuntimeError, TypeError):
                 pass
         super().setScene(scene)
-        scene.changed.connect(self._offscreen_timer.start)
-        self._offscreen_timer.start()
+        scene.changed.connect(self.overlays.schedule)
+        self.overlays.schedule()
+
+    def set_empty_hint(self, shown: bool) -> None:
+        self.overlays.set_empty_hint(shown)
 
     def offscreen_counts(self) -> dict[str, int]:
         """How many blocks lie wholly outside the view, by side (left, right, above, below)."""
@@ -94,47 +81,15 @@ class CanvasView(QGraphicsView):
                 counts["below"] += 1
         return counts
 
-    def update_offscreen(self) -> None:
-        counts = self.offscreen_counts()
-        total = sum(counts.values())
-        if not total:
-            self.offscreen.hide()
-            return
-        where = ", ".join(f"{n} {side}" for side, n in counts.items() if n)
-        self.offscreen.setText(f"{total} block{'s' * (total != 1)} out of view ({where}) · Fit all (Ctrl+0)")
-        self.offscreen.adjustSize()
-        self._place_offscreen()
-        self.offscreen.show()
-
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)  # this scrolls the viewport's child widgets too:
-        self._place_hint()  # put the overlays back where they belong at once
-        self._place_offscreen()
-        self._offscreen_timer.start()
-
-    def _place_offscreen(self) -> None:
-        vp = self.viewport().rect()
-        self.offscreen.move(vp.right() - self.offscreen.width() - 8, vp.bottom() - self.offscreen.height() - 8)
-
-    def set_empty_hint(self, shown: bool) -> None:
-        """What to do first, in the middle of an empty canvas (File > New). Called on every
-        graph change: does nothing unless the hint appears or goes."""
-        if shown == self.empty_hint.isVisibleTo(self):
-            return
-        self.empty_hint.setStyleSheet(f"color: {current_theme().subtle_text.name()}; background: transparent;")
-        self.empty_hint.setVisible(shown)
-        self._place_hint()
-
-    def _place_hint(self) -> None:
-        self.empty_hint.adjustSize()
-        r = self.empty_hint.rect()
-        r.moveCenter(self.viewport().rect().center())
-        self.empty_hint.move(r.topLeft())
+        self.overlays.place()  # put the overlays back where they belong at once
+        self.overlays.schedule()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._place_hint()
-        self._offscreen_timer.start()
+        self.overlays.place()
+        self.overlays.schedule()
 
     @property
     def graph_scene(self) -> GraphScene:
@@ -145,7 +100,7 @@ class CanvasView(QGraphicsView):
         current = self.transform().m11()
         factor = max(MIN_ZOOM / current, min(MAX_ZOOM / current, factor))
         self.scale(factor, factor)
-        self._offscreen_timer.start()
+        self.overlays.schedule()
 
     def zoom(self) -> float:
         return self.transform().m11()
@@ -168,7 +123,7 @@ class CanvasView(QGraphicsView):
             half_height = self.viewport().height() / (2 * READABLE_ZOOM)
             y = rect.center().y() if rect.height() + 80 <= 2 * half_height else rect.top() - 40 + half_height
             self.centerOn(rect.left() - 40 + half_width, y)  # the start (top left) of the model
-        self._offscreen_timer.start()
+        self.overlays.schedule()
 
     def readable_scene_size(self, margin: float = 60) -> tuple[float, float]:
         """How much of the scene the view shows at the readable zoom (less a margin)."""

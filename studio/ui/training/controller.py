@@ -3,49 +3,40 @@ window (plots, progress, learning indicators on the canvas, failures in the prob
 
 It owns at most one `TrainingWorker`. While a run goes the graph is locked: the editor's
 document is a `GatedDocument` that asks to stop the run before an edit, and undo is off.
+What a run shows is `RunView`'s; where runs are kept is `RunStore`'s; trying a kept run is
+`try_loader`'s. The window follows `state_changed` (its status bar says training / paused).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib
-import math
 import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
-from studio.graph.project import Project, ProjectError, dumps, load_project
-from studio.training.callbacks import format_eta
+from studio.graph.project import Project, dumps
 from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
 from studio.ui.training.commands import SetTraining
 from studio.ui.training.dock import TrainingPanel
+from studio.ui.training.gate import GatedDocument
+from studio.ui.training.learning_text import describe_learning
+from studio.ui.training.run_view import RunView
+from studio.ui.training.try_loader import load_run
 
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
-PROGRESS_UPDATE_S = 0.2  # progress bar and rate text: at most 5 updates a second
 PREWARM_MS = 3000  # after PyTorch loaded in the window: start the spare training process
 GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
 
 
-class GatedDocument:
-    """The document as the editor sees it: `push` asks `allow(cmd)` first."""
-
-    def __init__(self, doc, allow):
-        self._doc, self._allow = doc, allow
-
-    def __getattr__(self, name):
-        return getattr(self._doc, name)
-
-    def push(self, cmd) -> bool:
-        return self._allow(cmd) and self._doc.push(cmd)
-
-
 class TrainingController(QObject):
+    state_changed = Signal()  # a run started, paused, resumed or ended
+
     def __init__(self, window) -> None:
         super().__init__(window)
         self.w = window
@@ -53,13 +44,8 @@ class TrainingController(QObject):
         self.control = None
         self.record = None
         self.store: RunStore | None = None
-        self.metric_name = "accuracy"
-        self._epoch_steps: list[int] = []
-        self._history: list[dict] = []
+        self.view: RunView | None = None  # built with the plots
         self._last_canvas = 0.0
-        self._last_step = 0
-        self._expected = False  # the plots know the run length
-        self._last_progress = 0.0
         self.last_model = None  # (model, data) of the latest run, for the try-it panel
         self.train_action = self._action("Train", "F5", self.train, "Train the model with these settings (F5)")
         self.pause_action = self._action("Pause", "F6", self.pause_resume, "Pause or resume the run (F6)")
@@ -93,6 +79,9 @@ class TrainingController(QObject):
         if self.panel.plots is None:
             self.panel.build_views()
             self.panel.try_panel.source = self._try_source
+            self.view = RunView(self.panel, self.panel.plots)
+            if getattr(self, "doc", None) is not None:
+                self._show_last_run()
 
     def _action(self, text, key, slot, tip) -> QAction:
         a = QAction(text, self.w)
@@ -112,10 +101,22 @@ class TrainingController(QObject):
         self.panel.form.load(doc.project.training)
         doc.undo_stack.indexChanged.connect(self._undo_moved)
         doc.graph.events.changed.connect(self._graph_edited)
+        self.record = None
         if self.panel.plots is not None:
-            self.panel.plots.reset()
             self.panel.plots.set_overlays([])
         self.refresh_runs()
+        self._show_last_run()
+
+    def _show_last_run(self) -> None:
+        """A project opened: its last kept run's curves, as that run ended (not while one trains)."""
+        if self.view is None or self.running:
+            return
+        runs = self.store.runs() if self.store is not None else []
+        if runs:
+            rec = runs[-1]
+            self.view.show_record(rec, TrainingSettings.from_dict(rec.settings).metric_name)
+        else:
+            self.panel.plots.reset()
 
     def _undo_moved(self, *_):
         if self.panel.form.settings() != self.doc.project.training:
@@ -144,24 +145,14 @@ class TrainingController(QObject):
     def adopt_runs(self, old_root: Path) -> None:
         """The project was saved for the first time: the runs this session kept for it in the
         config dir move next to the file."""
-        import os
-        import shutil
-
-        new_root = self.runs_root()
-        if self.running or old_root == new_root or not old_root.is_dir():
+        if self.running:
             return
-        for rec in RunStore(old_root).runs():
-            if rec.status.get("pid") != os.getpid() or (new_root / rec.id).exists():
-                continue  # another session's unsaved project of the same name keeps its runs
-            new_root.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.move(str(rec.folder), str(new_root / rec.id))
-            except OSError as e:
-                self.panel.show_message(f"Run {rec.id} stays in {old_root}: {e}", error=True)
-        with contextlib.suppress(OSError):
-            old_root.rmdir()  # only if empty
+        store = RunStore(self.runs_root())
+        problems = store.adopt(old_root)
+        if problems:
+            self.panel.show_message(" ".join(problems), error=True)
         if self.record is not None and not self.record.folder.exists():
-            self.record = next((r for r in RunStore(new_root).runs() if r.id == self.record.id), None)
+            self.record = store.find(self.record.id)
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
@@ -205,7 +196,7 @@ class TrainingController(QObject):
         self.w.undo_group.setActiveStack(None if on else self.doc.undo_stack)
         self.panel.runs.set_busy(on)
         self._update_actions()
-        self.w._update_totals()  # the status bar says training / paused / ready
+        self.state_changed.emit()  # the status bar says training / paused / ready
 
     # ------------------------------------------------------------------ runs
     def train(self) -> None:
@@ -223,10 +214,8 @@ class TrainingController(QObject):
             self.panel.show_message(msg, error=True)
             return
         settings_dict = copy.deepcopy(self.doc.project.training)
-        if rec is not None:  # a run resumes with its own settings; more epochs if the form asks
-            settings_dict = {**copy.deepcopy(rec.settings),
-                             "epochs": max(int(rec.settings.get("epochs", 1)),
-                                           int(TrainingSettings.from_dict(settings_dict).epochs))}
+        if rec is not None:
+            settings_dict = TrainingSettings.for_resume(rec.settings, settings_dict)
         settings = TrainingSettings.from_dict(settings_dict)
         problems = settings.validate()
         if problems:
@@ -238,11 +227,8 @@ class TrainingController(QObject):
         settings.report_seconds = min(float(settings.report_seconds), GUI_REPORT_SECONDS)
 
         self.store = RunStore(self.runs_root())
-        self.metric_name = settings.metric_name
-        plots = self.plots
-        plots.reset(self.metric_name)
-        self._history, self._epoch_steps, self._last_step = [], [], 0
-        self._expected = False
+        self.ensure_views()
+        self.view.begin(settings.metric_name, rec)
         resume_from = None
         project = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path)
         if rec is None:  # the run keeps the graph it trains (dumps writes no path)
@@ -250,15 +236,6 @@ class TrainingController(QObject):
         else:
             self.record = rec
             resume_from = rec.last_checkpoint
-            self._history = rec.history()
-            self._epoch_steps = list(rec.status.get("epoch_steps", []))[: len(self._history)]
-            steps = rec.steps()
-            if self._epoch_steps:
-                steps = steps[steps[:, 0] <= self._epoch_steps[-1]]
-            else:
-                steps = steps[:0]
-            plots.add_steps(steps[:, 0], steps[:, 1])
-            plots.add_epochs(self._history, self.metric_name)
             self.store.update(rec, status="running", settings_epochs=settings.epochs)
         self._clear_failure()
         self.w.scene.set_learning({})
@@ -270,10 +247,6 @@ class TrainingController(QObject):
         self.worker.signals.status.connect(lambda text: self.panel.show_message(text))
         self.worker.signals.started.connect(self._started)
         self.worker.done.connect(self._done)
-        self._total_epochs = settings.epochs
-        self.panel.progress.setRange(0, 0)
-        self.panel.progress.setFormat("preparing…")
-        self.panel.rate.setText("")
         self._lock(True)
         self.panel.right.setCurrentWidget(self.plots)
         self.worker.start()
@@ -290,7 +263,7 @@ class TrainingController(QObject):
             self.control.pause()
             self.panel.show_message("Pausing after this batch…")
         self._update_actions()
-        self.w._update_totals()
+        self.state_changed.emit()
 
     def _paused_ready(self) -> None:
         """The run paused and this process holds a copy of the model as it is now."""
@@ -321,39 +294,12 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------------ signals from the worker
     def _started(self, info) -> None:
-        self.panel.progress.setRange(0, max(1, info.epochs * info.steps_per_epoch))
-        self._steps_per_epoch = info.steps_per_epoch
+        self.view.started(info)
         notes = " ".join(info.notes)
         self.panel.show_message(f"Training on {info.device}: {info.description}. {notes}".strip())
 
     def _chunk(self, c) -> None:
-        plots = self.plots
-        plots.add_steps(c.steps, c.losses)
-        plots.add_lr(c.lr_steps, c.lrs)
-        if c.epochs:
-            plots.add_epochs(c.epochs, self.metric_name)
-            self._history.extend(c.epochs)
-        if c.progress:
-            pr = c.progress
-            if not self._expected:
-                self._expected = True
-                plots.expect(pr["epochs"] * pr["batches"], pr["epochs"])
-            self._last_step = pr["step"]
-            for _ in c.epochs:
-                self._epoch_steps.append(pr["step"])
-            now = time.perf_counter()
-            # the progress bar and the rate text change at most 5 times a second (each update
-            # repaints widgets on the GUI thread while the trainer waits for the GIL)
-            if c.epochs or now - self._last_progress >= PROGRESS_UPDATE_S:
-                self._last_progress = now
-                done = (pr["epoch"] - 1) * pr["batches"] + pr["batch"]
-                if c.epochs and pr["batch"] == pr["batches"]:
-                    done = c.epochs[-1]["epoch"] * pr["batches"]
-                self.panel.progress.setValue(done)
-                self.panel.progress.setFormat(f"epoch {pr['epoch']}/{pr['epochs']} · %p%")
-                self.panel.rate.setText(
-                    f"step {pr['step']:,}  ·  {pr['samples_per_s']:,.0f} samples/s  ·  ETA {format_eta(pr['eta_s'])}"
-                )
+        self.view.chunk(c)
         if c.learning:
             now = time.perf_counter()
             if now - self._last_canvas >= CANVAS_UPDATE_S or c.epochs:
@@ -371,19 +317,18 @@ class TrainingController(QObject):
         r = result
         plots = self.plots
         steps, losses = plots.raw.series.data()
-        history = r.history or self._history
+        history = r.history or self.view.history
         status = r.status
         if status == "failed" and r.failure and r.failure.kind == "weights" and self.control.stop_requested:
             status = "stopped"
         self.store.finish(self.record, status, r.message, r.failure.kind if r.failure else None, history,
                           r.best_epoch, r.best_value, r.monitor)
-        self.store.update(self.record, epoch_steps=self._epoch_steps[: len(history)])
+        self.store.update(self.record, epoch_steps=self.view.epoch_steps[: len(history)])
         if len(steps):
             self.store.save_steps(self.record, steps, losses)
         plots.redraw(everything=True)
-        self.panel.progress.setRange(0, 1)
-        self.panel.progress.setValue(1 if status == "completed" else 0)
-        self.panel.progress.setFormat(status)
+        self.view.history = history
+        self.view.finish(status)
         if status == "failed":
             self._show_failure(r.failure, worker.code)
         else:
@@ -397,7 +342,7 @@ class TrainingController(QObject):
     # ------------------------------------------------------------------ failures
     def _show_failure(self, failure, code) -> None:
         message = failure.message if failure else "The run failed."
-        self.panel.show_message(message, error=True)
+        self.panel.show_message(message, error=True, details=failure.details if failure else "")
         block_id = None
         if failure is not None and failure.location and code is not None:
             from studio.compiler.build import block_at
@@ -413,7 +358,9 @@ class TrainingController(QObject):
         self.w.scene.set_run_problem(None, "")
 
     def failure_text(self) -> str:
-        return self.panel.message.text()
+        """The message line and, for a failure, its details (what Details shows)."""
+        bar = self.panel.message
+        return bar.full_text() if bar.details_button.isVisibleTo(bar) else bar.text()
 
     # ------------------------------------------------------------------ plots, export, try it
     def _overlay(self, records) -> None:
@@ -443,36 +390,17 @@ class TrainingController(QObject):
         that kept none), off the GUI thread, then try it."""
         if self.running:
             return
-        weights = rec.weights or rec.last_checkpoint
-        if weights is None:
-            return
-        from studio.training.prepare import load_trained
-        from studio.ui.jobs import Job
-
         self.w.ensure_compiler()
-        graph, how = self.doc.graph.copy(), "the model as it is now"
-        if rec.model_file is not None:  # the graph it was trained with: its weights fit
-            try:
-                graph, how = load_project(rec.model_file).graph, "the model as it was trained"
-            except ProjectError:  # a damaged copy: try the current model instead
-                pass
-        project = Project(self.doc.project.name, graph, copy.deepcopy(rec.settings), path=self.doc.project.path)
-        settings = TrainingSettings.from_dict(rec.settings)
         self.ensure_views()
         panel = self.panel.try_panel
-        self.panel.right.setCurrentWidget(panel)
-        panel.message.setText(f"Loading the weights of run {rec.id} into {how}…")
-        job = Job(lambda: load_trained(project, settings, weights))
+        if load_run(rec, self.doc.project, self.doc.graph.copy(), panel, self._accept_tried):
+            self.panel.right.setCurrentWidget(panel)
 
-        def loaded(prepared) -> None:
-            if self.running:
-                return
-            self.last_model = (prepared.model, prepared.data)
-            panel.run()
-
-        job.succeeded.connect(loaded)
-        job.failed.connect(lambda e: panel.message.setText(f"Run {rec.id}: {e}"))
-        job.begin()
+    def _accept_tried(self, model, data) -> bool:
+        if self.running:
+            return False
+        self.last_model = (model, data)
+        return True
 
     def _try_source(self):
         if self.running and not self.control.paused:
@@ -489,25 +417,3 @@ class TrainingController(QObject):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.pause_action.setText("Resume" if running and self.control.paused else "Pause")
-
-
-def describe_learning(v) -> tuple[str, str]:
-    """(text, state) for a block's indicator on the canvas."""
-    state = v.state
-    if state == "frozen":
-        return "frozen", state
-    g = v.grad_norm
-    if math.isnan(g):
-        return "", ""
-    text = f"∇{_short(g)}"
-    if math.isfinite(v.update_ratio):
-        text += f" Δ{_short(v.update_ratio)}"
-    return text, state
-
-
-def _short(x: float) -> str:
-    """1.4e-4 rather than 1.4e-04: the canvas pill is small."""
-    if not math.isfinite(x):
-        return str(x)
-    m, _, e = f"{x:.1e}".partition("e")
-    return f"{m.removesuffix('.0')}e{int(e)}"

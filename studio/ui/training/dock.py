@@ -1,7 +1,7 @@
 """The training panel's widgets (layout only; `controller.py` holds the behaviour).
 
     [Train] [Pause] [Stop]   progress bar   epoch · step · samples/s · ETA     [PNG] [CSV]
-    message (status, or the failure in red)
+    message (status, or a failure: one red line, details on request)
     Settings | Runs  ||  Curves | Try it
 """
 
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.training.history_view import RunList
+from studio.ui.training.message_bar import MessageBar
 from studio.ui.training.settings_form import SettingsForm
 
 
@@ -52,9 +53,7 @@ class TrainingPanel(QWidget):
         row.addWidget(self.export_png)
         row.addWidget(self.export_csv)
 
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = MessageBar()
 
         self.form = SettingsForm()
         scroll = QScrollArea()
@@ -96,6 +95,5 @@ class TrainingPanel(QWidget):
         self.right.addTab(self.plots, "Curves")
         self.right.addTab(self.try_panel, "Try it")
 
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet("color: #c62828; font-weight: bold;" if error else "")
+    def show_message(self, text: str, error: bool = False, details: str = "") -> None:
+        self.message.show_message(text, error, details)

@@ -19,182 +19,67 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from studio.ui.training.series import EmaState, Envelope, Series, StableRange, ema
+
 REFRESH_MS = 35  # ~28 Hz asked, so that at least 20 Hz arrive while the trainer holds the GIL
 SLOW_CURVE_S = 0.5  # curves that change slowly (learning rate) redraw at most twice a second
 # Pens are 1 px wide: in Qt's raster engine a 2 px line costs ~3x as much to draw, and the
 # drawing holds the GUI thread while the trainer wants the GIL.
-EMA_ALPHA = 0.05
-EMA_BLOCK = 256  # (1 - EMA_ALPHA) ** 256 is about 2e-6: no underflow, no loss of precision
+CURVE_KEY = "loss per step: faint = every step, dark = smoothed"
 ENVELOPE_FROM = 4096  # per-step curves longer than this are drawn from their peak envelope
 OVERLAY_COLOURS = ("#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41")
 
 
-class Series:
-    """x/y float64 buffers with amortised O(1) appends (capacity doubles)."""
+class ValueAxis(pg.AxisItem):
+    """A value axis that keeps its labels apart in a short plot.
 
-    def __init__(self, capacity: int = 1024):
-        self.x = np.empty(capacity)
-        self.y = np.empty(capacity)
-        self.n = 0
-
-    def append(self, xs, ys) -> None:
-        xs = np.asarray(xs, dtype=np.float64)
-        ys = np.asarray(ys, dtype=np.float64)
-        k = len(xs)
-        if self.n + k > len(self.x):
-            cap = len(self.x)
-            while cap < self.n + k:
-                cap *= 2
-            for name in ("x", "y"):
-                grown = np.empty(cap)
-                grown[: self.n] = getattr(self, name)[: self.n]
-                setattr(self, name, grown)
-        self.x[self.n : self.n + k] = xs
-        self.y[self.n : self.n + k] = np.where(np.isfinite(ys), ys, np.nan)
-        self.n += k
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def data(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x[: self.n], self.y[: self.n]
-
-    def value_at(self, x: float) -> tuple[float, float] | None:
-        """The point nearest to `x` (x is sorted)."""
-        if self.n == 0:
-            return None
-        xs = self.x[: self.n]
-        i = int(np.clip(np.searchsorted(xs, x), 0, self.n - 1))
-        if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
-            i -= 1
-        return float(xs[i]), float(self.y[i])
-
-
-class Envelope:
-    """A peak envelope of a growing series, kept up to date in O(new points).
-
-    Samples are folded into buckets of `width` consecutive samples, each kept as its min and max;
-    when there are more than `max_buckets` buckets, neighbours merge and the width doubles. The
-    curve then hands pyqtgraph at most ~2 * max_buckets points however long the run: pyqtgraph's
-    own downsampling and bounds scan every point on each `setData`, ~3 ms per frame at a million
-    steps.
+    pyqtgraph asks for at least 2.25 intervals whatever the length, so a 60 px axis from 0 to 1
+    got six labels at 0.2 spacing, touching at 8 pt. Here the major spacing grows (1, 2, 5, 10...)
+    until each label has 1.15 lines of room; the old spacing stays as unlabelled minor ticks.
     """
 
-    def __init__(self, max_buckets: int = 2048):
-        self.max_buckets = max_buckets
-        self.width = 1
-        self.x = np.empty(0)
-        self.lo = np.empty(0)
-        self.hi = np.empty(0)
-        self.done = 0  # samples folded into whole buckets
-
-    def clear(self) -> None:
-        self.__init__(self.max_buckets)
-
-    def update(self, series: Series) -> None:
-        n_new = (series.n - self.done) // self.width * self.width
-        if n_new:
-            xs = series.x[self.done : self.done + n_new].reshape(-1, self.width)
-            ys = series.y[self.done : self.done + n_new].reshape(-1, self.width)
-            self.x = np.concatenate([self.x, xs[:, 0]])
-            self.lo = np.concatenate([self.lo, np.fmin.reduce(ys, axis=1)])
-            self.hi = np.concatenate([self.hi, np.fmax.reduce(ys, axis=1)])
-            self.done += n_new
-        while len(self.x) > self.max_buckets:
-            k = len(self.x) // 2 * 2  # an odd last bucket goes back to the tail
-            self.done -= (len(self.x) - k) * self.width
-            self.x = self.x[:k:2]
-            self.lo = np.fmin(self.lo[:k:2], self.lo[1:k:2])
-            self.hi = np.fmax(self.hi[:k:2], self.hi[1:k:2])
-            self.width *= 2
-            self.update(series)
-
-    def data(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
-        """Envelope points (each bucket a vertical min-max segment), then the unfolded tail."""
-        x = np.concatenate([np.repeat(self.x, 2), series.x[self.done : series.n]])
-        y = np.concatenate([np.stack([self.lo, self.hi], 1).ravel(), series.y[self.done : series.n]])
-        return x, y
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or size <= 0:
+            return levels
+        line = pg.QtGui.QFontMetricsF(self.style["tickFont"] or self.font()).height()
+        spacing = levels[0][0]
+        while abs(maxVal - minVal) / spacing * line * 1.15 > size:
+            spacing = _nice_up(spacing)
+        return levels if spacing == levels[0][0] else [(spacing, 0), levels[0]]
 
 
-def ema(values: np.ndarray, last: float, alpha: float = EMA_ALPHA) -> tuple[np.ndarray, float]:
-    """Exponential moving average continuing from `last` (NaN: start at the first finite value);
-    non-finite inputs leave it unchanged.
-
-    Vectorised (a million steps in ~45 ms, where a Python loop took ~150 ms on the GUI thread
-    when a long run is resumed or overlaid): y_t = d_t * y_(t-1) + u_t solved per block of
-    `EMA_BLOCK` steps as y = P * (y_0 + cumsum(u / P)), P = cumprod(d); blocks keep P far from
-    underflow.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    out = np.empty(len(v))
-    finite = np.isfinite(v)
-    start = 0
-    if math.isnan(last):
-        first = np.flatnonzero(finite)
-        if not len(first):
-            out[:] = last
-            return out, last
-        start = int(first[0])
-        out[:start] = last
-        last = float(v[start])
-        out[start] = last
-        start += 1
-    for b in range(start, len(v), EMA_BLOCK):
-        seg, ok = v[b : b + EMA_BLOCK], finite[b : b + EMA_BLOCK]
-        decay = np.cumprod(np.where(ok, 1.0 - alpha, 1.0))
-        y = decay * (last + np.cumsum(np.where(ok, alpha * seg, 0.0) / decay))
-        out[b : b + len(seg)] = y
-        last = float(y[-1])
-    return out, last
+def _nice_up(spacing: float) -> float:
+    """The next spacing in 1, 2, 5, 10, 20, ..."""
+    p10 = 10.0 ** math.floor(math.log10(spacing))
+    m = spacing / p10
+    return (2 if m < 1.5 else 5 if m < 3.5 else 10) * p10
 
 
-class StableRange:
-    """Keeps a plot's axes still while data streams in.
-
-    pyqtgraph redraws an axis (ticks, labels, grid) whenever its view range changes, and with
-    auto-range that is every frame; it was most of the cost of a live plot. Here the x range
-    grows in steps (x 1.5 when the data reaches the edge) and the y range grows with a margin,
-    so axes change a few times per run. Log mode, or a user who pans or zooms, hands the plot
-    back to pyqtgraph's own auto-range.
-    """
+class PlotRange:
+    """A `StableRange` applied to one pyqtgraph plot (a hand pan or zoom releases it)."""
 
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
-        self.managed = True
-        self.x_max = self.expected_x = 0.0
-        self.y: tuple[float, float] | None = None
-        plot.vb.sigRangeChangedManually.connect(self.release)
-
-    def release(self, *_: object) -> None:
-        self.managed = False
+        self.state = StableRange()
+        plot.vb.sigRangeChangedManually.connect(self.state.release)
 
     def reset(self) -> None:
-        self.managed = True
-        self.x_max = self.expected_x = 0.0
-        self.y = None
+        self.state.reset()
         self.plot.enableAutoRange()
 
     def expect(self, x_max: float) -> None:
-        """The run's length is known: show all of it (the x axis then never moves). Applied at
-        this plot's next draw, so the four plots do not all repaint in the same tick."""
-        self.expected_x = max(self.expected_x, x_max)
+        self.state.expect(x_max)
+
+    def forget_y(self) -> None:
+        self.state.y = None
 
     def update(self, curves: list[Curve]) -> None:
-        if not self.managed or self.plot.ctrl.logYCheck.isChecked():
-            return
-        x_hi = max((c.x_max for c in curves), default=-math.inf)
-        y_lo = min((c.y_min for c in curves), default=math.inf)
-        y_hi = max((c.y_max for c in curves), default=-math.inf)
-        if not (math.isfinite(x_hi) and math.isfinite(y_lo) and math.isfinite(y_hi)):
-            return
-        vb = self.plot.vb
-        if x_hi > self.x_max or self.expected_x > self.x_max:
-            self.x_max = max(1.5 * x_hi, 10.0) if x_hi > self.expected_x else self.expected_x
-            vb.setXRange(0.0, self.x_max, padding=0)
-        if self.y is None or y_lo < self.y[0] or y_hi > self.y[1]:
-            span = (y_hi - y_lo) or abs(y_hi) or 1.0
-            self.y = (y_lo - 0.15 * span, y_hi + 0.15 * span)
-            vb.setYRange(*self.y, padding=0)
+        x_range, y_range = self.state.update(curves, self.plot.ctrl.logYCheck.isChecked())
+        if x_range is not None:
+            self.plot.vb.setXRange(*x_range, padding=0)
+        if y_range is not None:
+            self.plot.vb.setYRange(*y_range, padding=0)
 
 
 class Curve:
@@ -263,20 +148,19 @@ class TrainingPlots(QWidget):
         grid = QGridLayout(self.layout_widget)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(2)
-        self.widgets = [pg.PlotWidget() for _ in range(4)]
+        self.widgets = [pg.PlotWidget(axisItems={"left": ValueAxis("left")}) for _ in range(4)]
         for i, w in enumerate(self.widgets):
             grid.addWidget(w, i // 2, i % 2)
         self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
         self.plots = (self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot)
-        labels = ("loss / step", "loss / epoch", "accuracy / epoch", "learning rate")
-        for p, label in zip(self.plots, labels, strict=True):
-            p.setLabel("left", label)
-        self.step_plot.setTitle("faint: every step · dark: smoothed", size="8pt")
+        axes = (("step", "loss"), ("epoch", "loss"), ("epoch", "accuracy"), ("step", "learning rate"))
+        for p, (x_label, y_label) in zip(self.plots, axes, strict=True):
+            label_axes(p, x_label, y_label)
         # The plots that change every frame have no grid and no legend: pyqtgraph draws the grid
         # with the axes, over the whole view, so a grid tripled the cost of each live repaint.
         for p in (self.epoch_plot, self.metric_plot):
             p.showGrid(x=True, y=True, alpha=0.25)
-            p.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6)
+            p.addLegend(offset=(-6, 4), labelTextSize="8pt", verSpacing=-6, brush=pg.mkBrush(255, 255, 255, 190))
         faint = pg.mkPen(120, 150, 200, 90)
         self.raw = Curve(self.step_plot, "loss", faint, capacity=4096)
         self.smooth = Curve(self.step_plot, "smoothed", pg.mkPen("#0d47a1", width=1), capacity=4096)
@@ -288,12 +172,12 @@ class TrainingPlots(QWidget):
         self.curves = (self.raw, self.smooth, self.train_loss, self.val_loss, self.train_metric,
                        self.val_metric, self.lr)
         self.ranges = [
-            (StableRange(self.step_plot), [self.raw, self.smooth]),
-            (StableRange(self.epoch_plot), [self.train_loss, self.val_loss]),
-            (StableRange(self.metric_plot), [self.train_metric, self.val_metric]),
-            (StableRange(self.lr_plot), [self.lr]),
+            (PlotRange(self.step_plot), [self.raw, self.smooth]),
+            (PlotRange(self.epoch_plot), [self.train_loss, self.val_loss]),
+            (PlotRange(self.metric_plot), [self.train_metric, self.val_metric]),
+            (PlotRange(self.lr_plot), [self.lr]),
         ]
-        self._ema_last = math.nan
+        self._ema = EmaState()
         # zoomed or panned by hand: the step curves show every point in view again
         self.step_plot.vb.sigRangeChangedManually.connect(lambda *_: self._full_detail(True))
         self._overlays: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
@@ -302,7 +186,8 @@ class TrainingPlots(QWidget):
 
         self.log_box = QCheckBox("Log scale (loss)")
         self.log_box.toggled.connect(self.set_log)
-        self.hover_label = QLabel(" ")
+        # the step plot's key lives here, not in a title row: at 1280x720 each plot is ~100 px tall
+        self.hover_label = QLabel(CURVE_KEY)
         self.hover_label.setMinimumWidth(200)
         top = QHBoxLayout()
         top.setContentsMargins(4, 0, 4, 0)
@@ -331,9 +216,14 @@ class TrainingPlots(QWidget):
             c._drawn_at = 0.0
         for rng, _ in self.ranges:
             rng.reset()
-        self._ema_last = math.nan
+        self._ema = EmaState()
         self._full_detail(False)
-        self.metric_plot.setLabel("left", "accuracy / epoch" if metric_name == "accuracy" else "MAE / epoch")
+        self.hover_label.setText(CURVE_KEY)
+        self.metric_plot.setLabel("left", metric_name if metric_name == "accuracy" else "mean absolute error")
+        # the key sits where the curves are not: losses and errors fall, accuracy rises
+        self.metric_plot.legend.anchor((1, 1) if metric_name == "accuracy" else (1, 0),
+                                       (1, 1) if metric_name == "accuracy" else (1, 0),
+                                       offset=(-6, -4) if metric_name == "accuracy" else (-6, 4))
         self.redraw()
 
     def _full_detail(self, on: bool) -> None:
@@ -352,7 +242,7 @@ class TrainingPlots(QWidget):
     def add_steps(self, steps: np.ndarray, losses: np.ndarray) -> None:
         if len(steps):
             self.raw.append(steps, losses)
-            smooth, self._ema_last = ema(np.asarray(losses, dtype=np.float64), self._ema_last)
+            smooth, self._ema = ema(np.asarray(losses, dtype=np.float64), self._ema)
             self.smooth.append(steps, smooth)
 
     def add_lr(self, steps, lrs) -> None:
@@ -390,7 +280,7 @@ class TrainingPlots(QWidget):
         if drew:
             self.frames += 1
 
-    def _draw(self, rng: StableRange, curves: list[Curve]) -> bool:
+    def _draw(self, rng: PlotRange, curves: list[Curve]) -> bool:
         changed = False
         for c in curves:
             changed = c.draw() or changed
@@ -404,7 +294,7 @@ class TrainingPlots(QWidget):
             if on:
                 rng.plot.enableAutoRange()  # log axes: pyqtgraph's own range
             else:
-                rng.y = None
+                rng.forget_y()
 
     def set_overlays(self, runs: list[tuple[str, list[dict], np.ndarray, str]]) -> None:
         """Curves of other runs for comparison: (label, epoch history, (n, 2) steps, metric name)."""
@@ -416,7 +306,7 @@ class TrainingPlots(QWidget):
             dash = pg.mkPen(colour, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
             opts = dict(connect="finite", clipToView=True, autoDownsample=True, downsampleMethod="peak")
             if len(steps):
-                smooth, _ = ema(steps[:, 1].astype(np.float64), math.nan)
+                smooth, _ = ema(steps[:, 1].astype(np.float64))
                 self._add_overlay(self.step_plot, steps[:, 0], smooth, dash, label, **opts)
             if history:
                 ep = np.array([r.get("epoch", math.nan) for r in history])
@@ -476,6 +366,24 @@ class TrainingPlots(QWidget):
             vm = _aligned(self.val_metric.series, ep)
             for i, e in enumerate(ep.tolist()):
                 w.writerow(["epoch", int(e), "", "", tl[i], vl[i], tm[i], vm[i]])
+
+
+def label_axes(plot: pg.PlotItem, x_label: str, y_label: str) -> None:
+    """Name both axes and show plain numbers: pyqtgraph's automatic SI prefix turned a loss of
+    0.6 into "600" with a "(x0.001)" that the narrow axis cut off. Tick text is 8 pt so the
+    ticks of a quarter of the dock stay apart at 1280x720."""
+    font = pg.QtGui.QFont()
+    font.setPointSize(8)
+    plot.layout.setContentsMargins(2, 2, 4, 2)
+    for side, text in (("bottom", x_label), ("left", y_label)):
+        axis = plot.getAxis(side)
+        axis.enableAutoSIPrefix(False)
+        axis.setTickFont(font)
+        axis.setStyle(tickLength=-4, tickTextOffset=2)  # ticks inside: the label gets the room
+        axis.setLabel(text)
+        axis.label.setFont(font)
+        axis.label.document().setDocumentMargin(2)  # not Qt's 4 px around the text: 10% of a plot
+        axis.resizeEvent()  # the axis sizes itself from its label and tick text
 
 
 def _aligned(series: Series, xs: np.ndarray) -> list:

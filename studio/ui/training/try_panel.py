@@ -2,20 +2,35 @@
 
 2-D inputs get the decision regions (a grid evaluation drawn as an ImageItem under a scatter of
 the samples); 1-D regression a curve; images a row of thumbnails titled prediction / truth;
-classification a confusion matrix. The inference runs in `InferenceJob` (a QThread) on a copy of
+classification a confusion matrix. The matrix has a view of its own, beside the samples, at
+least `CELL` pixels a cell, in a scroll area: squeezed into the samples' view it was cut off
+(ten classes in a 100 px strip). The inference runs in `InferenceJob` (a QThread) on a copy of
 the model, so the GUI and a paused run are never touched.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 GRID = 160
+CELL = 28  # px per confusion-matrix cell: room for a three-digit count at 8 pt
+CONFUSION_MARGIN = 32  # px beside the cells and the truth axis: the layout's margins
+CONFUSION_HEIGHT = 96  # px above and below the cells: title, prediction axis, margins
+THUMB_WIDTH = 140  # px per sample thumbnail and its caption
 SAMPLES = 400
 CLASS_COLOURS = np.array([(30, 136, 229), (244, 81, 30), (67, 160, 71), (142, 36, 170), (253, 216, 53),
                           (0, 172, 193), (109, 76, 65), (236, 64, 122), (124, 179, 66), (84, 110, 122)])
@@ -83,14 +98,23 @@ class TryPanel(QWidget):
         self.message = QLabel("Train (or pause) a run, then try the model here.")
         self.message.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(160)
+        self.view.setMinimumHeight(100)
+        self.confusion_view = pg.GraphicsLayoutWidget()
+        self.confusion_scroll = QScrollArea()
+        self.confusion_scroll.setWidget(self.confusion_view)
+        self.confusion_scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confusion_scroll.hide()
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.view)
+        self.split.addWidget(self.confusion_scroll)
+        self.split.setStretchFactor(0, 1)
         top = QHBoxLayout()
         top.addWidget(self.button)
         top.addWidget(self.message, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(top)
-        box.addWidget(self.view, 1)
+        box.addWidget(self.split, 1)
         self.last: dict | None = None
 
     def run(self) -> None:
@@ -114,6 +138,8 @@ class TryPanel(QWidget):
         self.button.setEnabled(True)
         self.last = r
         self.view.clear()
+        self.confusion_view.clear()
+        self.confusion_scroll.hide()
         if "error" in r:
             self.message.setText(f"The model failed: {r['error']}")
             return
@@ -122,9 +148,9 @@ class TryPanel(QWidget):
         else:
             err = np.abs(r["pred"].reshape(len(r["y"]), -1) - r["y"].reshape(len(r["y"]), -1)).mean()
             self.message.setText(f"{len(r['y'])} validation samples, mean absolute error {err:.4g}")
+        if "confusion" in r:  # first: it takes its width, the samples fit in what is left
+            self._draw_confusion(r["confusion"], r.get("class_names") or [])
         self._draw_samples(r)
-        if "confusion" in r:
-            self._draw_confusion(r["confusion"])
 
     def _draw_samples(self, r: dict) -> None:
         x, shape = r["x"], r["input_shape"]
@@ -154,7 +180,8 @@ class TryPanel(QWidget):
             p.setLabel("left", "prediction")
 
     def _draw_images(self, r: dict) -> None:
-        x = r["x"][:8]
+        cols = max(1, min(4, self.view.width() // THUMB_WIDTH))
+        x = r["x"][: 2 * cols]
         names = r.get("class_names") or []
 
         def name(k):
@@ -166,29 +193,60 @@ class TryPanel(QWidget):
                 img = img[0] if img.shape[0] == 1 else np.moveaxis(img[:3], 0, -1)
             pred = r["labels"][i] if "labels" in r else r["pred"][i].ravel()[0]
             truth = r["truth"][i] if "truth" in r else r["y"][i].ravel()[0]
-            row, col = (i // 4) * 2, i % 4
+            row, col = (i // cols) * 2, i % cols
             vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True)
             vb.setMouseEnabled(False, False)
             lo, hi = float(img.min()), float(img.max())
             item = pg.ImageItem(np.swapaxes(img, 0, 1) if img.ndim == 2 else np.swapaxes(img, 0, 1), levels=(lo, hi or 1.0))
             vb.addItem(item)
-            ok = "✓" if pred == truth else "✕"
-            layout.addLabel(f"{ok} {name(pred)} (true: {name(truth)})", row=row + 1, col=col, size="8pt")
+            text = f"✓ {name(pred)}" if pred == truth else f"✕ {name(pred)} (true: {name(truth)})"
+            layout.addLabel(text, row=row + 1, col=col, size="8pt")
 
-    def _draw_confusion(self, cm: np.ndarray) -> None:
-        p = self.view.addPlot(title="Confusion (rows: truth, columns: prediction)")
-        p.setMaximumWidth(360)
+    def _draw_confusion(self, cm: np.ndarray, names: list[str]) -> None:
         k = len(cm)
+        self.confusion_view.clear()
+        p = self.confusion_view.addPlot(title="Confusion matrix", size="9pt")
+        p.setMouseEnabled(False, False)
+        p.hideButtons()
         norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[..., None]  # share of each true class
         white, blue = np.array([255.0, 255.0, 255.0]), np.array([66.0, 133.0, 244.0])
         img = pg.ImageItem((white + (blue - white) * norm).astype(np.ubyte), levels=(0, 255))
         p.addItem(img)
         p.invertY(True)
-        p.setAspectLocked(True)
         for t in range(k):
             for q in range(k):
                 label = pg.TextItem(str(cm[t, q]), color="k", anchor=(0.5, 0.5))
                 label.setPos(q + 0.5, t + 0.5)
                 p.addItem(label)
-        p.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(k)]])
-        p.getAxis("left").setTicks([[(i + 0.5, str(i)) for i in range(k)]])
+        named = len(names) == k
+        rows = [str(names[i])[:12] if named else str(i) for i in range(k)]  # rows: the class names
+        row_labels = [f"{i} {n}" if named else n for i, n in enumerate(rows)]
+        for side, text, labels in (("bottom", "prediction", [str(i) for i in range(k)]), ("left", "truth", row_labels)):
+            axis = p.getAxis(side)
+            axis.setTicks([[(i + 0.5, label) for i, label in enumerate(labels)]])
+            axis.setLabel(text)
+        p.setRange(xRange=(0, k), yRange=(0, k), padding=0)
+        # pyqtgraph sizes its axes when it paints them, so their room is measured here: the rows'
+        # names, the rotated "truth", the title
+        left = p.getAxis("left")
+        fm = pg.QtGui.QFontMetrics(left.style["tickFont"] or left.font())
+        axis = max(fm.horizontalAdvance(label) for label in row_labels) + 2 * fm.height() + 8
+        title = pg.QtGui.QFontMetrics(pg.QtGui.QFont(left.font().family(), 9)).horizontalAdvance("Confusion matrix")
+        width = math.ceil(axis + max(title + 12, k * CELL) + CONFUSION_MARGIN)  # the title sits over the cells
+        height = math.ceil(k * CELL + CONFUSION_HEIGHT)
+        self.confusion_view.setFixedSize(width, height)
+        self.confusion_scroll.setMinimumWidth(min(width, 220) + 4)  # a few columns, then it scrolls
+        self.confusion_scroll.setToolTip("\n".join(f"{i}: {n}" for i, n in enumerate(names)))
+        self.confusion_scroll.show()
+        total = self.split.width()
+        side = min(width + 24, total // 2)  # the samples keep at least half
+        self.split.setSizes([total - side, side])
+        QTimer.singleShot(0, self._fit_confusion)
+
+    def _fit_confusion(self) -> None:
+        """Once pyqtgraph has laid the matrix out: grow its view if the layout needs more room."""
+        least = self.confusion_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+        size = self.confusion_view.size()
+        if least.width() > size.width() or least.height() > size.height():
+            self.confusion_view.setFixedSize(max(size.width(), math.ceil(least.width())),
+                                             max(size.height(), math.ceil(least.height())))
