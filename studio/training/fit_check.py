@@ -129,8 +129,22 @@ def check_training(graph: Graph, analysis, training: dict | None, base_dir=None,
     if signature is None:
         signature = read_signature(settings.data, base_dir)
     if isinstance(signature, str):
-        return [FitProblem(f"{FIT_PREFIX}: {signature}")]
-    return check_fit(graph, analysis, signature, get_loss(settings.loss.name))
+        found = [FitProblem(f"{FIT_PREFIX}: {signature}")]
+    else:
+        found = check_fit(graph, analysis, signature, get_loss(settings.loss.name))
+    if not (training or {}).get("data"):  # nobody chose data yet (a new or imported model)
+        return [_as_warning(p) for p in found]
+    return found
+
+
+def _as_warning(problem: FitProblem) -> FitProblem:
+    """A mismatch with the default data is worth knowing, not a broken project."""
+    from dataclasses import replace
+
+    from studio.graph.validation import WARNING
+
+    note = "No training data is chosen yet, so the default set is used. "
+    return replace(problem, message=note + problem.message, severity=WARNING)
 
 
 def settings_problems(training: dict | None) -> list[FitProblem]:

@@ -105,7 +105,7 @@ def test_missing_onnx_says_what_to_install(example, tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
     with pytest.raises(MissingDependency) as e:
         export_project(example, "onnx", tmp_path / "m.onnx")
-    assert str(e.value) == 'ONNX export needs the onnx package: pip install "studio[onnx]"'
+    assert str(e.value) == 'ONNX export needs the onnx package: pip install "studio-pytorch[onnx]"'
     assert not (tmp_path / "m.onnx").exists()
 
 
