@@ -240,7 +240,8 @@ def import_module(
         },
     )
     result = ImportResult(project, notes, original_params=_count(module))
-    result.custom_blocks = sum(b.type == "custom_module" for b in graph.blocks.values())
+    # the blocks that run code of their own (kept whole rather than mapped to Studio blocks)
+    result.custom_blocks = sum(b.spec.outside_code is not None for b in graph.blocks.values())
     if verify:
         _verify(module, result, inputs)
     return result

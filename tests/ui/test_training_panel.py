@@ -534,6 +534,7 @@ def test_the_whole_confusion_matrix_can_be_read(window, qtbot, classes):
     window.resize(1280, 720)
     window.show()
     qtbot.waitExposed(window)
+    window.show_training()  # the Training panel opens below the canvas, as on Train
     panel = window.training.panel.try_panel
     window.training.panel.right.setCurrentWidget(panel)
     rng = np.random.default_rng(0)
