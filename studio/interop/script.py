@@ -153,7 +153,7 @@ def _literal(value, indent: int = 0) -> str:
 
 # -- the runtime: which functions the script copies ---------------------------------------------
 
-_RUNTIME = ("tables", "tabular", "data", "generated", "metrics", "schedules", "loop", "script_main")
+_RUNTIME = ("tables", "tabular", "data", "generated", "metrics", "schedules", "loop", "board", "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
     "math": "import math", "os": "import os", "sys": "import sys", "time": "import time",
@@ -256,6 +256,9 @@ def _header(cls: str, project_name: str) -> str:
         #                                    same data and the same per-epoch losses as
         #                                    `studio train`
         #   python train.py --epochs 5 --device cpu --out runs/try
+        #   python train.py --tensorboard runs/tb
+        #                                    also TensorBoard event files (needs the tensorboard
+        #                                    package; rank 0 only)
         #   torchrun --nproc_per_node 4 train.py
         #                                    DistributedDataParallel: one process per GPU (nccl),
         #                                    or several CPU processes (gloo)

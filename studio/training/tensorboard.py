@@ -21,11 +21,11 @@ import warnings
 from pathlib import Path
 
 from studio.training.callbacks import BaseCallback, EpochReport, RunInfo, RunResult, StepReport
+from studio.training.runtime.board import EventLog, epoch_scalars, scalar_tag
 
 FOLDER = "tensorboard"
 INSTALL = 'pip install "studio-pytorch[tensorboard]"'
 MISSING_NOTE = f"TensorBoard logs are off: the tensorboard package is not installed ({INSTALL})."
-_SKIP = ("epoch", "seconds")
 
 
 def available() -> bool:
@@ -34,9 +34,10 @@ def available() -> bool:
 
 def tag(key: str) -> str:
     """``train_loss`` -> ``loss/train``, ``val_accuracy`` -> ``accuracy/val``: TensorBoard groups
-    the charts by the part before the slash, so train and validation share one section."""
-    split, _, name = key.partition("_")
-    return f"{name}/{split}" if split in ("train", "val") and name else key
+    the charts by the part before the slash, so train and validation share one section. The
+    runtime's rule (:func:`studio.training.runtime.board.scalar_tag`), which train.py's
+    ``--tensorboard`` uses too, so both write the same tags."""
+    return scalar_tag(key)
 
 
 class TensorBoardLogger(BaseCallback):
@@ -92,12 +93,11 @@ class TensorBoardLogger(BaseCallback):
 
     def on_step_end(self, r: StepReport) -> None:
         for step, loss in enumerate(r.losses, r.first_step):
-            self._scalar("loss/train_step", loss, step)
+            self._scalar(EventLog.STEP_TAG, loss, step)
 
     def on_epoch_end(self, r: EpochReport) -> None:
-        for key, value in r.metrics.items():
-            if key not in _SKIP and isinstance(value, (int, float)):
-                self._scalar(tag(key), value, r.epoch)
+        for name, value in epoch_scalars(r.metrics):
+            self._scalar(name, value, r.epoch)
         with self._lock:
             if self.writer is not None:
                 self.writer.flush()

@@ -21,6 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subset, TensorDataset
 
+from studio.training.runtime.board import EventLog
 from studio.training.runtime.data import load_data
 from studio.training.runtime.loop import (
     EpochBatches,
@@ -41,6 +42,8 @@ def parse_args(settings, description):
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
     parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv and weights.pt")
+    parser.add_argument("--tensorboard", metavar="DIR", default=None,
+                        help="write TensorBoard event files into DIR (needs the tensorboard package)")
     return parser.parse_args()
 
 
@@ -167,6 +170,7 @@ def main(settings, model_class, metric, rate, read, read_val=None):
     out, history, failed = Path(args.out), [], False
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+    log = EventLog(args.tensorboard if rank == 0 else None)  # only the first process writes
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -195,6 +199,7 @@ def main(settings, model_class, metric, rate, read, read_val=None):
         metrics.update(lr=optimizer.param_groups[0]["lr"], samples_per_s=count / seconds if seconds > 0 else 0.0,
                        seconds=time.perf_counter() - start)
         history.append(metrics)
+        log.epoch(losses, step - len(losses) + 1, metrics)
         value = metrics[s["monitor"]]
         if s["plateau"] and not plateau.update(value) and plateau.bad_epochs > s["schedule"]["patience"]:
             scale, plateau.bad_epochs = scale * s["schedule"]["factor"], 0  # reduce on plateau
@@ -208,6 +213,7 @@ def main(settings, model_class, metric, rate, read, read_val=None):
             if rank == 0:
                 print(f"Stopped early: {s['monitor']} did not improve for {stop['patience']} epochs.")
             break
+    log.close()
     if rank == 0 and not failed:
         save_weights(net, out)
     if distributed:
