@@ -158,9 +158,13 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._show_whole_model)
 
     def show_training(self) -> None:
-        """Train (or View > Training) opens the Training dock below the canvas."""
+        """Train (or View > Training) opens the Training dock below the canvas, tall enough for
+        four readable plots (at 1400x860 they were 40 px high at the dock's own minimum)."""
+        opening = not self.training_dock.isVisible()
         self.training_dock.show()
         self.training_dock.raise_()
+        if opening and not self.training_dock.isFloating():
+            self.resizeDocks([self.training_dock], [max(300, int(self.height() * 0.48))], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         """View > Reset layout: docks and window size as on a first start."""

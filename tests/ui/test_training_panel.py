@@ -528,6 +528,25 @@ def test_plot_axes_name_their_quantity_and_read_plain_numbers(window, qtbot, siz
             assert not overlapping, (plot.getAxis(side).labelText, overlapping)
 
 
+@pytest.mark.parametrize("epochs", [2, 5, 30])
+def test_epoch_axes_count_whole_epochs(window, qtbot, epochs):
+    """A five-epoch run read 0.5, 1, 1.5... on its epoch axes (seen at 1400x860)."""
+    window.resize(1400, 860)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_training()
+    plots = window.training.panel.plots
+    plots.reset("accuracy")
+    plots.expect(10 * epochs, epochs)
+    plots.add_epochs([{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "train_accuracy": 0.5,
+                       "val_accuracy": 0.5} for e in range(1, epochs + 1)], "accuracy")
+    plots.redraw(everything=True)
+    qtbot.wait(50)
+    for plot in (plots.epoch_plot, plots.metric_plot):
+        values = [float(text) for text, _ in shown_ticks(plot.getAxis("bottom"))]
+        assert len(values) >= 2 and all(v == int(v) for v in values), values
+
+
 @pytest.mark.parametrize("classes", [3, 10])
 def test_the_whole_confusion_matrix_can_be_read(window, qtbot, classes):
     """Each cell is big enough for its count at 1280x720, and the matrix scrolls if it does not fit."""

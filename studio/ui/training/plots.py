@@ -49,6 +49,18 @@ class ValueAxis(pg.AxisItem):
         return levels if spacing == levels[0][0] else [(spacing, 0), levels[0]]
 
 
+class EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: pyqtgraph labelled a five-epoch run 0.5, 1, 1.5...; here no
+    tick is finer than one epoch."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels, out = super().tickSpacing(minVal, maxVal, size), []
+        for spacing, offset in levels:
+            if spacing >= 1 or not out:
+                out.append((max(1.0, spacing), offset))
+        return out
+
+
 def _nice_up(spacing: float) -> float:
     """The next spacing in 1, 2, 5, 10, 20, ..."""
     p10 = 10.0 ** math.floor(math.log10(spacing))
@@ -148,7 +160,10 @@ class TrainingPlots(QWidget):
         grid = QGridLayout(self.layout_widget)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(2)
-        self.widgets = [pg.PlotWidget(axisItems={"left": ValueAxis("left")}) for _ in range(4)]
+        self.widgets = [  # the two per-epoch plots (top right, bottom left) count whole epochs
+            pg.PlotWidget(axisItems={"left": ValueAxis("left"), **({"bottom": EpochAxis("bottom")} if i in (1, 2) else {})})
+            for i in range(4)
+        ]
         for i, w in enumerate(self.widgets):
             grid.addWidget(w, i // 2, i % 2)
         self.step_plot, self.epoch_plot, self.metric_plot, self.lr_plot = (w.getPlotItem() for w in self.widgets)
