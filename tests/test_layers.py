@@ -1,6 +1,6 @@
 """The layer contract: packages import one way only, read from the source with ``ast``.
 
-    trust, blocks  <-  graph  <-  compiler  <-  {hub, training}  <-  interop  <-  cli  <-  ui
+    trust, blocks  <-  graph  <-  compiler  <-  {hub, training}  <-  interop  <-  cli  <-  ui  <-  __main__
 
 (``a <- b``: b may import a.) The pure layers (``studio.trust``, ``blocks``, ``graph``) import
 no torch and no Qt; only ``ui`` imports Qt; no package imports one to its right, and the two
@@ -36,7 +36,7 @@ RANK = {
     "interop": 4,
     "cli": 5,
     "ui": 6,
-    "__main__": 7,
+    "__main__": 7,  # the entry point (pyproject's script, python -m studio): opens cli or ui
 }
 PURE = {"studio", "trust", "blocks", "graph"}
 TORCH = {"torch", "torchvision", "onnx", "onnxscript"}
@@ -56,9 +56,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # nn.Module before shapes are inferred; belongs in the compiler's check, not the declaration
     ("studio/blocks/catalogue/ops.py", "torch"): "trust (custom-module block)",
     ("studio/blocks/catalogue/ops.py", "torchvision.models"): "trust (custom-module block: torchvision builders)",
-    # trust: `studio` without a subcommand opens the window from inside studio.cli; the
-    # entry point (studio/__main__.py, pyproject's script) can choose between cli and ui instead
-    ("studio/cli/__init__.py", "studio.ui.app"): "trust (studio/cli/__init__.py)",
     # runtime: prepare_run fetches weights through studio.hub (a sibling); the caller could
     # pass the fetch in, or prepare_run could move up to interop
     ("studio/training/prepare.py", "studio.hub.repos"): "runtime (studio/training/prepare.py)",

@@ -1,4 +1,6 @@
-"""The ``studio`` command. ``studio [PROJECT]`` opens the GUI; subcommands work headless.
+"""The ``studio`` command's subcommands, all headless. ``studio [PROJECT]`` (no subcommand)
+opens the editor: the entry point, :mod:`studio.__main__`, passes that in as ``open_editor``,
+so this package never imports the UI above it.
 
 Every subcommand lives in this package, one module each with ``configure(parser)`` and
 ``main(args)``; they are imported only when used, so ``studio --help`` stays fast.
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 from studio import __version__
 
@@ -78,7 +81,9 @@ def _printable_output() -> None:
                 pass
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, open_editor: Callable[[str | None], int] | None = None) -> int:
+    """Run ``studio ARGV``. Without a subcommand it parses ``[PROJECT]`` (so ``--help`` and
+    ``--version`` work) and calls ``open_editor(project)``; with none given it is an error."""
     import multiprocessing
 
     multiprocessing.freeze_support()  # a frozen (bundled) app's training process starts here
@@ -88,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(sub)
     args = parser.parse_args(argv[1:] if sub else argv)
     if sub is None:
-        from studio.ui.app import run_gui
-
-        return run_gui(args.project)
+        if open_editor is None:
+            parser.error("a subcommand is needed here; run 'studio' or 'python -m studio' to open the editor")
+        return open_editor(args.project)
     module = importlib.import_module(SUBCOMMANDS[sub][0])
     if getattr(args, "trust_code", False):
         from studio.trust import trust_everything
@@ -104,7 +109,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"studio {sub}: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -7,7 +7,8 @@ import importlib
 
 MODULES = (
     "io",  # Input / Output
-    "layers",  # Linear, convolution, normalisation, shape, sequence
+    "layers",  # Linear, convolution, pooling, normalisation
+    "sequence",  # shape, embedding, recurrent, attention
     "activations",
     "merges",
     "parameter",
