@@ -59,69 +59,99 @@ def generate(
         raise CompileError([Diagnostic("the graph has a loop")], graph)
 
     cls = class_name(name)
-    attr_ns = Namespace({cls}, attrs=True)
-    var_ns = Namespace({cls, "torch", "nn", "self"})
-    imports = {IMPORT_TORCH, IMPORT_NN}  # type hints use torch; the base class is nn.Module
-    # the expression holding each (block, output port) value, and the position of its last
-    # reader in forward order: a variable can be reused once its last reader has run
-    value: dict[tuple[str, str], str] = {}
-    position = {bid: i for i, bid in enumerate(order)}
-    last_reader: dict[tuple[str, str], float] = {}
-    n_readers: dict[tuple[str, str], int] = {}
-    for e in graph.edges.values():
-        role = graph.blocks[e.dst].spec.role
-        at = float("inf") if role == ROLE_OUTPUT else position[e.dst]
-        key = (e.src, e.src_port)
-        last_reader[key] = max(last_reader.get(key, -1.0), at)
-        n_readers[key] = n_readers.get(key, 0) + 1
-    local_vars: set[str] = set()
-    birth: dict[str, int] = {}
-
-    inputs = [graph.blocks[b] for b in order if graph.blocks[b].spec.role == ROLE_INPUT]
-    outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
-    inputs.sort(key=lambda b: list(graph.blocks).index(b.id))
-    args: list[tuple[str, str]] = []
-    for b in inputs:
-        var = var_ns.create_name(b.name, obj=b.id)
-        value[(b.id, "out")] = var
-        local_vars.add(var)
-        birth[var] = len(birth)
-        args.append((var, b.id))
-
-    init_parts: list[tuple[str, list[str]]] = []
-    train_parts: list[tuple[str, list[str]]] = []
-    fwd_parts: list[tuple[str, list[str]]] = []
-    attrs: dict[str, str] = {}
+    state = _Forward(graph, order, cls)
+    state.bind_inputs()
     for bid in order:
+        if graph.blocks[bid].spec.role == "layer":
+            state.emit_layer(bid, analysis)
+    outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+    returns = []
+    for b in outputs:
+        e = graph.edge_into(b.id, "in")
+        returns.append(state.value[(e.src, e.src_port)])
+    source, line_blocks = _assemble(state, analysis, name, outputs, returns, header)
+    return GeneratedCode(
+        source=source, class_name=cls, attrs=state.attrs, line_blocks=line_blocks, inputs=state.args
+    )
+
+
+class _Forward:
+    """What walking the graph in forward order collects: each value's expression, the
+    variables in use and the ``__init__`` / ``forward`` / ``train`` lines of every block."""
+
+    def __init__(self, graph: Graph, order: list[str], cls: str) -> None:
+        self.graph = graph
+        self.order = order
+        self.cls = cls
+        self.attr_ns = Namespace({cls}, attrs=True)
+        self.var_ns = Namespace({cls, "torch", "nn", "self"})
+        # type hints use torch; the base class is nn.Module
+        self.imports = {IMPORT_TORCH, IMPORT_NN}
+        # the expression holding each (block, output port) value, and the position of its last
+        # reader in forward order: a variable can be reused once its last reader has run
+        self.value: dict[tuple[str, str], str] = {}
+        self.position = {bid: i for i, bid in enumerate(order)}
+        self.last_reader: dict[tuple[str, str], float] = {}
+        self.n_readers: dict[tuple[str, str], int] = {}
+        for e in graph.edges.values():
+            role = graph.blocks[e.dst].spec.role
+            at = float("inf") if role == ROLE_OUTPUT else self.position[e.dst]
+            key = (e.src, e.src_port)
+            self.last_reader[key] = max(self.last_reader.get(key, -1.0), at)
+            self.n_readers[key] = self.n_readers.get(key, 0) + 1
+        self.local_vars: set[str] = set()
+        self.birth: dict[str, int] = {}
+        self.args: list[tuple[str, str]] = []
+        self.init_parts: list[tuple[str, list[str]]] = []
+        self.train_parts: list[tuple[str, list[str]]] = []
+        self.fwd_parts: list[tuple[str, list[str]]] = []
+        self.attrs: dict[str, str] = {}
+
+    def bind_inputs(self) -> None:
+        """Name the forward() arguments, one per Input block, in the graph's block order."""
+        graph = self.graph
+        inputs = [graph.blocks[b] for b in self.order if graph.blocks[b].spec.role == ROLE_INPUT]
+        inputs.sort(key=lambda b: list(graph.blocks).index(b.id))
+        for b in inputs:
+            var = self.var_ns.create_name(b.name, obj=b.id)
+            self.value[(b.id, "out")] = var
+            self.local_vars.add(var)
+            self.birth[var] = len(self.birth)
+            self.args.append((var, b.id))
+
+    def _reusable(self, bid: str, in_exprs: list[str | None]) -> str | None:
+        """An input's variable this block may overwrite (x = self.fc1(x)): when this block is
+        its only reader, or when it merges branches and is the variable's last reader
+        (x = branch + x); of several, the oldest variable: the main stream, not the branch."""
+        block = self.graph.blocks[bid]
+        merging = sum(x is not None for x in in_exprs) > 1
+        free = [
+            expr
+            for port, expr in zip(block.input_ports(), in_exprs)
+            if expr in self.local_vars
+            and (e := self.graph.edge_into(bid, port.name)) is not None
+            and self.last_reader.get((e.src, e.src_port)) == self.position[bid]
+            and (merging or self.n_readers[(e.src, e.src_port)] == 1)
+        ]
+        return min(free, key=lambda v: self.birth[v]) if free else None
+
+    def emit_layer(self, bid: str, analysis: Analysis) -> None:
+        """Run one layer block's emitter and record its lines and output values."""
+        graph = self.graph
         block = graph.blocks[bid]
         spec = block.spec
-        if spec.role != "layer":
-            continue
         info = analysis.block_info(bid)
         in_exprs: list[str | None] = []
         for port in block.input_ports():
             e = graph.edge_into(bid, port.name)
-            in_exprs.append(value[(e.src, e.src_port)] if e is not None else None)
+            in_exprs.append(self.value[(e.src, e.src_port)] if e is not None else None)
         out_ports = block.output_ports()
-        # reuse an input's variable (x = self.fc1(x)) when this block is its only reader, or
-        # when it merges branches and is the variable's last reader (x = branch + x); of
-        # several, the oldest variable: the main stream, not the branch
-        reuse = None
-        merging = sum(x is not None for x in in_exprs) > 1
-        if len(out_ports) == 1:
-            free = [
-                expr
-                for port, expr in zip(block.input_ports(), in_exprs)
-                if expr in local_vars
-                and (e := graph.edge_into(bid, port.name)) is not None
-                and last_reader.get((e.src, e.src_port)) == position[bid]
-                and (merging or n_readers[(e.src, e.src_port)] == 1)
-            ]
-            reuse = min(free, key=lambda v: birth[v]) if free else None
-        outs = [reuse] if reuse else [var_ns.create_name(block.name) for _ in out_ports]
+        reuse = self._reusable(bid, in_exprs) if len(out_ports) == 1 else None
+        outs = [reuse] if reuse else [self.var_ns.create_name(block.name) for _ in out_ports]
         for v in outs:
-            birth.setdefault(v, len(birth))
-        attr = attr_ns.create_name(block.name, obj=bid)
+            self.birth.setdefault(v, len(self.birth))
+        attr = self.attr_ns.create_name(block.name, obj=bid)
+        var_ns = self.var_ns
         ctx = EmitContext(
             attr=attr,
             params=block.params,
@@ -133,62 +163,64 @@ def generate(
             namer=lambda base: var_ns.create_name(base),
         )
         emitted = spec.emitter.emit(ctx)
-        imports |= emitted.imports
+        self.imports |= emitted.imports
         init_lines = list(emitted.init)
         if block.frozen and init_lines:
             init_lines.append(f"self.{attr}.requires_grad_(False)")
         if init_lines:
-            attrs[bid] = attr
-            init_parts.append((bid, init_lines))
+            self.attrs[bid] = attr
+            self.init_parts.append((bid, init_lines))
         if emitted.output_exprs is not None:
             for port, expr in zip(out_ports, emitted.output_exprs):
-                value[(bid, port.name)] = expr
+                self.value[(bid, port.name)] = expr
         else:
             for port, var in zip(out_ports, outs):
-                value[(bid, port.name)] = var
-                local_vars.add(var)
+                self.value[(bid, port.name)] = var
+                self.local_vars.add(var)
         if emitted.forward:
-            fwd_parts.append((bid, emitted.forward))
+            self.fwd_parts.append((bid, emitted.forward))
         if emitted.train:
-            train_parts.append((bid, emitted.train))
+            self.train_parts.append((bid, emitted.train))
 
-    returns = []
-    for b in outputs:
-        e = graph.edge_into(b.id, "in")
-        returns.append(value[(e.src, e.src_port)])
 
-    # ------------------------------------------------------------- assemble
-    lines: list[str] = []
-    line_blocks: dict[int, str] = {}
+class _Lines:
+    """The source being assembled, with the block each line came from."""
 
-    def emit(text: str, block_id: str | None = None, indent: int = 0) -> None:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.line_blocks: dict[int, str] = {}
+
+    def __call__(self, text: str, block_id: str | None = None, indent: int = 0) -> None:
         for piece in _wrap(text, indent):
-            lines.append(piece)
+            self.lines.append(piece)
             if block_id is not None:
-                line_blocks[len(lines)] = block_id
+                self.line_blocks[len(self.lines)] = block_id
 
+    def parts(self, parts: list[tuple[str, list[str]]], indent: int) -> None:
+        for bid, texts in parts:
+            for text in texts:
+                self(text, bid, indent=indent)
+
+
+def _assemble(
+    state: _Forward, analysis: Analysis, name: str, outputs: list, returns: list[str], header: bool
+) -> tuple[str, dict[int, str]]:
+    """The module text: header, imports, then the class with its docstring and methods."""
+    cls = state.cls
+    emit = _Lines()
     if header:
         emit(f"# Generated by Studio {__version__} from the project {name!r}.")
         emit("# It needs only PyTorch to run; edit it freely.")
     emit('"""' + f"{cls}: a PyTorch model built in Studio." + '"""')
     emit("")
-    plain = sorted(i for i in imports if i.startswith("import "))
-    froms = sorted(i for i in imports if i.startswith("from "))
+    plain = sorted(i for i in state.imports if i.startswith("import "))
+    froms = sorted(i for i in state.imports if i.startswith("from "))
     for line in plain + froms:
         emit(line)
     emit("")
     emit("")
     emit(f"class {cls}(nn.Module):")
-    doc = [f"{cls}, built in Studio.", "", "Inputs:"]
-    for var, bid in args:
-        shape = analysis.block_info(bid).out_shapes[0]
-        dtype = graph.blocks[bid].params["dtype"]
-        doc.append(f"    {var}: {fmt_shape(shape)} ({dtype})")
-    doc.append("Returns:")
-    for b in outputs:
-        shape = analysis.block_info(b.id).in_shapes[0] if analysis.block_info(b.id).in_shapes else None
-        doc.append(f"    {sanitize(b.name)}: {fmt_shape(shape)}")
-    doc.append("N is the batch size.")
+    doc = _class_doc(state, analysis, outputs)
     emit('"""' + doc[0], indent=1)
     for d in doc[1:]:
         emit(d, indent=1)
@@ -196,27 +228,35 @@ def generate(
     emit("")
     emit("def __init__(self) -> None:", indent=1)
     emit("super().__init__()", indent=2)
-    for bid, init_lines in init_parts:
-        for text in init_lines:
-            emit(text, bid, indent=2)
+    emit.parts(state.init_parts, indent=2)
     emit("")
-    sig = ", ".join(f"{var}: torch.Tensor" for var, _ in args)
+    sig = ", ".join(f"{var}: torch.Tensor" for var, _ in state.args)
     ret = "torch.Tensor" if len(returns) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(returns))}]"
     emit(f"def forward(self, {sig}) -> {ret}:" if sig else f"def forward(self) -> {ret}:", indent=1)
-    for bid, fwd_lines in fwd_parts:
-        for text in fwd_lines:
-            emit(text, bid, indent=2)
+    emit.parts(state.fwd_parts, indent=2)
     emit(f"return {', '.join(returns)}", indent=2)
-    if train_parts:
+    if state.train_parts:
         emit("")
         emit(f'def train(self, mode: bool = True) -> "{cls}":', indent=1)
         emit("super().train(mode)", indent=2)
-        for bid, train_lines in train_parts:
-            for text in train_lines:
-                emit(text, bid, indent=2)
+        emit.parts(state.train_parts, indent=2)
         emit("return self", indent=2)
-    source = "\n".join(lines) + "\n"
-    return GeneratedCode(source=source, class_name=cls, attrs=attrs, line_blocks=line_blocks, inputs=args)
+    return "\n".join(emit.lines) + "\n", emit.line_blocks
+
+
+def _class_doc(state: _Forward, analysis: Analysis, outputs: list) -> list[str]:
+    """The class docstring's lines: each input's and output's shape."""
+    doc = [f"{state.cls}, built in Studio.", "", "Inputs:"]
+    for var, bid in state.args:
+        shape = analysis.block_info(bid).out_shapes[0]
+        dtype = state.graph.blocks[bid].params["dtype"]
+        doc.append(f"    {var}: {fmt_shape(shape)} ({dtype})")
+    doc.append("Returns:")
+    for b in outputs:
+        shape = analysis.block_info(b.id).in_shapes[0] if analysis.block_info(b.id).in_shapes else None
+        doc.append(f"    {sanitize(b.name)}: {fmt_shape(shape)}")
+    doc.append("N is the batch size.")
+    return doc
 
 
 def _wrap(text: str, indent: int) -> list[str]:

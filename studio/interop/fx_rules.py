@@ -10,205 +10,56 @@
 A rule gets the node and the :class:`~studio.interop.fx_import.Trace` (which knows every
 node's shape and folds sizes such as ``x.size(0)`` into constants or "the batch") and returns
 a :class:`Mapped` block, an :class:`Alias` (the node is just its input) or :data:`ABSORBED`.
+
+:data:`MODULES` lives in :mod:`studio.interop.fx_module_rules`, the result types and argument
+helpers in :mod:`studio.interop.fx_rule_base`; both are importable from here.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import fx, nn
+from torch import fx
 
+from studio.interop.fx_module_rules import MODULES
+from studio.interop.fx_rule_base import (
+    ABSORBED,
+    BATCH_DIM,
+    MAX_MERGE,
+    MISSING,
+    Alias,
+    Mapped,
+    Rule,
+    Unsupported,
+    _Absorbed,
+    _dims,
+    _require,
+    _what,
+    arg,
+    square,
+    varargs,
+)
 
-class Unsupported(Exception):
-    """This node or module has no block; the message says why."""
-
-
-@dataclass
-class Mapped:
-    type: str
-    params: dict[str, Any] = field(default_factory=dict)
-    #: the tensor nodes feeding the block's input ports, in port order
-    inputs: list[fx.Node] = field(default_factory=list)
-
-
-@dataclass
-class Alias:
-    """The node's value is its input's (``x.contiguous()``): no block."""
-
-    node: fx.Node
-
-
-class _Absorbed:
-    def __repr__(self) -> str:
-        return "ABSORBED"
-
-
-#: the node is merged into its user (``a + b + c`` becomes one Add block with 3 inputs)
-ABSORBED = _Absorbed()
-#: a size equal to the batch (``x.size(0)``), found by running the model at two batch sizes
-BATCH_DIM = "N"
-MISSING = object()
-MAX_MERGE = 8
-
-Rule = Callable[[fx.Node, Any], "Mapped | Alias | _Absorbed"]
-
-
-# --------------------------------------------------------------------------- helpers
-def square(value: Any, what: str) -> int:
-    """``3`` or ``(3, 3)`` -> 3; anything else cannot be a single-number block parameter."""
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (tuple, list)) and value and all(v == value[0] for v in value):
-        return int(value[0])
-    raise Unsupported(f"{what} {tuple(value)} differs between dimensions")
-
-
-def _require(cond: bool, why: str) -> None:
-    if not cond:
-        raise Unsupported(why)
-
-
-def arg(node: fx.Node, i: int, name: str, default: Any = MISSING) -> Any:
-    """Argument ``i`` (or keyword ``name``) of a call node, as written in the traced code."""
-    if len(node.args) > i:
-        return node.args[i]
-    if name in node.kwargs:
-        return node.kwargs[name]
-    if default is MISSING:
-        raise Unsupported(f"{_what(node)} is missing its {name!r} argument")
-    return default
-
-
-def varargs(node: fx.Node, start: int, name: str) -> Any:
-    """``x.view(2, 3)``, ``x.view((2, 3))`` and ``x.view(size=(2, 3))`` alike -> ``(2, 3)``."""
-    if name in node.kwargs:
-        return node.kwargs[name]
-    rest = node.args[start:]
-    if len(rest) == 1 and isinstance(rest[0], (tuple, list, fx.Node)):
-        return rest[0]
-    return tuple(rest)
-
-
-def _what(node: fx.Node) -> str:
-    if node.op == "call_method":
-        return f"Tensor.{node.target}"
-    return getattr(node.target, "__name__", str(node.target))
-
-
-def _dims(value: Any) -> tuple[int, ...]:
-    return (value,) if isinstance(value, int) else tuple(value)
-
-
-# --------------------------------------------------------------------------- modules
-def _conv(m: nn.Module) -> dict:
-    _require(m.padding_mode == "zeros", f"padding_mode={m.padding_mode!r}")
-    _require(not isinstance(m.padding, str), f"padding={m.padding!r}")
-    return {
-        "out_channels": m.out_channels,
-        "kernel_size": square(m.kernel_size, "kernel_size"),
-        "stride": square(m.stride, "stride"),
-        "padding": square(m.padding, "padding"),
-        "dilation": square(m.dilation, "dilation"),
-        "groups": m.groups,
-        "bias": m.bias is not None,
-    }
-
-
-def _conv_transpose(m: nn.Module) -> dict:
-    _require(m.groups == 1 and square(m.dilation, "dilation") == 1, "groups or dilation")
-    _require(m.padding_mode == "zeros", f"padding_mode={m.padding_mode!r}")
-    return {
-        "out_channels": m.out_channels,
-        "kernel_size": square(m.kernel_size, "kernel_size"),
-        "stride": square(m.stride, "stride"),
-        "padding": square(m.padding, "padding"),
-        "output_padding": square(m.output_padding, "output_padding"),
-        "bias": m.bias is not None,
-    }
-
-
-def _pool(m: nn.Module) -> dict:
-    _require(not getattr(m, "ceil_mode", False), "ceil_mode=True")
-    _require(not getattr(m, "return_indices", False), "return_indices=True")
-    _require(square(getattr(m, "dilation", 1), "dilation") == 1, "dilation")
-    _require(getattr(m, "count_include_pad", True), "count_include_pad=False")
-    _require(getattr(m, "divisor_override", None) is None, "divisor_override")
-    k = square(m.kernel_size, "kernel_size")
-    stride = square(m.stride, "stride") if m.stride is not None else k
-    return {"kernel_size": k, "stride": 0 if stride == k else stride, "padding": square(m.padding, "padding")}
-
-
-def _adaptive(m: nn.Module) -> dict:
-    size = m.output_size
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    _require(None not in size, f"output_size={m.output_size}")
-    return {"output_size": size}
-
-
-def _batchnorm(m: nn.Module) -> dict:
-    _require(m.track_running_stats, "track_running_stats=False")
-    _require(m.momentum is not None, "momentum=None (cumulative average)")
-    return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
-
-
-def _layernorm(m: nn.Module) -> dict:
-    _require(not m.elementwise_affine or m.bias is not None, "bias=False")
-    return {"dims": len(m.normalized_shape), "eps": m.eps, "elementwise_affine": m.elementwise_affine}
-
-
-def _embedding(m: nn.Module) -> dict:
-    _require(
-        m.padding_idx is None and m.max_norm is None and not m.scale_grad_by_freq and not m.sparse,
-        "padding_idx, max_norm, scale_grad_by_freq or sparse",
-    )
-    return {"num_embeddings": m.num_embeddings, "embedding_dim": m.embedding_dim}
-
-
-def _prelu(m: nn.Module) -> dict:
-    return {"per_channel": "one slope" if m.num_parameters == 1 else "per channel"}
-
-
-def _none(m: nn.Module) -> dict:
-    return {}
-
-
-MODULES: dict[type, tuple[str, Callable[[nn.Module], dict]]] = {
-    nn.Linear: ("linear", lambda m: {"out_features": m.out_features, "bias": m.bias is not None}),
-    nn.Conv1d: ("conv1d", _conv),
-    nn.Conv2d: ("conv2d", _conv),
-    nn.ConvTranspose2d: ("conv_transpose2d", _conv_transpose),
-    nn.MaxPool1d: ("maxpool1d", _pool),
-    nn.MaxPool2d: ("maxpool2d", _pool),
-    nn.AvgPool2d: ("avgpool2d", _pool),
-    nn.AdaptiveAvgPool2d: ("adaptive_avgpool2d", _adaptive),
-    nn.BatchNorm1d: ("batchnorm1d", _batchnorm),
-    nn.BatchNorm2d: ("batchnorm2d", _batchnorm),
-    nn.LayerNorm: ("layernorm", _layernorm),
-    nn.GroupNorm: ("groupnorm", lambda m: {"num_groups": m.num_groups, "eps": m.eps, "affine": m.affine}),
-    nn.Dropout: ("dropout", lambda m: {"p": m.p}),
-    nn.Flatten: ("flatten", lambda m: {"start_dim": m.start_dim, "end_dim": m.end_dim}),
-    nn.Unflatten: ("unflatten", lambda m: {"dim": m.dim, "sizes": tuple(m.unflattened_size)}),
-    nn.Embedding: ("embedding", _embedding),
-    nn.Identity: ("identity", _none),
-    nn.ReLU: ("relu", _none),
-    nn.Sigmoid: ("sigmoid", _none),
-    nn.Tanh: ("tanh", _none),
-    nn.GELU: ("gelu", lambda m: {"approximate": m.approximate}),
-    nn.SiLU: ("silu", _none),
-    nn.LeakyReLU: ("leaky_relu", lambda m: {"negative_slope": m.negative_slope}),
-    nn.ELU: ("elu", lambda m: {"alpha": m.alpha}),
-    nn.PReLU: ("prelu", _prelu),
-    nn.Softmax: ("softmax", lambda m: {"dim": m.dim}),
-    nn.LogSoftmax: ("log_softmax", lambda m: {"dim": m.dim}),
-    nn.Mish: ("mish", _none),
-    nn.Hardswish: ("hardswish", _none),
-}
+__all__ = [
+    "ABSORBED",
+    "BATCH_DIM",
+    "FUNCTIONS",
+    "MAX_MERGE",
+    "METHODS",
+    "MISSING",
+    "MODULES",
+    "Alias",
+    "Mapped",
+    "Rule",
+    "Unsupported",
+    "arg",
+    "square",
+    "varargs",
+]
 
 
 # --------------------------------------------------------------------------- function rules

@@ -1,0 +1,226 @@
+"""torch.fx import, step 3: the traced graph -> a Studio graph, one block per tensor node
+(:class:`_Builder`), and the Custom module block that keeps an ``nn`` module without a block.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from studio.blocks.params import ParamError
+from studio.blocks.registry import get_block_type
+from studio.compiler.naming import Namespace
+from studio.graph.model import Graph
+from studio.interop import fx_rules
+from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Unsupported
+from studio.interop.fx_trace import ModelImportError, Trace, _first_line
+
+_FOLLOWS = "is not a tensor block"
+
+
+class _Builder:
+    """Walks the traced graph once and adds a block per tensor node."""
+
+    def __init__(self, t: Trace, inputs, name: str) -> None:
+        self.t = t
+        self.inputs = inputs
+        self.name = name
+        self.g = Graph()
+        self.ns = Namespace(attrs=True)
+        self.refs: dict[fx.Node, tuple[str, str]] = {}
+        self.paths: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.problems: list[str] = []
+        self.kept: dict[str, str] = {}  # module class -> why it is a Custom module
+        self.calls: dict[str, int] = {}
+        #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
+        self.output_names: list[str] = []
+
+    def build(self) -> tuple[Graph, dict[str, str], list[str]]:
+        placeholders = 0
+        for node in self.t.gm.graph.nodes:
+            try:
+                if node.op == "placeholder":
+                    if placeholders < len(self.inputs):
+                        self._input(node, *self.inputs[placeholders])
+                    placeholders += 1
+                elif node.op == "output":
+                    self._outputs(node)
+                elif self.t.is_tensor(node):
+                    self._tensor_node(node)
+            except Unsupported as e:
+                self.problems.append(f"{node.name}: {e}")
+        if self.problems:
+            # the causes first: "its input x is not a tensor block" only follows from them
+            causes = [p for p in self.problems if not p.endswith(_FOLLOWS)] or self.problems
+            more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+            raise ModelImportError(
+                f"{self.name}: Studio has no block for {'; '.join(causes[:3])}{more}. "
+                "Import it whole as one Custom module block instead (--opaque)."
+            )
+        for cls, why in self.kept.items():
+            self.notes.append(f"{cls} has no Studio block{why}: kept as a Custom module block.")
+        for path, n in self.calls.items():
+            if n > 1 and any(True for _ in self.t.modules.get(path, nn.Module()).parameters()):
+                self.notes.append(
+                    f"{path} is called {n} times; each call became its own block with its own "
+                    "weights (Studio does not share weights between blocks)."
+                )
+        return self.g, self.paths, self.notes
+
+    # ------------------------------------------------------------------ nodes
+    def _input(self, node: fx.Node, shape, dtype) -> None:
+        b = self.g.add_block(
+            "input", name=self.ns.create_name(node.name), params={"shape": tuple(shape), "dtype": dtype}
+        )
+        self.refs[node] = (b.id, "out")
+
+    def _outputs(self, node: fx.Node) -> None:
+        value = node.args[0]
+        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        for i, v in enumerate(values):
+            if not self.t.is_tensor(v) or v not in self.refs:
+                raise Unsupported("the model returns something other than tensors (a dict, a number...)")
+            if len(self.output_names) == len(values):
+                base = self.output_names[i]
+            else:
+                base = "output" if len(values) == 1 else f"output_{i + 1}"
+            b = self.g.add_block("output", name=self.ns.create_name(base))
+            src = self.refs[v]
+            self.g.connect(src[0], src[1], b.id, "in")
+
+    def _tensor_node(self, node: fx.Node) -> None:
+        self.t.shape(node)  # refuses shapes that mix the batch with other sizes
+        if node.op == "call_module":
+            mapped = self._module(node)
+            path = node.target
+        elif node.op == "get_attr":
+            mapped = self._attribute(node)
+            path = node.target
+        else:
+            rule = self.t.rule_for(node)
+            if rule is None:
+                raise Unsupported(f"{fx_rules._what(node)}")
+            mapped = rule(node, self.t)
+            path = None
+        if mapped is ABSORBED:
+            return
+        if isinstance(mapped, Alias):
+            if mapped.node not in self.refs:  # it stands for a node that failed: one more problem
+                raise Unsupported(f"its input {getattr(mapped.node, 'name', mapped.node)} is not a tensor block")
+            self.refs[node] = self.refs[mapped.node]
+            return
+        base = path.replace(".", "_") if path else node.name
+        try:
+            block = self.g.add_block(mapped.type, name=self.ns.create_name(base), params=mapped.params)
+        except ParamError as e:
+            raise Unsupported(f"{fx_rules._what(node)}: {e}") from None
+        if path is not None:
+            self.paths[block.id] = path
+            self.calls[path] = self.calls.get(path, 0) + 1
+        for port, src in zip(block.input_ports(), mapped.inputs):
+            if src not in self.refs:
+                raise Unsupported(f"its input {getattr(src, 'name', src)} is not a tensor block")
+            s = self.refs[src]
+            self.g.connect(s[0], s[1], block.id, port.name)
+        self.refs[node] = (block.id, "out")
+
+    def _module(self, node: fx.Node) -> Mapped:
+        module = self.t.modules[node.target]
+        args = list(node.args)
+        if node.kwargs or not args or not all(self.t.is_tensor(a) for a in args):
+            raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-tensor arguments")
+        entry = MODULES.get(type(module))
+        why = ""
+        if entry is not None and len(args) == 1:
+            block_type, params_of = entry
+            try:
+                params = get_block_type(block_type).coerce_params(params_of(module))
+                return Mapped(block_type, params, args)
+            except (Unsupported, ParamError) as e:
+                why = f" for {e}"
+        mapped = custom_module_for(module, len(args))
+        mapped.inputs = args
+        self.kept.setdefault(type(module).__name__, why)
+        return mapped
+
+    def _attribute(self, node: fx.Node) -> Mapped:
+        value = self.t.gm
+        for part in node.target.split("."):
+            value = getattr(value, part)
+        if not isinstance(value, nn.Parameter):
+            raise Unsupported(f"{node.target} is a buffer used directly (only parameters have a block)")
+        shape = tuple(value.shape)
+        if not shape or len(shape) > 6:
+            raise Unsupported(f"{node.target} has {len(shape)} dimensions (Parameter blocks take 1 to 6)")
+        return Mapped("parameter", {"shape": shape, "init": "zeros"})
+
+
+# --------------------------------------------------------------------------- custom modules
+def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
+    """A Custom module block that creates ``type(module)`` again with the same settings.
+
+    The constructor's arguments are read back from same-named attributes, then checked by
+    building the class again (on the meta device) and comparing the two ``repr``s.
+    """
+    cls = type(module)
+    if getattr(nn, cls.__name__, None) is cls:
+        source = f"torch.nn:{cls.__name__}"
+    else:
+        source = f"{cls.__module__}:{cls.__qualname__}"
+    kwargs = _constructor_kwargs(module)
+    try:
+        with torch.device("meta"):
+            again = cls(**kwargs)
+    except Exception as e:  # noqa: BLE001
+        raise Unsupported(f"{cls.__name__} cannot be created again from its attributes ({_first_line(e)})") from None
+    if repr(again) != repr(module) or _shapes(again) != _shapes(module):
+        raise Unsupported(f"{cls.__name__} cannot be created again from its attributes")
+    return Mapped("custom_module", {"source": source, "kwargs": repr(kwargs), "inputs": n_inputs})
+
+
+def _constructor_kwargs(module: nn.Module) -> dict[str, Any]:
+    try:
+        sig = inspect.signature(type(module).__init__)
+    except (TypeError, ValueError):
+        return {}
+    out: dict[str, Any] = {}
+    for p in list(sig.parameters.values())[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype"):
+            continue
+        if not hasattr(module, p.name):
+            continue  # a required one shows up when the class is built again
+        value = getattr(module, p.name)
+        if isinstance(value, torch.Tensor) or (value is None and isinstance(p.default, bool)):
+            value = value is not None  # bias=True gives a tensor attribute (or None)
+        if not _is_literal(value):
+            continue
+        if p.default is not p.empty and _same(value, p.default):
+            continue
+        out[p.name] = value
+    return out
+
+
+def _is_literal(v: Any) -> bool:
+    if v is None or isinstance(v, (bool, int, str)):
+        return True
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, (tuple, list)):
+        return all(_is_literal(x) for x in v)
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _shapes(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(k, tuple(v.shape)) for k, v in module.state_dict().items()]

@@ -1,0 +1,116 @@
+"""``nn`` module -> block: :data:`MODULES` maps a module class to its block type and a function
+reading the block's parameters from the module's attributes (see :mod:`studio.interop.fx_rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from studio.interop.fx_rule_base import _require, square
+
+
+def _conv(m: nn.Module) -> dict:
+    _require(m.padding_mode == "zeros", f"padding_mode={m.padding_mode!r}")
+    _require(not isinstance(m.padding, str), f"padding={m.padding!r}")
+    return {
+        "out_channels": m.out_channels,
+        "kernel_size": square(m.kernel_size, "kernel_size"),
+        "stride": square(m.stride, "stride"),
+        "padding": square(m.padding, "padding"),
+        "dilation": square(m.dilation, "dilation"),
+        "groups": m.groups,
+        "bias": m.bias is not None,
+    }
+
+
+def _conv_transpose(m: nn.Module) -> dict:
+    _require(m.groups == 1 and square(m.dilation, "dilation") == 1, "groups or dilation")
+    _require(m.padding_mode == "zeros", f"padding_mode={m.padding_mode!r}")
+    return {
+        "out_channels": m.out_channels,
+        "kernel_size": square(m.kernel_size, "kernel_size"),
+        "stride": square(m.stride, "stride"),
+        "padding": square(m.padding, "padding"),
+        "output_padding": square(m.output_padding, "output_padding"),
+        "bias": m.bias is not None,
+    }
+
+
+def _pool(m: nn.Module) -> dict:
+    _require(not getattr(m, "ceil_mode", False), "ceil_mode=True")
+    _require(not getattr(m, "return_indices", False), "return_indices=True")
+    _require(square(getattr(m, "dilation", 1), "dilation") == 1, "dilation")
+    _require(getattr(m, "count_include_pad", True), "count_include_pad=False")
+    _require(getattr(m, "divisor_override", None) is None, "divisor_override")
+    k = square(m.kernel_size, "kernel_size")
+    stride = square(m.stride, "stride") if m.stride is not None else k
+    return {"kernel_size": k, "stride": 0 if stride == k else stride, "padding": square(m.padding, "padding")}
+
+
+def _adaptive(m: nn.Module) -> dict:
+    size = m.output_size
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    _require(None not in size, f"output_size={m.output_size}")
+    return {"output_size": size}
+
+
+def _batchnorm(m: nn.Module) -> dict:
+    _require(m.track_running_stats, "track_running_stats=False")
+    _require(m.momentum is not None, "momentum=None (cumulative average)")
+    return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine}
+
+
+def _layernorm(m: nn.Module) -> dict:
+    _require(not m.elementwise_affine or m.bias is not None, "bias=False")
+    return {"dims": len(m.normalized_shape), "eps": m.eps, "elementwise_affine": m.elementwise_affine}
+
+
+def _embedding(m: nn.Module) -> dict:
+    _require(
+        m.padding_idx is None and m.max_norm is None and not m.scale_grad_by_freq and not m.sparse,
+        "padding_idx, max_norm, scale_grad_by_freq or sparse",
+    )
+    return {"num_embeddings": m.num_embeddings, "embedding_dim": m.embedding_dim}
+
+
+def _prelu(m: nn.Module) -> dict:
+    return {"per_channel": "one slope" if m.num_parameters == 1 else "per channel"}
+
+
+def _none(m: nn.Module) -> dict:
+    return {}
+
+
+MODULES: dict[type, tuple[str, Callable[[nn.Module], dict]]] = {
+    nn.Linear: ("linear", lambda m: {"out_features": m.out_features, "bias": m.bias is not None}),
+    nn.Conv1d: ("conv1d", _conv),
+    nn.Conv2d: ("conv2d", _conv),
+    nn.ConvTranspose2d: ("conv_transpose2d", _conv_transpose),
+    nn.MaxPool1d: ("maxpool1d", _pool),
+    nn.MaxPool2d: ("maxpool2d", _pool),
+    nn.AvgPool2d: ("avgpool2d", _pool),
+    nn.AdaptiveAvgPool2d: ("adaptive_avgpool2d", _adaptive),
+    nn.BatchNorm1d: ("batchnorm1d", _batchnorm),
+    nn.BatchNorm2d: ("batchnorm2d", _batchnorm),
+    nn.LayerNorm: ("layernorm", _layernorm),
+    nn.GroupNorm: ("groupnorm", lambda m: {"num_groups": m.num_groups, "eps": m.eps, "affine": m.affine}),
+    nn.Dropout: ("dropout", lambda m: {"p": m.p}),
+    nn.Flatten: ("flatten", lambda m: {"start_dim": m.start_dim, "end_dim": m.end_dim}),
+    nn.Unflatten: ("unflatten", lambda m: {"dim": m.dim, "sizes": tuple(m.unflattened_size)}),
+    nn.Embedding: ("embedding", _embedding),
+    nn.Identity: ("identity", _none),
+    nn.ReLU: ("relu", _none),
+    nn.Sigmoid: ("sigmoid", _none),
+    nn.Tanh: ("tanh", _none),
+    nn.GELU: ("gelu", lambda m: {"approximate": m.approximate}),
+    nn.SiLU: ("silu", _none),
+    nn.LeakyReLU: ("leaky_relu", lambda m: {"negative_slope": m.negative_slope}),
+    nn.ELU: ("elu", lambda m: {"alpha": m.alpha}),
+    nn.PReLU: ("prelu", _prelu),
+    nn.Softmax: ("softmax", lambda m: {"dim": m.dim}),
+    nn.LogSoftmax: ("log_softmax", lambda m: {"dim": m.dim}),
+    nn.Mish: ("mish", _none),
+    nn.Hardswish: ("hardswish", _none),
+}

@@ -1,0 +1,207 @@
+"""torch.fx import, steps 1 and 2: trace the module, then run it at two batch sizes and keep
+every node's shape or value (:class:`Trace`, what the rules in :mod:`studio.interop.fx_rules`
+read). Also the import's errors, shared by every step.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from studio.interop.fx_rules import BATCH_DIM, FUNCTIONS, METHODS, Unsupported
+
+_BATCHES = (1, 2)
+
+
+class ModelImportError(Exception):
+    """The module cannot be imported; ``str()`` is one line for the user."""
+
+
+class UntraceableError(ModelImportError):
+    """torch.fx cannot trace the module (``reason`` is fx's own message)."""
+
+    def __init__(self, message: str, reason: str, name: str = "the model") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.name = name
+
+
+# --------------------------------------------------------------------------- running
+@dataclass(frozen=True)
+class TensorMeta:
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def _summarise(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return TensorMeta(tuple(value.shape), str(value.dtype).removeprefix("torch."))
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_summarise(v) for v in value) if type(value) in (list, tuple) else tuple(
+            _summarise(v) for v in value
+        )
+    if isinstance(value, dict):
+        return {k: _summarise(v) for k, v in value.items()}
+    return value
+
+
+class _Recorder(fx.Interpreter):
+    """Runs the traced module and keeps each node's shape (tensors) or value (the rest)."""
+
+    def __init__(self, gm: fx.GraphModule) -> None:
+        super().__init__(gm)
+        self.summary: dict[fx.Node, Any] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        self.summary[n] = _summarise(result)
+        return result
+
+
+def _contains_tensor(v: Any) -> bool:
+    if isinstance(v, TensorMeta):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(_contains_tensor(x) for x in v)
+    if isinstance(v, dict):
+        return any(_contains_tensor(x) for x in v.values())
+    return False
+
+
+class Trace:
+    """What the rules know about the traced graph: shapes, constants, module instances."""
+
+    def __init__(self, gm: fx.GraphModule, runs: list[dict[fx.Node, Any]]) -> None:
+        self.gm = gm
+        self.modules = dict(gm.named_modules())
+        self.s1, self.s2 = runs
+        #: operands of absorbed Add/Multiply nodes, waiting for the node they merge into
+        self.stash: dict[fx.Node, list] = {}
+
+    def is_tensor(self, x: Any) -> bool:
+        return isinstance(x, fx.Node) and isinstance(self.s1.get(x), TensorMeta)
+
+    def shape(self, node: fx.Node) -> tuple[int, ...]:
+        """The node's shape with a batch dimension first (its size is irrelevant to blocks)."""
+        a, b = self.s1[node].shape, self.s2[node].shape
+        if len(a) != len(b) or any(x != y for x, y in zip(a[1:], b[1:])):
+            raise Unsupported(f"the shape of {node.name} depends on the batch size")
+        return a
+
+    def const(self, value: Any, allow_batch: bool = False) -> Any:
+        """``value`` with every node replaced by the constant it evaluates to."""
+        if isinstance(value, fx.Node):
+            if self.is_tensor(value):
+                raise Unsupported(f"{value.name} is a tensor where a number is needed")
+            return self._fold(self.s1[value], self.s2[value], allow_batch, value)
+        if isinstance(value, (list, tuple)):
+            return tuple(self.const(v, allow_batch) for v in value)
+        if isinstance(value, slice):
+            return slice(*(self.const(v, allow_batch) for v in (value.start, value.stop, value.step)))
+        if isinstance(value, dict):
+            return {k: self.const(v, allow_batch) for k, v in value.items()}
+        return value
+
+    def _fold(self, v1: Any, v2: Any, allow_batch: bool, node: fx.Node) -> Any:
+        if _contains_tensor(v1):
+            raise Unsupported(f"{node.name} holds several tensors; Studio wires carry one tensor each")
+        if isinstance(v1, (list, tuple)) and isinstance(v2, (list, tuple)) and len(v1) == len(v2):
+            return tuple(self._fold(a, b, allow_batch, node) for a, b in zip(v1, v2))
+        if type(v1) is type(v2) and v1 == v2:
+            return v1
+        if allow_batch and (v1, v2) == _BATCHES:
+            return BATCH_DIM
+        raise Unsupported(f"{node.name} depends on the batch size or the data ({v1!r} vs {v2!r})")
+
+    def rule_for(self, node: fx.Node):
+        if node.op == "call_function":
+            return FUNCTIONS.get(node.target)
+        if node.op == "call_method":
+            return METHODS.get(node.target)
+        return None
+
+
+# --------------------------------------------------------------------------- steps
+def _forward_args(module: nn.Module) -> list[str]:
+    try:
+        sig = inspect.signature(module.forward)
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in sig.parameters.values() if p.kind in kinds]
+
+
+def _trace(module: nn.Module, name: str, n_inputs: int) -> fx.GraphModule:
+    try:
+        sig = inspect.signature(module.forward)
+        params = [
+            p for p in sig.parameters.values()
+            if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    if params and n_inputs > len(params):
+        raise ModelImportError(f"{name}: forward() takes {len(params)} inputs but {n_inputs} shapes were given")
+    extra = params[n_inputs:]
+    missing = [p.name for p in extra if p.default is inspect.Parameter.empty]
+    if missing:
+        raise ModelImportError(
+            f"{name}: forward() also needs {', '.join(missing)}; give one --input-shape per input"
+        )
+    concrete = {p.name: p.default for p in extra} or None
+    try:
+        return fx.symbolic_trace(module, concrete_args=concrete)
+    except Exception as e:  # noqa: BLE001 - every fx failure becomes one clear line
+        reason = _first_line(e)
+        raise UntraceableError(
+            f"torch.fx cannot trace {name}: {reason}. Import it whole as one Custom module "
+            "block instead (--opaque); it keeps the original class.",
+            reason,
+            name,
+        ) from None
+
+
+def _examples(inputs, batch: int) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(batch)
+    out = []
+    for shape, dtype in inputs:
+        dt = getattr(torch, dtype)
+        if dt.is_floating_point:
+            out.append(torch.randn((batch, *shape), generator=gen).to(dt))
+        else:
+            out.append(torch.zeros((batch, *shape), dtype=dt))
+    return out
+
+
+def _record(gm: fx.GraphModule, args: list[torch.Tensor], name: str, inputs) -> dict:
+    """Every node's shape (tensors) or value (sizes and the rest), from one real run.
+
+    A real run at batch 1 or 2 is quicker than fake tensors for the models people import
+    (fake tensors cost about a millisecond per op); memory is freed as the run goes.
+    """
+    rec = _Recorder(gm)
+    try:
+        with torch.no_grad():
+            rec.run(*args)
+    except Exception as e:  # noqa: BLE001
+        shapes = ", ".join("N×" + "×".join(map(str, s)) for s, _ in inputs)
+        raise ModelImportError(
+            f"{name}: running it on an input shaped {shapes} failed ({_first_line(e)}); "
+            "check --input-shape"
+        ) from None
+    return rec.summary
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
