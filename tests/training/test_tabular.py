@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.training.runtime.tabular import CsvError
+from studio.training.runtime.tables import DataProblem as CsvError  # every refusal is a DataProblem
 from studio.training.runtime.tabular import read_table as read_csv
 
 

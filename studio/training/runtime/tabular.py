@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from studio.training.runtime.tables import DataProblem
+from studio.training.runtime.tables import DataProblem, column_number, header_names, is_number
 
 
 class CsvError(DataProblem):
@@ -56,12 +56,10 @@ def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_c
         raise CsvError(f"Could not read {path}: {e}") from e
     if first is None:
         raise CsvError(f"{path.name} is empty.")
-    if header == "auto":
-        header = all(not _is_number(c) for c in first)
+    names, header = header_names(first, header)  # the header and column rules of tables.py
     width = len(first)
-    names = [c.strip() for c in first] if header else [f"column {j + 1}" for j in range(width)]
-    t = _column_index(label_column, names, path)
-    fcols = ([_column_index(c, names, path) for c in feature_columns] if feature_columns
+    t = column_number(label_column, names, path.name)
+    fcols = ([column_number(c, names, path.name) for c in feature_columns] if feature_columns
              else [j for j in range(width) if j != t])
     if t in fcols:
         raise CsvError(f"Column '{names[t]}' cannot be both a feature and the target.")
@@ -75,7 +73,7 @@ def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_c
         raise CsvError(f"{path.name} has a header but no data rows.")
     classes = None
     if classify:  # number-like labels in numeric order, then words alphabetically
-        classes = sorted(labels, key=lambda v: (0, float(v), v) if _is_number(v) else (1, 0.0, v))
+        classes = sorted(labels, key=lambda v: (0, float(v), v) if is_number(v) else (1, 0.0, v))
         rank = {v: i for i, v in enumerate(classes)}
         order = np.array([rank[v] for v in labels], dtype=np.int64)
         targets = torch.from_numpy(order[y.astype(np.int64)])
@@ -140,22 +138,3 @@ def _number(cell: str, path: Path, line: int, column: str, hint: str) -> float:
         return float(cell)
     except ValueError:
         raise CsvError(f"{path.name}, row {line}, column '{column}': {cell!r} is not a number{hint}.") from None
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _column_index(col, names: list[str], path: Path) -> int:
-    if isinstance(col, int) and not isinstance(col, bool):
-        if -len(names) <= col < len(names):
-            return col % len(names)
-        raise CsvError(f"{path.name} has {len(names)} columns; there is no column {col}.")
-    if col in names:
-        return names.index(col)
-    raise CsvError(f"{path.name} has no column named {col!r} (columns: {', '.join(names)}).")
-
