@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from studio.graph.model import Graph
 
 
@@ -30,3 +32,14 @@ def backbone_graph(shape=(3, 64, 64), **params) -> tuple[Graph, object]:
     g.connect(x.id, "out", b.id, "in")
     g.connect(b.id, "out", o.id, "in")
     return g, b
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny tensors: threads only add noise (used as an autouse fixture by the torch test folders)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

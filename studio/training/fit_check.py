@@ -270,16 +270,11 @@ def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[Fi
         ]
     if shape[1] == k:
         return []
-    layer = _feature_layer(graph, analysis, output, shape)
-    where = f" Set {layer.name}'s out features to {k}." if layer is not None else ""
-    return [
-        FitProblem(
-            f"The data has {k} classes, but the model gives {shape[1]} scores per sample "
-            f"({fmt_shape(shape)}); {loss.label} needs one per class.{where}",
-            block_id=layer.id if layer is not None else output.id,
-            fix=_out_features_fix(layer, k),
-        )
-    ]
+    return _resize_problem(
+        graph, analysis, output, shape, k,
+        f"The data has {k} classes, but the model gives {shape[1]} scores per sample "
+        f"({fmt_shape(shape)}); {loss.label} needs one per class.",
+    )
 
 
 def _label_width(sig) -> int | None:
@@ -304,14 +299,21 @@ def _width_problems(graph, analysis, output: Block, shape, width, loss, what: st
                 block_id=output.id,
             )
         ]
+    return _resize_problem(
+        graph, analysis, output, shape, width,
+        f"The targets have {per}, but the model gives {shape[1]} ({fmt_shape(shape)}); "
+        f"{loss.label} needs one output per {what}.",
+    )
+
+
+def _resize_problem(graph, analysis, output: Block, shape, n: int, text: str) -> list[FitProblem]:
+    """The output is 2-D but `n` wide is needed: name the layer that sets its width, and offer
+    to set that layer's out_features."""
     layer = _feature_layer(graph, analysis, output, shape)
-    where = f" Set {layer.name}'s out features to {width}." if layer is not None else ""
+    where = f" Set {layer.name}'s out features to {n}." if layer is not None else ""
     return [
         FitProblem(
-            f"The targets have {per}, but the model gives {shape[1]} ({fmt_shape(shape)}); "
-            f"{loss.label} needs one output per {what}.{where}",
-            block_id=layer.id if layer is not None else output.id,
-            fix=_out_features_fix(layer, width),
+            text + where, block_id=layer.id if layer is not None else output.id, fix=_out_features_fix(layer, n)
         )
     ]
 

@@ -1,10 +1,1 @@
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only add noise
-    yield
-    torch.set_num_threads(before)
+from tests.helpers import one_torch_thread  # noqa: F401  (autouse in this folder)

@@ -24,16 +24,21 @@ def no_dialogs(monkeypatch):
     return errors
 
 
-@pytest.fixture
-def window(qtbot, config_dir):
+def open_window(qtbot, path):
+    """A main window on the project at `path`, its compiler attached."""
     import studio.compiler  # noqa: F401  (loaded once for the session: windows attach at once)
     from studio.graph.project import load_project
     from studio.ui.main_window import MainWindow
 
-    w = MainWindow(load_project(EXAMPLE))
+    w = MainWindow(load_project(path))
     qtbot.addWidget(w)
     w.ensure_compiler()
     return w
+
+
+@pytest.fixture
+def window(qtbot, config_dir):
+    return open_window(qtbot, EXAMPLE)
 
 
 def by_name(graph, name):

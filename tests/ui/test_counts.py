@@ -4,21 +4,14 @@ through freezing, unfreezing, undo and a pretrained backbone."""
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from tests.ui.conftest import by_name
+from tests.ui.conftest import by_name, open_window
 
 TRANSFER = "resources/examples/transfer_learning.studio.json"
 
 
 @pytest.fixture
 def transfer_window(qtbot, config_dir):
-    import studio.compiler  # noqa: F401
-    from studio.graph.project import load_project
-    from studio.ui.main_window import MainWindow
-
-    w = MainWindow(load_project(TRANSFER))
-    qtbot.addWidget(w)
-    w.ensure_compiler()
-    return w
+    return open_window(qtbot, TRANSFER)
 
 
 def settle(qtbot):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 
@@ -33,17 +34,18 @@ def make_optimizer(params, name, arguments, implementations):
     return getattr(torch.optim, name)(params, **arguments)
 
 
+def forward_loss(model, x, y, loss_fn, autocast=None):
+    """(loss, output) of one batch, under the mixed-precision context `autocast` when given."""
+    with autocast if autocast is not None else contextlib.nullcontext():
+        output = model(x)
+        return loss_fn(output, y), output
+
+
 def train_step(model, x, y, loss_fn, optimizer, params, clip=0.0, scaler=None, autocast=None):
     """Forward, loss, backward (gradients clipped to norm `clip` if > 0) and one optimizer step;
     (loss, output), both still on the device. `scaler`: fp16 loss scaling; `autocast`: the
     mixed-precision context."""
-    if autocast is None:
-        output = model(x)
-        loss = loss_fn(output, y)
-    else:
-        with autocast:
-            output = model(x)
-            loss = loss_fn(output, y)
+    loss, output = forward_loss(model, x, y, loss_fn, autocast)
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()
@@ -73,13 +75,7 @@ def evaluate(model, batches, loss_fn, metric, device, autocast=None, float_targe
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 if float_targets:
                     y = y.float()
-                if autocast is None:
-                    output = model(x)
-                    loss = loss_fn(output, y)
-                else:
-                    with autocast:
-                        output = model(x)
-                        loss = loss_fn(output, y)
+                loss, output = forward_loss(model, x, y, loss_fn, autocast)
                 loss_sum += loss.float() * y.shape[0]
                 metric_sum += metric(output, y).sum()
                 count += y.shape[0]
