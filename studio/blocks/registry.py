@@ -13,6 +13,7 @@ Pure Python: importing this module imports neither torch nor Qt.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,9 +152,14 @@ class Omit:
 OMIT = Omit()
 
 
+#: set while the compiler writes a module definition whose uses differ in a value that
+#: equals torch's default in one use: then every use writes it, so their code lines up
+KEEP_DEFAULTS: contextvars.ContextVar[bool] = contextvars.ContextVar("keep_defaults", default=False)
+
+
 def opt(value: Any, default: Any) -> Any:
     """``value`` unless it equals torch's default, in which case the keyword is left out."""
-    return OMIT if value == default else value
+    return OMIT if value == default and not KEEP_DEFAULTS.get() else value
 
 
 def fmt_value(v: Any) -> str:
@@ -276,6 +282,9 @@ class BlockType:
     #: feature_params(params) -> the changes that make the block return features for a new
     #: head (empty: it already is one)
     feature_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    #: for the use of a module definition (``studio.graph.modules``): the definition, whose
+    #: graph the compiler analyses and writes as its own class; None for every built-in type
+    definition: Any = None
 
     # ---------------------------------------------------------------- helpers
     @property

@@ -8,11 +8,13 @@ inputs actually change (an edit that leaves a block's output shape alone stops t
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
-from studio.compiler.shapes import UNKNOWN, BlockInfo, evaluate_block
+from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate_block
 from studio.graph.model import Block, Edge, Graph
+from studio.graph.modules import Definition
 from studio.graph.validation import Diagnostic, validate
 
 
@@ -32,11 +34,44 @@ class Totals:
         return self.size_bytes / 1e6
 
 
+@dataclass
+class UseResult:
+    """What a use of a module definition computes: its own info, and the analysis of the
+    definition's graph for each repeated copy (in the order they run)."""
+
+    info: BlockInfo
+    copies: list[Analysis] = field(default_factory=list)
+
+
 class Analysis:
-    def __init__(self, graph: Graph, listen: bool = True) -> None:
+    """Shapes, counts and problems of ``graph``.
+
+    For the inside of a module definition, ``inputs`` gives the shapes and dtypes its Input
+    blocks receive (from a use; default: each Input block's own shape) and ``values`` the
+    use's per-use parameters; ``memo`` shares results between the uses of a definition."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        listen: bool = True,
+        *,
+        inputs: tuple[InSpec, ...] | None = None,
+        values: dict[str, Any] | None = None,
+        frozen: bool = False,
+        memo: dict | None = None,
+    ) -> None:
         self.graph = graph
         self.info: dict[str, BlockInfo] = {}
         self.diagnostics: list[Diagnostic] = []
+        #: use block id -> what that use of a module definition computes
+        self.use_results: dict[str, UseResult] = {}
+        self._inputs = inputs
+        #: a use's per-use parameter values (inside a module definition)
+        self.values = dict(values or {})
+        self._frozen = frozen
+        owner = graph.owner
+        self._overrides = owner.apply(values or {}) if isinstance(owner, Definition) else {}
+        self._memo: dict = {} if memo is None else memo
         self._dirty: set[str] | None = None  # None: everything
         self._order: list[str] | None = None
         self._listening = listen
@@ -47,6 +82,7 @@ class Analysis:
             ev.block_changed.connect(self._on_block_changed)
             ev.edge_added.connect(self._on_edge)
             ev.edge_removed.connect(self._on_edge)
+            graph.library.changed.connect(self._on_definition)
         self.refresh()
 
     def close(self) -> None:
@@ -57,11 +93,13 @@ class Analysis:
             ev.block_changed.disconnect(self._on_block_changed)
             ev.edge_added.disconnect(self._on_edge)
             ev.edge_removed.disconnect(self._on_edge)
+            self.graph.library.changed.disconnect(self._on_definition)
             self._listening = False
 
     def invalidate(self) -> None:
         """Re-evaluate every block on the next refresh (e.g. after the user trusted code)."""
         self._dirty = None
+        self._memo.clear()
 
     # ----------------------------------------------------------------- events
     def _mark(self, block_id: str) -> None:
@@ -83,6 +121,11 @@ class Analysis:
     def _on_edge(self, edge: Edge) -> None:
         self._order = None
         self._mark(edge.dst)
+
+    def _on_definition(self, defn: Definition) -> None:
+        for b in self.graph.blocks.values():
+            if b.type == defn.type_id:
+                self._mark(b.id)
 
     # ---------------------------------------------------------------- compute
     def refresh(self) -> set[str]:
@@ -128,7 +171,10 @@ class Analysis:
         if block.id in self._cyclic:
             return UNKNOWN
         spec = block.spec
-        ports = block.input_ports()
+        if self._inputs is not None and spec.role == ROLE_INPUT:
+            return self._given_input(block)
+        params = self.params_of(block)
+        ports = spec.input_ports(params)
         by_port: dict[str, Edge] = {}
         for e in self._preds[block.id]:
             by_port.setdefault(e.dst_port, e)
@@ -136,7 +182,60 @@ class Analysis:
         for port in ports:
             e = by_port.get(port.name)
             in_specs.append(self._value_spec(e) if e is not None else None)
-        return evaluate_block(spec, block.params, tuple(in_specs), block.frozen)
+        frozen = block.frozen or self._frozen
+        if spec.definition is not None:
+            result = self._evaluate_use(spec.definition, params, tuple(in_specs), frozen)
+            self.use_results[block.id] = result
+            return result.info
+        self.use_results.pop(block.id, None)
+        return evaluate_block(spec, params, tuple(in_specs), frozen)
+
+    def _given_input(self, block: Block) -> BlockInfo:
+        inputs = [b.id for b in self.graph.blocks.values() if b.spec.role == ROLE_INPUT]
+        i = inputs.index(block.id)
+        spec = self._inputs[i] if i < len(self._inputs) else None
+        if spec is None:
+            return BlockInfo((), (None,), (None,))
+        return BlockInfo((), (spec[0],), (spec[1],))
+
+    def _evaluate_use(self, defn: Definition, params: dict, in_specs: tuple, frozen: bool) -> UseResult:
+        """Analyse the definition's graph with this use's inputs and parameters, once per
+        repeated copy (each copy's first output feeds the next copy's first input)."""
+        key = (id(defn), defn.version, _freeze(params), in_specs, frozen)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        values = {k: v for k, v in params.items() if k != "repeat"}
+        repeat = params.get("repeat", 1)
+        result = UseResult(BlockInfo(tuple(s[0] if s else None for s in in_specs), (), ()))
+        if repeat > 1 and len(defn.output_blocks()) != 1:
+            n_out = len(defn.output_blocks())
+            result.info = _use_error(result.info, n_out, f"A repeated module needs exactly one Output ({defn.name} has {n_out}).")
+            return result
+        specs = in_specs
+        for _ in range(repeat):
+            copy = Analysis(defn.graph, listen=False, inputs=specs, values=values, frozen=frozen, memo=self._memo)
+            result.copies.append(copy)
+            outs = tuple(copy.output_spec(b) for b in defn.output_blocks())
+            if copy.errors or any(o is None for o in outs):
+                break
+            specs = (outs[0], *specs[1:])
+        result.info = _use_info(defn, in_specs, result.copies)
+        if len(self._memo) > 20_000:
+            self._memo.clear()
+        self._memo[key] = result
+        return result
+
+    def params_of(self, block: Block) -> dict[str, Any]:
+        """``block``'s parameters as this analysis sees them (with a use's per-use values)."""
+        if block.id in self._overrides:
+            return block.spec.coerce_params({**block.params, **self._overrides[block.id]})
+        return block.params
+
+    def output_spec(self, block: Block) -> InSpec:
+        """``(shape, dtype)`` of what flows into an Output block."""
+        e = self.graph.edge_into(block.id, "in")
+        return self._value_spec(e) if e is not None else None
 
     def _value_spec(self, e: Edge):
         src = self.graph.blocks[e.src]
@@ -182,6 +281,43 @@ class Analysis:
 
     def outputs(self) -> list[Block]:
         return [b for b in self.graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+
+
+def _use_info(defn: Definition, in_specs: tuple, copies: list[Analysis]) -> BlockInfo:
+    """A use's info from its copies: the last copy's outputs, the sum of their counts, and the
+    first problem inside, naming the block it is in."""
+    in_shapes = tuple(s[0] if s else None for s in in_specs)
+    outputs = defn.output_blocks()
+    last = copies[-1]
+    outs = [last.output_spec(b) for b in outputs]
+    params = trainable = size = macs = 0
+    for c in copies:
+        t = c.totals()
+        params, trainable, size, macs = params + t.params, trainable + t.trainable, size + t.size_bytes, macs + t.macs
+    error = None
+    for c in copies:
+        if c.errors:
+            d = c.errors[0]
+            inner = c.graph.blocks.get(d.block_id) if d.block_id else None
+            where = f"{defn.name} > {inner.name}" if inner is not None else defn.name
+            error = f"Inside {where}: {d.message}"
+            break
+    if error is not None:
+        outs = [None] * len(outputs)
+    return BlockInfo(
+        in_shapes,
+        tuple(o[0] if o else None for o in outs),
+        tuple(o[1] if o else None for o in outs),
+        params=params,
+        trainable=trainable,
+        size_bytes=size,
+        macs=macs,
+        error=error,
+    )
+
+
+def _use_error(info: BlockInfo, n_out: int, message: str) -> BlockInfo:
+    return BlockInfo(info.in_shapes, (None,) * n_out, (None,) * n_out, error=message)
 
 
 def analyze(graph: Graph) -> Analysis:

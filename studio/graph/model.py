@@ -17,7 +17,8 @@ from studio.blocks.registry import ROLE_LAYER, BlockType, Port, get_block_type
 from studio.blocks.text import short_repr
 from studio.graph.errors import GraphError
 from studio.graph.events import GraphEvents
-from studio.graph.serialize import graph_from_dict
+from studio.graph.modules import Library
+from studio.graph.serialize import graph_from_dict, library_from_list
 
 MAX_NAME_LENGTH = 120
 
@@ -30,9 +31,13 @@ class Block:
     params: dict[str, Any]
     position: tuple[float, float] = (0.0, 0.0)
     frozen: bool = False
+    #: resolves ``type`` (module definitions live in the project's library)
+    library: Library | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> BlockType:
+        if self.library is not None:
+            return self.library.spec(self.type)
         return get_block_type(self.type)
 
     def input_ports(self) -> tuple[Port, ...]:
@@ -71,14 +76,24 @@ class Edge:
         return {"id": self.id, "from": [self.src, self.src_port], "to": [self.dst, self.dst_port]}
 
 
-@dataclass
+@dataclass(eq=False)
 class Graph:
-    """Blocks (in creation order) and the edges between their ports."""
+    """Blocks (in creation order) and the edges between their ports.
+
+    ``library`` holds the project's module definitions (shared with their graphs); ``owner``
+    is the :class:`~studio.graph.modules.Definition` this graph is the inside of (None for the
+    model itself)."""
 
     blocks: dict[str, Block] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
+    library: Library = None  # type: ignore[assignment]
+    owner: Any = None
 
     def __post_init__(self) -> None:
+        if self.library is None:
+            self.library = Library()
+        if self.owner is None:
+            self.library.root = self
         self.events = GraphEvents()
         self._ids = itertools.count(1)
         # dst (block, port) -> edge id; kept in step with self.edges.
@@ -220,7 +235,8 @@ class Graph:
         id: str | None = None,
         index: int | None = None,
     ) -> Block:
-        spec = get_block_type(type_id)
+        spec = self.library.spec(type_id)
+        self.library.check_use(self.owner, spec.id)
         full = spec.coerce_params(params or {})
         if name is None:
             name = self.unique_name(spec.default_name, numbered=spec.role == ROLE_LAYER)
@@ -237,6 +253,7 @@ class Graph:
             params=full,
             position=(float(position[0]), float(position[1])),
             frozen=bool(frozen),
+            library=self.library,
         )
         if index is None or index >= len(self.blocks):
             self.blocks[id] = block
@@ -367,16 +384,21 @@ class Graph:
 
     # ------------------------------------------------------------ (de)serialise
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "blocks": [b.to_dict() for b in self.blocks.values()],
-            "edges": [e.to_dict() for e in self.edges.values()],
-        }
+        d: dict[str, Any] = {}
+        if self.owner is None and len(self.library):
+            d["modules"] = self.library.to_list()
+        d["blocks"] = [b.to_dict() for b in self.blocks.values()]
+        d["edges"] = [e.to_dict() for e in self.edges.values()]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Graph:
         """Build a graph from :meth:`to_dict` output. Raises GraphError/ParamError/KeyError/TypeError
         on bad data; :mod:`studio.graph.project` turns those into one clean message."""
-        return graph_from_dict(cls(), data)
+        graph = cls()
+        if isinstance(data, dict) and "modules" in data:
+            library_from_list(graph.library, data["modules"])
+        return graph_from_dict(graph, data)
 
     def copy(self) -> Graph:
         return Graph.from_dict(self.to_dict())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.blocks.params import ParamError
-from studio.blocks.registry import UnknownBlockType, get_block_type
+from studio.blocks.registry import UnknownBlockType
 from studio.blocks.text import short_repr
 from studio.graph.errors import GraphError
 
@@ -38,8 +38,8 @@ def graph_from_dict(graph, data: Any):
         _expect(isinstance(btype, str), f"{where} ({short_repr(bid)}) needs a text 'type'")
         _expect(isinstance(name, str), f"{where} ({short_repr(bid)}) needs a text 'name'")
         try:
-            spec = get_block_type(btype)
-        except UnknownBlockType:
+            spec = graph.library.spec(btype)
+        except (UnknownBlockType, GraphError):
             raise FormatError(f"block {short_repr(name)} has an unknown type {short_repr(btype)}") from None
         params = b.get("params", {})
         _expect(isinstance(params, dict), f"block {short_repr(name)}: 'params' must be an object")
@@ -78,3 +78,72 @@ def graph_from_dict(graph, data: Any):
         except GraphError as err:
             raise FormatError(f"{where}: {err}") from None
     return graph
+
+
+def library_from_list(library, data: Any) -> None:
+    """Fill ``library`` from the project's ``modules`` list: every definition is created first,
+    then their graphs are filled, those a definition uses before it."""
+    from studio.graph.modules import MODULE_PREFIX, DefinitionParam
+
+    _expect(isinstance(data, list), "'modules' must be a list")
+    raw: dict[str, dict] = {}
+    for i, d in enumerate(data):
+        _expect(isinstance(d, dict), f"module {i + 1} must be an object")
+        name = d.get("name")
+        _expect(isinstance(name, str), f"module {i + 1} needs a text 'name'")
+        _expect(name not in raw, f"two modules are called {short_repr(name)}")
+        sequential = d.get("sequential", False)
+        _expect(isinstance(sequential, bool), f"module {short_repr(name)}: 'sequential' must be true or false")
+        try:
+            library.new(name, sequential=sequential)
+        except GraphError as e:
+            raise FormatError(f"module {short_repr(name)}: {e}") from None
+        raw[name] = d
+
+    def uses(d: dict) -> set[str]:
+        blocks = (d.get("graph") or {}).get("blocks", []) if isinstance(d.get("graph"), dict) else []
+        return {
+            b["type"][len(MODULE_PREFIX):]
+            for b in blocks
+            if isinstance(b, dict) and isinstance(b.get("type"), str) and b["type"].startswith(MODULE_PREFIX)
+        }
+
+    filled: set[str] = set()
+
+    def fill(name: str, path: tuple[str, ...]) -> None:
+        if name in filled:
+            return
+        _expect(name not in path, f"module {short_repr(name)} contains itself (through {' > '.join(path)})")
+        for used in sorted(uses(raw[name])):
+            if used in raw:
+                fill(used, (*path, name))
+        defn = library.get(name)
+        graph_from_dict(defn.graph, raw[name].get("graph", {}))
+        _params_from_list(defn, raw[name].get("params", []), DefinitionParam)
+        filled.add(name)
+
+    for name in raw:
+        fill(name, ())
+
+
+def _params_from_list(defn, data: Any, DefinitionParam) -> None:
+    where = f"module {short_repr(defn.name)}"
+    _expect(isinstance(data, list), f"{where}: 'params' must be a list")
+    for p in data:
+        _expect(isinstance(p, dict), f"{where}: each parameter must be an object")
+        name, targets = p.get("name"), p.get("targets")
+        _expect(isinstance(name, str) and name.isidentifier(), f"{where}: a parameter needs a name")
+        _expect(isinstance(targets, list) and targets, f"{where}: parameter {short_repr(name)} needs 'targets'")
+        pairs = []
+        for t in targets:
+            _expect(
+                isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t),
+                f"{where}: parameter {short_repr(name)}: each target is [block id, parameter]",
+            )
+            block = defn.graph.blocks.get(t[0])
+            _expect(block is not None, f"{where}: parameter {short_repr(name)} names a missing block")
+            _expect(t[1] in block.spec.params, f"{where}: {block.name} has no parameter {short_repr(t[1])}")
+            pairs.append((t[0], t[1]))
+        doc = p.get("doc", "")
+        _expect(isinstance(doc, str), f"{where}: parameter {short_repr(name)}: 'doc' must be text")
+        defn.params[name] = DefinitionParam(name, tuple(pairs), doc)

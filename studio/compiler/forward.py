@@ -1,0 +1,221 @@
+"""Walking one graph in forward order: each value's expression, the variables in use and the
+``__init__`` / ``forward`` / ``train`` lines of every block. Used for the model's class and for
+the class of every module definition (:mod:`studio.compiler.modulegen`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from studio.blocks.registry import (
+    IMPORT_NN,
+    IMPORT_TORCH,
+    KEEP_DEFAULTS,
+    ROLE_INPUT,
+    ROLE_OUTPUT,
+    EmitContext,
+)
+from studio.compiler.naming import Namespace
+from studio.graph.model import Graph
+
+if TYPE_CHECKING:
+    from studio.compiler.analysis import Analysis
+
+INDENT = "    "
+MAX_LINE = 88
+
+
+class Forward:
+    """What walking the graph in forward order collects: each value's expression, the
+    variables in use and the ``__init__`` / ``forward`` / ``train`` lines of every block."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        order: list[str],
+        cls: str,
+        uses: Any = None,
+        keep_defaults: frozenset[str] = frozenset(),
+        reserved: frozenset[str] = frozenset(),
+    ) -> None:
+        self.graph = graph
+        self.order = order
+        self.cls = cls
+        #: writes the lines of a module definition's use (``modulegen.Classes``)
+        self.uses = uses
+        #: blocks whose emitters write every keyword, torch's defaults included
+        self.keep_defaults = keep_defaults
+        self.attr_ns = Namespace({cls}, attrs=True)
+        self.var_ns = Namespace({cls, "torch", "nn", "self", *reserved})
+        # type hints use torch; the base class is nn.Module
+        self.imports = {IMPORT_TORCH, IMPORT_NN}
+        # the expression holding each (block, output port) value, and the position of its last
+        # reader in forward order: a variable can be reused once its last reader has run
+        self.value: dict[tuple[str, str], str] = {}
+        self.position = {bid: i for i, bid in enumerate(order)}
+        self.last_reader: dict[tuple[str, str], float] = {}
+        self.n_readers: dict[tuple[str, str], int] = {}
+        for e in graph.edges.values():
+            role = graph.blocks[e.dst].spec.role
+            at = float("inf") if role == ROLE_OUTPUT else self.position[e.dst]
+            key = (e.src, e.src_port)
+            self.last_reader[key] = max(self.last_reader.get(key, -1.0), at)
+            self.n_readers[key] = self.n_readers.get(key, 0) + 1
+        self.local_vars: set[str] = set()
+        self.birth: dict[str, int] = {}
+        self.args: list[tuple[str, str]] = []
+        self.init_parts: list[tuple[str, list[str]]] = []
+        self.train_parts: list[tuple[str, list[str]]] = []
+        self.fwd_parts: list[tuple[str, list[str]]] = []
+        self.attrs: dict[str, str] = {}
+
+    def bind_inputs(self) -> None:
+        """Name the forward() arguments, one per Input block, in the graph's block order."""
+        graph = self.graph
+        inputs = [graph.blocks[b] for b in self.order if graph.blocks[b].spec.role == ROLE_INPUT]
+        inputs.sort(key=lambda b: list(graph.blocks).index(b.id))
+        for b in inputs:
+            var = self.var_ns.create_name(b.name, obj=b.id)
+            self.value[(b.id, "out")] = var
+            self.local_vars.add(var)
+            self.birth[var] = len(self.birth)
+            self.args.append((var, b.id))
+
+    def returns(self) -> list[str]:
+        """The expression of each Output block's value, in block order."""
+        out = []
+        for b in self.graph.blocks.values():
+            if b.spec.role == ROLE_OUTPUT:
+                e = self.graph.edge_into(b.id, "in")
+                out.append(self.value[(e.src, e.src_port)])
+        return out
+
+    def _reusable(self, bid: str, in_exprs: list[str | None]) -> str | None:
+        """An input's variable this block may overwrite (x = self.fc1(x)): when this block is
+        its only reader, or when it merges branches and is the variable's last reader
+        (x = branch + x); of several, the oldest variable: the main stream, not the branch."""
+        block = self.graph.blocks[bid]
+        merging = sum(x is not None for x in in_exprs) > 1
+        free = [
+            expr
+            for port, expr in zip(block.input_ports(), in_exprs)
+            if expr in self.local_vars
+            and (e := self.graph.edge_into(bid, port.name)) is not None
+            and self.last_reader.get((e.src, e.src_port)) == self.position[bid]
+            and (merging or self.n_readers[(e.src, e.src_port)] == 1)
+        ]
+        return min(free, key=lambda v: self.birth[v]) if free else None
+
+    def emit_layer(self, bid: str, analysis: Analysis) -> None:
+        """Run one layer block's emitter and record its lines and output values."""
+        graph = self.graph
+        block = graph.blocks[bid]
+        spec = block.spec
+        params = analysis.params_of(block)
+        info = analysis.block_info(bid)
+        in_exprs: list[str | None] = []
+        for port in block.input_ports():
+            e = graph.edge_into(bid, port.name)
+            in_exprs.append(self.value[(e.src, e.src_port)] if e is not None else None)
+        out_ports = block.output_ports()
+        reuse = self._reusable(bid, in_exprs) if len(out_ports) == 1 else None
+        outs = [reuse] if reuse else [self.var_ns.create_name(block.name) for _ in out_ports]
+        for v in outs:
+            self.birth.setdefault(v, len(self.birth))
+        attr = self.attr_ns.create_name(block.name, obj=bid)
+        var_ns = self.var_ns
+        ctx = EmitContext(
+            attr=attr,
+            params=params,
+            inputs=in_exprs,
+            outputs=outs,
+            in_shapes=list(info.in_shapes) or [None] * len(in_exprs),
+            in_dtypes=[None] * len(in_exprs),
+            frozen=block.frozen,
+            namer=lambda base: var_ns.create_name(base),
+        )
+        if spec.definition is not None:
+            emitted = self.uses.emit_use(ctx, analysis.use_results[bid])
+        else:
+            token = KEEP_DEFAULTS.set(bid in self.keep_defaults)
+            try:
+                emitted = spec.emitter.emit(ctx)
+            finally:
+                KEEP_DEFAULTS.reset(token)
+        self.imports |= emitted.imports
+        init_lines = list(emitted.init)
+        if block.frozen and init_lines:
+            init_lines.append(f"self.{attr}.requires_grad_(False)")
+        if init_lines:
+            self.attrs[bid] = attr
+            self.init_parts.append((bid, init_lines))
+        if emitted.output_exprs is not None:
+            for port, expr in zip(out_ports, emitted.output_exprs):
+                self.value[(bid, port.name)] = expr
+        else:
+            for port, var in zip(out_ports, outs):
+                self.value[(bid, port.name)] = var
+                self.local_vars.add(var)
+        if emitted.forward:
+            self.fwd_parts.append((bid, emitted.forward))
+        if emitted.train:
+            self.train_parts.append((bid, emitted.train))
+
+
+class Lines:
+    """The source being assembled, with the block each line came from."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.line_blocks: dict[int, str] = {}
+
+    def __call__(self, text: str, block_id: str | None = None, indent: int = 0) -> None:
+        for piece in _wrap(text, indent):
+            self.lines.append(piece)
+            if block_id is not None:
+                self.line_blocks[len(self.lines)] = block_id
+
+    def parts(self, parts: list[tuple[str, list[str]]], indent: int) -> None:
+        for bid, texts in parts:
+            for text in texts:
+                self(text, bid, indent=indent)
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    """Indent ``text``; split a long ``x = f(a, b, ...)`` call over several lines, black-style."""
+    pad = INDENT * indent
+    line = pad + text if text else ""
+    if len(line) <= MAX_LINE or "(" not in text or not text.endswith(")"):
+        return [line]
+    head, _, rest = text.partition("(")
+    inner = rest[:-1]
+    parts = _split_top_level(inner)
+    if len(parts) < 2 and len(pad + head) > MAX_LINE:
+        return [line]
+    return [f"{pad}{head}("] + [f"{pad}{INDENT}{p}," for p in parts] + [f"{pad})"]
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, start, quote = [], 0, 0, None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    tail = text[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts

@@ -1,0 +1,384 @@
+"""Module definitions -> their own ``nn.Module`` classes, written once, before their users.
+
+Every use of a definition is analysed with its own input shapes and per-use values
+(:class:`~studio.compiler.analysis.UseResult`), so each use (each repeated copy) gives the
+definition's code with its own numbers: ``nn.Conv2d(64, 128, 3, stride=2)`` in one use,
+``nn.Conv2d(128, 128, 3)`` in another. The class is what they have in common: the lines are
+parsed, the literals that differ between uses become ``__init__`` arguments (one argument for
+values that always vary together, named after the definition's per-use parameter when one
+matches, otherwise after the keyword or torch's own argument name), and each use is written
+as a call with its own values: ``BasicBlock(64, 128, stride=2)``. Uses whose code differs in
+more than literals get a class each (``BasicBlock``, ``BasicBlock2``). A definition marked
+``sequential`` (an imported ``nn.Sequential``) is written as ``nn.Sequential(...)`` of its
+blocks' constructors, so its ``state_dict`` keys are ``0.weight``, ``1.weight``...
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from studio.blocks.registry import IMPORT_NN, EmitContext, Emitted, fmt_value
+from studio.compiler.analysis import Analysis, UseResult
+from studio.compiler.forward import Forward, Lines
+from studio.compiler.naming import Namespace
+from studio.graph.modules import Definition
+
+_CALL_LINE = re.compile(r"^(\w+) = self\.(\w+)\((\w+)\)$")
+_POSITIONAL = 2  # a use's first arguments are written without their names
+
+
+@dataclass
+class _Body:
+    """One use's code of a definition, before the uses are brought together."""
+
+    copy: Analysis
+    state: Forward
+    returns: list[str]
+    init: list[tuple[str, str]]  # (block id, statement)
+
+    def skeleton(self) -> tuple:
+        """What must be equal for two uses to share a class: everything but literals."""
+        return (
+            tuple(_skeleton(text) for _, text in self.init),
+            tuple(t for _, lines in self.state.fwd_parts for t in lines),
+            tuple(t for _, lines in self.state.train_parts for t in lines),
+            tuple(v for v, _ in self.state.args),
+            tuple(self.returns),
+        )
+
+
+@dataclass
+class _Slot:
+    """A literal that differs between the uses of a class: one ``__init__`` argument."""
+
+    hint: str
+    values: tuple[Any, ...]
+    name: str = ""
+    positions: list[tuple[int, tuple]] = field(default_factory=list)
+
+
+@dataclass
+class ClassCode:
+    name: str
+    definition: Definition
+    lines: list[str]
+    imports: set[str]
+
+
+class Classes:
+    """The classes of all definitions the model uses, and each use's constructor call."""
+
+    def __init__(self, analysis: Analysis, reserved: set[str]) -> None:
+        self.classes: list[ClassCode] = []
+        self.imports: set[str] = set()
+        self._ctor: dict[int, str] = {}  # id(copy analysis) -> constructor expression
+        self._class_ns = Namespace(set(reserved))
+        self._signatures: dict[str, list[str]] = {}
+        copies: dict[str, list[Analysis]] = {}
+        _collect(analysis, copies, set())
+        library = analysis.graph.library
+        for defn in library.dependency_order():
+            if copies.get(defn.name):
+                self._write(defn, copies[defn.name])
+
+    # ------------------------------------------------------------------ uses
+    def emit_use(self, c: EmitContext, result: UseResult) -> Emitted:
+        """The lines of one use: ``self.layer1 = BasicBlock(64, 64)`` and its call; a repeated
+        use is an ``nn.Sequential`` (one input) or an ``nn.ModuleList`` looped over."""
+        exprs = [self._ctor[id(copy)] for copy in result.copies]
+        args = ", ".join(x for x in c.inputs if x is not None)
+        outs = ", ".join(c.outputs)
+        if len(exprs) == 1:
+            return Emitted(init=[f"{c.self_attr} = {exprs[0]}"], forward=[f"{outs} = {c.self_attr}({args})"])
+        if len(set(exprs)) == 1:
+            items = f"[{exprs[0]} for _ in range({len(exprs)})]"
+        else:
+            items = f"[{', '.join(exprs)}]"
+        if len(c.inputs) == 1:
+            container = f"nn.Sequential(*{items})" if "for _" in items else f"nn.Sequential({', '.join(exprs)})"
+            return Emitted(
+                init=[f"{c.self_attr} = {container}"],
+                forward=[f"{outs} = {c.self_attr}({args})"],
+                imports={IMPORT_NN},
+            )
+        layer = c.temp("layer")
+        first, rest = c.inputs[0], [x for x in c.inputs[1:] if x is not None]
+        lines = [] if c.out == first else [f"{c.out} = {first}"]
+        lines += [f"for {layer} in {c.self_attr}:", f"    {c.out} = {layer}({', '.join([c.out, *rest])})"]
+        return Emitted(init=[f"{c.self_attr} = nn.ModuleList({items})"], forward=lines, imports={IMPORT_NN})
+
+    # --------------------------------------------------------------- classes
+    def _write(self, defn: Definition, copies: list[Analysis]) -> None:
+        bodies = [self._body(defn, c, frozenset()) for c in copies]
+        groups = _group(bodies)
+        if len(groups) > 1:
+            keep = _differing_blocks(groups)
+            if keep:
+                retried = [self._body(defn, c, keep) for c in copies]
+                if len(_group(retried)) < len(groups):
+                    groups = _group(retried)
+        for group in groups:
+            if defn.sequential and self._write_sequential(group):
+                continue
+            self._write_class(defn, group)
+
+    def _body(self, defn: Definition, copy: Analysis, keep: frozenset[str]) -> _Body:
+        graph = defn.graph
+        order, _ = graph.topological_order()
+        state = Forward(graph, order, defn.name, uses=self, keep_defaults=keep)
+        state.bind_inputs()
+        for bid in order:
+            if graph.blocks[bid].spec.role == "layer":
+                state.emit_layer(bid, copy)
+        init = [(bid, text) for bid, lines in state.init_parts for text in lines]
+        return _Body(copy, state, state.returns(), init)
+
+    def _write_sequential(self, group: list[_Body]) -> bool:
+        """``nn.Sequential(a, b, ...)`` for each use, when every block is one module called
+        on the previous one's output."""
+        exprs = []
+        for body in group:
+            children = []
+            by_block = {bid: lines for bid, lines in body.state.init_parts}
+            for bid, lines in body.state.fwd_parts:
+                m = _CALL_LINE.match(lines[0]) if len(lines) == 1 else None
+                init = by_block.get(bid, [])
+                if m is None or len(init) != 1 or not init[0].startswith(f"self.{m.group(2)} = "):
+                    return False
+                children.append(init[0].split(" = ", 1)[1])
+            if len(children) != len(body.state.fwd_parts) or not children:
+                return False
+            exprs.append(f"nn.Sequential({', '.join(children)})")
+        for body, expr in zip(group, exprs):
+            self._ctor[id(body.copy)] = expr
+            self.imports |= body.state.imports
+        self.imports.add(IMPORT_NN)
+        return True
+
+    def _write_class(self, defn: Definition, group: list[_Body]) -> None:
+        name = self._class_ns.create_name(defn.name)
+        trees = [[_parse(text) for _, text in body.init] for body in group]
+        slots = _slots(trees, [dict(b.copy.values) for b in group], defn, self._signatures)
+        first = group[0]
+        init_lines = []
+        for i, (bid, text) in enumerate(first.init):
+            mine = [s for s in slots for (line, _) in s.positions if line == i]
+            init_lines.append((bid, _substitute(trees[0][i], slots, i) if mine and trees[0][i] else text))
+        params = slots
+        self._signatures[name] = [s.name for s in params]
+        for body in group:
+            values = [s.values[group.index(body)] for s in params]
+            self._ctor[id(body.copy)] = _call(name, [s.name for s in params], values)
+        state = first.state
+        self.imports |= state.imports
+        emit = Lines()
+        emit(f"class {name}(nn.Module):")
+        emit(f'"""{_doc(defn, group)}"""', indent=1)
+        emit("")
+        sig = "".join(f", {s.name}{_hint(s.values)}" for s in params)
+        emit(f"def __init__(self{sig}) -> None:", indent=1)
+        emit("super().__init__()", indent=2)
+        for _, text in init_lines:
+            emit(text, indent=2)
+        emit("")
+        fsig = ", ".join(f"{v}: torch.Tensor" for v, _ in state.args)
+        n_out = len(first.returns)
+        ret = "torch.Tensor" if n_out == 1 else f"tuple[{', '.join(['torch.Tensor'] * n_out)}]"
+        emit(f"def forward(self, {fsig}) -> {ret}:", indent=1)
+        emit.parts(state.fwd_parts, indent=2)
+        emit(f"return {', '.join(first.returns)}", indent=2)
+        if state.train_parts:
+            emit("")
+            emit(f'def train(self, mode: bool = True) -> "{name}":', indent=1)
+            emit("super().train(mode)", indent=2)
+            emit.parts(state.train_parts, indent=2)
+            emit("return self", indent=2)
+        self.classes.append(ClassCode(name, defn, emit.lines, set(state.imports)))
+
+
+def _collect(analysis: Analysis, copies: dict[str, list[Analysis]], seen: set[int]) -> None:
+    """Every analysed copy of every definition, nested ones too, in the order they are met."""
+    for result in analysis.use_results.values():
+        for inner in result.copies:
+            if id(inner) in seen:
+                continue
+            seen.add(id(inner))
+            copies.setdefault(inner.graph.owner.name, []).append(inner)
+            _collect(inner, copies, seen)
+
+
+def _group(bodies: list[_Body]) -> list[list[_Body]]:
+    groups: dict[tuple, list[_Body]] = {}
+    for b in bodies:
+        groups.setdefault(b.skeleton(), []).append(b)
+    return list(groups.values())
+
+
+def _differing_blocks(groups: list[list[_Body]]) -> frozenset[str]:
+    """Blocks whose ``__init__`` lines differ in more than literals between groups (often a
+    keyword left out where it equals torch's default)."""
+    out: set[str] = set()
+    keys = [dict((bid, _skeleton(t)) for bid, t in g[0].init) for g in groups]
+    for bid in set().union(*keys):
+        if len({k.get(bid) for k in keys}) > 1:
+            out.add(bid)
+    return frozenset(out)
+
+
+# ------------------------------------------------------------------- literals
+def _parse(text: str) -> ast.stmt | None:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    return tree.body[0] if len(tree.body) == 1 else None
+
+
+def _is_literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return isinstance(node.operand, ast.Constant)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_is_literal(e) for e in node.elts)
+    return False
+
+
+def _skeleton(text: str) -> str:
+    tree = _parse(text)
+    if tree is None:
+        return text
+
+    class Blank(ast.NodeTransformer):
+        def visit(self, node):
+            if isinstance(node, ast.expr) and _is_literal(node):
+                return ast.Name("_", ast.Load())
+            return super().visit(node)
+
+    return ast.dump(Blank().visit(_parse(text)))
+
+
+def _walk(node: ast.AST, own: dict[str, list[str]], path: tuple = (), hint: str = "value"):
+    """(path, node, hint) for every literal in ``node``; the hint names the argument."""
+    if isinstance(node, ast.expr) and _is_literal(node):
+        yield path, node, hint
+        return
+    if isinstance(node, ast.Call):
+        func = node.func
+        for i, a in enumerate(node.args):
+            yield from _walk(a, own, (*path, "args", i), _positional_name(func, i, own))
+        for j, k in enumerate(node.keywords):
+            yield from _walk(k.value, own, (*path, "kw", j), k.arg or "value")
+        yield from _walk(func, own, (*path, "func"), hint)
+        return
+    for fname, value in ast.iter_fields(node):
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if isinstance(v, ast.AST):
+                    yield from _walk(v, own, (*path, fname, i), hint)
+        elif isinstance(value, ast.AST):
+            yield from _walk(value, own, (*path, fname), hint)
+
+
+_TORCH_SIGNATURES: dict[str, list[str]] = {}
+
+
+def _positional_name(func: ast.expr, i: int, own: dict[str, list[str]]) -> str:
+    """The name of the i-th positional argument of ``func``: torch's (``nn.Conv2d`` 1 ->
+    ``out_channels``) or that of a class written before."""
+    text = ast.unparse(func)
+    names = own.get(text)
+    if names is None:
+        names = _TORCH_SIGNATURES.get(text)
+    if names is None:
+        names = []
+        if text.startswith(("nn.", "torch.", "F.")):
+            try:
+                obj = eval(text, {"torch": torch, "nn": nn, "F": torch.nn.functional})  # noqa: S307 - emitted names only
+                names = [
+                    p.name
+                    for p in inspect.signature(obj).parameters.values()
+                    if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                ]
+            except (AttributeError, NameError, TypeError, ValueError, SyntaxError):
+                names = []
+        _TORCH_SIGNATURES[text] = names
+    return names[i] if i < len(names) else "value"
+
+
+def _slots(trees: list[list], values: list[dict], defn: Definition, own: dict[str, list[str]]) -> list[_Slot]:
+    """The literals that differ between the uses, one slot per argument position."""
+    slots: list[_Slot] = []
+    by_values: dict[tuple, _Slot] = {}
+    for line in range(len(trees[0])):
+        if trees[0][line] is None:
+            continue
+        walks = [list(_walk(t[line], own)) for t in trees]
+        for k, (path, _, hint) in enumerate(walks[0]):
+            vals = tuple(ast.literal_eval(w[k][1]) for w in walks)
+            if len({repr(v) for v in vals}) == 1:
+                continue
+            slot = by_values.get(vals)
+            if slot is None:
+                slot = by_values[vals] = _Slot(hint, vals)
+                slots.append(slot)
+            slot.positions.append((line, path))
+    names = Namespace({"self", "torch", "nn", "F", *own})
+    declared = {name: tuple(v.get(name) for v in values) for name in defn.params}
+    for slot in slots:
+        match = next((n for n, vec in declared.items() if vec == slot.values), None)
+        slot.name = names.create_name(match or slot.hint)
+    return slots
+
+
+def _substitute(tree: ast.stmt, slots: list[_Slot], line: int) -> str:
+    targets = {path: s.name for s in slots for (ln, path) in s.positions if ln == line}
+
+    def replace(node: ast.AST, path: tuple) -> ast.AST:
+        if path in targets:
+            return ast.Name(targets[path], ast.Load())
+        if isinstance(node, ast.Call):
+            node.args = [replace(a, (*path, "args", i)) for i, a in enumerate(node.args)]
+            for j, k in enumerate(node.keywords):
+                k.value = replace(k.value, (*path, "kw", j))
+            node.func = replace(node.func, (*path, "func"))
+            return node
+        for fname, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                setattr(node, fname, [replace(v, (*path, fname, i)) if isinstance(v, ast.AST) else v for i, v in enumerate(value)])
+            elif isinstance(value, ast.AST):
+                setattr(node, fname, replace(value, (*path, fname)))
+        return node
+
+    return ast.unparse(replace(copy.deepcopy(tree), ()))
+
+
+def _call(cls: str, names: list[str], values: list[Any]) -> str:
+    parts = [fmt_value(v) if i < _POSITIONAL else f"{n}={fmt_value(v)}" for i, (n, v) in enumerate(zip(names, values))]
+    return f"{cls}({', '.join(parts)})"
+
+
+def _hint(values: tuple) -> str:
+    kinds = {type(v) for v in values}
+    if len(kinds) != 1:
+        return ""
+    kind = kinds.pop()
+    if kind in (int, float, bool, str):
+        return f": {kind.__name__}"
+    if kind is tuple and all(isinstance(x, int) for v in values for x in v):
+        return ": tuple[int, ...]"
+    return ""
+
+
+def _doc(defn: Definition, group: list[_Body]) -> str:
+    n = len(group)
+    uses = "once" if n == 1 else f"{n} times"
+    return f"{defn.name}: a module defined in Studio, used {uses} in this model."
