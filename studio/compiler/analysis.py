@@ -226,6 +226,10 @@ class Analysis:
         self._memo[key] = result
         return result
 
+    def with_values(self, values: dict[str, Any]) -> Analysis:
+        """The same inside of a module definition, analysed with other per-use values."""
+        return Analysis(self.graph, listen=False, inputs=self._inputs, values=values, frozen=self._frozen)
+
     def params_of(self, block: Block) -> dict[str, Any]:
         """``block``'s parameters as this analysis sees them (with a use's per-use values)."""
         if block.id in self._overrides:

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from studio.blocks.params import ParamError
 from studio.blocks.registry import IMPORT_NN, EmitContext, Emitted, fmt_value
 from studio.compiler.analysis import Analysis, UseResult
 from studio.compiler.forward import Forward, Lines
@@ -117,18 +118,42 @@ class Classes:
 
     # --------------------------------------------------------------- classes
     def _write(self, defn: Definition, copies: list[Analysis]) -> None:
-        bodies = [self._body(defn, c, frozenset()) for c in copies]
-        groups = _group(bodies)
-        if len(groups) > 1:
-            keep = _differing_blocks(groups)
-            if keep:
-                retried = [self._body(defn, c, keep) for c in copies]
-                if len(_group(retried)) < len(groups):
-                    groups = _group(retried)
+        keep: frozenset[str] = frozenset()
+        groups = _group([self._body(defn, c, keep) for c in copies])
+        if len(groups) > 1 and _differing_blocks(groups):
+            retried = _group([self._body(defn, c, _differing_blocks(groups)) for c in copies])
+            if len(retried) < len(groups):
+                keep, groups = _differing_blocks(groups), retried
         for group in groups:
             if defn.sequential and self._write_sequential(group):
                 continue
-            self._write_class(defn, group)
+            self._write_class(defn, group, self._probes(defn, group, keep))
+
+    def _probes(self, defn: Definition, group: list[_Body], keep: frozenset[str]) -> list[_Body]:
+        """For each per-use parameter all uses agree on, the code with a nearby value, so the
+        literals it sets (and those that follow from it, like the next layer's in_channels)
+        still become the class's argument. Only where the nearby value gives a valid model."""
+        out: list[_Body] = []
+        first = group[0].copy
+        if defn.used_definitions():  # their classes are written already, for the real values
+            return out
+        for name in defn.params:
+            if len({repr(b.copy.values.get(name)) for b in group}) > 1:
+                continue
+            decl = defn.param_decl(name)
+            for candidate in _nearby(first.values.get(name, decl.default)):
+                try:
+                    candidate = decl.coerce(candidate, name)
+                except ParamError:
+                    continue
+                probe = first.with_values({**first.values, name: candidate})
+                if probe.errors:
+                    continue
+                body = self._body(defn, probe, keep)
+                if body.skeleton() == group[0].skeleton():
+                    out.append(body)
+                    break
+        return out
 
     def _body(self, defn: Definition, copy: Analysis, keep: frozenset[str]) -> _Body:
         graph = defn.graph
@@ -163,10 +188,10 @@ class Classes:
         self.imports.add(IMPORT_NN)
         return True
 
-    def _write_class(self, defn: Definition, group: list[_Body]) -> None:
+    def _write_class(self, defn: Definition, group: list[_Body], probes: list[_Body]) -> None:
         name = self._class_ns.create_name(defn.name)
-        trees = [[_parse(text) for _, text in body.init] for body in group]
-        slots = _slots(trees, [dict(b.copy.values) for b in group], defn, self._signatures)
+        trees = [[_parse(text) for _, text in body.init] for body in group + probes]
+        slots = _slots(trees, [dict(b.copy.values) for b in group + probes], defn, self._signatures)
         first = group[0]
         init_lines = []
         for i, (bid, text) in enumerate(first.init):
@@ -359,6 +384,19 @@ def _substitute(tree: ast.stmt, slots: list[_Slot], line: int) -> str:
         return node
 
     return ast.unparse(replace(copy.deepcopy(tree), ()))
+
+
+def _nearby(value: Any) -> list[Any]:
+    """Values next to ``value`` to probe with (None: nothing sensible)."""
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value + 1, value - 1]
+    if isinstance(value, float):
+        return [value * 0.5 if value else 0.5]
+    if isinstance(value, tuple) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return [tuple(v + 1 for v in value)]
+    return []
 
 
 def _call(cls: str, names: list[str], values: list[Any]) -> str:

@@ -322,3 +322,19 @@ class Library:
 def _snake(name: str) -> str:
     s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
     return s or "module"
+
+
+def blocks_deep(graph: Graph) -> Iterator:
+    """Every block of ``graph`` and of every module definition it uses, however deep (each
+    definition once): what weights fetching and trust must see, not only the top level."""
+    yield from graph.blocks.values()
+    library = graph.library
+    names = set()
+    for b in graph.blocks.values():
+        if b.type.startswith(MODULE_PREFIX):
+            name = b.type[len(MODULE_PREFIX):]
+            names.add(name)
+            names |= library.reachable(name)
+    for name in sorted(names):
+        if name in library:
+            yield from library.get(name).graph.blocks.values()

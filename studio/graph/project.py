@@ -26,13 +26,24 @@ from studio.blocks.text import shorten
 from studio.graph.model import Graph
 from studio.graph.serialize import FormatError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".studio.json"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NAME = 200
 
 #: MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds module definitions (``graph.modules``); a version-1 file has none."""
+    graph = data.get("graph")
+    if isinstance(graph, dict):
+        data = {**data, "graph": {"modules": [], **graph}}
+    return {**data, "format_version": 2}
+
+
+MIGRATIONS[1] = _v1_to_v2
 
 
 class ProjectError(Exception):

@@ -38,10 +38,11 @@ def validate(graph: Graph) -> list[Diagnostic]:
     """Problems in the structure of ``graph`` (not shapes). Empty list: structurally fine."""
     out: list[Diagnostic] = []
     roles = [b.spec.role for b in graph.blocks.values()]
+    what = f"The module {graph.owner.name}" if graph.owner is not None else "The model"
     if ROLE_INPUT not in roles:
-        out.append(Diagnostic("The model needs an Input block: it is where data enters the model."))
+        out.append(Diagnostic(f"{what} needs an Input block: it is where data enters the {what.split()[1]}."))
     if ROLE_OUTPUT not in roles:
-        out.append(Diagnostic("The model needs an Output block: it marks what the model returns."))
+        out.append(Diagnostic(f"{what} needs an Output block: it marks what the {what.split()[1]} returns."))
 
     _, in_cycle = graph.topological_order()
     cyclic = set(in_cycle)

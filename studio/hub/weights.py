@@ -26,6 +26,7 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from studio.blocks.registry import ASSET_HUB_REPO, ASSET_WEIGHTS, ASSET_WEIGHTS_FILE, Asset
+from studio.graph.modules import blocks_deep
 from studio.hub.models import filename_of, get_weights
 
 CHUNK = 1 << 16
@@ -246,7 +247,7 @@ def _few(items: list[str], n: int = 5) -> str:
 # ------------------------------------------------------------------------ graphs
 def graph_assets(graph) -> list[tuple[object, Asset]]:
     """(block, asset) for everything building ``graph`` loads, as each block type declares it."""
-    return [(block, a) for block in graph.blocks.values() for a in block.spec.needed_assets(block.params)]
+    return [(block, a) for block in blocks_deep(graph) for a in block.spec.needed_assets(block.params)]
 
 
 def graph_weights(graph) -> list[str]:
