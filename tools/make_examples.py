@@ -167,13 +167,90 @@ def transfer_learning() -> Project:
     )
 
 
+def _unit(g: Graph, name: str, downsample: bool) -> None:
+    """A residual unit (conv-bn-relu-conv-bn, plus the input or a 1x1 conv of it, then relu)
+    with per-use parameters ``planes`` and ``stride``."""
+    from studio.graph.modules import DefinitionParam
+
+    d = g.library.new(name)
+    m = d.graph
+    x = m.add_block("input", name="x", params={"shape": [16, 28, 28]})
+    conv = {"kernel_size": 3, "padding": 1, "bias": False}
+    c1 = m.add_block("conv2d", name="conv1", params={"out_channels": 16, **conv})
+    b1 = m.add_block("batchnorm2d", name="bn1")
+    r1 = m.add_block("relu", name="relu1")
+    c2 = m.add_block("conv2d", name="conv2", params={"out_channels": 16, **conv})
+    b2 = m.add_block("batchnorm2d", name="bn2")
+    add = m.add_block("add", name="add")
+    r2 = m.add_block("relu", name="relu2")
+    out = m.add_block("output", name="out")
+    chain(m, x, c1, b1, r1, c2, b2, add)
+    chain(m, add, r2, out)
+    planes, stride = [(c1.id, "out_channels"), (c2.id, "out_channels")], [(c1.id, "stride")]
+    if downsample:
+        ds = m.add_block("conv2d", name="downsample", params={"out_channels": 16, "kernel_size": 1, "padding": 0, "bias": False})
+        dbn = m.add_block("batchnorm2d", name="downsample_bn")
+        chain(m, x, ds, dbn)
+        m.connect(dbn.id, "out", add.id, "in2")
+        planes.append((ds.id, "out_channels"))
+        stride.append((ds.id, "stride"))
+    else:
+        m.connect(x.id, "out", add.id, "in2")
+    d.params["planes"] = DefinitionParam("planes", tuple(planes), "Channels of the unit's convolutions.")
+    d.params["stride"] = DefinitionParam("stride", tuple(stride), "2 halves the height and width.")
+    arrange(m)
+
+
+def shapes_resnet() -> Project:
+    g = Graph()
+    _unit(g, "ResidualUnit", downsample=False)
+    _unit(g, "DownsampleUnit", downsample=True)
+    x = g.add_block("input", name="image", params={"shape": [1, 28, 28]})
+    stem = g.add_block("conv2d", name="stem", params={"out_channels": 16, "kernel_size": 3, "padding": 1, "bias": False})
+    bn = g.add_block("batchnorm2d", name="stem_bn")
+    relu = g.add_block("relu", name="stem_relu")
+    l1 = g.add_block("module:ResidualUnit", name="layer1", params={"repeat": 2, "planes": 16})
+    l2 = g.add_block("module:DownsampleUnit", name="layer2", params={"planes": 32, "stride": 2})
+    l3 = g.add_block("module:ResidualUnit", name="layer3", params={"planes": 32})
+    pool = g.add_block("adaptive_avgpool2d", name="pool", params={"output_size": 1})
+    flat = g.add_block("flatten", name="flatten")
+    head = g.add_block("linear", name="classifier", params={"out_features": 3})
+    out = g.add_block("output", name="logits")
+    chain(g, x, stem, bn, relu, l1, l2, l3, pool, flat, head, out)
+    arrange(g)
+    return Project(
+        name="Shapes ResNet",
+        graph=g,
+        training={
+            "data": {"kind": "shapes", "n": 1500},
+            "loss": {"name": "cross_entropy"},
+            "optimizer": {"name": "adam", "lr": 0.003},
+            "epochs": 3,
+            "batch_size": 64,
+            "seed": 0,
+        },
+        metadata={
+            "description": (
+                "A small ResNet built from two module definitions: ResidualUnit, used three times "
+                "(layer1 repeats it twice), and DownsampleUnit. Each becomes its own nn.Module "
+                "class in the code; double-click a module to open it."
+            )
+        },
+    )
+
+
+EXAMPLES = {
+    "mlp_classifier": mlp,
+    "shapes_cnn": cnn,
+    "residual_network": residual,
+    "transfer_learning": transfer_learning,
+    "shapes_resnet": shapes_resnet,
+}
+
 if __name__ == "__main__":
+    import sys
+
     OUT.mkdir(parents=True, exist_ok=True)
-    for stem, make in (
-        ("mlp_classifier", mlp),
-        ("shapes_cnn", cnn),
-        ("residual_network", residual),
-        ("transfer_learning", transfer_learning),
-    ):
-        path = save_project(make(), OUT / f"{stem}.studio.json")
+    for stem in sys.argv[1:] or list(EXAMPLES):
+        path = save_project(EXAMPLES[stem](), OUT / f"{stem}.studio.json")
         print("wrote", path)
