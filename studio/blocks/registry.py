@@ -79,6 +79,8 @@ class EmitContext:
     inference: bool = False
     #: gives a fresh local variable name for helper values (``h_n``, ``h_n_1``...)
     namer: Callable[[str], str] | None = None
+    #: the ``studio.trust.TrustPolicy`` the compiler was given: what outside code may run
+    trust: Any = None
 
     def temp(self, base: str) -> str:
         return self.namer(base) if self.namer else base

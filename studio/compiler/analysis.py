@@ -16,6 +16,7 @@ from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate
 from studio.graph.model import Block, Edge, Graph
 from studio.graph.modules import Definition
 from studio.graph.validation import Diagnostic, validate
+from studio.trust import TrustPolicy, policy
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,12 @@ class Analysis:
         values: dict[str, Any] | None = None,
         frozen: bool = False,
         memo: dict | None = None,
+        trust: TrustPolicy | None = None,
     ) -> None:
         self.graph = graph
+        #: which outside code may run while inferring (the caller's; default: the session's
+        #: policy when the analysis is made, read once here and never again)
+        self.trust = trust if trust is not None else policy()
         self.info: dict[str, BlockInfo] = {}
         self.diagnostics: list[Diagnostic] = []
         #: use block id -> what that use of a module definition computes
@@ -97,9 +102,15 @@ class Analysis:
             self._listening = False
 
     def invalidate(self) -> None:
-        """Re-evaluate every block on the next refresh (e.g. after the user trusted code)."""
+        """Re-evaluate every block on the next refresh."""
         self._dirty = None
         self._memo.clear()
+
+    def set_trust(self, trust: TrustPolicy) -> None:
+        """Infer again under a new policy (the user trusted a file or a repository)."""
+        if trust != self.trust:
+            self.trust = trust
+            self.invalidate()
 
     # ----------------------------------------------------------------- events
     def _mark(self, block_id: str) -> None:
@@ -188,7 +199,7 @@ class Analysis:
             self.use_results[block.id] = result
             return result.info
         self.use_results.pop(block.id, None)
-        return evaluate_block(spec, params, tuple(in_specs), frozen)
+        return evaluate_block(spec, params, tuple(in_specs), frozen, self.trust)
 
     def _given_input(self, block: Block) -> BlockInfo:
         inputs = [b.id for b in self.graph.blocks.values() if b.spec.role == ROLE_INPUT]
@@ -201,7 +212,7 @@ class Analysis:
     def _evaluate_use(self, defn: Definition, params: dict, in_specs: tuple, frozen: bool) -> UseResult:
         """Analyse the definition's graph with this use's inputs and parameters, once per
         repeated copy (each copy's first output feeds the next copy's first input)."""
-        key = (id(defn), defn.version, _freeze(params), in_specs, frozen)
+        key = (id(defn), defn.version, _freeze(params), in_specs, frozen, self.trust)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
@@ -214,7 +225,9 @@ class Analysis:
             return result
         specs = in_specs
         for _ in range(repeat):
-            copy = Analysis(defn.graph, listen=False, inputs=specs, values=values, frozen=frozen, memo=self._memo)
+            copy = Analysis(
+                defn.graph, listen=False, inputs=specs, values=values, frozen=frozen, memo=self._memo, trust=self.trust
+            )
             result.copies.append(copy)
             outs = tuple(copy.output_spec(b) for b in defn.output_blocks())
             if copy.errors or any(o is None for o in outs):
@@ -228,7 +241,9 @@ class Analysis:
 
     def with_values(self, values: dict[str, Any]) -> Analysis:
         """The same inside of a module definition, analysed with other per-use values."""
-        return Analysis(self.graph, listen=False, inputs=self._inputs, values=values, frozen=self._frozen)
+        return Analysis(
+            self.graph, listen=False, inputs=self._inputs, values=values, frozen=self._frozen, trust=self.trust
+        )
 
     def params_of(self, block: Block) -> dict[str, Any]:
         """``block``'s parameters as this analysis sees them (with a use's per-use values)."""

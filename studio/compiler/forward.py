@@ -132,6 +132,7 @@ class Forward:
             in_dtypes=[None] * len(in_exprs),
             frozen=block.frozen,
             namer=lambda base: var_ns.create_name(base),
+            trust=analysis.trust,
         )
         if spec.definition is not None:
             emitted = self.uses.emit_use(ctx, analysis.use_results[bid])

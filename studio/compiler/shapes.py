@@ -33,6 +33,7 @@ from studio.blocks.registry import (
 from studio.blocks.shapes import fmt_shape
 from studio.blocks.text import shorten
 from studio.compiler.macs import count_macs
+from studio.trust import TrustPolicy
 
 Shape = tuple[int, ...]
 InSpec = tuple[Shape, str] | None
@@ -99,17 +100,19 @@ def evaluate_block(
     params: dict[str, Any],
     in_specs: tuple[InSpec, ...],
     frozen: bool = False,
+    trust: TrustPolicy | None = None,
 ) -> BlockInfo:
-    """Shapes, parameter counts and MACs of one block given its input shapes and dtypes."""
-    from studio.trust import policy
-
+    """Shapes, parameter counts and MACs of one block given its input shapes and dtypes.
+    ``trust`` says which outside code may run (default: none beyond torch and torchvision);
+    a cached result is reused only under the same answers for this block's outside code."""
+    trust = trust if trust is not None else TrustPolicy()
     outside = spec.outside_code(params) if spec.outside_code is not None else ()
-    key = (spec.id, _freeze(params), frozen, in_specs, policy().decisions(outside))
+    key = (spec.id, _freeze(params), frozen, in_specs, trust.decisions(outside))
     hit = _memo.get(key)
     if hit is not None:
         _memo.move_to_end(key)
         return hit
-    info = _evaluate(spec, params, in_specs, frozen)
+    info = _evaluate(spec, params, in_specs, frozen, trust)
     _memo[key] = info
     if len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
@@ -117,7 +120,7 @@ def evaluate_block(
 
 
 def _evaluate(
-    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...], frozen: bool
+    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...], frozen: bool, trust: TrustPolicy
 ) -> BlockInfo:
     in_shapes = tuple(s[0] if s else None for s in in_specs)
     if spec.role == ROLE_INPUT:
@@ -140,6 +143,7 @@ def _evaluate(
         frozen=frozen,
         inference=True,
         namer=lambda base: f"_tmp_{base}",
+        trust=trust,
     )
     try:
         if spec.check is not None:

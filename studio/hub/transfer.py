@@ -90,7 +90,7 @@ def _output_rank(graph: Graph, block_id: str, params: dict, analysis) -> int | N
     if e is None:
         return 2 if params.get("mode") == "features" else None
     spec = analysis.edge_spec(e)
-    info = evaluate_block(block.spec, params, (spec,), block.frozen)
+    info = evaluate_block(block.spec, params, (spec,), block.frozen, analysis.trust)
     shape = info.out_shapes[0] if info.out_shapes else None
     return len(shape) if shape else None
 

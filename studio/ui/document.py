@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from studio import trust
 from studio.graph.commands import Command
 from studio.graph.model import Block, Graph
 from studio.graph.project import Project
@@ -125,7 +126,7 @@ class Document(QObject):
     def reanalyse(self) -> None:
         """Infer every block again (something outside the graph changed, e.g. trust)."""
         if self.analysis is not None:
-            self.analysis.invalidate()
+            self.analysis.set_trust(trust.policy())
         self._code_stale = True
         self._schedule()
 

@@ -291,10 +291,11 @@ class HubEmitter(Emitter):
         entry = c.p.entry.strip()
         kwargs = parse_kwargs(c.p.kwargs)
         if c.inference:
-            from studio.trust import is_trusted, untrusted_message
+            from studio.trust import TrustPolicy, untrusted_message
 
+            trust = c.trust if c.trust is not None else TrustPolicy()
             folder = cached_repo_dir(repo)
-            if not (c.p.trusted or repo.is_local) or not is_trusted(repo.text):
+            if not (c.p.trusted or repo.is_local) or not trust.trusts(repo.text):
                 raise HubError(untrusted_message(repo.text))
             if folder is None:
                 raise HubError(f"{repo.text} is not downloaded yet")

@@ -88,21 +88,23 @@ def custom_outside_code(params) -> list[str]:
 
 
 def _custom_check(c: EmitContext) -> str | None:
-    from studio.trust import allows, untrusted_message
+    from studio.trust import TrustPolicy, untrusted_message
+
+    trust = c.trust if c.trust is not None else TrustPolicy()
 
     try:
         kind, where, cls = parse_source(c.p.source)
         kwargs = parse_kwargs(c.p.kwargs)
     except ValueError as e:
         return f"Custom module: {e}."
-    if not allows("torch.nn" if where == "nn" else where):
+    if not trust.allows("torch.nn" if where == "nn" else where):
         return untrusted_message(where)
     if kind == "module" and c.inference:
-        return _module_class_problem(where, cls) or _builder_kwargs_problem(kind, where, cls, kwargs)
+        return _module_class_problem(where, cls, trust) or _builder_kwargs_problem(kind, where, cls, kwargs)
     return None
 
 
-def _module_class_problem(module: str, cls: str) -> str | None:
+def _module_class_problem(module: str, cls: str, trust) -> str | None:
     """Only an nn.Module subclass may be constructed while inferring shapes (a project file
     naming, say, torch.hub:load must not get to call it). The import itself goes through
     :func:`studio.trust.import_module`: allow-listed or trusted only, never from the working
@@ -112,7 +114,7 @@ def _module_class_problem(module: str, cls: str) -> str | None:
     from studio.trust import UntrustedCode, import_module, shorten
 
     try:
-        obj = getattr(import_module("torch.nn" if module == "nn" else module), cls)
+        obj = getattr(import_module("torch.nn" if module == "nn" else module, trust), cls)
     except UntrustedCode as e:
         return str(e)
     except (ImportError, AttributeError) as e:

@@ -86,7 +86,8 @@ def _declared(section: str, registry: dict, key: str, default: str):
     field_name = "kind" if section == "data" else "name"
 
     def when(d) -> bool:
-        kind = registry.get(_get(d, (section, field_name), default))
+        chosen = _get(d, (section, field_name), default)
+        kind = registry.get(chosen) if isinstance(chosen, str) else None  # a file may hold anything
         return kind is not None and key in kind.form_options()
 
     return when
