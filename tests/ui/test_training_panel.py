@@ -177,6 +177,7 @@ def insert_flaky(window, tmp_path, **kwargs):
     path = tmp_path / "flaky.py"
     path.write_text(FLAKY)
     trust(str(path))
+    window.doc.reanalyse()  # as the block's Trust action does: the analysis is given the new policy
     g, ed = window.doc.graph, window.editor
     fc2, relu2, head = (by_name(g, n) for n in ("fc2", "relu2", "classifier"))
     ed.delete([relu2.id])
