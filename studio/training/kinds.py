@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
-from studio.training import readers
+from studio.training import readers, text_data
 from studio.training.options import Char, Column, Number, option_problems
 from studio.training.signatures import (
     DataError,
@@ -64,7 +64,8 @@ class Kind:
 class LossKind(Kind):
     torch_name: str = ""
     #: "class": one integer class index per sample; "float": a regression target vector;
-    #: "multilabel": one 0/1 output per label (the targets become floats)
+    #: "multilabel": one 0/1 output per label (the targets become floats); "tokens": the next
+    #: token at every position of a text window (N x T x V scores)
     target: str = "class"
     #: the model must output one score (logit) per class, e.g. cross-entropy
     needs_logits_per_class: bool = False
@@ -72,6 +73,8 @@ class LossKind(Kind):
     arguments: dict[str, str] = field(default_factory=dict)
     #: keyword arguments left out while at their default (the script reads like a tutorial)
     omit_at_default: tuple[str, ...] = ()
+    #: the epochs also report train_/val_perplexity, exp of the mean token loss
+    perplexity: bool = False
 
     @property
     def task(self) -> str:
@@ -85,7 +88,8 @@ class LossKind(Kind):
     @property
     def metric_function(self) -> str:
         """The runtime function giving each sample's metric (`studio.training.runtime`)."""
-        return {"class": "class_hits", "multilabel": "label_hits", "float": "absolute_errors"}[self.target]
+        return {"class": "class_hits", "multilabel": "label_hits", "float": "absolute_errors",
+                "tokens": "token_hits"}[self.target]
 
     def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
@@ -196,6 +200,11 @@ LOSSES: dict[str, LossKind] = _registry(
     LossKind("cross_entropy", "Cross-entropy", "Classification: one score per class, softmax inside.",
              {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
              torch_name="CrossEntropyLoss", target="class", needs_logits_per_class=True,
+             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
+    LossKind("next_token", "Next-token cross-entropy",
+             "Text: a score for every vocabulary token at each position (N x T x V), against the next tokens.",
+             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
+             torch_name="TokenCrossEntropy", target="tokens", perplexity=True,
              arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
     LossKind("nll", "Negative log-likelihood", "Classification on log-probabilities (after LogSoftmax).",
              torch_name="NLLLoss", target="class", needs_logits_per_class=True),
@@ -318,6 +327,8 @@ _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
 _AUGMENT = Bool(False, "Augment", "Random flips and shifts of the training images.")
 _PATH = Text("", "File / folder", max_len=4096)
+_TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
+                    "(any text works)", options=("char", "byte"))
 
 
 def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),
@@ -378,6 +389,20 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 shown=("path", "channels", "augment"), check=_size_check, family="folder",
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
                 reader_spec=readers.folder_spec),
+    DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
+                {"path": _PATH, "tokenizer": _TOKENIZER,
+                 "block_size": Int(64, "Block size", "Tokens in one window (the context)", min=1, max=1 << 16),
+                 "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16)},
+                family="file", loader="load_text", targets=("class",), reader="read_text_windows",
+                reader_spec=text_data.text_spec, signature=text_data.text_signature),
+    DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
+                {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
+                 "tokenizer": _TOKENIZER, "length": Int(128, "Length", "Tokens per text (cut or padded)",
+                                                        min=1, max=1 << 16),
+                 "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=(True, False))},
+                shown=("path", "text", "target", "tokenizer", "length"), family="file", loader="load_text",
+                targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec,
+                signature=text_data.text_csv_signature),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),
     _torchvision("cifar10", "CIFAR-10", (3, 32, 32), "CIFAR10",

@@ -57,6 +57,7 @@ def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> 
         "monitor": s.resolved_monitor(),
         "mode": s.monitor_mode(),
         "metric_name": s.metric_name,
+        "perplexity": get_loss(s.loss.name).perplexity,
         "early_stopping": {"patience": es.patience, "min_delta": float(es.min_delta)} if es.enabled else None,
     }
 

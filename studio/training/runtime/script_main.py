@@ -32,6 +32,7 @@ from studio.training.runtime.loop import (
     train_step,
     write_metrics,
 )
+from studio.training.runtime.metrics import with_perplexity
 from studio.training.runtime.schedules import Monitor, learning_rate, set_learning_rate
 
 
@@ -115,7 +116,8 @@ def build(s, model_class, device, distributed):
     params = [p for p in net.parameters() if p.requires_grad]
     opt = s["optimizer"]
     optimizer = make_optimizer(params, opt["name"], opt["arguments"], opt["implementations"])
-    loss_fn = getattr(nn, s["loss"]["name"])(**s["loss"]["arguments"])
+    name = s["loss"]["name"]
+    loss_fn = (getattr(nn, name, None) or globals()[name])(**s["loss"]["arguments"])  # torch's, or defined above
     model = net
     if distributed:  # backward() averages the gradients over the processes
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
@@ -196,6 +198,8 @@ def main(settings, model_class, metric, rate, read, read_val=None):
             sums = evaluate(model, validation(), loss_fn, metric, device, autocast, float_targets)
             vl, vm, vc = global_sums(*torch.stack(sums[:2]).tolist(), sums[2], device=device)
             metrics["val_loss"], metrics[f"val_{s['metric_name']}"] = vl / max(1, vc), vm / max(1, vc)
+        if s.get("perplexity"):
+            metrics = with_perplexity(metrics)
         metrics.update(lr=optimizer.param_groups[0]["lr"], samples_per_s=count / seconds if seconds > 0 else 0.0,
                        seconds=time.perf_counter() - start)
         history.append(metrics)
