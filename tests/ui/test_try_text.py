@@ -1,0 +1,92 @@
+"""Try it for a text model (pytest-qt): generate text from a prompt, off the GUI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.graph.project import Project, save_project
+from tests.training.test_text_training import TALES, text_model, training
+from tests.ui.conftest import open_window
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """(model, data) of Embedding -> Linear trained for two epochs on the shipped text."""
+    from studio.compiler import build_model
+    from studio.training import Trainer, TrainingSettings, load_data
+
+    settings = TrainingSettings.from_dict(training(epochs=2))
+    data = load_data(settings)
+    model = build_model(text_model())
+    assert Trainer(model, data, settings).fit().status == "completed"
+    return model, data
+
+
+def panel_with(qtbot, source):
+    from studio.ui.training.try_panel import TryPanel
+
+    panel = TryPanel()
+    qtbot.addWidget(panel)
+    panel.source = lambda: source
+    return panel
+
+
+def generate(qtbot, panel, click=None):
+    panel.last = None
+    (click or panel.run)()
+    qtbot.waitUntil(lambda: panel.last is not None, timeout=20000)
+    return panel.last
+
+
+def test_a_text_model_generates_from_the_prompt_with_the_chosen_length(qtbot, trained):
+    panel = panel_with(qtbot, trained)
+    r = generate(qtbot, panel)  # the first try: from the validation text
+    assert r["task"] == "text" and r["tokens"] == 300
+    assert panel.text_controls.isVisible() or not panel.isVisible()
+    assert not panel.text_controls.isHidden() and panel.button.isHidden()
+    panel.prompt.setText("Once upon a time")
+    panel.length.setValue(80)
+    panel.temperature.setValue(0.5)
+    r = generate(qtbot, panel, panel.generate_button.click)
+    assert r["prompt"] == "Once upon a time" and r["tokens"] == 80 and len(r["text"]) == 80
+    vocab = set(TALES.read_text(encoding="utf-8"))
+    assert set(r["text"]) <= vocab
+    assert panel.generated.toPlainText() == "Once upon a time" + r["text"]
+    assert panel.message.text() == "80 tokens generated at temperature 0.5."
+
+
+def test_temperature_zero_always_takes_the_likeliest_token(qtbot, trained):
+    panel = panel_with(qtbot, trained)
+    panel.temperature.setValue(0.0)
+    panel.prompt.setText("The fox")
+    first = generate(qtbot, panel)["text"]
+    assert generate(qtbot, panel)["text"] == first
+    panel.temperature.setValue(1.5)
+    hot = {generate(qtbot, panel)["text"] for _ in range(2)}
+    assert len(hot) == 2  # sampled: each Generate draws anew
+
+
+def test_a_prompt_the_vocabulary_cannot_spell_gets_one_line_not_a_traceback(qtbot, trained):
+    panel = panel_with(qtbot, trained)
+    panel.prompt.setText("Quiz")
+    r = generate(qtbot, panel)
+    assert "problem" in r and "error" not in r
+    assert panel.message.text().startswith("The prompt has the character 'Q', which the vocabulary")
+    assert not panel.text_controls.isHidden()  # the prompt stays editable
+
+
+def test_trained_in_the_window_the_try_it_tab_writes_text(qtbot, tmp_path: Path):
+    path = tmp_path / "tales.studio.json"
+    save_project(Project("tales", text_model(), training(epochs=1)), path)
+    w = open_window(qtbot, path)
+    t = w.training
+    t.train()
+    qtbot.waitUntil(lambda: not t.running, timeout=60000)
+    assert t.panel.progress.format() == "completed", t.failure_text()
+    panel = t.panel.try_panel
+    panel.prompt.setText("Moral: ")
+    r = generate(qtbot, panel)
+    assert "error" not in r and r["prompt"] == "Moral: " and r["tokens"] == 300
+    assert panel.generated.toPlainText().startswith("Moral: ")
