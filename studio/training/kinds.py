@@ -201,11 +201,6 @@ LOSSES: dict[str, LossKind] = _registry(
              {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
              torch_name="CrossEntropyLoss", target="class", needs_logits_per_class=True,
              arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
-    LossKind("next_token", "Next-token cross-entropy",
-             "Text: a score for every vocabulary token at each position (N x T x V), against the next tokens.",
-             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
-             torch_name="TokenCrossEntropy", target="tokens", perplexity=True,
-             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
     LossKind("nll", "Negative log-likelihood", "Classification on log-probabilities (after LogSoftmax).",
              torch_name="NLLLoss", target="class", needs_logits_per_class=True),
     LossKind("mse", "Mean squared error", "Regression: the mean of the squared differences.",
@@ -219,6 +214,11 @@ LOSSES: dict[str, LossKind] = _registry(
     LossKind("bce_with_logits", "Binary cross-entropy (logits)",
              "One yes/no output per label (multi-label); class labels become one-hot targets.",
              torch_name="BCEWithLogitsLoss", target="multilabel"),
+    LossKind("next_token", "Next-token cross-entropy",
+             "Text: a score for every vocabulary token at each position (N x T x V), against the next tokens.",
+             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
+             torch_name="TokenCrossEntropy", target="tokens", perplexity=True,
+             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
 )
 
 # -- optimizers -----------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
                  "tokenizer": _TOKENIZER, "length": Int(128, "Length", "Tokens per text (cut or padded)",
                                                         min=1, max=1 << 16),
-                 "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=(True, False))},
+                 "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=("auto", True, False))},
                 shown=("path", "text", "target", "tokenizer", "length"), family="file", loader="load_text",
                 targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec,
                 signature=text_data.text_csv_signature),
