@@ -146,6 +146,8 @@ class DatasetKind(Kind):
     targets: tuple[str, ...] = ("class",)
     #: (options with defaults filled, base dir) -> DataSignature, never loading the data
     signature: Callable[..., DataSignature] | None = None
+    #: text: the runtime function train.py's --generate runs (`runtime.text.sample_text`)
+    generate: str = ""
     #: generated sets: the functions of `studio.training.datasets` that make it, helpers first
     generator: tuple[str, ...] = ()
     #: generated sets: the class names, or a pattern of the class number i ("arm {i}")
@@ -393,7 +395,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 {"path": _PATH, "tokenizer": _TOKENIZER,
                  "block_size": Int(64, "Block size", "Tokens in one window (the context)", min=1, max=1 << 16),
                  "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16)},
-                family="file", loader="load_text", targets=("class",), reader="read_text_windows",
+                family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),

@@ -128,3 +128,10 @@ def test_train_py_of_a_text_project_runs_and_reports_the_same_perplexity(tmp_pat
         assert list(a) == list(b)
         assert float(a["val_perplexity"]) == pytest.approx(float(b["val_perplexity"]), abs=1e-4)
     assert (tmp_path / "script" / "weights.pt").exists()
+    args = [sys.executable, str(script), "--out", str(tmp_path / "script"), "--generate", "Once upon a time"]
+    run = subprocess.run([*args, "--tokens", "40"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Once upon a time") and len(run.stdout) == len("Once upon a time") + 40 + 1
+    run = subprocess.run([*args[:-1], "Quiz"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert run.returncode == 1 and run.stderr.startswith("The prompt has the character 'Q'")
+    assert len(run.stderr.strip().splitlines()) == 1

@@ -36,8 +36,12 @@ from studio.training.runtime.metrics import with_perplexity
 from studio.training.runtime.schedules import Monitor, learning_rate, set_learning_rate
 
 
-def parse_args(settings, description):
+def parse_args(settings, description, text=False):
     parser = argparse.ArgumentParser(description=description)
+    if text:
+        parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT with the weights in --out")
+        parser.add_argument("--tokens", type=int, default=300, help="tokens --generate writes (default: %(default)s)")
+        parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest token (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=settings["epochs"], help="default: %(default)s")
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
@@ -147,10 +151,12 @@ def save_weights(net, out):
         print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
 
 
-def main(settings, model_class, metric, rate, read, read_val=None):
+def main(settings, model_class, metric, rate, read, read_val=None, generate=None):
     """Train `model_class` as `settings` say; `metric`, `rate` and `read` are the runtime
-    functions the project's loss, schedule and dataset name."""
-    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.")
+    functions the project's loss, schedule and dataset name; `generate` the one --generate runs."""
+    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.", generate is not None)
+    if generate is not None and args.generate is not None:
+        sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     distributed, rank, world_size, device = start_processes(args.device)
     if distributed and rank != 0:

@@ -9,12 +9,16 @@ A CSV with a text column gives token ids padded (id 0) or cut to a length, and a
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
 from studio.training.runtime.tables import DataProblem
 from studio.training.runtime.tokens import (
+    decode_tokens,
     encode_text,
     file_name,
     label_classes,
@@ -98,16 +102,39 @@ class TokenCrossEntropy(nn.CrossEntropyLoss):
         return super().forward(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-@torch.no_grad()
 def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=None):
     """`ids` (1 x t token ids) followed by `length` new tokens, each drawn with
     torch.multinomial from the softmax of the last position's scores / `temperature` (0: the
     most likely token), the context cropped to the last `block_size` tokens."""
-    for _ in range(length):
-        logits = model(ids[:, -block_size:])[:, -1, :].float()
-        if temperature <= 0:
-            step = logits.argmax(-1, keepdim=True)
-        else:
-            step = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)
-        ids = torch.cat([ids, step.to(ids.dtype)], 1)
+    with torch.no_grad():
+        for _ in range(length):
+            logits = model(ids[:, -block_size:])[:, -1, :].float()
+            if temperature <= 0:
+                step = logits.argmax(-1, keepdim=True)
+            else:
+                step = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)
+            ids = torch.cat([ids, step.to(ids.dtype)], 1)
     return ids
+
+
+def sample_text(model_class, settings, args):
+    """train.py --generate: the prompt continued by the weights train.py saved in --out, sampled
+    with --seed (returns 0 when it printed the text, 1 with one line on stderr when it cannot)."""
+    spec = settings["data"]
+    codec = make_codec(spec["tokenizer"], "", spec.get("vocab"))
+    try:
+        ids = encode_text(args.generate, codec, "The prompt") or [0]
+        state = torch.load(Path(args.out) / "weights.pt", map_location="cpu", weights_only=True)
+    except DataProblem as e:
+        print(e, file=sys.stderr)
+        return 1
+    except FileNotFoundError:
+        print(f"No weights in {args.out}: train first (python train.py --out {args.out}).", file=sys.stderr)
+        return 1
+    model = model_class()
+    model.load_state_dict(state)
+    generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
+    out = generate_tokens(model.eval(), torch.tensor([ids]), args.tokens, int(spec["block_size"]), args.temperature,
+                          generator)
+    print(decode_tokens(out[0].tolist(), codec))
+    return 0
