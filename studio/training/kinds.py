@@ -148,6 +148,9 @@ class DatasetKind(Kind):
     signature: Callable[..., DataSignature] | None = None
     #: text: the runtime function train.py's --generate runs (`runtime.text.sample_text`)
     generate: str = ""
+    #: (options with defaults, base dir) -> the options a run keeps to read the data the same
+    #: way later (a text's vocabulary: Try it and train.py then use the ids it trained with)
+    pin: Callable[..., dict] | None = None
     #: generated sets: the functions of `studio.training.datasets` that make it, helpers first
     generator: tuple[str, ...] = ()
     #: generated sets: the class names, or a pattern of the class number i ("arm {i}")
@@ -175,6 +178,16 @@ class DatasetKind(Kind):
         if problems:
             raise DataError(problems[0])
         return self.signature(self.values(options), base_dir)
+
+    def pinned(self, options: Mapping[str, Any], base_dir=None) -> dict:
+        """`options` with what a run keeps (`pin`); unchanged when the kind pins nothing or the
+        data cannot be read yet (the run itself then says why)."""
+        if self.pin is None or self.problems(options):
+            return dict(options)
+        try:
+            return {**options, **self.pin(self.values(options), base_dir)}
+        except DataError:
+            return dict(options)
 
     def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
         """The plain spec the runtime reader takes, for a loss whose target is `target`."""
@@ -329,6 +342,7 @@ _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
 _AUGMENT = Bool(False, "Augment", "Random flips and shifts of the training images.")
 _PATH = Text("", "File / folder", max_len=4096)
+_VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21)
 _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
                     "(any text works)", options=("char", "byte"))
 
@@ -394,15 +408,18 @@ DATASETS: dict[str, DatasetKind] = _registry(
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
                 {"path": _PATH, "tokenizer": _TOKENIZER,
                  "block_size": Int(64, "Block size", "Tokens in one window (the context)", min=1, max=1 << 16),
-                 "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16)},
-                family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
+                 "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
+                 "vocab": _VOCAB},
+                shown=("path", "tokenizer", "block_size", "stride"), pin=text_data.pin_text, family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
                  "tokenizer": _TOKENIZER, "length": Int(128, "Length", "Tokens per text (cut or padded)",
                                                         min=1, max=1 << 16),
-                 "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=("auto", True, False))},
-                shown=("path", "text", "target", "tokenizer", "length"), family="file", loader="load_text",
+                 "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=("auto", True, False)),
+                 "vocab": _VOCAB},
+                shown=("path", "text", "target", "tokenizer", "length"), pin=text_data.pin_csv, family="file",
+                loader="load_text",
                 targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec,
                 signature=text_data.text_csv_signature),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),

@@ -33,19 +33,30 @@ def _stamp(path: Path) -> int:
 
 
 @functools.lru_cache(maxsize=32)
-def _text_facts(path_text: str, tokenizer: str, stamp: int) -> tuple[dict, int]:
-    """(codec, token count) of a text file."""
+def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple[dict, int]:
+    """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's."""
     try:
         text = read_text(path_text)
     except DataProblem as e:
         raise DataError(str(e)) from None
-    codec = make_codec(tokenizer, text)
+    codec = make_codec(tokenizer, text, vocab)
     return codec, len(text.encode("utf-8")) if tokenizer == "byte" else len(text)
 
 
 def text_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, int]:
     path = resolve(values.get("path"), base_dir, "text file")
-    return _text_facts(str(path), values.get("tokenizer", "char"), _stamp(path))
+    return _text_facts(str(path), values.get("tokenizer", "char"), values.get("vocab") or "", _stamp(path))
+
+
+def pin_text(values: Mapping[str, Any], base_dir=None) -> dict:
+    """What a run keeps of a text: its vocabulary (char tokenizer)."""
+    vocab = text_facts(values, base_dir)[0]["vocab"]
+    return {"vocab": vocab} if vocab else {}
+
+
+def pin_csv(values: Mapping[str, Any], base_dir=None) -> dict:
+    vocab = column_facts(values, base_dir)[0]["vocab"]
+    return {"vocab": vocab} if vocab else {}
 
 
 def text_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
@@ -68,17 +79,18 @@ def text_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> di
 @functools.lru_cache(maxsize=32)
 def _column_facts(path_text: str, key: tuple, stamp: int) -> tuple[dict, list[str], int]:
     """(codec, classes, rows) of a CSV file's text and label columns."""
-    text, target, delimiter, header, tokenizer = key
+    text, target, delimiter, header, tokenizer, vocab = key
     try:
         texts, labels, _ = read_text_column(path_text, text, target, delimiter, header)
     except DataProblem as e:
         raise DataError(str(e)) from None
-    return make_codec(tokenizer, "".join(texts), offset=1), label_classes(labels), len(texts)
+    return make_codec(tokenizer, "".join(texts), vocab, offset=1), label_classes(labels), len(texts)
 
 
 def column_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, list[str], int]:
     path = resolve(values.get("path"), base_dir, "CSV file")
-    key = (values["text"], values["target"], values["delimiter"], values["header"], values["tokenizer"])
+    key = (values["text"], values["target"], values["delimiter"], values["header"], values["tokenizer"],
+           values.get("vocab") or "")
     return _column_facts(str(path), key, _stamp(path))
 
 

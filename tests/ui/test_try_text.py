@@ -77,9 +77,13 @@ def test_a_prompt_the_vocabulary_cannot_spell_gets_one_line_not_a_traceback(qtbo
     assert not panel.text_controls.isHidden()  # the prompt stays editable
 
 
-def test_trained_in_the_window_the_try_it_tab_writes_text(qtbot, tmp_path: Path):
+def test_trained_in_the_window_the_try_it_tab_writes_text_with_the_runs_own_vocabulary(qtbot, tmp_path: Path):
+    text = TALES.read_text(encoding="utf-8")
+    (tmp_path / "tales.txt").write_text(text, encoding="utf-8")
+    settings = training(epochs=1)
+    settings["data"]["path"] = "tales.txt"  # beside the project
     path = tmp_path / "tales.studio.json"
-    save_project(Project("tales", text_model(), training(epochs=1)), path)
+    save_project(Project("tales", text_model(), settings), path)
     w = open_window(qtbot, path)
     t = w.training
     t.train()
@@ -90,3 +94,14 @@ def test_trained_in_the_window_the_try_it_tab_writes_text(qtbot, tmp_path: Path)
     r = generate(qtbot, panel)
     assert "error" not in r and r["prompt"] == "Moral: " and r["tokens"] == 300
     assert panel.generated.toPlainText().startswith("Moral: ")
+    # the run keeps its vocabulary: after the text loses its "W"s (every later id would shift),
+    # the kept run still reads and writes with the ids it was trained with
+    vocab = "".join(sorted(set(text)))
+    [rec] = t.store.runs()
+    assert rec.settings["data"]["vocab"] == vocab and "vocab" not in w.doc.project.training["data"]
+    (tmp_path / "tales.txt").write_text(text.replace("W", "w"), encoding="utf-8")
+    runs = t.panel.runs
+    runs.list.setCurrentRow(0)
+    r = generate(qtbot, panel, runs.try_button.click)
+    assert "error" not in r and "problem" not in r, r
+    assert t.last_model[1].train.codec["vocab"] == vocab
