@@ -105,3 +105,30 @@ def test_trained_in_the_window_the_try_it_tab_writes_text_with_the_runs_own_voca
     r = generate(qtbot, panel, runs.try_button.click)
     assert "error" not in r and "problem" not in r, r
     assert t.last_model[1].train.codec["vocab"] == vocab
+
+
+def test_a_text_classifier_is_tried_on_its_validation_texts(qtbot, tmp_path: Path):
+    from studio.compiler import build_model
+    from studio.graph.model import Graph
+    from studio.training import Trainer, TrainingSettings, load_data
+    from tests.helpers import chain
+
+    rows = [f'"{w} {w} {w}",{label}' for i in range(40) for w, label in (("good", "pos"), ("awful", "neg"))]
+    (tmp_path / "reviews.csv").write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    settings = TrainingSettings.from_dict({
+        "data": {"kind": "text_csv", "path": str(tmp_path / "reviews.csv"), "text": "text", "target": "label",
+                 "length": 12}, "epochs": 3, "optimizer": {"name": "adam", "lr": 0.01}})
+    data = load_data(settings)
+    g = Graph()
+    blocks = [g.add_block("input", name="tokens", params={"shape": [12], "dtype": "int64"}),
+              g.add_block("embedding", name="embed", params={"num_embeddings": 12, "embedding_dim": 4}),
+              g.add_block("flatten", name="flat"), g.add_block("linear", name="head", params={"out_features": 2}),
+              g.add_block("output", name="logits")]
+    chain(g, *blocks)
+    model = build_model(g)
+    assert Trainer(model, data, settings).fit().status == "completed"
+    panel = panel_with(qtbot, (model, data))
+    r = generate(qtbot, panel)
+    assert "error" not in r, r
+    assert r["confusion"].sum() == 16 and r["accuracy"] == 1.0
+    assert panel.text_controls.isHidden() and not panel.button.isHidden()  # no text to write here

@@ -49,7 +49,8 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
 
     ds = data.val if data.val is not None and len(data.val) else data.train
     n = min(SAMPLES, len(ds))
-    xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)]).float()
+    xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)])
+    xs = xs.float() if xs.is_floating_point() or xs.dtype == torch.bool else xs  # token ids stay integers
     ys = torch.stack([torch.as_tensor(ds[i][1]) for i in range(n)])
     model = copy.deepcopy(model).cpu().eval()
     out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:]),
@@ -66,7 +67,7 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
                 if t < k and p < k:
                     cm[t, p] += 1
             out.update(labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean()))
-            if xs.dim() == 2 and xs.shape[1] == 2:
+            if xs.dim() == 2 and xs.shape[1] == 2 and xs.is_floating_point():
                 lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
                 pad = (hi - lo) * 0.1 + 1e-6
                 gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID)
