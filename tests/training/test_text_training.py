@@ -135,3 +135,21 @@ def test_train_py_of_a_text_project_runs_and_reports_the_same_perplexity(tmp_pat
     run = subprocess.run([*args[:-1], "Quiz"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert run.returncode == 1 and run.stderr.startswith("The prompt has the character 'Q'")
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_text_csv_checks_the_embedding_and_asks_for_a_class_loss(tmp_path):
+    (tmp_path / "reviews.csv").write_text("text,label\nnice,pos\nawful,neg\nfine,pos\n", encoding="utf-8")
+    data = {"kind": "text_csv", "path": "reviews.csv", "text": "text", "target": "label", "length": 8}
+    g = Graph()
+    blocks = [g.add_block("input", name="tokens", params={"shape": [8], "dtype": "int64"}),
+              g.add_block("embedding", name="embed", params={"num_embeddings": 5, "embedding_dim": 4}),
+              g.add_block("flatten", name="flat"), g.add_block("linear", name="head", params={"out_features": 2}),
+              g.add_block("output", name="logits")]
+    chain(g, *blocks)
+    vocab = len(set("niceawfulf")) + 1  # the characters and the padding id
+    [p] = check_training(g, analyze(g), {"data": data, "loss": {"name": "cross_entropy"}}, tmp_path)
+    assert f"The data's vocabulary has {vocab} tokens, but embed has rows for only 5" in p.message
+    fix(g, p)
+    assert check_training(g, analyze(g), {"data": data, "loss": {"name": "cross_entropy"}}, tmp_path) == []
+    [p] = check_training(g, analyze(g), {"data": data, "loss": {"name": "next_token"}}, tmp_path)
+    assert p.message.startswith("Next-token cross-entropy needs a text file's windows, but the data has one label")
