@@ -46,6 +46,13 @@ def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targ
         raise CheckError(f"The model returns {type(out).__name__}, but training needs a single tensor output.")
     kind = get_loss(s.loss.name)
     what = kind.label.lower()
+    windows = getattr(data.train, "block_size", None) is not None  # text windows (runtime.text)
+    if windows and kind.target != "tokens":
+        raise CheckError(f"The text data asks for the next token at every position; {kind.label} cannot compare "
+                         "that. Choose Next-token cross-entropy as the loss.")
+    if kind.target == "tokens" and not windows:
+        raise CheckError(f"{kind.label} needs a text file's windows, but the data has one label per sample. "
+                         "Choose Cross-entropy.")
     if kind.target == "tokens":
         _check_tokens(out, y, data.num_classes or int(y.max()) + 1, what)
     elif kind.needs_logits_per_class and not y.dtype.is_floating_point:

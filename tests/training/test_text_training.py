@@ -153,3 +153,16 @@ def test_a_text_csv_checks_the_embedding_and_asks_for_a_class_loss(tmp_path):
     assert check_training(g, analyze(g), {"data": data, "loss": {"name": "cross_entropy"}}, tmp_path) == []
     [p] = check_training(g, analyze(g), {"data": data, "loss": {"name": "next_token"}}, tmp_path)
     assert p.message.startswith("Next-token cross-entropy needs a text file's windows, but the data has one label")
+
+
+@pytest.mark.parametrize(("loss", "head", "message"), [
+    ("cross_entropy", VOCAB, "The text data asks for the next token at every position; Cross-entropy cannot compare "
+                             "that. Choose Next-token cross-entropy as the loss."),
+    ("next_token", 10, "The model outputs shape (32, 10) per window but next-token cross-entropy needs one score per "
+                       f"vocabulary token at each position, (32, {VOCAB}). End the model with a Linear layer of {VOCAB} "
+                       "out features."),
+])
+def test_started_anyway_a_mismatched_text_run_fails_with_one_line(loss, head, message):
+    settings = TrainingSettings.from_dict(training(loss=loss))
+    result = Trainer(build_model(text_model(head=head)), load_data(settings), settings).fit()
+    assert result.status == "failed" and result.failure.message == message
