@@ -153,7 +153,8 @@ def _literal(value, indent: int = 0) -> str:
 
 # -- the runtime: which functions the script copies ---------------------------------------------
 
-_RUNTIME = ("tables", "tabular", "data", "generated", "metrics", "schedules", "loop", "board", "script_main")
+_RUNTIME = ("tables", "tabular", "tokens", "data", "generated", "text", "metrics", "schedules", "loop", "board",
+            "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
     "math": "import math", "os": "import os", "sys": "import sys", "time": "import time",
@@ -209,9 +210,11 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
 
     fn = runtime_functions(settings)
     kind = settings.data.get("kind")
-    roots = ["main", fn.metric, fn.rate, fn.read, *([fn.read_val] if fn.read_val else [])]
+    roots = ["main", fn.metric, fn.rate, fn.read, *([fn.read_val] if fn.read_val else []), plan["loss"]["name"]]
     for spec in [settings.data] + ([settings.val_data] if settings.val_data else []):
         roots += get_dataset(spec.get("kind")).generator  # found by name at run time
+    generate = get_dataset(kind).generate
+    roots += [generate] if generate else []
     sources = runtime_sources(roots)
     imports = _script_imports(sources)
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
@@ -225,6 +228,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         extra.append(line)
         taken.add(line.strip())
     read_val = f", read_val={fn.read_val}" if fn.read_val else ""
+    read_val += f", generate={generate}" if generate else ""
     call = f"main(SETTINGS, {cls}, metric={fn.metric}, rate={fn.rate}, read={fn.read}{read_val})"
     parts = [
         _header(cls, project_name),

@@ -235,6 +235,9 @@ class ProgressBar(BaseCallback):
         parts.append(f"{self._short()} {m[f'train_{name}']:.4f}")
         if "val_loss" in m:
             parts += [f"val_loss {m['val_loss']:.4f}", f"val_{self._short()} {m[f'val_{name}']:.4f}"]
+        side = "val" if "val_perplexity" in m else "train"
+        if f"{side}_perplexity" in m:  # text: exp of the mean token loss
+            parts.append(f"{side}_perplexity {m[f'{side}_perplexity']:.2f}")
         parts.append(f"{m['seconds']:.1f}s")
         line = "  ".join(parts) + (f"  * best {r.monitor} so far" if r.improved else "")
         # over a bar on a terminal: return to the start of its line and cover it; into a pipe

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from studio.training.kinds import DatasetKind, get_dataset, get_loss
 from studio.training.plan import data_plan
 from studio.training.runtime import data as rt
-from studio.training.runtime import generated
+from studio.training.runtime import generated, text
 from studio.training.runtime.tables import DataProblem
 from studio.training.settings import TrainingSettings
 from studio.training.signatures import DataError, resolve
@@ -150,6 +150,12 @@ def _check_memory(kind: DatasetKind, n: int) -> None:
 def load_csv(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
     resolve(values.get("path"), base_dir, "CSV file")  # "CSV file not found: ..." before reading
     return rt.read_csv_data(plain)
+
+
+def load_text(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
+    """A text file or a CSV with a text column (`runtime.text`), found first ("... not found")."""
+    resolve(values.get("path"), base_dir, "file")
+    return getattr(text, kind.reader)(plain)
 
 
 def load_image_folder(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:

@@ -46,7 +46,16 @@ def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targ
         raise CheckError(f"The model returns {type(out).__name__}, but training needs a single tensor output.")
     kind = get_loss(s.loss.name)
     what = kind.label.lower()
-    if kind.needs_logits_per_class and not y.dtype.is_floating_point:
+    windows = getattr(data.train, "block_size", None) is not None  # text windows (runtime.text)
+    if windows and kind.target != "tokens":
+        raise CheckError(f"The text data asks for the next token at every position; {kind.label} cannot compare "
+                         "that. Choose Next-token cross-entropy as the loss.")
+    if kind.target == "tokens" and not windows:
+        raise CheckError(f"{kind.label} needs a text file's windows, but the data has one label per sample. "
+                         "Choose Cross-entropy.")
+    if kind.target == "tokens":
+        _check_tokens(out, y, data.num_classes or int(y.max()) + 1, what)
+    elif kind.needs_logits_per_class and not y.dtype.is_floating_point:
         classes = data.num_classes or int(y.max()) + 1
         if out.dim() < 2:
             raise CheckError(
@@ -75,3 +84,13 @@ def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targ
     with torch.no_grad(), autocast:
         loss_fn(out, y.float() if float_targets else y)
         per_sample_metric(kind.id, out, y)
+
+
+def _check_tokens(out, y, vocab: int, what: str) -> None:
+    """Next-token scores: one per vocabulary token at each position of the window."""
+    want = (*y.shape[1:], vocab)
+    if tuple(out.shape[1:]) != want:
+        raise CheckError(
+            f"The model outputs shape {_shape(out.shape[1:])} per window but {what} needs one score per "
+            f"vocabulary token at each position, {_shape(want)}. End the model with a Linear layer of {vocab} out features."
+        )

@@ -102,7 +102,9 @@ def read_signature(spec: Any, base_dir: str | Path | None):
 
 def describe_signature(sig) -> str:
     """``shapes (600 samples): samples of 1×28×28, 3 classes``: the data as the check saw it."""
-    if sig.target == "class":
+    if sig.target == "tokens":
+        target = f"the next token of {sig.vocab_size} at each position"
+    elif sig.target == "class":
         target = f"{sig.num_classes} classes" if sig.num_classes is not None else "class labels"
     else:
         width = sig.target_width or 1
@@ -170,11 +172,15 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
         out += _input_problems(inputs[0], sig)
     if out or len(outputs) != 1:
         return out  # the output follows from a wrong input: fix that first
+    if sig.vocab_size is not None:
+        out += _embedding_problems(graph, sig.vocab_size)
     info = analysis.block_info(outputs[0].id)
     shape = info.in_shapes[0] if info.in_shapes else None
     if shape is None:
         return out  # shape problems are listed already
-    if loss.target == "class":
+    if "tokens" in (loss.target, sig.target):
+        out += _token_problems(graph, analysis, outputs[0], shape, sig, loss)
+    elif loss.target == "class":
         out += _class_problems(graph, analysis, outputs[0], shape, sig, loss)
     elif loss.target == "multilabel":
         out += _width_problems(graph, analysis, outputs[0], shape, _label_width(sig), loss, "label")
@@ -274,6 +280,50 @@ def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[Fi
         graph, analysis, output, shape, k,
         f"The data has {k} classes, but the model gives {shape[1]} scores per sample "
         f"({fmt_shape(shape)}); {loss.label} needs one per class.",
+    )
+
+
+def _embedding_problems(graph: Graph, vocab: int) -> list[FitProblem]:
+    """Each layer looking token ids of the Input up (it declares ``num_embeddings``) must have
+    a row for every id of the vocabulary."""
+    out = []
+    for block in graph.blocks.values():
+        n = block.params.get("num_embeddings")
+        if not isinstance(n, int) or n >= vocab or not _reads_input(graph, block):
+            continue
+        out.append(FitProblem(
+            f"The data's vocabulary has {vocab} tokens, but {block.name} has rows for only {n} "
+            f"(num_embeddings), so token ids from {n} up cannot be looked up. Set its vocabulary size to {vocab}.",
+            block_id=block.id,
+            fix=Fix(f"Set {block.name} to {vocab} tokens", lambda g, b=block.id: SetParams(b, {"num_embeddings": vocab})),
+        ))
+    return out
+
+
+def _reads_input(graph: Graph, block: Block) -> bool:
+    edges = [e for port in block.input_ports() if (e := graph.edge_into(block.id, port.name))]
+    return any(graph.blocks[e.src].spec.role == ROLE_INPUT for e in edges)
+
+
+def _token_problems(graph, analysis, output: Block, shape, sig, loss) -> list[FitProblem]:
+    """Text windows and the next-token loss go together; the model gives N x T x V scores."""
+    if sig.target != "tokens":
+        return [FitProblem(f"{loss.label} needs a text file's windows, but the data has one label per sample"
+                           f"{f' ({sig.note})' if sig.note else ''}. Choose Cross-entropy.", block_id=output.id)]
+    if loss.target != "tokens":
+        return [FitProblem(f"The text data asks for the next token at every position; {loss.label} cannot "
+                           "compare that. Choose Next-token cross-entropy as the loss.", block_id=output.id)]
+    t, v = sig.sample_shape[0], sig.vocab_size
+    if len(shape) != 3 or shape[1] != t:
+        return [FitProblem(
+            f"The model gives {fmt_shape(shape)}, but {loss.label} needs one score per vocabulary token at "
+            f"each position of the window ({fmt_shape((BATCH, t, v))}).", block_id=output.id)]
+    if shape[2] == v:
+        return []
+    return _resize_problem(
+        graph, analysis, output, shape, v,
+        f"The data's vocabulary has {v} tokens, but the model gives {shape[2]} scores per position "
+        f"({fmt_shape(shape)}); {loss.label} needs one per token.",
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
-from studio.training import readers
+from studio.training import readers, text_data
 from studio.training.options import Char, Column, Number, option_problems
 from studio.training.signatures import (
     DataError,
@@ -64,7 +64,8 @@ class Kind:
 class LossKind(Kind):
     torch_name: str = ""
     #: "class": one integer class index per sample; "float": a regression target vector;
-    #: "multilabel": one 0/1 output per label (the targets become floats)
+    #: "multilabel": one 0/1 output per label (the targets become floats); "tokens": the next
+    #: token at every position of a text window (N x T x V scores)
     target: str = "class"
     #: the model must output one score (logit) per class, e.g. cross-entropy
     needs_logits_per_class: bool = False
@@ -72,6 +73,8 @@ class LossKind(Kind):
     arguments: dict[str, str] = field(default_factory=dict)
     #: keyword arguments left out while at their default (the script reads like a tutorial)
     omit_at_default: tuple[str, ...] = ()
+    #: the epochs also report train_/val_perplexity, exp of the mean token loss
+    perplexity: bool = False
 
     @property
     def task(self) -> str:
@@ -85,7 +88,8 @@ class LossKind(Kind):
     @property
     def metric_function(self) -> str:
         """The runtime function giving each sample's metric (`studio.training.runtime`)."""
-        return {"class": "class_hits", "multilabel": "label_hits", "float": "absolute_errors"}[self.target]
+        return {"class": "class_hits", "multilabel": "label_hits", "float": "absolute_errors",
+                "tokens": "token_hits"}[self.target]
 
     def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
@@ -142,6 +146,11 @@ class DatasetKind(Kind):
     targets: tuple[str, ...] = ("class",)
     #: (options with defaults filled, base dir) -> DataSignature, never loading the data
     signature: Callable[..., DataSignature] | None = None
+    #: text: the runtime function train.py's --generate runs (`runtime.text.sample_text`)
+    generate: str = ""
+    #: (options with defaults, base dir) -> the options a run keeps to read the data the same
+    #: way later (a text's vocabulary: Try it and train.py then use the ids it trained with)
+    pin: Callable[..., dict] | None = None
     #: generated sets: the functions of `studio.training.datasets` that make it, helpers first
     generator: tuple[str, ...] = ()
     #: generated sets: the class names, or a pattern of the class number i ("arm {i}")
@@ -169,6 +178,16 @@ class DatasetKind(Kind):
         if problems:
             raise DataError(problems[0])
         return self.signature(self.values(options), base_dir)
+
+    def pinned(self, options: Mapping[str, Any], base_dir=None) -> dict:
+        """`options` with what a run keeps (`pin`); unchanged when the kind pins nothing or the
+        data cannot be read yet (the run itself then says why)."""
+        if self.pin is None or self.problems(options):
+            return dict(options)
+        try:
+            return {**options, **self.pin(self.values(options), base_dir)}
+        except DataError:
+            return dict(options)
 
     def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
         """The plain spec the runtime reader takes, for a loss whose target is `target`."""
@@ -210,6 +229,11 @@ LOSSES: dict[str, LossKind] = _registry(
     LossKind("bce_with_logits", "Binary cross-entropy (logits)",
              "One yes/no output per label (multi-label); class labels become one-hot targets.",
              torch_name="BCEWithLogitsLoss", target="multilabel"),
+    LossKind("next_token", "Next-token cross-entropy",
+             "Text: a score for every vocabulary token at each position (N x T x V), against the next tokens.",
+             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
+             torch_name="TokenCrossEntropy", target="tokens", perplexity=True,
+             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
 )
 
 # -- optimizers -----------------------------------------------------------------------------------
@@ -318,6 +342,9 @@ _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
 _AUGMENT = Bool(False, "Augment", "Random flips and shifts of the training images.")
 _PATH = Text("", "File / folder", max_len=4096)
+_VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21)
+_TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
+                    "(any text works)", options=("char", "byte"))
 
 
 def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),
@@ -378,6 +405,23 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 shown=("path", "channels", "augment"), check=_size_check, family="folder",
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
                 reader_spec=readers.folder_spec),
+    DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
+                {"path": _PATH, "tokenizer": _TOKENIZER,
+                 "block_size": Int(64, "Block size", "Tokens in one window (the context)", min=1, max=1 << 16),
+                 "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
+                 "vocab": _VOCAB},
+                shown=("path", "tokenizer", "block_size", "stride"), pin=text_data.pin_text, family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
+                reader_spec=text_data.text_spec, signature=text_data.text_signature),
+    DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
+                {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
+                 "tokenizer": _TOKENIZER, "length": Int(128, "Length", "Tokens per text (cut or padded)",
+                                                        min=1, max=1 << 16),
+                 "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=("auto", True, False)),
+                 "vocab": _VOCAB},
+                shown=("path", "text", "target", "tokenizer", "length"), pin=text_data.pin_csv, family="file",
+                loader="load_text",
+                targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec,
+                signature=text_data.text_csv_signature),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),
     _torchvision("cifar10", "CIFAR-10", (3, 32, 32), "CIFAR10",

@@ -14,6 +14,7 @@ from torch import nn
 from studio.training.kinds import get_loss, get_optimizer, get_schedule
 from studio.training.runtime import loop as runtime_loop
 from studio.training.runtime import schedules as runtime
+from studio.training.runtime import text as runtime_text
 from studio.training.settings import LossSettings, TrainingSettings
 
 
@@ -83,7 +84,7 @@ def loss_spec(loss: LossSettings) -> tuple[str, dict]:
 
 def make_loss(loss: LossSettings) -> nn.Module:
     name, kw = loss_spec(loss)
-    return getattr(nn, name)(**kw)
+    return (getattr(nn, name, None) or getattr(runtime_text, name))(**kw)  # torch's, or the runtime's own
 
 
 class LRSchedule:

@@ -21,9 +21,13 @@ def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
     target = get_loss(settings.loss.name).target
     kind = get_dataset(settings.data.get("kind"))
     val = settings.val_data
+    data = kind.runtime_spec(settings.data, target, base_dir)
+    val_spec = get_dataset(val.get("kind")).runtime_spec(val, target, base_dir) if val else None
+    if val_spec is not None and "vocab" in data and "vocab" in val_spec:
+        val_spec["vocab"] = data["vocab"]  # text: a token id means the same in both sets
     return {
-        "data": kind.runtime_spec(settings.data, target, base_dir),
-        "val_data": get_dataset(val.get("kind")).runtime_spec(val, target, base_dir) if val else None,
+        "data": data,
+        "val_data": val_spec,
         "val_split": float(settings.val_split),
         "seed": settings.seed,
         "target": target,
@@ -57,6 +61,7 @@ def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> 
         "monitor": s.resolved_monitor(),
         "mode": s.monitor_mode(),
         "metric_name": s.metric_name,
+        "perplexity": get_loss(s.loss.name).perplexity,
         "early_stopping": {"patience": es.patience, "min_delta": float(es.min_delta)} if es.enabled else None,
     }
 

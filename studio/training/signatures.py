@@ -32,9 +32,10 @@ class DataSignature:
     sample_shape: tuple[int, ...] | None  # one sample, without the batch dimension
     dtype: str  # of the inputs, e.g. "float32"
     num_classes: int | None  # distinct labels (class targets), else None
-    target: str  # "class" (an integer label per sample) | "float" (a value vector)
+    target: str  # "class" (an integer label per sample) | "float" (a value vector) | "tokens" (the next token per position)
     target_width: int | None  # length of a float target vector; None for class labels
     note: str = ""
+    vocab_size: int | None = None  # token ids the samples use (text), else None
 
 
 def resolve(p: Any, base_dir, what: str) -> Path:

@@ -27,6 +27,7 @@ from studio.training.kinds import get_loss
 from studio.training.metrics import StepMetrics, metric_function
 from studio.training.optim import LRSchedule, make_loss, make_optimizer
 from studio.training.runtime.loop import evaluate, train_step
+from studio.training.runtime.metrics import with_perplexity
 from studio.training.runtime.schedules import Monitor
 from studio.training.settings import TrainingSettings
 
@@ -208,6 +209,8 @@ class Trainer:
         if self.val_batches is not None:
             vl, vm = self._validate()
             m["val_loss"], m[f"val_{s.metric_name}"] = vl, vm
+        if get_loss(s.loss.name).perplexity:
+            m = with_perplexity(m)
         m["lr"] = self.schedule.lr
         m["samples_per_s"] = self._epoch_n / train_s if train_s > 0 else 0.0
         m["seconds"] = time.perf_counter() - t0

@@ -16,13 +16,15 @@ from tests.training.training_helpers import make_settings
 
 @pytest.mark.parametrize("kind", kinds.LOSSES.values(), ids=lambda k: k.id)
 def test_every_loss_declares_its_target_builds_and_scores(kind):
-    assert kind.target in ("class", "float", "multilabel") and kind.label and kind.help
+    assert kind.target in ("class", "float", "multilabel", "tokens") and kind.label and kind.help
     loss = make_loss(TrainingSettings.from_dict({"loss": {"name": kind.id}}).loss)
     assert type(loss).__name__ == kind.torch_name
     out = torch.randn(4, 3)
     y = torch.tensor([0, 2, 1, 0]) if kind.target == "class" else torch.rand(4, 3)
     if kind.id == "nll":
         out = out.log_softmax(1)
+    if kind.target == "tokens":  # N x T x V scores, N x T next tokens
+        out, y = torch.randn(4, 5, 3), torch.randint(0, 3, (4, 5))
     assert torch.isfinite(loss(out, y))
     metric = getattr(runtime_metrics, kind.metric_function)(out, y)
     assert metric.shape == (4,)
@@ -53,10 +55,10 @@ def test_every_schedule_names_a_runtime_rate_that_starts_near_the_base(kind):
 @pytest.mark.parametrize("kind", kinds.DATASETS.values(), ids=lambda k: k.id)
 def test_every_dataset_kind_has_a_loader_and_validates_its_defaults(kind):
     import studio.training.datasets as ds
-    from studio.training.runtime import data, generated
+    from studio.training.runtime import data, generated, text
 
     assert callable(getattr(ds, kind.loader))
-    assert callable(getattr(data, kind.reader, None) or getattr(generated, kind.reader))
+    assert callable(getattr(data, kind.reader, None) or getattr(text, kind.reader, None) or getattr(generated, kind.reader))
     assert all(callable(getattr(generated, name)) for name in kind.generator)
     assert kind.problems({"kind": kind.id}) == []
     assert set(kind.form_options()) <= set(kind.options)
@@ -106,7 +108,7 @@ def test_signatures_are_frozen_and_cached(tmp_path):
 
 def test_unknown_kinds_get_one_sentence_naming_the_choices():
     errs = TrainingSettings.from_dict({"loss": {"name": "hinge"}, "data": {"kind": "tweets"}}).validate()
-    assert "Unknown loss 'hinge'; choose one of cross_entropy, nll, mse, l1, smooth_l1, huber, bce_with_logits." in errs
+    assert "Unknown loss 'hinge'; choose one of cross_entropy, nll, mse, l1, smooth_l1, huber, bce_with_logits, next_token." in errs
     assert any(e.startswith("Unknown dataset kind 'tweets'") for e in errs)
     with pytest.raises(KeyError):
         kinds.get_schedule("sawtooth")

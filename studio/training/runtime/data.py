@@ -59,7 +59,10 @@ class TwoViews(Dataset):
 
 def split(data, fraction, seed):
     """Hold out `fraction` of the samples for validation, chosen by a seeded permutation (the
-    same every run); both parts keep the original order. Augmented images validate plain."""
+    same every run); both parts keep the original order. Augmented images validate plain; data
+    with a `split_tail` (text windows) holds out its end instead, so the parts do not overlap."""
+    if hasattr(data, "split_tail"):
+        return data.split_tail(fraction)
     n = len(data)
     n_val = round(n * fraction)
     if n_val == 0 or n_val == n:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def class_hits(output, target):
     """1.0 where the highest score is the target class, per sample; float targets (class
@@ -21,3 +23,19 @@ def label_hits(output, target):
 def absolute_errors(output, target):
     """The mean absolute error of each sample (regression)."""
     return (output.float() - target.float()).abs().reshape(output.shape[0], -1).mean(1)
+
+
+def token_hits(output, target):
+    """The share of positions whose highest score is the next token, per sample (N x T x V
+    scores, N x T token ids)."""
+    return (output.argmax(-1) == target).reshape(output.shape[0], -1).float().mean(1)
+
+
+def with_perplexity(metrics):
+    """`metrics` with train_/val_perplexity after each loss: exp of the mean token loss."""
+    out = {}
+    for key, value in metrics.items():
+        out[key] = value
+        if key in ("train_loss", "val_loss"):
+            out[key[: -len("loss")] + "perplexity"] = math.exp(min(value, 700.0))
+    return out

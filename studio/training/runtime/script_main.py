@@ -32,11 +32,16 @@ from studio.training.runtime.loop import (
     train_step,
     write_metrics,
 )
+from studio.training.runtime.metrics import with_perplexity
 from studio.training.runtime.schedules import Monitor, learning_rate, set_learning_rate
 
 
-def parse_args(settings, description):
+def parse_args(settings, description, text=False):
     parser = argparse.ArgumentParser(description=description)
+    if text:
+        parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT with the weights in --out")
+        parser.add_argument("--tokens", type=int, default=300, help="tokens --generate writes (default: %(default)s)")
+        parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest token (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=settings["epochs"], help="default: %(default)s")
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
@@ -115,7 +120,8 @@ def build(s, model_class, device, distributed):
     params = [p for p in net.parameters() if p.requires_grad]
     opt = s["optimizer"]
     optimizer = make_optimizer(params, opt["name"], opt["arguments"], opt["implementations"])
-    loss_fn = getattr(nn, s["loss"]["name"])(**s["loss"]["arguments"])
+    name = s["loss"]["name"]
+    loss_fn = (getattr(nn, name, None) or globals()[name])(**s["loss"]["arguments"])  # torch's, or defined above
     model = net
     if distributed:  # backward() averages the gradients over the processes
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
@@ -145,10 +151,12 @@ def save_weights(net, out):
         print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
 
 
-def main(settings, model_class, metric, rate, read, read_val=None):
+def main(settings, model_class, metric, rate, read, read_val=None, generate=None):
     """Train `model_class` as `settings` say; `metric`, `rate` and `read` are the runtime
-    functions the project's loss, schedule and dataset name."""
-    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.")
+    functions the project's loss, schedule and dataset name; `generate` the one --generate runs."""
+    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.", generate is not None)
+    if generate is not None and args.generate is not None:
+        sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     distributed, rank, world_size, device = start_processes(args.device)
     if distributed and rank != 0:
@@ -196,6 +204,8 @@ def main(settings, model_class, metric, rate, read, read_val=None):
             sums = evaluate(model, validation(), loss_fn, metric, device, autocast, float_targets)
             vl, vm, vc = global_sums(*torch.stack(sums[:2]).tolist(), sums[2], device=device)
             metrics["val_loss"], metrics[f"val_{s['metric_name']}"] = vl / max(1, vc), vm / max(1, vc)
+        if s.get("perplexity"):
+            metrics = with_perplexity(metrics)
         metrics.update(lr=optimizer.param_groups[0]["lr"], samples_per_s=count / seconds if seconds > 0 else 0.0,
                        seconds=time.perf_counter() - start)
         history.append(metrics)

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
 from studio.graph.project import Project, dumps
+from studio.training.kinds import DATASETS
 from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
 from studio.ui.training.commands import SetTraining
@@ -216,6 +217,9 @@ class TrainingController(QObject):
         settings_dict = copy.deepcopy(self.doc.project.training)
         if rec is not None:
             settings_dict = TrainingSettings.for_resume(rec.settings, settings_dict)
+        data, path = settings_dict.get("data"), self.doc.project.path
+        if isinstance(data, dict) and data.get("kind") in DATASETS:  # what reads it alike later (a vocabulary)
+            settings_dict["data"] = DATASETS[data["kind"]].pinned(data, Path(path).resolve().parent if path else None)
         settings = TrainingSettings.from_dict(settings_dict)
         problems = settings.validate()
         if problems:

@@ -2,10 +2,11 @@
 
 2-D inputs get the decision regions (a grid evaluation drawn as an ImageItem under a scatter of
 the samples); 1-D regression a curve; images a row of thumbnails titled prediction / truth;
-classification a confusion matrix. The matrix has a view of its own, beside the samples, at
+classification a confusion matrix; a model trained on text windows generates text from a prompt
+(`try_text`: temperature, length, sampled token by token). The matrix has a view of its own, beside the samples, at
 least `CELL` pixels a cell, in a scroll area: squeezed into the samples' view it was cut off
 (ten classes in a 100 px strip). The inference runs in `InferenceJob` (a QThread) on a copy of
-the model, so the GUI and a paused run are never touched.
+the model, so the GUI and a paused run are never touched; generation too.
 """
 
 from __future__ import annotations
@@ -17,14 +18,20 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
+
+from studio.ui.training.try_text import MAX_TOKENS, generate_text, text_source
 
 GRID = 160
 CELL = 28  # px per confusion-matrix cell: room for a three-digit count at 8 pt
@@ -42,7 +49,8 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
 
     ds = data.val if data.val is not None and len(data.val) else data.train
     n = min(SAMPLES, len(ds))
-    xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)]).float()
+    xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)])
+    xs = xs.float() if xs.is_floating_point() or xs.dtype == torch.bool else xs  # token ids stay integers
     ys = torch.stack([torch.as_tensor(ds[i][1]) for i in range(n)])
     model = copy.deepcopy(model).cpu().eval()
     out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:]),
@@ -59,7 +67,7 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
                 if t < k and p < k:
                     cm[t, p] += 1
             out.update(labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean()))
-            if xs.dim() == 2 and xs.shape[1] == 2:
+            if xs.dim() == 2 and xs.shape[1] == 2 and xs.is_floating_point():
                 lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
                 pad = (hi - lo) * 0.1 + 1e-6
                 gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID)
@@ -73,15 +81,15 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
 
 
 class InferenceJob(QThread):
-    ready = Signal(object)  # dict from evaluate(), or {"error": message}
+    ready = Signal(object)  # dict from `work` (evaluate or generate_text), or {"error": message}
 
-    def __init__(self, model, data, task, num_classes, parent=None):
+    def __init__(self, work, args: tuple, parent=None):
         super().__init__(parent)
-        self.args = (model, data, task, num_classes)
+        self.work, self.args = work, args
 
     def run(self) -> None:
         try:
-            self.ready.emit(evaluate(*self.args))
+            self.ready.emit(self.work(*self.args))
         except Exception as e:  # noqa: BLE001 - shown in the panel
             self.ready.emit({"error": f"{type(e).__name__}: {e}"})
 
@@ -114,8 +122,40 @@ class TryPanel(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(top)
+        box.addWidget(self._text_row())
+        box.addWidget(self.generated, 1)
         box.addWidget(self.split, 1)
         self.last: dict | None = None
+        self._draws = 0  # each Generate draws anew (seed = the count)
+
+    def _text_row(self) -> QWidget:
+        """Prompt, temperature, length and Generate: shown once the model is a text model."""
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText("Prompt (empty: start from the validation text)")
+        self.prompt.returnPressed.connect(self.run)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 5.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(0.8)
+        self.temperature.setPrefix("temperature ")
+        self.temperature.setToolTip("Lower: likelier, more repetitive text; 0: always the likeliest token.")
+        self.length = QSpinBox()
+        self.length.setRange(1, MAX_TOKENS)
+        self.length.setValue(300)
+        self.length.setSuffix(" tokens")
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.clicked.connect(self.run)
+        self.generated = QPlainTextEdit()
+        self.generated.setReadOnly(True)
+        self.generated.hide()
+        self.text_controls = QWidget()
+        row = QHBoxLayout(self.text_controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.prompt, 1)
+        for w in (self.temperature, self.length, self.generate_button):
+            row.addWidget(w)
+        self.text_controls.hide()
+        return self.text_controls
 
     def run(self) -> None:
         src = self.source()
@@ -125,9 +165,16 @@ class TryPanel(QWidget):
         if self.job is not None and self.job.isRunning():
             return
         model, data = src
+        if text_source(data) is not None:
+            self._draws += 1
+            args = (model, data, self.prompt.text(), self.length.value(), self.temperature.value(), self._draws)
+            work, doing = generate_text, "Generating text…"
+        else:
+            work, args, doing = evaluate, (model, data, data.task, data.num_classes), "Running the model…"
         self.button.setEnabled(False)
-        self.message.setText("Running the model…")
-        self.job = InferenceJob(model, data, data.task, data.num_classes, self)
+        self.generate_button.setEnabled(False)
+        self.message.setText(doing)
+        self.job = InferenceJob(work, args, self)
         self.job.ready.connect(self.show_result)
         self.job.start()
 
@@ -135,13 +182,28 @@ class TryPanel(QWidget):
         return self.job is not None and self.job.isRunning()
 
     def show_result(self, r: dict) -> None:
+        if self.job is not None:
+            self.job.wait()  # it has sent its result and is returning: a click now starts the next
         self.button.setEnabled(True)
+        self.generate_button.setEnabled(True)
         self.last = r
         self.view.clear()
         self.confusion_view.clear()
         self.confusion_scroll.hide()
+        text = r.get("task") == "text" or "problem" in r
+        self.text_controls.setVisible(text)
+        self.generated.setVisible(text)
+        self.split.setVisible(not text)
+        self.button.setVisible(not text)  # Generate takes its place
         if "error" in r:
             self.message.setText(f"The model failed: {r['error']}")
+            return
+        if "problem" in r:
+            self.message.setText(r["problem"])
+            return
+        if text:
+            self.message.setText(f"{r['tokens']} tokens generated at temperature {r['temperature']:g}.")
+            self.generated.setPlainText(r["prompt"] + r["text"])
             return
         if r["task"] == "classification" and "labels" in r:
             self.message.setText(f"{len(r['labels'])} validation samples, accuracy {r['accuracy']:.1%}")

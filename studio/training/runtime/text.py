@@ -1,0 +1,140 @@
+"""Text data, the next-token loss and sampling from a trained model (runtime).
+
+A `.txt` file becomes one token sequence (`tokens.make_codec`: characters of the file, or the
+256 UTF-8 bytes) cut into windows of `block_size` for next-token prediction: sample i is
+x = tokens[j : j + T], y = tokens[j + 1 : j + T + 1] with j = i * stride (int64). Validation is
+the last part of the file (`TextWindows.split_tail`), so no window of it overlaps training text.
+A CSV with a text column gives token ids padded (id 0) or cut to a length, and a class label.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from studio.training.runtime.tables import DataProblem
+from studio.training.runtime.tokens import (
+    decode_tokens,
+    encode_text,
+    file_name,
+    label_classes,
+    make_codec,
+    read_text,
+    read_text_column,
+    vocabulary_size,
+)
+
+
+class TextWindows(TensorDataset):
+    """Windows over one token sequence (views of it, no copies), with the codec that maps ids
+    back to text (`codec`) and the window length (`block_size`) generation crops context to."""
+
+    def __init__(self, tokens, block_size, stride, codec):
+        if len(tokens) < block_size + 1:
+            raise DataProblem(
+                f"The text has {len(tokens)} tokens, too few for one window of {block_size} and its next token; "
+                "use a longer text or a smaller block size."
+            )
+        windows = tokens.unfold(0, block_size + 1, stride)
+        super().__init__(windows[:, :-1], windows[:, 1:])
+        self.tokens, self.block_size, self.stride, self.codec = tokens, block_size, stride, codec
+
+    def split_tail(self, fraction):
+        """(train, validation): the first tokens train, the last `fraction` of them validate."""
+        n = len(self.tokens)
+        cut = n - round(n * fraction)
+        if min(cut, n - cut) < self.block_size + 1:
+            raise DataProblem(
+                f"A validation split of {fraction:g} of {n} tokens leaves too few for windows of "
+                f"{self.block_size}; change the split or the block size."
+            )
+        return (TextWindows(self.tokens[:cut], self.block_size, self.stride, self.codec),
+                TextWindows(self.tokens[cut:], self.block_size, self.stride, self.codec))
+
+
+def read_text_windows(spec):
+    """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
+    spec["vocab"], the file's characters when not given) or "byte", windows of
+    spec["block_size"] tokens every spec["stride"] tokens."""
+    text = read_text(spec["path"])
+    codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
+    if codec["tokenizer"] == "byte":
+        ids = torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8).long()
+    else:
+        ids = torch.tensor(encode_text(text, codec, file_name(spec["path"])), dtype=torch.long)
+    data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
+    size = vocabulary_size(codec)
+    info = {"num_classes": size, "description": (
+        f"{file_name(spec['path'])} ({len(ids)} tokens, {size} in the vocabulary, "
+        f"{len(data)} windows of {data.block_size})")}
+    return data, info
+
+
+def read_text_classes(spec):
+    """(TensorDataset, info) of a CSV file with a text column spec["text"] and a label column
+    spec["target"]: each text as spec["length"] token ids (cut, or padded with id 0; the
+    tokens start at 1), labels 0, 1, ... in `label_classes` order."""
+    texts, labels, lines = read_text_column(spec["path"], spec["text"], spec["target"], spec["delimiter"], spec["header"])
+    codec = make_codec(spec["tokenizer"], "".join(texts), spec.get("vocab"), offset=1)
+    name, length = file_name(spec["path"]), int(spec["length"])
+    x = torch.zeros(len(texts), length, dtype=torch.long)
+    for i, (text, line) in enumerate(zip(texts, lines, strict=True)):
+        ids = encode_text(text, codec, f"{name} row {line}")[:length]
+        x[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    classes = label_classes(labels)
+    index = {c: i for i, c in enumerate(classes)}
+    data = TensorDataset(x, torch.tensor([index[v] for v in labels], dtype=torch.long))
+    data.codec = codec
+    info = {"num_classes": len(classes), "class_names": classes,
+            "description": f"{name} ({len(texts)} texts of {length} tokens, {len(classes)} classes)"}
+    return data, info
+
+
+class TokenCrossEntropy(nn.CrossEntropyLoss):
+    """Cross-entropy at every position: N x T x V scores against N x T next tokens, the mean
+    over all N * T tokens (its exp is the perplexity)."""
+
+    def forward(self, logits, targets):
+        return super().forward(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=None):
+    """`ids` (1 x t token ids) followed by `length` new tokens, each drawn with
+    torch.multinomial from the softmax of the last position's scores / `temperature` (0: the
+    most likely token), the context cropped to the last `block_size` tokens."""
+    with torch.no_grad():
+        for _ in range(length):
+            logits = model(ids[:, -block_size:])[:, -1, :].float()
+            if temperature <= 0:
+                step = logits.argmax(-1, keepdim=True)
+            else:
+                step = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)
+            ids = torch.cat([ids, step.to(ids.dtype)], 1)
+    return ids
+
+
+def sample_text(model_class, settings, args):
+    """train.py --generate: the prompt continued by the weights train.py saved in --out, sampled
+    with --seed (returns 0 when it printed the text, 1 with one line on stderr when it cannot)."""
+    spec = settings["data"]
+    codec = make_codec(spec["tokenizer"], "", spec.get("vocab"))
+    try:
+        ids = encode_text(args.generate, codec, "The prompt") or [0]
+        state = torch.load(Path(args.out) / "weights.pt", map_location="cpu", weights_only=True)
+    except DataProblem as e:
+        print(e, file=sys.stderr)
+        return 1
+    except FileNotFoundError:
+        print(f"No weights in {args.out}: train first (python train.py --out {args.out}).", file=sys.stderr)
+        return 1
+    model = model_class()
+    model.load_state_dict(state)
+    generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
+    out = generate_tokens(model.eval(), torch.tensor([ids]), args.tokens, int(spec["block_size"]), args.temperature,
+                          generator)
+    print(decode_tokens(out[0].tolist(), codec))
+    return 0

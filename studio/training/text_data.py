@@ -1,0 +1,108 @@
+"""The text dataset kinds' signatures and reader specs (pure Python, read by `kinds`).
+
+Reading the vocabulary needs the whole file once; it is cached per file, tokenizer and
+modification time, so the check before Train on every edit does not read it again. The reader
+spec carries the vocabulary itself: Studio's run and train.py's SETTINGS use the same ids.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from studio.training.readers import absolute
+from studio.training.runtime.tables import DataProblem
+from studio.training.runtime.tokens import (
+    file_name,
+    label_classes,
+    make_codec,
+    read_text,
+    read_text_column,
+    vocabulary_size,
+)
+from studio.training.signatures import DataError, DataSignature, resolve
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@functools.lru_cache(maxsize=32)
+def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple[dict, int]:
+    """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's."""
+    try:
+        text = read_text(path_text)
+    except DataProblem as e:
+        raise DataError(str(e)) from None
+    codec = make_codec(tokenizer, text, vocab)
+    return codec, len(text.encode("utf-8")) if tokenizer == "byte" else len(text)
+
+
+def text_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, int]:
+    path = resolve(values.get("path"), base_dir, "text file")
+    return _text_facts(str(path), values.get("tokenizer", "char"), values.get("vocab") or "", _stamp(path))
+
+
+def pin_text(values: Mapping[str, Any], base_dir=None) -> dict:
+    """What a run keeps of a text: its vocabulary (char tokenizer)."""
+    vocab = text_facts(values, base_dir)[0]["vocab"]
+    return {"vocab": vocab} if vocab else {}
+
+
+def pin_csv(values: Mapping[str, Any], base_dir=None) -> dict:
+    vocab = column_facts(values, base_dir)[0]["vocab"]
+    return {"vocab": vocab} if vocab else {}
+
+
+def text_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
+    codec, n = text_facts(values, base_dir)
+    size, block = vocabulary_size(codec), int(values["block_size"])
+    windows = (n - block - 1) // int(values["stride"]) + 1 if n > block else 0
+    if windows == 0:
+        raise DataError(f"{file_name(values['path'])} has {n} tokens, too few for one window of {block}; "
+                        "use a longer text or a smaller block size.")
+    note = f"{file_name(values['path'])} ({n} tokens, {windows} windows)"
+    return DataSignature((block,), "int64", size, "tokens", None, note, vocab_size=size)
+
+
+def text_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    codec, _ = text_facts(values, base_dir)
+    return {"path": absolute(values["path"], base_dir), "tokenizer": codec["tokenizer"], "vocab": codec["vocab"],
+            "block_size": values["block_size"], "stride": values["stride"]}
+
+
+@functools.lru_cache(maxsize=32)
+def _column_facts(path_text: str, key: tuple, stamp: int) -> tuple[dict, list[str], int]:
+    """(codec, classes, rows) of a CSV file's text and label columns."""
+    text, target, delimiter, header, tokenizer, vocab = key
+    try:
+        texts, labels, _ = read_text_column(path_text, text, target, delimiter, header)
+    except DataProblem as e:
+        raise DataError(str(e)) from None
+    return make_codec(tokenizer, "".join(texts), vocab, offset=1), label_classes(labels), len(texts)
+
+
+def column_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, list[str], int]:
+    path = resolve(values.get("path"), base_dir, "CSV file")
+    key = (values["text"], values["target"], values["delimiter"], values["header"], values["tokenizer"],
+           values.get("vocab") or "")
+    return _column_facts(str(path), key, _stamp(path))
+
+
+def text_csv_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
+    codec, classes, rows = column_facts(values, base_dir)
+    note = f"{file_name(values['path'])} ({rows} texts)"
+    size = vocabulary_size(codec)
+    return DataSignature((int(values["length"]),), "int64", len(classes), "class", None, note, vocab_size=size)
+
+
+def text_csv_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    codec, _, _ = column_facts(values, base_dir)
+    keys = ("text", "target", "delimiter", "header", "length")
+    return {"path": absolute(values["path"], base_dir), **{k: values[k] for k in keys},
+            "tokenizer": codec["tokenizer"], "vocab": codec["vocab"]}

@@ -1,0 +1,44 @@
+"""Try it for text, without Qt: whether a model was trained on text windows, and sampling a
+continuation of a prompt with the runtime's `generate_tokens` (runs in the panel's thread)."""
+
+from __future__ import annotations
+
+import copy
+
+MAX_TOKENS = 5000
+
+
+def text_source(data) -> tuple[dict, int] | None:
+    """(codec, block size) when `data` are next-token windows of a text, else None."""
+    for part in (data.train, data.val):
+        codec, block = getattr(part, "codec", None), getattr(part, "block_size", None)
+        if codec is not None and block is not None:
+            return codec, block
+    return None
+
+
+def generate_text(model, data, prompt: str, length: int, temperature: float, seed: int = 0) -> dict:
+    """The prompt continued by `length` tokens sampled from a copy of `model` on the CPU:
+    {"task": "text", "prompt", "text" (the continuation), "tokens"}, or {"problem": sentence}
+    for a prompt the vocabulary cannot spell. An empty prompt starts from the validation text's
+    first token."""
+    import torch
+
+    from studio.training.runtime.tables import DataProblem
+    from studio.training.runtime.text import generate_tokens
+    from studio.training.runtime.tokens import decode_tokens, encode_text
+
+    codec, block = text_source(data)
+    try:
+        ids = encode_text(prompt, codec, "The prompt")
+    except DataProblem as e:
+        return {"problem": str(e)}
+    if not ids:
+        ids = [int((data.val if data.val is not None else data.train).tokens[0])]
+    length = max(1, min(int(length), MAX_TOKENS))
+    model = copy.deepcopy(model).cpu().eval()
+    generator = torch.Generator().manual_seed(seed)
+    out = generate_tokens(model, torch.tensor([ids]), length, block, float(temperature), generator)
+    new = out[0, len(ids) :].tolist()
+    return {"task": "text", "prompt": decode_tokens(ids, codec), "text": decode_tokens(new, codec),
+            "tokens": len(new), "temperature": float(temperature)}
