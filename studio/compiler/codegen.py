@@ -84,7 +84,7 @@ class _Forward:
         self.order = order
         self.cls = cls
         self.attr_ns = Namespace({cls}, attrs=True)
-        self.var_ns = Namespace({cls, "torch", "nn", "self"})
+        self.var_ns = Namespace({cls, "torch", "nn", "F", "self"})  # F: torch.nn.functional
         # type hints use torch; the base class is nn.Module
         self.imports = {IMPORT_TORCH, IMPORT_NN}
         # the expression holding each (block, output port) value, and the position of its last
@@ -147,7 +147,12 @@ class _Forward:
             in_exprs.append(self.value[(e.src, e.src_port)] if e is not None else None)
         out_ports = block.output_ports()
         reuse = self._reusable(bid, in_exprs) if len(out_ports) == 1 else None
-        outs = [reuse] if reuse else [self.var_ns.create_name(block.name) for _ in out_ports]
+        # several outputs: the first is named after the block, the others after their port
+        # too (``lstm, (lstm_h_n, lstm_c_n) = self.lstm(x)``)
+        outs = [reuse] if reuse else [
+            self.var_ns.create_name(block.name if i == 0 else f"{block.name}_{port.name}")
+            for i, port in enumerate(out_ports)
+        ]
         for v in outs:
             self.birth.setdefault(v, len(self.birth))
         attr = self.attr_ns.create_name(block.name, obj=bid)
@@ -232,6 +237,8 @@ def _assemble(
     emit("")
     sig = ", ".join(f"{var}: torch.Tensor" for var, _ in state.args)
     ret = "torch.Tensor" if len(returns) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(returns))}]"
+    if len(returns) > 2:  # three tensors or more: the signature would pass 88 characters
+        ret = "tuple[torch.Tensor, ...]"
     emit(f"def forward(self, {sig}) -> {ret}:" if sig else f"def forward(self) -> {ret}:", indent=1)
     emit.parts(state.fwd_parts, indent=2)
     emit(f"return {', '.join(returns)}", indent=2)
