@@ -98,7 +98,7 @@ register(
 class _CausalMask(Emitter):
     def emit(self, c: EmitContext) -> Emitted:
         size = f"{c.x}.size({c.p.dim})"
-        line = f"torch.ones({size}, {size}, dtype=torch.bool, device={c.x}.device).tril()"
+        line = f"torch.tril(torch.ones({size}, {size}, dtype=torch.bool, device={c.x}.device))"
         return Emitted(forward=[f"{c.out} = {line}"], imports={IMPORT_TORCH})
 
 
