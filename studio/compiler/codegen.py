@@ -84,7 +84,7 @@ class _Forward:
         self.order = order
         self.cls = cls
         self.attr_ns = Namespace({cls}, attrs=True)
-        self.var_ns = Namespace({cls, "torch", "nn", "F", "self"})  # F: torch.nn.functional
+        self.var_ns = Namespace({cls, "torch", "nn", "self"})
         # type hints use torch; the base class is nn.Module
         self.imports = {IMPORT_TORCH, IMPORT_NN}
         # the expression holding each (block, output port) value, and the position of its last
