@@ -2,7 +2,6 @@
 blocks), with the same parameters and, after loading the original weights, the same outputs."""
 
 import pytest
-import torch
 from torch import nn
 
 from studio.interop.fx_import import import_module
