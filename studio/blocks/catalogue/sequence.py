@@ -192,7 +192,7 @@ def _mha_forward(c: EmitContext) -> list[str]:
 
 def _mha_outputs(params) -> tuple[Port, ...]:
     out = Port("out", "output")
-    return (out, Port("weights", "attention weights")) if params.get("need_weights") else (out,)
+    return (out, Port("weights")) if params.get("need_weights") else (out,)
 
 
 def _mha_check(c: EmitContext) -> str | None:
