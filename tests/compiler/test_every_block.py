@@ -89,6 +89,10 @@ def test_every_block_type_compiles_runs_and_matches_its_inferred_shapes(type_id)
         inferred = analysis.block_info(out_block.id).in_shapes[0]
         assert tuple(value.shape) == tuple(3 if d == BATCH else d for d in inferred)
     assert sum(p.numel() for p in model.parameters()) == analysis.totals().params
+    model.train()  # dropout, batch statistics and the like take their training paths
+    trained = model(*real_inputs(g))
+    for value, before in zip(trained if isinstance(trained, tuple) else (trained,), ys):
+        assert value.shape == before.shape
 
 
 def test_the_code_of_every_block_type_passes_ruff(tmp_path):
