@@ -116,6 +116,8 @@ def _assemble(
     emit("")
     sig = ", ".join(f"{var}: torch.Tensor" for var, _ in state.args)
     ret = "torch.Tensor" if len(returns) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(returns))}]"
+    if len(returns) > 2:  # three tensors or more: the signature would pass 88 characters
+        ret = "tuple[torch.Tensor, ...]"
     emit(f"def forward(self, {sig}) -> {ret}:" if sig else f"def forward(self) -> {ret}:", indent=1)
     emit.parts(state.fwd_parts, indent=2)
     emit(f"return {', '.join(returns)}", indent=2)

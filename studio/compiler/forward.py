@@ -118,7 +118,12 @@ class Forward:
             in_exprs.append(self.value[(e.src, e.src_port)] if e is not None else None)
         out_ports = block.output_ports()
         reuse = self._reusable(bid, in_exprs) if len(out_ports) == 1 else None
-        outs = [reuse] if reuse else [self.var_ns.create_name(block.name) for _ in out_ports]
+        # several outputs: the first is named after the block, the others after their port
+        # too (``lstm, (lstm_h_n, lstm_c_n) = self.lstm(x)``)
+        outs = [reuse] if reuse else [
+            self.var_ns.create_name(block.name if i == 0 else f"{block.name}_{port.name}")
+            for i, port in enumerate(out_ports)
+        ]
         for v in outs:
             self.birth.setdefault(v, len(self.birth))
         attr = self.attr_ns.create_name(block.name, obj=bid)

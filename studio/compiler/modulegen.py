@@ -217,6 +217,8 @@ class Classes:
         fsig = ", ".join(f"{v}: torch.Tensor" for v, _ in state.args)
         n_out = len(first.returns)
         ret = "torch.Tensor" if n_out == 1 else f"tuple[{', '.join(['torch.Tensor'] * n_out)}]"
+        if n_out > 2:
+            ret = "tuple[torch.Tensor, ...]"
         emit(f"def forward(self, {fsig}) -> {ret}:", indent=1)
         emit.parts(state.fwd_parts, indent=2)
         emit(f"return {', '.join(first.returns)}", indent=2)

@@ -79,6 +79,71 @@ def _prelu(m: nn.Module) -> dict:
     return {"per_channel": "one slope" if m.num_parameters == 1 else "per channel"}
 
 
+def _no_indices(m: nn.Module) -> dict:
+    _require(not m.return_indices, "return_indices=True")
+    return {}
+
+
+def _adaptive_n(dims: int) -> Callable[[nn.Module], dict]:
+    def params(m: nn.Module) -> dict:
+        size = m.output_size
+        size = (size,) * dims if isinstance(size, int) else tuple(size)
+        _require(None not in size, f"output_size={m.output_size}")
+        return {"output_size": size}
+
+    return params
+
+
+def _instancenorm(m: nn.Module) -> dict:
+    _require(m.momentum is not None, "momentum=None (cumulative average)")
+    return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine, "track_running_stats": m.track_running_stats}
+
+
+def _rmsnorm(m: nn.Module) -> dict:
+    return {"dims": len(m.normalized_shape), "eps": m.eps or 0.0, "elementwise_affine": m.elementwise_affine}
+
+
+def _upsample(m: nn.Module) -> dict:
+    _require(m.size is None, f"size={m.size}")
+    _require(not m.align_corners and not m.recompute_scale_factor, "align_corners or recompute_scale_factor")
+    scale = m.scale_factor
+    if isinstance(scale, (tuple, list)):
+        _require(len(set(scale)) == 1, f"scale_factor {tuple(scale)} differs between dimensions")
+        scale = scale[0]
+    return {"scale_factor": float(scale), "mode": m.mode}
+
+
+def _pad(m: nn.Module) -> dict:
+    padding = tuple(m.padding)
+    params = {"padding": padding[:1] if len(set(padding)) == 1 else padding}
+    if type(m).__name__.startswith("Constant"):  # ZeroPad is a ConstantPad too, without the value
+        params["value"] = m.value
+    return params
+
+
+def _transformer_layer(m: nn.Module) -> dict:
+    attn = m.self_attn
+    _require(attn.batch_first, "batch_first=False (Studio's sequences are batch first)")
+    _require(m.activation_relu_or_gelu in (1, 2), "an activation other than relu or gelu")
+    _require(attn.in_proj_bias is not None and m.linear1.bias is not None, "bias=False")
+    _require(m.norm1.eps == 1e-5 and m.norm2.eps == 1e-5, f"layer_norm_eps={m.norm1.eps}")
+    return {
+        "nhead": attn.num_heads,
+        "dim_feedforward": m.linear1.out_features,
+        "dropout": m.dropout.p,
+        "activation": "relu" if m.activation_relu_or_gelu == 1 else "gelu",
+        "norm_first": m.norm_first,
+    }
+
+
+def _transformer_encoder(m: nn.Module) -> dict:
+    layer = m.layers[0]
+    _require(isinstance(layer, nn.TransformerEncoderLayer), "layers that are not TransformerEncoderLayer")
+    norm = m.norm
+    _require(norm is None or (isinstance(norm, nn.LayerNorm) and norm.eps == 1e-5), "a final norm other than LayerNorm")
+    return {**_transformer_layer(layer), "num_layers": m.num_layers, "final_norm": norm is not None}
+
+
 def _none(m: nn.Module) -> dict:
     return {}
 
@@ -113,4 +178,46 @@ MODULES: dict[type, tuple[str, Callable[[nn.Module], dict]]] = {
     nn.LogSoftmax: ("log_softmax", lambda m: {"dim": m.dim}),
     nn.Mish: ("mish", _none),
     nn.Hardswish: ("hardswish", _none),
+    nn.Conv3d: ("conv3d", _conv),
+    nn.ConvTranspose1d: ("conv_transpose1d", _conv_transpose),
+    nn.ConvTranspose3d: ("conv_transpose3d", _conv_transpose),
+    nn.MaxPool3d: ("maxpool3d", _pool),
+    nn.AvgPool1d: ("avgpool1d", _pool),
+    nn.AvgPool3d: ("avgpool3d", _pool),
+    nn.AdaptiveAvgPool1d: ("adaptive_avgpool1d", _adaptive_n(1)),
+    nn.AdaptiveAvgPool3d: ("adaptive_avgpool3d", _adaptive_n(3)),
+    nn.AdaptiveMaxPool1d: ("adaptive_maxpool1d", lambda m: {**_adaptive_n(1)(m), **_no_indices(m)}),
+    nn.AdaptiveMaxPool2d: ("adaptive_maxpool2d", lambda m: {**_adaptive_n(2)(m), **_no_indices(m)}),
+    nn.AdaptiveMaxPool3d: ("adaptive_maxpool3d", lambda m: {**_adaptive_n(3)(m), **_no_indices(m)}),
+    nn.BatchNorm3d: ("batchnorm3d", _batchnorm),
+    nn.InstanceNorm1d: ("instancenorm1d", _instancenorm),
+    nn.InstanceNorm2d: ("instancenorm2d", _instancenorm),
+    nn.InstanceNorm3d: ("instancenorm3d", _instancenorm),
+    nn.RMSNorm: ("rmsnorm", _rmsnorm),
+    nn.Dropout1d: ("dropout1d", lambda m: {"p": m.p}),
+    nn.Dropout2d: ("dropout2d", lambda m: {"p": m.p}),
+    nn.Dropout3d: ("dropout3d", lambda m: {"p": m.p}),
+    nn.Upsample: ("upsample", _upsample),
+    nn.PixelShuffle: ("pixel_shuffle", lambda m: {"upscale_factor": m.upscale_factor}),
+    nn.PixelUnshuffle: ("pixel_unshuffle", lambda m: {"downscale_factor": m.downscale_factor}),
+    **{
+        getattr(nn, f"{kind}Pad{dims}d"): (f"{kind.lower()}pad{dims}d", _pad)
+        for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular")
+        for dims in (1, 2, 3)
+    },
+    nn.TransformerEncoderLayer: ("transformer_encoder_layer", _transformer_layer),
+    nn.TransformerEncoder: ("transformer_encoder", _transformer_encoder),
+    nn.ReLU6: ("relu6", _none),
+    nn.Hardtanh: ("hardtanh", lambda m: {"min_val": m.min_val, "max_val": m.max_val}),
+    nn.Hardsigmoid: ("hardsigmoid", _none),
+    nn.Softplus: ("softplus", lambda m: {"beta": m.beta, "threshold": m.threshold}),
+    nn.SELU: ("selu", _none),
+    nn.CELU: ("celu", lambda m: {"alpha": m.alpha}),
+    nn.GLU: ("glu", lambda m: {"dim": m.dim}),
+    nn.LogSigmoid: ("logsigmoid", _none),
+    nn.Softsign: ("softsign", _none),
+    nn.Tanhshrink: ("tanhshrink", _none),
+    nn.Softshrink: ("softshrink", lambda m: {"lambd": m.lambd}),
+    nn.Hardshrink: ("hardshrink", lambda m: {"lambd": m.lambd}),
+    nn.Softmin: ("softmin", lambda m: {"dim": m.dim}),
 }

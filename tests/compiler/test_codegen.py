@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from studio.blocks.registry import BATCH, ROLE_LAYER, all_block_types
-from studio.compiler import analyze, build_class, build_model, generate
+from studio.compiler import build_class, build_model, generate
 from studio.compiler.build import block_at
 from studio.graph.model import Graph
 from studio.graph.project import load_project
@@ -17,70 +16,7 @@ from tests.helpers import chain, mlp
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "resources" / "examples").glob("*.studio.json"))
 
-# an input shape (without batch) each layer type works on; the default suits most
-SAMPLE_INPUT = {
-    "conv1d": [4, 16], "maxpool1d": [4, 16], "batchnorm1d": [4, 16],
-    "conv2d": [8, 8, 8], "conv_transpose2d": [8, 8, 8], "maxpool2d": [8, 8, 8],
-    "avgpool2d": [8, 8, 8], "adaptive_avgpool2d": [8, 8, 8], "batchnorm2d": [8, 8, 8],
-    "groupnorm": [8, 8, 8], "prelu": [8, 8, 8], "flatten": [4, 4, 4],
-    "lstm": [5, 16], "gru": [5, 16], "multihead_attention": [5, 16],
-    "transformer_encoder_layer": [5, 16], "layernorm": [5, 16], "permute": [5, 16],
-    "unflatten": [784], "embedding": [5], "backbone": [3, 64, 64],
-    "transpose": [5, 16], "squeeze": [5, 1], "matmul": [4, 4],
-}
-SAMPLE_PARAMS = {"backbone": {"model": "resnet18", "weights": "none"}}
-# blocks that need a setting the user must make first (a repository) are tested elsewhere
-NEEDS_SETUP = {"hub_model"}
-
-
-def single_block_graph(type_id: str) -> Graph:
-    g = Graph()
-    spec = g.add_block(type_id, params=SAMPLE_PARAMS.get(type_id)).spec
-    block = next(iter(g))
-    out = g.add_block("output")
-    if spec.input_ports(block.params):
-        dtype = "int64" if type_id == "embedding" else "float32"
-        x = g.add_block("input", params={"shape": SAMPLE_INPUT.get(type_id, [16]), "dtype": dtype})
-        for port in block.input_ports():
-            if not port.optional:
-                g.connect(x.id, "out", block.id, port.name)
-    if spec.input_ports(block.params):
-        g.connect(block.id, "out", out.id, "in")
-    else:  # a source such as Parameter: add it to an input, as users do
-        x = g.add_block("input", params={"shape": [64]})
-        add = g.add_block("add")
-        g.connect(x.id, "out", add.id, "in1")
-        g.connect(block.id, "out", add.id, "in2")
-        g.connect(add.id, "out", out.id, "in")
-    return g
-
-
-LAYER_TYPES = [
-    s.id for s in all_block_types() if s.role == ROLE_LAYER and s.emitter is not None and s.id not in NEEDS_SETUP
-]
-
-
-@pytest.mark.parametrize("type_id", LAYER_TYPES)
-def test_every_block_type_compiles_runs_and_matches_its_inferred_shape(type_id):
-    g = single_block_graph(type_id)
-    analysis = analyze(g)
-    assert analysis.errors == [], [d.message for d in analysis.errors]
-    code = generate(g, f"test {type_id}", analysis)
-    ast.parse(code.source)
-    model = build_class(code)().eval()
-    inputs = []
-    for b in g:
-        if b.type == "input":
-            shape = (3, *b.params["shape"])
-            inputs.append(torch.randint(0, 10, shape) if b.params["dtype"] == "int64" else torch.randn(shape))
-    with torch.no_grad():
-        y = model(*inputs)
-    out_block = next(b for b in g if b.type == "output")
-    inferred = analysis.block_info(out_block.id).in_shapes[0]
-    expected = tuple(3 if d == BATCH else d for d in inferred)
-    assert tuple(y.shape) == expected
-    params = sum(p.numel() for p in model.parameters())
-    assert params == analysis.totals().params
+# every block type on its own: tests/compiler/test_every_block.py
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

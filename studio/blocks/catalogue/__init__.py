@@ -7,8 +7,12 @@ import importlib
 
 MODULES = (
     "io",  # Input / Output
-    "layers",  # Linear, convolution, pooling, normalisation
-    "sequence",  # shape, embedding, recurrent, attention
+    "layers",  # Linear, convolution, pooling
+    "resample",  # upsampling, pixel shuffle, padding
+    "norm",  # normalisation, dropout
+    "sequence",  # shape, embedding, recurrent, multi-head attention
+    "attention",  # transformer parts: attention, encoder/decoder layers and stacks
+    "positions",  # positional embeddings, class token
     "activations",
     "merges",
     "parameter",

@@ -98,25 +98,39 @@ register(
 )
 
 
+def _rnn_ports(kind: str):
+    """output (as the ``output`` choice says), then the final hidden state, and LSTM's cell state.
+    The first port keeps the name ``out`` that files saved before these ports existed use."""
+    state = (Port("h_n", "h_n"), Port("c_n", "c_n")) if kind == "LSTM" else (Port("h_n", "h_n"),)
+    return (Port("out", "output"), *state)
+
+
 def _rnn(kind: str) -> None:
     ctor = f"nn.{kind}"
 
     def forward(c: EmitContext) -> list[str]:
+        out, states = c.outputs[0], c.outputs[1:]
+        state = f"({', '.join(states)})" if kind == "LSTM" else states[0]
         if c.p.output == "sequence":
-            return [f"{c.out}, _ = {c.self_attr}({c.x})"]
-        h = c.temp("h_n")
-        state = f"({h}, _)" if kind == "LSTM" else h
+            return [f"{out}, {state} = {c.self_attr}({c.x})"]
+        h = states[0]
         last = f"torch.cat([{h}[-2], {h}[-1]], dim=1)" if c.p.bidirectional else f"{h}[-1]"
-        return [f"_, {state} = {c.self_attr}({c.x})", f"{c.out} = {last}"]
+        return [f"_, {state} = {c.self_attr}({c.x})", f"{out} = {last}"]
 
     def macs(c: EmitContext, outs: list[tuple[int, ...]]) -> int:
-        gates = 4 if kind == "LSTM" else 3
+        gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
         dirs = 2 if c.p.bidirectional else 1
         steps, inp, hid = c.dim(1), c.dim(-1), c.p.hidden_size
         first = gates * hid * (inp + hid)
         rest = gates * hid * (hid * dirs + hid) * (c.p.num_layers - 1)
         return steps * dirs * (first + rest)
 
+    extra = (
+        {"nonlinearity": Choice("tanh", options=("tanh", "relu"), doc="The activation of each step.")}
+        if kind == "RNN"
+        else {}
+    )
+    states = "h_n and c_n" if kind == "LSTM" else "h_n"
     register(
         BlockType(
             id=kind.lower(),
@@ -124,7 +138,8 @@ def _rnn(kind: str) -> None:
             category=SEQ,
             description=(
                 f"A {kind} recurrent layer over sequences shaped N×L×features (batch first). "
-                "Pass on the whole output sequence or the last hidden state."
+                f"Its output is the whole sequence or the last hidden state; {states} "
+                "(layers·directions×N×hidden) are outputs too."
             ),
             torch_name=ctor,
             params={
@@ -136,12 +151,15 @@ def _rnn(kind: str) -> None:
                     "sequence", key=True, options=("sequence", "last hidden state"),
                     doc="sequence: N×L×H for every step; last hidden state: N×H, for classifying.",
                 ),
+                **extra,
             },
+            outputs=_rnn_ports(kind),
             emitter=Module(
                 ctor,
                 args=lambda c: [c.dim(-1), c.p.hidden_size],
                 kwargs=lambda c: {
                     "num_layers": opt(c.p.num_layers, 1),
+                    **({"nonlinearity": opt(c.p.nonlinearity, "tanh")} if kind == "RNN" else {}),
                     "batch_first": True,
                     "dropout": opt(c.p.dropout, 0.0),
                     "bidirectional": opt(c.p.bidirectional, False),
@@ -159,13 +177,22 @@ def _rnn(kind: str) -> None:
 
 _rnn("LSTM")
 _rnn("GRU")
+_rnn("RNN")
 
 
 def _mha_forward(c: EmitContext) -> list[str]:
     q = c.inputs[0] or "None"
     k = c.inputs[1] or q
     v = c.inputs[2] or k
-    return [f"{c.out}, _ = {c.self_attr}({q}, {k}, {v}, need_weights=False)"]
+    if not c.p.need_weights:
+        return [f"{c.out}, _ = {c.self_attr}({q}, {k}, {v}, need_weights=False)"]
+    avg = "" if c.p.average_attn_weights else ", average_attn_weights=False"
+    return [f"{c.out}, {c.outputs[1]} = {c.self_attr}({q}, {k}, {v}{avg})"]
+
+
+def _mha_outputs(params) -> tuple[Port, ...]:
+    out = Port("out", "output")
+    return (out, Port("weights")) if params.get("need_weights") else (out,)
 
 
 def _mha_check(c: EmitContext) -> str | None:
@@ -182,14 +209,22 @@ register(
         id="multihead_attention",
         label="MultiheadAttention",
         category=SEQ,
-        description="Attention of queries over keys/values (N×L×E, batch first). Leave key and value unwired for self-attention.",
+        description=(
+            "Attention of queries over keys/values (N×L×E, batch first). Leave key and value unwired "
+            "for self-attention. With 'attention weights' on, the weights (N×L×S) are an output too."
+        ),
         torch_name="nn.MultiheadAttention",
         params={
             "num_heads": Int(4, "heads", key=True, min=1, max=256),
             "dropout": Float(0.0, min=0.0, max=1.0),
             "bias": Bool(True),
+            "need_weights": Bool(False, "attention weights", doc="Also output the attention weights."),
+            "average_attn_weights": Bool(
+                True, "average weights over heads", doc="Off: one map per head (N×heads×L×S)."
+            ),
         },
         inputs=(Port("query"), Port("key", optional=True), Port("value", optional=True)),
+        outputs=_mha_outputs,
         emitter=Module(
             "nn.MultiheadAttention",
             args=lambda c: [c.dim(-1), c.p.num_heads],
@@ -206,48 +241,6 @@ register(
         keywords=("attention", "transformer", "self-attention"),
     )
 )
-
-register(
-    BlockType(
-        id="transformer_encoder_layer",
-        label="TransformerEncoderLayer",
-        category=SEQ,
-        description="One transformer encoder block: self-attention and a feed-forward network, each with a residual and LayerNorm.",
-        torch_name="nn.TransformerEncoderLayer",
-        params={
-            "nhead": Int(4, "heads", key=True, min=1, max=256),
-            "dim_feedforward": Int(256, "feed-forward size", min=1),
-            "dropout": Float(0.1, min=0.0, max=1.0),
-            "activation": Choice("relu", options=("relu", "gelu")),
-            "norm_first": Bool(False, "norm first"),
-        },
-        emitter=Module(
-            "nn.TransformerEncoderLayer",
-            args=lambda c: [c.dim(-1), c.p.nhead],
-            kwargs=lambda c: {
-                "dim_feedforward": opt(c.p.dim_feedforward, 2048),
-                "dropout": opt(c.p.dropout, 0.1),
-                "activation": opt(c.p.activation, "relu"),
-                "batch_first": True,
-                "norm_first": opt(c.p.norm_first, False),
-            },
-        ),
-        check=lambda c: _mha_check_heads(c, c.p.nhead),
-        macs=lambda c, outs: c.dim(1)
-        * (4 * c.dim(-1) ** 2 + 2 * c.dim(1) * c.dim(-1) + 2 * c.dim(-1) * c.p.dim_feedforward),
-        name_base="encoder",
-        keywords=("transformer", "attention", "bert"),
-    )
-)
-
-
-def _mha_check_heads(c: EmitContext, heads: int) -> str | None:
-    msg = needs_rank(3, layout="N×L×d_model")(c)
-    if msg:
-        return msg
-    if c.dim(-1) % heads:
-        return f"The model size {c.dim(-1)} must divide evenly into {heads} heads."
-    return None
 
 
 register(
