@@ -239,12 +239,92 @@ def shapes_resnet() -> Project:
     )
 
 
+def _gpt_attention(g: Graph, width: int, heads: int) -> None:
+    """CausalSelfAttention: query, key and value projections split into heads, causal
+    scaled-dot-product attention, the heads merged back and projected."""
+    m = g.library.new("CausalSelfAttention").graph
+    x = m.add_block("input", name="x", params={"shape": [64, width]})
+    sdpa = m.add_block("scaled_dot_product_attention", name="attention", params={"is_causal": True})
+    for role in ("query", "key", "value"):
+        proj = m.add_block("linear", name=role, params={"out_features": width})
+        split = m.add_block("reshape", name=f"{role}_heads", params={"shape": [-1, heads, width // heads]})
+        swap = m.add_block("transpose", name=f"{role}_by_head", params={"dim0": 1, "dim1": 2})
+        chain(m, x, proj, split, swap)
+        m.connect(swap.id, "out", sdpa.id, role)
+    back = m.add_block("transpose", name="by_position", params={"dim0": 1, "dim1": 2})
+    merge = m.add_block("reshape", name="merge_heads", params={"shape": [-1, width]})
+    proj = m.add_block("linear", name="proj", params={"out_features": width})
+    out = m.add_block("output", name="out")
+    chain(m, sdpa, back, merge, proj, out)
+    arrange(m)
+
+
+def _gpt_block(g: Graph, width: int) -> None:
+    """The decoder block: x + attention(ln_1(x)), then x + mlp(ln_2(x)) (pre-norm, as GPT-2)."""
+    mlp = g.library.new("MLP").graph
+    x = mlp.add_block("input", name="x", params={"shape": [64, width]})
+    fc = mlp.add_block("linear", name="fc", params={"out_features": 4 * width})
+    act = mlp.add_block("gelu", name="gelu")
+    proj = mlp.add_block("linear", name="proj", params={"out_features": width})
+    drop = mlp.add_block("dropout", name="dropout", params={"p": 0.1})
+    chain(mlp, x, fc, act, proj, drop, mlp.add_block("output", name="out"))
+    arrange(mlp)
+    m = g.library.new("Block").graph
+    x = m.add_block("input", name="x", params={"shape": [64, width]})
+    ln1 = m.add_block("layernorm", name="ln_1")
+    attn = m.add_block("module:CausalSelfAttention", name="attn")
+    add1 = m.add_block("add", name="add_attn")
+    ln2 = m.add_block("layernorm", name="ln_2")
+    ff = m.add_block("module:MLP", name="mlp")
+    add2 = m.add_block("add", name="add_mlp")
+    chain(m, x, ln1, attn, add1, ln2, ff, add2, m.add_block("output", name="out"))
+    m.connect(x.id, "out", add1.id, "in2")
+    m.connect(add1.id, "out", add2.id, "in2")
+    arrange(m)
+
+
+def tiny_gpt() -> Project:
+    """A character-level GPT for the shipped tales (vocabulary 49, context 64)."""
+    width, heads, vocab, context = 64, 4, 49, 64
+    g = Graph()
+    _gpt_attention(g, width, heads)
+    _gpt_block(g, width)
+    x = g.add_block("input", name="tokens", params={"shape": [context], "dtype": "int64"})
+    tok = g.add_block("embedding", name="token_embedding", params={"num_embeddings": vocab, "embedding_dim": width})
+    pos = g.add_block("learned_positions", name="position_embedding")
+    blocks = g.add_block("module:Block", name="blocks", params={"repeat": 2})
+    ln = g.add_block("layernorm", name="ln_f")
+    head = g.add_block("linear", name="lm_head", params={"out_features": vocab, "bias": False})
+    chain(g, x, tok, pos, blocks, ln, head, g.add_block("output", name="logits"))
+    arrange(g)
+    return Project(
+        name="Tiny GPT",
+        graph=g,
+        training={
+            "data": {"kind": "text", "path": "../data/tiny_tales.txt", "tokenizer": "char", "block_size": context, "stride": 32},
+            "loss": {"name": "next_token"},
+            "optimizer": {"name": "adamw", "lr": 0.003},
+            "epochs": 4,
+            "batch_size": 64,
+            "seed": 0,
+        },
+        metadata={
+            "description": (
+                "A character-level GPT (token and position embeddings, a decoder Block repeated "
+                "twice with causal self-attention and an MLP, a final LayerNorm and a head) that "
+                "learns to write like the shipped tales; Try it generates text from a prompt."
+            )
+        },
+    )
+
+
 EXAMPLES = {
     "mlp_classifier": mlp,
     "shapes_cnn": cnn,
     "residual_network": residual,
     "transfer_learning": transfer_learning,
     "shapes_resnet": shapes_resnet,
+    "tiny_gpt": tiny_gpt,
 }
 
 if __name__ == "__main__":
