@@ -142,6 +142,7 @@ class GroupIntoModule(Command):
         lib.check_name(name)
         order = list(graph.blocks)
         self._index = min(order.index(b) for b in sel)
+        self.use_id = self.use_id or graph.new_id()  # not a grouped block's id: those live on inside
         xs = [graph.blocks[b].position[0] for b in sel]
         ys = [graph.blocks[b].position[1] for b in sel]
         self._position = (round((min(xs) + max(xs)) / 2 / 20) * 20, round((min(ys) + max(ys)) / 2 / 20) * 20)

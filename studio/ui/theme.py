@@ -25,6 +25,7 @@ CATEGORY_COLOURS = {
     "Sequence & attention": ("#ad1457", "#ef6fa0"),
     "Activations": ("#ef6c00", "#ffa552"),
     "Merge & ops": ("#37474f", "#9fb3bd"),
+    "Modules": ("#283593", "#8c9eff"),
 }
 DEFAULT_CATEGORY_COLOUR = ("#455a64", "#90a4ae")
 

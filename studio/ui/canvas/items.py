@@ -22,6 +22,7 @@ from studio.ui.canvas.geometry import (
 from studio.ui.theme import current_theme
 
 LOD_TEXT = 0.3  # below this zoom, blocks are plain boxes and wire labels are hidden
+STACK_OFFSET = 5.0  # how far each card behind a repeated module shows
 
 @dataclass
 class BlockLook:
@@ -40,6 +41,8 @@ class BlockLook:
     tooltip: str = ""
     learning: str = ""  # live training indicator text (gradient norm...), "" when not training
     learning_state: str = ""  # ok | dead | exploding | frozen: its colour
+    extra: list[str] = field(default_factory=list)  # more lines (a module: shapes, what is inside)
+    stacked: int = 1  # a repeated module is drawn as a stack of N cards (at most three)
 
 
 class BlockItem(QGraphicsItem):
@@ -54,8 +57,8 @@ class BlockItem(QGraphicsItem):
         self.set_look(look)
 
     def set_look(self, look: BlockLook) -> None:
-        height = block_height(len(look.inputs), len(look.outputs))
-        if height != self._height:
+        height = block_height(len(look.inputs), len(look.outputs), len(look.extra))
+        if height != self._height or look.stacked != self.look.stacked:
             self.prepareGeometryChange()
             self._height = height
         self.look = look
@@ -68,7 +71,8 @@ class BlockItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         m = PORT_RADIUS + 2
-        return QRectF(-m, -2, BLOCK_WIDTH + 2 * m, self._height + 4)
+        s = STACK_OFFSET * (min(self.look.stacked, 3) - 1)
+        return QRectF(-m, -2, BLOCK_WIDTH + 2 * m + s, self._height + 4 + s)
 
     # -------------------------------------------------------------- geometry
     def port_local(self, output: bool, name: str) -> QPointF | None:
@@ -115,8 +119,11 @@ class BlockItem(QGraphicsItem):
             p.drawRect(rect)
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(pen)
+        p.setPen(t.border_pen)
         p.setBrush(t.fill_brush)
+        for k in range(min(look.stacked, 3) - 1, 0, -1):  # the cards behind a repeated module
+            p.drawRoundedRect(rect.translated(k * STACK_OFFSET, k * STACK_OFFSET), 6, 6)
+        p.setPen(pen)
         p.drawRoundedRect(rect, 6, 6)
         header = QRectF(0, 0, BLOCK_WIDTH, HEADER)
         p.setPen(t.no_pen)
@@ -132,6 +139,7 @@ class BlockItem(QGraphicsItem):
         y = HEADER + 4
         lines = [(look.type_label, t.subtle_pen), (look.key_params, t.text_pen)]
         lines.append((look.problem, t.error_text_pen) if look.severity == "error" else (look.count, t.subtle_pen))
+        lines += [(text, t.subtle_pen) for text in look.extra]
         fm = t.small_metrics
         width = BLOCK_WIDTH - inner - 16
         if look.learning:  # on the third line, right of the parameter count

@@ -11,6 +11,7 @@ from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block, Edge
 from studio.ui.canvas.geometry import GRID
 from studio.ui.canvas.items import LOD_TEXT, BlockItem, BlockLook, WireItem
+from studio.ui.canvas.module_look import module_lines
 from studio.ui.document import Document
 from studio.ui.theme import current_theme
 
@@ -49,6 +50,7 @@ class GraphScene(QGraphicsScene):
             (ev.block_changed, self._block_changed),
             (ev.edge_added, self._add_edge),
             (ev.edge_removed, self._remove_edge),
+            (self.graph.library.changed, self._definition_changed),
         ]
         for event, cb in self._subs:
             event.connect(cb)
@@ -78,11 +80,20 @@ class GraphScene(QGraphicsScene):
         if not problem and self._run_problem[0] == block.id:
             problem, severity = self._run_problem[1], "error"
         learning, learning_state = self._learning.get(block.id, ("", ""))
+        type_label = f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label
+        # inside an opened module: the values of the use it was opened from
+        params = analysis.params_of(block) if analysis is not None and self.graph.owner is not None else block.params
+        key_params, extra, stacked = spec.key_params_text(params), [], 1
+        if spec.definition is not None:
+            m = module_lines(block, spec.definition, analysis)
+            type_label, key_params, extra, stacked = m.type_label, m.key_params, [m.shapes, m.preview], m.repeat
         return BlockLook(
             title=block.name,
-            type_label=f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label,
+            type_label=type_label,
             category=spec.category,
-            key_params=spec.key_params_text(block.params),
+            key_params=key_params,
+            extra=extra,
+            stacked=stacked,
             count=count,
             inputs=[(p.name, p.title) for p in block.input_ports()],
             outputs=[(p.name, p.title) for p in block.output_ports()],
@@ -93,6 +104,11 @@ class GraphScene(QGraphicsScene):
             learning=learning,
             learning_state=learning_state,
         )
+
+    def _definition_changed(self, defn) -> None:
+        """A module's inside changed: its uses' previews follow (their shapes come with the
+        analysis)."""
+        self._relook(b.id for b in self.graph.blocks.values() if b.type == defn.type_id)
 
     def _wire_label(self, edge: Edge) -> str:
         analysis = self.doc.analysis
@@ -194,7 +210,10 @@ class GraphScene(QGraphicsScene):
 
     # --------------------------------------------------------------- training
     def set_learning(self, stats: dict[str, tuple[str, str]]) -> None:
-        """Show each block's live learning indicator ({} clears them); repaints changed blocks."""
+        """Show each block's live learning indicator ({} clears them); repaints changed blocks.
+        The run's blocks are the model's: an opened module shows none."""
+        if self.graph.owner is not None:
+            stats = {}
         old, self._learning = self._learning, dict(stats)
         self._relook(bid for bid in set(old) | set(stats) if old.get(bid) != stats.get(bid))
 
