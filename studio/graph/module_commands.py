@@ -13,6 +13,7 @@ from typing import Any
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
 from studio.graph.commands import Command, RemoveBlocks, _restore_block, _snapshot_block
 from studio.graph.errors import GraphError
+from studio.graph.layout import COLUMN_GAP
 from studio.graph.model import Graph
 from studio.graph.modules import Definition, DefinitionParam, Library
 from studio.graph.serialize import graph_from_dict
@@ -145,7 +146,10 @@ class GroupIntoModule(Command):
         self.use_id = self.use_id or graph.new_id()  # not a grouped block's id: those live on inside
         xs = [graph.blocks[b].position[0] for b in sel]
         ys = [graph.blocks[b].position[1] for b in sel]
-        self._position = (round((min(xs) + max(xs)) / 2 / 20) * 20, round((min(ys) + max(ys)) / 2 / 20) * 20)
+        # at the selection's centre, on the nearest grouped block's place (a wrapped model's
+        # selection spans bands: its plain centre would fall in the gap between them)
+        cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+        self._position = min((graph.blocks[b].position for b in sel), key=lambda p: (p[0] - cx) ** 2 + (p[1] - cy) ** 2)
         ins: dict[End, list] = {}  # outside source -> the edges from it into the selection
         outs: dict[End, list] = {}  # selected source -> the edges from it to outside
         for e in graph.edges.values():
@@ -198,13 +202,13 @@ class GroupIntoModule(Command):
             if spec is not None and all(isinstance(d, int) and d > 0 for d in spec[0]):
                 params = {"shape": list(spec[0]), "dtype": spec[1]}
             y = graph.blocks[edges[0].dst].position[1]
-            x_in = inner.add_block("input", name=port, params=params, position=(left - 240, y))
+            x_in = inner.add_block("input", name=port, params=params, position=(left - COLUMN_GAP, y))
             for e in edges:
                 inner.connect(x_in.id, "out", e.dst, e.dst_port)
             self._wires.append((edges[0].id, src, sp, "", port))
         for (src, sp), edges in outs.items():
             port = "out" if len(outs) == 1 else inner.unique_name(f"{_port_name(graph, src, sp)}_out")
-            out = inner.add_block("output", name=port, position=(right + 240, graph.blocks[src].position[1]))
+            out = inner.add_block("output", name=port, position=(right + COLUMN_GAP, graph.blocks[src].position[1]))
             inner.connect(src, sp, out.id, "in")
             for e in edges:
                 self._wires.append((e.id, "", port, e.dst, e.dst_port))
@@ -278,7 +282,7 @@ def _expand(graph: Graph, use, defn: Definition) -> tuple[list[dict[str, Any]], 
     repeat = use.params.get("repeat", 1)
     x0 = min((b.position[0] for b in inner), default=0.0)
     y0 = min((b.position[1] for b in inner), default=0.0)
-    width = max((b.position[0] for b in inner), default=0.0) - x0 + 240
+    width = max((b.position[0] for b in inner), default=0.0) - x0 + COLUMN_GAP
 
     def new_id(prefix: str) -> str:
         while True:

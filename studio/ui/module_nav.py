@@ -7,7 +7,7 @@ is the only state kept here: the stack of opened definitions, each a :class:`Def
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QMenu, QToolButton, QWidget
 
 from studio.ui.scope import DefinitionScope
@@ -35,26 +35,29 @@ class Breadcrumb(QWidget):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self.buttons = []
-        for i, label in enumerate(labels):
-            if i:
-                self._layout.addWidget(QLabel("›"))
+        for i, label in enumerate(labels[:-1]):
             b = QToolButton()
             b.setText(label)
             b.setAutoRaise(True)
-            last = i == len(labels) - 1
-            b.setEnabled(not last)
-            if last:
-                b.setStyleSheet("font-weight: bold;")
-            else:
-                b.setToolTip(f"Back to {label}")
-                b.clicked.connect(lambda _=False, level=i: self.clicked.emit(level))
+            b.setToolTip(f"Back to {label}")
+            b.clicked.connect(lambda _=False, level=i: self.clicked.emit(level))
             self._layout.addWidget(b)
+            self._layout.addWidget(QLabel("›"))
             self.buttons.append(b)
+        self.here = QLabel(labels[-1])  # where the canvas is (plain text: names are the user's)
+        self.here.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.here.font()
+        font.setBold(True)
+        self.here.setFont(font)
+        self._layout.addWidget(self.here)
         self._layout.addStretch(1)
+        hint = QLabel("editing a module: every use changes")
+        hint.setEnabled(False)
+        self._layout.addWidget(hint)
         self.setVisible(len(labels) > 1)
 
     def labels(self) -> list[str]:
-        return [b.text() for b in self.buttons]
+        return [b.text() for b in self.buttons] + [self.here.text()]
 
 
 class ModuleNavigator(QObject):

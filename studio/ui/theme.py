@@ -90,6 +90,7 @@ class Theme:
         self.title_font = QFont()
         self.title_font.setBold(True)
         self.title_font.setPointSizeF(9.5)
+        self.title_metrics = QFontMetricsF(self.title_font)
         self.small_font = QFont()
         self.small_font.setPointSizeF(8.0)
         self.small_metrics = QFontMetricsF(self.small_font)

@@ -72,7 +72,7 @@ def test_grouping_is_one_step_and_keeps_what_the_model_computes():
     cmd = group_unit(g, h)
     use = g.block(cmd.use_id)
     assert [b.name for b in g] == ["x", "unit1", "flat", "head", "y"]
-    assert use.type == "module:Unit" and use.position == (800, 40)  # the selection's centre
+    assert use.type == "module:Unit" and use.position == (800, 0)  # conv2: nearest the selection's centre
     defn = g.library.get("Unit")
     assert [b.name for b in defn.input_blocks()] == ["x"] and [b.name for b in defn.output_blocks()] == ["out"]
     assert defn.input_blocks()[0].params["shape"] == (8, 6, 6)

@@ -48,7 +48,8 @@ def test_group_into_module_replaces_the_selection_by_one_use(named):
     assert [b.name for b in g] == ["points", "body1", "relu2", "classifier", "logits"]
     look = w.scene.blocks[use_id].look
     assert look.type_label == "Body · module" and look.count == "4,352 params"
-    assert look.extra == ["x N×2 → out N×64", "[ fc1 · relu1 · fc2 ]"]  # ports, shapes, inside
+    assert look.extra == ["N×2 → N×64", "3 blocks"]  # shapes in and out, what is inside
+    assert look.chips == ("Layers", "Activations", "Layers") and "fc1 (Linear)" in look.tooltip
     assert use.type == "module:Body" and palette_modules(w) == ["Body"]
     assert w.doc.analysis.totals().params == count
     assert "class Body(nn.Module):" in w.code_view.text.toPlainText()
@@ -150,7 +151,7 @@ def test_the_inspector_edits_repeat_and_the_per_use_parameters(resnet_window):
     w.doc.refresh()
     assert layer3.params["repeat"] == 3
     look = w.scene.blocks[layer3.id].look
-    assert look.stacked == 3 and look.type_label == "ResidualUnit ×3 · nn.Sequential"
+    assert look.badge == "×3" and look.type_label == "3 × ResidualUnit in sequence"
     assert "self.layer3 = nn.Sequential(*[ResidualUnit(16) for _ in range(3)])" in w.code_view.text.toPlainText()
     w.inspector.editors["planes"].widget.setValue(32)
     w.doc.refresh()

@@ -83,24 +83,26 @@ class GraphScene(QGraphicsScene):
         type_label = f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label
         # inside an opened module: the values of the use it was opened from
         params = analysis.params_of(block) if analysis is not None and self.graph.owner is not None else block.params
-        key_params, extra, stacked = spec.key_params_text(params), [], 1
+        key_params, extra, tooltip, module = spec.key_params_text(params), [], spec.tooltip(), None
         if spec.definition is not None:
-            m = module_lines(block, spec.definition, analysis)
-            type_label, key_params, extra, stacked = m.type_label, m.key_params, [m.shapes, m.preview], m.repeat
+            module = module_lines(block, spec.definition, analysis)
+            type_label, key_params, extra = module.type_label, module.key_params, [module.shapes, module.inside]
+            tooltip = f"{tooltip}\n\n{module.tooltip}"
         return BlockLook(
             title=block.name,
             type_label=type_label,
             category=spec.category,
             key_params=key_params,
             extra=extra,
-            stacked=stacked,
+            chips=module.chips if module else (),
+            badge=module.badge if module else "",
             count=count,
             inputs=[(p.name, p.title) for p in block.input_ports()],
             outputs=[(p.name, p.title) for p in block.output_ports()],
             problem=problem,
             severity=severity,
             frozen=all_frozen,
-            tooltip=spec.tooltip(),
+            tooltip=tooltip,
             learning=learning,
             learning_state=learning_state,
         )

@@ -169,6 +169,11 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if event.button() == Qt.MouseButton.RightButton:
+            block, _ = self._item_at(event.position().toPoint())
+            if block is not None and block.isSelected():
+                event.accept()  # the context menu acts on the whole selection (Group into Module)
+                return
         if event.button() == Qt.MouseButton.LeftButton:
             block, port = self._item_at(event.position().toPoint())
             if block is not None and port is not None and port[0]:
