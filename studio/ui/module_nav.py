@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QMenu, QToolButton, QWidget
 
+from studio.graph.module_commands import RenameDefinition
 from studio.ui.scope import DefinitionScope
 
 MODEL_LABEL = "Model"
@@ -178,6 +179,24 @@ class ModuleNavigator(QObject):
         if name:
             self.w.show_hint(f"{self.current.graph.blocks[use_id].name} now has its own module, {name}.")
         return name
+
+    def rename_definition(self, old: str) -> bool:
+        """Rename module ``old`` (its class name); every use follows, as one undo step."""
+        new = self.ask_new_name(old)
+        if not new or new == old:
+            return False
+        library = self.w.doc.graph.library
+        if not self.w.training.gate(self.w.doc).push(RenameDefinition(library, old, new)):
+            return False
+        self.bar.set_path([label.replace(f"({old})", f"({new})") for label in self.bar.labels()])
+        for scope in self.scopes:
+            scope.labels = [label.replace(f"({old})", f"({new})") for label in scope.labels]
+        return True
+
+    def ask_new_name(self, old: str) -> str:
+        """Hook (tests replace it): the module's new name, '' when cancelled."""
+        name, ok = QInputDialog.getText(self.w, "Rename module", f"New name for {old} (a class name):", text=old)
+        return name.strip() if ok else ""
 
     def add_to_menu(self, menu: QMenu, block_id: str | None) -> None:
         """The canvas context menu's module entries for what is selected."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from studio.blocks.registry import BlockType, categories, get_block_type
 from studio.graph.modules import CATEGORY, MODULE_PREFIX
@@ -76,6 +76,7 @@ class _Tree(QTreeWidget):
 
 class Palette(QWidget):
     activated = Signal(str)  # block type id (double-click / Enter)
+    rename_module_requested = Signal(str)  # a module's name (its context menu)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -114,6 +115,8 @@ class Palette(QWidget):
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._activate_first)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
 
     # ---------------------------------------------------------------- modules
     def set_library(self, library) -> None:
@@ -143,6 +146,16 @@ class Palette(QWidget):
             self._items[spec.id] = item
         self._modules.setExpanded(True)
         self.filter(self.search.text())
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        type_id = item.data(0, TYPE_ROLE) if item is not None else None
+        if not type_id or not type_id.startswith(MODULE_PREFIX):
+            return
+        menu = QMenu(self)
+        name = type_id[len(MODULE_PREFIX):]
+        menu.addAction("Rename Module…", lambda: self.rename_module_requested.emit(name))
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
 
     def spec(self, type_id: str) -> BlockType:
         if type_id.startswith(MODULE_PREFIX) and self.library is not None:

@@ -169,3 +169,62 @@ def test_an_opened_definition_shows_the_values_of_its_use(resnet_window):
     w.modules.open_use(by_name(g, "layer1").id)
     assert "out channels=8" in w.scene.blocks[conv1.id].look.key_params
     assert w.modules.bar.labels() == ["Model", "layer1 (ResidualUnit)"]
+
+
+def test_ctrl_g_on_the_canvas_groups_the_selection(named, qtbot):
+    w = named
+    w.show()
+    qtbot.waitExposed(w)
+    w.scene.select_blocks([by_name(w.doc.graph, n).id for n in LAYERS])
+    w.view.setFocus()
+    qtbot.waitUntil(w.view.hasFocus)
+    qtbot.keyClick(w.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert w.doc.graph.block_by_name("body1") is not None
+    qtbot.keyClick(w.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert w.doc.graph.block_by_name("body1") is None and w.doc.graph.block_by_name("fc1") is not None
+
+
+def test_grouping_inside_an_opened_module_nests_a_module(named, monkeypatch):
+    w = named
+    use_id = group(w)
+    total = w.doc.analysis.totals().params
+    w.modules.open_use(use_id)
+    inner = w.scene.graph
+    monkeypatch.setattr(w.modules, "ask_module_name", lambda suggestion: "Pair")
+    w.scene.select_blocks([inner.block_by_name("relu1").id, inner.block_by_name("fc2").id])
+    w.actions_.group.trigger()
+    w.doc.refresh()
+    assert [b.type for b in inner if b.type.startswith("module:")] == ["module:Pair"]
+    assert palette_modules(w) == ["Body", "Pair"]
+    source = w.code_view.text.toPlainText()
+    assert source.index("class Pair(nn.Module):") < source.index("class Body(nn.Module):")
+    assert w.doc.analysis.totals().params == total  # nothing lost or counted twice
+    w.modules.open_use(inner.block_by_name("pair1").id)
+    assert w.modules.bar.labels() == ["Model", "body1 (Body)", "pair1 (Pair)"]
+    w.modules.bar.buttons[1].click()
+    assert w.scene.graph is inner and w.modules.bar.labels() == ["Model", "body1 (Body)"]
+
+
+def test_rename_a_module_from_the_palette(named, monkeypatch):
+    w = named
+    use_id = group(w)
+    monkeypatch.setattr(w.modules, "ask_new_name", lambda old: "Trunk")
+    w.palette_widget.rename_module_requested.emit("Body")
+    assert w.doc.graph.blocks[use_id].type == "module:Trunk" and palette_modules(w) == ["Trunk"]
+    monkeypatch.setattr(w.modules, "ask_new_name", lambda old: "no spaces")
+    w.palette_widget.rename_module_requested.emit("Trunk")
+    assert "must start with a letter" in w.statusBar().currentMessage()
+    w.doc.undo_stack.undo()
+    assert palette_modules(w) == ["Body"]
+
+
+def test_a_grouped_project_saves_and_opens_again(named, tmp_path):
+    from studio.graph.project import load_project
+
+    w = named
+    group(w)
+    path = tmp_path / "grouped.studio.json"
+    assert w.files._write(path)
+    again = load_project(path)
+    assert [d.name for d in again.graph.library] == ["Body"]
+    assert again.graph.to_dict() == w.doc.graph.to_dict()
