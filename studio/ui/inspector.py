@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block
+from studio.ui import per_use
 from studio.ui.counts import CountsSection
 from studio.ui.document import Document
 from studio.ui.editing import Editor
@@ -36,6 +37,7 @@ class Inspector(QScrollArea):
         self.editor = editor
         self.block_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.per_use_menu = None
         self.title = QLabel("Select a block to edit it.")
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
@@ -105,6 +107,7 @@ class Inspector(QScrollArea):
         self.frozen_box = QCheckBox("Frozen (weights are not trained)")
         self.frozen_box.toggled.connect(self._freeze)
         self.form.addRow("", self.frozen_box)
+        per_use.add_per_use_row(self, block)  # inside an opened module: settings each use sets
         self._fill(block)
 
     def _fill(self, block: Block) -> None:

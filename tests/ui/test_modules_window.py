@@ -228,3 +228,28 @@ def test_a_grouped_project_saves_and_opens_again(named, tmp_path):
     again = load_project(path)
     assert [d.name for d in again.graph.library] == ["Body"]
     assert again.graph.to_dict() == w.doc.graph.to_dict()
+
+
+def test_make_a_setting_per_use_from_the_inspector_of_an_opened_module(named, monkeypatch):
+    from studio.ui import per_use
+
+    w = named
+    use_id = group(w)
+    w.modules.open_use(use_id)
+    fc2 = w.scene.graph.block_by_name("fc2")
+    w.scene.select_blocks([fc2.id])
+    monkeypatch.setattr(per_use, "ask_param_name", lambda inspector, defn, setting: "width")
+    action = next(a for a in w.inspector.per_use_menu.actions() if a.text().startswith("Make out features"))
+    action.trigger()
+    label = w.inspector.form.labelForField(w.inspector.editors["out_features"].widget)
+    assert label.text().endswith("⇐ width")
+    w.modules.go_to(0)
+    assert w.doc.graph.blocks[use_id].params["width"] == 64
+    w.scene.select_blocks([use_id])
+    w.inspector.editors["width"].widget.setValue(16)  # this use alone now has 16 outputs
+    w.doc.refresh()
+    source = w.code_view.text.toPlainText()
+    assert "self.fc2 = nn.Linear(64, 16)" in source and "self.classifier = nn.Linear(16, 2)" in source
+    w.doc.undo_stack.undo()
+    w.doc.undo_stack.undo()
+    assert "width" not in w.doc.graph.library.get("Body").params
