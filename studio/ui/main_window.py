@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.doc.graph.events.changed.connect(self._update_empty_hint)
         self.doc.graph.library.changed.connect(lambda *_: self.files.changed())
         self.palette_widget.set_library(self.doc.graph.library)
+        self.quick_add.library = self.doc.graph.library
         self.training.set_document(self.doc)
         self.update_title()
         self._update_totals()
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.view.editor = self.editor
         self.scene.selectionChanged.connect(self._selection_changed)
         self.inspector = Inspector(doc, self.editor)
+        self.inspector.open_requested.connect(self.modules.open_use)
         self.inspector_dock.setWidget(self.inspector)
         if old_scene is not None:
             old_scene.deleteLater()

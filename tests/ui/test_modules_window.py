@@ -117,9 +117,13 @@ def test_ungroup_puts_the_blocks_back(named):
     assert palette_modules(w) == ["Body"] and g.block_by_name("body1") is not None
 
 
-def test_detach_copy_and_add_a_use_from_the_palette(named):
+def test_detach_copy_and_add_a_use_from_the_palette(named, qtbot):
     w = named
     use_id = group(w)
+    w.quick_add_at_cursor()
+    qtbot.keyClicks(w.quick_add.search, "body")
+    assert w.quick_add.list.currentItem().data(Qt.ItemDataRole.UserRole) == "module:Body"  # Tab finds it too
+    w.quick_add.hide()
     w.palette_widget.activated.emit("module:Body")  # what double-clicking it in the palette does
     second = w.scene.selected_block_ids()[0]
     assert w.doc.graph.blocks[second].type == "module:Body"
@@ -151,7 +155,7 @@ def test_the_inspector_edits_repeat_and_the_per_use_parameters(resnet_window):
     w.doc.refresh()
     assert layer3.params["repeat"] == 3
     look = w.scene.blocks[layer3.id].look
-    assert look.badge == "×3" and look.type_label == "3 × ResidualUnit in sequence"
+    assert look.badge == "×3" and look.type_label == "3 × ResidualUnit"
     assert "self.layer3 = nn.Sequential(*[ResidualUnit(16) for _ in range(3)])" in w.code_view.text.toPlainText()
     w.inspector.editors["planes"].widget.setValue(32)
     w.doc.refresh()
@@ -159,10 +163,12 @@ def test_the_inspector_edits_repeat_and_the_per_use_parameters(resnet_window):
     assert w.scene.blocks[layer3.id].look.key_params == "planes=32, stride=1"
 
 
-def test_an_opened_definition_shows_the_values_of_its_use(resnet_window):
+def test_an_opened_definition_shows_the_values_of_its_use(resnet_window, qtbot):
     w = resnet_window
     g = w.doc.graph
-    w.modules.open_use(by_name(g, "layer3").id)
+    w.scene.select_blocks([by_name(g, "layer3").id])
+    assert w.inspector.open_button.text() == "Open ResidualUnit"
+    qtbot.mouseClick(w.inspector.open_button, Qt.MouseButton.LeftButton)
     conv1 = w.scene.graph.block_by_name("conv1")
     assert "out channels=16" in w.scene.blocks[conv1.id].look.key_params  # layer3's planes
     w.modules.go_to(0)

@@ -48,7 +48,7 @@ def module_lines(block, defn, analysis) -> ModuleLines:
     listing = "\n".join(f"  {b.name} ({b.spec.label})" for b in inner[:20])
     more = f"\n  … and {len(inner) - 20} more" if len(inner) > 20 else ""
     return ModuleLines(
-        type_label=f"{repeat} × {defn.name} in sequence" if repeat > 1 else f"{defn.name} · module",
+        type_label=f"{repeat} × {defn.name}" if repeat > 1 else f"{defn.name} · module",
         key_params=values,
         shapes=_shapes(_side(ins, in_shapes), _side(outs, out_shapes)),
         chips=tuple(b.spec.category for b in inner[:MAX_CHIPS]),
