@@ -196,7 +196,7 @@ class GroupIntoModule(Command):
                 inner.connect(e.src, e.src_port, e.dst, e.dst_port, id=e.id)
         self._wires = []
         for (src, sp), edges in ins.items():
-            port = "x" if len(ins) == 1 else inner.unique_name(_port_name(graph, src, sp))
+            port = inner.unique_name("x" if len(ins) == 1 else _port_name(graph, src, sp))
             params = {}
             spec = self.specs.get((src, sp))
             if spec is not None and all(isinstance(d, int) and d > 0 for d in spec[0]):
@@ -207,7 +207,7 @@ class GroupIntoModule(Command):
                 inner.connect(x_in.id, "out", e.dst, e.dst_port)
             self._wires.append((edges[0].id, src, sp, "", port))
         for (src, sp), edges in outs.items():
-            port = "out" if len(outs) == 1 else inner.unique_name(f"{_port_name(graph, src, sp)}_out")
+            port = inner.unique_name("out" if len(outs) == 1 else f"{_port_name(graph, src, sp)}_out")
             out = inner.add_block("output", name=port, position=(right + COLUMN_GAP, graph.blocks[src].position[1]))
             inner.connect(src, sp, out.id, "in")
             for e in edges:

@@ -107,7 +107,7 @@ class ModuleNavigator(QObject):
 
     def go_to(self, level: int) -> None:
         """Back to breadcrumb step ``level`` (0: the model); the use we came from is selected."""
-        if level >= len(self.scopes) + 1 or level == len(self.scopes):
+        if level >= len(self.scopes):
             return
         came_from = self.scopes[level].path[-1]
         while len(self.scopes) > level:

@@ -113,6 +113,15 @@ def test_grouping_refuses_clearly_and_changes_nothing(names, message):
     assert g.to_dict() == text and not len(g.library)
 
 
+def test_ports_never_take_the_name_of_a_grouped_block():
+    g = flat_model()
+    g.rename(g.block_by_name("relu2").id, "out")
+    History(g).push(GroupIntoModule(ids(g, ["conv1", "bn1", "relu1", "conv2", "bn2", "add", "out"]), "Unit"))
+    defn = g.library.get("Unit")
+    assert [b.name for b in defn.input_blocks()] == ["x"] and [b.name for b in defn.output_blocks()] == ["out1"]
+    assert Analysis(g).ok
+
+
 def test_grouping_refuses_a_bad_or_taken_name():
     g = flat_model()
     h = History(g)

@@ -220,7 +220,10 @@ class GraphScene(QGraphicsScene):
         self._relook(bid for bid in set(old) | set(stats) if old.get(bid) != stats.get(bid))
 
     def set_run_problem(self, block_id: str | None, message: str) -> None:
-        """Mark the block a failed run points at (None clears the mark)."""
+        """Mark the block a failed run points at (None clears the mark); the model's blocks
+        only, so not inside an opened module."""
+        if self.graph.owner is not None:
+            block_id, message = None, ""
         old, self._run_problem = self._run_problem, (block_id, message)
         if old != self._run_problem:
             self._relook(b for b in (old[0], block_id) if b is not None)
