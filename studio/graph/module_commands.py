@@ -455,16 +455,3 @@ def _drop_param(d: Definition, name: str) -> None:
         if name in g.blocks[bid].params:
             _Replace(bid, d.type_id, drop=(name,)).do(g)
 
-
-__all__ = [
-    "DeclareParam",
-    "DetachCopy",
-    "GroupIntoModule",
-    "InGraph",
-    "RemoveParam",
-    "RenameDefinition",
-    "Ungroup",
-    "all_graphs",
-    "definition_of",
-    "uses_anywhere",
-]
