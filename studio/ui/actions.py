@@ -79,6 +79,15 @@ class Actions:
         self.fit = _action(w, "&Fit to View", lambda: w.view.fit_all(), "Ctrl+0", "fit")
         self.arrange = _action(w, "Auto-&arrange", w.arrange, "Ctrl+L", "arrange")
         self.quick_add = _action(w, "&Quick Add Block…\tTab", w.quick_add_at_cursor, None)
+        m = w.modules
+        self.group = _action(w, "&Group into Module…", m.group_selection, "Ctrl+G",
+                             tip="Move the selected blocks into a new module of this project, used once here")
+        self.ungroup = _action(w, "U&ngroup", m.ungroup_selection, "Ctrl+Shift+G",
+                               tip="Put the blocks of the selected module block back in its place")
+        self.open_module = _action(w, "&Open Module\tEnter", lambda: m.open_use(None), None,
+                                   tip="Show what is inside the selected module block (double-click it)")
+        self.detach_copy = _action(w, "Detach &Copy", m.detach_selection, None,
+                                   tip="Give the selected module block its own copy of the module, to change it alone")
         self.snap = QAction("&Snap to Grid", w, checkable=True, checked=True)
         self.snap.toggled.connect(lambda on: setattr(w.view, "snap", on))
         self.undo = w.undo_group.createUndoAction(w, "&Undo")
@@ -120,7 +129,8 @@ class Actions:
         m.addAction(self.quit)
         m = bar.addMenu("&Edit")
         for a in (self.undo, self.redo, None, self.cut, self.copy, self.paste, self.duplicate, self.delete,
-                  None, self.select_all, self.rename, self.freeze):
+                  None, self.select_all, self.rename, self.freeze,
+                  None, self.group, self.ungroup, self.open_module, self.detach_copy):
             m.addSeparator() if a is None else m.addAction(a)
         m = bar.addMenu("&View")
         for a in (self.zoom_in, self.zoom_out, self.fit, None, self.arrange, self.snap, self.quick_add):

@@ -79,6 +79,8 @@ class Document(QObject):
         ev.block_removed.connect(self._structure_changed)
         ev.edge_added.connect(self._structure_changed)
         ev.edge_removed.connect(self._structure_changed)
+        # an edit inside a module definition changes every use: code and shapes follow
+        self.graph.library.changed.connect(self._definition_changed)
 
     # ------------------------------------------------------------------ edits
     def push(self, cmd: Command) -> bool:
@@ -146,6 +148,10 @@ class Document(QObject):
     def _structure_changed(self, *_: object) -> None:
         self._code_stale = True
 
+    def _definition_changed(self, *_: object) -> None:
+        self._code_stale = True
+        self._schedule()
+
     def _on_block_changed(self, block: Block, what: str) -> None:
         if what != "position":
             self._code_stale = True
@@ -155,6 +161,7 @@ class Document(QObject):
         if self.analysis is not None:
             self.analysis.close()
             self.analysis = None
+        self.graph.library.changed.disconnect(self._definition_changed)
         ev = self.graph.events
         ev.changed.disconnect(self._schedule)
         ev.block_changed.disconnect(self._on_block_changed)

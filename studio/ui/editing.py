@@ -16,6 +16,7 @@ from studio.graph.commands import (
     SetParams,
 )
 from studio.graph.layout import COLUMN_GAP, ROW_GAP, free_offset, layered_layout
+from studio.graph.module_commands import DetachCopy, GroupIntoModule, Ungroup
 from studio.ui import clipboard
 from studio.ui.canvas.geometry import snap
 from studio.ui.document import Document
@@ -44,10 +45,8 @@ class Editor:
         are too close for a block between them, the destination and what follows it move one
         column right (as Blender's auto-offset does), so nothing ends up covered. Only blocks on
         the same row move: the next bands of a wrapped model stay where they are."""
-        from studio.blocks.registry import get_block_type
-
         edge = self.graph.edges.get(edge_id)
-        spec = get_block_type(type_id)
+        spec = self.graph.library.spec(type_id)  # a module's use too
         ins, outs = spec.input_ports(spec.defaults()), spec.output_ports(spec.defaults())
         if edge is None or not ins or not outs:
             return self.add_block(type_id, position, snap_to_grid)
@@ -136,6 +135,31 @@ class Editor:
     def set_frozen(self, block_ids: list[str], frozen: bool) -> None:
         if block_ids:
             self.doc.push(SetFrozen(list(block_ids), frozen))
+
+    # ---------------------------------------------------------------- modules
+    def group(self, block_ids: list[str], name: str) -> str | None:
+        """Group blocks into a new module ``name``; returns the id of its use. The Inputs
+        inside get the shapes the analysis knows of the values crossing in."""
+        from studio.blocks.registry import BATCH
+
+        sel, specs = set(block_ids), {}
+        analysis = self.doc.analysis
+        for e in self.graph.edges.values():
+            if analysis is not None and e.dst in sel and e.src not in sel:
+                spec = analysis.edge_spec(e)
+                if spec is not None and spec[0] and spec[0][0] == BATCH:
+                    specs[(e.src, e.src_port)] = (tuple(spec[0][1:]), spec[1])
+        cmd = GroupIntoModule(list(block_ids), name, specs)
+        return cmd.use_id if self.doc.push(cmd) else None
+
+    def ungroup(self, use_id: str) -> list[str]:
+        cmd = Ungroup(use_id)
+        return cmd.block_ids if self.doc.push(cmd) else []
+
+    def detach(self, use_id: str) -> str | None:
+        """Give the use its own copy of its module; returns the copy's name."""
+        cmd = DetachCopy(use_id)
+        return cmd.definition.name if self.doc.push(cmd) else None
 
     def macro(self, text: str, commands) -> bool:
         return self.doc.push(Macro(text, list(commands)))

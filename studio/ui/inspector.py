@@ -6,13 +6,14 @@ area, so a block with many parameters scrolls inside its dock instead of growing
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QFrame,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block
+from studio.ui import per_use
 from studio.ui.counts import CountsSection
 from studio.ui.document import Document
 from studio.ui.editing import Editor
@@ -27,6 +29,9 @@ from studio.ui.param_editors import INVALID_STYLE, ParamEditor, editor_for, with
 
 
 class Inspector(QScrollArea):
+    #: the Open button of a module block (block id)
+    open_requested = Signal(str)
+
     def __init__(self, doc: Document, editor: Editor, parent=None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
@@ -36,6 +41,7 @@ class Inspector(QScrollArea):
         self.editor = editor
         self.block_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.per_use_menu = None
         self.title = QLabel("Select a block to edit it.")
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
@@ -105,6 +111,12 @@ class Inspector(QScrollArea):
         self.frozen_box = QCheckBox("Frozen (weights are not trained)")
         self.frozen_box.toggled.connect(self._freeze)
         self.form.addRow("", self.frozen_box)
+        if spec.definition is not None:
+            self.open_button = QPushButton(f"Open {spec.definition.name}")
+            self.open_button.setToolTip("Show and edit what is inside (double-click the block, or Enter)")
+            self.open_button.clicked.connect(lambda: self.open_requested.emit(block.id))
+            self.form.addRow("", self.open_button)
+        per_use.add_per_use_row(self, block)  # inside an opened module: settings each use sets
         self._fill(block)
 
     def _fill(self, block: Block) -> None:

@@ -10,16 +10,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from studio.graph.commands import Move
 from studio.graph.layout import wrapped_layout
 from studio.graph.project import SUFFIX, Project
 from studio.ui import window_layout
 from studio.ui.actions import Actions
-from studio.ui.block_actions import add_block_actions
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
+from studio.ui.canvas_menu import context_menu
 from studio.ui.code_view import CodeView
 from studio.ui.counts import counts_text
 from studio.ui.document import CompilerLoader, Document
@@ -29,6 +29,7 @@ from studio.ui.icons import icon
 from studio.ui.inspector import Inspector
 from studio.ui.interop_dialogs import InteropController
 from studio.ui.jobs import wait_for_jobs
+from studio.ui.module_nav import ModuleNavigator
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.undo_group = QUndoGroup(self)
         self.doc: Document | None = None
         self.scene: GraphScene | None = None
+        self.inspector: Inspector | None = None
         self._loader: CompilerLoader | None = None
         self._shown_once = False
         self._fit_pending = False
@@ -60,7 +62,14 @@ class MainWindow(QMainWindow):
 
         placeholder = Document(Project(), self)
         self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
-        self.setCentralWidget(self.view)
+        self.modules = ModuleNavigator(self)  # opened module definitions, breadcrumb above the canvas
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.modules.bar)
+        column.addWidget(self.view)
+        self.setCentralWidget(centre)
         self.palette_widget = Palette()
         self.welcome = WelcomeView(self.settings.recent_files())
         self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -101,6 +110,8 @@ class MainWindow(QMainWindow):
         self.welcome.new_requested.connect(lambda: self._from_start(self.files.new))
         self.view.hint.connect(self.show_hint)
         self.view.context_requested.connect(self._context_menu)
+        self.view.open_requested.connect(self.modules.open_use)
+        self.palette_widget.rename_module_requested.connect(self.modules.rename_definition)
         self.view.quick_add_requested.connect(self._open_quick_add)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
@@ -120,24 +131,20 @@ class MainWindow(QMainWindow):
         old = self.doc
         if old is not None:
             self.training.shutdown()  # a run trains the old project: stop it first
-            for part in (self.scene, self.inspector, self.code_view, self.problems):
+            for part in (self.code_view, self.problems):
                 part.detach()
             self.undo_group.removeStack(old.undo_stack)
-            old.close()
         self.doc = Document(project, self)
-        self.editor = Editor(self.training.gate(self.doc))  # edits ask to stop a run first
-        self.scene = GraphScene(self.doc, self)
-        self.view.setScene(self.scene)
-        self.view.editor = self.editor
-        self.scene.selectionChanged.connect(self._selection_changed)
-        self.inspector = Inspector(self.doc, self.editor)
+        self.modules.attach(self.doc)
+        self.bind_canvas(self.doc)
+        if old is not None:
+            old.close()
         self.code_view = CodeView(self.doc)
         self.problems = ProblemsList(self.doc, self.editor)
         self.problems.changed.connect(self._update_totals)
         self.problems.failure_cleared.connect(lambda: self.scene.set_run_problem(None, ""))
         self.problems.block_clicked.connect(self.show_block)
         self.problems.edge_clicked.connect(self._show_edge)
-        self.inspector_dock.setWidget(self.inspector)
         self.code_dock.setWidget(self.code_view)
         self.problems_dock.setWidget(self.problems)
         self.undo_group.addStack(self.doc.undo_stack)
@@ -147,6 +154,9 @@ class MainWindow(QMainWindow):
         self.doc.analysed.connect(self._update_totals)
         self.doc.graph.events.changed.connect(self.files.changed)
         self.doc.graph.events.changed.connect(self._update_empty_hint)
+        self.doc.graph.library.changed.connect(lambda *_: self.files.changed())
+        self.palette_widget.set_library(self.doc.graph.library)
+        self.quick_add.library = self.doc.graph.library
         self.training.set_document(self.doc)
         self.update_title()
         self._update_totals()
@@ -156,6 +166,25 @@ class MainWindow(QMainWindow):
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
         QTimer.singleShot(0, self._show_whole_model)
+
+    def bind_canvas(self, doc) -> None:
+        """Show ``doc`` on the canvas: the model, or an opened module definition (a scope of
+        the same project), each with its own editor, scene and inspector."""
+        for part in (self.scene, self.inspector):
+            if part is not None:
+                part.detach()
+        old_scene = self.scene
+        self.editor = Editor(self.training.gate(doc))  # edits ask to stop a run first
+        self.scene = GraphScene(doc, self)
+        self.view.setScene(self.scene)
+        self.view.editor = self.editor
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.inspector = Inspector(doc, self.editor)
+        self.inspector.open_requested.connect(self.modules.open_use)
+        self.inspector_dock.setWidget(self.inspector)
+        if old_scene is not None:
+            old_scene.deleteLater()
+        self._update_empty_hint()
 
     def show_training(self) -> None:
         """Train (or View > Training) opens the Training dock below the canvas, tall enough for
@@ -276,7 +305,8 @@ class MainWindow(QMainWindow):
         self.totals_label.setText(f"{counts_text(t)}{problems}")
 
     def _update_empty_hint(self) -> None:
-        self.view.set_empty_hint(not self.doc.graph.blocks)
+        if self.scene is not None:
+            self.view.set_empty_hint(not self.scene.graph.blocks)
 
     # ---------------------------------------------------------------- selection
     def _selection_changed(self) -> None:
@@ -284,10 +314,12 @@ class MainWindow(QMainWindow):
         self.inspector.show_block(ids[0] if len(ids) == 1 else None)
 
     def show_block(self, block_id: str) -> None:
+        self.modules.go_to(0)  # problems name the model's blocks
         self.scene.select_blocks([block_id])
         self.view.centre_on_block(block_id)
 
     def _show_edge(self, edge_id: str) -> None:
+        self.modules.go_to(0)
         item = self.scene.wires.get(edge_id)
         if item is not None:
             self.scene.clearSelection()
@@ -325,7 +357,7 @@ class MainWindow(QMainWindow):
         self.editor.delete(self.scene.selected_block_ids(), self.scene.selected_edge_ids())
 
     def select_all(self) -> None:
-        self.scene.select_blocks(self.doc.graph.blocks)
+        self.scene.select_blocks(self.scene.graph.blocks)
 
     def arrange(self) -> None:
         self.editor.arrange()
@@ -335,7 +367,7 @@ class MainWindow(QMainWindow):
         ids = self.scene.selected_block_ids()
         if len(ids) != 1:
             return
-        block = self.doc.graph.blocks[ids[0]]
+        block = self.scene.graph.blocks[ids[0]]
         name, ok = QInputDialog.getText(self, "Rename block", "Name:", text=block.name)
         if ok and name.strip():
             if not self.editor.rename(block.id, name.strip()):
@@ -344,34 +376,12 @@ class MainWindow(QMainWindow):
     def toggle_freeze(self) -> None:
         ids = self.scene.selected_block_ids()
         if ids:
-            frozen = not all(self.doc.graph.blocks[b].frozen for b in ids)
+            frozen = not all(self.scene.graph.blocks[b].frozen for b in ids)
             self.editor.set_frozen(ids, frozen)
 
     # ------------------------------------------------------ menus and quick add
     def _context_menu(self, block_id: str | None, scene_pos: QPointF) -> None:
-        menu = QMenu(self)
-        a = self.actions_
-        if block_id is not None:
-            menu.addAction(a.rename)
-            menu.addAction(a.duplicate)
-            menu.addAction(a.delete)
-            menu.addAction(a.freeze)
-            menu.addSeparator()
-            menu.addAction(a.copy)
-            menu.addAction(a.cut)
-            add_block_actions(menu, self, block_id)
-        else:
-            add = menu.addMenu("Add block")
-            from studio.blocks.registry import categories
-            from studio.ui.icons import category_icon
-
-            for cat, specs in categories().items():
-                sub = add.addMenu(category_icon(cat), cat)
-                for spec in specs:
-                    sub.addAction(spec.label, lambda t=spec.id: self.view.drop_block(t, scene_pos))
-            menu.addAction("Paste", lambda: self.paste(scene_pos))
-            menu.addAction(a.arrange)
-            menu.addAction(a.fit)
+        menu = context_menu(self, block_id, scene_pos)
         menu.popup(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)))
 
     def _open_quick_add(self, scene_pos: QPointF) -> None:

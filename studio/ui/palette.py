@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from studio.blocks.registry import BlockType, categories, get_block_type
+from studio.graph.modules import CATEGORY, MODULE_PREFIX
 from studio.ui.canvas.view import BLOCK_MIME
 from studio.ui.icons import category_icon
 
@@ -75,6 +76,7 @@ class _Tree(QTreeWidget):
 
 class Palette(QWidget):
     activated = Signal(str)  # block type id (double-click / Enter)
+    rename_module_requested = Signal(str)  # a module's name (its context menu)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -103,9 +105,62 @@ class Palette(QWidget):
                 top.addChild(item)
                 self._items[spec.id] = item
             top.setExpanded(True)
+        self.library = None
+        self._modules = QTreeWidgetItem([CATEGORY])  # the project's own modules, when it has any
+        self._modules.setIcon(0, category_icon(CATEGORY))
+        self._modules.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self._modules.setToolTip(0, "Modules of this project: select blocks and Group into Module (Ctrl+G)")
+        self.tree.addTopLevelItem(self._modules)
+        self._modules.setHidden(True)
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._activate_first)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+
+    # ---------------------------------------------------------------- modules
+    def set_library(self, library) -> None:
+        """List ``library``'s definitions under Modules, following its changes."""
+        if self.library is not None:
+            for event in (self.library.added, self.library.removed, self.library.changed):
+                event.disconnect(self._library_changed)
+        self.library = library
+        for event in (library.added, library.removed, library.changed):
+            event.connect(self._library_changed)
+        self._library_changed()
+
+    def _library_changed(self, *_: object) -> None:
+        names = [d.name for d in self.library] if self.library is not None else []
+        if names == [self._modules.child(i).text(0) for i in range(self._modules.childCount())]:
+            return
+        for tid in [t for t in self._items if t.startswith(MODULE_PREFIX)]:
+            del self._items[tid]
+        self._modules.takeChildren()
+        for name in names:
+            spec = self.library.spec(MODULE_PREFIX + name)
+            item = QTreeWidgetItem([spec.label])
+            item.setData(0, TYPE_ROLE, spec.id)
+            item.setToolTip(0, f"<b>{spec.label}</b> — a module of this project<br>{spec.description}")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            self._modules.addChild(item)
+            self._items[spec.id] = item
+        self._modules.setExpanded(True)
+        self.filter(self.search.text())
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        type_id = item.data(0, TYPE_ROLE) if item is not None else None
+        if not type_id or not type_id.startswith(MODULE_PREFIX):
+            return
+        menu = QMenu(self)
+        name = type_id[len(MODULE_PREFIX):]
+        menu.addAction("Rename Module…", lambda: self.rename_module_requested.emit(name))
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+    def spec(self, type_id: str) -> BlockType:
+        if type_id.startswith(MODULE_PREFIX) and self.library is not None:
+            return self.library.spec(type_id)
+        return get_block_type(type_id)
 
     def filter(self, text: str) -> None:
         for i in range(self.tree.topLevelItemCount()):
@@ -113,7 +168,7 @@ class Palette(QWidget):
             any_shown = False
             for j in range(top.childCount()):
                 child = top.child(j)
-                shown = matches(get_block_type(child.data(0, TYPE_ROLE)), text)
+                shown = matches(self.spec(child.data(0, TYPE_ROLE)), text)
                 child.setHidden(not shown)
                 any_shown |= shown
             top.setHidden(not any_shown)
@@ -130,6 +185,6 @@ class Palette(QWidget):
 
     def _activate_first(self) -> None:
         """Enter in the search box adds the best match (not the first in catalogue order)."""
-        best = ranked([get_block_type(t) for t in self.visible_types()], self.search.text())
+        best = ranked([self.spec(t) for t in self.visible_types()], self.search.text())
         if best:
             self.activated.emit(best[0].id)

@@ -30,11 +30,13 @@ class QuickAdd(QFrame):
         self.search.returnPressed.connect(self.accept_current)
         self.list.itemActivated.connect(lambda item: self._choose(item.data(TYPE_ROLE)))
         self.search.installEventFilter(self)
+        self.library = None  # the project's modules are offered too
         self.filter("")
 
     def filter(self, text: str) -> None:
         self.list.clear()
-        for spec in ranked(all_block_types(), text):
+        modules = [d.block_type() for d in self.library] if self.library is not None else []
+        for spec in ranked([*all_block_types(), *modules], text):
             item = QListWidgetItem(category_icon(spec.category), f"{spec.label}   ({spec.torch_name})")
             item.setData(TYPE_ROLE, spec.id)
             item.setToolTip(spec.description)

@@ -25,6 +25,7 @@ CATEGORY_COLOURS = {
     "Sequence & attention": ("#ad1457", "#ef6fa0"),
     "Activations": ("#ef6c00", "#ffa552"),
     "Merge & ops": ("#37474f", "#9fb3bd"),
+    "Modules": ("#283593", "#8c9eff"),
 }
 DEFAULT_CATEGORY_COLOUR = ("#455a64", "#90a4ae")
 
@@ -89,6 +90,7 @@ class Theme:
         self.title_font = QFont()
         self.title_font.setBold(True)
         self.title_font.setPointSizeF(9.5)
+        self.title_metrics = QFontMetricsF(self.title_font)
         self.small_font = QFont()
         self.small_font.setPointSizeF(8.0)
         self.small_metrics = QFontMetricsF(self.small_font)

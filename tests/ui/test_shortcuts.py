@@ -50,6 +50,7 @@ def test_no_shared_keys_with_any_platform_themes_bindings(window):
     assert owners["Ctrl+D"] == [a.duplicate]  # X11's Delete includes Ctrl+D: Duplicate keeps it
     assert owners["Ctrl+Y"] == [a.redo] and owners["Ctrl+Shift+Z"] == [a.redo]
     assert owners["Del"] == [a.delete] and owners["Backspace"] == [a.delete]
+    assert owners["Ctrl+G"] == [a.group] and owners["Ctrl+Shift+G"] == [a.ungroup]
 
 
 def _press(qtbot, widget, seq: QKeySequence) -> None:

@@ -12,8 +12,8 @@ PORT_HIT = 9.0
 GRID = 20.0
 
 
-def block_height(n_in: int, n_out: int) -> float:
-    body = HEADER + BODY_LINES * LINE + 10
+def block_height(n_in: int, n_out: int, extra_lines: int = 0) -> float:
+    body = HEADER + (BODY_LINES + extra_lines) * LINE + 10
     ports = HEADER + 8 + max(n_in, n_out, 1) * PORT_GAP
     return max(body, ports)
 

@@ -22,6 +22,7 @@ from studio.ui.canvas.geometry import (
 from studio.ui.theme import current_theme
 
 LOD_TEXT = 0.3  # below this zoom, blocks are plain boxes and wire labels are hidden
+STACK_OFFSET = 5.0  # how far each card behind a repeated module shows
 
 @dataclass
 class BlockLook:
@@ -40,6 +41,13 @@ class BlockLook:
     tooltip: str = ""
     learning: str = ""  # live training indicator text (gradient norm...), "" when not training
     learning_state: str = ""  # ok | dead | exploding | frozen: its colour
+    extra: list[str] = field(default_factory=list)  # more lines (a module: shapes, what is inside)
+    chips: tuple[str, ...] = ()  # a module: the category of each block inside, drawn on the last line
+    badge: str = ""  # a repeated module: "×3" in the header, drawn as a stack of cards
+
+    @property
+    def stacked(self) -> int:
+        return 3 if self.badge else 1
 
 
 class BlockItem(QGraphicsItem):
@@ -54,8 +62,8 @@ class BlockItem(QGraphicsItem):
         self.set_look(look)
 
     def set_look(self, look: BlockLook) -> None:
-        height = block_height(len(look.inputs), len(look.outputs))
-        if height != self._height:
+        height = block_height(len(look.inputs), len(look.outputs), len(look.extra))
+        if height != self._height or look.stacked != self.look.stacked:
             self.prepareGeometryChange()
             self._height = height
         self.look = look
@@ -68,7 +76,8 @@ class BlockItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         m = PORT_RADIUS + 2
-        return QRectF(-m, -2, BLOCK_WIDTH + 2 * m, self._height + 4)
+        s = STACK_OFFSET * (min(self.look.stacked, 3) - 1)
+        return QRectF(-m, -2, BLOCK_WIDTH + 2 * m + s, self._height + 4 + s)
 
     # -------------------------------------------------------------- geometry
     def port_local(self, output: bool, name: str) -> QPointF | None:
@@ -115,8 +124,11 @@ class BlockItem(QGraphicsItem):
             p.drawRect(rect)
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(pen)
+        p.setPen(t.border_pen)
         p.setBrush(t.fill_brush)
+        for k in range(min(look.stacked, 3) - 1, 0, -1):  # the cards behind a repeated module
+            p.drawRoundedRect(rect.translated(k * STACK_OFFSET, k * STACK_OFFSET), 6, 6)
+        p.setPen(pen)
         p.drawRoundedRect(rect, 6, 6)
         header = QRectF(0, 0, BLOCK_WIDTH, HEADER)
         p.setPen(t.no_pen)
@@ -126,22 +138,33 @@ class BlockItem(QGraphicsItem):
         p.setFont(t.title_font)
         p.setPen(t.title_pen)
         title = look.title + ("  ❄" if look.frozen else "")
-        p.drawText(header.adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, title)
+        right = 6
+        if look.badge:
+            right += t.title_metrics.horizontalAdvance(look.badge) + 8
+            p.drawText(header.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, look.badge)
+            title = t.title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, BLOCK_WIDTH - 8 - right)
+        p.drawText(header.adjusted(8, 0, -right, 0), Qt.AlignmentFlag.AlignVCenter, title)
         p.setFont(t.small_font)
         inner = 12 + (6 if look.inputs else 0)
         y = HEADER + 4
         lines = [(look.type_label, t.subtle_pen), (look.key_params, t.text_pen)]
         lines.append((look.problem, t.error_text_pen) if look.severity == "error" else (look.count, t.subtle_pen))
+        lines += [(text, t.subtle_pen) for text in look.extra]
         fm = t.small_metrics
         width = BLOCK_WIDTH - inner - 16
+        chips_x = 0.0
+        if look.chips:  # the blocks inside a module, before the last line's text
+            chips_x = self._paint_chips(p, t, look.chips, QRectF(inner, y + (len(lines) - 1) * LINE, width, LINE))
         if look.learning:  # on the third line, right of the parameter count
             self._paint_learning(p, t, look, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
         for i, (text, tpen) in enumerate(lines):
             if text:
                 w = width - 100 if i == 2 and look.learning else width
+                x = inner + (chips_x if i == len(lines) - 1 else 0.0)
+                w -= x - inner
                 p.setPen(tpen)
                 p.drawText(
-                    QRectF(inner, y, w, LINE),
+                    QRectF(x, y, w, LINE),
                     Qt.AlignmentFlag.AlignVCenter,
                     fm.elidedText(text, Qt.TextElideMode.ElideRight, w),
                 )
@@ -162,6 +185,17 @@ class BlockItem(QGraphicsItem):
                     r = QRectF(BLOCK_WIDTH - 60, py - 7, 50, 14) if output else QRectF(9, py - 7, 50, 14)
                     align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
                     p.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, ptitle)
+
+    @staticmethod
+    def _paint_chips(p: QPainter, t, chips: tuple[str, ...], r: QRectF) -> float:
+        """One small square per inner block in its category's colour; returns the width used."""
+        x = r.left()
+        for category in chips:
+            p.setPen(t.no_pen)
+            p.setBrush(t.category(category)[1])
+            p.drawRoundedRect(QRectF(x, r.center().y() - 4, 8, 8), 2, 2)
+            x += 11
+        return x - r.left() + 4
 
     @staticmethod
     def _paint_learning(p: QPainter, t, look: BlockLook, r: QRectF) -> None:

@@ -11,6 +11,7 @@ from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block, Edge
 from studio.ui.canvas.geometry import GRID
 from studio.ui.canvas.items import LOD_TEXT, BlockItem, BlockLook, WireItem
+from studio.ui.canvas.module_look import module_lines
 from studio.ui.document import Document
 from studio.ui.theme import current_theme
 
@@ -49,6 +50,7 @@ class GraphScene(QGraphicsScene):
             (ev.block_changed, self._block_changed),
             (ev.edge_added, self._add_edge),
             (ev.edge_removed, self._remove_edge),
+            (self.graph.library.changed, self._definition_changed),
         ]
         for event, cb in self._subs:
             event.connect(cb)
@@ -78,21 +80,37 @@ class GraphScene(QGraphicsScene):
         if not problem and self._run_problem[0] == block.id:
             problem, severity = self._run_problem[1], "error"
         learning, learning_state = self._learning.get(block.id, ("", ""))
+        type_label = f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label
+        # inside an opened module: the values of the use it was opened from
+        params = analysis.params_of(block) if analysis is not None and self.graph.owner is not None else block.params
+        key_params, extra, tooltip, module = spec.key_params_text(params), [], spec.tooltip(), None
+        if spec.definition is not None:
+            module = module_lines(block, spec.definition, analysis)
+            type_label, key_params, extra = module.type_label, module.key_params, [module.shapes, module.inside]
+            tooltip = f"{tooltip}\n\n{module.tooltip}"
         return BlockLook(
             title=block.name,
-            type_label=f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label,
+            type_label=type_label,
             category=spec.category,
-            key_params=spec.key_params_text(block.params),
+            key_params=key_params,
+            extra=extra,
+            chips=module.chips if module else (),
+            badge=module.badge if module else "",
             count=count,
             inputs=[(p.name, p.title) for p in block.input_ports()],
             outputs=[(p.name, p.title) for p in block.output_ports()],
             problem=problem,
             severity=severity,
             frozen=all_frozen,
-            tooltip=spec.tooltip(),
+            tooltip=tooltip,
             learning=learning,
             learning_state=learning_state,
         )
+
+    def _definition_changed(self, defn) -> None:
+        """A module's inside changed: its uses' previews follow (their shapes come with the
+        analysis)."""
+        self._relook(b.id for b in self.graph.blocks.values() if b.type == defn.type_id)
 
     def _wire_label(self, edge: Edge) -> str:
         analysis = self.doc.analysis
@@ -194,12 +212,18 @@ class GraphScene(QGraphicsScene):
 
     # --------------------------------------------------------------- training
     def set_learning(self, stats: dict[str, tuple[str, str]]) -> None:
-        """Show each block's live learning indicator ({} clears them); repaints changed blocks."""
+        """Show each block's live learning indicator ({} clears them); repaints changed blocks.
+        The run's blocks are the model's: an opened module shows none."""
+        if self.graph.owner is not None:
+            stats = {}
         old, self._learning = self._learning, dict(stats)
         self._relook(bid for bid in set(old) | set(stats) if old.get(bid) != stats.get(bid))
 
     def set_run_problem(self, block_id: str | None, message: str) -> None:
-        """Mark the block a failed run points at (None clears the mark)."""
+        """Mark the block a failed run points at (None clears the mark); the model's blocks
+        only, so not inside an opened module."""
+        if self.graph.owner is not None:
+            block_id, message = None, ""
         old, self._run_problem = self._run_problem, (block_id, message)
         if old != self._run_problem:
             self._relook(b for b in (old[0], block_id) if b is not None)

@@ -24,6 +24,7 @@ class CanvasView(QGraphicsView):
     hint = Signal(str)  # a message for the status bar
     context_requested = Signal(object, object)  # (block id or None, scene QPointF)
     quick_add_requested = Signal(object)  # scene QPointF
+    open_requested = Signal(object)  # block id (double-click) or None (Enter: the selected one)
 
     def __init__(self, scene: GraphScene, editor: Editor, parent=None) -> None:
         super().__init__(scene, parent)
@@ -168,6 +169,11 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if event.button() == Qt.MouseButton.RightButton:
+            block, _ = self._item_at(event.position().toPoint())
+            if block is not None and block.isSelected():
+                event.accept()  # the context menu acts on the whole selection (Group into Module)
+                return
         if event.button() == Qt.MouseButton.LeftButton:
             block, port = self._item_at(event.position().toPoint())
             if block is not None and port is not None and port[0]:
@@ -194,6 +200,15 @@ class CanvasView(QGraphicsView):
                 event.accept()
                 return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        """Double-click a module block: open its definition."""
+        block, port = self._item_at(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and block is not None and port is None:
+            self.open_requested.emit(block.block_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
         if self._pan_from is not None:
@@ -286,6 +301,9 @@ class CanvasView(QGraphicsView):
             return
         if key == Qt.Key.Key_Tab:
             self.quick_add_requested.emit(self._cursor_scene_pos())
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.graph_scene.selected_block_ids():
+            self.open_requested.emit(None)
             return
         if event.matches(QKeySequence.StandardKey.ZoomIn) or key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.zoom_by(1.25)
