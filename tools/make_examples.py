@@ -304,7 +304,7 @@ def tiny_gpt() -> Project:
             "data": {"kind": "text", "path": "../data/tiny_tales.txt", "tokenizer": "char", "block_size": context, "stride": 32},
             "loss": {"name": "next_token"},
             "optimizer": {"name": "adamw", "lr": 0.003},
-            "epochs": 4,
+            "epochs": 8,
             "batch_size": 64,
             "seed": 0,
         },
