@@ -90,6 +90,9 @@ def test_trained_in_the_window_the_try_it_tab_writes_text_with_the_runs_own_voca
     qtbot.waitUntil(lambda: not t.running, timeout=60000)
     assert t.panel.progress.format() == "completed", t.failure_text()
     panel = t.panel.try_panel
+    # the prompt is offered as soon as the run ends, before anything was tried
+    assert not panel.text_controls.isHidden() and panel.button.isHidden()
+    assert "Generate" in panel.message.text()
     panel.prompt.setText("Moral: ")
     r = generate(qtbot, panel)
     assert "error" not in r and r["prompt"] == "Moral: " and r["tokens"] == 300

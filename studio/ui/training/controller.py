@@ -274,6 +274,8 @@ class TrainingController(QObject):
         if self.worker is not None and self.control.paused:
             self.last_model = (self.worker.model, self.worker.data)
             self.panel.show_message("Paused: the model can be tried in the Try it tab.")
+            if self.panel.try_panel is not None:
+                self.panel.try_panel.model_ready(self.worker.data)
 
     def stop(self, wait: bool = False) -> None:
         if not self.running:
@@ -318,6 +320,8 @@ class TrainingController(QObject):
         worker.wait()
         if worker.model is not None:
             self.last_model = (worker.model, worker.data)
+            if self.panel.try_panel is not None:
+                self.panel.try_panel.model_ready(worker.data)
         r = result
         plots = self.plots
         steps, losses = plots.raw.series.data()

@@ -157,6 +157,18 @@ class TryPanel(QWidget):
         self.text_controls.hide()
         return self.text_controls
 
+    def model_ready(self, data) -> None:
+        """A trained (or paused) model is there: say so, and for text show the prompt at once."""
+        if self.busy():
+            return
+        text = text_source(data) is not None
+        self.text_controls.setVisible(text)
+        self.button.setVisible(not text)
+        self.message.setText(
+            "Type a prompt (or leave it empty) and press Generate." if text
+            else "A trained model is ready: run it on validation samples."
+        )
+
     def run(self) -> None:
         src = self.source()
         if src is None:
