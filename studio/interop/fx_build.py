@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 from typing import Any
 
 import torch
@@ -16,6 +17,7 @@ from studio.blocks.registry import get_block_type
 from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
 from studio.interop import fx_rules
+from studio.interop.fx_module_rules import kept_whole
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Unsupported
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
 
@@ -37,6 +39,9 @@ class _Builder:
         self.problems: list[str] = []
         self.kept: dict[str, str] = {}  # module class -> why it is a Custom module
         self.calls: dict[str, int] = {}
+        #: calls returning several tensors, and the (block, port) behind each element used
+        self.tuple_nodes: set[fx.Node] = set()
+        self.tuples: dict[tuple[fx.Node, int], tuple[str, str]] = {}
         #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
         self.output_names: list[str] = []
 
@@ -52,6 +57,8 @@ class _Builder:
                     self._outputs(node)
                 elif self.t.is_tensor(node):
                     self._tensor_node(node)
+                elif self.t.tensors_in(node) is not None:
+                    self._tuple_node(node)
             except Unsupported as e:
                 self.problems.append(f"{node.name}: {e}")
         if self.problems:
@@ -95,6 +102,12 @@ class _Builder:
 
     def _tensor_node(self, node: fx.Node) -> None:
         self.t.shape(node)  # refuses shapes that mix the batch with other sizes
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes:
+            picked = self.tuples.get((node.args[0], node.args[1]))
+            if picked is None:  # the tuple's call failed: one more problem
+                raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
+            self.refs[node] = picked
+            return
         if node.op == "call_module":
             mapped = self._module(node)
             path = node.target
@@ -103,17 +116,47 @@ class _Builder:
             path = node.target
         else:
             rule = self.t.rule_for(node)
-            if rule is None:
-                raise Unsupported(f"{fx_rules._what(node)}")
-            mapped = rule(node, self.t)
+            mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
             path = None
         if mapped is ABSORBED:
             return
         if isinstance(mapped, Alias):
             if mapped.node not in self.refs:  # it stands for a node that failed: one more problem
-                raise Unsupported(f"its input {getattr(mapped.node, 'name', mapped.node)} is not a tensor block")
+                raise Unsupported(f"its input {getattr(mapped.node, 'name', mapped.node)} {_FOLLOWS}")
             self.refs[node] = self.refs[mapped.node]
             return
+        block = self._add(node, mapped, path)
+        self.refs[node] = (block.id, "out")
+
+    def _tuple_node(self, node: fx.Node) -> None:
+        """A call returning several tensors: a Function block with one output each
+        (``torch.chunk``), or a module whose callers pick one element (attention's output)."""
+        self.tuple_nodes.add(node)
+        positions = self.t.tensors_in(node)
+        picks = set()
+        for user in node.users:
+            if not (user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)):
+                raise Unsupported(f"{node.name} is a tuple of tensors used whole; Studio wires carry one tensor each")
+            if self.t.is_tensor(user):
+                picks.add(user.args[1] % len(self.t.s1[node]))
+        if node.op == "call_module":
+            if len(picks) != 1:
+                raise Unsupported(f"{node.target} returns several tensors and more than one is used")
+            (pick,) = picks
+            mapped = self._module(node, output_index=pick)
+            block = self._add(node, mapped, node.target)
+            self.tuples[(node, pick)] = (block.id, "out")
+            return
+        if len(positions) != len(self.t.s1[node]):
+            raise Unsupported(f"{fx_rules._what(node)} returns tensors mixed with other values")
+        mapped = fx_rules.function_call(node, self.t, outputs=len(positions))
+        block = self._add(node, mapped, None)
+        ports = block.output_ports()
+        for i, port in enumerate(ports):
+            self.tuples[(node, i)] = (block.id, port.name)
+            self.tuples[(node, i - len(ports))] = (block.id, port.name)
+
+    def _add(self, node: fx.Node, mapped: Mapped, path: str | None):
         base = path.replace(".", "_") if path else node.name
         try:
             block = self.g.add_block(mapped.type, name=self.ns.create_name(base), params=mapped.params)
@@ -127,16 +170,19 @@ class _Builder:
                 raise Unsupported(f"its input {getattr(src, 'name', src)} is not a tensor block")
             s = self.refs[src]
             self.g.connect(s[0], s[1], block.id, port.name)
-        self.refs[node] = (block.id, "out")
+        return block
 
-    def _module(self, node: fx.Node) -> Mapped:
+    def _module(self, node: fx.Node, output_index: int = -1) -> Mapped:
         module = self.t.modules[node.target]
         args = list(node.args)
-        if node.kwargs or not args or not all(self.t.is_tensor(a) for a in args):
+        if not args or not all(self.t.is_tensor(a) for a in args):
             raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-tensor arguments")
+        call_kwargs = self.t.const(dict(node.kwargs)) if node.kwargs else {}
+        if call_kwargs and not _is_literal(list(call_kwargs.values())):
+            raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-literal keywords")
         entry = MODULES.get(type(module))
         why = ""
-        if entry is not None and len(args) == 1:
+        if entry is not None and len(args) == 1 and not call_kwargs and output_index < 0:
             block_type, params_of = entry
             try:
                 params = get_block_type(block_type).coerce_params(params_of(module))
@@ -144,6 +190,7 @@ class _Builder:
             except (Unsupported, ParamError) as e:
                 why = f" for {e}"
         mapped = custom_module_for(module, len(args))
+        mapped.params.update(call_kwargs=repr(call_kwargs), output_index=output_index)
         mapped.inputs = args
         self.kept.setdefault(type(module).__name__, why)
         return mapped
@@ -173,6 +220,9 @@ def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
     else:
         source = f"{cls.__module__}:{cls.__qualname__}"
     kwargs = _constructor_kwargs(module)
+    reader = kept_whole(module)
+    if reader is not None:
+        kwargs.update(reader(module))
     try:
         with torch.device("meta"):
             again = cls(**kwargs)

@@ -42,7 +42,8 @@ ABSORBED = _Absorbed()
 #: a size equal to the batch (``x.size(0)``), found by running the model at two batch sizes
 BATCH_DIM = "N"
 MISSING = object()
-MAX_MERGE = 8
+#: the most inputs a merge block takes (Add, Multiply, Concatenate)
+MAX_MERGE = 64
 
 Rule = Callable[[fx.Node, Any], "Mapped | Alias | _Absorbed"]
 

@@ -13,6 +13,7 @@ MODULES = (
     "merges",
     "parameter",
     "ops",  # generic tensor ops and the Custom module block
+    "function",  # one call into torch, torch.nn.functional or a Tensor method
     "backbones",  # torchvision and torch.hub models
 )
 
