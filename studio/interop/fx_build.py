@@ -42,6 +42,8 @@ class _Builder:
         #: calls returning several tensors, and the (block, port) behind each element used
         self.tuple_nodes: set[fx.Node] = set()
         self.tuples: dict[tuple[fx.Node, int], tuple[str, str]] = {}
+        #: module path -> the block of its first call (a later call shares its layer)
+        self.first: dict[str, str] = {}
         #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
         self.output_names: list[str] = []
 
@@ -72,11 +74,8 @@ class _Builder:
         for cls, why in self.kept.items():
             self.notes.append(f"{cls} has no Studio block{why}: kept as a Custom module block.")
         for path, n in self.calls.items():
-            if n > 1 and any(True for _ in self.t.modules.get(path, nn.Module()).parameters()):
-                self.notes.append(
-                    f"{path} is called {n} times; each call became its own block with its own "
-                    "weights (Studio does not share weights between blocks)."
-                )
+            if n > 1 and self._has_state(path):
+                self.notes.append(f"{path} is called {n} times: one layer, its later calls are Call again blocks.")
         return self.g, self.paths, self.notes
 
     # ------------------------------------------------------------------ nodes
@@ -108,7 +107,13 @@ class _Builder:
                 raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
             self.refs[node] = picked
             return
-        if node.op == "call_module":
+        if node.op in ("call_module", "get_attr") and node.target in self.first and self._has_state(node.target):
+            if node.op == "get_attr":  # the same parameter read again: the same block
+                self.refs[node] = (self.first[node.target], "out")
+                return
+            mapped = self._again(node)
+            path = node.target
+        elif node.op == "call_module":
             mapped = self._module(node)
             path = node.target
         elif node.op == "get_attr":
@@ -127,6 +132,22 @@ class _Builder:
             return
         block = self._add(node, mapped, path)
         self.refs[node] = (block.id, "out")
+
+    def _has_state(self, path: str) -> bool:
+        module = self.t.modules.get(path)
+        if module is None:  # a parameter read with get_attr
+            return True
+        return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+    def _again(self, node: fx.Node) -> Mapped:
+        """A module called once more: one Call again block on the first call's layer, so the
+        weights stay shared (two blocks would be two copies, trained apart)."""
+        first = self.g.blocks[self.first[node.target]]
+        args = list(node.args)
+        if node.kwargs or len(args) != len(first.input_ports()) or not all(self.t.is_tensor(a) for a in args):
+            raise Unsupported(f"{node.target} is called again with other arguments than the first time")
+        params = {"block": first.name, "type": first.type, "params": repr(dict(first.params))}
+        return Mapped("call_again", params, args)
 
     def _tuple_node(self, node: fx.Node) -> None:
         """A call returning several tensors: a Function block with one output each
@@ -163,6 +184,7 @@ class _Builder:
         except ParamError as e:
             raise Unsupported(f"{fx_rules._what(node)}: {e}") from None
         if path is not None:
+            self.first.setdefault(path, block.id)
             self.paths[block.id] = path
             self.calls[path] = self.calls.get(path, 0) + 1
         for port, src in zip(block.input_ports(), mapped.inputs):

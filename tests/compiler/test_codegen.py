@@ -30,7 +30,7 @@ SAMPLE_INPUT = {
 }
 SAMPLE_PARAMS = {"backbone": {"model": "resnet18", "weights": "none"}}
 # blocks that need a setting the user must make first (a repository) are tested elsewhere
-NEEDS_SETUP = {"hub_model"}
+NEEDS_SETUP = {"hub_model", "call_again"}  # call_again: the block it calls again
 
 
 def single_block_graph(type_id: str) -> Graph:
