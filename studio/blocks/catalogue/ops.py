@@ -447,9 +447,12 @@ register(
 # --------------------------------------------------------------------------- shared weights
 def _target(params):
     """The block type and parameters of the block whose layer a Call again block calls."""
-    from studio.blocks.registry import get_block_type
+    from studio.blocks.registry import UnknownBlockType, get_block_type
 
-    spec = get_block_type(params.get("type", "identity"))
+    try:
+        spec = get_block_type(params.get("type", "identity"))
+    except UnknownBlockType as e:
+        raise ValueError(str(e)) from None
     try:
         values = ast.literal_eval(params.get("params", "{}") or "{}")
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -494,7 +497,7 @@ def _again_check(c: EmitContext) -> str | None:
         return f"Call again: {short_repr(c.p.block)} is not a block name."
     try:
         spec, values = _target(c.params)
-    except (ValueError, KeyError) as e:
+    except ValueError as e:
         return f"Call again: {e}."
     if spec.id == "call_again" or not isinstance(spec.emitter, (CustomModuleEmitter, Module)):
         return f"Call again: a {spec.label} block has no layer to call again."
@@ -510,7 +513,7 @@ def _again_check(c: EmitContext) -> str | None:
 def _again_outside_code(params) -> list[str]:
     try:
         spec, values = _target(params)
-    except (ValueError, KeyError):
+    except ValueError:
         return []
     return spec.outside_code(values) if spec.outside_code is not None else []
 
