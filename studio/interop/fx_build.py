@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 from typing import Any
 
 import torch
@@ -16,6 +17,7 @@ from studio.blocks.registry import get_block_type
 from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
 from studio.interop import fx_rules
+from studio.interop.fx_module_rules import kept_whole
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Unsupported
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
 
@@ -37,6 +39,11 @@ class _Builder:
         self.problems: list[str] = []
         self.kept: dict[str, str] = {}  # module class -> why it is a Custom module
         self.calls: dict[str, int] = {}
+        #: calls returning several tensors, and the (block, port) behind each element used
+        self.tuple_nodes: set[fx.Node] = set()
+        self.tuples: dict[tuple[fx.Node, int], tuple[str, str]] = {}
+        #: module path -> the block of its first call (a later call shares its layer)
+        self.first: dict[str, str] = {}
         #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
         self.output_names: list[str] = []
 
@@ -52,6 +59,8 @@ class _Builder:
                     self._outputs(node)
                 elif self.t.is_tensor(node):
                     self._tensor_node(node)
+                elif self.t.tensors_in(node) is not None:
+                    self._tuple_node(node)
             except Unsupported as e:
                 self.problems.append(f"{node.name}: {e}")
         if self.problems:
@@ -65,11 +74,8 @@ class _Builder:
         for cls, why in self.kept.items():
             self.notes.append(f"{cls} has no Studio block{why}: kept as a Custom module block.")
         for path, n in self.calls.items():
-            if n > 1 and any(True for _ in self.t.modules.get(path, nn.Module()).parameters()):
-                self.notes.append(
-                    f"{path} is called {n} times; each call became its own block with its own "
-                    "weights (Studio does not share weights between blocks)."
-                )
+            if n > 1 and self._has_state(path):
+                self.notes.append(f"{path} is called {n} times: one layer, its later calls are Call again blocks.")
         return self.g, self.paths, self.notes
 
     # ------------------------------------------------------------------ nodes
@@ -95,7 +101,19 @@ class _Builder:
 
     def _tensor_node(self, node: fx.Node) -> None:
         self.t.shape(node)  # refuses shapes that mix the batch with other sizes
-        if node.op == "call_module":
+        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes:
+            picked = self.tuples.get((node.args[0], node.args[1]))
+            if picked is None:  # the tuple's call failed: one more problem
+                raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
+            self.refs[node] = picked
+            return
+        if node.op in ("call_module", "get_attr") and node.target in self.first and self._has_state(node.target):
+            if node.op == "get_attr":  # the same parameter read again: the same block
+                self.refs[node] = (self.first[node.target], "out")
+                return
+            mapped = self._again(node)
+            path = node.target
+        elif node.op == "call_module":
             mapped = self._module(node)
             path = node.target
         elif node.op == "get_attr":
@@ -103,23 +121,70 @@ class _Builder:
             path = node.target
         else:
             rule = self.t.rule_for(node)
-            if rule is None:
-                raise Unsupported(f"{fx_rules._what(node)}")
-            mapped = rule(node, self.t)
+            mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
             path = None
         if mapped is ABSORBED:
             return
         if isinstance(mapped, Alias):
             if mapped.node not in self.refs:  # it stands for a node that failed: one more problem
-                raise Unsupported(f"its input {getattr(mapped.node, 'name', mapped.node)} is not a tensor block")
+                raise Unsupported(f"its input {getattr(mapped.node, 'name', mapped.node)} {_FOLLOWS}")
             self.refs[node] = self.refs[mapped.node]
             return
+        block = self._add(node, mapped, path)
+        self.refs[node] = (block.id, "out")
+
+    def _has_state(self, path: str) -> bool:
+        module = self.t.modules.get(path)
+        if module is None:  # a parameter read with get_attr
+            return True
+        return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+    def _again(self, node: fx.Node) -> Mapped:
+        """A module called once more: one Call again block on the first call's layer, so the
+        weights stay shared (two blocks would be two copies, trained apart)."""
+        first = self.g.blocks[self.first[node.target]]
+        args = list(node.args)
+        if node.kwargs or len(args) != len(first.input_ports()) or not all(self.t.is_tensor(a) for a in args):
+            raise Unsupported(f"{node.target} is called again with other arguments than the first time")
+        params = {"block": first.name, "type": first.type, "params": repr(dict(first.params))}
+        return Mapped("call_again", params, args)
+
+    def _tuple_node(self, node: fx.Node) -> None:
+        """A call returning several tensors: a Function block with one output each
+        (``torch.chunk``), or a module whose callers pick one element (attention's output)."""
+        self.tuple_nodes.add(node)
+        positions = self.t.tensors_in(node)
+        picks = set()
+        for user in node.users:
+            if not (user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)):
+                raise Unsupported(f"{node.name} is a tuple of tensors used whole; Studio wires carry one tensor each")
+            if self.t.is_tensor(user):
+                picks.add(user.args[1] % len(self.t.s1[node]))
+        if node.op == "call_module":
+            if len(picks) != 1:
+                raise Unsupported(f"{node.target} returns several tensors and more than one is used")
+            (pick,) = picks
+            mapped = self._module(node, output_index=pick)
+            block = self._add(node, mapped, node.target)
+            self.tuples[(node, pick)] = (block.id, "out")
+            return
+        if len(positions) != len(self.t.s1[node]):
+            raise Unsupported(f"{fx_rules._what(node)} returns tensors mixed with other values")
+        mapped = fx_rules.function_call(node, self.t, outputs=len(positions))
+        block = self._add(node, mapped, None)
+        ports = block.output_ports()
+        for i, port in enumerate(ports):
+            self.tuples[(node, i)] = (block.id, port.name)
+            self.tuples[(node, i - len(ports))] = (block.id, port.name)
+
+    def _add(self, node: fx.Node, mapped: Mapped, path: str | None):
         base = path.replace(".", "_") if path else node.name
         try:
             block = self.g.add_block(mapped.type, name=self.ns.create_name(base), params=mapped.params)
         except ParamError as e:
             raise Unsupported(f"{fx_rules._what(node)}: {e}") from None
         if path is not None:
+            self.first.setdefault(path, block.id)
             self.paths[block.id] = path
             self.calls[path] = self.calls.get(path, 0) + 1
         for port, src in zip(block.input_ports(), mapped.inputs):
@@ -127,16 +192,19 @@ class _Builder:
                 raise Unsupported(f"its input {getattr(src, 'name', src)} is not a tensor block")
             s = self.refs[src]
             self.g.connect(s[0], s[1], block.id, port.name)
-        self.refs[node] = (block.id, "out")
+        return block
 
-    def _module(self, node: fx.Node) -> Mapped:
+    def _module(self, node: fx.Node, output_index: int = -1) -> Mapped:
         module = self.t.modules[node.target]
         args = list(node.args)
-        if node.kwargs or not args or not all(self.t.is_tensor(a) for a in args):
+        if not args or not all(self.t.is_tensor(a) for a in args):
             raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-tensor arguments")
+        call_kwargs = self.t.const(dict(node.kwargs)) if node.kwargs else {}
+        if call_kwargs and not _is_literal(list(call_kwargs.values())):
+            raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-literal keywords")
         entry = MODULES.get(type(module))
         why = ""
-        if entry is not None and len(args) == 1:
+        if entry is not None and len(args) == 1 and not call_kwargs and output_index < 0:
             block_type, params_of = entry
             try:
                 params = get_block_type(block_type).coerce_params(params_of(module))
@@ -144,6 +212,7 @@ class _Builder:
             except (Unsupported, ParamError) as e:
                 why = f" for {e}"
         mapped = custom_module_for(module, len(args))
+        mapped.params.update(call_kwargs=repr(call_kwargs), output_index=output_index)
         mapped.inputs = args
         self.kept.setdefault(type(module).__name__, why)
         return mapped
@@ -173,6 +242,9 @@ def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
     else:
         source = f"{cls.__module__}:{cls.__qualname__}"
     kwargs = _constructor_kwargs(module)
+    reader = kept_whole(module)
+    if reader is not None:
+        kwargs.update(reader(module))
     try:
         with torch.device("meta"):
             again = cls(**kwargs)

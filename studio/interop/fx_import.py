@@ -79,6 +79,12 @@ class ImportResult:
     custom_blocks: int = 0
 
     @property
+    def module_paths(self) -> dict[str, str]:
+        """Block id -> the qualified name of the module or parameter it came from
+        (``layer1.0.conv1``); a Call again block names the module it calls once more."""
+        return dict(self.project.metadata.get(IMPORT_KEY, {}).get("paths", {}))
+
+    @property
     def outputs_match(self) -> bool:
         return self.max_difference is not None and self.max_difference <= TOLERANCE
 
@@ -147,7 +153,9 @@ def import_module(
     )
     result = ImportResult(project, notes, original_params=_count(module))
     # the blocks that run code of their own (kept whole rather than mapped to Studio blocks)
-    result.custom_blocks = sum(b.spec.outside_code is not None for b in graph.blocks.values())
+    result.custom_blocks = sum(
+        bool(b.spec.outside_code is not None and b.spec.outside_code(b.params)) for b in graph.blocks.values()
+    )
     if verify:
         _verify(module, result, inputs)
     return result

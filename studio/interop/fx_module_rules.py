@@ -221,3 +221,33 @@ MODULES: dict[type, tuple[str, Callable[[nn.Module], dict]]] = {
     nn.Hardshrink: ("hardshrink", lambda m: {"lambd": m.lambd}),
     nn.Softmin: ("softmin", lambda m: {"dim": m.dim}),
 }
+
+
+# --------------------------------------------------------------------------- kept whole
+def _window_attention(m: nn.Module) -> dict:
+    return {
+        "dim": m.qkv.in_features, "window_size": list(m.window_size), "shift_size": list(m.shift_size),
+        "num_heads": m.num_heads, "qkv_bias": m.qkv.bias is not None, "proj_bias": m.proj.bias is not None,
+        "attention_dropout": m.attention_dropout, "dropout": m.dropout,
+    }
+
+
+_SWIN = "torchvision.models.swin_transformer."
+
+#: classes fx cannot trace into (their forward calls torchvision's fx-wrapped functions, or
+#: builds index tensors while it runs) that are kept whole as Custom module blocks, by
+#: ``module.qualname``, with how to read their constructor's arguments back from an instance
+KEPT_WHOLE: dict[str, Callable[[nn.Module], dict]] = {
+    _SWIN + "ShiftedWindowAttention": _window_attention,
+    _SWIN + "ShiftedWindowAttentionV2": _window_attention,
+    _SWIN + "PatchMerging": lambda m: {"dim": m.dim},
+    _SWIN + "PatchMergingV2": lambda m: {"dim": m.dim},
+    "torchvision.models.maxvit.RelativePositionalMultiHeadAttention": lambda m: {
+        "feat_dim": m.merge.out_features, "head_dim": m.head_dim, "max_seq_len": m.max_seq_len,
+    },
+}
+
+
+def kept_whole(module: nn.Module) -> Callable[[nn.Module], dict] | None:
+    cls = type(module)
+    return KEPT_WHOLE.get(f"{cls.__module__}.{cls.__qualname__}")

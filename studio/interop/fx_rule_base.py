@@ -1,15 +1,20 @@
 """What every torch.fx rule shares: the results a rule returns (:class:`Mapped`,
-:class:`Alias`, :data:`ABSORBED`), :class:`Unsupported`, and helpers that read a node's
-arguments. The rules themselves are in :mod:`studio.interop.fx_rules` and
-:mod:`studio.interop.fx_module_rules`.
+:class:`Alias`, :data:`ABSORBED`), :class:`Unsupported`, helpers that read a node's
+arguments, and :func:`function_call`, the Function block for any public torch function or
+Tensor method without a rule of its own (the long tail). The rules themselves are in
+:mod:`studio.interop.fx_rules` and :mod:`studio.interop.fx_module_rules`.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+import torch.nn.functional as F
 from torch import fx
 
 
@@ -42,7 +47,8 @@ ABSORBED = _Absorbed()
 #: a size equal to the batch (``x.size(0)``), found by running the model at two batch sizes
 BATCH_DIM = "N"
 MISSING = object()
-MAX_MERGE = 8
+#: the most inputs a merge block takes (Add, Multiply, Concatenate)
+MAX_MERGE = 64
 
 Rule = Callable[[fx.Node, Any], "Mapped | Alias | _Absorbed"]
 
@@ -91,3 +97,99 @@ def _what(node: fx.Node) -> str:
 
 def _dims(value: Any) -> tuple[int, ...]:
     return (value,) if isinstance(value, int) else tuple(value)
+
+
+# --------------------------------------------------------------------------- the long tail
+#: where a function without a dedicated rule may come from, as the Function block spells it
+_NAMESPACES = (
+    ("torch", torch), ("F", F), ("torch.special", torch.special), ("torch.linalg", torch.linalg),
+    ("torch.fft", torch.fft),
+)
+
+
+def function_name(node: fx.Node) -> str | None:
+    """``F.layer_norm``, ``torch.roll``, ``Tensor.expand``: how the Function block names the
+    node's callee, or None when it is not a public function of torch."""
+    if node.op == "call_method":
+        return f"Tensor.{node.target}" if isinstance(node.target, str) else None
+    name = getattr(node.target, "__name__", None)
+    if node.op != "call_function" or not isinstance(name, str):
+        return None
+    for prefix, module in _NAMESPACES:
+        if getattr(module, name, None) is node.target:
+            return f"{prefix}.{name}"
+    return None
+
+
+def _size_source(value: Any, t) -> Any:
+    """A size read from a tensor (``x.shape[0]``, ``x.size(0)``) -> ``(x, dim)``, else None."""
+    if not isinstance(value, fx.Node):
+        return None
+    if value.op == "call_function" and value.target is operator.getitem and len(value.args) == 2:
+        shape, dim = value.args
+        if (
+            isinstance(shape, fx.Node) and shape.op == "call_function" and shape.target is getattr
+            and shape.args[1:] == ("shape",) and t.is_tensor(shape.args[0]) and isinstance(dim, int)
+        ):
+            return shape.args[0], dim
+    if value.op == "call_method" and value.target == "size" and len(value.args) == 2:
+        x, dim = value.args
+        if t.is_tensor(x) and isinstance(dim, int):
+            return x, dim
+    return None
+
+
+class _Operands:
+    """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
+
+    def __init__(self, t) -> None:
+        self.t = t
+        self.nodes: list[fx.Node] = []
+
+    def ref(self, node: fx.Node, dim: int | None = None) -> Any:
+        from studio.blocks.catalogue.function import InputRef
+
+        if node not in self.nodes:
+            self.nodes.append(node)
+        return InputRef(self.nodes.index(node), dim)
+
+    def value(self, v: Any) -> Any:
+        if self.t.is_tensor(v):
+            return self.ref(v)
+        if isinstance(v, (list, tuple)):
+            items = [self.value(x) for x in v]
+            return tuple(items) if isinstance(v, tuple) else items
+        if isinstance(v, fx.Node):
+            try:
+                return self._literal(self.t.const(v))
+            except Unsupported:
+                source = _size_source(v, self.t)
+                if source is None:
+                    raise
+                return self.ref(source[0], source[1])
+        return self._literal(v)
+
+    def _literal(self, v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            items = [self._literal(x) for x in v]
+            return tuple(items) if isinstance(v, tuple) else items
+        ok = v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))
+        _require(ok, f"an argument {v!r} that is not a number, text or None")
+        return v
+
+
+def function_call(node: fx.Node, t, outputs: int = 1) -> Mapped:
+    """Any public torch function or Tensor method without a rule: a Function block."""
+    from studio.blocks.catalogue.function import format_arguments
+
+    name = function_name(node)
+    if name is None:
+        raise Unsupported(_what(node))
+    ops = _Operands(t)
+    args = [ops.value(a) for a in node.args]
+    kwargs = {k: ops.value(v) for k, v in node.kwargs.items()}
+    _require(bool(ops.nodes), f"{_what(node)} without a tensor input")
+    if name.startswith("Tensor."):
+        _require(args and args[0] == ops.ref(node.args[0]), f"{_what(node)} on something other than a tensor")
+    params = {"function": name, "arguments": format_arguments(args, kwargs), "inputs": len(ops.nodes), "outputs": outputs}
+    return Mapped("function", params, ops.nodes)

@@ -40,6 +40,7 @@ from studio.interop.fx_rule_base import (
     _require,
     _what,
     arg,
+    function_call,
     square,
     varargs,
 )
@@ -186,6 +187,8 @@ def _transpose(node: fx.Node, t) -> Mapped:
 def _reshape(node: fx.Node, t) -> Mapped:
     """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch)."""
     x = arg(node, 0, "input")
+    if not t.follows_batch(x):  # a table or an index (no batch): reshaped as it is
+        return function_call(node, t)
     sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
     in_shape = t.shape(x)
     per_sample = math.prod(in_shape[1:])
@@ -358,4 +361,21 @@ METHODS: dict[str, Rule] = {
     "log_softmax": _LOG_SOFTMAX,
     "contiguous": _alias,
     **{name: math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
+}
+
+
+def _stochastic_depth(node: fx.Node, t) -> Mapped:
+    """torchvision's stochastic depth: its module, so it stays exact in training too."""
+    p = t.const(arg(node, 1, "p"))
+    mode = t.const(arg(node, 2, "mode"))
+    kwargs = {"p": p, "mode": mode}
+    return Mapped(
+        "custom_module", {"source": "torchvision.ops:StochasticDepth", "kwargs": repr(kwargs), "inputs": 1},
+        [arg(node, 0, "input")],
+    )
+
+
+#: functions outside torch with a rule, by ``module.name`` (so their package is not imported here)
+NAMED: dict[str, Rule] = {
+    "torchvision.ops.stochastic_depth.stochastic_depth": _stochastic_depth,
 }

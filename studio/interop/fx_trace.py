@@ -12,7 +12,8 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from studio.interop.fx_rules import BATCH_DIM, FUNCTIONS, METHODS, Unsupported
+from studio.interop.fx_module_rules import kept_whole
+from studio.interop.fx_rules import BATCH_DIM, FUNCTIONS, METHODS, NAMED, Unsupported
 
 _BATCHES = (1, 2)
 
@@ -87,6 +88,20 @@ class Trace:
     def is_tensor(self, x: Any) -> bool:
         return isinstance(x, fx.Node) and isinstance(self.s1.get(x), TensorMeta)
 
+    def tensors_in(self, x: Any) -> list[int] | None:
+        """The positions of the tensors in a tuple-valued node (``torch.chunk``), else None."""
+        value = self.s1.get(x) if isinstance(x, fx.Node) else None
+        if not isinstance(value, (tuple, list)) or not any(isinstance(v, TensorMeta) for v in value):
+            return None
+        return [i for i, v in enumerate(value) if isinstance(v, TensorMeta)]
+
+    def follows_batch(self, x: Any) -> bool:
+        """True when the tensor's first dimension is the batch (1, then 2 in the two runs)."""
+        if not self.is_tensor(x):
+            return False
+        a, b = self.s1[x].shape, self.s2[x].shape
+        return bool(a) and (a[0], b[0]) == _BATCHES
+
     def shape(self, node: fx.Node) -> tuple[int, ...]:
         """The node's shape with a batch dimension first (its size is irrelevant to blocks)."""
         a, b = self.s1[node].shape, self.s2[node].shape
@@ -121,7 +136,11 @@ class Trace:
 
     def rule_for(self, node: fx.Node):
         if node.op == "call_function":
-            return FUNCTIONS.get(node.target)
+            rule = FUNCTIONS.get(node.target)
+            if rule is None:
+                target = node.target
+                rule = NAMED.get(f"{getattr(target, '__module__', '')}.{getattr(target, '__name__', '')}")
+            return rule
         if node.op == "call_method":
             return METHODS.get(node.target)
         return None
@@ -135,6 +154,14 @@ def _forward_args(module: nn.Module) -> list[str]:
         return []
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return [p.name for p in sig.parameters.values() if p.kind in kinds]
+
+
+class _Tracer(fx.Tracer):
+    """fx's tracer, keeping the classes of :data:`~studio.interop.fx_module_rules.KEPT_WHOLE`
+    as single calls (Custom module blocks) instead of tracing into them."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return kept_whole(m) is not None or super().is_leaf_module(m, module_qualified_name)
 
 
 def _trace(module: nn.Module, name: str, n_inputs: int) -> fx.GraphModule:
@@ -156,7 +183,9 @@ def _trace(module: nn.Module, name: str, n_inputs: int) -> fx.GraphModule:
         )
     concrete = {p.name: p.default for p in extra} or None
     try:
-        return fx.symbolic_trace(module, concrete_args=concrete)
+        tracer = _Tracer()
+        graph = tracer.trace(module, concrete_args=concrete)
+        return fx.GraphModule(tracer.root, graph, type(module).__name__)
     except Exception as e:  # noqa: BLE001 - every fx failure becomes one clear line
         reason = _first_line(e)
         raise UntraceableError(

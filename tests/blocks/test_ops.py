@@ -97,3 +97,43 @@ def test_custom_module_with_several_inputs(tmp_path):
     model = build_model(g, "m")
     a, b = torch.rand(2, 3), torch.rand(2, 3)
     assert torch.allclose(model(a, b), a * 2 + b)
+
+
+def test_call_again_uses_the_same_layer_and_counts_its_weights_once():
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": [4]})
+    fc = g.add_block("linear", name="fc", params={"out_features": 4})
+    again = g.add_block(
+        "call_again", name="fc_again", params={"block": "fc", "type": "linear", "params": repr(dict(fc.params))}
+    )
+    out = g.add_block("output", name="y")
+    g.connect(x.id, "out", fc.id, "in")
+    g.connect(fc.id, "out", again.id, "in")
+    g.connect(again.id, "out", out.id, "in")
+    a = analyze(g)
+    assert a.ok, [d.message for d in a.diagnostics]
+    assert a.totals().params == 20  # one 4x4 Linear with bias
+    src = generate(g, "m").source
+    assert src.count("nn.Linear(") == 1 and src.count("= self.fc(x)") == 2
+    model = build_model(g, "m")
+    v = torch.rand(2, 4)
+    assert sum(p.numel() for p in model.parameters()) == 20
+    assert torch.allclose(model(v), model.fc(model.fc(v)))
+
+
+def test_call_again_of_a_custom_module_asks_the_same_trust():
+    params = {"source": "/nowhere/evil.py:Evil", "kwargs": "{}", "inputs": 1, "call_kwargs": "{}", "output_index": -1}
+    g = _graph("call_again", {"block": "evil", "type": "custom_module", "params": repr(params)}, ((3,),))
+    (error,) = analyze(g).errors
+    assert "evil.py" in error.message
+
+
+@pytest.mark.parametrize("type_id", ["add", "multiply", "concatenate"])
+def test_merges_take_many_inputs(type_id):
+    n = 20
+    g = _graph(type_id, {"inputs": n}, ((3,),) * n)
+    a = analyze(g)
+    assert a.ok, [d.message for d in a.diagnostics]
+    xs = [torch.rand(2, 3) for _ in range(n)]
+    want = {"add": sum(xs), "multiply": torch.stack(xs).prod(0), "concatenate": torch.cat(xs, 1)}[type_id]
+    assert torch.allclose(build_model(g, "m")(*xs), want)

@@ -57,7 +57,7 @@ def test_import_refuses_to_overwrite_without_force(tmp_path, capsys):
         ([f"{HERE / 'missing.py'}:Model", "--yes"], 1, "no such file"),
         ([f"{BRANCHY}:Nope", "--yes"], 1, "no class or function called 'Nope'"),
         ([f"{BRANCHY}:Branchy", "--yes"], 1, "--input-shape"),
-        ([f"{BRANCHY}:Chunky", "--yes", "--input-shape", "8"], 1, "Studio has no block for"),
+        ([f"{BRANCHY}:Wrapped", "--yes", "--input-shape", "8"], 1, "Studio has no block for"),
     ],
 )
 def test_import_errors_are_one_line(tmp_path, capsys, args, status, words):

@@ -67,3 +67,16 @@ class Shared(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.relu(self.fc(x)))
+
+
+def halve(x):
+    """A function of the model's own (not torch's): it has no block."""
+    return x / 2
+
+
+torch.fx.wrap("halve")
+
+
+class Wrapped(nn.Module):
+    def forward(self, x):
+        return halve(x) + 1

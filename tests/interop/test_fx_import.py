@@ -150,20 +150,36 @@ def test_untraceable_model_gives_fx_reason_and_opaque_import_works():
     assert_faithful(loaded.module, result.project, [((6,), "float32")])
 
 
-def test_functions_without_a_block_are_refused_in_one_line():
-    loaded = load_model(f"{BRANCHY}:Chunky")
+def test_functions_outside_torch_are_refused_in_one_line():
+    loaded = load_model(f"{BRANCHY}:Wrapped")
     with pytest.raises(ModelImportError) as e:
-        import_module(loaded.module, [((8,), "float32")], name="Chunky")
+        import_module(loaded.module, [((8,), "float32")], name="Wrapped")
     msg = str(e.value)
-    assert "Studio has no block for" in msg and "--opaque" in msg and "\n" not in msg
+    assert "Studio has no block for halve" in msg and "--opaque" in msg and "\n" not in msg
 
 
-def test_shared_weights_are_reported():
+def test_a_torch_function_without_a_block_becomes_a_function_block_with_its_outputs():
+    loaded = load_model(f"{BRANCHY}:Chunky")
+    inputs = [((8,), "float32")]
+    result = import_module(loaded.module, inputs, name="Chunky")
+    assert result.matches, result.summary()
+    assert_faithful(loaded.module, result.project, inputs)
+    (fn,) = [b for b in result.project.graph.blocks.values() if b.type == "function"]
+    assert fn.params == {"function": "torch.chunk", "arguments": "in1, 2, dim=1", "inputs": 1, "outputs": 2}
+    assert "chunk, chunk_1 = torch.chunk(x, 2, dim=1)" in generate(result.project.graph, "c").source
+
+
+def test_a_module_called_twice_is_one_layer_used_twice():
     loaded = load_model(f"{BRANCHY}:Shared")
-    result = import_module(loaded.module, [((4,), "float32")], name="Shared")
+    inputs = [((4,), "float32")]
+    result = import_module(loaded.module, inputs, name="Shared")
     assert any("fc is called 2 times" in n for n in result.notes)
-    assert result.max_difference == 0.0  # both blocks get the shared weights
-    assert result.params == 2 * result.original_params and not result.matches
+    assert result.matches and result.params == result.original_params, result.summary()
+    assert_faithful(loaded.module, result.project, inputs)
+    src = generate(result.project.graph, "s").source
+    assert src.count("nn.Linear(") == 1 and src.count("self.fc(") == 2
+    again = [b for b in result.project.graph.blocks.values() if b.type == "call_again"]
+    assert len(again) == 1 and result.module_paths[again[0].id] == "fc"
 
 
 def test_missing_input_shape_is_a_clear_error():

@@ -10,20 +10,26 @@ from studio.compiler import analyze, generate
 from studio.interop.fx_import import ModelImportError, import_module, import_spec
 
 
-class Cat9(nn.Module):
+class Cat65(nn.Module):
     def forward(self, x):
-        return torch.cat([x] * 9, dim=1).contiguous() * 2
+        return torch.cat([x] * 65, dim=1).contiguous() * 2
 
 
-class ChunkThenAlias(nn.Module):
+def halve(x):
+    return x / 2
+
+
+torch.fx.wrap("halve")
+
+
+class OwnFunctionThenAlias(nn.Module):
     def forward(self, x):
-        a, b = x.chunk(2, dim=1)
-        return a.contiguous() + b
+        return halve(x).contiguous() + x
 
 
 @pytest.mark.parametrize(
     "module, cause",
-    [(Cat9(), "torch.cat of 9 tensors (at most 8)"), (ChunkThenAlias(), "indexing chunk (a tuple of tensors)")],
+    [(Cat65(), "torch.cat of 65 tensors (at most 64)"), (OwnFunctionThenAlias(), "halve")],
 )
 def test_an_alias_of_a_failed_node_is_one_more_problem_not_a_key_error(module, cause):
     with pytest.raises(ModelImportError) as info:

@@ -17,6 +17,8 @@ MODULES = (
     "merges",
     "parameter",
     "ops",  # generic tensor ops and the Custom module block
+    "function",  # one call into torch, torch.nn.functional or a Tensor method
+    "shared",  # Call again: a layer used twice
     "backbones",  # torchvision and torch.hub models
 )
 

@@ -34,7 +34,9 @@ def _same_shapes(verb: str):
     return check
 
 
-INPUTS = Int(2, "inputs", "How many tensors to combine.", min=2, max=8)
+#: densenet's blocks concatenate up to 49 feature maps; the canvas draws one port per input
+MAX_INPUTS = 64
+INPUTS = Int(2, "inputs", "How many tensors to combine.", min=2, max=MAX_INPUTS)
 
 register(
     BlockType(

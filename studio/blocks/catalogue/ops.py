@@ -25,6 +25,7 @@ from studio.blocks.registry import (
     IMPORT_TORCH,
     Action,
     BlockType,
+    Code,
     EmitContext,
     Emitted,
     Emitter,
@@ -95,6 +96,7 @@ def _custom_check(c: EmitContext) -> str | None:
     try:
         kind, where, cls = parse_source(c.p.source)
         kwargs = parse_kwargs(c.p.kwargs)
+        parse_kwargs(c.p.call_kwargs)
     except ValueError as e:
         return f"Custom module: {e}."
     if not trust.allows("torch.nn" if where == "nn" else where):
@@ -168,8 +170,11 @@ class CustomModuleEmitter(Emitter):
             ctor = f"{module}.{cls}"
             imports.add("import importlib.util")
         init.append(f"{c.self_attr} = {call(ctor, **kwargs)}")
-        args = ", ".join(x for x in c.inputs if x is not None)
-        return Emitted(init=init, forward=[f"{c.out} = {c.self_attr}({args})"], imports=imports)
+        args = [x for x in c.inputs if x is not None]
+        forward = [f"{c.out} = {call(c.self_attr, *(Code(a) for a in args), **parse_kwargs(c.p.call_kwargs))}"]
+        if c.p.output_index >= 0:  # the element of the returned tuple that is passed on
+            forward.append(f"{c.out} = {c.out}[{c.p.output_index}]")
+        return Emitted(init=init, forward=forward, imports=imports)
 
 
 def _custom_inputs(params) -> tuple[Port, ...]:
@@ -196,7 +201,15 @@ register(
             "kwargs": Text(
                 "{}", "keyword arguments", "A Python literal dict, e.g. {'width': 64}.", max_len=4000
             ),
-            "inputs": Int(1, "inputs", "How many tensors forward() takes.", min=1, max=8),
+            "inputs": Int(1, "inputs", "How many tensors forward() takes.", min=1, max=64),
+            "call_kwargs": Text(
+                "{}", "call keywords", "Keyword arguments of each call, e.g. {'need_weights': False}.",
+                max_len=2000,
+            ),
+            "output_index": Int(
+                -1, "output index", "Which element of a returned tuple to pass on (-1: the whole result).",
+                min=-1, max=63,
+            ),
         },
         inputs=_custom_inputs,
         emitter=CustomModuleEmitter(),

@@ -1,0 +1,117 @@
+"""The Call again block: a layer used twice (shared weights), one attribute in the code.
+
+What the fx importer makes of a module called a second time in ``forward``; a block of its
+own because that call has its own inputs and outputs in the graph but must create no layer.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from studio.blocks.catalogue.ops import CUSTOM, CustomModuleEmitter
+from studio.blocks.params import Text
+from studio.blocks.registry import BlockType, EmitContext, Emitted, Emitter, Module, Port, register
+from studio.blocks.text import short_repr
+
+_CLASS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _target(params):
+    """The block type and parameters of the block whose layer a Call again block calls."""
+    from studio.blocks.registry import UnknownBlockType, get_block_type
+
+    try:
+        spec = get_block_type(params.get("type", "identity"))
+    except UnknownBlockType as e:
+        raise ValueError(str(e)) from None
+    try:
+        values = ast.literal_eval(params.get("params", "{}") or "{}")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise ValueError("the called block's parameters must be a Python literal dict") from None
+    if not isinstance(values, dict):
+        raise ValueError("the called block's parameters must be a Python literal dict")
+    return spec, spec.coerce_params(values)
+
+
+def _again_ports(output: bool):
+    def ports(params) -> tuple[Port, ...]:
+        try:
+            spec, values = _target(params)
+        except ValueError:
+            return (Port("out" if output else "in"),)
+        return spec.output_ports(values) if output else spec.input_ports(values)
+
+    return ports
+
+
+class CallAgainEmitter(Emitter):
+    """The called block's forward lines, on ``self.<block>``: one module, used twice.
+
+    While shapes are inferred there is no ``self.<block>``: a throwaway copy of the layer is
+    built, run and deleted again, so the shapes are exact and no parameter is counted twice."""
+
+    def emit(self, c: EmitContext) -> Emitted:
+        spec, values = _target(c.params)
+        attr = c.attr if c.inference else c.p.block
+        inner = EmitContext(
+            attr=attr, params=values, inputs=c.inputs, outputs=c.outputs, in_shapes=c.in_shapes,
+            in_dtypes=c.in_dtypes, inference=c.inference, namer=c.namer,
+        )
+        emitted = spec.emitter.emit(inner)
+        if c.inference:
+            return Emitted(init=emitted.init, forward=[*emitted.forward, f"del {c.self_attr}"], imports=emitted.imports)
+        return Emitted(forward=emitted.forward, imports=emitted.imports)
+
+
+def _again_check(c: EmitContext) -> str | None:
+    if not _CLASS.match(c.p.block):
+        return f"Call again: {short_repr(c.p.block)} is not a block name."
+    try:
+        spec, values = _target(c.params)
+    except ValueError as e:
+        return f"Call again: {e}."
+    if spec.id == "call_again" or not isinstance(spec.emitter, (CustomModuleEmitter, Module)):
+        return f"Call again: a {spec.label} block has no layer to call again."
+    if spec.check is None:
+        return None
+    # the called block's own check (for a Custom module: whether its code is trusted)
+    return spec.check(EmitContext(
+        attr=c.attr, params=values, inputs=c.inputs, outputs=c.outputs, in_shapes=c.in_shapes,
+        in_dtypes=c.in_dtypes, inference=c.inference, namer=c.namer,
+    ))
+
+
+def _again_outside_code(params) -> list[str]:
+    try:
+        spec, values = _target(params)
+    except ValueError:
+        return []
+    return spec.outside_code(values) if spec.outside_code is not None else []
+
+
+register(
+    BlockType(
+        id="call_again",
+        label="Call again",
+        category=CUSTOM,
+        description=(
+            "Calls another block's layer once more, with the same weights (a module used twice "
+            "in forward): block is that block's name; its type and settings are copied so the "
+            "shapes are known."
+        ),
+        torch_name="self.<layer>(x) again",
+        params={
+            "block": Text("fc", "block", "The name of the block whose layer this calls.", key=True, max_len=200),
+            "type": Text("linear", "type", "That block's type (shapes are inferred from it).", max_len=80),
+            "params": Text("{'out_features': 8}", "settings", "That block's settings, a Python literal dict.", max_len=4000),
+        },
+        inputs=_again_ports(False),
+        outputs=_again_ports(True),
+        emitter=CallAgainEmitter(),
+        check=_again_check,
+        outside_code=_again_outside_code,
+        name_base="again",
+        keywords=("shared", "weights", "reuse", "tied", "twice"),
+    )
+)
