@@ -156,7 +156,8 @@ def _literal(value, indent: int = 0) -> str:
 _RUNTIME = ("tables", "tabular", "data", "generated", "metrics", "schedules", "loop", "board", "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
-    "math": "import math", "os": "import os", "sys": "import sys", "time": "import time",
+    "hashlib": "import hashlib", "json": "import json", "math": "import math", "os": "import os",
+    "shutil": "import shutil", "sys": "import sys", "time": "import time",
     "Path": "from pathlib import Path", "torch": "import torch", "dist": "import torch.distributed as dist",
     "nn": "from torch import nn", "np": "import numpy as np", "warnings": "import warnings",
     "NamedTuple": "from typing import NamedTuple",
