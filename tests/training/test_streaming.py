@@ -78,6 +78,17 @@ def test_split_standardise_and_bce_targets_match_the_in_memory_path(tmp_path):
     assert np.allclose(s_info["normalization"]["std"], info["normalization"]["std"], atol=1e-6)
 
 
+def test_a_streamed_training_table_standardises_a_separate_validation_table_in_memory(tmp_path):
+    big, small = write_table(tmp_path / "big.csv", rows=3000), write_table(tmp_path / "small.csv", rows=200, seed=1)
+    spec = {"path": str(big), "target": "label", "classification": True}
+    plan = {"data": spec, "val_data": {**spec, "path": str(small)}, "val_split": 0, "seed": 0,
+            "target": "class", "standardize": True}
+    _, val, _ = runtime_load_data(plan, read_csv_data)
+    s_train, s_val, _ = runtime_load_data({**plan, "data": {**spec, "memory_budget": BUDGET}}, read_csv_data)
+    assert isinstance(s_train, TableRows) and isinstance(s_val, TensorDataset)
+    assert torch.allclose(s_val.tensors[0], val.tensors[0], atol=1e-5) and abs(float(val.tensors[0].mean())) < 0.2
+
+
 def test_streaming_holds_a_bounded_amount_of_memory(tmp_path):
     path = write_table(tmp_path / "t.csv", rows=20000, features=8)
     spec = {"path": str(path), "target": "label", "classification": True}

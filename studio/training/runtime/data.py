@@ -196,19 +196,21 @@ def float_targets(data, classes):
 
 def standardize(train, val):
     """Each feature scaled to mean 0 and standard deviation 1 with the training set's statistics:
-    (train, val, mean, std); data that is not a table of features is returned as it is."""
+    (train, val, mean, std); data that is not a table of features is returned as it is. Either
+    set may be in memory or streamed (`TableRows`)."""
     base, index = table_rows(train)
     if base is not None:
         mean, std = base.statistics(index)
-        val = with_table(val, mean=mean, std=std) if table_rows(val)[0] is not None else val
-        return with_table(train, mean=mean, std=std), val, mean, std
-    if not isinstance(train, TensorDataset) or train.tensors[0].dim() != 2:
+    elif isinstance(train, TensorDataset) and train.tensors[0].dim() == 2:
+        x = train.tensors[0]
+        mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
+        std = torch.where(std > 0, std, torch.ones_like(std))
+    else:
         return train, val, None, None
-    x = train.tensors[0]
-    mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
-    std = torch.where(std > 0, std, torch.ones_like(std))
 
     def apply(ds):
+        if table_rows(ds)[0] is not None:
+            return with_table(ds, mean=mean, std=std)
         if ds is None or not isinstance(ds, TensorDataset):
             return ds
         return TensorDataset((ds.tensors[0] - mean) / std, *ds.tensors[1:])
