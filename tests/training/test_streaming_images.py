@@ -40,9 +40,18 @@ def test_a_folder_that_fits_the_budget_is_decoded_once_with_the_same_numbers(tmp
     assert info == lazy_info and info["class_names"] == ["cats", "dogs"]
     x, y = decoded.tensors
     assert x.shape == (24, channels, *size) and x.dtype == torch.float32 and x.is_contiguous()
+    # torchvision's own transforms on the same files give the same numbers
+    from torchvision import datasets, transforms
+
+    from studio.training.runtime.data import ImageFile
+
+    tf = ([transforms.Grayscale(1)] if channels == 1 else []) + [transforms.Resize(size), transforms.ToTensor()]
+    tf += [transforms.Normalize([0.5] * channels, [0.5] * channels)] if normalize else []
+    reference = datasets.ImageFolder(str(root), transform=transforms.Compose(tf), loader=ImageFile(size))
     for i in range(len(lazy)):
         xi, yi = lazy[i]
-        assert torch.equal(x[i], xi) and y[i] == yi, i
+        xr, yr = reference[i]
+        assert torch.equal(x[i], xi) and torch.equal(xi, xr) and y[i] == yi == yr, i
     low = -1 if normalize else 0
     assert x.min() >= low and x.max() <= 1
 
