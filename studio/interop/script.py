@@ -157,7 +157,8 @@ _RUNTIME = ("tables", "tabular", "tokens", "data", "generated", "text", "metrics
             "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
-    "math": "import math", "os": "import os", "sys": "import sys", "time": "import time",
+    "hashlib": "import hashlib", "json": "import json", "math": "import math", "os": "import os",
+    "shutil": "import shutil", "sys": "import sys", "time": "import time",
     "Path": "from pathlib import Path", "torch": "import torch", "dist": "import torch.distributed as dist",
     "nn": "from torch import nn", "np": "import numpy as np", "warnings": "import warnings",
     "NamedTuple": "from typing import NamedTuple",

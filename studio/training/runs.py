@@ -8,6 +8,7 @@
             metrics.csv                 one row per epoch (the trainer's CSVLogger)
             steps.npy                   (step, loss) per optimizer step, float64 (n, 2)
             weights.pt                  final state_dict (the trainer writes it)
+            tensorboard/                TensorBoard event files (when tensorboard is installed)
             checkpoints/last.pt, best.pt
 
 A run whose status.json still says "running" when no process trains it was interrupted.
@@ -29,6 +30,7 @@ import numpy as np
 
 RUNS_SUFFIX = ".runs"
 MODEL_FILE = "model.studio.json"
+BOARD_FOLDER = "tensorboard"  # studio.training.tensorboard.FOLDER
 STATUS_VERSION = 1
 
 
@@ -75,6 +77,15 @@ class RunRecord:
     def weights(self) -> Path | None:
         p = self.folder / "weights.pt"
         return p if p.exists() else None
+
+    @property
+    def tensorboard_dir(self) -> Path | None:
+        """The folder of the run's TensorBoard event files, when it wrote any."""
+        p = self.folder / BOARD_FOLDER
+        try:
+            return p if any(f.name.startswith("events.out.tfevents") for f in p.iterdir()) else None
+        except OSError:
+            return None
 
     def summary(self) -> str:
         """One line for the run list: when, how far, how good."""

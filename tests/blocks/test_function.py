@@ -50,7 +50,7 @@ def test_a_call_returning_a_tuple_gives_one_output_each():
     a = analyze(g)
     assert a.ok, [d.message for d in a.diagnostics]
     src = generate(g, "m").source
-    assert "fn, fn_1, fn_2 = x0.chunk(3, dim=2)" in src
+    assert "fn, fn_out2, fn_out3 = x0.chunk(3, dim=2)" in src
     x = torch.randn(2, 4, 6)
     assert all(torch.equal(g_, w) for g_, w in zip(build_model(g, "m")(x), x.chunk(3, dim=2)))
     outs = [b for b in g.blocks.values() if b.type == "output"]

@@ -93,8 +93,10 @@ def test_the_windows_path_refuses_a_huge_seed_before_seeding(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [0, 1])
-def test_a_corrupt_image_is_named(tmp_path, workers):
+def test_a_corrupt_image_is_named(tmp_path, workers, monkeypatch):
     from PIL import Image
+
+    monkeypatch.setenv("STUDIO_DATA_BUDGET", "1")  # over the budget: each image is read when a batch needs it
 
     for name in ("cats", "dogs"):
         (tmp_path / name).mkdir()

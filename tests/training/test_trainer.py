@@ -247,8 +247,10 @@ def test_fast_batches_match_dataloader_batches():
     assert sorted(torch.cat([t[1] for t in a]).tolist()) == list(range(25))
 
 
-def test_missing_image_file_mid_run_ends_cleanly(tmp_path):
+def test_missing_image_file_mid_run_ends_cleanly(tmp_path, monkeypatch):
     from PIL import Image
+
+    monkeypatch.setenv("STUDIO_DATA_BUDGET", "1")  # over the budget: each image is read when a batch needs it
 
     for c in ("a", "b"):
         (tmp_path / c).mkdir()

@@ -4,17 +4,31 @@ Readers take a plain spec dict (Studio fills in what the kind's declaration says
 it in SETTINGS) and return (dataset, info): in-memory data as a TensorDataset (batched by
 slicing), image folders and augmented sets as lazy datasets. Problems raise `DataProblem` with
 a message that names the file, row, column or image.
+
+A CSV file whose float32 table would be larger than the memory budget (`memory_budget`: a
+quarter of the physical memory unless spec["memory_budget"] or $STUDIO_DATA_BUDGET says
+otherwise) streams: it is converted once into float32 files (`stream_table`) and `TableRows`
+reads a batch of rows at a time from them; splitting, standardising and BCE targets work on it
+as they do on a TensorDataset.
 """
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
 from studio.training.runtime.tables import DataProblem
-from studio.training.runtime.tabular import read_table
+from studio.training.runtime.tabular import (
+    cache_folder,
+    memory_budget,
+    read_table,
+    stream_table,
+    table_bytes,
+    table_layout,
+)
 
 
 def read_csv(path, options):
@@ -35,13 +49,107 @@ def read_csv(path, options):
 
 
 def read_csv_data(spec):
-    """(TensorDataset, info) of the CSV file spec["path"] (see `read_csv` for the options)."""
-    x, y, _, labels = read_csv(spec["path"], spec)
+    """(dataset, info) of the CSV file spec["path"] (see `read_csv` for the options): a
+    TensorDataset, or `TableRows` read from disk when the table is larger than the memory budget."""
+    options = {"delimiter": spec.get("delimiter", ","), "header": spec.get("header", "auto"),
+               "label_column": spec.get("target", -1), "feature_columns": spec.get("features")}
     name = str(spec["path"]).replace("\\", "/").rsplit("/", 1)[-1]
-    info = {"description": f"{name} ({len(x)} rows, {x.shape[1]} features)"}
+    budget = memory_budget(spec)
+    if table_bytes(spec["path"], table_layout(spec["path"], **options)) <= budget:
+        x, y, _, labels = read_csv(spec["path"], spec)
+        data, what = TensorDataset(x, y), ""
+    else:
+        task = "classification" if spec.get("classification", True) else "regression"
+        table = stream_table(spec["path"], **options, task=task, budget=budget, cache_dir=cache_folder(spec))
+        data, labels = TableRows({**table, "budget": budget}), table["classes"]
+        what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
+    info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})"}
     if labels is not None:
         info.update(num_classes=len(labels), class_names=labels)
-    return TensorDataset(x, y), info
+    return data, info
+
+
+class TableRows(Dataset):
+    """The rows of a table converted by `stream_table`, read from its files (numpy.memmap) a batch
+    at a time (`__getitems__`, which DataLoader and Subset call): memory holds one batch, not the
+    table. The features are standardised with `mean` and `std` as they are read; with
+    `float_classes` (the number of classes) class indices become BCE targets."""
+
+    def __init__(self, table, mean=None, std=None, float_classes=0):
+        self.table, self.mean, self.std, self.float_classes = table, mean, std, float_classes
+        self._files = None
+
+    def __len__(self):
+        return self.table["rows"]
+
+    def __getstate__(self):  # worker processes map the files themselves
+        return {**self.__dict__, "_files": None}
+
+    def arrays(self):
+        """(features, targets) as read-only memory maps of the files."""
+        if self._files is None:
+            t = self.table
+            self._files = (np.memmap(t["x"], dtype=np.float32, mode="r", shape=(t["rows"], t["features"])),
+                           np.memmap(t["y"], dtype=t["y_dtype"], mode="r", shape=(t["rows"],)))
+        return self._files
+
+    def rows(self, index):
+        """(features, targets) tensors of the rows `index` (numbers), copied out of the files."""
+        xs, ys = self.arrays()
+        index = np.asarray(index, dtype=np.int64)
+        x, y = torch.from_numpy(np.asarray(xs[index])), torch.from_numpy(np.asarray(ys[index]))
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        if self.table["y_dtype"] == "float32":
+            y = y.unsqueeze(-1)
+        elif self.float_classes:
+            k = self.float_classes
+            y = y.float().unsqueeze(-1) if k <= 2 else torch.nn.functional.one_hot(y, k).float()
+        return x, y
+
+    def __getitem__(self, i):
+        x, y = self.rows([i])
+        return x[0], y[0]
+
+    def __getitems__(self, indices):
+        x, y = self.rows(indices)
+        return list(zip(x.unbind(0), y.unbind(0), strict=True))
+
+    def changed(self, **changes):
+        return TableRows(self.table, **{"mean": self.mean, "std": self.std,
+                                        "float_classes": self.float_classes, **changes})
+
+    def statistics(self, index):
+        """(mean, std) tensors of the features over the rows `index`, two passes in chunks of the
+        budget; a feature that does not vary gets std 1, like `standardize`."""
+        xs, _ = self.arrays()
+        index = np.sort(np.asarray(index, dtype=np.int64))
+        step = max(1, self.table["budget"] // (16 * max(1, xs.shape[1])))
+        total = np.zeros(xs.shape[1])
+        for i in range(0, len(index), step):
+            total += xs[index[i:i + step]].sum(0, dtype=np.float64)
+        mean = total / len(index)
+        square = np.zeros(xs.shape[1])
+        for i in range(0, len(index), step):
+            square += ((xs[index[i:i + step]] - mean) ** 2).sum(0)
+        std = np.sqrt(square / (len(index) - 1)) if len(index) > 1 else np.ones(xs.shape[1])
+        std = np.where(std > 0, std, 1.0)
+        return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+
+
+def table_rows(ds):
+    """(TableRows, row indices) of a streamed table or a Subset of one, else (None, None)."""
+    if isinstance(ds, TableRows):
+        return ds, list(range(len(ds)))
+    if isinstance(ds, Subset) and isinstance(ds.dataset, TableRows):
+        return ds.dataset, ds.indices
+    return None, None
+
+
+def with_table(ds, **changes):
+    """`ds` (a streamed table or a Subset of one) reading its rows with `changes`."""
+    base, _ = table_rows(ds)
+    return base.changed(**changes) if ds is base else Subset(base.changed(**changes), ds.indices)
 
 
 class TwoViews(Dataset):
@@ -78,6 +186,9 @@ def split(data, fraction, seed):
 
 def float_targets(data, classes):
     """Class labels as BCE targets: one 0/1 column for two classes, one-hot rows for more."""
+    base, _ = table_rows(data)
+    if base is not None:
+        return data if base.table["y_dtype"] != "int64" else with_table(data, float_classes=classes or 2)
     if not isinstance(data, TensorDataset) or data.tensors[1].dtype.is_floating_point or data.tensors[1].dim() != 1:
         return data
     y = data.tensors[1]
@@ -88,14 +199,21 @@ def float_targets(data, classes):
 
 def standardize(train, val):
     """Each feature scaled to mean 0 and standard deviation 1 with the training set's statistics:
-    (train, val, mean, std); data that is not a table of features is returned as it is."""
-    if not isinstance(train, TensorDataset) or train.tensors[0].dim() != 2:
+    (train, val, mean, std); data that is not a table of features is returned as it is. Either
+    set may be in memory or streamed (`TableRows`)."""
+    base, index = table_rows(train)
+    if base is not None:
+        mean, std = base.statistics(index)
+    elif isinstance(train, TensorDataset) and train.tensors[0].dim() == 2:
+        x = train.tensors[0]
+        mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
+        std = torch.where(std > 0, std, torch.ones_like(std))
+    else:
         return train, val, None, None
-    x = train.tensors[0]
-    mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
-    std = torch.where(std > 0, std, torch.ones_like(std))
 
     def apply(ds):
+        if table_rows(ds)[0] is not None:
+            return with_table(ds, mean=mean, std=std)
         if ds is None or not isinstance(ds, TensorDataset):
             return ds
         return TensorDataset((ds.tensors[0] - mean) / std, *ds.tensors[1:])
@@ -103,42 +221,110 @@ def standardize(train, val):
     return apply(train), apply(val), mean, std
 
 
-def read_image(path):
-    """The image at `path` in RGB, decoded now (PIL decodes lazily) so a damaged file is named."""
+def read_image(path, size=None):
+    """The image at `path` in RGB, decoded now (PIL decodes lazily) so a damaged file is named.
+    With `size` (height, width) a JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale that
+    is still at least that size (PIL's draft mode: libjpeg skips the detail, several times faster
+    for photos much larger than the images the model takes)."""
     from PIL import Image
 
     try:
         with open(path, "rb") as f:
             image = Image.open(f)
+            if size is not None:
+                image.draft("RGB", (size[1], size[0]))
             return image.convert("RGB")
     except Exception as e:  # noqa: BLE001 - PIL raises many types for a damaged file
         reason = (str(e).splitlines() or [type(e).__name__])[0][:120]
         raise DataProblem(f"The image {path} cannot be read ({reason}); remove or replace it.") from None
 
 
+class ImageFile:
+    """ImageFolder's loader: `read_image` at the scale the images are resized to."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def __call__(self, path):
+        return read_image(path, self.size)
+
+
+def read_pixels(path, size, channels):
+    """The image at `path` as uint8 pixels, channels x height x width, made as the plain view's
+    transforms make them (grey: PIL's "L"; torchvision's Resize on a PIL image: bilinear,
+    antialiased), so the decoded set and the lazy one hold the same numbers."""
+    from PIL import Image
+
+    image = read_image(path, size)
+    if channels == 1:
+        image = image.convert("L")
+    pixels = np.asarray(image.resize((size[1], size[0]), Image.BILINEAR))
+    return pixels.reshape(size[0], size[1], channels).transpose(2, 0, 1)
+
+
+class ImageFiles(Dataset):
+    """The images of an ImageFolder, each read from its file when a batch needs it (`read_pixels`),
+    as floats in [0, 1], or in [-1, 1] with `normalize`: the numbers torchvision's ToTensor and
+    Normalize(0.5, 0.5) give, in four tensor operations instead of their dozen per image."""
+
+    def __init__(self, folder, size, channels, normalize):
+        self.samples, self.classes = folder.samples, folder.classes
+        self.size, self.channels, self.normalize = size, channels, normalize
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        path, target = self.samples[i]
+        x = torch.from_numpy(np.array(read_pixels(path, self.size, self.channels))).float().div_(255)
+        return (x.sub_(0.5).div_(0.5) if self.normalize else x), target
+
+
+def decoded_images(files):
+    """`ImageFiles` decoded once into a float32 TensorDataset (batched by slicing like MNIST):
+    threads decode the files (PIL lets go of the GIL while it decodes and resizes), the pixels go
+    straight into one uint8 array, and the conversion to floats is one operation on the whole set."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pixels = np.empty((len(files), files.channels, *files.size), dtype=np.uint8)
+
+    def decode(i):
+        pixels[i] = read_pixels(files.samples[i][0], files.size, files.channels)
+
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+        list(pool.map(decode, range(len(pixels))))
+    x = torch.from_numpy(pixels).float().div_(255)
+    if files.normalize:
+        x = x.sub_(0.5).div_(0.5)
+    return TensorDataset(x, torch.as_tensor([t for _, t in files.samples], dtype=torch.long))
+
+
 def read_image_folder(spec):
     """(dataset, info) of a folder with one sub-folder of images per class, resized to
     spec["size"], spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
-    is false; with spec["augment"] the training view flips and shifts (validation stays plain)."""
+    is false; with spec["augment"] the training view flips and shifts (validation stays plain).
+    Without augmentation, a set whose float32 tensors fit the memory budget (`memory_budget`) is
+    decoded once into memory (`decoded_images`); otherwise each image is read from its file when
+    a batch needs it, so a folder of any size streams from disk."""
     from torchvision import datasets, transforms
 
     size = spec.get("size", (28, 28))
     size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
-    channels = int(spec.get("channels", 3))
-    head = [transforms.Grayscale(channels)] if channels == 1 else []
-    head.append(transforms.Resize(size[:2]))
-    tail = [transforms.ToTensor()]
-    if spec.get("normalize", True):
-        tail.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
-    aug = [transforms.RandomHorizontalFlip(), transforms.RandomAffine(10, translate=(0.1, 0.1))]
-    plain = datasets.ImageFolder(str(spec["path"]), transform=transforms.Compose(head + tail), loader=read_image)
+    size, channels, normalize = size[:2], int(spec.get("channels", 3)), spec.get("normalize", True)
+    loader = ImageFile(size)
+    plain = ImageFiles(datasets.ImageFolder(str(spec["path"]), loader=loader), size, channels, normalize)
     info = {
         "num_classes": len(plain.classes), "class_names": list(plain.classes),
         "description": f"{os.path.basename(str(spec['path']).rstrip('/'))} ({len(plain)} images, {len(plain.classes)} classes)",
     }
     if not spec.get("augment"):
+        if len(plain) * channels * size[0] * size[1] * 4 <= memory_budget(spec):
+            return decoded_images(plain), info
         return plain, info
-    train = datasets.ImageFolder(str(spec["path"]), transform=transforms.Compose(head + aug + tail), loader=read_image)
+    head = [transforms.Grayscale(channels)] if channels == 1 else []
+    tail = [transforms.ToTensor()] + ([transforms.Normalize([0.5] * channels, [0.5] * channels)] if normalize else [])
+    aug = [transforms.Resize(size), transforms.RandomHorizontalFlip(), transforms.RandomAffine(10, translate=(0.1, 0.1))]
+    train = datasets.ImageFolder(str(spec["path"]), transform=transforms.Compose(head + aug + tail), loader=loader)
     return TwoViews(train, plain), info
 
 

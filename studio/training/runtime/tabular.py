@@ -13,6 +13,12 @@ refuses the file (a word in a number column, a short row, an odd quote), the slo
 it with the csv module to name the exact row and column for the user, and still loads files
 that are only unusual (whitespace-only lines, ``" 2"``) rather than wrong.
 
+A table larger than the memory budget (:func:`memory_budget`) is converted once, in chunks of
+lines, into float32 files in a cache folder keyed on the file's path, size, modification time and
+the reading options (:func:`stream_table`); the dataset then reads rows from them with
+``numpy.memmap``, so the table is never held in memory whole. The chunks go through the same
+parser and, when numpy refuses one, the same cell-by-cell check with the same messages.
+
 Part of the runtime: it imports only the standard library, numpy and torch, and the
 training-script export copies these functions into ``train.py`` verbatim.
 """
@@ -20,6 +26,10 @@ training-script export copies these functions into ``train.py`` verbatim.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -42,11 +52,35 @@ class Table(NamedTuple):
     classes: list[str] | None  # class names, index order (classification only)
 
 
-def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_columns=None,
-             task="classification") -> Table:
-    """Read ``path``. ``header``: True, False or "auto" (a first row without numbers is a header);
-    ``label_column`` and ``feature_columns`` are names or 0-based indices (default: every other
-    column); ``task``: "classification" (labels become class indices) or "regression"."""
+class Layout(NamedTuple):
+    """Where a table's data is: its column names, width, target and feature columns, and the
+    number of records before the first data row."""
+
+    names: list[str]
+    width: int
+    target: int
+    features: list[int]
+    start: int
+
+
+def memory_budget(spec=None):
+    """Bytes of data a reader may hold in memory before it streams from disk instead:
+    spec["memory_budget"], else the environment variable STUDIO_DATA_BUDGET (bytes), else a
+    quarter of the physical memory (os.sysconf, Linux and macOS), else 2 GiB."""
+    for value in ((spec or {}).get("memory_budget"), os.environ.get("STUDIO_DATA_BUDGET")):
+        if value not in (None, ""):
+            try:
+                return max(1, int(value))
+            except (TypeError, ValueError):
+                raise DataProblem(f"The memory budget must be a number of bytes (got {value!r}).") from None
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    except (ValueError, OSError, AttributeError):
+        return 2 << 30
+
+
+def table_layout(path, delimiter=",", header="auto", label_column=-1, feature_columns=None) -> Layout:
+    """The header and column rules (tables.py) applied to the file's first non-blank row."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -56,80 +90,103 @@ def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_c
         raise CsvError(f"Could not read {path}: {e}") from e
     if first is None:
         raise CsvError(f"{path.name} is empty.")
-    names, header = header_names(first, header)  # the header and column rules of tables.py
+    names, header = header_names(first, header)
     width = len(first)
     t = column_number(label_column, names, path.name)
     fcols = ([column_number(c, names, path.name) for c in feature_columns] if feature_columns
              else [j for j in range(width) if j != t])
     if t in fcols:
         raise CsvError(f"Column '{names[t]}' cannot be both a feature and the target.")
+    return Layout(names, width, t, fcols, skipped if header else skipped - 1)
+
+
+def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_columns=None,
+             task="classification") -> Table:
+    """Read ``path``. ``header``: True, False or "auto" (a first row without numbers is a header);
+    ``label_column`` and ``feature_columns`` are names or 0-based indices (default: every other
+    column); ``task``: "classification" (labels become class indices) or "regression"."""
+    path = Path(path)
+    lay = table_layout(path, delimiter, header, label_column, feature_columns)
     classify = task == "classification"
-    start = skipped if header else skipped - 1  # records before the first data row
+    labels: dict[str, int] = {}
     try:
-        x, y, labels = _read_fast(path, delimiter, start, width, fcols, t, classify)
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            x, y = _parse_block(f, delimiter, lay, classify, labels, lay.start)
     except ValueError:  # numpy names a position in its own terms: find the cell the csv way
-        x, y, labels = _read_slow(path, delimiter, start, width, names, fcols, t, classify)
+        labels.clear()
+        x, y = _read_slow(path, delimiter, lay, classify, labels)
     if len(x) == 0:
         raise CsvError(f"{path.name} has a header but no data rows.")
-    classes = None
-    if classify:  # number-like labels in numeric order, then words alphabetically
-        classes = sorted(labels, key=lambda v: (0, float(v), v) if is_number(v) else (1, 0.0, v))
-        rank = {v: i for i, v in enumerate(classes)}
-        order = np.array([rank[v] for v in labels], dtype=np.int64)
+    classes, order = _class_order(labels) if classify else (None, None)
+    if classify:
         targets = torch.from_numpy(order[y.astype(np.int64)])
     else:
         targets = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).unsqueeze(1)
-    return Table(torch.from_numpy(x), targets, [names[j] for j in fcols], names[t], classes)
+    return Table(torch.from_numpy(x), targets, [lay.names[j] for j in lay.features], lay.names[lay.target], classes)
 
 
-def _read_fast(path, delimiter, start, width, fcols, t, classify):
-    """Every cell parsed by numpy in C. Reads all columns (so a row of the wrong length is
-    refused) unless some are unused, which may then hold anything."""
-    labels: dict[str, int] = {}
+def _class_order(labels):
+    """Class names, number-like labels in numeric order, then words alphabetically, and the
+    class index of each label in the order it was first seen."""
+    classes = sorted(labels, key=lambda v: (0, float(v), v) if is_number(v) else (1, 0.0, v))
+    rank = {v: i for i, v in enumerate(classes)}
+    return classes, np.array([rank[v] for v in labels], dtype=np.int64)
+
+
+def _parse_block(source, delimiter, lay, classify, labels, skip=0):
+    """(features, label ids or targets) of `source` (a file or a list of lines), every cell parsed
+    by numpy in C; `labels` maps each label text to an id in the order first seen and is shared
+    by the chunks of a file. Reads all columns (so a row of the wrong length is refused) unless
+    some are unused, which may then hold anything. ValueError when numpy refuses a cell."""
+    fcols, t = lay.features, lay.target
 
     def label(text: str) -> int:
-        key = text.strip()
-        return labels.setdefault(key, len(labels))
+        return labels.setdefault(text.strip(), len(labels))
 
     used = sorted({*fcols, t})
-    usecols = None if len(used) == width else used
-    with open(path, encoding="utf-8-sig", newline="") as f, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "input contained no data": said better below
-        a = np.loadtxt(f, delimiter=delimiter, dtype=np.float32, comments=None, quotechar='"', skiprows=start,
+    usecols = None if len(used) == lay.width else used
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "input contained no data": said better by the callers
+        a = np.loadtxt(source, delimiter=delimiter, dtype=np.float32, comments=None, quotechar='"', skiprows=skip,
                        usecols=usecols, ndmin=2, converters={t: label} if classify else None)
     if len(a) == 0:
-        return np.empty((0, len(fcols)), np.float32), np.empty(0, np.float32), []
-    pos = {j: i for i, j in enumerate(used if usecols else range(width))}
+        return np.empty((0, len(fcols)), np.float32), np.empty(0, np.float32)
+    pos = {j: i for i, j in enumerate(used if usecols else range(lay.width))}
     cols = [pos[j] for j in fcols]
     if cols and cols == list(range(cols[0], cols[0] + len(cols))):  # a block (the usual case): a view, no copy
         x = a[:, cols[0]:cols[0] + len(cols)]
     else:  # np.take, unlike a[:, cols], gives C order without a second copy
         x = np.take(a, cols, axis=1)
-    return x, a[:, pos[t]], list(labels)
+    return x, a[:, pos[t]]
 
 
-def _read_slow(path, delimiter, start, width, names, fcols, t, classify):
-    """The csv module, cell by cell: for files numpy refused. Raises :class:`CsvError` at the
-    first bad cell, else returns what the fast path would have."""
+def _read_slow(path, delimiter, lay, classify, labels):
+    """The csv module, cell by cell: for files numpy refused."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1)
-                    if i > start and any(c.strip() for c in r)]
+            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1) if i > lay.start]
     except (OSError, UnicodeDecodeError, csv.Error) as e:  # e.g. a byte that is not UTF-8 further down
         raise CsvError(f"Could not read {path}: {e}") from e
-    x = np.empty((len(rows), len(fcols)), dtype=np.float32)
+    return _parse_rows(rows, path, lay, classify, labels)
+
+
+def _parse_rows(rows, path, lay, classify, labels):
+    """(features, label ids or targets) of (line number, cells) records, blank ones skipped.
+    Raises :class:`CsvError` at the first bad cell."""
+    rows = [(line, row) for line, row in rows if any(c.strip() for c in row)]
+    x = np.empty((len(rows), len(lay.features)), dtype=np.float32)
     y = np.empty(len(rows), dtype=np.float32)
-    labels: dict[str, int] = {}
+    names, t = lay.names, lay.target
     for r, (line, row) in enumerate(rows):
-        if len(row) != width:
-            raise CsvError(f"{path.name}, row {line}: {len(row)} values, expected {width} like the first row.")
-        for c, j in enumerate(fcols):
+        if len(row) != lay.width:
+            raise CsvError(f"{path.name}, row {line}: {len(row)} values, expected {lay.width} like the first row.")
+        for c, j in enumerate(lay.features):
             x[r, c] = _number(row[j], path, line, names[j], "")
         cell = row[t].strip()
         y[r] = labels.setdefault(cell, len(labels)) if classify else _number(
             cell, path, line, names[t],
             " (regression needs numeric targets; use a classification loss for labels)")
-    return x, y, list(labels)
+    return x, y
 
 
 def _number(cell: str, path: Path, line: int, column: str, hint: str) -> float:
@@ -138,3 +195,120 @@ def _number(cell: str, path: Path, line: int, column: str, hint: str) -> float:
         return float(cell)
     except ValueError:
         raise CsvError(f"{path.name}, row {line}, column '{column}': {cell!r} is not a number{hint}.") from None
+
+
+# -- tables larger than the memory budget: converted once into float32 files, read by memmap ----
+
+
+def table_bytes(path, lay):
+    """About how many bytes the float32 features and int64 targets of ``path`` take in memory,
+    from the length of its first lines (the file is not read further)."""
+    size = Path(path).stat().st_size
+    with open(path, "rb") as f:
+        lengths = [len(f.readline()) for _ in range(lay.start + 200)][lay.start:]
+    lengths = [n for n in lengths if n]
+    if not lengths:
+        return 0
+    rows = size / max(1.0, sum(lengths) / len(lengths))
+    return int(rows * (len(lay.features) * 4 + 8))
+
+
+def cache_folder(spec=None):
+    """Where converted tables go: spec["cache_dir"], else $STUDIO_CACHE_DIR, else
+    $XDG_CACHE_HOME/studio/tables (~/.cache/studio/tables)."""
+    folder = (spec or {}).get("cache_dir") or os.environ.get("STUDIO_CACHE_DIR")
+    if not folder:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "studio" / "tables"
+    return Path(folder).expanduser()
+
+
+def stream_table(path, *, delimiter=",", header="auto", label_column=-1, feature_columns=None,
+                 task="classification", budget=None, cache_dir=None):
+    """The table of ``path`` (options as :func:`read_table`) as files in ``cache_dir``: a dict with
+    "x" and "y" (file names), "rows", "features", "y_dtype" ("int64" class indices or "float32"
+    rows x 1), "columns", "target" and "classes". Converted once, in chunks of about budget / 8
+    bytes of text; a file that is unchanged (path, size, modification time) and read with the same
+    options is found again (the key's first item is the cache format's version)."""
+    path = Path(path).absolute()
+    lay = table_layout(path, delimiter, header, label_column, feature_columns)
+    stat = path.stat()
+    key = json.dumps([1, str(path), stat.st_size, stat.st_mtime_ns, delimiter, header,
+                      label_column, feature_columns, task])
+    folder = Path(cache_dir or cache_folder())
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem[:40])
+    stem = folder / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    meta_file = stem.with_suffix(".json")
+    try:
+        return _located(json.loads(meta_file.read_text(encoding="utf-8")), folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not converted yet (or an unreadable cache): convert
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+    except OSError as e:
+        raise CsvError(f"{path.name} is larger than the memory budget, and its cache folder {folder} "
+                       f"cannot be written ({e}); set STUDIO_CACHE_DIR to a writable folder.") from None
+    need = table_bytes(path, lay)
+    if need > free:
+        raise CsvError(f"{path.name} needs about {need / 2**30:.1f} GB of disk space in {folder} to stream "
+                       f"from, but only {free / 2**30:.1f} GB are free; set STUDIO_CACHE_DIR to a larger disk.")
+    try:
+        meta = _convert(path, delimiter, lay, task == "classification", max(1, (budget or memory_budget()) // 8), stem)
+    except BaseException:  # a bad cell, a full disk, Ctrl+C: no half-written files stay behind
+        for suffix in (".x.f32", ".y.tmp", ".y.i64", ".y.f32"):
+            stem.with_suffix(suffix).unlink(missing_ok=True)
+        raise
+    tmp = meta_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp, meta_file)  # written last: a conversion cut short is not found again
+    return _located(meta, folder)
+
+
+def _located(meta, folder):
+    """`meta` with its file names as paths in `folder`, once both files are there."""
+    x, y = folder / meta["x"], folder / meta["y"]
+    if not (x.is_file() and y.is_file()):
+        raise OSError(f"{x} or {y} is missing")
+    return {**meta, "x": str(x), "y": str(y)}
+
+
+def _convert(path, delimiter, lay, classify, chunk_bytes, stem):
+    """Parse ``path`` chunk by chunk into ``stem``.x.f32 (rows x features) and the targets."""
+    labels: dict[str, int] = {}
+    x_file, raw_file = stem.with_suffix(".x.f32"), stem.with_suffix(".y.tmp")
+    rows, line = 0, lay.start  # the number of the last line read
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f, open(x_file, "wb") as fx, open(raw_file, "wb") as fy:
+            for _ in range(lay.start):
+                f.readline()
+            while lines := f.readlines(chunk_bytes):
+                try:
+                    x, y = _parse_block(lines, delimiter, lay, classify, labels)
+                except ValueError:
+                    numbered = enumerate(csv.reader(lines, delimiter=delimiter), line + 1)
+                    x, y = _parse_rows(numbered, path, lay, classify, labels)
+                fx.write(np.ascontiguousarray(x).tobytes())
+                fy.write(np.ascontiguousarray(y, dtype=np.float32).tobytes())
+                rows, line = rows + len(x), line + len(lines)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CsvError(f"Could not read {path}: {e}") from e
+    if rows == 0:
+        raise CsvError(f"{path.name} has a header but no data rows.")
+    classes, y_name = None, stem.with_suffix(".y.f32")
+    raw = np.memmap(raw_file, dtype=np.float32, mode="r", shape=(rows,))
+    if classify:  # label ids in the order first seen -> class indices, chunk by chunk
+        classes, order = _class_order(labels)
+        y_name = stem.with_suffix(".y.i64")
+        out = np.memmap(y_name, dtype=np.int64, mode="w+", shape=(rows,))
+        step = max(1, chunk_bytes // 8)
+        for i in range(0, rows, step):
+            out[i:i + step] = order[raw[i:i + step].astype(np.int64)]
+        out.flush()
+        del out, raw
+        os.remove(raw_file)
+    else:
+        del raw
+        os.replace(raw_file, y_name)
+    return {"x": x_file.name, "y": y_name.name, "rows": rows, "features": len(lay.features),
+            "y_dtype": "int64" if classify else "float32", "columns": [lay.names[j] for j in lay.features],
+            "target": lay.names[lay.target], "classes": classes}

@@ -1,12 +1,18 @@
 """The run list: every kept run, newest first. Ticking runs overlays their curves; a selected run
 can be resumed from its last checkpoint, have its settings applied to the project, be tried (its
-weights loaded into the graph it was trained with), or have that graph opened as a new project."""
+weights loaded into the graph it was trained with), or have that graph opened as a new project.
+Below the list, the selected run's TensorBoard files: where they are and the command that opens
+them (with a button that copies it), or the install hint when tensorboard is not installed."""
 
 from __future__ import annotations
 
+import shlex
+
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -14,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.training import tensorboard
 from studio.training.runs import RunRecord
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole
@@ -53,6 +60,8 @@ class RunList(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.list, 1)
         box.addLayout(row)
+        self.board = BoardHint()
+        box.addWidget(self.board)
         self.busy = False
         self._update_buttons()
 
@@ -100,3 +109,43 @@ class RunList(QWidget):
         self.try_button.setEnabled(rec is not None and not self.busy
                                    and (rec.weights is not None or rec.last_checkpoint is not None))
         self.open_button.setEnabled(rec is not None and not self.busy and rec.model_file is not None)
+        self.board.show_run(rec)
+
+
+class BoardHint(QWidget):
+    """Where a run's TensorBoard files are and how to open them; hidden when there is nothing to say."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.command = ""
+        self.setVisible(False)
+
+    def show_run(self, rec: RunRecord | None) -> None:
+        folder = rec.tensorboard_dir if rec is not None else None
+        installed = tensorboard.available()
+        lines = []
+        if folder is not None:
+            self.command = f"tensorboard --logdir {shlex.quote(str(folder))}"
+            lines = [f"TensorBoard logs: {folder}", f"Open them with: {self.command}"]
+            self.copy_button.setToolTip("Copy the command that opens this run in TensorBoard")
+        elif rec is not None and not installed:
+            self.command = tensorboard.INSTALL
+            self.copy_button.setToolTip("Copy the install command")
+        else:
+            self.command = ""
+        if not installed:
+            lines.append(f"TensorBoard is not installed: {tensorboard.INSTALL}")
+        self.label.setText("\n".join(lines))
+        self.setVisible(bool(self.command))
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.command)
