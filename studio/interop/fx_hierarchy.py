@@ -58,6 +58,7 @@ class _Box:
     group: int = -1  # index of its definition (the repeated child's, for a repeat)
     repeat: int = 1
     values: dict[str, Any] = field(default_factory=dict)  # its use's per-use values
+    exact: bool = True  # its inside keeps the original's state_dict keys
 
     @property
     def sequential(self) -> bool:
@@ -91,6 +92,10 @@ class _Pass:
             box.items.append(bid)
         self._spread(root)
         self._measure(root)
+        for item in root.items:
+            if isinstance(item, _Box):
+                self._settle(item)
+        root.items = _spread_inexact(root.items)
         return root
 
     def _spread(self, box: _Box) -> None:
@@ -119,6 +124,32 @@ class _Pass:
                 box.inputs.append((e.src, e.src_port))
             if e.src in box.under and e.dst not in box.under and (e.src, e.src_port) not in box.outputs:
                 box.outputs.append((e.src, e.src_port))
+
+    def _settle(self, box: _Box) -> None:
+        """Spread the children whose inside would not keep the original state_dict keys; then
+        ``box.exact`` says whether its own would."""
+        for item in box.items:
+            if isinstance(item, _Box):
+                self._settle(item)
+        box.items = _spread_inexact(box.items)
+        self._name(box, root=False)
+        box.exact = all(self._keeps_key(box, k) for k in range(len(box.items)))
+
+    def _keeps_key(self, box: _Box, k: int) -> bool:
+        """Whether item ``k`` of ``box`` gets the attribute name its state_dict keys need."""
+        item = box.items[k]
+        if isinstance(item, _Box):
+            want = _rel(item.path, box.path)
+        else:
+            node = self.nodes.get(item)
+            if node is None or node.op not in ("call_module", "get_attr"):
+                return not box.sequential
+            want = _rel(str(node.target), box.path)
+            if node.op == "call_module" and not box.sequential and not self.trace.modules[node.target].state_dict():
+                return True  # nothing of it is saved: any name will do
+        if box.sequential:
+            return want == str(k)
+        return want == box.names[k]
 
     # --------------------------------------------------------------- describe
     def describe(self, box: _Box, root: bool = False) -> None:
@@ -234,12 +265,10 @@ class _Pass:
                     if len({repr(v) for v in values}) > 1:
                         differing.setdefault(repr(values), []).append((i, pname))
                         vectors[repr(values)] = values
-            bases = [t[0][1] for t in differing.values()]
             ns = Namespace({"repeat"})
             for targets in differing.values():
+                name = ns.create_name(_param_base(first, targets, differing.values()))
                 i, pname = targets[0]
-                base = pname if bases.count(pname) == 1 else f"{first.names[i]}_{pname}"
-                name = ns.create_name(sanitize(base).lower()[:_MAX_PARAM_NAME])
                 defn.params[name] = DefinitionParam(name, tuple((ids[j], p) for j, p in targets))
                 for m in members:
                     m.values[name] = self._params(m, i)[pname]
@@ -332,6 +361,16 @@ def _stack(node: fx.Node | None) -> list[tuple[str, tuple[str, type]]]:
     return stack
 
 
+def _spread_inexact(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, _Box) and not item.exact:
+            out.extend(item.items)
+        else:
+            out.append(item)
+    return out
+
+
 def _keepable(parent: _Box, child: _Box) -> bool:
     """A child box can be its own use when it is called once and is a direct attribute (of an
     ``nn.Sequential``: a number, its place)."""
@@ -369,11 +408,21 @@ def _use_values(box: _Box) -> dict[str, Any]:
     return {"repeat": box.repeat, **values}
 
 
+def _param_base(box: _Box, targets: list[tuple[int, str]], groups) -> str:
+    """``stride`` when one per-use parameter sets strides, else ``conv1_stride`` (a numbered
+    child of an nn.Sequential has no telling name: ``out_channels``, ``out_channels_1``...)."""
+    i, pname = targets[0]
+    shared = sum(1 for t in groups if t[0][1] == pname) > 1
+    if shared and not box.names[i].startswith("_"):
+        pname = f"{box.names[i]}_{pname}"
+    return sanitize(pname).lower()[:_MAX_PARAM_NAME]
+
+
 def _def_base(box: _Box) -> str:
     if box.cls is nn.Sequential:
         last = box.path.rpartition(".")[2].rstrip("0123456789")
         return class_name(last, "Sequential") if last else "Sequential"
-    return class_name(box.cls.__name__, "Module")
+    return class_name(box.cls.__name__.lstrip("_"), "Module")
 
 
 def _arg_names(cls: type, n: int) -> list[str]:

@@ -155,6 +155,11 @@ def import_module(
     result.custom_blocks = sum(b.spec.outside_code is not None for b in graph.blocks.values())
     if verify:
         _verify(module, result, inputs)
+        if hierarchy and not result.matches:  # never worse than the flat import
+            flat = import_module(module, inputs, name=name, source=source, kwargs=kwargs, hierarchy=False)
+            if flat.matches:
+                flat.notes.append("Imported flat: with module definitions it did not reproduce the original.")
+                return flat
     return result
 
 
