@@ -97,6 +97,10 @@ def main(args: argparse.Namespace) -> int:
     except ProjectError as e:
         raise CliError(str(e)) from None
     print(f"Imported {spec} into {path}: {result.summary()}")
+    library = result.project.graph.library
+    if len(library):
+        names = ", ".join(d.name for d in library)
+        print(f"  module definitions: {len(library)} ({names}); --flat imports one flat graph")
     for note in result.notes:
         print(f"  note: {note}")
     if not args.no_verify and not result.outputs_match:

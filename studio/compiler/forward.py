@@ -180,11 +180,11 @@ class Lines:
                 self(text, bid, indent=indent)
 
 
-def _wrap(text: str, indent: int) -> list[str]:
-    """Indent ``text``; split a long ``x = f(a, b, ...)`` call (or ``def f(...) -> T:``) over
-    several lines, black-style; an argument still too long is split the same way."""
+def _wrap(text: str, indent: int, end: str = "") -> list[str]:
+    """Indent ``text`` (then ``end``); split a long ``x = f(a, b, ...)`` call (or ``def f(...)
+    -> T:``) over several lines, black-style; an argument still too long is split the same way."""
     pad = INDENT * indent
-    line = pad + text if text else ""
+    line = pad + text + end if text else ""
     if len(line) <= MAX_LINE or "(" not in text:
         return [line]
     head, _, rest = text.partition("(")
@@ -200,9 +200,8 @@ def _wrap(text: str, indent: int) -> list[str]:
         return [line]
     out = [f"{pad}{head}("]
     for p in parts:
-        lines = _wrap(p, indent + 1)
-        out += lines[:-1] + [lines[-1] + ","]
-    return out + [f"{pad}{tail}"]
+        out += _wrap(p, indent + 1, ",")
+    return out + [f"{pad}{tail}{end}"]
 
 
 def _split_top_level(text: str) -> list[str]:

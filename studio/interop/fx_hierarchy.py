@@ -59,6 +59,7 @@ class _Box:
     repeat: int = 1
     values: dict[str, Any] = field(default_factory=dict)  # its use's per-use values
     exact: bool = True  # its inside keeps the original's state_dict keys
+    twice: bool = False  # its module is called more than once (its weights are shared)
 
     @property
     def sequential(self) -> bool:
@@ -90,6 +91,9 @@ class _Pass:
                     box.items.append(child)
                 box = child
             box.items.append(bid)
+        twice = {box.path for box in boxes.values() if "@" in box.key}
+        for box in boxes.values():
+            box.twice = box.path in twice
         self._spread(root)
         self._measure(root)
         for item in root.items:
@@ -374,7 +378,7 @@ def _spread_inexact(items: list[Any]) -> list[Any]:
 def _keepable(parent: _Box, child: _Box) -> bool:
     """A child box can be its own use when it is called once and is a direct attribute (of an
     ``nn.Sequential``: a number, its place)."""
-    if "@" in child.key:
+    if child.twice:
         return False
     rel = _rel(child.path, parent.path)
     if rel == child.path and parent.path:
