@@ -423,8 +423,9 @@ def _param_base(box: _Box, targets: list[tuple[int, str]], groups) -> str:
 
 
 def _def_base(box: _Box) -> str:
-    if box.cls is nn.Sequential:
-        last = box.path.rpartition(".")[2].rstrip("0123456789")
+    if box.cls is nn.Sequential:  # named after its attribute: layer2 -> Layer, blocks.0 -> Blocks
+        words = [w.rstrip("0123456789") for w in box.path.split(".")]
+        last = next((w for w in reversed(words) if w), "")
         return class_name(last, "Sequential") if last else "Sequential"
     return class_name(box.cls.__name__.lstrip("_"), "Module")
 

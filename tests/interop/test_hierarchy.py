@@ -191,9 +191,71 @@ def test_flat_stays_available(tmp_path, capsys):
     assert "module definitions: 4 (BasicBlock, Downsample, BasicBlock2, Layer)" in capsys.readouterr().out
 
 
+class Two(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(c, c, 1), nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return self.a(x), self.b(x)
+
+
+class Merge(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.rand(1, c, 1, 1))
+        self.proj = nn.Conv2d(c, c, 1)
+
+    def forward(self, x, y):
+        return self.proj(x) * self.gamma + y
+
+
+class Stage(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.two, self.merge = Two(c), Merge(c)
+        self.blocks = nn.Sequential(*[nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU()) for _ in range(3)])
+
+    def forward(self, x):
+        return self.blocks(self.merge(*self.two(x)))
+
+
+class Stages(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.s1, self.s2 = Stage(4), Stage(4)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+
+    def forward(self, x):
+        return self.head(self.s2(self.s1(self.stem(x))))
+
+
+def test_modules_with_two_outputs_two_inputs_a_parameter_and_a_repeat_load_strictly():
+    torch.manual_seed(0)
+    module = Stages()
+    inputs = [((3, 8, 8), "float32")]
+    result = _import(module, inputs)
+    assert result.matches, result.summary()
+    lib = result.project.graph.library
+    assert len(lib.get("Two").output_blocks()) == 2 and len(lib.get("Merge").input_blocks()) == 2
+    inner = _uses(lib.get("Stage").graph)
+    assert inner["blocks"] == ("module:Blocks", {"repeat": 3})  # three equal nn.Sequential
+    assert_loads_strictly(module, result.project, inputs)
+
+
 # --------------------------------------------------------------------------- all of them
+#: AnyStage names its children "block1-0": not a Python name, so those are written flat
+_NOT_STRICT = "regnet_"
+
+
 def _classification_models():
-    return torchvision.models.list_models(module=torchvision.models)
+    names = torchvision.models.list_models(module=torchvision.models)
+    return [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="children named block1-0"))
+        if n.startswith(_NOT_STRICT) else n
+        for n in names
+    ]
 
 
 @pytest.mark.slow
@@ -202,6 +264,8 @@ def test_every_torchvision_model_that_imports_flat_loads_strictly_with_the_hiera
     size = 224 if name.startswith(("vit", "swin", "maxvit")) else 96
     inputs = [((3, size, size), "float32")]
     module = torchvision.models.get_model(name, weights=None).eval()
+    if sum(p.numel() for p in module.parameters()) > 200_000_000:
+        pytest.skip("too big to check here")
     try:
         flat = import_module(module, inputs, name=name, hierarchy=False)
     except Exception as e:  # noqa: BLE001 - models the flat import refuses are not this test's
