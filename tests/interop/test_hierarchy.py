@@ -115,6 +115,20 @@ def test_an_imported_project_saves_and_opens_with_its_definitions(resnet18, tmp_
     assert_loads_strictly(module, opened)
 
 
+def test_editing_inside_an_imported_definition_updates_every_use():
+    torch.manual_seed(0)
+    result = _import(Net(), [((3, 16, 16), "float32")])
+    graph = result.project.graph
+    unit = graph.library.get("Unit")
+    use = graph.block_by_name("a")
+    assert [p.name for p in use.input_ports()] == ["x"]
+    unit.graph.rename(unit.input_blocks()[0].id, "images")
+    assert [p.name for p in use.input_ports()] == ["images"]
+    conv = unit.graph.block_by_name("conv")
+    unit.graph.set_params(conv.id, {"stride": 3})
+    assert use.spec.params["stride"].default == 3  # the per-use parameter reads the inner block
+
+
 @pytest.mark.parametrize("name", ["mobilenet_v3_small", "squeezenet1_0", "mnasnet0_5"])
 def test_other_torchvision_models_load_strictly(name, tmp_path):
     torch.manual_seed(0)
