@@ -34,6 +34,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--opaque", action="store_true",
         help="keep the whole model as one Custom module block (for models torch.fx cannot trace)",
     )
+    parser.add_argument(
+        "--flat", action="store_true",
+        help="one flat graph instead of module definitions for the model's submodules",
+    )
     parser.add_argument("--no-verify", action="store_true", help="skip comparing outputs with the original")
     parser.add_argument("--force", action="store_true", help="replace PROJECT if it exists")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before running a file's code")
@@ -76,7 +80,8 @@ def main(args: argparse.Namespace) -> int:
         _confirm(user_file, args.yes or args.trust_code)
     try:
         result = import_spec(
-            spec, kwargs, inputs, name=args.name, opaque=args.opaque, verify=not args.no_verify
+            spec, kwargs, inputs, name=args.name, opaque=args.opaque, verify=not args.no_verify,
+            hierarchy=not args.flat,
         )
     except sources.SourceError as e:
         raise CliError(str(e)) from None
@@ -92,6 +97,10 @@ def main(args: argparse.Namespace) -> int:
     except ProjectError as e:
         raise CliError(str(e)) from None
     print(f"Imported {spec} into {path}: {result.summary()}")
+    library = result.project.graph.library
+    if len(library):
+        names = ", ".join(d.name for d in library)
+        print(f"  module definitions: {len(library)} ({names}); --flat imports one flat graph")
     for note in result.notes:
         print(f"  note: {note}")
     if not args.no_verify and not result.outputs_match:

@@ -186,18 +186,28 @@ class Lines:
                 self(text, bid, indent=indent)
 
 
-def _wrap(text: str, indent: int) -> list[str]:
-    """Indent ``text``; split a long ``x = f(a, b, ...)`` call over several lines, black-style."""
+def _wrap(text: str, indent: int, end: str = "") -> list[str]:
+    """Indent ``text`` (then ``end``); split a long ``x = f(a, b, ...)`` call (or ``def f(...)
+    -> T:``) over several lines, black-style; an argument still too long is split the same way."""
     pad = INDENT * indent
-    line = pad + text if text else ""
-    if len(line) <= MAX_LINE or "(" not in text or not text.endswith(")"):
+    line = pad + text + end if text else ""
+    if len(line) <= MAX_LINE or "(" not in text:
         return [line]
     head, _, rest = text.partition("(")
-    inner = rest[:-1]
+    if text.endswith(")"):
+        inner, tail = rest[:-1], ")"
+    elif text.startswith("def ") and text.endswith(":") and ") -> " in rest:
+        inner, _, returns = rest.rpartition(") -> ")
+        tail = f") -> {returns}"
+    else:
+        return [line]
     parts = _split_top_level(inner)
     if len(parts) < 2 and len(pad + head) > MAX_LINE:
         return [line]
-    return [f"{pad}{head}("] + [f"{pad}{INDENT}{p}," for p in parts] + [f"{pad})"]
+    out = [f"{pad}{head}("]
+    for p in parts:
+        out += _wrap(p, indent + 1, ",")
+    return out + [f"{pad}{tail}{end}"]
 
 
 def _split_top_level(text: str) -> list[str]:

@@ -81,6 +81,7 @@ class Definition:
         self.version = 0
         self._type: BlockType | None = None
         self._type_key: Any = None
+        self._type_version: Any = None
         ev = self.graph.events
         for event in (ev.block_added, ev.block_removed, ev.edge_added, ev.edge_removed):
             event.connect(self._structure_changed)
@@ -133,6 +134,11 @@ class Definition:
     def block_type(self) -> BlockType:
         """The block type of a use: ports from the Input/Output blocks, ``repeat`` and the
         per-use parameters. Rebuilt when they change, so a use always reads the current ones."""
+        # every change inside (and inside the definitions it uses) bumps ``version``: reading
+        # the ports again walks every nested definition, once per block of every use
+        version = (self.version, self.name, tuple(self.params.items()))
+        if self._type is not None and version == self._type_version:
+            return self._type
         ins, outs = self.ports()
         decls = {"repeat": REPEAT}
         for name in self.params:
@@ -154,6 +160,7 @@ class Definition:
                 definition=self,
             )
             self._type_key = key
+        self._type_version = version
         return self._type
 
     # ---------------------------------------------------------------- events

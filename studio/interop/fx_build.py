@@ -35,6 +35,9 @@ class _Builder:
         self.ns = Namespace(attrs=True)
         self.refs: dict[fx.Node, tuple[str, str]] = {}
         self.paths: dict[str, str] = {}
+        #: block id -> the fx node it came from (its ``meta["nn_module_stack"]`` says whose
+        #: forward ran it; read by :mod:`studio.interop.fx_hierarchy`)
+        self.nodes: dict[str, fx.Node] = {}
         self.notes: list[str] = []
         self.problems: list[str] = []
         self.kept: dict[str, str] = {}  # module class -> why it is a Custom module
@@ -84,6 +87,7 @@ class _Builder:
             "input", name=self.ns.create_name(node.name), params={"shape": tuple(shape), "dtype": dtype}
         )
         self.refs[node] = (b.id, "out")
+        self.nodes[b.id] = node
 
     def _outputs(self, node: fx.Node) -> None:
         value = node.args[0]
@@ -183,6 +187,7 @@ class _Builder:
             block = self.g.add_block(mapped.type, name=self.ns.create_name(base), params=mapped.params)
         except ParamError as e:
             raise Unsupported(f"{fx_rules._what(node)}: {e}") from None
+        self.nodes[block.id] = node
         if path is not None:
             self.first.setdefault(path, block.id)
             self.paths[block.id] = path

@@ -33,6 +33,7 @@ from studio.graph.layout import layered_layout
 from studio.graph.model import Graph
 from studio.graph.project import Project
 from studio.interop.fx_build import _Builder, custom_module_for
+from studio.interop.fx_hierarchy import nest
 from studio.interop.fx_trace import (
     _BATCHES,
     ModelImportError,
@@ -119,13 +120,15 @@ def import_module(
     source: str | None = None,
     kwargs: dict[str, Any] | None = None,
     verify: bool = True,
+    hierarchy: bool = True,
 ) -> ImportResult:
     """Trace ``module`` and turn its graph into a project.
 
     ``inputs``: ``(shape without batch, dtype)`` of each forward() argument (default: what a
     Studio-generated class documents, else an error). ``source``/``kwargs`` say how to create
     the module again (kept in the project's metadata). With ``verify``, the original weights
-    are loaded into the generated model and the outputs compared.
+    are loaded into the generated model and the outputs compared. With ``hierarchy`` its
+    submodules become module definitions (:mod:`studio.interop.fx_hierarchy`), else one flat graph.
     """
     from studio.interop.sources import studio_input_specs, studio_output_names
 
@@ -141,6 +144,8 @@ def import_module(
     builder = _Builder(trace, inputs, name)
     builder.output_names = studio_output_names(type(module)) or []
     graph, paths, notes = builder.build()
+    if hierarchy:
+        graph, paths = nest(graph, paths, builder.nodes, trace, notes)
     for bid, pos in layered_layout(graph).items():
         graph.move(bid, pos)
     project = Project(
@@ -158,6 +163,11 @@ def import_module(
     )
     if verify:
         _verify(module, result, inputs)
+        if hierarchy and not result.matches:  # never worse than the flat import
+            flat = import_module(module, inputs, name=name, source=source, kwargs=kwargs, hierarchy=False)
+            if flat.matches:
+                flat.notes.append("Imported flat: with module definitions it did not reproduce the original.")
+                return flat
     return result
 
 
@@ -169,6 +179,7 @@ def import_spec(
     name: str | None = None,
     opaque: bool = False,
     verify: bool = True,
+    hierarchy: bool = True,
 ) -> ImportResult:
     """Load ``spec`` (text or a parsed :class:`~studio.interop.sources.Spec`) and import it.
 
@@ -189,7 +200,8 @@ def import_spec(
     if opaque:
         return import_opaque(loaded.module, loaded.source, inputs, kwargs=loaded.kwargs, name=name, verify=verify)
     return import_module(
-        loaded.module, inputs, name=name, source=loaded.source, kwargs=loaded.kwargs, verify=verify
+        loaded.module, inputs, name=name, source=loaded.source, kwargs=loaded.kwargs, verify=verify,
+        hierarchy=hierarchy,
     )
 
 

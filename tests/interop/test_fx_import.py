@@ -46,7 +46,9 @@ def assert_faithful(module, project, inputs):
 def test_torchvision_models_import_faithfully(name):
     loaded = load_model(f"torchvision:{name}", {"num_classes": 10})
     inputs = [((3, 96, 96), "float32")]
-    result = import_module(loaded.module, inputs, name=name, source=loaded.source, kwargs=loaded.kwargs)
+    result = import_module(
+        loaded.module, inputs, name=name, source=loaded.source, kwargs=loaded.kwargs, hierarchy=False
+    )
     assert result.matches, result.summary()
     assert analyze(result.project.graph).ok
     assert_faithful(loaded.module, result.project, inputs)
@@ -56,7 +58,7 @@ def test_torchvision_models_import_faithfully(name):
 
 def test_resnet_blocks_keep_their_module_paths():
     loaded = load_model("torchvision:resnet18")
-    result = import_module(loaded.module, loaded.default_inputs, name="r", verify=False)
+    result = import_module(loaded.module, loaded.default_inputs, name="r", verify=False, hierarchy=False)
     g = result.project.graph
     conv = g.block_by_name("layer1_0_conv1")
     assert conv.type == "conv2d" and conv.params["out_channels"] == 64 and conv.params["bias"] is False

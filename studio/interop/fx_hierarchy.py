@@ -1,0 +1,445 @@
+"""torch.fx import, step 3b: the flat import -> module definitions that keep the hierarchy.
+
+Every flat block came from one traced node, and fx records on each node the stack of modules
+whose ``forward`` was running (``node.meta["nn_module_stack"]``). This pass groups the blocks
+by that stack into *boxes*, one per call of a container module (one fx traced into, such as
+torchvision's ``BasicBlock`` or an ``nn.Sequential``), then:
+
+* boxes of one class with the same inside (the same blocks, names and wires; parameters may
+  differ) become ONE :class:`~studio.graph.modules.Definition` used once per box, and the inner
+  parameters that differ between those uses become its per-use parameters
+  (:class:`~studio.graph.modules.DefinitionParam`), each use holding its own value. resnet18's
+  downsampling ``BasicBlock`` has more inside than the others, so it is a second definition;
+* an ``nn.Sequential`` whose children are uses of one definition with equal values is one use
+  with ``repeat``; any other ``nn.Sequential`` is a ``sequential`` definition;
+* names inside are the original attribute names (``conv1``, ``downsample``), so the generated
+  model's ``state_dict`` keys are the original's (``layer1.0.conv1.weight``).
+
+A box that cannot be kept (a container called twice, a child reached through a ModuleList)
+is spread into its parent under joined names (``blocks_0_conv``), as the flat import does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import fx, nn
+
+from studio.compiler.naming import Namespace, class_name, sanitize
+from studio.graph.layout import layered_layout
+from studio.graph.model import Graph
+from studio.graph.modules import MODULE_PREFIX, DefinitionParam
+
+Source = tuple[str, str]  # (flat block id, output port)
+_NUMBERED = re.compile(r"_\d+$")
+_MAX_PARAM_NAME = 40
+
+
+@dataclass(eq=False)
+class _Box:
+    """One call of a container module: the flat blocks and child boxes its forward ran."""
+
+    key: str  # nn_module_stack key: the path, with @n for a later call of the same module
+    path: str
+    cls: type
+    items: list[Any] = field(default_factory=list)  # flat block ids and child boxes, in order
+    under: set[str] = field(default_factory=set)  # every flat block inside, deeper ones too
+    inputs: list[Source] = field(default_factory=list)
+    outputs: list[Source] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # one per item
+    in_names: list[str] = field(default_factory=list)
+    out_names: list[str] = field(default_factory=list)
+    wires: list[tuple] = field(default_factory=list)
+    signature: tuple = ()
+    fingerprint: tuple = ()
+    group: int = -1  # index of its definition (the repeated child's, for a repeat)
+    repeat: int = 1
+    values: dict[str, Any] = field(default_factory=dict)  # its use's per-use values
+    exact: bool = True  # its inside keeps the original's state_dict keys
+    twice: bool = False  # its module is called more than once (its weights are shared)
+
+    @property
+    def sequential(self) -> bool:
+        return getattr(self.cls, "forward", None) is nn.Sequential.forward
+
+
+class _Pass:
+    def __init__(self, flat: Graph, paths: dict[str, str], nodes: dict[str, fx.Node], trace: Any) -> None:
+        self.flat = flat
+        self.paths = paths
+        self.nodes = nodes
+        self.trace = trace
+        self.groups: dict[tuple, int] = {}  # signature -> group index
+        self.members: list[list[_Box]] = []
+        self.def_names: list[str] = []
+
+    # ------------------------------------------------------------------ boxes
+    def tree(self) -> _Box:
+        """Boxes from the recorded module stacks, then the ones that cannot stay spread out."""
+        root = _Box("", "", nn.Module)
+        boxes: dict[str, _Box] = {}
+        for bid in self.flat.blocks:
+            node = self.nodes.get(bid)
+            box = root
+            for key, (path, cls) in _stack(node):
+                child = boxes.get(key)
+                if child is None:
+                    child = boxes[key] = _Box(key, path, cls)
+                    box.items.append(child)
+                box = child
+            box.items.append(bid)
+        twice = {box.path for box in boxes.values() if "@" in box.key}
+        for box in boxes.values():
+            box.twice = box.path in twice
+        self._spread(root)
+        self._measure(root)
+        for item in root.items:
+            if isinstance(item, _Box):
+                self._settle(item)
+        root.items = _spread_inexact(root.items)
+        return root
+
+    def _spread(self, box: _Box) -> None:
+        items: list[Any] = []
+        pending = list(box.items)
+        while pending:
+            item = pending.pop(0)
+            if isinstance(item, _Box) and not _keepable(box, item):
+                pending[:0] = item.items
+                continue
+            items.append(item)
+        box.items = items
+        for item in items:
+            if isinstance(item, _Box):
+                self._spread(item)
+
+    def _measure(self, box: _Box) -> None:
+        for item in box.items:
+            if isinstance(item, _Box):
+                self._measure(item)
+                box.under |= item.under
+            else:
+                box.under.add(item)
+        for e in self.flat.edges.values():
+            if e.dst in box.under and e.src not in box.under and (e.src, e.src_port) not in box.inputs:
+                box.inputs.append((e.src, e.src_port))
+            if e.src in box.under and e.dst not in box.under and (e.src, e.src_port) not in box.outputs:
+                box.outputs.append((e.src, e.src_port))
+
+    def _settle(self, box: _Box) -> None:
+        """Spread the children whose inside would not keep the original state_dict keys; then
+        ``box.exact`` says whether its own would."""
+        for item in box.items:
+            if isinstance(item, _Box):
+                self._settle(item)
+        box.items = _spread_inexact(box.items)
+        self._name(box, root=False)
+        box.exact = all(self._keeps_key(box, k) for k in range(len(box.items)))
+
+    def _keeps_key(self, box: _Box, k: int) -> bool:
+        """Whether item ``k`` of ``box`` gets the attribute name its state_dict keys need."""
+        item = box.items[k]
+        if isinstance(item, _Box):
+            want = _rel(item.path, box.path)
+        else:
+            node = self.nodes.get(item)
+            if node is None or node.op not in ("call_module", "get_attr"):
+                return not box.sequential
+            want = _rel(str(node.target), box.path)
+            if node.op == "call_module" and not box.sequential and not self.trace.modules[node.target].state_dict():
+                return True  # nothing of it is saved: any name will do
+        if box.sequential:
+            return want == str(k)
+        return want == box.names[k]
+
+    # --------------------------------------------------------------- describe
+    def describe(self, box: _Box, root: bool = False) -> None:
+        """Children first: names, wires, what must match to share a definition, and repeats."""
+        for item in box.items:
+            if isinstance(item, _Box):
+                self.describe(item)
+        self._name(box, root)
+        box.wires = self._wires(box)
+        kinds = []
+        prints = []
+        for item, name in zip(box.items, box.names):
+            if isinstance(item, _Box):
+                kinds.append((name, item.group, item.repeat))
+                prints.append(item.fingerprint)
+            else:
+                block = self.flat.blocks[item]
+                kinds.append((name, block.type))
+                prints.append(repr(block.params))
+        box.signature = (box.cls, tuple(kinds), tuple(box.wires), len(box.inputs), len(box.outputs))
+        box.fingerprint = (box.signature, tuple(prints))
+        if root:
+            return
+        first = box.items[0]
+        if _repeats(box):
+            box.group, box.repeat = first.group, len(box.items)
+            box.in_names, box.out_names = first.in_names, first.out_names
+            box.fingerprint = (first.fingerprint, box.repeat)
+            return
+        if box.signature not in self.groups:
+            self.groups[box.signature] = len(self.members)
+            self.members.append([])
+        box.group = self.groups[box.signature]
+        self.members[box.group].append(box)
+
+    def _name(self, box: _Box, root: bool) -> None:
+        ns = Namespace(attrs=True)
+        bases = [self._base(box, item) for item in box.items]
+        names: dict[int, str] = {}
+        # attribute names first: they are the state_dict keys
+        for rank in (0, 1):
+            for i, item in enumerate(box.items):
+                if self._rank(item) == rank:
+                    names[i] = ns.create_name(bases[i])
+        if not root:
+            box.in_names = [ns.create_name(n) for n in _arg_names(box.cls, len(box.inputs))]
+        for i in range(len(box.items)):
+            if i not in names:
+                names[i] = ns.create_name(bases[i])
+        box.names = [names[i] for i in range(len(box.items))]
+        if not root:
+            n = len(box.outputs)
+            box.out_names = [ns.create_name("out" if n == 1 else f"out_{k + 1}") for k in range(n)]
+
+    def _rank(self, item: Any) -> int:
+        if isinstance(item, _Box):
+            return 0
+        node = self.nodes.get(item)
+        return 0 if node is not None and node.op in ("call_module", "get_attr") else 2
+
+    def _base(self, box: _Box, item: Any) -> str:
+        if isinstance(item, _Box):
+            return _rel(item.path, box.path).replace(".", "_")
+        node = self.nodes.get(item)
+        if node is not None and node.op in ("call_module", "get_attr"):
+            return _rel(str(node.target), box.path).replace(".", "_")
+        if node is None or node.op == "placeholder":
+            return self.flat.blocks[item].name
+        return _NUMBERED.sub("", node.name)
+
+    def _wires(self, box: _Box) -> list[tuple]:
+        """Wires between the box's items as ``((kind, index, port), (kind, index, port))``;
+        kind is "in" (the box's input), "item" or "out"; a child's ports are numbers."""
+        where: dict[str, int] = {}
+        for i, item in enumerate(box.items):
+            for bid in item.under if isinstance(item, _Box) else (item,):
+                where[bid] = i
+        wires: list[tuple] = []
+        for e in self.flat.edges.values():
+            if e.dst not in box.under:
+                continue
+            di = where[e.dst]
+            src = (e.src, e.src_port)
+            if e.src in box.under:
+                if where[e.src] == di:
+                    continue
+                start = ("item", where[e.src], _port_of(box.items[where[e.src]], src))
+            else:
+                start = ("in", box.inputs.index(src), "out")
+            dst = box.items[di]
+            end = ("item", di, dst.inputs.index(src) if isinstance(dst, _Box) else e.dst_port)
+            if (start, end) not in wires:
+                wires.append((start, end))
+        for k, src in enumerate(box.outputs):
+            si = where[src[0]]
+            wires.append((("item", si, _port_of(box.items[si], src)), ("out", k, "in")))
+        return wires
+
+    # ------------------------------------------------------------ definitions
+    def define(self, graph: Graph) -> None:
+        """One definition per group, children's first; per-use parameters from the differences."""
+        library = graph.library
+        for members in self.members:
+            first = members[0]
+            defn = library.new(library.unique_name(_def_base(first)), sequential=first.sequential)
+            self.def_names.append(defn.name)
+            ids = self.fill(defn.graph, first)
+            differing: dict[str, list[tuple[int, str]]] = {}
+            vectors: dict[str, tuple] = {}
+            for i in range(len(first.items)):
+                for pname in self._params(first, i):
+                    values = tuple(self._params(m, i)[pname] for m in members)
+                    if len({repr(v) for v in values}) > 1:
+                        differing.setdefault(repr(values), []).append((i, pname))
+                        vectors[repr(values)] = values
+            ns = Namespace({"repeat"})
+            for targets in differing.values():
+                name = ns.create_name(_param_base(first, targets, differing.values()))
+                i, pname = targets[0]
+                defn.params[name] = DefinitionParam(name, tuple((ids[j], p) for j, p in targets))
+                for m in members:
+                    m.values[name] = self._params(m, i)[pname]
+            defn.touch()
+            for bid, pos in layered_layout(defn.graph).items():
+                defn.graph.move(bid, pos)
+
+    def _params(self, box: _Box, i: int) -> dict[str, Any]:
+        item = box.items[i]
+        if isinstance(item, _Box):
+            return dict(_use_values(item))
+        return self.flat.blocks[item].params
+
+    def fill(self, graph: Graph, box: _Box) -> dict[int, str]:
+        """Add the box's inside to ``graph``; returns item index -> block id."""
+        ins = []
+        for name, src in zip(box.in_names, box.inputs):
+            shape, dtype = self._spec(src)
+            ins.append(graph.add_block("input", name=name, params={"shape": shape, "dtype": dtype}).id)
+        ids: dict[int, str] = {}
+        for i, (item, name) in enumerate(zip(box.items, box.names)):
+            if isinstance(item, _Box):
+                type_id = MODULE_PREFIX + self.def_names[item.group]
+                params = {"repeat": item.repeat, **_use_values(item)}
+            else:
+                type_id, params = self.flat.blocks[item].type, dict(self.flat.blocks[item].params)
+            ids[i] = graph.add_block(type_id, name=name, params=params).id
+        outs = [graph.add_block("output", name=name).id for name in box.out_names]
+        for (skind, si, sport), (dkind, di, dport) in box.wires:
+            if skind == "in":
+                src, sport = ins[si], "out"
+            else:
+                src, sport = ids[si], self._port_name(box.items[si], sport, out=True)
+            if dkind == "out":
+                dst, dport = outs[di], "in"
+            else:
+                dst, dport = ids[di], self._port_name(box.items[di], dport, out=False)
+            graph.connect(src, sport, dst, dport)
+        return ids
+
+    def _port_name(self, item: Any, port: Any, out: bool) -> str:
+        if isinstance(item, _Box):
+            return (item.out_names if out else item.in_names)[port]
+        return port
+
+    def _spec(self, src: Source) -> tuple[tuple[int, ...], str]:
+        node = self.nodes.get(src[0])
+        meta = self.trace.s1.get(node) if node is not None else None
+        shape = getattr(meta, "shape", None)
+        if not shape or len(shape) < 2:
+            return (1,), "float32"
+        return tuple(shape[1:]), meta.dtype
+
+
+# ------------------------------------------------------------------- public
+def nest(flat: Graph, paths: dict[str, str], nodes: dict[str, fx.Node], trace: Any, notes: list[str]):
+    """The flat import's graph with its module hierarchy kept: ``(graph, paths)``, where the
+    paths give each top-level block the module it stands for (a use: the container).
+
+    Falls back to the flat graph (with a note) when the hierarchy cannot be built."""
+    work = _Pass(flat, paths, nodes, trace)
+    try:
+        root = work.tree()
+        if not any(isinstance(item, _Box) for item in root.items):
+            return flat, paths
+        work.describe(root, root=True)
+        graph = Graph()
+        work.define(graph)
+        ids = work.fill(graph, root)
+    except ValueError as e:  # GraphError / ParamError: a graph Studio cannot hold
+        notes.append(f"The module hierarchy could not be kept ({e}); the model was imported flat.")
+        return flat, paths
+    new_paths: dict[str, str] = {}
+    for i, item in enumerate(root.items):
+        if isinstance(item, _Box):
+            new_paths[ids[i]] = item.path
+        elif item in paths:
+            new_paths[ids[i]] = paths[item]
+    return graph, new_paths
+
+
+# ------------------------------------------------------------------ helpers
+def _stack(node: fx.Node | None) -> list[tuple[str, tuple[str, type]]]:
+    """The containers whose forward ran ``node``, outermost first (not the called module)."""
+    if node is None:
+        return []
+    stack = list((node.meta.get("nn_module_stack") or {}).items())
+    if node.op == "call_module" and stack and stack[-1][1][0] == node.target:
+        stack.pop()
+    return stack
+
+
+def _spread_inexact(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, _Box) and not item.exact:
+            out.extend(item.items)
+        else:
+            out.append(item)
+    return out
+
+
+def _keepable(parent: _Box, child: _Box) -> bool:
+    """A child box can be its own use when it is called once and is a direct attribute (of an
+    ``nn.Sequential``: a number, its place)."""
+    if child.twice:
+        return False
+    rel = _rel(child.path, parent.path)
+    if rel == child.path and parent.path:
+        return False
+    if parent.sequential and rel.isdigit():
+        return True
+    return bool(rel) and "." not in rel and sanitize(rel) == rel and rel not in Namespace(attrs=True)
+
+
+def _rel(path: str, base: str) -> str:
+    if not base:
+        return path
+    return path[len(base) + 1:] if path.startswith(base + ".") else path
+
+
+def _repeats(box: _Box) -> bool:
+    items = box.items
+    return (
+        box.sequential
+        and len(items) >= 2
+        and all(isinstance(it, _Box) and it.repeat == 1 for it in items)
+        and len({it.fingerprint for it in items}) == 1
+        and len(items[0].inputs) == 1
+        and len(items[0].outputs) == 1
+    )
+
+
+def _use_values(box: _Box) -> dict[str, Any]:
+    """A use's block parameters: its repeat and per-use values (a repeat's: its first copy's)."""
+    values = box.items[0].values if box.repeat > 1 else box.values
+    return {"repeat": box.repeat, **values}
+
+
+def _param_base(box: _Box, targets: list[tuple[int, str]], groups) -> str:
+    """``stride`` when one per-use parameter sets strides, else ``conv1_stride`` (a numbered
+    child of an nn.Sequential has no telling name: ``out_channels``, ``out_channels_1``...)."""
+    i, pname = targets[0]
+    shared = sum(1 for t in groups if t[0][1] == pname) > 1
+    if shared and not box.names[i].startswith("_"):
+        pname = f"{box.names[i]}_{pname}"
+    return sanitize(pname).lower()[:_MAX_PARAM_NAME]
+
+
+def _def_base(box: _Box) -> str:
+    if box.cls is nn.Sequential:  # named after its attribute: layer2 -> Layer, blocks.0 -> Blocks
+        words = [w.rstrip("0123456789") for w in box.path.split(".")]
+        last = next((w for w in reversed(words) if w), "")
+        return class_name(last, "Sequential") if last else "Sequential"
+    return class_name(box.cls.__name__.lstrip("_"), "Module")
+
+
+def _arg_names(cls: type, n: int) -> list[str]:
+    try:
+        params = list(inspect.signature(cls.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(names) == n:
+        return names
+    return ["x" if n == 1 else f"x_{k + 1}" for k in range(n)]
+
+
+def _port_of(item: Any, src: Source) -> Any:
+    return item.outputs.index(src) if isinstance(item, _Box) else src[1]
