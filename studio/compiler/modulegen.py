@@ -85,6 +85,8 @@ class Classes:
         self._signatures: dict[str, list[str]] = {}
         copies: dict[str, list[Analysis]] = {}
         _collect(analysis, copies, set())
+        self._counts: dict[int, int] = {}
+        _count(analysis, self._counts)
         library = analysis.graph.library
         for defn in library.dependency_order():
             if copies.get(defn.name):
@@ -101,6 +103,8 @@ class Classes:
             return Emitted(init=[f"{c.self_attr} = {exprs[0]}"], forward=[f"{outs} = {c.self_attr}({args})"])
         if len(set(exprs)) == 1:
             items = f"[{exprs[0]} for _ in range({len(exprs)})]"
+            if len(exprs[0]) > 40:  # a long constructor: one per line reads (and wraps) better
+                items = f"[{', '.join(exprs)}]"
         else:
             items = f"[{', '.join(exprs)}]"
         if len(c.inputs) == 1:
@@ -206,7 +210,7 @@ class Classes:
         self.imports |= state.imports
         emit = Lines()
         emit(f"class {name}(nn.Module):")
-        emit(f'"""{_doc(defn, group)}"""', indent=1)
+        emit(f'"""{_doc(defn, sum(self._counts.get(id(b.copy), 1) for b in group))}"""', indent=1)
         emit("")
         sig = "".join(f", {s.name}{_hint(s.values)}" for s in params)
         emit(f"def __init__(self{sig}) -> None:", indent=1)
@@ -232,7 +236,8 @@ class Classes:
 
 
 def _collect(analysis: Analysis, copies: dict[str, list[Analysis]], seen: set[int]) -> None:
-    """Every analysed copy of every definition, nested ones too, in the order they are met."""
+    """Every analysed copy of every definition, nested ones too, in the order they are met
+    (uses with the same inputs and values share one analysed copy)."""
     for result in analysis.use_results.values():
         for inner in result.copies:
             if id(inner) in seen:
@@ -240,6 +245,14 @@ def _collect(analysis: Analysis, copies: dict[str, list[Analysis]], seen: set[in
             seen.add(id(inner))
             copies.setdefault(inner.graph.owner.name, []).append(inner)
             _collect(inner, copies, seen)
+
+
+def _count(analysis: Analysis, counts: dict[int, int]) -> None:
+    """How many module instances each analysed copy stands for in the whole model."""
+    for result in analysis.use_results.values():
+        for inner in result.copies:
+            counts[id(inner)] = counts.get(id(inner), 0) + 1
+            _count(inner, counts)
 
 
 def _group(bodies: list[_Body]) -> list[list[_Body]]:
@@ -418,7 +431,6 @@ def _hint(values: tuple) -> str:
     return ""
 
 
-def _doc(defn: Definition, group: list[_Body]) -> str:
-    n = len(group)
+def _doc(defn: Definition, n: int) -> str:
     uses = "once" if n == 1 else f"{n} times"
     return f"{defn.name}: a module defined in Studio, used {uses} in this model."

@@ -263,3 +263,35 @@ def test_declared_module_is_an_nn_module_subclass():
     g = small_resnet()
     model = build_class(generate(g))()
     assert type(model.layer2).__name__ == "DownUnit" and isinstance(model.layer2, nn.Module)
+
+
+def test_uses_with_the_same_values_are_counted_each():
+    g = Graph()
+    from tests.modules_helpers import residual_unit
+
+    residual_unit(g.library)
+    chain(
+        g,
+        ("input", dict(params={"shape": [8, 16, 16]})),
+        ("module:ResidualUnit", dict(name="a", params={"planes": 8})),
+        ("module:ResidualUnit", dict(name="b", params={"planes": 8, "repeat": 2})),
+        ("output", {}),
+    )
+    assert "used 3 times in this model" in generate(g).source
+
+
+def test_a_repeated_long_sequential_stays_within_the_line_length(tmp_path):
+    g = Graph()
+    d = g.library.new("ConvRelu", sequential=True)
+    chain(
+        d.graph,
+        ("input", dict(name="x", params={"shape": [8, 8, 8]})),
+        ("conv2d", dict(name="0", params={"out_channels": 8, "kernel_size": 3, "padding": 1})),
+        ("relu", dict(name="1")),
+        ("output", dict(name="y")),
+    )
+    chain(g, ("input", dict(params={"shape": [8, 8, 8]})), ("module:ConvRelu", dict(name="features", params={"repeat": 3})), ("output", {}))
+    source = generate(g).source
+    assert all(len(line) <= 88 for line in source.splitlines()), source
+    model = build_class(generate(g))()
+    assert "features.2.0.weight" in model.state_dict()
