@@ -220,7 +220,8 @@ def test_declare_and_remove_a_per_use_parameter():
     h.push(DeclareParam(defn, "width", [(conv1, "out_channels")]))
     assert g.block(use_id).params["width"] == 8
     g.set_params(use_id, {"width": 4})
-    assert "nn.Conv2d(8, 4, 3, padding=1)" in generate(g).source
+    source = generate(g).source  # the declared parameter is the class's argument; the use passes 4
+    assert "nn.Conv2d(8, width, 3, padding=1)" in source and " = Unit(4)" in source
     h.push(RemoveParam(defn, "width"))
     assert "width" not in g.block(use_id).params and "width" not in defn.params
     h.undo()

@@ -185,7 +185,7 @@ def test_a_torch_function_without_a_block_becomes_a_function_block_with_its_outp
     assert_faithful(loaded.module, result.project, inputs)
     (fn,) = [b for b in result.project.graph.blocks.values() if b.type == "function"]
     assert fn.params == {"function": "torch.chunk", "arguments": "in1, 2, dim=1", "inputs": 1, "outputs": 2}
-    assert "chunk, chunk_1 = torch.chunk(x, 2, dim=1)" in generate(result.project.graph, "c").source
+    assert "chunk, chunk_out2 = torch.chunk(x, 2, dim=1)" in generate(result.project.graph, "c").source
 
 
 def test_a_module_called_twice_is_one_layer_used_twice():

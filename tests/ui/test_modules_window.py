@@ -255,7 +255,8 @@ def test_make_a_setting_per_use_from_the_inspector_of_an_opened_module(named, mo
     w.inspector.editors["width"].widget.setValue(16)  # this use alone now has 16 outputs
     w.doc.refresh()
     source = w.code_view.text.toPlainText()
-    assert "self.fc2 = nn.Linear(64, 16)" in source and "self.classifier = nn.Linear(16, 2)" in source
+    assert "self.fc2 = nn.Linear(64, width)" in source and " = Body(16)" in source
+    assert "self.classifier = nn.Linear(16, 2)" in source
     w.doc.undo_stack.undo()
     w.doc.undo_stack.undo()
     assert "width" not in w.doc.graph.library.get("Body").params
