@@ -110,9 +110,7 @@ def _module_class_problem(module: str, cls: str, trust) -> str | None:
     """Only an nn.Module subclass may be constructed while inferring shapes (a project file
     naming, say, torch.hub:load must not get to call it). The import itself goes through
     :func:`studio.trust.import_module`: allow-listed or trusted only, never from the working
-    folder."""
-    from torch import nn
-
+    folder. The check reads the class's bases, so this declaration imports no torch."""
     from studio.trust import UntrustedCode, import_module, shorten
 
     try:
@@ -125,9 +123,16 @@ def _module_class_problem(module: str, cls: str, trust) -> str | None:
         return f"Custom module: importing {shorten(module)} failed ({type(e).__name__}: {shorten(e)})."
     if is_model_builder(module, cls):
         return None
-    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+    if not _is_module_class(obj):
         return f"Custom module: {shorten(f'{module}:{cls}')} is not an nn.Module class or a torchvision model."
     return None
+
+
+def _is_module_class(obj: Any) -> bool:
+    """A subclass of torch's ``nn.Module``, told from its bases (no torch import here)."""
+    return isinstance(obj, type) and any(
+        c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module" for c in obj.__mro__
+    )
 
 
 def is_model_builder(module: str, name: str) -> bool:
