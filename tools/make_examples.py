@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.graph.layout import layered_layout
+from studio.graph.layout import layered_layout, wrapped_layout
 from studio.graph.model import Graph
 from studio.graph.project import Project, save_project
 
@@ -18,6 +18,13 @@ def chain(g: Graph, *blocks) -> None:
 
 def arrange(g: Graph) -> None:
     for bid, pos in layered_layout(g).items():
+        g.move(bid, pos)
+
+
+def arrange_inside(g: Graph) -> None:
+    """A definition's graph wrapped into bands that fit a 1280x720 window's canvas at a
+    readable zoom, so opening the module shows all of it."""
+    for bid, pos in (wrapped_layout(g, 780, 600) or {}).items():
         g.move(bid, pos)
 
 
@@ -198,7 +205,7 @@ def _unit(g: Graph, name: str, downsample: bool) -> None:
         m.connect(x.id, "out", add.id, "in2")
     d.params["planes"] = DefinitionParam("planes", tuple(planes), "Channels of the unit's convolutions.")
     d.params["stride"] = DefinitionParam("stride", tuple(stride), "2 halves the height and width.")
-    arrange(m)
+    arrange_inside(m)
 
 
 def shapes_resnet() -> Project:
@@ -256,7 +263,7 @@ def _gpt_attention(g: Graph, width: int, heads: int) -> None:
     proj = m.add_block("linear", name="proj", params={"out_features": width})
     out = m.add_block("output", name="out")
     chain(m, sdpa, back, merge, proj, out)
-    arrange(m)
+    arrange_inside(m)
 
 
 def _gpt_block(g: Graph, width: int) -> None:
@@ -268,7 +275,7 @@ def _gpt_block(g: Graph, width: int) -> None:
     proj = mlp.add_block("linear", name="proj", params={"out_features": width})
     drop = mlp.add_block("dropout", name="dropout", params={"p": 0.1})
     chain(mlp, x, fc, act, proj, drop, mlp.add_block("output", name="out"))
-    arrange(mlp)
+    arrange_inside(mlp)
     m = g.library.new("Block").graph
     x = m.add_block("input", name="x", params={"shape": [64, width]})
     ln1 = m.add_block("layernorm", name="ln_1")
@@ -280,7 +287,7 @@ def _gpt_block(g: Graph, width: int) -> None:
     chain(m, x, ln1, attn, add1, ln2, ff, add2, m.add_block("output", name="out"))
     m.connect(x.id, "out", add1.id, "in2")
     m.connect(add1.id, "out", add2.id, "in2")
-    arrange(m)
+    arrange_inside(m)
 
 
 def tiny_gpt() -> Project:
