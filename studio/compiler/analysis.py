@@ -216,7 +216,7 @@ class Analysis:
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        values = {k: v for k, v in params.items() if k != "repeat"}
+        values = {k: v for k, v in params.items() if k not in ("repeat", "weights")}
         repeat = params.get("repeat", 1)
         result = UseResult(BlockInfo(tuple(s[0] if s else None for s in in_specs), (), ()))
         if repeat > 1 and len(defn.output_blocks()) != 1:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from studio.blocks.params import ParamError
-from studio.blocks.registry import IMPORT_NN, EmitContext, Emitted, fmt_value
+from studio.blocks.registry import IMPORT_NN, IMPORT_TORCH, EmitContext, Emitted, fmt_value
 from studio.compiler.analysis import Analysis, UseResult
 from studio.compiler.forward import Forward, Lines
 from studio.compiler.naming import Namespace
@@ -96,6 +96,16 @@ class Classes:
     def emit_use(self, c: EmitContext, result: UseResult) -> Emitted:
         """The lines of one use: ``self.layer1 = BasicBlock(64, 64)`` and its call; a repeated
         use is an ``nn.Sequential`` (one input) or an ``nn.ModuleList`` looped over."""
+        emitted = self._use_lines(c, result)
+        path = str(c.params.get("weights", "") or "").strip()
+        if path and not c.inference:  # weights_only: a file is read as tensors, never run
+            emitted.init.append(
+                f"{c.self_attr}.load_state_dict(torch.load({path!r}, map_location='cpu', weights_only=True))"
+            )
+            emitted.imports.add(IMPORT_TORCH)
+        return emitted
+
+    def _use_lines(self, c: EmitContext, result: UseResult) -> Emitted:
         exprs = [self._ctor[id(copy)] for copy in result.copies]
         args = ", ".join(x for x in c.inputs if x is not None)
         outs = ", ".join(c.outputs)

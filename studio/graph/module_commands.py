@@ -268,7 +268,7 @@ def _expand(graph: Graph, use, defn: Definition) -> tuple[list[dict[str, Any]], 
     """The blocks and wires that replace ``use``: one set per repeated copy."""
     inner = defn.graph
     ins, outs = defn.input_blocks(), defn.output_blocks()
-    values = {k: v for k, v in use.params.items() if k != "repeat"}
+    values = {k: v for k, v in use.params.items() if k not in ("repeat", "weights")}
     overrides = defn.apply(values)
     taken = graph.names() - {use.name}
     ids = {*graph.blocks, *graph.edges}
@@ -399,7 +399,7 @@ class DeclareParam(Command):
 
     def do(self, graph: Graph | None = None) -> None:
         d = self.definition
-        if not self.name.isidentifier() or not self.name.islower() or self.name == "repeat":
+        if not self.name.isidentifier() or not self.name.islower() or self.name in ("repeat", "weights"):
             raise GraphError(f"A parameter name is a lower-case word such as planes (got {self.name!r}).")
         if self.name in d.params:
             raise GraphError(f"{d.name} already has a parameter called {self.name}.")

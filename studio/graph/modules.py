@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from studio.blocks.params import Int, Param
+from studio.blocks.params import Int, Param, Text
 from studio.blocks.registry import (
     ROLE_INPUT,
     ROLE_LAYER,
@@ -46,6 +46,14 @@ REPEAT = Int(
     "How many copies run one after another (nn.Sequential); each copy has its own weights.",
     min=1,
     max=MAX_REPEAT,
+)
+
+
+WEIGHTS = Text(
+    "",
+    "start from weights",
+    "A .pt state_dict file this use loads when it is built (an opened Backbone keeps its "
+    "pretrained weights this way); empty: fresh weights.",
 )
 
 
@@ -140,7 +148,7 @@ class Definition:
         if self._type is not None and version == self._type_version:
             return self._type
         ins, outs = self.ports()
-        decls = {"repeat": REPEAT}
+        decls = {"repeat": REPEAT, "weights": WEIGHTS}
         for name in self.params:
             decls[name] = self.param_decl(name)
         key = (self.name, ins, outs, tuple(decls.items()))

@@ -269,7 +269,7 @@ class _Pass:
                     if len({repr(v) for v in values}) > 1:
                         differing.setdefault(repr(values), []).append((i, pname))
                         vectors[repr(values)] = values
-            ns = Namespace({"repeat"})
+            ns = Namespace({"repeat", "weights"})
             for targets in differing.values():
                 name = ns.create_name(_param_base(first, targets, differing.values()))
                 i, pname = targets[0]

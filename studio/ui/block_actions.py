@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QProgressDialog, QWidget
@@ -100,6 +101,41 @@ def download_weights(window, block_id: str) -> WeightsDownload | None:
     return job
 
 
+def open_layers(window, block_id: str) -> bool:
+    """Replace a Backbone by its layers as module definitions (one undo step), keeping its
+    pretrained weights in a file beside the project. Needs the weights on this computer."""
+    from studio.hub.weights import graph_weights, prepare_graph_weights
+    from studio.interop.open_backbone import OpenError, open_backbone
+
+    graph = window.doc.graph
+    single = graph.copy()
+    missing = [n for n in graph_weights(single) if _not_local(n)]
+    if missing:
+        window.show_hint(f"Get the pretrained weights first ({missing[0]}): Download pretrained weights in this menu.")
+        return False
+    path = window.doc.project.path
+    folder = Path(path).parent if path is not None else Path(window.settings.folder) / "opened"
+    window.setCursor(Qt.CursorShape.WaitCursor)
+    try:
+        opened = open_backbone(graph, block_id, folder, fetch=prepare_graph_weights)
+    except OpenError as e:
+        window.show_hint(str(e))
+        return False
+    finally:
+        window.unsetCursor()
+    if not window.editor.macro(opened.command.text, [opened.command]):
+        return False
+    extra = f"; {'; '.join(opened.notes)}" if opened.notes else ""
+    window.show_hint(f"Opened into {opened.classes} modules; pretrained weights in {opened.weights_file.name}{extra}.")
+    return True
+
+
+def _not_local(weights_id: str) -> bool:
+    from studio.hub.weights import cached_path
+
+    return cached_path(weights_id) is None
+
+
 def _confirm(window, text: str, ask: Callable[[str], bool] | None) -> bool:
     if ask is not None:
         return ask(text)
@@ -157,6 +193,7 @@ def trust_file(window, block_id: str, ask: Callable[[str], bool] | None = None) 
 HANDLERS: dict[str, Callable] = {
     "new_head": new_head,
     "download_weights": download_weights,
+    "open_layers": open_layers,
     "trust_repo": trust_repo,
     "trust_file": trust_file,
 }

@@ -174,3 +174,32 @@ def test_a_local_hub_repository_runs_only_after_the_user_trusts_it(qtbot, tmp_pa
     assert m.params["trusted"]  # an undoable edit, saved with the project
     qtbot.waitUntil(lambda: w.doc.analysis.ok, timeout=5000)
     assert w.doc.analysis.block_info(m.id).out_shapes[0][1:] == (4,)
+
+
+def test_a_backbone_opens_into_its_layers_and_keeps_its_pretrained_weights(transfer_window, qtbot, tmp_path):
+    import torch
+
+    from studio.compiler import build_model
+
+    w = transfer_window
+    w.doc.project.path = tmp_path / "transfer.studio.json"  # the weights file goes beside it
+    g = w.doc.graph
+    backbone = next(b for b in g if b.type == "backbone")
+    menu = QMenu()
+    add_block_actions(menu, w, backbone.id)
+    action = next(a for a in menu.actions() if a.text().startswith("Open as layers"))
+    torch.manual_seed(0)
+    before = build_model(g).eval()
+    action.trigger()  # what the context menu does
+    use = g.block(backbone.id)
+    assert use.type == "module:MobileNetV3" and use.frozen  # the Backbone froze it whole
+    assert (tmp_path / "backbone_pretrained.pt").exists()
+    qtbot.waitUntil(lambda: "class MobileNetV3(nn.Module):" in w.code_view.source, timeout=10000)
+    after = build_model(g).eval()
+    after.to_rgb.load_state_dict(before.to_rgb.state_dict())
+    after.head.load_state_dict(before.head.state_dict())
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(after(x), before(x))  # the pretrained weights came along
+    w.doc.undo_stack.undo()
+    assert g.block(backbone.id).type == "backbone" and len(g.library) == 0

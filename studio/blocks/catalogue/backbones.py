@@ -269,7 +269,11 @@ register(
         check=_backbone_check,
         assets=_backbone_assets,
         feature_params=_backbone_features,
-        actions=(Action("new_head", "New head…"), Action("download_weights", "Download pretrained weights")),
+        actions=(
+            Action("new_head", "New head…"),
+            Action("download_weights", "Download pretrained weights"),
+            Action("open_layers", "Open as layers (keeps the pretrained weights)"),
+        ),
         name_base="backbone",
         keywords=("pretrained", "transfer", "resnet", "mobilenet", "vit", "efficientnet", "imagenet", "torchvision"),
     )
