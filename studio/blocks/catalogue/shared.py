@@ -10,7 +10,7 @@ import ast
 import re
 
 from studio.blocks.catalogue.ops import CUSTOM, CustomModuleEmitter
-from studio.blocks.params import Text
+from studio.blocks.params import Int, Text
 from studio.blocks.registry import BlockType, EmitContext, Emitted, Emitter, Module, Port, register
 from studio.blocks.text import short_repr
 
@@ -113,5 +113,51 @@ register(
         outside_code=_again_outside_code,
         name_base="again",
         keywords=("shared", "weights", "reuse", "tied", "twice"),
+    )
+)
+
+
+class TiedHeadEmitter(Emitter):
+    """``logits = F.linear(x, self.<embedding>.weight)``: the head reads the Embedding's weight,
+    so the two share one matrix (as GPT-2 and nanoGPT tie them). While shapes are inferred a
+    throwaway matrix of the same size stands in for it."""
+
+    def emit(self, c: EmitContext) -> Emitted:
+        imports = {"import torch.nn.functional as F"}
+        if c.inference:
+            d = c.dim(-1)
+            return Emitted(
+                init=[f"{c.self_attr} = nn.Parameter(torch.empty({c.p.vocab}, {d}))"],
+                forward=[f"{c.out} = F.linear({c.x}, {c.self_attr})", f"del {c.self_attr}"],
+                imports=imports | {"import torch", "from torch import nn"},
+            )
+        return Emitted(forward=[f"{c.out} = F.linear({c.x}, self.{c.p.embedding}.weight)"], imports=imports)
+
+
+def _tied_check(c: EmitContext) -> str | None:
+    if not _CLASS.match(c.p.embedding):
+        return f"Tied head: {short_repr(c.p.embedding)} is not a block name."
+    return None
+
+
+register(
+    BlockType(
+        id="tied_head",
+        label="Tied head",
+        category="Sequence & attention",
+        description=(
+            "A bias-free Linear head that reuses an Embedding's weight (weight tying, as in GPT-2): "
+            "scores for each of the vocabulary's tokens, with no matrix of its own. embedding is "
+            "that block's name, vocabulary its num_embeddings."
+        ),
+        torch_name="F.linear(x, embedding.weight)",
+        params={
+            "embedding": Text("token_embedding", "embedding", "The name of the Embedding block whose weight this reuses.", key=True, max_len=200),
+            "vocab": Int(1000, "vocabulary", "That Embedding's num_embeddings: how many scores come out.", min=1),
+        },
+        emitter=TiedHeadEmitter(),
+        check=_tied_check,
+        name_base="lm_head",
+        keywords=("tied", "weight tying", "lm head", "gpt", "shared", "logits"),
     )
 )
