@@ -150,7 +150,7 @@ def test_the_inspector_edits_repeat_and_the_per_use_parameters(resnet_window):
     g = w.doc.graph
     layer3 = by_name(g, "layer3")
     w.scene.select_blocks([layer3.id])
-    assert set(w.inspector.editors) == {"repeat", "planes", "stride"}
+    assert set(w.inspector.editors) == {"repeat", "weights", "planes", "stride"}
     w.inspector.editors["repeat"].widget.setValue(3)
     w.doc.refresh()
     assert layer3.params["repeat"] == 3
