@@ -26,14 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from studio.training import kinds
-from studio.training.settings import PRECISIONS, TrainingSettings
+from studio.training.settings import AUTO, PRECISIONS, TrainingSettings
 
 
 @dataclass(frozen=True)
 class Field:
     path: tuple[str, ...]  # keys into the settings dict
     label: str
-    kind: str  # choice | int | float | text | bool
+    kind: str  # choice | int | float | text | bool | workers (a number or "auto")
     options: tuple = ()
     when: Any = None  # dict -> bool: shown only when true
     write: Any = None  # (settings dict, value) -> None, where the value is not simply stored at `path`
@@ -143,7 +143,9 @@ FIELDS = (
     Field(("early_stopping", "min_delta"), "Min. change", "float", when=_early,
           tip="The smallest change that counts as an improvement"),
     Field(("shuffle",), "Shuffle", "bool"),
-    Field(("workers",), "Loader workers", "int", tip="DataLoader worker processes (0: load in the training process)"),
+    Field(("workers",), "Loader workers", "workers",
+          tip="DataLoader worker processes. auto: a few (up to 4, one CPU left free) for an image "
+              "folder read from disk, none for data in memory; 0: load in the training process"),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
     Field(("seed",), "Seed", "int"),
@@ -155,8 +157,10 @@ def _parse(kind: str, text: str):
     text = text.strip()
     if not text:
         return None
+    if kind == "workers" and text.lower() == AUTO:
+        return AUTO
     try:
-        return int(text) if kind == "int" else float(text)
+        return int(text) if kind in ("int", "workers") else float(text)
     except ValueError:
         return text
 
@@ -267,7 +271,8 @@ class SettingsForm(QWidget):
         for f in FIELDS:
             w = self.editors[f.path]
             if isinstance(w, QLineEdit):
-                bad = f.kind in ("int", "float") and isinstance(_get(d, f.path), str)
+                value = _get(d, f.path)
+                bad = f.kind in ("int", "float", "workers") and isinstance(value, str) and value != AUTO
                 w.setStyleSheet("border: 1px solid #c62828;" if bad else "")
         self.errors.setText("\n".join(problems))
         self.errors.setVisible(bool(problems))
