@@ -26,7 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.training import kinds
-from studio.training.settings import AUTO, PRECISIONS, TrainingSettings
+from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
+
+WORKERS_TIP = ("DataLoader worker processes. auto: a few (up to 4, one CPU left free) for an image folder "
+               "read from disk, none for data in memory; 0: load in the training process")
 
 
 @dataclass(frozen=True)
@@ -143,9 +146,7 @@ FIELDS = (
     Field(("early_stopping", "min_delta"), "Min. change", "float", when=_early,
           tip="The smallest change that counts as an improvement"),
     Field(("shuffle",), "Shuffle", "bool"),
-    Field(("workers",), "Loader workers", "workers",
-          tip="DataLoader worker processes. auto: a few (up to 4, one CPU left free) for an image "
-              "folder read from disk, none for data in memory; 0: load in the training process"),
+    Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
     Field(("seed",), "Seed", "int"),
@@ -224,6 +225,9 @@ class SettingsForm(QWidget):
             self._loading = False
         self._show_visibility()
         self._check(self._dict)
+        workers = self.editors[("workers",)]
+        auto = auto_workers(self._dict.get("data"))
+        workers.setToolTip(f"{WORKERS_TIP}. For this data on this computer, auto is {auto}.")
 
     def settings(self) -> dict:
         return copy.deepcopy(self._dict)
