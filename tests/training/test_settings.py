@@ -146,12 +146,12 @@ def test_older_files_with_whole_floats_in_dataset_options_keep_training():
 FOLDER = {"kind": "image_folder", "path": "pictures"}
 
 
-@pytest.mark.parametrize(("cpus", "expected"), [(16, 4), (4, 3), (2, 1), (1, 0), (None, 0)])
+@pytest.mark.parametrize(("cpus", "expected"), [(16, 4), (4, 3), (3, 2), (2, 0), (1, 0), (None, 0)])
 def test_auto_workers_decode_an_image_folder_in_other_processes(monkeypatch, cpus, expected):
     monkeypatch.setattr("os.cpu_count", lambda: cpus)
     s = TrainingSettings.from_dict({"data": FOLDER})
     assert s.workers == "auto" and s.validate(data=False) == []
-    assert s.resolved_workers() == expected  # at most 4, one CPU left for training
+    assert s.resolved_workers() == expected  # at most 4, one CPU left for training, never a lone one
 
 
 def test_auto_workers_are_none_for_data_in_memory_and_a_number_is_kept(monkeypatch):

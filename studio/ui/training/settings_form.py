@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from studio.training import kinds
 from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
 
-WORKERS_TIP = ("DataLoader worker processes. auto: a few (up to 4, one CPU left free) for an image folder "
+WORKERS_TIP = ("DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
                "read from disk, none for data in memory; 0: load in the training process")
 
 
