@@ -136,6 +136,9 @@ class ScheduleKind(Kind):
 class DatasetKind(Kind):
     #: "generated" | "file" | "folder" | "download": how the data comes
     family: str = "generated"
+    #: read file by file as batches need them (not held in memory): "auto" loader workers
+    #: decode them in other processes (`settings.auto_workers`)
+    lazy: bool = False
     #: the function in `studio.training.datasets` that loads it for Studio (messages, info)
     loader: str = ""
     #: the runtime function that reads it (`studio.training.runtime`, copied into train.py)
@@ -402,7 +405,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3), "augment": _AUGMENT,
                  "size": Ints((28, 28), "Image size", min_len=1, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
-                shown=("path", "channels", "augment"), check=_size_check, family="folder",
+                shown=("path", "channels", "augment"), check=_size_check, family="folder", lazy=True,
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",

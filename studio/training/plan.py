@@ -48,7 +48,7 @@ def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> 
         "batch_size": s.batch_size,
         "shuffle": bool(s.shuffle),
         "device": s.device,
-        "workers": s.workers,
+        "workers": s.resolved_workers(),
         "precision": s.precision,
         "grad_clip": float(s.grad_clip),
         "optimizer": {

@@ -8,17 +8,52 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param
+from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param, ParamError
 from studio.training import kinds
 from studio.training.options import Number, check_option, option_problems
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2  # 2: workers "auto" (version 1 files held the old default, 0)
 
 OPTIMIZER_IMPLEMENTATIONS = ("auto", "for-loop", "foreach", "fused")
 PRECISIONS = ("none", "bf16", "fp16")
+
+AUTO = "auto"
+MAX_AUTO_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class Workers(Param):
+    """DataLoader worker processes: a number, or "auto" (`auto_workers`)."""
+
+    max: int = 256
+    kind = "workers"
+
+    def coerce(self, value: Any, name: str = "value") -> int | str:
+        if value == AUTO:
+            return AUTO
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= self.max:
+            raise ParamError(f"{name} must be auto or a whole number from 0 to {self.max} (got {_short(value)}).")
+        return value
+
+
+def auto_workers(data: Any) -> int:
+    """What "auto" means for a dataset spec: data read file by file as batches need them (a
+    dataset kind declared `lazy`: an image folder) decode in min(4, CPUs - 1) worker processes,
+    so the training process is not the one decoding; data held in memory need none (a worker
+    would only copy tensors it could slice, and each costs a process start). One worker is not
+    worth it: on 2 CPUs it only moved the decoding and the epoch took 6% longer (2,000 64x64
+    augmented PNGs, a small CNN: 18.2-18.5 s against 17.1-17.4 s), so below two it is 0."""
+    try:
+        lazy = isinstance(data, dict) and kinds.get_dataset(data.get("kind")).lazy
+    except KeyError:
+        lazy = False
+    n = min(MAX_AUTO_WORKERS, (os.cpu_count() or 1) - 1)
+    return n if lazy and n >= 2 else 0
+
 
 # The run-wide settings, declared like the kinds' options (type, default, bounds, message).
 GENERAL: dict[str, Param] = {
@@ -26,7 +61,7 @@ GENERAL: dict[str, Param] = {
     "epochs": Int(10, "Epochs", min=1, max=1_000_000),
     "batch_size": Int(64, "Batch size", min=1, max=MAX_DIM),
     "seed": Int(0, "Seed", min=0, max=2**32 - 1),
-    "workers": Int(0, "Data loader workers", min=0, max=256),
+    "workers": Workers(AUTO, "Data loader workers"),
     "report_every": Int(1000, "Report interval (steps)", min=1, max=10**9),
     "report_seconds": Float(0.1, "Report interval (seconds)", min=0.0),
     "grad_clip": Float(0.0, "Gradient clipping", min=0.0),
@@ -97,7 +132,7 @@ class TrainingSettings:
     early_stopping: EarlyStoppingSettings = field(default_factory=EarlyStoppingSettings)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: str = "none"  # none | bf16 | fp16 (CUDA only)
-    workers: int = 0  # DataLoader worker processes
+    workers: int | str = AUTO  # DataLoader worker processes, or "auto" (`resolved_workers`)
     report_seconds: float = 0.1  # metrics are read back (one device sync) at most this often...
     report_every: int = 1000  # ...and at least every this many steps
     version: int = SETTINGS_VERSION
@@ -157,6 +192,10 @@ class TrainingSettings:
     @property
     def has_validation(self) -> bool:
         return bool(self.val_data) or _is_number(self.val_split) and self.val_split > 0
+
+    def resolved_workers(self) -> int:
+        """The number of DataLoader workers this run uses ("auto": `auto_workers` of the data)."""
+        return auto_workers(self.data) if self.workers == AUTO else int(self.workers)
 
     def resolved_monitor(self) -> str:
         """The monitored metric; `val_*` falls back to `train_*` when there is no validation data."""
@@ -244,7 +283,12 @@ def migrate(d: dict) -> dict:
     Files written before the dataset kinds were declared may hold whole numbers as floats in
     dataset options (`"n": 1000.0`), which the loaders used to round; the declarations take
     whole numbers only, so those become ints here and the file keeps training.
+
+    Version 1 files hold `workers: 0`, the old default, written by every save: they become
+    "auto" (a number other than 0 was the user's choice and stays).
     """
+    if d.get("version") == 1 and d.get("workers") == 0:
+        d["workers"] = AUTO
     for key in ("data", "val_data"):
         spec = d.get(key)
         try:

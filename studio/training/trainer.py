@@ -152,9 +152,9 @@ class Trainer:
         self.loss_fn = make_loss(s.loss)
         self._float_targets = get_loss(s.loss.name).target == "multilabel"  # BCE takes float targets
         self.gen = torch.Generator().manual_seed(s.seed)
-        self.train_batches = make_batches(data.train, s.batch_size, s.shuffle, self.device, s.workers, s.seed)
+        self.train_batches = make_batches(data.train, s.batch_size, s.shuffle, self.device, s.resolved_workers(), s.seed)
         self.val_batches = (
-            make_batches(data.val, s.batch_size, False, self.device, s.workers, s.seed) if data.val is not None else None
+            make_batches(data.val, s.batch_size, False, self.device, s.resolved_workers(), s.seed) if data.val is not None else None
         )
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         if not self.params:

@@ -22,7 +22,7 @@ def test_round_trip_is_plain_json():
     s = TrainingSettings.from_dict({"schedule": {"name": "cosine", "warmup_epochs": 1}, "data": {"kind": "moons"}})
     d = json.loads(json.dumps(s.to_dict()))
     assert TrainingSettings.from_dict(d) == s
-    assert d["version"] == 1
+    assert d["version"] == 2
 
 
 def test_messages_name_the_setting_and_value():
@@ -141,3 +141,55 @@ def test_older_files_with_whole_floats_in_dataset_options_keep_training():
     assert s.validate() == [] and s.data == {"kind": "spirals", "n": 300, "classes": 3, "noise": 0.5}
     assert isinstance(s.data["n"], int)
     assert "Samples must be a whole number (got 300.5)." in TrainingSettings.from_dict({"data": {"kind": "spirals", "n": 300.5}}).validate()
+
+
+FOLDER = {"kind": "image_folder", "path": "pictures"}
+
+
+@pytest.mark.parametrize(("cpus", "expected"), [(16, 4), (4, 3), (3, 2), (2, 0), (1, 0), (None, 0)])
+def test_auto_workers_decode_an_image_folder_in_other_processes(monkeypatch, cpus, expected):
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    s = TrainingSettings.from_dict({"data": FOLDER})
+    assert s.workers == "auto" and s.validate(data=False) == []
+    assert s.resolved_workers() == expected  # at most 4, one CPU left for training, never a lone one
+
+
+def test_auto_workers_are_none_for_data_in_memory_and_a_number_is_kept(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert TrainingSettings.from_dict({"data": {"kind": "spirals"}}).resolved_workers() == 0
+    assert TrainingSettings.from_dict({"data": {"kind": "csv", "path": "t.csv"}}).resolved_workers() == 0
+    assert TrainingSettings.from_dict({"data": FOLDER, "workers": 0}).resolved_workers() == 0
+    assert TrainingSettings.from_dict({"data": {"kind": "spirals"}, "workers": 3}).resolved_workers() == 3
+
+
+def test_older_files_with_the_old_default_get_auto_and_keep_a_chosen_number():
+    old = {"version": 1, "data": FOLDER, "workers": 0}
+    assert TrainingSettings.from_dict(old).workers == "auto"
+    assert TrainingSettings.from_dict({**old, "workers": 2}).workers == 2
+    saved = TrainingSettings.from_dict({**old, "workers": 2}).to_dict()
+    assert saved["version"] == 2 and TrainingSettings.from_dict({**saved, "workers": 0}).workers == 0
+
+
+@pytest.mark.parametrize("value", ["many", "4", -1, 2.5, True, 257])
+def test_a_bad_workers_value_is_explained(value):
+    errs = TrainingSettings.from_dict({"workers": value}).validate()
+    assert any(e.startswith("Data loader workers must be auto or a whole number from 0 to 256") for e in errs), errs
+
+
+def test_train_py_settings_carry_the_resolved_workers(monkeypatch, tmp_path):
+    import ast
+
+    from studio.graph.project import load_project
+    from studio.interop.script import script_source
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    for name in ("cats", "dogs"):
+        (tmp_path / name).mkdir()
+    project = load_project("resources/examples/mlp_classifier.studio.json")
+    for training, expected in (({"data": {**FOLDER, "path": str(tmp_path)}}, 4), ({"data": {"kind": "spirals"}}, 0),
+                               ({"data": {"kind": "spirals"}, "workers": 2}, 2)):
+        project.training = training
+        source, _ = script_source(project)
+        literal = next(n.value for n in ast.parse(source).body
+                       if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "SETTINGS")
+        assert ast.literal_eval(literal)["workers"] == expected, training

@@ -46,3 +46,25 @@ def test_an_out_of_bounds_option_is_refused_with_the_declared_message(form, qtbo
     seed.setText(str(2**70))
     seed.textEdited.emit(str(2**70))
     assert "Seed must be at most 4294967295" in form.errors.text()
+
+
+def test_loader_workers_show_auto_and_take_a_number_or_auto(qtbot, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    form = SettingsForm()
+    qtbot.addWidget(form)
+    form.load({"data": {"kind": "image_folder", "path": "pictures"}})
+    edits = []
+    form.edited.connect(lambda d, k: edits.append((d, k)))
+    box = form.editors[("workers",)]
+    assert box.text() == "auto" and box.toolTip().endswith("For this data on this computer, auto is 4.")
+    for typed, stored in (("2", 2), ("many", None), ("Auto", "auto"), ("0", 0)):
+        box.setText(typed)
+        box.textEdited.emit(typed)
+        if stored is None:
+            assert "Data loader workers must be auto or a whole number" in form.errors.text()
+            assert "#c62828" in box.styleSheet()
+        else:
+            assert edits[-1] == ({**form.settings(), "workers": stored}, "workers") and form.errors.isHidden()
+            assert box.styleSheet() == ""
+    form.editors[("data", "kind")].setCurrentText("spirals")  # data in memory: no workers
+    assert box.text() == "0" and box.toolTip().endswith("auto is 0.")

@@ -135,3 +135,73 @@ def test_a_text_classifier_is_tried_on_its_validation_texts(qtbot, tmp_path: Pat
     assert "error" not in r, r
     assert r["confusion"].sum() == 16 and r["accuracy"] == 1.0
     assert panel.text_controls.isHidden() and not panel.button.isHidden()  # no text to write here
+
+
+REVIEWS = [("what a lovely, warm film", "good"), ("dull and far too long", "bad"), ("a joy from start to end", "good"),
+           ("I want my evening back", "bad"), ("bright, funny and kind", "good"), ("flat acting, no story", "bad")] * 6
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """(model, data) of an untrained Embedding -> Flatten -> Linear over a CSV of reviews."""
+    import csv
+
+    from studio.compiler import build_model
+    from studio.graph.model import Graph
+    from studio.training import TrainingSettings, load_data
+    from tests.helpers import chain
+
+    path = tmp_path_factory.mktemp("reviews") / "reviews.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("text", "label"), *REVIEWS])
+    settings = TrainingSettings.from_dict({"data": {"kind": "text_csv", "path": str(path), "text": "text",
+                                                    "target": "label", "length": 32}, "val_split": 0.5})
+    data = load_data(settings)
+    g = Graph()
+    chain(g, g.add_block("input", name="tokens", params={"shape": [32], "dtype": "int64"}),
+          g.add_block("embedding", name="embed", params={"num_embeddings": 64, "embedding_dim": 4}),
+          g.add_block("flatten", name="flat"), g.add_block("linear", name="head", params={"out_features": 2}),
+          g.add_block("output", name="logits"))
+    return build_model(g), data
+
+
+def test_a_text_classifier_lists_validation_texts_with_true_and_predicted_labels(qtbot, classifier):
+    import torch
+
+    model, data = classifier
+    panel = panel_with(qtbot, classifier)
+    panel.resize(700, 320)
+    panel.show()
+    qtbot.waitExposed(panel)
+    generate(qtbot, panel)
+    table = panel.texts
+    assert not table.isHidden() and panel.view.isHidden() and not panel.confusion_scroll.isHidden()
+    assert table.rowCount() == len(data.val) == 18
+    labels = dict(REVIEWS)
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.stack([data.val[i][0] for i in range(len(data.val))])), 1)
+    for i in range(table.rowCount()):
+        text, truth, predicted, probability = table.row_texts(i)
+        assert text in labels and truth == labels[text]  # the text as written, its own label
+        k = int(probs[i].argmax())
+        right = data.class_names[k] == truth
+        assert predicted == f"{'✓' if right else '✕'} {data.class_names[k]}"
+        assert probability == f"{float(probs[i, k]):.0%}"
+        assert table.item(i, 0).toolTip() == text
+    assert table.verticalScrollBar().maximum() > 0  # more rows than fit: it scrolls
+    assert panel.message.text().startswith("18 validation samples, accuracy")
+
+
+def test_data_without_text_keep_the_plots_and_hide_the_table(qtbot, classifier):
+    from studio.compiler import build_model
+    from studio.graph.project import load_project
+    from studio.training import TrainingSettings, load_data
+
+    panel = panel_with(qtbot, classifier)
+    generate(qtbot, panel)
+    spirals = load_data(TrainingSettings.from_dict({"data": {"kind": "spirals", "n": 200}}))
+    model = build_model(load_project("resources/examples/mlp_classifier.studio.json").graph)
+    panel.source = lambda: (model, spirals)
+    r = generate(qtbot, panel)
+    assert "texts" not in r and "grid" in r
+    assert panel.texts.isHidden() and not panel.view.isHidden()

@@ -178,7 +178,11 @@ def split(data, fraction, seed):
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     train, val = order[n_val:].sort().values, order[:n_val].sort().values
     if isinstance(data, TensorDataset):
-        return TensorDataset(*(t[train] for t in data.tensors)), TensorDataset(*(t[val] for t in data.tensors))
+        parts = TensorDataset(*(t[train] for t in data.tensors)), TensorDataset(*(t[val] for t in data.tensors))
+        if hasattr(data, "codec"):  # a CSV with text: the parts decode as the whole did
+            for part in parts:
+                part.codec = data.codec
+        return parts
     if isinstance(data, TwoViews):
         return Subset(data.train, train.tolist()), Subset(data.val, val.tolist())
     return Subset(data, train.tolist()), Subset(data, val.tolist())

@@ -10,15 +10,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from studio.ui.canvas.geometry import (
-    BLOCK_WIDTH,
-    HEADER,
-    LINE,
-    PORT_HIT,
-    PORT_RADIUS,
-    block_height,
-    port_y,
-)
+from studio.ui.canvas.block_layout import BAND_GAP, BlockLayout, PortLabel
+from studio.ui.canvas.geometry import BLOCK_WIDTH, HEADER, LINE, PORT_HIT, PORT_RADIUS
 from studio.ui.theme import current_theme
 
 LOD_TEXT = 0.3  # below this zoom, blocks are plain boxes and wire labels are hidden
@@ -62,11 +55,14 @@ class BlockItem(QGraphicsItem):
         self.set_look(look)
 
     def set_look(self, look: BlockLook) -> None:
-        height = block_height(len(look.inputs), len(look.outputs), len(look.extra))
-        if height != self._height or look.stacked != self.look.stacked:
+        layout = BlockLayout(len(look.inputs), len(look.outputs), len(look.extra), bool(look.inputs))
+        if layout.height != self._height or look.stacked != self.look.stacked:
             self.prepareGeometryChange()
-            self._height = height
+            self._height = layout.height
         self.look = look
+        self.layout = layout
+        fm = current_theme().small_metrics
+        self.port_labels: list[PortLabel] = layout.labels([t for _, t in look.inputs], [t for _, t in look.outputs], fm)
         self.setToolTip(look.problem and f"{look.problem}\n\n{look.tooltip}" or look.tooltip)
         self.update()
 
@@ -84,7 +80,7 @@ class BlockItem(QGraphicsItem):
         ports = self.look.outputs if output else self.look.inputs
         for i, (pname, _) in enumerate(ports):
             if pname == name:
-                return QPointF(BLOCK_WIDTH if output else 0.0, port_y(i, len(ports), self._height))
+                return self.layout.port_point(output, i)
         return None
 
     def port_scene(self, output: bool, name: str) -> QPointF:
@@ -98,7 +94,7 @@ class BlockItem(QGraphicsItem):
         for output, ports in ((False, self.look.inputs), (True, self.look.outputs)):
             x = BLOCK_WIDTH if output else 0.0
             for i, (pname, _) in enumerate(ports):
-                y = port_y(i, len(ports), self._height)
+                y = self.layout.port_y(output, i)
                 if abs(local.x() - x) <= PORT_HIT and abs(local.y() - y) <= PORT_HIT:
                     return output, pname
         return None
@@ -145,13 +141,13 @@ class BlockItem(QGraphicsItem):
             title = t.title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, BLOCK_WIDTH - 8 - right)
         p.drawText(header.adjusted(8, 0, -right, 0), Qt.AlignmentFlag.AlignVCenter, title)
         p.setFont(t.small_font)
-        inner = 12 + (6 if look.inputs else 0)
-        y = HEADER + 4
+        lay = self.layout
+        inner, y = lay.text_left, lay.line_rect(0).top()
         lines = [(look.type_label, t.subtle_pen), (look.key_params, t.text_pen)]
         lines.append((look.problem, t.error_text_pen) if look.severity == "error" else (look.count, t.subtle_pen))
         lines += [(text, t.subtle_pen) for text in look.extra]
         fm = t.small_metrics
-        width = BLOCK_WIDTH - inner - 16
+        width = lay.text_width
         chips_x = 0.0
         if look.chips:  # the blocks inside a module, before the last line's text
             chips_x = self._paint_chips(p, t, look.chips, QRectF(inner, y + (len(lines) - 1) * LINE, width, LINE))
@@ -169,22 +165,22 @@ class BlockItem(QGraphicsItem):
                     fm.elidedText(text, Qt.TextElideMode.ElideRight, w),
                 )
             y += LINE
+        self._paint_ports(p, t)
+
+    def _paint_ports(self, p: QPainter, t) -> None:
+        look, lay = self.look, self.layout
+        if self.port_labels:  # a thin rule between the text and the port rows
+            p.setPen(t.border_pen)
+            p.drawLine(QPointF(8, lay.band - BAND_GAP / 2), QPointF(BLOCK_WIDTH - 8, lay.band - BAND_GAP / 2))
         p.setPen(t.border_pen)
         p.setBrush(t.port_brush)
         for output, ports in ((False, look.inputs), (True, look.outputs)):
-            x = BLOCK_WIDTH if output else 0.0
             for i, _ in enumerate(ports):
-                p.drawEllipse(QPointF(x, port_y(i, len(ports), self._height)), PORT_RADIUS, PORT_RADIUS)
-        if len(look.inputs) > 1 or len(look.outputs) > 1:
-            p.setPen(t.subtle_pen)
-            for output, ports in ((False, look.inputs), (True, look.outputs)):
-                if len(ports) < 2:
-                    continue
-                for i, (_, ptitle) in enumerate(ports):
-                    py = port_y(i, len(ports), self._height)
-                    r = QRectF(BLOCK_WIDTH - 60, py - 7, 50, 14) if output else QRectF(9, py - 7, 50, 14)
-                    align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
-                    p.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, ptitle)
+                p.drawEllipse(lay.port_point(output, i), PORT_RADIUS, PORT_RADIUS)
+        p.setPen(t.subtle_pen)
+        for label in self.port_labels:
+            align = Qt.AlignmentFlag.AlignRight if label.output else Qt.AlignmentFlag.AlignLeft
+            p.drawText(label.rect, align | Qt.AlignmentFlag.AlignVCenter, label.text)
 
     @staticmethod
     def _paint_chips(p: QPainter, t, chips: tuple[str, ...], r: QRectF) -> float:

@@ -26,14 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from studio.training import kinds
-from studio.training.settings import PRECISIONS, TrainingSettings
+from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
+
+WORKERS_TIP = ("DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
+               "read from disk, none for data in memory; 0: load in the training process")
 
 
 @dataclass(frozen=True)
 class Field:
     path: tuple[str, ...]  # keys into the settings dict
     label: str
-    kind: str  # choice | int | float | text | bool
+    kind: str  # choice | int | float | text | bool | workers (a number or "auto")
     options: tuple = ()
     when: Any = None  # dict -> bool: shown only when true
     write: Any = None  # (settings dict, value) -> None, where the value is not simply stored at `path`
@@ -143,7 +146,7 @@ FIELDS = (
     Field(("early_stopping", "min_delta"), "Min. change", "float", when=_early,
           tip="The smallest change that counts as an improvement"),
     Field(("shuffle",), "Shuffle", "bool"),
-    Field(("workers",), "Loader workers", "int", tip="DataLoader worker processes (0: load in the training process)"),
+    Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
     Field(("seed",), "Seed", "int"),
@@ -155,8 +158,10 @@ def _parse(kind: str, text: str):
     text = text.strip()
     if not text:
         return None
+    if kind == "workers" and text.lower() == AUTO:
+        return AUTO
     try:
-        return int(text) if kind == "int" else float(text)
+        return int(text) if kind in ("int", "workers") else float(text)
     except ValueError:
         return text
 
@@ -220,6 +225,9 @@ class SettingsForm(QWidget):
             self._loading = False
         self._show_visibility()
         self._check(self._dict)
+        workers = self.editors[("workers",)]
+        auto = auto_workers(self._dict.get("data"))
+        workers.setToolTip(f"{WORKERS_TIP}. For this data on this computer, auto is {auto}.")
 
     def settings(self) -> dict:
         return copy.deepcopy(self._dict)
@@ -267,7 +275,8 @@ class SettingsForm(QWidget):
         for f in FIELDS:
             w = self.editors[f.path]
             if isinstance(w, QLineEdit):
-                bad = f.kind in ("int", "float") and isinstance(_get(d, f.path), str)
+                value = _get(d, f.path)
+                bad = f.kind in ("int", "float", "workers") and isinstance(value, str) and value != AUTO
                 w.setStyleSheet("border: 1px solid #c62828;" if bad else "")
         self.errors.setText("\n".join(problems))
         self.errors.setVisible(bool(problems))

@@ -31,7 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.training.try_text import MAX_TOKENS, generate_text, text_source
+from studio.ui.training.try_text import (
+    MAX_TOKENS,
+    generate_text,
+    text_codec,
+    text_rows,
+    text_source,
+)
+from studio.ui.training.try_texts_table import TextsTable
 
 GRID = 160
 CELL = 28  # px per confusion-matrix cell: room for a three-digit count at 8 pt
@@ -67,6 +74,10 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
                 if t < k and p < k:
                     cm[t, p] += 1
             out.update(labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean()))
+            codec = text_codec(ds)
+            if codec is not None and not xs.is_floating_point():  # a CSV with text: list the texts
+                probs = torch.softmax(pred.float(), 1).max(1).values.numpy()
+                out["texts"] = text_rows(xs.numpy(), codec, truth, labels, probs, out["class_names"])
             if xs.dim() == 2 and xs.shape[1] == 2 and xs.is_floating_point():
                 lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
                 pad = (hi - lo) * 0.1 + 1e-6
@@ -112,10 +123,14 @@ class TryPanel(QWidget):
         self.confusion_scroll.setWidget(self.confusion_view)
         self.confusion_scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confusion_scroll.hide()
+        self.texts = TextsTable()  # a text classifier's validation texts, in place of the view
+        self.texts.hide()
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(self.view)
+        self.split.addWidget(self.texts)
         self.split.addWidget(self.confusion_scroll)
         self.split.setStretchFactor(0, 1)
+        self.split.setStretchFactor(1, 1)
         top = QHBoxLayout()
         top.addWidget(self.button)
         top.addWidget(self.message, 1)
@@ -222,9 +237,14 @@ class TryPanel(QWidget):
         else:
             err = np.abs(r["pred"].reshape(len(r["y"]), -1) - r["y"].reshape(len(r["y"]), -1)).mean()
             self.message.setText(f"{len(r['y'])} validation samples, mean absolute error {err:.4g}")
+        self.view.setVisible("texts" not in r)
+        self.texts.setVisible("texts" in r)
         if "confusion" in r:  # first: it takes its width, the samples fit in what is left
             self._draw_confusion(r["confusion"], r.get("class_names") or [])
-        self._draw_samples(r)
+        if "texts" in r:
+            self.texts.show_rows(r["texts"])
+        else:
+            self._draw_samples(r)
 
     def _draw_samples(self, r: dict) -> None:
         x, shape = r["x"], r["input_shape"]
@@ -314,7 +334,7 @@ class TryPanel(QWidget):
         self.confusion_scroll.show()
         total = self.split.width()
         side = min(width + 24, total // 2)  # the samples keep at least half
-        self.split.setSizes([total - side, side])
+        self.split.setSizes([0 if w.isHidden() else total - side for w in (self.view, self.texts)] + [side])
         QTimer.singleShot(0, self._fit_confusion)
 
     def _fit_confusion(self) -> None:

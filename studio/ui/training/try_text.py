@@ -42,3 +42,34 @@ def generate_text(model, data, prompt: str, length: int, temperature: float, see
     new = out[0, len(ids) :].tolist()
     return {"task": "text", "prompt": decode_tokens(ids, codec), "text": decode_tokens(new, codec),
             "tokens": len(new), "temperature": float(temperature)}
+
+
+TEXT_ROWS = 200  # validation texts listed for a text classifier
+
+
+def text_codec(part) -> dict | None:
+    """The codec of a set of encoded texts (a CSV with text: its TensorDataset, or a Subset of
+    it), or None for any other data."""
+    while part is not None:
+        codec = getattr(part, "codec", None)
+        if codec is not None:
+            return codec
+        part = getattr(part, "dataset", None)
+    return None
+
+
+def text_rows(xs, codec: dict, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS) -> list[dict]:
+    """What Try it lists for a text classifier: per validation text (its padding, id 0, left out)
+    {"text", "truth", "predicted" (class names where known), "probability" (the model's softmax
+    of its prediction), "right"}."""
+    from studio.training.runtime.tokens import decode_tokens
+
+    def name(k: int) -> str:
+        return str(names[k]) if 0 <= k < len(names) else str(k)
+
+    rows = []
+    for ids, t, p, prob in zip(xs[:limit].tolist(), truth.tolist(), labels.tolist(), probs.tolist()):
+        text = decode_tokens([i for i in ids if i != 0], codec)
+        rows.append({"text": text, "truth": name(int(t)), "predicted": name(int(p)),
+                     "probability": float(prob), "right": int(t) == int(p)})
+    return rows
