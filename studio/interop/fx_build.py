@@ -16,9 +16,9 @@ from studio.blocks.params import ParamError
 from studio.blocks.registry import get_block_type
 from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
-from studio.interop import fx_rules
+from studio.interop import fx_patterns, fx_rules
 from studio.interop.fx_module_rules import kept_whole
-from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Unsupported
+from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
 
 _FOLLOWS = "is not a tensor block"
@@ -47,14 +47,26 @@ class _Builder:
         self.tuples: dict[tuple[fx.Node, int], tuple[str, str]] = {}
         #: module path -> the block of its first call (a later call shares its layer)
         self.first: dict[str, str] = {}
+        #: nodes that make one block together (fx_patterns), by the node giving its output
+        self.matches: dict[fx.Node, Match] = {}
+        self.claimed: set[fx.Node] = set()
+        #: (block id, port) -> the node whose value leaves there, where it is not ``nodes[block id]``
+        self.values: dict[tuple[str, str], fx.Node] = {}
+        #: module call -> why the module's block cannot express it (it is kept whole then)
+        self.why: dict[fx.Node, str] = {}
         #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
         self.output_names: list[str] = []
 
     def build(self) -> tuple[Graph, dict[str, str], list[str]]:
+        self._find_matches()
         placeholders = 0
         for node in self.t.gm.graph.nodes:
             try:
-                if node.op == "placeholder":
+                if node in self.claimed:
+                    continue
+                if node in self.matches:
+                    self._matched(node, self.matches[node])
+                elif node.op == "placeholder":
                     if placeholders < len(self.inputs):
                         self._input(node, *self.inputs[placeholders])
                     placeholders += 1
@@ -80,6 +92,38 @@ class _Builder:
             if n > 1 and self._has_state(path):
                 self.notes.append(f"{path} is called {n} times: one layer, its later calls are Call again blocks.")
         return self.g, self.paths, self.notes
+
+    # ------------------------------------------------------------------ patterns
+    def _find_matches(self) -> None:
+        """Before the walk: the nodes that are one block together (a position embedding's
+        add and lookup, an LSTM and the ``getitem`` nodes unpacking its tuple)."""
+        seen: set[str] = set()
+        for node in self.t.gm.graph.nodes:
+            if node in self.claimed or node.op in ("placeholder", "output"):
+                continue
+            if node.op == "call_module" and node.target in seen:
+                continue  # a module called again: a Call again block (or kept whole)
+            try:
+                found = fx_patterns.match(node, self.t)
+            except Unsupported as e:
+                self.why[node] = str(e)
+                continue
+            if found is None:
+                continue
+            self.matches[node] = found
+            self.claimed |= found.claimed
+            if found.path is not None and node.op == "call_module":
+                seen.add(found.path)
+        self.t.matched = set(self.matches) | self.claimed
+
+    def _matched(self, node: fx.Node, m: Match) -> None:
+        block = self._add(m.key, m.mapped, m.path)
+        for n, port in m.ports.items():
+            self.refs[n] = (block.id, port)
+            self.values[(block.id, port)] = n
+        if not m.ports:
+            self.refs[node] = (block.id, "out")
+            self.values[(block.id, "out")] = node
 
     # ------------------------------------------------------------------ nodes
     def _input(self, node: fx.Node, shape, dtype) -> None:
@@ -166,7 +210,8 @@ class _Builder:
                 picks.add(user.args[1] % len(self.t.s1[node]))
         if node.op == "call_module":
             if len(picks) != 1:
-                raise Unsupported(f"{node.target} returns several tensors and more than one is used")
+                why = f" and {self.why[node]}" if node in self.why else ""
+                raise Unsupported(f"{node.target} returns several tensors, more than one is used{why}")
             (pick,) = picks
             mapped = self._module(node, output_index=pick)
             block = self._add(node, mapped, node.target)
@@ -193,6 +238,8 @@ class _Builder:
             self.paths[block.id] = path
             self.calls[path] = self.calls.get(path, 0) + 1
         for port, src in zip(block.input_ports(), mapped.inputs):
+            if src is None:  # an optional port left unwired
+                continue
             if src not in self.refs:
                 raise Unsupported(f"its input {getattr(src, 'name', src)} is not a tensor block")
             s = self.refs[src]
@@ -208,7 +255,7 @@ class _Builder:
         if call_kwargs and not _is_literal(list(call_kwargs.values())):
             raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-literal keywords")
         entry = MODULES.get(type(module))
-        why = ""
+        why = f" for {self.why[node]}" if node in self.why else ""
         if entry is not None and len(args) == 1 and not call_kwargs and output_index < 0:
             block_type, params_of = entry
             try:
