@@ -17,7 +17,7 @@ from studio.blocks.registry import get_block_type
 from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
 from studio.interop import fx_patterns, fx_rules
-from studio.interop.fx_module_rules import kept_whole
+from studio.interop.fx_module_rules import constructor_of
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
 
@@ -137,7 +137,9 @@ class _Builder:
         value = node.args[0]
         values = list(value) if isinstance(value, (tuple, list)) else [value]
         for i, v in enumerate(values):
-            if not self.t.is_tensor(v) or v not in self.refs:
+            if self.t.is_tensor(v) and v not in self.refs:
+                raise Unsupported(f"its input {v.name} {_FOLLOWS}")
+            if not self.t.is_tensor(v):
                 raise Unsupported("the model returns something other than tensors (a dict, a number...)")
             if len(self.output_names) == len(values):
                 base = self.output_names[i]
@@ -148,12 +150,14 @@ class _Builder:
             self.g.connect(src[0], src[1], b.id, "in")
 
     def _tensor_node(self, node: fx.Node) -> None:
+        element = node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes
+        if element and (node.args[0], node.args[1]) not in self.tuples:
+            if not node.users:
+                return  # an element unpacked and never used
+            raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")  # the tuple's call failed
         self.t.shape(node)  # refuses shapes that mix the batch with other sizes
-        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes:
-            picked = self.tuples.get((node.args[0], node.args[1]))
-            if picked is None:  # the tuple's call failed: one more problem
-                raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
-            self.refs[node] = picked
+        if element:
+            self.refs[node] = self.tuples[(node.args[0], node.args[1])]
             return
         if node.op in ("call_module", "get_attr") and node.target in self.first and self._has_state(node.target):
             if node.op == "get_attr":  # the same parameter read again: the same block
@@ -201,17 +205,22 @@ class _Builder:
         """A call returning several tensors: a Function block with one output each
         (``torch.chunk``), or a module whose callers pick one element (attention's output)."""
         self.tuple_nodes.add(node)
+        inner = node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes
+        if inner and not any(u.users for u in node.users):  # LSTM's (h, c), unpacked and unused
+            return
+        if inner:
+            raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
         positions = self.t.tensors_in(node)
         picks = set()
         for user in node.users:
             if not (user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)):
                 raise Unsupported(f"{node.name} is a tuple of tensors used whole; Studio wires carry one tensor each")
-            if self.t.is_tensor(user):
+            if self.t.is_tensor(user) or any(u.users for u in user.users):  # a tensor, or (h, c) used
                 picks.add(user.args[1] % len(self.t.s1[node]))
         if node.op == "call_module":
             if len(picks) != 1:
-                why = f" and {self.why[node]}" if node in self.why else ""
-                raise Unsupported(f"{node.target} returns several tensors, more than one is used{why}")
+                why = f" (its block cannot take {self.why[node]})" if node in self.why else ""
+                raise Unsupported(f"{node.target} returns several tensors and more than one is used{why}")
             (pick,) = picks
             mapped = self._module(node, output_index=pick)
             block = self._add(node, mapped, node.target)
@@ -294,7 +303,7 @@ def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
     else:
         source = f"{cls.__module__}:{cls.__qualname__}"
     kwargs = _constructor_kwargs(module)
-    reader = kept_whole(module)
+    reader = constructor_of(module)
     if reader is not None:
         kwargs.update(reader(module))
     try:

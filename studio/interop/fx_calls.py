@@ -15,10 +15,12 @@ The block's parameters come from the module through :data:`~studio.interop.fx_mo
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import fx, nn
 
 from studio.interop.fx_module_rules import MODULES
@@ -100,19 +102,24 @@ def _mha(node: fx.Node, module: nn.Module, t) -> Match:
 
 
 def _causal(mask: Any, x: fx.Node, t, is_causal: Any, claimed: set) -> bool:
-    """True for ``nn.Transformer.generate_square_subsequent_mask(x.size(1), ...)``; False for
-    no mask; any other mask has no block option."""
+    """True for the mask ``nn.Transformer.generate_square_subsequent_mask(x.size(1))`` traces
+    to (``torch.triu(torch.full((L, L), -inf), diagonal=1)``); False for no mask; any other
+    mask has no block option."""
     if mask is None:
         _require(not t.const(is_causal), "is_causal=True without a mask")
         return False
+    full = mask.args[0] if isinstance(mask, fx.Node) and mask.args else None
     ok = (
-        isinstance(mask, fx.Node) and mask.op == "call_function"
-        and mask.target is nn.Transformer.generate_square_subsequent_mask
-        and set(mask.kwargs) <= {"sz", "device"} and len(mask.args) <= 2 and len(mask.users) == 1
+        isinstance(mask, fx.Node) and mask.op == "call_function" and mask.target is torch.triu
+        and t.const(arg(mask, 1, "diagonal", 0)) == 1 and len(mask.users) == 1
+        and isinstance(full, fx.Node) and full.op == "call_function" and full.target is torch.full
+        and list(full.users) == [mask] and full.kwargs.get("dtype") in (None, torch.float32)
     )
     _require(ok, "a mask other than the causal one (generate_square_subsequent_mask)")
-    _require(t.const(arg(mask, 0, "sz")) == t.shape(x)[1], "a causal mask of another length than the sequence")
-    claimed.add(mask)
+    length = t.shape(x)[1]
+    size, value = t.const(arg(full, 0, "size")), t.const(arg(full, 1, "fill_value"))
+    _require(size == (length, length) and value == -math.inf, "a mask other than the causal one of the sequence")
+    claimed |= {mask, full}
     return True
 
 

@@ -295,3 +295,18 @@ KEPT_WHOLE: dict[str, Callable[[nn.Module], dict]] = {
 def kept_whole(module: nn.Module) -> Callable[[nn.Module], dict] | None:
     cls = type(module)
     return KEPT_WHOLE.get(f"{cls.__module__}.{cls.__qualname__}")
+
+
+def _rnn_constructor(m: nn.Module) -> dict:
+    names = ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"]
+    names += ["proj_size"] if isinstance(m, nn.LSTM) else ["nonlinearity"] if isinstance(m, nn.RNN) else []
+    return {name: getattr(m, name) for name in names}
+
+
+#: classes whose constructor takes ``*args, **kwargs`` (so its signature names nothing), and
+#: how to read their arguments back from an instance, for a Custom module block
+CONSTRUCTORS: dict[type, Callable[[nn.Module], dict]] = {nn.LSTM: _rnn_constructor, nn.GRU: _rnn_constructor, nn.RNN: _rnn_constructor}
+
+
+def constructor_of(module: nn.Module) -> Callable[[nn.Module], dict] | None:
+    return kept_whole(module) or CONSTRUCTORS.get(type(module))

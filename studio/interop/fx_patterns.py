@@ -2,8 +2,9 @@
 its position blocks (and the same idioms written by hand, as nanoGPT's ``wpe``) import back:
 
 * learned positions: ``x + emb(torch.arange(L, device=...))`` with an ``nn.Embedding``;
-* sinusoidal positions: ``x + table[:L]`` (or ``table[:, :L]``), ``table`` a buffer holding
-  exactly the sines and cosines the block computes;
+* sinusoidal positions: ``x + table.narrow(0, 0, L)`` (or ``narrow(1, ...)`` of a 1×L×E
+  table), ``table`` a buffer holding exactly the sines and cosines the block computes
+  (``table[: x.size(1)]`` is a slice of a size, which fx cannot trace);
 * class tokens: ``torch.cat([token.expand(N, -1, -1), x], dim=1)`` with an ``nn.Parameter``.
 
 Each matcher gets the node whose value is the block's output (an add, a cat) and returns a
@@ -94,29 +95,40 @@ def sinusoidal_table(length: int, dim: int) -> torch.Tensor:
     return table
 
 
-def _sinusoidal(node: fx.Node, t) -> Match | None:
+def _narrowed(node: Any, t) -> tuple[fx.Node, int, Any] | None:
+    """``table.narrow(dim, 0, n)`` (or ``torch.narrow``) -> ``(table, dim, n)``."""
+    if not isinstance(node, fx.Node):
+        return None
+    method = node.op == "call_method" and node.target == "narrow"
+    function = node.op == "call_function" and node.target is torch.narrow
+    if not (method or function) or len(node.args) != 4 or node.kwargs:
+        return None
+    table, dim, start, length = node.args
+    if _const(t, start) != 0 or not isinstance(table, fx.Node):
+        return None
+    return table, _const(t, dim), _const(t, length)
+
+
+def _sinusoidal(node: Any, t) -> Match | None:
     for x, sliced in _operands(node):
         shape = _sequence(t, x)
-        if shape is None or not _only_user(sliced, node):
+        found = _narrowed(sliced, t)
+        if shape is None or found is None or not _only_user(sliced, node):
             continue
-        if not (sliced.op == "call_function" and sliced.target is operator.getitem):
-            continue
-        table, index = sliced.args
-        if not (_only_user(table, sliced) and table.op == "get_attr"):
+        table, dim, length = found
+        if not (_only_user(table, sliced) and table.op == "get_attr") or length != shape[1]:
             continue
         value = _attribute(t, table.target)
         if isinstance(value, nn.Parameter) or not isinstance(value, torch.Tensor):
             continue
-        index = _const(t, index)
-        if value.dim() == 3 and value.shape[0] == 1 and isinstance(index, tuple) and index[:1] == (slice(None),):
-            value, index = value[0], index[1:]
-        index = index[0] if isinstance(index, tuple) and len(index) == 1 else index
-        if value.dim() != 2 or index != slice(None, shape[1], None) or value.shape[1] != shape[-1]:
+        if value.dim() == 3 and value.shape[0] == 1 and dim == 1:
+            value, dim = value[0], 0
+        if value.dim() != 2 or dim != 0 or value.shape[1] != shape[-1]:
             continue
-        length, dim = value.shape
-        if dim % 2 or not torch.allclose(value.float(), sinusoidal_table(length, dim), atol=1e-5):
+        rows, size = value.shape
+        if size % 2 or not torch.allclose(value.float(), sinusoidal_table(rows, size), atol=1e-5):
             continue
-        max_len = 0 if length == shape[1] else length
+        max_len = 0 if rows == shape[1] else rows
         # the block makes the table itself, unsaved: no weights to carry over
         return Match(Mapped("sinusoidal_positions", {"max_len": max_len}, [x]), table, None, {table, sliced})
     return None
