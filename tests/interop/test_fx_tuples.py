@@ -296,3 +296,41 @@ def test_hand_written_sinusoidal_encoding_is_the_block_and_another_table_is_not(
     with pytest.raises(ModelImportError) as e:  # a buffer that is not the table: no block for it
         import_module(HandWrittenPE(wrong=True).eval(), SEQ, name="pe")
     assert "buffer" in str(e.value)
+
+
+# --------------------------------------------------------------------------- Studio's own code
+ROUND_TRIPS = [
+    ("lstm", {"num_layers": 2, "bidirectional": True}),
+    ("gru", {}),
+    ("rnn", {"nonlinearity": "relu"}),
+    ("multihead_attention", {"num_heads": 2, "need_weights": True, "average_attn_weights": False}),
+    ("multihead_attention", {"num_heads": 2}),
+    ("transformer_encoder_layer", {"nhead": 2, "dim_feedforward": 16, "causal": True}),
+    ("transformer_encoder", {"nhead": 2, "dim_feedforward": 16, "causal": True, "final_norm": True}),
+    ("transformer_decoder_layer", {"nhead": 2, "dim_feedforward": 16, "causal": True, "norm_first": True}),
+    ("transformer_decoder", {"nhead": 2, "dim_feedforward": 16, "num_layers": 3}),
+    ("scaled_dot_product_attention", {"is_causal": True}),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), ROUND_TRIPS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(ROUND_TRIPS)])
+def test_studio_code_for_each_layer_imports_back_onto_the_same_block(tmp_path, kind, params):
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": (6, 8), "dtype": "float32"})
+    block = g.add_block(kind, params=params)
+    g.connect(x.id, "out", block.id, block.input_ports()[0].name)
+    if kind.startswith("transformer_decoder"):
+        memory = g.add_block("input", name="memory", params={"shape": (4, 8), "dtype": "float32"})
+        g.connect(memory.id, "out", block.id, "memory")
+    for port in block.output_ports():
+        out = g.add_block("output", name=f"out_{port.name}")
+        g.connect(block.id, port.name, out.id, "in")
+    code = generate(g, "Layer")
+    path = tmp_path / "layer.py"
+    path.write_text(code.source)
+    loaded = load_model(f"{path}:{code.class_name}")
+    back = _faithful(loaded.module, loaded.default_inputs)
+    (again,) = [b for b in back.blocks.values() if b.type == kind]
+    assert again.params == block.params
+    assert len([b for b in back.blocks.values() if b.type == "output"]) == len(block.output_ports())
+    assert generate(back, "Layer").source == code.source
