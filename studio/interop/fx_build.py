@@ -1,5 +1,7 @@
 """torch.fx import, step 3: the traced graph -> a Studio graph, one block per tensor node
 (:class:`_Builder`), and the Custom module block that keeps an ``nn`` module without a block.
+Before the walk, :func:`studio.interop.fx_patterns.match` finds the nodes that are one block
+together (an LSTM and the ``getitem`` nodes unpacking its tuple, a position embedding's add).
 """
 
 from __future__ import annotations

@@ -53,10 +53,10 @@ def _elements(node: fx.Node, table: dict[tuple[int, ...], str], claimed: set, po
             _require(not user.users, f"element {path} of {node.name}, which has no port")
 
 
-def _keywords(node: fx.Node, t, allowed: set[str]) -> dict[str, Any]:
+def _keywords(node: fx.Node, allowed: set[str]) -> dict[str, Any]:
     extra = set(node.kwargs) - allowed
     _require(not extra, f"{node.target} is called with {', '.join(sorted(extra))}")
-    return {k: v for k, v in node.kwargs.items()}
+    return dict(node.kwargs)
 
 
 def _tensors(t, *nodes: Any) -> None:
@@ -80,7 +80,7 @@ def _rnn(node: fx.Node, module: nn.Module, t) -> Match:
 
 # --------------------------------------------------------------------------- attention
 def _mha(node: fx.Node, module: nn.Module, t) -> Match:
-    kw = _keywords(node, t, {"key", "value", "need_weights", "average_attn_weights"})
+    kw = _keywords(node, {"key", "value", "need_weights", "average_attn_weights"})
     q = arg(node, 0, "query")
     k, v = arg(node, 1, "key"), arg(node, 2, "value")
     _require(len(node.args) <= 3, f"{node.target} is called with a mask")
@@ -128,7 +128,7 @@ def _transformer(node: fx.Node, module: nn.Module, t) -> Match:
     layer = isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer))
     claimed: set[fx.Node] = set()
     if decoder:
-        _keywords(node, t, {"memory", "tgt_mask", "tgt_is_causal"})
+        _keywords(node, {"memory", "tgt_mask", "tgt_is_causal"})
         _require(len(node.args) <= 2, f"{node.target} is called with masks other than tgt_mask")
         x, memory = arg(node, 0, "tgt"), arg(node, 1, "memory")
         _tensors(t, x, memory)
@@ -136,7 +136,7 @@ def _transformer(node: fx.Node, module: nn.Module, t) -> Match:
         causal = _causal(node.kwargs.get("tgt_mask"), x, t, node.kwargs.get("tgt_is_causal", False), claimed)
     else:
         name = "src_mask" if layer else "mask"
-        _keywords(node, t, {name, "is_causal"})
+        _keywords(node, {name, "is_causal"})
         _require(len(node.args) <= 2, f"{node.target} is called with a padding mask")
         x = node.args[0]
         _tensors(t, x)
