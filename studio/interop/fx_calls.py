@@ -75,7 +75,41 @@ def _rnn(node: fx.Node, module: nn.Module, t) -> Match:
         table = {(0,): "out", (1,): "h_n"}
     m = Match(Mapped(block_type, params, [x]), node, node.target)
     _elements(node, table, m.claimed, m.ports)
+    _last_hidden_state(m, t)
     return m
+
+
+def _item(node: fx.Node, source: fx.Node, index: int) -> bool:
+    return (
+        node.op == "call_function" and node.target is operator.getitem
+        and node.args[0] is source and node.args[1] == index and len(node.users) == 1
+    )
+
+
+def _last_hidden_state(m: Match, t) -> None:
+    """The block's ``last hidden state`` output, when the sequence is unused and the code reads
+    ``h[-1]`` (``torch.cat([h[-2], h[-1]], dim=1)`` bidirectional), as the block writes it."""
+    by_port = {port: n for n, port in m.ports.items()}
+    out, h = by_port.get("out"), by_port.get("h_n")
+    if h is None or (out is not None and out.users):
+        return
+    for user in h.users:
+        last = user if not m.mapped.params["bidirectional"] and _item(user, h, -1) else None
+        cat = next(iter(user.users)) if m.mapped.params["bidirectional"] and _item(user, h, -2) else None
+        if cat is not None and cat.op == "call_function" and cat.target is torch.cat:
+            parts = list(cat.args[0]) if cat.args else []
+            dim = cat.args[1] if len(cat.args) > 1 else cat.kwargs.get("dim", 0)
+            pair = len(parts) == 2 and parts[0] is user and _item(parts[1], h, -1)
+            if pair and list(parts[1].users) == [cat] and dim == 1 and set(cat.kwargs) <= {"dim"}:
+                last = cat
+                m.claimed |= set(parts)
+        if last is not None:
+            m.mapped.params["output"] = "last hidden state"
+            if out is not None:
+                del m.ports[out]
+            m.ports[last] = "out"
+            m.claimed.add(last)
+            return
 
 
 # --------------------------------------------------------------------------- attention

@@ -76,10 +76,11 @@ def test_lstm_sequence_and_both_states_are_its_three_ports():
 
 
 @pytest.mark.parametrize("kind", [nn.GRU, nn.RNN], ids=["GRU", "RNN"])
-def test_gru_and_rnn_final_state_is_the_h_n_port(kind):
+def test_gru_and_rnn_final_state_read_as_h_n_last_is_the_last_hidden_state_output(kind):
     g = _faithful(Recurrent(kind), SEQ)
     block, outs, _ = _wired_ports(g, kind.__name__.lower())
-    assert outs == ["h_n"]
+    assert outs == ["out"] and block.params["output"] == "last hidden state"
+    assert "index" not in {b.type for b in g.blocks.values()}
     if kind is nn.RNN:
         assert block.params["nonlinearity"] == "relu"
 
@@ -303,6 +304,8 @@ ROUND_TRIPS = [
     ("lstm", {"num_layers": 2, "bidirectional": True}),
     ("gru", {}),
     ("rnn", {"nonlinearity": "relu"}),
+    ("lstm", {"output": "last hidden state"}),
+    ("gru", {"output": "last hidden state", "bidirectional": True, "num_layers": 2}),
     ("multihead_attention", {"num_heads": 2, "need_weights": True, "average_attn_weights": False}),
     ("multihead_attention", {"num_heads": 2}),
     ("transformer_encoder_layer", {"nhead": 2, "dim_feedforward": 16, "causal": True}),
