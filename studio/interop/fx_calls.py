@@ -201,7 +201,8 @@ def module_call(node: fx.Node, t) -> Match | None:
     reader = CALLS.get(type(module))
     if reader is None:
         return None
-    if isinstance(module, (nn.TransformerEncoder, nn.TransformerEncoderLayer)) and len(node.args) == 1 and not node.kwargs:
+    encoder = isinstance(module, (nn.TransformerEncoder, nn.TransformerEncoderLayer))
+    if encoder and len(node.args) == 1 and not node.kwargs:
         return None  # one tensor in and out: MODULES does it
     return reader(node, module, t)
 

@@ -305,7 +305,9 @@ def _rnn_constructor(m: nn.Module) -> dict:
 
 #: classes whose constructor takes ``*args, **kwargs`` (so its signature names nothing), and
 #: how to read their arguments back from an instance, for a Custom module block
-CONSTRUCTORS: dict[type, Callable[[nn.Module], dict]] = {nn.LSTM: _rnn_constructor, nn.GRU: _rnn_constructor, nn.RNN: _rnn_constructor}
+CONSTRUCTORS: dict[type, Callable[[nn.Module], dict]] = {
+    nn.LSTM: _rnn_constructor, nn.GRU: _rnn_constructor, nn.RNN: _rnn_constructor,
+}
 
 
 def constructor_of(module: nn.Module) -> Callable[[nn.Module], dict] | None:
