@@ -1,5 +1,7 @@
 """torch.fx import, step 3: the traced graph -> a Studio graph, one block per tensor node
 (:class:`_Builder`), and the Custom module block that keeps an ``nn`` module without a block.
+Before the walk, :func:`studio.interop.fx_patterns.match` finds the nodes that are one block
+together (an LSTM and the ``getitem`` nodes unpacking its tuple, a position embedding's add).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from studio.blocks.params import ParamError
 from studio.blocks.registry import get_block_type
 from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
-from studio.interop import fx_rules
-from studio.interop.fx_module_rules import kept_whole
-from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Unsupported
+from studio.interop import fx_patterns, fx_rules
+from studio.interop.fx_module_rules import constructor_of
+from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
 
 _FOLLOWS = "is not a tensor block"
@@ -47,14 +49,26 @@ class _Builder:
         self.tuples: dict[tuple[fx.Node, int], tuple[str, str]] = {}
         #: module path -> the block of its first call (a later call shares its layer)
         self.first: dict[str, str] = {}
+        #: nodes that make one block together (fx_patterns), by the node giving its output
+        self.matches: dict[fx.Node, Match] = {}
+        self.claimed: set[fx.Node] = set()
+        #: (block id, port) -> the node whose value leaves there, where it is not ``nodes[block id]``
+        self.values: dict[tuple[str, str], fx.Node] = {}
+        #: module call -> why the module's block cannot express it (it is kept whole then)
+        self.why: dict[fx.Node, str] = {}
         #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
         self.output_names: list[str] = []
 
     def build(self) -> tuple[Graph, dict[str, str], list[str]]:
+        self._find_matches()
         placeholders = 0
         for node in self.t.gm.graph.nodes:
             try:
-                if node.op == "placeholder":
+                if node in self.claimed:
+                    continue
+                if node in self.matches:
+                    self._matched(node, self.matches[node])
+                elif node.op == "placeholder":
                     if placeholders < len(self.inputs):
                         self._input(node, *self.inputs[placeholders])
                     placeholders += 1
@@ -81,6 +95,38 @@ class _Builder:
                 self.notes.append(f"{path} is called {n} times: one layer, its later calls are Call again blocks.")
         return self.g, self.paths, self.notes
 
+    # ------------------------------------------------------------------ patterns
+    def _find_matches(self) -> None:
+        """Before the walk: the nodes that are one block together (a position embedding's
+        add and lookup, an LSTM and the ``getitem`` nodes unpacking its tuple)."""
+        seen: set[str] = set()
+        for node in self.t.gm.graph.nodes:
+            if node in self.claimed or node.op in ("placeholder", "output"):
+                continue
+            if node.op == "call_module" and node.target in seen:
+                continue  # a module called again: a Call again block (or kept whole)
+            try:
+                found = fx_patterns.match(node, self.t)
+            except Unsupported as e:
+                self.why[node] = str(e)
+                continue
+            if found is None:
+                continue
+            self.matches[node] = found
+            self.claimed |= found.claimed
+            if found.path is not None and node.op == "call_module":
+                seen.add(found.path)
+        self.t.matched = set(self.matches) | self.claimed
+
+    def _matched(self, node: fx.Node, m: Match) -> None:
+        block = self._add(m.key, m.mapped, m.path)
+        for n, port in m.ports.items():
+            self.refs[n] = (block.id, port)
+            self.values[(block.id, port)] = n
+        if not m.ports:
+            self.refs[node] = (block.id, "out")
+            self.values[(block.id, "out")] = node
+
     # ------------------------------------------------------------------ nodes
     def _input(self, node: fx.Node, shape, dtype) -> None:
         b = self.g.add_block(
@@ -93,7 +139,9 @@ class _Builder:
         value = node.args[0]
         values = list(value) if isinstance(value, (tuple, list)) else [value]
         for i, v in enumerate(values):
-            if not self.t.is_tensor(v) or v not in self.refs:
+            if self.t.is_tensor(v) and v not in self.refs:
+                raise Unsupported(f"its input {v.name} {_FOLLOWS}")
+            if not self.t.is_tensor(v):
                 raise Unsupported("the model returns something other than tensors (a dict, a number...)")
             if len(self.output_names) == len(values):
                 base = self.output_names[i]
@@ -104,12 +152,14 @@ class _Builder:
             self.g.connect(src[0], src[1], b.id, "in")
 
     def _tensor_node(self, node: fx.Node) -> None:
+        element = node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes
+        if element and (node.args[0], node.args[1]) not in self.tuples:
+            if not node.users:
+                return  # an element unpacked and never used
+            raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")  # the tuple's call failed
         self.t.shape(node)  # refuses shapes that mix the batch with other sizes
-        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes:
-            picked = self.tuples.get((node.args[0], node.args[1]))
-            if picked is None:  # the tuple's call failed: one more problem
-                raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
-            self.refs[node] = picked
+        if element:
+            self.refs[node] = self.tuples[(node.args[0], node.args[1])]
             return
         if node.op in ("call_module", "get_attr") and node.target in self.first and self._has_state(node.target):
             if node.op == "get_attr":  # the same parameter read again: the same block
@@ -157,16 +207,22 @@ class _Builder:
         """A call returning several tensors: a Function block with one output each
         (``torch.chunk``), or a module whose callers pick one element (attention's output)."""
         self.tuple_nodes.add(node)
+        inner = node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuple_nodes
+        if inner and not any(u.users for u in node.users):  # LSTM's (h, c), unpacked and unused
+            return
+        if inner:
+            raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")
         positions = self.t.tensors_in(node)
         picks = set()
         for user in node.users:
             if not (user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)):
                 raise Unsupported(f"{node.name} is a tuple of tensors used whole; Studio wires carry one tensor each")
-            if self.t.is_tensor(user):
+            if self.t.is_tensor(user) or any(u.users for u in user.users):  # a tensor, or (h, c) used
                 picks.add(user.args[1] % len(self.t.s1[node]))
         if node.op == "call_module":
             if len(picks) != 1:
-                raise Unsupported(f"{node.target} returns several tensors and more than one is used")
+                why = f" (its block cannot take {self.why[node]})" if node in self.why else ""
+                raise Unsupported(f"{node.target} returns several tensors and more than one is used{why}")
             (pick,) = picks
             mapped = self._module(node, output_index=pick)
             block = self._add(node, mapped, node.target)
@@ -193,6 +249,8 @@ class _Builder:
             self.paths[block.id] = path
             self.calls[path] = self.calls.get(path, 0) + 1
         for port, src in zip(block.input_ports(), mapped.inputs):
+            if src is None:  # an optional port left unwired
+                continue
             if src not in self.refs:
                 raise Unsupported(f"its input {getattr(src, 'name', src)} is not a tensor block")
             s = self.refs[src]
@@ -208,7 +266,7 @@ class _Builder:
         if call_kwargs and not _is_literal(list(call_kwargs.values())):
             raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-literal keywords")
         entry = MODULES.get(type(module))
-        why = ""
+        why = f" for {self.why[node]}" if node in self.why else ""
         if entry is not None and len(args) == 1 and not call_kwargs and output_index < 0:
             block_type, params_of = entry
             try:
@@ -247,7 +305,7 @@ def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
     else:
         source = f"{cls.__module__}:{cls.__qualname__}"
     kwargs = _constructor_kwargs(module)
-    reader = kept_whole(module)
+    reader = constructor_of(module)
     if reader is not None:
         kwargs.update(reader(module))
     try:

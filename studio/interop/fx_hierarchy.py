@@ -67,10 +67,12 @@ class _Box:
 
 
 class _Pass:
-    def __init__(self, flat: Graph, paths: dict[str, str], nodes: dict[str, fx.Node], trace: Any) -> None:
+    def __init__(self, flat: Graph, paths: dict[str, str], nodes: dict[str, fx.Node], trace: Any, values=None) -> None:
         self.flat = flat
         self.paths = paths
         self.nodes = nodes
+        #: (block id, port) -> the node whose value leaves there, where it is not the block's node
+        self.values: dict[Source, fx.Node] = values or {}
         self.trace = trace
         self.groups: dict[tuple, int] = {}  # signature -> group index
         self.members: list[list[_Box]] = []
@@ -319,7 +321,7 @@ class _Pass:
         return port
 
     def _spec(self, src: Source) -> tuple[tuple[int, ...], str]:
-        node = self.nodes.get(src[0])
+        node = self.values.get(src) or self.nodes.get(src[0])
         meta = self.trace.s1.get(node) if node is not None else None
         shape = getattr(meta, "shape", None)
         if not shape or len(shape) < 2:
@@ -328,12 +330,14 @@ class _Pass:
 
 
 # ------------------------------------------------------------------- public
-def nest(flat: Graph, paths: dict[str, str], nodes: dict[str, fx.Node], trace: Any, notes: list[str]):
+def nest(
+    flat: Graph, paths: dict[str, str], nodes: dict[str, fx.Node], trace: Any, notes: list[str], values=None
+):
     """The flat import's graph with its module hierarchy kept: ``(graph, paths)``, where the
     paths give each top-level block the module it stands for (a use: the container).
 
     Falls back to the flat graph (with a note) when the hierarchy cannot be built."""
-    work = _Pass(flat, paths, nodes, trace)
+    work = _Pass(flat, paths, nodes, trace, values)
     try:
         root = work.tree()
         if not any(isinstance(item, _Box) for item in root.items):

@@ -145,7 +145,7 @@ def import_module(
     builder.output_names = studio_output_names(type(module)) or []
     graph, paths, notes = builder.build()
     if hierarchy:
-        graph, paths = nest(graph, paths, builder.nodes, trace, notes)
+        graph, paths = nest(graph, paths, builder.nodes, trace, notes, builder.values)
     for bid, pos in layered_layout(graph).items():
         graph.move(bid, pos)
     project = Project(

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch.nn.functional as F
 from torch import nn
 
-from studio.interop.fx_rule_base import _require, square
+from studio.interop.fx_rule_base import Unsupported, _require, square
 
 
 def _conv(m: nn.Module) -> dict:
@@ -121,27 +122,64 @@ def _pad(m: nn.Module) -> dict:
     return params
 
 
+def _activation(m: nn.Module) -> str:
+    """relu or gelu, as a function (``F.relu``, the default) or a module (``nn.GELU()``)."""
+    act = m.activation
+    for name, fn, cls in (("relu", F.relu, nn.ReLU), ("gelu", F.gelu, nn.GELU)):
+        if act is fn or (type(act) is cls and getattr(act, "approximate", "none") == "none"):
+            return name
+    raise Unsupported("an activation other than relu or gelu")
+
+
 def _transformer_layer(m: nn.Module) -> dict:
+    """An encoder or decoder layer (the decoder's cross-attention is built alike)."""
     attn = m.self_attn
     _require(attn.batch_first, "batch_first=False (Studio's sequences are batch first)")
-    _require(m.activation_relu_or_gelu in (1, 2), "an activation other than relu or gelu")
     _require(attn.in_proj_bias is not None and m.linear1.bias is not None, "bias=False")
-    _require(m.norm1.eps == 1e-5 and m.norm2.eps == 1e-5, f"layer_norm_eps={m.norm1.eps}")
+    norms = [getattr(m, f"norm{i}") for i in (1, 2, 3) if hasattr(m, f"norm{i}")]
+    _require(all(n.eps == 1e-5 for n in norms), f"layer_norm_eps={m.norm1.eps}")
     return {
         "nhead": attn.num_heads,
         "dim_feedforward": m.linear1.out_features,
         "dropout": m.dropout.p,
-        "activation": "relu" if m.activation_relu_or_gelu == 1 else "gelu",
+        "activation": _activation(m),
         "norm_first": m.norm_first,
     }
 
 
-def _transformer_encoder(m: nn.Module) -> dict:
-    layer = m.layers[0]
-    _require(isinstance(layer, nn.TransformerEncoderLayer), "layers that are not TransformerEncoderLayer")
-    norm = m.norm
-    _require(norm is None or (isinstance(norm, nn.LayerNorm) and norm.eps == 1e-5), "a final norm other than LayerNorm")
-    return {**_transformer_layer(layer), "num_layers": m.num_layers, "final_norm": norm is not None}
+def _transformer_stack(layer_cls: type) -> Callable[[nn.Module], dict]:
+    def params(m: nn.Module) -> dict:
+        layer = m.layers[0]
+        _require(isinstance(layer, layer_cls), f"layers that are not {layer_cls.__name__}")
+        norm = m.norm
+        _require(
+            norm is None or (isinstance(norm, nn.LayerNorm) and norm.eps == 1e-5), "a final norm other than LayerNorm"
+        )
+        return {**_transformer_layer(layer), "num_layers": m.num_layers, "final_norm": norm is not None}
+
+    return params
+
+
+def _rnn(m: nn.Module) -> dict:
+    _require(m.batch_first, "batch_first=False (Studio's sequences are batch first)")
+    _require(m.bias, "bias=False")
+    _require(not getattr(m, "proj_size", 0), f"proj_size={getattr(m, 'proj_size', 0)}")
+    params = {
+        "hidden_size": m.hidden_size, "num_layers": m.num_layers, "bidirectional": m.bidirectional,
+        "dropout": m.dropout, "output": "sequence",
+    }
+    if isinstance(m, nn.RNN):
+        params["nonlinearity"] = m.nonlinearity
+    return params
+
+
+def _mha(m: nn.Module) -> dict:
+    _require(m.batch_first, "batch_first=False (Studio's sequences are batch first)")
+    _require(m._qkv_same_embed_dim, "kdim or vdim other than embed_dim")
+    _require(m.bias_k is None and not m.add_zero_attn, "add_bias_kv or add_zero_attn")
+    bias = m.in_proj_bias is not None
+    _require(bias == (m.out_proj.bias is not None), "a bias on only some projections")
+    return {"num_heads": m.num_heads, "dropout": m.dropout, "bias": bias}
 
 
 def _none(m: nn.Module) -> dict:
@@ -206,7 +244,13 @@ MODULES: dict[type, tuple[str, Callable[[nn.Module], dict]]] = {
         for dims in (1, 2, 3)
     },
     nn.TransformerEncoderLayer: ("transformer_encoder_layer", _transformer_layer),
-    nn.TransformerEncoder: ("transformer_encoder", _transformer_encoder),
+    nn.TransformerEncoder: ("transformer_encoder", _transformer_stack(nn.TransformerEncoderLayer)),
+    nn.TransformerDecoderLayer: ("transformer_decoder_layer", _transformer_layer),
+    nn.TransformerDecoder: ("transformer_decoder", _transformer_stack(nn.TransformerDecoderLayer)),
+    nn.LSTM: ("lstm", _rnn),
+    nn.GRU: ("gru", _rnn),
+    nn.RNN: ("rnn", _rnn),
+    nn.MultiheadAttention: ("multihead_attention", _mha),
     nn.ReLU6: ("relu6", _none),
     nn.Hardtanh: ("hardtanh", lambda m: {"min_val": m.min_val, "max_val": m.max_val}),
     nn.Hardsigmoid: ("hardsigmoid", _none),
@@ -251,3 +295,20 @@ KEPT_WHOLE: dict[str, Callable[[nn.Module], dict]] = {
 def kept_whole(module: nn.Module) -> Callable[[nn.Module], dict] | None:
     cls = type(module)
     return KEPT_WHOLE.get(f"{cls.__module__}.{cls.__qualname__}")
+
+
+def _rnn_constructor(m: nn.Module) -> dict:
+    names = ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"]
+    names += ["proj_size"] if isinstance(m, nn.LSTM) else ["nonlinearity"] if isinstance(m, nn.RNN) else []
+    return {name: getattr(m, name) for name in names}
+
+
+#: classes whose constructor takes ``*args, **kwargs`` (so its signature names nothing), and
+#: how to read their arguments back from an instance, for a Custom module block
+CONSTRUCTORS: dict[type, Callable[[nn.Module], dict]] = {
+    nn.LSTM: _rnn_constructor, nn.GRU: _rnn_constructor, nn.RNN: _rnn_constructor,
+}
+
+
+def constructor_of(module: nn.Module) -> Callable[[nn.Module], dict] | None:
+    return kept_whole(module) or CONSTRUCTORS.get(type(module))

@@ -31,6 +31,23 @@ class Mapped:
 
 
 @dataclass
+class Match:
+    """Several nodes that are one block (a pattern, or a module call returning a tuple).
+
+    ``root``'s value is the block's output (or, with ``ports``, each of those nodes is the
+    value of one output port); the ``claimed`` nodes are computed inside the block and get
+    no block of their own. ``key`` is the node the block is named after (an attribute's
+    ``call_module`` or ``get_attr``), ``path`` the module or parameter its weights come from.
+    """
+
+    mapped: Mapped
+    key: fx.Node
+    path: str | None = None
+    claimed: set[fx.Node] = field(default_factory=set)
+    ports: dict[fx.Node, str] = field(default_factory=dict)
+
+
+@dataclass
 class Alias:
     """The node's value is its input's (``x.contiguous()``): no block."""
 

@@ -33,6 +33,7 @@ from studio.interop.fx_rule_base import (
     MISSING,
     Alias,
     Mapped,
+    Match,
     Rule,
     Unsupported,
     _Absorbed,
@@ -55,6 +56,7 @@ __all__ = [
     "MODULES",
     "Alias",
     "Mapped",
+    "Match",
     "Rule",
     "Unsupported",
     "arg",
@@ -97,6 +99,7 @@ def merge(block: str, scalar: str) -> Rule:
             and len(users) == 1
             and users[0].args[:1] == (node,)
             and t.rule_for(users[0]) is rule
+            and users[0] not in t.matched  # not an add that is part of a position block
             and t.is_tensor(users[0])
             and all(t.is_tensor(x) for x in users[0].args[:2])
         ):
@@ -285,6 +288,21 @@ def _matmul(node: fx.Node, t) -> Mapped:
     return Mapped("matmul", {}, [a, b])
 
 
+def _sdpa(node: fx.Node, t) -> Mapped:
+    """``F.scaled_dot_product_attention``; the block's key defaults to the query and its value
+    to the key, so those are left unwired when they are."""
+    q, k, v = arg(node, 0, "query"), arg(node, 1, "key"), arg(node, 2, "value")
+    mask = arg(node, 3, "attn_mask", None)
+    _require(all(t.is_tensor(x) for x in (q, k, v)), "attention over something other than tensors")
+    _require(mask is None or t.is_tensor(mask), "an attention mask that is not a tensor")
+    _require(t.const(arg(node, 6, "scale", None)) is None, "attention with a scale of its own")
+    _require(not t.const(node.kwargs.get("enable_gqa", False)), "grouped-query attention (enable_gqa)")
+    causal = bool(t.const(arg(node, 5, "is_causal", False)))
+    dropout = float(t.const(arg(node, 4, "dropout_p", 0.0)))
+    inputs = [q, None if k is q else k, None if v is k else v, mask]
+    return Mapped("scaled_dot_product_attention", {"is_causal": causal, "dropout_p": dropout}, inputs)
+
+
 # the same rule for a function, its Tensor method and the operator (built once so a
 # chain like a + b + c can recognise its own rule in the next node)
 _ADD = merge("add", "x + c")
@@ -336,6 +354,7 @@ FUNCTIONS: dict[Any, Rule] = {
     F.avg_pool2d: pool_fn("avgpool2d"),
     F.dropout: _dropout_fn,
     F.interpolate: _interpolate,
+    F.scaled_dot_product_attention: _sdpa,
     **{getattr(torch, name): math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
 }
 

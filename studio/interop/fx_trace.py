@@ -84,6 +84,8 @@ class Trace:
         self.s1, self.s2 = runs
         #: operands of absorbed Add/Multiply nodes, waiting for the node they merge into
         self.stash: dict[fx.Node, list] = {}
+        #: nodes that are part of a several-node block (:mod:`studio.interop.fx_patterns`)
+        self.matched: set[fx.Node] = set()
 
     def is_tensor(self, x: Any) -> bool:
         return isinstance(x, fx.Node) and isinstance(self.s1.get(x), TensorMeta)

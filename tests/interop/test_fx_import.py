@@ -130,8 +130,6 @@ def test_round_trip_of_studio_exported_code(example, tmp_path):
     path.write_text(code.source)
     loaded = load_model(f"{path}:{code.class_name}")
     assert loaded.default_inputs  # read from the generated docstring
-    if any(b.type == "learned_positions" for b in example.graph):
-        pytest.xfail("learned positions write torch.arange(..., device=x.device), which fx import cannot read back yet")
     result = import_module(loaded.module, name=example.name, source=loaded.source)
     assert result.matches
     if len(example.graph.library):

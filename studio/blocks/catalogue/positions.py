@@ -69,7 +69,8 @@ register(
 
 
 class _Sinusoidal(Emitter):
-    """The fixed table of "Attention Is All You Need", a non-persistent buffer built in ``__init__``."""
+    """The fixed table of "Attention Is All You Need", a non-persistent buffer built in ``__init__``
+(:func:`studio.interop.fx_patterns.sinusoidal_table` recognises it on import)."""
 
     def emit(self, c: EmitContext) -> Emitted:
         length, dim = _max_len(c), c.dim(-1)
@@ -83,7 +84,11 @@ class _Sinusoidal(Emitter):
             f"self.register_buffer({c.attr!r}, {table}, persistent=False)",
         ]
         x = c.x
-        return Emitted(init=init, forward=[f"{c.out} = {x} + {c.self_attr}[: {x}.size(1)]"], imports={IMPORT_TORCH})
+        # narrow rather than [: x.size(1)]: torch.fx can trace it (a slice of a size cannot be),
+        # so the code imports back onto this block
+        return Emitted(
+            init=init, forward=[f"{c.out} = {x} + {c.self_attr}.narrow(0, 0, {x}.size(1))"], imports={IMPORT_TORCH}
+        )
 
 
 register(
