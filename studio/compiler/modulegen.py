@@ -367,7 +367,7 @@ def _positional_name(func: ast.expr, i: int, own: dict[str, list[str]]) -> str:
 def _slots(trees: list[list], values: list[dict], defn: Definition, own: dict[str, list[str]]) -> list[_Slot]:
     """The literals that differ between the uses, one slot per argument position."""
     slots: list[_Slot] = []
-    by_values: dict[tuple, _Slot] = {}
+    by_values: dict[tuple[str, ...], _Slot] = {}  # keyed on repr: a literal list is unhashable
     for line in range(len(trees[0])):
         if trees[0][line] is None:
             continue
@@ -376,9 +376,10 @@ def _slots(trees: list[list], values: list[dict], defn: Definition, own: dict[st
             vals = tuple(ast.literal_eval(w[k][1]) for w in walks)
             if len({repr(v) for v in vals}) == 1:
                 continue
-            slot = by_values.get(vals)
+            key = tuple(repr(v) for v in vals)
+            slot = by_values.get(key)
             if slot is None:
-                slot = by_values[vals] = _Slot(hint, vals)
+                slot = by_values[key] = _Slot(hint, vals)
                 slots.append(slot)
             slot.positions.append((line, path))
     names = Namespace({"self", "torch", "nn", "F", *own})

@@ -295,3 +295,29 @@ def test_a_repeated_long_sequential_stays_within_the_line_length(tmp_path):
     assert all(len(line) <= 88 for line in source.splitlines()), source
     model = build_class(generate(g))()
     assert "features.2.0.weight" in model.state_dict()
+
+
+def test_uses_that_differ_in_a_list_literal_share_a_class():
+    """Swin's kept-whole blocks: a keyword that is a list, [0, 0] in one use and [3, 3] in the next."""
+    from studio.graph.modules import DefinitionParam
+
+    g = Graph()
+    d = g.library.new("Norm")
+    _, norm, _ = chain(
+        d.graph,
+        ("input", dict(name="x", params={"shape": [4, 6]})),
+        ("custom_module", dict(name="norm", params={"source": "torch.nn:LayerNorm", "kwargs": "{'normalized_shape': [6]}"})),
+        ("output", dict(name="y")),
+    )
+    d.params["kwargs"] = DefinitionParam("kwargs", ((norm.id, "kwargs"),))
+    chain(
+        g,
+        ("input", dict(params={"shape": [4, 6]})),
+        ("module:Norm", dict(name="a")),
+        ("module:Norm", dict(name="b", params={"kwargs": "{'normalized_shape': [4, 6]}"})),
+        ("output", {}),
+    )
+    source = generate(g).source
+    assert source.count("class Norm") == 1 and "Norm([4, 6])" in source, source
+    model = build_class(generate(g))()
+    assert model.b.norm.normalized_shape == (4, 6) and model(torch.randn(3, 4, 6)).shape == (3, 4, 6)
