@@ -104,3 +104,24 @@ def _renamed(modules: list[dict[str, Any]], names: dict[str, str]) -> list[dict[
             if t.startswith(MODULE_PREFIX) and t[len(MODULE_PREFIX):] in names:
                 b["type"] = MODULE_PREFIX + names[t[len(MODULE_PREFIX):]]
     return data
+
+
+class RemoveDefinition(Command):
+    """Delete a module definition that nothing uses (the palette's Delete Module)."""
+
+    def __init__(self, library, name: str) -> None:
+        self.library = library
+        self.name = name
+        self.text = f"Delete module {name}"
+        self.definition: Definition | None = None
+
+    def do(self, graph: Graph | None = None) -> None:
+        graphs = ([self.library.root] if self.library.root is not None else []) + [d.graph for d in self.library]
+        users = [b.name for g in graphs for b in g.blocks.values() if b.type == MODULE_PREFIX + self.name]
+        if users:
+            shown = ", ".join(users[:3]) + (" and more" if len(users) > 3 else "")
+            raise GraphError(f"{self.name} is still used ({shown}); delete or ungroup those blocks first.")
+        self.definition = self.library.remove(self.name)
+
+    def undo(self, graph: Graph | None = None) -> None:
+        self.library.insert(self.definition)

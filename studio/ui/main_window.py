@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.view.context_requested.connect(self._context_menu)
         self.view.open_requested.connect(self.modules.open_use)
         self.palette_widget.rename_module_requested.connect(self.modules.rename_definition)
+        self.palette_widget.delete_module_requested.connect(self.modules.delete_definition)
         self.view.quick_add_requested.connect(self._open_quick_add)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 

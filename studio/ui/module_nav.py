@@ -193,6 +193,12 @@ class ModuleNavigator(QObject):
             scope.labels = [label.replace(f"({old})", f"({new})") for label in scope.labels]
         return True
 
+    def delete_definition(self, name: str) -> bool:
+        """Delete module ``name`` when nothing uses it (one undo step); else say what uses it."""
+        from studio.graph.insert_modules import RemoveDefinition
+
+        return bool(self.w.training.gate(self.w.doc).push(RemoveDefinition(self.w.doc.graph.library, name)))
+
     def ask_new_name(self, old: str) -> str:
         """Hook (tests replace it): the module's new name, '' when cancelled."""
         name, ok = QInputDialog.getText(self.w, "Rename module", f"New name for {old} (a class name):", text=old)

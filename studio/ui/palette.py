@@ -77,6 +77,7 @@ class _Tree(QTreeWidget):
 class Palette(QWidget):
     activated = Signal(str)  # block type id (double-click / Enter)
     rename_module_requested = Signal(str)  # a module's name (its context menu)
+    delete_module_requested = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -155,6 +156,7 @@ class Palette(QWidget):
         menu = QMenu(self)
         name = type_id[len(MODULE_PREFIX):]
         menu.addAction("Rename Module…", lambda: self.rename_module_requested.emit(name))
+        menu.addAction("Delete Module", lambda: self.delete_module_requested.emit(name))
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
     def spec(self, type_id: str) -> BlockType:

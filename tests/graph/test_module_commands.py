@@ -230,3 +230,18 @@ def test_declare_and_remove_a_per_use_parameter():
         h.push(DeclareParam(defn, "Width", [(conv1, "out_channels")]))
     with pytest.raises(GraphError, match="no parameter"):
         h.push(DeclareParam(defn, "depth", [(conv1, "depth")]))
+
+
+def test_an_unused_definition_can_be_deleted_and_undo_brings_it_back():
+    from studio.graph.insert_modules import RemoveDefinition
+
+    g = flat_model()
+    h = History(g)
+    use_id = group_unit(g, h).use_id
+    with pytest.raises(GraphError, match="still used"):
+        h.push(RemoveDefinition(g.library, "Unit"))
+    g.remove_block(use_id)
+    h.push(RemoveDefinition(g.library, "Unit"))
+    assert "Unit" not in g.library
+    h.undo()
+    assert "Unit" in g.library

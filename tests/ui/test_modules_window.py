@@ -260,3 +260,15 @@ def test_make_a_setting_per_use_from_the_inspector_of_an_opened_module(named, mo
     w.doc.undo_stack.undo()
     w.doc.undo_stack.undo()
     assert "width" not in w.doc.graph.library.get("Body").params
+
+
+def test_delete_an_unused_module_from_the_palette(named):
+    w = named
+    use_id = group(w)
+    w.palette_widget.delete_module_requested.emit("Body")  # still used: refused, with the reason
+    assert palette_modules(w) == ["Body"] and "still used" in w.statusBar().currentMessage()
+    w.editor.delete([use_id])
+    w.palette_widget.delete_module_requested.emit("Body")
+    assert palette_modules(w) == [] and len(w.doc.graph.library) == 0
+    w.doc.undo_stack.undo()
+    assert palette_modules(w) == ["Body"]
