@@ -15,7 +15,7 @@ from studio import __version__
 from studio.blocks.registry import ROLE_OUTPUT
 from studio.blocks.shapes import fmt_shape
 from studio.compiler.analysis import Analysis, analyze
-from studio.compiler.forward import Forward, Lines
+from studio.compiler.forward import Forward, Lines, emit_methods
 from studio.compiler.modulegen import Classes
 from studio.compiler.naming import class_name, sanitize
 from studio.graph.model import Graph
@@ -110,23 +110,8 @@ def _assemble(
         emit(d, indent=1)
     emit('"""', indent=1)
     emit("")
-    emit("def __init__(self) -> None:", indent=1)
-    emit("super().__init__()", indent=2)
-    emit.parts(state.init_parts, indent=2)
-    emit("")
-    sig = ", ".join(f"{var}: torch.Tensor" for var, _ in state.args)
-    ret = "torch.Tensor" if len(returns) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(returns))}]"
-    if len(returns) > 2:  # three tensors or more: the signature would pass 88 characters
-        ret = "tuple[torch.Tensor, ...]"
-    emit(f"def forward(self, {sig}) -> {ret}:" if sig else f"def forward(self) -> {ret}:", indent=1)
-    emit.parts(state.fwd_parts, indent=2)
-    emit(f"return {', '.join(returns)}", indent=2)
-    if state.train_parts:
-        emit("")
-        emit(f'def train(self, mode: bool = True) -> "{cls}":', indent=1)
-        emit("super().train(mode)", indent=2)
-        emit.parts(state.train_parts, indent=2)
-        emit("return self", indent=2)
+    init = [(bid, text) for bid, lines in state.init_parts for text in lines]
+    emit_methods(emit, cls, state, returns, init)
     return "\n".join(emit.lines) + "\n", emit.line_blocks
 
 

@@ -186,6 +186,36 @@ class Lines:
                 self(text, bid, indent=indent)
 
 
+def emit_methods(
+    emit: Lines,
+    cls: str,
+    state: Forward,
+    returns: list[str],
+    init: list[tuple[str, str]],
+    init_args: str = "",
+) -> None:
+    """A class's ``__init__`` (``init``: (block id, statement)), ``forward`` and, when a block
+    needs it, ``train``: the same for the model's class and every definition's."""
+    emit(f"def __init__(self{init_args}) -> None:", indent=1)
+    emit("super().__init__()", indent=2)
+    for bid, text in init:
+        emit(text, bid, indent=2)
+    emit("")
+    sig = "".join(f", {var}: torch.Tensor" for var, _ in state.args)
+    ret = "torch.Tensor" if len(returns) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(returns))}]"
+    if len(returns) > 2:  # three tensors or more: the signature would pass 88 characters
+        ret = "tuple[torch.Tensor, ...]"
+    emit(f"def forward(self{sig}) -> {ret}:", indent=1)
+    emit.parts(state.fwd_parts, indent=2)
+    emit(f"return {', '.join(returns)}", indent=2)
+    if state.train_parts:
+        emit("")
+        emit(f'def train(self, mode: bool = True) -> "{cls}":', indent=1)
+        emit("super().train(mode)", indent=2)
+        emit.parts(state.train_parts, indent=2)
+        emit("return self", indent=2)
+
+
 def _wrap(text: str, indent: int, end: str = "") -> list[str]:
     """Indent ``text`` (then ``end``); split a long ``x = f(a, b, ...)`` call (or ``def f(...)
     -> T:``) over several lines, black-style; an argument still too long is split the same way."""

@@ -28,7 +28,7 @@ from torch import nn
 from studio.blocks.params import ParamError
 from studio.blocks.registry import IMPORT_NN, IMPORT_TORCH, EmitContext, Emitted, fmt_value
 from studio.compiler.analysis import Analysis, UseResult
-from studio.compiler.forward import Forward, Lines
+from studio.compiler.forward import Forward, Lines, emit_methods
 from studio.compiler.naming import Namespace
 from studio.graph.modules import Definition
 
@@ -69,9 +69,7 @@ class _Slot:
 @dataclass
 class ClassCode:
     name: str
-    definition: Definition
     lines: list[str]
-    imports: set[str]
 
 
 class Classes:
@@ -134,10 +132,11 @@ class Classes:
     def _write(self, defn: Definition, copies: list[Analysis]) -> None:
         keep: frozenset[str] = frozenset()
         groups = _group([self._body(defn, c, keep) for c in copies])
-        if len(groups) > 1 and _differing_blocks(groups):
-            retried = _group([self._body(defn, c, _differing_blocks(groups)) for c in copies])
+        differing = _differing_blocks(groups) if len(groups) > 1 else frozenset()
+        if differing:
+            retried = _group([self._body(defn, c, differing) for c in copies])
             if len(retried) < len(groups):
-                keep, groups = _differing_blocks(groups), retried
+                keep, groups = differing, retried
         for group in groups:
             if defn.sequential and self._write_sequential(group):
                 continue
@@ -222,27 +221,9 @@ class Classes:
         emit(f"class {name}(nn.Module):")
         emit(f'"""{_doc(defn, sum(self._counts.get(id(b.copy), 1) for b in group))}"""', indent=1)
         emit("")
-        sig = "".join(f", {s.name}{_hint(s.values)}" for s in params)
-        emit(f"def __init__(self{sig}) -> None:", indent=1)
-        emit("super().__init__()", indent=2)
-        for _, text in init_lines:
-            emit(text, indent=2)
-        emit("")
-        fsig = ", ".join(f"{v}: torch.Tensor" for v, _ in state.args)
-        n_out = len(first.returns)
-        ret = "torch.Tensor" if n_out == 1 else f"tuple[{', '.join(['torch.Tensor'] * n_out)}]"
-        if n_out > 2:
-            ret = "tuple[torch.Tensor, ...]"
-        emit(f"def forward(self, {fsig}) -> {ret}:", indent=1)
-        emit.parts(state.fwd_parts, indent=2)
-        emit(f"return {', '.join(first.returns)}", indent=2)
-        if state.train_parts:
-            emit("")
-            emit(f'def train(self, mode: bool = True) -> "{name}":', indent=1)
-            emit("super().train(mode)", indent=2)
-            emit.parts(state.train_parts, indent=2)
-            emit("return self", indent=2)
-        self.classes.append(ClassCode(name, defn, emit.lines, set(state.imports)))
+        args = "".join(f", {s.name}{_hint(s.values)}" for s in params)
+        emit_methods(emit, name, state, first.returns, init_lines, args)
+        self.classes.append(ClassCode(name, emit.lines))
 
 
 def _collect(analysis: Analysis, copies: dict[str, list[Analysis]], seen: set[int]) -> None:
