@@ -70,6 +70,17 @@ def build_parser(sub: str | None) -> argparse.ArgumentParser:
     return subparser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's flush at exit does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _printable_output() -> None:
     """Never die printing: a terminal that cannot show a character (``×`` on an ASCII
     terminal, a lone surrogate read from a project name) gets an escape such as ``\\xd7``."""
@@ -102,7 +113,12 @@ def main(argv: list[str] | None = None, open_editor: Callable[[str | None], int]
 
         trust_everything()
     try:
-        return int(module.main(args) or 0)
+        status = int(module.main(args) or 0)
+        sys.stdout.flush()  # a pipe closed early fails here, inside the handler, not at exit
+        return status
+    except BrokenPipeError:  # `studio check P | head`: the reader left; say nothing more
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by the pipe
     except CliError as e:
         print(f"studio {sub}: error: {e}", file=sys.stderr)
         return e.status

@@ -39,6 +39,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def check_one(path: str) -> int:
+    project = load(path)  # a missing or bad file answers before torch is imported (seconds)
+
     from studio.compiler import analyze
     from studio.training.fit_check import (
         check_training,
@@ -47,7 +49,6 @@ def check_one(path: str) -> int:
         read_signature,
     )
 
-    project = load(path)
     graph = project.graph
     analysis = analyze(graph)
     rows = [("name", "type", "output shape", "params", "MACs")]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.blocks.text import shorten
+from studio.graph.files import UnsafeFile, read_bytes, write_target
 from studio.graph.model import Graph
 from studio.graph.serialize import FormatError
 
@@ -168,15 +169,14 @@ def loads(text: str | bytes, source: str = "project") -> Project:
 def load_project(path: str | os.PathLike[str]) -> Project:
     path = Path(path)
     name = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProjectError(f"{name}: the file is too large ({size // 1_000_000} MB) for a project")
-        raw = path.read_bytes()
+    try:  # a regular file only: a FIFO would block the reader, /dev/zero fill the memory
+        raw = read_bytes(path, MAX_FILE_BYTES, "a project")
     except FileNotFoundError:
         raise ProjectError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise ProjectError(f"{name}: is a folder, not a project file") from None
+    except UnsafeFile as e:
+        raise ProjectError(str(e)) from None
     except OSError as e:
         raise ProjectError(f"{name}: cannot read the file ({e.strerror or e})") from None
     if not raw.strip():
@@ -217,8 +217,13 @@ def write_atomic(target: Path, text: str) -> None:
 
     A crash, a full disk or a read-only folder leaves the old file intact; the error is a
     :class:`ProjectError` naming the file and the reason. The new file gets the permissions
-    the old one had, or those the umask gives (``mkstemp`` alone would make it private)."""
-    target = Path(target)
+    the old one had, or those the umask gives (``mkstemp`` alone would make it private).
+    A symbolic link stays a link: its target is written (:func:`~studio.graph.files.write_target`);
+    a device, FIFO or folder is refused."""
+    try:
+        target = write_target(target)
+    except UnsafeFile as e:
+        raise ProjectError(f"cannot save: {e}; nothing was written") from None
     tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.graph.files import UnsafeFile, write_target
 from studio.graph.project import Project
 
 ONNX_INSTALL = 'pip install "studio-pytorch[onnx]"'
@@ -163,8 +164,12 @@ def example_inputs(project: Project, batch: int = 2, seed: int = 0) -> tuple:
 
 @contextlib.contextmanager
 def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yields a temporary path beside ``path``; renames it over ``path`` on success."""
-    target = Path(path)
+    """Yields a temporary path beside ``path``; renames it over ``path`` on success. A symbolic
+    link's target is written (the link stays); a device, FIFO or folder is refused."""
+    try:
+        target = write_target(path)
+    except UnsafeFile as e:
+        raise ExportError(f"{e}; nothing was written") from None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -4,7 +4,7 @@ The Backbone's own model is built exactly as training would build it (the genera
 weights made local first), traced with torch.fx into module definitions that keep its
 hierarchy (``fx_hierarchy``), and checked: the definitions' code must load the model's
 ``state_dict`` with ``strict=True`` and give the same outputs. The weights are written to a
-file beside the project that the new module block loads when built (its ``weights``, read
+new file beside the project, named with their digest and never over another file, that the new module block loads when built (its ``weights``, read
 with ``weights_only=True``), so a user can replace or unfreeze one layer and keep the
 pretrained weights for the rest. The graph change itself is the undoable
 :class:`~studio.graph.insert_modules.ReplaceWithModule`.
@@ -12,6 +12,11 @@ pretrained weights for the rest. The graph change itself is the undoable
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from studio.compiler.build import build_class
 from studio.compiler.naming import class_name, sanitize
 from studio.graph.insert_modules import ReplaceWithModule
 from studio.graph.model import Graph
+from studio.graph.weights_files import digest_name, file_problem
 
 
 class OpenError(Exception):
@@ -65,13 +71,7 @@ def open_backbone(graph: Graph, block_id: str, folder: str | Path, fetch: Any = 
         notes.append(f"the resize to {resize}x{resize} is the first block inside")
     if params.get("freeze") not in ("none", "backbone"):
         notes.append("the layers train; freeze the ones you want to keep (their block's Frozen box)")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = (folder / f"{sanitize(block.name)}_pretrained.pt").resolve()
-    try:
-        torch.save(sub.state_dict(), path)
-    except OSError as e:
-        raise OpenError(f"Cannot write the weights to {path} ({e.strerror or e}).") from None
+    path = write_weights(sub.state_dict(), Path(folder), f"{sanitize(block.name)}_pretrained")
     data = imported.to_dict()
     top = class_name(type(sub).__name__, "Backbone")
     modules = [*data.get("modules", []), {"name": top, "graph": {"blocks": data["blocks"], "edges": data["edges"]}}]
@@ -80,6 +80,45 @@ def open_backbone(graph: Graph, block_id: str, folder: str | Path, fetch: Any = 
     if frozen:
         notes.append("frozen as a whole, like the Backbone: untick Frozen on a layer inside to train it")
     return Opened(command, path, len(modules), notes)
+
+
+def write_weights(state: dict, folder: Path, stem: str) -> Path:
+    """Write ``state`` as ``<stem>-<digest>.pt`` in ``folder`` and return its path, never
+    replacing a file: the name carries the first 16 hex digits of the content's SHA-256, so
+    two projects (or two Backbones) in one folder get two files unless their weights are
+    identical, and :mod:`studio.graph.weights_files` notices a file changed under a project.
+    Written to a temporary file, then linked into place (fails rather than overwrite)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    path = (folder / digest_name(stem, digest)).resolve()
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if path.exists() and file_problem(path) is None:
+            return path  # the same weights, written before: nothing to write
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        for i in range(1, 1000):
+            candidate = path if i == 1 else path.with_name(f"{stem}{i}-{digest[:16]}.pt")
+            try:
+                os.link(tmp, candidate)  # fails if the name is taken: nothing is replaced
+            except FileExistsError:
+                if file_problem(candidate) is None:
+                    return candidate
+                continue
+            return candidate
+        raise OpenError(f"Cannot find a free file name for the weights in {folder}.")
+    except OSError as e:
+        raise OpenError(f"Cannot write the weights to {path} ({e.strerror or e}).") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _built(block, params: dict, shape: tuple, dtype: str, fetch) -> torch.nn.Module:

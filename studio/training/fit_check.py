@@ -124,7 +124,7 @@ def check_training(graph: Graph, analysis, training: dict | None, base_dir=None,
     from studio.training.kinds import get_loss
     from studio.training.settings import TrainingSettings
 
-    problems = settings_problems(training)
+    problems = weights_file_problems(graph, base_dir) + settings_problems(training)
     if problems:
         return problems
     settings = TrainingSettings.from_dict(training)
@@ -137,6 +137,20 @@ def check_training(graph: Graph, analysis, training: dict | None, base_dir=None,
     if not (training or {}).get("data"):  # nobody chose data yet (a new or imported model)
         return [_as_warning(p) for p in found]
     return found
+
+
+def weights_file_problems(graph: Graph, base_dir=None) -> list[FitProblem]:
+    """A module use whose 'start from weights' file is missing, special, too large or changed
+    after Open as layers wrote it: found before anything is built."""
+    from studio.graph.weights_files import weights_problems
+
+    out = []
+    for block, message in weights_problems(graph, base_dir):
+        if block.id in graph.blocks:
+            out.append(FitProblem(message[0].upper() + message[1:] + ".", block_id=block.id))
+        else:
+            out.append(FitProblem(f"{block.name} (inside a module): {message}."))
+    return out
 
 
 def _as_warning(problem: FitProblem) -> FitProblem:

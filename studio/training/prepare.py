@@ -57,7 +57,11 @@ def prepare_run(
 
     from studio.hub.repos import HubError
     from studio.hub.weights import WeightsError, prepare_graph_weights
+    from studio.training.fit_check import weights_file_problems
 
+    missing = weights_file_problems(project.graph, base_dir)
+    if missing:
+        raise PrepareError(missing[0].describe(project.graph), "weights")
     try:
         prepare_graph_weights(project.graph, progress=progress, cancel=cancel)
     except (WeightsError, HubError) as e:

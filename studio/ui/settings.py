@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from studio.graph.files import write_target
+
 MAX_RECENT = 10
 SETTINGS_VERSION = 1
 
@@ -29,6 +31,9 @@ def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Temporary file, then rename; a symbolic link's target is written, a device refused
+    (:class:`~studio.graph.files.UnsafeFile`, an OSError)."""
+    path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
