@@ -54,6 +54,39 @@ def main(args: argparse.Namespace) -> int:
     if errors:
         _error(" ".join(errors))
         return 2
+    safe = re.sub(r"[^\w.-]+", "_", str(project.name or Path(args.project).stem)).strip("._") or "project"
+    out = Path(args.out) if args.out else Path("runs") / safe
+    problem = _resume_problem(args.resume)
+    if problem:
+        _error(problem)
+        return 2
+    from studio.training.run_lock import RunFolderBusy, RunLock
+
+    try:  # the folder is checked (and owned) before any data is read or epoch trained
+        lock = RunLock.acquire(out, f"studio train {args.project}")
+    except RunFolderBusy as e:
+        _error(str(e))
+        return 2
+    with lock:
+        return _train(args, project, settings, out)
+
+
+def _resume_problem(resume: str | None) -> str | None:
+    """A --resume that is not a readable regular file (a FIFO would block): one line."""
+    if resume is None:
+        return None
+    from studio.graph.files import UnsafeFile, check_readable, memory_budget
+
+    try:
+        check_readable(resume, memory_budget(), "the checkpoint")
+    except FileNotFoundError:
+        return f"{resume}: no such checkpoint"
+    except UnsafeFile as e:
+        return str(e)
+    return None
+
+
+def _train(args: argparse.Namespace, project, settings, out: Path) -> int:
     from studio.hub.weights import terminal_progress
     from studio.training.prepare import PrepareError, prepare_run
 
@@ -69,8 +102,6 @@ def main(args: argparse.Namespace) -> int:
     from studio.training.tensorboard import tensorboard_callbacks
     from studio.training.trainer import Trainer
 
-    safe = re.sub(r"[^\w.-]+", "_", str(project.name or Path(args.project).stem)).strip("._") or "project"
-    out = Path(args.out) if args.out else Path("runs") / safe
     trainer = Trainer(
         model, data, settings,
         [ProgressBar(), CSVLogger(out / "metrics.csv"), *tensorboard_callbacks(out, model, data, note=_note)],

@@ -6,12 +6,15 @@ checkpoint from someone else cannot run code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from studio.graph.files import check_readable, memory_budget
 
 CHECKPOINT_VERSION = 1
 
@@ -20,12 +23,35 @@ class CheckpointError(Exception):
     """A checkpoint could not be read or does not fit this model; the message is for the user."""
 
 
+class WriteError(OSError):
+    """A run's file could not be written (a full disk, a read-only folder); one line, and the
+    files written before are kept: the previous checkpoint stays, no ``.tmp`` is left."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
+
 def save(path: str | Path, state: dict) -> Path:
+    return save_file(path, {"version": CHECKPOINT_VERSION, **state})
+
+
+def save_file(path: str | Path, obj) -> Path:
+    """``torch.save`` through a temporary file and a rename. A failure (torch reports a full
+    disk as a RuntimeError from its zip writer) raises :class:`WriteError` and removes the
+    temporary file; the file at ``path`` is the one written before, or none."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"version": CHECKPOINT_VERSION, **state}, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "write" in reason.lower() and isinstance(e, RuntimeError):
+            reason = f"the write failed; is the disk full? ({reason})"
+        raise WriteError(f"Could not write {path} ({reason}).") from None
     return path
 
 
@@ -33,6 +59,10 @@ def load(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"Checkpoint not found: {path}")
+    try:  # a regular file only: a FIFO would block the run before its first batch
+        check_readable(path, memory_budget(), "a checkpoint")
+    except OSError as e:
+        raise CheckpointError(str(e)) from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:

@@ -28,6 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.training.run_lock import RunLock
+
+#: the run folders this process holds (the window's runs), by resolved path
+_HELD: dict[Path, RunLock] = {}
+
 RUNS_SUFFIX = ".runs"
 MODEL_FILE = "model.studio.json"
 BOARD_FOLDER = "tensorboard"  # studio.training.tensorboard.FOLDER
@@ -154,6 +159,7 @@ class RunStore:
         folder = self.root / f"{stamp}-{secrets.token_hex(2)}"
         folder.mkdir(parents=True, exist_ok=False)
         rec = RunRecord(folder, dict(settings), {})
+        self.claim(rec)
         _write_json(folder / "settings.json", rec.settings)
         if model_json is not None:
             tmp = folder / (MODEL_FILE + ".tmp")
@@ -162,6 +168,19 @@ class RunStore:
         self.update(rec, status="running", project=project_name, note=note, started=time.time(),
                     epochs_done=0, pid=os.getpid())
         return rec
+
+    def claim(self, rec: RunRecord) -> None:
+        """Lock ``rec``'s folder for this process until :meth:`finish` (a resumed run claims
+        it again); :class:`~studio.training.run_lock.RunFolderBusy` names the holder when a
+        ``studio train --out`` (or another window) writes into it now."""
+        key = rec.folder.resolve()
+        if key not in _HELD:
+            _HELD[key] = RunLock.acquire(rec.folder, "Studio's window")
+
+    def release(self, rec: RunRecord) -> None:
+        lock = _HELD.pop(rec.folder.resolve(), None)
+        if lock is not None:
+            lock.release()
 
     def update(self, rec: RunRecord, **fields) -> None:
         """Merge `fields` into status.json (atomically)."""
@@ -174,6 +193,7 @@ class RunStore:
         clean = best_value if isinstance(best_value, (int, float)) and math.isfinite(best_value) else None
         self.update(rec, status=status, message=message, failure=failure_kind, ended=time.time(),
                     epochs_done=len(history or []), best_epoch=best_epoch, best_value=clean, monitor=monitor)
+        self.release(rec)
 
     def save_steps(self, rec: RunRecord, steps: np.ndarray, losses: np.ndarray) -> None:
         a = np.stack([np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)], axis=1)

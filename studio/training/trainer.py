@@ -130,6 +130,10 @@ class Trainer:
             return self._fail(Failure("error", str(e), epoch=self.epoch + 1))
         except DataFault as e:
             return self._fail(Failure("data", f"Reading the data failed in epoch {self.epoch + 1}: {e}", epoch=self.epoch + 1))
+        except checkpoints.WriteError as e:  # a full disk or a folder gone read-only mid-run
+            return self._fail(Failure(
+                "write", f"{e} Training stopped after epoch {self.epoch}; what was written before is kept.",
+            ))
         except torch.cuda.OutOfMemoryError:
             return self._fail(Failure(
                 "oom",
@@ -392,10 +396,12 @@ class Trainer:
             return None
         if not all(torch.isfinite(t).all() for t in self.model.state_dict().values() if t.is_floating_point()):
             return None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / "weights.pt"
-        torch.save({k: v.detach().cpu() for k, v in self.model.state_dict().items()}, path)
-        return path
+        try:  # a full disk: the run's result still comes back, with why the weights are missing
+            return checkpoints.save_file(path, {k: v.detach().cpu() for k, v in self.model.state_dict().items()})
+        except checkpoints.WriteError as e:
+            self._result.message = f"{self._result.message} {e}".strip()
+            return None
 
     def _fill_result(self, status: str, message: str) -> RunResult:
         r = self._result

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
 from studio.graph.project import Project, dumps
 from studio.training.kinds import DATASETS
+from studio.training.run_lock import RunFolderBusy
 from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
 from studio.ui.training.commands import SetTraining
@@ -231,6 +232,12 @@ class TrainingController(QObject):
         settings.report_seconds = min(float(settings.report_seconds), GUI_REPORT_SECONDS)
 
         self.store = RunStore(self.runs_root())
+        if rec is not None:
+            try:  # a `studio train --out` into this run's folder holds it now
+                self.store.claim(rec)
+            except RunFolderBusy as e:
+                self.panel.show_message(str(e), error=True)
+                return
         self.ensure_views()
         self.view.begin(settings.metric_name, rec)
         resume_from = None
