@@ -42,7 +42,9 @@ class RunLock:
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             what = "a file" if folder.is_file() else "a device or special file"
-            raise RunFolderBusy(f"{folder} is {what}, not a folder; give a folder for the run's files")
+            raise RunFolderBusy(
+                f"{folder} is {what}, not a folder; give a folder for the run's files"
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
@@ -50,7 +52,9 @@ class RunLock:
             raise RunFolderBusy(f"cannot write into {folder} ({_reason(e)})") from None
         if not _lock(fd, folder):
             os.close(fd)
-            raise RunFolderBusy(f"{folder} is in use by another run: {holder(folder)}; wait for it or choose another folder")
+            raise RunFolderBusy(
+                f"{folder} is in use by another run: {holder(folder)}; wait for it or choose another folder"
+            )
         info = {"pid": os.getpid(), "host": socket.gethostname(), "who": who, "since": time.time()}
         try:
             os.ftruncate(fd, 0)

@@ -14,6 +14,8 @@ from studio.training.run_lock import LOCK_NAME, RunLock, is_locked
 from studio.training.runs import RunStore
 from tests.cli.test_train import _run, project  # noqa: F401  (fixture: a stubbed moons project)
 
+pytestmark = pytest.mark.usefixtures("project")
+
 HOLD = """
 import sys, time
 from studio.training.run_lock import RunLock
@@ -30,15 +32,20 @@ def _one_error(err: str) -> str:
     return lines[-1]
 
 
-def test_a_second_run_into_a_held_folder_says_who_holds_it_and_writes_nothing(project, tmp_path, capsys):
+def test_a_second_run_into_a_held_folder_says_who_holds_it_and_writes_nothing(tmp_path, capsys):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, env=env, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, env=env, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"  # an event, not a sleep
         assert is_locked(tmp_path)
         assert _run("moons.studio", "--out", str(tmp_path), "--epochs", "1") == 2
         line = _one_error(capsys.readouterr().err)
-        assert "in use by another run: studio train other.studio.json" in line and f"pid {holder.pid}" in line
+        assert (
+            "in use by another run: studio train other.studio.json" in line
+            and f"pid {holder.pid}" in line
+        )
         assert sorted(os.listdir(tmp_path)) == [LOCK_NAME]
     finally:
         holder.kill()
@@ -48,7 +55,7 @@ def test_a_second_run_into_a_held_folder_says_who_holds_it_and_writes_nothing(pr
     assert _run("moons.studio", "--out", str(tmp_path), "--epochs", "1") == 0
 
 
-def test_the_window_and_the_cli_never_write_into_the_same_run(project, tmp_path, capsys):
+def test_the_window_and_the_cli_never_write_into_the_same_run(tmp_path, capsys):
     store = RunStore(tmp_path / "p.runs")
     rec = store.create({"epochs": 1}, "p")
     assert _run("moons.studio", "--out", str(rec.folder), "--epochs", "1") == 2
@@ -65,7 +72,7 @@ def test_the_window_and_the_cli_never_write_into_the_same_run(project, tmp_path,
 
 
 @pytest.mark.parametrize("kind", ["file", "device", "fifo-resume", "missing-resume"])
-def test_a_bad_out_or_resume_is_one_line_before_training(project, tmp_path, capsys, kind):
+def test_a_bad_out_or_resume_is_one_line_before_training(tmp_path, capsys, kind):
     args = ["--out", str(tmp_path / "run")]
     if kind == "file":
         (tmp_path / "f").write_text("x")
@@ -78,18 +85,27 @@ def test_a_bad_out_or_resume_is_one_line_before_training(project, tmp_path, caps
     else:
         args += ["--resume", str(tmp_path / "nope.pt")]
     result = {}
-    t = threading.Thread(target=lambda: result.setdefault("rc", _run("moons.studio", *args)), daemon=True)
+    t = threading.Thread(
+        target=lambda: result.setdefault("rc", _run("moons.studio", *args)), daemon=True
+    )
     t.start()
     t.join(60)
     assert result.get("rc") == 2
     line = _one_error(capsys.readouterr().err)
-    assert {"file": "is a file", "device": "device", "fifo-resume": "named pipe", "missing-resume": "no such"}[kind] in line
+    assert {
+        "file": "is a file",
+        "device": "device",
+        "fifo-resume": "named pipe",
+        "missing-resume": "no such",
+    }[kind] in line
     assert "epoch" not in capsys.readouterr().err
     if kind == "file":
         assert (tmp_path / "f").read_text() == "x"
 
 
-def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_says_why(project, tmp_path, capsys, monkeypatch):
+def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_says_why(
+    tmp_path, capsys, monkeypatch
+):
     real = checkpoints.torch.save
     calls = []
 
@@ -97,14 +113,18 @@ def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_says_why(project, 
         calls.append(f)
         if len(calls) >= 3:  # epoch 1's last.pt and best.pt are written, then the disk is full
             open(f, "wb").write(b"partial")
-            raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file data/0: file write failed")
+            raise RuntimeError(
+                "[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file data/0: file write failed"
+            )
         return real(obj, f, *a, **k)
 
     monkeypatch.setattr(checkpoints.torch, "save", full)
     t0 = time.monotonic()
     assert _run("moons.studio", "--out", str(tmp_path), "--epochs", "3") == 1
     line = _one_error(capsys.readouterr().err)
-    assert "Could not write" in line and "disk full" in line and "stopped after epoch 2" in line, line
+    assert "Could not write" in line and "disk full" in line and "stopped after epoch 2" in line, (
+        line
+    )
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
     assert len(rows) >= 1
     assert checkpoints.load(tmp_path / "checkpoints" / "last.pt")["epoch"] == 1
