@@ -12,6 +12,7 @@ holds the model. Pure Python: no torch, no Qt.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 MODULE_PREFIX = "module:"
 CATEGORY = "Modules"
 MAX_REPEAT = 256
+#: modules inside modules, at most this many levels (a use of a use of ...): the compiler, the
+#: shape inference and the exported code all follow the nesting, so it is bounded when a file
+#: is read and when a use is placed; real models nest far less (torchvision/timm: under 10)
+MAX_NESTING = 32
 _CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 _PARAM_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
@@ -210,6 +215,7 @@ class Library:
         #: ``added(definition)`` / ``removed(definition)``
         self.added = Event("definition_added")
         self.removed = Event("definition_removed")
+        self._loading = False
 
     def __contains__(self, name: object) -> bool:
         return name in self.definitions
@@ -286,6 +292,26 @@ class Library:
                 f"{used} cannot be used inside {container.name}: {used} already contains "
                 f"{container.name}, so it would contain itself."
             )
+        if self._loading:
+            return  # the file's nesting was checked whole before filling (serialize._fill_order)
+        levels = self._levels_above(container.name) + self._height(used)
+        if levels > MAX_NESTING:
+            raise GraphError(
+                f"{used} cannot be used inside {container.name}: modules would nest {levels} "
+                f"levels deep, and Studio allows at most {MAX_NESTING}."
+            )
+
+    def _height(self, name: str) -> int:
+        """Levels of modules from ``name`` down (1: it uses no other module)."""
+        return _longest(name, lambda n: [u for u in self.definitions[n].used_definitions() if u in self.definitions])
+
+    def _levels_above(self, name: str) -> int:
+        """Levels from the outermost module that contains ``name`` down to ``name`` itself."""
+        users: dict[str, list[str]] = {}
+        for d in self.definitions.values():
+            for u in d.used_definitions():
+                users.setdefault(u, []).append(d.name)
+        return _longest(name, lambda n: users.get(n, []))
 
     def reachable(self, name: str) -> set[str]:
         """Every definition ``name`` uses, directly or deeper."""
@@ -319,9 +345,21 @@ class Library:
             visit(d, ())
         return out
 
+    @contextlib.contextmanager
+    def loading(self) -> Iterator[None]:
+        """While a file is read: no change propagates to the definitions that use the one being
+        filled (they are filled after it), so reading N definitions is linear, not N x N."""
+        self._loading = True
+        try:
+            yield
+        finally:
+            self._loading = False
+
     def definition_changed(self, defn: Definition) -> None:
         """Tell listeners; definitions that use ``defn`` changed too."""
         self.changed.emit(defn)
+        if self._loading:
+            return
         for other in self.definitions.values():
             if other is not defn and defn.name in other.used_definitions():
                 other.touch()
@@ -332,6 +370,21 @@ class Library:
     # ------------------------------------------------------------ (de)serialise
     def to_list(self) -> list[dict[str, Any]]:
         return [d.to_dict() for d in self.dependency_order()]
+
+
+def _longest(start: str, nexts) -> int:
+    """The number of names on the longest path from ``start`` along ``nexts`` (no cycles),
+    walked with a stack rather than recursion."""
+    length: dict[str, int] = {}
+    stack = [(start, False)]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            length[n] = 1 + max((length[u] for u in nexts(n)), default=0)
+        elif n not in length:
+            stack.append((n, True))
+            stack += [(u, False) for u in nexts(n) if u not in length]
+    return length[start]
 
 
 def _snake(name: str) -> str:

@@ -108,22 +108,82 @@ def library_from_list(library, data: Any) -> None:
             if isinstance(b, dict) and isinstance(b.get("type"), str) and b["type"].startswith(MODULE_PREFIX)
         }
 
-    filled: set[str] = set()
+    order = _fill_order(raw, uses)
+    with library.loading():  # no change propagation per block: each definition is filled once
+        for name in order:
+            defn = library.get(name)
+            graph_from_dict(defn.graph, raw[name].get("graph", {}))
+            _params_from_list(defn, raw[name].get("params", []), DefinitionParam)
 
-    def fill(name: str, path: tuple[str, ...]) -> None:
-        if name in filled:
-            return
-        _expect(name not in path, f"module {short_repr(name)} contains itself (through {' > '.join(path)})")
-        for used in sorted(uses(raw[name])):
-            if used in raw:
-                fill(used, (*path, name))
-        defn = library.get(name)
-        graph_from_dict(defn.graph, raw[name].get("graph", {}))
-        _params_from_list(defn, raw[name].get("params", []), DefinitionParam)
-        filled.add(name)
 
-    for name in raw:
-        fill(name, ())
+def _fill_order(raw: dict[str, dict], uses) -> list[str]:
+    """The definitions, each after those it uses (Kahn's algorithm: no recursion, linear in the
+    definitions and uses). A cycle, or nesting deeper than ``MAX_NESTING``, is a FormatError."""
+    from studio.graph.modules import MAX_NESTING
+
+    used = {name: sorted(u for u in uses(d) if u in raw) for name, d in raw.items()}
+    users: dict[str, list[str]] = {name: [] for name in raw}
+    waiting = {name: len(u) for name, u in used.items()}
+    for name, us in used.items():
+        for u in us:
+            users[u].append(name)
+    depth = dict.fromkeys(raw, 1)
+    ready = [name for name, n in waiting.items() if n == 0]
+    order: list[str] = []
+    while ready:
+        name = ready.pop()
+        order.append(name)
+        for user in users[name]:
+            depth[user] = max(depth[user], depth[name] + 1)
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    if len(order) < len(raw):
+        stuck = next(name for name, n in waiting.items() if n)
+        chain, seen = [stuck], {stuck}
+        while True:  # walk the uses that wait until a name repeats: that is the cycle
+            nxt = next(u for u in used[chain[-1]] if waiting[u])
+            if nxt in seen:
+                cycle = chain[chain.index(nxt):] + [nxt]
+                break
+            chain.append(nxt)
+            seen.add(nxt)
+        raise FormatError(
+            f"module {short_repr(cycle[0])} contains itself (through {' > '.join(cycle[:6])}"
+            f"{' > ...' if len(cycle) > 6 else ''})"
+        )
+    deepest = max(depth.values(), default=0)
+    if deepest > MAX_NESTING:
+        top = max(depth, key=depth.get)
+        raise FormatError(
+            f"modules nest {deepest} levels deep (from {short_repr(top)}); Studio reads at most "
+            f"{MAX_NESTING} levels of modules inside modules"
+        )
+    # keep the file's order where the uses allow it (the order classes are listed in)
+    position = {name: i for i, name in enumerate(raw)}
+    return _stable_topological(order, used, position)
+
+
+def _stable_topological(order: list[str], used: dict[str, list[str]], position: dict[str, int]) -> list[str]:
+    """``order`` rearranged to follow the file's order where the uses allow (heap by position)."""
+    import heapq
+
+    waiting = {name: len(u) for name, u in used.items()}
+    users: dict[str, list[str]] = {name: [] for name in used}
+    for name, us in used.items():
+        for u in us:
+            users[u].append(name)
+    heap = [(position[n], n) for n in order if waiting[n] == 0]
+    heapq.heapify(heap)
+    out = []
+    while heap:
+        _, name = heapq.heappop(heap)
+        out.append(name)
+        for user in users[name]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(heap, (position[user], user))
+    return out
 
 
 def _params_from_list(defn, data: Any, DefinitionParam) -> None:
