@@ -62,10 +62,17 @@ def _confirm(path: Path, yes: bool) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from studio.graph.project import ProjectError, save_project
+    from studio.graph.files import UnsafeFile, write_target
+    from studio.graph.project import MAX_NAME, ProjectError, save_project
     from studio.interop import sources
     from studio.interop.fx_import import ModelImportError, UntraceableError, import_spec
 
+    try:  # '' or a device: one line, before the model is imported
+        write_target(args.output)
+    except UnsafeFile as e:
+        raise CliError(f"-o: {e}", status=2) from None
+    if args.name is not None and not 0 < len(args.name.strip()) <= MAX_NAME:
+        raise CliError(f"--name must be 1 to {MAX_NAME} characters (got {len(args.name):,})", status=2)
     out = Path(args.output)
     if out.exists() and not args.force:
         raise CliError(f"{out} already exists; use --force to replace it")

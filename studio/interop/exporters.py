@@ -83,7 +83,26 @@ def export_project(project: Project, fmt: str, path: str | os.PathLike[str], **o
         spec = FORMATS[fmt]
     except KeyError:
         raise ExportError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})") from None
-    return spec.export(project, path, **options)
+    try:
+        write_target(path)  # '' or a device: one line before anything is built
+    except UnsafeFile as e:
+        raise ExportError(f"{e}; nothing was written") from None
+    try:
+        return spec.export(project, path, **options)
+    except ExportError:
+        raise
+    except MemoryError:
+        raise ExportError(f"{spec.label} export ran out of memory; nothing was written") from None
+    except Exception as e:  # noqa: BLE001 - the model's forward raising, torch's writer failing
+        raise ExportError(f"{spec.label} export failed: {_failure(e)}; nothing was written") from None
+
+
+def _failure(e: BaseException) -> str:
+    """One line for an exception torch raised while exporting: a failed write says so."""
+    text = _first_line(e)
+    if "inline_container" in text or "file write failed" in text:
+        return f"the file could not be written (is the disk full?) ({text[:160]})"
+    return text[:300]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -280,10 +299,10 @@ def export_torchscript(
             shapes = ", ".join("N×" + "×".join(str(d) for d in x.shape[1:]) for x in example)
             how = f"traced with torch.jit.trace on an example input {shapes}"
             notes.append(how + (f" (torch.jit.script failed: {reason})" if method == "auto" else ""))
-        with _atomic(path) as tmp:
+        with _atomic(path) as tmp:  # checked before it takes the name: a failing model leaves nothing
             torch.jit.save(scripted, str(tmp))
             loaded = torch.jit.load(str(tmp), map_location="cpu")
-        notes.append(_check_loaded(project, model, loaded, path, "TorchScript module"))
+            notes.append(_check_loaded(project, model, loaded, path, "TorchScript module"))
     notes.append(TORCHSCRIPT_DEPRECATED)
     return ExportResult(Path(path), "torchscript", notes)
 
@@ -324,10 +343,10 @@ def export_program(
             program = torch.export.export(model, example, dynamic_shapes=_dynamic_batch(example))
         except Exception as e:  # noqa: BLE001
             raise ExportError(f"torch.export failed: {_first_line(e)}") from None
-        with _atomic(path) as tmp:
+        with _atomic(path) as tmp:  # checked before it takes the name: a failing model leaves nothing
             torch.export.save(program, str(tmp))
             loaded = torch.export.load(str(tmp)).module()
-        check = _check_loaded(project, model, loaded, path, "exported program")
+            check = _check_loaded(project, model, loaded, path, "exported program")
     return ExportResult(Path(path), "pt2", [
         note, "exported with torch.export, batch size free", check,
         "load with torch.export.load(path).module()",
@@ -339,6 +358,16 @@ def _require_onnx() -> None:
     for package in ("onnx",):
         if importlib.util.find_spec(package) is None:
             raise MissingDependency(f"ONNX export needs the {package} package: {ONNX_INSTALL}")
+
+
+def onnx_opsets() -> tuple[int, int]:
+    """The ONNX opsets torch.onnx can write: (oldest, newest)."""
+    try:
+        from torch.onnx import _constants
+
+        return int(_constants.ONNX_MIN_OPSET), int(_constants.ONNX_MAX_OPSET)
+    except (ImportError, AttributeError, TypeError, ValueError):  # a torch that moved them
+        return 7, DEFAULT_OPSET + 5
 
 
 def onnx_names(project: Project, code=None) -> tuple[list[str], list[str]]:
@@ -365,6 +394,9 @@ def export_onnx(
     _require_onnx()
     import torch
 
+    low, high = onnx_opsets()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
+        raise ExportError(f"opset {opset} is not one this torch can write; choose {low} to {high} (default {DEFAULT_OPSET})")
     model, code, note = build(project, run)
     in_names, out_names = onnx_names(project, code)
     example = example_inputs(project)

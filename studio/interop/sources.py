@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -113,6 +114,10 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
     return out
 
 
+#: values in one sample of an import's example input (50M: 200 MB as float32 per sample)
+MAX_INPUT_VALUES = 50_000_000
+
+
 def parse_input_shape(text: str) -> tuple[tuple[int, ...], str]:
     """``"3,224,224"`` or ``"16:int64"`` -> ``((3, 224, 224), "float32")``."""
     shape_text, _, dtype = text.strip().partition(":")
@@ -128,6 +133,12 @@ def parse_input_shape(text: str) -> tuple[tuple[int, ...], str]:
         ) from None
     if not shape or any(s < 1 for s in shape) or len(shape) > 8:
         raise SourceError(f"--input-shape {short_repr(text)}: give 1 to 8 positive sizes, like 3,224,224")
+    values = math.prod(shape)
+    if values > MAX_INPUT_VALUES:  # the import runs a batch of 2 through the model, twice
+        raise SourceError(
+            f"--input-shape {short_repr(text)}: {values:,} values per sample is too large to trace "
+            f"(at most {MAX_INPUT_VALUES:,}, e.g. 3,1024,1024 x 16)"
+        )
     return shape, dtype
 
 

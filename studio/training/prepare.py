@@ -68,8 +68,13 @@ def prepare_run(
         raise PrepareError(str(e), "weights") from None
 
     import studio.compiler as compiler
+    from studio.compiler.fits import size_problems
     from studio.training.trainer import model_failure
 
+    totals = compiler.analyze(project.graph).totals()  # meta tensors: nothing allocated yet
+    too_big = [d for d in size_problems(totals.params, totals.size_bytes) if d.is_error]
+    if too_big:
+        raise PrepareError(too_big[0].message, "model")
     seed_everything(settings.seed)  # the model's initial weights repeat with the seed
     try:
         model = compiler.build_model(project.graph, name="Model")

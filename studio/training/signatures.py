@@ -47,6 +47,8 @@ def resolve(p: Any, base_dir, what: str) -> Path:
         path = Path(base_dir or Path.cwd()) / path
     if not path.exists():
         raise DataError(f"{what} not found: {path}")
+    if not path.is_dir() and not path.is_file():  # a FIFO blocks, /dev/zero never ends
+        raise DataError(f"{path} is a device, pipe or other special file; choose a regular {what}.")
     return path
 
 

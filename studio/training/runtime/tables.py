@@ -7,6 +7,7 @@ loader and train.py.
 from __future__ import annotations
 
 import csv
+import os
 
 
 class DataProblem(ValueError):
@@ -22,9 +23,37 @@ def is_number(text):
         return False
 
 
+def regular_file(path, limit=None):
+    """Check, before opening it, that `path` is a regular file (a FIFO would block the reader,
+    /dev/zero never ends) of at most `limit` bytes; DataProblem in one sentence otherwise."""
+    try:
+        size = os.stat(path).st_size
+    except OSError as e:
+        raise DataProblem(f"Could not read {path}: {e.strerror or e}") from None
+    if not os.path.isfile(path):  # a regular file (links followed); stat never blocks
+        what = "a folder" if os.path.isdir(path) else "a device, pipe or other special file"
+        raise DataProblem(f"{path} is {what}; the data must be a regular file.")
+    if limit is not None and size > limit:
+        raise DataProblem(
+            f"{path} is {size / 1e6:,.0f} MB; a file read whole may be at most {limit / 1e6:,.0f} MB "
+            "on this computer (1/16 of its memory)."
+        )
+    return size
+
+
+def memory_limit(fraction=16):
+    """1/`fraction` of the physical memory (8 GB assumed where the system does not say)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        total = 8 * 10**9
+    return total // fraction
+
+
 def read_rows(path, delimiter=","):
     """[(line number, cells)] of the non-blank rows of a CSV file."""
     name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    regular_file(path, memory_limit())  # read whole into Python lists: bounded
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1) if any(c.strip() for c in r)]

@@ -14,7 +14,9 @@ from studio.training.runtime.tables import (
     column_number,
     header_names,
     is_number,
+    memory_limit,
     read_rows,
+    regular_file,
 )
 
 
@@ -23,7 +25,9 @@ def file_name(path):
 
 
 def read_text(path):
-    """The text of a UTF-8 file (a byte-order mark is dropped, line ends become \\n)."""
+    """The text of a UTF-8 file (a byte-order mark is dropped, line ends become \\n): a regular
+    file of at most 1/16 of the memory (its tokens take 8 bytes per character)."""
+    regular_file(path, memory_limit())
     try:
         with open(path, encoding="utf-8-sig") as f:
             text = f.read()
