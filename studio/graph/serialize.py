@@ -193,6 +193,10 @@ def _params_from_list(defn, data: Any, DefinitionParam) -> None:
         _expect(isinstance(p, dict), f"{where}: each parameter must be an object")
         name, targets = p.get("name"), p.get("targets")
         _expect(isinstance(name, str) and name.isidentifier(), f"{where}: a parameter needs a name")
+        _expect(
+            name not in ("repeat", "weights"),
+            f"{where}: a parameter cannot be called {name!r}; every use has that setting already",
+        )
         _expect(isinstance(targets, list) and targets, f"{where}: parameter {short_repr(name)} needs 'targets'")
         pairs = []
         for t in targets:

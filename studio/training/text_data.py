@@ -18,6 +18,7 @@ from studio.training.runtime.tokens import (
     file_name,
     label_classes,
     make_codec,
+    memory_limit,
     read_text,
     read_text_column,
     vocabulary_size,
@@ -40,7 +41,22 @@ def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple
     except DataProblem as e:
         raise DataError(str(e)) from None
     codec = make_codec(tokenizer, text, vocab)
+    _vocabulary_covers(codec, text, path_text)
     return codec, len(text.encode("utf-8")) if tokenizer == "byte" else len(text)
+
+
+def _vocabulary_covers(codec: dict, text: str, where: str) -> None:
+    """A kept vocabulary (a run's, or one typed in) must hold every character the file has,
+    else training would stop at the first one: say so at the check."""
+    if codec["tokenizer"] != "char":
+        return
+    missing = set(text) - set(codec["vocab"])
+    if missing:
+        shown = "".join(sorted(missing)[:10])
+        raise DataError(
+            f"{file_name(where)} has {len(missing)} character(s) the kept vocabulary lacks ({shown!r}); "
+            "clear the kept vocabulary to use the file's own, or use the byte tokenizer."
+        )
 
 
 def text_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, int]:
@@ -84,7 +100,9 @@ def _column_facts(path_text: str, key: tuple, stamp: int) -> tuple[dict, list[st
         texts, labels, _ = read_text_column(path_text, text, target, delimiter, header)
     except DataProblem as e:
         raise DataError(str(e)) from None
-    return make_codec(tokenizer, "".join(texts), vocab, offset=1), label_classes(labels), len(texts)
+    codec = make_codec(tokenizer, "".join(texts), vocab, offset=1)
+    _vocabulary_covers(codec, "".join(texts), path_text)
+    return codec, label_classes(labels), len(texts)
 
 
 def column_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, list[str], int]:
@@ -96,6 +114,13 @@ def column_facts(values: Mapping[str, Any], base_dir=None) -> tuple[dict, list[s
 
 def text_csv_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
     codec, classes, rows = column_facts(values, base_dir)
+    length = int(values["length"])
+    if rows * length * 8 > memory_limit(4):  # the int64 token matrix, built whole when it trains
+        raise DataError(
+            f"{file_name(values['path'])}: {rows:,} texts of {length:,} tokens take "
+            f"{rows * length * 8 / 1e9:,.1f} GB as token ids, more than this computer can hold "
+            "(a quarter of its memory); lower the length."
+        )
     note = f"{file_name(values['path'])} ({rows} texts)"
     size = vocabulary_size(codec)
     return DataSignature((int(values["length"]),), "int64", len(classes), "class", None, note, vocab_size=size)
