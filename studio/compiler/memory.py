@@ -513,3 +513,51 @@ class BlockLocator:
             defn = graph.blocks[bid].spec.definition
             graph = defn.graph if defn is not None else None
         return tuple(path)
+
+
+def model_step_bytes(
+    model: nn.Module, inputs: list[tuple[tuple[int, ...], torch.dtype]], states: int
+) -> int:
+    """One training step's peak for a built ``model`` (anywhere: its weights are not touched)
+    at the given input shapes (batch included): run on ``meta`` copies of its parameters."""
+    from torch.func import functional_call
+
+    fake = {
+        k: torch.empty_like(v, device="meta").requires_grad_(v.requires_grad)
+        for k, v in model.named_parameters()
+    }
+    fake |= {k: torch.empty_like(v, device="meta") for k, v in model.named_buffers()}
+    seen = {_storage_key(t) for t in fake.values()}
+    kept: list[torch.Tensor] = []
+    total = largest = 0
+
+    def pack(t: torch.Tensor):
+        nonlocal total, largest
+        key = _storage_key(t)
+        if key not in seen:
+            seen.add(key)
+            kept.append(t)
+            n = t.untyped_storage().nbytes()
+            total, largest = total + n, max(largest, n)
+        return t
+
+    xs = [
+        torch.empty(s, dtype=d, device="meta")
+        if d.is_floating_point
+        else torch.zeros(s, dtype=d, device="meta")
+        for s, d in inputs
+    ]
+    was = model.training
+    model.train()
+    try:
+        with (
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+            torch.enable_grad(),
+            FusedAttention(),
+        ):
+            functional_call(model, fake, tuple(xs))
+    finally:
+        model.train(was)
+    weights = sum(v.numel() * v.element_size() for v in fake.values())
+    grads = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    return weights + grads * (1 + states) + total + 2 * largest

@@ -81,3 +81,40 @@ def verdict(
     return Verdict(
         estimate.peak <= usable, estimate.largest_batch(memory, margin), memory, margin, where
     )
+
+
+def fit_note(model, input_shape, input_dtype, settings, device) -> str | None:
+    """The warning before the first step when one step at the batch size will not fit the GPU
+    (None when it fits, on the CPU, or when the estimate cannot be made)."""
+    import torch
+
+    from studio.compiler.memory import model_step_bytes
+
+    if getattr(device, "type", "cpu") != "cuda" or input_shape is None:
+        return None
+    found = device_memory(str(device))
+    if found is None:
+        return None
+    kind = get_optimizer(settings.optimizer.name)
+    values = {
+        k: getattr(settings.optimizer, k) for k in kind.options if hasattr(settings.optimizer, k)
+    }
+    dtype = input_dtype if isinstance(input_dtype, torch.dtype) else torch.float32
+    try:
+        need = model_step_bytes(
+            model, [((settings.batch_size, *input_shape), dtype)], kind.states_per_parameter(values)
+        )
+    except Exception:  # noqa: BLE001 - the estimate is advice; the run itself will tell
+        return None
+    usable = found[0] * (1 - DEFAULT_MARGIN)
+    if need <= usable:
+        return None
+    per = need / settings.batch_size
+    hint = max(int(usable // per), 0) if per else 0
+    return (
+        f"One step at batch {settings.batch_size} needs about {fmt_bytes(need)}, more than the "
+        f"{fmt_bytes(usable)} usable on {found[1]}: it will likely run out of memory. "
+        f"Try a batch of {hint} or less, or mixed precision."
+        if hint
+        else f"One step needs about {fmt_bytes(need)}, more than the {fmt_bytes(usable)} usable on {found[1]}."
+    )

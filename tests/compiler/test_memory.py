@@ -110,3 +110,32 @@ def test_sizes_read_and_written():
     with pytest.raises(ValueError, match="24GB"):
         parse_size("lots")
     assert fmt_bytes(1_234_567) == "1.23 MB"
+
+
+def test_a_built_model_gives_the_same_peak_as_its_graph():
+    from studio.compiler.memory import model_step_bytes
+
+    graph = load_project(EXAMPLES / "shapes_cnn.studio.json").graph
+    est = estimate_memory(graph, 16, states=2)
+    model = build_model(graph)
+    assert model_step_bytes(model, [((16, 1, 28, 28), torch.float32)], 2) == est.peak
+    assert all(p.device.type == "cpu" for p in model.parameters())  # the model is left alone
+
+
+def test_the_check_before_the_first_step_warns_when_a_step_will_not_fit(monkeypatch):
+    from types import SimpleNamespace
+
+    import studio.training.cost as cost
+    from studio.training.settings import TrainingSettings
+
+    graph = load_project(EXAMPLES / "shapes_cnn.studio.json").graph
+    model = build_model(graph)
+    settings = TrainingSettings.from_dict({"batch_size": 512})
+    cuda = SimpleNamespace(type="cuda")
+    assert cost.fit_note(model, (1, 28, 28), torch.float32, settings, torch.device("cpu")) is None
+    monkeypatch.setattr(cost, "device_memory", lambda device: (20_000_000, "Test GPU"))
+    note = cost.fit_note(model, (1, 28, 28), torch.float32, settings, cuda)
+    assert note.startswith("One step at batch 512 needs about") and "Test GPU" in note
+    assert "Try a batch of" in note
+    monkeypatch.setattr(cost, "device_memory", lambda device: (24 * 10**9, "Big GPU"))
+    assert cost.fit_note(model, (1, 28, 28), torch.float32, settings, cuda) is None
