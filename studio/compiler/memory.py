@@ -25,7 +25,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from studio.compiler.analysis import Analysis, analyze
 from studio.compiler.build import build_class, filename_for
@@ -417,19 +416,25 @@ def _saved_activations(
     return saved.located, 2 * saved.largest
 
 
-class FusedAttention(TorchFunctionMode):
+@contextlib.contextmanager
+def FusedAttention():  # noqa: N802 - used like a class: ``with FusedAttention():``
     """Attention on ``meta`` as the devices run it. On ``meta``, ``scaled_dot_product_attention``
     takes the math path, which saves the whole attention matrix; the CPU (and CUDA) pick a fused
     kernel that saves only the output and one log-sum-exp per row. Where torch would choose
-    the fused kernel (4-d inputs, no dropout, no grouped heads), it is called here too."""
+    the fused kernel (4-d inputs, no dropout, no grouped heads), it is called here too. The
+    function is swapped in ``torch.nn.functional`` for the duration, so the calls inside
+    ``nn.MultiheadAttention`` (a ViT's) are seen as well as the model's own."""
+    original = F.scaled_dot_product_attention
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is F.scaled_dot_product_attention:
-            fused = _fused_attention(*args, **kwargs)
-            if fused is not None:
-                return fused
-        return func(*args, **kwargs)
+    def attention(*args, **kwargs):
+        fused = _fused_attention(*args, **kwargs) if args and args[0].device.type == "meta" else None
+        return fused if fused is not None else original(*args, **kwargs)
+
+    F.scaled_dot_product_attention = attention
+    try:
+        yield
+    finally:
+        F.scaled_dot_product_attention = original
 
 
 def _fused_attention(
