@@ -94,6 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     batches = (1, 8) if args.quick else (1, 8, 32)
     torch.manual_seed(0)
+    start = time.perf_counter()
     ratios: list[float] = []
     models = 0
     print(
@@ -121,6 +122,7 @@ def main() -> None:
             )
         del model
     worst = max(ratios, key=lambda r: abs(r - 1.0))
+    print(f"wall time {time.perf_counter() - start:.0f} s")
     print(f"models={models} worst_ratio={worst:.4f} median_ratio={statistics.median(ratios):.4f}")
 
 
