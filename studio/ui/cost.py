@@ -346,11 +346,11 @@ class CostController(QObject):
         est, prof = self.memory, self.profile
         if est is None:
             text = f"Peak memory: {self.error}" if self.error else "Peak memory: …"
-            self.status.setText(text)
+            self.status.setText(f"·  {text}")
             self.panel.summary.setText(text)
             self.panel.fill([])
         else:
-            self.status.setText(f"Peak memory: {fmt_bytes(est.peak)} at batch {est.batch}")
+            self.status.setText(f"·  Peak memory: {fmt_bytes(est.peak)} at batch {est.batch}")
             size = self._memory_size()
             summary = (
                 f"One training step at batch {est.batch} keeps {fmt_bytes(est.peak)}: weights "

@@ -28,7 +28,7 @@ def test_status_bar_and_inspector_show_the_memory_of_every_example(qtbot, config
     expected = memory_for(w.doc.graph, settings)
     assert (
         w.cost.status.text()
-        == f"Peak memory: {fmt_bytes(expected.peak)} at batch {settings.batch_size}"
+        == f"·  Peak memory: {fmt_bytes(expected.peak)} at batch {settings.batch_size}"
     )
     assert est.peak == expected.peak
     # every block that keeps memory says how much in its Counts box
