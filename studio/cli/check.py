@@ -19,26 +19,46 @@ from studio.cli import add_trust_option, load
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("projects", nargs="+", metavar="PROJECT", help="project files (.studio.json)")
+    parser.add_argument("--batch", type=int, metavar="B",
+                        help="estimate one training step's memory at this batch size (default: the project's)")
+    parser.add_argument("--memory", metavar="SIZE",
+                        help="device memory to fit, e.g. 24GB or 16GiB (default: the GPU found, if any)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+                        help="activation precision (default: the project's setting)")
+    parser.add_argument("--margin", type=float, default=None, metavar="SHARE",
+                        help="share of the memory kept free for the allocator and CUDA (default 0.10)")
+    parser.add_argument("--json", action="store_true", help="print the check and the estimate as JSON")
     add_trust_option(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     from studio.cli import CliError
+    from studio.cli.check_memory import memory_wanted, parse_memory
 
+    memory = parse_memory(args)
+    if args.batch is not None and args.batch < 1:
+        raise CliError("--batch must be 1 or more", 2)
+    if args.json:
+        from studio.cli.check_memory import check_json
+
+        return check_json(args.projects, args, memory)
+    wanted = memory_wanted(args)
     if len(args.projects) == 1:
-        return check_one(args.projects[0])
+        return check_one(args.projects[0], args if wanted else None, memory)
     status = 0
     for i, path in enumerate(args.projects):
         print(("\n" if i else "") + f"== {path}")
         try:
-            status = max(status, check_one(path))
+            status = max(status, check_one(path, args if wanted else None, memory))
         except CliError as e:
             print(f"studio check: error: {e}", file=sys.stderr)
             status = max(status, e.status)
     return status
 
 
-def check_one(path: str) -> int:
+def check_one(
+    path: str, memory_args: argparse.Namespace | None = None, memory: int | None = None
+) -> int:
     project = load(path)  # a missing or bad file answers before torch is imported (seconds)
 
     from studio.compiler import analyze
@@ -84,6 +104,11 @@ def check_one(path: str) -> int:
     errors = analysis.errors + [d for d in fit if d.is_error]
     for d in warnings:
         print(f"warning: {d.describe(graph)}")
+    if memory_args is not None and analysis.ok:
+        from studio.cli.check_memory import print_memory
+
+        print()
+        print_memory(project, analysis, memory_args, memory)
     if errors:
         print(f"\n{len(errors)} problem{'s' * (len(errors) != 1)}:", file=sys.stderr)
         for d in errors:

@@ -41,6 +41,9 @@ class GeneratedCode:
     line_blocks: dict[int, str] = field(default_factory=dict)
     #: forward() argument names, in order, with the Input block ids
     inputs: list[tuple[str, str]] = field(default_factory=list)
+    #: 1-based source line inside a module definition's class -> the id of the block it runs
+    #: in that definition's graph (to attribute cost to the blocks inside a definition)
+    class_line_blocks: dict[int, str] = field(default_factory=dict)
 
 
 def generate(
@@ -68,9 +71,15 @@ def generate(
     state.imports |= classes.imports
     outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
     returns = state.returns()
-    source, line_blocks = _assemble(state, analysis, name, outputs, returns, header, classes)
+    class_lines: dict[int, str] = {}
+    source, line_blocks = _assemble(state, analysis, name, outputs, returns, header, classes, class_lines)
     return GeneratedCode(
-        source=source, class_name=cls, attrs=state.attrs, line_blocks=line_blocks, inputs=state.args
+        source=source,
+        class_name=cls,
+        attrs=state.attrs,
+        line_blocks=line_blocks,
+        inputs=state.args,
+        class_line_blocks=class_lines,
     )
 
 
@@ -82,6 +91,7 @@ def _assemble(
     returns: list[str],
     header: bool,
     classes: Classes,
+    class_lines: dict[int, str],
 ) -> tuple[str, dict[int, str]]:
     """The module text: header, imports, the classes of the module definitions, then the
     model's class with its docstring and methods."""
@@ -99,6 +109,8 @@ def _assemble(
     emit("")
     emit("")
     for code in classes.classes:
+        start = len(emit.lines)
+        class_lines.update({start + n: bid for n, bid in code.line_blocks.items()})
         for line in code.lines:
             emit.lines.append(line)
         emit("")

@@ -70,6 +70,8 @@ class _Slot:
 class ClassCode:
     name: str
     lines: list[str]
+    #: 1-based line within ``lines`` -> id of the block (in the definition's graph) it runs
+    line_blocks: dict[int, str] = field(default_factory=dict)
 
 
 class Classes:
@@ -223,7 +225,7 @@ class Classes:
         emit("")
         args = "".join(f", {s.name}{_hint(s.values)}" for s in params)
         emit_methods(emit, name, state, first.returns, init_lines, args)
-        self.classes.append(ClassCode(name, emit.lines))
+        self.classes.append(ClassCode(name, emit.lines, emit.line_blocks))
 
 
 def _collect(analysis: Analysis, copies: dict[str, list[Analysis]], seen: set[int]) -> None:

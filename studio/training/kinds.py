@@ -109,6 +109,18 @@ class OptimizerKind(Kind):
     arguments: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     #: the device types torch has a fused kernel of it for
     fused: tuple[str, ...] = ()
+    #: tensors the optimizer keeps per trainable parameter, each of its size (Adam: 2 moments)
+    state_tensors: int = 0
+    #: an option that adds one more such tensor (a momentum buffer) when it is not 0
+    momentum_option: str | None = None
+
+    def states_per_parameter(self, values: Mapping[str, Any]) -> int:
+        """How many parameter-sized tensors this optimizer keeps with these settings."""
+        n = self.state_tensors
+        if self.momentum_option is not None:
+            m = values.get(self.momentum_option, self.options[self.momentum_option].default)
+            n += 1 if m else 0
+        return n
 
     def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         def value(key: str):
@@ -273,24 +285,25 @@ OPTIMIZERS: dict[str, OptimizerKind] = _registry(
     OptimizerKind("sgd", "SGD", "Stochastic gradient descent, with momentum.",
                   {"lr": _lr(0.01), "weight_decay": _decay(), "momentum": _unit(0.9, "Momentum"),
                    "nesterov": Bool(False, "Nesterov", "Nesterov momentum")},
-                  check=_nesterov_check, torch_name="SGD", fused=("cpu", "cuda"),
+                  check=_nesterov_check, torch_name="SGD", fused=("cpu", "cuda"), momentum_option="momentum",
                   arguments={"momentum": "momentum", "nesterov": "nesterov", "weight_decay": "weight_decay"}),
     OptimizerKind("adam", "Adam", "Adaptive moments: a good default.",
                   {"lr": _lr(0.001), "weight_decay": _decay(), **_BETAS, "eps": _eps(1e-8)},
                   shown=("lr", "weight_decay", "beta1", "beta2"), torch_name="Adam", fused=("cpu", "cuda"),
-                  arguments=_ADAM_ARGS),
+                  arguments=_ADAM_ARGS, state_tensors=2),
     OptimizerKind("adamw", "AdamW", "Adam with decoupled weight decay.",
                   {"lr": _lr(0.001), "weight_decay": _decay(0.01), **_BETAS, "eps": _eps(1e-8)},
                   shown=("lr", "weight_decay", "beta1", "beta2"), torch_name="AdamW", fused=("cpu", "cuda"),
-                  arguments=_ADAM_ARGS),
+                  arguments=_ADAM_ARGS, state_tensors=2),
     OptimizerKind("rmsprop", "RMSprop", "Divides by a running mean of squared gradients.",
                   {"lr": _lr(0.01), "weight_decay": _decay(), "momentum": _unit(0.0, "Momentum"),
                    "alpha": Float(0.99, "Alpha", "Smoothing constant", min=0.0, max=1.0), "eps": _eps(1e-8)},
-                  shown=("lr", "weight_decay", "momentum"), torch_name="RMSprop",
+                  shown=("lr", "weight_decay", "momentum"), torch_name="RMSprop", state_tensors=1,
+                  momentum_option="momentum",
                   arguments={"alpha": "alpha", "eps": "eps", "momentum": "momentum", "weight_decay": "weight_decay"}),
     OptimizerKind("adagrad", "Adagrad", "Per-weight rates that shrink with the gradients seen.",
                   {"lr": _lr(0.01), "weight_decay": _decay(), "eps": _eps(1e-10)},
-                  shown=("lr", "weight_decay"), torch_name="Adagrad", fused=("cpu",),
+                  shown=("lr", "weight_decay"), torch_name="Adagrad", fused=("cpu",), state_tensors=1,
                   arguments={"eps": "eps", "weight_decay": "weight_decay"}),
 )
 

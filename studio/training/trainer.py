@@ -21,6 +21,7 @@ from studio.training import checkpoints
 from studio.training.batches import DataFault, LoaderBatches, last_line, make_batches
 from studio.training.callbacks import EpochReport, Failure, RunInfo, RunResult, StepReport
 from studio.training.control import RunControl, model_failure, resolve_device
+from studio.training.cost import fit_note
 from studio.training.datasets import Data
 from studio.training.first_batch import CheckError, check_first_batch
 from studio.training.kinds import get_loss
@@ -185,6 +186,9 @@ class Trainer:
         )
         if s.precision != "none" and self.device.type != "cuda":
             self.info.notes.append(f"Mixed precision ({s.precision}) is off: it needs a CUDA GPU (running on {self.device}).")
+        memory = fit_note(self.model, data.input_shape, _sample_dtype(data), s, self.device)
+        if memory:
+            self.info.notes.append(memory)
 
     def check_batch(self) -> None:
         """Run two samples through the model and the loss; raise CheckError naming any mismatch."""
@@ -439,3 +443,11 @@ class Trainer:
 
     _run_t0: float | None = None
     _run_steps0 = 0
+
+
+def _sample_dtype(data: Data):
+    """The dtype of one input sample (token ids are integers), None when it cannot be read."""
+    try:
+        return torch.as_tensor(data.train[0][0]).dtype
+    except Exception:  # noqa: BLE001 - the first-batch check has reported a bad sample already
+        return None

@@ -40,17 +40,34 @@ class CountsSection(QGroupBox):
         self.params_label = QLabel()
         self.macs_label = QLabel()
         self.size_label = QLabel()
+        self.memory_label = QLabel()  # one training step's memory of the block (Cost panel's batch)
+        self.time_label = QLabel()  # its time in a step, once profiled
+        #: block id -> (memory text, time text); set by the window's cost controller
+        self.cost_source = None
+        self._block_id: str | None = None
         form = QFormLayout(self)
         form.setContentsMargins(6, 4, 6, 4)
         form.addRow("Parameters", self.params_label)
         form.addRow("MACs", self.macs_label)
         form.addRow("Size", self.size_label)
-        for label in (self.params_label, self.macs_label, self.size_label):
+        form.addRow("Memory", self.memory_label)
+        form.addRow("Time", self.time_label)
+        self._form = form
+        for label in (self.params_label, self.macs_label, self.size_label, self.memory_label, self.time_label):
             label.setWordWrap(True)
         self.setVisible(False)
 
-    def show_info(self, info) -> None:
+    def show_cost(self) -> None:
+        """The block's memory and time rows, from the cost controller (hidden when not known)."""
+        mem, time = self.cost_source(self._block_id) if self.cost_source and self._block_id else ("", "")
+        for label, text in ((self.memory_label, mem), (self.time_label, time)):
+            label.setText(text)
+            self._form.setRowVisible(label, bool(text))
+
+    def show_info(self, info, block_id: str | None = None) -> None:
         """Fill from a ``BlockInfo``; ``None`` (no block, or shapes not known yet) hides the box."""
+        self._block_id = block_id
+        self.show_cost()
         known = info is not None and (info.in_shapes or info.out_shapes)
         if not known or info.error or any(s is None for s in info.out_shapes):
             self.setVisible(False)  # nothing counted: the inspector says why

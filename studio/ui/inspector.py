@@ -144,7 +144,7 @@ class Inspector(QScrollArea):
         self.frozen_box.setVisible(bool(info.params) or block.frozen or not known)
         ins = ", ".join(fmt_shape(s) if s else "?" for s in info.in_shapes) or "—"
         outs = ", ".join(fmt_shape(s) if s else "?" for s in info.out_shapes) or "—"
-        self.counts.show_info(info)
+        self.counts.show_info(info, self.block_id)
         text = f"In: {ins}<br>Out: {outs}"
         if info.error:
             text += f"<br><span style='color:#d32f2f'>{info.error}</span>"

@@ -21,6 +21,7 @@ from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
 from studio.ui.canvas_menu import context_menu
 from studio.ui.code_view import CodeView
+from studio.ui.cost import CostController
 from studio.ui.counts import counts_text
 from studio.ui.document import CompilerLoader, Document
 from studio.ui.editing import Editor
@@ -81,6 +82,9 @@ class MainWindow(QMainWindow):
         self.training.state_changed.connect(self._update_totals)
         self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.training.train_action.triggered.connect(self.show_training)
+        self.cost = CostController(self)  # memory and time per block: status bar, overlay, panel
+        self.cost_dock = self._dock("Cost", self.cost.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.cost.changed.connect(lambda: self.inspector is not None and self.inspector.counts.show_cost())
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
@@ -92,12 +96,17 @@ class MainWindow(QMainWindow):
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
-                     self.training_dock):
+                     self.training_dock, self.cost_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.cost.overlay_action)
+        self.view_menu.addAction(self.cost.profile_action)
         self.view_menu.addSeparator()
         self.view_menu.addAction("Reset &Layout", self.reset_layout)
         self.window_settings = window_layout.window_settings(self.settings.folder)
         window_layout.arrange_default(self)
+        self.tabifyDockWidget(self.training_dock, self.cost_dock)  # with Training, shown on demand
+        self.cost_dock.hide()
         window_layout.restore(self, self.window_settings)
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._quick_add_chosen)
@@ -105,6 +114,7 @@ class MainWindow(QMainWindow):
 
         self.totals_label = QLabel()
         self.statusBar().addPermanentWidget(self.totals_label)
+        self.statusBar().addPermanentWidget(self.cost.status)
         self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
         self.welcome.open_requested.connect(lambda p: self._from_start(self.files.open_path, p))
         self.welcome.new_requested.connect(lambda: self._from_start(self.files.new))
@@ -159,6 +169,7 @@ class MainWindow(QMainWindow):
         self.palette_widget.set_library(self.doc.graph.library)
         self.quick_add.library = self.doc.graph.library
         self.training.set_document(self.doc)
+        self.cost.attach(self.doc)
         self.update_title()
         self._update_totals()
         self._update_empty_hint()
@@ -182,6 +193,8 @@ class MainWindow(QMainWindow):
         self.scene.selectionChanged.connect(self._selection_changed)
         self.inspector = Inspector(doc, self.editor)
         self.inspector.open_requested.connect(self.modules.open_use)
+        self.inspector.counts.cost_source = self.cost.block_text
+        self.scene.set_heat(self.cost.heat())
         self.inspector_dock.setWidget(self.inspector)
         if old_scene is not None:
             old_scene.deleteLater()

@@ -104,3 +104,23 @@ def test_check_lists_frozen_parameters_and_a_backbones_macs(capsys):
     [row] = [line for line in out.splitlines() if line.startswith("backbone ")]
     assert "1,517,856 (frozen)" in row and not row.rstrip().endswith("-")  # MACs counted, not 0
     assert "Parameters: 1,520,937 (3,081 trainable, 1,517,856 frozen)" in out
+
+
+def test_check_prints_the_memory_of_each_block_and_the_verdict(capsys):
+    import json
+    from pathlib import Path
+
+    example = str(Path(__file__).resolve().parents[2] / "resources" / "examples" / "shapes_cnn.studio.json")
+    assert main(["check", example, "--batch", "64", "--memory", "24GB"]) == 0
+    out = capsys.readouterr().out
+    assert "Memory of one training step at batch 64 (fp32, Adam):" in out
+    assert "block" in out and "activations" in out and "conv1" in out
+    assert "Batch 64 on 24 GB (10% kept free) fits:" in out and "largest batch that fits:" in out
+    assert main(["check", example, "--batch", "64", "--memory", "1MB"]) == 0
+    assert "does not fit" in capsys.readouterr().out
+    assert main(["check", example, "--batch", "8", "--memory", "24GB", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["valid"] and data["memory"]["batch"] == 8 and data["fit"]["fits"] is True
+    assert data["memory"]["peak"] == sum(b["total"] for b in data["memory"]["blocks"]) + data["memory"]["workspace"]
+    assert main(["check", example, "--memory", "lots"]) == 2
+    assert "not a memory size" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.ui.canvas.block_layout import BAND_GAP, BlockLayout, PortLabel
@@ -37,6 +37,8 @@ class BlockLook:
     extra: list[str] = field(default_factory=list)  # more lines (a module: shapes, what is inside)
     chips: tuple[str, ...] = ()  # a module: the category of each block inside, drawn on the last line
     badge: str = ""  # a repeated module: "×3" in the header, drawn as a stack of cards
+    heat: str = ""  # the cost overlay's text ("12.3 MB · 41%"), "" when the overlay is off
+    heat_share: float = 0.0  # the block's share of the step: its colour, and a mark when large
 
     @property
     def stacked(self) -> int:
@@ -153,9 +155,11 @@ class BlockItem(QGraphicsItem):
             chips_x = self._paint_chips(p, t, look.chips, QRectF(inner, y + (len(lines) - 1) * LINE, width, LINE))
         if look.learning:  # on the third line, right of the parameter count
             self._paint_learning(p, t, look, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
+        elif look.heat:  # the cost overlay, in the same place
+            self._paint_heat(p, t, look, rect, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
         for i, (text, tpen) in enumerate(lines):
             if text:
-                w = width - 100 if i == 2 and look.learning else width
+                w = width - 100 if i == 2 and (look.learning or look.heat) else width
                 x = inner + (chips_x if i == len(lines) - 1 else 0.0)
                 w -= x - inner
                 p.setPen(tpen)
@@ -194,6 +198,20 @@ class BlockItem(QGraphicsItem):
         return x - r.left() + 4
 
     @staticmethod
+    def _paint_heat(p: QPainter, t, look: BlockLook, rect: QRectF, r: QRectF) -> None:
+        """The cost overlay: a pill with the block's cost, and a red outline when it is hot."""
+        colour = heat_colour(look.heat_share)
+        if look.heat_share >= HOT_SHARE:
+            p.setPen(QPen(colour.darker(120), 3))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), 8, 8)
+        p.setPen(t.no_pen)
+        p.setBrush(colour)
+        p.drawRoundedRect(r, 6, 6)
+        p.setPen(QPen(QColor("#1a1a1a") if look.heat_share < 0.3 else QColor("white")))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(look.heat, Qt.TextElideMode.ElideRight, r.width() - 4))
+
+    @staticmethod
     def _paint_learning(p: QPainter, t, look: BlockLook, r: QRectF) -> None:
         """A small pill: green learning, grey dead (no gradient), red exploding, blue frozen."""
         colour = LEARNING_COLOURS.get(look.learning_state, LEARNING_COLOURS["ok"])
@@ -202,6 +220,15 @@ class BlockItem(QGraphicsItem):
         p.drawRoundedRect(r, 6, 6)
         p.setPen(t.white_pen)
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(look.learning, Qt.TextElideMode.ElideRight, r.width() - 4))
+
+
+def heat_colour(share: float) -> QColor:
+    """Pale yellow (a small share of the step) to deep red (half of it or more)."""
+    x = max(0.0, min(share / 0.5, 1.0))
+    return QColor.fromHsvF((50 - 50 * x) / 360, 0.35 + 0.6 * x, 0.95 - 0.2 * x)
+
+
+HOT_SHARE = 0.10  # a block over this share of the step is outlined
 
 
 LEARNING_COLOURS = {

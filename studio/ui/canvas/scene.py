@@ -35,6 +35,7 @@ class GraphScene(QGraphicsScene):
         self._block_problem: dict[str, tuple[str, str]] = {}
         self._edge_problem: dict[str, str] = {}
         self._learning: dict[str, tuple[str, str]] = {}  # block id -> (indicator text, state)
+        self._heat: dict[str, tuple[str, float]] = {}  # block id -> (cost text, share of the step)
         self._run_problem: tuple[str | None, str] = (None, "")  # block a training failure points at
         self._grid_pen = QPen(current_theme().grid, 0)
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
@@ -80,6 +81,7 @@ class GraphScene(QGraphicsScene):
         if not problem and self._run_problem[0] == block.id:
             problem, severity = self._run_problem[1], "error"
         learning, learning_state = self._learning.get(block.id, ("", ""))
+        heat, heat_share = self._heat.get(block.id, ("", 0.0))
         type_label = f"{spec.label} · {spec.torch_name}" if spec.torch_name else spec.label
         # inside an opened module: the values of the use it was opened from
         params = analysis.params_of(block) if analysis is not None and self.graph.owner is not None else block.params
@@ -105,6 +107,8 @@ class GraphScene(QGraphicsScene):
             tooltip=tooltip,
             learning=learning,
             learning_state=learning_state,
+            heat=heat,
+            heat_share=heat_share,
         )
 
     def _definition_changed(self, defn) -> None:
@@ -218,6 +222,14 @@ class GraphScene(QGraphicsScene):
             stats = {}
         old, self._learning = self._learning, dict(stats)
         self._relook(bid for bid in set(old) | set(stats) if old.get(bid) != stats.get(bid))
+
+    def set_heat(self, heat: dict[str, tuple[str, float]]) -> None:
+        """The cost overlay: each block's cost text and share of the step ({} clears it). The
+        costs are the model's blocks': an opened module shows none."""
+        if self.graph.owner is not None:
+            heat = {}
+        old, self._heat = self._heat, dict(heat)
+        self._relook(bid for bid in set(old) | set(heat) if old.get(bid) != heat.get(bid))
 
     def set_run_problem(self, block_id: str | None, message: str) -> None:
         """Mark the block a failed run points at (None clears the mark); the model's blocks
