@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("studio.cli.train", "train a project headless and write metrics and weights"),
     "import": ("studio.cli.import_model", "turn a PyTorch module into an editable project"),
     "weights": ("studio.cli.weights", "download the pretrained weights a project needs, with progress"),
+    "sweep": ("studio.cli.sweep", "search hyper-parameters with Optuna; each trial is a kept run"),
 }
 
 
