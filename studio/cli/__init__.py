@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("studio.cli.weights", "download the pretrained weights a project needs, with progress"),
     "sweep": ("studio.cli.sweep", "search hyper-parameters with Optuna; each trial is a kept run"),
     "runs": ("studio.cli.runs", "list a project's runs as a table (or JSON) with what differs"),
+    "diff": ("studio.cli.diff", "show what changed between two projects (or a project and a run)"),
 }
 
 
