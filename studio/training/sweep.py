@@ -334,13 +334,15 @@ def _alive(pid: int) -> bool:
 
 # ----------------------------------------------------------------------------------- reading
 def load_study(storage: str, study_name: str):
+    """An existing study; SweepError when there is none (a missing journal file is not created)."""
     optuna = optuna_module()
+    missing = SweepError(f"No sweep has run yet: there is no study {study_name!r} in {storage}.")
+    if "://" not in storage and not Path(storage).exists():
+        raise missing
     try:
         return optuna.load_study(study_name=study_name, storage=open_storage(storage))
     except KeyError:
-        raise SweepError(
-            f"There is no study {study_name!r} in {storage}; run the sweep first."
-        ) from None
+        raise missing from None
 
 
 def best_values(study, search: Search) -> dict[str, Any]:

@@ -91,6 +91,9 @@ class MainWindow(QMainWindow):
         toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
+        from studio.ui.training.sweeps import SweepController
+
+        self.sweeps = SweepController(self)  # Train > Sweep…, Stop Sweep, Apply Best Trial
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
                      self.training_dock):
             self.view_menu.addAction(dock.toggleViewAction())
