@@ -99,6 +99,9 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(dock.toggleViewAction())
         self.view_menu.addSeparator()
         self.view_menu.addAction("Reset &Layout", self.reset_layout)
+        from studio.ui import compare_view
+
+        compare_view.install(self)  # View > Compare With…, the Runs tab's Compare
         self.window_settings = window_layout.window_settings(self.settings.folder)
         window_layout.arrange_default(self)
         window_layout.restore(self, self.window_settings)

@@ -90,6 +90,7 @@ class RunList(QWidget):
     apply_requested = Signal(object)  # RunRecord
     try_requested = Signal(object)  # RunRecord
     open_requested = Signal(object)  # RunRecord
+    compare_requested = Signal(object)  # [RunRecord, RunRecord]: their models and settings
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -105,9 +106,7 @@ class RunList(QWidget):
         self.list.setSortingEnabled(True)
         self.list.itemChanged.connect(self._item_changed)
         self.list.currentCellChanged.connect(lambda *_: self._update_buttons())
-        self.list.itemSelectionChanged.connect(
-            lambda: self.selection_changed.emit(self.selected_rows())
-        )
+        self.list.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected run from its last checkpoint")
         self.apply_button = QPushButton("Use settings")
@@ -124,6 +123,13 @@ class RunList(QWidget):
             "Open the graph this run was trained with as a new, unsaved project"
         )
         self.open_button.clicked.connect(lambda: self._emit(self.open_requested))
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip(
+            "Select two runs: their models side by side, with what differs"
+        )
+        self.compare_button.clicked.connect(
+            lambda: self.compare_requested.emit(self.selected_rows())
+        )
         self.export_button = QPushButton("Export CSV")
         self.export_button.setToolTip("Save the table (every row and column shown) as a CSV file")
         self.export_button.clicked.connect(lambda: self.export_csv())
@@ -131,6 +137,7 @@ class RunList(QWidget):
         for b in (self.resume_button, self.apply_button, self.try_button, self.open_button):
             row.addWidget(b)
         row.addStretch(1)
+        row.addWidget(self.compare_button)
         row.addWidget(self.export_button)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -218,6 +225,10 @@ class RunList(QWidget):
             return False
         return True
 
+    def _selection_changed(self) -> None:
+        self._update_buttons()
+        self.selection_changed.emit(self.selected_rows())
+
     def _item_changed(self, item) -> None:
         if item.column() == 0:
             self.overlay_changed.emit(self.ticked())
@@ -242,6 +253,7 @@ class RunList(QWidget):
             rec is not None and not self.busy and rec.model_file is not None
         )
         self.export_button.setEnabled(self.list.rowCount() > 0)
+        self.compare_button.setEnabled(len(self.selected_rows()) == 2)
         self.board.show_run(rec)
 
 
