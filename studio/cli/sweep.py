@@ -12,6 +12,7 @@ project/ranges/storage, 130 Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -120,6 +121,10 @@ def main(args: argparse.Namespace) -> int:
 
     sweep.on_trial = report
     helpers = _start_helpers(args, trials, storage, study) if args.jobs > 1 else []
+    if helpers and "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.jobs))
     mine = trials if trials is None else _share(trials, args.jobs, 0)
     labels = ", ".join(f"{r.label(project.graph)} {r.describe()}" for r in search.ranges)
     print(
@@ -187,8 +192,15 @@ def _start_helpers(args, trials, storage: str, study: str) -> list[subprocess.Po
         cmd += ["--timeout", str(args.timeout)] if args.timeout else []
         cmd += ["--epochs", str(args.epochs)] if args.epochs is not None else []
         cmd += ["--trust-code"] if args.trust_code else []
-        out.append(subprocess.Popen(cmd, stdout=sys.stdout, stderr=sys.stderr))
+        out.append(subprocess.Popen(cmd, stdout=sys.stdout, stderr=sys.stderr, env=_env(args.jobs)))
     return out
+
+
+def _env(jobs: int) -> dict[str, str]:
+    """Workers share the CPU cores: each gets its part of them as threads (unless set already)."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+    return env
 
 
 def _apply(project, path: Path, output: str | None, storage: str, study_name: str) -> int:

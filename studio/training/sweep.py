@@ -60,21 +60,7 @@ def open_storage(url: str):
     heartbeat; anything else is a journal file path."""
     optuna = optuna_module()
     if "://" in url:
-        from optuna.storages import RetryFailedTrialCallback
-
-        try:
-            return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S,
-                failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
-            )
-        except ImportError as e:
-            raise SweepError(f"The storage {url} needs a package that is missing: {e}") from None
-        except Exception as e:  # sqlalchemy's errors: a bad URL, a server that does not answer
-            raise SweepError(
-                f"Cannot open the storage {url}: {type(e).__name__}: {str(e).splitlines()[0]}"
-            ) from None
+        return _rdb_storage(optuna, url)
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     path = Path(url)
@@ -84,6 +70,42 @@ def open_storage(url: str):
         return optuna.storages.JournalStorage(backend)
     except OSError as e:
         raise SweepError(f"Cannot open the sweep file {path}: {e.strerror or e}") from None
+
+
+def _rdb_storage(optuna, url: str):
+    """An RDB storage whose workers send a heartbeat; a trial whose worker went silent is failed
+    and tried again. Workers that start together race to create the tables: a few retries."""
+    import inspect
+    import warnings
+
+    from optuna.storages import RetryFailedTrialCallback
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        retry = RetryFailedTrialCallback(max_retry=3)
+    params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
+    stale = (
+        "heartbeat_stale_trial_callback"
+        if "heartbeat_stale_trial_callback" in params
+        else "failed_trial_callback"
+    )
+    last: Exception | None = None
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "experimental" notes on every start
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S, **{stale: retry}
+                )
+        except ImportError as e:
+            raise SweepError(f"The storage {url} needs a package that is missing: {e}") from None
+        except Exception as e:  # sqlalchemy's errors: a bad URL, a server that does not answer
+            last = e  # "already exists", "UNIQUE constraint", "locked": another worker's creation
+            if type(e).__name__ not in ("IntegrityError", "OperationalError"):
+                break
+            time.sleep(0.5 + attempt)
+    first = str(last).splitlines()[0] if last else ""
+    raise SweepError(f"Cannot open the storage {url}: {type(last).__name__}: {first}")
 
 
 def default_study_name(project) -> str:
@@ -145,7 +167,9 @@ class Sweep:
         sampler = self.optuna.samplers.TPESampler(
             seed=self.seed + count
         )  # another worker: other draws
-        pruner = self.optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        # early epochs are noisy: no trial is pruned before a quarter of its epochs
+        warmup = max(1, int(self.settings.epochs) // 4)
+        pruner = self.optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
         self.study = self.optuna.create_study(
             study_name=self.study_name,
             storage=storage,
