@@ -22,6 +22,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "import": ("studio.cli.import_model", "turn a PyTorch module into an editable project"),
     "weights": ("studio.cli.weights", "download the pretrained weights a project needs, with progress"),
     "profile": ("studio.cli.profile", "time each block of a few real training steps on a device"),
+    "sweep": ("studio.cli.sweep", "search hyper-parameters with Optuna; each trial is a kept run"),
+    "runs": ("studio.cli.runs", "list a project's runs as a table (or JSON) with what differs"),
+    "diff": ("studio.cli.diff", "show what changed between two projects (or a project and a run)"),
 }
 
 

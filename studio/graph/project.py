@@ -25,6 +25,7 @@ from typing import Any
 from studio.blocks.text import shorten
 from studio.graph.files import UnsafeFile, read_bytes, write_target
 from studio.graph.model import Graph
+from studio.graph.search import Search
 from studio.graph.serialize import FormatError
 
 FORMAT_VERSION = 2
@@ -34,6 +35,11 @@ MAX_NAME = 200
 
 #: MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+#: the top-level keys a project file may hold (an unknown-key check reads this); ``search``
+#: (optional, its own version inside: ``studio.graph.search``) holds the sweep's ranges
+PROJECT_KEYS = ("format_version", "app", "saved_by", "name", "graph", "training", "metadata",
+                "search")
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -58,11 +64,12 @@ class Project:
     training: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    search: Search = field(default_factory=Search)
 
     def to_dict(self) -> dict[str, Any]:
         from studio import __version__
 
-        return {
+        d = {
             "format_version": FORMAT_VERSION,
             "app": "studio",
             "saved_by": f"studio {__version__}",
@@ -71,6 +78,9 @@ class Project:
             "training": self.training,
             "metadata": self.metadata,
         }
+        if self.search:  # written only when there are ranges: files without stay as they were
+            d["search"] = self.search.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, data: Any) -> Project:
@@ -101,7 +111,8 @@ class Project:
         if not isinstance(metadata, dict):
             raise FormatError("'metadata' must be an object")
         graph = Graph.from_dict(data.get("graph", {}))
-        return cls(name=name, graph=graph, training=training, metadata=metadata)
+        search = Search.from_dict(data.get("search"))
+        return cls(name=name, graph=graph, training=training, metadata=metadata, search=search)
 
 
 def dumps(project: Project, compact: bool = False) -> str:

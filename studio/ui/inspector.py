@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from studio.blocks.shapes import fmt_shape
 from studio.graph.model import Block
-from studio.ui import per_use
+from studio.ui import per_use, search_ranges
 from studio.ui.counts import CountsSection
 from studio.ui.document import Document
 from studio.ui.editing import Editor
@@ -117,6 +117,7 @@ class Inspector(QScrollArea):
             self.open_button.clicked.connect(lambda: self.open_requested.emit(block.id))
             self.form.addRow("", self.open_button)
         per_use.add_per_use_row(self, block)  # inside an opened module: settings each use sets
+        search_ranges.add_search_row(self, block)  # the values a sweep tries
         self._fill(block)
 
     def _fill(self, block: Block) -> None:

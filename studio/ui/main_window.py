@@ -95,6 +95,9 @@ class MainWindow(QMainWindow):
         toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
+        from studio.ui.training.sweeps import SweepController
+
+        self.sweeps = SweepController(self)  # Train > Sweep…, Stop Sweep, Apply Best Trial
         for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
                      self.training_dock, self.cost_dock):
             self.view_menu.addAction(dock.toggleViewAction())
@@ -103,6 +106,9 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.cost.profile_action)
         self.view_menu.addSeparator()
         self.view_menu.addAction("Reset &Layout", self.reset_layout)
+        from studio.ui import compare_view
+
+        compare_view.install(self)  # View > Compare With…, the Runs tab's Compare
         self.window_settings = window_layout.window_settings(self.settings.folder)
         window_layout.arrange_default(self)
         self.tabifyDockWidget(self.training_dock, self.cost_dock)  # with Training, shown on demand

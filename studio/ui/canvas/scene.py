@@ -37,6 +37,7 @@ class GraphScene(QGraphicsScene):
         self._learning: dict[str, tuple[str, str]] = {}  # block id -> (indicator text, state)
         self._heat: dict[str, tuple[str, float]] = {}  # block id -> (cost text, share of the step)
         self._run_problem: tuple[str | None, str] = (None, "")  # block a training failure points at
+        self._searched: dict[str, str] = {}  # block id -> its sweep ranges' line, as shown
         self._grid_pen = QPen(current_theme().grid, 0)
         self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
         for block in self.graph.blocks.values():
@@ -52,6 +53,7 @@ class GraphScene(QGraphicsScene):
             (ev.edge_added, self._add_edge),
             (ev.edge_removed, self._remove_edge),
             (self.graph.library.changed, self._definition_changed),
+            (ev.changed, self._search_changed),
         ]
         for event, cb in self._subs:
             event.connect(cb)
@@ -90,6 +92,10 @@ class GraphScene(QGraphicsScene):
             module = module_lines(block, spec.definition, analysis)
             type_label, key_params, extra = module.type_label, module.key_params, [module.shapes, module.inside]
             tooltip = f"{tooltip}\n\n{module.tooltip}"
+        searched = self._search_text(block)
+        if searched:
+            extra = [*extra, searched]
+            tooltip = f"{tooltip}\n\nSweep ranges: {searched[2:]}"
         return BlockLook(
             title=block.name,
             type_label=type_label,
@@ -240,6 +246,24 @@ class GraphScene(QGraphicsScene):
         if old != self._run_problem:
             self._relook(b for b in (old[0], block_id) if b is not None)
 
+    def _search_text(self, block) -> str:
+        """'⇄ out_features 8..128' for a block whose parameters a sweep searches."""
+        project = getattr(self.doc, "project", None)
+        if self.graph.owner is not None or project is None:
+            return ""
+        text = _line(project.search, block.id)
+        self._searched[block.id] = text
+        return text
+
+    def _search_changed(self, *_) -> None:
+        project = getattr(self.doc, "project", None)
+        if project is None or self.graph.owner is not None:
+            return
+        now = {r.block for r in project.search.ranges if r.block}
+        stale = [bid for bid in now | {b for b, t in self._searched.items() if t}
+                 if bid in self.graph.blocks and self._searched.get(bid, "") != _line(project.search, bid)]
+        self._relook(stale)
+
     def _relook(self, block_ids) -> None:
         for bid in block_ids:
             block = self.graph.blocks.get(bid)
@@ -316,3 +340,8 @@ class GraphScene(QGraphicsScene):
             y += step
         for a, b in lines:
             painter.drawLine(a, b)
+
+
+def _line(search, block_id: str) -> str:
+    ranges = search.for_block(block_id)
+    return "⇄ " + "; ".join(f"{r.param} {r.describe()}" for r in ranges) if ranges else ""

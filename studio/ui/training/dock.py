@@ -63,7 +63,7 @@ class TrainingPanel(QWidget):
         self.left = QTabWidget()
         self.left.addTab(scroll, "Settings")
         self.left.addTab(self.runs, "Runs")
-        self.plots = self.try_panel = None  # built by build_views(): pyqtgraph loads after the window shows
+        self.plots = self.try_panel = self.compare = None  # built by build_views(): pyqtgraph loads after the window shows
         self.right = QTabWidget()
         self.right.addTab(QLabel("The plots appear once PyTorch has loaded…"), "Curves")
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -85,15 +85,24 @@ class TrainingPanel(QWidget):
         if self.plots is not None:
             return
         from studio.ui.training.plots import TrainingPlots
+        from studio.ui.training.run_scatter import RunScatter
         from studio.ui.training.try_panel import TryPanel
 
         self.plots = TrainingPlots()
         self.try_panel = TryPanel()
+        self.compare = RunScatter()
         old = self.right.widget(0)
         self.right.removeTab(0)
         old.deleteLater()
         self.right.addTab(self.plots, "Curves")
         self.right.addTab(self.try_panel, "Try it")
+        self.right.addTab(self.compare, "Compare runs")
+        self.compare.set_table(self.runs.table, self.runs.selected_rows())
+        self.runs.selection_changed.connect(self._show_compare)
+        self.runs.table_changed.connect(self._show_compare)
+
+    def _show_compare(self, *_) -> None:
+        self.compare.set_table(self.runs.table, self.runs.selected_rows())
 
     def show_message(self, text: str, error: bool = False, details: str = "") -> None:
         self.message.show_message(text, error, details)

@@ -1,0 +1,81 @@
+"""View > Compare With…: two canvases, blocks outlined by their change, the differences below."""
+
+from studio.graph.project import load_project, save_project
+from studio.ui import compare_view
+from studio.ui.compare_view import COLOURS
+from tests.graph.test_diff import edited
+from tests.ui.conftest import open_window
+
+CNN = "resources/examples/shapes_cnn.studio.json"
+
+
+def test_compare_with_a_file_outlines_added_changed_and_renamed_blocks(
+    qtbot, tmp_path, monkeypatch
+):
+    w = open_window(qtbot, CNN)
+    other = edited(load_project(CNN))
+    other.training = {**other.training, "epochs": 42}
+    save_project(other, tmp_path / "b.studio.json")
+    monkeypatch.setattr(compare_view, "choose_file", lambda window: str(tmp_path / "b.studio.json"))
+    w.compare_action.trigger()
+    view = w.compare_window
+    qtbot.addWidget(view)
+    a, b = view.side_a, view.side_b
+    colour = {bid: o.pen().color().name() for bid, o in b.outlines.items()}
+    names = {b.project.graph.blocks[bid].name: c for bid, c in colour.items()}
+    assert names == {
+        "drop1": COLOURS["added"],
+        "conv2": COLOURS["changed"],
+        "hidden": COLOURS["renamed"],
+    }
+    assert {a.project.graph.blocks[bid].name for bid in a.outlines} == {"conv2", "fc"}
+    # each outline sits on its block
+    drop = next(bid for bid in b.outlines if b.project.graph.blocks[bid].name == "drop1")
+    assert b.outlines[drop].rect().contains(b.scene.blocks[drop].sceneBoundingRect())
+    # the settings and the code's diff are below
+    text = view.text.toPlainText()
+    assert "~ setting epochs: 10 -> 42" in text or "~ setting epochs:" in text
+    assert "+        self.drop1 = nn.Dropout(p=0.1)" in text
+    # selecting a changed block shows its old and new values
+    conv2 = next(bid for bid in b.outlines if b.project.graph.blocks[bid].name == "conv2")
+    b.scene.blocks[conv2].setSelected(True)
+    assert "out_channels: 32 → 64" in view.details.text()
+    # the open project is not touched by the comparison
+    assert (
+        w.doc.undo_stack.count() == 0
+        and w.doc.graph.block_by_name("conv2").params["out_channels"] == 32
+    )
+
+
+def test_a_bad_file_is_one_message(qtbot, tmp_path, monkeypatch, no_dialogs):
+    w = open_window(qtbot, CNN)
+    (tmp_path / "bad.studio.json").write_text("{")
+    monkeypatch.setattr(
+        compare_view, "choose_file", lambda window: str(tmp_path / "bad.studio.json")
+    )
+    w.compare_action.trigger()
+    assert "not valid JSON" in no_dialogs[0]
+
+
+def test_two_runs_selected_in_the_table_compare_their_models(qtbot, tmp_path):
+    from tests.ui.test_runs_table import fake_run
+
+    w = open_window(qtbot, "resources/examples/mlp_classifier.studio.json")
+    from studio.training.runs import RunStore
+
+    store = RunStore(tmp_path / "p.runs")
+    fake_run(store, 0.01, 64, [0.5])
+    fake_run(store, 0.001, 16, [0.4])
+    runs = w.training.panel.runs
+    runs.set_runs(store.runs())
+    assert not runs.compare_button.isEnabled()
+    runs.list.selectAll()
+    assert runs.compare_button.isEnabled()
+    runs.compare_button.click()
+    view = w.compare_window
+    qtbot.addWidget(view)
+    text = view.text.toPlainText()
+    assert (
+        "~ block fc1: out_features 16 -> 64" in text or "~ block fc1: out_features 64 -> 16" in text
+    )
+    assert "~ setting optimizer.lr" in text
