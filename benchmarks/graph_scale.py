@@ -1,8 +1,11 @@
-"""Scale of the pure model + compiler: a 2,000-block graph.
+"""Scale of the pure model + compiler: graphs of 100, 1,000 and 5,000 blocks (``--blocks``).
 
-Measures full shape inference (cold cache), the incremental re-inference after one parameter
-edit near the input, and code generation. Last line:
-``blocks=2000 infer_s=<float> edit_ms=<float> codegen_s=<float>``
+Measures, per size, full shape inference (cold cache), one parameter edit near the input with
+the refresh after it (shapes and problems: only what the edit changed is checked again), one
+wire edit (the wire into the Output removed and put back, as undo does) and code generation, one line each; the last line
+is the largest size:
+``blocks=5000 infer_s=<float> edit_ms=<float> wire_ms=<float> codegen_s=<float> edit_ms_100=...
+edit_ms_1000=...``
 
 ``--modules`` measures the same with the 2,000 blocks inside 50 uses of 5 module definitions
 (40 blocks each, with a per-use ``width``; the edit is one parameter inside a definition, so
@@ -156,21 +159,13 @@ class _NoMemo(dict):
         pass
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--blocks", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--modules", action="store_true", help="2,000 blocks inside 50 uses of 5 definitions")
-    args = parser.parse_args()
-    import torch  # imported before timing: the GUI imports it once, in the background
-
-    torch.empty(1)
-    if args.modules:
-        modules_main(args.repeat)
-        return
-    infer, edit, codegen = [], [], []
-    for _ in range(args.repeat):
-        g, first = build(args.blocks)
+def measure(n_blocks: int, repeat: int) -> dict:
+    """Median seconds of full inference, milliseconds of one parameter edit and of one wire edit
+    (the wire into the Output removed and put back, as undo does) with the refresh after it,
+    seconds of codegen."""
+    infer, edit, wire, codegen = [], [], [], []
+    for _ in range(repeat):
+        g, first = build(n_blocks)
         clear_cache()
         t0 = time.perf_counter()
         analysis = Analysis(g)
@@ -181,26 +176,68 @@ def main() -> None:
             g.set_params(first, {"out_features": width})
             changed = analysis.refresh()
             edit.append((time.perf_counter() - t0) * 1000)
+        out = next(b for b in g.blocks.values() if b.type == "output")
+        into = g.edge_into(out.id, "in")  # what changes is the Output's shape; the order is walked again
+        for _ in range(3):
+            t0 = time.perf_counter()
+            g.disconnect(into.id)
+            analysis.refresh()
+            g.insert_edge(into)
+            analysis.refresh()
+            wire.append((time.perf_counter() - t0) * 1000 / 2)
         assert analysis.ok
         t0 = time.perf_counter()
         code = generate(g, "Scale test", analysis)
         codegen.append(time.perf_counter() - t0)
         analysis.close()
-    # the worst case: no two blocks share a cached evaluation
-    g, _ = build(args.blocks)
-    clear_cache()
-    import studio.compiler.shapes as shapes
+    return {
+        "blocks": len(g), "infer_s": statistics.median(infer), "edit_ms": statistics.median(edit),
+        "wire_ms": statistics.median(wire), "codegen_s": statistics.median(codegen),
+        "changed": len(changed), "lines": len(code.source.splitlines()),
+    }
 
-    real_memo, shapes._memo = shapes._memo, _NoMemo()
-    t0 = time.perf_counter()
-    Analysis(g, listen=False)
-    unshared = time.perf_counter() - t0
-    shapes._memo = real_memo
-    print(f"full inference with no shared evaluations: {unshared:.3f} s")
-    print(f"re-evaluated after the last edit: {len(changed)} blocks; source: {len(code.source.splitlines())} lines")
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--blocks", default="100,1000,5000", help="graph sizes, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modules", action="store_true", help="2,000 blocks inside 50 uses of 5 definitions")
+    parser.add_argument("--unshared", type=int, default=1000, help="blocks of the no-shared-evaluations run (0: skip)")
+    args = parser.parse_args()
+    import torch  # imported before timing: the GUI imports it once, in the background
+
+    torch.empty(1)
+    if args.modules:
+        modules_main(args.repeat)
+        return
+    sizes = [int(n) for n in args.blocks.split(",")]
+    measure(30, 1)  # the first evaluation of each layer type pays torch's own warm-up
+    results = []
+    for n in sizes:
+        r = measure(n, args.repeat)
+        results.append(r)
+        print(
+            f"  {r['blocks']:>6} blocks: infer {r['infer_s']:.3f} s, parameter edit {r['edit_ms']:.2f} ms "
+            f"({r['changed']} blocks re-evaluated), wire edit {r['wire_ms']:.2f} ms, codegen {r['codegen_s']:.3f} s "
+            f"({r['lines']} lines)",
+            flush=True,
+        )
+    if args.unshared:  # the worst case: no two blocks share a cached evaluation
+        g, _ = build(args.unshared)
+        clear_cache()
+        import studio.compiler.shapes as shapes
+
+        real_memo, shapes._memo = shapes._memo, _NoMemo()
+        t0 = time.perf_counter()
+        Analysis(g, listen=False)
+        unshared = time.perf_counter() - t0
+        shapes._memo = real_memo
+        print(f"full inference of {len(g)} blocks with no shared evaluations: {unshared:.3f} s")
+    small = " ".join(f"edit_ms_{r['blocks']}={r['edit_ms']:.2f}" for r in results[:-1])
+    r = results[-1]
     print(
-        f"blocks={len(g)} infer_s={statistics.median(infer):.3f} "
-        f"edit_ms={statistics.median(edit):.1f} codegen_s={statistics.median(codegen):.3f}"
+        f"blocks={r['blocks']} infer_s={r['infer_s']:.3f} edit_ms={r['edit_ms']:.2f} wire_ms={r['wire_ms']:.2f} "
+        f"codegen_s={r['codegen_s']:.3f} {small}".rstrip()
     )
 
 

@@ -16,7 +16,7 @@ from studio.compiler.fits import size_problems
 from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate_block
 from studio.graph.model import Block, Edge, Graph
 from studio.graph.modules import Definition
-from studio.graph.validation import Diagnostic, validate
+from studio.graph.validation import Diagnostic, Validation, validate
 from studio.trust import TrustPolicy, policy
 
 
@@ -79,8 +79,11 @@ class Analysis:
         self._overrides = owner.apply(values or {}) if isinstance(owner, Definition) else {}
         self._memo: dict = {} if memo is None else memo
         self._dirty: set[str] | None = None  # None: everything
+        self._failed: set[str] = set()  # blocks whose info holds an error
         self._order: list[str] | None = None
         self._listening = listen
+        #: the structural checks, kept up to date by the graph's events (validate() when not listening)
+        self._validation = Validation(graph) if listen else None
         if listen:
             ev = graph.events
             ev.block_added.connect(self._on_block_added)
@@ -100,6 +103,8 @@ class Analysis:
             ev.edge_added.disconnect(self._on_edge)
             ev.edge_removed.disconnect(self._on_edge)
             self.graph.library.changed.disconnect(self._on_definition)
+            self._validation.close()
+            self._validation = None
             self._listening = False
 
     def invalidate(self) -> None:
@@ -125,6 +130,7 @@ class Analysis:
     def _on_block_removed(self, block: Block) -> None:
         self._order = None
         self.info.pop(block.id, None)
+        self._failed.discard(block.id)
 
     def _on_block_changed(self, block: Block, what: str) -> None:
         if what in ("params", "frozen"):
@@ -168,14 +174,21 @@ class Analysis:
             if old != new:
                 self.info[bid] = new
                 changed.add(bid)
+                if new.error:
+                    self._failed.add(bid)
+                else:
+                    self._failed.discard(bid)
                 if old is None or old.out_shapes != new.out_shapes or old.out_dtypes != new.out_dtypes:
                     for nxt in self._succ[bid]:
                         p = self._pos[nxt]
                         if p not in queued:
                             queued.add(p)
                             heapq.heappush(heap, p)
-        self.diagnostics = validate(g) + [
-            Diagnostic(info.error, block_id=bid) for bid, info in self.info.items() if info.error
+        structure = self._validation.diagnostics() if self._validation is not None else validate(g)
+        self.diagnostics = structure + [  # in the order the blocks run
+            Diagnostic(self.info[bid].error, block_id=bid)
+            for bid in sorted(self._failed, key=lambda b: self._pos.get(b, len(self._pos)))
+            if bid in self.info
         ]
         if g.owner is None and self._inputs is None:  # the whole model: does it fit at all?
             t = self.totals()

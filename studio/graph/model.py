@@ -336,7 +336,10 @@ class Graph:
         merged = block.spec.coerce_params({**block.params, **params})
         valid_inputs = {p.name for p in block.spec.input_ports(merged)}
         valid_outputs = {p.name for p in block.spec.output_ports(merged)}
-        for e in self.edges_of(block_id):
+        kept = valid_inputs >= {p.name for p in block.input_ports()} and valid_outputs >= {
+            p.name for p in block.output_ports()
+        }  # no port goes away (the usual edit): no wire to look at, whatever the graph's size
+        for e in () if kept else self.edges_of(block_id):
             if (e.dst == block_id and e.dst_port not in valid_inputs) or (
                 e.src == block_id and e.src_port not in valid_outputs
             ):

@@ -7,7 +7,13 @@ the float32 data (pandas+pyarrow held several hundred MB more in the same test),
 already a dependency of Studio and of the exported ``train.py``, whereas pandas and pyarrow
 would add about 250 MB (pyarrow 170 MB, pandas 84 MB, measured with du) to every install.
 
-The fast path reads every cell in C; the label column goes through a converter that maps each
+When pyarrow is installed (optional: ``pip install pyarrow``), a file of 8 MiB or more is parsed by
+its CSV reader instead (:func:`_parse_arrow`: C++ on several threads, batch by batch into one
+preallocated float32 block): measured on the same 1,000,000-row file it takes about 0.5x the time
+of pandas+pyarrow and 0.3x numpy's CPU time, with the same float32 bits (numbers go through
+float64 as in numpy); whatever pyarrow refuses goes to numpy, so the messages do not change.
+
+The numpy fast path reads every cell in C; the label column goes through a converter that maps each
 distinct text to a number on the fly, so no cell is ever held as a Python string. When numpy
 refuses the file (a word in a number column, a short row, an odd quote), the slow path reads
 it with the csv module to name the exact row and column for the user, and still loads files
@@ -109,12 +115,15 @@ def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_c
     lay = table_layout(path, delimiter, header, label_column, feature_columns)
     classify = task == "classification"
     labels: dict[str, int] = {}
+    parsed = _parse_arrow(path, delimiter, lay, classify, labels)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            x, y = _parse_block(f, delimiter, lay, classify, labels, lay.start)
+        if parsed is None:
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                parsed = _parse_block(f, delimiter, lay, classify, labels, lay.start)
     except ValueError:  # numpy names a position in its own terms: find the cell the csv way
         labels.clear()
-        x, y = _read_slow(path, delimiter, lay, classify, labels)
+        parsed = _read_slow(path, delimiter, lay, classify, labels)
+    x, y = parsed
     if len(x) == 0:
         raise CsvError(f"{path.name} has a header but no data rows.")
     classes, order = _class_order(labels) if classify else (None, None)
@@ -158,6 +167,71 @@ def _parse_block(source, delimiter, lay, classify, labels, skip=0):
     else:  # np.take, unlike a[:, cols], gives C order without a second copy
         x = np.take(a, cols, axis=1)
     return x, a[:, pos[t]]
+
+
+#: files from this size up are parsed by pyarrow when it is installed (below it, its import costs
+#: more than it saves)
+ARROW_MIN_BYTES = 8 << 20
+
+
+def _parse_arrow(path, delimiter, lay, classify, labels):
+    """(features, label ids or targets) of a large file parsed by pyarrow's CSV reader (C++, on
+    several threads), batch by batch into one preallocated float32 block; None when pyarrow is
+    not installed, the file is small, or pyarrow refuses anything (numpy then reads the file and
+    names the cell). Numbers are parsed as float64 and rounded to float32 as numpy does, so both
+    readers give the same bits."""
+    if Path(path).stat().st_size < ARROW_MIN_BYTES:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    used = sorted({*lay.features, lay.target})
+    names = [f"c{j}" for j in range(lay.width)]
+    types = {names[j]: pa.float64() for j in lay.features}
+    types[names[lay.target]] = pa.dictionary(pa.int32(), pa.string()) if classify else pa.float64()
+    estimate = max(1024, int(table_bytes(path, lay) / (len(lay.features) * 4 + 8) * 1.25))
+    x = np.empty((estimate, len(lay.features)), np.float32)  # pages never written take no memory
+    y = np.empty(estimate, np.int64 if classify else np.float32)
+    ids: dict[str, int] = {}  # label text -> id, first seen first (`labels` gets them on success)
+    rows = 0
+    try:
+        with open(path, "rb") as f:
+            for _ in range(lay.start):
+                f.readline()
+            offset = f.tell() or (3 if f.read(3) == b"\xef\xbb\xbf" else 0)
+        source = pa.memory_map(str(path))
+        source.seek(offset)
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                             newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, include_columns=[names[j] for j in used], null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        for batch in reader:
+            n = batch.num_rows
+            if rows + n > len(x):  # the estimate was short: grow (rare)
+                x = np.concatenate([x[:rows], np.empty((max(n, rows), x.shape[1]), np.float32)])
+                y = np.concatenate([y[:rows], np.empty(max(n, rows), y.dtype)])
+            for c, j in enumerate(lay.features):
+                x[rows:rows + n, c] = batch.column(names[j]).to_numpy()
+            target = batch.column(names[lay.target])
+            if classify:
+                known = [ids.setdefault(text.strip(), len(ids)) for text in target.dictionary.to_pylist()]
+                y[rows:rows + n] = np.asarray(known, np.int64)[target.indices.to_numpy()]
+            else:
+                y[rows:rows + n] = target.to_numpy()
+            rows += n
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if rows == 0:
+        return None
+    labels.update(ids)
+    return x[:rows], y[:rows]
 
 
 def _read_slow(path, delimiter, lay, classify, labels):

@@ -1,0 +1,82 @@
+"""What the import's check costs: an import with it against the same import without it, in fresh
+processes, alternating.
+
+For resnet50 and vit_b_16 (random weights; building the model is outside the timings):
+``studio``: ``import_module`` as ``studio import`` runs it (trace with torch.fx, record the
+shapes, build the graph, generate the class, then the check: load the original's weights into
+the generated model and compare outputs at batch 2); ``floor``: the same with ``verify=False``,
+the tracing work no check can avoid; ``symbolic_trace`` alone is printed for scale. Best of
+``--repeat``; peak memory is the most each child held above what it held before the timing.
+
+Last line: ``resnet50_ratio=<float> vit_b_16_ratio=<float> resnet50_mem_ratio=<float>
+vit_b_16_mem_ratio=<float>`` (with the check / without, time and peak memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("resnet50", "vit_b_16")
+
+
+def child(which: str, name: str) -> None:
+    import torch
+    import torchvision
+
+    torch.set_num_threads(1)  # as the importer runs (one thread, see studio/training/threads)
+    model = torchvision.models.get_model(name, weights=None).eval()
+    if which != "trace":
+        from studio.interop.fx_import import import_module
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    if which != "trace":
+        result = import_module(model, [((3, 224, 224), "float32")], name=name, verify=which == "studio")
+        assert which == "floor" or result.matches, result.max_difference
+    else:
+        torch.fx.symbolic_trace(model)
+    seconds = time.perf_counter() - t0
+    print(f"{seconds:.4f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base:.1f}")
+
+
+def measure(which: str, name: str) -> tuple[float, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", which, name], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if out.returncode:
+        raise SystemExit(f"{which} {name} failed:\n{out.stderr[-2000:]}")
+    seconds, peak = out.stdout.split()[-2:]
+    return float(seconds), float(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    figures = {}
+    for name in MODELS:
+        runs = {"studio": [], "floor": [], "trace": []}
+        for _ in range(args.repeat):
+            for which in runs:
+                runs[which].append(measure(which, name))
+        s, f = min(runs["studio"]), min(runs["floor"])
+        sm, fm = min(p for _, p in runs["studio"]), min(p for _, p in runs["floor"])
+        t = min(runs["trace"])
+        print(f"{name}: with the check {s[0]:.2f} s {sm:.0f} MB, without {f[0]:.2f} s {fm:.0f} MB, "
+              f"symbolic_trace alone {t[0]:.2f} s", flush=True)
+        figures[name] = (s[0] / f[0], sm / max(fm, 1.0))
+    print(" ".join(f"{n}_ratio={t:.2f}" for n, (t, _) in figures.items()) + " "
+          + " ".join(f"{n}_mem_ratio={m:.2f}" for n, (_, m) in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
