@@ -13,7 +13,6 @@ kept as they are and unknown keys are remembered, so that `validate()` can name 
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param, ParamError
+from studio.graph.file_keys import unknown_key
 from studio.training import kinds
 from studio.training.options import Number, check_option, option_problems
 
@@ -336,21 +336,6 @@ class TrainingSettings:
 _SECTIONS: dict[str, type[KindSettings]] = {
     "optimizer": OptimizerSettings, "loss": LossSettings, "schedule": ScheduleSettings,
 }
-
-
-def nearest(key: Any, valid: list[str]) -> str:
-    """' (did you mean 'x'?)' with the valid key nearest to `key`, or the list of valid keys."""
-    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    if len(valid) <= 8:
-        return f"; the valid keys are {', '.join(valid)}."
-    return "; docs/training.md lists the settings."
-
-
-def unknown_key(where: str, key: Any, valid: list[str]) -> str:
-    """One line naming an unknown key and the nearest valid one."""
-    return f"Unknown {where} {_short(key)}{nearest(key, valid)}"
 
 
 def _unknown_keys(d: dict, settings: TrainingSettings) -> list[str]:
