@@ -127,6 +127,14 @@ class ProblemsList(QListWidget):
     def _errors(rows) -> int:
         return sum(1 for row in rows if row[1] == "error")
 
+    def error_texts(self) -> list[str]:
+        """The errors shown, the check before Train included, each with its fix's wording."""
+        return [
+            text + (f" (Fix: {fix.text}.)" if fix is not None else "")
+            for text, severity, _, _, fix in self._shown or []
+            if severity == "error"
+        ]
+
     def error_count(self) -> int:
         """Errors shown, the check before Train included (not a pinned run failure)."""
         return self._errors(self._shown or [])
