@@ -178,7 +178,10 @@ FIELDS = (
     Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
-    Field(("seed",), "Seed", "int"),
+    Field(("seed",), "Seed", "int", tip="The initial weights and the order of the batches"),
+    Field(("split_seed",), "Split seed", "int", when=lambda d: not d.get("val_data") and d.get("val_split") != 0,
+          tip="Which rows the validation split holds out; kept when the seed changes, so runs are "
+              "compared on the same rows"),
 )
 
 
