@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -208,15 +207,11 @@ class ProblemsList(QListWidget):
         label = QLabel(text)
         label.setWordWrap(True)
         layout.addWidget(label)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(6)
-        for f in _fixes(fix):
+        for f in _fixes(fix):  # one under the other: a narrow dock shows each whole
             button = QPushButton(f.text)
             button.setToolTip(f"{f.text} (undo with Ctrl+Z)")
             button.clicked.connect(lambda _=False, f=f: self.apply_fix(f))
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         return row
 
     def _icon_room(self) -> int:
