@@ -24,6 +24,8 @@ from typing import Any
 
 from studio.blocks.text import shorten
 from studio.graph.files import UnsafeFile, read_bytes, write_target
+from studio.graph import file_keys
+from studio.graph.file_keys import first_unknown
 from studio.graph.model import Graph
 from studio.graph.search import Search
 from studio.graph.serialize import FormatError
@@ -99,6 +101,9 @@ class Project:
         while version < FORMAT_VERSION:
             data = MIGRATIONS[version](data)
             version += 1
+        unknown = first_unknown(data, file_keys.PROJECT, "project key")
+        if unknown:
+            raise FormatError(unknown)
         name = data.get("name", "Untitled")
         if not isinstance(name, str):
             raise FormatError("'name' must be text")

@@ -7,6 +7,7 @@ from typing import Any
 from studio.blocks.params import ParamError
 from studio.blocks.registry import UnknownBlockType
 from studio.blocks.text import short_repr
+from studio.graph import file_keys
 from studio.graph.errors import GraphError
 
 
@@ -19,6 +20,11 @@ def _expect(cond: bool, message: str) -> None:
         raise FormatError(message)
 
 
+def _known_keys(d: dict, declared: tuple[str, ...], where: str) -> None:
+    unknown = file_keys.first_unknown(d, declared, f"key in {where}:")
+    _expect(unknown is None, unknown or "")
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e9
 
@@ -26,6 +32,7 @@ def _is_num(v: Any) -> bool:
 def graph_from_dict(graph, data: Any):
     """Fill the empty ``graph`` from ``data``; raises :class:`FormatError` saying what is wrong."""
     _expect(isinstance(data, dict), "'graph' must be an object with 'blocks' and 'edges'")
+    _known_keys(data, file_keys.GRAPH, "'graph'")
     blocks = data.get("blocks", [])
     edges = data.get("edges", [])
     _expect(isinstance(blocks, list), "'blocks' must be a list")
@@ -37,6 +44,7 @@ def graph_from_dict(graph, data: Any):
         _expect(isinstance(bid, str) and bid != "", f"{where} needs a text 'id'")
         _expect(isinstance(btype, str), f"{where} ({short_repr(bid)}) needs a text 'type'")
         _expect(isinstance(name, str), f"{where} ({short_repr(bid)}) needs a text 'name'")
+        _known_keys(b, file_keys.BLOCK, f"block {short_repr(name)}")
         try:
             spec = graph.library.spec(btype)
         except (UnknownBlockType, GraphError):
@@ -66,6 +74,7 @@ def graph_from_dict(graph, data: Any):
     for i, e in enumerate(edges):
         where = f"edge {i + 1}"
         _expect(isinstance(e, dict), f"{where} must be an object")
+        _known_keys(e, file_keys.EDGE, where)
         eid, src, dst = e.get("id"), e.get("from"), e.get("to")
         _expect(isinstance(eid, str) and eid != "", f"{where} needs a text 'id'")
         for end, label in ((src, "from"), (dst, "to")):
@@ -92,6 +101,7 @@ def library_from_list(library, data: Any) -> None:
         name = d.get("name")
         _expect(isinstance(name, str), f"module {i + 1} needs a text 'name'")
         _expect(name not in raw, f"two modules are called {short_repr(name)}")
+        _known_keys(d, file_keys.MODULE, f"module {short_repr(name)}")
         sequential = d.get("sequential", False)
         _expect(isinstance(sequential, bool), f"module {short_repr(name)}: 'sequential' must be true or false")
         try:
@@ -197,6 +207,7 @@ def _params_from_list(defn, data: Any, DefinitionParam) -> None:
             name not in ("repeat", "weights"),
             f"{where}: a parameter cannot be called {name!r}; every use has that setting already",
         )
+        _known_keys(p, file_keys.MODULE_PARAM, f"{where}, parameter {short_repr(name)}")
         _expect(isinstance(targets, list) and targets, f"{where}: parameter {short_repr(name)} needs 'targets'")
         pairs = []
         for t in targets:

@@ -313,13 +313,6 @@ WARMUP = Float(0.0, "Warm-up epochs", "Linear warm-up from 0 to the learning rat
 _MIN_LR = Float(0.0, "Minimum LR", "The rate never goes below this.", min=0.0)
 
 
-def _no_warmup(v: Mapping[str, Any]) -> list[str]:
-    w = v.get("warmup_epochs", 0)
-    if isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0:
-        return ["One-cycle already warms up; set warm-up epochs to 0."]
-    return []
-
-
 SCHEDULES: dict[str, ScheduleKind] = _registry(
     ScheduleKind("none", "Constant", "The same rate all along (after the warm-up).",
                  {"warmup_epochs": WARMUP}, rate="constant_rate"),
@@ -332,7 +325,7 @@ SCHEDULES: dict[str, ScheduleKind] = _registry(
     ScheduleKind("one_cycle", "One cycle", "Up to the rate, then far down (OneCycleLR).",
                  {"pct_start": Number(0.3, "Rising share", "The share of the steps in which the rate rises",
                                       min=0.0, max=1.0, exclusive_min=True, exclusive_max=True)},
-                 check=_no_warmup, rate="one_cycle_rate", warmup=False),
+                 rate="one_cycle_rate", warmup=False),
     ScheduleKind("reduce_on_plateau", "Reduce on plateau",
                  "Scale the rate down when the monitored metric stops improving.",
                  {"warmup_epochs": WARMUP,

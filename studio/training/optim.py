@@ -103,7 +103,7 @@ class LRSchedule:
         self.base = [g["lr"] for g in optimizer.param_groups]
         self.spe = max(1, steps_per_epoch)
         self.epochs = settings.epochs
-        self.patience, self.factor = s.patience, s.factor
+        self.patience, self.factor = self.options.get("patience", 0), self.options.get("factor", 1.0)
         self.step_count = 0
         self.scale = 1.0  # reduce-on-plateau multiplier
         self.monitor = runtime.Monitor(settings.monitor_mode())

@@ -30,6 +30,7 @@ def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
         "val_data": val_spec,
         "val_split": float(settings.val_split),
         "seed": settings.seed,
+        "split_seed": settings.split_seed,  # the held-out rows do not move with --seed
         "target": target,
         "standardize": bool(kind.values(settings.data).get("standardize", False)),
     }

@@ -32,7 +32,8 @@ class PreparedRun:
 
 
 def prepare_run(
-    project, settings, base_dir: str | Path | None = None, progress=None, cancel=None, with_code: bool = False
+    project, settings, base_dir: str | Path | None = None, progress=None, cancel=None, with_code: bool = False,
+    check: bool = True,
 ) -> PreparedRun:
     """Load the data, make pretrained weights local, seed, and build the model.
 
@@ -40,7 +41,8 @@ def prepare_run(
     `progress`/`cancel` as in `studio.hub.weights`), then `seed_everything(settings.seed)` right
     before building so initial weights repeat. `with_code` also returns the GeneratedCode
     (generation is deterministic: the same text, so the same `<studio:...>` file name as the
-    model's). Raises PrepareError.
+    model's). `check`: refuse data that does not fit the model, as `studio check` and the
+    Problems list call an error (trying a finished run skips it). Raises PrepareError.
     """
     from studio.training.checkpoints import seed_everything
     from studio.training.datasets import DatasetError, load_data
@@ -50,6 +52,8 @@ def prepare_run(
         raise PrepareError(" ".join(problems), "settings")
     if base_dir is None:
         base_dir = Path(project.path).resolve().parent if getattr(project, "path", None) else Path.cwd()
+    if check:
+        fit_errors(project, settings, base_dir)
     try:
         data = load_data(settings, base_dir=base_dir)
     except DatasetError as e:
@@ -86,6 +90,29 @@ def prepare_run(
     return PreparedRun(model, data, expected, code)
 
 
+def fit_errors(project, settings, base_dir) -> None:
+    """Raise PrepareError with every error of the check before Train (the data against the model:
+    a 3-output head on 2-class data), each with its fix, so a run never trains what `studio
+    check` calls an error."""
+    from studio.compiler import analyze
+    from studio.training.fit_check import check_training
+
+    training = settings.to_dict()
+    if not (getattr(project, "training", None) or {}).get("data"):
+        training.pop("data")  # nobody chose data: the check warns only, as in the window
+    try:
+        analysis = analyze(project.graph)
+        problems = check_training(project.graph, analysis, training, base_dir=base_dir)
+    except Exception:  # noqa: BLE001 - the model's own build below says what is wrong with it
+        return
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        text = " ".join(
+            p.describe(project.graph) + (f" (Fix: {p.fix.text}.)" if p.fix is not None else "") for p in errors
+        )
+        raise PrepareError(text, "data")
+
+
 def load_trained(project, settings, weights: str | Path, prepared: PreparedRun | None = None) -> PreparedRun:
     """A model as `prepare_run` builds it, with a run's trained weights loaded into it (for
     trying a run). `weights` is a state_dict file (`weights.pt`) or a checkpoint (`last.pt`);
@@ -94,7 +121,7 @@ def load_trained(project, settings, weights: str | Path, prepared: PreparedRun |
     import torch
 
     if prepared is None:
-        prepared = prepare_run(project, settings)
+        prepared = prepare_run(project, settings, check=False)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a damaged or foreign file

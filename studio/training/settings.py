@@ -1,7 +1,13 @@
 """Training settings: the plain dict stored in the project file, and its checks.
 
-`TrainingSettings.from_dict` never raises: missing keys get defaults, unknown keys are dropped and
-values of the wrong type are kept as they are so that `validate()` can name them for the user.
+The optimizer, loss and schedule sections are declared nowhere but in their kinds
+(`studio.training.kinds`): a section holds the chosen kind's id and exactly the options that
+kind declares, each at its declared default where the file gives none, so what the settings form
+shows (built from the same declarations) is what trains.
+
+`TrainingSettings.from_dict` never raises: missing keys get defaults, values of the wrong type are
+kept as they are and unknown keys are remembered, so that `validate()` can name them for the user
+(an unknown key with the nearest valid one: a misspelt setting is refused, never ignored).
 """
 
 from __future__ import annotations
@@ -9,14 +15,18 @@ from __future__ import annotations
 import copy
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from studio.blocks.params import MAX_DIM, Bool, Choice, Float, Int, Param, ParamError
+from studio.graph.file_keys import unknown_key
 from studio.training import kinds
 from studio.training.options import Number, check_option, option_problems
 
-SETTINGS_VERSION = 2  # 2: workers "auto" (version 1 files held the old default, 0)
+# 2: workers "auto" (version 1 files held the old default, 0)
+# 3: the optimizer, loss and schedule sections hold only their kind's options (`migrate`)
+SETTINGS_VERSION = 3
 
 OPTIMIZER_IMPLEMENTATIONS = ("auto", "for-loop", "foreach", "fused")
 PRECISIONS = ("none", "bf16", "fp16")
@@ -60,7 +70,9 @@ GENERAL: dict[str, Param] = {
     "val_split": Number(0.2, "Validation split", min=0.0, max=1.0, exclusive_max=True),
     "epochs": Int(10, "Epochs", min=1, max=1_000_000),
     "batch_size": Int(64, "Batch size", min=1, max=MAX_DIM),
-    "seed": Int(0, "Seed", min=0, max=2**32 - 1),
+    "seed": Int(0, "Seed", "Initial weights and the order of the batches.", min=0, max=2**32 - 1),
+    "split_seed": Int(0, "Split seed", "Which rows the validation split holds out; fixed, so runs with "
+                      "different seeds are scored on the same rows.", min=0, max=2**32 - 1),
     "workers": Workers(AUTO, "Data loader workers"),
     "report_every": Int(1000, "Report interval (steps)", min=1, max=10**9),
     "report_seconds": Float(0.1, "Report interval (seconds)", min=0.0),
@@ -75,37 +87,92 @@ EARLY_STOPPING: dict[str, Param] = {
 IMPLEMENTATION = Choice("auto", "Optimizer implementation", options=OPTIMIZER_IMPLEMENTATIONS)
 
 
-@dataclass
-class OptimizerSettings:
-    name: str = "adam"
-    lr: float = 0.001
-    weight_decay: float = 0.0
-    momentum: float = 0.9  # sgd, rmsprop
-    nesterov: bool = False  # sgd
-    beta1: float = 0.9  # adam, adamw
-    beta2: float = 0.999  # adam, adamw
-    eps: float = 1e-8  # adam, adamw, rmsprop, adagrad
-    alpha: float = 0.99  # rmsprop smoothing constant
-    implementation: str = "auto"  # auto | for-loop | foreach | fused
+class KindSettings:
+    """One section chosen by kind: `name` (the kind's id) and `options`, the values of exactly the
+    options that kind declares (`kinds.Kind.options`), read as attributes (`settings.optimizer.lr`).
+    Subclasses name their registry (`lookup`), the kind chosen by default and any section-wide
+    settings that are not a kind's option (`EXTRA`)."""
+
+    lookup: ClassVar[Callable[[Any], kinds.Kind]]
+    DEFAULT: ClassVar[str]
+    EXTRA: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, name: Any = None, options: Mapping[str, Any] | None = None, **extra: Any):
+        self.__dict__["name"] = self.DEFAULT if name is None else name
+        kind = self.kind
+        given = dict(options or {})
+        declared = kind.defaults() if kind is not None else {}
+        self.__dict__["options"] = {**declared, **{k: _typed(kind, k, v) for k, v in given.items()}}
+        for key, param in self.EXTRA.items():
+            self.__dict__[key] = extra.get(key, param.default)
+
+    @property
+    def kind(self) -> kinds.Kind | None:
+        try:
+            return type(self).lookup(self.name)
+        except KeyError:
+            return None
+
+    def __getattr__(self, key: str) -> Any:  # only for names that are not attributes: options
+        options = self.__dict__.get("options", {})
+        if key in options:
+            return options[key]
+        raise AttributeError(f"{self.__dict__.get('name')!r} has no option {key!r}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in self.__dict__.get("options", {}):
+            self.options[key] = value
+        else:
+            self.__dict__[key] = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()!r})"
+
+    @classmethod
+    def from_dict(cls, d: Any) -> KindSettings:
+        d = d if isinstance(d, dict) else {}
+        extra = {k: copy.deepcopy(d[k]) for k in cls.EXTRA if k in d}
+        options = {k: copy.deepcopy(v) for k, v in d.items() if k != "name" and k not in cls.EXTRA}
+        return cls(d.get("name"), options, **extra)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, **copy.deepcopy(self.options), **{k: getattr(self, k) for k in self.EXTRA}}
+
+    def unknown(self) -> list[str]:
+        """The keys the chosen kind does not declare (empty when the kind itself is unknown)."""
+        kind = self.kind
+        return [] if kind is None else [k for k in self.options if k not in kind.options]
+
+    def valid_keys(self) -> list[str]:
+        kind = self.kind
+        return ["name", *(kind.options if kind else ()), *self.EXTRA]
 
 
-@dataclass
-class LossSettings:
-    name: str = "cross_entropy"
-    label_smoothing: float = 0.0  # cross_entropy
-    delta: float = 1.0  # huber delta / smooth_l1 beta
+class OptimizerSettings(KindSettings):
+    lookup = staticmethod(kinds.get_optimizer)
+    DEFAULT = "adam"
+    EXTRA = {"implementation": IMPLEMENTATION}
 
 
-@dataclass
-class ScheduleSettings:
-    name: str = "none"
-    warmup_epochs: float = 0.0  # linear warm-up from 0 to lr, any schedule but one_cycle
-    step_size: int = 10  # step: epochs between decays
-    gamma: float = 0.1  # step: decay factor
-    min_lr: float = 0.0  # cosine floor, plateau floor
-    pct_start: float = 0.3  # one_cycle: share of steps spent rising
-    factor: float = 0.1  # reduce_on_plateau
-    patience: int = 5  # reduce_on_plateau: epochs without improvement
+class LossSettings(KindSettings):
+    lookup = staticmethod(kinds.get_loss)
+    DEFAULT = "cross_entropy"
+
+
+class ScheduleSettings(KindSettings):
+    lookup = staticmethod(kinds.get_schedule)
+    DEFAULT = "none"
+
+
+def _typed(kind: kinds.Kind | None, key: str, value: Any) -> Any:
+    """A whole number given for a float option is that float (JSON writes 1.0 as 1 elsewhere)."""
+    param = kind.options.get(key) if kind is not None else None
+    if param is not None and param.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 @dataclass
@@ -124,6 +191,7 @@ class TrainingSettings:
     batch_size: int = 64
     shuffle: bool = True
     seed: int = 0
+    split_seed: int = 0  # the validation split's own seed (`seed` moves the weights, not the rows)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
@@ -136,30 +204,35 @@ class TrainingSettings:
     report_seconds: float = 0.1  # metrics are read back (one device sync) at most this often...
     report_every: int = 1000  # ...and at least every this many steps
     version: int = SETTINGS_VERSION
+    #: "Unknown ..." sentences for the keys the file holds that nothing declares (not saved)
+    unknown: list[str] = field(default_factory=list, compare=False, repr=False)
 
     # -- persistence ---------------------------------------------------------------------------
 
     @classmethod
     def from_dict(cls, d: dict | None) -> TrainingSettings:
-        d = migrate(dict(d or {}))
+        d = migrate(copy.deepcopy(d) if isinstance(d, dict) else {})
         settings = cls()
         _fill(settings, d)
-        # the chosen kind's own defaults (SGD's rate is not Adam's) where the file gives none
-        for section, lookup in _SECTIONS.items():
-            given = d.get(section) if isinstance(d.get(section), dict) else {}
-            current = getattr(settings, section)
-            try:
-                kind = lookup(current.name)
-            except KeyError:
-                continue
-            for key, param in kind.options.items():
-                if key not in given and hasattr(current, key):
-                    setattr(current, key, param.default)
+        for section, section_cls in _SECTIONS.items():
+            setattr(settings, section, section_cls.from_dict(d.get(section)))
+        settings.unknown = _unknown_keys(d, settings)
         settings.version = SETTINGS_VERSION
         return settings
 
     def to_dict(self) -> dict:
-        return copy.deepcopy(asdict(self))
+        out = {}
+        for f in fields(self):
+            if f.name == "unknown":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, KindSettings):
+                out[f.name] = value.to_dict()
+            elif hasattr(value, "__dataclass_fields__"):
+                out[f.name] = {g.name: getattr(value, g.name) for g in fields(value)}
+            else:
+                out[f.name] = value
+        return copy.deepcopy(out)
 
     @classmethod
     def for_resume(cls, run: dict, form: dict) -> dict:
@@ -214,19 +287,20 @@ class TrainingSettings:
     def validate(self, data: bool = True) -> list[str]:
         """Problems a beginner can fix, one sentence each; empty when the settings are usable.
         `data=False` leaves out the dataset specs (a Trainer given data already loaded)."""
-        errs: list[str] = option_problems(GENERAL, {k: getattr(self, k) for k in GENERAL})
+        errs: list[str] = list(self.unknown)
+        errs += option_problems(GENERAL, {k: getattr(self, k) for k in GENERAL})
         if data:
             errs += _data_problems(self.data, "")
         if data and self.val_data is not None:
             errs += _data_problems(self.val_data, "The separate validation dataset: ")
-        for section, lookup in _SECTIONS.items():
+        for section in _SECTIONS:
             values = getattr(self, section)
             try:
-                kind = lookup(values.name)
+                kind = type(values).lookup(values.name)
             except KeyError as e:
                 errs.append(e.args[0])
                 continue
-            errs += kind.problems({k: v for k, v in asdict(values).items() if k != "name"})
+            errs += kind.problems({k: v for k, v in values.options.items() if k in kind.options})
         problem = check_option(IMPLEMENTATION, self.optimizer.implementation, IMPLEMENTATION.label)
         errs += [problem] if problem else []
         errs += self._monitor_problems()
@@ -259,7 +333,30 @@ class TrainingSettings:
         return []
 
 
-_SECTIONS = {"optimizer": kinds.get_optimizer, "loss": kinds.get_loss, "schedule": kinds.get_schedule}
+_SECTIONS: dict[str, type[KindSettings]] = {
+    "optimizer": OptimizerSettings, "loss": LossSettings, "schedule": ScheduleSettings,
+}
+
+
+def _unknown_keys(d: dict, settings: TrainingSettings) -> list[str]:
+    top = [f.name for f in fields(TrainingSettings) if f.name != "unknown"]
+    out = [unknown_key("training setting", k, top) for k in d if k not in top]
+    for section in _SECTIONS:
+        values = getattr(settings, section)
+        out += [unknown_key(f"{section} setting", k, values.valid_keys()) for k in values.unknown()]
+    es = d.get("early_stopping")
+    if isinstance(es, dict):
+        out += [unknown_key("early_stopping setting", k, list(EARLY_STOPPING)) for k in es if k not in EARLY_STOPPING]
+    for key in ("data", "val_data"):
+        spec = d.get(key)
+        try:
+            kind = kinds.get_dataset(spec.get("kind")) if isinstance(spec, dict) else None
+        except KeyError:
+            continue
+        if kind is not None:
+            valid = ["kind", *kind.options]
+            out += [unknown_key(f"{key} setting", k, valid) for k in spec if k not in valid]
+    return out
 
 
 def _data_problems(spec: Any, prefix: str) -> list[str]:
@@ -286,9 +383,24 @@ def migrate(d: dict) -> dict:
 
     Version 1 files hold `workers: 0`, the old default, written by every save: they become
     "auto" (a number other than 0 was the user's choice and stays).
+
+    Version 2 files were saved with every optimizer, loss and schedule option of every kind
+    (momentum 0.9 beside Adam, which never read it): an option another kind of the section
+    declares is dropped, so what remains is what trained. Any other key stays, to be refused.
     """
-    if d.get("version") == 1 and d.get("workers") == 0:
+    version = d.get("version")
+    if version == 1 and d.get("workers") == 0:
         d["workers"] = AUTO
+    if isinstance(version, int) and version < 3:
+        for section, section_cls in _SECTIONS.items():
+            values = d.get(section)
+            if not isinstance(values, dict):
+                continue
+            chosen = section_cls(values.get("name")).kind
+            if chosen is None:
+                continue
+            retired = _V2_OPTIONS[section] - set(chosen.options)
+            d[section] = {k: v for k, v in values.items() if k not in retired}
     for key in ("data", "val_data"):
         spec = d.get(key)
         try:
@@ -300,13 +412,21 @@ def migrate(d: dict) -> dict:
     return d
 
 
+# the options version 2 wrote into every section, whatever its kind
+_V2_OPTIONS = {
+    "optimizer": {"lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps", "alpha"},
+    "loss": {"label_smoothing", "delta"},
+    "schedule": {"warmup_epochs", "step_size", "gamma", "min_lr", "pct_start", "factor", "patience"},
+}
+
+
 def _whole(v: Any) -> Any:
     return int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**53 else v
 
 
 def _fill(obj: Any, d: dict) -> None:
     for f in fields(obj):
-        if f.name not in d or f.name == "version":
+        if f.name not in d or f.name in ("version", "unknown") or f.name in _SECTIONS:
             continue
         value, current = d[f.name], getattr(obj, f.name)
         if hasattr(current, "__dataclass_fields__"):

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
 
 from studio.blocks.params import Choice, Param, ParamError
+from studio.ui.wheel import wheel_only_with_focus
 
 INT_LIMIT = 2**31 - 1
 INVALID_STYLE = "border: 2px solid #d32f2f; border-radius: 3px;"
@@ -32,7 +33,7 @@ class ParamEditor(QObject):
         self.param = param
         #: the block's current values: what dependent options and checks are computed from
         self.values: Mapping[str, Any] = {}
-        self.widget: QWidget = self._make()
+        self.widget: QWidget = wheel_only_with_focus(self._make())
         self.widget.setToolTip(param.doc)
         self._updating = False
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -69,6 +70,7 @@ class ProblemsList(QListWidget):
         graph = self.doc.graph
         rows = [(d.describe(graph), d.severity, d.block_id, d.edge_id, None) for d in analysis.diagnostics]
         rows += [(d.describe(graph), d.severity, d.block_id, None, d.fix) for d in self._fit_problems(analysis)]
+        rows += [(d.describe(graph), d.severity, d.block_id, None, d.fixes) for d in self._weights_problems()]
         stale = self._pinned is not None and self.doc.undo_stack.index() != self._pinned_at and not self._errors(rows)
         if stale:
             self._pinned = None  # edited since the run failed, and nothing is wrong now
@@ -103,6 +105,15 @@ class ProblemsList(QListWidget):
         except Exception as e:  # noqa: BLE001 - a check must never take the window down
             return [FitProblem(f"{FIT_PREFIX}: could not be checked against the model ({e}).", severity="warning")]
 
+    def _weights_problems(self) -> list:
+        """Pretrained weights not on this computer, frozen blocks with random weights."""
+        from studio.training.weights_check import weights_problems
+
+        try:
+            return weights_problems(self.doc.graph)
+        except Exception:  # noqa: BLE001 - a check must never take the window down
+            return []
+
     def _base_dir(self) -> str:
         path = self.doc.project.path
         return str(Path(path).resolve().parent) if path else str(Path.cwd())
@@ -126,6 +137,14 @@ class ProblemsList(QListWidget):
     @staticmethod
     def _errors(rows) -> int:
         return sum(1 for row in rows if row[1] == "error")
+
+    def error_texts(self) -> list[str]:
+        """The errors shown, the check before Train included, each with its fix's wording."""
+        return [
+            text + "".join(f" (Fix: {f.text}.)" for f in _fixes(fix))
+            for text, severity, _, _, fix in self._shown or []
+            if severity == "error"
+        ]
 
     def error_count(self) -> int:
         """Errors shown, the check before Train included (not a pinned run failure)."""
@@ -171,7 +190,7 @@ class ProblemsList(QListWidget):
             item.setData(EDGE_ROLE, edge_id)
             item.setToolTip(text)
             self.addItem(item)
-            if fix is not None:
+            if _fixes(fix):
                 self.setItemWidget(item, self._fix_row(text, fix))
         if self._shown is not None and not rows:
             ok = style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
@@ -187,11 +206,12 @@ class ProblemsList(QListWidget):
         layout.setSpacing(3)
         label = QLabel(text)
         label.setWordWrap(True)
-        button = QPushButton(fix.text)
-        button.setToolTip(f"{fix.text} (undo with Ctrl+Z)")
-        button.clicked.connect(lambda _=False, f=fix: self.apply_fix(f))
         layout.addWidget(label)
-        layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+        for f in _fixes(fix):  # one under the other: a narrow dock shows each whole
+            button = QPushButton(f.text)
+            button.setToolTip(f"{f.text} (undo with Ctrl+Z)")
+            button.clicked.connect(lambda _=False, f=f: self.apply_fix(f))
+            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         return row
 
     def _icon_room(self) -> int:
@@ -217,10 +237,23 @@ class ProblemsList(QListWidget):
     def apply_fix(self, fix) -> bool:
         """Push the fix's command (undoable, as any edit); the list follows the new analysis."""
         target = self.editor.doc if self.editor is not None else self.doc
+        make_with = getattr(fix, "make_with", None)
+        if make_with is not None:  # the fix needs a file chosen first
+            path, _ = QFileDialog.getOpenFileName(self, fix.text.rstrip("…"), "", fix.filter)
+            return bool(path) and target.push(make_with(self.doc.graph, path))
         return target.push(fix.make(self.doc.graph))
 
     def problem_texts(self) -> list[str]:
         return [row[0] for row in self._shown or []]
+
+    def all_fix_buttons(self) -> dict[str, list[QPushButton]]:
+        """Every fix button of each shown problem, by the text of the problem."""
+        out = {}
+        for i in range(self.count()):
+            row = self.itemWidget(self.item(i))
+            if row is not None:
+                out[row.findChild(QLabel).text()] = row.findChildren(QPushButton)
+        return out
 
     def fix_buttons(self) -> dict[str, QPushButton]:
         """Each shown fix button by the text of its problem (what a test clicks)."""
@@ -238,3 +271,10 @@ class ProblemsList(QListWidget):
             self.edge_clicked.emit(edge_id)
         elif block_id:
             self.block_clicked.emit(block_id)
+
+
+def _fixes(fix) -> tuple:
+    """A row's fixes: none, one, or several (a tuple)."""
+    if fix is None:
+        return ()
+    return tuple(fix) if isinstance(fix, tuple) else (fix,)

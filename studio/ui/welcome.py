@@ -59,8 +59,9 @@ class WelcomeView(QWidget):
         self.set_recent(recent)
         layout.addWidget(self.recent)
         for lst in (self.examples, self.recent):
+            # activated alone: a double-click also activates, so a second slot opened it twice
+            # (and the second call read an item the first open had already cleared away)
             lst.itemActivated.connect(self._open)
-            lst.itemDoubleClicked.connect(self._open)
 
     def set_recent(self, recent: list[str]) -> None:
         self.recent.clear()
@@ -71,7 +72,7 @@ class WelcomeView(QWidget):
         if not recent:
             self.recent.addItem("No recent files yet.")
 
-    def _open(self, item: QListWidgetItem) -> None:
-        path = item.data(PATH_ROLE)
+    def _open(self, item: QListWidgetItem | None) -> None:
+        path = item.data(PATH_ROLE) if item is not None else None
         if path:
             self.open_requested.emit(path)

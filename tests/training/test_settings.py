@@ -10,19 +10,61 @@ from studio.training.optim import LRSchedule, loss_spec, make_loss, make_optimiz
 from studio.training.settings import TrainingSettings
 
 
-def test_missing_and_unknown_keys_get_defaults():
+def test_missing_keys_get_the_kinds_defaults_and_unknown_keys_are_refused():
     s = TrainingSettings.from_dict({"epochs": 3, "mystery": 1, "optimizer": {"name": "sgd", "bogus": 2}})
     assert s.epochs == 3 and s.batch_size == 64
     assert s.optimizer.name == "sgd" and s.optimizer.lr == 0.01  # sgd's own default rate
     assert "mystery" not in s.to_dict()
+    errs = s.validate()
+    assert "Unknown training setting 'mystery'; docs/training.md lists the settings." in errs
+    assert any(e.startswith("Unknown optimizer setting 'bogus'") for e in errs)
+    assert TrainingSettings.from_dict({"epochs": 3, "optimizer": {"name": "sgd"}}).validate() == []
+
+
+@pytest.mark.parametrize(
+    ("d", "message"),
+    [
+        ({"dataset": {"kind": "moons"}}, "Unknown training setting 'dataset'; did you mean 'data'?"),
+        ({"optimizer": {"kind": "sgd"}}, "Unknown optimizer setting 'kind'; the valid keys are name, lr, "
+                                         "weight_decay, beta1, beta2, eps, implementation."),
+        ({"optimizer": {"name": "sgd", "learning_rate": 0.1}}, "Unknown optimizer setting 'learning_rate'; "
+                                                               "the valid keys are name, lr, weight_decay, "
+                                                               "momentum, nesterov, implementation."),
+        ({"optimizer": {"name": "adam", "momentum": 0.5}}, "Unknown optimizer setting 'momentum'; the valid keys "
+                                                           "are name, lr, weight_decay, beta1, beta2, eps, implementation."),
+        ({"schedule": {"name": "cosine", "min_rl": 0.1}}, "Unknown schedule setting 'min_rl'; did you mean 'min_lr'?"),
+        ({"loss": {"name": "mse", "label_smoothing": 0.1}}, "Unknown loss setting 'label_smoothing'; the valid keys are name."),
+        ({"early_stopping": {"enabeld": True}}, "Unknown early_stopping setting 'enabeld'; did you mean 'enabled'?"),
+        ({"data": {"kind": "moons", "nosie": 0.1}}, "Unknown data setting 'nosie'; did you mean 'noise'?"),
+        ({"epoch": 3}, "Unknown training setting 'epoch'; did you mean 'epochs'?"),
+    ],
+)
+def test_an_unknown_key_is_refused_naming_the_nearest_valid_one(d, message):
+    assert message in TrainingSettings.from_dict(d).validate()
+
+
+def test_version_2_files_lose_only_the_other_kinds_options_and_train_as_before():
+    v2 = {"version": 2, "optimizer": {"name": "adam", "lr": 0.005, "weight_decay": 0.0, "momentum": 0.9,
+                                      "nesterov": False, "beta1": 0.8, "beta2": 0.999, "eps": 1e-8, "alpha": 0.99,
+                                      "implementation": "auto"},
+          "loss": {"name": "mse", "label_smoothing": 0.0, "delta": 1.0},
+          "schedule": {"name": "step", "warmup_epochs": 0.0, "step_size": 3, "gamma": 0.5, "min_lr": 0.0,
+                       "pct_start": 0.3, "factor": 0.1, "patience": 5}}
+    s = TrainingSettings.from_dict(v2)
     assert s.validate() == []
+    d = s.to_dict()
+    assert d["version"] == 3
+    assert d["optimizer"] == {"name": "adam", "lr": 0.005, "weight_decay": 0.0, "beta1": 0.8, "beta2": 0.999,
+                              "eps": 1e-8, "implementation": "auto"}
+    assert d["loss"] == {"name": "mse"}
+    assert d["schedule"] == {"name": "step", "warmup_epochs": 0.0, "step_size": 3, "gamma": 0.5}
 
 
 def test_round_trip_is_plain_json():
     s = TrainingSettings.from_dict({"schedule": {"name": "cosine", "warmup_epochs": 1}, "data": {"kind": "moons"}})
     d = json.loads(json.dumps(s.to_dict()))
     assert TrainingSettings.from_dict(d) == s
-    assert d["version"] == 2
+    assert d["version"] == 3
 
 
 def test_messages_name_the_setting_and_value():
@@ -38,7 +80,7 @@ def test_messages_name_the_setting_and_value():
     [
         ({"optimizer": {"name": "lbfgs"}}, "Unknown optimizer 'lbfgs'"),
         ({"loss": {"name": "cross_entropy", "label_smoothing": 1.5}}, "Label smoothing must be less than 1"),
-        ({"schedule": {"name": "one_cycle", "warmup_epochs": 2}}, "One-cycle already warms up"),
+        ({"schedule": {"name": "one_cycle", "warmup_epochs": 2}}, "Unknown schedule setting 'warmup_epochs'"),
         ({"device": "cpu", "precision": "fp16"}, "Mixed precision (fp16) needs a CUDA GPU"),
         ({"device": "gpu"}, "Unknown device 'gpu'"),
         ({"monitor": "val_mae"}, "does not exist for classification"),
@@ -167,7 +209,7 @@ def test_older_files_with_the_old_default_get_auto_and_keep_a_chosen_number():
     assert TrainingSettings.from_dict(old).workers == "auto"
     assert TrainingSettings.from_dict({**old, "workers": 2}).workers == 2
     saved = TrainingSettings.from_dict({**old, "workers": 2}).to_dict()
-    assert saved["version"] == 2 and TrainingSettings.from_dict({**saved, "workers": 0}).workers == 0
+    assert saved["version"] == 3 and TrainingSettings.from_dict({**saved, "workers": 0}).workers == 0
 
 
 @pytest.mark.parametrize("value", ["many", "4", -1, 2.5, True, 257])

@@ -68,3 +68,78 @@ def test_loader_workers_show_auto_and_take_a_number_or_auto(qtbot, monkeypatch):
             assert box.styleSheet() == ""
     form.editors[("data", "kind")].setCurrentText("spirals")  # data in memory: no workers
     assert box.text() == "0" and box.toolTip().endswith("auto is 0.")
+
+
+# -- what the form shows is what trains ------------------------------------------------------------
+
+RUN_SECTIONS = [("optimizer", kinds.OPTIMIZERS), ("loss", kinds.LOSSES), ("schedule", kinds.SCHEDULES)]
+RUN_CASES = [(section, kind) for section, registry in RUN_SECTIONS for kind in registry.values()]
+
+
+def _shown_values(form, section) -> dict:
+    from PySide6.QtWidgets import QCheckBox
+
+    out = {}
+    for path, w in form.editors.items():
+        if path[0] != section or len(path) != 2 or path[1] == "name" or not form.form.isRowVisible(w):
+            continue
+        out[path[1]] = w.isChecked() if isinstance(w, QCheckBox) else float(w.text())
+    return out
+
+
+def _trained_values(settings, section) -> dict:
+    """The option values the torch objects a run builds from `settings` hold."""
+    import torch
+
+    from studio.training.optim import LRSchedule, make_loss, make_optimizer
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = make_optimizer(model.parameters(), settings, "cpu")
+    if section == "optimizer":
+        group = optimizer.param_groups[0]
+        out = {"lr": group["lr"]}
+        for arg, key in kinds.get_optimizer(settings.optimizer.name).arguments.items():
+            for i, k in enumerate(key if isinstance(key, tuple) else (key,)):
+                out[k] = group[arg][i] if isinstance(key, tuple) else group[arg]
+        return out
+    if section == "loss":
+        loss = make_loss(settings.loss)
+        kind = kinds.get_loss(settings.loss.name)
+        return {key: getattr(loss, arg) for arg, key in kind.arguments.items()}
+    return dict(LRSchedule(optimizer, settings, 10).options)
+
+
+@pytest.mark.parametrize(("section", "kind"), RUN_CASES, ids=lambda c: getattr(c, "id", c))
+def test_after_switching_kinds_the_run_trains_with_exactly_what_the_form_shows(form, section, kind):
+    """Start from another kind with a value typed in, switch to `kind` with the combo box: every
+    row shows the value the run's settings hold and the torch objects built from them use."""
+    from studio.training.settings import TrainingSettings
+
+    registry = dict(RUN_SECTIONS)[section]
+    other = next(k for k in reversed(list(registry)) if k != kind.id)
+    combo = form.editors[(section, "name")]
+    combo.setCurrentText(other)
+    for key, editor in form.editors.items():  # type an unusual value into the other kind's rows
+        if key[0] == section and form.form.isRowVisible(editor) and hasattr(editor, "textEdited"):
+            if key[1] in ("lr", "weight_decay", "min_lr", "label_smoothing", "delta", "warmup_epochs"):
+                editor.setText("0.123")
+                editor.textEdited.emit("0.123")
+    combo.setCurrentText(kind.id)
+    shown = _shown_values(form, section)
+    assert set(shown) == set(kind.form_options())
+    run = TrainingSettings.from_dict(form.settings())  # what Train stores and trains with
+    assert run.validate() == []
+    stored = run.to_dict()[section]
+    assert {k: stored[k] for k in shown} == pytest.approx(shown)
+    assert stored == {"name": kind.id, **kind.defaults(), **({"implementation": "auto"} if section == "optimizer" else {})}
+    trained = _trained_values(run, section)
+    assert {k: trained[k] for k in shown if k in trained} == pytest.approx(shown)
+
+
+def test_an_emptied_row_shows_the_kinds_default_it_falls_back_to(form):
+    form.editors[("optimizer", "name")].setCurrentText("sgd")
+    lr = form.editors[("optimizer", "lr")]
+    assert lr.text() == "0.01"
+    lr.setText("")
+    lr.textEdited.emit("")
+    assert lr.placeholderText() == "0.01 (default)" and form.settings()["optimizer"] == {"name": "sgd"}

@@ -223,6 +223,12 @@ class TrainingController(QObject):
             settings_dict["data"] = DATASETS[data["kind"]].pinned(data, Path(path).resolve().parent if path else None)
         settings = TrainingSettings.from_dict(settings_dict)
         problems = settings.validate()
+        if not problems:  # the check before Train: data that does not fit the model is an error
+            self.w.problems.refresh()
+            if self.w.problems.is_reading():
+                self.panel.show_message("Checking the training data against the model; Train again in a moment.")
+                return
+            problems = self.w.problems.error_texts()
         if problems:
             self.panel.show_message(" ".join(problems), error=True)
             return

@@ -1,7 +1,10 @@
 """The run settings form: a declared list of fields over the `project.training` dict.
 
 The choices and the option rows of the dataset, optimizer, loss and schedule come from their
-declarations (`studio.training.kinds`): a row shows when the chosen kind declares its option.
+declarations (`studio.training.kinds`): a row shows when the chosen kind declares its option, and
+holds the value the run will use (the chosen kind's own default where the project gives none).
+Choosing another kind starts that section afresh from the new kind's defaults and refills the
+rows, so no row keeps a value the previous kind had.
 
 Each edit builds a new dict, checks it with `TrainingSettings.validate()` as you type (the field
 turns red and the message shows) and, when valid, emits `edited(dict, key)`; the panel pushes it as
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from studio.training import kinds
 from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
+from studio.ui.wheel import wheel_only_with_focus
 
 WORKERS_TIP = ("DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
                "read from disk, none for data in memory; 0: load in the training process")
@@ -109,6 +113,31 @@ def _option_fields(section: str, registry: dict, default: str) -> list[Field]:
     ]
 
 
+# the sections chosen by kind: the key holding the kind, and its registry
+KIND_SECTIONS = {"data": ("kind", kinds.DATASETS), "optimizer": ("name", kinds.OPTIMIZERS),
+                 "loss": ("name", kinds.LOSSES), "schedule": ("name", kinds.SCHEDULES)}
+
+
+def _fresh_section(old: dict, section: str, chosen: str) -> dict:
+    """A section of another kind: the kind alone (its options at their declared defaults), keeping
+    only what is not a kind's option (the optimizer's implementation)."""
+    old = old.get(section) if isinstance(old.get(section), dict) else {}
+    key = KIND_SECTIONS[section][0]
+    keep = TrainingSettings().optimizer.EXTRA if section == "optimizer" else {}
+    return {key: chosen, **{k: v for k, v in old.items() if k in keep}}
+
+
+def _default_of(d: dict, f: Field):
+    """The declared default of a kind option row, for the kind chosen in `d` (None: not one)."""
+    if len(f.path) != 2 or f.path[0] not in KIND_SECTIONS or f.path[1] == KIND_SECTIONS[f.path[0]][0]:
+        return None
+    key, registry = KIND_SECTIONS[f.path[0]]
+    chosen = _get(d, (f.path[0], key), TrainingSettings().to_dict()[f.path[0]].get(key))
+    kind = registry.get(chosen) if isinstance(chosen, str) else None
+    param = kind.options.get(f.path[1]) if kind is not None else None
+    return None if param is None else param.default
+
+
 def _early(d) -> bool:
     return bool(_get(d, ("early_stopping", "enabled"), False))
 
@@ -149,7 +178,10 @@ FIELDS = (
     Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
-    Field(("seed",), "Seed", "int"),
+    Field(("seed",), "Seed", "int", tip="The initial weights and the order of the batches"),
+    Field(("split_seed",), "Split seed", "int", when=lambda d: not d.get("val_data") and d.get("val_split") != 0,
+          tip="Which rows the validation split holds out; kept when the seed changes, so runs are "
+              "compared on the same rows"),
 )
 
 
@@ -201,7 +233,7 @@ class SettingsForm(QWidget):
         else:
             w = QLineEdit()
             w.textEdited.connect(lambda text, f=f: self._changed(f, text))
-        return w
+        return wheel_only_with_focus(w)
 
     # ------------------------------------------------------------------ model -> form
     def load(self, settings: dict) -> None:
@@ -220,7 +252,8 @@ class SettingsForm(QWidget):
                     w.setChecked(bool(value))
                 else:
                     w.setText("" if value is None else _fmt(value))
-                    w.setPlaceholderText("default")
+                    default = _default_of(self._dict, f)
+                    w.setPlaceholderText("default" if default is None else f"{_fmt(default)} (default)")
         finally:
             self._loading = False
         self._show_visibility()
@@ -239,13 +272,15 @@ class SettingsForm(QWidget):
         new = copy.deepcopy(self._dict)
         if f.kind == "choice":
             value = raw
-            if f.path == ("data", "kind"):
-                new["data"] = {"kind": value}  # another dataset: its own defaults
-                new.pop("val_data", None)
-                self._set_value(f, new, value)
+            section = f.path[0]
+            if len(f.path) == 2 and section in KIND_SECTIONS and f.path[1] == KIND_SECTIONS[section][0]:
+                new[section] = _fresh_section(new, section, value)  # another kind: its own defaults
+                if section == "data":
+                    new.pop("val_data", None)
                 self._dict = new
-                self.load(new)
-                self.edited.emit(copy.deepcopy(new), "data")
+                self.load(new)  # every row refilled from the new kind
+                if section == "data" or self._check(new, f):  # a dataset may need its file first
+                    self.edited.emit(copy.deepcopy(new), section)
                 return
         elif f.kind == "bool":
             value = raw

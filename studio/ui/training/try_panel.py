@@ -39,6 +39,7 @@ from studio.ui.training.try_text import (
     text_source,
 )
 from studio.ui.training.try_texts_table import TextsTable
+from studio.ui.wheel import wheel_only_with_focus
 
 GRID = 160
 CELL = 28  # px per confusion-matrix cell: room for a three-digit count at 8 pt
@@ -148,13 +149,13 @@ class TryPanel(QWidget):
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("Prompt (empty: start from the validation text)")
         self.prompt.returnPressed.connect(self.run)
-        self.temperature = QDoubleSpinBox()
+        self.temperature = wheel_only_with_focus(QDoubleSpinBox())
         self.temperature.setRange(0.0, 5.0)
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(0.8)
         self.temperature.setPrefix("temperature ")
         self.temperature.setToolTip("Lower: likelier, more repetitive text; 0: always the likeliest token.")
-        self.length = QSpinBox()
+        self.length = wheel_only_with_focus(QSpinBox())
         self.length.setRange(1, MAX_TOKENS)
         self.length.setValue(300)
         self.length.setSuffix(" tokens")
