@@ -15,7 +15,8 @@ from typing import Any
 
 from studio.blocks.text import short_repr
 
-PROJECT = ("format_version", "app", "saved_by", "name", "graph", "training", "metadata")
+# "search" (optional, its own version inside: studio.graph.search) holds a sweep's ranges
+PROJECT = ("format_version", "app", "saved_by", "name", "graph", "training", "metadata", "search")
 GRAPH = ("modules", "blocks", "edges")
 BLOCK = ("id", "type", "version", "name", "params", "position", "frozen")
 EDGE = ("id", "from", "to")

@@ -38,12 +38,6 @@ MAX_NAME = 200
 #: MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
-#: the top-level keys a project file may hold (an unknown-key check reads this); ``search``
-#: (optional, its own version inside: ``studio.graph.search``) holds the sweep's ranges
-PROJECT_KEYS = ("format_version", "app", "saved_by", "name", "graph", "training", "metadata",
-                "search")
-
-
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 2 adds module definitions (``graph.modules``); a version-1 file has none."""
     graph = data.get("graph")
