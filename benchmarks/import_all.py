@@ -6,9 +6,18 @@ original's weights into it), then the same parameter count and, in eval mode, ou
 the original's within 1e-5 on a random batch of 2.
 
     python benchmarks/import_all.py [NAME ...]
+    python benchmarks/import_all.py --zoo timm|transformers|tutorials [NAME ...]
 
 Prints one line per model (OK/FAIL, seconds, the reason) and, last,
 ``imported=<n>/<total> identical=<n> slowest=<name>:<seconds>``.
+
+``--zoo`` imports the models people load from elsewhere (tests/zoo: 25 timm families, five
+Hugging Face transformers from tiny configs, ten models as the PyTorch tutorials write them),
+each with its weights perturbed, in eval mode. "identical": the same parameter count and outputs
+within 1e-5 with the original weights; "strict": the original ``state_dict`` loads unchanged with
+``strict=True`` into the exported class and gives those outputs, at every example size. Last line:
+``zoo=<name> imported=N/M identical=N strict=N slowest=<model>:<s>``. timm and transformers are
+optional: without them the zoo is skipped with a note.
 """
 
 from __future__ import annotations
@@ -52,7 +61,11 @@ def check_model(name: str) -> tuple[bool, bool, str]:
     size = image_size(name)
     try:
         result = import_module(
-            loaded.module, [((3, size, size), "float32")], name=name, source=loaded.source, kwargs=loaded.kwargs
+            loaded.module,
+            [((3, size, size), "float32")],
+            name=name,
+            source=loaded.source,
+            kwargs=loaded.kwargs,
         )
     except ModelImportError as e:
         return False, False, str(e)
@@ -66,6 +79,8 @@ def check_model(name: str) -> tuple[bool, bool, str]:
 
 
 def main(names: list[str]) -> int:
+    if names[:1] == ["--zoo"] and len(names) > 1:
+        return zoo_main(names[1], names[2:])
     import torch
     import torchvision
 
@@ -86,8 +101,142 @@ def main(names: list[str]) -> int:
             slowest = (name, seconds)
         status = "OK" if same else "FAIL"
         print(f"{status:4} {name:22} {seconds:7.1f}s  {detail.splitlines()[0][:300]}", flush=True)
-    print(f"imported={imported}/{len(names)} identical={identical} slowest={slowest[0]}:{slowest[1]:.1f}")
+    print(
+        f"imported={imported}/{len(names)} identical={identical} slowest={slowest[0]}:{slowest[1]:.1f}"
+    )
     return 0 if identical == len(names) else 1
+
+
+# --------------------------------------------------------------------------- --zoo
+def zoo_entries(zoo: str) -> dict | None:
+    """``name -> (make, more sizes)``: ``make(batch)`` returns ``(model, example_args)``."""
+    import importlib.util
+
+    if zoo == "tutorials":
+        from tests.zoo.tutorials import SECOND, TUTORIALS
+
+        def maker(cls, example):
+            return lambda batch=2: (cls(), example(batch))
+
+        return {
+            n: (maker(c, e), [SECOND[n]] if n in SECOND else []) for n, (c, e) in TUTORIALS.items()
+        }
+    if importlib.util.find_spec(zoo) is None:
+        return None
+    from tests.zoo import libraries
+
+    if zoo == "timm":
+        return {n: (libraries.timm_make(n), []) for n in libraries.TIMM}
+    if zoo == "transformers":
+        return {n: (f, [lambda b=2, f=f: f(b, 7)[1]]) for n, f in libraries.TRANSFORMERS.items()}
+    raise SystemExit(f"--zoo takes timm, transformers or tutorials, not {zoo!r}")
+
+
+def perturb(model) -> None:
+    """Move every weight away from its initial value, so a dropped scale or bias shows."""
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.is_floating_point():
+                p.add_(torch.randn(p.shape, generator=gen) * 0.02)
+        for name, b in model.named_buffers():
+            if b.is_floating_point() and name.endswith(("running_var", "running_mean")):
+                b.mul_(1 + torch.rand(b.shape, generator=gen) * 0.5).add_(0.01)
+
+
+def check_zoo_model(make, more_sizes) -> tuple[bool, bool, bool, str]:
+    """``(imported, identical, strict, detail)`` for one zoo model."""
+    import torch
+
+    from studio.compiler import build_class, generate
+    from studio.interop import fx_import
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, args = make(2)
+    perturb(model)
+    model.eval()
+    try:
+        if hasattr(fx_import, "import_example"):
+            result = fx_import.import_example(model, args, name=type(model).__name__)
+        else:
+            inputs = [(tuple(a.shape[1:]), str(a.dtype).removeprefix("torch.")) for a in args]
+            result = fx_import.import_module(model, inputs, name=type(model).__name__)
+    except fx_import.ModelImportError as e:
+        return False, False, False, str(e)
+    diff = result.max_difference
+    identical = result.params == result.original_params and diff is not None and diff <= ATOL
+    detail = f"{len(result.project.graph.blocks)} blocks, max difference {diff:.1e}"
+    if result.params != result.original_params:
+        detail += f", {result.params:,} parameters imported of {result.original_params:,}"
+    code = generate(result.project.graph, result.project.name)
+    export = build_class(code)().eval()
+    try:
+        export.load_state_dict(model.state_dict(), strict=True)
+    except RuntimeError as e:
+        return (
+            True,
+            identical,
+            False,
+            detail + f"; strict load fails: {str(e).splitlines()[1][:120]}",
+        )
+    strict = True
+    for example in [lambda b=2: args, *more_sizes]:
+        for batch in (1, 3):
+            x = example(batch)
+            with torch.no_grad():
+                want = fx_import._flat(model(*x))[:1]
+                try:
+                    got = fx_import._flat(export(*[a for a in x if a is not None]))[:1]
+                except Exception as e:  # noqa: BLE001
+                    return (
+                        True,
+                        identical,
+                        False,
+                        detail + f"; the export fails at {_shapes(x)}: {e}"[:300],
+                    )
+            if want[0].shape != got[0].shape or float((want[0] - got[0]).abs().max()) > ATOL:
+                return True, identical, False, detail + f"; other outputs at {_shapes(x)}"
+    return True, identical, strict, detail
+
+
+def _shapes(args) -> str:
+    return ", ".join("x".join(map(str, a.shape)) for a in args if a is not None)
+
+
+def zoo_main(zoo: str, names: list[str]) -> int:
+    import torch
+
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    entries = zoo_entries(zoo)
+    if entries is None:
+        print(f"zoo={zoo} skipped: {zoo} is not installed (pip install studio[zoo])")
+        return 0
+    names = names or list(entries)
+    imported = identical = strict = 0
+    slowest = ("-", 0.0)
+    for name in names:
+        start = time.perf_counter()
+        try:
+            ok, same, loads, detail = check_zoo_model(*entries[name])
+        except Exception as e:  # noqa: BLE001 - a benchmark reports every failure and goes on
+            ok, same, loads, detail = False, False, False, f"{type(e).__name__}: {e}"
+        seconds = time.perf_counter() - start
+        imported += ok
+        identical += same
+        strict += same and loads
+        if seconds > slowest[1]:
+            slowest = (name, seconds)
+        status = "OK" if same and loads else "FAIL"
+        print(f"{status:4} {name:30} {seconds:7.1f}s  {detail.splitlines()[0][:300]}", flush=True)
+    print(
+        f"zoo={zoo} imported={imported}/{len(names)} identical={identical} strict={strict} "
+        f"slowest={slowest[0]}:{slowest[1]:.1f}"
+    )
+    return 0 if strict == len(names) else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from studio.graph.model import Graph
 from studio.interop import fx_patterns, fx_rules
 from studio.interop.fx_module_rules import constructor_of
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
+from studio.interop.fx_state import state_block
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
 
 _FOLLOWS = "is not a tensor block"
@@ -58,6 +59,8 @@ class _Builder:
         self.why: dict[fx.Node, str] = {}
         #: names for the Output blocks (from a Studio-generated docstring), else output, output_2...
         self.output_names: list[str] = []
+        #: owner module path -> a newly built copy (what its parameters start at), or None
+        self.rebuilt: dict[str, Any] = {}
 
     def build(self) -> tuple[Graph, dict[str, str], list[str]]:
         self._find_matches()
@@ -80,6 +83,8 @@ class _Builder:
                     self._tuple_node(node)
             except Unsupported as e:
                 self.problems.append(f"{node.name}: {e}")
+        if not self.problems:
+            self._unread_state()
         if self.problems:
             # the causes first: "its input x is not a tensor block" only follows from them
             causes = [p for p in self.problems if not p.endswith(_FOLLOWS)] or self.problems
@@ -187,6 +192,33 @@ class _Builder:
         block = self._add(node, mapped, path)
         self.refs[node] = (block.id, "out")
 
+    def _unread_state(self) -> None:
+        """The saved tensors forward() never reads, of modules whose tensors it reads directly
+        (a BatchNorm's ``num_batches_tracked`` in eval mode): a block each, unwired, so the
+        original's state_dict loads with ``strict=True``."""
+        root = self.t.root
+        if root is None:
+            return
+        read = {n.target: n for n in self.t.gm.graph.nodes if n.op == "get_attr" and n.target in self.first}
+        owners: dict[str, fx.Node] = {}
+        for target, node in read.items():
+            owners.setdefault(target.rpartition(".")[0], node)
+        for owner_path, sibling in owners.items():
+            owner = root.get_submodule(owner_path) if owner_path else root
+            saved = owner.state_dict(keep_vars=True)
+            for attr, value in saved.items():
+                target = f"{owner_path}.{attr}" if owner_path else attr
+                if "." in attr or target in self.first or not isinstance(value, torch.Tensor):
+                    continue
+                node = self.t.gm.graph.create_node("get_attr", target, name=f"unread_{target.replace('.', '_')}")
+                node.meta["nn_module_stack"] = dict(sibling.meta.get("nn_module_stack") or {})
+                try:
+                    mapped = state_block(root, target, value, self.rebuilt)
+                except Unsupported as e:
+                    self.notes.append(f"{target} is not read by forward() and has no block: {e}.")
+                    continue
+                self._add(node, mapped, target)
+
     def _has_state(self, path: str) -> bool:
         module = self.t.modules.get(path)
         if module is None:  # a parameter read with get_attr
@@ -284,12 +316,15 @@ class _Builder:
         value = self.t.gm
         for part in node.target.split("."):
             value = getattr(value, part)
-        if not isinstance(value, nn.Parameter):
-            raise Unsupported(f"{node.target} is a buffer used directly (only parameters have a block)")
-        shape = tuple(value.shape)
-        if not shape or len(shape) > 6:
-            raise Unsupported(f"{node.target} has {len(shape)} dimensions (Parameter blocks take 1 to 6)")
-        return Mapped("parameter", {"shape": shape, "init": "zeros"})
+        if not isinstance(value, torch.Tensor):
+            raise Unsupported(f"{node.target} is not a tensor")
+        root = getattr(self.t, "root", None)
+        if root is not None:  # the original's own tensor (a GraphModule keeps only the tensor)
+            original = root
+            for part in node.target.split("."):
+                original = getattr(original, part, None)
+            value = original if isinstance(original, torch.Tensor) else value
+        return state_block(root, node.target, value, self.rebuilt)
 
 
 # --------------------------------------------------------------------------- custom modules

@@ -141,6 +141,7 @@ def import_module(
     gm = _trace(module, name, len(inputs))
     runs = [_record(gm, _examples(inputs, b), name, inputs) for b in _BATCHES]
     trace = Trace(gm, runs)
+    trace.root = module
     builder = _Builder(trace, inputs, name)
     builder.output_names = studio_output_names(type(module)) or []
     graph, paths, notes = builder.build()

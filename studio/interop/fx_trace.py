@@ -80,6 +80,8 @@ class Trace:
 
     def __init__(self, gm: fx.GraphModule, runs: list[dict[fx.Node, Any]]) -> None:
         self.gm = gm
+        #: the module traced (its own parameters and buffers; set by the importer)
+        self.root: nn.Module | None = None
         self.modules = dict(gm.named_modules())
         self.s1, self.s2 = runs
         #: operands of absorbed Add/Multiply nodes, waiting for the node they merge into
