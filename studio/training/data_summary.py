@@ -405,6 +405,39 @@ def _classes(
     out.train_counts = [round(c * scale) - v for c, v in zip(seen, out.val_counts, strict=True)]
 
 
+def _parquet(out: DataSummary, settings: TrainingSettings, values: dict, base: Path) -> None:
+    """A Parquet file: the first rows for the preview, statistics and bad cells; the classes of
+    every row (one column read by pyarrow is fast)."""
+    from studio.training.runtime.parquet import open_parquet
+
+    path = resolve(values.get("path"), base, "Parquet file")
+    table = open_parquet(path)
+    names = list(table.column_names)
+    if not names or table.num_rows == 0:
+        raise DataError(f"{path.name} is empty.")
+    target = column_number(values.get("target", -1), names, path.name)
+    features = [j for j in range(len(names)) if j != target]
+    head = table.slice(0, HEAD_ROWS).to_pydict()
+    n = min(HEAD_ROWS, table.num_rows)
+    body = [
+        (i + 1, ["" if head[c][i] is None else str(head[c][i]) for c in names]) for i in range(n)
+    ]
+    out.family, out.columns, out.target = "table", names, names[target]
+    out.rows, out.row_lines = (
+        [r for _, r in body[:PREVIEW_ROWS]],
+        [k for k, _ in body[:PREVIEW_ROWS]],
+    )
+    out.total, out.sample_shape = table.num_rows, [len(features)]
+    out.description = (
+        f"{path.name} ({table.num_rows:,} rows, {len(features)} features, target {names[target]!r})"
+    )
+    where = "all rows" if n == table.num_rows else f"the first {n:,} rows"
+    _table_cells(out, body, names, features, where)
+    if settings.task == "classification":
+        labels = ["" if v is None else str(v) for v in table.column(target).to_pylist()]
+        _classes(out, settings, labels, table.num_rows, exact=True)
+
+
 # -- text -----------------------------------------------------------------------------------------
 
 
@@ -474,4 +507,4 @@ def _loaded(out: DataSummary, settings: TrainingSettings, values: dict, base: Pa
             out.stats_from = f"all {len(x):,} training samples"
 
 
-_READERS = {"image_folder": _image_folder, "csv": _csv, "text": _text}
+_READERS = {"image_folder": _image_folder, "csv": _csv, "parquet": _parquet, "text": _text}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
-from studio.training import readers, text_data
+from studio.training import parquet_data, readers, text_data
 from studio.training.options import Char, Column, Number, option_problems
 from studio.training.signatures import (
     DataError,
@@ -400,6 +400,11 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 shown=("path", "target"), family="file", loader="load_csv", targets=("class", "float"),
                 reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
+    DatasetKind("parquet", "Parquet file", "A table in a Parquet file (needs pyarrow): one column is the target.",
+                {"path": _PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise")},
+                shown=("path", "target"), family="file", loader="load_parquet", targets=("class", "float"),
+                reader="read_parquet_data", reader_spec=parquet_data.parquet_spec,
+                signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
                 {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3),
                  "size": Ints((28, 28), "Image size", min_len=1, max_len=2, min=1, max=4096),
