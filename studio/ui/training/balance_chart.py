@@ -18,7 +18,6 @@ class BalanceChart(pg.PlotWidget):
         self.plot_item.hideButtons()
         self.plot_item.showGrid(y=True, alpha=0.2)
         self.plot_item.setLabel("left", "samples")
-        self.legend = self.plot_item.addLegend(offset=(-10, 10))
         self.train_bars = pg.BarGraphItem(
             x=[], height=[], width=0.38, brush=pg.mkBrush(*TRAIN), name="train"
         )
@@ -27,8 +26,6 @@ class BalanceChart(pg.PlotWidget):
         )
         self.plot_item.addItem(self.train_bars)
         self.plot_item.addItem(self.val_bars)
-        self.legend.addItem(self.train_bars, "train")
-        self.legend.addItem(self.val_bars, "validation")
         self.labels: list[pg.TextItem] = []
         self.shown: list[tuple[str, int, int]] = []  # (class, train, val) as drawn
 
@@ -61,7 +58,8 @@ class BalanceChart(pg.PlotWidget):
                         self.labels.append(label)
         axis = self.plot_item.getAxis("bottom")
         axis.setTicks([[(x, name[:14]) for x, (name, _, _) in enumerate(rows)]])
-        self.plot_item.setTitle(title)
+        key = "<span style='color:#4285f4'>■ train</span>  <span style='color:#fb8c00'>■ validation</span>"
+        self.plot_item.setTitle(f"{title}  {key}" if rows else title, size="10pt")
         top = max([r[1] for r in rows] + [r[2] for r in rows] + [1])
         self.plot_item.setXRange(-0.7, len(rows) - 0.3, padding=0)
-        self.plot_item.setYRange(0, top * 1.25, padding=0)
+        self.plot_item.setYRange(0, top * 1.4, padding=0)

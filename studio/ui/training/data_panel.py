@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListView,
     QListWidget,
@@ -93,9 +94,13 @@ class DataPanel(QWidget):
         self.samples = _grid()
         self.augmented = _grid()
         self.rows = QTableWidget()
+        self.rows.verticalHeader().setDefaultSectionSize(22)
         self.windows = QTableWidget(0, 2)
         self.windows.setHorizontalHeaderLabels(["context", "next tokens"])
-        self.windows.horizontalHeader().setStretchLastSection(True)
+        head = self.windows.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.windows.verticalHeader().setDefaultSectionSize(22)
         self.stats = QTableWidget(0, 3)
         self.stats.setHorizontalHeaderLabels(["", "mean", "std"])
         self.cells = QLabel("")
@@ -116,7 +121,7 @@ class DataPanel(QWidget):
         self.chart = BalanceChart()
         self.editor = PipelineEditor()
         self.editor.changed.connect(self.pipeline_changed)
-        right = QWidget()
+        self.right = right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
         right_box.addWidget(self.chart, 1)
@@ -126,6 +131,7 @@ class DataPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([600, 400])
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
         box.addLayout(top)
@@ -233,6 +239,9 @@ class DataPanel(QWidget):
         if ratio > 5:
             title += f" · unbalanced: {ratio:.1f}x"
         self.chart.show_counts(s.classes, s.train_counts, s.val_counts, title if s.classes else "")
+        self.chart.setVisible(bool(s.classes))
+        self.editor.setVisible(self.editor.isEnabled())
+        self.right.setVisible(bool(s.classes) or self.editor.isEnabled())
 
     def _draw_samples(self) -> None:
         self.samples.clear()

@@ -39,9 +39,11 @@ class PipelineEditor(QWidget):
         )
         self.title.setWordWrap(True)
         self.list = QListWidget()
-        self.list.setMaximumHeight(150)
+        self.list.setMaximumHeight(104)
         self.list.currentRowChanged.connect(self._show_options)
         self.choice = QComboBox()
+        self.choice.setMinimumContentsLength(16)
+        self.choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.add_button = QPushButton("Add")
         self.remove_button = QPushButton("Remove")
         self.up_button = QPushButton("Up")
@@ -88,11 +90,12 @@ class PipelineEditor(QWidget):
         for n, s in enumerate(self.steps, 1):
             kind = TRANSFORMS.get(s.get("id")) if isinstance(s, dict) else None
             mark = " ⟳" if kind is not None and kind.random else ""
-            self.list.addItem(f"{n}. {describe([s]) if kind else s!r}{mark}")
+            text = describe([s]) if kind is not None else repr(s)
+            self.list.addItem(f"{n}. {text}{mark}")
         if not self.steps and self.data:
             self.list.addItem("(none: the data is used as it is)")
         self.list.blockSignals(False)
-        self.list.setCurrentRow(min(keep, len(self.steps) - 1) if self.steps else -1)
+        self.list.setCurrentRow(max(0, min(keep, len(self.steps) - 1)) if self.steps else -1)
         self._show_options(self.list.currentRow())
 
     def _show_options(self, row: int) -> None:
