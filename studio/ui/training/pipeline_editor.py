@@ -43,7 +43,9 @@ class PipelineEditor(QWidget):
         self.list.currentRowChanged.connect(self._show_options)
         self.choice = QComboBox()
         self.choice.setMinimumContentsLength(16)
-        self.choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.add_button = QPushButton("Add")
         self.remove_button = QPushButton("Remove")
         self.up_button = QPushButton("Up")
