@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("studio.cli.export", "write the generated code (or other formats) of a project"),
     "train": ("studio.cli.train", "train a project headless and write metrics and weights"),
     "import": ("studio.cli.import_model", "turn a PyTorch module into an editable project"),
+    "data": ("studio.cli.data", "summarize a project's dataset: classes per split, shapes, statistics"),
     "weights": ("studio.cli.weights", "download the pretrained weights a project needs, with progress"),
     "profile": ("studio.cli.profile", "time each block of a few real training steps on a device"),
     "sweep": ("studio.cli.sweep", "search hyper-parameters with Optuna; each trial is a kept run"),

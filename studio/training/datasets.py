@@ -152,6 +152,13 @@ def load_csv(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Da
     return rt.read_csv_data(plain)
 
 
+def load_parquet(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
+    from studio.training.runtime.parquet import read_parquet_data
+
+    resolve(values.get("path"), base_dir, "Parquet file")  # "Parquet file not found: ..." first
+    return read_parquet_data(plain)
+
+
 def load_text(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
     """A text file or a CSV with a text column (`runtime.text`), found first ("... not found")."""
     resolve(values.get("path"), base_dir, "file")

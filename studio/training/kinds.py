@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
-from studio.training import readers, text_data
+from studio.training import parquet_data, readers, text_data
 from studio.training.options import Char, Column, Number, option_problems
 from studio.training.signatures import (
     DataError,
@@ -173,7 +173,7 @@ class DatasetKind(Kind):
     #: generated sets: memory one sample needs while it is made (bytes, a generous estimate)
     bytes_per_sample: int = 0
     #: downloaded sets: the torchvision.datasets class, its per-channel (mean, std), and whether
-    #: augmentation flips the images (not for digits)
+    #: the old "augment" checkbox flipped the images (not for digits; `transforms.old_checkbox`)
     torchvision: str = ""
     stats: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
     flip: bool = False
@@ -349,7 +349,6 @@ def _noise(default: float) -> Float:
 
 _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2**32 - 1)
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
-_AUGMENT = Bool(False, "Augment", "Random flips and shifts of the training images.")
 _PATH = Text("", "File / folder", max_len=4096)
 _VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21)
 _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
@@ -379,9 +378,9 @@ def _size_check(v: Mapping[str, Any]) -> list[str]:
 def _torchvision(kind_id: str, label: str, shape: tuple, source: str, stats: tuple, flip: bool = False) -> DatasetKind:
     return DatasetKind(
         kind_id, label, f"The {label} images (downloaded once into the data folder).",
-        {"augment": _AUGMENT, "root": Text("", "Data folder", max_len=4096),
+        {"root": Text("", "Data folder", max_len=4096),
          "split": Choice("train", "Split", options=("train", "test")), "download": Bool(True, "Download")},
-        shown=("augment",), family="download", loader="load_torchvision", reader="read_torchvision",
+        shown=(), family="download", loader="load_torchvision", reader="read_torchvision",
         reader_spec=readers.download_spec,
         signature=fixed_signature(shape, 10, label), torchvision=source, stats=stats, flip=flip,
     )
@@ -407,11 +406,16 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 shown=("path", "target"), family="file", loader="load_csv", targets=("class", "float"),
                 reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
+    DatasetKind("parquet", "Parquet file", "A table in a Parquet file (needs pyarrow): one column is the target.",
+                {"path": _PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise")},
+                shown=("path", "target"), family="file", loader="load_parquet", targets=("class", "float"),
+                reader="read_parquet_data", reader_spec=parquet_data.parquet_spec,
+                signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
-                {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3), "augment": _AUGMENT,
+                {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3),
                  "size": Ints((28, 28), "Image size", min_len=1, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
-                shown=("path", "channels", "augment"), check=_size_check, family="folder", lazy=True,
+                shown=("path", "channels"), check=_size_check, family="folder", lazy=True,
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",

@@ -25,15 +25,36 @@ def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
     val_spec = get_dataset(val.get("kind")).runtime_spec(val, target, base_dir) if val else None
     if val_spec is not None and "vocab" in data and "vocab" in val_spec:
         val_spec["vocab"] = data["vocab"]  # text: a token id means the same in both sets
+    rows = augmentation(settings, data, val_spec, base_dir)
     return {
         "data": data,
         "val_data": val_spec,
+        **({"augment_rows": rows} if rows else {}),
         "val_split": float(settings.val_split),
         "seed": settings.seed,
         "split_seed": settings.split_seed,  # the held-out rows do not move with --seed
         "target": target,
         "standardize": bool(kind.values(settings.data).get("standardize", False)),
     }
+
+
+def augmentation(settings: TrainingSettings, data: dict, val_spec: dict | None, base_dir=None) -> dict | None:
+    """The augmentation pipeline as the runtime builds it (`transforms.pipeline_spec`): image
+    steps go into the image readers' specs (a separate validation set runs the deterministic
+    steps only); a table's steps are returned, for `runtime.data.load_data` to apply after
+    standardising."""
+    from studio.training.transforms import data_of, pipeline_spec
+
+    if not settings.augment:
+        return None
+    size = get_dataset(settings.data.get("kind")).describe(settings.data, base_dir).sample_shape
+    pipeline = pipeline_spec(settings.augment, list(size[-2:]) if size and len(size) == 3 else None)
+    if data_of(settings.data) == "table":
+        return pipeline
+    data["augment"] = pipeline
+    if val_spec is not None and data_of(settings.val_data) == "image":
+        val_spec["augment"] = {"train": pipeline["val"], "val": pipeline["val"]}
+    return None
 
 
 def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> dict:

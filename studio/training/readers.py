@@ -42,7 +42,7 @@ def folder_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> 
     size = [int(size)] * 2 if isinstance(size, (int, float)) else [int(s) for s in size] * (3 - len(size))
     return {
         "path": absolute(values["path"], base_dir), "size": size[:2], "channels": values["channels"],
-        "normalize": bool(values["normalize"]), "augment": bool(values["augment"]),
+        "normalize": bool(values["normalize"]),
     }
 
 
@@ -54,6 +54,6 @@ def download_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -
     mean, std = kind.stats
     return {
         "torchvision": kind.torchvision, "root": str(root), "split": values["split"],
-        "download": values["download"] is not False, "augment": bool(values["augment"]),
+        "download": values["download"] is not False,
         "mean": list(mean), "std": list(std), "flip": kind.flip, "size": kind.signature(values).sample_shape[-1],
     }

@@ -26,7 +26,8 @@ from studio.training.options import Number, check_option, option_problems
 
 # 2: workers "auto" (version 1 files held the old default, 0)
 # 3: the optimizer, loss and schedule sections hold only their kind's options (`migrate`)
-SETTINGS_VERSION = 3
+# 4: the data's `augment` checkbox became the `augment` pipeline
+SETTINGS_VERSION = 4
 
 OPTIMIZER_IMPLEMENTATIONS = ("auto", "for-loop", "foreach", "fused")
 PRECISIONS = ("none", "bf16", "fp16")
@@ -187,6 +188,7 @@ class TrainingSettings:
     data: dict = field(default_factory=lambda: {"kind": "spirals"})
     val_split: float = 0.2  # fraction of `data` held out, ignored when `val_data` is set
     val_data: dict | None = None  # separate validation dataset spec
+    augment: list = field(default_factory=list)  # the augmentation pipeline (`studio.training.transforms`)
     epochs: int = 10
     batch_size: int = 64
     shuffle: bool = True
@@ -293,6 +295,10 @@ class TrainingSettings:
             errs += _data_problems(self.data, "")
         if data and self.val_data is not None:
             errs += _data_problems(self.val_data, "The separate validation dataset: ")
+        if self.augment or not isinstance(self.augment, list):
+            from studio.training.transforms import data_of, pipeline_problems
+
+            errs += pipeline_problems(self.augment, data_of(self.data))
         for section in _SECTIONS:
             values = getattr(self, section)
             try:
@@ -401,6 +407,8 @@ def migrate(d: dict) -> dict:
                 continue
             retired = _V2_OPTIONS[section] - set(chosen.options)
             d[section] = {k: v for k, v in values.items() if k not in retired}
+    if not isinstance(d.get("version"), int) or d["version"] < 4:
+        _checkbox_to_pipeline(d)
     for key in ("data", "val_data"):
         spec = d.get(key)
         try:
@@ -418,6 +426,22 @@ _V2_OPTIONS = {
     "loss": {"label_smoothing", "delta"},
     "schedule": {"warmup_epochs", "step_size", "gamma", "min_lr", "pct_start", "factor", "patience"},
 }
+def _checkbox_to_pipeline(d: dict) -> None:
+    """Version 4: the data's "augment" checkbox became the `augment` pipeline that does the same
+    (`transforms.old_checkbox`); a separate validation set's checkbox never applied and goes."""
+    from studio.training.transforms import old_checkbox
+
+    for key in ("data", "val_data"):
+        spec = d.get(key)
+        if isinstance(spec, dict) and "augment" in spec:
+            spec = d[key] = dict(spec)
+            on = spec.pop("augment")
+            if on is True and key == "data" and "augment" not in d:
+                try:
+                    flip = kinds.get_dataset(spec.get("kind")).flip
+                except KeyError:
+                    flip = False
+                d["augment"] = old_checkbox(spec.get("kind"), flip)
 
 
 def _whole(v: Any) -> Any:

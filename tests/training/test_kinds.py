@@ -55,10 +55,11 @@ def test_every_schedule_names_a_runtime_rate_that_starts_near_the_base(kind):
 @pytest.mark.parametrize("kind", kinds.DATASETS.values(), ids=lambda k: k.id)
 def test_every_dataset_kind_has_a_loader_and_validates_its_defaults(kind):
     import studio.training.datasets as ds
-    from studio.training.runtime import data, generated, text
+    from studio.training.runtime import data, generated, parquet, text
 
     assert callable(getattr(ds, kind.loader))
-    assert callable(getattr(data, kind.reader, None) or getattr(text, kind.reader, None) or getattr(generated, kind.reader))
+    modules = (data, text, parquet, generated)
+    assert any(callable(getattr(m, kind.reader, None)) for m in modules), kind.reader
     assert all(callable(getattr(generated, name)) for name in kind.generator)
     assert kind.problems({"kind": kind.id}) == []
     assert set(kind.form_options()) <= set(kind.options)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from studio.training.optim import LRSchedule, loss_spec, make_loss, make_optimizer, optimizer_spec
-from studio.training.settings import TrainingSettings
+from studio.training.settings import SETTINGS_VERSION, TrainingSettings
 
 
 def test_missing_keys_get_the_kinds_defaults_and_unknown_keys_are_refused():
@@ -64,7 +64,7 @@ def test_round_trip_is_plain_json():
     s = TrainingSettings.from_dict({"schedule": {"name": "cosine", "warmup_epochs": 1}, "data": {"kind": "moons"}})
     d = json.loads(json.dumps(s.to_dict()))
     assert TrainingSettings.from_dict(d) == s
-    assert d["version"] == 3
+    assert d["version"] == SETTINGS_VERSION
 
 
 def test_messages_name_the_setting_and_value():
@@ -209,7 +209,7 @@ def test_older_files_with_the_old_default_get_auto_and_keep_a_chosen_number():
     assert TrainingSettings.from_dict(old).workers == "auto"
     assert TrainingSettings.from_dict({**old, "workers": 2}).workers == 2
     saved = TrainingSettings.from_dict({**old, "workers": 2}).to_dict()
-    assert saved["version"] == 3 and TrainingSettings.from_dict({**saved, "workers": 0}).workers == 0
+    assert saved["version"] == SETTINGS_VERSION and TrainingSettings.from_dict({**saved, "workers": 0}).workers == 0
 
 
 @pytest.mark.parametrize("value", ["many", "4", -1, 2.5, True, 257])

@@ -20,6 +20,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
+from studio.training.runtime.augment import (
+    ImagePixels,
+    augmented_rows,
+    augmented_views,
+    decode_size,
+    pixels_in_memory,
+)
 from studio.training.runtime.tables import DataProblem
 from studio.training.runtime.tabular import (
     cache_folder,
@@ -306,11 +313,12 @@ def decoded_images(files):
 def read_image_folder(spec):
     """(dataset, info) of a folder with one sub-folder of images per class, resized to
     spec["size"], spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
-    is false; with spec["augment"] the training view flips and shifts (validation stays plain).
-    Without augmentation, a set whose float32 tensors fit the memory budget (`memory_budget`) is
-    decoded once into memory (`decoded_images`); otherwise each image is read from its file when
-    a batch needs it, so a folder of any size streams from disk."""
-    from torchvision import datasets, transforms
+    is false. With an augmentation pipeline (spec["augment"]: training and validation steps)
+    the images are kept as uint8 and each view runs its steps as samples are read (`augment`).
+    A set whose pixels fit the memory budget (`memory_budget`) is decoded once into memory
+    (`decoded_images`, `pixels_in_memory`); otherwise each image is read from its file when a
+    batch needs it, so a folder of any size streams from disk."""
+    from torchvision import datasets
 
     size = spec.get("size", (28, 28))
     size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
@@ -321,15 +329,16 @@ def read_image_folder(spec):
         "num_classes": len(plain.classes), "class_names": list(plain.classes),
         "description": f"{os.path.basename(str(spec['path']).rstrip('/'))} ({len(plain)} images, {len(plain.classes)} classes)",
     }
-    if not spec.get("augment"):
+    pipeline = spec.get("augment")
+    if not pipeline:
         if len(plain) * channels * size[0] * size[1] * 4 <= memory_budget(spec):
             return decoded_images(plain), info
         return plain, info
-    head = [transforms.Grayscale(channels)] if channels == 1 else []
-    tail = [transforms.ToTensor()] + ([transforms.Normalize([0.5] * channels, [0.5] * channels)] if normalize else [])
-    aug = [transforms.Resize(size), transforms.RandomHorizontalFlip(), transforms.RandomAffine(10, translate=(0.1, 0.1))]
-    train = datasets.ImageFolder(str(spec["path"]), transform=transforms.Compose(head + aug + tail), loader=loader)
-    return TwoViews(train, plain), info
+    pixels = ImagePixels(plain.samples, decode_size(pipeline["train"], size), channels, read_pixels)
+    if len(pixels) * channels * pixels.size[0] * pixels.size[1] <= memory_budget(spec):
+        pixels = pixels_in_memory(pixels)
+    scale = ([0.5] * channels, [0.5] * channels) if normalize else None
+    return TwoViews(*augmented_views(pixels, pipeline, scale)), info
 
 
 def image_tensors(dataset, mean, std):
@@ -344,27 +353,26 @@ def image_tensors(dataset, mean, std):
 def read_torchvision(spec):
     """(dataset, info) of the torchvision set spec["torchvision"] (MNIST, CIFAR10...) in
     spec["root"], downloaded when missing unless spec["download"] is false; normalised with the
-    set's spec["mean"] and spec["std"]; with spec["augment"] random crops (and flips if
-    spec["flip"]) of a lazy set, else tensors in memory."""
-    from torchvision import datasets, transforms
+    set's spec["mean"] and spec["std"]: tensors in memory, or with an augmentation pipeline
+    (spec["augment"]) uint8 images whose views run its steps as samples are read."""
+    from torchvision import datasets
 
     cls = getattr(datasets, spec["torchvision"])
     root, train = os.path.expanduser(str(spec["root"])), spec.get("split", "train") != "test"
-    tf = None
-    if spec.get("augment"):
-        size = spec["size"]
-        flip = [transforms.RandomHorizontalFlip()] if spec.get("flip") else []
-        tf = transforms.Compose([transforms.RandomCrop(size, padding=size // 8), *flip,
-                                 transforms.ToTensor(), transforms.Normalize(spec["mean"], spec["std"])])
     try:
-        data = cls(root, train=train, download=False, transform=tf)
+        data = cls(root, train=train, download=False)
     except RuntimeError:
         if spec.get("download") is False:
             raise
-        data = cls(root, train=train, download=True, transform=tf)
+        data = cls(root, train=train, download=True)
     info = {"num_classes": 10, "class_names": list(getattr(data, "classes", [])) or None,
             "description": f"{cls.__name__} {'train' if train else 'test'} ({len(data)} images)"}
-    return (data if tf is not None else image_tensors(data, spec["mean"], spec["std"])), info
+    if not spec.get("augment"):
+        return image_tensors(data, spec["mean"], spec["std"]), info
+    pixels = torch.as_tensor(data.data)
+    pixels = pixels.unsqueeze(1) if pixels.dim() == 3 else pixels.permute(0, 3, 1, 2).contiguous()
+    base = TensorDataset(pixels, torch.as_tensor(data.targets, dtype=torch.long))
+    return TwoViews(*augmented_views(base, spec["augment"], (spec["mean"], spec["std"]))), info
 
 
 def load_data(settings, read, read_val=None):
@@ -384,4 +392,7 @@ def load_data(settings, read, read_val=None):
         train, val, mean, std = standardize(train, val)
         if mean is not None:
             info = {**info, "normalization": {"mean": mean.tolist(), "std": std.tolist()}}
+    rows = settings.get("augment_rows")  # a table's training-only transforms (`augment`)
+    if rows:
+        train, val = augmented_rows(train, rows["train"]), augmented_rows(val, rows["val"])
     return train, val, info

@@ -81,9 +81,11 @@ class TrainingController(QObject):
         if self.panel.plots is None:
             self.panel.build_views()
             self.panel.try_panel.source = self._try_source
+            self.panel.data_panel.pipeline_changed.connect(self._pipeline_edited)
             self.view = RunView(self.panel, self.panel.plots)
             if getattr(self, "doc", None) is not None:
                 self._show_last_run()
+                self._data_source()
 
     def _action(self, text, key, slot, tip) -> QAction:
         a = QAction(text, self.w)
@@ -108,6 +110,7 @@ class TrainingController(QObject):
             self.panel.plots.set_overlays([])
         self.refresh_runs()
         self._show_last_run()
+        self._data_source()
 
     def _show_last_run(self) -> None:
         """A project opened: its last kept run's curves, as that run ended (not while one trains)."""
@@ -123,6 +126,23 @@ class TrainingController(QObject):
     def _undo_moved(self, *_):
         if self.panel.form.settings() != self.doc.project.training:
             self.panel.form.load(self.doc.project.training)
+        self._data_source()
+
+    def _data_source(self) -> None:
+        """The Data tab follows the project's training settings (it reloads what changed)."""
+        if self.panel.data_panel is not None and getattr(self, "doc", None) is not None:
+            path = self.doc.project.path
+            self.panel.data_panel.set_source(self.doc.project.training, path.parent if path else None)
+
+    def _pipeline_edited(self, steps: list) -> None:
+        new = copy.deepcopy(self.doc.project.training or {})
+        for key in ("data", "val_data"):  # a version-3 file's checkbox is now this list
+            if isinstance(new.get(key), dict):
+                new[key].pop("augment", None)
+        new["augment"] = steps
+        self.doc.push(SetTraining(self.doc.project, new, "augment"))
+        self.panel.form.load(self.doc.project.training)
+        self.w.files.changed()
 
     def _graph_edited(self) -> None:
         self.w.scene.set_run_problem(None, "")

@@ -2,7 +2,7 @@
 
     [Train] [Pause] [Stop]   progress bar   epoch · step · samples/s · ETA     [PNG] [CSV]
     message (status, or a failure: one red line, details on request)
-    Settings | Runs  ||  Curves | Try it
+    Settings | Runs  ||  Curves | Try it | Data
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class TrainingPanel(QWidget):
         self.left = QTabWidget()
         self.left.addTab(scroll, "Settings")
         self.left.addTab(self.runs, "Runs")
-        self.plots = self.try_panel = self.compare = None  # built by build_views(): pyqtgraph loads after the window shows
+        self.plots = self.try_panel = self.compare = self.data_panel = None  # built by build_views()
         self.right = QTabWidget()
         self.right.addTab(QLabel("The plots appear once PyTorch has loaded…"), "Curves")
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -84,6 +84,7 @@ class TrainingPanel(QWidget):
         """Create the plots and the try-it panel (imports pyqtgraph, ~0.3 s: not at start-up)."""
         if self.plots is not None:
             return
+        from studio.ui.training.data_panel import DataPanel
         from studio.ui.training.plots import TrainingPlots
         from studio.ui.training.run_scatter import RunScatter
         from studio.ui.training.try_panel import TryPanel
@@ -96,6 +97,8 @@ class TrainingPanel(QWidget):
         old.deleteLater()
         self.right.addTab(self.plots, "Curves")
         self.right.addTab(self.try_panel, "Try it")
+        self.data_panel = DataPanel()
+        self.right.addTab(self.data_panel, "Data")
         self.right.addTab(self.compare, "Compare runs")
         self.compare.set_table(self.runs.table, self.runs.selected_rows())
         self.runs.selection_changed.connect(self._show_compare)
