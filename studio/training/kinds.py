@@ -27,8 +27,8 @@ from studio.training.signatures import (
 
 __all__ = [
     "DATASETS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "DataError", "DataSignature", "DatasetKind",
-    "LossKind", "OptimizerKind", "ScheduleKind", "get_dataset", "get_loss", "get_optimizer",
-    "get_schedule", "option_problems",
+    "LOSS_TARGETS", "LossKind", "LossTarget", "OptimizerKind", "ScheduleKind", "get_dataset",
+    "get_loss", "get_optimizer", "get_schedule", "option_problems",
 ]
 
 
@@ -61,11 +61,42 @@ class Kind:
 
 
 @dataclass(frozen=True)
+class LossTarget:
+    """What a loss compares the model's output with: one declaration per kind of target, read by
+    the trainer, the check before Train, the plots, the data readers and train.py."""
+
+    id: str
+    #: "classification" | "regression": what the data must hold
+    task: str
+    #: the second metric shown next to the loss, and its label in the plots
+    metric: str
+    metric_label: str
+    #: the runtime function giving each sample's metric (`studio.training.runtime.metrics`)
+    metric_function: str
+    #: class labels become float targets (0/1 columns, one-hot rows) before the loss sees them
+    float_targets: bool = False
+    #: the output the first-batch check expects: "classes" (one score per class), "values"
+    #: (the target's shape), "labels" (one yes/no score per label), "tokens" (N x T x V scores)
+    output: str = "classes"
+
+
+LOSS_TARGETS: dict[str, LossTarget] = {t.id: t for t in (
+    #: one integer class index per sample
+    LossTarget("class", "classification", "accuracy", "Accuracy", "class_hits"),
+    #: a regression target vector
+    LossTarget("float", "regression", "mae", "Mean absolute error", "absolute_errors", output="values"),
+    #: one 0/1 output per label; class labels become one-hot float targets
+    LossTarget("multilabel", "classification", "accuracy", "Accuracy", "label_hits", float_targets=True,
+               output="labels"),
+    #: the next token at every position of a text window (N x T x V scores)
+    LossTarget("tokens", "classification", "accuracy", "Accuracy", "token_hits", output="tokens"),
+)}
+
+
+@dataclass(frozen=True)
 class LossKind(Kind):
     torch_name: str = ""
-    #: "class": one integer class index per sample; "float": a regression target vector;
-    #: "multilabel": one 0/1 output per label (the targets become floats); "tokens": the next
-    #: token at every position of a text window (N x T x V scores)
+    #: the id of its `LossTarget` (`LOSS_TARGETS`)
     target: str = "class"
     #: the model must output one score (logit) per class, e.g. cross-entropy
     needs_logits_per_class: bool = False
@@ -77,19 +108,26 @@ class LossKind(Kind):
     perplexity: bool = False
 
     @property
+    def targets(self) -> LossTarget:
+        return LOSS_TARGETS[self.target]
+
+    @property
     def task(self) -> str:
-        return "regression" if self.target == "float" else "classification"
+        return self.targets.task
 
     @property
     def metric(self) -> str:
         """The second metric shown next to the loss."""
-        return "mae" if self.target == "float" else "accuracy"
+        return self.targets.metric
 
     @property
     def metric_function(self) -> str:
         """The runtime function giving each sample's metric (`studio.training.runtime`)."""
-        return {"class": "class_hits", "multilabel": "label_hits", "float": "absolute_errors",
-                "tokens": "token_hits"}[self.target]
+        return self.targets.metric_function
+
+    @property
+    def float_targets(self) -> bool:
+        return self.targets.float_targets
 
     def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out = {}

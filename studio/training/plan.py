@@ -33,7 +33,7 @@ def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
         "val_split": float(settings.val_split),
         "seed": settings.seed,
         "split_seed": settings.split_seed,  # the held-out rows do not move with --seed
-        "target": target,
+        "float_targets": get_loss(settings.loss.name).float_targets,
         "standardize": bool(kind.values(settings.data).get("standardize", False)),
     }
 
@@ -59,13 +59,19 @@ def augmentation(settings: TrainingSettings, data: dict, val_spec: dict | None, 
 
 def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> dict:
     """Everything a run needs, as plain values (see the module docstring); settings must be valid."""
+    return {**data_plan(settings, base_dir), **loop_plan(settings)}
+
+
+def loop_plan(settings: TrainingSettings) -> dict:
+    """What the loop (`runtime.fit.fit`) reads: the run's settings without the data."""
     s = settings
     opt_name, opt_args = optimizer_arguments(s)
     loss_name, loss_args = loss_spec(s.loss)
     schedule = get_schedule(s.schedule.name)
     es = s.early_stopping
+    loss = get_loss(s.loss.name)
     return {
-        **data_plan(s, base_dir),
+        "seed": s.seed,
         "epochs": s.epochs,
         "batch_size": s.batch_size,
         "shuffle": bool(s.shuffle),
@@ -78,12 +84,13 @@ def run_plan(settings: TrainingSettings, base_dir: str | Path | None = None) -> 
             "implementations": implementation_options(s.optimizer.name, s.optimizer.implementation),
         },
         "loss": {"name": loss_name, "arguments": loss_args},
+        "float_targets": loss.float_targets,
         "schedule": {k: getattr(s.schedule, k) for k in schedule.options},
         "plateau": schedule.uses_monitor,
         "monitor": s.resolved_monitor(),
         "mode": s.monitor_mode(),
         "metric_name": s.metric_name,
-        "perplexity": get_loss(s.loss.name).perplexity,
+        "perplexity": loss.perplexity,
         "early_stopping": {"patience": es.patience, "min_delta": float(es.min_delta)} if es.enabled else None,
     }
 

@@ -24,12 +24,12 @@ from studio.training.control import RunControl, model_failure, resolve_device
 from studio.training.cost import fit_note
 from studio.training.datasets import Data
 from studio.training.first_batch import CheckError, check_first_batch
-from studio.training.kinds import get_loss
+from studio.training.kinds import get_schedule
 from studio.training.metrics import StepMetrics, metric_function
-from studio.training.optim import LRSchedule, make_loss, make_optimizer
-from studio.training.runtime.loop import evaluate, train_step
-from studio.training.runtime.metrics import with_perplexity
-from studio.training.runtime.schedules import Monitor
+from studio.training.optim import make_loss, make_optimizer
+from studio.training.plan import loop_plan
+from studio.training.runtime import schedules
+from studio.training.runtime.fit import Hooks, Progress, fit
 from studio.training.settings import TrainingSettings
 
 
@@ -49,9 +49,14 @@ class _NonFinite(Exception):
 # -- the trainer ----------------------------------------------------------------------------------------
 
 
-class Trainer:
+class Trainer(Hooks):
     """Trains `model` on `data` as `settings` say; `fit()` returns a RunResult and never raises for
-    user-fixable problems (they come back as `result.failure` and through `on_failure`)."""
+    user-fixable problems (they come back as `result.failure` and through `on_failure`).
+
+    The loop is the runtime's `fit` (the one train.py runs); the Trainer is its hooks: it buffers
+    each step's values on the device and reports them to its callbacks at reading points, obeys
+    pause and stop, and saves checkpoints at epoch ends.
+    """
 
     def __init__(
         self,
@@ -68,9 +73,7 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir else None
         self.control = control or RunControl()
         self.expected_input_shape = tuple(expected_input_shape) if expected_input_shape else None
-        self.history: list[dict] = []
-        self.step = 0
-        self.epoch = 0
+        self.progress: Progress | None = None
 
     # public controls (thread-safe) -----------------------------------------------------------
 
@@ -107,17 +110,14 @@ class Trainer:
             return self._fail(Failure("error", str(e)))
         status, message = "completed", ""
         try:
-            while self.epoch < s.epochs:
-                if self.control.stop_requested:
-                    raise _StopRun
-                early = self._run_epoch()
-                if early:
-                    status = "early_stopped"
-                    message = (
-                        f"Stopped early after epoch {self.epoch}: {self._result.monitor} did not improve "
-                        f"for {s.early_stopping.patience} epochs (best {self.monitor.best:.4g} at epoch {self.monitor.best_epoch})."
-                    )
-                    break
+            status = self._fit()
+            if status == "stopped":
+                raise _StopRun
+            if status == "early_stopped":
+                message = (
+                    f"Stopped early after epoch {self.epoch}: {self._result.monitor} did not improve "
+                    f"for {s.early_stopping.patience} epochs (best {self.monitor.best:.4g} at epoch {self.monitor.best_epoch})."
+                )
         except _StopRun:
             status, message = "stopped", f"Stopped by request after {self.epoch} epoch(s), step {self.step}."
         except _NonFinite as e:
@@ -155,7 +155,8 @@ class Trainer:
         self.device = resolve_device(s.device)
         self.model.to(self.device)
         self.loss_fn = make_loss(s.loss)
-        self._float_targets = get_loss(s.loss.name).target == "multilabel"  # BCE takes float targets
+        self.plan = loop_plan(s)
+        self._float_targets = self.plan["float_targets"]  # e.g. BCE takes float targets
         self.gen = torch.Generator().manual_seed(s.seed)
         self.train_batches = make_batches(data.train, s.batch_size, s.shuffle, self.device, s.resolved_workers(), s.seed)
         self.val_batches = (
@@ -165,14 +166,15 @@ class Trainer:
         if not self.params:
             raise CheckError("The model has no trainable parameters; add a layer with weights.")
         self.optimizer = make_optimizer(self.params, s, self.device)
-        self.schedule = LRSchedule(self.optimizer, s, len(self.train_batches))
+        self.rate = getattr(schedules, get_schedule(s.schedule.name).rate)
         amp = s.precision != "none" and self.device.type == "cuda"
         dtype = torch.bfloat16 if s.precision == "bf16" else torch.float16
         self.autocast = torch.autocast("cuda", dtype=dtype) if amp else contextlib.nullcontext()
         self.scaler = torch.amp.GradScaler("cuda") if amp and s.precision == "fp16" else None
         self.metrics = StepMetrics(s.loss.name)
+        self.metric = metric_function(s.loss.name)
         monitor = self._result.monitor
-        self.monitor = Monitor(s.monitor_mode(), s.early_stopping.min_delta)  # best checkpoint, early stop
+        self.progress = Progress(self.plan)  # epochs, steps, best checkpoint, early stop, plateau
         self.check_batch()
         if resume_from:
             self._restore(checkpoints.load(resume_from))
@@ -195,102 +197,101 @@ class Trainer:
         check_first_batch(self.model, self.data, self.settings, self.device, self.autocast, self.loss_fn,
                           self.expected_input_shape, self._float_targets)
 
-    # one epoch -------------------------------------------------------------------------------
+    # where the run stands (the loop's Progress) --------------------------------------------
 
-    def _run_epoch(self) -> bool:
+    @property
+    def epoch(self) -> int:
+        return self.progress.epoch if self.progress else 0
+
+    @property
+    def step(self) -> int:
+        return self._reported_step
+
+    @property
+    def history(self) -> list[dict]:
+        return self.progress.history if self.progress else []
+
+    @property
+    def monitor(self):
+        return self.progress.best if self.progress else None
+
+    # the loop: the runtime's fit, with this trainer as its hooks -----------------------------
+
+    def _fit(self) -> str:
         s = self.settings
-        epoch = self.epoch + 1
-        t0 = time.perf_counter()
+        self._run_t0, self._run_steps0 = time.perf_counter(), self.progress.step
+        self._reported_step = self.progress.step
+        self._report_every, self._report_seconds = s.report_every, float(s.report_seconds)
+        self._clock = time.perf_counter
+        train, device = self.train_batches, self.device
+
+        def batches(epoch):
+            if train.to_device:
+                return ((x.to(device, non_blocking=True), y.to(device, non_blocking=True)) for x, y in train.epoch(self.gen))
+            return train.epoch(self.gen)
+
+        validation = (lambda: self.val_batches.epoch(self.gen)) if self.val_batches is not None else None
+        status = fit(self.model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.metric,
+                     self.rate, len(train), validation, device, self.autocast, self.scaler)
+        if status == "nan":
+            raise _NonFinite(self.step, self.epoch + 1, len(train), self._nan_value)
+        return status
+
+    def on_epoch_start(self, epoch: int) -> bool:
+        if self.control.stop_requested:
+            return True
+        now = time.perf_counter()
+        self._epoch = epoch
         self._epoch_loss = self._epoch_metric = 0.0
         self._epoch_n = 0
-        self._epoch_start = t0
-        self._report_t, self._report_samples = t0, 0
-        if self._run_t0 is None:
-            self._run_t0, self._run_steps0 = t0, self.step
-        self._train_epoch(epoch)
-        train_s = time.perf_counter() - t0
-        m = {
-            "epoch": epoch,
-            "train_loss": self._epoch_loss / max(1, self._epoch_n),
-            f"train_{s.metric_name}": self._epoch_metric / max(1, self._epoch_n),
-        }
-        if self.val_batches is not None:
-            vl, vm = self._validate()
-            m["val_loss"], m[f"val_{s.metric_name}"] = vl, vm
-        if get_loss(s.loss.name).perplexity:
-            m = with_perplexity(m)
-        m["lr"] = self.schedule.lr
-        m["samples_per_s"] = self._epoch_n / train_s if train_s > 0 else 0.0
-        m["seconds"] = time.perf_counter() - t0
-        self.epoch = epoch
-        self.history.append(m)
+        self._report_t = now
+        self._batch = 0
+        self._next_report = self._report_every
+        self._deadline = now + self._report_seconds
+        return False
 
-        monitored = m.get(self._result.monitor)
-        self.schedule.epoch_end(monitored)
-        improved = self.monitor.update(monitored, epoch)
-        es = s.early_stopping
+    def on_step(self, loss, logits, y) -> bool:
+        acc = self.metrics
+        acc.losses.append(loss.detach())
+        acc.outs.append(logits.detach())
+        acc.ys.append(y)
+        acc.sizes.append(y.shape[0])
+        self._batch = batch = self._batch + 1
+        acc.pending += logits.numel()
+        if acc.pending > acc.budget:
+            acc.fold()
+        if batch >= self._next_report or self._clock() >= self._deadline:
+            self._report(self._epoch, batch)
+            self._next_report = batch + self._report_every
+            self._deadline = self._clock() + self._report_seconds
+        ctrl = self.control
+        if ctrl.attention:
+            if ctrl.stop_requested:
+                return True
+            self._report(self._epoch, batch)
+            ctrl.wait()
+            return ctrl.stop_requested
+        return False
+
+    def epoch_sums(self, epoch: int) -> tuple[float, float, int]:
+        if len(self.metrics):
+            self._report(epoch, self._batch)
+        self._nan_value = self._epoch_loss
+        return self._epoch_loss, self._epoch_metric, self._epoch_n
+
+    def on_epoch_end(self, epoch: int, metrics: dict, improved: bool) -> None:
+        s = self.settings
         self._checkpoint(improved)
         eta = self._eta((s.epochs - epoch) * len(self.train_batches))
-        report = EpochReport(epoch, s.epochs, m, improved, self._result.monitor, eta)
-        self._emit("on_epoch_end", report)
-        return es.enabled and self.monitor.bad_epochs >= es.patience and epoch < s.epochs
-
-    def _train_epoch(self, epoch: int) -> None:
-        s = self.settings
-        model, loss_fn, opt = self.model, self.loss_fn, self.optimizer
-        sched = self.schedule if self.schedule.active else None
-        scaler, clip, params = self.scaler, float(s.grad_clip), self.params
-        acc = self.metrics
-        losses, outs, ys, sizes = acc.losses, acc.outs, acc.ys, acc.sizes
-        ctrl, autocast = self.control, self.autocast
-        to_device, dev = self.train_batches.to_device, self.device
-        bce = self._float_targets
-        report_every, report_seconds = s.report_every, float(s.report_seconds)
-        next_report = report_every
-        clock = time.perf_counter
-        deadline = clock() + report_seconds
-        budget = acc.budget
-        batch = 0
-        model.train()
-        for xb, yb in self.train_batches.epoch(self.gen):
-            if to_device:
-                xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
-            if bce:
-                yb = yb.float()
-            loss, out = train_step(model, xb, yb, loss_fn, opt, params, clip, scaler, autocast)
-            if sched is not None:
-                sched.step()
-            losses.append(loss.detach())
-            outs.append(out.detach())
-            ys.append(yb)
-            sizes.append(yb.shape[0])
-            batch += 1
-            acc.pending += out.numel()
-            if acc.pending > budget:
-                acc.fold()
-            if batch >= next_report or clock() >= deadline:
-                self._report(epoch, batch)
-                next_report = batch + report_every
-                deadline = clock() + report_seconds
-            if ctrl.attention:
-                if ctrl.stop_requested:
-                    break
-                self._report(epoch, batch)
-                ctrl.wait()
-                if ctrl.stop_requested:
-                    break
-        if len(acc):
-            self._report(epoch, batch)
-        if ctrl.stop_requested:
-            raise _StopRun
+        self._emit("on_epoch_end", EpochReport(epoch, s.epochs, metrics, improved, self._result.monitor, eta))
 
     def _report(self, epoch: int, batch: int) -> None:
         n_steps = len(self.metrics)
         if n_steps == 0:
             return
         losses, msums, sizes = self.metrics.read()
-        first = self.step + 1
-        self.step += n_steps
+        first = self._reported_step + 1
+        self._reported_step += n_steps
         total_loss = total_metric = 0.0
         n = 0
         for i, (loss, msum, size) in enumerate(zip(losses, msums, sizes, strict=True)):
@@ -308,9 +309,9 @@ class Trainer:
         rate = n / dt if dt > 0 else 0.0
         self._report_t = now
         report = StepReport(
-            epoch=epoch, batch=batch, batches=len(self.train_batches), step=self.step,
+            epoch=epoch, batch=batch, batches=len(self.train_batches), step=self._reported_step,
             losses=losses, metrics=[m / sz for m, sz in zip(msums, sizes, strict=True)],
-            loss=total_loss / n, metric=total_metric / n, lr=self.schedule.lr,
+            loss=total_loss / n, metric=total_metric / n, lr=self.optimizer.param_groups[0]["lr"],
             samples_per_s=rate,
             eta_s=self._eta(len(self.train_batches) * (self.settings.epochs - epoch + 1) - batch),
         )
@@ -334,27 +335,15 @@ class Trainer:
             return 0.0
         return (time.perf_counter() - self._run_t0) / done * max(0, steps_left)
 
-    def _validate(self) -> tuple[float, float]:
-        sums = evaluate(
-            self.model, self.val_batches.epoch(self.gen), self.loss_fn, metric_function(self.settings.loss.name),
-            self.device, self.autocast, self._float_targets,
-        )
-        vl, vm = torch.stack(sums[:2]).tolist()
-        return vl / max(1, sums[2]), vm / max(1, sums[2])
-
     # checkpoints and endings ----------------------------------------------------------------
 
     def state(self) -> dict:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler else {},
-            "epoch": self.epoch,
-            "step": self.step,
+            **self.progress.state_dict(),  # epoch, step, history, best, bad epochs, plateau
             "rng": checkpoints.rng_state(*self._generators()),
-            "history": self.history,
-            **self.monitor.state_dict(),  # best, best_epoch, bad_epochs
             "settings": self.settings.to_dict(),
         }
 
@@ -376,12 +365,17 @@ class Trainer:
             raise checkpoints.CheckpointError(
                 f"The checkpoint was saved with a different optimizer ({last_line(e)}); resume with the same settings."
             ) from e
-        self.schedule.load_state_dict(st["schedule"])
         if self.scaler and st["scaler"]:
             self.scaler.load_state_dict(st["scaler"])
-        self.epoch, self.step = int(st["epoch"]), int(st["step"])
-        self.history = list(st["history"])
-        self.monitor.load_state_dict(st)
+        if "plateau" not in st and "schedule" in st:  # written before the loop moved to the runtime
+            st = {**st, "scale": st["schedule"]["scale"], "plateau": st["schedule"]}
+        try:
+            self.progress.load_state_dict(st)
+        except KeyError as e:
+            raise checkpoints.CheckpointError(
+                f"The checkpoint was written by an older Studio (no {e.args[0]!r}); start a new run."
+            ) from e
+        self._reported_step = self.progress.step
         checkpoints.set_rng_state(st["rng"], *self._generators())
 
     def _checkpoint(self, improved: bool) -> None:
@@ -443,6 +437,8 @@ class Trainer:
 
     _run_t0: float | None = None
     _run_steps0 = 0
+    _reported_step = 0
+    _nan_value = math.nan
 
 
 def _sample_dtype(data: Data):

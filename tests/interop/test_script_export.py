@@ -24,6 +24,7 @@ from studio.training.optim import LRSchedule
 from studio.training.settings import TrainingSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+OUTPUTS = ["best.pt", "checkpoint.pt", "metrics.csv", "weights.pt"]
 
 
 def _env(**extra) -> dict:
@@ -114,11 +115,11 @@ def test_python_train_py_gives_studio_trains_losses(tmp_path, one_thread, exampl
     )
     assert run.returncode == 0, run.stderr
     _same_metrics(tmp_path / "studio" / "metrics.csv", tmp_path / "script" / "metrics.csv")
-    assert sorted(p.name for p in (tmp_path / "script").iterdir()) == ["metrics.csv", "weights.pt"]
+    assert sorted(p.name for p in (tmp_path / "script").iterdir()) == OUTPUTS
     state = torch.load(tmp_path / "script" / "weights.pt", weights_only=True)
     mine = torch.load(tmp_path / "studio" / "weights.pt", weights_only=True)
     assert state.keys() == mine.keys()
-    assert all(torch.allclose(state[k], mine[k], atol=1e-5) for k in state)
+    assert all(torch.equal(state[k], mine[k]) for k in state)  # the same loop: the same weights
 
 
 def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(tmp_path, one_thread):
@@ -294,7 +295,7 @@ def test_torchrun_with_two_cpu_processes_writes_one_set_of_weights(tmp_path):
         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "weights.pt"]
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
     assert run.stdout.count("Saved weights") == 1  # rank 0 only
     assert len(_rows(out / "metrics.csv")) == 2
     state = torch.load(out / "weights.pt", weights_only=True)

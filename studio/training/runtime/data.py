@@ -379,14 +379,14 @@ def load_data(settings, read, read_val=None):
     """(train, val or None, info) as `settings` say: `read(settings["data"])` (and `read_val` for
     settings["val_data"], else a split of settings["val_split"] seeded by settings["split_seed"], not
     by the run's seed, so runs with different seeds are scored on the same rows), BCE targets as floats
-    (settings["target"] "multilabel"), standardised when settings["standardize"]."""
+    (settings["float_targets"]), standardised when settings["standardize"]."""
     train, info = read(settings["data"])
     val = None
     if settings.get("val_data"):
         val, _ = (read_val or read)(settings["val_data"])
     elif settings["val_split"] > 0:
         train, val = split(train, settings["val_split"], settings["split_seed"])
-    if settings["target"] == "multilabel":
+    if settings["float_targets"]:
         train, val = float_targets(train, info.get("num_classes")), float_targets(val, info.get("num_classes"))
     if settings.get("standardize"):
         train, val, mean, std = standardize(train, val)

@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -23,17 +22,14 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subse
 
 from studio.training.runtime.board import EventLog
 from studio.training.runtime.data import load_data
+from studio.training.runtime.fit import Hooks, Progress, fit
 from studio.training.runtime.loop import (
     EpochBatches,
     choose_device,
-    evaluate,
     make_optimizer,
     tensor_batches,
-    train_step,
     write_metrics,
 )
-from studio.training.runtime.metrics import with_perplexity
-from studio.training.runtime.schedules import Monitor, learning_rate, set_learning_rate
 
 
 def parse_args(settings, description, text=False):
@@ -46,7 +42,8 @@ def parse_args(settings, description, text=False):
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
-    parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv and weights.pt")
+    parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv, weights.pt and checkpoints")
+    parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt in --out")
     parser.add_argument("--tensorboard", metavar="DIR", default=None,
                         help="write TensorBoard event files into DIR (needs the tensorboard package)")
     return parser.parse_args()
@@ -114,7 +111,7 @@ def val_batches(data, s, device, rank, world_size):
 
 
 def build(s, model_class, device, distributed):
-    """(the model as it trains, the bare network, its trainable parameters, optimizer, loss)."""
+    """(the model as it trains, the bare network, the optimizer, the loss function)."""
     torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
     net = model_class().to(device)
     params = [p for p in net.parameters() if p.requires_grad]
@@ -125,7 +122,7 @@ def build(s, model_class, device, distributed):
     model = net
     if distributed:  # backward() averages the gradients over the processes
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    return model, net, params, optimizer, loss_fn
+    return model, net, optimizer, loss_fn
 
 
 def mixed_precision(s, device):
@@ -136,19 +133,70 @@ def mixed_precision(s, device):
     return torch.autocast("cuda", dtype=dtype), torch.amp.GradScaler("cuda") if s["precision"] == "fp16" else None
 
 
-def epoch_metrics(epoch, losses, metric_sums, sizes, s, device):
-    """The epoch's training means over the samples of all processes (the last batch may be smaller)."""
-    loss_sum = sum(value * size for value, size in zip(torch.stack(losses).tolist(), sizes, strict=True))
-    loss_sum, metric_sum, count = global_sums(loss_sum, sum(torch.stack(metric_sums).tolist()), sum(sizes), device=device)
-    name = s["metric_name"]
-    return {"epoch": epoch, "train_loss": loss_sum / max(1, count), f"train_{name}": metric_sum / max(1, count)}, count
+class ScriptHooks(Hooks):
+    """train.py's side of the loop: keeps each step's loss and metric on the device, sums the
+    epoch over all processes, prints, writes metrics.csv, TensorBoard scalars and checkpoints."""
+
+    def __init__(self, metric, device, out, rank, log, state):
+        self.metric, self.device, self.out, self.rank, self.log, self.state = metric, device, out, rank, log, state
+        self.losses, self.metric_sums, self.sizes = [], [], []
+
+    def on_step(self, loss, logits, y):
+        self.losses.append(loss.detach())  # kept on the device: no wait for the GPU per step
+        self.metric_sums.append(self.metric(logits.detach(), y).sum())
+        self.sizes.append(y.shape[0])
+        return False
+
+    def epoch_sums(self, epoch):
+        losses = torch.stack(self.losses).tolist()
+        loss_sum = sum(value * size for value, size in zip(losses, self.sizes, strict=True))
+        sums = self.reduce(loss_sum, sum(torch.stack(self.metric_sums).tolist()), sum(self.sizes))
+        self.epoch_losses, self.losses, self.metric_sums, self.sizes = losses, [], [], []
+        return sums
+
+    def reduce(self, *values):
+        return global_sums(*values, device=self.device)
+
+    def on_epoch_end(self, epoch, metrics, improved):
+        progress = self.state["progress"]
+        self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
+        if self.rank != 0:
+            return
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
+        print(f"epoch {epoch}/{self.state['epochs']}  {shown}", flush=True)
+        write_metrics(self.out / "metrics.csv", progress.history)
+        save_checkpoint(self.out / "checkpoint.pt", self.state)
+        if improved:
+            save_weights(self.state["net"], self.out / "best.pt")
 
 
-def save_weights(net, out):
+def save_weights(net, path):
+    """The weights, when all are numbers, at `path` (written whole, then renamed into place)."""
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     if all(v.isfinite().all() for v in state.values() if v.is_floating_point()):
-        torch.save(state, out / "weights.pt")
-        print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
+        torch.save(state, path.with_name(path.name + ".tmp"))
+        os.replace(path.with_name(path.name + ".tmp"), path)
+        return True
+    return False
+
+
+def save_checkpoint(path, state):
+    """What --resume needs: weights, optimizer, where the run stands and every random state."""
+    torch.save({"model": state["net"].state_dict(), "optimizer": state["optimizer"].state_dict(),
+                "progress": state["progress"].state_dict(), "torch_rng": torch.get_rng_state(),
+                "generator": state["generator"].get_state()}, path.with_name(path.name + ".tmp"))
+    os.replace(path.with_name(path.name + ".tmp"), path)
+
+
+def resume(path, state):
+    """Continue from a checkpoint written by `save_checkpoint`."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    state["net"].load_state_dict(checkpoint["model"])
+    state["optimizer"].load_state_dict(checkpoint["optimizer"])
+    state["progress"].load_state_dict(checkpoint["progress"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    state["generator"].set_state(checkpoint["generator"])
+    print(f"Resuming after epoch {state['progress'].epoch} from {path}")
 
 
 def main(settings, model_class, metric, rate, read, read_val=None, generate=None):
@@ -158,75 +206,39 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     if generate is not None and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
-    distributed, rank, world_size, device = start_processes(args.device)
+    distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
     if distributed and rank != 0:
-        dist.barrier()  # the first process reads (and downloads) the data first
+        dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, _ = load_data(s, read, read_val)
     if distributed and rank == 0:
         dist.barrier()
-    model, net, params, optimizer, loss_fn = build(s, model_class, device, distributed)
+    model, net, optimizer, loss_fn = build(s, model_class, device, distributed)
     autocast, scaler = mixed_precision(s, device)
-    float_targets = s["target"] == "multilabel"
-    batches, steps_per_epoch = train_batches(train_data, s, device, distributed, torch.Generator().manual_seed(s["seed"]))
+    generator = torch.Generator().manual_seed(s["seed"])
+    batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
     validation = val_batches(val_data, s, device, rank, world_size) if val_data is not None else None
-    base, scale, step, epochs = s["optimizer"]["arguments"]["lr"], 1.0, 0, s["epochs"]
-    set_learning_rate(optimizer, learning_rate(0, base, s["schedule"], rate, steps_per_epoch, epochs))
     # training's randomness (dropout, augmentation) does not depend on what building the model drew
     torch.manual_seed(s["seed"] + rank)
-    best = Monitor(s["mode"], (s["early_stopping"] or {}).get("min_delta", 0.0))
-    plateau, stop = Monitor(s["mode"]), s["early_stopping"]
-    out, history, failed = Path(args.out), [], False
+    progress, out = Progress(s), Path(args.out)
+    state = {"net": net, "optimizer": optimizer, "progress": progress, "generator": generator, "epochs": s["epochs"]}
+    if args.resume:
+        resume(args.resume, state)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     log = EventLog(args.tensorboard if rank == 0 else None)  # only the first process writes
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        losses, metric_sums, sizes = [], [], []
-        for x, y in batches(epoch):
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            y = y.float() if float_targets else y
-            loss, output = train_step(model, x, y, loss_fn, optimizer, params, s["grad_clip"], scaler, autocast)
-            step += 1
-            set_learning_rate(optimizer, learning_rate(step, base, s["schedule"], rate, steps_per_epoch, epochs, scale))
-            losses.append(loss.detach())  # kept on the device: no wait for the GPU per step
-            metric_sums.append(metric(output.detach(), y).sum())
-            sizes.append(y.shape[0])
-        seconds = time.perf_counter() - start
-        metrics, count = epoch_metrics(epoch, losses, metric_sums, sizes, s, device)
-        if not math.isfinite(metrics["train_loss"]):
-            if rank == 0:
-                print(f"The loss became {metrics['train_loss']} in epoch {epoch}. Try a lower learning rate, "
-                      "gradient clipping, or check the data for NaN values.", file=sys.stderr)
-            failed = True
-            break
-        if validation is not None:
-            sums = evaluate(model, validation(), loss_fn, metric, device, autocast, float_targets)
-            vl, vm, vc = global_sums(*torch.stack(sums[:2]).tolist(), sums[2], device=device)
-            metrics["val_loss"], metrics[f"val_{s['metric_name']}"] = vl / max(1, vc), vm / max(1, vc)
-        if s.get("perplexity"):
-            metrics = with_perplexity(metrics)
-        metrics.update(lr=optimizer.param_groups[0]["lr"], samples_per_s=count / seconds if seconds > 0 else 0.0,
-                       seconds=time.perf_counter() - start)
-        history.append(metrics)
-        log.epoch(losses, step - len(losses) + 1, metrics)
-        value = metrics[s["monitor"]]
-        if s["plateau"] and not plateau.update(value) and plateau.bad_epochs > s["schedule"]["patience"]:
-            scale, plateau.bad_epochs = scale * s["schedule"]["factor"], 0  # reduce on plateau
-            set_learning_rate(optimizer, learning_rate(step, base, s["schedule"], rate, steps_per_epoch, epochs, scale))
-        best.update(value, epoch)
-        if rank == 0:
-            print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch"),
-                  flush=True)
-            write_metrics(out / "metrics.csv", history)
-        if stop and best.bad_epochs >= stop["patience"] and epoch < epochs:
-            if rank == 0:
-                print(f"Stopped early: {s['monitor']} did not improve for {stop['patience']} epochs.")
-            break
+    hooks = ScriptHooks(metric, device, out, rank, log, state)
+    status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, metric, rate, steps_per_epoch,
+                 validation, device, autocast, scaler)
     log.close()
-    if rank == 0 and not failed:
-        save_weights(net, out)
+    if rank == 0 and status == "nan":
+        print(f"The loss stopped being a number in epoch {progress.epoch + 1}. Try a lower learning rate, "
+              "gradient clipping, or check the data for NaN values.", file=sys.stderr)
+    elif rank == 0:
+        if status == "early_stopped":
+            print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
+        if save_weights(net, out / "weights.pt"):
+            print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
     if distributed:
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if status == "nan" else 0)
