@@ -8,8 +8,10 @@ from tests.ui.test_problems import set_training, shown, wait_rows  # noqa: F401 
 
 
 def test_one_click_moves_the_standardisation_into_the_model_and_undo_restores_it(
-    shown, qtbot, tmp_path
-):  # noqa: F811
+    shown,  # noqa: F811 (the fixture imported above)
+    qtbot,
+    tmp_path,
+):
     w = shown
     table = tmp_path / "points.csv"
     rows = ["a,b,label"] + [f"{10 + i * 0.5},{-3 + (i % 7)},{i % 2}" for i in range(60)]
