@@ -99,7 +99,7 @@ def check_one(
     fit = check_training(graph, analysis, project.training, base_dir=base)
     signature = read_signature(data_spec(project.training), base)
     if not isinstance(signature, str):
-        print(f"Data:       {describe_signature(signature)}")
+        print(f"Data:       {describe_signature(as_the_loss_reads(signature, project.training))}")
     warnings = [d for d in analysis.diagnostics + fit if not d.is_error]
     errors = analysis.errors + [d for d in fit if d.is_error]
     for d in warnings:
@@ -116,6 +116,18 @@ def check_one(
         return 1
     print("OK: the model is valid.")
     return 0
+
+
+def as_the_loss_reads(signature, training):
+    """The data as the chosen loss reads it (numeric labels are values for a regression loss)."""
+    from studio.training.fit_check import signature_for_loss
+    from studio.training.kinds import get_loss
+    from studio.training.settings import TrainingSettings
+
+    try:
+        return signature_for_loss(signature, get_loss(TrainingSettings.from_dict(training).loss.name))
+    except KeyError:  # an unknown loss: the settings check names it
+        return signature
 
 
 def _frozen_note(params: int, trainable: int) -> str:

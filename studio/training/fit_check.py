@@ -192,8 +192,14 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
     shape = info.in_shapes[0] if info.in_shapes else None
     if shape is None:
         return out  # shape problems are listed already
+    sig = signature_for_loss(sig, loss)
     if "tokens" in (loss.target, sig.target):
         out += _token_problems(graph, analysis, outputs[0], shape, sig, loss)
+    elif loss.target == "class" and sig.numeric and (sig.num_classes or 0) > MANY_NUMERIC_CLASSES:
+        out.append(FitProblem(
+            f"The targets are {sig.num_classes} different numbers, which looks like a regression target, "
+            f"but {loss.label} treats each number as a class. Choose a regression loss such as mean squared "
+            "error (the model then needs one output).", block_id=outputs[0].id))
     elif loss.target == "class":
         out += _class_problems(graph, analysis, outputs[0], shape, sig, loss)
     elif loss.target == "multilabel":
@@ -201,6 +207,19 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
     else:
         out += _width_problems(graph, analysis, outputs[0], shape, sig.target_width or 1, loss, "value")
     return out
+
+
+MANY_NUMERIC_CLASSES = 20  # more distinct whole-number targets than this: likely a regression target
+
+
+def signature_for_loss(sig, loss):
+    """The data as the loss reads it: numeric labels are one regression value each for a loss
+    that takes numbers (the check reads the loss before it counts classes)."""
+    from dataclasses import replace
+
+    if loss.target == "float" and sig.target == "class" and sig.numeric:
+        return replace(sig, num_classes=None, target="float", target_width=1)
+    return sig
 
 
 def _input_problems(block: Block, sig) -> list[FitProblem]:

@@ -36,6 +36,8 @@ class DataSignature:
     target_width: int | None  # length of a float target vector; None for class labels
     note: str = ""
     vocab_size: int | None = None  # token ids the samples use (text), else None
+    #: class labels that are all numbers: a regression loss reads them as one value each
+    numeric: bool = False
 
 
 def resolve(p: Any, base_dir, what: str) -> Path:
@@ -109,7 +111,7 @@ def _csv_cached(path_text: str, key: str, stamp: float) -> DataSignature:
     note = f"{path.name} ({rows} rows, {n_features} features)"
     if numeric and not (whole and len(distinct) <= _MAX_DISTINCT):
         return DataSignature((n_features,), "float32", None, "float", 1, note)
-    return DataSignature((n_features,), "float32", len(distinct), "class", None, note)
+    return DataSignature((n_features,), "float32", len(distinct), "class", None, note, numeric=numeric)
 
 
 def folder_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:

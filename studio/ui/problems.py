@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QStyle,
     QVBoxLayout,
@@ -69,8 +70,11 @@ class ProblemsList(QListWidget):
             return
         graph = self.doc.graph
         rows = [(d.describe(graph), d.severity, d.block_id, d.edge_id, None) for d in analysis.diagnostics]
-        rows += [(d.describe(graph), d.severity, d.block_id, None, d.fix) for d in self._fit_problems(analysis)]
+        fit = self._fit_problems(analysis)
+        rows += [(d.describe(graph), d.severity, d.block_id, None, d.fix) for d in fit]
         rows += [(d.describe(graph), d.severity, d.block_id, None, d.fixes) for d in self._weights_problems()]
+        if self._reading is None and not any(d.is_error for d in fit):  # only data that reads and fits
+            rows += [(d.describe(graph), d.severity, d.block_id, None, d.fix) for d in self._standardize_problems()]
         stale = self._pinned is not None and self.doc.undo_stack.index() != self._pinned_at and not self._errors(rows)
         if stale:
             self._pinned = None  # edited since the run failed, and nothing is wrong now
@@ -111,6 +115,15 @@ class ProblemsList(QListWidget):
 
         try:
             return weights_problems(self.doc.graph)
+        except Exception:  # noqa: BLE001 - a check must never take the window down
+            return []
+
+    def _standardize_problems(self) -> list:
+        """Data standardised as it is read, with no Standardize block in the model."""
+        from studio.training.standardize_check import standardize_problems
+
+        try:
+            return standardize_problems(self.doc.graph, self.doc.project.training, self._base_dir())
         except Exception:  # noqa: BLE001 - a check must never take the window down
             return []
 
@@ -241,6 +254,19 @@ class ProblemsList(QListWidget):
         if make_with is not None:  # the fix needs a file chosen first
             path, _ = QFileDialog.getOpenFileName(self, fix.text.rstrip("…"), "", fix.filter)
             return bool(path) and target.push(make_with(self.doc.graph, path))
+        training = getattr(fix, "training", None)
+        if training is not None:  # the graph and the settings change as one undo step
+            from studio.graph.commands import Macro
+            from studio.ui.training.commands import SetTraining
+
+            try:
+                command = fix.make(self.doc.graph)
+            except Exception as e:  # noqa: BLE001 - e.g. the data cannot be read: say so, change nothing
+                QMessageBox.warning(self, fix.text, f"{fix.text} failed: {e}")
+                return False
+            project = self.doc.project
+            both = Macro(fix.text, [command, SetTraining(project, training(project.training), "data")])
+            return target.push(both)
         return target.push(fix.make(self.doc.graph))
 
     def problem_texts(self) -> list[str]:

@@ -143,3 +143,10 @@ def test_an_emptied_row_shows_the_kinds_default_it_falls_back_to(form):
     lr.setText("")
     lr.textEdited.emit("")
     assert lr.placeholderText() == "0.01 (default)" and form.settings()["optimizer"] == {"name": "sgd"}
+
+
+def test_an_image_folder_shows_the_size_its_images_are_resized_to(form):
+    form.editors[("data", "kind")].setCurrentText("image_folder")
+    size = form.editors[("data", "size")]
+    assert form.form.isRowVisible(size) and size.placeholderText() == "(28, 28) (default)"
+    assert "resized" in size.toolTip()

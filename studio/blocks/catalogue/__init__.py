@@ -16,6 +16,7 @@ MODULES = (
     "activations",
     "merges",
     "parameter",
+    "preprocess",  # Standardize: the data's statistics inside the model
     "ops",  # generic tensor ops and the Custom module block
     "function",  # one call into torch, torch.nn.functional or a Tensor method
     "shared",  # Call again: a layer used twice

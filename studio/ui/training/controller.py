@@ -106,8 +106,12 @@ class TrainingController(QObject):
         doc.undo_stack.indexChanged.connect(self._undo_moved)
         doc.graph.events.changed.connect(self._graph_edited)
         self.record = None
+        self.last_model = None  # Try it runs this project's runs, never the previous project's model
+        if self.panel.try_panel is not None:
+            self.panel.try_panel.forget()
         if self.panel.plots is not None:
             self.panel.plots.set_overlays([])
+        self.panel.show_message("")
         self.refresh_runs()
         self._show_last_run()
         self._data_source()
@@ -121,7 +125,7 @@ class TrainingController(QObject):
             rec = runs[-1]
             self.view.show_record(rec, TrainingSettings.from_dict(rec.settings).metric_name)
         else:
-            self.panel.plots.reset()
+            self.view.clear()
 
     def _undo_moved(self, *_):
         if self.panel.form.settings() != self.doc.project.training:
@@ -245,10 +249,7 @@ class TrainingController(QObject):
         problems = settings.validate()
         if not problems:  # the check before Train: data that does not fit the model is an error
             self.w.problems.refresh()
-            if self.w.problems.is_reading():
-                self.panel.show_message("Checking the training data against the model; Train again in a moment.")
-                return
-            problems = self.w.problems.error_texts()
+            problems = self._fit_now(settings_dict) if self.w.problems.is_reading() else self.w.problems.error_texts()
         if problems:
             self.panel.show_message(" ".join(problems), error=True)
             return
@@ -287,6 +288,20 @@ class TrainingController(QObject):
         self._lock(True)
         self.panel.right.setCurrentWidget(self.plots)
         self.worker.start()
+
+    def _fit_now(self, settings_dict: dict) -> list[str]:
+        """The check before Train while the Problems list is still reading the data: generated
+        data is checked here at once (its signature is its declared options); a file is left to
+        the run, whose preparation refuses data that does not fit before the first step."""
+        from studio.training.fit_check import check_training
+
+        data = settings_dict.get("data")
+        kind = DATASETS.get(data.get("kind")) if isinstance(data, dict) else None
+        if kind is None or kind.family != "generated":
+            return []
+        graph = self.doc.graph
+        found = check_training(graph, self.doc.analysis, self.doc.project.training)
+        return [p.describe(graph) + (f" (Fix: {p.fix.text}.)" if p.fix else "") for p in found if p.is_error]
 
     def pause_resume(self) -> None:
         if not self.running:

@@ -247,10 +247,10 @@ class TrainingPlots(QWidget):
             c.dirty = True
 
     def expect(self, steps: int, epochs: int) -> None:
-        """The length of the run, once known: the x axes are set once for all of it."""
-        step_range, epoch_a, epoch_b, lr_range = (r for r, _ in self.ranges)
-        step_range.expect(steps)
-        lr_range.expect(steps)
+        """The length of the run, once known: the epoch axes are set once for all of it. The
+        step axes follow the data (growing x1.5 at the edge): sized to a long planned run, the
+        first steps were a one-pixel sliver."""
+        _, epoch_a, epoch_b, _ = (r for r, _ in self.ranges)
         epoch_a.expect(epochs + 0.5)
         epoch_b.expect(epochs + 0.5)
 

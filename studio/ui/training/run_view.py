@@ -41,6 +41,16 @@ class RunView:
         progress.setFormat("preparing…")
         rate.setText("")
 
+    def clear(self) -> None:
+        """No run to show (a project without runs opened): empty curves, bar and rate line."""
+        self.plots.reset(self.metric_name)
+        self.history, self.epoch_steps, self.last_step = [], [], 0
+        self._expected = False
+        self.panel.progress.setRange(0, 1)
+        self.panel.progress.setValue(0)
+        self.panel.progress.setFormat("")
+        self.panel.rate.setText("")
+
     def show_record(self, rec, metric_name: str) -> None:
         """A kept run as it ended (after a project opened): its curves and how it ended."""
         self.metric_name = metric_name

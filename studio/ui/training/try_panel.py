@@ -173,6 +173,19 @@ class TryPanel(QWidget):
         self.text_controls.hide()
         return self.text_controls
 
+    def forget(self) -> None:
+        """Another project opened: nothing of the previous project's model stays to be tried."""
+        if self.busy():
+            self.job.wait()
+        self.last = None
+        self.view.clear()
+        self.generated.clear()
+        self.texts.hide()
+        self.confusion_scroll.hide()
+        self.button.setVisible(True)
+        self.button.setEnabled(True)
+        self.message.setText("Train (or pause) a run, then try the model here.")
+
     def model_ready(self, data) -> None:
         """A trained (or paused) model is there: say so, and for text show the prompt at once."""
         if self.busy():
