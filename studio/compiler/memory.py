@@ -427,7 +427,9 @@ def FusedAttention():  # noqa: N802 - used like a class: ``with FusedAttention()
     original = F.scaled_dot_product_attention
 
     def attention(*args, **kwargs):
-        fused = _fused_attention(*args, **kwargs) if args and args[0].device.type == "meta" else None
+        fused = (
+            _fused_attention(*args, **kwargs) if args and args[0].device.type == "meta" else None
+        )
         return fused if fused is not None else original(*args, **kwargs)
 
     F.scaled_dot_product_attention = attention
