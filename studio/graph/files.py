@@ -51,6 +51,8 @@ def write_target(path: str | os.PathLike[str]) -> Path:
     links, or a target that exists and is not a regular file."""
     if not str(path).strip():
         raise UnsafeFile("the file name is empty; give a file to write")
+    if "\0" in str(path):
+        raise UnsafeFile("the file name holds a NUL character; no file can have that name")
     target = Path(path)
     for _ in range(MAX_LINKS):
         try:
@@ -76,6 +78,8 @@ def check_readable(path: str | os.PathLike[str], limit: int, what: str = "the fi
     """The size of ``path`` if it is a regular file (links followed) of at most ``limit`` bytes;
     else :class:`UnsafeFile` (or FileNotFoundError) with one line naming ``what`` and why.
     Checked with ``stat`` before any ``open``, so a FIFO never blocks."""
+    if "\0" in str(path):
+        raise UnsafeFile(f"{what} has a NUL character in its name; no file can have that name")
     try:
         st = os.stat(path)
     except FileNotFoundError:

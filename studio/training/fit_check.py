@@ -75,7 +75,7 @@ def cache_key(spec: Any, base_dir: str | Path | None) -> tuple:
             p = Path(base_dir) / p
         try:
             stamp = os.stat(p).st_mtime_ns
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name (read_signature says so)
             stamp = -1
     return (text, str(base_dir or ""), stamp)
 

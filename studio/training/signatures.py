@@ -44,6 +44,8 @@ def resolve(p: Any, base_dir, what: str) -> Path:
     """The path of a data file or folder, relative to `base_dir` (the project's folder)."""
     if not p or not isinstance(p, str):
         raise DataError(f"Choose a {what} (the data settings have no 'path').")
+    if "\0" in p:
+        raise DataError(f"The {what}'s name holds a NUL character; no file can have that name.")
     path = Path(p).expanduser()
     if not path.is_absolute():
         path = Path(base_dir or Path.cwd()) / path

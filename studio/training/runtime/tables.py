@@ -28,8 +28,8 @@ def regular_file(path, limit=None):
     /dev/zero never ends) of at most `limit` bytes; DataProblem in one sentence otherwise."""
     try:
         size = os.stat(path).st_size
-    except OSError as e:
-        raise DataProblem(f"Could not read {path}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the name
+        raise DataProblem(f"Could not read {path!r}: {getattr(e, 'strerror', None) or e}") from None
     if not os.path.isfile(path):  # a regular file (links followed); stat never blocks
         what = "a folder" if os.path.isdir(path) else "a device, pipe or other special file"
         raise DataProblem(f"{path} is {what}; the data must be a regular file.")
