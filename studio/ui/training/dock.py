@@ -97,6 +97,7 @@ class TrainingPanel(QWidget):
         self.right.addTab(self.plots, "Curves")
         self.right.addTab(self.try_panel, "Try it")
         self.right.addTab(self.compare, "Compare runs")
+        self.right.setCurrentWidget(self.plots)
         self.compare.set_table(self.runs.table, self.runs.selected_rows())
         self.runs.selection_changed.connect(self._show_compare)
         self.runs.table_changed.connect(self._show_compare)
