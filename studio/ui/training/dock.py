@@ -100,6 +100,7 @@ class TrainingPanel(QWidget):
         self.data_panel = DataPanel()
         self.right.addTab(self.data_panel, "Data")
         self.right.addTab(self.compare, "Compare runs")
+        self.right.setCurrentWidget(self.plots)
         self.compare.set_table(self.runs.table, self.runs.selected_rows())
         self.runs.selection_changed.connect(self._show_compare)
         self.runs.table_changed.connect(self._show_compare)

@@ -25,14 +25,18 @@ class RunScatter(QWidget):
         self.y.currentTextChanged.connect(lambda *_: self.redraw())
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.points = pg.ScatterPlotItem(
-            size=9,
-            pen=pg.mkPen("#1f4e99"),
-            brush=pg.mkBrush(70, 130, 220, 170),
-            hoverable=True,
-            tip=self._tip,
+        # a PlotDataItem of symbols only: it follows the plot's log mode (a bare ScatterPlotItem does not)
+        self.line = pg.PlotDataItem(
+            pen=None,
+            symbol="o",
+            symbolSize=9,
+            symbolPen=pg.mkPen("#1f4e99"),
+            symbolBrush=pg.mkBrush(70, 130, 220, 170),
         )
-        self.plot.addItem(self.points)
+        self.points = self.line.scatter  # the points (tooltips, tests)
+        self.points.opts["hoverable"] = True
+        self.points.opts["tip"] = self._tip
+        self.plot.addItem(self.line)
         self.note = QLabel("")
         row = QHBoxLayout()
         row.addWidget(QLabel("x"))
@@ -75,7 +79,7 @@ class RunScatter(QWidget):
                 ys.append(float(y))
                 ids.append(rec.id)
         self._ids = ids
-        self.points.setData(xs, ys, data=ids)
+        self.line.setData(xs, ys, data=ids)
         self.plot.setLabel("bottom", xc)
         self.plot.setLabel("left", yc)
         log = bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 50
@@ -88,7 +92,10 @@ class RunScatter(QWidget):
         )
 
     def _tip(self, x, y, data) -> str:
-        return f"run {data}\n{self.x.currentText()} = {x:.4g}\n{self.y.currentText()} = {y:.4g}"
+        """The run and its values as in the table (x may be shown on a log axis)."""
+        row = next((r for rec, r in zip(self.table.records, self.table.rows) if rec.id == data), {})
+        xc, yc = self.x.currentText(), self.y.currentText()
+        return f"run {data}\n{xc} = {row.get(xc, x):.4g}\n{yc} = {row.get(yc, y):.4g}"
 
 
 def _refill(combo: QComboBox, items: list[str], prefer: str | None) -> None:
