@@ -321,7 +321,8 @@ def _csv(out: DataSummary, settings: TrainingSettings, values: dict, base: Path)
     if not complete:
         body = body[:HEAD_ROWS]
     target = column_number(values.get("target", -1), names, path.name)
-    features = [j for j in range(len(names)) if j != target]
+    split = column_number(values["split"], names, path.name) if values.get("split") else None
+    features = [j for j in range(len(names)) if j not in (target, split)]
     task = "regression" if settings.task == "regression" else "classification"
     out.family, out.columns, out.target = "table", names, names[target]
     out.rows = [r for _, r in body[:PREVIEW_ROWS]]
@@ -336,11 +337,17 @@ def _csv(out: DataSummary, settings: TrainingSettings, values: dict, base: Path)
     )
     if task != "classification":
         return
-    labels = [r[target].strip() for _, r in body if target < len(r)]
+    labels = [r[target].strip() if target < len(r) else "" for _, r in body]
+    held = None
+    if split is not None:  # a train/validation column
+        from studio.training.runtime.splits import split_flags
+
+        cells = [r[split] if split < len(r) else "" for _, r in body]
+        held = split_flags(cells, path.name, names[split], body[0][0] if body else 1).tolist()
     if not complete:
         labels = _spread_labels(path, delimiter, target, has_header)
         out.estimated = f"estimated from {len(labels):,} rows read across the file"
-    _classes(out, settings, labels, total, exact=complete)
+    _classes(out, settings, labels, total, exact=complete, held=held)
 
 
 def _table_cells(out: DataSummary, body, names, features, where: str) -> None:
@@ -384,7 +391,12 @@ def _spread_labels(path: Path, delimiter: str, target: int, has_header: bool) ->
 
 
 def _classes(
-    out: DataSummary, settings: TrainingSettings, labels: list[str], total: int, exact: bool
+    out: DataSummary,
+    settings: TrainingSettings,
+    labels: list[str],
+    total: int,
+    exact: bool,
+    held: list[bool] | None = None,
 ) -> None:
     classes = sorted(set(labels), key=lambda v: (0, float(v), v) if is_number(v) else (1, 0.0, v))
     if len(classes) > 1000:
@@ -392,14 +404,15 @@ def _classes(
     index = {c: i for i, c in enumerate(classes)}
     out.classes = classes
     if exact:
-        out.train_counts, out.val_counts = _count(
-            [index[v] for v in labels], val_mask(len(labels), settings), len(classes)
-        )
+        mask = held if held is not None else val_mask(len(labels), settings)
+        out.train_counts, out.val_counts = _count([index[v] for v in labels], mask, len(classes))
         return
     seen = [0] * len(classes)
     for v in labels:
         seen[index[v]] += 1
     fraction = 0.0 if settings.val_data else float(settings.val_split)
+    if held is not None:  # the share of validation rows in the file's head
+        fraction = sum(held) / max(1, len(held))
     scale = total / max(1, len(labels))
     out.val_counts = [round(c * scale * fraction) for c in seen]
     out.train_counts = [round(c * scale) - v for c, v in zip(seen, out.val_counts, strict=True)]
@@ -416,7 +429,8 @@ def _parquet(out: DataSummary, settings: TrainingSettings, values: dict, base: P
     if not names or table.num_rows == 0:
         raise DataError(f"{path.name} is empty.")
     target = column_number(values.get("target", -1), names, path.name)
-    features = [j for j in range(len(names)) if j != target]
+    split = column_number(values["split"], names, path.name) if values.get("split") else None
+    features = [j for j in range(len(names)) if j not in (target, split)]
     head = table.slice(0, HEAD_ROWS).to_pydict()
     n = min(HEAD_ROWS, table.num_rows)
     body = [
@@ -435,7 +449,12 @@ def _parquet(out: DataSummary, settings: TrainingSettings, values: dict, base: P
     _table_cells(out, body, names, features, where)
     if settings.task == "classification":
         labels = ["" if v is None else str(v) for v in table.column(target).to_pylist()]
-        _classes(out, settings, labels, table.num_rows, exact=True)
+        held = None
+        if split is not None:
+            from studio.training.runtime.splits import split_flags
+
+            held = split_flags(table.column(split).to_pylist(), path.name, names[split]).tolist()
+        _classes(out, settings, labels, table.num_rows, exact=True, held=held)
 
 
 # -- text -----------------------------------------------------------------------------------------

@@ -388,6 +388,7 @@ def _noise(default: float) -> Float:
 _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2**32 - 1)
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
 _PATH = Text("", "File / folder", max_len=4096)
+_SPLIT = Text("", "Split column", "A column saying train or val for each row (empty: a random split)", max_len=256)
 _VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21)
 _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
                     "(any text works)", options=("char", "byte"))
@@ -440,13 +441,14 @@ DATASETS: dict[str, DatasetKind] = _registry(
     DatasetKind("csv", "CSV file", "A table: one row per sample, one column is the target.",
                 {"path": _PATH, "target": Column(-1, "Target column"), "delimiter": Char(",", "Delimiter"),
                  "header": Choice("auto", "Header row", options=("auto", True, False)),
-                 "standardize": Bool(True, "Standardise")},
-                shown=("path", "target"), family="file", loader="load_csv", targets=("class", "float"),
+                 "standardize": Bool(True, "Standardise"), "split": _SPLIT},
+                shown=("path", "target", "split"), family="file", loader="load_csv", targets=("class", "float"),
                 reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
     DatasetKind("parquet", "Parquet file", "A table in a Parquet file (needs pyarrow): one column is the target.",
-                {"path": _PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise")},
-                shown=("path", "target"), family="file", loader="load_parquet", targets=("class", "float"),
+                {"path": _PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise"),
+                 "split": _SPLIT},
+                shown=("path", "target", "split"), family="file", loader="load_parquet", targets=("class", "float"),
                 reader="read_parquet_data", reader_spec=parquet_data.parquet_spec,
                 signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",

@@ -21,7 +21,11 @@ _MAX_DISTINCT = 1000
 def parquet_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
     path = resolve(values.get("path"), base_dir, "Parquet file")
     target, features = values.get("target", -1), values.get("features")
-    key = (str(target), tuple(features) if isinstance(features, list) else None)
+    key = (
+        str(target),
+        tuple(features) if isinstance(features, list) else None,
+        values.get("split") or "",
+    )
     return _cached(str(path), key, path.stat().st_mtime_ns)
 
 
@@ -34,7 +38,7 @@ def _cached(path_text: str, key: tuple, stamp: int) -> DataSignature:
             "Reading Parquet files needs pyarrow; install it with: pip install pyarrow"
         ) from None
     path = Path(path_text)
-    target_text, features = key
+    target_text, features, split = key
     target: Any = int(target_text) if target_text.lstrip("-").isdigit() else target_text
     try:
         schema = pq.read_schema(path_text)
@@ -48,7 +52,7 @@ def _cached(path_text: str, key: tuple, stamp: int) -> DataSignature:
             f"Could not read {path} as a Parquet file ({str(e).splitlines()[0][:160]})."
         ) from None
     distinct = {str(v) for v in column.unique().to_pylist()[: _MAX_DISTINCT + 1]}
-    n_features = len(features) if features else len(names) - 1
+    n_features = len(features) if features else len(names) - 1 - bool(split)
     note = f"{path.name} ({len(column)} rows, {n_features} features)"
     numeric = all(is_number(v) for v in distinct)
     whole = numeric and all(float(v).is_integer() for v in distinct)
@@ -63,4 +67,5 @@ def parquet_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) ->
         "target": values["target"],
         "features": values.get("features") or None,
         "classification": target != "float",
+        "split": values.get("split") or None,
     }

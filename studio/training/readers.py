@@ -30,11 +30,35 @@ def generated_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) 
 
 
 def csv_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+    path = absolute(values["path"], base_dir)
+    features = values.get("features") or None
+    split = values.get("split") or None
+    if split is not None and features is None:  # every column but the target and the split column
+        features = _other_columns(path, values, split)
     return {
-        "path": absolute(values["path"], base_dir), "target": values["target"],
-        "features": values.get("features") or None, "header": values["header"],
-        "delimiter": values["delimiter"], "classification": target != "float",
+        "path": path, "target": values["target"], "features": features, "header": values["header"],
+        "delimiter": values["delimiter"], "classification": target != "float", "split": split,
     }
+
+
+def _other_columns(path: str, values: Mapping[str, Any], split: Any) -> list[int] | None:
+    """The numbers of a CSV file's columns other than the target and the split column (None when
+    the file cannot be read: the reader then says why)."""
+    import csv
+
+    from studio.training.runtime.tables import DataProblem, column_number, header_names
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = csv.reader(f, delimiter=values["delimiter"])
+            first = next((r for r in rows if any(c.strip() for c in r)), None)
+        if first is None:
+            return None
+        names, _ = header_names(first, values["header"])
+        skip = {column_number(values["target"], names, ""), column_number(split, names, "")}
+    except (OSError, UnicodeDecodeError, csv.Error, DataProblem):
+        return None
+    return [j for j in range(len(names)) if j not in skip]
 
 
 def folder_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:

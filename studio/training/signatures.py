@@ -107,7 +107,7 @@ def _csv_cached(path_text: str, key: str, stamp: float) -> DataSignature:
     if names is None:
         raise DataError(f"{path.name} is empty.")
     feats = values.get("features")
-    n_features = len(feats) if isinstance(feats, list) and feats else width - 1
+    n_features = len(feats) if isinstance(feats, list) and feats else width - 1 - bool(values.get("split"))
     numeric = all(is_float(v) for v in distinct)
     whole = numeric and all(float(v).is_integer() for v in distinct)
     note = f"{path.name} ({rows} rows, {n_features} features)"

@@ -27,6 +27,7 @@ from studio.training.runtime.augment import (
     decode_size,
     pixels_in_memory,
 )
+from studio.training.runtime.splits import csv_split_flags
 from studio.training.runtime.tables import DataProblem
 from studio.training.runtime.tabular import (
     cache_folder,
@@ -70,6 +71,8 @@ def read_csv_data(spec):
         table = stream_table(spec["path"], **options, task=task, budget=budget, cache_dir=cache_folder(spec))
         data, labels = TableRows({**table, "budget": budget}), table["classes"]
         what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
+    if spec.get("split"):  # a train/validation column: no random split (`split`)
+        data.held_out = csv_split_flags(spec["path"], spec["split"], options["delimiter"], options["header"])
     info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})"}
     if labels is not None:
         info.update(num_classes=len(labels), class_names=labels)
@@ -179,11 +182,17 @@ def split(data, fraction, seed):
     if hasattr(data, "split_tail"):
         return data.split_tail(fraction)
     n = len(data)
-    n_val = round(n * fraction)
-    if n_val == 0 or n_val == n:
-        raise DataProblem(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    train, val = order[n_val:].sort().values, order[:n_val].sort().values
+    held_out = getattr(data, "held_out", None)  # a train/validation column chose the rows
+    if held_out is not None:
+        train, val = torch.nonzero(~held_out).flatten(), torch.nonzero(held_out).flatten()
+        if len(train) == 0 or len(val) == 0:
+            raise DataProblem(f"The split column leaves nothing to {'train' if len(train) == 0 else 'validate'} on.")
+    else:
+        n_val = round(n * fraction)
+        if n_val == 0 or n_val == n:
+            raise DataProblem(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        train, val = order[n_val:].sort().values, order[:n_val].sort().values
     if isinstance(data, TensorDataset):
         parts = TensorDataset(*(t[train] for t in data.tensors)), TensorDataset(*(t[val] for t in data.tensors))
         if hasattr(data, "codec"):  # a CSV with text: the parts decode as the whole did
@@ -384,7 +393,7 @@ def load_data(settings, read, read_val=None):
     val = None
     if settings.get("val_data"):
         val, _ = (read_val or read)(settings["val_data"])
-    elif settings["val_split"] > 0:
+    elif settings["val_split"] > 0 or getattr(train, "held_out", None) is not None:
         train, val = split(train, settings["val_split"], settings["split_seed"])
     if settings["float_targets"]:
         train, val = float_targets(train, info.get("num_classes")), float_targets(val, info.get("num_classes"))

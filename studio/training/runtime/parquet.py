@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from studio.training.runtime.splits import split_flags
 from studio.training.runtime.tables import DataProblem, column_number
 from studio.training.runtime.tabular import _class_order
 
@@ -56,7 +57,8 @@ def parquet_column(table, j, name, file, numeric=True):
 
 def read_parquet_data(spec):
     """(TensorDataset, info) of the Parquet file spec["path"]: spec["target"] and spec["features"]
-    (names or numbers; features: every other column when not given), spec["classification"]."""
+    (names or numbers; features: every other column when not given), spec["classification"];
+    spec["split"] names a train/validation column (`splits`), which is then no feature."""
     path = str(spec["path"])
     file = path.replace("\\", "/").rsplit("/", 1)[-1]
     table = open_parquet(path)
@@ -64,25 +66,34 @@ def read_parquet_data(spec):
     if not names or table.num_rows == 0:
         raise DataProblem(f"{file} is empty.")
     t = column_number(spec.get("target", -1), names, file)
+    s = column_number(spec["split"], names, file) if spec.get("split") else None
     given = spec.get("features")
-    features = (
-        [column_number(f, names, file) for f in given]
-        if given
-        else [j for j in range(len(names)) if j != t]
-    )
-    x = torch.from_numpy(
-        np.stack([parquet_column(table, j, names[j], file) for j in features], axis=1)
-    )
+    if given:
+        features = [column_number(f, names, file) for f in given]
+    else:
+        features = [j for j in range(len(names)) if j not in (t, s)]
+    x = np.stack([parquet_column(table, j, names[j], file) for j in features], axis=1)
     info = {"description": f"{file} ({table.num_rows} rows, {len(features)} features)"}
     if spec.get("classification", True):
         labels = parquet_column(table, t, names[t], file, numeric=False).tolist()
         classes, _ = _class_order(list(dict.fromkeys(labels)))
         index = {c: i for i, c in enumerate(classes)}
         info.update(num_classes=len(classes), class_names=classes)
-        return TensorDataset(x, torch.tensor([index[v] for v in labels], dtype=torch.long)), info
+        y = torch.tensor([index[v] for v in labels], dtype=torch.long)
+    else:
+        y = regression_targets(table, t, names[t], file)
+    data = TensorDataset(torch.from_numpy(x), y)
+    if s is not None:  # a train/validation column: no random split
+        cells = parquet_column(table, s, names[s], file, numeric=False).tolist()
+        data.held_out = split_flags(cells, file, names[s])
+    return data, info
+
+
+def regression_targets(table, t, name, file):
+    """The float target column (N x 1) of a regression."""
     hint = " (regression needs numeric targets; use a classification loss for labels)"
     try:
-        y = parquet_column(table, t, names[t], file)
+        y = parquet_column(table, t, name, file)
     except DataProblem as e:
         raise DataProblem(str(e).split(";")[0] + hint + ".") from None
-    return TensorDataset(x, torch.from_numpy(y).unsqueeze(1)), info
+    return torch.from_numpy(y).unsqueeze(1)
