@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from studio.blocks.text import shorten
-from studio.graph.files import UnsafeFile, read_bytes, write_target
 from studio.graph import file_keys
 from studio.graph.file_keys import first_unknown
+from studio.graph.files import UnsafeFile, read_bytes, write_target
 from studio.graph.model import Graph
 from studio.graph.search import Search
 from studio.graph.serialize import FormatError

@@ -53,7 +53,7 @@ def test_version_2_files_lose_only_the_other_kinds_options_and_train_as_before()
     s = TrainingSettings.from_dict(v2)
     assert s.validate() == []
     d = s.to_dict()
-    assert d["version"] == 3
+    assert d["version"] == SETTINGS_VERSION
     assert d["optimizer"] == {"name": "adam", "lr": 0.005, "weight_decay": 0.0, "beta1": 0.8, "beta2": 0.999,
                               "eps": 1e-8, "implementation": "auto"}
     assert d["loss"] == {"name": "mse"}
