@@ -153,7 +153,7 @@ def _literal(value, indent: int = 0) -> str:
 
 # -- the runtime: which functions the script copies ---------------------------------------------
 
-_RUNTIME = ("tables", "splits", "tabular", "tokens", "augment", "data", "parquet", "generated", "text", "metrics", "schedules", "loop", "board",
+_RUNTIME = ("tables", "splits", "balance", "tabular", "tokens", "augment", "data", "parquet", "generated", "text", "metrics", "schedules", "loop", "board",
             "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",

@@ -66,6 +66,7 @@ GENERAL: dict[str, Param] = {
     "report_seconds": Float(0.1, "Report interval (seconds)", min=0.0),
     "grad_clip": Float(0.0, "Gradient clipping", min=0.0),
     "shuffle": Bool(True, "Shuffle"),
+    "balanced": Bool(False, "Balanced sampling", "Draw each class about equally often (unbalanced classes)"),
 }
 EARLY_STOPPING: dict[str, Param] = {
     "enabled": Bool(False, "Early stopping"),
@@ -93,6 +94,7 @@ class OptimizerSettings:
 class LossSettings:
     name: str = "cross_entropy"
     label_smoothing: float = 0.0  # cross_entropy
+    class_weights: bool = False  # cross_entropy: weigh each class by n / (k * its count)
     delta: float = 1.0  # huber delta / smooth_l1 beta
 
 
@@ -124,6 +126,7 @@ class TrainingSettings:
     epochs: int = 10
     batch_size: int = 64
     shuffle: bool = True
+    balanced: bool = False  # draw the classes about equally often (`runtime.balance`)
     seed: int = 0
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     loss: LossSettings = field(default_factory=LossSettings)

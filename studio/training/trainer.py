@@ -26,6 +26,7 @@ from studio.training.first_batch import CheckError, check_first_batch
 from studio.training.kinds import get_loss
 from studio.training.metrics import StepMetrics, metric_function
 from studio.training.optim import LRSchedule, make_loss, make_optimizer
+from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.loop import evaluate, train_step
 from studio.training.runtime.metrics import with_perplexity
 from studio.training.runtime.schedules import Monitor
@@ -150,9 +151,12 @@ class Trainer:
         self.device = resolve_device(s.device)
         self.model.to(self.device)
         self.loss_fn = make_loss(s.loss)
+        if getattr(s.loss, "class_weights", False):  # unbalanced classes (`runtime.balance`)
+            weigh_classes(self.loss_fn, data.train, data.num_classes, self.device)
+        shuffle = sample_weights(data.train) if s.balanced else s.shuffle
         self._float_targets = get_loss(s.loss.name).target == "multilabel"  # BCE takes float targets
         self.gen = torch.Generator().manual_seed(s.seed)
-        self.train_batches = make_batches(data.train, s.batch_size, s.shuffle, self.device, s.resolved_workers(), s.seed)
+        self.train_batches = make_batches(data.train, s.batch_size, shuffle, self.device, s.resolved_workers(), s.seed)
         self.val_batches = (
             make_batches(data.val, s.batch_size, False, self.device, s.resolved_workers(), s.seed) if data.val is not None else None
         )
