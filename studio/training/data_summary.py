@@ -116,7 +116,8 @@ class DataSummary:
             ratio = self.imbalance()
             if ratio > 5:
                 out.append(
-                    f"unbalanced: the largest class has {ratio:.1f}x the samples of the smallest"
+                    f"unbalanced: the largest class has {ratio:.1f}x the samples of the smallest; "
+                    "consider balanced sampling or class weights (cross-entropy)"
                 )
         if self.mean:
             out.append(

@@ -266,7 +266,9 @@ _DELTA = Float(1.0, "Delta", "Where the loss turns from squared to linear (Huber
 
 LOSSES: dict[str, LossKind] = _registry(
     LossKind("cross_entropy", "Cross-entropy", "Classification: one score per class, softmax inside.",
-             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
+             {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True),
+              "class_weights": Bool(False, "Class weights", "Weigh each class by n / (k x its count): "
+                                    "unbalanced classes count alike")},
              torch_name="CrossEntropyLoss", target="class", needs_logits_per_class=True,
              arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
     LossKind("nll", "Negative log-likelihood", "Classification on log-probabilities (after LogSoftmax).",

@@ -79,6 +79,7 @@ GENERAL: dict[str, Param] = {
     "report_seconds": Float(0.1, "Report interval (seconds)", min=0.0),
     "grad_clip": Float(0.0, "Gradient clipping", min=0.0),
     "shuffle": Bool(True, "Shuffle"),
+    "balanced": Bool(False, "Balanced sampling", "Draw each class about equally often (unbalanced classes)"),
 }
 EARLY_STOPPING: dict[str, Param] = {
     "enabled": Bool(False, "Early stopping"),
@@ -192,6 +193,7 @@ class TrainingSettings:
     epochs: int = 10
     batch_size: int = 64
     shuffle: bool = True
+    balanced: bool = False  # draw the classes about equally often (`runtime.balance`)
     seed: int = 0
     split_seed: int = 0  # the validation split's own seed (`seed` moves the weights, not the rows)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)

@@ -29,6 +29,7 @@ from studio.training.metrics import StepMetrics, metric_function
 from studio.training.optim import make_loss, make_optimizer
 from studio.training.plan import loop_plan
 from studio.training.runtime import schedules
+from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.fit import Hooks, Progress, fit
 from studio.training.settings import TrainingSettings
 
@@ -157,8 +158,11 @@ class Trainer(Hooks):
         self.loss_fn = make_loss(s.loss)
         self.plan = loop_plan(s)
         self._float_targets = self.plan["float_targets"]  # e.g. BCE takes float targets
+        if getattr(s.loss, "class_weights", False):  # unbalanced classes (`runtime.balance`)
+            weigh_classes(self.loss_fn, data.train, data.num_classes, self.device)
+        shuffle = sample_weights(data.train) if s.balanced else s.shuffle
         self.gen = torch.Generator().manual_seed(s.seed)
-        self.train_batches = make_batches(data.train, s.batch_size, s.shuffle, self.device, s.resolved_workers(), s.seed)
+        self.train_batches = make_batches(data.train, s.batch_size, shuffle, self.device, s.resolved_workers(), s.seed)
         self.val_batches = (
             make_batches(data.val, s.batch_size, False, self.device, s.resolved_workers(), s.seed) if data.val is not None else None
         )

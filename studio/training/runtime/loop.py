@@ -85,7 +85,11 @@ def evaluate(model, batches, loss_fn, metric, device, autocast=None, float_targe
 
 
 def epoch_order(n, shuffle, generator):
-    """The sample order of one epoch: a permutation drawn from `generator`, or None (in order)."""
+    """The sample order of one epoch: a permutation drawn from `generator`, or None (in order);
+    `shuffle` may be per-sample weights (`balance.sample_weights`): n samples drawn with
+    replacement in proportion to them, as WeightedRandomSampler draws."""
+    if isinstance(shuffle, torch.Tensor):
+        return torch.multinomial(shuffle, n, replacement=True, generator=generator)
     return torch.randperm(n, generator=generator) if shuffle else None
 
 

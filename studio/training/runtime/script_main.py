@@ -20,12 +20,14 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subset, TensorDataset
 
+from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.board import EventLog
 from studio.training.runtime.data import load_data
 from studio.training.runtime.fit import Hooks, Progress, fit
 from studio.training.runtime.loop import (
     EpochBatches,
     choose_device,
+    epoch_order,
     make_optimizer,
     tensor_batches,
     write_metrics,
@@ -75,6 +77,7 @@ def train_batches(data, s, device, distributed, generator):
     """A function epoch -> batches: slices of tensors on the device, or a DataLoader for lazy
     data; under torchrun each process takes its share (a DistributedSampler)."""
     sampler = DistributedSampler(data, shuffle=s["shuffle"], seed=s["seed"]) if distributed else None
+    shuffle = sample_weights(data) if s.get("balanced") and not distributed else s["shuffle"]
     if isinstance(data, TensorDataset):
         tensors = [t.to(device) for t in data.tensors]
 
@@ -82,12 +85,12 @@ def train_batches(data, s, device, distributed, generator):
             if distributed:
                 sampler.set_epoch(epoch)  # a new shuffle each epoch, the same in every process
                 return tensor_batches(tensors, s["batch_size"], torch.tensor(list(sampler)))
-            order = torch.randperm(len(data), generator=generator) if s["shuffle"] else None
+            order = epoch_order(len(data), shuffle, generator)
             return tensor_batches(tensors, s["batch_size"], order)
 
         return epoch_batches, math.ceil((len(sampler) if distributed else len(data)) / s["batch_size"])
     batches = BatchSampler(sampler, s["batch_size"], drop_last=False) if distributed else EpochBatches(
-        len(data), s["batch_size"], s["shuffle"], generator)
+        len(data), s["batch_size"], shuffle, generator)
     loader = DataLoader(data, batch_sampler=batches, num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
 
@@ -209,10 +212,12 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
     if distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
-    train_data, val_data, _ = load_data(s, read, read_val)
+    train_data, val_data, info = load_data(s, read, read_val)
     if distributed and rank == 0:
         dist.barrier()
     model, net, optimizer, loss_fn = build(s, model_class, device, distributed)
+    if s["loss"].get("class_weights"):
+        weigh_classes(loss_fn, train_data, info.get("num_classes"), device)
     autocast, scaler = mixed_precision(s, device)
     generator = torch.Generator().manual_seed(s["seed"])
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)

@@ -238,6 +238,9 @@ class DataPanel(QWidget):
         ratio = s.imbalance()
         if ratio > 5:
             title += f" · unbalanced: {ratio:.1f}x"
+            self.chart.setToolTip(
+                "Unbalanced classes: consider Balanced sampling or the cross-entropy's Class weights"
+            )
         self.chart.show_counts(s.classes, s.train_counts, s.val_counts, title if s.classes else "")
         self.chart.setVisible(bool(s.classes))
         self.editor.setVisible(self.editor.isEnabled())

@@ -175,6 +175,8 @@ FIELDS = (
     Field(("early_stopping", "min_delta"), "Min. change", "float", when=_early,
           tip="The smallest change that counts as an improvement"),
     Field(("shuffle",), "Shuffle", "bool"),
+    Field(("balanced",), "Balanced sampling", "bool",
+          tip="Draw each class about equally often (for unbalanced classes; the Data tab shows the balance)"),
     Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
     Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
     Field(("precision",), "Precision", "choice", PRECISIONS),
