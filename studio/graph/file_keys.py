@@ -25,8 +25,8 @@ MODULE_PARAM = ("name", "targets", "doc")
 
 
 def nearest(key: Any, valid: Iterable[str]) -> str:
-    """ "; did you mean 'x'?" with the valid key nearest to `key`, or the valid keys when none is
-    near (a short list) or a pointer to the docs (a long one)."""
+    """The end of the sentence: "did you mean" the valid key nearest to `key`, or the valid keys
+    when none is near (a short list), or a pointer to the docs (a long one)."""
     valid = list(valid)
     close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
     if close:

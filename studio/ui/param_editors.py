@@ -177,8 +177,16 @@ class IntsEditor(TextEditor):
         self.widget.setText(", ".join(str(v) for v in value))
 
 
+class FloatsEditor(TextEditor):
+    """``0.5, 1.25``: a list of numbers (a Standardize block's statistics)."""
+
+    def _show(self, value: Any) -> None:
+        self.widget.setText(", ".join(repr(float(v)) for v in value))
+
+
 EDITORS: dict[str, type[ParamEditor]] = {
     "int": IntEditor,
+    "floats": FloatsEditor,
     "float": FloatEditor,
     "bool": BoolEditor,
     "choice": ChoiceEditor,

@@ -22,6 +22,8 @@ def _candidates(param, value):
         return [tuple(v + 1 if v > 0 else v for v in value), (*value, 1), value[:-1], (2,)]
     if kind == "text":
         return [value + "x" if value else "x"]
+    if kind == "floats":
+        return [tuple(v + 1.5 for v in value)]
     return []
 
 
@@ -58,7 +60,7 @@ def _edit_through_widget(qtbot, window, bid, name, ed):
         except ParamError:
             continue
         if target != value:
-            shown = ", ".join(map(str, target)) if param.kind == "ints" else str(target)
+            shown = ", ".join(map(str, target)) if param.kind in ("ints", "floats") else str(target)
             _type_text(qtbot, w, shown)
             return target
     raise AssertionError(f"no other value to try for {block.type}.{name}")

@@ -6,6 +6,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QScrollArea, QVBoxLayout, QWidget
 
+from studio.blocks.catalogue.preprocess import Floats
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Text
 from studio.ui.param_editors import EDITORS, editor_for
 from studio.ui.training.settings_form import SettingsForm
@@ -17,6 +18,7 @@ SAMPLES = {
     "choice": Choice("b", "Mode", options=("a", "b", "c")),
     "ints": Ints((3, 3), "Kernel", min_len=1, max_len=2, min=1, max=99),
     "text": Text("x", "Name"),
+    "floats": Floats((0.5, 1.5), "Mean"),
 }
 
 
