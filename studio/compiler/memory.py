@@ -320,21 +320,32 @@ def _meta_model(code: GeneratedCode) -> nn.Module:
 @contextlib.contextmanager
 def _no_weights():
     """Build without reading or downloading pretrained weights: their values do not change what
-    a step keeps, and an estimate must never touch the network or a large file."""
+    a step keeps, and an estimate must never touch the network or a large file. Only this
+    thread is affected (the estimate runs in a worker; the window may load weights meanwhile)."""
+    import threading
+
     import torch.hub
+
+    me = threading.get_ident()
+    saved = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
+
+    def here(replacement, original):
+        def call(*args, **kwargs):
+            if threading.get_ident() == me:
+                return replacement(*args, **kwargs)
+            return original(*args, **kwargs)
+
+        return call
 
     def nothing(*args, **kwargs):
         return {}
 
-    def keep(self, state_dict, strict=True, assign=False):
+    def keep(self, *args, **kwargs):
         return nn.modules.module._IncompatibleKeys([], [])
 
-    saved = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
-    torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict = (
-        nothing,
-        nothing,
-        keep,
-    )
+    torch.hub.load_state_dict_from_url = here(nothing, saved[0])
+    torch.load = here(nothing, saved[1])
+    nn.Module.load_state_dict = here(keep, saved[2])
     try:
         yield
     finally:
