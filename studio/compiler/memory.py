@@ -426,7 +426,7 @@ def _saved_activations(
 
 
 @contextlib.contextmanager
-def fused_attention():  # noqa: N802 - used like a class: ``with fused_attention():``
+def fused_attention():
     """Attention on ``meta`` as the devices run it. On ``meta``, ``scaled_dot_product_attention``
     takes the math path, which saves the whole attention matrix; the CPU (and CUDA) pick a fused
     kernel that saves only the output and one log-sum-exp per row. Where torch would choose
