@@ -36,7 +36,7 @@ def parse_memory(args: argparse.Namespace) -> int | None:
 
 
 def _estimate(project, analysis, args: argparse.Namespace):
-    from studio.compiler.memory import DEFAULT_MARGIN, MemoryError_
+    from studio.compiler.memory import DEFAULT_MARGIN, EstimateError
     from studio.training.cost import device_memory, memory_for
     from studio.training.settings import TrainingSettings
 
@@ -46,7 +46,7 @@ def _estimate(project, analysis, args: argparse.Namespace):
         est = memory_for(
             project.graph, settings, batch=args.batch, precision=precision, analysis=analysis
         )
-    except MemoryError_ as e:
+    except EstimateError as e:
         raise CliError(str(e)) from None
     return (
         est,

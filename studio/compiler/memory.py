@@ -59,7 +59,7 @@ _UNITS = {
 }
 
 
-class MemoryError_(Exception):
+class EstimateError(Exception):
     """The estimate cannot be made (the model does not build or run on ``meta``)."""
 
 
@@ -214,14 +214,13 @@ def estimate_memory(
     ``precision``: none/fp32, bf16 or fp16 (mixed precision: weights, gradients and optimizer
     state stay in float32, activations are saved in the half type). ``states``: how many
     parameter-sized tensors the optimizer keeps (its declaration says; Adam 2). Raises
-    :class:`MemoryError_` when the model cannot be run on ``meta``."""
+    :class:`EstimateError` when the model cannot be run on ``meta``."""
     if precision not in PRECISIONS:
-        raise MemoryError_(f"Unknown precision {precision!r}; choose fp32, bf16 or fp16.")
+        raise EstimateError(f"Unknown precision {precision!r}; choose fp32, bf16 or fp16.")
     analysis = analysis if analysis is not None else analyze(graph)
     code = code if code is not None else generate(graph, "Model", analysis=analysis)
     model = _meta_model(code)
     saved, workspace = _saved_activations(model, code, graph, batch, PRECISIONS[precision])
-    per_sample = 0.0
     other = batch + 1 if batch < 4 else batch // 2
     saved_other, _ = _saved_activations(model, code, graph, other, PRECISIONS[precision])
     per_sample = (sum(saved.values()) - sum(saved_other.values())) / (batch - other)
@@ -312,7 +311,7 @@ def _meta_model(code: GeneratedCode) -> nn.Module:
             with parameters_on_meta(), _no_weights():
                 return cls()
         except Exception as e:
-            raise MemoryError_(
+            raise EstimateError(
                 f"The model cannot be built without memory to estimate it: {e}"
             ) from None
 
@@ -320,21 +319,32 @@ def _meta_model(code: GeneratedCode) -> nn.Module:
 @contextlib.contextmanager
 def _no_weights():
     """Build without reading or downloading pretrained weights: their values do not change what
-    a step keeps, and an estimate must never touch the network or a large file."""
+    a step keeps, and an estimate must never touch the network or a large file. Only this
+    thread is affected (the estimate runs in a worker; the window may load weights meanwhile)."""
+    import threading
+
     import torch.hub
+
+    me = threading.get_ident()
+    saved = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
+
+    def here(replacement, original):
+        def call(*args, **kwargs):
+            if threading.get_ident() == me:
+                return replacement(*args, **kwargs)
+            return original(*args, **kwargs)
+
+        return call
 
     def nothing(*args, **kwargs):
         return {}
 
-    def keep(self, state_dict, strict=True, assign=False):
+    def keep(self, *args, **kwargs):
         return nn.modules.module._IncompatibleKeys([], [])
 
-    saved = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
-    torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict = (
-        nothing,
-        nothing,
-        keep,
-    )
+    torch.hub.load_state_dict_from_url = here(nothing, saved[0])
+    torch.load = here(nothing, saved[1])
+    nn.Module.load_state_dict = here(keep, saved[2])
     try:
         yield
     finally:
@@ -363,7 +373,6 @@ class SavedTensors:
     line runs (``located``: path -> bytes). ``exclude``: storages not to count (parameters)."""
 
     def __init__(self, code: GeneratedCode, graph: Graph, model: nn.Module) -> None:
-        self.filename = filename_for(code)
         self.locate = BlockLocator(code, graph, model)
         self.seen: set[int] = {_storage_key(p) for p in model.parameters()}
         self.seen |= {_storage_key(b) for b in model.buffers()}
@@ -403,21 +412,21 @@ def _saved_activations(
     xs = _inputs(graph, batch, dtype)
     cast = dtype != torch.float32
     try:
-        with saved.hooks(), torch.enable_grad(), FusedAttention():
+        with saved.hooks(), torch.enable_grad(), fused_attention():
             if cast:  # mixed precision: matmuls and convolutions work (and save) in the half type
                 with _half_forward(model, dtype):
                     model(*xs)
             else:
                 model(*xs)
     except Exception as e:
-        raise MemoryError_(
+        raise EstimateError(
             f"The model cannot run on meta tensors to estimate its memory: {e}"
         ) from None
     return saved.located, 2 * saved.largest
 
 
 @contextlib.contextmanager
-def FusedAttention():  # noqa: N802 - used like a class: ``with FusedAttention():``
+def fused_attention():
     """Attention on ``meta`` as the devices run it. On ``meta``, ``scaled_dot_product_attention``
     takes the math path, which saves the whole attention matrix; the CPU (and CUDA) pick a fused
     kernel that saves only the output and one log-sum-exp per row. Where torch would choose
@@ -560,7 +569,7 @@ def model_step_bytes(
         with (
             torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
             torch.enable_grad(),
-            FusedAttention(),
+            fused_attention(),
         ):
             functional_call(model, fake, tuple(xs))
     finally:

@@ -139,3 +139,17 @@ def test_the_check_before_the_first_step_warns_when_a_step_will_not_fit(monkeypa
     assert "Try a batch of" in note
     monkeypatch.setattr(cost, "device_memory", lambda device: (24 * 10**9, "Big GPU"))
     assert cost.fit_note(model, (1, 28, 28), torch.float32, settings, cuda) is None
+
+
+def test_a_pretrained_backbone_is_estimated_without_reading_or_downloading_weights(monkeypatch):
+    import torch.hub
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the estimate tried to fetch weights")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    graph = load_project(EXAMPLES / "transfer_learning.studio.json").graph
+    est = estimate_memory(graph, 2)
+    backbone = next(b for b in est.blocks if b.name == "backbone")
+    assert backbone.weights > 1_000_000 and backbone.activations > 0
+    assert torch.hub.load_state_dict_from_url is no_network  # put back as it was
