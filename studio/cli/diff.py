@@ -1,7 +1,9 @@
 """`studio diff A B`: what changed from project A to project B: blocks added, removed and changed
 (parameter by parameter), renamed, wires, module definitions, training settings, search ranges,
 and the generated code's unified diff. A or B may also be a run's folder (or its
-``model.studio.json``): the model and settings that run trained with.
+``model.studio.json``): the model and settings that run trained with; or an imported module,
+named as ``studio import`` names one (``torchvision:resnet18``, ``pkg.module:Class``,
+``file.py:Class``; code from a file runs only with ``--trust-code``).
 
 Blocks are matched by structure (`studio.graph.diff`), so renamed and moved blocks line up.
 Exit status: 0 the same, 1 different (like diff(1)), 2 a file cannot be read.
@@ -31,6 +33,8 @@ def load_side(text: str):
     from studio.training.runs import MODEL_FILE
 
     path = Path(text)
+    if not path.exists() and ":" in text and not text.endswith(".json"):
+        return imported(text)
     if path.is_dir():
         path = path / MODEL_FILE
         if not path.exists():
@@ -39,6 +43,25 @@ def load_side(text: str):
         return load_project(path)
     except ProjectError as e:
         raise CliError(str(e), 2) from None
+
+
+def imported(text: str):
+    """A module named as `studio import` names one, imported (not saved) for the comparison."""
+    from studio.interop import sources
+    from studio.interop.fx_import import ModelImportError, UntraceableError, import_spec
+    from studio.trust import policy
+
+    try:
+        spec = sources.parse_spec(text)
+    except sources.SourceError as e:
+        raise CliError(str(e), 2) from None
+    user_file = sources.runs_user_file(spec)
+    if user_file is not None and not policy().everything:
+        raise CliError(f"{text} runs code from {user_file}; add --trust-code to import it", 2)
+    try:
+        return import_spec(spec, {}, None, verify=False).project
+    except (sources.SourceError, UntraceableError, ModelImportError) as e:
+        raise CliError(f"{text}: {e}", 2) from None
 
 
 def generated(project) -> str:

@@ -71,7 +71,10 @@ class CompareWindow(QDialog):
         )
 
     def _selected(self, side, changes, which: str) -> None:
-        ids = [bid for bid, item in side.scene.blocks.items() if item.isSelected()]
+        try:
+            ids = [bid for bid, item in side.scene.blocks.items() if item.isSelected()]
+        except RuntimeError:  # the scene is being torn down (the window closes): nothing to show
+            return
         if not ids:
             return
         bid = ids[0]

@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from studio.graph.diff import diff_graphs, diff_projects, match_blocks
 from studio.graph.model import Graph
 from studio.graph.project import dumps, load_project, loads
@@ -137,32 +135,3 @@ def test_an_empty_graph_against_a_model():
     empty = Graph()
     d = diff_graphs(empty, a.graph)
     assert len(d.added) == len(a.graph.blocks) and len(d.wires_added) == len(a.graph.edges)
-
-
-@pytest.mark.parametrize("json_flag", [False, True])
-def test_studio_diff_compares_a_project_with_a_run_snapshot(tmp_path, capsys, json_flag):
-    from studio.cli import main
-    from studio.graph.project import save_project
-    from studio.training.runs import RunStore
-
-    a = load_project(CNN)
-    save_project(a, tmp_path / "a.studio.json")
-    rec = RunStore(tmp_path / "a.runs").create(a.training, a.name, model_json=dumps(edited(a)))
-    args = ["diff", str(tmp_path / "a.studio.json"), str(rec.folder)] + (
-        ["--json"] if json_flag else []
-    )
-    assert main(args) == 1
-    out = capsys.readouterr().out
-    if json_flag:
-        data = json.loads(out)
-        assert data["blocks"]["added"][0]["name"] == "drop1"
-        assert "+        self.conv2 = nn.Conv2d(16, 64, 3, padding=1)" in data["code"]
-    else:
-        assert "~ block conv2: out_channels 32 -> 64" in out
-        assert (
-            "-        self.fc = nn.Linear(1568, 64)" in out
-            and "+        self.hidden = nn.Linear(3136, 64)" in out
-        )
-    assert main(["diff", str(tmp_path / "a.studio.json"), str(tmp_path / "a.studio.json")]) == 0
-    assert main(["diff", str(tmp_path / "a.studio.json"), str(tmp_path)]) == 2
-    assert "without model.studio.json" in capsys.readouterr().err

@@ -195,3 +195,29 @@ def test_a_run_without_its_model_file_still_has_a_row(qtbot, runs):
     view.set_runs(store.runs())
     assert cells(view.list, "fc1.out_features")[-1] == ""
     assert view.list.item(2).data(RECORD_ROLE).id == recs[0].id
+
+
+def test_parallel_coordinates_draw_one_line_per_run_coloured_by_the_metric(qtbot, runs):
+    from studio.ui.training.run_scatter import RunScatter
+
+    store, recs = runs
+    scatter = RunScatter()
+    qtbot.addWidget(scatter)
+    view = RunList()
+    qtbot.addWidget(view)
+    view.set_runs(store.runs())
+    scatter.set_table(view.table, [])
+    scatter.parallel.setChecked(True)
+    assert len(scatter.lines) == 3 and not scatter.line.isVisible() and not scatter.x.isEnabled()
+    ticks = [t for _, t in scatter.plot.getAxis("bottom")._tickLevels[0]]
+    assert ticks == ["optimizer.lr", "fc1.out_features", "best"]
+    # every axis is scaled to its own range: the lowest rate (log scale) at 0, the highest at 1
+    by_run = {line.toolTip().split(":")[0][4:]: line.getData()[1] for line in scatter.lines}
+    assert list(by_run[recs[1].id]) == [0.0, 0.0, 1.0]  # lr 0.001, width 16, best 0.4 (worst)
+    assert list(by_run[recs[2].id]) == [1.0, 1.0, 0.0]  # lr 0.1, width 128, best 0.2
+    # the best run is drawn blue, the worst red
+    colour = {line.toolTip().split(":")[0][4:]: line.opts["pen"].color() for line in scatter.lines}
+    assert colour[recs[2].id].blue() > colour[recs[2].id].red()
+    assert colour[recs[1].id].red() > colour[recs[1].id].blue()
+    scatter.parallel.setChecked(False)
+    assert scatter.lines == [] and scatter.line.isVisible()

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
 from studio.graph.project import Project, dumps
+from studio.graph.search_commands import SetSearch
 from studio.training.kinds import DATASETS
 from studio.training.run_lock import RunFolderBusy
 from studio.training.runs import RunStore, runs_root
@@ -202,7 +203,7 @@ class TrainingController(QObject):
         return self.worker is not None
 
     def allow_edit(self, cmd) -> bool:
-        if not self.running or isinstance(cmd, SetTraining):
+        if not self.running or isinstance(cmd, (SetTraining, SetSearch)):  # neither changes the model
             return True
         if self.ask_stop_for_edit():
             self.stop(wait=True)

@@ -1,13 +1,16 @@
 """The Compare plot: one numeric column of the runs table against another (a parameter against a
-metric), one point per run; the runs selected in the table, or all of them when fewer than two
-are selected. Reads `RunTable`; knows nothing of where runs come from."""
+metric), one point per run; or, with *All parameters*, parallel coordinates: one line per run
+across every differing parameter and the chosen metric (each axis scaled to its own range, log
+where it spans more than 50x; the line's colour is the metric, blue best). The runs selected in
+the table, or all of them when fewer than two are selected. Reads `RunTable`; knows nothing of
+where runs come from."""
 
 from __future__ import annotations
 
 import math
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.training.run_table import FIXED, RunTable
 
@@ -43,6 +46,12 @@ class RunScatter(QWidget):
         row.addWidget(self.x, 1)
         row.addWidget(QLabel("y"))
         row.addWidget(self.y, 1)
+        self.parallel = QCheckBox("All parameters")
+        self.parallel.setToolTip(
+            "Parallel coordinates: one line per run across every parameter and the metric"
+        )
+        self.parallel.toggled.connect(lambda *_: self.redraw())
+        row.addWidget(self.parallel)
         box = QVBoxLayout(self)
         box.setContentsMargins(2, 2, 2, 2)
         box.addLayout(row)
@@ -50,6 +59,9 @@ class RunScatter(QWidget):
         box.addWidget(self.note)
         self._ids: list[str] = []
         self._selected: set[str] = set()
+        self._params: list[str] = []
+        self.lines: list = []  # parallel coordinates: one PlotDataItem per run
+        self._labels: list = []
 
     def set_table(self, table: RunTable, selected: list | None = None) -> None:
         """Show ``table``'s runs (only ``selected`` ones when two or more are)."""
@@ -60,11 +72,22 @@ class RunScatter(QWidget):
             c for c in ("epochs", "seconds", "trial") if c in table.columns and table.numeric(c)
         ]
         metrics = [c for c in table.metrics if table.numeric(c)]
+        self._params = params
         _refill(self.x, params or numeric, prefer=params[0] if params else None)
         _refill(self.y, metrics or numeric, prefer=_preferred_metric(metrics))
         self.redraw()
 
     def redraw(self) -> None:
+        for item in self.lines + self._labels:
+            self.plot.removeItem(item)
+        self.lines, self._labels = [], []
+        self.x.setEnabled(not self.parallel.isChecked())
+        if self.parallel.isChecked():
+            self._draw_parallel()
+            return
+        self.line.setVisible(True)
+        self.plot.getAxis("bottom").setTicks(None)
+        self.plot.getAxis("left").setTicks(None)
         xc, yc = self.x.currentText(), self.y.currentText()
         rows = [
             (rec, row)
@@ -91,6 +114,54 @@ class RunScatter(QWidget):
             else "No numeric column to plot yet: train a few runs with different settings."
         )
 
+    def _shown_rows(self) -> list:
+        return [
+            (rec, row)
+            for rec, row in zip(self.table.records, self.table.rows)
+            if len(self._selected) < 2 or rec.id in self._selected
+        ]
+
+    def _draw_parallel(self) -> None:
+        self.line.setVisible(False)
+        self.plot.setLogMode(x=False, y=False)
+        yc = self.y.currentText()
+        axes = [c for c in self._params if c not in ("epochs", "seconds", "trial")] + (
+            [yc] if yc else []
+        )
+        rows = [
+            (rec, row) for rec, row in self._shown_rows() if all(_num(row.get(a)) for a in axes)
+        ]
+        scales = [_scale([float(row[a]) for _, row in rows]) for a in axes]
+        metric = [float(row[yc]) for _, row in rows] if yc else []
+        # colour by rank, not value: one bad outlier would leave every other line the same blue
+        order = sorted(range(len(metric)), key=lambda i: metric[i], reverse=yc.endswith("accuracy"))
+        rank = {i: r for r, i in enumerate(order)}
+        for i, ((rec, row), m) in enumerate(zip(rows, metric)):
+            ys = [scale(float(row[a])) for a, scale in zip(axes, scales)]
+            t = rank[i] / max(1, len(metric) - 1)  # 0: the best run
+            colour = pg.mkColor(int(40 + 200 * t), int(90 + 40 * (1 - t)), int(220 - 180 * t), 200)
+            item = pg.PlotDataItem(
+                list(range(len(axes))),
+                ys,
+                pen=pg.mkPen(colour, width=2),
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=colour,
+                symbolPen=None,
+            )
+            item.setToolTip(f"run {rec.id}: {yc} = {m:.4g}")
+            self.plot.addItem(item)
+            self.lines.append(item)
+        self.plot.getAxis("bottom").setTicks([[(i, a) for i, a in enumerate(axes)]])
+        self.plot.getAxis("left").setTicks([[(0, "low"), (1, "high")]])
+        self.plot.setLabel("bottom", "")
+        self.plot.setLabel("left", "each axis: its own range")
+        self.plot.setXRange(-0.2, max(0, len(axes) - 1) + 0.2)
+        self.plot.setYRange(-0.05, 1.05)
+        self._ids = [rec.id for rec, _ in rows]
+        which = "the selected runs" if len(self._selected) >= 2 else "every run"
+        self.note.setText(f"{len(rows)} run(s): {which}; colour: {yc} rank (blue best, red worst)")
+
     def _tip(self, x, y, data) -> str:
         """The run and its values as in the table (x may be shown on a log axis)."""
         row = next((r for rec, r in zip(self.table.records, self.table.rows) if rec.id == data), {})
@@ -114,6 +185,21 @@ def _preferred_metric(metrics: list[str]) -> str | None:
         if name in metrics:
             return name
     return metrics[0] if metrics else None
+
+
+def _scale(values: list[float]):
+    """Maps a column's values onto 0..1 (log when they are positive and span more than 50x)."""
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    log = lo > 0 and hi / lo > 50
+    if log:
+        lo, hi = math.log10(lo), math.log10(hi)
+    span = hi - lo or 1.0
+
+    def scale(v: float) -> float:
+        v = math.log10(v) if log else v
+        return 0.5 if hi == lo else (v - lo) / span
+
+    return scale
 
 
 def _num(v) -> bool:
