@@ -34,24 +34,31 @@ def resolve(path: str, base_dir: str | os.PathLike[str] | None) -> Path:
 def file_problem(path: Path) -> str | None:
     """Why a use cannot load ``path`` (None: it can): missing, not a regular file, larger than
     the memory, or not the file whose digest its name records."""
+    if "\0" in str(path):
+        return "its weights file name holds a NUL character; no file can have that name"
     try:
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
         digest = _cache.get(key) or sha256_of(path, memory_budget())
     except FileNotFoundError:
-        return f"its weights file {path} does not exist"
+        return f"its weights file {_shown(path)} does not exist"
     except UnsafeFile as e:
-        return str(e)
+        return str(e) if len(str(path)) <= 120 else f"its weights file {_shown(path)}: {e.strerror[-80:]}"
     except OSError as e:
-        return f"cannot read its weights file {path} ({e.strerror or e})"
+        return f"cannot read its weights file {_shown(path)} ({e.strerror or type(e).__name__})"
     _cache[key] = digest
     m = DIGEST.search(path.name)
     if m and not digest.startswith(m.group(1)):
         return (
-            f"its weights file {path} changed after Studio wrote it (its content is not the one "
+            f"its weights file {_shown(path)} changed after Studio wrote it (its content is not the one "
             "its name records); open the Backbone as layers again or clear 'start from weights'"
         )
     return None
+
+
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else text[:60] + "..." + text[-57:]
 
 
 def weights_problems(

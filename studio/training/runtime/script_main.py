@@ -116,7 +116,12 @@ def val_batches(data, s, device, rank, world_size):
 def build(s, model_class, device, distributed):
     """(the model as it trains, the bare network, the optimizer, the loss function)."""
     torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
-    net = model_class().to(device)
+    try:
+        net = model_class().to(device)
+    except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
+        where = os.path.join(torch.hub.get_dir(), "checkpoints")
+        sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
+                 f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
     params = [p for p in net.parameters() if p.requires_grad]
     opt = s["optimizer"]
     optimizer = make_optimizer(params, opt["name"], opt["arguments"], opt["implementations"])
