@@ -150,3 +150,32 @@ def test_control_flow_on_sizes_is_followed_and_on_data_refused():
     with pytest.raises(UntraceableError) as e:
         import_example(DataBranch(), (torch.randn(2, 8),))
     assert "control flow" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_named_sequential_keeps_its_names():
+    """densenet's ``features`` is an nn.Sequential of an OrderedDict (conv0, norm0...): it
+    becomes a class of its own with those attributes, so its state_dict keys load strictly."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("conv0", nn.Conv2d(3, 8, 3)),
+                        ("norm0", nn.BatchNorm2d(8)),
+                        ("relu0", nn.ReLU()),
+                    ]
+                )
+            )
+            self.classifier = nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.classifier(self.features(x).mean((2, 3)))
+
+    result, _ = assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),))
+    (features,) = result.project.graph.library.definitions.values()
+    assert {b.name for b in features.graph} >= {"conv0", "norm0", "relu0"}
