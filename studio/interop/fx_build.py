@@ -178,6 +178,9 @@ class _Builder:
         elif node.op == "get_attr":
             mapped = self._attribute(node)
             path = node.target
+        elif node.op in ("call_function", "call_method") and self._from_constants(node):
+            mapped = self._constant(node)
+            path = None
         else:
             rule = self.t.rule_for(node)
             mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
@@ -191,6 +194,32 @@ class _Builder:
             return
         block = self._add(node, mapped, path)
         self.refs[node] = (block.id, "out")
+
+    def _from_constants(self, node: fx.Node) -> bool:
+        """True when no tensor flows into ``node`` (``torch.arange(12)``, ``torch.ones(4, 4)``)."""
+        found: list[fx.Node] = []
+        fx.node.map_arg((node.args, node.kwargs), found.append)
+        return not any(self.t.is_tensor(n) or self.t.tensors_in(n) is not None for n in found) and not any(
+            n.op == "placeholder" for n in found
+        )
+
+    def _constant(self, node: fx.Node) -> Mapped:
+        """A tensor computed from constants only: a Buffer block holding it (not saved)."""
+        args = self.t.const(node.args)
+        kwargs = self.t.const(dict(node.kwargs))
+        try:
+            with torch.no_grad():
+                if node.op == "call_function":
+                    value = node.target(*args, **kwargs)
+                else:
+                    value = getattr(args[0], node.target)(*args[1:], **kwargs)
+        except Exception as e:  # noqa: BLE001
+            raise Unsupported(f"{fx_rules._what(node)} cannot be computed ahead ({_first_line(e)})") from None
+        if not isinstance(value, torch.Tensor):
+            raise Unsupported(f"{fx_rules._what(node)} is not a tensor")
+        mapped = state_block(None, node.name, value.detach().clone(), {})
+        mapped.params["persistent"] = False
+        return mapped
 
     def _unread_state(self) -> None:
         """The saved tensors forward() never reads, of modules whose tensors it reads directly
@@ -249,7 +278,8 @@ class _Builder:
         for user in node.users:
             if not (user.op == "call_function" and user.target is operator.getitem and isinstance(user.args[1], int)):
                 raise Unsupported(f"{node.name} is a tuple of tensors used whole; Studio wires carry one tensor each")
-            if self.t.is_tensor(user) or any(u.users for u in user.users):  # a tensor, or (h, c) used
+            used = bool(user.users) if self.t.is_tensor(user) else any(u.users for u in user.users)
+            if used:  # a tensor used, or (h, c) used
                 picks.add(user.args[1] % len(self.t.s1[node]))
         if node.op == "call_module":
             if len(picks) != 1:

@@ -60,10 +60,13 @@ class _Box:
     values: dict[str, Any] = field(default_factory=dict)  # its use's per-use values
     exact: bool = True  # its inside keeps the original's state_dict keys
     twice: bool = False  # its module is called more than once (its weights are shared)
+    #: an ``nn.Sequential`` built from an OrderedDict (densenet's ``features.conv0``): a class
+    #: of its own whose attributes keep those names, not an ``nn.Sequential`` numbered 0, 1...
+    named: bool = False
 
     @property
     def sequential(self) -> bool:
-        return getattr(self.cls, "forward", None) is nn.Sequential.forward
+        return getattr(self.cls, "forward", None) is nn.Sequential.forward and not self.named
 
 
 class _Pass:
@@ -89,7 +92,7 @@ class _Pass:
             for key, (path, cls) in _stack(node):
                 child = boxes.get(key)
                 if child is None:
-                    child = boxes[key] = _Box(key, path, cls)
+                    child = boxes[key] = _Box(key, path, cls, named=self._named(path, cls))
                     box.items.append(child)
                 box = child
             box.items.append(bid)
@@ -103,6 +106,16 @@ class _Pass:
                 self._settle(item)
         root.items = _spread_inexact(root.items)
         return root
+
+    def _named(self, path: str, cls: type) -> bool:
+        root = getattr(self.trace, "root", None)
+        if root is None or getattr(cls, "forward", None) is not nn.Sequential.forward:
+            return False
+        try:
+            module = root.get_submodule(path)
+        except AttributeError:
+            return False
+        return not all(name.isdigit() for name, _ in module.named_children())
 
     def _spread(self, box: _Box) -> None:
         items: list[Any] = []

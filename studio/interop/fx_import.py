@@ -36,6 +36,7 @@ from studio.interop.fx_build import _Builder, custom_module_for
 from studio.interop.fx_hierarchy import nest
 from studio.interop.fx_trace import (
     _BATCHES,
+    TRACED_BY,
     ModelImportError,
     TensorMeta,
     Trace,
@@ -56,6 +57,7 @@ __all__ = [
     "Trace",
     "UntraceableError",
     "custom_module_for",
+    "import_example",
     "import_module",
     "import_opaque",
     "import_spec",
@@ -138,7 +140,7 @@ def import_module(
         raise ModelImportError(
             f"{name}: give the shape of its input without the batch (e.g. --input-shape 3,224,224)"
         )
-    gm = _trace(module, name, len(inputs))
+    gm = _trace(module, name, len(inputs), _examples(inputs, 2))
     runs = [_record(gm, _examples(inputs, b), name, inputs) for b in _BATCHES]
     trace = Trace(gm, runs)
     trace.root = module
@@ -157,6 +159,12 @@ def import_module(
             "description": f"Imported from {source}." if source else "Imported from PyTorch.",
         },
     )
+    if getattr(gm, TRACED_BY, "torch.fx") != "torch.fx":
+        notes.append(
+            "Traced with torch.fx following the example input (plain torch.fx stopped at Python "
+            "code that asks about sizes): branches on sizes take the example's way."
+        )
+    project.metadata[IMPORT_KEY]["tracer"] = getattr(gm, TRACED_BY, "torch.fx")
     result = ImportResult(project, notes, original_params=_count(module))
     # the blocks that run code of their own (kept whole rather than mapped to Studio blocks)
     result.custom_blocks = sum(
@@ -169,6 +177,38 @@ def import_module(
             if flat.matches:
                 flat.notes.append("Imported flat: with module definitions it did not reproduce the original.")
                 return flat
+    return result
+
+
+def import_example(
+    model: nn.Module,
+    args: tuple | list,
+    *,
+    name: str | None = None,
+    source: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    verify: bool = True,
+    hierarchy: bool = True,
+) -> ImportResult:
+    """Import ``model`` as ``model(*args)`` calls it (what ``file.py:make`` returning
+    ``(model, example_args)`` gives): None arguments stay None, and where the model returns a
+    ``ModelOutput`` the import keeps one entry (``logits``, else ``last_hidden_state``...),
+    recorded in ``project.metadata["import"]["output"]``. The first dimension of each tensor
+    is the batch."""
+    from studio.interop.fx_examples import example_root
+
+    model.eval()
+    root, tensors, key = example_root(model, args)
+    if not tensors:
+        raise ModelImportError(f"{name or type(model).__name__}: give at least one tensor argument")
+    inputs = [(tuple(t.shape[1:]), str(t.dtype).removeprefix("torch.")) for t in tensors]
+    result = import_module(
+        root, inputs, name=name or type(model).__name__, source=source, kwargs=kwargs, verify=verify,
+        hierarchy=hierarchy,
+    )
+    if key is not None:
+        result.project.metadata[IMPORT_KEY]["output"] = key
+        result.notes.append(f"The model returns a {type(model).__name__} output; its {key!r} is the output.")
     return result
 
 
@@ -192,6 +232,11 @@ def import_spec(
     from studio.interop.sources import load_model
 
     loaded = load_model(spec, kwargs)
+    if loaded.example_args is not None and not opaque and not inputs:
+        return import_example(
+            loaded.module, loaded.example_args, name=name or loaded.name, source=loaded.source,
+            kwargs=loaded.kwargs, verify=verify, hierarchy=hierarchy,
+        )
     inputs = inputs or loaded.default_inputs
     if not inputs:
         raise ModelImportError(
@@ -314,8 +359,10 @@ def _verify(module: nn.Module, result: ImportResult, inputs) -> None:
             f"(e.g. {unused[0]}); they were left out."
         )
     args = _examples(inputs, 2)
-    with torch.no_grad():
+    with torch.no_grad(), torch.random.fork_rng():  # a model that samples noise (a VAE) draws the same
+        torch.manual_seed(0)
         want = _flat(module(*args))
+        torch.manual_seed(0)
         got = _flat(model(*args))
     if len(want) != len(got) or any(a.shape != b.shape for a, b in zip(want, got)):
         result.max_difference = math.inf

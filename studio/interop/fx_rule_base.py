@@ -156,6 +156,20 @@ def _size_source(value: Any, t) -> Any:
     return None
 
 
+def _whole_size(value: Any, t) -> fx.Node | None:
+    """``x.size()`` or ``x.shape`` -> ``x``, else None."""
+    if not isinstance(value, fx.Node):
+        return None
+    if value.op == "call_method" and value.target == "size" and len(value.args) == 1 and t.is_tensor(value.args[0]):
+        return value.args[0]
+    if (
+        value.op == "call_function" and value.target is getattr and value.args[1:] == ("shape",)
+        and t.is_tensor(value.args[0])
+    ):
+        return value.args[0]
+    return None
+
+
 class _Operands:
     """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
 
@@ -180,6 +194,9 @@ class _Operands:
             try:
                 return self._literal(self.t.const(v))
             except Unsupported:
+                whole = _whole_size(v, self.t)
+                if whole is not None:  # x.size(): every size of x, the batch's too
+                    return tuple(self.ref(whole, d) for d in range(len(self.t.s1[whole].shape)))
                 source = _size_source(v, self.t)
                 if source is None:
                     raise
@@ -187,12 +204,30 @@ class _Operands:
         return self._literal(v)
 
     def _literal(self, v: Any) -> Any:
+        from studio.blocks.catalogue.function import DTYPES, DType
+
         if isinstance(v, (list, tuple)):
             items = [self._literal(x) for x in v]
             return tuple(items) if isinstance(v, tuple) else items
+        if isinstance(v, torch.dtype) and str(v).removeprefix("torch.") in DTYPES:
+            return DType(str(v).removeprefix("torch."))
+        if isinstance(v, torch.device):
+            return _DEVICE  # the device of the call's first tensor: the model runs where its input is
         ok = v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))
         _require(ok, f"an argument {v!r} that is not a number, text or None")
         return v
+
+
+_DEVICE = object()
+
+
+def _devices(v: Any, first: Any) -> Any:
+    if v is _DEVICE:
+        return first
+    if isinstance(v, (list, tuple)):
+        items = [_devices(x, first) for x in v]
+        return tuple(items) if isinstance(v, tuple) else items
+    return v
 
 
 def function_call(node: fx.Node, t, outputs: int = 1) -> Mapped:
@@ -206,6 +241,10 @@ def function_call(node: fx.Node, t, outputs: int = 1) -> Mapped:
     args = [ops.value(a) for a in node.args]
     kwargs = {k: ops.value(v) for k, v in node.kwargs.items()}
     _require(bool(ops.nodes), f"{_what(node)} without a tensor input")
+    from studio.blocks.catalogue.function import InputRef
+
+    args = _devices(args, InputRef(0, attr="device"))
+    kwargs = {k: _devices(v, InputRef(0, attr="device")) for k, v in kwargs.items()}
     if name.startswith("Tensor."):
         _require(args and args[0] == ops.ref(node.args[0]), f"{_what(node)} on something other than a tensor")
     params = {"function": name, "arguments": format_arguments(args, kwargs), "inputs": len(ops.nodes), "outputs": outputs}

@@ -11,6 +11,7 @@ table) keep their values.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -21,14 +22,14 @@ from studio.interop.fx_rules import Mapped, Unsupported
 #: owners with more parameters than this are not built again (a whole model's position embedding)
 _MAX_REBUILD = 5_000_000
 #: buffers with more elements than this are not written out as values
-_MAX_VALUES = 20_000
+_MAX_VALUES = 50_000
 _DTYPES = {"float32", "float64", "int64", "int32", "bool"}
 
 
 def state_block(root: nn.Module | None, target: str, value: torch.Tensor, cache: dict) -> Mapped:
     """The Parameter or Buffer block for ``root``'s attribute ``target`` (``bn1.running_mean``)."""
     shape = tuple(value.shape)
-    is_param = isinstance(value, nn.Parameter)
+    is_param = isinstance(value, nn.Parameter) and root is not None
     if len(shape) > 6 or (is_param and not shape):
         raise Unsupported(f"{target} has {len(shape)} dimensions (Parameter blocks take 1 to 6)")
     fresh = _fresh(root, target, cache)
@@ -71,7 +72,9 @@ def _fill(constant: float) -> dict[str, Any]:
         return {"init": "zeros"}
     if constant == 1:
         return {"init": "ones"}
-    return {"init": "constant", "value": constant}
+    short = float(f"{constant:.7g}")  # 1e-06, not float32's 9.999999974752427e-07
+    same = torch.tensor(short, dtype=torch.float32) == torch.tensor(constant, dtype=torch.float32)
+    return {"init": "constant", "value": short if bool(same) else constant}
 
 
 def _constant(t: torch.Tensor) -> float | None:
@@ -114,8 +117,16 @@ def _fresh(root: nn.Module | None, target: str, cache: dict) -> torch.Tensor | N
                     again = type(owner)(**kwargs)
                 if repr(again) == repr(owner):
                     cache[owner_path] = again
-            except Exception:  # noqa: BLE001 - any failure: use the value it holds now
+            except Exception:  # noqa: BLE001 - any failure: try the next way
                 pass
+            if cache[owner_path] is None and callable(getattr(owner, "reset_parameters", None)):
+                try:  # a torch layer's subclass (timm's BatchNormAct2d): its own reset
+                    with torch.random.fork_rng(), torch.no_grad():
+                        again = copy.deepcopy(owner)
+                        again.reset_parameters()
+                    cache[owner_path] = again
+                except Exception:  # noqa: BLE001 - any failure: use the value it holds now
+                    pass
     again = cache[owner_path]
     value = getattr(again, attr, None) if again is not None else None
     return value if isinstance(value, torch.Tensor) else None

@@ -168,7 +168,13 @@ class _Tracer(fx.Tracer):
         return kept_whole(m) is not None or super().is_leaf_module(m, module_qualified_name)
 
 
-def _trace(module: nn.Module, name: str, n_inputs: int) -> fx.GraphModule:
+#: which tracer made a GraphModule: plain fx, or fx following an example (fx_concrete)
+TRACED_BY = "_studio_traced_by"
+
+
+def _trace(module: nn.Module, name: str, n_inputs: int, examples: list | None = None) -> fx.GraphModule:
+    """Plain fx where it traces (calls to modules kept whole, nothing specialised); else, given
+    ``examples``, fx following them (:mod:`studio.interop.fx_concrete`)."""
     try:
         sig = inspect.signature(module.forward)
         params = [
@@ -189,15 +195,29 @@ def _trace(module: nn.Module, name: str, n_inputs: int) -> fx.GraphModule:
     try:
         tracer = _Tracer()
         graph = tracer.trace(module, concrete_args=concrete)
-        return fx.GraphModule(tracer.root, graph, type(module).__name__)
+        gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
+        setattr(gm, TRACED_BY, "torch.fx")
+        return gm
     except Exception as e:  # noqa: BLE001 - every fx failure becomes one clear line
         reason = _first_line(e)
-        raise UntraceableError(
-            f"torch.fx cannot trace {name}: {reason}. Import it whole as one Custom module "
-            "block instead (--opaque); it keeps the original class.",
-            reason,
-            name,
-        ) from None
+    if examples is not None and not concrete:
+        from studio.interop.fx_concrete import concrete_tracer
+
+        try:
+            tracer = concrete_tracer(_Tracer)(examples)
+            with torch.no_grad():
+                graph = tracer.trace(module)
+            gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
+            setattr(gm, TRACED_BY, "torch.fx following an example")
+            return gm
+        except Exception as e:  # noqa: BLE001
+            reason = f"{reason}; following an example: {_first_line(e)}"
+    raise UntraceableError(
+        f"torch.fx cannot trace {name}: {reason}. Import it whole as one Custom module "
+        "block instead (--opaque); it keeps the original class.",
+        reason,
+        name,
+    )
 
 
 def _examples(inputs, batch: int) -> list[torch.Tensor]:

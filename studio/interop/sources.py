@@ -38,6 +38,8 @@ class LoadedModel:
     name: str = "Imported model"
     #: Input shapes (without batch) and dtypes to use when the caller gives none
     default_inputs: list[tuple[tuple[int, ...], str]] | None = None
+    #: the arguments to call it with, where the callable returned ``(model, example_args)``
+    example_args: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -178,11 +180,21 @@ def load_model(spec: Spec | str, kwargs: dict[str, Any] | None = None) -> Loaded
         module = fn(**kwargs)
     except Exception as e:  # noqa: BLE001
         raise SourceError(f"{spec}: creating the model failed: {_first_line(e)}") from None
+    example_args = None
+    if isinstance(module, tuple) and len(module) == 2 and isinstance(module[0], nn.Module):
+        module, example_args = module  # make() -> (model, example_args)
+        example_args = tuple(example_args) if isinstance(example_args, (tuple, list)) else (example_args,)
     if not isinstance(module, nn.Module):
         raise SourceError(f"{spec} gave a {type(module).__name__}, not a torch.nn.Module")
     if default_inputs is None:
         default_inputs = studio_input_specs(type(module))
-    return LoadedModel(module, source, kwargs, name, default_inputs)
+    if default_inputs is None and example_args is not None:
+        default_inputs = [
+            (tuple(a.shape[1:]), str(a.dtype).removeprefix("torch."))
+            for a in example_args
+            if hasattr(a, "shape") and hasattr(a, "dtype")
+        ]
+    return LoadedModel(module, source, kwargs, name, default_inputs, example_args)
 
 
 def _torchvision(name: str, kwargs: dict[str, Any]):

@@ -65,10 +65,27 @@ class FunctionError(ValueError):
 
 @dataclass(frozen=True)
 class InputRef:
-    """Input tensor ``index`` (0-based), or, with ``dim``, its size along ``dim``."""
+    """Input tensor ``index`` (0-based), or, with ``dim``, its size along ``dim``, or, with
+    ``attr``, its ``device`` or ``dtype`` (``torch.arange(n, device=in1.device)``)."""
 
     index: int
     dim: int | None = None
+    attr: str | None = None
+
+
+@dataclass(frozen=True)
+class DType:
+    """``torch.float32``: a dtype argument (``cumsum(dim=1, dtype=torch.float32)``)."""
+
+    name: str
+
+
+#: the dtypes an argument may name
+DTYPES = frozenset({
+    "float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool",
+    "long", "float", "double", "half", "int", "complex64", "complex128",
+})
+_ATTRS = ("device", "dtype")
 
 
 @dataclass(frozen=True)
@@ -114,6 +131,13 @@ def _value(node: ast.AST, n_inputs: int) -> Any:
         ref = _value(node.value.value, n_inputs)
         if isinstance(ref, InputRef) and ref.dim is None:
             return InputRef(ref.index, node.slice.value)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        if node.value.id == "torch" and node.attr in DTYPES:
+            return DType(node.attr)
+        if node.attr in _ATTRS:
+            ref = _value(node.value, n_inputs)
+            if isinstance(ref, InputRef):
+                return InputRef(ref.index, attr=node.attr)
     if isinstance(node, (ast.Tuple, ast.List)):
         items = [_value(e, n_inputs) for e in node.elts]
         return tuple(items) if isinstance(node, ast.Tuple) else items
@@ -125,7 +149,8 @@ def _value(node: ast.AST, n_inputs: int) -> Any:
         return node.value
     raise FunctionError(
         f"{ast.unparse(node)[:40]} is not allowed: use numbers, True/False, None, text, "
-        "tuples or lists of those, in1... for inputs and in1.shape[0] for sizes"
+        "tuples or lists of those, in1... for inputs, in1.shape[0] for sizes, in1.device, "
+        "in1.dtype and torch.float32 (a dtype)"
     )
 
 
@@ -151,7 +176,11 @@ def parse_call(function: str, arguments: str, n_inputs: int) -> Call:
 def _code(value: Any, inputs: list[str]) -> str:
     if isinstance(value, InputRef):
         x = inputs[value.index]
+        if value.attr is not None:
+            return f"{x}.{value.attr}"
         return x if value.dim is None else f"{x}.shape[{value.dim}]"
+    if isinstance(value, DType):
+        return f"torch.{value.name}"
     if isinstance(value, (tuple, list)):
         inner = ", ".join(_code(v, inputs) for v in value)
         if isinstance(value, tuple):
@@ -171,9 +200,16 @@ def call_code(call: Call, inputs: list[str]) -> str:
 
 
 def _imports(call: Call) -> set[str]:
+    needs_torch = any(isinstance(v, DType) for v in _flat((call.args, tuple(v for _, v in call.kwargs))))
     if call.prefix == "F":
-        return {"import torch.nn.functional as F"}
-    return {IMPORT_TORCH} if call.prefix else set()
+        return {"import torch.nn.functional as F"} | ({IMPORT_TORCH} if needs_torch else set())
+    return {IMPORT_TORCH} if call.prefix or needs_torch else set()
+
+
+def _flat(v: Any) -> list[Any]:
+    if isinstance(v, (tuple, list)):
+        return [y for x in v for y in _flat(x)]
+    return [v]
 
 
 class FunctionEmitter(Emitter):
@@ -235,7 +271,10 @@ def _resolve_problem(call: Call, c: EmitContext) -> str | None:
     except (TypeError, ValueError):
         return None  # a builtin without a published signature: running it on meta tells
     placeholders = [object() for _ in range(c.p.inputs)]
-    args = [placeholders[a.index] if isinstance(a, InputRef) and a.dim is None else a for a in call.args]
+    args = [
+        placeholders[a.index] if isinstance(a, InputRef) and a.dim is None and a.attr is None else a
+        for a in call.args
+    ]
     try:
         sig.bind(*args, **dict(call.kwargs))
     except TypeError as e:

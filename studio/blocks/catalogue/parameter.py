@@ -96,7 +96,7 @@ register(
             "dtype": Choice("float32", "type", options=BUFFER_DTYPES),
             "init": Choice("zeros", "initial values", key=True, options=BUFFER_INITS),
             "value": Float(0.0, doc="The value every element starts at (constant)."),
-            "values": Text("[]", doc="Every element, as a nested list (values).", max_len=200_000),
+            "values": Text("[]", doc="Every element, as a nested list (values).", max_len=500_000),
             "persistent": Bool(True, doc="Saved in the state_dict."),
         },
         inputs=(),

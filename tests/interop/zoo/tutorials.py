@@ -6,7 +6,7 @@ classifier (``nn.RNN`` with ``batch_first=False``), a U-Net with a size-adaptive
 VAE example (samples noise, returns a tuple), the spatial transformer and a small nanoGPT.
 
 Each entry of :data:`TUTORIALS` is ``name -> make()`` returning ``(model, example_args)``; the
-benchmark (``benchmarks/import_all.py --zoo tutorials``) and tests/zoo/test_zoo.py read it.
+benchmark (``benchmarks/import_all.py --zoo tutorials``) and tests/interop/test_zoo.py read it.
 """
 
 from __future__ import annotations

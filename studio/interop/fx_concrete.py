@@ -1,0 +1,151 @@
+"""The second tracer: torch.fx that also runs the model on an example, for code plain fx refuses.
+
+Plain ``symbolic_trace`` stops at Python control flow on a traced value (nanoGPT's ``assert t
+<= block_size``, ``if attention_mask is None``), at ``len()`` or iteration over a traced value,
+and at ``torch.finfo(x.dtype)``. This tracer runs every node on the example as it records it,
+so such a question gets the example's answer:
+
+* ``bool()``, ``len()``, ``int()`` and iteration of a traced value use its real value (the
+  branch the example takes is the branch recorded);
+* ``x.dtype``, ``x.device``, ``x.ndim`` are the real dtype, device and number of dimensions
+  (so ``torch.arange(t, device=x.device)`` records a plain device argument);
+* sizes stay traced: ``x.size(1)`` is a node, so a later ``view(B, T, ...)`` follows the input.
+
+Chosen over ``torch.export`` because it keeps calls to modules whole (a ``nn.Linear`` stays one
+``call_module`` node, found again as a Linear block) and records the same ``nn_module_stack``
+as plain fx, so everything after the trace is shared. Used only where plain fx fails
+(:func:`studio.interop.fx_trace._trace` says which tracer was used).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import torch
+from torch import fx, nn
+from torch.fx.node import map_aggregate
+from torch.fx.proxy import Attribute, Proxy
+
+#: attributes of a traced tensor that are answered with the example's value
+_CONCRETE = frozenset(
+    {"dtype", "device", "ndim", "is_cuda", "layout", "requires_grad", "is_sparse"}
+)
+
+
+class _Concrete:
+    """What a traced value answers with its real value."""
+
+    def _value(self) -> Any:
+        return self.tracer.value_of(self)
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+    def __int__(self) -> int:
+        return int(_not_data(self._value(), "int()"))
+
+    def __index__(self) -> int:
+        return operator.index(_not_data(self._value(), "an index"))
+
+    def __float__(self) -> float:
+        return float(_not_data(self._value(), "float()"))
+
+    def __getattr__(self, k: str) -> Any:
+        if k in _CONCRETE:
+            return getattr(self._value(), k)
+        return _ConcreteAttribute(self, k)
+
+
+def _not_data(value: Any, what: str) -> Any:
+    """``value`` where it is a size, a dtype or a flag; a tensor's content would make the
+    recorded graph right for this example only, so it is refused as plain fx refuses it."""
+    if isinstance(value, torch.Tensor):
+        raise fx.proxy.TraceError(
+            f"{what} depends on the data: symbolically traced variables cannot be used as inputs to control flow"
+        )
+    return value
+
+
+class _ConcreteProxy(_Concrete, Proxy):
+    pass
+
+
+class _ConcreteAttribute(_Concrete, Attribute):
+    pass
+
+
+def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
+    """``base`` (Studio's fx tracer) that runs each node on the example while tracing."""
+
+    class ConcreteTracer(base):
+        def __init__(self, examples: list[Any]) -> None:
+            super().__init__()
+            self.examples = list(examples)
+            self.values: dict[fx.Node, Any] = {}
+            self._running = 0
+
+        # ------------------------------------------------------------ values
+        def value_of(self, proxy: Proxy) -> Any:
+            return self.values[proxy.node]
+
+        def _real(self, a: Any) -> Any:
+            return map_aggregate(a, lambda x: self.values[x.node] if isinstance(x, Proxy) else x)
+
+        def create_proxy(
+            self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None
+        ):
+            proxy = super().create_proxy(
+                kind, target, args, kwargs, name, type_expr, proxy_factory_fn
+            )
+            node = proxy.node
+            if node not in self.values:
+                self.values[node] = self._run(kind, target, self._real(args), self._real(kwargs))
+            return proxy
+
+        def _run(self, kind: str, target: Any, args: Any, kwargs: Any) -> Any:
+            if kind == "placeholder":
+                return self.examples.pop(0) if self.examples else None
+            if kind == "output":
+                return None
+            self._running += 1
+            try:
+                with torch.no_grad():
+                    if kind == "get_attr":
+                        value: Any = self.root
+                        for part in target.split("."):
+                            value = getattr(value, part)
+                        return value
+                    if kind == "call_function":
+                        return target(*args, **kwargs)
+                    if kind == "call_method":
+                        return getattr(args[0], target)(*args[1:], **kwargs)
+                    return self.root.get_submodule(target)(*args, **kwargs)
+            finally:
+                self._running -= 1
+
+        def proxy(self, node: fx.Node) -> Proxy:
+            return _ConcreteProxy(node, self)
+
+        # ------------------------------------------------- while running an op
+        def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+            if self._running:
+                return attr_val
+            return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+        def call_module(self, m: nn.Module, forward: Any, args: Any, kwargs: Any) -> Any:
+            if self._running:
+                return forward(*args, **kwargs)
+            return super().call_module(m, forward, args, kwargs)
+
+        # --------------------------------------------- Python asks a question
+        def to_bool(self, obj: Proxy) -> bool:
+            return bool(_not_data(self.values[obj.node], "a branch"))
+
+        def iter(self, obj: Proxy):
+            return iter([obj[i] for i in range(len(self.values[obj.node]))])
+
+        def keys(self, obj: Proxy) -> Any:
+            return self.values[obj.node].keys()
+
+    return ConcreteTracer

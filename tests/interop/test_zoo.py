@@ -1,0 +1,181 @@
+"""The models people import from elsewhere (tests/interop/zoo): a representative three of each
+zoo, imported with perturbed weights, compared with the original, and loaded strictly.
+
+The whole zoo is measured by ``benchmarks/import_all.py --zoo timm|transformers|tutorials``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from studio.compiler import build_class, generate
+from studio.interop.fx_import import import_example
+from tests.interop.zoo.tutorials import SECOND, TUTORIALS
+
+
+def _perturbed(model):
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.02)
+        for name, b in model.named_buffers():
+            if name.endswith("running_var"):
+                b.mul_(1.5).add_(0.1)
+            elif name.endswith("running_mean"):
+                b.add_(0.1)
+    return model.eval()
+
+
+def _outputs(model, args):
+    torch.manual_seed(0)  # a model that samples noise draws the same noise
+    with torch.no_grad():
+        out = model(*args)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def assert_exact(model, args, more_args=()):
+    """Imported with the same outputs and parameter count; the original state_dict loads into
+    the exported class unchanged (strict) and gives the same outputs at every example size."""
+    result = import_example(model, args, name=type(model).__name__)
+    assert result.matches and result.params == result.original_params, result.summary()
+    export = build_class(generate(result.project.graph, result.project.name))().eval()
+    export.load_state_dict(model.state_dict(), strict=True)
+    for x in [args, *more_args]:
+        want, got = _outputs(model, x), _outputs(export, x)
+        assert want.shape == got.shape
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+    return result, export
+
+
+@pytest.mark.parametrize("name", ["unet", "stn", "vae"])
+def test_tutorial_models_import_exactly_at_two_sizes(name):
+    """The U-Net (pads to the skip's size: 64 and 60 pixels), the spatial transformer
+    (affine_grid's size from the input) and the VAE (samples noise, returns a tuple): each
+    exactly the model at two batch sizes, and at a second input size where it has one."""
+    cls, example = TUTORIALS[name]
+    model = _perturbed(cls())
+    more = [example(3)] + ([SECOND[name](3)] if name in SECOND else [])
+    assert_exact(model, example(2), more)
+
+
+def _constants(sd):
+    return {
+        k: float(v.reshape(-1)[0])
+        for k, v in sd.items()
+        if v.numel() and bool((v == v.reshape(-1)[0]).all())
+    }
+
+
+@pytest.mark.parametrize("name", ["regnetx_002", "convnext_atto", "mobilenetv3_small_050"])
+def test_timm_models_import_exactly(name):
+    """regnetx and mobilenetv3 read their BatchNorm buffers directly (timm's BatchNormAct2d),
+    convnext its layer scales and LayerNorm2d weights (Parameter blocks)."""
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    model = _perturbed(timm.create_model(name, pretrained=False))
+    assert_exact(model, (torch.randn(2, 3, 64, 64),), [(torch.randn(1, 3, 48, 48),)])
+
+
+def test_a_fresh_timm_import_starts_as_timm_starts():
+    """Imported fresh, convnext's export starts its layer scales at 1e-6 and its norms at ones,
+    as timm does (not at zeros: a dead network for anyone who trains it)."""
+    timm = pytest.importorskip("timm")
+    model = timm.create_model("convnext_atto", pretrained=False).eval()
+    fresh = _constants(model.state_dict())
+    result = import_example(model, (torch.randn(2, 3, 64, 64),), verify=False)
+    again = _constants(
+        build_class(generate(result.project.graph, result.project.name))().state_dict()
+    )
+    scales = [k for k in fresh if k.endswith("gamma")]
+    assert scales and all(again.get(k) == pytest.approx(1e-6) for k in scales)
+    norms = [k for k in fresh if k.endswith("norm.weight")]
+    assert norms and all(again.get(k) == 1.0 for k in norms)
+
+
+def test_a_model_output_and_none_arguments_import_as_the_model_is_called():
+    """A Hugging Face style model: called with input_ids and None for the mask, returning a
+    ModelOutput; the import keeps its logits and records so."""
+    transformers = pytest.importorskip("transformers")
+    from torch import nn
+
+    class TinyLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(50, 16)
+            self.head = nn.Linear(16, 50)
+
+        def forward(self, input_ids, attention_mask=None, labels=None):
+            x = self.embed(input_ids)
+            if attention_mask is not None:
+                x = x * attention_mask.unsqueeze(-1)
+            return transformers.modeling_outputs.CausalLMOutput(logits=self.head(x))
+
+    model = _perturbed(TinyLM())
+    ids = torch.randint(0, 50, (2, 7))
+    result = import_example(model, (ids, None))
+    assert result.matches and result.project.metadata["import"]["output"] == "logits"
+    export = build_class(generate(result.project.graph, result.project.name))().eval()
+    export.load_state_dict(model.state_dict(), strict=True)
+    torch.testing.assert_close(export(ids), model(ids).logits)
+
+
+def test_control_flow_on_sizes_is_followed_and_on_data_refused():
+    """nanoGPT's ``assert t <= block_size`` stops plain torch.fx; the second tracer follows
+    the example there, while a branch on the data is still refused in one line."""
+    from torch import nn
+
+    from studio.interop.fx_import import UntraceableError
+
+    class SizeCheck(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            b, t = x.size()
+            assert t <= 8, "too long"
+            return self.fc(x) + torch.arange(t, device=x.device, dtype=x.dtype)
+
+    class DataBranch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return self.fc(x) if x.sum() > 0 else -self.fc(x)
+
+    result, _ = assert_exact(_perturbed(SizeCheck()), (torch.randn(2, 8),), [(torch.randn(5, 8),)])
+    assert result.project.metadata["import"]["tracer"] == "torch.fx following an example"
+    with pytest.raises(UntraceableError) as e:
+        import_example(DataBranch(), (torch.randn(2, 8),))
+    assert "control flow" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_named_sequential_keeps_its_names():
+    """densenet's ``features`` is an nn.Sequential of an OrderedDict (conv0, norm0...): it
+    becomes a class of its own with those attributes, so its state_dict keys load strictly."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("conv0", nn.Conv2d(3, 8, 3)),
+                        ("norm0", nn.BatchNorm2d(8)),
+                        ("relu0", nn.ReLU()),
+                    ]
+                )
+            )
+            self.classifier = nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.classifier(self.features(x).mean((2, 3)))
+
+    result, _ = assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),))
+    (features,) = result.project.graph.library.definitions.values()
+    assert {b.name for b in features.graph} >= {"conv0", "norm0", "relu0"}
