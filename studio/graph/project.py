@@ -114,12 +114,49 @@ class Project:
         return cls(name=name, graph=graph, training=training, metadata=metadata, search=search)
 
 
-def dumps(project: Project, compact: bool = False) -> str:
+def _module_uses(data: dict):
+    """The module-use block dicts of a project dict, at the top and in every definition."""
+    graph = data.get("graph") or {}
+    graphs = [graph, *[(m.get("graph") or {}) for m in graph.get("modules", []) if isinstance(m, dict)]]
+    for g in graphs:
+        for b in g.get("blocks", []):
+            if isinstance(b, dict) and str(b.get("type", "")).startswith("module:") and isinstance(b.get("params"), dict):
+                yield b
+
+
+def _weights_relative(data: dict, folder: Path) -> None:
+    """A use's weights file inside the project's folder is stored relative to it, so the folder
+    can move (Open as layers writes the file there, by its absolute path)."""
+    for b in _module_uses(data):
+        w = b["params"].get("weights")
+        if isinstance(w, str) and w and os.path.isabs(w):
+            try:
+                b["params"] = {**b["params"], "weights": Path(w).relative_to(folder).as_posix()}
+            except ValueError:
+                pass  # outside the folder: kept absolute
+
+
+def _weights_absolute(graph: Graph, folder: Path) -> None:
+    """A relative weights path is the project folder's (not the working folder's): made
+    absolute when the project is read, so the generated code loads the right file."""
+    from studio.graph.modules import MODULE_PREFIX
+
+    graphs = [graph, *(d.graph for d in graph.library)]
+    for g in graphs:
+        for b in g.blocks.values():
+            w = b.params.get("weights") if b.type.startswith(MODULE_PREFIX) else None
+            if isinstance(w, str) and w.strip() and "\0" not in w and not os.path.isabs(os.path.expanduser(w)):
+                b.params["weights"] = str(folder / w)
+
+
+def dumps(project: Project, compact: bool = False, relative_to: Path | None = None) -> str:
     """The project as JSON text. Text that cannot be written as UTF-8 (a lone surrogate read
     from a file) is stored with ``\\u`` escapes instead, so saving never fails on it; a NaN or
     infinite number in free-form data raises :class:`ProjectError` (JSON has no such value).
     ``compact`` leaves out the indentation: 7x faster (the recovery file, written every second)."""
     data = project.to_dict()
+    if relative_to is not None:
+        _weights_relative(data, relative_to)
     indent = None if compact else 2
     try:
         text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
@@ -192,6 +229,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     if not raw.strip():
         raise ProjectError(f"{name}: the file is empty")
     project = loads(raw, name)
+    _weights_absolute(project.graph, path.absolute().parent)
     project.path = path
     return project
 
@@ -202,7 +240,7 @@ def save_project(project: Project, path: str | os.PathLike[str] | None = None) -
     target = Path(path) if path is not None else project.path
     if target is None:
         raise ProjectError("the project has no file name yet; choose one with Save As")
-    write_atomic(target, dumps(project))
+    write_atomic(target, dumps(project, relative_to=Path(target).absolute().parent))
     if path is not None or project.path is None:
         project.path = target
     return target

@@ -55,3 +55,33 @@ def test_the_project_notices_weights_that_changed_under_it(tmp_path):
     assert "does not exist" in weights_problems(g, tmp_path)[0][1]
     os.mkfifo(opened.weights_file)
     assert "named pipe" in weights_problems(g, tmp_path)[0][1]
+
+
+def test_the_project_folder_can_move_with_its_weights(tmp_path):
+    """#23.13: weights were stored by absolute path and read from the working folder."""
+    import shutil
+
+    from studio.compiler import build_model
+    from studio.graph.project import load_project, save_project
+
+    project = load_project("resources/examples/transfer_learning.studio.json")
+    g = project.graph
+    backbone = next(b for b in g if b.type == "backbone")
+    first = tmp_path / "first"
+    opened = open_backbone(g, backbone.id, first)
+    History(g).push(opened.command)
+    save_project(project, first / "p.studio.json")
+    text = (first / "p.studio.json").read_text()
+    assert f'"weights": "{opened.weights_file.name}"' in text and str(first) not in text
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    again = load_project(moved / "p.studio.json")
+    assert weights_problems(again.graph) == []
+    model = build_model(again.graph)  # loads the moved file, whatever the working folder
+    state = torch.load(moved / opened.weights_file.name, weights_only=True)
+    key = next(iter(state))
+    assert any(
+        torch.equal(v, state[key])
+        for v in model.state_dict().values()
+        if v.shape == state[key].shape
+    )

@@ -56,7 +56,7 @@ class TextWindows(TensorDataset):
                 TextWindows(self.tokens[cut:], self.block_size, self.stride, self.codec))
 
 
-def read_text_windows(spec):
+def read_text_windows(spec, chunk=1 << 20):
     """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
     spec["vocab"], the file's characters when not given) or "byte", windows of
     spec["block_size"] tokens every spec["stride"] tokens."""
@@ -64,8 +64,11 @@ def read_text_windows(spec):
     codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
     if codec["tokenizer"] == "byte":
         ids = torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8).long()
-    else:
-        ids = torch.tensor(encode_text(text, codec, file_name(spec["path"])), dtype=torch.long)
+    else:  # encoded a chunk at a time: a Python list of the whole file took 8 bytes a character more
+        ids = torch.empty(len(text), dtype=torch.long)
+        for start in range(0, len(text), chunk):
+            part = encode_text(text[start : start + chunk], codec, file_name(spec["path"]))
+            ids[start : start + len(part)] = torch.tensor(part, dtype=torch.long)
     data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
     size = vocabulary_size(codec)
     info = {"num_classes": size, "description": (
