@@ -110,11 +110,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"  module definitions: {len(library)} ({names}); --flat imports one flat graph")
     for note in result.notes:
         print(f"  note: {note}")
-    if not args.no_verify and not result.outputs_match:
-        print(
-            "studio import: warning: the imported model does not reproduce the original; "
-            "please report this with the model",
-            file=sys.stderr,
-        )
+    if not args.no_verify and not result.matches:  # other outputs, or another parameter count
+        why = "does not reproduce the original"
+        if result.outputs_match:
+            why = (
+                f"has {result.params:,} parameters where the original has {result.original_params:,} "
+                "(weights the original ties together are separate here)"
+            )
+        print(f"studio import: warning: the imported model {why}; please report this with the model", file=sys.stderr)
         return 1
     return 0

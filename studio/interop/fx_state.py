@@ -64,7 +64,8 @@ def _param_init(start: torch.Tensor, now: torch.Tensor) -> dict[str, Any]:
     if constant is not None:
         return _fill(constant)
     std = float(start.detach().float().std()) if start.numel() > 1 else 1.0
-    return {"init": "normal", "scale": round(std, 6) if std > 0 else 1.0}
+    # two significant digits: the spread, not the sample (an export imported again says the same)
+    return {"init": "normal", "scale": float(f"{std:.2g}") if std > 0 else 1.0}
 
 
 def _fill(constant: float) -> dict[str, Any]:
