@@ -76,6 +76,8 @@ def main() -> None:
 
     import studio.compiler  # noqa: F401  (the window imports torch in the background)
 
+    if window._loader is not None:  # the window's own background imports (torch, pyqtgraph) end first
+        window._loader.wait()
     t0 = time.perf_counter()
     window.doc.attach_compiler()  # a large graph: shapes are inferred in a background thread
     if window.doc._warmer is not None:

@@ -215,11 +215,7 @@ def _train(request: RunRequest, control: ChildControl, send):
     callbacks = [probe, Reporter(send, control, probe, settings.epochs), CSVLogger(out_dir / "metrics.csv"),
                  *tensorboard_callbacks(out_dir, model, prepared.data)]
     trainer = Trainer(model, prepared.data, settings, callbacks, out_dir=out_dir, control=control,
-                      expected_input_shape=prepared.expected_shape)
-    if request.threads:
-        import torch
-
-        torch.set_num_threads(request.threads)
+                      expected_input_shape=prepared.expected_shape, max_threads=request.threads)
     send("status", "Training…")
     return trainer.fit(resume_from=request.resume_from)
 

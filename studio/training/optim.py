@@ -46,9 +46,13 @@ def implementation_options(name: str, choice: str) -> list[dict]:
 
 
 def _implementation(name: str, choice: str, device: torch.device) -> dict:
-    # fused and auto: one fused kernel per step where torch has it for this device (CUDA, and CPU
-    # in recent torch: about 20% faster per step than the for-loop for a small MLP with Adam),
-    # otherwise the multi-tensor (foreach) path
+    # fused and auto: one fused kernel per step where torch has it for this device (CUDA, and the
+    # CPU in recent torch), otherwise the multi-tensor (foreach) path. Measured on the CPU with
+    # benchmarks/threads.py (Adam, samples/s, one thread as choose_threads gives a busy machine):
+    # small MLP fused 8,069 / foreach 7,912 / for-loop 4,597 at load 17, 3,288 / 2,635 / 3,144
+    # with two more busy processes; a 1024-wide MLP 1,017 / 704 / 533. Fused was never slower;
+    # the 40-50 ms fused steps seen under load came from several threads waiting for each other
+    # (at 2 threads under load all three collapse: 46-99 samples/s), which choose_threads avoids.
     options = implementation_options(name, choice)
     if len(options) > 1 and not _fused_supported(name, device):
         return options[-1]
@@ -74,6 +78,13 @@ def make_optimizer(params, settings: TrainingSettings, device) -> torch.optim.Op
     name, kw = optimizer_arguments(settings)
     implementation = _implementation(settings.optimizer.name, settings.optimizer.implementation, torch.device(device))
     return runtime_loop.make_optimizer(params, name, kw, [implementation])
+
+
+def optimizer_description(optimizer: torch.optim.Optimizer) -> str:
+    """'Adam (fused)': the class and the implementation it runs, for the run's summary."""
+    d = optimizer.defaults
+    how = "fused" if d.get("fused") else "foreach" if d.get("foreach") else "for-loop"
+    return f"{type(optimizer).__name__} ({how})"
 
 
 def loss_spec(loss: LossSettings) -> tuple[str, dict]:

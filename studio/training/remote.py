@@ -72,7 +72,7 @@ class RunRequest:
     out_dir: str
     resume_from: str | None = None
     trusted: tuple = ((), False)  # studio.trust.snapshot(): the child starts trusting nothing
-    threads: int | None = None  # intra-op threads; None: torch's default
+    threads: int | None = None  # at most this many intra-op threads (choose_threads picks)
     environ: dict | None = field(default_factory=lambda: dict(os.environ))
     sys_path: list | None = field(default_factory=lambda: list(sys.path))
     cwd: str | None = field(default_factory=os.getcwd)

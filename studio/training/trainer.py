@@ -26,11 +26,12 @@ from studio.training.datasets import Data
 from studio.training.first_batch import CheckError, check_first_batch
 from studio.training.kinds import get_schedule
 from studio.training.metrics import StepMetrics, metric_function
-from studio.training.optim import make_loss, make_optimizer
+from studio.training.optim import make_loss, make_optimizer, optimizer_description
 from studio.training.plan import loop_plan
 from studio.training.runtime import schedules
 from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.fit import Hooks, Progress, fit
+from studio.training.runtime.threads import choose_threads
 from studio.training.settings import TrainingSettings
 
 
@@ -68,8 +69,11 @@ class Trainer(Hooks):
         out_dir: str | Path | None = None,
         control: RunControl | None = None,
         expected_input_shape: tuple | None = None,
+        max_threads: int | None = None,
     ):
         self.model, self.data, self.settings = model, data, settings
+        #: at most this many CPU threads (the window keeps a core for its GUI); see choose_threads
+        self.max_threads = max_threads
         self.callbacks = list(callbacks)
         self.out_dir = Path(out_dir) if out_dir else None
         self.control = control or RunControl()
@@ -154,6 +158,7 @@ class Trainer(Hooks):
     def _setup(self, resume_from) -> None:
         s, data = self.settings, self.data
         self.device = resolve_device(s.device)
+        _, threads = choose_threads(self.device, self.max_threads)
         self.model.to(self.device)
         self.loss_fn = make_loss(s.loss)
         self.plan = loop_plan(s)
@@ -190,6 +195,7 @@ class Trainer(Hooks):
             train_samples=len(data.train), val_samples=n_val, device=str(self.device), task=data.task,
             metric_name=s.metric_name, monitor=monitor, description=data.description,
         )
+        self.info.notes.append(f"Running with {threads} and {optimizer_description(self.optimizer)}.")
         if s.precision != "none" and self.device.type != "cuda":
             self.info.notes.append(f"Mixed precision ({s.precision}) is off: it needs a CUDA GPU (running on {self.device}).")
         memory = fit_note(self.model, data.input_shape, _sample_dtype(data), s, self.device)

@@ -18,12 +18,21 @@ from studio.ui.undo import UndoAdapter
 
 
 class CompilerLoader(QThread):
-    """Imports ``studio.compiler`` (torch) off the GUI thread."""
+    """Imports ``studio.compiler`` (torch) and pyqtgraph off the GUI thread, once the window shows.
+
+    Not earlier: an import is Python work that needs the GIL, so one running while the window is
+    built or a file opens slows the GUI thread down, and the more so the busier the machine (the
+    thread holding the GIL gets descheduled by the OS with it). Opening 2,000 blocks took
+    3.1-3.4 s at load 20 with pyqtgraph importing beside it, 1.4-2.5 s without
+    (benchmarks/canvas_scale.py; before, the training panel imported pyqtgraph in a thread of its
+    own as soon as it was built)."""
 
     failed = Signal(str)
 
     def run(self) -> None:
         try:
+            import pyqtgraph  # noqa: F401  (the training plots; imported here rather than on first use)
+
             import studio.compiler  # noqa: F401
             from studio.compiler.shapes import warm_up
 

@@ -1,4 +1,5 @@
-"""The runtime is what train.py copies: standard library and torch only, and train.py needs no Studio."""
+"""The runtime is what train.py copies: standard library and torch only (optional speed-ups inside
+`try: ... except ImportError`), and train.py needs no Studio."""
 
 import ast
 import importlib
@@ -17,9 +18,24 @@ MODULES = [m.name for m in pkgutil.iter_modules(runtime_package.__path__)]
 ALLOWED = set(sys.stdlib_module_names) | {"torch", "torchvision", "PIL", "numpy"}
 
 
+def _optional(tree) -> set[int]:
+    """ids of the import statements inside ``try: ... except ImportError:`` (an optional speed-up
+    the code does without, such as pyarrow's CSV reader)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in node.handlers
+        ):
+            out |= {id(n) for stmt in node.body for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return out
+
+
 def _imports(tree) -> list[tuple[str, int]]:
     out = []
+    optional = _optional(tree)
     for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
         if isinstance(node, ast.Import):
             out += [(a.name, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0:

@@ -17,9 +17,9 @@ def fast_path(request, monkeypatch):
     """Each test once with numpy's reader and once with pyarrow's (any size goes to pyarrow)."""
     if request.param == "pyarrow":
         pytest.importorskip("pyarrow")
-        monkeypatch.setattr(tabular, "ARROW_MIN_BYTES", 0)
+        monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 0)
     else:
-        monkeypatch.setattr(tabular, "ARROW_MIN_BYTES", 1 << 62)
+        monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 1 << 62)
     return request.param
 
 
@@ -111,13 +111,13 @@ def test_both_fast_paths_give_the_same_bits(tmp_path, monkeypatch):
     p = tmp_path / "edge.csv"
     p.write_bytes(("\ufeffa,b,kind\r\n" + "\r\n".join(lines) + "\r\n").encode())
     lay = tabular.table_layout(p)
-    monkeypatch.setattr(tabular, "ARROW_MIN_BYTES", 1 << 62)
+    monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 1 << 62)
     assert tabular._parse_arrow(p, ",", lay, True, {}) is None  # small: numpy reads it
-    monkeypatch.setattr(tabular, "ARROW_MIN_BYTES", 0)
+    monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 0)
     assert tabular._parse_arrow(p, ",", lay, True, {}) is not None  # pyarrow took every cell
     tables = {}
     for name, size in (("numpy", 1 << 62), ("pyarrow", 0)):
-        monkeypatch.setattr(tabular, "ARROW_MIN_BYTES", size)
+        monkeypatch.setattr(tabular, "arrow_min_bytes", lambda size=size: size)
         tables[name] = read_csv(p)
     a, b = tables["numpy"], tables["pyarrow"]
     assert a.features.numpy().tobytes() == b.features.numpy().tobytes()

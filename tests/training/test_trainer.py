@@ -321,7 +321,10 @@ def test_mixed_precision_on_cpu_runs_in_full_precision_with_a_note():
             infos.append(info)
 
     r, _ = _train(make_settings(device="auto", precision="bf16", epochs=1), [Info()])
-    assert r.ok and infos[0].notes == ["Mixed precision (bf16) is off: it needs a CUDA GPU (running on cpu)."]
+    assert r.ok and "Mixed precision (bf16) is off: it needs a CUDA GPU (running on cpu)." in infos[0].notes
+    assert [n for n in infos[0].notes if not n.startswith("Running with ")] == [  # and the threads' note
+        "Mixed precision (bf16) is off: it needs a CUDA GPU (running on cpu)."
+    ]
 
 
 def test_small_cnn_learns_the_shapes():

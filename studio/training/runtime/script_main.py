@@ -32,6 +32,7 @@ from studio.training.runtime.loop import (
     tensor_batches,
     write_metrics,
 )
+from studio.training.runtime.threads import choose_threads
 
 
 def parse_args(settings, description, text=False):
@@ -215,6 +216,9 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
         sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
+    _, why = choose_threads(device, processes=world_size)
+    if rank == 0:
+        print(f"Training on {device} with {why}.")
     if distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, info = load_data(s, read, read_val)

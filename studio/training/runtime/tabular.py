@@ -169,9 +169,10 @@ def _parse_block(source, delimiter, lay, classify, labels, skip=0):
     return x, a[:, pos[t]]
 
 
-#: files from this size up are parsed by pyarrow when it is installed (below it, its import costs
-#: more than it saves)
-ARROW_MIN_BYTES = 8 << 20
+def arrow_min_bytes():
+    """Files from this size up are parsed by pyarrow when it is installed (below it, its import
+    costs more than it saves)."""
+    return 8 << 20
 
 
 def _parse_arrow(path, delimiter, lay, classify, labels):
@@ -180,7 +181,7 @@ def _parse_arrow(path, delimiter, lay, classify, labels):
     not installed, the file is small, or pyarrow refuses anything (numpy then reads the file and
     names the cell). Numbers are parsed as float64 and rounded to float32 as numpy does, so both
     readers give the same bits."""
-    if Path(path).stat().st_size < ARROW_MIN_BYTES:
+    if Path(path).stat().st_size < arrow_min_bytes():
         return None
     try:
         import pyarrow as pa
@@ -201,7 +202,7 @@ def _parse_arrow(path, delimiter, lay, classify, labels):
             for _ in range(lay.start):
                 f.readline()
             offset = f.tell() or (3 if f.read(3) == b"\xef\xbb\xbf" else 0)
-        source = pa.memory_map(str(path))
+        source = pa.OSFile(str(path))  # read, not mapped: a mapped file would count in the memory held
         source.seek(offset)
         reader = pacsv.open_csv(
             source,

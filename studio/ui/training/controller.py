@@ -10,8 +10,6 @@ What a run shows is `RunView`'s; where runs are kept is `RunStore`'s; trying a k
 from __future__ import annotations
 
 import copy
-import importlib
-import threading
 import time
 from pathlib import Path
 
@@ -70,7 +68,6 @@ class TrainingController(QObject):
         p.export_png.clicked.connect(self.export_png)
         p.export_csv.clicked.connect(self.export_csv)
         self._update_actions()
-        threading.Thread(target=importlib.import_module, args=("pyqtgraph",), daemon=True).start()
 
     @property
     def plots(self):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 
 import numpy as np
 import pyqtgraph as pg
@@ -54,6 +55,10 @@ CLASS_COLOURS = np.array([(30, 136, 229), (244, 81, 30), (67, 160, 71), (142, 36
 def evaluate(model, data, task: str, num_classes: int | None) -> dict:
     """Pure inference (no Qt): everything the panel draws, as numpy arrays. Runs in a thread."""
     import torch
+
+    from studio.training.runtime.threads import choose_threads
+
+    choose_threads("cpu", at_most=max(1, (os.cpu_count() or 2) - 1))  # the GUI keeps a core
 
     ds = data.val if data.val is not None and len(data.val) else data.train
     n = min(SAMPLES, len(ds))

@@ -4,6 +4,7 @@ continuation of a prompt with the runtime's `generate_tokens` (runs in the panel
 from __future__ import annotations
 
 import copy
+import os
 
 MAX_TOKENS = 5000
 
@@ -26,6 +27,7 @@ def generate_text(model, data, prompt: str, length: int, temperature: float, see
 
     from studio.training.runtime.tables import DataProblem
     from studio.training.runtime.text import generate_tokens
+    from studio.training.runtime.threads import choose_threads
     from studio.training.runtime.tokens import decode_tokens, encode_text
 
     codec, block = text_source(data)
@@ -36,6 +38,7 @@ def generate_text(model, data, prompt: str, length: int, temperature: float, see
     if not ids:
         ids = [int((data.val if data.val is not None else data.train).tokens[0])]
     length = max(1, min(int(length), MAX_TOKENS))
+    choose_threads("cpu", at_most=max(1, (os.cpu_count() or 2) - 1))  # one token at a time: see threads.py
     model = copy.deepcopy(model).cpu().eval()
     generator = torch.Generator().manual_seed(seed)
     out = generate_tokens(model, torch.tensor([ids]), length, block, float(temperature), generator)
