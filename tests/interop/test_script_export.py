@@ -226,7 +226,7 @@ def test_the_scripts_schedule_is_the_trainers_step_by_step(tmp_path, schedule):
     steps_per_epoch = 7
     p = torch.zeros(1, requires_grad=True)
     sched = LRSchedule(torch.optim.SGD([p], lr=0.003), settings, steps_per_epoch)
-    base, options = script["SETTINGS"]["optimizer"]["arguments"]["lr"], script["SETTINGS"]["schedule"]
+    base, options = settings.optimizer.lr, script["SETTINGS"]["schedule"]
     for scale in (1.0, 0.1) if schedule["name"] == "reduce_on_plateau" else (1.0,):
         sched.scale = scale
         for step in range(5 * steps_per_epoch + 1):
