@@ -64,6 +64,10 @@ def script_source(project: Project) -> tuple[str, list[str]]:
 
     out_name = re.sub(r"[^\w.-]+", "_", str(project.name)).strip("._") or "project"
     plan = {**run_plan(settings, base_dir), "out": str(Path("runs") / out_name)}
+    for key in ("data", "val_data"):  # train.py reads them from its --data folder (#20 item 8)
+        spec = plan.get(key)
+        if spec and "path" in spec and Path(spec["path"]).is_relative_to(base_dir.absolute()):
+            plan[key] = {**spec, "path": Path(spec["path"]).relative_to(base_dir.absolute()).as_posix()}
     return _script_text(settings, plan, code.class_name, project.name, model_imports, model_body), []
 
 

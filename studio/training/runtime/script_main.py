@@ -42,11 +42,28 @@ def parse_args(settings, description, text=False):
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parent),
+                        help="the folder the data paths in SETTINGS are relative to (default: this script's)")
     parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv, weights.pt and checkpoints")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt in --out")
     parser.add_argument("--tensorboard", metavar="DIR", default=None,
                         help="write TensorBoard event files into DIR (needs the tensorboard package)")
     return parser.parse_args()
+
+
+def data_files(settings, folder):
+    """`settings` with each relative data path read from `folder` (--data); exits with a message
+    naming the file the project expects when it is not there."""
+    settings = dict(settings)
+    for key in ("data", "val_data"):
+        spec = settings.get(key)
+        if spec and "path" in spec:
+            path = Path(folder) / spec["path"]  # an absolute path stays as it is
+            if not path.exists():
+                sys.exit(f"The project's data is not at {path}. Put it there, or pass --data with the folder "
+                         f"that holds {spec['path']}.")
+            settings[key] = {**spec, "path": str(path)}
+    return settings
 
 
 def start_processes(device_name):
@@ -195,7 +212,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.", generate is not None)
     if generate is not None and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
-    s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
+    s = data_files({**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}, args.data)
     distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
     if distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
