@@ -19,7 +19,6 @@ import importlib
 import inspect
 import json
 import os
-import re
 import textwrap
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
+from studio.naming import file_name
 
 
 def export_script(project: Project, path: str | os.PathLike[str]) -> ExportResult:
@@ -62,7 +62,7 @@ def script_source(project: Project) -> tuple[str, list[str]]:
     base_dir = project.path.parent if project.path else Path.cwd()
     from studio.training.plan import run_plan
 
-    out_name = re.sub(r"[^\w.-]+", "_", str(project.name)).strip("._") or "project"
+    out_name = file_name(project.name)
     plan = {**run_plan(settings, base_dir), "out": str(Path("runs") / out_name)}
     for key in ("data", "val_data"):  # train.py reads them from its --data folder (#20 item 8)
         spec = plan.get(key)
