@@ -42,7 +42,7 @@ def parse_args(settings, description, text=False):
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parent),
+    parser.add_argument("--data", default=str(Path(sys.argv[0]).resolve().parent),
                         help="the folder the data paths in SETTINGS are relative to (default: this script's)")
     parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv, weights.pt and checkpoints")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt in --out")
