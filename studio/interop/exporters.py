@@ -471,4 +471,5 @@ register_format(ExportFormat("pt2", "torch.export program", ".pt2", "A torch.exp
 register_format(ExportFormat("torchscript", "TorchScript", ".pt", "A scripted (or traced) module for torch.jit.load (deprecated by PyTorch).", export_torchscript, True))
 register_format(ExportFormat("onnx", "ONNX", ".onnx", "An ONNX graph with a dynamic batch axis.", export_onnx, True))
 # "script" (a standalone train.py): registered by its module, listed after "python"
+from studio.interop import notebook as _notebook  # noqa: E402, F401  (registers "notebook")
 from studio.interop import script as _script  # noqa: E402, F401  (registers "script")

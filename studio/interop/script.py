@@ -19,7 +19,6 @@ import importlib
 import inspect
 import json
 import os
-import re
 import textwrap
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
+from studio.naming import file_name
 
 
 def export_script(project: Project, path: str | os.PathLike[str]) -> ExportResult:
@@ -62,8 +62,12 @@ def script_source(project: Project) -> tuple[str, list[str]]:
     base_dir = project.path.parent if project.path else Path.cwd()
     from studio.training.plan import run_plan
 
-    out_name = re.sub(r"[^\w.-]+", "_", str(project.name)).strip("._") or "project"
+    out_name = file_name(project.name)
     plan = {**run_plan(settings, base_dir), "out": str(Path("runs") / out_name)}
+    for key in ("data", "val_data"):  # train.py reads them from its --data folder (#20 item 8)
+        spec = plan.get(key)
+        if spec and "path" in spec and Path(spec["path"]).is_relative_to(base_dir.absolute()):
+            plan[key] = {**spec, "path": Path(spec["path"]).relative_to(base_dir.absolute()).as_posix()}
     return _script_text(settings, plan, code.class_name, project.name, model_imports, model_body), []
 
 
@@ -183,9 +187,15 @@ def _names(source: str) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
 
 
-def runtime_sources(roots) -> list[str]:
-    """The source of the runtime functions `roots` name and of all they call, in the runtime's order."""
-    pool, todo, seen = _runtime_pool(), list(roots), set()
+def runtime_sources(roots, overrides=None, plan=None) -> list[str]:
+    """The source of the runtime functions `roots` name and of all they call, in the runtime's
+    order; `overrides` (name -> source) stand in for the runtime's own text of those names, and
+    with a `plan` the branches it does not take are left out (`_prune`)."""
+    pool, todo, seen = dict(_runtime_pool()), list(roots), set()
+    for name, source in (overrides or {}).items():
+        pool[name] = (*pool[name][:2], source)
+    if plan is not None:
+        pool = {name: (*entry[:2], _prune(entry[2], plan)) for name, entry in pool.items()}
     while todo:
         name = todo.pop()
         if name in seen or name not in pool:
@@ -202,6 +212,125 @@ def _script_imports(sources: list[str]) -> list[str]:
     return lines + ([_from_import("torch.utils.data", data)] if data else [])
 
 
+# -- only what the project uses ------------------------------------------------------------------
+
+_SETTINGS_NAMES = ("s", "settings", "plan")  # how the runtime's functions name the settings dict
+_UNKNOWN = object()
+
+
+def _known(node: ast.expr, plan: dict):
+    """The value of an ``if`` test that reads only the settings (``s["key"]``, ``settings.get("key")``,
+    ``not``, ``and``/``or``, comparisons with constants), else _UNKNOWN."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in _SETTINGS_NAMES:
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        return plan[key] if key in plan else _UNKNOWN
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in _SETTINGS_NAMES
+            and node.args and isinstance(node.args[0], ast.Constant) and not node.keywords):
+        default = _known(node.args[1], plan) if len(node.args) > 1 else None
+        return plan.get(node.args[0].value, default)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        value = _known(node.operand, plan)
+        return _UNKNOWN if value is _UNKNOWN else not value
+    if isinstance(node, ast.BoolOp):
+        values = [_known(v, plan) for v in node.values]
+        if isinstance(node.op, ast.And):
+            if any(v is not _UNKNOWN and not v for v in values):
+                return False
+            return _UNKNOWN if _UNKNOWN in values else values[-1]
+        if any(v is not _UNKNOWN and v for v in values):
+            return True
+        return _UNKNOWN if _UNKNOWN in values else values[-1]
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = _known(node.left, plan), _known(node.comparators[0], plan)
+        if _UNKNOWN in (left, right):
+            return _UNKNOWN
+        op = node.ops[0]
+        ops = {ast.Eq: lambda: left == right, ast.NotEq: lambda: left != right, ast.Gt: lambda: left > right,
+               ast.Lt: lambda: left < right, ast.Is: lambda: left is right, ast.IsNot: lambda: left is not right}
+        return ops[type(op)]() if type(op) in ops else _UNKNOWN
+    return _UNKNOWN
+
+
+def _prune(source: str, plan: dict) -> str:
+    """`source` with each ``if`` whose test reads only the settings replaced by the branch this
+    project takes: a project without standardising holds no standardising code."""
+    while True:
+        lines = source.splitlines(keepends=True)
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.If):
+                continue
+            value = _known(node.test, plan)
+            if value is _UNKNOWN:
+                continue
+            taken = node.body if value else node.orelse
+            indent = " " * node.col_offset
+            if taken:
+                first, last = taken[0].lineno, taken[-1].end_lineno
+                block = textwrap.dedent("".join(lines[first - 1 : last]))
+                kept = textwrap.indent(block, indent)
+            else:
+                kept = ""
+            candidate = "".join(lines[: node.lineno - 1]) + kept + "".join(lines[node.end_lineno :])
+            try:
+                ast.parse(candidate)
+            except SyntaxError:  # the branch was a block's only statement: keep the if
+                continue
+            source = candidate
+            break
+        else:
+            return source
+
+
+# -- the five steps, literally -------------------------------------------------------------------
+
+
+def _call(function: str, args: list[str], keywords: dict) -> str:
+    """The text of one call, e.g. ``torch.optim.Adam(model.parameters(), lr=0.001)``."""
+    return f"{function}({', '.join([*args, *(f'{k}={_literal(v)}' for k, v in keywords.items())])})"
+
+
+def _non_default(cls, keywords: dict) -> dict:
+    """`keywords` without those equal to `cls`'s own defaults (what a tutorial leaves out)."""
+    try:
+        defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
+    except (TypeError, ValueError):  # pragma: no cover - torch's classes have signatures
+        return dict(keywords)
+    return {k: v for k, v in keywords.items() if k not in defaults or defaults[k] != v or k == "lr"}
+
+
+def _five_steps(main: str, plan: dict, cls: str) -> str:
+    """`main`'s source with the model, optimizer and loss written out for this project: the
+    runtime's ``model_class()``, ``make_optimizer(...)`` and ``make_loss(...)`` become
+    ``SpiralClassifier()``, ``torch.optim.Adam(model.parameters(), lr=0.001)`` and
+    ``nn.CrossEntropyLoss()``, as the PyTorch tutorial writes them."""
+    import torch
+    from torch import nn
+
+    opt, loss = plan["optimizer"], plan["loss"]
+    implementation = (opt["implementations"] or [{}])[0]
+    optimizer_class = getattr(torch.optim, opt["name"])
+    keywords = {**_non_default(optimizer_class, opt["arguments"]), **implementation}
+    loss_class = getattr(nn, loss["name"], None)
+    texts = {
+        "model_class": f"{cls}()",
+        "make_optimizer": _call(f"torch.optim.{opt['name']}", ["model.parameters()"], keywords),
+        "make_loss": _call(f"nn.{loss['name']}" if loss_class else loss["name"], [],
+                           _non_default(loss_class, loss["arguments"]) if loss_class else loss["arguments"]),
+    }
+    edits = []
+    for node in ast.walk(ast.parse(main)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in texts:
+            edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, texts[node.func.id]))
+    lines = main.splitlines(keepends=True)
+    for line, col, end_line, end_col, text in sorted(edits, reverse=True):
+        head, tail = lines[line - 1][:col], lines[end_line - 1][end_col:]
+        lines[line - 1 : end_line] = [head + text + tail]
+    return "".join(lines)
+
+
 # -- the file -----------------------------------------------------------------------------------
 
 
@@ -216,8 +345,15 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         roots += get_dataset(spec.get("kind")).generator  # found by name at run time
     generate = get_dataset(kind).generate
     roots += [generate] if generate else []
-    sources = runtime_sources(roots)
+    from torch import nn
+
+    main = _five_steps(_runtime_pool()["main"][2], plan, cls)
+    loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
+    sources = runtime_sources(roots + loss_class, {"main": main}, plan)
+    main = next(s for s in sources if s.startswith("def main("))
     imports = _script_imports(sources)
+    used = {n.value for src in sources for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Constant)}
+    plan = {key: value for key, value in plan.items() if key in used}  # what the copied code reads
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
     taken, extra = {ln.strip() for ln in imports}, []
     for line in model_imports:
@@ -240,9 +376,11 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         f"SETTINGS = {_literal(plan)}\n",
         "# ---------------------------------------------------------------- the model\n"
         "# The class Studio generated for the project (Studio trains exactly this code).\n\n\n" + model_body,
+        "# ---------------------------------------------------------------- training\n"
+        "# The five steps of training in PyTorch: 1-3 below, 4 and 5 in `fit`.\n\n\n" + main,
         "# ---------------------------------------------------------------- the runtime\n"
         "# Studio's own training functions, copied from studio/training/runtime/: the window trains\n"
-        "# with these very functions.\n\n\n" + "\n\n\n".join(sources),
+        "# with these very functions.\n\n\n" + "\n\n\n".join(s for s in sources if s != main),
         f'if __name__ == "__main__":\n    {call}\n',
     ]
     head, imports_text, *rest = (p.rstrip("\n") + "\n" for p in parts)
@@ -255,27 +393,12 @@ def _header(cls: str, project_name: str) -> str:
     name = _comment_text(project_name)
     return _dedent(f'''
         # Training script for the Studio project '{name}', written by Studio {__version__}.
-        # It needs only PyTorch and torchvision.
+        # Needs only PyTorch (and torchvision for images). The same seed trains the same weights
+        # as `studio train`.
         #
-        #   python train.py                  train as Studio does; on CPU the same seed gives the
-        #                                    same data and the same per-epoch losses as
-        #                                    `studio train`
-        #   python train.py --epochs 5 --device cpu --out runs/try
-        #   python train.py --tensorboard runs/tb
-        #                                    also TensorBoard event files (needs the tensorboard
-        #                                    package; rank 0 only)
-        #   torchrun --nproc_per_node 4 train.py
-        #                                    DistributedDataParallel: one process per GPU (nccl),
-        #                                    or several CPU processes (gloo)
-        #
-        # Batch size under torchrun: SETTINGS["batch_size"] (--batch-size) is the batch of ONE
-        # process. Each process trains on its own share of the training set (a DistributedSampler)
-        # in batches of that size, and backward() averages the gradients over the processes, so
-        # one optimizer step sees nproc_per_node x batch_size samples and an epoch has about
-        # 1/nproc_per_node as many steps. Scale the learning rate (or the batch size) when you
-        # change the number of processes. Each process validates its share of the validation
-        # set and the metrics are summed over all of them. Only the first process (rank 0)
-        # prints and writes metrics.csv and weights.pt (into --out).
+        #   python train.py [--epochs 5] [--device cpu] [--out runs/try] [--resume CHECKPOINT]
+        #   torchrun --nproc_per_node 4 train.py    DistributedDataParallel: --batch-size is
+        #                                           per process; scale the learning rate with it
         """Train {cls} with the training settings of its Studio project."""
     ''')
 

@@ -70,6 +70,7 @@ class Trainer(Hooks):
         control: RunControl | None = None,
         expected_input_shape: tuple | None = None,
         max_threads: int | None = None,
+        compile: bool = False,
     ):
         self.model, self.data, self.settings = model, data, settings
         #: at most this many CPU threads (the window keeps a core for its GUI); see choose_threads
@@ -78,6 +79,9 @@ class Trainer(Hooks):
         self.out_dir = Path(out_dir) if out_dir else None
         self.control = control or RunControl()
         self.expected_input_shape = tuple(expected_input_shape) if expected_input_shape else None
+        #: opt-in: train through torch.compile (the first steps compile; pays for long runs of
+        #: models with many small kernels); the weights stay those of `model`
+        self.compile = compile
         self.progress: Progress | None = None
 
     # public controls (thread-safe) -----------------------------------------------------------
@@ -241,7 +245,8 @@ class Trainer(Hooks):
             return train.epoch(self.gen)
 
         validation = (lambda: self.val_batches.epoch(self.gen)) if self.val_batches is not None else None
-        status = fit(self.model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.metric,
+        model = torch.compile(self.model) if self.compile else self.model  # shares the parameters
+        status = fit(model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.metric,
                      self.rate, len(train), validation, device, self.autocast, self.scaler)
         if status == "nan":
             raise _NonFinite(self.step, self.epoch + 1, len(train), self._nan_value)

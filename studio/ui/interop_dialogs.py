@@ -34,7 +34,7 @@ from studio.graph.project import Project
 from studio.ui.jobs import Job
 
 #: menu order; formats registered later (plug-ins) follow in registration order
-MENU_ORDER = ("python", "script", "weights", "torchscript", "onnx")
+MENU_ORDER = ("python", "script", "notebook", "weights", "torchscript", "onnx")
 def snapshot(project: Project) -> Project:
     """A copy the worker thread can read while the user keeps editing the original."""
     return Project(

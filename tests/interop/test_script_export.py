@@ -227,7 +227,7 @@ def test_the_scripts_schedule_is_the_trainers_step_by_step(tmp_path, schedule):
     steps_per_epoch = 7
     p = torch.zeros(1, requires_grad=True)
     sched = LRSchedule(torch.optim.SGD([p], lr=0.003), settings, steps_per_epoch)
-    base, options = script["SETTINGS"]["optimizer"]["arguments"]["lr"], script["SETTINGS"]["schedule"]
+    base, options = settings.optimizer.lr, script["SETTINGS"]["schedule"]
     for scale in (1.0, 0.1) if schedule["name"] == "reduce_on_plateau" else (1.0,):
         sched.scale = scale
         for step in range(5 * steps_per_epoch + 1):
@@ -302,7 +302,7 @@ def test_torchrun_with_two_cpu_processes_writes_one_set_of_weights(tmp_path):
     assert all(torch.isfinite(v).all() for v in state.values())
 
 
-def test_settings_hold_absolute_data_paths_even_for_a_project_opened_by_a_relative_path(tmp_path, monkeypatch):
+def test_data_paths_are_relative_to_the_project_and_a_missing_file_is_named(tmp_path, monkeypatch):
     (tmp_path / "points.csv").write_text("a,b,label\n1,2,x\n3,4,y\n")
     _project(tmp_path, "mlp_classifier", data={"kind": "csv", "path": "points.csv", "target": "label"})
     monkeypatch.chdir(tmp_path)
@@ -310,5 +310,14 @@ def test_settings_hold_absolute_data_paths_even_for_a_project_opened_by_a_relati
     path = tmp_path / "train.py"
     path.write_text(source)
     settings = runpy.run_path(str(path), run_name="not_main")["SETTINGS"]
-    assert settings["data"]["path"] == str(tmp_path / "points.csv")
+    assert settings["data"]["path"] == "points.csv"  # read from train.py's folder, or --data
     assert settings["data"]["delimiter"] == "," and settings["data"]["classification"] is True
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = elsewhere / "train.py"
+    moved.write_text(source)
+    run = subprocess.run([sys.executable, str(moved), "--epochs", "1", "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"The project's data is not at {elsewhere / 'points.csv'}" in run.stderr
+    assert "--data" in run.stderr

@@ -204,7 +204,7 @@ def split(data, fraction, seed):
     return Subset(data, train.tolist()), Subset(data, val.tolist())
 
 
-def float_targets(data, classes):
+def as_float_targets(data, classes):
     """Class labels as BCE targets: one 0/1 column for two classes, one-hot rows for more."""
     base, _ = table_rows(data)
     if base is not None:
@@ -396,7 +396,8 @@ def load_data(settings, read, read_val=None):
     elif settings["val_split"] > 0 or getattr(train, "held_out", None) is not None:
         train, val = split(train, settings["val_split"], settings["split_seed"])
     if settings["float_targets"]:
-        train, val = float_targets(train, info.get("num_classes")), float_targets(val, info.get("num_classes"))
+        classes = info.get("num_classes")
+        train, val = as_float_targets(train, classes), as_float_targets(val, classes)
     if settings.get("standardize"):
         train, val, mean, std = standardize(train, val)
         if mean is not None:

@@ -75,7 +75,8 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
     name; `autocast` and `scaler` are mixed precision's context and fp16 gradient scaler.
     """
     epochs, schedule, name = plan["epochs"], plan["schedule"], plan["metric_name"]
-    base, clip, float_targets = plan["optimizer"]["arguments"]["lr"], plan["grad_clip"], plan["float_targets"]
+    clip, float_targets = plan["grad_clip"], plan["float_targets"]
+    base = optimizer.param_groups[0].setdefault("initial_lr", optimizer.param_groups[0]["lr"])  # as torch's schedulers
     params = [p for group in optimizer.param_groups for p in group["params"]]
     autocast = autocast or contextlib.nullcontext()
     scheduled = rate.__name__ != "constant_rate" or schedule.get("warmup_epochs", 0)
@@ -91,13 +92,13 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
                 y = y.float()
             with autocast:
                 logits = model(x)  # 3. forward pass: the model's scores for the batch
-                loss = loss_fn(logits, y)  # 4. loss: how far the scores are from the targets
-            optimizer.zero_grad()  # 5. clear the last step's gradients,
+                loss = loss_fn(logits, y)  # 4. the loss: how far they are from the targets
+            optimizer.zero_grad()  # 4. clear the last step's gradients
             if scaler is None:
-                loss.backward()  # compute new ones by backpropagation,
+                loss.backward()  # 4. and compute new ones (backpropagation)
                 if clip:
                     torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                optimizer.step()  # and move every weight a small step against its gradient
+                optimizer.step()  # 5. step: move each weight a little against its gradient
             else:  # fp16: scale the loss up so small gradients do not round to zero
                 scaler.scale(loss).backward()
                 if clip:
@@ -129,9 +130,7 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
         progress.epoch = epoch
         progress.history.append(metrics)
         value = metrics.get(plan["monitor"])
-        plateau = progress.plateau
-        if plan["plateau"] and not plateau.update(value) and plateau.bad_epochs > schedule["patience"]:
-            progress.scale, plateau.bad_epochs = progress.scale * schedule["factor"], 0  # reduce on plateau
+        if plan["plateau"] and reduce_on_plateau(progress, value, schedule):
             set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps_per_epoch,
                                                        epochs, progress.scale))
         improved = progress.best.update(value, epoch)
@@ -140,3 +139,12 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
         if stop and progress.best.bad_epochs >= stop["patience"] and epoch < epochs:
             return "early_stopped"
     return "completed"
+
+
+def reduce_on_plateau(progress, value, schedule):
+    """True when the monitored `value` has not improved for more than schedule["patience"]
+    epochs: then the rate is scaled by schedule["factor"] and the count starts again."""
+    if progress.plateau.update(value) or progress.plateau.bad_epochs <= schedule["patience"]:
+        return False
+    progress.scale, progress.plateau.bad_epochs = progress.scale * schedule["factor"], 0
+    return True

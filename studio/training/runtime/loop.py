@@ -21,7 +21,7 @@ def choose_device(name):
     return torch.device(name)
 
 
-def make_optimizer(params, name, arguments, implementations):
+def make_optimizer(params, name, arguments, implementations=()):
     """torch.optim.`name`(params, **arguments) with the first implementation in
     `implementations` this device supports ({"fused": True} is one kernel per step where torch has
     it, {"foreach": True} the multi-tensor path): later ones are the fallbacks."""

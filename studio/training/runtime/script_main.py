@@ -45,11 +45,28 @@ def parse_args(settings, description, text=False):
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
+    parser.add_argument("--data", default=str(Path(sys.argv[0]).resolve().parent),
+                        help="the folder the data paths in SETTINGS are relative to (default: this script's)")
     parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv, weights.pt and checkpoints")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt in --out")
     parser.add_argument("--tensorboard", metavar="DIR", default=None,
                         help="write TensorBoard event files into DIR (needs the tensorboard package)")
     return parser.parse_args()
+
+
+def data_files(settings, folder):
+    """`settings` with each relative data path read from `folder` (--data); exits with a message
+    naming the file the project expects when it is not there."""
+    settings = dict(settings)
+    for key in ("data", "val_data"):
+        spec = settings.get(key)
+        if spec and "path" in spec:
+            path = Path(folder) / spec["path"]  # an absolute path stays as it is
+            if not path.exists():
+                sys.exit(f"The project's data is not at {path}. Put it there, or pass --data with the folder "
+                         f"that holds {spec['path']}.")
+            settings[key] = {**spec, "path": str(path)}
+    return settings
 
 
 def start_processes(device_name):
@@ -114,24 +131,9 @@ def val_batches(data, s, device, rank, world_size):
     return lambda: loader
 
 
-def build(s, model_class, device, distributed):
-    """(the model as it trains, the bare network, the optimizer, the loss function)."""
-    torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
-    try:
-        net = model_class().to(device)
-    except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
-        where = os.path.join(torch.hub.get_dir(), "checkpoints")
-        sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
-                 f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = s["optimizer"]
-    optimizer = make_optimizer(params, opt["name"], opt["arguments"], opt["implementations"])
-    name = s["loss"]["name"]
-    loss_fn = (getattr(nn, name, None) or globals()[name])(**s["loss"]["arguments"])  # torch's, or defined above
-    model = net
-    if distributed:  # backward() averages the gradients over the processes
-        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    return model, net, optimizer, loss_fn
+def make_loss(loss):
+    """The loss module: torch's (nn.CrossEntropyLoss...) or one defined in this file."""
+    return (getattr(nn, loss["name"], None) or globals()[loss["name"]])(**loss["arguments"])
 
 
 def mixed_precision(s, device):
@@ -146,8 +148,8 @@ class ScriptHooks(Hooks):
     """train.py's side of the loop: keeps each step's loss and metric on the device, sums the
     epoch over all processes, prints, writes metrics.csv, TensorBoard scalars and checkpoints."""
 
-    def __init__(self, metric, device, out, rank, log, state):
-        self.metric, self.device, self.out, self.rank, self.log, self.state = metric, device, out, rank, log, state
+    def __init__(self, metric, device, out, rank, log, run):
+        self.metric, self.device, self.out, self.rank, self.log, self.run = metric, device, out, rank, log, run
         self.losses, self.metric_sums, self.sizes = [], [], []
 
     def on_step(self, loss, logits, y):
@@ -167,16 +169,16 @@ class ScriptHooks(Hooks):
         return global_sums(*values, device=self.device)
 
     def on_epoch_end(self, epoch, metrics, improved):
-        progress = self.state["progress"]
+        net, _, progress, _ = self.run
         self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
         if self.rank != 0:
             return
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
-        print(f"epoch {epoch}/{self.state['epochs']}  {shown}", flush=True)
+        print(f"epoch {epoch}  {shown}", flush=True)
         write_metrics(self.out / "metrics.csv", progress.history)
-        save_checkpoint(self.out / "checkpoint.pt", self.state)
+        save_checkpoint(self.out / "checkpoint.pt", *self.run)
         if improved:
-            save_weights(self.state["net"], self.out / "best.pt")
+            save_weights(net, self.out / "best.pt")
 
 
 def save_weights(net, path):
@@ -189,23 +191,23 @@ def save_weights(net, path):
     return False
 
 
-def save_checkpoint(path, state):
-    """What --resume needs: weights, optimizer, where the run stands and every random state."""
-    torch.save({"model": state["net"].state_dict(), "optimizer": state["optimizer"].state_dict(),
-                "progress": state["progress"].state_dict(), "torch_rng": torch.get_rng_state(),
-                "generator": state["generator"].get_state()}, path.with_name(path.name + ".tmp"))
+def save_checkpoint(path, net, optimizer, progress, generator):
+    """What --resume needs: weights, optimizer, where the run stands and the random states."""
+    checkpoint = (net.state_dict(), optimizer.state_dict(), progress.state_dict(), torch.get_rng_state(),
+                  generator.get_state())
+    torch.save(checkpoint, path.with_name(path.name + ".tmp"))
     os.replace(path.with_name(path.name + ".tmp"), path)
 
 
-def resume(path, state):
+def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    state["net"].load_state_dict(checkpoint["model"])
-    state["optimizer"].load_state_dict(checkpoint["optimizer"])
-    state["progress"].load_state_dict(checkpoint["progress"])
-    torch.set_rng_state(checkpoint["torch_rng"])
-    state["generator"].set_state(checkpoint["generator"])
-    print(f"Resuming after epoch {state['progress'].epoch} from {path}")
+    weights, optimizer_state, progress_state, rng, order = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(weights)
+    optimizer.load_state_dict(optimizer_state)
+    progress.load_state_dict(progress_state)
+    torch.set_rng_state(rng)
+    generator.set_state(order)
+    print(f"Resuming after epoch {progress.epoch} from {path}")
 
 
 def main(settings, model_class, metric, rate, read, read_val=None, generate=None):
@@ -214,7 +216,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.", generate is not None)
     if generate is not None and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
-    s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
+    s = data_files({**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}, args.data)
     distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
     _, why = choose_threads(device, processes=world_size)
     if rank == 0:
@@ -224,9 +226,20 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     train_data, val_data, info = load_data(s, read, read_val)
     if distributed and rank == 0:
         dist.barrier()
-    model, net, optimizer, loss_fn = build(s, model_class, device, distributed)
+    torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
+    try:
+        model = model_class()  # 1. the model, with fresh weights
+    except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
+        where = os.path.join(torch.hub.get_dir(), "checkpoints")
+        sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
+                 f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
+    optimizer = make_optimizer(model.parameters(), **s["optimizer"])  # 2. the optimizer
+    loss_fn = make_loss(s["loss"])  # 2. and the loss function
     if s["loss"].get("class_weights"):
         weigh_classes(loss_fn, train_data, info.get("num_classes"), device)
+    net = model.to(device)
+    if distributed:  # DDP: backward() averages the gradients over the processes
+        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     autocast, scaler = mixed_precision(s, device)
     generator = torch.Generator().manual_seed(s["seed"])
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
@@ -234,13 +247,13 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     # training's randomness (dropout, augmentation) does not depend on what building the model drew
     torch.manual_seed(s["seed"] + rank)
     progress, out = Progress(s), Path(args.out)
-    state = {"net": net, "optimizer": optimizer, "progress": progress, "generator": generator, "epochs": s["epochs"]}
+    run = (net, optimizer, progress, generator)
     if args.resume:
-        resume(args.resume, state)
+        resume(args.resume, *run)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     log = EventLog(args.tensorboard if rank == 0 else None)  # only the first process writes
-    hooks = ScriptHooks(metric, device, out, rank, log, state)
+    hooks = ScriptHooks(metric, device, out, rank, log, run)
     status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, metric, rate, steps_per_epoch,
                  validation, device, autocast, scaler)
     log.close()
