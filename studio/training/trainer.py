@@ -202,7 +202,9 @@ class Trainer(Hooks):
         self.info.notes.append(f"Running with {threads} and {optimizer_description(self.optimizer)}.")
         if s.precision != "none" and self.device.type != "cuda":
             self.info.notes.append(f"Mixed precision ({s.precision}) is off: it needs a CUDA GPU (running on {self.device}).")
-        memory = fit_note(self.model, data.input_shape, _sample_dtype(data), s, self.device)
+        memory = self.device.type == "cuda" and fit_note(
+            self.model, data.input_shape, _sample_dtype(data), s, self.device
+        )
         if memory:
             self.info.notes.append(memory)
 
@@ -457,8 +459,11 @@ class Trainer(Hooks):
 
 
 def _sample_dtype(data: Data):
-    """The dtype of one input sample (token ids are integers), None when it cannot be read."""
+    """The dtype of one input sample (token ids are integers), None when it cannot be read.
+    Reading a sample may draw random numbers (augmentation): the generator is put back, so the
+    run draws what train.py draws."""
     try:
-        return torch.as_tensor(data.train[0][0]).dtype
+        with torch.random.fork_rng(devices=[]):
+            return torch.as_tensor(data.train[0][0]).dtype
     except Exception:  # noqa: BLE001 - the first-batch check has reported a bad sample already
         return None
