@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from studio.graph.project import PROJECT_KEYS, ProjectError, dumps, load_project, loads
+from studio.graph.file_keys import PROJECT as PROJECT_KEYS
+from studio.graph.project import ProjectError, dumps, load_project, loads
 from studio.graph.search import Search, SearchError, SearchRange, apply_to_graph, parse
 from studio.training import search_targets
 
