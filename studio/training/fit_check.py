@@ -128,12 +128,17 @@ def check_training(graph: Graph, analysis, training: dict | None, base_dir=None,
     if problems:
         return problems
     settings = TrainingSettings.from_dict(training)
-    if signature is None:
+    read = signature is None  # the terminal reads here; the window read in the background
+    if read:
         signature = read_signature(settings.data, base_dir)
     if isinstance(signature, str):
         found = [FitProblem(f"{FIT_PREFIX}: {signature}")]
     else:
         found = check_fit(graph, analysis, signature, get_loss(settings.loss.name))
+    if not any(p.is_error for p in found):  # classes the model fits, but far from balanced
+        from studio.training.balance_check import balance_problems
+
+        found += balance_problems(training, base_dir, read=read)
     if not (training or {}).get("data"):  # nobody chose data yet (a new or imported model)
         return [_as_warning(p) for p in found]
     return found

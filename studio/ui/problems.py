@@ -10,6 +10,7 @@ with no problems: then it is stale and goes.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -99,11 +100,14 @@ class ProblemsList(QListWidget):
         problems = settings_problems(training)
         if problems:
             return problems
+        from studio.training.balance_check import needs_read
+
         spec, base = data_spec(training), self._base_dir()
         signature = cached_signature(spec, base)
-        if signature is None:
-            self._read(spec, base)
-            return []
+        if signature is None or needs_read(training, base):  # the class counts too
+            self._read(spec, base, training)
+            if signature is None:
+                return []
         try:
             return check_training(self.doc.graph, analysis, training, base, signature=signature)
         except Exception as e:  # noqa: BLE001 - a check must never take the window down
@@ -131,14 +135,16 @@ class ProblemsList(QListWidget):
         path = self.doc.project.path
         return str(Path(path).resolve().parent) if path else str(Path.cwd())
 
-    def _read(self, spec, base: str) -> None:
-        """Read the data's signature in a worker thread, then check again."""
+    def _read(self, spec, base: str, training) -> None:
+        """Read the data's signature and class counts in a worker thread, then check again."""
         if self._reading is not None:
             return
+        from studio.training.balance_check import read_counts
         from studio.training.fit_check import read_signature
         from studio.ui.jobs import Job
 
-        job = Job(lambda: read_signature(spec, base))
+        training = copy.deepcopy(training)  # the settings as they are now, not as edited later
+        job = Job(lambda: (read_signature(spec, base), read_counts(training, base)))
         job.finished.connect(self._read_done)
         self._reading = job.begin()
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from studio.training.transforms import data_of
 from studio.ui.jobs import Job
 from studio.ui.training.balance_chart import BalanceChart
+from studio.ui.training.chosen_samples import ChosenSamples
 from studio.ui.training.pipeline_editor import PipelineEditor
 
 TILE = 88  # pixels of one sample tile
@@ -118,6 +119,7 @@ class DataPanel(QWidget):
             "windows": (self.windows, "Text"),
             "statistics": (stats_page, "Statistics"),
         }
+        self.chosen = ChosenSamples()  # Try it's confusion cell, when one was clicked
         self.chart = BalanceChart()
         self.editor = PipelineEditor()
         self.editor.changed.connect(self.pipeline_changed)
@@ -209,12 +211,15 @@ class DataPanel(QWidget):
             return  # a newer request is on its way
         self.summary, self.preview = result
         s = self.summary
-        for widget, _ in self.pages.values():
+        current = self.views.currentWidget()
+        for widget, _ in [*self.pages.values(), (self.chosen, "")]:
             index = self.views.indexOf(widget)
             if index >= 0:
                 self.views.removeTab(index)
         if s.problem:
             self._show_problem(s.problem)
+            if self.chosen.chosen is not None:  # the model's samples, not the file's: they stay
+                self.views.addTab(self.chosen, self.chosen.tab_text())
             self.chart.show_counts([], [], [])
             return
         self.message.setStyleSheet("")
@@ -227,6 +232,10 @@ class DataPanel(QWidget):
         for name in [*pages, "statistics"]:
             widget, title = self.pages[name]
             self.views.addTab(widget, title)
+        if self.chosen.chosen is not None:
+            self.views.addTab(self.chosen, self.chosen.tab_text())
+        if current is not None and self.views.indexOf(current) >= 0:
+            self.views.setCurrentWidget(current)
         self.before.setEnabled(s.family == "image")
         self.redraw.setEnabled(s.family == "image")
         self._draw_samples()
@@ -245,6 +254,14 @@ class DataPanel(QWidget):
         self.chart.setVisible(bool(s.classes))
         self.editor.setVisible(self.editor.isEnabled())
         self.right.setVisible(bool(s.classes) or self.editor.isEnabled())
+
+    def show_chosen(self, chosen: dict) -> None:
+        """Try it's confusion-matrix cell: its validation samples on a page of their own."""
+        self.chosen.show_chosen(chosen)
+        if self.views.indexOf(self.chosen) < 0:
+            self.views.addTab(self.chosen, "")
+        self.views.setTabText(self.views.indexOf(self.chosen), self.chosen.tab_text())
+        self.views.setCurrentWidget(self.chosen)
 
     def _draw_samples(self) -> None:
         self.samples.clear()

@@ -99,11 +99,17 @@ class TrainingPanel(QWidget):
         self.right.addTab(self.try_panel, "Try it")
         self.data_panel = DataPanel()
         self.right.addTab(self.data_panel, "Data")
+        self.try_panel.cell_chosen.connect(self._show_chosen)
         self.right.addTab(self.compare, "Compare runs")
         self.right.setCurrentWidget(self.plots)
         self.compare.set_table(self.runs.table, self.runs.selected_rows())
         self.runs.selection_changed.connect(self._show_compare)
         self.runs.table_changed.connect(self._show_compare)
+
+    def _show_chosen(self, chosen: dict) -> None:
+        """A confusion-matrix cell clicked in Try it: its samples, in the Data tab."""
+        self.data_panel.show_chosen(chosen)
+        self.right.setCurrentWidget(self.data_panel)
 
     def _show_compare(self, *_) -> None:
         self.compare.set_table(self.runs.table, self.runs.selected_rows())

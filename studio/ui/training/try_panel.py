@@ -114,6 +114,8 @@ class InferenceJob(QThread):
 class TryPanel(QWidget):
     """`source` is a callable returning (model, data) or None; set by the controller."""
 
+    cell_chosen = Signal(object)  # a clicked confusion cell's samples (`chosen_samples.pick`)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.source = lambda: None
@@ -129,6 +131,8 @@ class TryPanel(QWidget):
         self.confusion_scroll.setWidget(self.confusion_view)
         self.confusion_scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confusion_scroll.hide()
+        self.confusion_plot = None
+        self.confusion_view.scene().sigMouseClicked.connect(self._confusion_clicked)
         self.texts = TextsTable()  # a text classifier's validation texts, in place of the view
         self.texts.hide()
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -235,6 +239,7 @@ class TryPanel(QWidget):
         self.last = r
         self.view.clear()
         self.confusion_view.clear()
+        self.confusion_plot = None
         self.confusion_scroll.hide()
         text = r.get("task") == "text" or "problem" in r
         self.text_controls.setVisible(text)
@@ -319,6 +324,7 @@ class TryPanel(QWidget):
         k = len(cm)
         self.confusion_view.clear()
         p = self.confusion_view.addPlot(title="Confusion matrix", size="9pt")
+        self.confusion_plot = p
         p.setMouseEnabled(False, False)
         p.hideButtons()
         norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[..., None]  # share of each true class
@@ -349,12 +355,38 @@ class TryPanel(QWidget):
         height = math.ceil(k * CELL + CONFUSION_HEIGHT)
         self.confusion_view.setFixedSize(width, height)
         self.confusion_scroll.setMinimumWidth(min(width, 220) + 4)  # a few columns, then it scrolls
-        self.confusion_scroll.setToolTip("\n".join(f"{i}: {n}" for i, n in enumerate(names)))
+        names_tip = "".join(f"\n{i}: {n}" for i, n in enumerate(names))
+        self.confusion_scroll.setToolTip(f"Click a cell to see its samples in the Data tab{names_tip}")
         self.confusion_scroll.show()
         total = self.split.width()
         side = min(width + 24, total // 2)  # the samples keep at least half
         self.split.setSizes([0 if w.isHidden() else total - side for w in (self.view, self.texts)] + [side])
         QTimer.singleShot(0, self._fit_confusion)
+
+    def cell_position(self, truth: int, predicted: int):
+        """Where the cell of the confusion matrix is drawn, in the view's coordinates."""
+        from PySide6.QtCore import QPointF
+
+        scene = self.confusion_plot.vb.mapViewToScene(QPointF(predicted + 0.5, truth + 0.5))
+        return self.confusion_view.mapFromScene(scene)
+
+    def _confusion_clicked(self, event) -> None:
+        p, r = self.confusion_plot, self.last
+        if p is None or r is None or "confusion" not in r:
+            return
+        if not p.vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = p.vb.mapSceneToView(event.scenePos())
+        truth, predicted, k = math.floor(point.y()), math.floor(point.x()), len(r["confusion"])
+        if 0 <= truth < k and 0 <= predicted < k:
+            event.accept()
+            self.choose_cell(truth, predicted)
+
+    def choose_cell(self, truth: int, predicted: int) -> None:
+        """Send the validation samples of class ``truth`` predicted as ``predicted`` on."""
+        from studio.ui.training.chosen_samples import pick
+
+        self.cell_chosen.emit(pick(self.last, truth, predicted))
 
     def _fit_confusion(self) -> None:
         """Once pyqtgraph has laid the matrix out: grow its view if the layout needs more room."""
