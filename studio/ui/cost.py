@@ -397,7 +397,7 @@ class CostController(QObject):
         from studio.training.cost import verdict
 
         est = self.memory
-        busy = self._job is not None or self._timer.isActive()
+        busy = self._job is not None or self._pending or self._timer.isActive()
         if est is None or est.batch != self._batch() or busy:
             if self.error and not busy:
                 return f"peak memory: {self.error}", ""
