@@ -184,9 +184,14 @@ class CostController(QObject):
         if found:
             self.panel.memory.setText(found)
         doc.analysed.connect(lambda *_: self.schedule())
-        doc.undo_stack.indexChanged.connect(lambda *_: self.follow_training())
+        # a bound method: Qt drops the connection with this controller (a lambda outlived it)
+        doc.undo_stack.indexChanged.connect(self._undo_moved)
         self._key = None
         self.schedule()
+
+    def _undo_moved(self, _index: int) -> None:
+        if self.sender() is self.doc.undo_stack:  # not a project this window has left
+            self.follow_training()
 
     def follow_training(self) -> None:
         """The training settings' batch size and precision, when they change (typed in the
