@@ -178,7 +178,33 @@ class CostController(QObject):
         """A project was opened: its batch size and precision, and a fresh estimate."""
         self.doc = doc
         self.memory = self.profile = None
-        training = doc.project.training or {}
+        self._training = None
+        self.follow_training()
+        found = self._found_gpu()
+        if found:
+            self.panel.memory.setText(found)
+        doc.analysed.connect(lambda *_: self.schedule())
+        # a bound method: Qt drops the connection with this controller (a lambda outlived it)
+        doc.undo_stack.indexChanged.connect(self._undo_moved)
+        self._key = None
+        self.schedule()
+
+    def _undo_moved(self, _index: int) -> None:
+        if self.sender() is self.doc.undo_stack:  # not a project this window has left
+            self.follow_training()
+
+    def follow_training(self) -> None:
+        """The training settings' batch size and precision, when they change (typed in the
+        settings form, undone, a run's settings applied); a new optimizer is estimated too."""
+        training = self.doc.project.training or {}
+        seen = (
+            training.get("batch_size", 64),
+            training.get("precision", "none"),
+            json.dumps(training.get("optimizer"), sort_keys=True),
+        )
+        if seen == self._training:
+            return  # another setting (epochs, data...): the estimate stands
+        self._training = seen
         self.panel.batch.blockSignals(True)
         self.panel.batch.setValue(int(training.get("batch_size", 64) or 64))
         self.panel.batch.blockSignals(False)
@@ -188,12 +214,8 @@ class CostController(QObject):
         self.panel.precision.blockSignals(True)
         self.panel.precision.setCurrentText(prec if prec in ("fp32", "bf16", "fp16") else "fp32")
         self.panel.precision.blockSignals(False)
-        found = self._found_gpu()
-        if found:
-            self.panel.memory.setText(found)
-        doc.analysed.connect(lambda *_: self.schedule())
-        self._key = None
         self.schedule()
+        self._show()  # "estimating" until the new figure comes
 
     @staticmethod
     def _found_gpu() -> str | None:
@@ -235,6 +257,7 @@ class CostController(QObject):
             json.dumps(snapshot.get("training"), sort_keys=True),
         )
         if key == self._key:
+            self._show()  # back to the figure shown (e.g. a batch typed and typed back)
             return
         if self._key is not None and key[0] != self._key[0]:
             self.profile = None  # the model changed: its old times no longer apply
@@ -371,6 +394,27 @@ class CostController(QObject):
             self.panel.fill(self._rows())
         self._paint_overlay()
         self.changed.emit()
+
+    def batch_hint(self) -> tuple[str, str]:
+        """``(text, tooltip)`` beside the training settings' batch size: the peak at the
+        Cost panel's batch (which follows that setting) and the largest batch that fits."""
+        from studio.compiler.memory import fmt_bytes
+        from studio.training.cost import verdict
+
+        est = self.memory
+        busy = self._job is not None or self._pending or self._timer.isActive()
+        if est is None or est.batch != self._batch() or busy:
+            if self.error and not busy:
+                return f"peak memory: {self.error}", ""
+            return ("peak memory: estimating…", "") if getattr(self, "doc", None) else ("", "")
+        text = f"peak {fmt_bytes(est.peak)} at batch {est.batch}"
+        size = self._memory_size()
+        if size is None:  # on the CPU with no size: what it needs, no verdict
+            return text, "Give a memory size in the Cost panel for the largest batch that fits"
+        v = verdict(est, size, fmt_bytes(size))
+        word = "fits" if v.fits else "does not fit"
+        largest = f"largest {v.largest_batch:,}" if v.largest_batch else "no batch fits"
+        return f"{text} · {word} {fmt_bytes(size)}, {largest}", v.text(est)
 
     def _rows(self):
         est, prof = self.memory, self.profile

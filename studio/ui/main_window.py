@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
         self.cost = CostController(self)  # memory and time per block: status bar, overlay, panel
         self.cost_dock = self._dock("Cost", self.cost.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.cost.changed.connect(lambda: self.inspector is not None and self.inspector.counts.show_cost())
+        # beside the batch size in the training settings: the same estimate's peak and largest batch
+        self.cost.changed.connect(lambda: self.training.panel.form.set_batch_hint(*self.cost.batch_hint()))
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)

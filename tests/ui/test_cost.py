@@ -133,3 +133,74 @@ def test_a_profile_that_cannot_run_says_why(qtbot, config_dir, monkeypatch):
     qtbot.waitUntil(lambda: bool(hints), timeout=BOUND_MS)
     assert hints[0].startswith("Profile failed: ") and "Traceback" not in hints[0]
     assert w.cost.panel.profile_button.isEnabled()
+
+
+def _hint_is(w, qtbot, expected: str):
+    form = w.training.panel.form
+    qtbot.waitUntil(lambda: form.batch_hint.text() == expected, timeout=BOUND_MS)
+
+
+def _expected_hint(w, size_text: str | None) -> str:
+    """What the hint must say, from studio.training.cost alone (not the window's figures)."""
+    from studio.compiler.memory import parse_size
+    from studio.training.cost import verdict
+
+    est = memory_for(w.doc.graph, TrainingSettings.from_dict(w.doc.project.training))
+    text = f"peak {fmt_bytes(est.peak)} at batch {est.batch}"
+    if size_text is None:
+        return text
+    size = parse_size(size_text)
+    v = verdict(est, size, fmt_bytes(size))
+    largest = f"largest {v.largest_batch:,}" if v.largest_batch else "no batch fits"
+    return f"{text} · {'fits' if v.fits else 'does not fit'} {fmt_bytes(size)}, {largest}"
+
+
+def test_the_batch_size_setting_shows_its_peak_and_the_largest_batch_that_fits(qtbot, config_dir):
+    w = open_window(qtbot, "resources/examples/shapes_cnn.studio.json")
+    w.cost.panel.memory.setText("24GB")
+    w.cost.panel.memory.editingFinished.emit()
+    form = w.training.panel.form
+    _hint_is(w, qtbot, _expected_hint(w, "24GB"))
+    first = form.batch_hint.text()
+    # typing a batch size in the settings form: the hint follows, from one estimate
+    edit = form.editors[("batch_size",)]
+    edit.selectAll()
+    qtbot.keyClicks(edit, "4096")
+    assert w.doc.project.training["batch_size"] == 4096
+    assert form.batch_hint.text() == "peak memory: estimating…"
+    _hint_is(w, qtbot, _expected_hint(w, "24GB"))
+    assert form.batch_hint.text() != first and "at batch 4096 ·" in form.batch_hint.text()
+    assert w.cost.panel.batch.value() == 4096 and w.cost.memory.batch == 4096
+    # the largest batch is studio.training.cost's verdict, and the tooltip gives the whole verdict
+    assert "largest batch that fits" in form.batch_hint.toolTip()
+    # precision and optimizer change the estimate too
+    from studio.training import kinds
+
+    changes = [(("precision",), p) for p in ("bf16", "fp16", "none")]
+    changes += [(("optimizer", "name"), o) for o in kinds.OPTIMIZERS if o != "adam"]
+    for path, value in changes:
+        before = w.cost.memory
+        form.editors[path].setCurrentText(value)
+        assert form.batch_hint.text() == "peak memory: estimating…", value
+        _hint_is(w, qtbot, _expected_hint(w, "24GB"))
+        assert w.cost.memory is not before, value
+        if value == "bf16":  # activations saved in the half type
+            assert w.cost.memory.peak < before.peak
+        if path[0] == "optimizer":
+            assert w.cost.memory.optimizer == kinds.OPTIMIZERS[value].label
+    # a memory too small for one sample; then no size at all (the CPU): what it needs, no verdict
+    w.cost.panel.memory.setText("1KB")
+    w.cost.panel.memory.editingFinished.emit()
+    assert form.batch_hint.text() == _expected_hint(w, "1KB")
+    assert form.batch_hint.text().endswith("does not fit 1 KB, no batch fits")
+    w.cost.panel.memory.setText("")
+    w.cost.panel.memory.editingFinished.emit()
+    assert form.batch_hint.text() == _expected_hint(w, None)
+    # a model with a problem (flatten deleted: fc gets a 4-d input): the hint says so
+    w.editor.delete([by_name(w.doc.graph, "flatten").id])
+    _hint_is(w, qtbot, "peak memory: fix the problems first")
+    # undo puts the model and then the batch size back, and the hint with them
+    while w.doc.undo_stack.canUndo():
+        w.doc.undo_stack.undo()
+    _hint_is(w, qtbot, _expected_hint(w, None))
+    assert f"at batch {w.doc.project.training.get('batch_size', 64)}" in form.batch_hint.text()

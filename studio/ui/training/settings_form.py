@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -210,11 +211,16 @@ class SettingsForm(QWidget):
         self.form = QFormLayout()
         self.form.setContentsMargins(4, 4, 4, 4)
         self.editors: dict[tuple, QWidget] = {}
+        self._rows: dict[tuple, QWidget] = {}  # the widget holding each field's row
+        #: beside the batch size: its peak memory and the largest batch that fits (set_batch_hint)
+        self.batch_hint = QLabel()
+        self.batch_hint.setStyleSheet("color: palette(placeholder-text);")
         for f in FIELDS:
             w = self._make(f)
             w.setToolTip(f.tip)
             self.editors[f.path] = w
-            self.form.addRow(f.label, w)
+            self._rows[f.path] = self._beside(w, self.batch_hint) if f.path == ("batch_size",) else w
+            self.form.addRow(f.label, self._rows[f.path])
         self.errors = QLabel()
         self.errors.setWordWrap(True)
         self.errors.setStyleSheet("color: #c62828;")
@@ -223,6 +229,20 @@ class SettingsForm(QWidget):
         box.addLayout(self.form)
         box.addWidget(self.errors)
         box.addStretch(1)
+
+    @staticmethod
+    def _beside(editor: QWidget, hint: QLabel) -> QWidget:
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(editor, 1)
+        box.addWidget(hint, 2)
+        return row
+
+    def set_batch_hint(self, text: str, tip: str = "") -> None:
+        """The memory a step needs at the batch size (the window's cost estimate)."""
+        self.batch_hint.setText(text)
+        self.batch_hint.setToolTip(tip)
 
     def _make(self, f: Field) -> QWidget:
         if f.kind == "choice":
@@ -322,7 +342,7 @@ class SettingsForm(QWidget):
     def _show_visibility(self) -> None:
         for f in FIELDS:
             visible = f.when is None or bool(f.when(self._dict))
-            self.form.setRowVisible(self.editors[f.path], visible)
+            self.form.setRowVisible(self._rows[f.path], visible)
 
     def problems(self) -> list[str]:
         return TrainingSettings.from_dict(self._dict).validate()
