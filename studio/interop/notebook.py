@@ -20,7 +20,6 @@ from studio.interop.exporters import (
     _atomic,
     register_format,
 )
-from studio.interop.script import script_source
 
 _STEPS = """\
 ## The five steps of training
@@ -100,6 +99,8 @@ def export_notebook(project: Project, path: str | os.PathLike[str]) -> ExportRes
         import nbformat
     except ImportError:
         raise ExportError("Writing a notebook needs nbformat: pip install 'studio[notebook]'.") from None
+    from studio.interop.script import script_source  # script imports exporters, which import this
+
     source, notes = script_source(project)
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)

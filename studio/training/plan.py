@@ -83,8 +83,8 @@ def loop_plan(settings: TrainingSettings) -> dict:
             "name": opt_name, "arguments": opt_args,
             "implementations": implementation_options(s.optimizer.name, s.optimizer.implementation),
         },
-        "loss": {"name": loss_name, "arguments": loss_args,
-                 **({"class_weights": True} if getattr(s.loss, "class_weights", False) else {})},
+        "loss": {"name": loss_name, "arguments": loss_args},
+        "class_weights": bool(getattr(s.loss, "class_weights", False)),  # `runtime.balance`
         "float_targets": loss.float_targets,
         "balanced": bool(s.balanced),
         "schedule": {k: getattr(s.schedule, k) for k in schedule.options},

@@ -157,7 +157,7 @@ def test_train_py_builds_the_augmentation_training_used(tmp_path):
     script = runpy.run_path(str(script_path), run_name="not_main")
     settings = TrainingSettings.from_dict(project.training)
     studio = load_data(settings, tmp_path)
-    train, val, _ = script["load_data"](script["SETTINGS"], script["read_image_folder"])
+    train, val, _ = script["load_data"](script["data_files"](script["SETTINGS"], str(tmp_path)), script["read_image_folder"])
     assert len(train) == len(studio.train) and len(val) == len(studio.val)
     for seed in (0, 1):
         torch.manual_seed(seed)

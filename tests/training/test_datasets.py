@@ -41,8 +41,9 @@ def test_sine_is_regression():
 def test_split_is_seeded_and_separate_validation_set():
     a = load_data(make_settings(seed=0))
     b = load_data(make_settings(seed=0))
-    c = load_data(make_settings(seed=1))
+    c = load_data(make_settings(split_seed=1))
     assert torch.equal(a.val.tensors[0], b.val.tensors[0]) and not torch.equal(a.val.tensors[0], c.val.tensors[0])
+    assert torch.equal(a.val.tensors[0], load_data(make_settings(seed=1)).val.tensors[0])  # --seed keeps the rows
     d = load_data(make_settings(val_data={"kind": "spirals", "n": 50, "seed": 9}))
     assert len(d.train) == 240 and len(d.val) == 50
 

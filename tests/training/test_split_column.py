@@ -93,7 +93,7 @@ def test_a_parquet_split_column_and_train_py_agree(tmp_path):
     source, _ = script_source(load_project(tmp_path / "p.studio.json"))
     (tmp_path / "train.py").write_text(source)
     script = runpy.run_path(str(tmp_path / "train.py"), run_name="not_main")
-    train, val, _ = script["load_data"](script["SETTINGS"], script["read_parquet_data"])
+    train, val, _ = script["load_data"](script["data_files"](script["SETTINGS"], str(tmp_path)), script["read_parquet_data"])
     assert torch.equal(val.tensors[0], data.val.tensors[0]) and torch.equal(
         train.tensors[1], data.train.tensors[1]
     )

@@ -66,7 +66,7 @@ def test_a_table_over_the_budget_streams_the_same_tensors(tmp_path, classificati
 def test_split_standardise_and_bce_targets_match_the_in_memory_path(tmp_path):
     path = write_table(tmp_path / "t.csv", rows=3000)
     spec = {"path": str(path), "target": "label", "classification": True}
-    plan = {"data": spec, "val_split": 0.2, "seed": 3, "float_targets": True, "standardize": True}
+    plan = {"data": spec, "val_split": 0.2, "seed": 3, "split_seed": 3, "float_targets": True, "standardize": True}
     train, val, info = runtime_load_data(plan, read_csv_data)
     s_train, s_val, s_info = runtime_load_data({**plan, "data": {**spec, "memory_budget": BUDGET}}, read_csv_data)
     assert len(s_train) == len(train) and len(s_val) == len(val)

@@ -402,7 +402,7 @@ def load_data(settings, read, read_val=None):
         train, val, mean, std = standardize(train, val)
         if mean is not None:
             info = {**info, "normalization": {"mean": mean.tolist(), "std": std.tolist()}}
-    rows = settings.get("augment_rows")  # a table's training-only transforms (`augment`)
-    if rows:
+    if settings.get("augment_rows"):  # a table's training-only transforms (`augment`)
+        rows = settings["augment_rows"]
         train, val = augmented_rows(train, rows["train"]), augmented_rows(val, rows["val"])
     return train, val, info

@@ -95,7 +95,9 @@ def train_batches(data, s, device, distributed, generator):
     """A function epoch -> batches: slices of tensors on the device, or a DataLoader for lazy
     data; under torchrun each process takes its share (a DistributedSampler)."""
     sampler = DistributedSampler(data, shuffle=s["shuffle"], seed=s["seed"]) if distributed else None
-    shuffle = sample_weights(data) if s.get("balanced") and not distributed else s["shuffle"]
+    shuffle = s["shuffle"]
+    if s["balanced"] and not distributed:  # each epoch draws the classes about equally often
+        shuffle = sample_weights(data)
     if isinstance(data, TensorDataset):
         tensors = [t.to(device) for t in data.tensors]
 
@@ -235,7 +237,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
                  f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
     optimizer = make_optimizer(model.parameters(), **s["optimizer"])  # 2. the optimizer
     loss_fn = make_loss(s["loss"])  # 2. and the loss function
-    if s["loss"].get("class_weights"):
+    if s["class_weights"]:
         weigh_classes(loss_fn, train_data, info.get("num_classes"), device)
     net = model.to(device)
     if distributed:  # DDP: backward() averages the gradients over the processes
