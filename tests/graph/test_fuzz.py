@@ -47,6 +47,7 @@ def test_ten_thousand_mutated_files():
     assert sum(_fuzz(SEED + 1, 10_000).values()) == 10_000
 
 
+@pytest.mark.slow  # over the 10-minute budget of the default run; `pytest -m slow` runs it
 def test_fifty_mutated_files_through_studio_check_in_a_real_process(tmp_path):
     """One process for all of them (``studio check`` takes several projects), on an
     ASCII-only terminal, plus a project named with a lone surrogate (printing it once killed

@@ -1,3 +1,5 @@
+import pytest
+
 """Every classification model in torchvision's registry: shapes, counts and code, on meta."""
 
 import warnings
@@ -16,6 +18,7 @@ def test_the_backbone_offers_torchvisions_classifiers_and_nothing_else():
     assert not {"fasterrcnn_resnet50_fpn", "deeplabv3_resnet50", "raft_large"} & set(offered)
 
 
+@pytest.mark.slow  # over the 10-minute budget of the default run; `pytest -m slow` runs it
 def test_every_model_infers_shapes_counts_and_exports():
     problems = []
     with warnings.catch_warnings():

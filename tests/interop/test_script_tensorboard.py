@@ -88,6 +88,7 @@ def test_without_the_flag_train_py_needs_no_tensorboard(tmp_path):
     assert "TensorBoard" not in run.stderr
 
 
+@pytest.mark.slow  # over the 10-minute budget of the default run; `pytest -m slow` runs it
 def test_under_torchrun_only_the_first_process_writes_events(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -1,3 +1,5 @@
+import pytest
+
 """The same mutated project files opened through the window's File > Open: a message (or the
 project), never an exception."""
 
@@ -7,6 +9,7 @@ from tests.fuzz_projects import Mutator
 from tests.graph.test_fuzz import SEED
 
 
+@pytest.mark.slow  # over the 10-minute budget of the default run; `pytest -m slow` runs it
 def test_mutated_files_open_or_give_a_message(window, tmp_path, no_dialogs):
     opened = refused = 0
     target = tmp_path / "m.studio.json"

@@ -225,7 +225,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
         print(f"Training on {device} with {why}.")
     if distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
-    train_data, val_data, info = load_data(s, read, read_val)
+    train_data, val_data, _ = load_data(s, read, read_val)
     if distributed and rank == 0:
         dist.barrier()
     torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
@@ -238,7 +238,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     optimizer = make_optimizer(model.parameters(), **s["optimizer"])  # 2. the optimizer
     loss_fn = make_loss(s["loss"])  # 2. and the loss function
     if s["class_weights"]:
-        weigh_classes(loss_fn, train_data, info.get("num_classes"), device)
+        weigh_classes(loss_fn, train_data, None, device)  # the classes the training set holds
     net = model.to(device)
     if distributed:  # DDP: backward() averages the gradients over the processes
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
