@@ -1,8 +1,8 @@
-import pytest
-
 """Every classification model in torchvision's registry: shapes, counts and code, on meta."""
 
 import warnings
+
+import pytest
 
 from studio.compiler import analyze, generate
 from studio.hub.models import classification_models, resolve_weights, structure

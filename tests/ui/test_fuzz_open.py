@@ -1,9 +1,9 @@
-import pytest
-
 """The same mutated project files opened through the window's File > Open: a message (or the
 project), never an exception."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.fuzz_projects import Mutator
 from tests.graph.test_fuzz import SEED
