@@ -46,6 +46,17 @@ def add_trust_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as aligned columns: the first row is the header (underlined), the first column is
+    left-aligned and the others right-aligned (names, then numbers)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        cells = (c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths)))
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
 def load(path: str):
     """Load a project or raise a one-line :class:`CliError`."""
     from studio.graph.project import ProjectError, load_project

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from studio.cli import CliError, load
+from studio.cli import CliError, load, print_table
 
 
 def memory_wanted(args: argparse.Namespace) -> bool:
@@ -86,17 +86,9 @@ def print_memory(project, analysis, args: argparse.Namespace, memory: int | None
                 f"{b.total / peak:.0%}",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     precision = {"none": "fp32"}.get(est.precision, est.precision)
     print(f"Memory of one training step at batch {est.batch} ({precision}, {est.optimizer}):")
-    for i, row in enumerate(rows):
-        print(
-            "  ".join(
-                c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))
-            ).rstrip()
-        )
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print_table(rows)
     print()
     print(f"Weights:     {fmt_bytes(est.weights)}")
     print(f"Gradients:   {fmt_bytes(est.gradients)}")

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from studio.cli import CliError, add_trust_option, load
+from studio.cli import CliError, add_trust_option, load, print_table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,16 +74,8 @@ def print_profile(prof, inner: bool = False) -> None:
         rows.append(
             (b.name, ms(b.forward), ms(b.backward), ms(b.total), f"{b.total / prof.step:.1%}")
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"Profile of {prof.steps} training steps at batch {prof.batch} on {prof.device}:")
-    for i, row in enumerate(rows):
-        print(
-            "  ".join(
-                c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))
-            ).rstrip()
-        )
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print_table(rows)
     print()
     top = ", ".join(f"{b.name} {b.total / prof.step:.0%}" for b in prof.top(5))
     print(f"Top blocks:  {top}")

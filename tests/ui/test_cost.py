@@ -117,7 +117,8 @@ def test_profile_runs_off_the_window_thread_and_fills_table_overlay_and_inspecto
         float(table.item(r, 3).text()) + float(table.item(r, 4).text())
         for r in range(table.rowCount())
     ]
-    assert shown == sorted(shown, reverse=True)  # slowest first once profiled
+    # slowest first once profiled (sorted by the exact total; each shown cell is rounded to 0.01)
+    assert all(a >= b - 0.011 for a, b in zip(shown, shown[1:]))
     w.scene.select_blocks([conv2.id])
     qtbot.wait(1)
     assert "of a step" in w.inspector.counts.time_label.text()
