@@ -16,13 +16,16 @@ slope), which is how the largest batch that fits a memory size is found.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.hub
 import torch.nn.functional as F
 from torch import nn
 
@@ -316,39 +319,49 @@ def _meta_model(code: GeneratedCode) -> nn.Module:
             ) from None
 
 
+_GATE = threading.Lock()
+_INSIDE: collections.Counter[int] = collections.Counter()  # threads inside `_no_weights`, nested
+_SAVED: tuple | None = None  # torch's own functions while the replacements are installed
+
+
 @contextlib.contextmanager
 def _no_weights():
     """Build without reading or downloading pretrained weights: their values do not change what
-    a step keeps, and an estimate must never touch the network or a large file. Only this
-    thread is affected (the estimate runs in a worker; the window may load weights meanwhile)."""
-    import threading
-
-    import torch.hub
-
+    a step keeps, and an estimate must never touch the network or a large file. Only the threads
+    inside this block are affected (estimates run in workers; the window may load weights
+    meanwhile). The replacements are installed by the first thread in and removed by the last
+    one out, so overlapping estimates never leave one behind."""
+    global _SAVED
     me = threading.get_ident()
-    saved = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
+    with _GATE:
+        if not _INSIDE:
+            _SAVED = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
+            hub, load, load_state = _SAVED
 
-    def here(replacement, original):
-        def call(*args, **kwargs):
-            if threading.get_ident() == me:
-                return replacement(*args, **kwargs)
-            return original(*args, **kwargs)
+            def gated(replacement, original):
+                def call(*args, **kwargs):
+                    if _INSIDE.get(threading.get_ident()):
+                        return replacement(*args, **kwargs)
+                    return original(*args, **kwargs)
 
-        return call
+                return call
 
-    def nothing(*args, **kwargs):
-        return {}
-
-    def keep(self, *args, **kwargs):
-        return nn.modules.module._IncompatibleKeys([], [])
-
-    torch.hub.load_state_dict_from_url = here(nothing, saved[0])
-    torch.load = here(nothing, saved[1])
-    nn.Module.load_state_dict = here(keep, saved[2])
+            torch.hub.load_state_dict_from_url = gated(lambda *a, **k: {}, hub)
+            torch.load = gated(lambda *a, **k: {}, load)
+            nn.Module.load_state_dict = gated(
+                lambda self, *a, **k: nn.modules.module._IncompatibleKeys([], []), load_state
+            )
+        _INSIDE[me] += 1
     try:
         yield
     finally:
-        torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict = saved
+        with _GATE:
+            _INSIDE[me] -= 1
+            if _INSIDE[me] <= 0:
+                del _INSIDE[me]
+            if not _INSIDE and _SAVED is not None:
+                torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict = _SAVED
+                _SAVED = None
 
 
 def _inputs(graph: Graph, batch: int, dtype: torch.dtype) -> list[torch.Tensor]:
