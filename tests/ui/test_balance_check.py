@@ -96,7 +96,7 @@ def test_classes_within_5x_get_no_warning(shown, qtbot, tmp_path, kind):  # noqa
     set_training(w, data=_data(kind, tmp_path, big=50, small=10), val_split=0.0)  # exactly 5x
     if kind == "image_folder":
         _fit_the_input(qtbot, w)
-    qtbot.waitUntil(lambda: not w.problems.is_reading(), timeout=10_000)
+    qtbot.waitUntil(lambda: not w.problems.is_reading(), timeout=120_000)
     qtbot.wait(50)
     assert not any(WARNING in t for t in w.problems.problem_texts())
 

@@ -39,7 +39,7 @@ def test_an_empty_canvas_says_how_to_begin(window, qtbot):
     offscreen = window.view.offscreen
     window.view.zoom_by(3.0)
     window.view.horizontalScrollBar().setValue(window.view.horizontalScrollBar().value() + 2000)
-    qtbot.waitUntil(offscreen.isVisible, timeout=2000)
+    qtbot.waitUntil(offscreen.isVisible, timeout=120_000)
     window.view.horizontalScrollBar().setValue(window.view.horizontalScrollBar().value() - 50)
     assert window.view.viewport().rect().contains(offscreen.geometry())  # stays in its corner
     assert not hint.isVisible()

@@ -20,7 +20,7 @@ def set_training(window, **changes):
 def wait_rows(qtbot, window, needle):
     """The data is read in the background: wait for the row that names ``needle``."""
     problems = window.problems
-    qtbot.waitUntil(lambda: any(needle in t for t in problems.problem_texts()), timeout=10_000)
+    qtbot.waitUntil(lambda: any(needle in t for t in problems.problem_texts()), timeout=120_000)
     return next(t for t in problems.problem_texts() if needle in t)
 
 
@@ -37,7 +37,7 @@ def shown(window, qtbot):
     window.resize(1280, 720)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: "No problems" in window.problems.item(0).text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "No problems" in window.problems.item(0).text(), timeout=120_000)
     return window
 
 

@@ -97,8 +97,8 @@ def test_the_recovery_file_follows_the_edits_within_a_second(window, qtbot, monk
         if clock.now + timer.interval() / 1000 >= first + file_ops.MAX_WAIT_MS / 1000 - 1e-6:
             window.files.autosave()  # the timer fires here
             first = clock.now + 0.1
-    qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=5000)
-    qtbot.waitUntil(lambda: not timer.isActive(), timeout=5000)
+    qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: not timer.isActive(), timeout=120_000)
     saved = json.loads(window.files.recovery.current.read_text())["project"]["graph"]
     assert saved == g.to_dict()
     leftovers = [p for p in window.files.recovery.folder.iterdir() if p.suffix == ".tmp"]
@@ -110,5 +110,5 @@ def test_the_timer_itself_writes_the_recovery_file(window, qtbot, edits):
     g = window.doc.graph
     for i in range(edits):
         window.editor.move_blocks({by_name(g, "fc1").id: (5.0 * i, 0.0)}, snap_to_grid=False)
-    qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=120_000)
     assert json.loads(window.files.recovery.current.read_text())["project"]["graph"] == g.to_dict()

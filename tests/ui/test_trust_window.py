@@ -41,7 +41,7 @@ def test_opening_runs_nothing_until_the_user_trusts_the_block(window, qtbot, fol
     window.ensure_compiler()
     assert canaries(folder) == []
     assert trust_code(window, block.id, ask=lambda text: True)
-    qtbot.waitUntil(lambda: window.doc.analysis is not None and window.doc.analysis.ok, timeout=10_000)
+    qtbot.waitUntil(lambda: window.doc.analysis is not None and window.doc.analysis.ok, timeout=120_000)
     assert canaries(folder) == [f"CANARY-{name}"]
 
 
@@ -62,7 +62,7 @@ def test_import_dialog_asks_before_running_a_module_or_file(window, qtbot, folde
     dialog.trust.setChecked(True)
     job = dialog.start()
     assert job is not None
-    qtbot.waitUntil(lambda: dialog.job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=120_000)
     assert canaries(folder) == [f"CANARY-{name}"]
 
 

@@ -36,7 +36,7 @@ def panel_with(qtbot, source):
 def generate(qtbot, panel, click=None):
     panel.last = None
     (click or panel.run)()
-    qtbot.waitUntil(lambda: panel.last is not None, timeout=20000)
+    qtbot.waitUntil(lambda: panel.last is not None, timeout=120_000)
     return panel.last
 
 
@@ -87,7 +87,7 @@ def test_trained_in_the_window_the_try_it_tab_writes_text_with_the_runs_own_voca
     w = open_window(qtbot, path)
     t = w.training
     t.train()
-    qtbot.waitUntil(lambda: not t.running, timeout=60000)
+    qtbot.waitUntil(lambda: not t.running, timeout=120_000)
     assert t.panel.progress.format() == "completed", t.failure_text()
     panel = t.panel.try_panel
     # the prompt is offered as soon as the run ends, before anything was tried

@@ -56,7 +56,7 @@ def test_every_example_opens_in_view_at_a_readable_zoom(window, qtbot, size, exa
     if len(g.blocks) <= 13:  # every example but the residual network fits whole
         assert len(shown) == len(g.blocks)
     if _out_of_view(window):
-        qtbot.waitUntil(window.view.offscreen.isVisible, timeout=2000)
+        qtbot.waitUntil(window.view.offscreen.isVisible, timeout=120_000)
         assert window.view.offscreen.text().startswith(f"{len(_out_of_view(window))} block")
     else:
         assert not window.view.offscreen.isVisible()
@@ -72,13 +72,13 @@ def test_blocks_out_of_view_are_announced_and_a_click_shows_them(window, qtbot):
     view.zoom_by(2.0)
     first = next(iter(window.scene.blocks.values()))
     view.centerOn(first)
-    qtbot.waitUntil(view.offscreen.isVisible, timeout=2000)
+    qtbot.waitUntil(view.offscreen.isVisible, timeout=120_000)
     hidden = len(_out_of_view(window))
     assert hidden > 0
     assert view.offscreen.text().startswith(f"{hidden} block")
     qtbot.mouseClick(view.offscreen, Qt.MouseButton.LeftButton)
     assert len(_in_view(window)) == len(window.doc.graph.blocks)
-    qtbot.waitUntil(lambda: not view.offscreen.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: not view.offscreen.isVisible(), timeout=120_000)
 
 
 def test_geometry_and_docks_are_remembered_and_reset_layout_restores_them(qtbot, config_dir):
