@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from studio import pyast
 from studio.blocks.params import ParamError
 from studio.blocks.registry import IMPORT_NN, IMPORT_TORCH, EmitContext, Emitted, fmt_value
 from studio.compiler.analysis import Analysis, UseResult
@@ -269,7 +270,7 @@ def _differing_blocks(groups: list[list[_Body]]) -> frozenset[str]:
 # ------------------------------------------------------------------- literals
 def _parse(text: str) -> ast.stmt | None:
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except SyntaxError:
         return None
     return tree.body[0] if len(tree.body) == 1 else None
@@ -356,7 +357,7 @@ def _slots(trees: list[list], values: list[dict], defn: Definition, own: dict[st
             continue
         walks = [list(_walk(t[line], own)) for t in trees]
         for k, (path, _, hint) in enumerate(walks[0]):
-            vals = tuple(ast.literal_eval(w[k][1]) for w in walks)
+            vals = tuple(pyast.literal_eval(w[k][1]) for w in walks)
             if len({repr(v) for v in vals}) == 1:
                 continue
             key = tuple(repr(v) for v in vals)

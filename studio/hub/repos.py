@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio import pyast
 from studio.blocks.text import short_repr
 
 HUBCONF = "hubconf.py"
@@ -101,7 +102,7 @@ def list_entrypoints(repo_text: str) -> list[str]:
         )
     path = folder / HUBCONF
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = pyast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except FileNotFoundError:
         raise HubError(f"{folder} has no {HUBCONF}: it is not a torch.hub repository.") from None
     except SyntaxError as e:
@@ -160,7 +161,7 @@ def parse_kwargs(text: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = ast.literal_eval(text)
+        value = pyast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise HubError(
             "Keyword arguments must be a Python dict of plain values, like "

@@ -22,6 +22,7 @@ import os
 import textwrap
 from pathlib import Path
 
+from studio import pyast
 from studio.graph.project import Project
 from studio.interop.exporters import (
     ExportError,
@@ -73,7 +74,7 @@ def script_source(project: Project) -> tuple[str, list[str]]:
 
 def _split_module(source: str) -> tuple[list[str], str]:
     """(import lines, the text from the first statement after them) of a generated module."""
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     lines = source.splitlines()
     imports: list[str] = []
     body_start = None
@@ -98,7 +99,7 @@ def _sorted_imports(lines: list[str]) -> str:
     import sys
 
     def module(line: str) -> str:
-        node = ast.parse(line).body[0]
+        node = pyast.parse(line).body[0]
         return node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
 
     sections: list[list[str]] = [[], []]
@@ -123,7 +124,7 @@ def _from_import(module: str, names) -> str:
 
 
 def _bound_names(import_line: str) -> set[str]:
-    node = ast.parse(import_line).body[0]
+    node = pyast.parse(import_line).body[0]
     names = set()
     for alias in node.names:
         names.add(alias.asname or alias.name.split(".")[0])
@@ -177,14 +178,14 @@ def _runtime_pool() -> dict[str, tuple[int, int, str]]:
     for position, name in enumerate(_RUNTIME):
         module = importlib.import_module(f"studio.training.runtime.{name}")
         source = inspect.getsource(module)
-        for node in ast.parse(source).body:
+        for node in pyast.parse(source).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 pool[node.name] = (position, node.lineno, ast.get_source_segment(source, node))
     return pool
 
 
 def _names(source: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    return {n.id for n in ast.walk(pyast.parse(source)) if isinstance(n, ast.Name)}
 
 
 def runtime_sources(roots, overrides=None, plan=None) -> list[str]:
@@ -259,7 +260,7 @@ def _prune(source: str, plan: dict) -> str:
     project takes: a project without standardising holds no standardising code."""
     while True:
         lines = source.splitlines(keepends=True)
-        for node in ast.walk(ast.parse(source)):
+        for node in ast.walk(pyast.parse(source)):
             if not isinstance(node, ast.If):
                 continue
             value = _known(node.test, plan)
@@ -275,7 +276,7 @@ def _prune(source: str, plan: dict) -> str:
                 kept = ""
             candidate = "".join(lines[: node.lineno - 1]) + kept + "".join(lines[node.end_lineno :])
             try:
-                ast.parse(candidate)
+                pyast.parse(candidate)
             except SyntaxError:  # the branch was a block's only statement: keep the if
                 continue
             source = candidate
@@ -321,7 +322,7 @@ def _five_steps(main: str, plan: dict, cls: str) -> str:
                            _non_default(loss_class, loss["arguments"]) if loss_class else loss["arguments"]),
     }
     edits = []
-    for node in ast.walk(ast.parse(main)):
+    for node in ast.walk(pyast.parse(main)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in texts:
             edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, texts[node.func.id]))
     lines = main.splitlines(keepends=True)
@@ -352,7 +353,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     sources = runtime_sources(roots + loss_class, {"main": main}, plan)
     main = next(s for s in sources if s.startswith("def main("))
     imports = _script_imports(sources)
-    used = {n.value for src in sources for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Constant)}
+    used = {n.value for src in sources for n in ast.walk(pyast.parse(src)) if isinstance(n, ast.Constant)}
     plan = {key: value for key, value in plan.items() if key in used}  # what the copied code reads
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
     taken, extra = {ln.strip() for ln in imports}, []

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio import pyast
 from studio.blocks.text import short_repr
 
 #: the Input shape used for torchvision's image classifiers when none is given
@@ -92,14 +93,14 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
         return {}
     if text.startswith("{"):
         try:
-            value = ast.literal_eval(text)
+            value = pyast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise SourceError(f"--kwargs: {short_repr(text)} is not a literal dict") from None
         if not isinstance(value, dict) or not all(isinstance(k, str) and _IDENT.match(k) for k in value):
             raise SourceError("--kwargs: give name=value pairs, like num_classes=10")
         return value
     try:
-        call = ast.parse(f"f({text})", mode="eval").body
+        call = pyast.parse(f"f({text})", mode="eval").body
     except SyntaxError:
         raise SourceError(f"--kwargs: {short_repr(text)} is not name=value pairs like num_classes=10") from None
     if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
@@ -107,7 +108,7 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kw in call.keywords:
         try:
-            out[kw.arg] = ast.literal_eval(kw.value)
+            out[kw.arg] = pyast.literal_eval(kw.value)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise SourceError(
                 f"--kwargs: the value of {kw.arg} must be a literal (number, text, True/False, "

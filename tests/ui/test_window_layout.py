@@ -56,10 +56,15 @@ def test_every_example_opens_in_view_at_a_readable_zoom(window, qtbot, size, exa
     if len(g.blocks) <= 13:  # every example but the residual network fits whole
         assert len(shown) == len(g.blocks)
     if _out_of_view(window):
-        qtbot.waitUntil(window.view.offscreen.isVisible, timeout=120_000)
-        assert window.view.offscreen.text().startswith(f"{len(_out_of_view(window))} block")
+        # the indicator follows the view on a timer: wait until it says what is out of view now
+        offscreen = window.view.offscreen
+        qtbot.waitUntil(
+            lambda: offscreen.isVisible()
+            and offscreen.text().startswith(f"{len(_out_of_view(window))} block"),
+            timeout=120_000,
+        )
     else:
-        assert not window.view.offscreen.isVisible()
+        qtbot.waitUntil(lambda: not window.view.offscreen.isVisible(), timeout=120_000)
     assert window.doc.undo_stack.isClean()  # wrapping an example is not a change of the user's
     if window.doc.undo_stack.count():
         assert "fit the window" in window.actions_.undo.text()  # ... but it can be undone
@@ -72,7 +77,11 @@ def test_blocks_out_of_view_are_announced_and_a_click_shows_them(window, qtbot):
     view.zoom_by(2.0)
     first = next(iter(window.scene.blocks.values()))
     view.centerOn(first)
-    qtbot.waitUntil(view.offscreen.isVisible, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: view.offscreen.isVisible()
+        and view.offscreen.text().startswith(f"{len(_out_of_view(window))} block"),
+        timeout=120_000,
+    )
     hidden = len(_out_of_view(window))
     assert hidden > 0
     assert view.offscreen.text().startswith(f"{hidden} block")

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from studio import pyast
 from studio.blocks.params import Int, Text
 from studio.blocks.registry import (
     IMPORT_TORCH,
@@ -158,7 +159,7 @@ def parse_call(function: str, arguments: str, n_inputs: int) -> Call:
     """The block's function and arguments, checked without torch, or FunctionError."""
     module, prefix, name = parse_function(function)
     try:
-        tree = ast.parse(f"f({arguments.strip()})", mode="eval").body
+        tree = pyast.parse(f"f({arguments.strip()})", mode="eval").body
     except SyntaxError:
         raise FunctionError(f"{short_repr(arguments)} is not an argument list like in1, 2, dim=1") from None
     if not isinstance(tree, ast.Call) or any(k.arg is None for k in tree.keywords):

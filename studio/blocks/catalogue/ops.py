@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from studio import pyast
 from studio.blocks.catalogue.merges import dims_check, reduce_expr
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Text
 from studio.blocks.registry import (
@@ -67,7 +68,7 @@ def parse_kwargs(text: str) -> dict[str, Any]:
     """The keyword arguments of a Custom module: a Python literal dict, or ValueError."""
     text = text.strip() or "{}"
     try:
-        value = ast.literal_eval(text)
+        value = pyast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ValueError(
             "the keyword arguments must be a Python literal like {'width': 64, 'act': 'relu'}"
@@ -383,7 +384,7 @@ def parse_index(text: str) -> tuple:
     if not (text.startswith("[") and text.endswith("]")):
         raise ValueError("an index looks like [:, 0] or [..., 1:3]")
     try:
-        node = ast.parse(f"x{text}", mode="eval").body
+        node = pyast.parse(f"x{text}", mode="eval").body
     except SyntaxError:
         raise ValueError(f"{text} is not an index like [:, 0]") from None
     if not isinstance(node, ast.Subscript):
@@ -393,7 +394,7 @@ def parse_index(text: str) -> tuple:
     def const(n) -> int | None:
         if n is None:
             return None
-        v = ast.literal_eval(n)
+        v = pyast.literal_eval(n)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
             raise ValueError
         return v

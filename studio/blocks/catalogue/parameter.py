@@ -9,6 +9,7 @@ computed in ``__init__`` and not saved).
 
 from __future__ import annotations
 
+from studio import pyast
 from studio.blocks.params import Bool, Choice, Float, Ints, Text
 from studio.blocks.registry import (
     IMPORT_NN,
@@ -70,10 +71,9 @@ class BufferEmitter(Emitter):
 
 def _values(text: str) -> str:
     """A nested list of numbers, written back with repr (never code)."""
-    import ast
 
     try:
-        value = ast.literal_eval(text)
+        value = pyast.literal_eval(text)
     except (ValueError, SyntaxError):
         raise ValueError("values must be a list of numbers, like [0, 1, 2]") from None
     if not isinstance(value, (list, int, float, bool)):

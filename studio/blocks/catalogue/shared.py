@@ -6,9 +6,9 @@ own because that call has its own inputs and outputs in the graph but must creat
 
 from __future__ import annotations
 
-import ast
 import re
 
+from studio import pyast
 from studio.blocks.catalogue.ops import CUSTOM, CustomModuleEmitter
 from studio.blocks.params import Int, Text
 from studio.blocks.registry import BlockType, EmitContext, Emitted, Emitter, Module, Port, register
@@ -26,7 +26,7 @@ def _target(params):
     except UnknownBlockType as e:
         raise ValueError(str(e)) from None
     try:
-        values = ast.literal_eval(params.get("params", "{}") or "{}")
+        values = pyast.literal_eval(params.get("params", "{}") or "{}")
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ValueError("the called block's parameters must be a Python literal dict") from None
     if not isinstance(values, dict):
