@@ -24,7 +24,9 @@ machine's cores as workers (at most 4, persistent), alternating, best of 2.
 ``images_first_ratio`` the same for the first epoch alone (reading the folder included).
 
 Last line: ``rows=<int> studio_s=<float> reference_s=<float> ratio=<float> peak_mb=<float>
-images_ratio=<float> images_first_ratio=<float> streamed_s=<float> streamed_peak_mb=<float>``.
+images_ratio=<float> images_first_ratio=<float> streamed_s=<float> streamed_peak_mb=<float>
+reference_peak_mb=<float> peak_ratio=<float>`` (``reference_peak_mb``: the same for the
+reference's child, above its imports; ``peak_ratio``: Studio's peak over it).
 """
 
 from __future__ import annotations
@@ -182,7 +184,8 @@ def main() -> None:
         for _ in range(args.repeat):
             studio.append(measure("studio", path))
             reference.append(measure("reference", path))
-            print(f"run: studio {studio[-1][0]:.2f} s ({studio[-1][1]:.0f} MB), pandas+pyarrow {reference[-1][0]:.2f} s")
+            print(f"run: studio {studio[-1][0]:.2f} s ({studio[-1][1]:.0f} MB), "
+                  f"pandas+pyarrow {reference[-1][0]:.2f} s ({reference[-1][1]:.0f} MB)")
         streamed = []
         for i in range(args.repeat):
             budget = int(args.budget_mb * 2**20) if args.budget_mb else min(16 << 20, args.rows * FEATURES)
@@ -199,8 +202,9 @@ def main() -> None:
     s, r = min(t for t, _ in studio), min(t for t, _ in reference)
     peak = max(p for _, p in studio)
     ss, sp = min(t for t, _ in streamed), max(p for _, p in streamed)
+    rp = max(p for _, p in reference)
     print(f"rows={args.rows} studio_s={s:.3f} reference_s={r:.3f} ratio={s / r:.2f} peak_mb={peak:.1f}{images} "
-          f"streamed_s={ss:.3f} streamed_peak_mb={sp:.1f}")
+          f"streamed_s={ss:.3f} streamed_peak_mb={sp:.1f} reference_peak_mb={rp:.1f} peak_ratio={peak / rp:.2f}")
 
 
 if __name__ == "__main__":

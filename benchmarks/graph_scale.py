@@ -1,11 +1,17 @@
 """Scale of the pure model + compiler: graphs of 100, 1,000 and 5,000 blocks (``--blocks``).
 
-Measures, per size, full shape inference (cold cache), one parameter edit near the input with
-the refresh after it (shapes and problems: only what the edit changed is checked again), one
-wire edit (the wire into the Output removed and put back, as undo does) and code generation, one line each; the last line
-is the largest size:
-``blocks=5000 infer_s=<float> edit_ms=<float> wire_ms=<float> codegen_s=<float> edit_ms_100=...
-edit_ms_1000=...``
+Measures, per size, full shape inference (cold cache), and each kind of edit with the refresh
+after it (shapes and problems: only what the edit changed is checked again): one parameter edit
+near the input (``edit``); a wire from the middle of the graph to a second Output added and
+removed (``wire``, the mean of the two: it changes its two ends); adding a block wired into the
+middle of the graph (``add``: the block and its wire) and removing it again (``remove``); then
+code generation. Two wire edits that change much more are printed beside them, as the cost of
+what they change: the only Output's wire removed and put back (``wire_out``: every block's "leads
+to no Output" warning comes and goes) and a wire in the middle of the chain (``wire_mid``: every
+shape below it becomes unknown and comes back). One line per size; the last line is the largest
+size, then each edit at the smaller sizes:
+``blocks=5000 infer_s=<float> edit_ms=<float> wire_ms=<float> add_ms=<float> remove_ms=<float>
+wire_out_ms=<float> wire_mid_ms=<float> codegen_s=<float> edit_ms_100=... (each, and _1000)``
 
 ``--modules`` measures the same with the 2,000 blocks inside 50 uses of 5 module definitions
 (40 blocks each, with a per-use ``width``; the edit is one parameter inside a definition, so
@@ -142,8 +148,12 @@ def modules_main(repeat: int) -> None:
         code = generate(g, "Scale test", analysis)
         codegen.append(time.perf_counter() - t0)
         analysis.close()
-    inside = sum(len(g.library.get(b.type.split(":", 1)[1]).graph) for b in g if b.type.startswith("module:"))
-    print(f"classes: {code.source.count('(nn.Module):')}; source: {len(code.source.splitlines())} lines")
+    inside = sum(
+        len(g.library.get(b.type.split(":", 1)[1]).graph) for b in g if b.type.startswith("module:")
+    )
+    print(
+        f"classes: {code.source.count('(nn.Module):')}; source: {len(code.source.splitlines())} lines"
+    )
     print(
         f"blocks_in_uses={inside} uses={sum(b.type.startswith('module:') for b in g)} "
         f"infer_s={statistics.median(infer):.3f} edit_ms={statistics.median(edit):.1f} "
@@ -160,10 +170,10 @@ class _NoMemo(dict):
 
 
 def measure(n_blocks: int, repeat: int) -> dict:
-    """Median seconds of full inference, milliseconds of one parameter edit and of one wire edit
-    (the wire into the Output removed and put back, as undo does) with the refresh after it,
-    seconds of codegen."""
-    infer, edit, wire, codegen = [], [], [], []
+    """Median seconds of full inference, milliseconds of each kind of edit with the refresh after
+    it, seconds of codegen."""
+    infer, edit, wire, add, remove, codegen = [], [], [], [], [], []
+    wire_out, wire_mid = [], []
     for _ in range(repeat):
         g, first = build(n_blocks)
         clear_cache()
@@ -177,23 +187,58 @@ def measure(n_blocks: int, repeat: int) -> dict:
             changed = analysis.refresh()
             edit.append((time.perf_counter() - t0) * 1000)
         out = next(b for b in g.blocks.values() if b.type == "output")
-        into = g.edge_into(out.id, "in")  # what changes is the Output's shape; the order is walked again
+        ids = list(g.blocks)
+        middle = g.blocks[ids[len(ids) // 2]]
+        for into, times in (
+            (g.edge_into(out.id, "in"), wire_out),
+            (g.wires_into(middle.id)[0], wire_mid),
+        ):
+            for _ in range(3):
+                t0 = time.perf_counter()
+                g.disconnect(into.id)
+                analysis.refresh()
+                g.insert_edge(into)
+                analysis.refresh()
+                times.append((time.perf_counter() - t0) * 1000 / 2)
+        second = g.add_block("output")
+        analysis.refresh()
         for _ in range(3):
             t0 = time.perf_counter()
-            g.disconnect(into.id)
+            e = g.connect(middle.id, "out", second.id, "in")
             analysis.refresh()
-            g.insert_edge(into)
+            g.disconnect(e.id)
             analysis.refresh()
             wire.append((time.perf_counter() - t0) * 1000 / 2)
+        g.remove_block(second.id)
+        analysis.refresh()
+        assert analysis.ok
+        for _ in range(3):
+            t0 = time.perf_counter()
+            block = g.add_block("relu")
+            g.connect(middle.id, "out", block.id, "in")
+            analysis.refresh()
+            t1 = time.perf_counter()
+            g.remove_block(block.id)
+            analysis.refresh()
+            add.append((t1 - t0) * 1000)
+            remove.append((time.perf_counter() - t1) * 1000)
         assert analysis.ok
         t0 = time.perf_counter()
         code = generate(g, "Scale test", analysis)
         codegen.append(time.perf_counter() - t0)
         analysis.close()
     return {
-        "blocks": len(g), "infer_s": statistics.median(infer), "edit_ms": statistics.median(edit),
-        "wire_ms": statistics.median(wire), "codegen_s": statistics.median(codegen),
-        "changed": len(changed), "lines": len(code.source.splitlines()),
+        "blocks": len(g),
+        "infer_s": statistics.median(infer),
+        "edit_ms": statistics.median(edit),
+        "wire_ms": statistics.median(wire),
+        "add_ms": statistics.median(add),
+        "remove_ms": statistics.median(remove),
+        "wire_out_ms": statistics.median(wire_out),
+        "wire_mid_ms": statistics.median(wire_mid),
+        "codegen_s": statistics.median(codegen),
+        "changed": len(changed),
+        "lines": len(code.source.splitlines()),
     }
 
 
@@ -201,8 +246,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--blocks", default="100,1000,5000", help="graph sizes, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--modules", action="store_true", help="2,000 blocks inside 50 uses of 5 definitions")
-    parser.add_argument("--unshared", type=int, default=1000, help="blocks of the no-shared-evaluations run (0: skip)")
+    parser.add_argument(
+        "--modules", action="store_true", help="2,000 blocks inside 50 uses of 5 definitions"
+    )
+    parser.add_argument(
+        "--unshared",
+        type=int,
+        default=1000,
+        help="blocks of the no-shared-evaluations run (0: skip)",
+    )
     args = parser.parse_args()
     import torch  # imported before timing: the GUI imports it once, in the background
 
@@ -218,7 +270,9 @@ def main() -> None:
         results.append(r)
         print(
             f"  {r['blocks']:>6} blocks: infer {r['infer_s']:.3f} s, parameter edit {r['edit_ms']:.2f} ms "
-            f"({r['changed']} blocks re-evaluated), wire edit {r['wire_ms']:.2f} ms, codegen {r['codegen_s']:.3f} s "
+            f"({r['changed']} blocks re-evaluated), wire edit {r['wire_ms']:.2f} ms, add a block "
+            f"{r['add_ms']:.2f} ms, remove it {r['remove_ms']:.2f} ms; the Output's wire {r['wire_out_ms']:.2f} ms, "
+            f"a wire mid-chain {r['wire_mid_ms']:.2f} ms; codegen {r['codegen_s']:.3f} s "
             f"({r['lines']} lines)",
             flush=True,
         )
@@ -233,11 +287,15 @@ def main() -> None:
         unshared = time.perf_counter() - t0
         shapes._memo = real_memo
         print(f"full inference of {len(g)} blocks with no shared evaluations: {unshared:.3f} s")
-    small = " ".join(f"edit_ms_{r['blocks']}={r['edit_ms']:.2f}" for r in results[:-1])
+    kinds = ("edit", "wire", "add", "remove", "wire_out", "wire_mid")
+    small = " ".join(
+        f"{k}_ms_{r['blocks']}={r[k + '_ms']:.2f}" for r in results[:-1] for k in kinds
+    )
     r = results[-1]
     print(
-        f"blocks={r['blocks']} infer_s={r['infer_s']:.3f} edit_ms={r['edit_ms']:.2f} wire_ms={r['wire_ms']:.2f} "
-        f"codegen_s={r['codegen_s']:.3f} {small}".rstrip()
+        f"blocks={r['blocks']} infer_s={r['infer_s']:.3f} "
+        + " ".join(f"{k}_ms={r[k + '_ms']:.2f}" for k in kinds)
+        + f" codegen_s={r['codegen_s']:.3f} {small}".rstrip()
     )
 
 

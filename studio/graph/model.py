@@ -19,6 +19,7 @@ from studio.graph.errors import GraphError
 from studio.graph.events import GraphEvents
 from studio.graph.modules import Library
 from studio.graph.serialize import graph_from_dict, library_from_list
+from studio.graph.topology import Topology
 
 MAX_NAME_LENGTH = 120
 
@@ -98,6 +99,24 @@ class Graph:
         self._ids = itertools.count(1)
         # dst (block, port) -> edge id; kept in step with self.edges.
         self._incoming: dict[tuple[str, str], str] = {}
+        # block id -> the wires out of it / into it, in the order they were added: an edit looks
+        # at its own block's wires, not at every wire of the graph
+        self._out: dict[str, list[Edge]] = {bid: [] for bid in self.blocks}
+        self._in: dict[str, list[Edge]] = {bid: [] for bid in self.blocks}
+        for e in self.edges.values():
+            self._out[e.src].append(e)
+            self._in[e.dst].append(e)
+        # edge id -> a number in the graph's order of wires (the order of addition, unless undo
+        # put a wire back in its place: then all are numbered again)
+        self._edge_seq: dict[str, int] = {eid: i for i, eid in enumerate(self.edges)}
+        self._edge_next = len(self._edge_seq)
+        # name -> how many blocks have it, and per name stem a number below which all are taken:
+        # a new block's name costs what its own stem needs, not a look at every name
+        self._names: dict[str, int] = {}
+        for b in self.blocks.values():
+            self._names[b.name] = self._names.get(b.name, 0) + 1
+        self._free_from: dict[str, int] = {}
+        self._topology = Topology(self)
 
     # ------------------------------------------------------------------ queries
     def __contains__(self, block_id: object) -> bool:
@@ -116,18 +135,39 @@ class Graph:
         return None
 
     def names(self) -> set[str]:
-        return {b.name for b in self.blocks.values()}
-
+        return set(self._names)
 
     def edge_into(self, block_id: str, port: str) -> Edge | None:
         eid = self._incoming.get((block_id, port))
         return self.edges[eid] if eid is not None else None
 
     def outgoing(self, block_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.src == block_id]
+        return self._in_edge_order(self._out.get(block_id, []))
 
     def edges_of(self, block_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.src == block_id or e.dst == block_id]
+        if block_id not in self._out:
+            return []
+        loops = [e for e in self._out[block_id] if e.dst == block_id]
+        return self._in_edge_order(
+            self._out[block_id] + [e for e in self._in[block_id] if e not in loops]
+        )
+
+    def wires_into(self, block_id: str) -> list[Edge]:
+        """The wires into ``block_id``, in the graph's order of wires."""
+        return self._in_edge_order(self._in.get(block_id, []))
+
+    def _in_edge_order(self, edges: list[Edge]) -> list[Edge]:
+        if len(edges) < 2:
+            return list(edges)
+        return sorted(edges, key=lambda e: self._edge_seq[e.id])
+
+    def successor_ids(self, block_id: str) -> list[str]:
+        """The blocks ``block_id``'s wires go to (in no particular order; one per wire)."""
+        return [e.dst for e in self._out[block_id]]
+
+    def topology(self) -> Topology:
+        """A topological order kept up to date edit by edit (see :mod:`studio.graph.topology`)."""
+        return self._topology
 
     def successors(self) -> dict[str, list[str]]:
         succ: dict[str, list[str]] = {bid: [] for bid in self.blocks}
@@ -158,7 +198,7 @@ class Graph:
 
     def downstream(self, block_ids: Iterable[str]) -> set[str]:
         """The given blocks and everything reachable from them."""
-        succ = self.successors()
+        out = self._out
         seen: set[str] = set()
         stack = [b for b in block_ids if b in self.blocks]
         while stack:
@@ -166,26 +206,42 @@ class Graph:
             if bid in seen:
                 continue
             seen.add(bid)
-            stack.extend(succ[bid])
+            stack.extend(e.dst for e in out[bid])
         return seen
 
     def would_cycle(self, src: str, dst: str) -> bool:
-        return src == dst or src in self.downstream([dst])
+        return self._topology.reaches(dst, src)
 
     def unique_name(self, base: str, taken: set[str] | None = None, numbered: bool = False) -> str:
         """``base`` if free, else ``base`` with the next free number (``fc1``, ``fc2``).
 
         ``numbered`` always adds a number (new layers are ``fc1``, ``fc2``...)."""
-        taken = self.names() if taken is None else taken
+        own = taken is None
+        taken = self._names if own else taken
         base = base.strip() or "block"
         if base not in taken and not numbered:
             return base
         stem = re.sub(r"_?\d+$", "", base) or base
-        for i in itertools.count(1):
+        for i in itertools.count(self._free_from.get(stem, 1) if own else 1):
             candidate = f"{stem}{i}" if stem[-1:].isalpha() else f"{stem}_{i}"
             if candidate not in taken:
+                if own:
+                    self._free_from[stem] = i  # every number below is taken
                 return candidate
         raise AssertionError("unreachable")
+
+    def _name_taken(self, name: str) -> None:
+        self._names[name] = self._names.get(name, 0) + 1
+
+    def _name_freed(self, name: str) -> None:
+        left = self._names.pop(name) - 1
+        if left:
+            self._names[name] = left
+        number = re.search(r"\d+$", name)
+        if number:  # that number of its stem is free again
+            stem = re.sub(r"_?\d+$", "", name) or name
+            if stem in self._free_from:
+                self._free_from[stem] = min(self._free_from[stem], int(number.group()))
 
     def new_id(self, prefix: str = "b") -> str:
         while True:
@@ -261,6 +317,9 @@ class Graph:
             items = list(self.blocks.items())
             items.insert(max(index, 0), (id, block))
             self.blocks = dict(items)
+        self._out[id], self._in[id] = [], []
+        self._name_taken(name)
+        self._topology.block_added(id)
         self.events.block_added.emit(block)
         self.events.changed.emit()
         return block
@@ -270,6 +329,9 @@ class Graph:
         for e in self.edges_of(block_id):
             self.disconnect(e.id, _notify=False)
         del self.blocks[block_id]
+        del self._out[block_id], self._in[block_id]
+        self._name_freed(block.name)
+        self._topology.block_removed(block_id)
         self.events.block_removed.emit(block)
         self.events.changed.emit()
         return block
@@ -299,6 +361,11 @@ class Graph:
         edge = Edge(id, src, src_port, dst, dst_port)
         self.edges[id] = edge
         self._incoming.setdefault((dst, dst_port), id)
+        self._out[src].append(edge)
+        self._in[dst].append(edge)
+        self._edge_seq[id] = self._edge_next
+        self._edge_next += 1
+        self._topology.edge_added(src, dst)
         self.events.edge_added.emit(edge)
         self.events.changed.emit()
         return edge
@@ -311,6 +378,7 @@ class Graph:
             last = items.pop()
             items.insert(index, last)
             self.edges = dict(items)
+            self._edge_seq = {eid: i for i, eid in enumerate(self.edges)}
         return edge
 
     def disconnect(self, edge_id: str, *, _notify: bool = True) -> Edge:
@@ -318,11 +386,15 @@ class Graph:
             edge = self.edges.pop(edge_id)
         except KeyError:
             raise GraphError(f"There is no wire with id {short_repr(edge_id)}.") from None
+        self._out[edge.src].remove(edge)
+        self._in[edge.dst].remove(edge)
+        del self._edge_seq[edge_id]
+        self._topology.edge_removed()
         key = (edge.dst, edge.dst_port)
         if self._incoming.get(key) == edge_id:
             del self._incoming[key]
-            for other in self.edges.values():
-                if (other.dst, other.dst_port) == key:
+            for other in self.wires_into(edge.dst):
+                if other.dst_port == edge.dst_port:
                     self._incoming[key] = other.id
                     break
         self.events.edge_removed.emit(edge)
@@ -359,6 +431,8 @@ class Graph:
             return name
         self._check_name(name)
         old, block.name = block.name, name
+        self._name_freed(old)
+        self._name_taken(name)
         self.events.block_changed.emit(block, "name")
         self.events.changed.emit()
         return old
@@ -382,8 +456,10 @@ class Graph:
             raise GraphError("A block needs a name.")
         if len(name) > MAX_NAME_LENGTH:
             raise GraphError(f"A block name can have at most {MAX_NAME_LENGTH} characters.")
-        if name in self.names():
-            raise GraphError(f"Another block is already called {short_repr(name)}; names must be unique.")
+        if name in self._names:
+            raise GraphError(
+                f"Another block is already called {short_repr(name)}; names must be unique."
+            )
 
     # ------------------------------------------------------------ (de)serialise
     def to_dict(self) -> dict[str, Any]:

@@ -43,15 +43,23 @@ def validate(graph: Graph) -> list[Diagnostic]:
     local = [d for b in graph.blocks.values() for d in _block_problems(b, wires_by_port)]
     reached = _reaching_output(graph)
     unused = [] if reached is None else [bid for bid in graph.blocks if bid not in reached]
-    return _assemble(graph, {b.spec.role for b in graph.blocks.values()}, in_cycle, local, unused)
+    return _assemble(
+        graph,
+        {b.spec.role for b in graph.blocks.values()},
+        in_cycle,
+        local,
+        [_unused_warning(graph, bid) for bid in unused],
+    )
 
 
 class Validation:
     """:func:`validate`'s answer kept up to date from the graph's events, at the cost of what
     changed: an edit re-checks the blocks it touched (their parameters, names and wires in), and
-    only an edit of the wiring or the set of blocks walks the graph again (loops, blocks that lead
-    to no Output). :meth:`diagnostics` equals ``validate(graph)``, in the same order; a 5,000-block
-    graph answered a parameter edit in 0.04 ms of checking where validating it whole took 340 ms.
+    each block keeps how many of its wires out lead to an Output, so a wire or block edit changes
+    only the blocks whose answer flips (a graph without loops cannot hold itself up). Only a graph
+    with a loop (a file's) is walked whole again after each edit of its wiring. :meth:`diagnostics`
+    equals ``validate(graph)``, in the same order; a 5,000-block graph answered a parameter edit in
+    0.04 ms of checking where validating it whole took 340 ms.
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -61,11 +69,17 @@ class Validation:
             self._into.setdefault(e.dst, []).append(e)
         self._local: dict[str, list[Diagnostic]] = {}  # block id -> its own problems (absent: none)
         self._dirty: set[str] = set(graph.blocks)
-        self._walk = True  # loops and reachability must be found again
+        self._walk = True  # loops and reachability must be found again from scratch
         self._in_cycle: list[str] = []
-        self._roles: set[str] = set()
-        self._unused: list[str] = []  # blocks from which no Output is reached, in block order
-        self._pos: dict[str, int] = {}  # block id -> its place in the graph's order
+        self._roles: dict[str, int] = {}  # role -> how many blocks have it
+        self._reached: set[str] = set()  # blocks from which an Output is reached
+        self._unreached: set[str] = set()  # the others
+        self._live: dict[str, int] = {}  # block id -> its wires out into a block of _reached
+        self._outputs: set[str] = set()
+        # block id -> its "leads to no Output" warning, made once
+        self._warnings: dict[str, Diagnostic] = {}
+        self._pos: dict[str, int] = {}  # block id -> its place in the graph's order of blocks
+        self._next = 0
         ev = graph.events
         self._listeners = (
             (ev.block_added, self._on_block_added),
@@ -102,13 +116,70 @@ class Validation:
             self._dirty.clear()
         if self._walk:
             _, self._in_cycle = g.topological_order()
-            self._roles = {b.spec.role for b in g.blocks.values()}
-            reached = _reaching_output(g)
-            self._unused = [] if reached is None else [bid for bid in g.blocks if bid not in reached]
-            self._pos = {bid: i for i, bid in enumerate(g.blocks)}
+            self._roles = {}
+            for b in g.blocks.values():
+                self._roles[b.spec.role] = self._roles.get(b.spec.role, 0) + 1
+            self._reached = _reaching_output(g) or set()
+            self._unreached = set(g.blocks) - self._reached
+            self._outputs = {bid for bid, b in g.blocks.items() if b.spec.role == ROLE_OUTPUT}
+            self._live = dict.fromkeys(g.blocks, 0)
+            for e in g.edges.values():
+                if e.dst in self._reached:
+                    self._live[e.src] += 1
+            self._number_blocks()
             self._walk = False
         local = sorted(self._local, key=self._pos.__getitem__)
-        return _assemble(g, self._roles, self._in_cycle, [d for bid in local for d in self._local[bid]], self._unused)
+        unused = sorted(self._unreached, key=self._pos.__getitem__) if self._outputs else []
+        return _assemble(
+            g,
+            set(self._roles),
+            self._in_cycle,
+            [d for bid in local for d in self._local[bid]],
+            [self._warning(bid) for bid in unused],
+        )
+
+    def _warning(self, bid: str) -> Diagnostic:
+        found = self._warnings.get(bid)
+        if found is None:
+            found = self._warnings[bid] = _unused_warning(self.graph, bid)
+        return found
+
+    def _number_blocks(self) -> None:
+        self._pos = {bid: i for i, bid in enumerate(self.graph.blocks)}
+        self._next = len(self._pos)
+
+    def _incremental(self) -> bool:
+        """Whether the walk's results can follow this edit (no walk pending, no loop)."""
+        if self._walk:
+            return False
+        if self._in_cycle or self.graph.topology().cyclic:
+            self._walk = True
+            return False
+        return True
+
+    def _live_changed(self, block_id: str, step: int) -> None:
+        """``block_id`` gained (``step`` 1) or lost (-1) a wire out into a block that leads to an
+        Output; pass the change up through the blocks whose answer flips."""
+        into, live, reached, unreached, outputs = (
+            self.graph._in,
+            self._live,
+            self._reached,
+            self._unreached,
+            self._outputs,
+        )
+        stack = [block_id]
+        while stack:
+            bid = stack.pop()
+            live[bid] += step
+            if bid in outputs or live[bid] != (1 if step > 0 else 0):
+                continue  # its answer did not flip
+            if step > 0:
+                reached.add(bid)
+                unreached.discard(bid)
+            else:
+                reached.discard(bid)
+                unreached.add(bid)
+            stack.extend(e.src for e in into[bid])
 
     def _wires_into(self, bid: str) -> list[Edge]:
         wires = self._into.get(bid, [])
@@ -122,33 +193,63 @@ class Validation:
     # ---------------------------------------------------------------- events
     def _on_block_added(self, block) -> None:
         self._dirty.add(block.id)
-        self._walk = True
+        if not self._incremental():
+            return
+        role = block.spec.role
+        self._roles[role] = self._roles.get(role, 0) + 1
+        self._live[block.id] = 0
+        if role == ROLE_OUTPUT:
+            self._outputs.add(block.id)
+            self._reached.add(block.id)
+        else:
+            self._unreached.add(block.id)
+        if next(reversed(self.graph.blocks)) == block.id:
+            self._pos[block.id] = self._next
+            self._next += 1
+        else:  # put back in its place (undo)
+            self._number_blocks()
 
     def _on_block_removed(self, block) -> None:
         self._local.pop(block.id, None)
         self._into.pop(block.id, None)
         self._dirty.discard(block.id)
-        self._walk = True
+        self._warnings.pop(block.id, None)
+        if not self._incremental():
+            return
+        role = block.spec.role
+        self._roles[role] -= 1
+        if not self._roles[role]:
+            del self._roles[role]
+        self._reached.discard(block.id)
+        self._unreached.discard(block.id)
+        self._outputs.discard(block.id)
+        del self._pos[block.id], self._live[block.id]
 
     def _on_block_changed(self, block, what: str) -> None:
         if what != "position":
             self._dirty.add(block.id)
+        if what == "name":
+            self._warnings.pop(block.id, None)
 
     def _on_edge_added(self, edge: Edge) -> None:
         self._into.setdefault(edge.dst, []).append(edge)
         self._dirty.add(edge.dst)
-        self._walk = True
+        if self._incremental() and edge.dst in self._reached:
+            self._live_changed(edge.src, 1)
 
     def _on_edge_removed(self, edge: Edge) -> None:
         wires = self._into.get(edge.dst, [])
         if edge in wires:
             wires.remove(edge)
         self._dirty.add(edge.dst)
-        self._walk = True
+        if self._incremental() and edge.dst in self._reached:
+            self._live_changed(edge.src, -1)
 
     def _on_definition(self, defn) -> None:
         # a definition's ports and per-use parameters are its uses' own
-        self._dirty.update(bid for bid, b in self.graph.blocks.items() if b.type.startswith("module:"))
+        self._dirty.update(
+            bid for bid, b in self.graph.blocks.items() if b.type.startswith("module:")
+        )
 
 
 def _block_problems(block, wires_by_port: dict[tuple[str, str], list[Edge]]) -> list[Diagnostic]:
@@ -183,16 +284,29 @@ def _block_problems(block, wires_by_port: dict[tuple[str, str], list[Edge]]) -> 
     return out
 
 
-def _assemble(graph: Graph, roles: set[str], in_cycle: list[str], local: list[Diagnostic],
-              unused: list[str]) -> list[Diagnostic]:
+def _assemble(
+    graph: Graph,
+    roles: set[str],
+    in_cycle: list[str],
+    local: list[Diagnostic],
+    unused: list[Diagnostic],
+) -> list[Diagnostic]:
     """The whole list, in one order: the graph's own problems, loops, each block's (``local``, in
-    block order), and the blocks that lead to no Output (``unused``, in block order)."""
+    block order), and the warnings of the blocks that lead to no Output (``unused``, in block order)."""
     out: list[Diagnostic] = []
     what = f"The module {graph.owner.name}" if graph.owner is not None else "The model"
     if ROLE_INPUT not in roles:
-        out.append(Diagnostic(f"{what} needs an Input block: it is where data enters the {what.split()[1]}."))
+        out.append(
+            Diagnostic(
+                f"{what} needs an Input block: it is where data enters the {what.split()[1]}."
+            )
+        )
     if ROLE_OUTPUT not in roles:
-        out.append(Diagnostic(f"{what} needs an Output block: it marks what the {what.split()[1]} returns."))
+        out.append(
+            Diagnostic(
+                f"{what} needs an Output block: it marks what the {what.split()[1]} returns."
+            )
+        )
     for bid in in_cycle:
         out.append(
             Diagnostic(
@@ -207,15 +321,16 @@ def _assemble(graph: Graph, roles: set[str], in_cycle: list[str], local: list[Di
             if e.src in cyclic and e.dst in cyclic:
                 out.append(Diagnostic("This wire closes a loop.", edge_id=e.id))
     out.extend(local)
-    out.extend(
-        Diagnostic(
-            f"{graph.blocks[bid].name!r} does not lead to any Output, so its result is never used.",
-            block_id=bid,
-            severity=WARNING,
-        )
-        for bid in unused
-    )
+    out.extend(unused)
     return out
+
+
+def _unused_warning(graph: Graph, bid: str) -> Diagnostic:
+    return Diagnostic(
+        f"{graph.blocks[bid].name!r} does not lead to any Output, so its result is never used.",
+        block_id=bid,
+        severity=WARNING,
+    )
 
 
 def _reaching_output(graph: Graph) -> set[str] | None:

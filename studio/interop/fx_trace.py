@@ -232,16 +232,21 @@ def _examples(inputs, batch: int) -> list[torch.Tensor]:
     return out
 
 
-def _record(gm: fx.GraphModule, args: list[torch.Tensor], name: str, inputs) -> dict:
+def _record(
+    gm: fx.GraphModule, args: list[torch.Tensor], name: str, inputs, outputs: list | None = None
+) -> dict:
     """Every node's shape (tensors) or value (sizes and the rest), from one real run.
 
     A real run at batch 1 or 2 is quicker than fake tensors for the models people import
-    (fake tensors cost about a millisecond per op); memory is freed as the run goes.
+    (fake tensors cost about a millisecond per op); memory is freed as the run goes. The run's
+    result is appended to ``outputs`` when given (the import's check compares with it).
     """
     rec = _Recorder(gm)
     try:
         with torch.no_grad():
-            rec.run(*args)
+            out = rec.run(*args)
+            if outputs is not None:
+                outputs.append(out)
     except Exception as e:  # noqa: BLE001
         shapes = ", ".join("N×" + "×".join(map(str, s)) for s, _ in inputs)
         raise ModelImportError(

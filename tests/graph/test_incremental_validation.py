@@ -1,9 +1,11 @@
 """Validation kept up to date from the graph's events gives exactly what validating the whole graph
 gives, in the same order, after any sequence of edits, undos and redos (random, with hypothesis),
-including the loops and doubled wires only a file can hold."""
+including the loops and doubled wires only a file can hold; so do the analysis's shapes and totals,
+and the graph's kept topological order stays one."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,7 +14,7 @@ from studio.compiler import Analysis, analyze
 from studio.graph.commands import History
 from studio.graph.model import Graph, GraphError
 from studio.graph.validation import Validation, validate
-from tests.graph.test_properties import SMALL, random_edit
+from tests.graph.test_properties import SMALL, TYPES, random_edit
 from tests.helpers import mlp
 
 
@@ -22,8 +24,13 @@ def _lenient_wire(draw, g: Graph) -> None:
     src, dst = draw(st.sampled_from(blocks)), draw(st.sampled_from(blocks))
     if src.output_ports() and dst.input_ports():
         try:
-            g.connect(src.id, src.output_ports()[0].name, dst.id, draw(st.sampled_from(dst.input_ports())).name,
-                      strict=False)
+            g.connect(
+                src.id,
+                src.output_ports()[0].name,
+                dst.id,
+                draw(st.sampled_from(dst.input_ports())).name,
+                strict=False,
+            )
         except GraphError:
             pass
 
@@ -53,9 +60,128 @@ def test_incremental_validation_equals_full_validation_after_random_edits(data):
         _edit(data.draw, g, history)
         assert validation.diagnostics() == validate(g)
         analysis.refresh()
-        assert analysis.diagnostics == analyze(g).diagnostics
+        _assert_equals_full(g, analysis)
     validation.close()
     analysis.close()
+
+
+def _assert_equals_full(g: Graph, analysis: Analysis) -> None:
+    full = analyze(g)
+    assert analysis.diagnostics == full.diagnostics
+    assert analysis.info == full.info
+    assert analysis.totals() == full.totals()
+    _assert_topological(g)
+
+
+def _assert_topological(g: Graph) -> None:
+    """The kept order is a topological order, or the graph has a loop and says so."""
+    _, cyclic = g.topological_order()
+    topology = g.topology()
+    assert topology.cyclic == bool(cyclic)
+    if not cyclic:
+        pos = topology.positions
+        assert set(pos) == set(g.blocks)
+        assert all(pos[e.src] < pos[e.dst] for e in g.edges.values())
+
+
+def _wide(n_layers: int) -> Graph:
+    """An input, ``n_layers`` linear/relu blocks in a chain with a few side branches, an output."""
+    g = Graph()
+    prev = g.add_block("input", params={"shape": [8]})
+    for i in range(n_layers):
+        b = g.add_block(
+            "linear" if i % 2 else "relu", params={"out_features": 8} if i % 2 else None
+        )
+        g.connect(prev.id, "out", b.id, "in")
+        prev = b
+    out = g.add_block("output")
+    g.connect(prev.id, "out", out.id, "in")
+    return g
+
+
+@SMALL
+@given(st.data())
+def test_random_wire_and_block_edits_on_a_larger_graph_equal_full_recomputation(data):
+    """Wires added anywhere (forward, backward in the kept order, refused loops), removed, put
+    back by undo in their place, blocks added and removed: each step equals a full analysis."""
+    g = _wide(30)
+    history = History(g)
+    validation = Validation(g)
+    analysis = Analysis(g)
+    from studio.graph.commands import AddBlock, Connect, RemoveBlocks
+
+    for _ in range(25):
+        blocks = list(g.blocks.values())
+        kind = data.draw(
+            st.sampled_from(
+                ["wire", "wire", "unwire", "add", "remove", "undo", "undo", "redo", "lenient"]
+            )
+        )
+        cmd = None
+        if kind == "wire":
+            src, dst = data.draw(st.sampled_from(blocks)), data.draw(st.sampled_from(blocks))
+            if src.output_ports() and dst.input_ports():
+                cmd = Connect(
+                    src.id,
+                    src.output_ports()[0].name,
+                    dst.id,
+                    data.draw(st.sampled_from(dst.input_ports())).name,
+                )
+        elif kind == "unwire" and g.edges:
+            cmd = RemoveBlocks([], [data.draw(st.sampled_from(sorted(g.edges)))])
+        elif kind == "add":
+            cmd = AddBlock(
+                data.draw(st.sampled_from(["linear", "relu", "add", "output", "identity"]))
+            )
+        elif kind == "remove":
+            cmd = RemoveBlocks([data.draw(st.sampled_from(blocks)).id])
+        elif kind == "lenient":
+            _lenient_wire(data.draw, g)
+        try:
+            if kind in ("undo", "redo"):
+                getattr(history, kind)()
+            elif cmd is not None:
+                history.push(cmd)
+        except (GraphError, ParamError):
+            pass
+        assert validation.diagnostics() == validate(g)
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+    validation.close()
+    analysis.close()
+
+
+def test_names_stay_unique_and_reuse_the_lowest_free_number():
+    g = Graph()
+    fcs = [g.add_block("linear") for _ in range(5)]
+    assert [b.name for b in fcs] == ["fc1", "fc2", "fc3", "fc4", "fc5"]
+    g.remove_block(fcs[1].id)
+    assert g.add_block("linear").name == "fc2"
+    g.rename(fcs[3].id, "dense")
+    assert g.add_block("linear").name == "fc4"
+    assert g.add_block("linear").name == "fc6"
+    with pytest.raises(GraphError, match="already called"):
+        g.add_block("linear", name="fc6")
+    g.rename(fcs[0].id, "fc6x")
+    assert g.add_block("linear", name="fc1").name == "fc1"
+    assert len(g.names()) == len(g)
+
+
+def test_every_block_type_added_then_removed_keeps_validation_and_analysis_whole():
+    g = _wide(4)
+    validation, analysis = Validation(g), Analysis(g)
+    added = [g.add_block(t) for t in TYPES]
+    for b in added:
+        if b.input_ports():
+            g.connect(next(iter(g.blocks)), "out", b.id, b.input_ports()[0].name)
+    analysis.refresh()
+    assert validation.diagnostics() == validate(g)
+    _assert_equals_full(g, analysis)
+    for b in added:
+        g.remove_block(b.id)
+    analysis.refresh()
+    assert validation.diagnostics() == validate(g)
+    _assert_equals_full(g, analysis)
 
 
 def test_a_rename_changes_the_message_of_an_unused_block_and_of_its_own_problems():
@@ -89,7 +215,9 @@ def test_a_loaded_file_with_a_loop_and_a_doubled_wire_then_edited():
     g.insert_edge(dup, 0)  # as undo does: the wire goes back to its place, first
     g.connect(first.src, first.src_port, first.dst, first.dst_port, id=first.id, strict=False)
     found = validation.diagnostics()
-    assert found == validate(g) and any(d.edge_id == first.id and "Two wires" in d.message for d in found)
+    assert found == validate(g) and any(
+        d.edge_id == first.id and "Two wires" in d.message for d in found
+    )
     g.remove_block(ids["fc2"])
     assert validation.diagnostics() == validate(g)
 

@@ -70,3 +70,37 @@ def test_a_weight_with_no_original_is_reported_and_the_model_still_runs():
 def test_imports_are_checked_with_identical_outputs():
     result = import_module(Plain().eval(), [((4,), "float32")], name="Plain")
     assert result.matches and result.max_difference == 0.0
+
+
+def test_the_check_compares_with_what_the_import_recorded_and_does_not_run_the_original_again(
+    monkeypatch,
+):
+    calls = []
+    forward = Plain.forward
+
+    def counted(self, x):
+        calls.append(type(x).__name__)
+        return forward(self, x)
+
+    monkeypatch.setattr(Plain, "forward", counted)
+    unchecked = import_module(Plain(), [((4,), "float32")], verify=False)
+    before = len(calls)
+    checked = import_module(Plain(), [((4,), "float32")], verify=True)
+    assert unchecked.max_difference is None and checked.matches
+    assert (
+        len(calls) - before == before
+    )  # the trace's call only: the check ran the original no more
+
+
+def test_an_import_whose_outputs_differ_from_the_recorded_ones_is_checked_against_the_original_again():
+    """The recorded outputs come from an unseeded run: a model that draws noise is run again,
+    seeded as the generated model is, before the outputs are called different."""
+    import studio.interop.fx_import as fx_import
+
+    result = import_module(Plain(), [((4,), "float32")], verify=False)
+    original = Plain().eval()
+    code_result = fx_import.ImportResult(
+        result.project, [], original_params=fx_import._count(original)
+    )
+    fx_import._verify(original, code_result, [((4,), "float32")], recorded=torch.full((2, 3), 99.0))
+    assert code_result.matches  # the wrong recorded outputs were not believed

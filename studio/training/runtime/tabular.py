@@ -128,10 +128,20 @@ def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_c
         raise CsvError(f"{path.name} has a header but no data rows.")
     classes, order = _class_order(labels) if classify else (None, None)
     if classify:
-        targets = torch.from_numpy(order[y.astype(np.int64)])
+        targets = torch.from_numpy(_to_classes(y, order))
     else:
         targets = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).unsqueeze(1)
     return Table(torch.from_numpy(x), targets, [lay.names[j] for j in lay.features], lay.names[lay.target], classes)
+
+
+def _to_classes(ids, order):
+    """Label ids (first seen first) as class indices, int64, in place when they are already int64
+    and in slices otherwise, so the peak holds one more slice, not two more copies of the column."""
+    out = ids if ids.dtype == np.int64 else np.empty(len(ids), np.int64)
+    step = 1 << 16
+    for i in range(0, len(ids), step):
+        out[i:i + step] = order[ids[i:i + step].astype(np.int64)]
+    return out
 
 
 def _class_order(labels):
@@ -206,7 +216,7 @@ def _parse_arrow(path, delimiter, lay, classify, labels):
         source.seek(offset)
         reader = pacsv.open_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=256 << 10),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                              newlines_in_values=False, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
