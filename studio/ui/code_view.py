@@ -138,6 +138,9 @@ class CodeView(QWidget):
         except CompileError as e:
             source = problems_comment([d.describe(graph) for d in e.diagnostics])
             self.status.setText("The model has problems")
+        except Exception as e:  # noqa: BLE001 - a failure in code generation is shown, never raised
+            source = problems_comment([f"Studio could not write this model's code: {e}"])
+            self.status.setText("The code could not be written")
         if source != self.source:
             self.source = source
             bar = self.text.verticalScrollBar().value()
