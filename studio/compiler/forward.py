@@ -4,6 +4,8 @@ the class of every module definition (:mod:`studio.compiler.modulegen`)."""
 
 from __future__ import annotations
 
+import io
+import tokenize
 from typing import TYPE_CHECKING, Any
 
 from studio.blocks.registry import (
@@ -175,7 +177,7 @@ class Lines:
         self.line_blocks: dict[int, str] = {}
 
     def __call__(self, text: str, block_id: str | None = None, indent: int = 0) -> None:
-        for piece in _wrap(text, indent):
+        for piece in _wrap(double_quoted(text), indent):
             self.lines.append(piece)
             if block_id is not None:
                 self.line_blocks[len(self.lines)] = block_id
@@ -214,6 +216,27 @@ def emit_methods(
         emit("super().train(mode)", indent=2)
         emit.parts(state.train_parts, indent=2)
         emit("return self", indent=2)
+
+
+def double_quoted(text: str) -> str:
+    """`text` with each single-quoted string literal in double quotes, as ``ruff format`` and
+    black write them (a literal holding a double quote or a backslash stays as it is)."""
+    if "'" not in text:
+        return text
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):  # a docstring's first line, say
+        return text
+    out = text
+    for tok in reversed(tokens):
+        if tok.type != tokenize.STRING or tok.start[0] != 1 or tok.end[0] != 1:
+            continue
+        body = tok.string.lstrip("rbfuRBFU")
+        prefix = tok.string[: len(tok.string) - len(body)]
+        if body.startswith("'") and not body.startswith("'''") and '"' not in body and "\\" not in body:
+            quoted = prefix + '"' + body[1:-1] + '"'
+            out = out[: tok.start[1]] + quoted + out[tok.end[1] :]
+    return out
 
 
 def _wrap(text: str, indent: int, end: str = "") -> list[str]:

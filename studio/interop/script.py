@@ -31,6 +31,7 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
+from studio.interop.script_trim import fold, prune, settings_keys, short_docstrings
 from studio.naming import file_name
 
 
@@ -68,7 +69,28 @@ def script_source(project: Project) -> tuple[str, list[str]]:
         spec = plan.get(key)
         if spec and "path" in spec and Path(spec["path"]).is_relative_to(base_dir.absolute()):
             plan[key] = {**spec, "path": Path(spec["path"]).relative_to(base_dir.absolute()).as_posix()}
-    return _script_text(settings, plan, code.class_name, project.name, model_imports, model_body), []
+    text = _script_text(settings, plan, code.class_name, project.name, model_imports, model_body)
+    return formatted(text), []
+
+
+def formatted(text: str) -> str:
+    """`text` as ``ruff format`` writes it at line length 100, when ruff is installed (the
+    optional extra ``format``); else as it is. The runtime is written for its maintainers'
+    screens; a learner reads train.py at the width PyTorch's own examples use."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        ruff = find_ruff_bin()
+    except (ImportError, FileNotFoundError):
+        return text
+    import subprocess
+
+    try:
+        done = subprocess.run([ruff, "format", "--isolated", "--line-length", "100", "-"], input=text,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return text
+    return done.stdout if done.returncode == 0 and done.stdout else text
 
 
 def _split_module(source: str) -> tuple[list[str], str]:
@@ -187,15 +209,16 @@ def _names(source: str) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
 
 
-def runtime_sources(roots, overrides=None, plan=None) -> list[str]:
+def runtime_sources(roots, overrides=None, plan=None, facts=None, keep=()) -> list[str]:
     """The source of the runtime functions `roots` name and of all they call, in the runtime's
     order; `overrides` (name -> source) stand in for the runtime's own text of those names, and
-    with a `plan` the branches it does not take are left out (`_prune`)."""
+    with a `plan` the branches it does not take are left out and the settings it reads, but for
+    the `keep` keys, are written as literals (`script_trim`)."""
     pool, todo, seen = dict(_runtime_pool()), list(roots), set()
     for name, source in (overrides or {}).items():
         pool[name] = (*pool[name][:2], source)
     if plan is not None:
-        pool = {name: (*entry[:2], _prune(entry[2], plan)) for name, entry in pool.items()}
+        pool = {name: (*entry[:2], _trimmed(entry[2], plan, facts or {}, keep)) for name, entry in pool.items()}
     while todo:
         name = todo.pop()
         if name in seen or name not in pool:
@@ -205,6 +228,10 @@ def runtime_sources(roots, overrides=None, plan=None) -> list[str]:
     return [pool[name][2] for name in sorted(seen, key=lambda n: pool[n][:2])]
 
 
+def _trimmed(source: str, plan: dict, facts: dict, keep) -> str:
+    return short_docstrings(fold(prune(source, plan, facts), plan, keep)).rstrip()
+
+
 def _script_imports(sources: list[str]) -> list[str]:
     used = set().union(*(_names(src) for src in sources))
     lines = [line for name, line in _IMPORTS.items() if name in used]
@@ -212,76 +239,14 @@ def _script_imports(sources: list[str]) -> list[str]:
     return lines + ([_from_import("torch.utils.data", data)] if data else [])
 
 
-# -- only what the project uses ------------------------------------------------------------------
-
-_SETTINGS_NAMES = ("s", "settings", "plan")  # how the runtime's functions name the settings dict
-_UNKNOWN = object()
-
-
-def _known(node: ast.expr, plan: dict):
-    """The value of an ``if`` test that reads only the settings (``s["key"]``, ``settings.get("key")``,
-    ``not``, ``and``/``or``, comparisons with constants), else _UNKNOWN."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in _SETTINGS_NAMES:
-        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
-        return plan[key] if key in plan else _UNKNOWN
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-            and isinstance(node.func.value, ast.Name) and node.func.value.id in _SETTINGS_NAMES
-            and node.args and isinstance(node.args[0], ast.Constant) and not node.keywords):
-        default = _known(node.args[1], plan) if len(node.args) > 1 else None
-        return plan.get(node.args[0].value, default)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        value = _known(node.operand, plan)
-        return _UNKNOWN if value is _UNKNOWN else not value
-    if isinstance(node, ast.BoolOp):
-        values = [_known(v, plan) for v in node.values]
-        if isinstance(node.op, ast.And):
-            if any(v is not _UNKNOWN and not v for v in values):
-                return False
-            return _UNKNOWN if _UNKNOWN in values else values[-1]
-        if any(v is not _UNKNOWN and v for v in values):
-            return True
-        return _UNKNOWN if _UNKNOWN in values else values[-1]
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        left, right = _known(node.left, plan), _known(node.comparators[0], plan)
-        if _UNKNOWN in (left, right):
-            return _UNKNOWN
-        op = node.ops[0]
-        ops = {ast.Eq: lambda: left == right, ast.NotEq: lambda: left != right, ast.Gt: lambda: left > right,
-               ast.Lt: lambda: left < right, ast.Is: lambda: left is right, ast.IsNot: lambda: left is not right}
-        return ops[type(op)]() if type(op) in ops else _UNKNOWN
-    return _UNKNOWN
-
-
-def _prune(source: str, plan: dict) -> str:
-    """`source` with each ``if`` whose test reads only the settings replaced by the branch this
-    project takes: a project without standardising holds no standardising code."""
-    while True:
-        lines = source.splitlines(keepends=True)
-        for node in ast.walk(ast.parse(source)):
-            if not isinstance(node, ast.If):
-                continue
-            value = _known(node.test, plan)
-            if value is _UNKNOWN:
-                continue
-            taken = node.body if value else node.orelse
-            indent = " " * node.col_offset
-            if taken:
-                first, last = taken[0].lineno, taken[-1].end_lineno
-                block = textwrap.dedent("".join(lines[first - 1 : last]))
-                kept = textwrap.indent(block, indent)
-            else:
-                kept = ""
-            candidate = "".join(lines[: node.lineno - 1]) + kept + "".join(lines[node.end_lineno :])
-            try:
-                ast.parse(candidate)
-            except SyntaxError:  # the branch was a block's only statement: keep the if
-                continue
-            source = candidate
-            break
-        else:
-            return source
+_OPTIONS = ("epochs", "batch_size", "seed", "device", "out")  # SETTINGS: the options' defaults
+_IN_MEMORY = {  # what the runtime tests of data its reader gives as one TensorDataset
+    "isinstance(data, TensorDataset)": True,
+    "isinstance(data, TwoViews)": False,
+    "hasattr(data, 'split_tail')": False,
+    "hasattr(data, 'codec')": False,
+    "getattr(data, 'held_out', None)": None,
+}
 
 
 # -- the five steps, literally -------------------------------------------------------------------
@@ -349,10 +314,18 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
 
     main = _five_steps(_runtime_pool()["main"][2], plan, cls)
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
-    sources = runtime_sources(roots + loss_class, {"main": main}, plan)
+    files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
+    plan = {**plan, "files": files}
+    facts = {"rate.__name__": fn.rate}
+    if not plan.get("early_stopping"):
+        facts["status == 'early_stopped'"] = False
+    if all(get_dataset(spec.get("kind")).tensors for spec in [settings.data, *([settings.val_data] if settings.val_data else [])]):
+        facts.update(_IN_MEMORY)
+    keep = _OPTIONS + (("data", "val_data") if files else ())
+    sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
     main = next(s for s in sources if s.startswith("def main("))
     imports = _script_imports(sources)
-    used = {n.value for src in sources for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Constant)}
+    used = set().union(*(settings_keys(src) for src in sources)) | set(keep)
     plan = {key: value for key, value in plan.items() if key in used}  # what the copied code reads
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
     taken, extra = {ln.strip() for ln in imports}, []

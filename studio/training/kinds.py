@@ -193,6 +193,8 @@ class DatasetKind(Kind):
     loader: str = ""
     #: the runtime function that reads it (`studio.training.runtime`, copied into train.py)
     reader: str = ""
+    #: the reader always gives one in-memory TensorDataset (train.py then holds no DataLoader)
+    tensors: bool = False
     #: (kind, options with defaults, loss target, base dir) -> the plain spec `reader` takes
     reader_spec: Callable[..., dict] | None = None
     #: the targets it can give: "class" labels (also usable as numbers) and/or "float" values
@@ -406,7 +408,7 @@ def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple,
 
     options = {**options, "seed": _SEED}
     return DatasetKind(kind_id, label, help, options, shown=tuple(k for k in options if k != "seed"),
-                       family="generated", loader="load_generated", reader="read_generated",
+                       family="generated", loader="load_generated", reader="read_generated", tensors=True,
                        reader_spec=readers.generated_spec, targets=targets, signature=signature,
                        generator=(*(("class_labels",) if "class" in targets else ()), *helpers, kind_id),
                        class_names=names, bytes_per_sample=per_sample)

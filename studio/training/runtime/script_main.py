@@ -45,8 +45,9 @@ def parse_args(settings, description, text=False):
     parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
-    parser.add_argument("--data", default=str(Path(sys.argv[0]).resolve().parent),
-                        help="the folder the data paths in SETTINGS are relative to (default: this script's)")
+    if settings["files"]:
+        parser.add_argument("--data", default=str(Path(sys.argv[0]).resolve().parent),
+                            help="the folder the data paths in SETTINGS are relative to (default: this script's)")
     parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv, weights.pt and checkpoints")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt in --out")
     parser.add_argument("--tensorboard", metavar="DIR", default=None,
@@ -218,7 +219,9 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.", generate is not None)
     if generate is not None and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
-    s = data_files({**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}, args.data)
+    s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
+    if settings["files"]:
+        s = data_files(s, args.data)  # the data paths are relative to --data
     distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
     _, why = choose_threads(device, processes=world_size)
     if rank == 0:
@@ -262,11 +265,10 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     if rank == 0 and status == "nan":
         print(f"The loss stopped being a number in epoch {progress.epoch + 1}. Try a lower learning rate, "
               "gradient clipping, or check the data for NaN values.", file=sys.stderr)
-    elif rank == 0:
-        if status == "early_stopped":
-            print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
-        if save_weights(net, out / "weights.pt"):
-            print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
+    if status == "early_stopped" and rank == 0:
+        print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
+    if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt"):
+        print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
     if distributed:
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()
