@@ -1,10 +1,12 @@
 """Export format ``script``: one standalone ``train.py`` that trains the project as Studio does.
 
 An assembler, not a second trainer: the file holds the model class exactly as
-:func:`studio.compiler.generate` writes it, the run's settings as the literal ``SETTINGS = {...}``
-(:func:`studio.training.plan.run_plan`, what Studio's own run reads), and the source of the
-runtime functions (``studio/training/runtime/``) the settings' declarations name plus all they
-call, copied with ``inspect.getsource``; ``main`` (``runtime.script_main``) drives them. Studio's
+:func:`studio.compiler.generate` writes it and the source of the runtime functions
+(``studio/training/runtime/``) the settings' declarations name plus all they call, copied with
+``inspect.getsource`` and trimmed to this project (`script_trim`: the branches its settings
+(:func:`studio.training.plan.run_plan`) do not take left out, the settings it reads written as
+literals; ``SETTINGS`` holds only the command-line options' defaults); ``main``
+(``runtime.script_main``) drives them. Studio's
 trainer calls the same functions, so on CPU the same seed gives the same per-epoch metrics as
 ``studio train``, and nothing here is Python inside a string. It needs only torch and torchvision.
 Under ``torchrun`` it trains with DistributedDataParallel (not meant to match a single-process
@@ -75,8 +77,8 @@ def script_source(project: Project) -> tuple[str, list[str]]:
 
 def formatted(text: str) -> str:
     """`text` as ``ruff format`` writes it at line length 100, when ruff is installed (the
-    optional extra ``format``); else as it is. The runtime is written for its maintainers'
-    screens; a learner reads train.py at the width PyTorch's own examples use."""
+    optional extra ``format``); else as it is, unwrapped. The runtime is written for its
+    maintainers' screens; a learner reads train.py at the width PyTorch's own examples use."""
     try:
         from ruff.__main__ import find_ruff_bin
 
@@ -240,13 +242,6 @@ def _script_imports(sources: list[str]) -> list[str]:
 
 
 _OPTIONS = ("epochs", "batch_size", "seed", "device", "out")  # SETTINGS: the options' defaults
-_IN_MEMORY = {  # what the runtime tests of data its reader gives as one TensorDataset
-    "isinstance(data, TensorDataset)": True,
-    "isinstance(data, TwoViews)": False,
-    "hasattr(data, 'split_tail')": False,
-    "hasattr(data, 'codec')": False,
-    "getattr(data, 'held_out', None)": None,
-}
 
 
 # -- the five steps, literally -------------------------------------------------------------------
@@ -315,12 +310,13 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     main = _five_steps(_runtime_pool()["main"][2], plan, cls)
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
     files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
-    plan = {**plan, "files": files}
+    plan = {**plan, "files": files, "text": bool(generate)}  # what the script's main branches on
     facts = {"rate.__name__": fn.rate}
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
-    if all(get_dataset(spec.get("kind")).tensors for spec in [settings.data, *([settings.val_data] if settings.val_data else [])]):
-        facts.update(_IN_MEMORY)
+    specs = [settings.data, *([settings.val_data] if settings.val_data else [])]
+    kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
+    facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     keep = _OPTIONS + (("data", "val_data") if files else ())
     sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
     main = next(s for s in sources if s.startswith("def main("))
