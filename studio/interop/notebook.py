@@ -78,7 +78,7 @@ def notebook_cells(source: str) -> list[tuple[str, str]]:
         ("markdown", "# Training " + head.splitlines()[0].split("'", 1)[-1].rsplit("'", 1)[0]
          + "\n\nWritten by Studio: the code of its train.py, one part a cell. Run the cells in order."),
         ("code", head.strip()),
-        ("markdown", "## Settings\n\nThe project's training settings. Change them here."),
+        ("markdown", "## Settings\n\nThe defaults of the script's options; the other settings are written where the code uses them."),
         ("code", settings.strip()),
         ("markdown", "## The model\n\nThe class Studio generated from the canvas."),
         ("code", model.strip()),

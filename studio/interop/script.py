@@ -241,6 +241,9 @@ def _script_imports(sources: list[str]) -> list[str]:
     return lines + ([_from_import("torch.utils.data", data)] if data else [])
 
 
+#: what generated model code holds when building it may download weights (torchvision's
+#: ``weights=``, ``torch.hub.load``, timm's ``pretrained=True``)
+_DOWNLOADS = ("weights=", "torch.hub.", "pretrained=True")
 _OPTIONS = ("epochs", "batch_size", "seed", "device", "out")  # SETTINGS: the options' defaults
 
 
@@ -310,7 +313,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     main = _five_steps(_runtime_pool()["main"][2], plan, cls)
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
     files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
-    plan = {**plan, "files": files, "text": bool(generate)}  # what the script's main branches on
+    downloads = any(mark in model_body for mark in _DOWNLOADS)
+    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads}  # main's branches
     facts = {"rate.__name__": fn.rate}
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
@@ -340,8 +344,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         _header(cls, project_name),
         _sorted_imports(imports + extra),
         "# ---------------------------------------------------------------- settings\n"
-        f"# The project's training settings ({kind} data); --epochs, --batch-size, --seed, --device\n"
-        "# and --out override those keys. Edit the rest here.\n"
+        f"# The defaults of --epochs, --batch-size, --seed, --device and --out ({kind} data). The\n"
+        "# other settings are written where the code uses them (the optimizer in main, ...).\n"
         f"SETTINGS = {_literal(plan)}\n",
         "# ---------------------------------------------------------------- the model\n"
         "# The class Studio generated for the project (Studio trains exactly this code).\n\n\n" + model_body,

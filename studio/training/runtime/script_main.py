@@ -236,12 +236,15 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     if distributed and rank == 0:
         dist.barrier()
     torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
-    try:
+    if not settings["downloads"]:
         model = model_class()  # 1. the model, with fresh weights
-    except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
-        where = os.path.join(torch.hub.get_dir(), "checkpoints")
-        sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
-                 f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
+    else:
+        try:
+            model = model_class()  # 1. the model, with fresh (and pretrained) weights
+        except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
+            where = os.path.join(torch.hub.get_dir(), "checkpoints")
+            sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
+                     f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
     optimizer = make_optimizer(model.parameters(), **s["optimizer"])  # 2. the optimizer
     loss_fn = make_loss(s["loss"])  # 2. and the loss function
     if s["class_weights"]:
