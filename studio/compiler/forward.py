@@ -4,6 +4,8 @@ the class of every module definition (:mod:`studio.compiler.modulegen`)."""
 
 from __future__ import annotations
 
+import io
+import tokenize
 from typing import TYPE_CHECKING, Any
 
 from studio.blocks.registry import (
@@ -67,6 +69,11 @@ class Forward:
         self.train_parts: list[tuple[str, list[str]]] = []
         self.fwd_parts: list[tuple[str, list[str]]] = []
         self.attrs: dict[str, str] = {}
+        #: the blocks that wrote each variable (its maker, then those that overwrote it), and
+        #: each combining block (add, concat...) that overwrote one of its inputs' variables
+        self.writers: dict[str, list[str]] = {}
+        self.merges: list[tuple[str, str, list[str]]] = []
+        self._named = False
 
     def bind_inputs(self) -> None:
         """Name the forward() arguments, one per Input block, in the graph's block order."""
@@ -81,7 +88,10 @@ class Forward:
             self.args.append((var, b.id))
 
     def returns(self) -> list[str]:
-        """The expression of each Output block's value, in block order."""
+        """The expression of each Output block's value, in block order; asking for it ends the
+        walk, so the residual branches get their names first (`name_branches`)."""
+        if not self._named:
+            self.name_branches()
         out = []
         for b in self.graph.blocks.values():
             if b.spec.role == ROLE_OUTPUT:
@@ -89,12 +99,53 @@ class Forward:
                 out.append(self.value[(e.src, e.src_port)])
         return out
 
+    def name_branches(self) -> None:
+        """Name the branches of each residual merge as torchvision writes them: the longest
+        chain of layers merged (``out = self.conv1(x) ... out = self.bn2(out)``) is ``out``, a
+        shorter one (a downsampling shortcut) ``identity``; a forward argument and a variable
+        only one layer wrote keep their names (they say what they hold)."""
+        self._named = True
+        arguments = {var for var, _ in self.args}
+        renames: dict[str, str] = {}
+        taken: dict[str, list[tuple[float, float]]] = {}  # a given name -> the spans it names
+        for bid, kept, others in self.merges:
+            at = self.position[bid]
+            length = {v: sum(self.position[w] < at for w in self.writers.get(v, ())) for v in [kept, *others]}
+            chains = [v for v in [kept, *others] if v not in arguments and v not in renames and length[v] > 1]
+            chains.sort(key=lambda v: -length[v])
+            for i, var in enumerate(chains):
+                span = self._span(var)
+                base = "out" if i == 0 else "identity"
+                spans = taken.get(base)
+                if spans is None and base in self.var_ns:
+                    continue  # a layer or argument of that name: keep the layer's name
+                if spans and any(a <= span[1] and span[0] <= b for a, b in spans):
+                    continue  # two branches alive at once: they keep their layers' names
+                taken.setdefault(base, []).append(span)
+                self.var_ns.create_name(base)
+                renames[var] = base
+        if renames:
+            self._rename(renames)
+
+    def _span(self, var: str) -> tuple[float, float]:
+        """From the block that made `var` to its last reader, in forward order."""
+        start = self.position[self.writers[var][0]]
+        end = max((self.last_reader.get(key, start) for key, v in self.value.items() if v == var), default=start)
+        return start, end
+
+    def _rename(self, renames: dict[str, str]) -> None:
+        self.value = {key: renames.get(v, v) for key, v in self.value.items()}
+        self.local_vars = {renames.get(v, v) for v in self.local_vars}
+        self.fwd_parts = [(bid, [rename_names(t, renames) for t in lines]) for bid, lines in self.fwd_parts]
+
     def _reusable(self, bid: str, in_exprs: list[str | None]) -> str | None:
         """An input's variable this block may overwrite (x = self.fc1(x)): when this block is
         its only reader, or when it merges branches and is the variable's last reader
         (x = branch + x); of several, the oldest variable: the main stream, not the branch."""
         block = self.graph.blocks[bid]
         merging = sum(x is not None for x in in_exprs) > 1
+        if merging and not callable(block.spec.inputs):
+            return None  # named inputs (attention's query, key, value): the result is a new value
         free = [
             expr
             for port, expr in zip(block.input_ports(), in_exprs)
@@ -161,6 +212,10 @@ class Forward:
             for port, var in zip(out_ports, outs):
                 self.value[(bid, port.name)] = var
                 self.local_vars.add(var)
+                self.writers.setdefault(var, []).append(bid)
+            others = [x for x in in_exprs if x in self.local_vars and x != reuse]
+            if reuse is not None and others and callable(spec.inputs):
+                self.merges.append((bid, reuse, others))
         if emitted.forward:
             self.fwd_parts.append((bid, emitted.forward))
         if emitted.train:
@@ -175,7 +230,7 @@ class Lines:
         self.line_blocks: dict[int, str] = {}
 
     def __call__(self, text: str, block_id: str | None = None, indent: int = 0) -> None:
-        for piece in _wrap(text, indent):
+        for piece in _wrap(double_quoted(text), indent):
             self.lines.append(piece)
             if block_id is not None:
                 self.line_blocks[len(self.lines)] = block_id
@@ -214,6 +269,47 @@ def emit_methods(
         emit("super().train(mode)", indent=2)
         emit.parts(state.train_parts, indent=2)
         emit("return self", indent=2)
+
+
+def rename_names(text: str, renames: dict[str, str]) -> str:
+    """`text` (one statement) with each variable in `renames` renamed: names, not attributes
+    (``self.conv1``) nor keywords (``f(conv1=...)``)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    out = text
+    for i in range(len(tokens) - 1, -1, -1):
+        tok = tokens[i]
+        if tok.type != tokenize.NAME or tok.string not in renames or tok.start[0] != 1:
+            continue
+        before = tokens[i - 1].string if i else ""
+        after = tokens[i + 1].string if i + 1 < len(tokens) else ""
+        if before == "." or (after == "=" and before in ("(", ",")):
+            continue
+        out = out[: tok.start[1]] + renames[tok.string] + out[tok.end[1] :]
+    return out
+
+
+def double_quoted(text: str) -> str:
+    """`text` with each single-quoted string literal in double quotes, as ``ruff format`` and
+    black write them (a literal holding a double quote or a backslash stays as it is)."""
+    if "'" not in text:
+        return text
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):  # a docstring's first line, say
+        return text
+    out = text
+    for tok in reversed(tokens):
+        if tok.type != tokenize.STRING or tok.start[0] != 1 or tok.end[0] != 1:
+            continue
+        body = tok.string.lstrip("rbfuRBFU")
+        prefix = tok.string[: len(tok.string) - len(body)]
+        if body.startswith("'") and not body.startswith("'''") and '"' not in body and "\\" not in body:
+            quoted = prefix + '"' + body[1:-1] + '"'
+            out = out[: tok.start[1]] + quoted + out[tok.end[1] :]
+    return out
 
 
 def _wrap(text: str, indent: int, end: str = "") -> list[str]:

@@ -78,7 +78,7 @@ def notebook_cells(source: str) -> list[tuple[str, str]]:
         ("markdown", "# Training " + head.splitlines()[0].split("'", 1)[-1].rsplit("'", 1)[0]
          + "\n\nWritten by Studio: the code of its train.py, one part a cell. Run the cells in order."),
         ("code", head.strip()),
-        ("markdown", "## Settings\n\nThe project's training settings. Change them here."),
+        ("markdown", "## Settings\n\nThe defaults of the script's options; the other settings are written where the code uses them."),
         ("code", settings.strip()),
         ("markdown", "## The model\n\nThe class Studio generated from the canvas."),
         ("code", model.strip()),
@@ -88,10 +88,19 @@ def notebook_cells(source: str) -> list[tuple[str, str]]:
                      "trains with these very functions. `fit` holds steps 3 to 5."),
         ("code", runtime.strip()),
         ("markdown", "## Train\n\nThis prints one line per epoch and writes `runs/notebook/metrics.csv`."),
-        ("code", _RUN.format(call=call)),
+        ("code", _imported_once(_RUN.format(call=call), head)),
         ("markdown", "## The loss, epoch by epoch"),
-        ("code", _PLOT),
+        ("code", _imported_once(_PLOT, head)),
     ]
+
+
+def _imported_once(cell: str, head: str) -> str:
+    """`cell` without the imports the first cell made already (a notebook is one namespace)."""
+    made = {line for line in head.splitlines() if line.startswith("import ")}
+    lines = cell.splitlines()
+    while lines and (lines[0] in made or (not lines[0] and lines[:1] != cell.splitlines()[:1])):
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def export_notebook(project: Project, path: str | os.PathLike[str]) -> ExportResult:

@@ -1,10 +1,12 @@
 """Export format ``script``: one standalone ``train.py`` that trains the project as Studio does.
 
 An assembler, not a second trainer: the file holds the model class exactly as
-:func:`studio.compiler.generate` writes it, the run's settings as the literal ``SETTINGS = {...}``
-(:func:`studio.training.plan.run_plan`, what Studio's own run reads), and the source of the
-runtime functions (``studio/training/runtime/``) the settings' declarations name plus all they
-call, copied with ``inspect.getsource``; ``main`` (``runtime.script_main``) drives them. Studio's
+:func:`studio.compiler.generate` writes it and the source of the runtime functions
+(``studio/training/runtime/``) the settings' declarations name plus all they call, copied with
+``inspect.getsource`` and trimmed to this project (`script_trim`: the branches its settings
+(:func:`studio.training.plan.run_plan`) do not take left out, the settings it reads written as
+literals; ``SETTINGS`` holds only the command-line options' defaults); ``main``
+(``runtime.script_main``) drives them. Studio's
 trainer calls the same functions, so on CPU the same seed gives the same per-epoch metrics as
 ``studio train``, and nothing here is Python inside a string. It needs only torch and torchvision.
 Under ``torchrun`` it trains with DistributedDataParallel (not meant to match a single-process
@@ -32,6 +34,7 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
+from studio.interop.script_trim import fold, prune, settings_keys, short_docstrings
 from studio.naming import file_name
 
 
@@ -69,7 +72,28 @@ def script_source(project: Project) -> tuple[str, list[str]]:
         spec = plan.get(key)
         if spec and "path" in spec and Path(spec["path"]).is_relative_to(base_dir.absolute()):
             plan[key] = {**spec, "path": Path(spec["path"]).relative_to(base_dir.absolute()).as_posix()}
-    return _script_text(settings, plan, code.class_name, project.name, model_imports, model_body), []
+    text = _script_text(settings, plan, code.class_name, project.name, model_imports, model_body)
+    return formatted(text), []
+
+
+def formatted(text: str) -> str:
+    """`text` as ``ruff format`` writes it at line length 100, when ruff is installed (the
+    optional extra ``format``); else as it is, unwrapped. The runtime is written for its
+    maintainers' screens; a learner reads train.py at the width PyTorch's own examples use."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        ruff = find_ruff_bin()
+    except (ImportError, FileNotFoundError):
+        return text
+    import subprocess
+
+    try:
+        done = subprocess.run([ruff, "format", "--isolated", "--line-length", "100", "-"], input=text,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return text
+    return done.stdout if done.returncode == 0 and done.stdout else text
 
 
 def _split_module(source: str) -> tuple[list[str], str]:
@@ -188,15 +212,16 @@ def _names(source: str) -> set[str]:
     return {n.id for n in ast.walk(pyast.parse(source)) if isinstance(n, ast.Name)}
 
 
-def runtime_sources(roots, overrides=None, plan=None) -> list[str]:
+def runtime_sources(roots, overrides=None, plan=None, facts=None, keep=()) -> list[str]:
     """The source of the runtime functions `roots` name and of all they call, in the runtime's
     order; `overrides` (name -> source) stand in for the runtime's own text of those names, and
-    with a `plan` the branches it does not take are left out (`_prune`)."""
+    with a `plan` the branches it does not take are left out and the settings it reads, but for
+    the `keep` keys, are written as literals (`script_trim`)."""
     pool, todo, seen = dict(_runtime_pool()), list(roots), set()
     for name, source in (overrides or {}).items():
         pool[name] = (*pool[name][:2], source)
     if plan is not None:
-        pool = {name: (*entry[:2], _prune(entry[2], plan)) for name, entry in pool.items()}
+        pool = {name: (*entry[:2], _trimmed(entry[2], plan, facts or {}, keep)) for name, entry in pool.items()}
     while todo:
         name = todo.pop()
         if name in seen or name not in pool:
@@ -206,6 +231,10 @@ def runtime_sources(roots, overrides=None, plan=None) -> list[str]:
     return [pool[name][2] for name in sorted(seen, key=lambda n: pool[n][:2])]
 
 
+def _trimmed(source: str, plan: dict, facts: dict, keep) -> str:
+    return short_docstrings(fold(prune(source, plan, facts), plan, keep)).rstrip()
+
+
 def _script_imports(sources: list[str]) -> list[str]:
     used = set().union(*(_names(src) for src in sources))
     lines = [line for name, line in _IMPORTS.items() if name in used]
@@ -213,76 +242,10 @@ def _script_imports(sources: list[str]) -> list[str]:
     return lines + ([_from_import("torch.utils.data", data)] if data else [])
 
 
-# -- only what the project uses ------------------------------------------------------------------
-
-_SETTINGS_NAMES = ("s", "settings", "plan")  # how the runtime's functions name the settings dict
-_UNKNOWN = object()
-
-
-def _known(node: ast.expr, plan: dict):
-    """The value of an ``if`` test that reads only the settings (``s["key"]``, ``settings.get("key")``,
-    ``not``, ``and``/``or``, comparisons with constants), else _UNKNOWN."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in _SETTINGS_NAMES:
-        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
-        return plan[key] if key in plan else _UNKNOWN
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-            and isinstance(node.func.value, ast.Name) and node.func.value.id in _SETTINGS_NAMES
-            and node.args and isinstance(node.args[0], ast.Constant) and not node.keywords):
-        default = _known(node.args[1], plan) if len(node.args) > 1 else None
-        return plan.get(node.args[0].value, default)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        value = _known(node.operand, plan)
-        return _UNKNOWN if value is _UNKNOWN else not value
-    if isinstance(node, ast.BoolOp):
-        values = [_known(v, plan) for v in node.values]
-        if isinstance(node.op, ast.And):
-            if any(v is not _UNKNOWN and not v for v in values):
-                return False
-            return _UNKNOWN if _UNKNOWN in values else values[-1]
-        if any(v is not _UNKNOWN and v for v in values):
-            return True
-        return _UNKNOWN if _UNKNOWN in values else values[-1]
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        left, right = _known(node.left, plan), _known(node.comparators[0], plan)
-        if _UNKNOWN in (left, right):
-            return _UNKNOWN
-        op = node.ops[0]
-        ops = {ast.Eq: lambda: left == right, ast.NotEq: lambda: left != right, ast.Gt: lambda: left > right,
-               ast.Lt: lambda: left < right, ast.Is: lambda: left is right, ast.IsNot: lambda: left is not right}
-        return ops[type(op)]() if type(op) in ops else _UNKNOWN
-    return _UNKNOWN
-
-
-def _prune(source: str, plan: dict) -> str:
-    """`source` with each ``if`` whose test reads only the settings replaced by the branch this
-    project takes: a project without standardising holds no standardising code."""
-    while True:
-        lines = source.splitlines(keepends=True)
-        for node in ast.walk(pyast.parse(source)):
-            if not isinstance(node, ast.If):
-                continue
-            value = _known(node.test, plan)
-            if value is _UNKNOWN:
-                continue
-            taken = node.body if value else node.orelse
-            indent = " " * node.col_offset
-            if taken:
-                first, last = taken[0].lineno, taken[-1].end_lineno
-                block = textwrap.dedent("".join(lines[first - 1 : last]))
-                kept = textwrap.indent(block, indent)
-            else:
-                kept = ""
-            candidate = "".join(lines[: node.lineno - 1]) + kept + "".join(lines[node.end_lineno :])
-            try:
-                pyast.parse(candidate)
-            except SyntaxError:  # the branch was a block's only statement: keep the if
-                continue
-            source = candidate
-            break
-        else:
-            return source
+#: what generated model code holds when building it may download weights (torchvision's
+#: ``weights=``, ``torch.hub.load``, timm's ``pretrained=True``)
+_DOWNLOADS = ("weights=", "torch.hub.", "pretrained=True")
+_OPTIONS = ("epochs", "batch_size", "seed", "device", "out")  # SETTINGS: the options' defaults
 
 
 # -- the five steps, literally -------------------------------------------------------------------
@@ -350,10 +313,20 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
 
     main = _five_steps(_runtime_pool()["main"][2], plan, cls)
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
-    sources = runtime_sources(roots + loss_class, {"main": main}, plan)
+    files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
+    downloads = any(mark in model_body for mark in _DOWNLOADS)
+    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads}  # main's branches
+    facts = {"rate.__name__": fn.rate}
+    if not plan.get("early_stopping"):
+        facts["status == 'early_stopped'"] = False
+    specs = [settings.data, *([settings.val_data] if settings.val_data else [])]
+    kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
+    facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
+    keep = _OPTIONS + (("data", "val_data") if files else ())
+    sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
     main = next(s for s in sources if s.startswith("def main("))
     imports = _script_imports(sources)
-    used = {n.value for src in sources for n in ast.walk(pyast.parse(src)) if isinstance(n, ast.Constant)}
+    used = set().union(*(settings_keys(src) for src in sources)) | set(keep)
     plan = {key: value for key, value in plan.items() if key in used}  # what the copied code reads
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
     taken, extra = {ln.strip() for ln in imports}, []
@@ -372,8 +345,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         _header(cls, project_name),
         _sorted_imports(imports + extra),
         "# ---------------------------------------------------------------- settings\n"
-        f"# The project's training settings ({kind} data); --epochs, --batch-size, --seed, --device\n"
-        "# and --out override those keys. Edit the rest here.\n"
+        f"# The defaults of --epochs, --batch-size, --seed, --device and --out ({kind} data). The\n"
+        "# other settings are written where the code uses them (the optimizer in main, ...).\n"
         f"SETTINGS = {_literal(plan)}\n",
         "# ---------------------------------------------------------------- the model\n"
         "# The class Studio generated for the project (Studio trains exactly this code).\n\n\n" + model_body,

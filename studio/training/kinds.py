@@ -193,6 +193,9 @@ class DatasetKind(Kind):
     loader: str = ""
     #: the runtime function that reads it (`studio.training.runtime`, copied into train.py)
     reader: str = ""
+    #: what train.py may take as known of the dataset its reader gives (`interop.script_trim`):
+    #: (a runtime test as written, its value), e.g. an in-memory set is batched without a DataLoader
+    data_facts: tuple[tuple[str, Any], ...] = ()
     #: (kind, options with defaults, loss target, base dir) -> the plain spec `reader` takes
     reader_spec: Callable[..., dict] | None = None
     #: the targets it can give: "class" labels (also usable as numbers) and/or "float" values
@@ -396,6 +399,14 @@ _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the f
                     "(any text works)", options=("char", "byte"))
 
 
+_IN_MEMORY = (("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoViews)", False),
+              ("getattr(data, 'held_out', None)", None))
+#: a generated set: one TensorDataset of features and targets
+GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False))
+#: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
+TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
+
+
 def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),
                targets=("class", "float"), per_sample: int = 96, helpers: tuple[str, ...] = ()) -> DatasetKind:
     def signature(v: Mapping[str, Any], base_dir=None) -> DataSignature:
@@ -406,7 +417,7 @@ def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple,
 
     options = {**options, "seed": _SEED}
     return DatasetKind(kind_id, label, help, options, shown=tuple(k for k in options if k != "seed"),
-                       family="generated", loader="load_generated", reader="read_generated",
+                       family="generated", loader="load_generated", reader="read_generated", data_facts=GENERATED_FACTS,
                        reader_spec=readers.generated_spec, targets=targets, signature=signature,
                        generator=(*(("class_labels",) if "class" in targets else ()), *helpers, kind_id),
                        class_names=names, bytes_per_sample=per_sample)
@@ -467,6 +478,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
                  "vocab": _VOCAB},
                 shown=("path", "tokenizer", "block_size", "stride"), pin=text_data.pin_text, family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
+                data_facts=TEXT_WINDOW_FACTS,
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),

@@ -21,6 +21,7 @@ from studio.interop.exporters import FORMATS, export_project
 from studio.interop.script import script_source
 from studio.training.kinds import get_schedule
 from studio.training.optim import LRSchedule
+from studio.training.plan import run_plan
 from studio.training.settings import TrainingSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
@@ -227,7 +228,8 @@ def test_the_scripts_schedule_is_the_trainers_step_by_step(tmp_path, schedule):
     steps_per_epoch = 7
     p = torch.zeros(1, requires_grad=True)
     sched = LRSchedule(torch.optim.SGD([p], lr=0.003), settings, steps_per_epoch)
-    base, options = settings.optimizer.lr, script["SETTINGS"]["schedule"]
+    base, options = settings.optimizer.lr, run_plan(settings)["schedule"]
+    assert "SETTINGS[" not in source and "schedule = {" in source  # the options as a literal, in fit
     for scale in (1.0, 0.1) if schedule["name"] == "reduce_on_plateau" else (1.0,):
         sched.scale = scale
         for step in range(5 * steps_per_epoch + 1):

@@ -74,8 +74,11 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
     validation batches; `metric` and `rate` are the runtime functions the loss and the schedule
     name; `autocast` and `scaler` are mixed precision's context and fp16 gradient scaler.
     """
-    epochs, schedule, name = plan["epochs"], plan["schedule"], plan["metric_name"]
-    clip, float_targets = plan["grad_clip"], plan["float_targets"]
+    epochs = plan["epochs"]
+    schedule = plan["schedule"]
+    name = plan["metric_name"]
+    clip = plan["grad_clip"]
+    float_targets = plan["float_targets"]
     base = optimizer.param_groups[0].setdefault("initial_lr", optimizer.param_groups[0]["lr"])  # as torch's schedulers
     params = [p for group in optimizer.param_groups for p in group["params"]]
     autocast = autocast or contextlib.nullcontext()

@@ -23,7 +23,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subse
 from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.board import EventLog
 from studio.training.runtime.data import load_data
-from studio.training.runtime.fit import Hooks, Progress, fit
+from studio.training.runtime.fit import Progress, fit
 from studio.training.runtime.loop import (
     EpochBatches,
     choose_device,
@@ -35,22 +35,22 @@ from studio.training.runtime.loop import (
 from studio.training.runtime.threads import choose_threads
 
 
-def parse_args(settings, description, text=False):
+def parse_args(settings, description):
     parser = argparse.ArgumentParser(description=description)
-    if text:
-        parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT with the weights in --out")
-        parser.add_argument("--tokens", type=int, default=300, help="tokens --generate writes (default: %(default)s)")
-        parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest token (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=settings["epochs"], help="default: %(default)s")
-    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=settings["seed"], help="default: %(default)s")
-    parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
-    parser.add_argument("--data", default=str(Path(sys.argv[0]).resolve().parent),
-                        help="the folder the data paths in SETTINGS are relative to (default: this script's)")
-    parser.add_argument("--out", default=settings["out"], help="folder for metrics.csv, weights.pt and checkpoints")
-    parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt in --out")
-    parser.add_argument("--tensorboard", metavar="DIR", default=None,
-                        help="write TensorBoard event files into DIR (needs the tensorboard package)")
+    if settings["text"]:
+        parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT")
+        parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
+        parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest")
+    parser.add_argument("--epochs", type=int, default=settings["epochs"])
+    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process")
+    parser.add_argument("--seed", type=int, default=settings["seed"])
+    parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda:N or mps")
+    if settings["files"]:
+        here = str(Path(sys.argv[0]).resolve().parent)
+        parser.add_argument("--data", default=here, help="the folder of the data files")
+    parser.add_argument("--out", default=settings["out"], help="for metrics, weights, checkpoints")
+    parser.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint.pt to go on from")
+    parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
     return parser.parse_args()
 
 
@@ -146,13 +146,18 @@ def mixed_precision(s, device):
     return torch.autocast("cuda", dtype=dtype), torch.amp.GradScaler("cuda") if s["precision"] == "fp16" else None
 
 
-class ScriptHooks(Hooks):
-    """train.py's side of the loop: keeps each step's loss and metric on the device, sums the
-    epoch over all processes, prints, writes metrics.csv, TensorBoard scalars and checkpoints."""
+class ScriptHooks:
+    """train.py's side of the loop (`fit.Hooks`): keeps each step's loss and metric on the
+    device, sums the epoch over all processes, prints, writes metrics.csv, TensorBoard scalars and
+    checkpoints."""
 
     def __init__(self, metric, device, out, rank, log, run):
-        self.metric, self.device, self.out, self.rank, self.log, self.run = metric, device, out, rank, log, run
+        self.metric, self.device, self.out, self.rank = metric, device, out, rank
+        self.log, self.run = log, run
         self.losses, self.metric_sums, self.sizes = [], [], []
+
+    def on_epoch_start(self, epoch):
+        return False
 
     def on_step(self, loss, logits, y):
         self.losses.append(loss.detach())  # kept on the device: no wait for the GPU per step
@@ -215,10 +220,12 @@ def resume(path, net, optimizer, progress, generator):
 def main(settings, model_class, metric, rate, read, read_val=None, generate=None):
     """Train `model_class` as `settings` say; `metric`, `rate` and `read` are the runtime
     functions the project's loss, schedule and dataset name; `generate` the one --generate runs."""
-    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.", generate is not None)
-    if generate is not None and args.generate is not None:
+    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.")
+    if settings["text"] and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
-    s = data_files({**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}, args.data)
+    s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
+    if settings["files"]:
+        s = data_files(s, args.data)  # the data paths are relative to --data
     distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
     _, why = choose_threads(device, processes=world_size)
     if rank == 0:
@@ -229,12 +236,15 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     if distributed and rank == 0:
         dist.barrier()
     torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
-    try:
+    if not settings["downloads"]:
         model = model_class()  # 1. the model, with fresh weights
-    except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
-        where = os.path.join(torch.hub.get_dir(), "checkpoints")
-        sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
-                 f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
+    else:
+        try:
+            model = model_class()  # 1. the model, with fresh (and pretrained) weights
+        except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
+            where = os.path.join(torch.hub.get_dir(), "checkpoints")
+            sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
+                     f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
     optimizer = make_optimizer(model.parameters(), **s["optimizer"])  # 2. the optimizer
     loss_fn = make_loss(s["loss"])  # 2. and the loss function
     if s["class_weights"]:
@@ -262,11 +272,10 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     if rank == 0 and status == "nan":
         print(f"The loss stopped being a number in epoch {progress.epoch + 1}. Try a lower learning rate, "
               "gradient clipping, or check the data for NaN values.", file=sys.stderr)
-    elif rank == 0:
-        if status == "early_stopped":
-            print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
-        if save_weights(net, out / "weights.pt"):
-            print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
+    if status == "early_stopped" and rank == 0:
+        print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
+    if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt"):
+        print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
     if distributed:
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()

@@ -1,0 +1,271 @@
+"""Only what the project uses: the runtime's source trimmed to one project's settings (interop).
+
+train.py copies the runtime's functions (`studio.training.runtime`) as they are written, then
+these source-to-source steps take out what the project cannot reach, the way a reader would
+strike it by hand. Each works on the text, so what stays is the runtime's own lines:
+
+- `prune`: an ``if`` whose test the settings decide (``s["precision"] == "none"``, a local set
+  once from the settings, a fact about the data such as ``isinstance(data, TensorDataset)``)
+  becomes the branch this project takes; a branch that returns ends its block; an assignment
+  nothing reads any more goes.
+- `fold`: the settings the code still reads by name become literals in place
+  (``plan["grad_clip"]`` -> ``0.0``), but for the `keep` keys (the command-line options).
+- `short_docstrings`: each docstring is cut to its first sentence (or dropped when that is long).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import textwrap
+
+from studio import pyast
+
+SETTINGS_NAMES = ("s", "settings", "plan")  # how the runtime's functions name the settings dict
+UNKNOWN = object()
+
+
+def _settings_key(node: ast.expr):
+    """The key of a settings read (``s["key"]``, ``plan.get("key"[, default])``), else None."""
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and node.value.id in SETTINGS_NAMES and isinstance(node.slice, ast.Constant)):
+        return node.slice.value
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in SETTINGS_NAMES
+            and node.args and isinstance(node.args[0], ast.Constant) and not node.keywords):
+        return node.args[0].value
+    return None
+
+
+def known(node: ast.expr, plan: dict, facts: dict | None = None):
+    """The value of an expression that reads only the settings, constants, `facts` (expression
+    text -> value) and the names `facts` holds, else UNKNOWN."""
+    facts = facts or {}
+    text = ast.unparse(node)
+    if text in facts:
+        return facts[text]
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Dict, ast.List, ast.Tuple)):
+        try:
+            return pyast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError):
+            return UNKNOWN
+    key = _settings_key(node)
+    if key is None and isinstance(node, ast.Subscript):  # an item of a known dict or list
+        container, index = known(node.value, plan, facts), known(node.slice, plan, facts)
+        try:
+            return UNKNOWN if UNKNOWN in (container, index) else container[index]
+        except (TypeError, KeyError, IndexError):
+            return UNKNOWN
+    if key is not None:
+        if isinstance(node, ast.Subscript):
+            return plan[key] if key in plan else UNKNOWN
+        default = known(node.args[1], plan, facts) if len(node.args) > 1 else None
+        return plan.get(key, default) if key in plan or default is not UNKNOWN else UNKNOWN
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and len(node.args) in (1, 2) and not node.keywords):  # a known dict's .get
+        mapping, name = known(node.func.value, plan, facts), known(node.args[0], plan, facts)
+        default = known(node.args[1], plan, facts) if len(node.args) > 1 else None
+        if isinstance(mapping, dict) and UNKNOWN not in (name, default):
+            return mapping.get(name, default)
+        return UNKNOWN
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        value = known(node.operand, plan, facts)
+        return UNKNOWN if value is UNKNOWN else not value
+    if isinstance(node, ast.BoolOp):
+        values = [known(v, plan, facts) for v in node.values]
+        if isinstance(node.op, ast.And):
+            for v in values:
+                if v is UNKNOWN:
+                    return UNKNOWN
+                if not v:
+                    return v
+            return values[-1]
+        for v in values:
+            if v is UNKNOWN:
+                return UNKNOWN
+            if v:
+                return v
+        return values[-1]
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = known(node.left, plan, facts), known(node.comparators[0], plan, facts)
+        if UNKNOWN in (left, right):
+            return UNKNOWN
+        ops = {ast.Eq: lambda: left == right, ast.NotEq: lambda: left != right, ast.Gt: lambda: left > right,
+               ast.Lt: lambda: left < right, ast.Is: lambda: left is right, ast.IsNot: lambda: left is not right,
+               ast.In: lambda: left in right, ast.NotIn: lambda: left not in right}
+        op = type(node.ops[0])
+        return ops[op]() if op in ops else UNKNOWN
+    return UNKNOWN
+
+
+def _decided(node: ast.expr, facts: dict) -> bool:
+    """Whether `node` reads the settings or a fact (not only literals, which code may change)."""
+    return any(_settings_key(n) is not None or (isinstance(n, ast.expr) and ast.unparse(n) in facts)
+               for n in ast.walk(node))
+
+
+def _once_set(function: ast.AST, plan: dict, facts: dict) -> dict:
+    """Facts for the plain names `function` sets exactly once, from a value the settings decide."""
+    stores: dict[str, int] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, ast.arg):
+            stores[node.arg] = stores.get(node.arg, 0) + 2  # a parameter: not a constant
+    local = dict(facts)
+    for node in ast.walk(function):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and stores.get(node.targets[0].id) == 1):
+            value = known(node.value, plan, local)
+            if value is not UNKNOWN and _decided(node.value, local):
+                local[node.targets[0].id] = value
+    return local
+
+
+def _terminal(statements: list[ast.stmt]) -> bool:
+    return bool(statements) and isinstance(statements[-1], (ast.Return, ast.Raise))
+
+
+def _blocks(tree: ast.AST):
+    """(the function around it or None, statement list) of every block in `tree`."""
+    def visit(node, function):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield function, block
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, function)
+
+    yield from visit(tree, None)
+
+
+def _replace(lines: list[str], first: int, last: int, text: str) -> str:
+    return "".join(lines[: first - 1]) + text + "".join(lines[last:])
+
+
+def _one_step(source: str, plan: dict, facts: dict) -> str | None:
+    """`source` with one ``if`` decided or one dead assignment removed; None when none is left."""
+    tree = pyast.parse(source)
+    lines = source.splitlines(keepends=True)
+    for function, block in _blocks(tree):
+        local = _once_set(function, plan, facts) if function is not None else facts
+        for index, node in enumerate(block):
+            if isinstance(node, ast.If):
+                value = known(node.test, plan, local)
+                if value is UNKNOWN:
+                    continue
+                taken = node.body if value else node.orelse
+                kept = ""
+                if taken:
+                    body = textwrap.dedent("".join(lines[taken[0].lineno - 1 : taken[-1].end_lineno]))
+                    kept = textwrap.indent(body, " " * node.col_offset)
+                last = node.end_lineno
+                if _terminal(taken) and index + 1 < len(block):
+                    last = block[-1].end_lineno  # what follows a return is never run
+                candidate = _replace(lines, node.lineno, last, kept)
+            elif (function is not None and isinstance(node, ast.Assign) and len(node.targets) == 1
+                  and isinstance(node.targets[0], ast.Name) and node.targets[0].id not in facts
+                  and (node.targets[0].id in local or not any(isinstance(n, ast.Call) for n in ast.walk(node.value)))
+                  and not any(isinstance(n, ast.Name) and n.id == node.targets[0].id
+                              and isinstance(n.ctx, ast.Load) for n in ast.walk(function))):
+                candidate = _replace(lines, node.lineno, node.end_lineno, "")  # nothing reads it now
+            else:
+                continue
+            try:
+                pyast.parse(candidate)
+            except SyntaxError:  # the branch was a block's only statement: keep the if
+                continue
+            return candidate
+    return None
+
+
+def prune(source: str, plan: dict, facts: dict | None = None) -> str:
+    """`source` with each ``if`` the settings decide replaced by the branch this project takes:
+    a project without standardising holds no standardising code."""
+    while True:
+        step = _one_step(source, plan, facts or {})
+        if step is None:
+            return source
+        source = step
+
+
+def literal(value) -> str:
+    """`value` as Python source on one line (`ruff format` wraps what is long)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def fold(source: str, plan: dict, keep=()) -> str:
+    """`source` with each expression that reads only the settings (but for the `keep` keys)
+    written as its value: ``plan["grad_clip"]`` -> ``0.0``, ``s["workers"] > 0`` -> ``False``."""
+    tree = pyast.parse(source)
+    edits = []
+
+    def reads(node):
+        keys = [_settings_key(n) for n in ast.walk(node)]
+        return [k for k in keys if k is not None]
+
+    def visit(node):
+        if isinstance(node, ast.expr) and not isinstance(node, ast.Constant):
+            keys = reads(node)
+            value = known(node, plan) if keys and not set(keys) & set(keep) else UNKNOWN
+            if value is not UNKNOWN and not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)):
+                edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, literal(value)))
+                return
+        if isinstance(node, ast.JoinedStr):  # a literal's quotes do not fit inside an f-string
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    lines = source.splitlines(keepends=True)
+    for line, col, end_line, end_col, text in sorted(edits, reverse=True):
+        head, tail = lines[line - 1][:col], lines[end_line - 1][end_col:]
+        lines[line - 1 : end_line] = [head + text + tail]
+    return "".join(lines)
+
+
+def short_docstrings(source: str, width: int = 100) -> str:
+    """Each docstring cut to its first sentence when that fits on its line, else left out (a
+    class left empty keeps ``pass``): the runtime's explanations are for its maintainers."""
+    tree = pyast.parse(source)
+    edits = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        first = node.body[0]
+        if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)):
+            continue
+        if first.lineno == first.end_lineno:
+            continue
+        text = " ".join(first.value.value.split())
+        end = text.find(". ")
+        sentence = text if end < 0 and text.endswith(".") else text[: end + 1] if end >= 0 else ""
+        indent = " " * first.col_offset
+        line = f'{indent}"""{sentence}"""\n'
+        if not sentence or len(line) > width + 1 or '"' in sentence or "\\" in sentence:
+            line = f"{indent}pass\n" if len(node.body) == 1 else ""
+        edits.append((first.lineno, first.end_lineno, line))
+    lines = source.splitlines(keepends=True)
+    for start, end, text in sorted(edits, reverse=True):
+        if not text and end < len(lines) and not lines[end].strip():
+            end += 1  # the blank line after a docstring goes with it
+        lines[start - 1 : end] = [text] if text else []
+    return "".join(lines)
+
+
+def settings_keys(source: str) -> set:
+    """The settings keys `source` still reads by name."""
+    return {k for n in ast.walk(pyast.parse(source)) if (k := _settings_key(n)) is not None}

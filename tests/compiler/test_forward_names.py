@@ -1,0 +1,55 @@
+"""Names in the generated forward say what they hold, as torchvision and nanoGPT write them: a
+residual branch is ``out``, its shortcut ``identity``, an attention's result is not ``query``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.compiler import generate
+from studio.graph.project import load_project
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def _forward(source: str, cls: str) -> list[str]:
+    """The statements of `cls`'s forward."""
+    body = source[source.index(f"class {cls}(") :]
+    body = body[body.index("    def forward(") :]
+    lines = []
+    for line in body.splitlines()[1:]:
+        if not line.startswith("        "):
+            break
+        lines.append(line.strip())
+    return lines
+
+
+def test_a_residual_branch_is_out_and_its_shortcut_identity():
+    project = load_project(EXAMPLES / "shapes_resnet.studio.json")
+    source = generate(project.graph, project.name).source
+    plain = _forward(source, "ResidualUnit") if "class ResidualUnit(" in source else None
+    down = _forward(source, "DownsampleUnit")
+    assert down[0] == "out = self.conv1(x)" and "out = self.bn2(out)" in down
+    assert "identity = self.downsample(x)" in down and "out = out + identity" in down
+    assert down[-1] == "return out"
+    if plain is not None:
+        assert plain[0] == "out = self.conv1(x)" and "x = out + x" in plain
+    assert not any(line.strip().startswith("conv1 = ") for line in source.splitlines())  # no branch
+    # named after its first layer
+
+
+def test_an_attention_output_is_not_called_query_and_a_block_adds_out_to_x():
+    project = load_project(EXAMPLES / "tiny_gpt.studio.json")
+    source = generate(project.graph, project.name).source
+    attention = _forward(source, "CausalSelfAttention")
+    call = next(line for line in attention if "scaled_dot_product_attention" in line)
+    assert call.startswith("attention = F.scaled_dot_product_attention(query, key, value")
+    assert not any(line.startswith("query = ") for line in attention[attention.index(call) :])
+    block = _forward(source, "Block")
+    assert block == ["out = self.ln_1(x)", "out = self.attn(out)", "x = out + x",
+                     "out = self.ln_2(x)", "out = self.mlp(out)", "x = out + x", "return x"]
+
+
+def test_a_chain_without_merges_keeps_the_argument_name():
+    project = load_project(EXAMPLES / "mlp_classifier.studio.json")
+    lines = _forward(generate(project.graph, project.name).source, "SpiralClassifier")
+    assert lines[0] == "points = self.fc1(points)" and lines[-1] == "return points"
