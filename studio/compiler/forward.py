@@ -278,6 +278,13 @@ def rename_names(text: str, renames: dict[str, str]) -> str:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
         return text
+    depth, depths = 0, []  # bracket depth at each token: a keyword argument is inside a call
+    for tok in tokens:
+        if tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        depths.append(depth)
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
     out = text
     for i in range(len(tokens) - 1, -1, -1):
         tok = tokens[i]
@@ -285,7 +292,8 @@ def rename_names(text: str, renames: dict[str, str]) -> str:
             continue
         before = tokens[i - 1].string if i else ""
         after = tokens[i + 1].string if i + 1 < len(tokens) else ""
-        if before == "." or (after == "=" and before in ("(", ",")):
+        keyword = depths[i] > 0 and after == "=" and before in ("(", ",")
+        if before == "." or keyword:  # an attribute (self.conv1) or f(conv1=...), not a variable
             continue
         out = out[: tok.start[1]] + renames[tok.string] + out[tok.end[1] :]
     return out

@@ -53,3 +53,14 @@ def test_a_chain_without_merges_keeps_the_argument_name():
     project = load_project(EXAMPLES / "mlp_classifier.studio.json")
     lines = _forward(generate(project.graph, project.name).source, "SpiralClassifier")
     assert lines[0] == "points = self.fc1(points)" and lines[-1] == "return points"
+
+
+def test_renaming_a_branch_renames_a_tuple_target_but_never_a_keyword_or_an_attribute():
+    """shufflenet's `chunk, chunk_out2 = x.chunk(2, dim=1)` then `self.branch2(chunk_out2)`:
+    the second target is renamed with its readers (it was left out as if it were a keyword)."""
+    from studio.compiler.forward import rename_names
+
+    renames = {"chunk_out2": "out"}
+    assert rename_names("chunk, chunk_out2 = x.chunk(2, dim=1)", renames) == "chunk, out = x.chunk(2, dim=1)"
+    assert rename_names("y = f(chunk_out2=chunk_out2)", renames) == "y = f(chunk_out2=out)"
+    assert rename_names("y = self.chunk_out2(chunk_out2)", renames) == "y = self.chunk_out2(out)"
