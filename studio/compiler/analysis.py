@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
+from studio.compiler.batch_check import batch_problems
 from studio.compiler.fits import size_problems
 from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate_block
 from studio.graph.model import Block, Edge, Graph
@@ -192,7 +193,7 @@ class Analysis:
         ]
         if g.owner is None and self._inputs is None:  # the whole model: does it fit at all?
             t = self.totals()
-            self.diagnostics += size_problems(t.params, t.size_bytes)
+            self.diagnostics += size_problems(t.params, t.size_bytes) + batch_problems(self)
         return changed
 
     def _evaluate(self, block: Block) -> BlockInfo:
