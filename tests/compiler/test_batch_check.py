@@ -9,27 +9,23 @@ from studio.blocks.registry import BATCH
 from studio.blocks.shapes import fmt_shape
 from studio.compiler import analyze, build_model
 from studio.graph.model import Graph
+from tests.helpers import chain
+
+
+def _call(function, arguments):
+    n = 2 if "in2" in arguments else 1
+    return {"function": function, "arguments": arguments, "inputs": n, "outputs": 1}
 
 
 def _chain(*calls, shape=(4, 6)):
     """Input -> one Function block per ``(function, arguments)`` -> Output; ``in2`` is the Input."""
     g = Graph()
     x = g.add_block("input", name="x", params={"shape": list(shape)})
-    prev, blocks = x, []
-    for i, (function, arguments) in enumerate(calls):
-        n = 2 if "in2" in arguments else 1
-        b = g.add_block(
-            "function",
-            name=f"fn{i}",
-            params={"function": function, "arguments": arguments, "inputs": n, "outputs": 1},
-        )
-        g.connect(prev.id, "out", b.id, "in1")
-        if n == 2:
+    blocks = [g.add_block("function", name=f"fn{i}", params=_call(*c)) for i, c in enumerate(calls)]
+    chain(g, x, *blocks, g.add_block("output", name="y"))
+    for b in blocks:
+        if b.params["inputs"] == 2:
             g.connect(x.id, "out", b.id, "in2")
-        prev = b
-        blocks.append(b)
-    y = g.add_block("output", name="y")
-    g.connect(prev.id, "out", y.id, "in")
     return g, blocks
 
 
@@ -77,20 +73,8 @@ def test_a_real_size_that_is_a_multiple_of_the_inference_batch_is_not_blamed():
     g = Graph()
     x = g.add_block("input", name="x", params={"shape": [4]})
     fc = g.add_block("linear", name="fc", params={"out_features": 2 * BATCH, "bias": True})
-    flat = g.add_block(
-        "function",
-        name="t",
-        params={
-            "function": "Tensor.transpose",
-            "arguments": "in1, 0, 1",
-            "inputs": 1,
-            "outputs": 1,
-        },
-    )
-    y = g.add_block("output", name="y")
-    g.connect(x.id, "out", fc.id, "in")
-    g.connect(fc.id, "out", flat.id, "in1")
-    g.connect(flat.id, "out", y.id, "in")
+    t = g.add_block("function", name="t", params=_call("Tensor.transpose", "in1, 0, 1"))
+    chain(g, x, fc, t, g.add_block("output", name="y"))
     a = analyze(g)
     assert a.ok, [d.message for d in a.errors]
     assert fmt_shape(a.block_info(fc.id).out_shapes[0]) == f"N×{2 * BATCH}"
