@@ -257,6 +257,14 @@ class Analysis:
         self._memo[key] = result
         return result
 
+    def info_with_inputs(self, block: Block, in_specs: tuple[InSpec, ...]) -> BlockInfo:
+        """What ``block`` computes from other inputs (e.g. at another batch size); a module
+        use's inside is analysed again for them."""
+        params, frozen = self.params_of(block), block.frozen or self._frozen
+        if block.spec.definition is not None:
+            return self._evaluate_use(block.spec.definition, params, in_specs, frozen).info
+        return evaluate_block(block.spec, params, in_specs, frozen, self.trust)
+
     def with_values(self, values: dict[str, Any]) -> Analysis:
         """The same inside of a module definition, analysed with other per-use values."""
         return Analysis(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from studio.blocks.registry import BATCH, ROLE_OUTPUT
 from studio.blocks.shapes import fmt_shape
-from studio.compiler.shapes import InSpec, Shape, evaluate_block
+from studio.compiler.shapes import InSpec, Shape
 from studio.graph.validation import Diagnostic
 
 if TYPE_CHECKING:
@@ -47,15 +47,7 @@ def _other_batch(spec: InSpec) -> InSpec:
 
 def _moves_wrongly(a: Analysis, block: Block, in_specs: tuple[InSpec, ...]) -> bool:
     """Evaluated again at OTHER_BATCH: does an output size change other than as the batch?"""
-    if block.spec.definition is not None:
-        return True  # a module use: its inside was inferred at BATCH alone; the sizes say it
-    other = evaluate_block(
-        block.spec,
-        a.params_of(block),
-        tuple(_other_batch(s) for s in in_specs),
-        block.frozen,
-        a.trust,
-    )
+    other = a.info_with_inputs(block, tuple(_other_batch(s) for s in in_specs))
     first = a.block_info(block.id).out_shapes
     if other.error or len(other.out_shapes) != len(first):
         return False  # nothing more to learn: the first answer stands unconfirmed

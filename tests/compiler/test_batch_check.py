@@ -10,6 +10,7 @@ from studio.blocks.shapes import fmt_shape
 from studio.compiler import analyze, build_model
 from studio.graph.model import Graph
 from tests.helpers import chain
+from tests.modules_helpers import chain as module_chain
 
 
 def _call(function, arguments):
@@ -78,3 +79,30 @@ def test_a_real_size_that_is_a_multiple_of_the_inference_batch_is_not_blamed():
     a = analyze(g)
     assert a.ok, [d.message for d in a.errors]
     assert fmt_shape(a.block_info(fc.id).out_shapes[0]) == f"N×{2 * BATCH}"
+
+
+@pytest.mark.parametrize("mixes", [True, False])
+def test_a_module_use_is_judged_by_its_inside_at_two_batch_sizes(mixes):
+    g = Graph()
+    inner = g.library.new("Unit").graph
+    step = (
+        ("function", dict(name="mix", params=_call("torch.kron", "in1, in1")))
+        if mixes
+        else ("linear", dict(name="wide", params={"out_features": 2 * BATCH}))
+    )
+    module_chain(
+        inner, ("input", dict(name="x", params={"shape": [4]})), step, ("output", dict(name="y"))
+    )
+    x, use, _ = module_chain(
+        g,
+        ("input", dict(name="x", params={"shape": [4]})),
+        ("module:Unit", dict(name="unit")),
+        ("output", dict(name="y")),
+    )
+    errors = analyze(g).errors
+    if mixes:
+        assert [(d.block_id, d.message[:43]) for d in errors] == [
+            (use.id, "This block mixes the samples of a batch: fo")
+        ]
+    else:
+        assert errors == []
