@@ -24,18 +24,16 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from data_loading import write_images  # noqa: E402
+from data_loading import cnn_epochs, write_images  # noqa: E402
 
 
 def runs(root: Path, workers: int, epochs: int) -> tuple[list[float], list[float]]:
     import torch
-    from torch import nn
     from torchvision import datasets
     from torchvision.transforms import v2
 
@@ -49,22 +47,6 @@ def runs(root: Path, workers: int, epochs: int) -> tuple[list[float], list[float
         step("horizontal_flip"),
         step("color_jitter", brightness=0.2, contrast=0.2, saturation=0.2),
     ]
-
-    def run(make) -> list[float]:
-        torch.manual_seed(0)
-        model = nn.Sequential(
-            nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)
-        )
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        start, ends = time.perf_counter(), []
-        epoch_batches = make()
-        for e in range(epochs):
-            for x, y in epoch_batches(e):
-                opt.zero_grad()
-                nn.functional.cross_entropy(model(x), y).backward()
-                opt.step()
-            ends.append(time.perf_counter() - start)
-        return ends
 
     def studio():
         settings = TrainingSettings.from_dict(
@@ -99,7 +81,7 @@ def runs(root: Path, workers: int, epochs: int) -> tuple[list[float], list[float
         )
         return lambda e: loader
 
-    times = [(run(studio), run(plain)) for _ in range(2)]
+    times = [(cnn_epochs(studio, epochs), cnn_epochs(plain, epochs)) for _ in range(2)]
     return [min(t[0][i] for t in times) for i in range(epochs)], [
         min(t[1][i] for t in times) for i in range(epochs)
     ]

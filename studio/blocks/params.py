@@ -244,6 +244,32 @@ class Ints(Param):
 
 
 @dataclass(frozen=True)
+class Numbers(Param):
+    """A list of numbers, given as a list or as text ("0.5, 0.5, 0.5" or "(1, 2)"). The text is
+    read here; a subclass says which lists fit (``numbers``) and what text that is not numbers
+    is told (``text_error``)."""
+
+    kind = "floats"
+
+    def text_error(self, name: str, text: str) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def numbers(self, value: Any, name: str) -> tuple[float, ...]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def coerce(self, value: Any, name: str = "value") -> tuple[float, ...]:
+        if isinstance(value, str):
+            try:
+                value = [float(p) for p in value.strip().strip("()[]").split(",") if p.strip()]
+            except ValueError:
+                raise ParamError(self.text_error(name, value)) from None
+        return self.numbers(value, name)
+
+    def to_json(self, value: Any) -> Any:
+        return list(value)
+
+
+@dataclass(frozen=True)
 class Text(Param):
     """Free text (a repository, a file path, keyword arguments). Reaches code only via repr()."""
 

@@ -6,6 +6,20 @@ from collections.abc import Sequence
 
 from studio.blocks.registry import BATCH
 
+_POWERS = {1: "", 2: "²", 3: "³"}
+
+
+def fmt_size(d: int) -> str:
+    """One size in terms of the batch size N: ``BATCH`` -> ``N``, ``BATCH**2`` -> ``N²``,
+    ``2 * BATCH`` -> ``2N`` (a call that mixed the samples of a batch), others as they are."""
+    if d <= 0 or d % BATCH:
+        return str(d)
+    power = 0
+    while d % BATCH == 0:
+        d //= BATCH
+        power += 1
+    return f"{d if d != 1 else ''}N{_POWERS.get(power, f'^{power}')}"
+
 
 def fmt_shape(shape: Sequence[int] | None) -> str:
     """``(BATCH, 64)`` -> ``N×64``; unknown -> ``?``."""
@@ -13,7 +27,10 @@ def fmt_shape(shape: Sequence[int] | None) -> str:
         return "?"
     if len(shape) == 0:
         return "scalar"
-    return "×".join("N" if d == BATCH else str(d) for d in shape)
+    # only the first size is read as a multiple of N: a later one of 15838 is likelier a real size
+    return "×".join(
+        fmt_size(d) if i == 0 else "N" if d == BATCH else str(d) for i, d in enumerate(shape)
+    )
 
 
 def fmt_count(n: int | None) -> str:

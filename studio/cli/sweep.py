@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -133,21 +132,13 @@ def main(args: argparse.Namespace) -> int:
         flush=True,
     )
 
-    interrupted = []
+    from studio.cli.interrupt import stop_on_ctrl_c
 
-    def on_sigint(signum, frame):
-        if interrupted:
-            raise KeyboardInterrupt
-        interrupted.append(True)
-        print("\nStopping after this batch (Ctrl-C again to abort)...", file=sys.stderr)
-        sweep.stop()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        if mine is None or mine > 0:
-            sweep.run(mine, args.timeout)
+        with stop_on_ctrl_c(sweep.stop) as interrupted:
+            if mine is None or mine > 0:
+                sweep.run(mine, args.timeout)
     finally:
-        signal.signal(signal.SIGINT, previous)
         for p in helpers:
             p.wait()
     try:

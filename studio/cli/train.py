@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import sys
 from pathlib import Path
 
@@ -108,20 +107,11 @@ def _train(args: argparse.Namespace, project, settings, out: Path) -> int:
         out_dir=out, expected_input_shape=expected,
     )
 
-    interrupted = []
+    from studio.cli.interrupt import stop_on_ctrl_c
 
-    def on_sigint(signum, frame):  # first Ctrl-C: stop after this batch and save; second: abort
-        if interrupted:
-            raise KeyboardInterrupt
-        interrupted.append(True)
-        print("\nStopping after this batch (Ctrl-C again to abort)...", file=sys.stderr)
-        trainer.stop()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
+    # first Ctrl-C: stop after this batch and save; second: abort
+    with stop_on_ctrl_c(trainer.stop) as interrupted:
         result = trainer.fit(resume_from=args.resume)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
     if result.status == "failed":
         print(file=sys.stderr)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
+from studio.compiler.batch_check import batch_problems
 from studio.compiler.fits import size_problems
 from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate_block
 from studio.graph.model import Block, Edge, Graph
@@ -217,7 +218,7 @@ class Analysis:
         ]
         if g.owner is None and self._inputs is None:  # the whole model: does it fit at all?
             t = self.totals()
-            self.diagnostics += size_problems(t.params, t.size_bytes)
+            self.diagnostics += size_problems(t.params, t.size_bytes) + batch_problems(self)
         return changed
 
     def _count(self, info: BlockInfo | None, sign: int) -> None:
@@ -300,6 +301,14 @@ class Analysis:
             self._memo.clear()
         self._memo[key] = result
         return result
+
+    def info_with_inputs(self, block: Block, in_specs: tuple[InSpec, ...]) -> BlockInfo:
+        """What ``block`` computes from other inputs (e.g. at another batch size); a module
+        use's inside is analysed again for them."""
+        params, frozen = self.params_of(block), block.frozen or self._frozen
+        if block.spec.definition is not None:
+            return self._evaluate_use(block.spec.definition, params, in_specs, frozen).info
+        return evaluate_block(block.spec, params, in_specs, frozen, self.trust)
 
     def with_values(self, values: dict[str, Any]) -> Analysis:
         """The same inside of a module definition, analysed with other per-use values."""

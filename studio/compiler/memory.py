@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.compiler.analysis import Analysis, analyze
+from studio.compiler.block_places import BlockPlace, block_places
 from studio.compiler.build import build_class, filename_for
 from studio.compiler.codegen import GeneratedCode, generate
 from studio.compiler.shapes import parameters_on_meta
@@ -242,40 +243,23 @@ def _rows(analysis: Analysis, graph: Graph, saved: dict[tuple, int], states: int
     inner: list[BlockMemory] = []
     used: set[tuple] = set()
 
-    def fill(an: Analysis, g: Graph, prefix: tuple[str, ...], name: str) -> list[BlockMemory]:
-        rows = []
-        for block in g.blocks.values():
-            if block.spec.role != "layer":
-                continue
-            info = an.block_info(block.id)
-            path = (*prefix, block.id)
-            label = f"{name} > {block.name}" if name else block.name
-            grads = _grad_bytes(info)
-            row = BlockMemory(
-                path, label, info.size_bytes, grads, states * grads, saved.get(path, 0)
+    def row(place: BlockPlace) -> BlockMemory:
+        grads = _grad_bytes(place.info)
+        saved_here = saved.get(place.path, 0)
+        out = BlockMemory(
+            place.path, place.label, place.info.size_bytes, grads, states * grads, saved_here
+        )
+        used.add(place.path)
+        for copy in place.copies or ():
+            subs = [row(p) for p in copy.places]
+            inner.extend(subs)
+            out.activations += sum(r.activations for r in subs) + (
+                saved.get(copy.path, 0) if len(place.copies) > 1 else 0
             )
-            used.add(path)
-            result = an.use_results.get(block.id)
-            if result is not None and block.spec.definition is not None:
-                n = len(result.copies)
-                for i, copy in enumerate(result.copies):
-                    tag = f"{block.id}#{i}" if n > 1 else block.id
-                    sub = (*prefix, tag)
-                    subs = fill(
-                        copy,
-                        block.spec.definition.graph,
-                        sub,
-                        f"{label} #{i + 1}" if n > 1 else label,
-                    )
-                    inner.extend(subs)
-                    row.activations += sum(r.activations for r in subs) + (
-                        saved.get(sub, 0) if n > 1 else 0
-                    )
-                    used.add(sub)
-            rows.append(row)
-        return rows
+            used.add(copy.path)
+        return out
 
-    top = fill(analysis, graph, (), "")
+    top = [row(p) for p in block_places(analysis, graph)]
     # what the stack named in a way no row matches (the blocks inside a definition written as
     # nn.Sequential run in torch's code): charged to the deepest row it is inside
     rows = {r.path: r for r in (*top, *inner)}

@@ -47,13 +47,15 @@ class TensorBatches:
     def __init__(self, ds: TensorDataset, batch_size: int, shuffle: bool, device: torch.device):
         self.tensors = [t.to(device) for t in ds.tensors]
         self.n, self.bs, self.shuffle = len(ds), batch_size, shuffle
+        self.dtype = getattr(ds, "batch_dtype", None)  # compact tokens, widened a batch at a time
         self.to_device = False
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.bs)
 
     def epoch(self, gen: torch.Generator):
-        return tensor_batches(self.tensors, self.bs, epoch_order(self.n, self.shuffle, gen))
+        order = epoch_order(self.n, self.shuffle, gen)
+        return tensor_batches(self.tensors, self.bs, order, self.dtype)
 
 
 class LoaderBatches:

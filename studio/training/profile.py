@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from studio.compiler.block_places import BlockPlace, block_places
 from studio.compiler.memory import BlockLocator
 
 
@@ -277,40 +278,25 @@ def _rows(analysis, graph, fwd: dict, bwd: dict) -> tuple[list[BlockTime], list[
         """Time charged to exactly ``prefix`` and to paths no deeper row will claim."""
         return fwd.get(prefix, 0.0), bwd.get(prefix, 0.0)
 
-    def fill(an, g, prefix: tuple, name: str) -> list[BlockTime]:
-        rows = []
-        for block in g.blocks.values():
-            if block.spec.role != "layer":
-                continue
-            path = (*prefix, block.id)
-            label = f"{name} > {block.name}" if name else block.name
-            f, b = own(path)
-            row = BlockTime(path, label, f, b)
-            result = an.use_results.get(block.id)
-            if result is not None and block.spec.definition is not None:
-                copies = len(result.copies)
-                for i, copy in enumerate(result.copies):
-                    tag = f"{block.id}#{i}" if copies > 1 else block.id
-                    subs = fill(
-                        copy,
-                        block.spec.definition.graph,
-                        (*prefix, tag),
-                        f"{label} #{i + 1}" if copies > 1 else label,
-                    )
-                    inner.extend(subs)
-                # everything under this use: the rows inside may not match every path (a
-                # definition written as nn.Sequential runs in torch's code)
-                under = [
-                    k
-                    for k in keys
-                    if len(k) > len(prefix) + 0
-                    and k[: len(prefix)] == prefix
-                    and k[len(prefix)].split("#")[0] == block.id
-                    and k != path
-                ]
-                row.forward += sum(fwd.get(k, 0.0) for k in under)
-                row.backward += sum(bwd.get(k, 0.0) for k in under)
-            rows.append(row)
-        return rows
+    def row(place: BlockPlace) -> BlockTime:
+        path = place.path
+        out = BlockTime(path, place.label, *own(path))
+        if place.copies is not None:
+            for copy in place.copies:
+                inner.extend([row(p) for p in copy.places])
+            # everything under this use: the rows inside may not match every path (a
+            # definition written as nn.Sequential runs in torch's code)
+            prefix, use = path[:-1], path[-1]
+            under = [
+                k
+                for k in keys
+                if len(k) > len(prefix) + 0
+                and k[: len(prefix)] == prefix
+                and k[len(prefix)].split("#")[0] == use
+                and k != path
+            ]
+            out.forward += sum(fwd.get(k, 0.0) for k in under)
+            out.backward += sum(bwd.get(k, 0.0) for k in under)
+        return out
 
-    return fill(analysis, graph, (), ""), inner
+    return [row(p) for p in block_places(analysis, graph)], inner

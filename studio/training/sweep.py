@@ -28,6 +28,7 @@ from typing import Any
 
 from studio.graph.search import Search, SearchRange
 from studio.training.callbacks import BaseCallback, CSVLogger, EpochReport, StepReport
+from studio.training.processes import process_alive
 from studio.training.runs import RunStore, safe_name
 
 INSTALL = 'pip install "studio-pytorch[sweep]"'
@@ -335,25 +336,13 @@ def _requeue_orphans(study, optuna) -> None:
     host = socket.gethostname()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") != host or not isinstance(pid, int) or _alive(pid):
+        if t.user_attrs.get("host") != host or not isinstance(pid, int) or process_alive(pid):
             continue
         try:
             study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         except Exception:  # finished meanwhile, or another worker marked it first
             continue
         study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 # ----------------------------------------------------------------------------------- reading

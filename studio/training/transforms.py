@@ -18,27 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.blocks.params import Float, Int, Ints, Param, ParamError
+from studio.blocks.params import Float, Int, Ints, Numbers, ParamError
 from studio.training.kinds import Kind
 from studio.training.options import Number, option_problems
 
 
 @dataclass(frozen=True)
-class Floats(Param):
+class Floats(Numbers):
     """A few numbers, one per channel: "0.5, 0.5, 0.5" (a mean or a standard deviation)."""
 
     min_len: int = 1
     max_len: int = 3
-    kind = "floats"
 
-    def coerce(self, value: Any, name: str = "value") -> tuple[float, ...]:
-        if isinstance(value, str):
-            try:
-                value = [float(p) for p in value.strip().strip("()[]").split(",") if p.strip()]
-            except ValueError:
-                raise ParamError(
-                    f"{name} must be numbers separated by commas, like 0.5, 0.5, 0.5."
-                ) from None
+    def text_error(self, name: str, text: str) -> str:
+        return f"{name} must be numbers separated by commas, like 0.5, 0.5, 0.5."
+
+    def numbers(self, value: Any, name: str) -> tuple[float, ...]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, (list, tuple)) or not all(
@@ -51,9 +46,6 @@ class Floats(Param):
                 f"{name} needs {self.min_len} to {self.max_len} numbers (got {len(value)})."
             )
         return tuple(float(v) for v in value)
-
-    def to_json(self, value: Any) -> Any:
-        return list(value)
 
     def describe(self, value: Any) -> str:
         return ", ".join(f"{v:g}" for v in value)

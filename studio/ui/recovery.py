@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.graph.project import Project, ProjectError, dumps, loads, write_atomic
+from studio.training.processes import process_alive
 
 
 @dataclass(frozen=True)
@@ -26,18 +27,6 @@ class RecoveryFile:
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
         return f"{self.name} ({self.original or 'never saved'}), autosaved {when}"
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 class RecoveryStore:
@@ -75,7 +64,7 @@ class RecoveryStore:
                 pid = int(path.name.split("-", 1)[0])
             except ValueError:
                 continue
-            if _alive(pid):
+            if process_alive(pid):
                 continue
             try:
                 doc = json.loads(path.read_text(encoding="utf-8"))

@@ -2,38 +2,14 @@
 diabetes, whole-number targets) is one target value with MSE, and with cross-entropy the check
 suggests a regression loss instead of 214 outputs."""
 
-import csv
-import json
-from pathlib import Path
-
-import pytest
-
 from studio.cli import main as studio
-
-EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
+from tests.cli.diabetes import diabetes_project
 
 
 def _project(tmp_path, loss, out_features):
-    datasets = pytest.importorskip("sklearn.datasets")
-    d = datasets.load_diabetes()
-    with (tmp_path / "diabetes.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*(f"f{i}" for i in range(10)), "y"])
-        for row, y in zip(d.data.tolist(), d.target.tolist(), strict=True):
-            w.writerow([*row, y])
-    raw = json.loads(EXAMPLE.read_text())
-    for block in raw["graph"]["blocks"]:
-        if block["type"] == "input":
-            block["params"]["shape"] = [10]
-        if block["name"] == "classifier":
-            block["params"]["out_features"] = out_features
-    raw["training"] = {
-        "data": {"kind": "csv", "path": "diabetes.csv", "target": "y"},
-        "loss": {"name": loss},
-    }
-    path = tmp_path / "diabetes.studio.json"
-    path.write_text(json.dumps(raw))
-    return path
+    return diabetes_project(
+        tmp_path, {"loss": {"name": loss}}, out_features, "diabetes.studio.json"
+    )
 
 
 def test_with_mse_the_whole_number_target_is_one_value(tmp_path, capsys):

@@ -34,7 +34,8 @@ def test_windows_are_the_next_token_targets_shifted_by_one(tmp_path):
     path = write(tmp_path, "abcdefghij")
     data = load_data(text_settings(path, block_size=3, stride=2))
     x, y = data.train.tensors
-    assert x.dtype == y.dtype == torch.int64
+    assert x.dtype == y.dtype == torch.uint8  # one byte a token; samples and batches are int64
+    assert data.train[0][0].dtype == data.train[0][1].dtype == torch.int64
     assert [decode_tokens(r.tolist(), data.train.codec) for r in x] == ["abc", "cde", "efg", "ghi"]
     assert [decode_tokens(r.tolist(), data.train.codec) for r in y] == ["bcd", "def", "fgh", "hij"]
     assert data.input_shape == (3,)

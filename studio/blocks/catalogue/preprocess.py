@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from studio.blocks.params import Param, ParamError
+from studio.blocks.params import Numbers, ParamError
 from studio.blocks.registry import IMPORT_TORCH, BlockType, EmitContext, Emitted, Emitter, register
 from studio.blocks.text import short_repr
 
@@ -19,20 +19,15 @@ MAX_FEATURES = 100_000
 
 
 @dataclass(frozen=True)
-class Floats(Param):
+class Floats(Numbers):
     """A list of finite numbers (per-feature statistics)."""
 
     positive: bool = False
-    kind = "floats"
 
-    def coerce(self, value: Any, name: str = "value") -> tuple[float, ...]:
-        if isinstance(value, str):
-            try:
-                value = [float(p) for p in value.strip().strip("()[]").split(",") if p.strip()]
-            except ValueError:
-                raise ParamError(
-                    f"{name} must be numbers separated by commas (got {short_repr(value)})."
-                ) from None
+    def text_error(self, name: str, text: str) -> str:
+        return f"{name} must be numbers separated by commas (got {short_repr(text)})."
+
+    def numbers(self, value: Any, name: str) -> tuple[float, ...]:
         ok = isinstance(value, (list, tuple)) and 1 <= len(value) <= MAX_FEATURES
         if not ok or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
@@ -44,9 +39,6 @@ class Floats(Param):
             what = "positive numbers" if self.positive else "finite numbers"
             raise ParamError(f"{name} must hold {what} only (got {short_repr(value)}).")
         return tuple(float(v) for v in value)
-
-    def to_json(self, value: Any) -> Any:
-        return list(value)
 
 
 class StandardizeEmitter(Emitter):

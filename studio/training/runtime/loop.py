@@ -93,11 +93,25 @@ def epoch_order(n, shuffle, generator):
     return torch.randperm(n, generator=generator) if shuffle else None
 
 
-def tensor_batches(tensors, batch_size, order=None):
-    """Mini-batches of in-memory tensors: one gather in `order` (if given), then slices (views)."""
+def tensor_batches(tensors, batch_size, order=None, dtype=None):
+    """Mini-batches of in-memory tensors: one gather in `order` (if given), then slices (views).
+    With `dtype` (a dataset's `batch_dtype`: compact token windows, views that overlap), each
+    batch is gathered on its own and widened to `dtype`: one gather of every window would copy
+    the token sequence block_size / stride times over, at 8 bytes a token."""
+    if dtype is not None:
+        return _widened_batches(tensors, batch_size, order, dtype)
     if order is not None:
         tensors = [t[order.to(t.device)] for t in tensors]
     return zip(*(t.split(batch_size) for t in tensors), strict=True)
+
+
+def _widened_batches(tensors, batch_size, order, dtype):
+    order = order.to(tensors[0].device) if order is not None else None
+    for start in range(0, len(tensors[0]), batch_size):
+        index = (
+            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        )
+        yield tuple(t[index].to(dtype) for t in tensors)
 
 
 class EpochBatches(Sampler):

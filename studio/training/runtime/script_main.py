@@ -100,13 +100,14 @@ def train_batches(data, s, device, distributed, generator):
         shuffle = sample_weights(data)
     if isinstance(data, TensorDataset):
         tensors = [t.to(device) for t in data.tensors]
+        dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
 
         def epoch_batches(epoch):
             if distributed:
                 sampler.set_epoch(epoch)  # a new shuffle each epoch, the same in every process
-                return tensor_batches(tensors, s["batch_size"], torch.tensor(list(sampler)))
+                return tensor_batches(tensors, s["batch_size"], torch.tensor(list(sampler)), dtype)
             order = epoch_order(len(data), shuffle, generator)
-            return tensor_batches(tensors, s["batch_size"], order)
+            return tensor_batches(tensors, s["batch_size"], order, dtype)
 
         return epoch_batches, math.ceil((len(sampler) if distributed else len(data)) / s["batch_size"])
     batches = BatchSampler(sampler, s["batch_size"], drop_last=False) if distributed else EpochBatches(
@@ -126,7 +127,7 @@ def val_batches(data, s, device, rank, world_size):
     """Each process validates its share of the validation set (every world_size-th sample)."""
     if isinstance(data, TensorDataset):
         tensors = [t[rank::world_size].to(device) for t in data.tensors]
-        return lambda: tensor_batches(tensors, s["batch_size"])
+        return lambda: tensor_batches(tensors, s["batch_size"], dtype=getattr(data, "batch_dtype", None))
     loader = DataLoader(Subset(data, range(rank, len(data), world_size)), batch_size=s["batch_size"],
                         num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))

@@ -2,7 +2,8 @@
 
 A `.txt` file becomes one token sequence (`tokens.make_codec`: characters of the file, or the
 256 UTF-8 bytes) cut into windows of `block_size` for next-token prediction: sample i is
-x = tokens[j : j + T], y = tokens[j + 1 : j + T + 1] with j = i * stride (int64). Validation is
+x = tokens[j : j + T], y = tokens[j + 1 : j + T + 1] with j = i * stride (int64; the tokens are
+kept in one byte each where the vocabulary allows, and widened a batch at a time). Validation is
 the last part of the file (`TextWindows.split_tail`), so no window of it overlaps training text.
 A CSV with a text column gives token ids padded (id 0) or cut to a length, and a class label.
 """
@@ -29,9 +30,21 @@ from studio.training.runtime.tokens import (
 )
 
 
+def token_dtype(vocabulary):
+    """The narrowest integer dtype for ids below `vocabulary`: a file's tokens are kept in it (one
+    byte a token up to 256 ids, not the 8 of int64) and widened a batch at a time (`batch_dtype`)."""
+    for dtype in (torch.uint8, torch.int16, torch.int32):
+        if vocabulary <= torch.iinfo(dtype).max + 1:
+            return dtype
+    return torch.long
+
+
 class TextWindows(TensorDataset):
     """Windows over one token sequence (views of it, no copies), with the codec that maps ids
-    back to text (`codec`) and the window length (`block_size`) generation crops context to."""
+    back to text (`codec`) and the window length (`block_size`) generation crops context to.
+    The tokens may be compact (`token_dtype`); samples and batches come out as `batch_dtype`."""
+
+    batch_dtype = torch.long
 
     def __init__(self, tokens, block_size, stride, codec):
         if len(tokens) < block_size + 1:
@@ -42,6 +55,9 @@ class TextWindows(TensorDataset):
         windows = tokens.unfold(0, block_size + 1, stride)
         super().__init__(windows[:, :-1], windows[:, 1:])
         self.tokens, self.block_size, self.stride, self.codec = tokens, block_size, stride, codec
+
+    def __getitem__(self, index):
+        return tuple(t[index].to(self.batch_dtype) for t in self.tensors)
 
     def split_tail(self, fraction):
         """(train, validation): the first tokens train, the last `fraction` of them validate."""
@@ -62,15 +78,16 @@ def read_text_windows(spec, chunk=1 << 20):
     spec["block_size"] tokens every spec["stride"] tokens."""
     text = read_text(spec["path"])
     codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
+    size = vocabulary_size(codec)
     if codec["tokenizer"] == "byte":
-        ids = torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8).long()
+        ids = torch.frombuffer(bytearray(text, "utf-8"), dtype=torch.uint8)
     else:  # encoded a chunk at a time: a Python list of the whole file took 8 bytes a character more
-        ids = torch.empty(len(text), dtype=torch.long)
+        ids = torch.empty(len(text), dtype=token_dtype(size))
         for start in range(0, len(text), chunk):
             part = encode_text(text[start : start + chunk], codec, file_name(spec["path"]))
-            ids[start : start + len(part)] = torch.tensor(part, dtype=torch.long)
+            ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)
+    del text
     data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
-    size = vocabulary_size(codec)
     info = {"num_classes": size, "description": (
         f"{file_name(spec['path'])} ({len(ids)} tokens, {size} in the vocabulary, "
         f"{len(data)} windows of {data.block_size})")}
