@@ -295,7 +295,10 @@ def _sdpa(node: fx.Node, t) -> Mapped:
     mask = arg(node, 3, "attn_mask", None)
     _require(all(t.is_tensor(x) for x in (q, k, v)), "attention over something other than tensors")
     _require(mask is None or t.is_tensor(mask), "an attention mask that is not a tensor")
-    _require(t.const(arg(node, 6, "scale", None)) is None, "attention with a scale of its own")
+    scale = t.const(arg(node, 6, "scale", None))
+    if scale is not None:  # Hugging Face passes the default, head_dim ** -0.5, explicitly
+        default = t.s1[q].shape[-1] ** -0.5
+        _require(abs(scale - default) <= 1e-6 * default, f"attention with a scale of its own ({scale:g})")
     _require(not t.const(node.kwargs.get("enable_gqa", False)), "grouped-query attention (enable_gqa)")
     causal = bool(t.const(arg(node, 5, "is_causal", False)))
     dropout = float(t.const(arg(node, 4, "dropout_p", 0.0)))

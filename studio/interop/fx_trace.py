@@ -207,6 +207,9 @@ def _trace(module: nn.Module, name: str, n_inputs: int, examples: list | None = 
             tracer = concrete_tracer(_Tracer)(examples)
             with torch.no_grad():
                 graph = tracer.trace(module)
+            for node in list(graph.nodes):  # read for its dtype or device only (ViT's patch
+                if node.op == "get_attr" and not node.users:  # embedding): not a tensor used
+                    graph.erase_node(node)
             gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
             setattr(gm, TRACED_BY, "torch.fx following an example")
             return gm

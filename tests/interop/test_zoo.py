@@ -179,3 +179,33 @@ def test_a_named_sequential_keeps_its_names():
     result, _ = assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),))
     (features,) = result.project.graph.library.definitions.values()
     assert {b.name for b in features.graph} >= {"conv0", "norm0", "relu0"}
+
+
+def test_a_hugging_face_vit_imports_into_blocks_with_the_same_outputs():
+    """transformers' ViT from a tiny config: attention passes sdpa its default scale
+    (head_dim ** -0.5) explicitly, and the patch embedding reads its projection's weight only
+    for its dtype; both import as blocks (Linear, Conv2d, SDPA), with the same logits."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.ViTConfig(
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        hidden_size=32,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+        num_labels=10,
+    )
+    torch.manual_seed(0)
+    model = _perturbed(transformers.ViTForImageClassification(config))
+    x = torch.randn(2, 3, 32, 32)
+    result = import_example(model, (x,))
+    assert result.matches and result.custom_blocks == 0, result.summary()
+    export = build_class(generate(result.project.graph, result.project.name))().eval()
+    types = {b.type for b in result.project.graph.blocks.values()}
+    assert "custom_module" not in types
+    from studio.interop.fx_import import remap_state_dict
+
+    export.load_state_dict(remap_state_dict(model.state_dict(), result.project))
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, 32, 32)
+        torch.testing.assert_close(_outputs(export, (x,)), model(x).logits, atol=1e-5, rtol=0)
