@@ -219,6 +219,9 @@ def _squeeze(node: fx.Node, t) -> Mapped:
 def _getitem(node: fx.Node, t) -> Mapped:
     x, index = node.args
     _require(t.is_tensor(x), f"indexing {x} (a tuple of tensors): Studio wires carry single tensors")
+    taken = _taken(index, t)
+    if taken is not None:  # table[:, index_buffer]: Index by tensor
+        return Mapped("take", {"dim": taken[0]}, [x, taken[1]])
     index = t.const(index)
     index = index if isinstance(index, tuple) else (index,)
     for v in index:
@@ -229,6 +232,16 @@ def _getitem(node: fx.Node, t) -> Mapped:
     from studio.blocks.catalogue.ops import format_index
 
     return Mapped("index", {"index": format_index(index)}, [x])
+
+
+def _taken(index: Any, t) -> tuple[int, fx.Node] | None:
+    """``(dim, tensor)`` for an index of whole slices then one integer tensor (``[:, idx]``)."""
+    index = index if isinstance(index, tuple) else (index,)
+    if not index or not t.is_tensor(index[-1]) or t.s1[index[-1]].dtype not in ("int64", "int32"):
+        return None
+    if any(v != slice(None) for v in index[:-1]):
+        return None
+    return len(index) - 1, index[-1]
 
 
 def _adaptive_fn(node: fx.Node, t) -> Mapped:

@@ -209,3 +209,30 @@ def test_a_hugging_face_vit_imports_into_blocks_with_the_same_outputs():
     for batch in (1, 3):
         x = torch.randn(batch, 3, 32, 32)
         torch.testing.assert_close(_outputs(export, (x,)), model(x).logits, atol=1e-5, rtol=0)
+
+
+def test_timm_attention_with_the_batch_moved_and_index_buffers_imports_exactly():
+    """timm's ViT attention permutes qkv to 3×N×heads×... (the batch in the second dimension),
+    and LeViT's attention reads its bias table through an index buffer
+    (``attention_biases[:, attention_bias_idxs]``): an Index by tensor block."""
+    pytest.importorskip("timm")
+    from timm.models.levit import Attention as LevitAttention
+    from timm.models.vision_transformer import Attention
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = Attention(32, num_heads=2, qkv_bias=True)
+            self.levit = LevitAttention(32, key_dim=8, num_heads=2, attn_ratio=2, resolution=3)
+
+        def forward(self, x):
+            return self.levit(self.attn(x))
+
+    torch.manual_seed(0)
+    result, _ = assert_exact(
+        _perturbed(Net()), (torch.randn(2, 9, 32),), [(torch.randn(3, 9, 32),)]
+    )
+    types = {b.type for d in result.project.graph.library.definitions.values() for b in d.graph}
+    types |= {b.type for b in result.project.graph}
+    assert "take" in types and "custom_module" not in types
