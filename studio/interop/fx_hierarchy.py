@@ -66,6 +66,8 @@ class _Box:
 
     @property
     def sequential(self) -> bool:
+        if self.cls is nn.ModuleList:  # its children called one after the other (_chains)
+            return True
         return getattr(self.cls, "forward", None) is nn.Sequential.forward and not self.named
 
 
@@ -89,7 +91,7 @@ class _Pass:
         for bid in self.flat.blocks:
             node = self.nodes.get(bid)
             box = root
-            for key, (path, cls) in _stack(node):
+            for key, (path, cls) in self._with_lists(_stack(node)):
                 child = boxes.get(key)
                 if child is None:
                     child = boxes[key] = _Box(key, path, cls, named=self._named(path, cls))
@@ -106,6 +108,25 @@ class _Pass:
                 self._settle(item)
         root.items = _spread_inexact(root.items)
         return root
+
+    def _with_lists(self, stack: list) -> list:
+        """The stack with a box for each ``nn.ModuleList`` whose children ran (fx records
+        no call of the list itself): GPT-2's ``h``, ViT's ``layers``, pvt's ``blocks``."""
+        root = getattr(self.trace, "root", None)
+        if root is None:
+            return stack
+        out: list = []
+        for key, (path, cls) in stack:
+            parent, _, last = path.rpartition(".")
+            if parent and last.isdigit() and not any(p == parent for _, (p, _) in out):
+                try:
+                    is_list = isinstance(root.get_submodule(parent), nn.ModuleList)
+                except AttributeError:
+                    is_list = False
+                if is_list:
+                    out.append((f"{parent}#list", (parent, nn.ModuleList)))
+            out.append((key, (path, cls)))
+        return out
 
     def _named(self, path: str, cls: type) -> bool:
         root = getattr(self.trace, "root", None)
@@ -153,6 +174,10 @@ class _Pass:
         box.items = _spread_inexact(box.items)
         self._name(box, root=False)
         box.exact = all(self._keeps_key(box, k) for k in range(len(box.items)))
+        if box.cls is nn.ModuleList:
+            box.exact = box.exact and _chains(box)
+            if box.exact:  # the chained input first, then those every child reads again
+                box.inputs = list(box.items[0].inputs)
 
     def _keeps_key(self, box: _Box, k: int) -> bool:
         """Whether item ``k`` of ``box`` gets the attribute name its state_dict keys need."""
@@ -415,12 +440,30 @@ def _repeats(box: _Box) -> bool:
     items = box.items
     return (
         box.sequential
-        and len(items) >= 2
+        and len(items) >= (1 if box.cls is nn.ModuleList else 2)
         and all(isinstance(it, _Box) and it.repeat == 1 for it in items)
         and len({it.fingerprint for it in items}) == 1
-        and len(items[0].inputs) == 1
+        and (len(items[0].inputs) == 1 or box.cls is nn.ModuleList)
         and len(items[0].outputs) == 1
     )
+
+
+def _chains(box: _Box) -> bool:
+    """An ``nn.ModuleList`` used as ``for layer in layers: x = layer(x, *rest)``: each child
+    reads the previous one's only output first and the same other inputs (an attention mask),
+    so it is written as that loop over an ``nn.ModuleList`` (keys ``layers.0...``)."""
+    items = box.items
+    if not items or not all(isinstance(it, _Box) and len(it.outputs) == 1 for it in items):
+        return False
+    first = items[0]
+    if set(box.inputs) != set(first.inputs) or len(box.outputs) != 1:
+        return False
+    for a, b in zip(items, items[1:]):
+        if not b.inputs or b.inputs[0] != a.outputs[0] or b.inputs[1:] != first.inputs[1:]:
+            return False
+        if len(b.inputs) != len(first.inputs):
+            return False
+    return box.outputs == items[-1].outputs
 
 
 def _use_values(box: _Box) -> dict[str, Any]:

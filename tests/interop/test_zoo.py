@@ -31,6 +31,8 @@ def _outputs(model, args):
     torch.manual_seed(0)  # a model that samples noise draws the same noise
     with torch.no_grad():
         out = model(*args)
+    if isinstance(out, dict):  # a Hugging Face ModelOutput: its first tensor (logits)
+        return next(iter(out.values()))
     return out[0] if isinstance(out, tuple) else out
 
 
@@ -181,10 +183,12 @@ def test_a_named_sequential_keeps_its_names():
     assert {b.name for b in features.graph} >= {"conv0", "norm0", "relu0"}
 
 
-def test_a_hugging_face_vit_imports_into_blocks_with_the_same_outputs():
+def test_a_hugging_face_vit_imports_into_blocks_and_loads_its_state_dict_strictly():
     """transformers' ViT from a tiny config: attention passes sdpa its default scale
-    (head_dim ** -0.5) explicitly, and the patch embedding reads its projection's weight only
-    for its dtype; both import as blocks (Linear, Conv2d, SDPA), with the same logits."""
+    (head_dim ** -0.5) explicitly, the patch embedding reads its projection's weight only for
+    its dtype, and the layers are an nn.ModuleList looped over. The export is the model as a
+    person would write it (a ViTLayer class repeated, attention and MLP classes), with no
+    Custom module, and the original state_dict loads into it strictly."""
     transformers = pytest.importorskip("transformers")
     config = transformers.ViTConfig(
         num_hidden_layers=2,
@@ -197,18 +201,11 @@ def test_a_hugging_face_vit_imports_into_blocks_with_the_same_outputs():
     )
     torch.manual_seed(0)
     model = _perturbed(transformers.ViTForImageClassification(config))
-    x = torch.randn(2, 3, 32, 32)
-    result = import_example(model, (x,))
-    assert result.matches and result.custom_blocks == 0, result.summary()
-    export = build_class(generate(result.project.graph, result.project.name))().eval()
-    types = {b.type for b in result.project.graph.blocks.values()}
-    assert "custom_module" not in types
-    from studio.interop.fx_import import remap_state_dict
-
-    export.load_state_dict(remap_state_dict(model.state_dict(), result.project))
-    for batch in (1, 3):
-        x = torch.randn(batch, 3, 32, 32)
-        torch.testing.assert_close(_outputs(export, (x,)), model(x).logits, atol=1e-5, rtol=0)
+    result, _ = assert_exact(model, (torch.randn(2, 3, 32, 32),), [(torch.randn(3, 3, 32, 32),)])
+    code = generate(result.project.graph, result.project.name).source
+    assert "self.layers = nn.Sequential(*[ViTLayer() for _ in range(2)])" in code
+    assert "class ViTAttention(nn.Module):" in code and "class ViTMLP(nn.Module):" in code
+    assert "custom" not in code.lower()
 
 
 def test_timm_attention_with_the_batch_moved_and_index_buffers_imports_exactly():
@@ -265,3 +262,34 @@ def test_a_hugging_face_bert_traces_and_imports_with_the_same_outputs():
         ids = torch.randint(0, 100, (batch, length))
         want = model(ids).last_hidden_state
         torch.testing.assert_close(_outputs(export, (ids,)), want, atol=1e-5, rtol=0)
+
+
+def test_a_module_list_looped_over_with_a_second_input_keeps_its_keys():
+    """``for layer in self.layers: x = layer(x, mask)`` (how Hugging Face and timm stack their
+    blocks): one class repeated in an nn.ModuleList looped over the same way, keys layers.0..."""
+    from torch import nn
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x, gate):
+            return x + self.fc(x) * gate
+
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate = nn.Linear(8, 8)
+            self.layers = nn.ModuleList([Layer() for _ in range(3)])
+
+        def forward(self, x):
+            gate = torch.sigmoid(self.gate(x))
+            for layer in self.layers:
+                x = layer(x, gate)
+            return x
+
+    torch.manual_seed(0)
+    result, _ = assert_exact(_perturbed(Stack()), (torch.randn(2, 8),), [(torch.randn(5, 8),)])
+    code = generate(result.project.graph, result.project.name).source
+    assert "self.layers = nn.ModuleList([Layer() for _ in range(3)])" in code
