@@ -82,6 +82,8 @@ class _Pass:
         self.groups: dict[tuple, int] = {}  # signature -> group index
         self.members: list[list[_Box]] = []
         self.def_names: list[str] = []
+        #: keys of the boxes added for an nn.Sequential whose children are called one by one
+        self.parts: set[str] = set()
 
     # ------------------------------------------------------------------ boxes
     def tree(self) -> _Box:
@@ -91,7 +93,7 @@ class _Pass:
         for bid in self.flat.blocks:
             node = self.nodes.get(bid)
             box = root
-            for key, (path, cls) in self._with_lists(_stack(node)):
+            for key, (path, cls) in self._with_lists(_stack(node), node):
                 child = boxes.get(key)
                 if child is None:
                     child = boxes[key] = _Box(key, path, cls, named=self._named(path, cls))
@@ -109,23 +111,30 @@ class _Pass:
         root.items = _spread_inexact(root.items)
         return root
 
-    def _with_lists(self, stack: list) -> list:
+    def _with_lists(self, stack: list, node: fx.Node | None = None) -> list:
         """The stack with a box for each ``nn.ModuleList`` whose children ran (fx records
-        no call of the list itself): GPT-2's ``h``, ViT's ``layers``, pvt's ``blocks``."""
+        no call of the list itself): GPT-2's ``h``, ViT's ``layers``, pvt's ``blocks``; and
+        for an ``nn.Sequential`` whose children its owner calls one by one (timm's
+        ``self.head.norm(x)``, ``self.head.fc(x)``)."""
         root = getattr(self.trace, "root", None)
         if root is None:
             return stack
         out: list = []
-        for key, (path, cls) in stack:
+        called = [(None, (str(node.target), None))] if node is not None and node.op == "call_module" else []
+        for key, (path, cls) in [*stack, *called]:
             parent, _, last = path.rpartition(".")
-            if parent and last.isdigit() and not any(p == parent for _, (p, _) in out):
+            if parent and not any(p == parent for _, (p, _) in out):
                 try:
-                    is_list = isinstance(root.get_submodule(parent), nn.ModuleList)
+                    owner = root.get_submodule(parent)
                 except AttributeError:
-                    is_list = False
-                if is_list:
+                    owner = None
+                if isinstance(owner, nn.ModuleList) and last.isdigit():
                     out.append((f"{parent}#list", (parent, nn.ModuleList)))
-            out.append((key, (path, cls)))
+                elif isinstance(owner, nn.Sequential):
+                    self.parts.add(f"{parent}#parts")
+                    out.append((f"{parent}#parts", (parent, type(owner))))
+            if key is not None:
+                out.append((key, (path, cls)))
         return out
 
     def _named(self, path: str, cls: type) -> bool:
@@ -174,6 +183,8 @@ class _Pass:
         box.items = _spread_inexact(box.items)
         self._name(box, root=False)
         box.exact = all(self._keeps_key(box, k) for k in range(len(box.items)))
+        if box.key in self.parts:  # only what leaves it is its last item's output: no cycle
+            box.exact = box.exact and len(box.outputs) == 1 and box.outputs[0][0] in _last_under(box)
         if box.cls is nn.ModuleList:
             box.exact = box.exact and _chains(box)
             if box.exact:  # the chained input first, then those every child reads again
@@ -446,6 +457,11 @@ def _repeats(box: _Box) -> bool:
         and (len(items[0].inputs) == 1 or box.cls is nn.ModuleList)
         and len(items[0].outputs) == 1
     )
+
+
+def _last_under(box: _Box) -> set[str]:
+    last = box.items[-1] if box.items else None
+    return last.under if isinstance(last, _Box) else {last}
 
 
 def _chains(box: _Box) -> bool:

@@ -293,3 +293,33 @@ def test_a_module_list_looped_over_with_a_second_input_keeps_its_keys():
     result, _ = assert_exact(_perturbed(Stack()), (torch.randn(2, 8),), [(torch.randn(5, 8),)])
     code = generate(result.project.graph, result.project.name).source
     assert "self.layers = nn.ModuleList([Layer() for _ in range(3)])" in code
+
+
+def test_a_sequential_whose_children_are_called_one_by_one_keeps_its_keys():
+    """timm's heads: ``self.head = nn.Sequential(OrderedDict(pool=..., norm=..., fc=...))``
+    called as ``self.head.fc(self.head.norm(...))`` (never ``self.head(x)``): the head stays a
+    container of its own, so head.norm.weight and head.fc.weight load strictly."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3)
+            self.head = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("norm", nn.BatchNorm2d(8)),
+                        ("flatten", nn.Flatten()),
+                        ("fc", nn.Linear(8, 4)),
+                    ]
+                )
+            )
+
+        def forward(self, x):
+            x = self.stem(x).mean((2, 3), keepdim=True)
+            return self.head.fc(self.head.flatten(self.head.norm(x)))
+
+    torch.manual_seed(0)
+    assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),), [(torch.randn(3, 3, 16, 16),)])
