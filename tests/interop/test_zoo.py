@@ -201,11 +201,15 @@ def test_a_hugging_face_vit_imports_into_blocks_and_loads_its_state_dict_strictl
     )
     torch.manual_seed(0)
     model = _perturbed(transformers.ViTForImageClassification(config))
-    result, _ = assert_exact(model, (torch.randn(2, 3, 32, 32),), [(torch.randn(3, 3, 32, 32),)])
+    x = torch.randn(2, 3, 32, 32)
+    result, export = assert_exact(model, (x,), [(torch.randn(3, 3, 32, 32),)])
     code = generate(result.project.graph, result.project.name).source
     assert "self.layers = nn.Sequential(*[ViTLayer() for _ in range(2)])" in code
     assert "class ViTAttention(nn.Module):" in code and "class ViTMLP(nn.Module):" in code
     assert "custom" not in code.lower()
+    # export, import, export: a fixed point
+    again = import_example(export, (x,), name=result.project.name)
+    assert generate(again.project.graph, again.project.name).source == code
 
 
 def test_timm_attention_with_the_batch_moved_and_index_buffers_imports_exactly():
