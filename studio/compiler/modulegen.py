@@ -428,4 +428,7 @@ def _hint(values: tuple) -> str:
 
 def _doc(defn: Definition, n: int) -> str:
     uses = "once" if n == 1 else f"{n} times"
-    return f"{defn.name}: a module defined in Studio, used {uses} in this model."
+    text = f"{defn.name}: a module defined in Studio, used {uses} in this model."
+    if len(text) > 78:  # the class's docstring line stays within 88 characters
+        text = f"{defn.name}: defined in Studio, used {uses}."
+    return text

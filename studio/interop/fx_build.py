@@ -162,7 +162,7 @@ class _Builder:
             if not node.users:
                 return  # an element unpacked and never used
             raise Unsupported(f"its input {node.args[0].name} {_FOLLOWS}")  # the tuple's call failed
-        self.t.shape(node)  # refuses shapes that mix the batch with other sizes
+        self.t.check_shape(node)  # refuses shapes that mix the batch with other sizes
         if element:
             self.refs[node] = self.tuples[(node.args[0], node.args[1])]
             return

@@ -81,6 +81,9 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
     class ConcreteTracer(base):
         def __init__(self, examples: list[Any]) -> None:
             super().__init__()
+            # buffers read in forward become nodes too (BERT slices ``self.position_ids`` to
+            # the input's length), so sizes taken from the input stay traced through them
+            self.proxy_buffer_attributes = True
             self.examples = list(examples)
             self.values: dict[fx.Node, Any] = {}
             self._running = 0

@@ -66,6 +66,8 @@ class _Box:
 
     @property
     def sequential(self) -> bool:
+        if self.cls is nn.ModuleList:  # its children called one after the other (_chains)
+            return True
         return getattr(self.cls, "forward", None) is nn.Sequential.forward and not self.named
 
 
@@ -80,6 +82,8 @@ class _Pass:
         self.groups: dict[tuple, int] = {}  # signature -> group index
         self.members: list[list[_Box]] = []
         self.def_names: list[str] = []
+        #: keys of the boxes added for an nn.Sequential whose children are called one by one
+        self.parts: set[str] = set()
 
     # ------------------------------------------------------------------ boxes
     def tree(self) -> _Box:
@@ -89,7 +93,7 @@ class _Pass:
         for bid in self.flat.blocks:
             node = self.nodes.get(bid)
             box = root
-            for key, (path, cls) in _stack(node):
+            for key, (path, cls) in self._with_lists(_stack(node), node):
                 child = boxes.get(key)
                 if child is None:
                     child = boxes[key] = _Box(key, path, cls, named=self._named(path, cls))
@@ -106,6 +110,32 @@ class _Pass:
                 self._settle(item)
         root.items = _spread_inexact(root.items)
         return root
+
+    def _with_lists(self, stack: list, node: fx.Node | None = None) -> list:
+        """The stack with a box for each ``nn.ModuleList`` whose children ran (fx records
+        no call of the list itself): GPT-2's ``h``, ViT's ``layers``, pvt's ``blocks``; and
+        for an ``nn.Sequential`` whose children its owner calls one by one (timm's
+        ``self.head.norm(x)``, ``self.head.fc(x)``)."""
+        root = getattr(self.trace, "root", None)
+        if root is None:
+            return stack
+        out: list = []
+        called = [(None, (str(node.target), None))] if node is not None and node.op == "call_module" else []
+        for key, (path, cls) in [*stack, *called]:
+            parent, _, last = path.rpartition(".")
+            if parent and not any(p == parent for _, (p, _) in out):
+                try:
+                    owner = root.get_submodule(parent)
+                except AttributeError:
+                    owner = None
+                if isinstance(owner, nn.ModuleList) and last.isdigit():
+                    out.append((f"{parent}#list", (parent, nn.ModuleList)))
+                elif isinstance(owner, nn.Sequential):
+                    self.parts.add(f"{parent}#parts")
+                    out.append((f"{parent}#parts", (parent, type(owner))))
+            if key is not None:
+                out.append((key, (path, cls)))
+        return out
 
     def _named(self, path: str, cls: type) -> bool:
         root = getattr(self.trace, "root", None)
@@ -153,6 +183,12 @@ class _Pass:
         box.items = _spread_inexact(box.items)
         self._name(box, root=False)
         box.exact = all(self._keeps_key(box, k) for k in range(len(box.items)))
+        if box.key in self.parts:  # only what leaves it is its last item's output: no cycle
+            box.exact = box.exact and len(box.outputs) == 1 and box.outputs[0][0] in _last_under(box)
+        if box.cls is nn.ModuleList:
+            box.exact = box.exact and _chains(box)
+            if box.exact:  # the chained input first, then those every child reads again
+                box.inputs = list(box.items[0].inputs)
 
     def _keeps_key(self, box: _Box, k: int) -> bool:
         """Whether item ``k`` of ``box`` gets the attribute name its state_dict keys need."""
@@ -415,12 +451,35 @@ def _repeats(box: _Box) -> bool:
     items = box.items
     return (
         box.sequential
-        and len(items) >= 2
+        and len(items) >= (1 if box.cls is nn.ModuleList else 2)
         and all(isinstance(it, _Box) and it.repeat == 1 for it in items)
         and len({it.fingerprint for it in items}) == 1
-        and len(items[0].inputs) == 1
+        and (len(items[0].inputs) == 1 or box.cls is nn.ModuleList)
         and len(items[0].outputs) == 1
     )
+
+
+def _last_under(box: _Box) -> set[str]:
+    last = box.items[-1] if box.items else None
+    return last.under if isinstance(last, _Box) else {last}
+
+
+def _chains(box: _Box) -> bool:
+    """An ``nn.ModuleList`` used as ``for layer in layers: x = layer(x, *rest)``: each child
+    reads the previous one's only output first and the same other inputs (an attention mask),
+    so it is written as that loop over an ``nn.ModuleList`` (keys ``layers.0...``)."""
+    items = box.items
+    if not items or not all(isinstance(it, _Box) and len(it.outputs) == 1 for it in items):
+        return False
+    first = items[0]
+    if set(box.inputs) != set(first.inputs) or len(box.outputs) != 1:
+        return False
+    for a, b in zip(items, items[1:]):
+        if not b.inputs or b.inputs[0] != a.outputs[0] or b.inputs[1:] != first.inputs[1:]:
+            return False
+        if len(b.inputs) != len(first.inputs):
+            return False
+    return box.outputs == items[-1].outputs
 
 
 def _use_values(box: _Box) -> dict[str, Any]:

@@ -144,15 +144,30 @@ def _size_source(value: Any, t) -> Any:
         return None
     if value.op == "call_function" and value.target is operator.getitem and len(value.args) == 2:
         shape, dim = value.args
-        if (
-            isinstance(shape, fx.Node) and shape.op == "call_function" and shape.target is getattr
-            and shape.args[1:] == ("shape",) and t.is_tensor(shape.args[0]) and isinstance(dim, int)
-        ):
-            return shape.args[0], dim
+        dims = _shape_dims(shape, t)
+        if dims is not None and isinstance(dim, int) and -len(dims[1]) <= dim < len(dims[1]):
+            return dims[0], dims[1][dim]
     if value.op == "call_method" and value.target == "size" and len(value.args) == 2:
         x, dim = value.args
         if t.is_tensor(x) and isinstance(dim, int):
             return x, dim
+    return None
+
+
+def _shape_dims(value: Any, t) -> tuple[fx.Node, list[int]] | None:
+    """``x.shape``, ``x.size()`` or a slice of them (BERT's ``input_ids.size()[:-1]``) ->
+    ``(x, the dimensions of x they hold)``, else None."""
+    if not isinstance(value, fx.Node):
+        return None
+    whole = _whole_size(value, t)
+    if whole is not None:
+        return whole, list(range(len(t.s1[whole].shape)))
+    if value.op == "call_function" and value.target is operator.getitem and len(value.args) == 2:
+        inner, index = value.args
+        dims = _shape_dims(inner, t)
+        parts = (index.start, index.stop, index.step) if isinstance(index, slice) else (0.5,)
+        if dims is not None and all(v is None or isinstance(v, int) for v in parts):
+            return dims[0], dims[1][index]
     return None
 
 

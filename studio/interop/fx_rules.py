@@ -219,6 +219,9 @@ def _squeeze(node: fx.Node, t) -> Mapped:
 def _getitem(node: fx.Node, t) -> Mapped:
     x, index = node.args
     _require(t.is_tensor(x), f"indexing {x} (a tuple of tensors): Studio wires carry single tensors")
+    taken = _taken(index, t)
+    if taken is not None:  # table[:, index_buffer]: Index by tensor
+        return Mapped("take", {"dim": taken[0]}, [x, taken[1]])
     index = t.const(index)
     index = index if isinstance(index, tuple) else (index,)
     for v in index:
@@ -229,6 +232,16 @@ def _getitem(node: fx.Node, t) -> Mapped:
     from studio.blocks.catalogue.ops import format_index
 
     return Mapped("index", {"index": format_index(index)}, [x])
+
+
+def _taken(index: Any, t) -> tuple[int, fx.Node] | None:
+    """``(dim, tensor)`` for an index of whole slices then one integer tensor (``[:, idx]``)."""
+    index = index if isinstance(index, tuple) else (index,)
+    if not index or not t.is_tensor(index[-1]) or t.s1[index[-1]].dtype not in ("int64", "int32"):
+        return None
+    if any(v != slice(None) for v in index[:-1]):
+        return None
+    return len(index) - 1, index[-1]
 
 
 def _adaptive_fn(node: fx.Node, t) -> Mapped:
@@ -295,7 +308,10 @@ def _sdpa(node: fx.Node, t) -> Mapped:
     mask = arg(node, 3, "attn_mask", None)
     _require(all(t.is_tensor(x) for x in (q, k, v)), "attention over something other than tensors")
     _require(mask is None or t.is_tensor(mask), "an attention mask that is not a tensor")
-    _require(t.const(arg(node, 6, "scale", None)) is None, "attention with a scale of its own")
+    scale = t.const(arg(node, 6, "scale", None))
+    if scale is not None:  # Hugging Face passes the default, head_dim ** -0.5, explicitly
+        default = t.s1[q].shape[-1] ** -0.5
+        _require(abs(scale - default) <= 1e-6 * default, f"attention with a scale of its own ({scale:g})")
     _require(not t.const(node.kwargs.get("enable_gqa", False)), "grouped-query attention (enable_gqa)")
     causal = bool(t.const(arg(node, 5, "is_causal", False)))
     dropout = float(t.const(arg(node, 4, "dropout_p", 0.0)))

@@ -113,6 +113,16 @@ class Trace:
             raise Unsupported(f"the shape of {node.name} depends on the batch size")
         return a
 
+    def check_shape(self, node: fx.Node) -> None:
+        """Refuses a shape that mixes the batch with other sizes (``B * heads``). The batch may
+        sit in another dimension than the first (timm's ``qkv.permute(2, 0, 3, 1, 4)``: 3×N×...):
+        the blocks reading such a tensor (permute, unbind, Function) take every size from it."""
+        a, b = self.s1[node].shape, self.s2[node].shape
+        moved = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        if len(a) == len(b) and len(moved) == 1 and (a[moved[0]], b[moved[0]]) == _BATCHES:
+            return
+        self.shape(node)
+
     def const(self, value: Any, allow_batch: bool = False) -> Any:
         """``value`` with every node replaced by the constant it evaluates to."""
         if isinstance(value, fx.Node):
@@ -207,6 +217,9 @@ def _trace(module: nn.Module, name: str, n_inputs: int, examples: list | None = 
             tracer = concrete_tracer(_Tracer)(examples)
             with torch.no_grad():
                 graph = tracer.trace(module)
+            for node in list(graph.nodes):  # read for its dtype or device only (ViT's patch
+                if node.op == "get_attr" and not node.users:  # embedding): not a tensor used
+                    graph.erase_node(node)
             gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
             setattr(gm, TRACED_BY, "torch.fx following an example")
             return gm

@@ -187,14 +187,18 @@ def test_uses_that_differ_in_a_parameter_share_a_definition_with_a_per_use_param
     assert "self.a = Unit(" in code and "self.b = Unit(" in code
 
 
-def test_a_module_called_twice_or_reached_through_a_module_list_is_spread_out_and_still_faithful():
+def test_a_module_called_twice_is_spread_out_and_a_module_list_looped_over_is_kept():
     torch.manual_seed(0)
     module = Net()
     result = _import(module, [((3, 16, 16), "float32")])
     names = result.project.graph.names()
     # two calls of `shared` cannot be one attribute each: flat blocks, like the flat import
     assert {"shared_conv", "shared_conv_1"} <= names
-    assert "blocks_0_conv" in names
+    # `for block in self.blocks: x = block(x)` keeps the list: its keys are blocks.0..., blocks.1...
+    assert "blocks" in names and "blocks_0_conv" not in names
+    model = build_model(result.project.graph, result.project.name)
+    want = {k for k in module.state_dict() if k.startswith("blocks.")}
+    assert want and want <= set(model.state_dict())
     # the second call of shared.conv is a Call again block: one set of weights, as in the original
     assert result.outputs_match and result.params == result.original_params
 

@@ -31,6 +31,8 @@ def _outputs(model, args):
     torch.manual_seed(0)  # a model that samples noise draws the same noise
     with torch.no_grad():
         out = model(*args)
+    if isinstance(out, dict):  # a Hugging Face ModelOutput: its first tensor (logits)
+        return next(iter(out.values()))
     return out[0] if isinstance(out, tuple) else out
 
 
@@ -179,3 +181,149 @@ def test_a_named_sequential_keeps_its_names():
     result, _ = assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),))
     (features,) = result.project.graph.library.definitions.values()
     assert {b.name for b in features.graph} >= {"conv0", "norm0", "relu0"}
+
+
+def test_a_hugging_face_vit_imports_into_blocks_and_loads_its_state_dict_strictly():
+    """transformers' ViT from a tiny config: attention passes sdpa its default scale
+    (head_dim ** -0.5) explicitly, the patch embedding reads its projection's weight only for
+    its dtype, and the layers are an nn.ModuleList looped over. The export is the model as a
+    person would write it (a ViTLayer class repeated, attention and MLP classes), with no
+    Custom module, and the original state_dict loads into it strictly."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.ViTConfig(
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        hidden_size=32,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+        num_labels=10,
+    )
+    torch.manual_seed(0)
+    model = _perturbed(transformers.ViTForImageClassification(config))
+    x = torch.randn(2, 3, 32, 32)
+    result, export = assert_exact(model, (x,), [(torch.randn(3, 3, 32, 32),)])
+    code = generate(result.project.graph, result.project.name).source
+    assert "self.layers = nn.Sequential(*[ViTLayer() for _ in range(2)])" in code
+    assert "class ViTAttention(nn.Module):" in code and "class ViTMLP(nn.Module):" in code
+    assert "custom" not in code.lower()
+    # export, import, export: a fixed point
+    again = import_example(export, (x,), name=result.project.name)
+    assert generate(again.project.graph, again.project.name).source == code
+
+
+def test_timm_attention_with_the_batch_moved_and_index_buffers_imports_exactly():
+    """timm's ViT attention permutes qkv to 3×N×heads×... (the batch in the second dimension),
+    and LeViT's attention reads its bias table through an index buffer
+    (``attention_biases[:, attention_bias_idxs]``): an Index by tensor block."""
+    pytest.importorskip("timm")
+    from timm.models.levit import Attention as LevitAttention
+    from timm.models.vision_transformer import Attention
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = Attention(32, num_heads=2, qkv_bias=True)
+            self.levit = LevitAttention(32, key_dim=8, num_heads=2, attn_ratio=2, resolution=3)
+
+        def forward(self, x):
+            return self.levit(self.attn(x))
+
+    torch.manual_seed(0)
+    result, _ = assert_exact(
+        _perturbed(Net()), (torch.randn(2, 9, 32),), [(torch.randn(3, 9, 32),)]
+    )
+    types = {b.type for d in result.project.graph.library.definitions.values() for b in d.graph}
+    types |= {b.type for b in result.project.graph}
+    assert "take" in types and "custom_module" not in types
+
+
+def test_a_hugging_face_bert_traces_and_imports_with_the_same_outputs():
+    """BertModel slices its position_ids buffer to the input's length and expands its token
+    type buffer to ``input_ids.size()[:-1]``: the buffers are traced (plain fx stopped at
+    slicing a buffer by a traced size), and the batch read from ``size()[:-1][0]`` stays the
+    input's, so the export runs at every batch size. (The length is the example's: the
+    import records two batch sizes, not two lengths.)"""
+    transformers = pytest.importorskip("transformers")
+    from studio.interop.fx_import import remap_state_dict
+
+    config = transformers.BertConfig(
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        hidden_size=32,
+        intermediate_size=64,
+        vocab_size=100,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    model = _perturbed(transformers.BertModel(config, add_pooling_layer=False))
+    result = import_example(model, (torch.randint(0, 100, (2, 12)),))
+    assert result.matches, result.summary()
+    export = build_class(generate(result.project.graph, result.project.name))().eval()
+    export.load_state_dict(remap_state_dict(model.state_dict(), result.project))
+    for batch, length in ((1, 12), (3, 12)):
+        ids = torch.randint(0, 100, (batch, length))
+        want = model(ids).last_hidden_state
+        torch.testing.assert_close(_outputs(export, (ids,)), want, atol=1e-5, rtol=0)
+
+
+def test_a_module_list_looped_over_with_a_second_input_keeps_its_keys():
+    """``for layer in self.layers: x = layer(x, mask)`` (how Hugging Face and timm stack their
+    blocks): one class repeated in an nn.ModuleList looped over the same way, keys layers.0..."""
+    from torch import nn
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x, gate):
+            return x + self.fc(x) * gate
+
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate = nn.Linear(8, 8)
+            self.layers = nn.ModuleList([Layer() for _ in range(3)])
+
+        def forward(self, x):
+            gate = torch.sigmoid(self.gate(x))
+            for layer in self.layers:
+                x = layer(x, gate)
+            return x
+
+    torch.manual_seed(0)
+    result, _ = assert_exact(_perturbed(Stack()), (torch.randn(2, 8),), [(torch.randn(5, 8),)])
+    code = generate(result.project.graph, result.project.name).source
+    assert "self.layers = nn.ModuleList([Layer() for _ in range(3)])" in code
+
+
+def test_a_sequential_whose_children_are_called_one_by_one_keeps_its_keys():
+    """timm's heads: ``self.head = nn.Sequential(OrderedDict(pool=..., norm=..., fc=...))``
+    called as ``self.head.fc(self.head.norm(...))`` (never ``self.head(x)``): the head stays a
+    container of its own, so head.norm.weight and head.fc.weight load strictly."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3)
+            self.head = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("norm", nn.BatchNorm2d(8)),
+                        ("flatten", nn.Flatten()),
+                        ("fc", nn.Linear(8, 4)),
+                    ]
+                )
+            )
+
+        def forward(self, x):
+            x = self.stem(x).mean((2, 3), keepdim=True)
+            return self.head.fc(self.head.flatten(self.head.norm(x)))
+
+    torch.manual_seed(0)
+    assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),), [(torch.randn(3, 3, 16, 16),)])

@@ -449,3 +449,27 @@ register(
         keywords=("slice", "getitem", "select", "cls token"),
     )
 )
+
+
+def _take_expr(c: EmitContext) -> str:
+    return f"{c.inputs[0]}[{':, ' * c.p.dim}{c.inputs[1]}]"
+
+
+register(
+    BlockType(
+        id="take",
+        label="Index by tensor",
+        category=OPS,
+        description=(
+            "Picks entries of in1 along one dimension at the positions held by the integer "
+            "tensor in2: in1[:, in2] for dimension 1 (a relative position bias table read "
+            "through its index buffer)."
+        ),
+        torch_name="Tensor.__getitem__",
+        params={"dim": Int(1, "dimension", "The dimension of in1 that in2 indexes.", min=0, max=8)},
+        inputs=(Port("in1"), Port("in2")),
+        emitter=Op(_take_expr),
+        name_base="take",
+        keywords=("gather", "getitem", "index buffer", "relative position", "lookup"),
+    )
+)
