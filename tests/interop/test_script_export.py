@@ -24,7 +24,7 @@ from studio.training.optim import LRSchedule
 from studio.training.settings import TrainingSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-OUTPUTS = ["best.pt", "checkpoint.pt", "metrics.csv", "weights.pt"]
+OUTPUTS = ["best.pt", "checkpoint.pt", "metrics.csv", "weights.json", "weights.pt"]
 
 
 def _env(**extra) -> dict:

@@ -241,6 +241,24 @@ def standardize(train, val):
     return apply(train), apply(val), mean, std
 
 
+def target_scale(train):
+    """{"mean": [...], "std": [...]} of a regression training set's float targets, one of each per
+    output (a target that does not vary gets std 1); None for class labels or lazy data."""
+    base, index = table_rows(train)
+    if base is not None:
+        if base.table["y_dtype"] != "float32":
+            return None
+        y = torch.from_numpy(np.asarray(base.arrays()[1][np.sort(np.asarray(index, dtype=np.int64))]))
+    elif isinstance(train, TensorDataset) and train.tensors[-1].dtype.is_floating_point:
+        y = train.tensors[-1]
+    else:
+        return None
+    y = y.double().reshape(len(y), -1)
+    std = y.std(0) if len(y) > 1 else torch.ones(y.shape[1], dtype=y.dtype)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return {"mean": y.mean(0).tolist(), "std": std.tolist()}
+
+
 def read_image(path, size=None):
     """The image at `path` in RGB, decoded now (PIL decodes lazily) so a damaged file is named.
     With `size` (height, width) a JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale that
@@ -398,6 +416,8 @@ def load_data(settings, read, read_val=None):
     if settings["float_targets"]:
         classes = info.get("num_classes")
         train, val = as_float_targets(train, classes), as_float_targets(val, classes)
+    if settings.get("standardize_target"):  # regression: the targets' statistics (`targets`)
+        info = {**info, "target_scale": target_scale(train)}
     if settings.get("standardize"):
         train, val, mean, std = standardize(train, val)
         if mean is not None:

@@ -386,7 +386,7 @@ class TrainingController(QObject):
         if status == "failed":
             self._show_failure(r.failure, worker.code)
         else:
-            self.panel.show_message(r.message)
+            self.panel.show_message(" ".join([r.message, *getattr(r, "warnings", [])]))
         self.refresh_runs()
         self._lock(False)
         from studio.training.remote import warm_spare
