@@ -23,6 +23,7 @@ from studio.training.signatures import (
     csv_signature,
     fixed_signature,
     folder_signature,
+    image_size,
 )
 
 __all__ = [
@@ -213,6 +214,9 @@ class DatasetKind(Kind):
     #: (options with defaults, base dir) -> the options a run keeps to read the data the same
     #: way later (a text's vocabulary: Try it and train.py then use the ids it trained with)
     pin: Callable[..., dict] | None = None
+    #: (options with defaults, base dir) -> the values the data itself gives options left empty
+    #: (an image folder's size: the images' own); raises DataError when it cannot be read
+    own: Callable[..., dict] | None = None
     #: generated sets: the functions of `studio.training.datasets` that make it, helpers first
     generator: tuple[str, ...] = ()
     #: generated sets: the class names, or a pattern of the class number i ("arm {i}")
@@ -250,6 +254,15 @@ class DatasetKind(Kind):
             return {**options, **self.pin(self.values(options), base_dir)}
         except DataError:
             return dict(options)
+
+    def own_values(self, options: Mapping[str, Any], base_dir=None) -> dict:
+        """The values the data gives the options left empty (`own`); {} when it cannot be read yet."""
+        if self.own is None or self.problems(options):
+            return {}
+        try:
+            return self.own(self.values(options), base_dir)
+        except DataError:
+            return {}
 
     def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
         """The plain spec the runtime reader takes, for a loss whose target is `target`."""
@@ -467,11 +480,12 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
                 {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3),
-                 "size": Ints((28, 28), "Image size", "Every image is resized to this (height, width) as it is read",
-                              min_len=1, max_len=2, min=1, max=4096),
+                 "size": Ints((), "Image size", "Every image is resized to this (height, width) as it is read; "
+                              "empty: the images' own size (the first image's)", min_len=0, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
                 shown=("path", "channels", "size"), check=_size_check, family="folder", lazy=True,
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
+                own=lambda v, base_dir=None: {"size": image_size(v, base_dir)},
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
                 {"path": _PATH, "tokenizer": _TOKENIZER,

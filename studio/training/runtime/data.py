@@ -339,7 +339,7 @@ def decoded_images(files):
 
 def read_image_folder(spec):
     """(dataset, info) of a folder with one sub-folder of images per class, resized to
-    spec["size"], spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
+    spec["size"] (none: the first image's size), spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
     is false. With an augmentation pipeline (spec["augment"]: training and validation steps)
     the images are kept as uint8 and each view runs its steps as samples are read (`augment`).
     A set whose pixels fit the memory budget (`memory_budget`) is decoded once into memory
@@ -347,11 +347,12 @@ def read_image_folder(spec):
     batch needs it, so a folder of any size streams from disk."""
     from torchvision import datasets
 
-    size = spec.get("size", (28, 28))
+    folder = datasets.ImageFolder(str(spec["path"]))
+    size = spec.get("size") or read_image(folder.samples[0][0]).size[::-1]  # none: the first image's own
     size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
     size, channels, normalize = size[:2], int(spec.get("channels", 3)), spec.get("normalize", True)
-    loader = ImageFile(size)
-    plain = ImageFiles(datasets.ImageFolder(str(spec["path"]), loader=loader), size, channels, normalize)
+    folder.loader = ImageFile(size)
+    plain = ImageFiles(folder, size, channels, normalize)
     info = {
         "num_classes": len(plain.classes), "class_names": list(plain.classes),
         "description": f"{os.path.basename(str(spec['path']).rstrip('/'))} ({len(plain)} images, {len(plain.classes)} classes)",
