@@ -117,10 +117,7 @@ def _train(args: argparse.Namespace, project, settings, out: Path) -> int:
         print(file=sys.stderr)
         _error(result.failure.message if result.failure else result.message)
         return 2 if result.failure and result.failure.kind in ("settings", "check", "checkpoint") else 1
-    from studio.training.baseline import baseline_warning
-
-    warning = baseline_warning(data, trainer.loss_fn, result.history)
-    if warning:
+    for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     saved = f"weights in {result.weights_path}, " if result.weights_path else ""
     print(f"Saved {saved}metrics in {out / 'metrics.csv'}", file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -164,6 +165,29 @@ def build(project: Project, run: str | os.PathLike[str] | None = None):
     return model.eval(), code, note
 
 
+def output_info(weights: Path) -> dict:
+    """What a run's weights.json (beside ``weights.pt``) says the outputs mean: "class_names" and a
+    regression target's "target_scale"; {} when there is none or it cannot be read."""
+    try:
+        info = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def deployable(model, run, note: str):
+    """``(model, note)`` for a file that stands alone (.pt2, ONNX, TorchScript): a regression
+    target the run learnt standardised is scaled back to the data's units inside it, so it
+    predicts as the run reported (`studio.training.runtime.targets`)."""
+    scale = output_info(weights_path(run)).get("target_scale") if run is not None else None
+    if not isinstance(scale, dict) or "mean" not in scale or "std" not in scale:
+        return model, note
+    from studio.training.runtime.targets import ScaledOutput
+
+    model = ScaledOutput(model, scale["mean"], scale["std"]).eval()
+    return model, f"{note}; outputs in the data's units (the target's mean and std from weights.json)"
+
+
 def example_inputs(project: Project, batch: int = 2, seed: int = 0) -> tuple:
     """One batch of inputs shaped like the project's Input blocks (random floats, zero ids)."""
     import torch
@@ -279,6 +303,7 @@ def export_torchscript(
     if method not in ("auto", "script", "trace"):
         raise ExportError(f"unknown TorchScript method {method!r} (auto, script or trace)")
     model, _, note = build(project, run)
+    model, note = deployable(model, run, note)
     example = example_inputs(project)
     notes = [note]
     scripted = None
@@ -337,6 +362,7 @@ def export_program(
     import torch
 
     model, _, note = build(project, run)
+    model, note = deployable(model, run, note)
     example = example_inputs(project)
     with _quiet():
         try:
@@ -398,6 +424,7 @@ def export_onnx(
     if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
         raise ExportError(f"opset {opset} is not one this torch can write; choose {low} to {high} (default {DEFAULT_OPSET})")
     model, code, note = build(project, run)
+    model, note = deployable(model, run, note)
     in_names, out_names = onnx_names(project, code)
     example = example_inputs(project)
     axes = {n: {0: "batch"} for n in in_names + out_names}

@@ -183,7 +183,7 @@ def _literal(value, indent: int = 0) -> str:
 # -- the runtime: which functions the script copies ---------------------------------------------
 
 _RUNTIME = ("tables", "splits", "balance", "tabular", "tokens", "augment", "data", "parquet", "generated",
-            "text", "metrics", "schedules", "loop", "fit", "board", "threads", "script_main")
+            "text", "metrics", "targets", "schedules", "loop", "fit", "board", "threads", "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
     "hashlib": "import hashlib", "json": "import json", "math": "import math", "os": "import os",

@@ -80,6 +80,8 @@ class RunResult:
     monitor: str = ""
     weights_path: Path | None = None
     checkpoint_dir: Path | None = None
+    #: sentences about a run that ended but may not be usable (worse than predicting the mean)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -46,13 +46,19 @@ def save_file(path: str | Path, obj) -> Path:
         torch.save(obj, tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "write" in reason.lower() and isinstance(e, RuntimeError):
-            reason = f"the write failed; is the disk full? ({reason})"
-        raise WriteError(f"Could not write {path} ({reason}).") from None
+        raise write_error(path, e) from None
     return path
+
+
+def write_error(path: Path, e: BaseException) -> WriteError:
+    """The one-line error of a failed write of `path` (torch reports a full disk as a
+    RuntimeError from its zip writer); the temporary file it was written to is removed."""
+    with contextlib.suppress(OSError):
+        path.with_name(path.name + ".tmp").unlink()
+    reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "write" in reason.lower() and isinstance(e, RuntimeError):
+        reason = f"the write failed; is the disk full? ({reason})"
+    return WriteError(f"Could not write {path} ({reason}).")
 
 
 def load(path: str | Path) -> dict:

@@ -31,7 +31,7 @@ from pathlib import Path
 from studio.training.kinds import get_dataset
 from studio.training.runtime.tables import DataProblem, column_number, header_names, is_number
 from studio.training.settings import TrainingSettings
-from studio.training.signatures import IMAGE_SUFFIXES, DataError, resolve
+from studio.training.signatures import IMAGE_SUFFIXES, DataError, image_size, resolve
 
 HEAD_ROWS = 20_000  # CSV rows parsed from the top for the preview, statistics and bad cells
 SPREAD_ROWS = 20_000  # CSV rows read across a larger file to estimate the classes
@@ -227,12 +227,7 @@ def _image_folder(out: DataSummary, settings: TrainingSettings, values: dict, ba
         raise DataError(
             f"The class folder {missing[0]!r} in {root} has no images; remove it or add images."
         )
-    size = values["size"]
-    size = (
-        [int(size)] * 2
-        if isinstance(size, (int, float))
-        else [int(s) for s in size] * (3 - len(size))
-    )
+    size = list(image_size(values, base))
     channels = int(values["channels"])
     mask = val_mask(len(samples), settings)
     out.family, out.total, out.classes = "image", len(samples), classes

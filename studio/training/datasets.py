@@ -38,6 +38,8 @@ class Data:
     class_names: list[str] | None = None
     description: str = ""
     normalization: dict = field(default_factory=dict)  # {'mean': [...], 'std': [...]} for tabular data
+    #: regression targets learnt standardised: {'mean': [...], 'std': [...]} (`runtime.targets`)
+    target_scale: dict | None = None
 
 
 def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) -> Data:
@@ -67,6 +69,7 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
         class_names=info.get("class_names"),
         description=info["description"],
         normalization=info.get("normalization", {}),
+        target_scale=info.get("target_scale"),
     )
 
 

@@ -188,7 +188,7 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
     outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
     out: list[FitProblem] = []
     if len(inputs) == 1 and sig.sample_shape is not None:
-        out += _input_problems(inputs[0], sig)
+        out += _resize_problems(graph, inputs[0], sig) or _input_problems(inputs[0], sig)
     if out or len(outputs) != 1:
         return out  # the output follows from a wrong input: fix that first
     if sig.vocab_size is not None:
@@ -225,6 +225,34 @@ def signature_for_loss(sig, loss):
     if loss.target == "float" and sig.target == "class" and sig.numeric:
         return replace(sig, num_classes=None, target="float", target_width=1)
     return sig
+
+
+def _resize_problems(graph: Graph, block: Block, sig) -> list[FitProblem]:
+    """Images at their own size before a pretrained block (one whose declaration loads assets,
+    a Backbone with ImageNet weights) of another input size: resize the images to the Input's size,
+    which that block was made for, rather than change the Input."""
+    have, want = tuple(block.params["shape"]), tuple(sig.sample_shape)
+    if not sig.own_size or have == want or len(have) != 3 or have[0] != want[0]:
+        return []
+    after = [graph.blocks[b] for b in graph.successors().get(block.id, []) if b in graph.blocks]
+    pretrained = [b for b in after if b.spec.assets is not None and b.spec.assets(b.params)]
+    if not pretrained:
+        return []
+    from studio.training.standardize_check import SettingsFix
+
+    size = list(have[1:])
+
+    def resize(training: dict) -> dict:
+        data = training.get("data") if isinstance(training.get("data"), dict) else {}
+        return {**training, "data": {**data, "size": size}}
+
+    text = "×".join(map(str, size))
+    return [FitProblem(
+        f"The images are {want[1]}×{want[2]} ({sig.note}), but the pretrained {pretrained[0].name} after "
+        f"this Input takes {text} images. Set the Image size to {text}.",
+        block_id=block.id,
+        fix=SettingsFix(f"Resize the images to {text}", lambda g: Macro("", []), training=resize),
+    )]
 
 
 def _input_problems(block: Block, sig) -> list[FitProblem]:

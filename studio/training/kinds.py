@@ -23,6 +23,7 @@ from studio.training.signatures import (
     csv_signature,
     fixed_signature,
     folder_signature,
+    image_size,
 )
 
 __all__ = [
@@ -78,13 +79,18 @@ class LossTarget:
     #: the output the first-batch check expects: "classes" (one score per class), "values"
     #: (the target's shape), "labels" (one yes/no score per label), "tokens" (N x T x V scores)
     output: str = "classes"
+    #: the targets are learnt standardised (mean 0, std 1 over the training set) where the data
+    #: allows (its "standardize_target" option); losses and metrics stay in the data's units
+    #: (`runtime.targets`)
+    standardized: bool = False
 
 
 LOSS_TARGETS: dict[str, LossTarget] = {t.id: t for t in (
     #: one integer class index per sample
     LossTarget("class", "classification", "accuracy", "Accuracy", "class_hits"),
     #: a regression target vector
-    LossTarget("float", "regression", "mae", "Mean absolute error", "absolute_errors", output="values"),
+    LossTarget("float", "regression", "mae", "Mean absolute error", "absolute_errors", output="values",
+               standardized=True),
     #: one 0/1 output per label; class labels become one-hot float targets
     LossTarget("multilabel", "classification", "accuracy", "Accuracy", "label_hits", float_targets=True,
                output="labels"),
@@ -128,6 +134,10 @@ class LossKind(Kind):
     @property
     def float_targets(self) -> bool:
         return self.targets.float_targets
+
+    @property
+    def standardized_targets(self) -> bool:
+        return self.targets.standardized
 
     def torch_arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
@@ -207,6 +217,9 @@ class DatasetKind(Kind):
     #: (options with defaults, base dir) -> the options a run keeps to read the data the same
     #: way later (a text's vocabulary: Try it and train.py then use the ids it trained with)
     pin: Callable[..., dict] | None = None
+    #: (options with defaults, base dir) -> the values the data itself gives options left empty
+    #: (an image folder's size: the images' own); raises DataError when it cannot be read
+    own: Callable[..., dict] | None = None
     #: generated sets: the functions of `studio.training.datasets` that make it, helpers first
     generator: tuple[str, ...] = ()
     #: generated sets: the class names, or a pattern of the class number i ("arm {i}")
@@ -244,6 +257,15 @@ class DatasetKind(Kind):
             return {**options, **self.pin(self.values(options), base_dir)}
         except DataError:
             return dict(options)
+
+    def own_values(self, options: Mapping[str, Any], base_dir=None) -> dict:
+        """The values the data gives the options left empty (`own`); {} when it cannot be read yet."""
+        if self.own is None or self.problems(options):
+            return {}
+        try:
+            return self.own(self.values(options), base_dir)
+        except DataError:
+            return {}
 
     def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
         """The plain spec the runtime reader takes, for a loss whose target is `target`."""
@@ -393,6 +415,8 @@ def _noise(default: float) -> Float:
 _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2**32 - 1)
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
 _PATH = Text("", "File / folder", max_len=4096)
+_STANDARDIZE_TARGET = Bool(True, "Standardise target", "Regression: the model learns the target scaled to "
+                           "mean 0 and std 1; losses and metrics stay in the data's units")
 _SPLIT = Text("", "Split column", "A column saying train or val for each row (empty: a random split)", max_len=256)
 _VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21)
 _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
@@ -454,23 +478,25 @@ DATASETS: dict[str, DatasetKind] = _registry(
     DatasetKind("csv", "CSV file", "A table: one row per sample, one column is the target.",
                 {"path": _PATH, "target": Column(-1, "Target column"), "delimiter": Char(",", "Delimiter"),
                  "header": Choice("auto", "Header row", options=("auto", True, False)),
-                 "standardize": Bool(True, "Standardise"), "split": _SPLIT},
+                 "standardize": Bool(True, "Standardise"), "standardize_target": _STANDARDIZE_TARGET,
+                 "split": _SPLIT},
                 shown=("path", "target", "split"), family="file", loader="load_csv", targets=("class", "float"),
                 reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
     DatasetKind("parquet", "Parquet file", "A table in a Parquet file (needs pyarrow): one column is the target.",
                 {"path": _PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise"),
-                 "split": _SPLIT},
+                 "standardize_target": _STANDARDIZE_TARGET, "split": _SPLIT},
                 shown=("path", "target", "split"), family="file", loader="load_parquet", targets=("class", "float"),
                 reader="read_parquet_data", reader_spec=parquet_data.parquet_spec,
                 signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
                 {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3),
-                 "size": Ints((28, 28), "Image size", "Every image is resized to this (height, width) as it is read",
-                              min_len=1, max_len=2, min=1, max=4096),
+                 "size": Ints((), "Image size", "Every image is resized to this (height, width) as it is read; "
+                              "empty: the images' own size (the first image's)", min_len=0, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
                 shown=("path", "channels", "size"), check=_size_check, family="folder", lazy=True,
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
+                own=lambda v, base_dir=None: {"size": image_size(v, base_dir)},
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
                 {"path": _PATH, "tokenizer": _TOKENIZER,

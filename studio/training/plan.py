@@ -18,7 +18,8 @@ from studio.training.settings import TrainingSettings
 
 def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
     """The data part of the plan: the readers' specs, the split, targets and standardising."""
-    target = get_loss(settings.loss.name).target
+    loss = get_loss(settings.loss.name)
+    target = loss.target
     kind = get_dataset(settings.data.get("kind"))
     val = settings.val_data
     data = kind.runtime_spec(settings.data, target, base_dir)
@@ -35,6 +36,9 @@ def data_plan(settings: TrainingSettings, base_dir: str | Path | None) -> dict:
         "split_seed": settings.split_seed,  # the held-out rows do not move with --seed
         "float_targets": get_loss(settings.loss.name).float_targets,
         "standardize": bool(kind.values(settings.data).get("standardize", False)),
+        # regression: the model learns standardised targets (`runtime.targets`)
+        "standardize_target": loss.standardized_targets
+        and bool(kind.values(settings.data).get("standardize_target", False)),
     }
 
 

@@ -62,10 +62,18 @@ def _other_columns(path: str, values: Mapping[str, Any], split: Any) -> list[int
 
 
 def folder_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
-    size = values["size"]
-    size = [int(size)] * 2 if isinstance(size, (int, float)) else [int(s) for s in size] * (3 - len(size))
+    """The folder and the size its images are resized to: the "size" option, or the images' own
+    (`signatures.image_size`), written out so train.py resizes exactly as the run did (None when
+    the folder cannot be read here: `runtime.data.read_image_folder` then reads the first image's)."""
+    from studio.training.signatures import DataError, declared_size, image_size
+
+    try:
+        size = list(image_size(values, base_dir))
+    except DataError:  # not readable here (yet): the reader then takes the first image's own size
+        size = declared_size(values.get("size"))
     return {
-        "path": absolute(values["path"], base_dir), "size": size[:2], "channels": values["channels"],
+        "path": absolute(values["path"], base_dir), "size": size and list(size),
+        "channels": values["channels"],
         "normalize": bool(values["normalize"]),
     }
 

@@ -8,6 +8,7 @@
             metrics.csv                 one row per epoch (the trainer's CSVLogger)
             steps.npy                   (step, loss) per optimizer step, float64 (n, 2)
             weights.pt                  final state_dict (the trainer writes it)
+            weights.json                what the outputs mean: class_names, a regression target_scale
             tensorboard/                TensorBoard event files (when tensorboard is installed)
             checkpoints/last.pt, best.pt
 

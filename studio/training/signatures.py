@@ -38,6 +38,8 @@ class DataSignature:
     vocab_size: int | None = None  # token ids the samples use (text), else None
     #: class labels that are all numbers: a regression loss reads them as one value each
     numeric: bool = False
+    #: images at their own size (the Image size option is empty): another size is one setting away
+    own_size: bool = False
 
 
 def resolve(p: Any, base_dir, what: str) -> Path:
@@ -118,13 +120,52 @@ def _csv_cached(path_text: str, key: str, stamp: float) -> DataSignature:
 
 def folder_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
     root = resolve(values.get("path"), base_dir, "image folder")
-    size = values.get("size", (28, 28))
-    size = (int(size),) * 2 if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
-    return _folder_cached(str(root), int(values.get("channels", 3)), size[:2], _stamp(root))
+    return _folder_cached(str(root), int(values.get("channels", 3)), declared_size(values.get("size")), _stamp(root))
+
+
+def declared_size(size: Any) -> tuple[int, int] | None:
+    """An image folder's "size" option as (height, width): one number is a square; empty (the
+    default) is None, the images' own size (`folder_signature`)."""
+    if isinstance(size, (int, float)) and not isinstance(size, bool):
+        return (int(size),) * 2
+    if not size:
+        return None
+    size = tuple(int(s) for s in size) * (3 - len(size))
+    return size[:2]
+
+
+def image_size(values: Mapping[str, Any], base_dir=None) -> tuple[int, int]:
+    """The (height, width) an image folder's images are resized to: its "size" option, or when
+    that is empty the images' own size (the first image's, in the order they are read)."""
+    return folder_signature(values, base_dir).sample_shape[1:]
+
+
+def _own_size(root: Path, classes: list[str]) -> tuple[int, int]:
+    """(height, width) of the first image in ImageFolder's order, read from its header only."""
+    from PIL import Image
+
+    for name in classes:
+        for folder, _, files in sorted(os.walk(root / name, followlinks=True)):
+            for f in sorted(files):
+                if f.lower().endswith(IMAGE_SUFFIXES):
+                    path = Path(folder) / f
+                    try:
+                        with Image.open(path) as image:
+                            width, height = image.size
+                    except Exception as e:  # noqa: BLE001 - PIL raises many types for a damaged file
+                        reason = (str(e).splitlines() or [type(e).__name__])[0][:120]
+                        raise DataError(
+                            f"The image {path} cannot be read ({reason}); remove or replace it, or set the "
+                            "Image size."
+                        ) from None
+                    return height, width
+    raise DataError(f"{root} must contain one sub-folder per class with images inside.")
 
 
 @functools.lru_cache(maxsize=64)
-def _folder_cached(root_text: str, channels: int, size: tuple[int, int], stamp: float) -> DataSignature:
+def _folder_cached(
+    root_text: str, channels: int, size: tuple[int, int] | None, stamp: float
+) -> DataSignature:
     root = Path(root_text)
     try:
         classes = sorted(
@@ -135,8 +176,13 @@ def _folder_cached(root_text: str, channels: int, size: tuple[int, int], stamp: 
         raise DataError(f"Could not read the image folder {root}: {e.strerror or e}") from None
     if not classes:
         raise DataError(f"{root} must contain one sub-folder per class with images inside.")
-    note = f"{root.name} ({len(classes)} classes)"
-    return DataSignature((channels, *size), "float32", len(classes), "class", None, note)
+    own = size is None
+    if own:
+        size = _own_size(root, classes)
+        note = f"{root.name} ({len(classes)} classes, {size[0]}×{size[1]} images)"
+    else:
+        note = f"{root.name} ({len(classes)} classes)"
+    return DataSignature((channels, *size), "float32", len(classes), "class", None, note, own_size=own)
 
 
 is_float = is_number

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from studio.training import checkpoints
+from studio.training.baseline import baseline_warning
 from studio.training.batches import DataFault, LoaderBatches, last_line, make_batches
 from studio.training.callbacks import EpochReport, Failure, RunInfo, RunResult, StepReport
 from studio.training.control import RunControl, model_failure, resolve_device
@@ -31,6 +32,8 @@ from studio.training.plan import loop_plan
 from studio.training.runtime import schedules
 from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.fit import Hooks, Progress, fit
+from studio.training.runtime.script_main import save_weights
+from studio.training.runtime.targets import standardized_targets
 from studio.training.runtime.threads import choose_threads
 from studio.training.settings import TrainingSettings
 
@@ -200,6 +203,8 @@ class Trainer(Hooks):
             metric_name=s.metric_name, monitor=monitor, description=data.description,
         )
         self.info.notes.append(f"Running with {threads} and {optimizer_description(self.optimizer)}.")
+        if getattr(data, "target_scale", None):
+            self.info.notes.append(target_note(data.target_scale))
         if s.precision != "none" and self.device.type != "cuda":
             self.info.notes.append(f"Mixed precision ({s.precision}) is off: it needs a CUDA GPU (running on {self.device}).")
         memory = self.device.type == "cuda" and fit_note(
@@ -248,6 +253,8 @@ class Trainer(Hooks):
 
         validation = (lambda: self.val_batches.epoch(self.gen)) if self.val_batches is not None else None
         model = torch.compile(self.model) if self.compile else self.model  # shares the parameters
+        if getattr(self.data, "target_scale", None):  # regression: learn (y - mean) / std, report in the data's units
+            model, self.loss_fn = standardized_targets(model, self.loss_fn, self.data.target_scale, device)
         status = fit(model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.metric,
                      self.rate, len(train), validation, device, self.autocast, self.scaler)
         if status == "nan":
@@ -362,6 +369,9 @@ class Trainer(Hooks):
             **self.progress.state_dict(),  # epoch, step, history, best, bad epochs, plateau
             "rng": checkpoints.rng_state(*self._generators()),
             "settings": self.settings.to_dict(),
+            # what the outputs mean (`runtime.targets.save_output_info`): plain lists, weights_only-safe
+            "class_names": getattr(self.data, "class_names", None),
+            "target_scale": getattr(self.data, "target_scale", None),
         }
 
     def _generators(self) -> list[torch.Generator]:
@@ -412,10 +422,12 @@ class Trainer(Hooks):
         if not all(torch.isfinite(t).all() for t in self.model.state_dict().values() if t.is_floating_point()):
             return None
         path = self.out_dir / "weights.pt"
+        info = {"class_names": getattr(self.data, "class_names", None),
+                "target_scale": getattr(self.data, "target_scale", None)}
         try:  # a full disk: the run's result still comes back, with why the weights are missing
-            return checkpoints.save_file(path, {k: v.detach().cpu() for k, v in self.model.state_dict().items()})
-        except checkpoints.WriteError as e:
-            self._result.message = f"{self._result.message} {e}".strip()
+            return path if save_weights(self.model, path, info) else None  # and weights.json: what the outputs mean
+        except (OSError, RuntimeError) as e:
+            self._result.message = f"{self._result.message} {checkpoints.write_error(path, e)}".strip()
             return None
 
     def _fill_result(self, status: str, message: str) -> RunResult:
@@ -429,6 +441,8 @@ class Trainer(Hooks):
     def _finish(self, status: str, message: str) -> RunResult:
         r = self._fill_result(status, message or f"Finished {self.epoch} epoch(s).")
         r.weights_path = self._save_weights()
+        warning = baseline_warning(self.data, self.loss_fn, r.history)  # a regression no better than the mean
+        r.warnings += [warning] if warning else []
         self._emit_last(["on_run_end"], r, r)
         return r
 
@@ -456,6 +470,14 @@ class Trainer(Hooks):
     _run_steps0 = 0
     _reported_step = 0
     _nan_value = math.nan
+
+
+def target_note(scale: dict) -> str:
+    """The run summary's sentence about regression targets learnt standardised."""
+    pairs = ", ".join(f"{m:.4g} ± {d:.4g}" for m, d in list(zip(scale["mean"], scale["std"], strict=True))[:3])
+    more = ", ..." if len(scale["mean"]) > 3 else ""
+    return (f"The targets ({pairs}{more}) are learnt standardised (mean 0, std 1); losses and metrics are "
+            "in the data's own units.")
 
 
 def _sample_dtype(data: Data):

@@ -25,7 +25,7 @@ from studio.training.plan import run_plan
 from studio.training.settings import TrainingSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-OUTPUTS = ["best.pt", "checkpoint.pt", "metrics.csv", "weights.pt"]
+OUTPUTS = ["best.pt", "checkpoint.pt", "metrics.csv", "weights.json", "weights.pt"]
 
 
 def _env(**extra) -> dict:

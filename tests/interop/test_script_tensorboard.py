@@ -62,7 +62,7 @@ def test_train_py_writes_studios_tags_per_step_and_per_epoch(tmp_path):
         assert [e.step for e in written] == list(range(1, EPOCHS + 1))
         assert [e.value for e in written] == pytest.approx([float(r[key]) for r in rows], rel=1e-5), key
     assert "epoch" not in scalars and "seconds" not in scalars
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["best.pt", "checkpoint.pt", "metrics.csv", "weights.pt"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["best.pt", "checkpoint.pt", "metrics.csv", "weights.json", "weights.pt"]
 
 
 def test_without_the_tensorboard_package_train_py_says_so_in_one_line_and_trains(tmp_path):

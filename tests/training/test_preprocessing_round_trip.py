@@ -3,6 +3,7 @@ table), its standardisation moved inside the model by the Problems fix, exported
 fresh process that has only torch, scores the raw rows as the run scored them."""
 
 import csv
+import importlib.util
 import json
 import subprocess
 import sys
@@ -15,6 +16,28 @@ from studio.graph.project import dumps, load_project
 from studio.training.standardize_check import standardize_problems
 
 EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
+
+#: the same rows scored by the run's .pt2 program (torch only) or ONNX graph (onnx's reference
+#: evaluator): the file alone, no Studio and no source
+SCORE_FILE = r"""
+import csv, sys, numpy, torch
+kind, path, table = sys.argv[1:4]
+rows = list(csv.reader(open(table)))[1:]
+x = torch.tensor([[float(v) for v in r[:-1]] for r in rows])
+y = torch.tensor([int(r[-1]) for r in rows])
+n = len(rows); n_val = round(n * 0.2)  # the run's split: split_seed 0
+val = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:n_val].sort().values
+if kind == "pt2":
+    with torch.no_grad():
+        scores = torch.export.load(path).module()(x[val])
+else:
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+    proto = onnx.load(path)
+    session = ReferenceEvaluator(proto)
+    scores = torch.from_numpy(session.run(None, {proto.graph.input[0].name: x[val].numpy()})[0])
+print((scores.argmax(1) == y[val]).float().mean().item())
+"""
 
 SCORE = r"""
 import csv, sys, torch
@@ -102,3 +125,145 @@ def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv)
         f"run val accuracy {run_accuracy:.4f}, exported model on raw rows {exported_accuracy:.4f}"
     )
     assert abs(exported_accuracy - run_accuracy) <= 0.01
+
+    # the standalone files carry the Standardize block's buffers: they score raw rows alike
+    (tmp_path / "score_file.py").write_text(SCORE_FILE)
+    formats = ["pt2"] + (["onnx"] if importlib.util.find_spec("onnx") else [])
+    for fmt in formats:
+        target = tmp_path / f"model.{fmt}"
+        run = str(tmp_path / "run")
+        assert studio(["export", str(path), "--format", fmt, "-o", str(target), "--run", run]) == 0
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                str(tmp_path / "score_file.py"),
+                fmt,
+                str(target),
+                str(cancer_csv),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stderr
+        accuracy = float(out.stdout.strip().splitlines()[-1])
+        print(f"{fmt} on raw rows {accuracy:.4f}")
+        assert abs(accuracy - run_accuracy) <= 0.01, fmt
+
+
+SCORE_REGRESSION = r"""
+import csv, json, sys, torch
+source, weights, program, table = sys.argv[1:5]
+namespace = {}
+exec(compile(open(source).read(), source, "exec"), namespace)
+Model = next(v for v in namespace.values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+             and v is not torch.nn.Module)
+model = Model()
+model.load_state_dict(torch.load(weights, weights_only=True))
+model.eval()
+scale = json.load(open(weights[: -len(".pt")] + ".json"))["target_scale"]
+rows = list(csv.reader(open(table)))[1:]
+x = torch.tensor([[float(v) for v in r[:-1]] for r in rows])
+y = torch.tensor([[float(r[-1])] for r in rows])
+n = len(rows); n_val = round(n * 0.2)
+val = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:n_val].sort().values
+with torch.no_grad():
+    by_hand = model(x[val]) * torch.tensor(scale["std"]) + torch.tensor(scale["mean"])
+    by_program = torch.export.load(program).module()(x[val])
+print(float(((by_hand - y[val]) ** 2).mean()), float(((by_program - y[val]) ** 2).mean()))
+"""
+
+
+def test_a_regression_run_keeps_its_target_scale_beside_the_weights(tmp_path):
+    """Diabetes: features standardised inside the model, the target learnt standardised; the
+    Python class with weights.pt and weights.json, and the .pt2 program alone, give the run's
+    validation MSE (in the data's units) on raw rows."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    d = datasets.load_diabetes()
+    table = tmp_path / "diabetes.csv"
+    with table.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*(f"f{i}" for i in range(10)), "y"])
+        for row, y in zip(d.data.tolist(), d.target.tolist(), strict=True):
+            w.writerow([*(repr(v) for v in row), y])
+    raw = json.loads(EXAMPLE.read_text())
+    for block in raw["graph"]["blocks"]:
+        if block["type"] == "input":
+            block["params"]["shape"] = [10]
+        if block["name"] == "classifier":
+            block["params"]["out_features"] = 1
+    raw["training"] = {
+        "data": {"kind": "csv", "path": table.name, "target": "y"},
+        "loss": {"name": "mse"},
+    }
+    path = tmp_path / "diabetes.studio.json"
+    path.write_text(json.dumps(raw))
+    project = load_project(path)
+    (problem,) = standardize_problems(project.graph, project.training, tmp_path)
+    problem.fix.make(project.graph).do(project.graph)
+    project.training = problem.fix.training(project.training)
+    path.write_text(dumps(project))
+
+    assert studio(["train", str(path), "--out", str(tmp_path / "run"), "--device", "cpu"]) == 0
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    run_mse = float(rows[-1]["val_loss"])
+    info = json.loads((tmp_path / "run" / "weights.json").read_text())
+    assert info["class_names"] is None and abs(info["target_scale"]["mean"][0] - 152) < 5
+    import torch
+
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert checkpoint["target_scale"] == info["target_scale"]
+    for fmt, target in (("python", "model.py"), ("pt2", "model.pt2")):
+        run = ["--run", str(tmp_path / "run")] if fmt == "pt2" else []
+        assert (
+            studio(["export", str(path), "--format", fmt, "-o", str(tmp_path / target), *run]) == 0
+        )
+    (tmp_path / "score.py").write_text(SCORE_REGRESSION)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            str(tmp_path / "score.py"),
+            str(tmp_path / "model.py"),
+            str(tmp_path / "run" / "weights.pt"),
+            str(tmp_path / "model.pt2"),
+            str(table),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    by_hand, by_program = map(float, out.stdout.split())
+    print(f"run val MSE {run_mse:.1f}, class + weights.json {by_hand:.1f}, .pt2 {by_program:.1f}")
+    assert abs(by_hand - run_mse) <= 1e-3 * run_mse and abs(by_program - run_mse) <= 1e-3 * run_mse
+
+
+def test_class_names_in_output_order_travel_with_the_weights_and_checkpoints(tmp_path):
+    (tmp_path / "points.csv").write_text(
+        "a,b,label\n"
+        + "".join(f"{i % 7},{i % 5},{('cat', 'ant', 'bee')[i % 3]}\n" for i in range(60))
+    )
+    raw = json.loads(EXAMPLE.read_text())
+    raw["training"] = {
+        "data": {"kind": "csv", "path": "points.csv", "target": "label"},
+        "epochs": 1,
+    }
+    for block in raw["graph"]["blocks"]:
+        if block["name"] == "classifier":
+            block["params"]["out_features"] = 3
+    path = tmp_path / "p.studio.json"
+    path.write_text(json.dumps(raw))
+    assert studio(["train", str(path), "--out", str(tmp_path / "run"), "--device", "cpu"]) == 0
+    info = json.loads((tmp_path / "run" / "weights.json").read_text())
+    assert info == {
+        "class_names": ["ant", "bee", "cat"],
+        "target_scale": None,
+    }  # output i is classes[i]
+    import torch
+
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "best.pt", weights_only=True)
+    assert checkpoint["class_names"] == ["ant", "bee", "cat"]

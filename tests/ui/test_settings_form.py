@@ -146,8 +146,23 @@ def test_an_emptied_row_shows_the_kinds_default_it_falls_back_to(form):
     assert lr.placeholderText() == "0.01 (default)" and form.settings()["optimizer"] == {"name": "sgd"}
 
 
-def test_an_image_folder_shows_the_size_its_images_are_resized_to(form):
+def test_an_image_folder_shows_the_size_its_images_are_resized_to(form, tmp_path):
     form.editors[("data", "kind")].setCurrentText("image_folder")
     size = form.editors[("data", "size")]
-    assert form.form.isRowVisible(size) and size.placeholderText() == "(28, 28) (default)"
-    assert "resized" in size.toolTip()
+    assert form.form.isRowVisible(size) and size.placeholderText() == "the data's own (default)"
+    assert "resized" in size.toolTip() and "the images' own size" in size.toolTip()
+    from PIL import Image
+
+    for name in ("ants", "bees"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (20, 12)).save(tmp_path / name / "a.png")
+    path = form.editors[("data", "path")]
+    path.setText(str(tmp_path))
+    path.textEdited.emit(str(tmp_path))
+    form.load(form.settings())  # the panel reloads the form after each pushed edit
+    assert size.text() == "" and size.placeholderText() == "12, 20 (the data's own)"
+    edits = []
+    form.edited.connect(lambda d, key: edits.append(d))
+    size.setText("32, 32")
+    size.textEdited.emit("32, 32")
+    assert edits and edits[-1]["data"]["size"] == [32, 32]

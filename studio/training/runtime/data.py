@@ -241,6 +241,24 @@ def standardize(train, val):
     return apply(train), apply(val), mean, std
 
 
+def target_scale(train):
+    """{"mean": [...], "std": [...]} of a regression training set's float targets, one of each per
+    output (a target that does not vary gets std 1); None for class labels or lazy data."""
+    base, index = table_rows(train)
+    if base is not None:
+        if base.table["y_dtype"] != "float32":
+            return None
+        y = torch.from_numpy(np.asarray(base.arrays()[1][np.sort(np.asarray(index, dtype=np.int64))]))
+    elif isinstance(train, TensorDataset) and train.tensors[-1].dtype.is_floating_point:
+        y = train.tensors[-1]
+    else:
+        return None
+    y = y.double().reshape(len(y), -1)
+    std = y.std(0) if len(y) > 1 else torch.ones(y.shape[1], dtype=y.dtype)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return {"mean": y.mean(0).tolist(), "std": std.tolist()}
+
+
 def read_image(path, size=None):
     """The image at `path` in RGB, decoded now (PIL decodes lazily) so a damaged file is named.
     With `size` (height, width) a JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale that
@@ -321,7 +339,7 @@ def decoded_images(files):
 
 def read_image_folder(spec):
     """(dataset, info) of a folder with one sub-folder of images per class, resized to
-    spec["size"], spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
+    spec["size"] (none: the first image's size), spec["channels"] 1 (grey) or 3, normalised to [-1, 1] unless spec["normalize"]
     is false. With an augmentation pipeline (spec["augment"]: training and validation steps)
     the images are kept as uint8 and each view runs its steps as samples are read (`augment`).
     A set whose pixels fit the memory budget (`memory_budget`) is decoded once into memory
@@ -329,11 +347,12 @@ def read_image_folder(spec):
     batch needs it, so a folder of any size streams from disk."""
     from torchvision import datasets
 
-    size = spec.get("size", (28, 28))
+    folder = datasets.ImageFolder(str(spec["path"]))
+    size = spec.get("size") or read_image(folder.samples[0][0]).size[::-1]  # none: the first image's own
     size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(s) for s in size) * (3 - len(size))
     size, channels, normalize = size[:2], int(spec.get("channels", 3)), spec.get("normalize", True)
-    loader = ImageFile(size)
-    plain = ImageFiles(datasets.ImageFolder(str(spec["path"]), loader=loader), size, channels, normalize)
+    folder.loader = ImageFile(size)
+    plain = ImageFiles(folder, size, channels, normalize)
     info = {
         "num_classes": len(plain.classes), "class_names": list(plain.classes),
         "description": f"{os.path.basename(str(spec['path']).rstrip('/'))} ({len(plain)} images, {len(plain.classes)} classes)",
@@ -398,6 +417,8 @@ def load_data(settings, read, read_val=None):
     if settings["float_targets"]:
         classes = info.get("num_classes")
         train, val = as_float_targets(train, classes), as_float_targets(val, classes)
+    if settings.get("standardize_target"):  # regression: the targets' statistics (`targets`)
+        info = {**info, "target_scale": target_scale(train)}
     if settings.get("standardize"):
         train, val, mean, std = standardize(train, val)
         if mean is not None:

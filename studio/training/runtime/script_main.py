@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import sys
@@ -32,6 +33,7 @@ from studio.training.runtime.loop import (
     tensor_batches,
     write_metrics,
 )
+from studio.training.runtime.targets import standardized_targets
 from studio.training.runtime.threads import choose_threads
 
 
@@ -189,12 +191,15 @@ class ScriptHooks:
             save_weights(net, self.out / "best.pt")
 
 
-def save_weights(net, path):
-    """The weights, when all are numbers, at `path` (written whole, then renamed into place)."""
+def save_weights(net, path, info=None):
+    """The weights, when all are numbers, at `path` (written whole, then renamed into place); with the
+    data's `info`, path.json holds its "class_names" and "target_scale": what the outputs mean."""
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     if all(v.isfinite().all() for v in state.values() if v.is_floating_point()):
         torch.save(state, path.with_name(path.name + ".tmp"))
         os.replace(path.with_name(path.name + ".tmp"), path)
+        if info is not None:
+            path.with_suffix(".json").write_text(json.dumps({k: info.get(k) for k in ("class_names", "target_scale")}))
         return True
     return False
 
@@ -233,7 +238,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
         print(f"Training on {device} with {why}.")
     if distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
-    train_data, val_data, _ = load_data(s, read, read_val)
+    train_data, val_data, info = load_data(s, read, read_val)
     if distributed and rank == 0:
         dist.barrier()
     torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
@@ -253,6 +258,8 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     net = model.to(device)
     if distributed:  # DDP: backward() averages the gradients over the processes
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    if s["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
+        model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
     autocast, scaler = mixed_precision(s, device)
     generator = torch.Generator().manual_seed(s["seed"])
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
@@ -275,7 +282,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
               "gradient clipping, or check the data for NaN values.", file=sys.stderr)
     if status == "early_stopped" and rank == 0:
         print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
-    if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt"):
+    if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt", info):
         print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
     if distributed:
         dist.barrier()  # no process leaves while another still talks to it

@@ -100,6 +100,7 @@ class TrainingController(QObject):
     def set_document(self, doc) -> None:
         """A project was opened: show its settings and runs (a running run was stopped first)."""
         self.doc = doc
+        self.panel.form.folder = lambda: self.doc.project.path.parent if self.doc.project.path else None
         self.panel.form.load(doc.project.training)
         doc.undo_stack.indexChanged.connect(self._undo_moved)
         doc.graph.events.changed.connect(self._graph_edited)
@@ -386,7 +387,7 @@ class TrainingController(QObject):
         if status == "failed":
             self._show_failure(r.failure, worker.code)
         else:
-            self.panel.show_message(r.message)
+            self.panel.show_message(" ".join([r.message, *getattr(r, "warnings", [])]))
         self.refresh_runs()
         self._lock(False)
         from studio.training.remote import warm_spare

@@ -139,6 +139,20 @@ def _default_of(d: dict, f: Field):
     return None if param is None else param.default
 
 
+def _placeholder(d: dict, f: Field, folder=None) -> str:
+    """What an empty row falls back to: the kind's default, or what the data itself gives an
+    option whose default is empty (an image folder's size: its images' own; relative paths from
+    `folder`, the project's)."""
+    default = _default_of(d, f)
+    if default is None:
+        return "default"
+    if default in ((), "", None) and f.path[0] == "data":
+        kind = kinds.DATASETS.get(_get(d, ("data", "kind"), ""))
+        own = kind.own_values(d.get("data", {}), folder).get(f.path[1]) if kind is not None else None
+        return "the data's own (default)" if own is None else f"{_fmt(own)} (the data's own)"
+    return f"{_fmt(default)} (default)"
+
+
 def _early(d) -> bool:
     return bool(_get(d, ("early_stopping", "enabled"), False))
 
@@ -195,6 +209,12 @@ def _parse(kind: str, text: str):
         return None
     if kind == "workers" and text.lower() == AUTO:
         return AUTO
+    if kind == "ints":  # "32, 32", "32x32" or "(32, 32)": a list, as a project file holds it
+        parts = [p for p in text.strip("()[]").replace("×", ",").replace("x", ",").split(",") if p.strip()]
+        try:
+            return [int(p) for p in parts]
+        except ValueError:
+            return text
     try:
         return int(text) if kind in ("int", "workers") else float(text)
     except ValueError:
@@ -208,6 +228,8 @@ class SettingsForm(QWidget):
         super().__init__(parent)
         self._dict: dict = {}
         self._loading = False
+        #: the folder relative data paths are read from (the project's; set by the panel's owner)
+        self.folder = lambda: None
         self.form = QFormLayout()
         self.form.setContentsMargins(4, 4, 4, 4)
         self.editors: dict[tuple, QWidget] = {}
@@ -274,8 +296,7 @@ class SettingsForm(QWidget):
                     w.setChecked(bool(value))
                 else:
                     w.setText("" if value is None else _fmt(value))
-                    default = _default_of(self._dict, f)
-                    w.setPlaceholderText("default" if default is None else f"{_fmt(default)} (default)")
+                    w.setPlaceholderText(_placeholder(self._dict, f, self.folder()))
         finally:
             self._loading = False
         self._show_visibility()
@@ -351,4 +372,6 @@ class SettingsForm(QWidget):
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_fmt(v) for v in value)
     return str(value)

@@ -66,6 +66,11 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
     xs = xs.float() if xs.is_floating_point() or xs.dtype == torch.bool else xs  # token ids stay integers
     ys = torch.stack([torch.as_tensor(ds[i][1]) for i in range(n)])
     model = copy.deepcopy(model).cpu().eval()
+    scale = getattr(data, "target_scale", None)
+    if scale:  # a regression target learnt standardised: predictions in the data's units
+        from studio.training.runtime.targets import ScaledOutput
+
+        model = ScaledOutput(model, scale["mean"], scale["std"])
     out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:]),
                  "class_names": list(data.class_names or [])}
     with torch.no_grad():
