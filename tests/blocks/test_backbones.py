@@ -68,7 +68,7 @@ def test_feature_map_of_a_stage_and_real_forward():
     a = analyze(g)
     assert a.block_info(b.id).out_shapes == ((BATCH, 256, 4, 4),)
     src = generate(g, "Net").source
-    assert "create_feature_extractor(" in src and "['layer3']" in src
+    assert "create_feature_extractor(" in src and '["layer3"]' in src
     model = build_model(g, "Net")
     assert model(torch.randn(2, 3, 64, 64)).shape == (2, 256, 4, 4)
 
