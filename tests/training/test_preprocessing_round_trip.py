@@ -262,8 +262,29 @@ def test_class_names_in_output_order_travel_with_the_weights_and_checkpoints(tmp
     assert info == {
         "class_names": ["ant", "bee", "cat"],
         "target_scale": None,
+        "codec": None,
     }  # output i is classes[i]
     import torch
 
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "best.pt", weights_only=True)
     assert checkpoint["class_names"] == ["ant", "bee", "cat"]
+
+
+def test_a_text_runs_tokenizer_and_vocabulary_travel_with_the_weights(tmp_path):
+    """A character model is useless without its vocabulary: weights.json beside weights.pt holds
+    the tokenizer and the characters in id order, so new text encodes to the ids it trained on."""
+    import torch
+
+    from studio.training.runtime.script_main import save_weights
+    from studio.training.runtime.text import read_text_windows
+
+    text = "the quick brown fox jumps over the lazy dog\n" * 20
+    (tmp_path / "t.txt").write_text(text)
+    spec = {"path": str(tmp_path / "t.txt"), "tokenizer": "char", "block_size": 8, "stride": 8}
+    data, info = read_text_windows(spec)
+    net = torch.nn.Embedding(info["num_classes"], 4)
+    assert save_weights(net, tmp_path / "weights.pt", info)
+    codec = json.loads((tmp_path / "weights.json").read_text())["codec"]
+    assert codec["tokenizer"] == "char" and len(codec["vocab"]) == info["num_classes"]
+    index = {c: i + codec["offset"] for i, c in enumerate(codec["vocab"])}
+    assert [index[c] for c in text[:8]] == data.tokens[:8].tolist()

@@ -88,7 +88,7 @@ def read_text_windows(spec, chunk=1 << 20):
             ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)
     del text
     data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
-    info = {"num_classes": size, "description": (
+    info = {"num_classes": size, "codec": codec, "description": (
         f"{file_name(spec['path'])} ({len(ids)} tokens, {size} in the vocabulary, "
         f"{len(data)} windows of {data.block_size})")}
     return data, info
@@ -109,7 +109,7 @@ def read_text_classes(spec):
     index = {c: i for i, c in enumerate(classes)}
     data = TensorDataset(x, torch.tensor([index[v] for v in labels], dtype=torch.long))
     data.codec = codec
-    info = {"num_classes": len(classes), "class_names": classes,
+    info = {"num_classes": len(classes), "class_names": classes, "codec": codec,
             "description": f"{name} ({len(texts)} texts of {length} tokens, {len(classes)} classes)"}
     return data, info
 
