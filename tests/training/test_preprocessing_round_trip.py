@@ -263,6 +263,7 @@ def test_class_names_in_output_order_travel_with_the_weights_and_checkpoints(tmp
         "class_names": ["ant", "bee", "cat"],
         "target_scale": None,
         "codec": None,
+        "image": None,
     }  # output i is classes[i]
     import torch
 
@@ -288,3 +289,23 @@ def test_a_text_runs_tokenizer_and_vocabulary_travel_with_the_weights(tmp_path):
     assert codec["tokenizer"] == "char" and len(codec["vocab"]) == info["num_classes"]
     index = {c: i + codec["offset"] for i, c in enumerate(codec["vocab"])}
     assert [index[c] for c in text[:8]] == data.tokens[:8].tolist()
+
+
+def test_an_image_runs_input_transform_travels_with_the_weights(tmp_path):
+    """The size the images were resized to and their normalisation are saved beside the weights,
+    so a deployed model is fed images as it was trained."""
+    import torch
+    from PIL import Image
+
+    from studio.training.runtime.data import read_image_folder
+    from studio.training.runtime.script_main import save_weights
+
+    for label in ("cat", "dog"):
+        (tmp_path / "pics" / label).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (20, 12), (i * 40, 0, 0)).save(tmp_path / "pics" / label / f"{i}.png")
+    _, info = read_image_folder({"path": str(tmp_path / "pics"), "channels": 1})
+    assert save_weights(torch.nn.Linear(2, 2), tmp_path / "weights.pt", info)
+    saved = json.loads((tmp_path / "weights.json").read_text())
+    assert saved["image"] == {"size": [12, 20], "channels": 1, "normalize": True}
+    assert saved["class_names"] == ["cat", "dog"]

@@ -355,6 +355,8 @@ def read_image_folder(spec):
     plain = ImageFiles(folder, size, channels, normalize)
     info = {
         "num_classes": len(plain.classes), "class_names": list(plain.classes),
+        # what an image goes through before the model: resized, scaled to [0, 1], then to [-1, 1]
+        "image": {"size": list(size), "channels": channels, "normalize": bool(normalize)},
         "description": f"{os.path.basename(str(spec['path']).rstrip('/'))} ({len(plain)} images, {len(plain.classes)} classes)",
     }
     pipeline = spec.get("augment")
