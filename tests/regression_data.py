@@ -1,6 +1,8 @@
-"""scikit-learn's diabetes table as a CSV file, and regression settings that read it."""
+"""scikit-learn's diabetes table as a CSV file, and regression settings and projects that read it."""
 
 import csv
+import json
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +30,25 @@ def diabetes_settings(folder, **training) -> TrainingSettings:
             **training,
         }
     )
+
+
+EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
+
+
+def diabetes_project(folder: Path, name: str = "p.studio.json", **training) -> Path:
+    """The spiral example rewired for diabetes (10 features in, 1 value out) with an MSE loss."""
+    diabetes_csv(folder)
+    raw = json.loads(EXAMPLE.read_text())
+    for block in raw["graph"]["blocks"]:
+        if block["type"] == "input":
+            block["params"]["shape"] = [10]
+        if block["name"] == "classifier":
+            block["params"]["out_features"] = 1
+    raw["training"] = {
+        "data": {"kind": "csv", "path": "diabetes.csv", "target": "y"},
+        "loss": {"name": "mse"},
+        **training,
+    }
+    path = folder / name
+    path.write_text(json.dumps(raw))
+    return path

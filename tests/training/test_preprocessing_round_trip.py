@@ -14,6 +14,7 @@ import pytest
 from studio.cli import main as studio
 from studio.graph.project import dumps, load_project
 from studio.training.standardize_check import standardize_problems
+from tests.regression_data import diabetes_project
 
 EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
 
@@ -180,26 +181,8 @@ def test_a_regression_run_keeps_its_target_scale_beside_the_weights(tmp_path):
     """Diabetes: features standardised inside the model, the target learnt standardised; the
     Python class with weights.pt and weights.json, and the .pt2 program alone, give the run's
     validation MSE (in the data's units) on raw rows."""
-    datasets = pytest.importorskip("sklearn.datasets")
-    d = datasets.load_diabetes()
+    path = diabetes_project(tmp_path, "diabetes.studio.json")
     table = tmp_path / "diabetes.csv"
-    with table.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*(f"f{i}" for i in range(10)), "y"])
-        for row, y in zip(d.data.tolist(), d.target.tolist(), strict=True):
-            w.writerow([*(repr(v) for v in row), y])
-    raw = json.loads(EXAMPLE.read_text())
-    for block in raw["graph"]["blocks"]:
-        if block["type"] == "input":
-            block["params"]["shape"] = [10]
-        if block["name"] == "classifier":
-            block["params"]["out_features"] = 1
-    raw["training"] = {
-        "data": {"kind": "csv", "path": table.name, "target": "y"},
-        "loss": {"name": "mse"},
-    }
-    path = tmp_path / "diabetes.studio.json"
-    path.write_text(json.dumps(raw))
     project = load_project(path)
     (problem,) = standardize_problems(project.graph, project.training, tmp_path)
     problem.fix.make(project.graph).do(project.graph)

@@ -4,7 +4,6 @@ diabetes table (targets 25-346, mean 152), which with the project's defaults end
 MSE 27,715 against the predict-the-mean baseline's 6,078."""
 
 import csv
-import json
 import math
 import os
 import subprocess
@@ -20,27 +19,9 @@ from studio.training.baseline import mean_baseline
 from studio.training.datasets import load_data
 from studio.training.plan import run_plan
 from studio.training.settings import TrainingSettings
-from tests.regression_data import diabetes_csv
+from tests.regression_data import diabetes_project
 
 EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
-
-
-def _diabetes_project(tmp_path: Path, **training) -> Path:
-    diabetes_csv(tmp_path)
-    raw = json.loads(EXAMPLE.read_text())
-    for block in raw["graph"]["blocks"]:
-        if block["type"] == "input":
-            block["params"]["shape"] = [10]
-        if block["name"] == "classifier":
-            block["params"]["out_features"] = 1
-    raw["training"] = {
-        "data": {"kind": "csv", "path": "diabetes.csv", "target": "y"},
-        "loss": {"name": "mse"},
-        **training,
-    }
-    path = tmp_path / "p.studio.json"
-    path.write_text(json.dumps(raw))
-    return path
 
 
 def _rows(path: Path) -> list[dict]:
@@ -49,7 +30,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def test_diabetes_with_the_defaults_ends_better_than_predicting_the_mean(tmp_path, capsys):
-    project = _diabetes_project(tmp_path)
+    project = diabetes_project(tmp_path)
     assert studio(["train", str(project), "--out", str(tmp_path / "run"), "--device", "cpu"]) == 0
     err = capsys.readouterr().err
     assert (
@@ -82,7 +63,7 @@ def test_diabetes_with_the_defaults_ends_better_than_predicting_the_mean(tmp_pat
 
 
 def test_the_loss_declaration_decides_and_the_data_option_turns_it_off(tmp_path):
-    _diabetes_project(tmp_path)
+    diabetes_project(tmp_path)
     base = {"data": {"kind": "csv", "path": "diabetes.csv", "target": "y"}}
     for loss in ("mse", "l1", "huber", "smooth_l1"):
         plan = run_plan(TrainingSettings.from_dict({**base, "loss": {"name": loss}}), tmp_path)
@@ -98,7 +79,7 @@ def test_the_loss_declaration_decides_and_the_data_option_turns_it_off(tmp_path)
 
 
 def test_train_py_learns_standardised_targets_exactly_as_studio_train(tmp_path):
-    project = _diabetes_project(tmp_path, epochs=3, loss={"name": "huber", "delta": 0.5})
+    project = diabetes_project(tmp_path, epochs=3, loss={"name": "huber", "delta": 0.5})
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
     assert "standardized_targets(model, loss_fn" in script.read_text()
@@ -146,7 +127,7 @@ def test_the_run_result_warns_when_it_ends_worse_than_predicting_the_mean(tmp_pa
     from studio.training.trainer import Trainer
     from tests.training.training_helpers import mlp
 
-    _diabetes_project(tmp_path)
+    diabetes_project(tmp_path)
     data_spec = {"kind": "csv", "path": "diabetes.csv", "target": "y"}
     training = {"data": data_spec, "loss": {"name": "mse"}}
     if not standardized:
