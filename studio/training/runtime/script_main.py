@@ -44,7 +44,7 @@ def parse_args(settings, description):
         parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
         parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest")
     parser.add_argument("--epochs", type=int, default=settings["epochs"])
-    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process")
+    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per rank")
     parser.add_argument("--seed", type=int, default=settings["seed"])
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda:N or mps")
     if settings["files"]:
@@ -200,22 +200,24 @@ def save_weights(net, path, info=None):
         torch.save(state, path.with_name(path.name + ".tmp"))
         os.replace(path.with_name(path.name + ".tmp"), path)
         if info is not None:
-            path.with_suffix(".json").write_text(json.dumps({k: info.get(k) for k in ("class_names", "target_scale", "codec", "image")}))
+            keys = ("class_names", "target_scale", "codec", "image")
+            path.with_suffix(".json").write_text(json.dumps({k: info.get(k) for k in keys}))
         return True
     return False
 
 
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
-    checkpoint = (net.state_dict(), optimizer.state_dict(), progress.state_dict(), torch.get_rng_state(),
-                  generator.get_state())
+    state = (net.state_dict(), optimizer.state_dict(), progress.state_dict())
+    checkpoint = (*state, torch.get_rng_state(), generator.get_state())
     torch.save(checkpoint, path.with_name(path.name + ".tmp"))
     os.replace(path.with_name(path.name + ".tmp"), path)
 
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    weights, optimizer_state, progress_state, rng, order = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    weights, optimizer_state, progress_state, rng, order = checkpoint
     net.load_state_dict(weights)
     optimizer.load_state_dict(optimizer_state)
     progress.load_state_dict(progress_state)
