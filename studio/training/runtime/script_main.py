@@ -266,7 +266,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     autocast, scaler = mixed_precision(s, device)
     generator = torch.Generator().manual_seed(s["seed"])
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
-    validation = val_batches(val_data, s, device, rank, world_size) if val_data is not None else None
+    validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
     # training's randomness (dropout, augmentation) does not depend on what building the model drew
     torch.manual_seed(s["seed"] + rank)
     progress, out = Progress(s), Path(args.out)
@@ -281,8 +281,9 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
                  validation, device, autocast, scaler)
     log.close()
     if rank == 0 and status == "nan":
-        print(f"The loss stopped being a number in epoch {progress.epoch + 1}. Try a lower learning rate, "
-              "gradient clipping, or check the data for NaN values.", file=sys.stderr)
+        why = f"The loss stopped being a number in epoch {progress.epoch + 1}."
+        hint = "Try a lower learning rate, gradient clipping, or check the data for NaN values."
+        print(why, hint, file=sys.stderr)
     if status == "early_stopped" and rank == 0:
         print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
     if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt", info):
