@@ -34,7 +34,7 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
-from studio.interop.script_trim import fold, prune, settings_keys, short_docstrings
+from studio.interop.script_trim import fold, literal, prune, settings_keys, short_docstrings
 from studio.naming import file_name
 
 
@@ -345,16 +345,15 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         _header(cls, project_name),
         _sorted_imports(imports + extra),
         "# ---------------------------------------------------------------- settings\n"
-        f"# The defaults of --epochs, --batch-size, --seed, --device and --out ({kind} data). The\n"
-        "# other settings are written where the code uses them (the optimizer in main, ...).\n"
-        f"SETTINGS = {_literal(plan)}\n",
+        f"# The defaults of the command-line options ({kind} data); the other settings are literals.\n"
+        f"SETTINGS = {literal(plan)}\n",  # one line where it fits; ruff wraps it where not
         "# ---------------------------------------------------------------- the model\n"
         "# The class Studio generated for the project (Studio trains exactly this code).\n\n\n" + model_body,
         "# ---------------------------------------------------------------- training\n"
         "# The five steps of training in PyTorch: 1-3 below, 4 and 5 in `fit`.\n\n\n" + main,
         "# ---------------------------------------------------------------- the runtime\n"
-        "# Studio's own training functions, copied from studio/training/runtime/: the window trains\n"
-        "# with these very functions.\n\n\n" + "\n\n\n".join(s for s in sources if s != main),
+        "# Studio's own training functions (studio/training/runtime/): the window trains with them.\n"
+        "\n\n" + "\n\n\n".join(s for s in sources if s != main),
         f'if __name__ == "__main__":\n    {call}\n',
     ]
     head, imports_text, *rest = (p.rstrip("\n") + "\n" for p in parts)
@@ -366,13 +365,10 @@ def _header(cls: str, project_name: str) -> str:
 
     name = _comment_text(project_name)
     return _dedent(f'''
-        # Training script for the Studio project '{name}', written by Studio {__version__}.
-        # Needs only PyTorch (and torchvision for images). The same seed trains the same weights
-        # as `studio train`.
-        #
+        # Training script for the Studio project '{name}', written by Studio {__version__}. Needs
+        # only PyTorch (torchvision for images); the same seed trains the weights `studio train` does.
         #   python train.py [--epochs 5] [--device cpu] [--out runs/try] [--resume CHECKPOINT]
-        #   torchrun --nproc_per_node 4 train.py    DistributedDataParallel: --batch-size is
-        #                                           per process; scale the learning rate with it
+        #   torchrun --nproc_per_node 4 train.py  (DDP: --batch-size is per process)
         """Train {cls} with the training settings of its Studio project."""
     ''')
 

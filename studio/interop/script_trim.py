@@ -10,7 +10,7 @@ strike it by hand. Each works on the text, so what stays is the runtime's own li
   nothing reads any more goes.
 - `fold`: the settings the code still reads by name become literals in place
   (``plan["grad_clip"]`` -> ``0.0``), but for the `keep` keys (the command-line options).
-- `short_docstrings`: each docstring is cut to its first sentence (or dropped when that is long).
+- `short_docstrings`: the docstrings are left out (they explain the runtime to its maintainers).
 """
 
 from __future__ import annotations
@@ -236,9 +236,11 @@ def fold(source: str, plan: dict, keep=()) -> str:
     return "".join(lines)
 
 
-def short_docstrings(source: str, width: int = 100) -> str:
-    """Each docstring cut to its first sentence when that fits on its line, else left out (a
-    class left empty keeps ``pass``): the runtime's explanations are for its maintainers."""
+def short_docstrings(source: str, keep_one_line: bool = False) -> str:
+    """Each function's and class's docstring left out (a class left empty keeps ``pass``), or
+    with `keep_one_line` all but those on one line: the runtime's explanations are for its
+    maintainers, and train.py's comments say what a learner needs (#21: the spiral MLP's
+    script at most 200 lines)."""
     tree = pyast.parse(source)
     edits = []
     for node in ast.walk(tree):
@@ -248,15 +250,9 @@ def short_docstrings(source: str, width: int = 100) -> str:
         if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
                 and isinstance(first.value.value, str)):
             continue
-        if first.lineno == first.end_lineno:
+        if keep_one_line and first.lineno == first.end_lineno:
             continue
-        text = " ".join(first.value.value.split())
-        end = text.find(". ")
-        sentence = text if end < 0 and text.endswith(".") else text[: end + 1] if end >= 0 else ""
-        indent = " " * first.col_offset
-        line = f'{indent}"""{sentence}"""\n'
-        if not sentence or len(line) > width + 1 or '"' in sentence or "\\" in sentence:
-            line = f"{indent}pass\n" if len(node.body) == 1 else ""
+        line = f"{' ' * first.col_offset}pass\n" if len(node.body) == 1 else ""
         edits.append((first.lineno, first.end_lineno, line))
     lines = source.splitlines(keepends=True)
     for start, end, text in sorted(edits, reverse=True):

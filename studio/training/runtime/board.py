@@ -38,8 +38,8 @@ class EventLog:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            print("TensorBoard logs are off: the tensorboard package is not installed "
-                  "(pip install tensorboard).", file=sys.stderr)
+            hint = "the tensorboard package is not installed (pip install tensorboard)."
+            print(f"TensorBoard logs are off: {hint}", file=sys.stderr)
             return
         self.writer = SummaryWriter(str(log_dir))
 

@@ -55,12 +55,12 @@ class Progress:
         self.plateau = Monitor(plan["mode"])
 
     def state_dict(self):
-        return {"epoch": self.epoch, "step": self.step, "scale": self.scale, "history": self.history,
-                "plateau": self.plateau.state_dict(), **self.best.state_dict()}
+        state = {"epoch": self.epoch, "step": self.step, "scale": self.scale, "history": self.history}
+        return {**state, "plateau": self.plateau.state_dict(), **self.best.state_dict()}
 
     def load_state_dict(self, state):
-        self.epoch, self.step, self.scale = int(state["epoch"]), int(state["step"]), float(state["scale"])
-        self.history = list(state["history"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.scale, self.history = float(state["scale"]), list(state["history"])
         self.plateau.load_state_dict(state["plateau"])
         self.best.load_state_dict(state)
 
@@ -79,7 +79,8 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
     name = plan["metric_name"]
     clip = plan["grad_clip"]
     float_targets = plan["float_targets"]
-    base = optimizer.param_groups[0].setdefault("initial_lr", optimizer.param_groups[0]["lr"])  # as torch's schedulers
+    group = optimizer.param_groups[0]
+    base = group.setdefault("initial_lr", group["lr"])  # as torch's schedulers
     params = [p for group in optimizer.param_groups for p in group["params"]]
     autocast = autocast or contextlib.nullcontext()
     scheduled = rate.__name__ != "constant_rate" or schedule.get("warmup_epochs", 0)
@@ -117,19 +118,19 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
                 return "stopped"
         seconds = time.perf_counter() - start
         loss_sum, metric_sum, count = hooks.epoch_sums(epoch)
-        metrics = {"epoch": epoch, "train_loss": loss_sum / max(1, count),
-                   f"train_{name}": metric_sum / max(1, count)}
+        n = max(1, count)
+        metrics = {"epoch": epoch, "train_loss": loss_sum / n, f"train_{name}": metric_sum / n}
         if not math.isfinite(metrics["train_loss"]):
             return "nan"
         if validation is not None:
             sums = evaluate(model, validation(), loss_fn, metric, device, autocast, float_targets)
             val_loss, val_metric, val_count = hooks.reduce(*torch.stack(sums[:2]).tolist(), sums[2])
-            metrics["val_loss"] = val_loss / max(1, val_count)
-            metrics[f"val_{name}"] = val_metric / max(1, val_count)
+            n = max(1, val_count)
+            metrics.update({"val_loss": val_loss / n, f"val_{name}": val_metric / n})
         if plan["perplexity"]:
             metrics = with_perplexity(metrics)
-        metrics.update(lr=optimizer.param_groups[0]["lr"], samples_per_s=count / seconds if seconds > 0 else 0.0,
-                       seconds=time.perf_counter() - start)
+        speed = count / seconds if seconds > 0 else 0.0
+        metrics.update(lr=group["lr"], samples_per_s=speed, seconds=time.perf_counter() - start)
         progress.epoch = epoch
         progress.history.append(metrics)
         value = metrics.get(plan["monitor"])

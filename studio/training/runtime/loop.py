@@ -108,9 +108,8 @@ def tensor_batches(tensors, batch_size, order=None, dtype=None):
 def _widened_batches(tensors, batch_size, order, dtype):
     order = order.to(tensors[0].device) if order is not None else None
     for start in range(0, len(tensors[0]), batch_size):
-        index = (
-            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-        )
+        end = start + batch_size
+        index = slice(start, end) if order is None else order[start:end]
         yield tuple(t[index].to(dtype) for t in tensors)
 
 

@@ -84,9 +84,8 @@ class Monitor:
         """Record one epoch's value; True when it is a new best."""
         if value is None:
             return False
-        improved = not math.isnan(value) and (
-            self.best is None or (value < self.best if self.mode == "min" else value > self.best)
-        )
+        sign = 1 if self.mode == "min" else -1
+        improved = not math.isnan(value) and (self.best is None or sign * value < sign * self.best)
         if improved:
             significant = self.best is None or abs(value - self.best) > self.min_delta
             self.bad_epochs = 0 if significant else self.bad_epochs + 1

@@ -44,7 +44,7 @@ def parse_args(settings, description):
         parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
         parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest")
     parser.add_argument("--epochs", type=int, default=settings["epochs"])
-    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process")
+    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per rank")
     parser.add_argument("--seed", type=int, default=settings["seed"])
     parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda:N or mps")
     if settings["files"]:
@@ -200,22 +200,24 @@ def save_weights(net, path, info=None):
         torch.save(state, path.with_name(path.name + ".tmp"))
         os.replace(path.with_name(path.name + ".tmp"), path)
         if info is not None:
-            path.with_suffix(".json").write_text(json.dumps({k: info.get(k) for k in ("class_names", "target_scale", "codec", "image")}))
+            keys = ("class_names", "target_scale", "codec", "image")
+            path.with_suffix(".json").write_text(json.dumps({k: info.get(k) for k in keys}))
         return True
     return False
 
 
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
-    checkpoint = (net.state_dict(), optimizer.state_dict(), progress.state_dict(), torch.get_rng_state(),
-                  generator.get_state())
+    state = (net.state_dict(), optimizer.state_dict(), progress.state_dict())
+    checkpoint = (*state, torch.get_rng_state(), generator.get_state())
     torch.save(checkpoint, path.with_name(path.name + ".tmp"))
     os.replace(path.with_name(path.name + ".tmp"), path)
 
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    weights, optimizer_state, progress_state, rng, order = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    weights, optimizer_state, progress_state, rng, order = checkpoint
     net.load_state_dict(weights)
     optimizer.load_state_dict(optimizer_state)
     progress.load_state_dict(progress_state)
@@ -264,7 +266,7 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
     autocast, scaler = mixed_precision(s, device)
     generator = torch.Generator().manual_seed(s["seed"])
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
-    validation = val_batches(val_data, s, device, rank, world_size) if val_data is not None else None
+    validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
     # training's randomness (dropout, augmentation) does not depend on what building the model drew
     torch.manual_seed(s["seed"] + rank)
     progress, out = Progress(s), Path(args.out)
@@ -279,8 +281,9 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
                  validation, device, autocast, scaler)
     log.close()
     if rank == 0 and status == "nan":
-        print(f"The loss stopped being a number in epoch {progress.epoch + 1}. Try a lower learning rate, "
-              "gradient clipping, or check the data for NaN values.", file=sys.stderr)
+        why = f"The loss stopped being a number in epoch {progress.epoch + 1}."
+        hint = "Try a lower learning rate, gradient clipping, or check the data for NaN values."
+        print(why, hint, file=sys.stderr)
     if status == "early_stopped" and rank == 0:
         print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
     if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt", info):

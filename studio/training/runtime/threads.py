@@ -32,8 +32,8 @@ def choose_threads(device="cpu", at_most=None, processes=1):
     """Set torch's intra-op threads for a run on ``device`` and return ``(threads, why)``, ``why``
     a phrase for the run's summary. ``at_most`` caps it (the window keeps a core for its GUI);
     ``processes`` runs of this machine share its cores (torchrun on the CPU)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    cores = max(1, cores // max(1, processes))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(1, (cores or 1) // max(1, processes))
     cap = max(1, min(cores, at_most or cores))
     wanted = os.environ.get("STUDIO_THREADS", "").strip()
     if wanted.isdigit() and int(wanted) > 0:
@@ -43,13 +43,11 @@ def choose_threads(device="cpu", at_most=None, processes=1):
             busy = os.getloadavg()[0]
         except (OSError, AttributeError):  # Windows has no load average
             busy = 0.0
-        idle = round(cores - busy)
-        threads = max(1, min(cap, idle))
+        threads = max(1, min(cap, round(cores - busy)))
+        why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
         if threads == cap:
             why = f"{'every' if cap == cores else 'all but one'} core{'s' if cap > 1 else ''} of {cores}"
             why += "" if cap == cores else " (the window keeps one)"
-        else:
-            why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
     if str(device).startswith("cuda"):
         why += "; the GPU does the model's work"
     torch.set_num_threads(threads)
