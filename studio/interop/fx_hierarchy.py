@@ -135,6 +135,8 @@ class _Pass:
                     out.append((f"{parent}#parts", (parent, type(owner))))
             if key is not None:
                 out.append((key, (path, cls)))
+        if node is not None and node.op == "get_attr":
+            out += _owners(root, out[-1][1][0] if out else "", str(node.target))
         return out
 
     def _named(self, path: str, cls: type) -> bool:
@@ -416,6 +418,28 @@ def _stack(node: fx.Node | None) -> list[tuple[str, tuple[str, type]]]:
     if node.op == "call_module" and stack and stack[-1][1][0] == node.target:
         stack.pop()
     return stack
+
+
+def _owners(root: nn.Module, base: str, target: str) -> list:
+    """Boxes for the modules between the running one (``base``) and a parameter read through
+    them without their ``forward`` (timm's ``self.rel_pos.get_bias()`` reads
+    ``rel_pos.relative_position_bias_table``): each becomes a module that returns what is
+    read, so the parameter keeps its key."""
+    rel = _rel(target, base)
+    if rel == target and base:
+        return []
+    out: list = []
+    path = base
+    for part in rel.split(".")[:-1]:
+        path = f"{path}.{part}" if path else part
+        try:
+            owner = root.get_submodule(path)
+        except AttributeError:
+            return out
+        if isinstance(owner, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
+            return out
+        out.append((f"{path}#attrs", (path, type(owner))))
+    return out
 
 
 def _spread_inexact(items: list[Any]) -> list[Any]:

@@ -327,3 +327,35 @@ def test_a_sequential_whose_children_are_called_one_by_one_keeps_its_keys():
 
     torch.manual_seed(0)
     assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),), [(torch.randn(3, 3, 16, 16),)])
+
+
+def test_a_parameter_read_through_a_child_without_its_forward_keeps_its_key():
+    """coatnet's attention reads its bias table as ``self.rel_pos.get_bias()`` (never calling
+    ``rel_pos``): the table stays inside ``rel_pos``, a module that returns it, so
+    ``attn.rel_pos.relative_position_bias_table`` loads strictly."""
+    pytest.importorskip("timm")
+    from functools import partial
+
+    from timm.layers.pos_embed_rel import RelPosBias
+    from timm.models.maxxvit import MaxxVitTransformerCfg, TransformerBlock2d
+    from torch import nn
+
+    cfg = MaxxVitTransformerCfg(dim_head=8, window_size=(4, 4), rel_pos_type="bias")
+    rel_pos = partial(RelPosBias, window_size=(4, 4))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.Sequential(
+                TransformerBlock2d(8, 16, stride=2, rel_pos_cls=rel_pos, cfg=cfg),
+                TransformerBlock2d(16, 16, rel_pos_cls=rel_pos, cfg=cfg),
+            )
+
+        def forward(self, x):
+            return self.blocks(x)
+
+    torch.manual_seed(0)
+    _, export = assert_exact(
+        _perturbed(Net()), (torch.randn(2, 8, 8, 8),), [(torch.randn(3, 8, 8, 8),)]
+    )
+    assert "blocks.1.attn.rel_pos.relative_position_bias_table" in export.state_dict()
