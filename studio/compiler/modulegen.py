@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -206,7 +207,13 @@ class Classes:
 
     def _write_class(self, defn: Definition, group: list[_Body], probes: list[_Body]) -> None:
         name = self._class_ns.create_name(defn.name)
-        trees = [[_parse(text) for _, text in body.init] for body in group + probes]
+        bodies = group + probes
+        # a line every use writes alike has no literal to turn into an argument: not parsed
+        # (a large index buffer written as a literal takes seconds to parse once per use)
+        same = [len({b.init[i][1] for b in bodies}) == 1 for i in range(len(group[0].init))]
+        trees = [
+            [None if same[i] else _parse(t) for i, (_, t) in enumerate(b.init)] for b in bodies
+        ]
         slots = _slots(trees, [dict(b.copy.values) for b in group + probes], defn, self._signatures)
         first = group[0]
         init_lines = []
@@ -286,6 +293,7 @@ def _is_literal(node: ast.AST) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def _skeleton(text: str) -> str:
     tree = _parse(text)
     if tree is None:
@@ -297,7 +305,7 @@ def _skeleton(text: str) -> str:
                 return ast.Name("_", ast.Load())
             return super().visit(node)
 
-    return ast.dump(Blank().visit(_parse(text)))
+    return ast.dump(Blank().visit(tree))
 
 
 def _walk(node: ast.AST, own: dict[str, list[str]], path: tuple = (), hint: str = "value"):
