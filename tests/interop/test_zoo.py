@@ -390,4 +390,7 @@ def test_a_module_list_whose_children_are_called_one_each_keeps_its_keys():
         _perturbed(Net()), (torch.randn(2, 3, 16, 16),), [(torch.randn(3, 3, 16, 16),)]
     )
     assert isinstance(export.transition, nn.ModuleList)
-    assert "transition.1.1.running_var" in export.state_dict() and "pick.1.weight" in export.state_dict()
+    assert (
+        "transition.1.1.running_var" in export.state_dict()
+        and "pick.1.weight" in export.state_dict()
+    )
