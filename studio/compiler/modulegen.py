@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from studio.compiler.naming import Namespace
 from studio.graph.modules import Definition
 
 _CALL_LINE = re.compile(r"^(\w+) = self\.(\w+)\((\w+)\)$")
+_ATTR_LINE = re.compile(r"^self\.(\w+) = (.+)$", re.S)
+_SELF_ATTR = re.compile(r"\bself\.(_\d+)\(")
 _POSITIONAL = 2  # a use's first arguments are written without their names
 
 
@@ -141,7 +144,7 @@ class Classes:
             if len(retried) < len(groups):
                 keep, groups = differing, retried
         for group in groups:
-            if defn.sequential and self._write_sequential(group):
+            if defn.sequential and (self._write_sequential(group) or self._write_list(defn, group)):
                 continue
             self._write_class(defn, group, self._probes(defn, group, keep))
 
@@ -189,11 +192,15 @@ class Classes:
         for body in group:
             children = []
             by_block = {bid: lines for bid, lines in body.state.init_parts}
+            last = body.state.args[0][0] if len(body.state.args) == 1 else None
             for bid, lines in body.state.fwd_parts:
                 m = _CALL_LINE.match(lines[0]) if len(lines) == 1 else None
                 init = by_block.get(bid, [])
                 if m is None or len(init) != 1 or not init[0].startswith(f"self.{m.group(2)} = "):
                     return False
+                if m.group(3) != last or m.group(2) != f"_{len(children)}":
+                    return False  # not a chain, or a child left out: _write_list
+                last = m.group(1)
                 children.append(init[0].split(" = ", 1)[1])
             if len(children) != len(body.state.fwd_parts) or not children:
                 return False
@@ -204,9 +211,66 @@ class Classes:
         self.imports.add(IMPORT_NN)
         return True
 
+    def _write_list(self, defn: Definition, group: list[_Body]) -> bool:
+        """An ``nn.ModuleList`` whose children are each called once on their own input
+        (hrnet's ``transition1``): a subclass holding the children as ``0``, ``1``... (the
+        original keys) with a ``forward`` that calls ``self[0]``, ``self[1]``...; one use only."""
+        if len(group) != 1:
+            return False
+        body = group[0]
+        by_block = {bid: lines for bid, lines in body.state.init_parts}
+        children, index = [], {}
+        for bid, _ in body.state.fwd_parts:
+            init = by_block.get(bid, [])
+            m = _ATTR_LINE.match(init[0]) if len(init) == 1 else None
+            k = int(m.group(1)[1:]) if m and re.fullmatch(r"_\d+", m.group(1)) else -1
+            if k < len(children):
+                return False
+            children += ["nn.Identity()"] * (k - len(children))  # a child never called
+            index[m.group(1)] = k
+            children.append(m.group(2))
+        if not children:
+            return False
+        parts = []
+        for bid, lines in body.state.fwd_parts:
+            calls = [_SELF_ATTR.sub(lambda m: f"self[{index[m.group(1)]}](", t) for t in lines]
+            parts.append((bid, calls))
+        name = self._class_ns.create_name(defn.name)
+        self._ctor[id(body.copy)] = f"{name}()"
+        self.imports |= body.state.imports | {IMPORT_NN}
+        state = copy.copy(body.state)
+        state.fwd_parts = parts
+        state.train_parts = []
+        emit = Lines()
+        emit(f"class {name}(nn.ModuleList):")
+        emit(f'"""{_doc(defn, self._counts.get(id(body.copy), 1))}"""', indent=1)
+        emit("")
+        emit("def __init__(self) -> None:", indent=1)
+        emit("super().__init__(", indent=2)
+        emit("[", indent=3)
+        for child in children:
+            emit(f"{child},", indent=4)
+        emit("]", indent=3)
+        emit(")", indent=2)
+        emit("")
+        sig = "".join(f", {var}: torch.Tensor" for var, _ in state.args)
+        n = len(body.returns)
+        ret = "torch.Tensor" if n == 1 else f"tuple[{', '.join(['torch.Tensor'] * n)}]"
+        emit(f"def forward(self{sig}) -> {ret}:", indent=1)
+        emit.parts(parts, indent=2)
+        emit(f"return {', '.join(body.returns)}", indent=2)
+        self.classes.append(ClassCode(name, emit.lines, emit.line_blocks))
+        return True
+
     def _write_class(self, defn: Definition, group: list[_Body], probes: list[_Body]) -> None:
         name = self._class_ns.create_name(defn.name)
-        trees = [[_parse(text) for _, text in body.init] for body in group + probes]
+        bodies = group + probes
+        # a line every use writes alike has no literal to turn into an argument: not parsed
+        # (a large index buffer written as a literal takes seconds to parse once per use)
+        same = [len({b.init[i][1] for b in bodies}) == 1 for i in range(len(group[0].init))]
+        trees = [
+            [None if same[i] else _parse(t) for i, (_, t) in enumerate(b.init)] for b in bodies
+        ]
         slots = _slots(trees, [dict(b.copy.values) for b in group + probes], defn, self._signatures)
         first = group[0]
         init_lines = []
@@ -286,6 +350,7 @@ def _is_literal(node: ast.AST) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def _skeleton(text: str) -> str:
     tree = _parse(text)
     if tree is None:
@@ -297,7 +362,7 @@ def _skeleton(text: str) -> str:
                 return ast.Name("_", ast.Load())
             return super().visit(node)
 
-    return ast.dump(Blank().visit(_parse(text)))
+    return ast.dump(Blank().visit(tree))
 
 
 def _walk(node: ast.AST, own: dict[str, list[str]], path: tuple = (), hint: str = "value"):

@@ -295,7 +295,8 @@ def _assemble(
     block order), and the warnings of the blocks that lead to no Output (``unused``, in block order)."""
     out: list[Diagnostic] = []
     what = f"The module {graph.owner.name}" if graph.owner is not None else "The model"
-    if ROLE_INPUT not in roles:
+    # a module may take nothing: one that only returns its parameters (timm's RelPosBias)
+    if ROLE_INPUT not in roles and (graph.owner is None or ROLE_OUTPUT not in roles):
         out.append(
             Diagnostic(
                 f"{what} needs an Input block: it is where data enters the {what.split()[1]}."

@@ -63,10 +63,11 @@ class _Box:
     #: an ``nn.Sequential`` built from an OrderedDict (densenet's ``features.conv0``): a class
     #: of its own whose attributes keep those names, not an ``nn.Sequential`` numbered 0, 1...
     named: bool = False
+    listed: bool = False  # an nn.ModuleList whose children are not a chain (one call each)
 
     @property
     def sequential(self) -> bool:
-        if self.cls is nn.ModuleList:  # its children called one after the other (_chains)
+        if self.cls is nn.ModuleList or self.listed:  # children numbered 0, 1... (_chains)
             return True
         return getattr(self.cls, "forward", None) is nn.Sequential.forward and not self.named
 
@@ -129,13 +130,29 @@ class _Pass:
                 except AttributeError:
                     owner = None
                 if isinstance(owner, nn.ModuleList) and last.isdigit():
-                    out.append((f"{parent}#list", (parent, nn.ModuleList)))
+                    out += self._lists(root, parent, out)
                 elif isinstance(owner, nn.Sequential):
                     self.parts.add(f"{parent}#parts")
                     out.append((f"{parent}#parts", (parent, type(owner))))
             if key is not None:
                 out.append((key, (path, cls)))
+        if node is not None and node.op == "get_attr":
+            out += _owners(root, out[-1][1][0] if out else "", str(node.target))
         return out
+
+    def _lists(self, root: nn.Module, path: str, out: list) -> list:
+        """Boxes for the ``nn.ModuleList`` at ``path`` and the lists holding it (hrnet's
+        ``fuse_layers[i][j]``), outermost first."""
+        parent, _, last = path.rpartition(".")
+        outer: list = []
+        if parent and last.isdigit() and not any(p == parent for _, (p, _) in out):
+            try:
+                owner = root.get_submodule(parent)
+            except AttributeError:
+                owner = None
+            if isinstance(owner, nn.ModuleList):
+                outer = self._lists(root, parent, out)
+        return [*outer, (f"{path}#list", (path, nn.ModuleList))]
 
     def _named(self, path: str, cls: type) -> bool:
         root = getattr(self.trace, "root", None)
@@ -185,10 +202,42 @@ class _Pass:
         box.exact = all(self._keeps_key(box, k) for k in range(len(box.items)))
         if box.key in self.parts:  # only what leaves it is its last item's output: no cycle
             box.exact = box.exact and len(box.outputs) == 1 and box.outputs[0][0] in _last_under(box)
-        if box.cls is nn.ModuleList:
-            box.exact = box.exact and _chains(box)
-            if box.exact:  # the chained input first, then those every child reads again
-                box.inputs = list(box.items[0].inputs)
+        if box.cls is nn.ModuleList and box.exact and _chains(box):
+            # the chained input first, then those every child reads again
+            box.inputs = list(box.items[0].inputs)
+        elif box.key not in self.parts and (box.cls is nn.ModuleList or _own_forward_list(box)):
+            # hrnet's transition1 (each child called once on its own input) and its stages
+            # (timm's SequentialList, passing lists of tensors)
+            box.exact = self._called_once_each(box)
+            box.listed = box.exact
+
+    def _called_once_each(self, box: _Box) -> bool:
+        """Every child of the list is a called module, and nothing the list returns flows
+        back into it (as one call, it must not read its own outputs)."""
+        last = -1
+        for item in box.items:
+            node = None if isinstance(item, _Box) else self.nodes.get(item)
+            if not isinstance(item, _Box) and (node is None or node.op != "call_module"):
+                return False
+            rel = _rel(item.path if isinstance(item, _Box) else str(node.target), box.path)
+            if not rel.isdigit() or int(rel) <= last:
+                return False
+            last = int(rel)
+        if not box.items:
+            return False
+        succ: dict[str, list[str]] = {}
+        for e in self.flat.edges.values():
+            succ.setdefault(e.src, []).append(e.dst)
+        after: set[str] = set()
+        todo = [d for b in box.under for d in succ.get(b, ()) if d not in box.under]
+        while todo:
+            bid = todo.pop()
+            if bid in box.under:
+                return False
+            if bid not in after:
+                after.add(bid)
+                todo += succ.get(bid, ())
+        return True
 
     def _keeps_key(self, box: _Box, k: int) -> bool:
         """Whether item ``k`` of ``box`` gets the attribute name its state_dict keys need."""
@@ -418,6 +467,35 @@ def _stack(node: fx.Node | None) -> list[tuple[str, tuple[str, type]]]:
     return stack
 
 
+def _owners(root: nn.Module, base: str, target: str) -> list:
+    """Boxes for the modules between the running one (``base``) and a parameter read through
+    them without their ``forward`` (timm's ``self.rel_pos.get_bias()`` reads
+    ``rel_pos.relative_position_bias_table``): each becomes a module that returns what is
+    read, so the parameter keeps its key."""
+    rel = _rel(target, base)
+    if rel == target and base:
+        return []
+    out: list = []
+    path = base
+    for part in rel.split(".")[:-1]:
+        path = f"{path}.{part}" if path else part
+        try:
+            owner = root.get_submodule(path)
+        except AttributeError:
+            return out
+        if isinstance(owner, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
+            return out
+        out.append((f"{path}#attrs", (path, type(owner))))
+    return out
+
+
+def _own_forward_list(box: _Box) -> bool:
+    """An ``nn.Sequential`` subclass with a ``forward`` of its own (timm's SequentialList)."""
+    return isinstance(box.cls, type) and issubclass(box.cls, nn.Sequential) and not box.named and (
+        getattr(box.cls, "forward", None) is not nn.Sequential.forward
+    )
+
+
 def _spread_inexact(items: list[Any]) -> list[Any]:
     out: list[Any] = []
     for item in items:
@@ -436,7 +514,7 @@ def _keepable(parent: _Box, child: _Box) -> bool:
     rel = _rel(child.path, parent.path)
     if rel == child.path and parent.path:
         return False
-    if parent.sequential and rel.isdigit():
+    if (parent.sequential or _own_forward_list(parent)) and rel.isdigit():
         return True
     return bool(rel) and "." not in rel and sanitize(rel) == rel and rel not in Namespace(attrs=True)
 
@@ -451,6 +529,7 @@ def _repeats(box: _Box) -> bool:
     items = box.items
     return (
         box.sequential
+        and not box.listed
         and len(items) >= (1 if box.cls is nn.ModuleList else 2)
         and all(isinstance(it, _Box) and it.repeat == 1 for it in items)
         and len({it.fingerprint for it in items}) == 1
@@ -499,7 +578,7 @@ def _param_base(box: _Box, targets: list[tuple[int, str]], groups) -> str:
 
 
 def _def_base(box: _Box) -> str:
-    if box.cls is nn.Sequential:  # named after its attribute: layer2 -> Layer, blocks.0 -> Blocks
+    if box.cls in (nn.Sequential, nn.ModuleList):  # named after its attribute: layer2 -> Layer, blocks.0 -> Blocks
         words = [w.rstrip("0123456789") for w in box.path.split(".")]
         last = next((w for w in reversed(words) if w), "")
         return class_name(last, "Sequential") if last else "Sequential"

@@ -207,13 +207,37 @@ def test_a_repeated_module_needs_one_output():
     assert "exactly one Output" in a.block_info(use.id).error
 
 
-def test_a_definition_without_input_says_so():
+def test_a_definition_without_input_and_output_says_so():
     g = Graph()
     d = g.library.new("Empty")
-    chain(d.graph, ("parameter", dict(name="w")), ("output", dict(name="y")))
-    chain(g, ("module:Empty", dict(name="e")), ("output", {}))
+    d.graph.add_block("parameter", name="w")
+    chain(g, ("input", dict(params={"shape": [3]})), ("output", {}))
+    g.add_block("module:Empty", name="e")
+    messages = [d.message for d in analyze(g).errors]
+    assert any("The module Empty needs an Input block" in m for m in messages), messages
+
+
+def test_a_definition_that_only_returns_its_parameter_takes_no_input():
+    """timm's ``RelPosBias`` is read as ``self.rel_pos.get_bias()``: a module called with no
+    input that returns its own parameter."""
+    g = Graph()
+    d = g.library.new("Table")
+    chain(d.graph, ("parameter", dict(name="w", params={"shape": [3]})), ("output", dict(name="y")))
+    inp = g.add_block("input", params={"shape": [3]})
+    use = g.add_block("module:Table", name="table")
+    add = g.add_block("add", name="add")
+    g.connect(inp.id, "out", add.id, "in1")
+    g.connect(use.id, "y", add.id, "in2")
+    out = g.add_block("output", name="out")
+    g.connect(add.id, "out", out.id, "in")
     a = analyze(g)
-    assert any("The module Empty needs an Input block" in d.message for d in a.errors), a.errors
+    assert not a.errors, a.errors
+    code = generate(g, "M")
+    assert "self.table()" in code.source
+    model = build_class(code)()
+    x = torch.randn(2, 3)
+    torch.testing.assert_close(model(x), x + model.table.w)
+    assert set(model.state_dict()) == {"table.w"}
 
 
 def test_project_with_modules_round_trips_and_old_files_load():

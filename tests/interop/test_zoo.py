@@ -327,3 +327,70 @@ def test_a_sequential_whose_children_are_called_one_by_one_keeps_its_keys():
 
     torch.manual_seed(0)
     assert_exact(_perturbed(Net()), (torch.randn(2, 3, 16, 16),), [(torch.randn(3, 3, 16, 16),)])
+
+
+def test_a_parameter_read_through_a_child_without_its_forward_keeps_its_key():
+    """coatnet's attention reads its bias table as ``self.rel_pos.get_bias()`` (never calling
+    ``rel_pos``): the table stays inside ``rel_pos``, a module that returns it, so
+    ``attn.rel_pos.relative_position_bias_table`` loads strictly."""
+    pytest.importorskip("timm")
+    from functools import partial
+
+    from timm.layers.pos_embed_rel import RelPosBias
+    from timm.models.maxxvit import MaxxVitTransformerCfg, TransformerBlock2d
+    from torch import nn
+
+    cfg = MaxxVitTransformerCfg(dim_head=8, window_size=(4, 4), rel_pos_type="bias")
+    rel_pos = partial(RelPosBias, window_size=(4, 4))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.Sequential(
+                TransformerBlock2d(8, 16, stride=2, rel_pos_cls=rel_pos, cfg=cfg),
+                TransformerBlock2d(16, 16, rel_pos_cls=rel_pos, cfg=cfg),
+            )
+
+        def forward(self, x):
+            return self.blocks(x)
+
+    torch.manual_seed(0)
+    _, export = assert_exact(
+        _perturbed(Net()), (torch.randn(2, 8, 8, 8),), [(torch.randn(3, 8, 8, 8),)]
+    )
+    assert "blocks.1.attn.rel_pos.relative_position_bias_table" in export.state_dict()
+
+
+def test_a_module_list_whose_children_are_called_one_each_keeps_its_keys():
+    """hrnet's ``transition1``: ``[t(x) for t in self.transition1]``, each child on its own
+    call, not a chain. The list stays a container (an nn.ModuleList subclass calling
+    ``self[0]``, ``self[1]``), so ``transition.0.0.weight`` loads strictly."""
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.transition = nn.ModuleList(
+                [
+                    nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()),
+                    nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16)),
+                ]
+            )
+            self.pick = nn.ModuleList([nn.Identity(), nn.Conv2d(8, 8, 1)])  # [1] only
+            self.head = nn.Linear(24, 4)
+
+        def forward(self, x):
+            x = self.pick[1](self.stem(x))
+            xs = [t(x) for t in self.transition]
+            return self.head(torch.cat([xs[0].mean((2, 3)), xs[1].mean((2, 3))], 1))
+
+    torch.manual_seed(0)
+    result, export = assert_exact(
+        _perturbed(Net()), (torch.randn(2, 3, 16, 16),), [(torch.randn(3, 3, 16, 16),)]
+    )
+    assert isinstance(export.transition, nn.ModuleList)
+    assert (
+        "transition.1.1.running_var" in export.state_dict()
+        and "pick.1.weight" in export.state_dict()
+    )
