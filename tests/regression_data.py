@@ -9,16 +9,20 @@ import pytest
 from studio.training.settings import TrainingSettings
 
 
-def diabetes_csv(folder):
+def sklearn_csv(loader: str, path, target: str, cast=float):
+    """One of scikit-learn's bundled tables as a CSV file: features f0, f1, ... then `target`."""
     datasets = pytest.importorskip("sklearn.datasets")
-    d = datasets.load_diabetes()
-    path = folder / "diabetes.csv"
+    d = getattr(datasets, loader)()
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow([*(f"f{i}" for i in range(10)), "y"])
+        w.writerow([*(f"f{i}" for i in range(d.data.shape[1])), target])
         for row, y in zip(d.data.tolist(), d.target.tolist(), strict=True):
-            w.writerow([*(repr(v) for v in row), y])
+            w.writerow([*(repr(v) for v in row), cast(y)])
     return path
+
+
+def diabetes_csv(folder):
+    return sklearn_csv("load_diabetes", folder / "diabetes.csv", "y")
 
 
 def diabetes_settings(folder, **training) -> TrainingSettings:

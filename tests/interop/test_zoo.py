@@ -11,6 +11,7 @@ import torch
 
 from studio.compiler import build_class, generate
 from studio.interop.fx_import import import_example
+from tests.interop.zoo import libraries
 from tests.interop.zoo.tutorials import SECOND, TUTORIALS
 
 
@@ -189,19 +190,10 @@ def test_a_hugging_face_vit_imports_into_blocks_and_loads_its_state_dict_strictl
     its dtype, and the layers are an nn.ModuleList looped over. The export is the model as a
     person would write it (a ViTLayer class repeated, attention and MLP classes), with no
     Custom module, and the original state_dict loads into it strictly."""
-    transformers = pytest.importorskip("transformers")
-    config = transformers.ViTConfig(
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        hidden_size=32,
-        intermediate_size=64,
-        image_size=32,
-        patch_size=8,
-        num_labels=10,
-    )
+    pytest.importorskip("transformers")
     torch.manual_seed(0)
-    model = _perturbed(transformers.ViTForImageClassification(config))
-    x = torch.randn(2, 3, 32, 32)
+    model, (x,) = libraries.vit()
+    model = _perturbed(model)
     result, export = assert_exact(model, (x,), [(torch.randn(3, 3, 32, 32),)])
     code = generate(result.project.graph, result.project.name).source
     assert "self.layers = nn.Sequential(*[ViTLayer() for _ in range(2)])" in code

@@ -14,7 +14,7 @@ import pytest
 from studio.cli import main as studio
 from studio.graph.project import dumps, load_project
 from studio.training.standardize_check import standardize_problems
-from tests.regression_data import diabetes_project
+from tests.regression_data import diabetes_project, sklearn_csv
 
 EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
 
@@ -60,17 +60,22 @@ with torch.no_grad():
 """
 
 
+def _score(folder, script, *args) -> str:
+    """Run a scoring script in a fresh ``python -I`` (only torch, nothing of Studio): its stdout."""
+    out = subprocess.run(
+        [sys.executable, "-I", str(script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=folder,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 @pytest.fixture
 def cancer_csv(tmp_path):
-    datasets = pytest.importorskip("sklearn.datasets")
-    data = datasets.load_breast_cancer()
-    path = tmp_path / "cancer.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*(f"f{i}" for i in range(data.data.shape[1])), "label"])
-        for row, label in zip(data.data.tolist(), data.target.tolist(), strict=True):
-            w.writerow([*(repr(v) for v in row), int(label)])
-    return path
+    return sklearn_csv("load_breast_cancer", tmp_path / "cancer.csv", "label", int)
 
 
 def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv):
@@ -106,22 +111,8 @@ def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv)
 
     script = tmp_path / "score.py"
     script.write_text(SCORE)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            str(script),
-            str(tmp_path / "model.py"),
-            str(tmp_path / "run" / "weights.pt"),
-            str(cancer_csv),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert out.returncode == 0, out.stderr
-    exported_accuracy = float(out.stdout.strip().splitlines()[-1])
+    stdout = _score(tmp_path, script, tmp_path / "model.py", tmp_path / "run" / "weights.pt", cancer_csv)
+    exported_accuracy = float(stdout.strip().splitlines()[-1])
     print(
         f"run val accuracy {run_accuracy:.4f}, exported model on raw rows {exported_accuracy:.4f}"
     )
@@ -134,22 +125,8 @@ def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv)
         target = tmp_path / f"model.{fmt}"
         run = str(tmp_path / "run")
         assert studio(["export", str(path), "--format", fmt, "-o", str(target), "--run", run]) == 0
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-I",
-                str(tmp_path / "score_file.py"),
-                fmt,
-                str(target),
-                str(cancer_csv),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=tmp_path,
-        )
-        assert out.returncode == 0, out.stderr
-        accuracy = float(out.stdout.strip().splitlines()[-1])
+        stdout = _score(tmp_path, tmp_path / "score_file.py", fmt, target, cancer_csv)
+        accuracy = float(stdout.strip().splitlines()[-1])
         print(f"{fmt} on raw rows {accuracy:.4f}")
         assert abs(accuracy - run_accuracy) <= 0.01, fmt
 
@@ -204,23 +181,11 @@ def test_a_regression_run_keeps_its_target_scale_beside_the_weights(tmp_path):
             studio(["export", str(path), "--format", fmt, "-o", str(tmp_path / target), *run]) == 0
         )
     (tmp_path / "score.py").write_text(SCORE_REGRESSION)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            str(tmp_path / "score.py"),
-            str(tmp_path / "model.py"),
-            str(tmp_path / "run" / "weights.pt"),
-            str(tmp_path / "model.pt2"),
-            str(table),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
+    stdout = _score(
+        tmp_path, tmp_path / "score.py", tmp_path / "model.py", tmp_path / "run" / "weights.pt",
+        tmp_path / "model.pt2", table,
     )
-    assert out.returncode == 0, out.stderr
-    by_hand, by_program = map(float, out.stdout.split())
+    by_hand, by_program = map(float, stdout.split())
     print(f"run val MSE {run_mse:.1f}, class + weights.json {by_hand:.1f}, .pt2 {by_program:.1f}")
     assert abs(by_hand - run_mse) <= 1e-3 * run_mse and abs(by_program - run_mse) <= 1e-3 * run_mse
 
