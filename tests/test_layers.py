@@ -44,20 +44,7 @@ TORCH = {"torch", "torchvision", "onnx", "onnxscript"}
 QT = {"PySide6", "shiboken6", "pyqtgraph"}
 
 #: (file, imported module) -> who owns the file and what would remove the import
-ALLOWED: dict[tuple[str, str], str] = {
-    # layers: the Backbone and Hub model declarations read torchvision's registry and torch.hub
-    # through studio.hub when their options are listed and their code is emitted; a
-    # transfer-learning project therefore needs torchvision to load (test below, strict xfail).
-    # Removing it means the hub layer registering these two types (a plug-in entry the pure
-    # registry can find), which changes how every consumer finds block types: not done here.
-    ("studio/blocks/catalogue/backbones.py", "studio.hub"): "layers (see above)",
-    ("studio/blocks/catalogue/backbones.py", "studio.hub.models"): "layers (see above)",
-    ("studio/blocks/catalogue/backbones.py", "studio.hub.repos"): "layers (see above)",
-    # trust: the Custom module's check asks torchvision's registry whether a named function
-    # builds a model (only while inferring, when torch is loaded); the Backbone move above
-    # would carry it along
-    ("studio/blocks/catalogue/ops.py", "torchvision.models"): "trust (custom-module block: torchvision builders)",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:
@@ -131,7 +118,9 @@ def violations(files=None) -> dict[tuple[str, str], list[str]]:
     for path in files or sorted(STUDIO.rglob("*.py")):
         name = module_name(path)
         layer = layer_of(name)
-        for line, target in imports_of(path.read_text(encoding="utf-8"), name, path.name == "__init__.py"):
+        for line, target in imports_of(
+            path.read_text(encoding="utf-8"), name, path.name == "__init__.py"
+        ):
             why = problem(layer, target)
             if why:
                 rel = path.relative_to(ROOT).as_posix()
@@ -146,15 +135,39 @@ def test_every_package_is_placed_in_the_line():
 
 
 def test_the_tests_folders_mirror_the_packages():
-    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+    folders = {
+        p.name
+        for p in (ROOT / "tests").iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_"))
+    }
     packages = {p.name for p in STUDIO.iterdir() if (p / "__init__.py").exists()}
-    assert folders <= packages, f"tests/ folders with no studio package: {sorted(folders - packages)}"
+    assert folders <= packages, (
+        f"tests/ folders with no studio package: {sorted(folders - packages)}"
+    )
 
 
 def test_packages_import_only_downwards():
     found = violations()
     unexpected = [line for key, lines in found.items() if key not in ALLOWED for line in lines]
     assert not unexpected, "imports against the layer order:\n" + "\n".join(unexpected)
+
+
+def test_block_types_contributed_by_higher_layers_are_named_not_imported():
+    """The registry imports its contributors by name (a plug-in entry): each is a module of a
+    layer above ``blocks`` (else the catalogue would import it) that really exists, and its
+    declarations are then read like the built-in ones."""
+    from studio.blocks.registry import CONTRIBUTORS, all_block_types
+
+    for name in CONTRIBUTORS:
+        path = ROOT / Path(*name.split(".")).with_suffix(".py")
+        assert path.exists(), name
+        assert RANK[layer_of(name)] > RANK["blocks"], (
+            f"{name}: import it from the catalogue instead"
+        )
+    declared_in = {
+        spec.emitter.__module__ for spec in all_block_types() if spec.emitter is not None
+    }
+    assert set(CONTRIBUTORS) <= declared_in
 
 
 def test_the_allow_list_holds_only_imports_that_still_exist():
@@ -169,7 +182,11 @@ def test_the_allow_list_holds_only_imports_that_still_exist():
         ("blocks", "def f():\n    from studio.hub import models\n", "above it"),
         ("compiler", "import importlib\nimportlib.import_module('studio.ui.app')\n", "above it"),
         ("hub", "from studio.training.settings import TrainingSettings\n", "above it"),
-        ("training", "class T:\n    def m(self):\n        from PySide6.QtCore import QObject\n", "Qt"),
+        (
+            "training",
+            "class T:\n    def m(self):\n        from PySide6.QtCore import QObject\n",
+            "Qt",
+        ),
         ("cli", "from ..ui import app\n", "above it"),
     ],
 )
@@ -210,22 +227,12 @@ print(len(project.graph.blocks))
 EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.studio.json"))
 
 
-@pytest.mark.parametrize(
-    "example",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(strict=True, reason="the Backbone's options come from torchvision (ALLOWED)"),
-        )
-        if "transfer" in p.name
-        else p
-        for p in EXAMPLES
-    ],
-    ids=[p.name.split(".")[0] for p in EXAMPLES],
-)
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name.split(".")[0] for p in EXAMPLES])
 def test_a_project_loads_and_validates_without_torch_or_qt(example):
     """What the contract buys: the pure layers open a project with torch and Qt unimportable."""
     code = _BLOCKED_RUN.format(blocked=sorted(TORCH | QT), path=str(example))
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout.split()[-1]) > 2
