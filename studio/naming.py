@@ -21,6 +21,7 @@ _RESERVED = (
     | {"self", "torch", "nn", "F", "super", "forward", "training"}
 )
 # attributes nn.Module already has: a layer must not shadow them
+# fmt: off
 _MODULE_ATTRS = {
     "add_module", "apply", "bfloat16", "buffers", "children", "compile", "cpu", "cuda", "double",
     "dump_patches", "eval", "extra_repr", "float", "get_buffer", "get_parameter", "get_submodule",
@@ -29,6 +30,7 @@ _MODULE_ATTRS = {
     "requires_grad_", "share_memory", "state_dict", "to", "to_empty", "train", "type", "xpu",
     "zero_grad", "call_super_init", "ipu", "mtia", "forward", "training",
 }
+# fmt: on
 
 
 def sanitize(text: str, fallback: str = "x") -> str:
@@ -88,6 +90,11 @@ class Namespace:
 
     def __contains__(self, name: str) -> bool:
         return name in self._used
+
+
+def snake_case(name: str, fallback: str = "module") -> str:
+    """``ResidualUnit`` -> ``residual_unit``: a class name as the base of its instances' names."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name)).lower() or fallback
 
 
 def file_name(text: str, fallback: str = "project") -> str:

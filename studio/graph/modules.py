@@ -31,6 +31,7 @@ from studio.blocks.registry import (
 from studio.blocks.text import short_repr
 from studio.graph.errors import GraphError
 from studio.graph.events import Event
+from studio.naming import class_name, snake_case
 
 #: a :class:`studio.graph.model.Graph`, not imported: that module imports this one (a graph
 #: holds a library; a library's definitions get their graphs from :attr:`Library.graph_type`)
@@ -172,7 +173,7 @@ class Definition:
                 params=decls,
                 inputs=ins,
                 outputs=outs,
-                name_base=_snake(self.name),
+                name_base=snake_case(self.name),
                 definition=self,
             )
             self._type_key = key
@@ -260,9 +261,8 @@ class Library:
             )
 
     def unique_name(self, base: str) -> str:
-        base = re.sub(r"[^A-Za-z0-9_]", "", base) or "Block"
-        if not base[0].isalpha():
-            base = f"M{base}"
+        """A free definition name from ``base`` (a class name: ``Block``, ``Block2``...)."""
+        base = class_name(base, "Block")
         name, i = base, 1
         while name in self.definitions:
             i += 1
@@ -398,11 +398,6 @@ def _longest(start: str, nexts) -> int:
             stack.append((n, True))
             stack += [(u, False) for u in nexts(n) if u not in length]
     return length[start]
-
-
-def _snake(name: str) -> str:
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-    return s or "module"
 
 
 def blocks_deep(graph: AnyGraph) -> Iterator:
