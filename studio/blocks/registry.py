@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -367,6 +368,8 @@ CONTRIBUTORS: tuple[str, ...] = (
     "studio.hub.blocks",  # Backbone (torchvision) and Hub model (torch.hub)
 )
 _loaded = False
+_loading = False
+_load_lock = threading.RLock()  # another thread waits for the whole registry, never half
 
 
 class UnknownBlockType(KeyError):
@@ -390,13 +393,20 @@ def register(spec: BlockType) -> BlockType:
 
 
 def _ensure_loaded() -> None:
-    global _loaded
+    global _loaded, _loading
     if _loaded:
         return
-    _loaded = True  # first, so the modules imported below may call register()
-    importlib.import_module("studio.blocks.catalogue")  # registers the built-in blocks
-    for module in CONTRIBUTORS:
-        importlib.import_module(module)
+    with _load_lock:  # re-entered by the loading thread: the modules below call register()
+        if _loaded or _loading:
+            return
+        _loading = True
+        try:
+            importlib.import_module("studio.blocks.catalogue")  # the built-in blocks
+            for module in CONTRIBUTORS:
+                importlib.import_module(module)
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def get_block_type(type_id: str) -> BlockType:
