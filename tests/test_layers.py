@@ -9,6 +9,10 @@ block reads its declaration (ports, parameters) and no declaration knows about g
 
 A true violation that lives in another branch's file is listed in :data:`ALLOWED` with its
 owner; an entry that no longer matches anything fails the test, so the list only shrinks.
+
+Within the line, modules import one way too: :func:`circles` finds the strongly connected
+components of studio's import graph (every import, lazy and type-only ones included), and any
+not in :data:`CIRCLES_ALLOWED` fails with the lines that close it.
 """
 
 from __future__ import annotations
