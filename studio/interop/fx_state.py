@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from studio.interop.fx_constructor import constructor_kwargs
 from studio.interop.fx_rules import Mapped, Unsupported
 
 #: owners with more parameters than this are not built again (a whole model's position embedding)
@@ -97,9 +98,6 @@ def _get(root: nn.Module, path: str) -> Any:
 
 def _fresh(root: nn.Module | None, target: str, cache: dict) -> torch.Tensor | None:
     """``target``'s value in a newly built copy of its owner module, or None."""
-    from studio.interop.fx_build import _constructor_kwargs
-    from studio.interop.fx_module_rules import constructor_of
-
     if root is None:
         return None
     owner_path, _, attr = target.rpartition(".")
@@ -109,10 +107,7 @@ def _fresh(root: nn.Module | None, target: str, cache: dict) -> torch.Tensor | N
     if owner_path not in cache:
         cache[owner_path] = None
         if sum(p.numel() for p in owner.parameters()) <= _MAX_REBUILD:
-            kwargs = _constructor_kwargs(owner)
-            reader = constructor_of(owner)
-            if reader is not None:
-                kwargs.update(reader(owner))
+            kwargs = constructor_kwargs(owner)
             try:
                 with torch.random.fork_rng():
                     again = type(owner)(**kwargs)
