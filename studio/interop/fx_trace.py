@@ -217,10 +217,11 @@ def _trace(module: nn.Module, name: str, n_inputs: int, examples: list | None = 
             tracer = concrete_tracer(_Tracer)(examples)
             with torch.no_grad():
                 graph = tracer.trace(module)
-            for node in list(graph.nodes):  # read for its dtype or device only (ViT's patch
-                if node.op == "get_attr" and not node.users:  # embedding): not a tensor used
-                    graph.erase_node(node)
+            # what only answered a question (ViT's patch embedding reads its weight for its
+            # dtype; GPT-2 checks its positions are one run): computed, never used
             gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
+            gm.graph.eliminate_dead_code()
+            gm.recompile()
             setattr(gm, TRACED_BY, "torch.fx following an example")
             return gm
         except Exception as e:  # noqa: BLE001
