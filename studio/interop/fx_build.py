@@ -18,6 +18,8 @@ from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
 from studio.interop import fx_patterns, fx_rules
 from studio.interop.fx_constructor import constructor_kwargs, is_literal
+from studio.interop.fx_lengths import length_call
+from studio.interop.fx_rule_base import LengthDependent
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
 from studio.interop.fx_state import state_block
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
@@ -176,13 +178,16 @@ class _Builder:
         elif node.op == "get_attr":
             mapped = self._attribute(node)
             path = node.target
-        elif node.op in ("call_function", "call_method") and self._from_constants(node):
-            mapped = self._constant(node)
-            path = None
         else:
-            rule = self.t.rule_for(node)
-            mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
             path = None
+            try:
+                if node.op in ("call_function", "call_method") and self._from_constants(node):
+                    mapped = self._constant(node)
+                else:
+                    rule = self.t.rule_for(node)
+                    mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
+            except LengthDependent:  # a size read from a tensor's shape, so it follows it
+                mapped = length_call(node, self.t)
         if mapped is ABSORBED:
             return
         if isinstance(mapped, Alias):

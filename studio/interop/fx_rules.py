@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
+from studio.interop.fx_lengths import view_call
 from studio.interop.fx_module_rules import MODULES
 from studio.interop.fx_rule_base import (
     ABSORBED,
@@ -145,6 +146,16 @@ def _alias(node: fx.Node, t) -> Alias:
     return Alias(arg(node, 0, "input"))
 
 
+def _to(node: fx.Node, t) -> Alias:
+    """``x.to(other.device)`` (GPT-2's position embeddings), ``x.to(x.dtype)``: the tensor
+    itself; the model runs where its input is, in the dtype it was traced in."""
+    x = arg(node, 0, "input")
+    for v in t.const((*node.args[1:], *node.kwargs.values())):
+        same_dtype = isinstance(v, torch.dtype) and str(v).removeprefix("torch.") == t.s1[x].dtype
+        _require(isinstance(v, torch.device) or same_dtype, f"{_what(node)}({v!r})")
+    return Alias(x)
+
+
 def _cat(node: fx.Node, t) -> Mapped | Alias:
     tensors = list(arg(node, 0, "tensors"))
     dim = t.const(arg(node, 1, "dim", 0))
@@ -191,7 +202,7 @@ def _reshape(node: fx.Node, t) -> Mapped:
     """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch)."""
     x = arg(node, 0, "input")
     if not t.follows_batch(x):  # a table or an index (no batch): reshaped as it is
-        return function_call(node, t)
+        return view_call(node, t) if node.op == "call_method" else function_call(node, t)
     sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
     in_shape = t.shape(x)
     per_sample = math.prod(in_shape[1:])
@@ -199,6 +210,8 @@ def _reshape(node: fx.Node, t) -> Mapped:
     keeps_batch = sizes[:1] == [BATCH_DIM] or (
         sizes[:1] == [-1] and -1 not in rest and math.prod(rest) == per_sample
     )
+    if not keeps_batch and sizes[:1] == [-1] and BATCH_DIM not in rest:
+        return view_call(node, t)  # the batch merged with the next sizes (GPT-2's Conv1D)
     _require(
         keeps_batch and rest and BATCH_DIM not in rest,
         f"{_what(node)}{tuple(sizes)} changes the batch dimension",
@@ -395,6 +408,7 @@ METHODS: dict[str, Rule] = {
     "softmax": _SOFTMAX,
     "log_softmax": _LOG_SOFTMAX,
     "contiguous": _alias,
+    "to": _to,
     **{name: math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
 }
 

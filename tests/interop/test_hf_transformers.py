@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from studio.compiler import generate
+from studio.compiler import build_class, generate
+from studio.interop.fx_import import import_example
 from tests.interop.test_zoo import _perturbed, assert_exact
 from tests.interop.zoo import libraries
 
@@ -20,10 +21,12 @@ pytest.importorskip("transformers")
 def test_bert_keeps_attention_self_so_its_state_dict_loads_strictly():
     """BertAttention's child is named ``self`` (``attention.self.query.weight``): a Python
     name reserved for variables, but an attribute may have it, so the export writes
-    ``self.self = BertSelfAttention()`` as Hugging Face does and the keys load strictly."""
+    ``self.self = BertSelfAttention()`` as Hugging Face does and the keys load strictly. Its
+    positions ``self.position_ids[:, :seq_length]`` follow the input's length (7 as well as 12)."""
     torch.manual_seed(0)
     model, (ids,) = libraries.bert(2, 12)
-    result, export = assert_exact(_perturbed(model), (ids,), [(torch.randint(0, 100, (3, 12)),)])
+    more = [(torch.randint(0, 100, (3, 12)),), (torch.randint(0, 100, (2, 7)),)]
+    result, export = assert_exact(_perturbed(model), (ids,), more)
     code = generate(result.project.graph, result.project.name).source
     assert "self.self = BertSelfAttention()" in code
     assert "encoder.layer.1.attention.self.query.weight" in export.state_dict()
@@ -71,3 +74,33 @@ def test_gpt2_is_traced_on_the_path_an_eager_run_takes():
     sdpa = [n for n in calls if "scaled_dot_product_attention" in str(n.target)]
     assert len(sdpa) == 2 and all(n.kwargs.get("is_causal") is True for n in sdpa)
     assert all(n.kwargs.get("attn_mask") is None for n in sdpa)
+
+
+def test_gpt2_imports_exactly_with_its_head_tied_at_two_lengths():
+    """GPT-2 (transformers 5) from a tiny config: the same outputs at two batch sizes and two
+    sequence lengths, the original state_dict loading strictly, ``lm_head.weight`` still the
+    same tensor as ``transformer.wte.weight`` (the parameter count unchanged), and the export
+    reads as GPT-2 is written: a GPT2Block class repeated, attention and MLP classes, Conv1D a
+    class with its widths as arguments (its weight stored in × out, so keys and shapes load),
+    no Custom module. Export, import, export: a fixed point."""
+    torch.manual_seed(0)
+    model, (ids,) = libraries.gpt2(2, 12)
+    model = _perturbed(model)
+    assert model.lm_head.weight is model.transformer.wte.weight
+    more = [(torch.randint(0, 100, (3, 12)),), (torch.randint(0, 100, (1, 7)),)]
+    result, export = assert_exact(model, (ids,), more)
+    assert export.lm_head.weight is export.transformer.wte.weight
+    assert result.params == sum(p.numel() for p in model.parameters())
+    code = generate(result.project.graph, result.project.name).source
+    assert "self.h = nn.Sequential(*[GPT2Block() for _ in range(2)])" in code
+    for cls in ("GPT2Attention", "GPT2MLP", "GPT2Block", "GPT2Model", "Conv1D"):
+        assert f"class {cls}(nn.Module):" in code
+    assert "self.lm_head.weight = self.transformer.wte.weight" in code
+    assert "self.c_attn = Conv1D(96, 32)" in code and "self.c_fc = Conv1D(128, 32)" in code
+    assert "custom" not in code.lower()
+    # export, import, export: a fixed point (the export as written, freshly built)
+    torch.manual_seed(1)
+    fresh = build_class(generate(result.project.graph, result.project.name))().eval()
+    again = import_example(fresh, (ids,), name=result.project.name)
+    assert again.matches, again.summary()
+    assert generate(again.project.graph, again.project.name).source == code
