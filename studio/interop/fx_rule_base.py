@@ -129,6 +129,12 @@ _NAMESPACES = (
 )
 
 
+_COMPARISONS = {
+    operator.lt: "torch.lt", operator.le: "torch.le", operator.gt: "torch.gt",
+    operator.ge: "torch.ge", operator.eq: "torch.eq", operator.ne: "torch.ne",
+}
+
+
 def function_name(node: fx.Node) -> str | None:
     """``F.layer_norm``, ``torch.roll``, ``Tensor.expand``: how the Function block names the
     node's callee, or None when it is not a public function of torch."""
@@ -137,6 +143,8 @@ def function_name(node: fx.Node) -> str | None:
     name = getattr(node.target, "__name__", None)
     if node.op != "call_function" or not isinstance(name, str):
         return None
+    if node.target in _COMPARISONS:  # x < 8 (T5's position buckets) -> torch.lt(in1, 8)
+        return _COMPARISONS[node.target]
     for prefix, module in _NAMESPACES:
         if getattr(module, name, None) is node.target:
             return f"{prefix}.{name}"

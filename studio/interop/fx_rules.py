@@ -146,14 +146,30 @@ def _alias(node: fx.Node, t) -> Alias:
     return Alias(arg(node, 0, "input"))
 
 
-def _to(node: fx.Node, t) -> Alias:
+#: ``x.to(dtype)`` as the Tensor method that casts to it (``x.long()``)
+_CASTS = {
+    torch.int64: "long", torch.int32: "int", torch.float32: "float", torch.float64: "double",
+    torch.float16: "half", torch.bfloat16: "bfloat16", torch.bool: "bool",
+}
+
+
+def _to(node: fx.Node, t) -> Alias | Mapped:
     """``x.to(other.device)`` (GPT-2's position embeddings), ``x.to(x.dtype)``: the tensor
-    itself; the model runs where its input is, in the dtype it was traced in."""
+    itself; the model runs where its input is, in the dtype it was traced in. ``x.to(torch.int64)``
+    (T5's position buckets): ``x.long()``."""
     x = arg(node, 0, "input")
+    casts = []
     for v in t.const((*node.args[1:], *node.kwargs.values())):
         same_dtype = isinstance(v, torch.dtype) and str(v).removeprefix("torch.") == t.s1[x].dtype
+        if isinstance(v, torch.dtype) and not same_dtype and v in _CASTS:
+            casts.append(_CASTS[v])
+            continue
         _require(isinstance(v, torch.device) or same_dtype, f"{_what(node)}({v!r})")
-    return Alias(x)
+    if not casts:
+        return Alias(x)
+    _require(len(casts) == 1, f"{_what(node)} to two dtypes")
+    params = {"function": f"Tensor.{casts[0]}", "arguments": "in1", "inputs": 1, "outputs": 1}
+    return Mapped("function", params, [x])
 
 
 def _cat(node: fx.Node, t) -> Mapped | Alias:
@@ -324,12 +340,14 @@ def _sdpa(node: fx.Node, t) -> Mapped:
     scale = t.const(arg(node, 6, "scale", None))
     if scale is not None:  # Hugging Face passes the default, head_dim ** -0.5, explicitly
         default = t.s1[q].shape[-1] ** -0.5
-        _require(abs(scale - default) <= 1e-6 * default, f"attention with a scale of its own ({scale:g})")
+        _require(isinstance(scale, (int, float)) and scale > 0, f"attention with a scale of {scale!r}")
+        scale = 0.0 if abs(scale - default) <= 1e-6 * default else float(scale)  # T5: 1
     _require(not t.const(node.kwargs.get("enable_gqa", False)), "grouped-query attention (enable_gqa)")
     causal = bool(t.const(arg(node, 5, "is_causal", False)))
     dropout = float(t.const(arg(node, 4, "dropout_p", 0.0)))
     inputs = [q, None if k is q else k, None if v is k else v, mask]
-    return Mapped("scaled_dot_product_attention", {"is_causal": causal, "dropout_p": dropout}, inputs)
+    params = {"is_causal": causal, "dropout_p": dropout, "scale": scale or 0.0}
+    return Mapped("scaled_dot_product_attention", params, inputs)
 
 
 # the same rule for a function, its Tensor method and the operator (built once so a

@@ -24,23 +24,61 @@ def shared_parameters(module: nn.Module) -> list[list[str]]:
 
 
 def tie(project: Project, module: nn.Module, attrs: dict[str, str]) -> int:
-    """Add a Tie weights block for each shared parameter of ``module`` whose names all have a
-    weight in the export (``attrs``: block id -> attribute, the generated code's); returns how
-    many were added."""
+    """Add Tie weights blocks for the shared parameters of ``module`` (``attrs``: block id ->
+    attribute, the generated code's); returns how many were added.
+
+    A top-level module that forward never calls and whose weights are all another called
+    module's (T5's ``shared``, used as ``encoder.embed_tokens``) is tied whole to it
+    (``self.shared = self.encoder.embed_tokens``), so its keys are in the export too."""
     from studio.interop.fx_import import _remap
 
-    added = 0
-    for group in shared_parameters(module):
-        exported = _remap({name: name for name in group}, project, attrs)[0]
-        where = {original: key for key, original in exported.items()}
-        if not all(name in where for name in group):
+    groups = shared_parameters(module)
+    names = [n for group in groups for n in group]
+    exported = _remap({name: name for name in names}, project, attrs)[0]
+    where = {original: key for key, original in exported.items()}
+    ties = _aliases(module, groups, where)
+    aliased = {
+        f"{alias}.{k}"
+        for alias, _ in ties
+        for k, _ in module.get_submodule(alias).named_parameters()
+    }
+    for group in groups:
+        present = [name for name in group if name in where]
+        if any(name not in where and name not in aliased for name in group) or len(present) < 2:
             continue
-        first, *others = group
-        for name in others:
-            project.graph.add_block(
-                "tie",
-                name=f"tie_{where[name].replace('.', '_')}",
-                params={"weight": where[name], "to": where[first]},
-            )
-            added += 1
-    return added
+        ties += [(where[name], where[present[0]]) for name in present[1:]]
+    for attribute, to in ties:
+        project.graph.add_block(
+            "tie",
+            name=f"tie_{attribute.replace('.', '_')}",
+            params={"attribute": attribute, "to": to},
+        )
+    return len(ties)
+
+
+def _aliases(module: nn.Module, groups, where: dict[str, str]) -> list[tuple[str, str]]:
+    """``(top-level module, the exported module it is)`` for each top-level module no block came
+    from whose parameters are all shared with one exported module of its class."""
+    out = []
+    for name, child in module.named_children():
+        own = [f"{name}.{k}" for k, _ in child.named_parameters(remove_duplicate=False)]
+        if not own or any(n in where for n in own):
+            continue
+        others: list[str] = []  # the exported modules holding its weights, first registered first
+        for n in own:
+            group = next((g for g in groups if n in g), [])
+            others += [
+                m.rpartition(".")[0]
+                for m in group
+                if m in where and m.rpartition(".")[2] == n.rpartition(".")[2]
+            ]
+        if not others:
+            continue
+        target = others[0]
+        try:
+            same = type(module.get_submodule(target)) is type(child)
+        except AttributeError:
+            same = False
+        if same and all(f"{target}.{n.partition('.')[2]}" in where for n in own):
+            out.append((name, where[f"{target}.{own[0].partition('.')[2]}"].rpartition(".")[0]))
+    return out

@@ -7,7 +7,7 @@ from studio.compiler import analyze, build_model, generate
 from studio.graph.model import Graph
 
 
-def _tied(weight: str = "head.weight", to: str = "embed.weight") -> Graph:
+def _tied(attribute: str = "head.weight", to: str = "embed.weight") -> Graph:
     g = Graph()
     x = g.add_block("input", name="tokens", params={"shape": [5], "dtype": "int64"})
     emb = g.add_block("embedding", name="embed", params={"num_embeddings": 11, "embedding_dim": 8})
@@ -15,7 +15,7 @@ def _tied(weight: str = "head.weight", to: str = "embed.weight") -> Graph:
     out = g.add_block("output", name="logits")
     for a, b in ((x, emb), (emb, head), (head, out)):
         g.connect(a.id, "out", b.id, "in")
-    g.add_block("tie", params={"weight": weight, "to": to})
+    g.add_block("tie", params={"attribute": attribute, "to": to})
     return g
 
 
@@ -36,5 +36,5 @@ def test_a_list_position_in_a_path_is_an_index_and_anything_else_is_refused():
 
     assert attribute_path("h.0.attn.weight") == "self.h[0].attn.weight"
     assert attribute_path("x; import os") is None and attribute_path("0.weight") is None
-    errors = analyze(_tied(weight="head.weight; import os")).errors
-    assert errors and "is not a weight's path" in errors[0].message
+    errors = analyze(_tied(attribute="head.weight; import os")).errors
+    assert errors and "is not an attribute's path" in errors[0].message

@@ -104,3 +104,27 @@ def test_gpt2_imports_exactly_with_its_head_tied_at_two_lengths():
     again = import_example(fresh, (ids,), name=result.project.name)
     assert again.matches, again.summary()
     assert generate(again.project.graph, again.project.name).source == code
+
+
+def test_t5_imports_exactly_with_its_shared_embedding_tied():
+    """T5Model: attention without scaling (SDPA with ``scale=1``), position buckets computed
+    with comparisons and casts (``torch.lt``, ``.long()``) from the lengths, and one embedding
+    under three names: ``shared`` (never called) is ``encoder.embed_tokens``, and
+    ``decoder.embed_tokens.weight`` is the same tensor, so the count is the original's and the
+    state_dict loads strictly; the same outputs at another length and batch size."""
+    torch.manual_seed(0)
+    model, args = libraries.t5(2, 12)
+    model = _perturbed(model)
+    result = import_example(model, args)
+    assert result.matches and result.params == result.original_params, result.summary()
+    export = build_class(generate(result.project.graph, result.project.name))().eval()
+    export.load_state_dict(model.state_dict(), strict=True)
+    ids = torch.randint(0, 100, (3, 9))
+    for enc, dec in ((args[0], args[2]), (ids, ids[:, :4])):
+        with torch.no_grad():
+            want = model(enc, None, dec).last_hidden_state
+            torch.testing.assert_close(export(enc, dec), want, atol=1e-5, rtol=0)
+    assert export.shared is export.encoder.embed_tokens
+    assert export.decoder.embed_tokens.weight is export.encoder.embed_tokens.weight
+    code = generate(result.project.graph, result.project.name).source
+    assert "scale=1.0" in code and "custom" not in code.lower()

@@ -177,19 +177,19 @@ def attribute_path(path: str) -> str | None:
 
 class TieEmitter(Emitter):
     """``self.lm_head.weight = self.transformer.wte.weight`` at the end of ``__init__``: one
-    tensor under both names (both keys stay in the state_dict; it is counted and trained
-    once). Nothing while shapes are inferred: no layer is built there."""
+    tensor (or module) under both names; both keys stay in the state_dict, and it is counted
+    and trained once. Nothing while shapes are inferred: no layer is built there."""
 
     def emit(self, c: EmitContext) -> Emitted:
         if c.inference:
             return Emitted()
-        return Emitted(init=[f"{attribute_path(c.p.weight)} = {attribute_path(c.p.to)}"])
+        return Emitted(init=[f"{attribute_path(c.p.attribute)} = {attribute_path(c.p.to)}"])
 
 
 def _tie_check(c: EmitContext) -> str | None:
-    for text in (c.p.weight, c.p.to):
+    for text in (c.p.attribute, c.p.to):
         if attribute_path(text) is None:
-            return f"Tie weights: {short_repr(text)} is not a weight's path (like lm_head.weight)."
+            return f"Tie weights: {short_repr(text)} is not an attribute's path (like lm_head.weight)."
     return None
 
 
@@ -199,14 +199,15 @@ register(
         label="Tie weights",
         category=CUSTOM,
         description=(
-            "Makes one layer's weight the same tensor as another's (weight tying: GPT-2's "
-            "lm_head.weight is transformer.wte.weight). Both keep their state_dict keys; the "
-            "weight is counted and trained once. Not wired: it runs when the model is built."
+            "Makes one attribute the same object as another (weight tying: GPT-2's "
+            "lm_head.weight is transformer.wte.weight; T5's shared is encoder.embed_tokens). "
+            "Both keep their state_dict keys; the weight is counted and trained once. Not "
+            "wired: it runs when the model is built."
         ),
         torch_name="self.a.weight = self.b.weight",
         params={
-            "weight": Text("lm_head.weight", "weight", "The weight that becomes the other one, as a path.", key=True, max_len=400),
-            "to": Text("transformer.wte.weight", "to", "The weight it shares, as a path.", key=True, max_len=400),
+            "attribute": Text("lm_head.weight", "attribute", "The weight (or layer) that becomes the other one, as a path.", key=True, max_len=400),
+            "to": Text("transformer.wte.weight", "to", "The weight (or layer) it shares, as a path.", key=True, max_len=400),
         },
         inputs=(),
         outputs=(),
