@@ -171,10 +171,10 @@ def import_module(
             "code that asks about sizes): branches on sizes take the example's way."
         )
     project.metadata[IMPORT_KEY]["tracer"] = getattr(gm, TRACED_BY, "torch.fx")
-    if shared_parameters(module):
-        from studio.compiler import generate
-
-        tied = tie(project, module, generate(project.graph, project.name).attrs)
+    tied_names = [name for group in shared_parameters(module) for name in group]
+    if tied_names:
+        exported = _remap(dict(zip(tied_names, tied_names)), project)[0]
+        tied = tie(project, module, {original: key for key, original in exported.items()})
         if tied:
             notes.append(f"{tied} weights are tied to another layer's (one tensor under two names).")
     result = ImportResult(project, notes, original_params=_count(module))

@@ -14,7 +14,7 @@ import operator
 
 from torch import fx
 
-from studio.interop.fx_rule_base import Mapped, Unsupported, function_call
+from studio.interop.fx_rule_base import Mapped, Unsupported, _Operands, function_call, varargs
 
 
 def length_call(node: fx.Node, t) -> Mapped:
@@ -28,7 +28,6 @@ def _narrow(node: fx.Node, t) -> Mapped:
     """``x[:, :n]`` (``n`` a length) -> ``x.narrow(1, 0, n)``: one slice from the start up to a
     length, every other position whole."""
     from studio.blocks.catalogue.function import format_arguments
-    from studio.interop.fx_rule_base import _Operands
 
     x, index = node.args
     index = index if isinstance(index, tuple) else (index,)
@@ -60,7 +59,6 @@ def view_call(node: fx.Node, t) -> Mapped:
       (``out.view(x.shape[0], x.shape[1], 96)`` -> ``out.view(x.shape[0], x.shape[1], -1)``).
     """
     from studio.blocks.catalogue.function import InputRef, format_arguments
-    from studio.interop.fx_rule_base import _Operands, varargs
 
     x = node.args[0]
     ops = _Operands(t)

@@ -23,19 +23,15 @@ def shared_parameters(module: nn.Module) -> list[list[str]]:
     return [group for group in names.values() if len(group) > 1]
 
 
-def tie(project: Project, module: nn.Module, attrs: dict[str, str]) -> int:
-    """Add Tie weights blocks for the shared parameters of ``module`` (``attrs``: block id ->
-    attribute, the generated code's); returns how many were added.
+def tie(project: Project, module: nn.Module, where: dict[str, str]) -> int:
+    """Add Tie weights blocks for the shared parameters of ``module`` (``where``: original
+    parameter name -> its key in the export, for those the export has); returns how many were
+    added.
 
     A top-level module that forward never calls and whose weights are all another called
     module's (T5's ``shared``, used as ``encoder.embed_tokens``) is tied whole to it
     (``self.shared = self.encoder.embed_tokens``), so its keys are in the export too."""
-    from studio.interop.fx_import import _remap
-
     groups = shared_parameters(module)
-    names = [n for group in groups for n in group]
-    exported = _remap({name: name for name in names}, project, attrs)[0]
-    where = {original: key for key, original in exported.items()}
     ties = _aliases(module, groups, where)
     aliased = {
         f"{alias}.{k}"
