@@ -245,7 +245,7 @@ def _squeeze(node: fx.Node, t) -> Mapped:
     return Mapped("squeeze", {"dim": dim}, [arg(node, 0, "input")])
 
 
-def _getitem(node: fx.Node, t) -> Mapped:
+def _getitem(node: fx.Node, t) -> Mapped | Alias:
     x, index = node.args
     _require(t.is_tensor(x), f"indexing {x} (a tuple of tensors): Studio wires carry single tensors")
     taken = _taken(index, t)
@@ -253,6 +253,8 @@ def _getitem(node: fx.Node, t) -> Mapped:
         return Mapped("take", {"dim": taken[0]}, [x, taken[1]])
     index = t.const(index)
     index = index if isinstance(index, tuple) else (index,)
+    if index and all(isinstance(v, slice) and v.start in (None, 0) and v.stop is None and v.step in (None, 1) for v in index):
+        return Alias(x)  # x[:, 0:, :] takes everything (Hugging Face's logits_to_keep=0)
     for v in index:
         ok = v is None or v is ... or (isinstance(v, int) and not isinstance(v, bool))
         if isinstance(v, slice):
