@@ -29,9 +29,6 @@ _MODULE_ATTRS = {
     "requires_grad_", "share_memory", "state_dict", "to", "to_empty", "train", "type", "xpu",
     "zero_grad", "call_super_init", "ipu", "mtia", "forward", "training",
 }
-# reserved for variables, yet an attribute may have it: ``self.self = BertSelfAttention()`` is
-# how Hugging Face writes BERT, and the state_dict key ``attention.self.query.weight`` needs it
-_ATTRIBUTE_ONLY = {"self"}
 
 
 def sanitize(text: str, fallback: str = "x") -> str:
@@ -62,6 +59,11 @@ def class_name(text: str, fallback: str = "Model") -> str:
     if name in _RESERVED or keyword.iskeyword(name):
         name = f"{name}Model"
     return name
+
+
+# reserved for variables, yet an attribute may have it: ``self.self = BertSelfAttention()`` is
+# how Hugging Face writes BERT, and the state_dict key ``attention.self.query.weight`` needs it
+_ATTRIBUTE_ONLY = {"self"}
 
 
 class Namespace:
