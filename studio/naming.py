@@ -63,11 +63,17 @@ def class_name(text: str, fallback: str = "Model") -> str:
     return name
 
 
+# reserved for variables, yet an attribute may have it: ``self.self = BertSelfAttention()`` is
+# how Hugging Face writes BERT, and the state_dict key ``attention.self.query.weight`` needs it
+_ATTRIBUTE_ONLY = {"self"}
+
+
 class Namespace:
     """Hands out unique identifiers; the same object always gets the same name."""
 
     def __init__(self, reserved: set[str] | None = None, attrs: bool = False) -> None:
         self._used: set[str] = set(reserved or ())
+        self._attrs = attrs
         if attrs:
             self._used |= _MODULE_ATTRS
         self._by_obj: dict[Any, str] = {}
@@ -75,7 +81,7 @@ class Namespace:
     def create_name(self, text: str, obj: Any = None) -> str:
         if obj is not None and obj in self._by_obj:
             return self._by_obj[obj]
-        base = sanitize(text)
+        base = text if self._attrs and text in _ATTRIBUTE_ONLY else sanitize(text)
         name = base
         if name in self._used:
             match = re.match(r"(.*)_(\d+)$", base)

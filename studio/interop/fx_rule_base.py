@@ -22,6 +22,11 @@ class Unsupported(Exception):
     """This node or module has no block; the message says why."""
 
 
+class LengthDependent(Unsupported):
+    """A size that follows the input's length (a text model's sequence): it cannot be a
+    constant, so the node is written as a Function block reading it from a tensor's shape."""
+
+
 @dataclass
 class Mapped:
     type: str
@@ -124,6 +129,12 @@ _NAMESPACES = (
 )
 
 
+_COMPARISONS = {
+    operator.lt: "torch.lt", operator.le: "torch.le", operator.gt: "torch.gt",
+    operator.ge: "torch.ge", operator.eq: "torch.eq", operator.ne: "torch.ne",
+}
+
+
 def function_name(node: fx.Node) -> str | None:
     """``F.layer_norm``, ``torch.roll``, ``Tensor.expand``: how the Function block names the
     node's callee, or None when it is not a public function of torch."""
@@ -132,6 +143,8 @@ def function_name(node: fx.Node) -> str | None:
     name = getattr(node.target, "__name__", None)
     if node.op != "call_function" or not isinstance(name, str):
         return None
+    if node.target in _COMPARISONS:  # x < 8 (T5's position buckets) -> torch.lt(in1, 8)
+        return _COMPARISONS[node.target]
     for prefix, module in _NAMESPACES:
         if getattr(module, name, None) is node.target:
             return f"{prefix}.{name}"
@@ -185,6 +198,29 @@ def _whole_size(value: Any, t) -> fx.Node | None:
     return None
 
 
+def _plus_nothing(v: fx.Node) -> Any:
+    """``n + 0``, ``0 + n``, ``n - 0``, ``n * 1``: ``n``; else None."""
+    if v.op != "call_function" or len(v.args) != 2:
+        return None
+    a, b = v.args
+    if v.target in (operator.add, operator.sub) and b == 0 and not isinstance(b, bool):
+        return a
+    if v.target is operator.add and a == 0 and not isinstance(a, bool):
+        return b
+    if v.target is operator.mul and 1 in (a, b):
+        return b if a == 1 else a
+    return None
+
+
+def _sizes(args: Any, t) -> bool:
+    """Both operands of ``+`` are tuples of sizes (``x.size()[:-1] + (nf,)``)."""
+    return len(args) == 2 and all(
+        isinstance(a, tuple) or _shape_dims(a, t) is not None
+        or (isinstance(a, fx.Node) and isinstance(t.s1.get(a), tuple))
+        for a in args
+    )
+
+
 class _Operands:
     """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
 
@@ -209,9 +245,15 @@ class _Operands:
             try:
                 return self._literal(self.t.const(v))
             except Unsupported:
-                whole = _whole_size(v, self.t)
-                if whole is not None:  # x.size(): every size of x, the batch's too
-                    return tuple(self.ref(whole, d) for d in range(len(self.t.s1[whole].shape)))
+                dims = _shape_dims(v, self.t)
+                if dims is not None:  # x.size(), x.size()[:-1]: those sizes of x, the batch's too
+                    return tuple(self.ref(dims[0], d) for d in dims[1])
+                if v.op == "call_function" and v.target is operator.add and _sizes(v.args, self.t):
+                    # GPT-2's Conv1D: x.size()[:-1] + (nf,)
+                    return tuple(self.value(v.args[0])) + tuple(self.value(v.args[1]))
+                kept = _plus_nothing(v)
+                if kept is not None:  # BERT's seq_length + past_key_values_length (0)
+                    return self.value(kept)
                 source = _size_source(v, self.t)
                 if source is None:
                     raise

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
+from studio.interop.fx_lengths import view_call
 from studio.interop.fx_module_rules import MODULES
 from studio.interop.fx_rule_base import (
     ABSORBED,
@@ -145,6 +146,32 @@ def _alias(node: fx.Node, t) -> Alias:
     return Alias(arg(node, 0, "input"))
 
 
+#: ``x.to(dtype)`` as the Tensor method that casts to it (``x.long()``)
+_CASTS = {
+    torch.int64: "long", torch.int32: "int", torch.float32: "float", torch.float64: "double",
+    torch.float16: "half", torch.bfloat16: "bfloat16", torch.bool: "bool",
+}
+
+
+def _to(node: fx.Node, t) -> Alias | Mapped:
+    """``x.to(other.device)`` (GPT-2's position embeddings), ``x.to(x.dtype)``: the tensor
+    itself; the model runs where its input is, in the dtype it was traced in. ``x.to(torch.int64)``
+    (T5's position buckets): ``x.long()``."""
+    x = arg(node, 0, "input")
+    casts = []
+    for v in t.const((*node.args[1:], *node.kwargs.values())):
+        same_dtype = isinstance(v, torch.dtype) and str(v).removeprefix("torch.") == t.s1[x].dtype
+        if isinstance(v, torch.dtype) and not same_dtype and v in _CASTS:
+            casts.append(_CASTS[v])
+            continue
+        _require(isinstance(v, torch.device) or same_dtype, f"{_what(node)}({v!r})")
+    if not casts:
+        return Alias(x)
+    _require(len(casts) == 1, f"{_what(node)} to two dtypes")
+    params = {"function": f"Tensor.{casts[0]}", "arguments": "in1", "inputs": 1, "outputs": 1}
+    return Mapped("function", params, [x])
+
+
 def _cat(node: fx.Node, t) -> Mapped | Alias:
     tensors = list(arg(node, 0, "tensors"))
     dim = t.const(arg(node, 1, "dim", 0))
@@ -191,7 +218,7 @@ def _reshape(node: fx.Node, t) -> Mapped:
     """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch)."""
     x = arg(node, 0, "input")
     if not t.follows_batch(x):  # a table or an index (no batch): reshaped as it is
-        return function_call(node, t)
+        return view_call(node, t) if node.op == "call_method" else function_call(node, t)
     sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
     in_shape = t.shape(x)
     per_sample = math.prod(in_shape[1:])
@@ -199,6 +226,8 @@ def _reshape(node: fx.Node, t) -> Mapped:
     keeps_batch = sizes[:1] == [BATCH_DIM] or (
         sizes[:1] == [-1] and -1 not in rest and math.prod(rest) == per_sample
     )
+    if not keeps_batch and sizes[:1] == [-1] and BATCH_DIM not in rest:
+        return view_call(node, t)  # the batch merged with the next sizes (GPT-2's Conv1D)
     _require(
         keeps_batch and rest and BATCH_DIM not in rest,
         f"{_what(node)}{tuple(sizes)} changes the batch dimension",
@@ -216,7 +245,7 @@ def _squeeze(node: fx.Node, t) -> Mapped:
     return Mapped("squeeze", {"dim": dim}, [arg(node, 0, "input")])
 
 
-def _getitem(node: fx.Node, t) -> Mapped:
+def _getitem(node: fx.Node, t) -> Mapped | Alias:
     x, index = node.args
     _require(t.is_tensor(x), f"indexing {x} (a tuple of tensors): Studio wires carry single tensors")
     taken = _taken(index, t)
@@ -224,6 +253,8 @@ def _getitem(node: fx.Node, t) -> Mapped:
         return Mapped("take", {"dim": taken[0]}, [x, taken[1]])
     index = t.const(index)
     index = index if isinstance(index, tuple) else (index,)
+    if index and all(isinstance(v, slice) and v.start in (None, 0) and v.stop is None and v.step in (None, 1) for v in index):
+        return Alias(x)  # x[:, 0:, :] takes everything (Hugging Face's logits_to_keep=0)
     for v in index:
         ok = v is None or v is ... or (isinstance(v, int) and not isinstance(v, bool))
         if isinstance(v, slice):
@@ -311,12 +342,14 @@ def _sdpa(node: fx.Node, t) -> Mapped:
     scale = t.const(arg(node, 6, "scale", None))
     if scale is not None:  # Hugging Face passes the default, head_dim ** -0.5, explicitly
         default = t.s1[q].shape[-1] ** -0.5
-        _require(abs(scale - default) <= 1e-6 * default, f"attention with a scale of its own ({scale:g})")
+        _require(isinstance(scale, (int, float)) and scale > 0, f"attention with a scale of {scale!r}")
+        scale = 0.0 if abs(scale - default) <= 1e-6 * default else float(scale)  # T5: 1
     _require(not t.const(node.kwargs.get("enable_gqa", False)), "grouped-query attention (enable_gqa)")
     causal = bool(t.const(arg(node, 5, "is_causal", False)))
     dropout = float(t.const(arg(node, 4, "dropout_p", 0.0)))
     inputs = [q, None if k is q else k, None if v is k else v, mask]
-    return Mapped("scaled_dot_product_attention", {"is_causal": causal, "dropout_p": dropout}, inputs)
+    params = {"is_causal": causal, "dropout_p": dropout, "scale": scale or 0.0}
+    return Mapped("scaled_dot_product_attention", params, inputs)
 
 
 # the same rule for a function, its Tensor method and the operator (built once so a
@@ -395,6 +428,7 @@ METHODS: dict[str, Rule] = {
     "softmax": _SOFTMAX,
     "log_softmax": _LOG_SOFTMAX,
     "contiguous": _alias,
+    "to": _to,
     **{name: math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
 }
 
