@@ -338,14 +338,20 @@ class Analysis:
         return self._value_spec(e) if e is not None else None
 
     def _value_spec(self, e: Edge):
-        src = self.graph.blocks[e.src]
         info = self.info.get(e.src)
-        if info is None or info.out_shapes.count(None) == len(info.out_shapes):
+        if info is None:
             return None
-        idx = [p.name for p in src.output_ports()].index(e.src_port)
-        if idx >= len(info.out_shapes) or info.out_shapes[idx] is None:
+        shapes = info.out_shapes
+        if len(shapes) == 1:  # one output port: the wire's (the usual case, asked per wire)
+            idx = 0
+        elif shapes.count(None) == len(shapes):
             return None
-        return (info.out_shapes[idx], info.out_dtypes[idx])
+        else:
+            src = self.graph.blocks[e.src]
+            idx = [p.name for p in src.output_ports()].index(e.src_port)
+        if idx >= len(shapes) or shapes[idx] is None:
+            return None
+        return (shapes[idx], info.out_dtypes[idx])
 
     # ---------------------------------------------------------------- queries
     def edge_shape(self, edge: Edge):
