@@ -187,9 +187,16 @@ def _missing_input(
     ports = spec.input_ports(params)
     if not any(s is None and not p.optional for s, p in zip(in_specs, ports)):
         return None
-    n_out = len(spec.output_ports(params))
-    in_shapes = tuple(s[0] if s else None for s in in_specs)
-    return BlockInfo(in_shapes, (None,) * n_out, (None,) * n_out)
+    key = (tuple(s[0] if s else None for s in in_specs), len(spec.output_ports(params)))
+    found = _unknowns.get(key)
+    if found is None:  # one shared answer per inputs and outputs: a frozen dataclass is slow to make
+        if len(_unknowns) > 1000:
+            _unknowns.clear()
+        found = _unknowns[key] = BlockInfo(key[0], (None,) * key[1], (None,) * key[1])
+    return found
+
+
+_unknowns: dict[tuple, BlockInfo] = {}
 
 
 def _may_fallback(in_shapes: tuple[Shape | None, ...]) -> bool:
