@@ -133,7 +133,11 @@ class Validation:
             self._unused = None
         local = sorted(self._local, key=self._pos.__getitem__)
         if self._unused is None:  # kept until a block's answer flips
-            unused = sorted(self._unreached, key=self._pos.__getitem__) if self._outputs else []
+            unreached = self._unreached if self._outputs else ()
+            if len(unreached) * 8 > len(g.blocks):  # many (the Output's wire): no sort needed
+                unused = [bid for bid in g.blocks if bid in unreached]  # _pos is the blocks' order
+            else:
+                unused = sorted(unreached, key=self._pos.__getitem__)
             self._unused = [self._warning(bid) for bid in unused]
         return _assemble(
             g,
