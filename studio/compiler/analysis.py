@@ -86,6 +86,7 @@ class Analysis:
         self._failed: set[str] = set()  # blocks whose info holds an error
         self._order: list[str] | None = None  # Kahn's order (a full walk), None: find again
         self._sums = [0, 0, 0, 0]  # params, trainable, bytes, macs of every block's info
+        self._outputs: list[Block] | None = None  # the Output blocks, None: find again
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
         self._validation = Validation(graph) if listen else None
@@ -131,9 +132,13 @@ class Analysis:
     def _on_block_added(self, block: Block) -> None:
         self._order = None
         self._mark(block.id)
+        if _is_output(block):
+            self._outputs = None
 
     def _on_block_removed(self, block: Block) -> None:
         self._order = None
+        if _is_output(block):
+            self._outputs = None
         self._count(self.info.pop(block.id, None), -1)
         self._failed.discard(block.id)
 
@@ -333,14 +338,20 @@ class Analysis:
         return self._value_spec(e) if e is not None else None
 
     def _value_spec(self, e: Edge):
-        src = self.graph.blocks[e.src]
         info = self.info.get(e.src)
         if info is None:
             return None
-        idx = [p.name for p in src.output_ports()].index(e.src_port)
-        if idx >= len(info.out_shapes) or info.out_shapes[idx] is None:
+        shapes = info.out_shapes
+        if len(shapes) == 1:  # one output port: the wire's (the usual case, asked per wire)
+            idx = 0
+        elif shapes.count(None) == len(shapes):
             return None
-        return (info.out_shapes[idx], info.out_dtypes[idx])
+        else:
+            src = self.graph.blocks[e.src]
+            idx = [p.name for p in src.output_ports()].index(e.src_port)
+        if idx >= len(shapes) or shapes[idx] is None:
+            return None
+        return (shapes[idx], info.out_dtypes[idx])
 
     # ---------------------------------------------------------------- queries
     def edge_shape(self, edge: Edge):
@@ -369,7 +380,14 @@ class Analysis:
         return [b for b in self.graph.blocks.values() if b.spec.role == ROLE_INPUT]
 
     def outputs(self) -> list[Block]:
-        return [b for b in self.graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+        if self._outputs is None or not self._listening:  # kept: the batch check asks each refresh
+            self._outputs = [b for b in self.graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+        return list(self._outputs)
+
+
+def _is_output(block: Block) -> bool:
+    # a use of a module definition never is one (and its definition may be gone already)
+    return not block.type.startswith("module:") and block.spec.role == ROLE_OUTPUT
 
 
 def _use_info(defn: Definition, in_specs: tuple, copies: list[Analysis]) -> BlockInfo:

@@ -79,6 +79,8 @@ class Validation:
         # block id -> its "leads to no Output" warning, made once
         self._warnings: dict[str, Diagnostic] = {}
         self._pos: dict[str, int] = {}  # block id -> its place in the graph's order of blocks
+        #: the "leads to no Output" warnings in block order, None: make again
+        self._unused: list[Diagnostic] | None = None
         self._next = 0
         ev = graph.events
         self._listeners = (
@@ -128,14 +130,21 @@ class Validation:
                     self._live[e.src] += 1
             self._number_blocks()
             self._walk = False
+            self._unused = None
         local = sorted(self._local, key=self._pos.__getitem__)
-        unused = sorted(self._unreached, key=self._pos.__getitem__) if self._outputs else []
+        if self._unused is None:  # kept until a block's answer flips
+            unreached = self._unreached if self._outputs else ()
+            if len(unreached) * 8 > len(g.blocks):  # many (the Output's wire): no sort needed
+                unused = [bid for bid in g.blocks if bid in unreached]  # _pos is the blocks' order
+            else:
+                unused = sorted(unreached, key=self._pos.__getitem__)
+            self._unused = [self._warning(bid) for bid in unused]
         return _assemble(
             g,
             set(self._roles),
             self._in_cycle,
             [d for bid in local for d in self._local[bid]],
-            [self._warning(bid) for bid in unused],
+            self._unused,
         )
 
     def _warning(self, bid: str) -> Diagnostic:
@@ -167,19 +176,20 @@ class Validation:
             self._unreached,
             self._outputs,
         )
+        flip = 1 if step > 0 else 0  # the count at which a block's answer flips
+        gain, lose = (reached, unreached) if step > 0 else (unreached, reached)
         stack = [block_id]
+        push, pop = stack.append, stack.pop
         while stack:
-            bid = stack.pop()
-            live[bid] += step
-            if bid in outputs or live[bid] != (1 if step > 0 else 0):
+            bid = pop()
+            n = live[bid] = live[bid] + step
+            if n != flip or bid in outputs:
                 continue  # its answer did not flip
-            if step > 0:
-                reached.add(bid)
-                unreached.discard(bid)
-            else:
-                reached.discard(bid)
-                unreached.add(bid)
-            stack.extend(e.src for e in into[bid])
+            gain.add(bid)
+            lose.discard(bid)
+            self._unused = None
+            for e in into[bid]:
+                push(e.src)
 
     def _wires_into(self, bid: str) -> list[Edge]:
         wires = self._into.get(bid, [])
@@ -193,6 +203,7 @@ class Validation:
     # ---------------------------------------------------------------- events
     def _on_block_added(self, block) -> None:
         self._dirty.add(block.id)
+        self._unused = None
         if not self._incremental():
             return
         role = block.spec.role
@@ -214,6 +225,7 @@ class Validation:
         self._into.pop(block.id, None)
         self._dirty.discard(block.id)
         self._warnings.pop(block.id, None)
+        self._unused = None
         if not self._incremental():
             return
         role = block.spec.role
@@ -230,6 +242,7 @@ class Validation:
             self._dirty.add(block.id)
         if what == "name":
             self._warnings.pop(block.id, None)
+            self._unused = None
 
     def _on_edge_added(self, edge: Edge) -> None:
         self._into.setdefault(edge.dst, []).append(edge)

@@ -70,6 +70,9 @@ def _assert_equals_full(g: Graph, analysis: Analysis) -> None:
     assert analysis.diagnostics == full.diagnostics
     assert analysis.info == full.info
     assert analysis.totals() == full.totals()
+    assert [b.id for b in analysis.outputs()] == [b.id for b in full.outputs()]
+    for e in g.edges.values():  # the shapes on the wires, as the canvas labels them
+        assert analysis.edge_spec(e) == full.edge_spec(e)
     _assert_topological(g)
 
 

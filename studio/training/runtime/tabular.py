@@ -216,6 +216,7 @@ def _parse_arrow(path, delimiter, lay, classify, labels):
         source.seek(offset)
         reader = pacsv.open_csv(
             source,
+            memory_pool=pa.system_memory_pool(),  # mimalloc, the default, kept ~6 MB more of freed batches
             read_options=pacsv.ReadOptions(column_names=names, block_size=256 << 10),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                              newlines_in_values=False, ignore_empty_lines=True),
