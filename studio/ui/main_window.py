@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", None, Qt.DockWidgetArea.RightDockWidgetArea)
+        # the code is written while its tab is in front; brought to the front, it catches up
+        self.code_dock.visibilityChanged.connect(self._code_to_front)
         self.training = TrainingController(self)
         self.training.state_changed.connect(self._update_totals)
         self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -231,6 +233,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 6000)
         else:
             self.statusBar().clearMessage()
+
+    def _code_to_front(self, front: bool) -> None:
+        code_view = getattr(self, "code_view", None)
+        if front and code_view is not None:
+            code_view.shown()
 
     def update_title(self, *_: object) -> None:
         project = self.doc.project

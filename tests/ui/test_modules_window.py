@@ -52,7 +52,7 @@ def test_group_into_module_replaces_the_selection_by_one_use(named):
     assert look.chips == ("Layers", "Activations", "Layers") and "fc1 (Linear)" in look.tooltip
     assert use.type == "module:Body" and palette_modules(w) == ["Body"]
     assert w.doc.analysis.totals().params == count
-    assert "class Body(nn.Module):" in w.code_view.text.toPlainText()
+    assert "class Body(nn.Module):" in w.code_view.source
     w.doc.undo_stack.undo()
     assert g.to_dict() == text and palette_modules(w) == []
 
@@ -156,7 +156,7 @@ def test_the_inspector_edits_repeat_and_the_per_use_parameters(resnet_window):
     assert layer3.params["repeat"] == 3
     look = w.scene.blocks[layer3.id].look
     assert look.badge == "×3" and look.type_label == "3 × ResidualUnit"
-    assert "self.layer3 = nn.Sequential(*[ResidualUnit(16) for _ in range(3)])" in w.code_view.text.toPlainText()
+    assert "self.layer3 = nn.Sequential(*[ResidualUnit(16) for _ in range(3)])" in w.code_view.source
     w.inspector.editors["planes"].widget.setValue(32)
     w.doc.refresh()
     assert layer3.params["planes"] == 32
@@ -202,7 +202,7 @@ def test_grouping_inside_an_opened_module_nests_a_module(named, monkeypatch):
     w.doc.refresh()
     assert [b.type for b in inner if b.type.startswith("module:")] == ["module:Pair"]
     assert palette_modules(w) == ["Body", "Pair"]
-    source = w.code_view.text.toPlainText()
+    source = w.code_view.source
     assert source.index("class Pair(nn.Module):") < source.index("class Body(nn.Module):")
     assert w.doc.analysis.totals().params == total  # nothing lost or counted twice
     w.modules.open_use(inner.block_by_name("pair1").id)
@@ -254,7 +254,7 @@ def test_make_a_setting_per_use_from_the_inspector_of_an_opened_module(named, mo
     w.scene.select_blocks([use_id])
     w.inspector.editors["width"].widget.setValue(16)  # this use alone now has 16 outputs
     w.doc.refresh()
-    source = w.code_view.text.toPlainText()
+    source = w.code_view.source
     assert "self.fc2 = nn.Linear(64, width)" in source and " = Body(16)" in source
     assert "self.classifier = nn.Linear(16, 2)" in source
     w.doc.undo_stack.undo()
