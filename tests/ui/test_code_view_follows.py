@@ -77,3 +77,16 @@ def test_export_reads_the_current_code_while_the_code_tab_is_hidden(shown, qtbot
     w.code_dock.raise_()
     qtbot.waitUntil(lambda: not w.code_view.visibleRegion().isEmpty(), timeout=120_000)
     assert "nn.Linear(64, 40)" in w.code_view.text.toPlainText() and len(calls) == 1
+
+
+def test_a_project_opened_while_the_code_tab_is_in_front_shows_its_code(shown, qtbot):
+    from studio.graph.project import load_project
+
+    w, _ = shown
+    w.code_dock.raise_()
+    qtbot.waitUntil(lambda: "class " in w.code_view.text.toPlainText(), timeout=120_000)
+    path = "resources/examples/shapes_cnn.studio.json"
+    expected = studio.compiler.generate(load_project(path).graph, "x").source.split("class ", 1)[1]
+    expected_line = next(line for line in expected.splitlines() if "nn.Conv2d(" in line)
+    assert w.files.open_path(path, ask=False)
+    qtbot.waitUntil(lambda: expected_line in w.code_view.text.toPlainText(), timeout=120_000)
