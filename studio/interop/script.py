@@ -26,7 +26,7 @@ from pathlib import Path
 
 from studio import pyast
 from studio.graph.project import Project
-from studio.interop.exporters import (
+from studio.interop.export_formats import (
     ExportError,
     ExportFormat,
     ExportResult,

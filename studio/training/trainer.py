@@ -169,7 +169,6 @@ class Trainer(Hooks):
         self.model.to(self.device)
         self.loss_fn = make_loss(s.loss)
         self.plan = loop_plan(s)
-        self._float_targets = self.plan["float_targets"]  # e.g. BCE takes float targets
         if getattr(s.loss, "class_weights", False):  # unbalanced classes (`runtime.balance`)
             weigh_classes(self.loss_fn, data.train, data.num_classes, self.device)
         shuffle = sample_weights(data.train) if s.balanced else s.shuffle
@@ -216,7 +215,7 @@ class Trainer(Hooks):
     def check_batch(self) -> None:
         """Run two samples through the model and the loss; raise CheckError naming any mismatch."""
         check_first_batch(self.model, self.data, self.settings, self.device, self.autocast, self.loss_fn,
-                          self.expected_input_shape, self._float_targets)
+                          self.expected_input_shape)
 
     # where the run stands (the loop's Progress) --------------------------------------------
 
