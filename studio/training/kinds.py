@@ -440,7 +440,8 @@ _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the f
 _IN_MEMORY = (("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoViews)", False),
               ("getattr(data, 'held_out', None)", None))
 #: a generated set: one TensorDataset of features and targets
-GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False))
+GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False),
+                   ("getattr(data, 'batch_dtype', None)", None))
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
 
