@@ -161,9 +161,35 @@ def _replace(lines: list[str], first: int, last: int, text: str) -> str:
     return "".join(lines[: first - 1]) + text + "".join(lines[last:])
 
 
+def _constant_operand(source: str, tree: ast.AST) -> str | None:
+    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.BoolOp):
+            continue
+        neutral = isinstance(node.op, ast.And)  # `True and x` is x; `False or x` is x
+        kept = [v for v in node.values if not (isinstance(v, ast.Constant) and bool(v.value) is neutral)]
+        if len(kept) == len(node.values) or not kept:
+            continue
+        joiner = " and " if neutral else " or "
+        text = joiner.join(f"({s})" if isinstance(v, ast.BoolOp) else s
+                           for v in kept if (s := ast.get_source_segment(source, v)) is not None)
+        lines = source.splitlines(keepends=True)
+        head = lines[node.lineno - 1][: node.col_offset]
+        tail = lines[node.end_lineno - 1][node.end_col_offset :]
+        return "".join(lines[: node.lineno - 1]) + head + text + tail + "".join(lines[node.end_lineno :])
+    return None
+
+
 def _one_step(source: str, plan: dict, facts: dict) -> str | None:
     """`source` with one ``if`` decided or one dead assignment removed; None when none is left."""
     tree = pyast.parse(source)
+    simpler = _constant_operand(source, tree)
+    if simpler is not None:
+        try:
+            pyast.parse(simpler)
+            return simpler
+        except SyntaxError:
+            pass
     lines = source.splitlines(keepends=True)
     for function, block in _blocks(tree):
         local = _once_set(function, plan, facts) if function is not None else facts
