@@ -36,6 +36,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="auto: torch.jit.script, falling back to trace (default)",
     )
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 18)")
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="script: give train.py a --tensorboard DIR option (TensorBoard logs)",
+    )
 
 
 def _formats() -> tuple[str, ...]:
@@ -59,6 +64,10 @@ def main(args: argparse.Namespace) -> int:
         options["method"] = args.torchscript_method
     if args.format == "onnx" and args.opset is not None:
         options["opset"] = args.opset
+    if args.tensorboard:
+        if args.format != "script":
+            raise CliError(f"--tensorboard does not apply to --format {args.format}", status=2)
+        options["tensorboard"] = True
     try:
         result = exporters.export_project(project, args.format, args.output, **options)
     except exporters.ExportError as e:

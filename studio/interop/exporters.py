@@ -7,9 +7,10 @@ it back, and returns an :class:`ExportResult` whose notes say what was done (scr
 traced, which weights, how the file was checked). Problems raise :class:`ExportError` with a
 one-line message.
 
-The GUI's Export menu lists :data:`FORMATS` and calls :func:`export_project`. The standalone
-training script (``script``, :mod:`studio.interop.script`) registers itself with
-:func:`register_format` when this module is imported.
+The GUI's Export menu lists :data:`FORMATS` and calls :func:`export_project`. The formats
+live in :mod:`studio.interop.export_formats`, below every exporter: the standalone training
+script (``script``, :mod:`studio.interop.script`) and the notebook register themselves there,
+and this module imports them (one way: neither imports this module).
 """
 
 from __future__ import annotations
@@ -20,13 +21,22 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from studio.graph.files import UnsafeFile, write_target
 from studio.graph.project import Project
+from studio.interop.export_formats import (  # noqa: F401  (the names this module has always offered)
+    FORMATS,
+    ExportError,
+    ExportFormat,
+    ExportResult,
+    MissingDependency,
+    _atomic,
+    _code,
+    register_format,
+)
 
 ONNX_INSTALL = 'pip install "studio-pytorch[onnx]"'
 #: the torch.export-based ONNX exporter's oldest well-supported opset
@@ -38,44 +48,6 @@ TOLERANCE = 1e-4
 TORCHSCRIPT_DEPRECATED = (
     "note: TorchScript is deprecated in PyTorch; torch.export (.pt2, format pt2) is its successor"
 )
-
-
-class ExportError(Exception):
-    """The export failed; ``str()`` is one line for the user."""
-
-
-class MissingDependency(ExportError):
-    """An optional package the format needs is not installed."""
-
-
-@dataclass
-class ExportResult:
-    path: Path
-    format: str
-    notes: list[str] = field(default_factory=list)
-
-    def message(self) -> str:
-        return f"Wrote {self.path} ({self.format})" + "".join(f"\n  {n}" for n in self.notes)
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    name: str
-    label: str
-    suffix: str
-    description: str
-    export: Callable[..., ExportResult]
-    #: True when ``run=`` (a training run's weights) applies
-    uses_weights: bool = False
-
-
-FORMATS: dict[str, ExportFormat] = {}
-
-
-def register_format(fmt: ExportFormat) -> ExportFormat:
-    """Add an export format (the training package adds ``script``, a standalone train.py)."""
-    FORMATS[fmt.name] = fmt
-    return fmt
 
 
 def export_project(project: Project, fmt: str, path: str | os.PathLike[str], **options: Any) -> ExportResult:
@@ -107,15 +79,6 @@ def _failure(e: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-def _code(project: Project):
-    from studio.compiler import CompileError, generate
-
-    try:
-        return generate(project.graph, project.name)
-    except CompileError as e:
-        raise ExportError(f"the model has problems: {e}") from None
-
-
 def weights_path(run: str | os.PathLike[str]) -> Path:
     """The weights file of a run folder (``RUN/weights.pt``), or ``run`` itself if it is a file."""
     p = Path(run)
@@ -203,29 +166,6 @@ def example_inputs(project: Project, batch: int = 2, seed: int = 0) -> tuple:
         else:
             out.append(torch.zeros((batch, *shape), dtype=dt))
     return tuple(out)
-
-
-@contextlib.contextmanager
-def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yields a temporary path beside ``path``; renames it over ``path`` on success. A symbolic
-    link's target is written (the link stays); a device, FIFO or folder is refused."""
-    try:
-        target = write_target(path)
-    except UnsafeFile as e:
-        raise ExportError(f"{e}; nothing was written") from None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ExportError(f"{target.parent}: cannot create the folder ({e.strerror or e})") from None
-    tmp = target.with_name(f".{target.stem}.tmp{os.getpid()}{target.suffix}")  # same suffix: torch.export wants .pt2
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except OSError as e:
-        raise ExportError(f"{target}: cannot write ({e.strerror or e})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
 @contextlib.contextmanager

@@ -13,13 +13,14 @@ import os
 from pathlib import Path
 
 from studio.graph.project import Project
-from studio.interop.exporters import (
+from studio.interop.export_formats import (
     ExportError,
     ExportFormat,
     ExportResult,
     _atomic,
     register_format,
 )
+from studio.interop.script import script_source
 
 _STEPS = """\
 ## The five steps of training
@@ -108,7 +109,6 @@ def export_notebook(project: Project, path: str | os.PathLike[str]) -> ExportRes
         import nbformat
     except ImportError:
         raise ExportError("Writing a notebook needs nbformat: pip install 'studio[notebook]'.") from None
-    from studio.interop.script import script_source  # script imports exporters, which import this
 
     source, notes = script_source(project)
     nb = nbformat.v4.new_notebook()

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from studio import pyast
 from studio.graph.project import Project
-from studio.interop.exporters import (
+from studio.interop import script_trim
+from studio.interop.export_formats import (
     ExportError,
     ExportFormat,
     ExportResult,
@@ -34,20 +35,22 @@ from studio.interop.exporters import (
     _code,
     register_format,
 )
-from studio.interop.script_trim import fold, literal, prune, settings_keys, short_docstrings
+from studio.interop.script_trim import NO_CONTEXT, literal, settings_keys
 from studio.naming import file_name
 
 
-def export_script(project: Project, path: str | os.PathLike[str]) -> ExportResult:
-    """Write ``train.py``: model, data, optimizer, loss, schedule and loop in one file."""
-    source, notes = script_source(project)
+def export_script(project: Project, path: str | os.PathLike[str], tensorboard: bool = False) -> ExportResult:
+    """Write ``train.py``: model, data, optimizer, loss, schedule and loop in one file; with
+    `tensorboard`, its ``--tensorboard DIR`` option writes TensorBoard logs."""
+    source, notes = script_source(project, tensorboard)
     with _atomic(path) as tmp:
         tmp.write_text(source, encoding="utf-8")
     return ExportResult(Path(path), "script", notes)
 
 
-def script_source(project: Project) -> tuple[str, list[str]]:
-    """The text of the training script and notes for the user. Raises :class:`ExportError`."""
+def script_source(project: Project, tensorboard: bool = False) -> tuple[str, list[str]]:
+    """The text of the training script and notes for the user. Raises :class:`ExportError`.
+    With `tensorboard` it offers ``--tensorboard DIR``; without, it holds no TensorBoard code."""
     from studio.training.settings import TrainingSettings
 
     settings = TrainingSettings.from_dict(project.training)
@@ -67,7 +70,7 @@ def script_source(project: Project) -> tuple[str, list[str]]:
     from studio.training.plan import run_plan
 
     out_name = file_name(project.name)
-    plan = {**run_plan(settings, base_dir), "out": str(Path("runs") / out_name)}
+    plan = {**run_plan(settings, base_dir), "out": str(Path("runs") / out_name), "tensorboard": tensorboard}
     for key in ("data", "val_data"):  # train.py reads them from its --data folder (#20 item 8)
         spec = plan.get(key)
         if spec and "path" in spec and Path(spec["path"]).is_relative_to(base_dir.absolute()):
@@ -216,23 +219,44 @@ def runtime_sources(roots, overrides=None, plan=None, facts=None, keep=()) -> li
     """The source of the runtime functions `roots` name and of all they call, in the runtime's
     order; `overrides` (name -> source) stand in for the runtime's own text of those names, and
     with a `plan` the branches it does not take are left out and the settings it reads, but for
-    the `keep` keys, are written as literals (`script_trim`)."""
-    pool, todo, seen = dict(_runtime_pool()), list(roots), set()
+    the `keep` keys, are written as literals (`script_trim`); a parameter every call passes the
+    same literal (or leaves at its default) is then known inside the function too."""
+    pool = dict(_runtime_pool())
     for name, source in (overrides or {}).items():
         pool[name] = (*pool[name][:2], source)
     if plan is not None:
-        pool = {name: (*entry[:2], _trimmed(entry[2], plan, facts or {}, keep)) for name, entry in pool.items()}
+        original, facts = dict(pool), facts or {}
+        pool = {name: (*entry[:2], _trimmed(entry[2], plan, facts, keep)) for name, entry in pool.items()}
+        for _ in range(4):  # a parameter known can make another known
+            reached = _reached(pool, roots)
+            changed = False
+            for name, known_params in script_trim.call_facts({n: pool[n][2] for n in reached}).items():
+                source = _trimmed(original[name][2], plan, {**facts, **known_params}, keep)
+                changed |= source != pool[name][2]
+                pool[name] = (*pool[name][:2], source)
+            if not changed:
+                break
+    seen = _reached(pool, roots)
+    return [pool[name][2] for name in sorted(seen, key=lambda n: pool[n][:2])]
+
+
+def _reached(pool: dict, roots) -> set[str]:
+    """The names in `pool` that `roots` name, and all those call."""
+    todo, seen = list(roots), set()
     while todo:
         name = todo.pop()
         if name in seen or name not in pool:
             continue
         seen.add(name)
         todo += _names(pool[name][2]) & set(pool)
-    return [pool[name][2] for name in sorted(seen, key=lambda n: pool[n][:2])]
+    return seen
 
 
 def _trimmed(source: str, plan: dict, facts: dict, keep) -> str:
-    return short_docstrings(fold(prune(source, plan, facts), plan, keep)).rstrip()
+    decided = {key: value for key, value in plan.items() if key not in keep}  # options stay read
+    source = script_trim.prune(script_trim.fold(script_trim.prune(source, decided, facts), decided, facts),
+                               decided, facts)
+    return script_trim.short_docstrings(source).rstrip()
 
 
 def _script_imports(sources: list[str]) -> list[str]:
@@ -317,6 +341,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     downloads = any(mark in model_body for mark in _DOWNLOADS)
     plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads}  # main's branches
     facts = {"rate.__name__": fn.rate}
+    if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
+        facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
+    if not plan["tensorboard"]:
+        facts.update({"self.log": None, "hooks.log": None})
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
     specs = [settings.data, *([settings.val_data] if settings.val_data else [])]
@@ -324,6 +352,11 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     keep = _OPTIONS + (("data", "val_data") if files else ())
     sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
+    loop = next(s for s in sources if s.startswith("def fit("))
+    rate = f" rate={fn.rate},"
+    if "rate" not in _names(loop):  # a constant rate: the loop never sets it
+        roots.remove(fn.rate)
+        sources, rate = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep), ""
     main = next(s for s in sources if s.startswith("def main("))
     imports = _script_imports(sources)
     used = set().union(*(settings_keys(src) for src in sources)) | set(keep)
@@ -340,7 +373,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         taken.add(line.strip())
     read_val = f", read_val={fn.read_val}" if fn.read_val else ""
     read_val += f", generate={generate}" if generate else ""
-    call = f"main(SETTINGS, {cls}, metric={fn.metric}, rate={fn.rate}, read={fn.read}{read_val})"
+    call = f"main(SETTINGS, {cls}, metric={fn.metric},{rate} read={fn.read}{read_val})"
     parts = [
         _header(cls, project_name),
         _sorted_imports(imports + extra),

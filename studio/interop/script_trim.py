@@ -8,8 +8,9 @@ strike it by hand. Each works on the text, so what stays is the runtime's own li
   once from the settings, a fact about the data such as ``isinstance(data, TensorDataset)``)
   becomes the branch this project takes; a branch that returns ends its block; an assignment
   nothing reads any more goes.
-- `fold`: the settings the code still reads by name become literals in place
-  (``plan["grad_clip"]`` -> ``0.0``), but for the `keep` keys (the command-line options).
+- `fold`: the settings the code still reads by name, and the locals set once from them, become
+  literals in place (``plan["grad_clip"]`` -> ``0.0``), but for the command-line options (the
+  keys left out of the plan it is given); then `prune` again takes out what that left unread.
 - `short_docstrings`: the docstrings are left out (they explain the runtime to its maintainers).
 """
 
@@ -23,6 +24,9 @@ from studio import pyast
 
 SETTINGS_NAMES = ("s", "settings", "plan")  # how the runtime's functions name the settings dict
 UNKNOWN = object()
+#: a fact's value for a context manager that does nothing (``contextlib.nullcontext()``): a
+#: ``with`` over it becomes its body
+NO_CONTEXT = object()
 
 
 def _settings_key(node: ast.expr):
@@ -70,6 +74,10 @@ def known(node: ast.expr, plan: dict, facts: dict | None = None):
         if isinstance(mapping, dict) and UNKNOWN not in (name, default):
             return mapping.get(name, default)
         return UNKNOWN
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
+            and len(node.args) == 2 and ast.unparse(node.args[1]) == "torch.Tensor"):
+        value = known(node.args[0], plan, facts)  # a known plain value is never a tensor
+        return UNKNOWN if value is UNKNOWN else False
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         value = known(node.operand, plan, facts)
         return UNKNOWN if value is UNKNOWN else not value
@@ -116,11 +124,17 @@ def _once_set(function: ast.AST, plan: dict, facts: dict) -> dict:
             stores[node.arg] = stores.get(node.arg, 0) + 2  # a parameter: not a constant
     local = dict(facts)
     for node in ast.walk(function):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and stores.get(node.targets[0].id) == 1):
-            value = known(node.value, plan, local)
-            if value is not UNKNOWN and _decided(node.value, local):
-                local[node.targets[0].id] = value
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        pairs = [(node.targets[0], node.value)]
+        if (isinstance(node.targets[0], ast.Tuple) and isinstance(node.value, ast.Tuple)
+                and len(node.targets[0].elts) == len(node.value.elts)):  # a, b = x, y
+            pairs = list(zip(node.targets[0].elts, node.value.elts, strict=True))
+        for target, expr in pairs:
+            if isinstance(target, ast.Name) and stores.get(target.id) == 1:
+                value = known(expr, plan, local)
+                if value is not UNKNOWN and _decided(expr, local):
+                    local[target.id] = value
     return local
 
 
@@ -147,9 +161,35 @@ def _replace(lines: list[str], first: int, last: int, text: str) -> str:
     return "".join(lines[: first - 1]) + text + "".join(lines[last:])
 
 
+def _constant_operand(source: str, tree: ast.AST) -> str | None:
+    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.BoolOp):
+            continue
+        neutral = isinstance(node.op, ast.And)  # `True and x` is x; `False or x` is x
+        kept = [v for v in node.values if not (isinstance(v, ast.Constant) and bool(v.value) is neutral)]
+        if len(kept) == len(node.values) or not kept:
+            continue
+        joiner = " and " if neutral else " or "
+        text = joiner.join(f"({s})" if isinstance(v, ast.BoolOp) else s
+                           for v in kept if (s := ast.get_source_segment(source, v)) is not None)
+        lines = source.splitlines(keepends=True)
+        head = lines[node.lineno - 1][: node.col_offset]
+        tail = lines[node.end_lineno - 1][node.end_col_offset :]
+        return "".join(lines[: node.lineno - 1]) + head + text + tail + "".join(lines[node.end_lineno :])
+    return None
+
+
 def _one_step(source: str, plan: dict, facts: dict) -> str | None:
     """`source` with one ``if`` decided or one dead assignment removed; None when none is left."""
     tree = pyast.parse(source)
+    simpler = _constant_operand(source, tree)
+    if simpler is not None:
+        try:
+            pyast.parse(simpler)
+            return simpler
+        except SyntaxError:
+            pass
     lines = source.splitlines(keepends=True)
     for function, block in _blocks(tree):
         local = _once_set(function, plan, facts) if function is not None else facts
@@ -167,8 +207,17 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
                 if _terminal(taken) and index + 1 < len(block):
                     last = block[-1].end_lineno  # what follows a return is never run
                 candidate = _replace(lines, node.lineno, last, kept)
+            elif (isinstance(node, ast.With) and len(node.items) == 1 and node.items[0].optional_vars is None
+                  and known(node.items[0].context_expr, plan, local) is NO_CONTEXT):
+                body = textwrap.dedent("".join(lines[node.body[0].lineno - 1 : node.body[-1].end_lineno]))
+                candidate = _replace(lines, node.lineno, node.end_lineno, textwrap.indent(body, " " * node.col_offset))
+            elif function is not None and (text := _unread_items(node, function, source)) is not None:
+                text = " " * node.col_offset + text + "\n" if text else ""
+                candidate = _replace(lines, node.lineno, node.end_lineno, text)
+            elif (function is not None and _overwritten(node, block[index + 1 : index + 2])):
+                candidate = _replace(lines, node.lineno, node.end_lineno, "")  # x = None; x = f()
             elif (function is not None and isinstance(node, ast.Assign) and len(node.targets) == 1
-                  and isinstance(node.targets[0], ast.Name) and node.targets[0].id not in facts
+                  and isinstance(node.targets[0], ast.Name)
                   and (node.targets[0].id in local or not any(isinstance(n, ast.Call) for n in ast.walk(node.value)))
                   and not any(isinstance(n, ast.Name) and n.id == node.targets[0].id
                               and isinstance(n.ctx, ast.Load) for n in ast.walk(function))):
@@ -181,6 +230,40 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
                 continue
             return candidate
     return None
+
+
+def _unread_items(node: ast.stmt, function: ast.AST, source: str) -> str | None:
+    """``a, b = x, y`` without the names nothing in `function` reads (their values call nothing),
+    as text; None when there is none to take out."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
+            and isinstance(node.value, ast.Tuple) and len(node.targets[0].elts) == len(node.value.elts)
+            and node.lineno == node.end_lineno):
+        return None
+    read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    pairs = list(zip(node.targets[0].elts, node.value.elts, strict=True))
+    kept = [(t, v) for t, v in pairs if not (isinstance(t, ast.Name) and t.id not in read
+                                              and not any(isinstance(n, ast.Call) for n in ast.walk(v)))]
+    if len(kept) == len(pairs):
+        return None
+    if not kept:
+        return ""
+    return (", ".join(ast.get_source_segment(source, t) for t, _ in kept) + " = "
+            + ", ".join(ast.get_source_segment(source, v) for _, v in kept))
+
+
+def _overwritten(node: ast.stmt, following: list[ast.stmt]) -> bool:
+    """Whether `node` sets a name, without calling anything, that the next statement sets again
+    without reading it."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and not any(isinstance(n, ast.Call) for n in ast.walk(node.value))):
+        return False
+    name = node.targets[0].id
+    if not following or not isinstance(following[0], ast.Assign):
+        return False
+    stores = {n.id for target in following[0].targets for n in ast.walk(target)
+              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    reads = {n.id for n in ast.walk(following[0].value) if isinstance(n, ast.Name)}
+    return name in stores and name not in reads
 
 
 def prune(source: str, plan: dict, facts: dict | None = None) -> str:
@@ -206,34 +289,59 @@ def literal(value) -> str:
     return repr(value)
 
 
-def fold(source: str, plan: dict, keep=()) -> str:
-    """`source` with each expression that reads only the settings (but for the `keep` keys)
-    written as its value: ``plan["grad_clip"]`` -> ``0.0``, ``s["workers"] > 0`` -> ``False``."""
+def fold(source: str, plan: dict, facts: dict | None = None) -> str:
+    """`source` with each expression that reads only the settings (and the locals set once from
+    them) written as its value: ``plan["grad_clip"]`` -> ``0.0``, ``s["workers"] > 0`` -> ``False``.
+    Keys missing from `plan` (the command-line options) stay as they are read."""
     tree = pyast.parse(source)
     edits = []
 
-    def reads(node):
-        keys = [_settings_key(n) for n in ast.walk(node)]
-        return [k for k in keys if k is not None]
+    expressions = {k: v for k, v in (facts or {}).items() if not k.isidentifier() and _literal_value(v)}
 
-    def visit(node):
+    def reads(node, local):
+        return [n for n in ast.walk(node) if _settings_key(n) is not None
+                or (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local)
+                or (isinstance(n, ast.Call) and ast.unparse(n) in expressions)]
+
+    def visit(node, local):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            stored |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+            outer = {k: v for k, v in local.items() if k not in stored}  # a nested function's outer names
+            local = outer | {k: v for k, v in _once_set(node, plan, facts or {}).items()
+                             if (k in expressions or k.isidentifier() and k not in (facts or {}))
+                             and _literal_value(v)}
         if isinstance(node, ast.expr) and not isinstance(node, ast.Constant):
-            keys = reads(node)
-            value = known(node, plan) if keys and not set(keys) & set(keep) else UNKNOWN
-            if value is not UNKNOWN and not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)):
+            value = known(node, plan, local) if reads(node, local) else UNKNOWN
+            if (value is not UNKNOWN and _literal_value(value) and (_scalar(value) or not isinstance(node, ast.Name))
+                    and not (isinstance(node, (ast.Subscript, ast.Name)) and not isinstance(node.ctx, ast.Load))):
                 edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, literal(value)))
                 return
         if isinstance(node, ast.JoinedStr):  # a literal's quotes do not fit inside an f-string
             return
         for child in ast.iter_child_nodes(node):
-            visit(child)
+            visit(child, local)
 
-    visit(tree)
+    visit(tree, dict(expressions))
     lines = source.splitlines(keepends=True)
     for line, col, end_line, end_col, text in sorted(edits, reverse=True):
         head, tail = lines[line - 1][:col], lines[end_line - 1][end_col:]
         lines[line - 1 : end_line] = [head + text + tail]
     return "".join(lines)
+
+
+def _scalar(value) -> bool:
+    """A value written in place of a name: one number, text, True/False or None (a dict or list
+    stays under its name, written once where the name is set)."""
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _literal_value(value) -> bool:
+    """Whether `value` can be written as a literal (numbers, text, None, lists and dicts of them)."""
+    if isinstance(value, (dict, list, tuple)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return all(_literal_value(k) and _literal_value(v) for k, v in items)
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def short_docstrings(source: str, keep_one_line: bool = False) -> str:
@@ -260,6 +368,53 @@ def short_docstrings(source: str, keep_one_line: bool = False) -> str:
             end += 1  # the blank line after a docstring goes with it
         lines[start - 1 : end] = [text] if text else []
     return "".join(lines)
+
+
+def call_facts(sources: dict[str, str]) -> dict[str, dict]:
+    """name -> {parameter: value} for each function in `sources` (name -> source) whose every
+    call there passes the same literal for a parameter, or leaves it at a literal default; a
+    function also used other than by a call (passed as a value) is left out."""
+    trees = {name: pyast.parse(source) for name, source in sources.items()}
+    calls: dict[str, list[ast.Call]] = {}
+    escaped = set()
+    for tree in trees.values():
+        called = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                calls.setdefault(node.func.id, []).append(node)
+                called.add(id(node.func))
+        escaped |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
+    out = {}
+    for name, tree in trees.items():
+        function = tree.body[0] if tree.body else None
+        if not isinstance(function, ast.FunctionDef) or name in escaped or not calls.get(name):
+            continue
+        stored = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        params = {k: v for k, v in _call_values(function.args, calls[name]).items() if k not in stored}
+        if params:
+            out[name] = params
+    return out
+
+
+def _call_values(args: ast.arguments, calls: list[ast.Call]) -> dict:
+    """{parameter: value} for the parameters every call in `calls` gives the same literal."""
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        return {}
+    names = [a.arg for a in args.args]
+    defaults = dict(zip(names[len(names) - len(args.defaults):], args.defaults, strict=True))
+    values: dict[str, list] = {name: [] for name in names}
+    for call in calls:
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return {}
+        given = dict(zip(names, call.args, strict=False)) | {k.arg: k.value for k in call.keywords}
+        for name in names:
+            node = given.get(name, defaults.get(name))
+            values[name].append(known(node, {}) if node is not None else UNKNOWN)
+    out = {}
+    for name, seen in values.items():
+        if seen and all(v is not UNKNOWN and _literal_value(v) for v in seen) and all(v == seen[0] and type(v) is type(seen[0]) for v in seen):
+            out[name] = seen[0]
+    return out
 
 
 def settings_keys(source: str) -> set:

@@ -21,7 +21,7 @@ def _shape(t) -> str:
     return "(" + ", ".join(str(s) for s in t) + (",)" if len(t) == 1 else ")")
 
 
-def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targets) -> None:
+def check_first_batch(model, data, s, device, autocast, loss_fn, exp) -> None:
     """Raise CheckError naming the first mismatch between `data`, `model` and the loss."""
     if exp is not None and tuple(exp) != tuple(data.input_shape):
         raise CheckError(
@@ -45,15 +45,16 @@ def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targ
     if not isinstance(out, torch.Tensor):
         raise CheckError(f"The model returns {type(out).__name__}, but training needs a single tensor output.")
     kind = get_loss(s.loss.name)
+    target = kind.targets  # what the loss compares the output with (`kinds.LossTarget`)
     what = kind.label.lower()
     windows = getattr(data.train, "block_size", None) is not None  # text windows (runtime.text)
-    if windows and kind.target != "tokens":
+    if windows and not target.windows:
         raise CheckError(f"The text data asks for the next token at every position; {kind.label} cannot compare "
                          "that. Choose Next-token cross-entropy as the loss.")
-    if kind.target == "tokens" and not windows:
+    if target.windows and not windows:
         raise CheckError(f"{kind.label} needs a text file's windows, but the data has one label per sample. "
                          "Choose Cross-entropy.")
-    if kind.target == "tokens":
+    if target.windows:
         _check_tokens(out, y, data.num_classes or int(y.max()) + 1, what)
     elif kind.needs_logits_per_class and not y.dtype.is_floating_point:
         classes = data.num_classes or int(y.max()) + 1
@@ -73,8 +74,8 @@ def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targ
                 f"{_shape(y.shape[1:])}; {what} needs (classes, *target shape)."
             )
     elif tuple(out.shape) != tuple(y.shape):
-        if kind.target == "multilabel" and data.task == "classification":
-            hint = f" {kind.label} needs one output per target value; for class labels use cross-entropy."
+        if target.class_label_hint and data.task == "classification":
+            hint = " " + target.class_label_hint.format(label=kind.label)
         else:
             hint = f" Set the last layer's output size to {y[0].numel()}." if y.dim() <= 2 else ""
         raise CheckError(
@@ -82,7 +83,7 @@ def check_first_batch(model, data, s, device, autocast, loss_fn, exp, float_targ
             f"{_shape(y.shape[1:])}.{hint}"
         )
     with torch.no_grad(), autocast:
-        loss_fn(out, y.float() if float_targets else y)
+        loss_fn(out, y.float() if target.float_targets else y)
         per_sample_metric(kind.id, out, y)
 
 

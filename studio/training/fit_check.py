@@ -163,19 +163,19 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
     if shape is None:
         return out  # shape problems are listed already
     sig = signature_for_loss(sig, loss)
-    if "tokens" in (loss.target, sig.target):
+    target = loss.targets  # what the loss compares the output with (`kinds.LossTarget`)
+    if target.windows or sig.target == "tokens":
         out += _token_problems(graph, analysis, outputs[0], shape, sig, loss)
-    elif loss.target == "class" and sig.numeric and (sig.num_classes or 0) > MANY_NUMERIC_CLASSES:
+    elif target.class_indices and sig.numeric and (sig.num_classes or 0) > MANY_NUMERIC_CLASSES:
         out.append(FitProblem(
             f"The targets are {sig.num_classes} different numbers, which looks like a regression target, "
             f"but {loss.label} treats each number as a class. Choose a regression loss such as mean squared "
             "error (the model then needs one output).", block_id=outputs[0].id))
-    elif loss.target == "class":
+    elif target.class_indices:
         out += _class_problems(graph, analysis, outputs[0], shape, sig, loss)
-    elif loss.target == "multilabel":
-        out += _width_problems(graph, analysis, outputs[0], shape, _label_width(sig), loss, "label")
-    else:
-        out += _width_problems(graph, analysis, outputs[0], shape, sig.target_width or 1, loss, "value")
+    else:  # one output per label (class labels one-hot) or per target value
+        width = _label_width(sig) if target.float_targets else sig.target_width or 1
+        out += _width_problems(graph, analysis, outputs[0], shape, width, loss, target.unit)
     return out
 
 
@@ -187,7 +187,7 @@ def signature_for_loss(sig, loss):
     that takes numbers (the check reads the loss before it counts classes)."""
     from dataclasses import replace
 
-    if loss.target == "float" and sig.target == "class" and sig.numeric:
+    if loss.targets.numbers and sig.target == "class" and sig.numeric:
         return replace(sig, num_classes=None, target="float", target_width=1)
     return sig
 
@@ -325,7 +325,7 @@ def _token_problems(graph, analysis, output: Block, shape, sig, loss) -> list[Fi
     if sig.target != "tokens":
         return [FitProblem(f"{loss.label} needs a text file's windows, but the data has one label per sample"
                            f"{f' ({sig.note})' if sig.note else ''}. Choose Cross-entropy.", block_id=output.id)]
-    if loss.target != "tokens":
+    if not loss.targets.windows:
         return [FitProblem(f"The text data asks for the next token at every position; {loss.label} cannot "
                            "compare that. Choose Next-token cross-entropy as the loss.", block_id=output.id)]
     t, v = sig.sample_shape[0], sig.vocab_size

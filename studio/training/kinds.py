@@ -83,19 +83,33 @@ class LossTarget:
     #: allows (its "standardize_target" option); losses and metrics stay in the data's units
     #: (`runtime.targets`)
     standardized: bool = False
+    #: the targets are a text window's next tokens: the data must be text windows, and text
+    #: windows need this target (the checks before Train and on the first batch)
+    windows: bool = False
+    #: the targets are class indices: the model needs one score per class, and many distinct
+    #: whole numbers look like a regression target instead
+    class_indices: bool = False
+    #: numeric class labels are read as one regression value each
+    numbers: bool = False
+    #: what one output stands for in the checks' messages ("value", "label")
+    unit: str = "value"
+    #: the first-batch check's hint when the output's shape differs from class-label targets'
+    class_label_hint: str = ""
 
 
 LOSS_TARGETS: dict[str, LossTarget] = {t.id: t for t in (
     #: one integer class index per sample
-    LossTarget("class", "classification", "accuracy", "Accuracy", "class_hits"),
+    LossTarget("class", "classification", "accuracy", "Accuracy", "class_hits", class_indices=True),
     #: a regression target vector
     LossTarget("float", "regression", "mae", "Mean absolute error", "absolute_errors", output="values",
-               standardized=True),
+               standardized=True, numbers=True),
     #: one 0/1 output per label; class labels become one-hot float targets
     LossTarget("multilabel", "classification", "accuracy", "Accuracy", "label_hits", float_targets=True,
-               output="labels"),
+               output="labels", unit="label",
+               class_label_hint="{label} needs one output per target value; for class labels use cross-entropy."),
     #: the next token at every position of a text window (N x T x V scores)
-    LossTarget("tokens", "classification", "accuracy", "Accuracy", "token_hits", output="tokens"),
+    LossTarget("tokens", "classification", "accuracy", "Accuracy", "token_hits", output="tokens",
+               windows=True),
 )}
 
 
@@ -426,7 +440,8 @@ _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the f
 _IN_MEMORY = (("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoViews)", False),
               ("getattr(data, 'held_out', None)", None))
 #: a generated set: one TensorDataset of features and targets
-GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False))
+GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False),
+                   ("getattr(data, 'batch_dtype', None)", None))
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
 

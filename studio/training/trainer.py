@@ -1,9 +1,9 @@
 """The training loop. It knows nothing of its display: it reports to callbacks and obeys a RunControl.
 
 Per step it runs forward, loss, backward and optimizer step and appends three references to a
-buffer; values are copied to the host only at reporting points (every `report_seconds`, at most
-`report_every` steps apart, and at
-epoch ends), so there is no device sync per step. Faults end the run with a `Failure` whose
+buffer; values are copied to the host only at reporting points (about every `report_seconds`,
+counted in steps from the last report's pace, at most `report_every` steps apart, and at epoch
+ends), so there is no device sync and no clock read per step. Faults end the run with a `Failure` whose
 message names the cause; epochs already done stay in the history and the checkpoints.
 """
 
@@ -169,7 +169,6 @@ class Trainer(Hooks):
         self.model.to(self.device)
         self.loss_fn = make_loss(s.loss)
         self.plan = loop_plan(s)
-        self._float_targets = self.plan["float_targets"]  # e.g. BCE takes float targets
         if getattr(s.loss, "class_weights", False):  # unbalanced classes (`runtime.balance`)
             weigh_classes(self.loss_fn, data.train, data.num_classes, self.device)
         shuffle = sample_weights(data.train) if s.balanced else s.shuffle
@@ -216,7 +215,7 @@ class Trainer(Hooks):
     def check_batch(self) -> None:
         """Run two samples through the model and the loss; raise CheckError naming any mismatch."""
         check_first_batch(self.model, self.data, self.settings, self.device, self.autocast, self.loss_fn,
-                          self.expected_input_shape, self._float_targets)
+                          self.expected_input_shape)
 
     # where the run stands (the loop's Progress) --------------------------------------------
 
@@ -243,7 +242,9 @@ class Trainer(Hooks):
         self._run_t0, self._run_steps0 = time.perf_counter(), self.progress.step
         self._reported_step = self.progress.step
         self._report_every, self._report_seconds = s.report_every, float(s.report_seconds)
-        self._clock = time.perf_counter
+        # steps between reports: a few at first (the window shows the run start at once), then
+        # as many as take about report_seconds
+        self._interval = min(self._report_every, 8)
         train, device = self.train_batches, self.device
 
         def batches(epoch):
@@ -255,8 +256,9 @@ class Trainer(Hooks):
         model = torch.compile(self.model) if self.compile else self.model  # shares the parameters
         if getattr(self.data, "target_scale", None):  # regression: learn (y - mean) / std, report in the data's units
             model, self.loss_fn = standardized_targets(model, self.loss_fn, self.data.target_scale, device)
-        status = fit(model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.metric,
-                     self.rate, len(train), validation, device, self.autocast, self.scaler)
+        self.steps_per_epoch = len(train)
+        status = fit(model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.rate,
+                     validation)
         if status == "nan":
             raise _NonFinite(self.step, self.epoch + 1, len(train), self._nan_value)
         return status
@@ -270,11 +272,11 @@ class Trainer(Hooks):
         self._epoch_n = 0
         self._report_t = now
         self._batch = 0
-        self._next_report = self._report_every
-        self._deadline = now + self._report_seconds
+        self._next_report = self._interval
         return False
 
     def on_step(self, loss, logits, y) -> bool:
+        # Studio's own work per step: list appends and two detaches, no clock, no kernel, no sync
         acc = self.metrics
         acc.losses.append(loss.detach())
         acc.outs.append(logits.detach())
@@ -284,10 +286,9 @@ class Trainer(Hooks):
         acc.pending += logits.numel()
         if acc.pending > acc.budget:
             acc.fold()
-        if batch >= self._next_report or self._clock() >= self._deadline:
+        if batch >= self._next_report:
             self._report(self._epoch, batch)
-            self._next_report = batch + self._report_every
-            self._deadline = self._clock() + self._report_seconds
+            self._next_report = batch + self._interval
         ctrl = self.control
         if ctrl.attention:
             if ctrl.stop_requested:
@@ -332,6 +333,11 @@ class Trainer(Hooks):
         dt = now - self._report_t
         rate = n / dt if dt > 0 else 0.0
         self._report_t = now
+        # reports are counted in steps (a clock read per step costs more than the step's own
+        # bookkeeping): as many steps as took about report_seconds, at most report_every
+        per_step = dt / n_steps if dt > 0 else 0.0
+        fit = int(self._report_seconds / per_step) if per_step > 0 else self._report_every
+        self._interval = max(1, min(self._report_every, fit))
         report = StepReport(
             epoch=epoch, batch=batch, batches=len(self.train_batches), step=self._reported_step,
             losses=losses, metrics=[m / sz for m, sz in zip(msums, sizes, strict=True)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -252,8 +254,10 @@ def test_float_class_probability_targets_score_alike_in_train_py_and_studio(tmp_
     assert mine.tolist() == [1.0, 1.0, 0.0, 1.0]
     assert torch.equal(script["class_hits"](output, target), mine)
     loss = torch.nn.CrossEntropyLoss()
-    sums = script["evaluate"](torch.nn.Identity(), [(output, target)], loss, script["class_hits"], "cpu")
-    assert sums[1].item() == 3.0 and sums[2] == 4
+    hooks = SimpleNamespace(metric=script["class_hits"], device=torch.device("cpu"),
+                            autocast=contextlib.nullcontext(), reduce=lambda *values: values)
+    val_loss, val_metric = script["evaluate"](torch.nn.Identity(), [(output, target)], loss, hooks)
+    assert val_metric == 0.75 and val_loss == loss(output, target).item()
 
 
 def test_the_transfer_example_loads_pretrained_weights_through_torchvision(tmp_path):

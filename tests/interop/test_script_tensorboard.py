@@ -27,7 +27,7 @@ def _script(tmp_path: Path) -> Path:
     data["training"].update(batch_size=BATCH, epochs=EPOCHS)
     project = tmp_path / "mlp.studio.json"
     project.write_text(json.dumps(data))
-    source, _ = script_source(load_project(project))
+    source, _ = script_source(load_project(project), tensorboard=True)  # asked for: --tensorboard DIR
     script = tmp_path / "train.py"
     script.write_text(source, encoding="utf-8")
     return script
@@ -111,3 +111,8 @@ def test_under_torchrun_only_the_first_process_writes_events(tmp_path):
     steps = math.ceil(round(N * 0.8) / 2 / BATCH)  # each process trains on half the samples
     assert [e.step for e in events.Scalars("loss/train_step")] == list(range(1, EPOCHS * steps + 1))
     assert [e.step for e in events.Scalars("loss/val")] == list(range(1, EPOCHS + 1))
+
+
+def test_a_script_not_asked_for_tensorboard_holds_no_tensorboard_code(tmp_path):
+    source, _ = script_source(load_project(EXAMPLES / "mlp_classifier.studio.json"))
+    assert "tensorboard" not in source.lower() and "EventLog" not in source

@@ -71,7 +71,7 @@ def test_the_copied_functions_are_the_runtimes_own_text():
 
     from studio.training.runtime import data, loop
 
-    sources = runtime_sources(["load_data", "train_step"])
+    sources = runtime_sources(["load_data", "evaluate"])
     assert inspect.getsource(data.load_data).strip() in [s.strip() for s in sources]
-    assert inspect.getsource(loop.train_step).strip() in [s.strip() for s in sources]
+    assert inspect.getsource(loop.evaluate).strip() in [s.strip() for s in sources]
     assert any(s.startswith("def split(") for s in sources)  # and what they call

@@ -194,7 +194,7 @@ def split(data, fraction, seed):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
         train, val = order[n_val:].sort().values, order[:n_val].sort().values
     if isinstance(data, TensorDataset):
-        parts = TensorDataset(*(t[train] for t in data.tensors)), TensorDataset(*(t[val] for t in data.tensors))
+        parts = tuple(TensorDataset(*(t[rows] for t in data.tensors)) for rows in (train, val))
         if hasattr(data, "codec"):  # a CSV with text: the parts decode as the whole did
             for part in parts:
                 part.codec = data.codec

@@ -21,7 +21,10 @@ from studio.training.runtime.schedules import Monitor, learning_rate, set_learni
 
 
 class Hooks:
-    """What `fit` tells the code around it. Override what you need."""
+    """What `fit` tells the code around it, and what it trains with. Override what you need."""
+
+    #: mixed precision: the autocast context and the fp16 gradient scaler (None: no scaling)
+    autocast, scaler = contextlib.nullcontext(), None
 
     def on_epoch_start(self, epoch):
         """Before each epoch; True stops the run."""
@@ -55,7 +58,7 @@ class Progress:
         self.plateau = Monitor(plan["mode"])
 
     def state_dict(self):
-        state = {"epoch": self.epoch, "step": self.step, "scale": self.scale, "history": self.history}
+        state = {key: getattr(self, key) for key in ("epoch", "step", "scale", "history")}
         return {**state, "plateau": self.plateau.state_dict(), **self.best.state_dict()}
 
     def load_state_dict(self, state):
@@ -65,27 +68,26 @@ class Progress:
         self.best.load_state_dict(state)
 
 
-def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate, steps_per_epoch,
-        validation=None, device="cpu", autocast=None, scaler=None):
+def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validation=None):
     """Train `model` for plan["epochs"] from `progress`; the status: "completed", "early_stopped",
     "stopped" (a hook asked) or "nan" (the loss stopped being a number).
 
     `batches(epoch)` gives the epoch's (x, y) batches on the device, `validation()` the
-    validation batches; `metric` and `rate` are the runtime functions the loss and the schedule
-    name; `autocast` and `scaler` are mixed precision's context and fp16 gradient scaler.
+    validation batches; `rate` is the runtime function the schedule names; `hooks` also holds
+    mixed precision's `autocast` context and fp16 `scaler`, the `metric` function the loss names,
+    the `device` and the `steps_per_epoch`.
     """
-    epochs = plan["epochs"]
-    schedule = plan["schedule"]
-    name = plan["metric_name"]
-    clip = plan["grad_clip"]
-    float_targets = plan["float_targets"]
-    group = optimizer.param_groups[0]
-    base = group.setdefault("initial_lr", group["lr"])  # as torch's schedulers
+    epochs, name, clip = plan["epochs"], plan["metric_name"], plan["grad_clip"]
+    schedule, float_targets = plan["schedule"], plan["float_targets"]
+    autocast = hooks.autocast
+    scaler = hooks.scaler
+    every_step = rate.__name__ != "constant_rate" or schedule.get("warmup_epochs", 0)
+    if every_step or plan["plateau"]:  # the rate of the step the run starts from
+        group = optimizer.param_groups[0]
+        base = group.setdefault("initial_lr", group["lr"])  # as torch's schedulers
+        steps = hooks.steps_per_epoch
+        set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale))
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    autocast = autocast or contextlib.nullcontext()
-    scheduled = rate.__name__ != "constant_rate" or schedule.get("warmup_epochs", 0)
-    set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps_per_epoch, epochs,
-                                               progress.scale))
     for epoch in range(progress.epoch + 1, epochs + 1):
         if hooks.on_epoch_start(epoch):
             return "stopped"
@@ -111,9 +113,9 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
                 scaler.step(optimizer)
                 scaler.update()
             progress.step += 1
-            if scheduled:
-                set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps_per_epoch,
-                                                           epochs, progress.scale))
+            if every_step:
+                lr = learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale)
+                set_learning_rate(optimizer, lr)
             if hooks.on_step(loss, logits, y):
                 return "stopped"
         seconds = time.perf_counter() - start
@@ -123,20 +125,17 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, metric, rate,
         if not math.isfinite(metrics["train_loss"]):
             return "nan"
         if validation is not None:
-            sums = evaluate(model, validation(), loss_fn, metric, device, autocast, float_targets)
-            val_loss, val_metric, val_count = hooks.reduce(*torch.stack(sums[:2]).tolist(), sums[2])
-            n = max(1, val_count)
-            metrics.update({"val_loss": val_loss / n, f"val_{name}": val_metric / n})
+            val_loss, val_metric = evaluate(model, validation(), loss_fn, hooks, float_targets)
+            metrics.update({"val_loss": val_loss, f"val_{name}": val_metric})
         if plan["perplexity"]:
             metrics = with_perplexity(metrics)
-        speed = count / seconds if seconds > 0 else 0.0
-        metrics.update(lr=group["lr"], samples_per_s=speed, seconds=time.perf_counter() - start)
+        lr, speed = optimizer.param_groups[0]["lr"], count / seconds if seconds > 0 else 0.0
+        metrics.update(lr=lr, samples_per_s=speed, seconds=time.perf_counter() - start)
         progress.epoch = epoch
         progress.history.append(metrics)
         value = metrics.get(plan["monitor"])
         if plan["plateau"] and reduce_on_plateau(progress, value, schedule):
-            set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps_per_epoch,
-                                                       epochs, progress.scale))
+            set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale))
         improved = progress.best.update(value, epoch)
         hooks.on_epoch_end(epoch, metrics, improved)
         stop = plan["early_stopping"]

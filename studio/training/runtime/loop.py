@@ -1,8 +1,7 @@
-"""One optimizer step, evaluation, batches, device and optimizer choice (runtime)."""
+"""Evaluation, batches, device and optimizer choice (runtime); the step itself is in `fit`."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import math
 
@@ -34,54 +33,27 @@ def make_optimizer(params, name, arguments, implementations=()):
     return getattr(torch.optim, name)(params, **arguments)
 
 
-def forward_loss(model, x, y, loss_fn, autocast=None):
-    """(loss, output) of one batch, under the mixed-precision context `autocast` when given."""
-    with autocast if autocast is not None else contextlib.nullcontext():
-        output = model(x)
-        return loss_fn(output, y), output
-
-
-def train_step(model, x, y, loss_fn, optimizer, params, clip=0.0, scaler=None, autocast=None):
-    """Forward, loss, backward (gradients clipped to norm `clip` if > 0) and one optimizer step;
-    (loss, output), both still on the device. `scaler`: fp16 loss scaling; `autocast`: the
-    mixed-precision context."""
-    loss, output = forward_loss(model, x, y, loss_fn, autocast)
-    optimizer.zero_grad(set_to_none=True)
-    if scaler is None:
-        loss.backward()
-        if clip:
-            torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-        optimizer.step()
-    else:
-        scaler.scale(loss).backward()
-        if clip:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-        scaler.step(optimizer)
-        scaler.update()
-    return loss, output
-
-
-def evaluate(model, batches, loss_fn, metric, device, autocast=None, float_targets=False):
-    """(loss sum, metric sum) tensors on the device and the sample count over `batches`, with no
-    gradients and dropout / batch norm in evaluation mode; the caller reads both back at once."""
-    loss_sum = torch.zeros((), device=device)
-    metric_sum = torch.zeros((), device=device)
+def evaluate(model, batches, loss_fn, hooks, float_targets=False):
+    """(mean loss, mean metric) over `batches` and all processes (`hooks.reduce`), with no
+    gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
+    `device` and mixed precision's `autocast`. One read-back at the end."""
+    loss_sum = torch.zeros((), device=hooks.device)
+    metric_sum = torch.zeros((), device=hooks.device)
     count = 0
     model.eval()
-    try:
-        with torch.no_grad():
-            for x, y in batches:
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                if float_targets:
-                    y = y.float()
-                loss, output = forward_loss(model, x, y, loss_fn, autocast)
-                loss_sum += loss.float() * y.shape[0]
-                metric_sum += metric(output, y).sum()
-                count += y.shape[0]
-    finally:
-        model.train()
-    return loss_sum, metric_sum, count
+    with torch.no_grad():
+        for x, y in batches:
+            x, y = x.to(hooks.device, non_blocking=True), y.to(hooks.device, non_blocking=True)
+            if float_targets:
+                y = y.float()
+            with hooks.autocast:
+                output = model(x)
+                loss_sum += loss_fn(output, y).float() * y.shape[0]
+            metric_sum += hooks.metric(output, y).sum()
+            count += y.shape[0]
+    model.train()
+    loss_sum, metric_sum, count = hooks.reduce(*torch.stack([loss_sum, metric_sum]).tolist(), count)
+    return loss_sum / max(1, count), metric_sum / max(1, count)
 
 
 def epoch_order(n, shuffle, generator):

@@ -77,21 +77,19 @@ class Monitor:
     """
 
     def __init__(self, mode="min", min_delta=0.0):
-        self.mode, self.min_delta = mode, min_delta
+        self.sign, self.min_delta = 1 if mode == "min" else -1, min_delta
         self.best, self.best_epoch, self.bad_epochs = None, None, 0
 
     def update(self, value, epoch=None):
         """Record one epoch's value; True when it is a new best."""
         if value is None:
             return False
-        sign = 1 if self.mode == "min" else -1
-        improved = not math.isnan(value) and (self.best is None or sign * value < sign * self.best)
+        sign, best = self.sign, self.best
+        improved = not math.isnan(value) and (best is None or sign * value < sign * best)
+        significant = improved and (best is None or abs(value - best) > self.min_delta)
+        self.bad_epochs = 0 if significant else self.bad_epochs + (best is not None)
         if improved:
-            significant = self.best is None or abs(value - self.best) > self.min_delta
-            self.bad_epochs = 0 if significant else self.bad_epochs + 1
             self.best, self.best_epoch = value, epoch
-        elif self.best is not None:
-            self.bad_epochs += 1
         return improved
 
     def state_dict(self):

@@ -52,7 +52,8 @@ def parse_args(settings, description):
         parser.add_argument("--data", default=here, help="the folder of the data files")
     parser.add_argument("--out", default=settings["out"], help="for metrics, weights, checkpoints")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint.pt to go on from")
-    parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
+    if settings["tensorboard"]:
+        parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
     return parser.parse_args()
 
 
@@ -82,15 +83,6 @@ def start_processes(device_name):
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return True, dist.get_rank(), dist.get_world_size(), device
-
-
-def global_sums(*values, device):
-    """The sums of `values` over all processes under torchrun; the values themselves otherwise."""
-    if not dist.is_initialized():
-        return values
-    totals = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(totals)
-    return totals.tolist()
 
 
 def train_batches(data, s, device, distributed, generator):
@@ -143,7 +135,7 @@ def make_loss(loss):
 
 def mixed_precision(s, device):
     """(autocast context, gradient scaler or None): bf16 or fp16 on CUDA only, as in Studio."""
-    if s["precision"] == "none" or device.type != "cuda":
+    if device.type != "cuda":
         return contextlib.nullcontext(), None
     dtype = torch.bfloat16 if s["precision"] == "bf16" else torch.float16
     return torch.autocast("cuda", dtype=dtype), torch.amp.GradScaler("cuda") if s["precision"] == "fp16" else None
@@ -154,33 +146,37 @@ class ScriptHooks:
     device, sums the epoch over all processes, prints, writes metrics.csv, TensorBoard scalars and
     checkpoints."""
 
-    def __init__(self, metric, device, out, rank, log, run):
-        self.metric, self.device, self.out, self.rank = metric, device, out, rank
-        self.log, self.run = log, run
-        self.losses, self.metric_sums, self.sizes = [], [], []
+    autocast, scaler, log = contextlib.nullcontext(), None, None  # fp32; no event log
+
+    def __init__(self, metric, device, out, rank, run, steps_per_epoch):
+        self.metric, self.device, self.out, self.rank, self.run = metric, device, out, rank, run
+        self.steps_per_epoch, self.steps = steps_per_epoch, []
 
     def on_epoch_start(self, epoch):
         return False
 
-    def on_step(self, loss, logits, y):
-        self.losses.append(loss.detach())  # kept on the device: no wait for the GPU per step
-        self.metric_sums.append(self.metric(logits.detach(), y).sum())
-        self.sizes.append(y.shape[0])
+    def on_step(self, loss, logits, y):  # kept on the device: no wait for the GPU per step
+        self.steps.append((loss.detach(), self.metric(logits.detach(), y).sum(), y.shape[0]))
         return False
 
     def epoch_sums(self, epoch):
-        losses = torch.stack(self.losses).tolist()
-        loss_sum = sum(value * size for value, size in zip(losses, self.sizes, strict=True))
-        sums = self.reduce(loss_sum, sum(torch.stack(self.metric_sums).tolist()), sum(self.sizes))
-        self.epoch_losses, self.losses, self.metric_sums, self.sizes = losses, [], [], []
-        return sums
+        losses, metric_sums, sizes = zip(*self.steps, strict=True)
+        self.epoch_losses, self.steps = torch.stack(losses).tolist(), []
+        loss_sum = sum(value * size for value, size in zip(self.epoch_losses, sizes, strict=True))
+        return self.reduce(loss_sum, sum(torch.stack(metric_sums).tolist()), sum(sizes))
 
     def reduce(self, *values):
-        return global_sums(*values, device=self.device)
+        """The sums of `values` over the DistributedDataParallel processes."""
+        if not dist.is_initialized():
+            return values
+        totals = torch.tensor(values, dtype=torch.float64, device=self.device)
+        dist.all_reduce(totals)  # DDP: the sum over all processes, in each
+        return totals.tolist()
 
     def on_epoch_end(self, epoch, metrics, improved):
         net, _, progress, _ = self.run
-        self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
+        if self.log is not None:
+            self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
         if self.rank != 0:
             return
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
@@ -216,8 +212,7 @@ def save_checkpoint(path, net, optimizer, progress, generator):
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    weights, optimizer_state, progress_state, rng, order = checkpoint
+    weights, optimizer_state, progress_state, rng, order = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict(weights)
     optimizer.load_state_dict(optimizer_state)
     progress.load_state_dict(progress_state)
@@ -226,9 +221,10 @@ def resume(path, net, optimizer, progress, generator):
     print(f"Resuming after epoch {progress.epoch} from {path}")
 
 
-def main(settings, model_class, metric, rate, read, read_val=None, generate=None):
-    """Train `model_class` as `settings` say; `metric`, `rate` and `read` are the runtime
-    functions the project's loss, schedule and dataset name; `generate` the one --generate runs."""
+def main(settings, model_class, metric, read, rate=None, read_val=None, generate=None):
+    """Train `model_class` as `settings` say; `metric`, `read` and `rate` are the runtime
+    functions the project's loss, dataset and schedule name (no `rate`: the optimizer's own, as
+    it is); `generate` the one --generate runs."""
     args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.")
     if settings["text"] and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
@@ -263,7 +259,6 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     if s["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
         model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
-    autocast, scaler = mixed_precision(s, device)
     generator = torch.Generator().manual_seed(s["seed"])
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
     validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
@@ -275,11 +270,14 @@ def main(settings, model_class, metric, rate, read, read_val=None, generate=None
         resume(args.resume, *run)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    log = EventLog(args.tensorboard if rank == 0 else None)  # only the first process writes
-    hooks = ScriptHooks(metric, device, out, rank, log, run)
-    status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, metric, rate, steps_per_epoch,
-                 validation, device, autocast, scaler)
-    log.close()
+    hooks = ScriptHooks(metric, device, out, rank, run, steps_per_epoch)
+    if s["precision"] != "none":
+        hooks.autocast, hooks.scaler = mixed_precision(s, device)
+    if s["tensorboard"] and args.tensorboard and rank == 0:  # only the first process writes
+        hooks.log = EventLog(args.tensorboard)
+    status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, rate, validation)
+    if hooks.log is not None:
+        hooks.log.close()
     if rank == 0 and status == "nan":
         why = f"The loss stopped being a number in epoch {progress.epoch + 1}."
         hint = "Try a lower learning rate, gradient clipping, or check the data for NaN values."
