@@ -50,16 +50,9 @@ QT = {"PySide6", "shiboken6", "pyqtgraph"}
 #: (file, imported module) -> who owns the file and what would remove the import
 ALLOWED: dict[tuple[str, str], str] = {}
 
-#: import circles between studio's modules still allowed, each (its modules, sorted) -> who
-#: owns it; an entry that no longer matches a circle fails, so the list only shrinks (the lead
-#: removes these at merge, as their owners make them one-way)
-CIRCLES_ALLOWED: dict[tuple[str, ...], str] = {
-    (
-        "studio.interop.exporters",
-        "studio.interop.notebook",
-        "studio.interop.script",
-    ): "s21 (#21)",
-}
+#: import circles between studio's modules still allowed, each (its modules, sorted) -> why;
+#: an entry that no longer matches a circle fails, so the list only shrinks
+CIRCLES_ALLOWED: dict[tuple[str, ...], str] = {}
 
 
 def module_name(path: Path) -> str:
