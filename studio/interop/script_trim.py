@@ -167,7 +167,10 @@ def _constant_operand(source: str, tree: ast.AST) -> str | None:
         if not isinstance(node, ast.BoolOp):
             continue
         neutral = isinstance(node.op, ast.And)  # `True and x` is x; `False or x` is x
-        kept = [v for v in node.values if not (isinstance(v, ast.Constant) and bool(v.value) is neutral)]
+        # only an operand before the last goes: `x or 0` is 0 when x is falsy, not x
+        last = node.values[-1]
+        kept = [v for v in node.values
+                if v is last or not (isinstance(v, ast.Constant) and bool(v.value) is neutral)]
         if len(kept) == len(node.values) or not kept:
             continue
         joiner = " and " if neutral else " or "

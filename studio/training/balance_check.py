@@ -77,7 +77,7 @@ def balance_problems(
     loss = settings.loss_kind
     if (
         loss is None
-        or loss.target != "class"
+        or not loss.targets.class_indices
         or settings.balanced
         or settings.loss.options.get(OPTION)
     ):

@@ -85,7 +85,7 @@ def _checked_kind(spec: dict, loss) -> DatasetKind:
     if loss.task == "classification" and "class" not in kind.targets:
         from studio.training.kinds import LOSSES
 
-        names = [k.label for k in LOSSES.values() if k.target == "float"]
+        names = [k.label for k in LOSSES.values() if k.targets.numbers]
         raise DatasetError(f"The {kind.label} set is for regression; choose {', '.join(names[:-1])} or {names[-1]} loss.")
     return kind
 

@@ -283,7 +283,7 @@ class DatasetKind(Kind):
 
     def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
         """The plain spec the runtime reader takes, for a loss whose target is `target`."""
-        return self.reader_spec(self, self.values(options), target, base_dir)
+        return self.reader_spec(self, self.values(options), LOSS_TARGETS[target], base_dir)
 
 
 def _registry(*kinds: Kind) -> dict[str, Any]:

@@ -61,11 +61,11 @@ def _cached(path_text: str, key: tuple, stamp: int) -> DataSignature:
     return DataSignature((n_features,), "float32", len(distinct), "class", None, note)
 
 
-def parquet_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def parquet_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     return {
         "path": absolute(values["path"], base_dir),
         "target": values["target"],
         "features": values.get("features") or None,
-        "classification": target != "float",
+        "classification": target.task == "classification",
         "split": values.get("split") or None,
     }

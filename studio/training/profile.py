@@ -189,7 +189,7 @@ def profile_run(
         )
     opt = make_optimizer(params, settings, dev)
     kind = settings.loss_kind
-    float_targets = kind is not None and kind.target == "multilabel"
+    float_targets = kind is not None and kind.targets.float_targets
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     n = len(data.train)
     size = min(settings.batch_size, n)

@@ -20,16 +20,16 @@ def absolute(path: Any, base_dir) -> str:
     return str(p if p.is_absolute() else (Path(base_dir or Path.cwd()) / p).absolute())
 
 
-def generated_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def generated_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     """The generator named like the kind, its arguments, and whether labels become numbers."""
     arguments = {k: values[k] for k in kind.options}
     spec = {"kind": kind.id, "arguments": arguments}
     if "class" in kind.targets:
-        spec.update(classes=kind.signature(values).num_classes, numbers=target == "float")
+        spec.update(classes=kind.signature(values).num_classes, numbers=target.numbers)
     return spec
 
 
-def csv_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def csv_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     path = absolute(values["path"], base_dir)
     features = values.get("features") or None
     split = values.get("split") or None
@@ -37,7 +37,7 @@ def csv_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dic
         features = _other_columns(path, values, split)
     return {
         "path": path, "target": values["target"], "features": features, "header": values["header"],
-        "delimiter": values["delimiter"], "classification": target != "float", "split": split,
+        "delimiter": values["delimiter"], "classification": target.task == "classification", "split": split,
     }
 
 
@@ -61,7 +61,7 @@ def _other_columns(path: str, values: Mapping[str, Any], split: Any) -> list[int
     return [j for j in range(len(names)) if j not in skip]
 
 
-def folder_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def folder_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     """The folder and the size its images are resized to: the "size" option, or the images' own
     (`signatures.image_size`), written out so train.py resizes exactly as the run did (None when
     the folder cannot be read here: `runtime.data.read_image_folder` then reads the first image's)."""
@@ -78,7 +78,7 @@ def folder_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> 
     }
 
 
-def download_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def download_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     """A torchvision set: its class and per-channel statistics come from the declaration."""
     root = values.get("root") or os.environ.get("STUDIO_DATA_DIR") or "~/.studio/data"
     if not str(root).startswith("~"):

@@ -86,7 +86,7 @@ def text_signature(values: Mapping[str, Any], base_dir=None) -> DataSignature:
     return DataSignature((block,), "int64", size, "tokens", None, note, vocab_size=size)
 
 
-def text_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def text_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     codec, _ = text_facts(values, base_dir)
     return {"path": absolute(values["path"], base_dir), "tokenizer": codec["tokenizer"], "vocab": codec["vocab"],
             "block_size": values["block_size"], "stride": values["stride"]}
@@ -126,7 +126,7 @@ def text_csv_signature(values: Mapping[str, Any], base_dir=None) -> DataSignatur
     return DataSignature((int(values["length"]),), "int64", len(classes), "class", None, note, vocab_size=size)
 
 
-def text_csv_spec(kind, values: Mapping[str, Any], target: str, base_dir=None) -> dict:
+def text_csv_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dict:
     codec, _, _ = column_facts(values, base_dir)
     keys = ("text", "target", "delimiter", "header", "length")
     return {"path": absolute(values["path"], base_dir), **{k: values[k] for k in keys},
