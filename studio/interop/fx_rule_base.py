@@ -208,14 +208,10 @@ class _Operands:
         if isinstance(v, fx.Node):
             try:
                 return self._literal(self.t.const(v))
-            except Unsupported:
-                whole = _whole_size(v, self.t)
-                if whole is not None:  # x.size(): every size of x, the batch's too
-                    return tuple(self.ref(whole, d) for d in range(len(self.t.s1[whole].shape)))
-                source = _size_source(v, self.t)
-                if source is None:
-                    raise
-                return self.ref(source[0], source[1])
+            except Unsupported:  # a size computed from the input: kept computed
+                from studio.interop.fx_sizes import symbolic
+
+                return symbolic(v, self.t, self)
         return self._literal(v)
 
     def _literal(self, v: Any) -> Any:
@@ -245,11 +241,12 @@ def _devices(v: Any, first: Any) -> Any:
     return v
 
 
-def function_call(node: fx.Node, t, outputs: int = 1) -> Mapped:
-    """Any public torch function or Tensor method without a rule: a Function block."""
+def function_call(node: fx.Node, t, outputs: int = 1, name: str | None = None) -> Mapped:
+    """Any public torch function or Tensor method without a rule: a Function block (calling
+    ``name`` where given, with the node's arguments)."""
     from studio.blocks.catalogue.function import format_arguments
 
-    name = function_name(node)
+    name = name or function_name(node)
     if name is None:
         raise Unsupported(_what(node))
     ops = _Operands(t)

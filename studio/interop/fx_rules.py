@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
+from studio.interop import fx_sizes
 from studio.interop.fx_module_rules import MODULES
 from studio.interop.fx_rule_base import (
     ABSORBED,
@@ -110,10 +111,17 @@ def merge(block: str, scalar: str) -> Rule:
     return rule
 
 
-def binary(block: str | None, scalar_left: str | None = None, scalar_right: str | None = None) -> Rule:
-    """``a - b`` -> Subtract; ``x - 2`` / ``2 - x`` -> Scalar op (when the op has one)."""
+def binary(
+    block: str | None, scalar_left: str | None = None, scalar_right: str | None = None,
+    function: str | None = None,
+) -> Rule:
+    """``a - b`` -> Subtract; ``x - 2`` / ``2 - x`` -> Scalar op (when the op has one); any
+    other form (``10000 ** x``, ``torch.div(x, 2, rounding_mode="floor")``) -> a Function block
+    calling ``function`` (``torch.pow``)."""
 
     def rule(node: fx.Node, t) -> Mapped:
+        if set(node.kwargs) - {"alpha"}:  # rounding_mode: not what the blocks compute
+            return function_call(node, t, name=function)
         a, b = _binary_operands(node, t)
         ta, tb = t.is_tensor(a), t.is_tensor(b)
         if ta and tb and block:
@@ -122,6 +130,8 @@ def binary(block: str | None, scalar_left: str | None = None, scalar_right: str 
             return _scalar(a, scalar_left, b, t)
         if tb and scalar_right:
             return _scalar(b, scalar_right, a, t)
+        if function is not None and (ta or tb):
+            return function_call(node, t, name=function)
         raise Unsupported(f"{_what(node)} of these operands")
 
     return rule
@@ -188,22 +198,32 @@ def _transpose(node: fx.Node, t) -> Mapped:
 
 
 def _reshape(node: fx.Node, t) -> Mapped:
-    """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch)."""
+    """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch).
+    A reshape that folds the batch into another size (swin's ``view(-1, 7, 7, 96)``: windows
+    of every image in one dimension), or of a tensor without a batch, is a Function block
+    calling ``reshape`` (a ``view`` after a ``contiguous()`` the import leaves out), each size
+    computed from the input as the original computes it."""
     x = arg(node, 0, "input")
-    if not t.follows_batch(x):  # a table or an index (no batch): reshaped as it is
-        return function_call(node, t)
-    sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
+    if not t.follows_batch(x):  # a table, an index, or windows of the batch: as written
+        return _as_reshape(node, t)
+    try:
+        sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
+    except Unsupported:  # a size computed from the batch (swin's B_ // num_win)
+        return _as_reshape(node, t)
     in_shape = t.shape(x)
     per_sample = math.prod(in_shape[1:])
     rest = sizes[1:]
     keeps_batch = sizes[:1] == [BATCH_DIM] or (
         sizes[:1] == [-1] and -1 not in rest and math.prod(rest) == per_sample
     )
-    _require(
-        keeps_batch and rest and BATCH_DIM not in rest,
-        f"{_what(node)}{tuple(sizes)} changes the batch dimension",
-    )
+    if not (keeps_batch and rest and BATCH_DIM not in rest):
+        return _as_reshape(node, t)
     return Mapped("reshape", {"shape": tuple(rest)}, [x])
+
+
+def _as_reshape(node: fx.Node, t) -> Mapped:
+    method = node.op == "call_method"
+    return function_call(node, t, name="Tensor.reshape" if method else "torch.reshape")
 
 
 def _unsqueeze(node: fx.Node, t) -> Mapped:
@@ -323,9 +343,9 @@ def _sdpa(node: fx.Node, t) -> Mapped:
 # chain like a + b + c can recognise its own rule in the next node)
 _ADD = merge("add", "x + c")
 _MUL = merge("multiply", "x * c")
-_SUB = binary("subtract", "x - c", "c - x")
-_DIV = binary("divide", "x / c", "c / x")
-_POW = binary(None, "x ** c")
+_SUB = binary("subtract", "x - c", "c - x", "torch.sub")
+_DIV = binary("divide", "x / c", "c / x", "torch.div")
+_POW = binary(None, "x ** c", function="torch.pow")
 _RELU = activation("relu")
 _SIGMOID = activation("sigmoid")
 _TANH = activation("tanh")
@@ -344,6 +364,7 @@ FUNCTIONS: dict[Any, Rule] = {
     operator.pow: _POW, torch.pow: _POW,
     operator.matmul: _matmul, torch.matmul: _matmul, torch.bmm: _matmul,
     operator.neg: math_fn("neg"),
+    operator.invert: lambda node, t: function_call(node, t, name="torch.bitwise_not"),
     operator.getitem: _getitem,
     torch.cat: _cat, torch.concat: _cat, torch.concatenate: _cat,
     torch.flatten: _flatten,
@@ -395,6 +416,7 @@ METHODS: dict[str, Rule] = {
     "softmax": _SOFTMAX,
     "log_softmax": _LOG_SOFTMAX,
     "contiguous": _alias,
+    "to": fx_sizes.to, "type": fx_sizes.to,
     **{name: math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
 }
 
