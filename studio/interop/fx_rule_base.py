@@ -188,31 +188,41 @@ def _whole_size(value: Any, t) -> fx.Node | None:
 class _Operands:
     """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
 
-    def __init__(self, t) -> None:
+    def __init__(self, t, params: tuple[fx.Node, ...] = ()) -> None:
         self.t = t
         self.nodes: list[fx.Node] = []
+        #: the shapes of the parameters the call reads: a size written as one is their shape
+        self.shapes = {tuple(t.s1[n].shape): n for n in reversed(params) if t.s1[n].shape}
 
-    def ref(self, node: fx.Node, dim: int | None = None) -> Any:
+    def ref(self, node: fx.Node, dim: int | None = None, attr: str | None = None) -> Any:
         from studio.blocks.catalogue.function import InputRef
 
         if node not in self.nodes:
             self.nodes.append(node)
-        return InputRef(self.nodes.index(node), dim)
+        return InputRef(self.nodes.index(node), dim, attr)
 
     def value(self, v: Any) -> Any:
         if self.t.is_tensor(v):
             return self.ref(v)
         if isinstance(v, (list, tuple)):
             items = [self.value(x) for x in v]
-            return tuple(items) if isinstance(v, tuple) else items
+            return self._sized(tuple(items) if isinstance(v, tuple) else items)
         if isinstance(v, fx.Node):
             try:
-                return self._literal(self.t.const(v))
+                return self._sized(self._literal(self.t.const(v)))
             except Unsupported:  # a size computed from the input: kept computed
                 from studio.interop.fx_sizes import symbolic
 
                 return symbolic(v, self.t, self)
         return self._literal(v)
+
+    def _sized(self, value: Any) -> Any:
+        """``(40,)`` where a parameter read by the call is shaped 40: that parameter's shape
+        (``F.layer_norm(x, self.weight.shape, ...)`` in timm's LayerNorm2d), so the uses of a
+        class that differ only in a width share one class with the width as its argument."""
+        ints = isinstance(value, (tuple, list)) and value and all(type(x) is int for x in value)
+        node = self.shapes.get(tuple(value)) if ints else None
+        return self.ref(node, attr="shape") if node is not None else value
 
     def _literal(self, v: Any) -> Any:
         from studio.blocks.catalogue.function import DTYPES, DType
@@ -249,7 +259,9 @@ def function_call(node: fx.Node, t, outputs: int = 1, name: str | None = None) -
     name = name or function_name(node)
     if name is None:
         raise Unsupported(_what(node))
-    ops = _Operands(t)
+    read: list[fx.Node] = []
+    fx.node.map_arg((node.args, node.kwargs), read.append)
+    ops = _Operands(t, tuple(n for n in read if n.op == "get_attr" and t.is_tensor(n)))
     args = [ops.value(a) for a in node.args]
     kwargs = {k: ops.value(v) for k, v in node.kwargs.items()}
     _require(bool(ops.nodes), f"{_what(node)} without a tensor input")

@@ -205,7 +205,11 @@ def _reshape(node: fx.Node, t) -> Mapped:
     computed from the input as the original computes it."""
     x = arg(node, 0, "input")
     if not t.follows_batch(x):  # a table, an index, or windows of the batch: as written
-        return _as_reshape(node, t)
+        try:
+            sizes = _free(t.const(varargs(node, 1, "shape")))
+        except Unsupported:  # sizes read from another tensor: as written
+            sizes = None
+        return _as_reshape(node, t, sizes)
     try:
         sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
     except Unsupported:  # a size computed from the batch (swin's B_ // num_win)
@@ -221,9 +225,35 @@ def _reshape(node: fx.Node, t) -> Mapped:
     return Mapped("reshape", {"shape": tuple(rest)}, [x])
 
 
-def _as_reshape(node: fx.Node, t) -> Mapped:
-    method = node.op == "call_method"
-    return function_call(node, t, name="Tensor.reshape" if method else "torch.reshape")
+def _as_reshape(node: fx.Node, t, sizes: tuple | None = None) -> Mapped:
+    """A Function block calling the node's ``view`` or ``reshape`` (with ``sizes`` for the
+    node's own, where given); ``x.contiguous().view(...)`` is ``x.reshape(...)``, since the
+    import leaves ``contiguous()`` out (and is named so: an export imported again is the same)."""
+    x = arg(node, 0, "input")
+    after_contiguous = isinstance(x, fx.Node) and x.op == "call_method" and x.target == "contiguous"
+    if node.op == "call_method" and node.target == "view" and not after_contiguous:
+        name = "Tensor.view"
+    else:
+        name = "Tensor.reshape" if node.op == "call_method" else "torch.reshape"
+        if node.target == "view":
+            node.name = node.graph._graph_namespace.create_name("reshape", None)
+    mapped = function_call(node, t, name=name)
+    if sizes is not None and not node.kwargs:
+        from studio.blocks.catalogue.function import InputRef, format_arguments
+
+        mapped.params["arguments"] = format_arguments([InputRef(0), sizes], {})
+    return mapped
+
+
+def _free(sizes: Any) -> tuple | None:
+    """Literal sizes with the largest one left for reshape to infer (poolformer's
+    ``self.scale.view((64, 1, 1))`` -> ``(-1, 1, 1)``): the same at this width, and a class
+    used at several widths is written once. None where a size is not a literal or -1 is used."""
+    sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else (sizes,)
+    if not sizes or -1 in sizes or not all(type(s) is int and s > 0 for s in sizes):
+        return None
+    big = sizes.index(max(sizes))
+    return (*sizes[:big], -1, *sizes[big + 1:])
 
 
 def _unsqueeze(node: fx.Node, t) -> Mapped:

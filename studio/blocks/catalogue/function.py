@@ -67,7 +67,7 @@ class FunctionError(ValueError):
 @dataclass(frozen=True)
 class InputRef:
     """Input tensor ``index`` (0-based), or, with ``dim``, its size along ``dim``, or, with
-    ``attr``, its ``device`` or ``dtype`` (``torch.arange(n, device=in1.device)``)."""
+    ``attr``, its ``device``, ``dtype`` or ``shape`` (``torch.arange(n, device=in1.device)``)."""
 
     index: int
     dim: int | None = None
@@ -100,7 +100,7 @@ DTYPES = frozenset({
     "float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool",
     "long", "float", "double", "half", "int", "complex64", "complex128",
 })
-_ATTRS = ("device", "dtype")
+_ATTRS = ("device", "dtype", "shape")
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def _value(node: ast.AST, n_inputs: int) -> Any:
     raise FunctionError(
         f"{ast.unparse(node)[:40]} is not allowed: use numbers, True/False, None, text, "
         "tuples or lists of those, in1... for inputs, in1.shape[0] for sizes (and +, -, *, //, "
-        "% of sizes and whole numbers), in1.device, in1.dtype and torch.float32 (a dtype)"
+        "% of sizes and whole numbers), in1.shape, in1.device, in1.dtype and torch.float32 (a dtype)"
     )
 
 
