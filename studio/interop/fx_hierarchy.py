@@ -181,6 +181,13 @@ class _Pass:
             if isinstance(item, _Box):
                 self._spread(item)
 
+    def _saved(self) -> set[str]:
+        """The original's state_dict keys."""
+        if not hasattr(self, "_saved_keys"):
+            root = getattr(self.trace, "root", None)
+            self._saved_keys = set(root.state_dict()) if root is not None else set()
+        return self._saved_keys
+
     def _absorb(self, box: _Box) -> None:
         """Into each ``nn.ModuleList`` box, the operations of its owner that run between its
         children (edgenext's ``sp = sp + spx[i]; sp = conv(sp)``, hrnet's
@@ -291,6 +298,8 @@ class _Pass:
             want = _rel(str(node.target), box.path)
             if node.op == "call_module" and not box.sequential and not self.trace.modules[node.target].state_dict():
                 return True  # nothing of it is saved: any name will do
+            if node.op == "get_attr" and not box.sequential and str(node.target) not in self._saved():
+                return True  # a tensor fx made a constant of (swin's index): not saved either
         if box.sequential:
             return want == str(k)
         return want == box.names[k]
