@@ -21,6 +21,7 @@ _RESERVED = (
     | {"self", "torch", "nn", "F", "super", "forward", "training"}
 )
 # attributes nn.Module already has: a layer must not shadow them
+# fmt: off
 _MODULE_ATTRS = {
     "add_module", "apply", "bfloat16", "buffers", "children", "compile", "cpu", "cuda", "double",
     "dump_patches", "eval", "extra_repr", "float", "get_buffer", "get_parameter", "get_submodule",
@@ -29,6 +30,7 @@ _MODULE_ATTRS = {
     "requires_grad_", "share_memory", "state_dict", "to", "to_empty", "train", "type", "xpu",
     "zero_grad", "call_super_init", "ipu", "mtia", "forward", "training",
 }
+# fmt: on
 
 
 def sanitize(text: str, fallback: str = "x") -> str:
@@ -61,11 +63,17 @@ def class_name(text: str, fallback: str = "Model") -> str:
     return name
 
 
+# reserved for variables, yet an attribute may have it: ``self.self = BertSelfAttention()`` is
+# how Hugging Face writes BERT, and the state_dict key ``attention.self.query.weight`` needs it
+_ATTRIBUTE_ONLY = {"self"}
+
+
 class Namespace:
     """Hands out unique identifiers; the same object always gets the same name."""
 
     def __init__(self, reserved: set[str] | None = None, attrs: bool = False) -> None:
         self._used: set[str] = set(reserved or ())
+        self._attrs = attrs
         if attrs:
             self._used |= _MODULE_ATTRS
         self._by_obj: dict[Any, str] = {}
@@ -73,7 +81,7 @@ class Namespace:
     def create_name(self, text: str, obj: Any = None) -> str:
         if obj is not None and obj in self._by_obj:
             return self._by_obj[obj]
-        base = sanitize(text)
+        base = text if self._attrs and text in _ATTRIBUTE_ONLY else sanitize(text)
         name = base
         if name in self._used:
             match = re.match(r"(.*)_(\d+)$", base)
@@ -88,6 +96,11 @@ class Namespace:
 
     def __contains__(self, name: str) -> bool:
         return name in self._used
+
+
+def snake_case(name: str, fallback: str = "module") -> str:
+    """``ResidualUnit`` -> ``residual_unit``: a class name as the base of its instances' names."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name)).lower() or fallback
 
 
 def file_name(text: str, fallback: str = "project") -> str:

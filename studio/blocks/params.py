@@ -21,6 +21,12 @@ class ParamError(ValueError):
     """A parameter value that does not fit its declaration."""
 
 
+class OptionsUnknown(Exception):
+    """Raised by a :class:`Choice`'s options function that cannot list them here (the library
+    that knows them is not importable, as when the pure layers open a project): the value is
+    kept as saved, and checked where the options can be read (compiling, the inspector)."""
+
+
 @dataclass(frozen=True)
 class Param:
     default: Any
@@ -67,7 +73,9 @@ class Int(Param):
             try:
                 value = int(value.strip())
             except ValueError:
-                raise ParamError(f"{name} must be a whole number (got {short_repr(value)}).") from None
+                raise ParamError(
+                    f"{name} must be a whole number (got {short_repr(value)})."
+                ) from None
         if not _is_int(value):
             raise ParamError(f"{name} must be a whole number (got {short_repr(value)}).")
         if value < self.min:
@@ -133,7 +141,8 @@ class Choice(Param):
     registry stays importable without, say, torchvision). The function takes no argument, or
     the block's other values when the options depend on them (``depends_on`` names those, so an
     editor knows when to refresh its list). ``option_text(option, values)`` gives a longer
-    label for an option (accuracy, size...); an editor shows it, files store the option.
+    label for an option (accuracy, size...); an editor shows it, files store the option. A
+    function may raise :class:`OptionsUnknown`; then any text is kept as it is.
     """
 
     options: OptionsSpec = ()
@@ -162,16 +171,25 @@ class Choice(Param):
     def fit(self, value: Any, values: Mapping[str, Any] | None = None) -> str:
         """``value`` when still allowed, else the default, else the first option: for editors
         that change a value this choice depends on (a different model has other weights)."""
-        options = self.options_for(values)
+        try:
+            options = self.options_for(values)
+        except OptionsUnknown:
+            return value
         if value in options:
             return value
         return self.default if self.default in options or not options else options[0]
 
     def coerce(self, value: Any, name: str = "value") -> str:
-        return self._check(value, name, self.options_for())
+        return self.coerce_in(value, name, {})
 
     def coerce_in(self, value: Any, name: str, values: Mapping[str, Any]) -> str:
-        return self._check(value, name, self.options_for(values))
+        try:
+            options = self.options_for(values)
+        except OptionsUnknown:
+            if not isinstance(value, str):
+                raise ParamError(f"{name} must be text (got {short_repr(value)}).") from None
+            return value
+        return self._check(value, name, options)
 
     def _check(self, value: Any, name: str, options: tuple[str, ...]) -> str:
         if value not in options:

@@ -7,6 +7,8 @@ when built (:class:`Asset`, fetched by ``studio.hub``), the context actions it o
 ids the editor maps to handlers), the parameter changes that make it a feature extractor for
 a new head. The compiler, the shape inference, the palette, the inspector, the weights fetcher
 and the editor's menus all read these declarations; none of them switches on a block's type.
+Most come from the built-in catalogue; a higher layer may contribute its own (the hub's
+Backbone and Hub model: see :data:`CONTRIBUTORS`).
 
 Pure Python: importing this module imports neither torch nor Qt.
 """
@@ -14,6 +16,8 @@ Pure Python: importing this module imports neither torch nor Qt.
 from __future__ import annotations
 
 import contextvars
+import importlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -315,7 +319,9 @@ class BlockType:
             out[name] = param.coerce_in(value, param.label or name.replace("_", " "), out)
         return out
 
-    def changed_params(self, values: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    def changed_params(
+        self, values: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """``changes`` plus what they force on dependent choices: a choice whose options depend
         on a changed value keeps its value when still offered, else falls back (a Backbone's
         weights, stage and freezing are per model). One SetParams of these is one undo step."""
@@ -351,6 +357,20 @@ class BlockType:
 _REGISTRY: dict[str, BlockType] = {}
 _ALIASES: dict[str, str] = {}
 
+#: Modules of higher layers that declare block types of their own, the way a package's entry
+#: points name its plug-ins: the registry imports them by name when first read, after the
+#: built-in catalogue, so every consumer still reads one registry whole and this module
+#: imports nothing above it. Each must import neither torch nor Qt when imported
+#: (``tests/test_layers.py`` opens every example project with both blocked). A list here
+#: rather than ``importlib.metadata`` entry points: those come from the installed package's
+#: metadata, so a source checkout run with ``PYTHONPATH`` would lose the blocks.
+CONTRIBUTORS: tuple[str, ...] = (
+    "studio.hub.blocks",  # Backbone (torchvision) and Hub model (torch.hub)
+)
+_loaded = False
+_loading = False
+_load_lock = threading.RLock()  # another thread waits for the whole registry, never half
+
 
 class UnknownBlockType(KeyError):
     def __str__(self) -> str:
@@ -358,6 +378,9 @@ class UnknownBlockType(KeyError):
 
 
 def register(spec: BlockType) -> BlockType:
+    """Add ``spec``; declarations call this when their module is imported. The built-in
+    catalogue is loaded first whoever registers first, so the palette keeps its order."""
+    _ensure_loaded()
     if spec.id in _REGISTRY:
         raise ValueError(f"block type {spec.id!r} registered twice")
     for name, p in spec.params.items():
@@ -370,8 +393,20 @@ def register(spec: BlockType) -> BlockType:
 
 
 def _ensure_loaded() -> None:
-    if not _REGISTRY:
-        import studio.blocks.catalogue  # noqa: F401  (registers the built-in blocks)
+    global _loaded, _loading
+    if _loaded:
+        return
+    with _load_lock:  # re-entered by the loading thread: the modules below call register()
+        if _loaded or _loading:
+            return
+        _loading = True
+        try:
+            importlib.import_module("studio.blocks.catalogue")  # the built-in blocks
+            for module in CONTRIBUTORS:
+                importlib.import_module(module)
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def get_block_type(type_id: str) -> BlockType:

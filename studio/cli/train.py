@@ -8,9 +8,10 @@ Exit status: 0 done (or stopped early), 1 training failed, 2 bad project/setting
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
+
+from studio.naming import file_name
 
 # torch is imported only after the arguments and files were checked: ``studio train --help`` and a
 # missing file answer at once (importing torch takes seconds, 20 s on a loaded machine)
@@ -53,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
     if errors:
         _error(" ".join(errors))
         return 2
-    safe = re.sub(r"[^\w.-]+", "_", str(project.name or Path(args.project).stem)).strip("._") or "project"
+    safe = file_name(project.name or Path(args.project).stem)
     out = Path(args.out) if args.out else Path("runs") / safe
     problem = _resume_problem(args.resume)
     if problem:

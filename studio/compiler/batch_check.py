@@ -14,16 +14,33 @@ keeps its batch costs one look at each Output.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from studio.blocks.registry import BATCH, ROLE_OUTPUT
 from studio.blocks.shapes import fmt_shape
-from studio.compiler.shapes import InSpec, Shape
+from studio.compiler.shapes import BlockInfo, InSpec, Shape
+from studio.graph.model import Block, Edge, Graph
 from studio.graph.validation import Diagnostic
 
-if TYPE_CHECKING:
-    from studio.compiler.analysis import Analysis
-    from studio.graph.model import Block
+
+class Analysis(Protocol):
+    """What this check reads from :class:`studio.compiler.analysis.Analysis` (which calls it,
+    so this module does not import it)."""
+
+    graph: Graph
+
+    def outputs(self) -> list[Block]: ...
+
+    def params_of(self, block: Block) -> dict[str, Any]: ...
+
+    def edge_spec(self, edge: Edge) -> InSpec: ...
+
+    def output_spec(self, block: Block) -> InSpec: ...
+
+    def block_info(self, block_id: str) -> BlockInfo: ...
+
+    def info_with_inputs(self, block: Block, in_specs: tuple[InSpec, ...]) -> BlockInfo: ...
+
 
 #: the second batch size a suspect block is evaluated at (a prime, like BATCH)
 OTHER_BATCH = 7907

@@ -17,9 +17,9 @@ from studio.blocks.shapes import fmt_shape
 from studio.compiler.analysis import Analysis, analyze
 from studio.compiler.forward import Forward, Lines, emit_methods
 from studio.compiler.modulegen import Classes
-from studio.compiler.naming import class_name, sanitize
 from studio.graph.model import Graph
 from studio.graph.validation import Diagnostic
+from studio.naming import class_name, sanitize
 
 
 class CompileError(Exception):

@@ -16,8 +16,8 @@ from studio.blocks.registry import (
     ROLE_OUTPUT,
     EmitContext,
 )
-from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
+from studio.naming import Namespace
 
 if TYPE_CHECKING:
     from studio.compiler.analysis import Analysis

@@ -31,8 +31,8 @@ from studio.blocks.params import ParamError
 from studio.blocks.registry import IMPORT_NN, IMPORT_TORCH, EmitContext, Emitted, fmt_value
 from studio.compiler.analysis import Analysis, UseResult
 from studio.compiler.forward import Forward, Lines, emit_methods
-from studio.compiler.naming import Namespace
 from studio.graph.modules import Definition
+from studio.naming import Namespace
 
 _CALL_LINE = re.compile(r"^(\w+) = self\.(\w+)\((\w+)\)$")
 _ATTR_LINE = re.compile(r"^self\.(\w+) = (.+)$", re.S)

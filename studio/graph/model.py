@@ -92,7 +92,7 @@ class Graph:
 
     def __post_init__(self) -> None:
         if self.library is None:
-            self.library = Library()
+            self.library = Library(graph_type=Graph)
         if self.owner is None:
             self.library.root = self
         self.events = GraphEvents()

@@ -17,6 +17,7 @@ from studio.graph.layout import COLUMN_GAP
 from studio.graph.model import Graph
 from studio.graph.modules import Definition, DefinitionParam, Library
 from studio.graph.serialize import graph_from_dict
+from studio.naming import sanitize
 
 #: an outside source feeding a group, or a grouped block read from outside: (block id, port)
 End = tuple[str, str]
@@ -39,7 +40,9 @@ def definition_of(graph: Graph, use_id: str) -> Definition:
     block = graph.block(use_id)
     defn = block.spec.definition
     if defn is None:
-        raise GraphError(f"{block.name} is not a module block; only a use of a module can be opened or ungrouped.")
+        raise GraphError(
+            f"{block.name} is not a module block; only a use of a module can be opened or ungrouped."
+        )
     return defn
 
 
@@ -85,7 +88,9 @@ class InGraph(Command):
         self.cmd.undo(self.graph)
 
     def merge(self, other: Command) -> bool:
-        return isinstance(other, InGraph) and other.graph is self.graph and self.cmd.merge(other.cmd)
+        return (
+            isinstance(other, InGraph) and other.graph is self.graph and self.cmd.merge(other.cmd)
+        )
 
 
 # ------------------------------------------------------------------ grouping
@@ -95,7 +100,9 @@ class GroupIntoModule(Command):
     becomes an Input block inside, every selected output read from outside an Output block.
     ``specs`` gives the known value of an outside source (the Input's shape and dtype)."""
 
-    def __init__(self, block_ids: list[str], name: str | None = None, specs: dict[End, Spec] | None = None) -> None:
+    def __init__(
+        self, block_ids: list[str], name: str | None = None, specs: dict[End, Spec] | None = None
+    ) -> None:
         self.block_ids = list(block_ids)
         self.name = name
         self.specs = dict(specs or {})
@@ -117,8 +124,13 @@ class GroupIntoModule(Command):
         try:
             self._remove = RemoveBlocks(self.block_ids)
             self._remove.do(graph)
-            use = graph.add_block(self.definition.type_id, name=self._use_name, position=self._position,
-                                  id=self.use_id, index=self._index)
+            use = graph.add_block(
+                self.definition.type_id,
+                name=self._use_name,
+                position=self._position,
+                id=self.use_id,
+                index=self._index,
+            )
             self.use_id, self._use_name = use.id, use.name
             for eid, src, sp, dst, dp in self._wires:
                 graph.connect(src or use.id, sp, dst or use.id, dp, id=eid)
@@ -130,7 +142,11 @@ class GroupIntoModule(Command):
     def undo(self, graph: Graph) -> None:
         if self.use_id in graph.blocks:
             graph.remove_block(self.use_id)
-        if self._remove is not None and self._remove._blocks and self.block_ids[0] not in graph.blocks:
+        if (
+            self._remove is not None
+            and self._remove._blocks
+            and self.block_ids[0] not in graph.blocks
+        ):
             self._remove.undo(graph)
         if self.definition.name in graph.library:
             graph.library.remove(self.definition.name)
@@ -143,13 +159,18 @@ class GroupIntoModule(Command):
         lib.check_name(name)
         order = list(graph.blocks)
         self._index = min(order.index(b) for b in sel)
-        self.use_id = self.use_id or graph.new_id()  # not a grouped block's id: those live on inside
+        self.use_id = (
+            self.use_id or graph.new_id()
+        )  # not a grouped block's id: those live on inside
         xs = [graph.blocks[b].position[0] for b in sel]
         ys = [graph.blocks[b].position[1] for b in sel]
         # at the selection's centre, on the nearest grouped block's place (a wrapped model's
         # selection spans bands: its plain centre would fall in the gap between them)
         cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-        self._position = min((graph.blocks[b].position for b in sel), key=lambda p: (p[0] - cx) ** 2 + (p[1] - cy) ** 2)
+        self._position = min(
+            (graph.blocks[b].position for b in sel),
+            key=lambda p: (p[0] - cx) ** 2 + (p[1] - cy) ** 2,
+        )
         ins: dict[End, list] = {}  # outside source -> the edges from it into the selection
         outs: dict[End, list] = {}  # selected source -> the edges from it to outside
         for e in graph.edges.values():
@@ -185,12 +206,28 @@ class GroupIntoModule(Command):
                 )
         return sel
 
-    def _fill(self, graph: Graph, defn: Definition, sel: set[str], ins: dict, outs: dict, left: float, right: float) -> None:
+    def _fill(
+        self,
+        graph: Graph,
+        defn: Definition,
+        sel: set[str],
+        ins: dict,
+        outs: dict,
+        left: float,
+        right: float,
+    ) -> None:
         inner = defn.graph
         for bid in graph.blocks:
             if bid in sel:
                 b = graph.blocks[bid]
-                inner.add_block(b.type, name=b.name, params=dict(b.params), position=b.position, frozen=b.frozen, id=b.id)
+                inner.add_block(
+                    b.type,
+                    name=b.name,
+                    params=dict(b.params),
+                    position=b.position,
+                    frozen=b.frozen,
+                    id=b.id,
+                )
         for e in graph.edges.values():
             if e.src in sel and e.dst in sel:
                 inner.connect(e.src, e.src_port, e.dst, e.dst_port, id=e.id)
@@ -202,13 +239,19 @@ class GroupIntoModule(Command):
             if spec is not None and all(isinstance(d, int) and d > 0 for d in spec[0]):
                 params = {"shape": list(spec[0]), "dtype": spec[1]}
             y = graph.blocks[edges[0].dst].position[1]
-            x_in = inner.add_block("input", name=port, params=params, position=(left - COLUMN_GAP, y))
+            x_in = inner.add_block(
+                "input", name=port, params=params, position=(left - COLUMN_GAP, y)
+            )
             for e in edges:
                 inner.connect(x_in.id, "out", e.dst, e.dst_port)
             self._wires.append((edges[0].id, src, sp, "", port))
         for (src, sp), edges in outs.items():
-            port = inner.unique_name("out" if len(outs) == 1 else f"{_port_name(graph, src, sp)}_out")
-            out = inner.add_block("output", name=port, position=(right + COLUMN_GAP, graph.blocks[src].position[1]))
+            port = inner.unique_name(
+                "out" if len(outs) == 1 else f"{_port_name(graph, src, sp)}_out"
+            )
+            out = inner.add_block(
+                "output", name=port, position=(right + COLUMN_GAP, graph.blocks[src].position[1])
+            )
             inner.connect(src, sp, out.id, "in")
             for e in edges:
                 self._wires.append((e.id, "", port, e.dst, e.dst_port))
@@ -216,10 +259,8 @@ class GroupIntoModule(Command):
 
 def _port_name(graph: Graph, block_id: str, port: str) -> str:
     block = graph.blocks[block_id]
-    base = "".join(c if c.isalnum() or c == "_" else "_" for c in block.name.lower()) or "x"
-    if len(block.output_ports()) > 1:
-        base = f"{base}_{port}"
-    return base if base[0].isalpha() else f"x_{base}"
+    base = sanitize(block.name.lower())
+    return sanitize(f"{base}_{port}") if len(block.output_ports()) > 1 else base
 
 
 # ---------------------------------------------------------------- ungrouping
@@ -302,9 +343,20 @@ def _expand(graph: Graph, use, defn: Definition) -> tuple[list[dict[str, Any]], 
             taken.add(name)
             mapping[b.id] = new_id("b")
             params = b.spec.coerce_params({**b.params, **overrides.get(b.id, {})})
-            pos = (use.position[0] + b.position[0] - x0 + k * width, use.position[1] + b.position[1] - y0)
-            blocks.append({"type": b.type, "name": name, "params": params, "position": pos,
-                           "frozen": b.frozen or use.frozen, "id": mapping[b.id]})
+            pos = (
+                use.position[0] + b.position[0] - x0 + k * width,
+                use.position[1] + b.position[1] - y0,
+            )
+            blocks.append(
+                {
+                    "type": b.type,
+                    "name": name,
+                    "params": params,
+                    "position": pos,
+                    "frozen": b.frozen or use.frozen,
+                    "id": mapping[b.id],
+                }
+            )
 
         def source(bid: str, port: str, mapping=mapping) -> tuple[str, str] | None:
             return feeds.get(bid) if bid in feeds else (mapping[bid], port)
@@ -391,7 +443,9 @@ class DeclareParam(Command):
     """A per-use parameter ``name`` of ``definition`` that sets ``targets`` (inner block id,
     parameter name) inside; each use starts with the definition's current value."""
 
-    def __init__(self, definition: Definition, name: str, targets: list[tuple[str, str]], doc: str = "") -> None:
+    def __init__(
+        self, definition: Definition, name: str, targets: list[tuple[str, str]], doc: str = ""
+    ) -> None:
         self.definition, self.name = definition, name
         self.targets = tuple((b, p) for b, p in targets)
         self.doc = doc
@@ -399,8 +453,14 @@ class DeclareParam(Command):
 
     def do(self, graph: Graph | None = None) -> None:
         d = self.definition
-        if not self.name.isidentifier() or not self.name.islower() or self.name in ("repeat", "weights"):
-            raise GraphError(f"A parameter name is a lower-case word such as planes (got {self.name!r}).")
+        if (
+            not self.name.isidentifier()
+            or not self.name.islower()
+            or self.name in ("repeat", "weights")
+        ):
+            raise GraphError(
+                f"A parameter name is a lower-case word such as planes (got {self.name!r})."
+            )
         if self.name in d.params:
             raise GraphError(f"{d.name} already has a parameter called {self.name}.")
         if not self.targets:
@@ -412,7 +472,9 @@ class DeclareParam(Command):
                 raise GraphError(f"{block.name} has no parameter {pname!r}.")
             kinds.add(type(block.spec.params[pname]))
         if len(kinds) > 1:
-            raise GraphError("One parameter can only set settings of the same kind (all whole numbers, say).")
+            raise GraphError(
+                "One parameter can only set settings of the same kind (all whole numbers, say)."
+            )
         d.params[self.name] = DefinitionParam(self.name, self.targets, self.doc)
         d.touch()
         value = d.param_decl(self.name).default
@@ -437,7 +499,10 @@ class RemoveParam(Command):
         if self.name not in d.params:
             raise GraphError(f"{d.name} has no parameter called {self.name}.")
         self._param = d.params[self.name]
-        self._values = [(g, bid, g.blocks[bid].params.get(self.name)) for g, bid in uses_anywhere(d.library, d.name)]
+        self._values = [
+            (g, bid, g.blocks[bid].params.get(self.name))
+            for g, bid in uses_anywhere(d.library, d.name)
+        ]
         _drop_param(d, self.name)
 
     def undo(self, graph: Graph | None = None) -> None:
@@ -454,4 +519,3 @@ def _drop_param(d: Definition, name: str) -> None:
     for g, bid in uses_anywhere(d.library, d.name):
         if name in g.blocks[bid].params:
             _Replace(bid, d.type_id, drop=(name,)).do(g)
-

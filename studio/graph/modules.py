@@ -15,9 +15,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from studio.blocks.params import Int, Param, Text
 from studio.blocks.registry import (
@@ -31,9 +31,11 @@ from studio.blocks.registry import (
 from studio.blocks.text import short_repr
 from studio.graph.errors import GraphError
 from studio.graph.events import Event
+from studio.naming import class_name, snake_case
 
-if TYPE_CHECKING:
-    from studio.graph.model import Graph
+#: a :class:`studio.graph.model.Graph`, not imported: that module imports this one (a graph
+#: holds a library; a library's definitions get their graphs from :attr:`Library.graph_type`)
+AnyGraph = Any
 
 MODULE_PREFIX = "module:"
 CATEGORY = "Modules"
@@ -82,14 +84,12 @@ class Definition:
     """One module definition: a name (its class name), its graph and its per-use parameters."""
 
     def __init__(self, name: str, library: Library, sequential: bool = False) -> None:
-        from studio.graph.model import Graph
-
         self.name = name
         self.library = library
         #: emitted as ``nn.Sequential(...)`` instead of a class (imported containers)
         self.sequential = sequential
         self.params: dict[str, DefinitionParam] = {}
-        self.graph: Graph = Graph(library=library, owner=self)
+        self.graph: AnyGraph = library.graph_type(library=library, owner=self)
         #: bumped on every change that can change what a use computes
         self.version = 0
         self._type: BlockType | None = None
@@ -120,7 +120,9 @@ class Definition:
     def used_definitions(self) -> set[str]:
         """Names of the definitions this one uses directly."""
         return {
-            b.type[len(MODULE_PREFIX):] for b in self.graph.blocks.values() if b.type.startswith(MODULE_PREFIX)
+            b.type[len(MODULE_PREFIX) :]
+            for b in self.graph.blocks.values()
+            if b.type.startswith(MODULE_PREFIX)
         }
 
     # ------------------------------------------------------------ parameters
@@ -131,7 +133,9 @@ class Definition:
         block_id, pname = dp.targets[0]
         block = self.graph.block(block_id)
         decl = block.spec.params[pname]
-        return dataclasses.replace(decl, default=block.params[pname], label=name, doc=dp.doc or decl.doc)
+        return dataclasses.replace(
+            decl, default=block.params[pname], label=name, doc=dp.doc or decl.doc
+        )
 
     def apply(self, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Inner block id -> the parameter values a use with ``values`` gives it."""
@@ -169,7 +173,7 @@ class Definition:
                 params=decls,
                 inputs=ins,
                 outputs=outs,
-                name_base=_snake(self.name),
+                name_base=snake_case(self.name),
                 definition=self,
             )
             self._type_key = key
@@ -206,10 +210,13 @@ class Library:
     """The project's module definitions, by name. Shared by the top graph and every
     definition's graph; ``spec(type_id)`` resolves block types for all of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, graph_type: Callable[..., AnyGraph]) -> None:
+        #: ``graph_type(library=, owner=)`` makes a definition's graph: the model graph's own
+        #: class, handed in by the graph that makes this library
+        self.graph_type = graph_type
         self.definitions: dict[str, Definition] = {}
         #: the model's own graph (the one no definition owns)
-        self.root: Graph | None = None
+        self.root: AnyGraph | None = None
         #: ``changed(definition)`` after a definition or anything it uses changed
         self.changed = Event("definition_changed")
         #: ``added(definition)`` / ``removed(definition)``
@@ -234,9 +241,11 @@ class Library:
 
     def spec(self, type_id: str) -> BlockType:
         if type_id.startswith(MODULE_PREFIX):
-            defn = self.definitions.get(type_id[len(MODULE_PREFIX):])
+            defn = self.definitions.get(type_id[len(MODULE_PREFIX) :])
             if defn is None:
-                raise GraphError(f"There is no module definition called {short_repr(type_id[len(MODULE_PREFIX):])}.")
+                raise GraphError(
+                    f"There is no module definition called {short_repr(type_id[len(MODULE_PREFIX) :])}."
+                )
             return defn.block_type()
         return get_block_type(type_id)
 
@@ -247,12 +256,13 @@ class Library:
                 f"(got {short_repr(name)}), e.g. ResidualBlock."
             )
         if name in self.definitions:
-            raise GraphError(f"A module called {short_repr(name)} already exists; names must be unique.")
+            raise GraphError(
+                f"A module called {short_repr(name)} already exists; names must be unique."
+            )
 
     def unique_name(self, base: str) -> str:
-        base = re.sub(r"[^A-Za-z0-9_]", "", base) or "Block"
-        if not base[0].isalpha():
-            base = f"M{base}"
+        """A free definition name from ``base`` (a class name: ``Block``, ``Block2``...)."""
+        base = class_name(base, "Block")
         name, i = base, 1
         while name in self.definitions:
             i += 1
@@ -286,7 +296,7 @@ class Library:
         """Refuse a use that would make a definition contain itself."""
         if container is None or not type_id.startswith(MODULE_PREFIX):
             return
-        used = type_id[len(MODULE_PREFIX):]
+        used = type_id[len(MODULE_PREFIX) :]
         if used == container.name or container.name in self.reachable(used):
             raise GraphError(
                 f"{used} cannot be used inside {container.name}: {used} already contains "
@@ -303,7 +313,10 @@ class Library:
 
     def _height(self, name: str) -> int:
         """Levels of modules from ``name`` down (1: it uses no other module)."""
-        return _longest(name, lambda n: [u for u in self.definitions[n].used_definitions() if u in self.definitions])
+        return _longest(
+            name,
+            lambda n: [u for u in self.definitions[n].used_definitions() if u in self.definitions],
+        )
 
     def _levels_above(self, name: str) -> int:
         """Levels from the outermost module that contains ``name`` down to ``name`` itself."""
@@ -364,7 +377,7 @@ class Library:
             if other is not defn and defn.name in other.used_definitions():
                 other.touch()
 
-    def uses_of(self, graph: Graph, name: str) -> list:
+    def uses_of(self, graph: AnyGraph, name: str) -> list:
         return [b for b in graph.blocks.values() if b.type == MODULE_PREFIX + name]
 
     # ------------------------------------------------------------ (de)serialise
@@ -387,12 +400,7 @@ def _longest(start: str, nexts) -> int:
     return length[start]
 
 
-def _snake(name: str) -> str:
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-    return s or "module"
-
-
-def blocks_deep(graph: Graph) -> Iterator:
+def blocks_deep(graph: AnyGraph) -> Iterator:
     """Every block of ``graph`` and of every module definition it uses, however deep (each
     definition once): what weights fetching and trust must see, not only the top level."""
     yield from graph.blocks.values()
@@ -400,7 +408,7 @@ def blocks_deep(graph: Graph) -> Iterator:
     names = set()
     for b in graph.blocks.values():
         if b.type.startswith(MODULE_PREFIX):
-            name = b.type[len(MODULE_PREFIX):]
+            name = b.type[len(MODULE_PREFIX) :]
             names.add(name)
             names |= library.reachable(name)
     for name in sorted(names):

@@ -19,14 +19,13 @@ until the loop is gone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from studio.graph.model import Graph
+from typing import Any
 
 
 class Topology:
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Any) -> None:
+        # ``graph``: the studio.graph.model.Graph that owns this order (not imported: that
+        # module imports this one); asked for its order and its wires into and out of blocks
         self._graph = graph
         self._pos: dict[str, int] = {}
         self._next = 0

@@ -31,6 +31,17 @@ def classification_models() -> tuple[str, ...]:
     return tuple(list_models(module=torchvision.models))
 
 
+def is_model_builder(module: str, name: str) -> bool:
+    """``torchvision.models:resnet18`` and the like: a function in torchvision's registry that
+    builds a model (what ``studio import torchvision:NAME --opaque`` keeps), which a Custom
+    module may call while shapes are inferred. Built without pretrained weights."""
+    if module != "torchvision.models":
+        return False
+    from torchvision.models import list_models
+
+    return name in list_models()
+
+
 def builder_name(model: str) -> str:
     """The function that builds ``model`` (its import name in generated code)."""
     return _builder(model).__name__

@@ -6,8 +6,6 @@ together (an LSTM and the ``getitem`` nodes unpacking its tuple, a position embe
 
 from __future__ import annotations
 
-import inspect
-import math
 import operator
 from typing import Any
 
@@ -19,7 +17,9 @@ from studio.blocks.registry import get_block_type
 from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
 from studio.interop import fx_patterns, fx_rules
-from studio.interop.fx_module_rules import constructor_of
+from studio.interop.fx_constructor import constructor_kwargs, is_literal
+from studio.interop.fx_lengths import length_call
+from studio.interop.fx_rule_base import LengthDependent
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
 from studio.interop.fx_state import state_block
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
@@ -180,13 +180,16 @@ class _Builder:
         elif node.op == "get_attr":
             mapped = self._attribute(node)
             path = node.target
-        elif node.op in ("call_function", "call_method") and self._from_constants(node):
-            mapped = self._constant(node)
-            path = None
         else:
-            rule = self.t.rule_for(node)
-            mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
             path = None
+            try:
+                if node.op in ("call_function", "call_method") and self._from_constants(node):
+                    mapped = self._constant(node)
+                else:
+                    rule = self.t.rule_for(node)
+                    mapped = rule(node, self.t) if rule is not None else fx_rules.function_call(node, self.t)
+            except LengthDependent:  # a size read from a tensor's shape, so it follows it
+                mapped = length_call(node, self.t)
         if mapped is ABSORBED:
             return
         if isinstance(mapped, Alias):
@@ -211,6 +214,8 @@ class _Builder:
         try:
             args = self.t.const(node.args)
             kwargs = self.t.const(dict(node.kwargs))
+        except LengthDependent:
+            raise
         except Unsupported:
             from studio.interop.fx_sizes import sized_factory
 
@@ -333,7 +338,7 @@ class _Builder:
         if not args or not all(self.t.is_tensor(a) for a in args):
             raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-tensor arguments")
         call_kwargs = self.t.const(dict(node.kwargs)) if node.kwargs else {}
-        if call_kwargs and not _is_literal(list(call_kwargs.values())):
+        if call_kwargs and not is_literal(list(call_kwargs.values())):
             raise Unsupported(f"{node.target} ({type(module).__name__}) is called with non-literal keywords")
         entry = MODULES.get(type(module))
         why = f" for {self.why[node]}" if node in self.why else ""
@@ -386,10 +391,7 @@ def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
         source = f"torch.nn:{cls.__name__}"
     else:
         source = f"{cls.__module__}:{cls.__qualname__}"
-    kwargs = _constructor_kwargs(module)
-    reader = constructor_of(module)
-    if reader is not None:
-        kwargs.update(reader(module))
+    kwargs = constructor_kwargs(module)
     try:
         with torch.device("meta"):
             again = cls(**kwargs)
@@ -398,45 +400,6 @@ def custom_module_for(module: nn.Module, n_inputs: int = 1) -> Mapped:
     if repr(again) != repr(module) or _shapes(again) != _shapes(module):
         raise Unsupported(f"{cls.__name__} cannot be created again from its attributes")
     return Mapped("custom_module", {"source": source, "kwargs": repr(kwargs), "inputs": n_inputs})
-
-
-def _constructor_kwargs(module: nn.Module) -> dict[str, Any]:
-    try:
-        sig = inspect.signature(type(module).__init__)
-    except (TypeError, ValueError):
-        return {}
-    out: dict[str, Any] = {}
-    for p in list(sig.parameters.values())[1:]:
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype"):
-            continue
-        if not hasattr(module, p.name):
-            continue  # a required one shows up when the class is built again
-        value = getattr(module, p.name)
-        if isinstance(value, torch.Tensor) or (value is None and isinstance(p.default, bool)):
-            value = value is not None  # bias=True gives a tensor attribute (or None)
-        if not _is_literal(value):
-            continue
-        if p.default is not p.empty and _same(value, p.default):
-            continue
-        out[p.name] = value
-    return out
-
-
-def _is_literal(v: Any) -> bool:
-    if v is None or isinstance(v, (bool, int, str)):
-        return True
-    if isinstance(v, float):
-        return math.isfinite(v)
-    if isinstance(v, (tuple, list)):
-        return all(_is_literal(x) for x in v)
-    return False
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _shapes(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:

@@ -42,14 +42,17 @@ class _Concrete:
     def __len__(self) -> int:
         return len(self._value())
 
+    def _answer(self, what: str) -> Any:
+        return self.tracer.answer(self.node, what)
+
     def __int__(self) -> int:
-        return int(_not_data(self._value(), "int()"))
+        return int(self._answer("int()"))
 
     def __index__(self) -> int:
-        return operator.index(_not_data(self._value(), "an index"))
+        return operator.index(self._answer("an index"))
 
     def __float__(self) -> float:
-        return float(_not_data(self._value(), "float()"))
+        return float(self._answer("float()"))
 
     def __getattr__(self, k: str) -> Any:
         if k in _CONCRETE:
@@ -57,14 +60,15 @@ class _Concrete:
         return _ConcreteAttribute(self, k)
 
 
-def _not_data(value: Any, what: str) -> Any:
-    """``value`` where it is a size, a dtype or a flag; a tensor's content would make the
-    recorded graph right for this example only, so it is refused as plain fx refuses it."""
-    if isinstance(value, torch.Tensor):
-        raise fx.proxy.TraceError(
-            f"{what} depends on the data: symbolically traced variables cannot be used as inputs to control flow"
-        )
-    return value
+#: reading these from a tensor reads its sizes or kind, not its values
+_NOT_VALUES = frozenset({"size", "dim", "shape", *_CONCRETE})
+
+
+def _reads_sizes(node: fx.Node) -> bool:
+    """``x.size()``, ``x.shape``, ``x.dim()``, ``x.dtype``: what it reads is not the values."""
+    if node.op == "call_method":
+        return node.target in _NOT_VALUES
+    return node.op == "call_function" and node.target is getattr and node.args[1] in _NOT_VALUES
 
 
 class _ConcreteProxy(_Concrete, Proxy):
@@ -86,6 +90,8 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
             self.proxy_buffer_attributes = True
             self.examples = list(examples)
             self.values: dict[fx.Node, Any] = {}
+            #: nodes whose value depends on the input's values (not only on its sizes)
+            self.data: set[fx.Node] = set()
             self._running = 0
 
         # ------------------------------------------------------------ values
@@ -104,7 +110,24 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
             node = proxy.node
             if node not in self.values:
                 self.values[node] = self._run(kind, target, self._real(args), self._real(kwargs))
+                if kind == "placeholder" or (
+                    not _reads_sizes(node) and any(n in self.data for n in node.all_input_nodes)
+                ):
+                    self.data.add(node)
             return proxy
+
+        def answer(self, node: fx.Node, what: str) -> Any:
+            """The example's value, where it is a size, a dtype, a flag, or a tensor computed from
+            sizes and constants only (GPT-2's positions ``arange(T)``: a question about the
+            length). A value read from the input's data would make the recorded graph right for
+            this example only, so it is refused as plain fx refuses it."""
+            value = self.values[node]
+            if isinstance(value, torch.Tensor) and node in self.data:
+                raise fx.proxy.TraceError(
+                    f"{what} depends on the data: symbolically traced variables cannot be used "
+                    "as inputs to control flow"
+                )
+            return value
 
         def _run(self, kind: str, target: Any, args: Any, kwargs: Any) -> Any:
             if kind == "placeholder":
@@ -143,7 +166,16 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
 
         # --------------------------------------------- Python asks a question
         def to_bool(self, obj: Proxy) -> bool:
-            return bool(_not_data(self.values[obj.node], "a branch"))
+            return bool(self.answer(obj.node, "a branch"))
+
+        def trace(self, root: Any, concrete_args: Any = None) -> fx.Graph:
+            from studio.interop.hf_trace import eager_answers
+
+            def known(x: Any) -> bool:
+                return isinstance(x, _ConcreteProxy) and x.node not in self.data
+
+            with eager_answers(known):
+                return super().trace(root, concrete_args)
 
         def iter(self, obj: Proxy):
             return iter([obj[i] for i in range(len(self.values[obj.node]))])

@@ -565,7 +565,7 @@ def _keepable(parent: _Box, child: _Box) -> bool:
         return False
     if (parent.sequential or _own_forward_list(parent)) and rel.isdigit():
         return True
-    return bool(rel) and "." not in rel and sanitize(rel) == rel and rel not in Namespace(attrs=True)
+    return bool(rel) and "." not in rel and Namespace(attrs=True).create_name(rel) == rel
 
 
 def _rel(path: str, base: str) -> str:

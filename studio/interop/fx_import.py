@@ -34,6 +34,7 @@ from studio.graph.model import Graph
 from studio.graph.project import Project
 from studio.interop.fx_build import _Builder, custom_module_for
 from studio.interop.fx_hierarchy import nest
+from studio.interop.fx_ties import shared_parameters, tie
 from studio.interop.fx_trace import (
     _BATCHES,
     TRACED_BY,
@@ -46,6 +47,7 @@ from studio.interop.fx_trace import (
     _forward_args,
     _record,
     _trace,
+    length_examples,
 )
 
 __all__ = [
@@ -146,7 +148,7 @@ def import_module(
         _record(gm, _examples(inputs, b), name, inputs, recorded if b == 2 else None)
         for b in _BATCHES
     ]
-    trace = Trace(gm, runs)
+    trace = Trace(gm, runs, _length_run(gm, inputs, name))
     trace.root = module
     builder = _Builder(trace, inputs, name)
     builder.output_names = studio_output_names(type(module)) or []
@@ -169,6 +171,12 @@ def import_module(
             "code that asks about sizes): branches on sizes take the example's way."
         )
     project.metadata[IMPORT_KEY]["tracer"] = getattr(gm, TRACED_BY, "torch.fx")
+    tied_names = [name for group in shared_parameters(module) for name in group]
+    if tied_names:
+        exported = _remap(dict(zip(tied_names, tied_names)), project)[0]
+        tied = tie(project, module, {original: key for key, original in exported.items()})
+        if tied:
+            notes.append(f"{tied} weights are tied to another layer's (one tensor under two names).")
     result = ImportResult(project, notes, original_params=_count(module))
     # the blocks that run code of their own (kept whole rather than mapped to Studio blocks)
     result.custom_blocks = sum(
@@ -182,6 +190,18 @@ def import_module(
                 flat.notes.append("Imported flat: with module definitions it did not reproduce the original.")
                 return flat
     return result
+
+
+def _length_run(gm, inputs, name: str) -> dict | None:
+    """The third run, at another sequence length (:func:`length_examples`); None where the
+    inputs have no length or the model runs at one length only (a fixed-size table)."""
+    other = length_examples(inputs)
+    if other is None:
+        return None
+    try:
+        return _record(gm, other, name, inputs)
+    except ModelImportError:
+        return None
 
 
 def import_example(
@@ -361,8 +381,10 @@ def _verify(module: nn.Module, result: ImportResult, inputs, recorded: Any = Non
     except CompileError as e:
         raise ModelImportError(f"{project.name}: the imported graph has problems: {e}") from None
     sd, unused = _remap(module.state_dict(), project, code.attrs)
-    model, missing = _with_weights(build_class(code), sd)
-    result.params = _count(model)
+    cls = build_class(code)
+    model, missing = _with_weights(cls, sd)
+    with torch.device("meta"):  # as the class builds it: a tied weight once (``assign`` unties)
+        result.params = _count(cls())
     if missing:
         result.notes.append(f"{len(missing)} weights of the imported model have no original (e.g. {missing[0]}).")
     if unused:

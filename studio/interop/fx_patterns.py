@@ -21,7 +21,7 @@ from torch import fx, nn
 
 from studio.blocks.params import ParamError
 from studio.interop.fx_calls import module_call
-from studio.interop.fx_rule_base import BATCH_DIM, Mapped, Match, Unsupported
+from studio.interop.fx_rule_base import BATCH_DIM, LengthDependent, Mapped, Match, Unsupported
 
 
 def _only_user(node: Any, user: fx.Node) -> bool:
@@ -31,6 +31,17 @@ def _only_user(node: Any, user: fx.Node) -> bool:
 def _const(t, value: Any, allow_batch: bool = False) -> Any:
     try:
         return t.const(value, allow_batch)
+    except Unsupported:
+        return None
+
+
+def _length(t, value: Any) -> Any:
+    """A constant, or the example's value of a size that follows the input's length (the
+    block built from it reads the length from its input)."""
+    try:
+        return t.const(value)
+    except LengthDependent:
+        return t.s1.get(value)
     except Unsupported:
         return None
 
@@ -73,7 +84,7 @@ def _learned(node: fx.Node, t) -> Match | None:
         r = pos.args[0]
         if not (_only_user(r, pos) and r.op == "call_function" and r.target is torch.arange):
             continue
-        args = [_const(t, a) for a in r.args]
+        args = [_length(t, a) for a in r.args]
         if args[:1] == [0] and len(args) == 2:
             args = args[1:]
         dtype = r.kwargs.get("dtype", torch.long)

@@ -22,6 +22,11 @@ class Unsupported(Exception):
     """This node or module has no block; the message says why."""
 
 
+class LengthDependent(Unsupported):
+    """A size that follows the input's length (a text model's sequence): it cannot be a
+    constant, so the node is written as a Function block reading it from a tensor's shape."""
+
+
 @dataclass
 class Mapped:
     type: str
@@ -124,6 +129,12 @@ _NAMESPACES = (
 )
 
 
+_COMPARISONS = {
+    operator.lt: "torch.lt", operator.le: "torch.le", operator.gt: "torch.gt",
+    operator.ge: "torch.ge", operator.eq: "torch.eq", operator.ne: "torch.ne",
+}
+
+
 def function_name(node: fx.Node) -> str | None:
     """``F.layer_norm``, ``torch.roll``, ``Tensor.expand``: how the Function block names the
     node's callee, or None when it is not a public function of torch."""
@@ -132,6 +143,8 @@ def function_name(node: fx.Node) -> str | None:
     name = getattr(node.target, "__name__", None)
     if node.op != "call_function" or not isinstance(name, str):
         return None
+    if node.target in _COMPARISONS:  # x < 8 (T5's position buckets) -> torch.lt(in1, 8)
+        return _COMPARISONS[node.target]
     for prefix, module in _NAMESPACES:
         if getattr(module, name, None) is node.target:
             return f"{prefix}.{name}"
@@ -185,6 +198,29 @@ def _whole_size(value: Any, t) -> fx.Node | None:
     return None
 
 
+def _plus_nothing(v: fx.Node) -> Any:
+    """``n + 0``, ``0 + n``, ``n - 0``, ``n * 1``: ``n``; else None."""
+    if v.op != "call_function" or len(v.args) != 2:
+        return None
+    a, b = v.args
+    if v.target in (operator.add, operator.sub) and b == 0 and not isinstance(b, bool):
+        return a
+    if v.target is operator.add and a == 0 and not isinstance(a, bool):
+        return b
+    if v.target is operator.mul and 1 in (a, b):
+        return b if a == 1 else a
+    return None
+
+
+def _sizes(args: Any, t) -> bool:
+    """Both operands of ``+`` are tuples of sizes (``x.size()[:-1] + (nf,)``)."""
+    return len(args) == 2 and all(
+        isinstance(a, tuple) or _shape_dims(a, t) is not None
+        or (isinstance(a, fx.Node) and isinstance(t.s1.get(a), tuple))
+        for a in args
+    )
+
+
 class _Operands:
     """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
 
@@ -211,8 +247,9 @@ class _Operands:
             try:
                 return self._sized(self._literal(self.t.const(v)))
             except Unsupported:  # a size computed from the input: kept computed
-                from studio.interop.fx_sizes import symbolic
-
+                kept = _plus_nothing(v)
+                if kept is not None:  # BERT's seq_length + past_key_values_length (0)
+                    return self.value(kept)
                 return symbolic(v, self.t, self)
         return self._literal(v)
 
@@ -273,3 +310,41 @@ def function_call(node: fx.Node, t, outputs: int = 1, name: str | None = None) -
         _require(args and args[0] == ops.ref(node.args[0]), f"{_what(node)} on something other than a tensor")
     params = {"function": name, "arguments": format_arguments(args, kwargs), "inputs": len(ops.nodes), "outputs": outputs}
     return Mapped("function", params, ops.nodes)
+
+
+# --------------------------------------------------------------------------- sizes kept computed
+#: the operators a size expression may use (those of the Function block's ``SizeOp``)
+_OPS = {
+    operator.floordiv: "//",
+    operator.mul: "*",
+    operator.add: "+",
+    operator.sub: "-",
+    operator.mod: "%",
+}
+
+
+def symbolic(value: fx.Node, t, ops) -> Any:
+    """``value`` (a size, or a tuple of sizes, read from tensors) as Function block values:
+    ``InputRef`` for ``x.size(0)``, a tuple of them for ``x.shape[:-1]``, ``SizeOp`` for
+    arithmetic; each operand through ``ops.value`` (a literal where it is one). Raises
+    :class:`Unsupported` for anything else."""
+    from studio.blocks.catalogue.function import SizeOp
+
+    whole = _whole_size(value, t)
+    if whole is not None:  # x.size(): every size of x, the batch's too
+        return tuple(ops.ref(whole, d) for d in range(len(t.s1[whole].shape)))
+    source = _size_source(value, t)
+    if source is not None:
+        return ops.ref(source[0], source[1])
+    dims = _shape_dims(value, t)
+    if dims is not None:  # x.shape[:-1]
+        return tuple(ops.ref(dims[0], d) for d in dims[1])
+    op = _OPS.get(value.target) if value.op == "call_function" and not value.kwargs else None
+    if op is None or len(value.args) != 2:
+        raise Unsupported(f"{value.name} depends on the batch size or the data")
+    left, right = (ops.value(a) for a in value.args)
+    if op == "+" and isinstance(left, tuple) and isinstance(right, tuple):
+        return left + right  # x.shape[:-1] + (-1,)
+    if isinstance(left, tuple) or isinstance(right, tuple):
+        raise Unsupported(f"{value.name} depends on the batch size or the data")
+    return SizeOp(op, left, right)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
-from studio.interop import fx_sizes
+from studio.interop.fx_lengths import view_call
 from studio.interop.fx_module_rules import MODULES
 from studio.interop.fx_rule_base import (
     ABSORBED,
@@ -33,6 +33,7 @@ from studio.interop.fx_rule_base import (
     MAX_MERGE,
     MISSING,
     Alias,
+    LengthDependent,
     Mapped,
     Match,
     Rule,
@@ -155,6 +156,32 @@ def _alias(node: fx.Node, t) -> Alias:
     return Alias(arg(node, 0, "input"))
 
 
+#: ``x.to(dtype)`` as the Tensor method that casts to it (``x.long()``)
+_CASTS = {
+    torch.int64: "long", torch.int32: "int", torch.float32: "float", torch.float64: "double",
+    torch.float16: "half", torch.bfloat16: "bfloat16", torch.bool: "bool",
+}
+
+
+def _to(node: fx.Node, t) -> Alias | Mapped:
+    """``x.to(other.device)`` (GPT-2's position embeddings), ``x.to(x.dtype)``: the tensor
+    itself; the model runs where its input is, in the dtype it was traced in. ``x.to(torch.int64)``
+    (T5's position buckets): ``x.long()``."""
+    x = arg(node, 0, "input")
+    casts = []
+    for v in t.const((*node.args[1:], *node.kwargs.values())):
+        same_dtype = isinstance(v, torch.dtype) and str(v).removeprefix("torch.") == t.s1[x].dtype
+        if isinstance(v, torch.dtype) and not same_dtype and v in _CASTS:
+            casts.append(_CASTS[v])
+            continue
+        _require(isinstance(v, torch.device) or same_dtype, f"{_what(node)}({v!r})")
+    if not casts:
+        return Alias(x)
+    _require(len(casts) == 1, f"{_what(node)} to two dtypes")
+    params = {"function": f"Tensor.{casts[0]}", "arguments": "in1", "inputs": 1, "outputs": 1}
+    return Mapped("function", params, [x])
+
+
 def _cat(node: fx.Node, t) -> Mapped | Alias:
     tensors = list(arg(node, 0, "tensors"))
     dim = t.const(arg(node, 1, "dim", 0))
@@ -207,11 +234,15 @@ def _reshape(node: fx.Node, t) -> Mapped:
     if not t.follows_batch(x):  # a table, an index, or windows of the batch: as written
         try:
             sizes = _free(t.const(varargs(node, 1, "shape")))
-        except Unsupported:  # sizes read from another tensor: as written
+        except LengthDependent:
+            raise
+        except Unsupported:  # sizes read from other tensors: view_call
             sizes = None
         return _as_reshape(node, t, sizes)
     try:
         sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
+    except LengthDependent:
+        raise
     except Unsupported:  # a size computed from the batch (swin's B_ // num_win)
         return _as_reshape(node, t)
     in_shape = t.shape(x)
@@ -221,28 +252,35 @@ def _reshape(node: fx.Node, t) -> Mapped:
         sizes[:1] == [-1] and -1 not in rest and math.prod(rest) == per_sample
     )
     if not (keeps_batch and rest and BATCH_DIM not in rest):
+        # the batch merged with the next sizes (GPT-2's Conv1D: view(-1, x.shape[2])) or
+        # folded into windows (swin's view(-1, 7, 7, 96))
         return _as_reshape(node, t)
     return Mapped("reshape", {"shape": tuple(rest)}, [x])
 
 
 def _as_reshape(node: fx.Node, t, sizes: tuple | None = None) -> Mapped:
-    """A Function block calling the node's ``view`` or ``reshape`` (with ``sizes`` for the
-    node's own, where given); ``x.contiguous().view(...)`` is ``x.reshape(...)``, since the
-    import leaves ``contiguous()`` out (and is named so: an export imported again is the same)."""
-    x = arg(node, 0, "input")
-    after_contiguous = isinstance(x, fx.Node) and x.op == "call_method" and x.target == "contiguous"
-    if node.op == "call_method" and node.target == "view" and not after_contiguous:
-        name = "Tensor.view"
-    else:
-        name = "Tensor.reshape" if node.op == "call_method" else "torch.reshape"
-        if node.target == "view":
-            node.name = node.graph._graph_namespace.create_name("reshape", None)
-    mapped = function_call(node, t, name=name)
-    if sizes is not None and not node.kwargs:
-        from studio.blocks.catalogue.function import InputRef, format_arguments
+    """A Function block calling the node's ``view`` or ``reshape``: with ``sizes`` (literal
+    sizes, the largest left to -1) where given, else its own sizes read from the tensors they
+    come from (:func:`~studio.interop.fx_lengths.view_call`). ``x.contiguous().view(...)`` is
+    ``x.reshape(...)``, since the import leaves ``contiguous()`` out (and it is named so: an
+    export imported again is the same)."""
+    from studio.blocks.catalogue.function import InputRef, format_arguments
 
-        mapped.params["arguments"] = format_arguments([InputRef(0), sizes], {})
+    method = node.op == "call_method"
+    if method and sizes is None:
+        mapped = view_call(node, t)
+    else:
+        mapped = function_call(node, t, name=f"Tensor.{node.target}" if method else None)
+        if sizes is not None and not node.kwargs:
+            mapped.params["arguments"] = format_arguments([InputRef(0), *sizes], {})
+    if method and node.target == "view" and _after_contiguous(node.args[0]):
+        mapped.params["function"] = "Tensor.reshape"
+        node.name = node.graph._graph_namespace.create_name("reshape", None)
     return mapped
+
+
+def _after_contiguous(x: Any) -> bool:
+    return isinstance(x, fx.Node) and x.op == "call_method" and x.target == "contiguous"
 
 
 def _free(sizes: Any) -> tuple | None:
@@ -266,7 +304,7 @@ def _squeeze(node: fx.Node, t) -> Mapped:
     return Mapped("squeeze", {"dim": dim}, [arg(node, 0, "input")])
 
 
-def _getitem(node: fx.Node, t) -> Mapped:
+def _getitem(node: fx.Node, t) -> Mapped | Alias:
     x, index = node.args
     _require(t.is_tensor(x), f"indexing {x} (a tuple of tensors): Studio wires carry single tensors")
     taken = _taken(index, t)
@@ -274,6 +312,8 @@ def _getitem(node: fx.Node, t) -> Mapped:
         return Mapped("take", {"dim": taken[0]}, [x, taken[1]])
     index = t.const(index)
     index = index if isinstance(index, tuple) else (index,)
+    if index and all(isinstance(v, slice) and v.start in (None, 0) and v.stop is None and v.step in (None, 1) for v in index):
+        return Alias(x)  # x[:, 0:, :] takes everything (Hugging Face's logits_to_keep=0)
     for v in index:
         ok = v is None or v is ... or (isinstance(v, int) and not isinstance(v, bool))
         if isinstance(v, slice):
@@ -361,12 +401,14 @@ def _sdpa(node: fx.Node, t) -> Mapped:
     scale = t.const(arg(node, 6, "scale", None))
     if scale is not None:  # Hugging Face passes the default, head_dim ** -0.5, explicitly
         default = t.s1[q].shape[-1] ** -0.5
-        _require(abs(scale - default) <= 1e-6 * default, f"attention with a scale of its own ({scale:g})")
+        _require(isinstance(scale, (int, float)) and scale > 0, f"attention with a scale of {scale!r}")
+        scale = 0.0 if abs(scale - default) <= 1e-6 * default else float(scale)  # T5: 1
     _require(not t.const(node.kwargs.get("enable_gqa", False)), "grouped-query attention (enable_gqa)")
     causal = bool(t.const(arg(node, 5, "is_causal", False)))
     dropout = float(t.const(arg(node, 4, "dropout_p", 0.0)))
     inputs = [q, None if k is q else k, None if v is k else v, mask]
-    return Mapped("scaled_dot_product_attention", {"is_causal": causal, "dropout_p": dropout}, inputs)
+    params = {"is_causal": causal, "dropout_p": dropout, "scale": scale or 0.0}
+    return Mapped("scaled_dot_product_attention", params, inputs)
 
 
 # the same rule for a function, its Tensor method and the operator (built once so a
@@ -446,7 +488,7 @@ METHODS: dict[str, Rule] = {
     "softmax": _SOFTMAX,
     "log_softmax": _LOG_SOFTMAX,
     "contiguous": _alias,
-    "to": fx_sizes.to, "type": fx_sizes.to,
+    "to": _to,
     **{name: math_fn(name) for name in ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "sin", "cos", "square", "reciprocal")},
 }
 

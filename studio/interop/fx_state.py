@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from studio.interop.fx_constructor import constructor_kwargs
 from studio.interop.fx_rules import Mapped, Unsupported
 
 #: owners with more parameters than this are not built again (a whole model's position embedding)
@@ -68,8 +69,15 @@ def _param_init(start: torch.Tensor, now: torch.Tensor) -> dict[str, Any]:
     if constant is not None:
         return _fill(constant)
     std = float(start.detach().float().std()) if start.numel() > 1 else 1.0
-    # two significant digits: the spread, not the sample (an export imported again says the same)
-    return {"init": "normal", "scale": float(f"{std:.2g}") if std > 0 else 1.0}
+    return {"init": "normal", "scale": _spread(std) if std > 0 else 1.0}
+
+
+def _spread(std: float) -> float:
+    """A sample's spread as its initialisation wrote it: two significant digits, or one where
+    that is within 5% (a sample of ``randn(...) * 0.02`` measures 0.0194 or 0.0207: it is
+    0.02), so an export imported again says the same."""
+    one = float(f"{std:.1g}")
+    return one if abs(std - one) <= 0.05 * one else float(f"{std:.2g}")
 
 
 def _fill(constant: float) -> dict[str, Any]:
@@ -101,9 +109,6 @@ def _get(root: nn.Module, path: str) -> Any:
 
 def _fresh(root: nn.Module | None, target: str, cache: dict) -> torch.Tensor | None:
     """``target``'s value in a newly built copy of its owner module, or None."""
-    from studio.interop.fx_build import _constructor_kwargs
-    from studio.interop.fx_module_rules import constructor_of
-
     if root is None:
         return None
     owner_path, _, attr = target.rpartition(".")
@@ -113,10 +118,7 @@ def _fresh(root: nn.Module | None, target: str, cache: dict) -> torch.Tensor | N
     if owner_path not in cache:
         cache[owner_path] = None
         if sum(p.numel() for p in owner.parameters()) <= _MAX_REBUILD:
-            kwargs = _constructor_kwargs(owner)
-            reader = constructor_of(owner)
-            if reader is not None:
-                kwargs.update(reader(owner))
+            kwargs = constructor_kwargs(owner)
             try:
                 with torch.random.fork_rng():
                     again = type(owner)(**kwargs)

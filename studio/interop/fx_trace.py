@@ -13,6 +13,7 @@ import torch
 from torch import fx, nn
 
 from studio.interop.fx_module_rules import kept_whole
+from studio.interop.fx_rule_base import LengthDependent
 from studio.interop.fx_rules import BATCH_DIM, FUNCTIONS, METHODS, NAMED, Unsupported
 
 _BATCHES = (1, 2)
@@ -78,12 +79,20 @@ def _contains_tensor(v: Any) -> bool:
 class Trace:
     """What the rules know about the traced graph: shapes, constants, module instances."""
 
-    def __init__(self, gm: fx.GraphModule, runs: list[dict[fx.Node, Any]]) -> None:
+    def __init__(
+        self,
+        gm: fx.GraphModule,
+        runs: list[dict[fx.Node, Any]],
+        length: dict[fx.Node, Any] | None = None,
+    ) -> None:
         self.gm = gm
         #: the module traced (its own parameters and buffers; set by the importer)
         self.root: nn.Module | None = None
         self.modules = dict(gm.named_modules())
         self.s1, self.s2 = runs
+        #: a third run at batch 2 with another length (:func:`length_examples`), or None: a
+        #: value that differs there follows the input's length and is not a constant
+        self.s3 = length
         #: operands of absorbed Add/Multiply nodes, waiting for the node they merge into
         self.stash: dict[fx.Node, list] = {}
         #: nodes that are part of a several-node block (:mod:`studio.interop.fx_patterns`)
@@ -129,7 +138,10 @@ class Trace:
         if isinstance(value, fx.Node):
             if self.is_tensor(value):
                 raise Unsupported(f"{value.name} is a tensor where a number is needed")
-            return self._fold(self.s1[value], self.s2[value], allow_batch, value)
+            folded = self._fold(self.s1[value], self.s2[value], allow_batch, value)
+            if self.s3 is not None and value in self.s3 and self.s3[value] != self.s2[value]:
+                raise LengthDependent(f"{value.name} follows the input's length")
+            return folded
         if isinstance(value, (list, tuple)):
             return tuple(self.const(v, allow_batch) for v in value)
         if isinstance(value, slice):
@@ -218,10 +230,11 @@ def _trace(module: nn.Module, name: str, n_inputs: int, examples: list | None = 
             tracer = concrete_tracer(_Tracer)(examples)
             with torch.no_grad():
                 graph = tracer.trace(module)
-            for node in list(graph.nodes):  # read for its dtype or device only (ViT's patch
-                if node.op == "get_attr" and not node.users:  # embedding): not a tensor used
-                    graph.erase_node(node)
+            # what only answered a question (ViT's patch embedding reads its weight for its
+            # dtype; GPT-2 checks its positions are one run): computed, never used
             gm = fx.GraphModule(tracer.root, graph, type(module).__name__)
+            gm.graph.eliminate_dead_code()
+            gm.recompile()
             setattr(gm, TRACED_BY, "torch.fx following an example")
             return gm
         except Exception as e:  # noqa: BLE001
@@ -244,6 +257,19 @@ def _examples(inputs, batch: int) -> list[torch.Tensor]:
         else:
             out.append(torch.zeros((batch, *shape), dtype=dt))
     return out
+
+
+def length_examples(inputs) -> list[torch.Tensor] | None:
+    """The examples at batch 2 with every size of the integer inputs (token ids) one shorter
+    (longer where it is 1), or None when there is none: a text model must run at every
+    sequence length, so sizes computed from it stay symbolic (:attr:`Trace.s3`)."""
+    if not any(not getattr(torch, dtype).is_floating_point and shape for shape, dtype in inputs):
+        return None
+    other = [
+        (shape if getattr(torch, dtype).is_floating_point else tuple(n - 1 if n > 1 else n + 1 for n in shape), dtype)
+        for shape, dtype in inputs
+    ]
+    return _examples(other, 2)
 
 
 def _record(

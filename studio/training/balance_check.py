@@ -20,8 +20,7 @@ from typing import Any
 
 from studio.graph.commands import Macro
 from studio.graph.validation import WARNING
-from studio.training.fit_check import FitProblem, cache_key
-from studio.training.standardize_check import SettingsFix
+from studio.training.fixes import FitProblem, SettingsFix, cache_key
 
 RATIO = 5.0  # largest class over smallest beyond which the check warns
 COUNTED = ("image_folder", "csv", "parquet")  # kinds whose classes a summary counts lazily

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.training.remote import CHUNK_SECONDS, PAUSED_FILE, SPARE_IDLE_S, Chunk, RunRequest
+from studio.training.child_messages import (
+    CHUNK_SECONDS,
+    PAUSED_FILE,
+    SPARE_IDLE_S,
+    Chunk,
+    RunRequest,
+)
 from studio.training.trainer import RunControl
 
 
@@ -50,8 +56,13 @@ class Reporter:
         self._lr_steps.append(r.step)
         self._lrs.append(r.lr)
         self._progress = {
-            "epoch": r.epoch, "epochs": self.epochs, "batch": r.batch, "batches": r.batches,
-            "step": r.step, "samples_per_s": r.samples_per_s, "eta_s": r.eta_s,
+            "epoch": r.epoch,
+            "epochs": self.epochs,
+            "batch": r.batch,
+            "batches": r.batches,
+            "step": r.step,
+            "samples_per_s": r.samples_per_s,
+            "eta_s": r.eta_s,
         }
         self._maybe_flush(force=self.control.paused)
 
@@ -84,8 +95,13 @@ class Reporter:
         if self.probe is not None and self._learning is None:
             self._learning = self.probe.latest
         chunk = Chunk(
-            np.asarray(self._steps, dtype=np.float64), np.asarray(self._losses, dtype=np.float64),
-            self._lr_steps, self._lrs, self._epochs, self._progress, self._learning,
+            np.asarray(self._steps, dtype=np.float64),
+            np.asarray(self._losses, dtype=np.float64),
+            self._lr_steps,
+            self._lrs,
+            self._epochs,
+            self._progress,
+            self._learning,
         )
         self._reset()
         self.send("chunk", chunk)
@@ -135,7 +151,9 @@ def child_main(events, commands) -> None:
                 control.stop()  # the window is gone: nobody to train for
 
     control = ChildControl()
-    threading.Thread(target=_listen, args=(commands, control), name="studio-commands", daemon=True).start()
+    threading.Thread(
+        target=_listen, args=(commands, control), name="studio-commands", daemon=True
+    ).start()
     try:
         result = _train(request, control, send)
     except BaseException as e:  # noqa: BLE001 - the last word goes to the window, not stderr
@@ -193,7 +211,9 @@ def _train(request: RunRequest, control: ChildControl, send):
 
     send("status", "Preparing data and model…")
     try:
-        prepared = prepare_run(project, settings, progress=progress, cancel=_StopFlag(control), with_code=True)
+        prepared = prepare_run(
+            project, settings, progress=progress, cancel=_StopFlag(control), with_code=True
+        )
     except PrepareError as e:
         return RunResult("failed", message=str(e), failure=Failure(e.kind, str(e)))
     except Exception as e:  # noqa: BLE001 - anything else still ends as a message, not a crash
@@ -212,10 +232,22 @@ def _train(request: RunRequest, control: ChildControl, send):
 
     control.on_pause = save_paused
     probe = LearningProbe(model, prepared.code.attrs)
-    callbacks = [probe, Reporter(send, control, probe, settings.epochs), CSVLogger(out_dir / "metrics.csv"),
-                 *tensorboard_callbacks(out_dir, model, prepared.data)]
-    trainer = Trainer(model, prepared.data, settings, callbacks, out_dir=out_dir, control=control,
-                      expected_input_shape=prepared.expected_shape, max_threads=request.threads)
+    callbacks = [
+        probe,
+        Reporter(send, control, probe, settings.epochs),
+        CSVLogger(out_dir / "metrics.csv"),
+        *tensorboard_callbacks(out_dir, model, prepared.data),
+    ]
+    trainer = Trainer(
+        model,
+        prepared.data,
+        settings,
+        callbacks,
+        out_dir=out_dir,
+        control=control,
+        expected_input_shape=prepared.expected_shape,
+        max_threads=request.threads,
+    )
     send("status", "Training…")
     return trainer.fit(resume_from=request.resume_from)
 

@@ -15,35 +15,17 @@ data spec so that a check on every edit never reads a file twice.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.blocks.registry import BATCH, ROLE_INPUT, ROLE_OUTPUT
 from studio.blocks.shapes import fmt_shape
-from studio.graph.commands import AddBlock, Command, Connect, Macro, RemoveBlocks, SetParams
+from studio.graph.commands import Command, Macro, SetParams
 from studio.graph.model import Block, Graph
-from studio.graph.validation import Diagnostic
+from studio.training.fixes import FitProblem, Fix, SettingsFix, cache_key, insert_after
 
 FIT_PREFIX = "Training data"
-
-
-@dataclass(frozen=True)
-class Fix:
-    """A one-click repair: ``text`` for its button, ``make(graph)`` the command to push."""
-
-    text: str
-    make: Callable[[Graph], Command] = field(compare=False)
-
-
-@dataclass(frozen=True)
-class FitProblem(Diagnostic):
-    """A diagnostic about the data and the model together, perhaps with a ``fix``."""
-
-    fix: Fix | None = None
 
 
 # ----------------------------------------------------------------------------- the data
@@ -61,23 +43,6 @@ def data_signature(spec: Any, base_dir: str | Path | None):
 
 
 _cache: dict[tuple, Any] = {}
-
-
-def cache_key(spec: Any, base_dir: str | Path | None) -> tuple:
-    """What a signature depends on: the spec, the folder paths are read from, and the file's
-    modification time (an edited CSV is read again)."""
-    text = json.dumps(spec, sort_keys=True, default=str)
-    stamp = 0
-    path = spec.get("path") if isinstance(spec, dict) else None
-    if isinstance(path, str) and path:
-        p = Path(path).expanduser()
-        if not p.is_absolute() and base_dir:
-            p = Path(base_dir) / p
-        try:
-            stamp = os.stat(p).st_mtime_ns
-        except (OSError, ValueError):  # ValueError: a NUL in the name (read_signature says so)
-            stamp = -1
-    return (text, str(base_dir or ""), stamp)
 
 
 def cached_signature(spec: Any, base_dir: str | Path | None):
@@ -238,8 +203,6 @@ def _resize_problems(graph: Graph, block: Block, sig) -> list[FitProblem]:
     pretrained = [b for b in after if b.spec.assets is not None and b.spec.assets(b.params)]
     if not pretrained:
         return []
-    from studio.training.standardize_check import SettingsFix
-
     size = list(have[1:])
 
     def resize(training: dict) -> dict:
@@ -296,28 +259,14 @@ def _set_input_shape(block_id: str, want: tuple, have: tuple) -> Callable[[Graph
     def make(graph: Graph) -> Command:
         set_shape = SetParams(block_id, {"shape": list(want)})
         if len(have) == 1 < len(want):
-            adapter = _insert_after(graph, block_id, "flatten")
+            adapter = insert_after(graph, block_id, "flatten")
         elif len(want) == 1 < len(have) and _numel(want) == _numel(have):
-            adapter = _insert_after(graph, block_id, "unflatten", {"dim": 1, "sizes": list(have)})
+            adapter = insert_after(graph, block_id, "unflatten", {"dim": 1, "sizes": list(have)})
         else:
             return set_shape
         return Macro("Fit the Input to the data", [set_shape, *adapter])
 
     return make
-
-
-def _insert_after(graph: Graph, block_id: str, type_id: str, params: dict | None = None) -> list[Command]:
-    """Commands that put a new block between ``block_id`` and everything it feeds."""
-    src = graph.blocks[block_id]
-    port = src.output_ports()[0].name
-    wires = [e for e in graph.outgoing(block_id) if e.src_port == port]
-    new_id = graph.new_id()
-    x, y = src.position
-    add = AddBlock(type_id, position=(x + 40.0, y + 90.0), params=params, block_id=new_id)
-    commands: list[Command] = [RemoveBlocks([], [e.id for e in wires]), add]
-    commands.append(Connect(block_id, port, new_id, "in"))
-    commands += [Connect(new_id, "out", e.dst, e.dst_port) for e in wires]
-    return commands
 
 
 def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[FitProblem]:

@@ -34,48 +34,12 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
-import sys
 import threading
-from dataclasses import dataclass, field
 
-import numpy as np
-
+from studio.training.child_messages import RunRequest
 from studio.training.trainer import RunControl
 
-CHUNK_SECONDS = 0.04  # at most 25 chunks per second (the window's runs report every 45 ms)
-PAUSED_FILE = "paused-state.pt"  # the model's state while paused, read once by the window
 STOP_GRACE_S = 15.0  # a child that has not ended this long after Stop is ended by force
-SPARE_IDLE_S = 600.0  # a warm spare child that gets no run in this time ends itself
-
-
-@dataclass
-class Chunk:
-    """What arrived since the last chunk: raw step losses, learning rates, finished epochs, the
-    latest progress and learning-probe values."""
-
-    steps: np.ndarray
-    losses: np.ndarray
-    lr_steps: list[int] = field(default_factory=list)
-    lrs: list[float] = field(default_factory=list)
-    epochs: list[dict] = field(default_factory=list)
-    progress: dict | None = None  # epoch, epochs, batch, batches, step, samples_per_s, eta_s
-    learning: dict | None = None  # block id -> studio.training.probes.BlockLearning
-
-
-@dataclass
-class RunRequest:
-    """Everything the child needs, as plain data (pickled into the new process)."""
-
-    project_json: str
-    project_path: str | None
-    settings: dict
-    out_dir: str
-    resume_from: str | None = None
-    trusted: tuple = ((), False)  # studio.trust.snapshot(): the child starts trusting nothing
-    threads: int | None = None  # at most this many intra-op threads (choose_threads picks)
-    environ: dict | None = field(default_factory=lambda: dict(os.environ))
-    sys_path: list | None = field(default_factory=lambda: list(sys.path))
-    cwd: str | None = field(default_factory=os.getcwd)
 
 
 class RemoteControl(RunControl):
@@ -106,10 +70,11 @@ class _Child:
         self.events, events_w = ctx.Pipe(duplex=False)
         commands_r, self.commands = ctx.Pipe(duplex=False)
         # not a daemon: a daemonic process may not start DataLoader workers
-        from studio.training.child import child_main  # lazily: the child module imports this one
+        from studio.training.child import child_main  # lazily: it imports torch's training code
 
-        self.process = ctx.Process(target=child_main, args=(events_w, commands_r), name="studio-training",
-                                   daemon=False)
+        self.process = ctx.Process(
+            target=child_main, args=(events_w, commands_r), name="studio-training", daemon=False
+        )
         self.process.start()
         for end in (events_w, commands_r):  # the child holds them now; closing ours lets EOF show
             end.close()
@@ -234,10 +199,16 @@ def exit_message(code: int | None) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        hint = " (the system may have run out of memory)" if -code == getattr(signal, "SIGKILL", 9) else ""
+        hint = (
+            " (the system may have run out of memory)"
+            if -code == getattr(signal, "SIGKILL", 9)
+            else ""
+        )
         return f"The training process was ended by {name}{hint}. The project is unchanged; try a smaller batch."
-    return (f"The training process ended unexpectedly (exit code {code}). "
-            "The project is unchanged; the history so far is kept.")
+    return (
+        f"The training process ended unexpectedly (exit code {code}). "
+        "The project is unchanged; the history so far is kept."
+    )
 
 
 def spare_cores(threads: int | None = None) -> int:

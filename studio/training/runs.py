@@ -21,7 +21,6 @@ import csv
 import json
 import math
 import os
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.naming import file_name
 from studio.training.run_lock import RunLock
 
 #: the run folders this process holds (the window's runs), by resolved path
@@ -41,7 +41,7 @@ STATUS_VERSION = 1
 
 
 def safe_name(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "project"
+    return file_name(name)
 
 
 def runs_root(project_path: str | os.PathLike | None, project_name: str, config_dir: str | os.PathLike,

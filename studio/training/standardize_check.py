@@ -12,8 +12,6 @@ No Qt; torch only when the fix is applied (it reads the data to compute the stat
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +19,10 @@ from studio.blocks.registry import ROLE_INPUT
 from studio.graph.commands import Command, Macro
 from studio.graph.model import Graph
 from studio.graph.validation import WARNING
-from studio.training.fit_check import FitProblem, Fix, _insert_after
+from studio.training.fixes import FitProblem, SettingsFix, insert_after
 
 STANDARDIZE = "standardize"  # the block type (studio.blocks.catalogue.preprocess)
 OPTION = "standardize"  # the dataset kinds' option that standardises as the data is read
-
-
-@dataclass(frozen=True)
-class SettingsFix(Fix):
-    """A fix that also changes the training settings: `training(settings dict) -> new dict`,
-    pushed with the graph command as one undo step."""
-
-    training: Callable[[dict], dict] | None = field(default=None, compare=False)
 
 
 def _standardised(training: dict) -> bool:
@@ -85,7 +75,7 @@ def standardize_problems(
         mean, std = statistics(snapshot, base_dir)
         return Macro(
             "Standardise inside the model",
-            _insert_after(g, input_id, STANDARDIZE, {"mean": mean, "std": std}),
+            insert_after(g, input_id, STANDARDIZE, {"mean": mean, "std": std}),
         )
 
     return [

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from studio.graph.commands import Command, SetParams
 from studio.graph.model import Block, Graph
 from studio.graph.validation import WARNING
-from studio.training.fit_check import FitProblem, Fix
+from studio.training.fixes import FitProblem, Fix
 
 NO_WEIGHTS = "none"  # the Backbone's weights choice for random initialisation
 FILE = "file"  # ... and for a local state_dict file

@@ -28,7 +28,7 @@ CANDIDATES = [
 ]
 SAMPLE_PARAMS = {"backbone": {"model": "resnet18", "weights": "none"}}
 # blocks that need a setting the user must make first (a repository) are tested elsewhere
-NEEDS_SETUP = {"hub_model", "call_again", "tied_head"}  # a repository; the block it calls again
+NEEDS_SETUP = {"hub_model", "call_again", "tied_head", "tie"}  # a repository; the block it calls again; the weights it ties
 LAYER_TYPES = [
     s.id for s in all_block_types() if s.role == ROLE_LAYER and s.emitter is not None and s.id not in NEEDS_SETUP
 ]

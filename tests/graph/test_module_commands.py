@@ -28,10 +28,24 @@ def flat_model() -> Graph:
     x, *_, b2 = chain(
         g,
         ("input", dict(name="x", params={"shape": [8, 6, 6]}, position=(0, 0))),
-        ("conv2d", dict(name="conv1", params={"out_channels": 8, "kernel_size": 3, "padding": 1}, position=(200, 0))),
+        (
+            "conv2d",
+            dict(
+                name="conv1",
+                params={"out_channels": 8, "kernel_size": 3, "padding": 1},
+                position=(200, 0),
+            ),
+        ),
         ("batchnorm2d", dict(name="bn1", position=(400, 0))),
         ("relu", dict(name="relu1", position=(600, 0))),
-        ("conv2d", dict(name="conv2", params={"out_channels": 8, "kernel_size": 3, "padding": 1}, position=(800, 0))),
+        (
+            "conv2d",
+            dict(
+                name="conv2",
+                params={"out_channels": 8, "kernel_size": 3, "padding": 1},
+                position=(800, 0),
+            ),
+        ),
         ("batchnorm2d", dict(name="bn2", position=(1000, 0))),
     )
     add = g.add_block("add", name="add", position=(1200, 100))
@@ -72,9 +86,14 @@ def test_grouping_is_one_step_and_keeps_what_the_model_computes():
     cmd = group_unit(g, h)
     use = g.block(cmd.use_id)
     assert [b.name for b in g] == ["x", "unit1", "flat", "head", "y"]
-    assert use.type == "module:Unit" and use.position == (800, 0)  # conv2: nearest the selection's centre
+    assert use.type == "module:Unit" and use.position == (
+        800,
+        0,
+    )  # conv2: nearest the selection's centre
     defn = g.library.get("Unit")
-    assert [b.name for b in defn.input_blocks()] == ["x"] and [b.name for b in defn.output_blocks()] == ["out"]
+    assert [b.name for b in defn.input_blocks()] == ["x"] and [
+        b.name for b in defn.output_blocks()
+    ] == ["out"]
     assert defn.input_blocks()[0].params["shape"] == (8, 6, 6)
     source = generate(g).source
     assert "class Unit(nn.Module):" in source and "self.unit1 = Unit()" in source
@@ -102,8 +121,11 @@ def test_wires_crossing_the_selection_become_ports():
 
 @pytest.mark.parametrize(
     ("names", "message"),
-    [([], "Select the blocks"), (["x", "conv1"], "leave Input and Output blocks out"),
-     (["conv1", "add"], "feeds it back in")],
+    [
+        ([], "Select the blocks"),
+        (["x", "conv1"], "leave Input and Output blocks out"),
+        (["conv1", "add"], "feeds it back in"),
+    ],
 )
 def test_grouping_refuses_clearly_and_changes_nothing(names, message):
     g = flat_model()
@@ -116,10 +138,36 @@ def test_grouping_refuses_clearly_and_changes_nothing(names, message):
 def test_ports_never_take_the_name_of_a_grouped_block():
     g = flat_model()
     g.rename(g.block_by_name("relu2").id, "out")
-    History(g).push(GroupIntoModule(ids(g, ["conv1", "bn1", "relu1", "conv2", "bn2", "add", "out"]), "Unit"))
+    History(g).push(
+        GroupIntoModule(ids(g, ["conv1", "bn1", "relu1", "conv2", "bn2", "add", "out"]), "Unit")
+    )
     defn = g.library.get("Unit")
-    assert [b.name for b in defn.input_blocks()] == ["x"] and [b.name for b in defn.output_blocks()] == ["out1"]
+    assert [b.name for b in defn.input_blocks()] == ["x"] and [
+        b.name for b in defn.output_blocks()
+    ] == ["out1"]
     assert Analysis(g).ok
+
+
+def test_ports_from_odd_block_names_are_cleaned_by_the_one_naming_module():
+    """A port named after an outside block goes through studio.naming, like the code's names:
+    a keyword, a leading digit and spaces never reach the definition's Input blocks."""
+    g = flat_model()
+    g.rename(g.block_by_name("relu1").id, "2nd Relu")
+    g.rename(g.block_by_name("x").id, "lambda")
+    History(g).push(GroupIntoModule(ids(g, ["conv2", "bn2", "add"]), "Tail"))
+    names = [b.name for b in g.library.get("Tail").input_blocks()]
+    assert names == ["_2nd_relu", "lambda_"] and all(n.isidentifier() for n in names)
+    assert Analysis(g).ok
+
+
+def test_a_new_definition_name_is_a_class_name():
+    lib = Graph().library
+    assert lib.unique_name("Module") == "Module"
+    lib.new("Module")
+    assert lib.unique_name("Module") == "Module2"
+    assert lib.unique_name("residual unit") == "ResidualUnit"
+    assert lib.unique_name("3x3 conv") == "Block3x3Conv"
+    assert lib.new("ResidualUnit").block_type().name_base == "residual_unit"
 
 
 def test_grouping_refuses_a_bad_or_taken_name():
@@ -202,7 +250,10 @@ def test_rename_definition_renames_every_use():
     text = g.to_dict()
     h = History(g)
     h.push(RenameDefinition(g.library, "ResidualUnit", "BasicBlock"))
-    assert {b.type for b in g if b.type.startswith("module:")} == {"module:BasicBlock", "module:DownUnit"}
+    assert {b.type for b in g if b.type.startswith("module:")} == {
+        "module:BasicBlock",
+        "module:DownUnit",
+    }
     assert list(g.library.definitions) == ["BasicBlock", "DownUnit"]
     assert "class BasicBlock(nn.Module):" in generate(g).source
     h.undo()

@@ -231,35 +231,6 @@ def test_timm_attention_with_the_batch_moved_and_index_buffers_imports_exactly()
     assert "take" in types and "custom_module" not in types
 
 
-def test_a_hugging_face_bert_traces_and_imports_with_the_same_outputs():
-    """BertModel slices its position_ids buffer to the input's length and expands its token
-    type buffer to ``input_ids.size()[:-1]``: the buffers are traced (plain fx stopped at
-    slicing a buffer by a traced size), and the batch read from ``size()[:-1][0]`` stays the
-    input's, so the export runs at every batch size. (The length is the example's: the
-    import records two batch sizes, not two lengths.)"""
-    transformers = pytest.importorskip("transformers")
-    from studio.interop.fx_import import remap_state_dict
-
-    config = transformers.BertConfig(
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        hidden_size=32,
-        intermediate_size=64,
-        vocab_size=100,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    model = _perturbed(transformers.BertModel(config, add_pooling_layer=False))
-    result = import_example(model, (torch.randint(0, 100, (2, 12)),))
-    assert result.matches, result.summary()
-    export = build_class(generate(result.project.graph, result.project.name))().eval()
-    export.load_state_dict(remap_state_dict(model.state_dict(), result.project))
-    for batch, length in ((1, 12), (3, 12)):
-        ids = torch.randint(0, 100, (batch, length))
-        want = model(ids).last_hidden_state
-        torch.testing.assert_close(_outputs(export, (ids,)), want, atol=1e-5, rtol=0)
-
-
 def test_a_module_list_looped_over_with_a_second_input_keeps_its_keys():
     """``for layer in self.layers: x = layer(x, mask)`` (how Hugging Face and timm stack their
     blocks): one class repeated in an nn.ModuleList looped over the same way, keys layers.0..."""

@@ -10,18 +10,33 @@ import torch
 import studio.trust
 from studio.graph.project import dumps, load_project
 from studio.training import TrainingSettings
+from studio.training.child_messages import PAUSED_FILE
 from studio.training.prepare import PrepareError, load_trained
-from studio.training.remote import PAUSED_FILE, RemoteRun, RunRequest, exit_message
+from studio.training.remote import RemoteRun, RunRequest, exit_message
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "mlp_classifier.studio.json"
+EXAMPLE = (
+    Path(__file__).resolve().parents[2] / "resources" / "examples" / "mlp_classifier.studio.json"
+)
 
 
 def request(tmp_path, **over):
     project = load_project(EXAMPLE)
-    settings = {"data": {"kind": "moons", "n": 400}, "epochs": 2, "batch_size": 32, "seed": 3,
-                "report_seconds": 0.01, **over}
-    return project, RunRequest(dumps(project), None, settings, str(tmp_path / "run"),
-                               trusted=studio.trust.snapshot(), threads=1)
+    settings = {
+        "data": {"kind": "moons", "n": 400},
+        "epochs": 2,
+        "batch_size": 32,
+        "seed": 3,
+        "report_seconds": 0.01,
+        **over,
+    }
+    return project, RunRequest(
+        dumps(project),
+        None,
+        settings,
+        str(tmp_path / "run"),
+        trusted=studio.trust.snapshot(),
+        threads=1,
+    )
 
 
 def messages_until_done(run, timeout=60.0, on=None):
@@ -45,7 +60,9 @@ def test_a_run_reports_progress_and_its_weights_match_a_local_copy(tmp_path):
     got = messages_until_done(run)
     run.end()
     kinds = [m[0] for m in got]
-    assert kinds[0] == "status" and "prepared" in kinds and "started" in kinds and kinds[-1] == "done"
+    assert (
+        kinds[0] == "status" and "prepared" in kinds and "started" in kinds and kinds[-1] == "done"
+    )
     chunks = [m[1] for m in got if m[0] == "chunk"]
     steps = np.concatenate([c.steps for c in chunks])
     assert steps.tolist() == list(range(1, len(steps) + 1))  # every step arrives, once, in order

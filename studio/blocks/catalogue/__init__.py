@@ -20,8 +20,7 @@ MODULES = (
     "ops",  # generic tensor ops and the Custom module block
     "function",  # one call into torch, torch.nn.functional or a Tensor method
     "shared",  # Call again: a layer used twice
-    "backbones",  # torchvision and torch.hub models
-)
+)  # then the hub's Backbone and Hub model (studio.blocks.registry.CONTRIBUTORS)
 
 for _name in MODULES:
     importlib.import_module(f"{__name__}.{_name}")

@@ -42,6 +42,7 @@ class _SDPA(Emitter):
             "attn_mask": Code(c.inputs[3]) if c.inputs[3] else None,
             "dropout_p": Code(f"{c.p.dropout_p!r} if self.training else 0.0") if c.p.dropout_p else None,
             "is_causal": True if c.p.is_causal else None,
+            "scale": c.p.scale or None,
         }
         kwargs = {key: value for key, value in kwargs.items() if value is not None}
         line = call("F.scaled_dot_product_attention", Code(q), Code(k), Code(v), **kwargs)
@@ -79,6 +80,7 @@ register(
         params={
             "is_causal": Bool(False, "causal", key=True, doc="Each position attends only to itself and earlier ones."),
             "dropout_p": Float(0.0, "dropout", min=0.0, max=1.0, doc="On the attention weights, while training only."),
+            "scale": Float(0.0, "scale", min=0.0, doc="Multiplies q·kᵀ; 0 is 1/√E (T5 uses 1: no scaling)."),
         },
         inputs=(
             Port("query"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ def parse_source(source: str) -> tuple[str, str, str]:
     if where.endswith(".py"):
         return "file", where, cls
     if not _DOTTED.match(where):
-        raise ValueError(f"{short_repr(where)} is not a module name (like package.module) or a .py file")
+        raise ValueError(
+            f"{short_repr(where)} is not a module name (like package.module) or a .py file"
+        )
     return "module", where, cls
 
 
@@ -103,7 +106,9 @@ def _custom_check(c: EmitContext) -> str | None:
     if not trust.allows("torch.nn" if where == "nn" else where):
         return untrusted_message(where)
     if kind == "module" and c.inference:
-        return _module_class_problem(where, cls, trust) or _builder_kwargs_problem(kind, where, cls, kwargs)
+        return _module_class_problem(where, cls, trust) or _builder_kwargs_problem(
+            kind, where, cls, kwargs
+        )
     return None
 
 
@@ -121,7 +126,9 @@ def _module_class_problem(module: str, cls: str, trust) -> str | None:
     except (ImportError, AttributeError) as e:
         return f"Custom module: cannot find {shorten(f'{module}:{cls}')} ({shorten(e)})."
     except Exception as e:  # noqa: BLE001 - a trusted module that fails on import: one line
-        return f"Custom module: importing {shorten(module)} failed ({type(e).__name__}: {shorten(e)})."
+        return (
+            f"Custom module: importing {shorten(module)} failed ({type(e).__name__}: {shorten(e)})."
+        )
     if is_model_builder(module, cls):
         return None
     if not _is_module_class(obj):
@@ -136,14 +143,20 @@ def _is_module_class(obj: Any) -> bool:
     )
 
 
-def is_model_builder(module: str, name: str) -> bool:
-    """``torchvision.models:resnet18`` and the like: a function that builds a model (what
-    ``studio import torchvision:NAME --opaque`` keeps). Built without pretrained weights."""
-    if module != "torchvision.models":
-        return False
-    import torchvision.models as tvm
+#: ``recognise(module, name)``: is this a function that builds an ``nn.Module``, which a
+#: Custom module may call while shapes are inferred? Contributed by the layers that know such
+#: functions (``studio.hub.blocks``: torchvision's registry), so this declaration needs none.
+_MODEL_BUILDERS: list[Callable[[str, str], bool]] = []
 
-    return name in tvm.list_models()
+
+def register_model_builder(recognise: Callable[[str, str], bool]) -> None:
+    if recognise not in _MODEL_BUILDERS:
+        _MODEL_BUILDERS.append(recognise)
+
+
+def is_model_builder(module: str, name: str) -> bool:
+    """``torchvision.models:resnet18`` and the like, as the contributed recognisers say."""
+    return any(recognise(module, name) for recognise in _MODEL_BUILDERS)
 
 
 def _builder_kwargs_problem(kind: str, where: str, cls: str, kwargs: dict[str, Any]) -> str | None:
@@ -177,7 +190,9 @@ class CustomModuleEmitter(Emitter):
             imports.add("import importlib.util")
         init.append(f"{c.self_attr} = {call(ctor, **kwargs)}")
         args = [x for x in c.inputs if x is not None]
-        forward = [f"{c.out} = {call(c.self_attr, *(Code(a) for a in args), **parse_kwargs(c.p.call_kwargs))}"]
+        forward = [
+            f"{c.out} = {call(c.self_attr, *(Code(a) for a in args), **parse_kwargs(c.p.call_kwargs))}"
+        ]
         if c.p.output_index >= 0:  # the element of the returned tuple that is passed on
             forward.append(f"{c.out} = {c.out}[{c.p.output_index}]")
         return Emitted(init=init, forward=forward, imports=imports)
@@ -201,20 +216,30 @@ register(
         torch_name="nn.Module",
         params={
             "source": Text(
-                "torch.nn:Identity", "class", "package.module:ClassName or path/to/file.py:ClassName.",
+                "torch.nn:Identity",
+                "class",
+                "package.module:ClassName or path/to/file.py:ClassName.",
                 key=True,
             ),
             "kwargs": Text(
-                "{}", "keyword arguments", "A Python literal dict, e.g. {'width': 64}.", max_len=4000
+                "{}",
+                "keyword arguments",
+                "A Python literal dict, e.g. {'width': 64}.",
+                max_len=4000,
             ),
             "inputs": Int(1, "inputs", "How many tensors forward() takes.", min=1, max=64),
             "call_kwargs": Text(
-                "{}", "call keywords", "Keyword arguments of each call, e.g. {'need_weights': False}.",
+                "{}",
+                "call keywords",
+                "Keyword arguments of each call, e.g. {'need_weights': False}.",
                 max_len=2000,
             ),
             "output_index": Int(
-                -1, "output index", "Which element of a returned tuple to pass on (-1: the whole result).",
-                min=-1, max=63,
+                -1,
+                "output index",
+                "Which element of a returned tuple to pass on (-1: the whole result).",
+                min=-1,
+                max=63,
             ),
         },
         inputs=_custom_inputs,
@@ -248,10 +273,24 @@ def _binary(id: str, label: str, symbol: str, description: str, keywords: tuple[
     )
 
 
-_binary("subtract", "Subtract", "-", "in1 - in2, element-wise (shapes broadcast).", ("minus", "difference", "sub"))
-_binary("divide", "Divide", "/", "in1 / in2, element-wise (shapes broadcast).", ("div", "ratio", "truediv"))
 _binary(
-    "matmul", "MatMul", "@",
+    "subtract",
+    "Subtract",
+    "-",
+    "in1 - in2, element-wise (shapes broadcast).",
+    ("minus", "difference", "sub"),
+)
+_binary(
+    "divide",
+    "Divide",
+    "/",
+    "in1 / in2, element-wise (shapes broadcast).",
+    ("div", "ratio", "truediv"),
+)
+_binary(
+    "matmul",
+    "MatMul",
+    "@",
     "Matrix product in1 @ in2 over the last two dimensions (attention scores, bilinear forms).",
     ("matrix", "product", "bmm", "attention"),
 )
@@ -314,7 +353,10 @@ register(
         category=OPS,
         description="Swaps two dimensions, e.g. 1, 2 turns N×L×C into N×C×L.",
         torch_name="Tensor.transpose",
-        params={"dim0": Int(1, "dim 0", key=True, min=-8, max=7), "dim1": Int(2, "dim 1", key=True, min=-8, max=7)},
+        params={
+            "dim0": Int(1, "dim 0", key=True, min=-8, max=7),
+            "dim1": Int(2, "dim 1", key=True, min=-8, max=7),
+        },
         emitter=Op(lambda c: f"{c.x}.transpose({c.p.dim0}, {c.p.dim1})"),
         check=lambda c: (
             None
@@ -409,7 +451,9 @@ def parse_index(text: str) -> tuple:
             else:
                 out.append(const(item))
     except (ValueError, SyntaxError, TypeError):
-        raise ValueError(f"{text}: only whole numbers, :, ... and None may appear in an index") from None
+        raise ValueError(
+            f"{text}: only whole numbers, :, ... and None may appear in an index"
+        ) from None
     return tuple(out)
 
 

@@ -161,3 +161,59 @@ register(
         keywords=("tied", "weight tying", "lm head", "gpt", "shared", "logits"),
     )
 )
+
+
+_PATH_PART = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
+
+
+def attribute_path(path: str) -> str | None:
+    """``transformer.h.0.attn.weight`` -> ``self.transformer.h[0].attn.weight`` (names and
+    list positions only, so nothing else reaches the code), else None."""
+    parts = path.split(".")
+    if not path or not all(_PATH_PART.match(p) for p in parts) or parts[0].isdigit():
+        return None
+    return "self" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts)
+
+
+class TieEmitter(Emitter):
+    """``self.lm_head.weight = self.transformer.wte.weight`` at the end of ``__init__``: one
+    tensor (or module) under both names; both keys stay in the state_dict, and it is counted
+    and trained once. Nothing while shapes are inferred: no layer is built there."""
+
+    def emit(self, c: EmitContext) -> Emitted:
+        if c.inference:
+            return Emitted()
+        return Emitted(init=[f"{attribute_path(c.p.attribute)} = {attribute_path(c.p.to)}"])
+
+
+def _tie_check(c: EmitContext) -> str | None:
+    for text in (c.p.attribute, c.p.to):
+        if attribute_path(text) is None:
+            return f"Tie weights: {short_repr(text)} is not an attribute's path (like lm_head.weight)."
+    return None
+
+
+register(
+    BlockType(
+        id="tie",
+        label="Tie weights",
+        category=CUSTOM,
+        description=(
+            "Makes one attribute the same object as another (weight tying: GPT-2's "
+            "lm_head.weight is transformer.wte.weight; T5's shared is encoder.embed_tokens). "
+            "Both keep their state_dict keys; the weight is counted and trained once. Not "
+            "wired: it runs when the model is built."
+        ),
+        torch_name="self.a.weight = self.b.weight",
+        params={
+            "attribute": Text("lm_head.weight", "attribute", "The weight (or layer) that becomes the other one, as a path.", key=True, max_len=400),
+            "to": Text("transformer.wte.weight", "to", "The weight (or layer) it shares, as a path.", key=True, max_len=400),
+        },
+        inputs=(),
+        outputs=(),
+        emitter=TieEmitter(),
+        check=_tie_check,
+        name_base="tie",
+        keywords=("tied", "weight tying", "shared", "lm head", "gpt"),
+    )
+)

@@ -19,7 +19,7 @@ POLL_S = 0.05
 
 
 class BridgeSignals(QObject):
-    chunk = Signal(object)  # studio.training.remote.Chunk
+    chunk = Signal(object)  # studio.training.child_messages.Chunk
     started = Signal(object)  # RunInfo
     status = Signal(str)  # preparation messages (weights download...)
     paused_ready = Signal()  # the paused model can be tried (`model`, `data`)

@@ -1,4 +1,11 @@
-"""Pretrained networks: a torchvision Backbone block and a torch.hub block.
+"""Pretrained networks: a torchvision Backbone block and a torch.hub block, declared by the hub.
+
+These two declarations need the hub (torchvision's registry, torch.hub repositories), so
+they live in the hub layer and register themselves here; the pure registry imports this
+module by name when first read (:data:`studio.blocks.registry.CONTRIBUTORS`), so every
+consumer still reads one registry whole. Importing it imports no torch: the options are read
+on first use, and where torchvision is missing (a project opened by the pure layers alone)
+they are :class:`~studio.blocks.params.OptionsUnknown` and a file's values are kept as saved.
 
 The Backbone block offers every classification model in torchvision's own registry (read on
 first use, so importing the registry stays free of torch) with its weights, a mode (the whole
@@ -21,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from studio.blocks.params import Bool, Choice, Int, Text
+from studio.blocks.catalogue.ops import register_model_builder
+from studio.blocks.params import Bool, Choice, Int, OptionsUnknown, Text
 from studio.blocks.registry import (
     ASSET_HUB_REPO,
     ASSET_WEIGHTS,
@@ -40,6 +48,15 @@ from studio.blocks.registry import (
 )
 from studio.blocks.shapes import fmt_shape
 from studio.blocks.text import short_repr, shorten
+from studio.hub import models as tv
+from studio.hub.repos import (
+    HubError,
+    cached_repo_dir,
+    inference_kwargs,
+    list_entrypoints,
+    parse_kwargs,
+    parse_repo,
+)
 
 PRETRAINED = "Pretrained"
 DEFAULT_MODEL = "resnet18"
@@ -56,34 +73,34 @@ def _model(values: Mapping[str, Any]) -> str:
     return values.get("model", DEFAULT_MODEL)
 
 
-def _models() -> tuple[str, ...]:
-    from studio.hub.models import classification_models
+def _listed(read):
+    """``read()``, or :class:`OptionsUnknown` where torchvision cannot be imported (the pure
+    layers opening a project): a file's value is then kept as saved and checked later."""
+    try:
+        return read()
+    except ImportError as e:
+        raise OptionsUnknown(f"torchvision is not available ({e})") from None
 
-    return classification_models()
+
+def _models() -> tuple[str, ...]:
+    return _listed(tv.classification_models)
 
 
 def _weights(values: Mapping[str, Any]) -> tuple[str, ...]:
-    from studio.hub.models import weights_choices
-
-    return weights_choices(_model(values))
+    return _listed(lambda: tv.weights_choices(_model(values)))
 
 
 def _weights_text(option: str, values: Mapping[str, Any]) -> str:
-    from studio.hub.models import weights_text
-
-    return weights_text(_model(values), option)
+    return tv.weights_text(_model(values), option)
 
 
 def _stages(values: Mapping[str, Any]) -> tuple[str, ...]:
-    from studio.hub.models import stage_choices
-
-    return stage_choices(_model(values))
+    return _listed(lambda: tv.stage_choices(_model(values)))
 
 
 def _freeze(values: Mapping[str, Any]) -> tuple[str, ...]:
-    from studio.hub.models import structure
-
-    return ("none", "backbone", *(f"up to {s}" for s in structure(_model(values)).stage_names))
+    stages = _listed(lambda: tv.structure(_model(values)).stage_names)
+    return ("none", "backbone", *(f"up to {s}" for s in stages))
 
 
 def _freeze_text(option: str, values: Mapping[str, Any]) -> str:
@@ -96,8 +113,6 @@ def _freeze_text(option: str, values: Mapping[str, Any]) -> str:
 
 class BackboneEmitter(Emitter):
     def emit(self, c: EmitContext) -> Emitted:
-        from studio.hub import models as tv
-
         p = c.p
         s = tv.structure(p.model)
         builder = tv.builder_name(p.model)
@@ -125,7 +140,11 @@ class BackboneEmitter(Emitter):
 
         frozen, eval_parts = self._freezing(c, s)
         init += frozen
-        imports = {IMPORT_TORCH, IMPORT_NN, f"from torchvision.models import {', '.join(sorted(names))}"}
+        imports = {
+            IMPORT_TORCH,
+            IMPORT_NN,
+            f"from torchvision.models import {', '.join(sorted(names))}",
+        }
         out, x = c.out, c.x
         train = [f"{me}.{part}.eval()" if part else f"{me}.eval()" for part in eval_parts]
         if train:
@@ -139,7 +158,9 @@ class BackboneEmitter(Emitter):
             x = out
         if p.mode == "feature map":
             node = s.stage_names[-1] if p.stage == "last" else p.stage
-            imports.add("from torchvision.models.feature_extraction import create_feature_extractor")
+            imports.add(
+                "from torchvision.models.feature_extraction import create_feature_extractor"
+            )
             init.append(f"{me} = create_feature_extractor({me}, return_nodes=[{node!r}])")
             forward.append(f"{out} = {me}({x})[{node!r}]")
         else:
@@ -203,8 +224,6 @@ def _backbone_check(c: EmitContext) -> str | None:
 
 def _backbone_assets(values: Mapping[str, Any]) -> tuple[Asset, ...]:
     """The torchvision weights (by id) or the local weights file a Backbone loads."""
-    from studio.hub import models as tv
-
     if values["weights"] == tv.FILE:
         return (Asset(ASSET_WEIGHTS_FILE, values["weights_file"], model=values["model"]),)
     w = tv.resolve_weights(values["model"], values["weights"])
@@ -228,7 +247,13 @@ register(
         ),
         torch_name="torchvision.models",
         params={
-            "model": Choice(DEFAULT_MODEL, "model", "A torchvision classification model.", key=True, options=_models),
+            "model": Choice(
+                DEFAULT_MODEL,
+                "model",
+                "A torchvision classification model.",
+                key=True,
+                options=_models,
+            ),
             "weights": Choice(
                 "DEFAULT",
                 "weights",
@@ -238,7 +263,9 @@ register(
                 depends_on=("model",),
                 option_text=_weights_text,
             ),
-            "weights_file": Text("", "weights file", "A .pth/.pt state_dict, when weights is 'file'."),
+            "weights_file": Text(
+                "", "weights file", "A .pth/.pt state_dict, when weights is 'file'."
+            ),
             "mode": Choice(
                 "features",
                 "output",
@@ -263,7 +290,13 @@ register(
                 depends_on=("model",),
                 option_text=_freeze_text,
             ),
-            "resize": Int(0, "resize to", "Resize images to this size first (0: no resizing).", min=0, max=2048),
+            "resize": Int(
+                0,
+                "resize to",
+                "Resize images to this size first (0: no resizing).",
+                min=0,
+                max=2048,
+            ),
         },
         emitter=BackboneEmitter(),
         check=_backbone_check,
@@ -275,7 +308,16 @@ register(
             Action("open_layers", "Open as layers (keeps the pretrained weights)"),
         ),
         name_base="backbone",
-        keywords=("pretrained", "transfer", "resnet", "mobilenet", "vit", "efficientnet", "imagenet", "torchvision"),
+        keywords=(
+            "pretrained",
+            "transfer",
+            "resnet",
+            "mobilenet",
+            "vit",
+            "efficientnet",
+            "imagenet",
+            "torchvision",
+        ),
     )
 )
 
@@ -283,14 +325,6 @@ register(
 # ---------------------------------------------------------------------------------- hub
 class HubEmitter(Emitter):
     def emit(self, c: EmitContext) -> Emitted:
-        from studio.hub.repos import (
-            HubError,
-            cached_repo_dir,
-            inference_kwargs,
-            parse_kwargs,
-            parse_repo,
-        )
-
         repo = parse_repo(c.p.repo)
         entry = c.p.entry.strip()
         kwargs = parse_kwargs(c.p.kwargs)
@@ -303,7 +337,9 @@ class HubEmitter(Emitter):
                 raise HubError(untrusted_message(repo.text))
             if folder is None:
                 raise HubError(f"{repo.text} is not downloaded yet")
-            line = call("torch.hub.load", str(folder), entry, source="local", **inference_kwargs(kwargs))
+            line = call(
+                "torch.hub.load", str(folder), entry, source="local", **inference_kwargs(kwargs)
+            )
         elif repo.is_local:
             line = call("torch.hub.load", repo.text, entry, source="local", **kwargs)
         else:
@@ -317,8 +353,6 @@ class HubEmitter(Emitter):
 
 
 def _hub_check(c: EmitContext) -> str | None:
-    from studio.hub.repos import HubError, list_entrypoints, parse_kwargs, parse_repo
-
     try:
         parse_repo(c.p.repo)
         parse_kwargs(c.p.kwargs)
@@ -347,8 +381,12 @@ register(
         ),
         torch_name="torch.hub.load",
         params={
-            "repo": Text("", "repository", "owner/repo[:ref], or a local folder with a hubconf.py.", key=True),
-            "entry": Text("", "entry point", "A function listed in the repository's hubconf.py.", key=True),
+            "repo": Text(
+                "", "repository", "owner/repo[:ref], or a local folder with a hubconf.py.", key=True
+            ),
+            "entry": Text(
+                "", "entry point", "A function listed in the repository's hubconf.py.", key=True
+            ),
             "kwargs": Text("{}", "keyword arguments", "A Python dict, e.g. {'num_classes': 10}."),
             "trusted": Bool(False, "trusted", "You confirmed that this repository's code may run."),
         },
@@ -361,3 +399,7 @@ register(
         keywords=("torch.hub", "hubconf", "pretrained", "github"),
     )
 )
+
+
+# the Custom module may call torchvision's model builders (``torchvision.models:resnet18``)
+register_model_builder(tv.is_model_builder)
