@@ -325,6 +325,11 @@ def _wrap(text: str, indent: int, end: str = "") -> list[str]:
     -> T:``) over several lines, black-style; an argument still too long is split the same way."""
     pad = INDENT * indent
     line = pad + text + end if text else ""
+    if len(line) > MAX_LINE and _enclosed(text):
+        # a list or tuple argument (densenet's torch.cat([x_1, ..., x_22], dim=1)): one item a line
+        items = _split_top_level(text[1:-1])
+        if len(items) > 1:
+            return [pad + text[0], *(ln for p in items for ln in _wrap(p, indent + 1, ",")), pad + text[-1] + end]
     if len(line) <= MAX_LINE or "(" not in text:
         return [line]
     head, _, rest = text.partition("(")
@@ -342,6 +347,25 @@ def _wrap(text: str, indent: int, end: str = "") -> list[str]:
     for p in parts:
         out += _wrap(p, indent + 1, ",")
     return out + [f"{pad}{tail}{end}"]
+
+
+def _enclosed(text: str) -> bool:
+    """True for ``[...]`` or ``(...)`` whose first bracket closes at its end (not ``(a) + (b)``)."""
+    if text[:1] not in ("[", "(") or text[-1:] != {"[": "]", "(": ")"}[text[0]]:
+        return False
+    depth, quote = 0, None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0 and i < len(text) - 1:
+                return False
+    return True
 
 
 def _split_top_level(text: str) -> list[str]:

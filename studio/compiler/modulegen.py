@@ -222,6 +222,8 @@ class Classes:
         children, index = [], {}
         for bid, _ in body.state.fwd_parts:
             init = by_block.get(bid, [])
+            if not init:
+                continue  # an operation between two children (edgenext's sp + spx[i])
             m = _ATTR_LINE.match(init[0]) if len(init) == 1 else None
             k = int(m.group(1)[1:]) if m and re.fullmatch(r"_\d+", m.group(1)) else -1
             if k < len(children):

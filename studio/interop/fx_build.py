@@ -175,6 +175,8 @@ class _Builder:
         elif node.op == "call_module":
             mapped = self._module(node)
             path = node.target
+        elif node.op == "get_attr" and _read_for_its_kind(node):
+            return  # ``w.device``, ``w.dtype``: folded into the calls reading them
         elif node.op == "get_attr":
             mapped = self._attribute(node)
             path = node.target
@@ -207,9 +209,17 @@ class _Builder:
         )
 
     def _constant(self, node: fx.Node) -> Mapped:
-        """A tensor computed from constants only: a Buffer block holding it (not saved)."""
-        args = self.t.const(node.args)
-        kwargs = self.t.const(dict(node.kwargs))
+        """A tensor computed from constants only: a Buffer block holding it (not saved); one
+        sized by the batch (``torch.zeros(B, H, W)``) is computed in forward."""
+        try:
+            args = self.t.const(node.args)
+            kwargs = self.t.const(dict(node.kwargs))
+        except LengthDependent:
+            raise
+        except Unsupported:
+            from studio.interop.fx_sizes import sized_factory
+
+            return sized_factory(node, self.t)
         try:
             with torch.no_grad():
                 if node.op == "call_function":
@@ -358,6 +368,15 @@ class _Builder:
                 original = getattr(original, part, None)
             value = original if isinstance(original, torch.Tensor) else value
         return state_block(root, node.target, value, self.rebuilt)
+
+
+def _read_for_its_kind(node: fx.Node) -> bool:
+    """True when every use of the tensor ``node`` reads only its device or dtype (edgenext's
+    ``self.token_projection.weight.device``): the weight is its layer's, not a block's."""
+    return bool(node.users) and all(
+        u.op == "call_function" and u.target is getattr and u.args[1:] in (("device",), ("dtype",))
+        for u in node.users
+    )
 
 
 # --------------------------------------------------------------------------- custom modules

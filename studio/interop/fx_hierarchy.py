@@ -105,6 +105,7 @@ class _Pass:
         for box in boxes.values():
             box.twice = box.path in twice
         self._spread(root)
+        self._absorb(root)
         self._measure(root)
         for item in root.items:
             if isinstance(item, _Box):
@@ -132,6 +133,8 @@ class _Pass:
                 if isinstance(owner, nn.ModuleList) and last.isdigit():
                     out += self._lists(root, parent, out)
                 elif isinstance(owner, nn.Sequential):
+                    # a list's child run as ``down.forward(y)`` (hrnet's downsamp_modules)
+                    out += self._lists(root, parent, out)[:-1]
                     self.parts.add(f"{parent}#parts")
                     out.append((f"{parent}#parts", (parent, type(owner))))
             if key is not None:
@@ -178,6 +181,48 @@ class _Pass:
             if isinstance(item, _Box):
                 self._spread(item)
 
+    def _saved(self) -> set[str]:
+        """The original's state_dict keys."""
+        if not hasattr(self, "_saved_keys"):
+            root = getattr(self.trace, "root", None)
+            self._saved_keys = set(root.state_dict()) if root is not None else set()
+        return self._saved_keys
+
+    def _absorb(self, box: _Box) -> None:
+        """Into each ``nn.ModuleList`` box, the operations of its owner that run between its
+        children (edgenext's ``sp = sp + spx[i]; sp = conv(sp)``, hrnet's
+        ``incre(yl[i]) + down(y)``): what its children return flows back into them only
+        through those, so the list, written with them, is called once and keeps its keys."""
+        for item in box.items:
+            if isinstance(item, _Box):
+                self._absorb(item)
+        lists = [it for it in box.items if isinstance(it, _Box) and it.cls is nn.ModuleList]
+        if not lists:
+            return
+        succ: dict[str, list[str]] = {}
+        pred: dict[str, list[str]] = {}
+        for e in self.flat.edges.values():
+            succ.setdefault(e.src, []).append(e.dst)
+            pred.setdefault(e.dst, []).append(e.src)
+        order = {bid: i for i, bid in enumerate(self.flat.blocks)}
+        for lst in lists:
+            inside = _flat_under(lst)
+            between = _reach(inside, succ) & _reach(inside, pred)
+            if not between:
+                continue
+            direct = [it for it in box.items if not isinstance(it, _Box) and it in between]
+            if len(direct) != len(between) or not all(self._stateless(b) for b in direct):
+                continue  # a container or a layer runs between them: the list is spread
+            box.items = [it for it in box.items if isinstance(it, _Box) or it not in between]
+            lst.items = sorted(
+                lst.items + direct,
+                key=lambda it: min(order[b] for b in _flat_under(it)) if isinstance(it, _Box) else order[it],
+            )
+
+    def _stateless(self, bid: str) -> bool:
+        node = self.nodes.get(bid)
+        return node is not None and node.op in ("call_function", "call_method")
+
     def _measure(self, box: _Box) -> None:
         for item in box.items:
             if isinstance(item, _Box):
@@ -217,6 +262,8 @@ class _Pass:
         last = -1
         for item in box.items:
             node = None if isinstance(item, _Box) else self.nodes.get(item)
+            if not isinstance(item, _Box) and self._stateless(item):
+                continue  # an operation run between two children (_absorb)
             if not isinstance(item, _Box) and (node is None or node.op != "call_module"):
                 return False
             rel = _rel(item.path if isinstance(item, _Box) else str(node.target), box.path)
@@ -251,6 +298,8 @@ class _Pass:
             want = _rel(str(node.target), box.path)
             if node.op == "call_module" and not box.sequential and not self.trace.modules[node.target].state_dict():
                 return True  # nothing of it is saved: any name will do
+            if node.op == "get_attr" and not box.sequential and str(node.target) not in self._saved():
+                return True  # a tensor fx made a constant of (swin's index): not saved either
         if box.sequential:
             return want == str(k)
         return want == box.names[k]
@@ -536,6 +585,26 @@ def _repeats(box: _Box) -> bool:
         and (len(items[0].inputs) == 1 or box.cls is nn.ModuleList)
         and len(items[0].outputs) == 1
     )
+
+
+def _flat_under(box: _Box) -> set[str]:
+    out: set[str] = set()
+    for item in box.items:
+        out |= _flat_under(item) if isinstance(item, _Box) else {item}
+    return out
+
+
+def _reach(start: set[str], edges: dict[str, list[str]]) -> set[str]:
+    """The blocks reached from ``start`` along ``edges``, outside ``start``."""
+    seen: set[str] = set()
+    todo = [d for b in start for d in edges.get(b, ())]
+    while todo:
+        bid = todo.pop()
+        if bid in start or bid in seen:
+            continue
+        seen.add(bid)
+        todo += edges.get(bid, ())
+    return seen
 
 
 def _last_under(box: _Box) -> set[str]:

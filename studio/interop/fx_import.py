@@ -222,7 +222,9 @@ def import_example(
     from studio.interop.fx_examples import example_root
 
     model.eval()
-    root, tensors, key = example_root(model, args)
+    # the example's first sample is enough to learn what the model returns (half of one run)
+    first = [a[:1] if isinstance(a, torch.Tensor) and a.dim() else a for a in args]
+    root, tensors, key = example_root(model, first)
     if not tensors:
         raise ModelImportError(f"{name or type(model).__name__}: give at least one tensor argument")
     inputs = [(tuple(t.shape[1:]), str(t.dtype).removeprefix("torch.")) for t in tensors]

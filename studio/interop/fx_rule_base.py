@@ -224,41 +224,42 @@ def _sizes(args: Any, t) -> bool:
 class _Operands:
     """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
 
-    def __init__(self, t) -> None:
+    def __init__(self, t, params: tuple[fx.Node, ...] = ()) -> None:
         self.t = t
         self.nodes: list[fx.Node] = []
+        #: the shapes of the parameters the call reads: a size written as one is their shape
+        self.shapes = {tuple(t.s1[n].shape): n for n in reversed(params) if t.s1[n].shape}
 
-    def ref(self, node: fx.Node, dim: int | None = None) -> Any:
+    def ref(self, node: fx.Node, dim: int | None = None, attr: str | None = None) -> Any:
         from studio.blocks.catalogue.function import InputRef
 
         if node not in self.nodes:
             self.nodes.append(node)
-        return InputRef(self.nodes.index(node), dim)
+        return InputRef(self.nodes.index(node), dim, attr)
 
     def value(self, v: Any) -> Any:
         if self.t.is_tensor(v):
             return self.ref(v)
         if isinstance(v, (list, tuple)):
             items = [self.value(x) for x in v]
-            return tuple(items) if isinstance(v, tuple) else items
+            return self._sized(tuple(items) if isinstance(v, tuple) else items)
         if isinstance(v, fx.Node):
             try:
-                return self._literal(self.t.const(v))
-            except Unsupported:
-                dims = _shape_dims(v, self.t)
-                if dims is not None:  # x.size(), x.size()[:-1]: those sizes of x, the batch's too
-                    return tuple(self.ref(dims[0], d) for d in dims[1])
-                if v.op == "call_function" and v.target is operator.add and _sizes(v.args, self.t):
-                    # GPT-2's Conv1D: x.size()[:-1] + (nf,)
-                    return tuple(self.value(v.args[0])) + tuple(self.value(v.args[1]))
+                return self._sized(self._literal(self.t.const(v)))
+            except Unsupported:  # a size computed from the input: kept computed
                 kept = _plus_nothing(v)
                 if kept is not None:  # BERT's seq_length + past_key_values_length (0)
                     return self.value(kept)
-                source = _size_source(v, self.t)
-                if source is None:
-                    raise
-                return self.ref(source[0], source[1])
+                return symbolic(v, self.t, self)
         return self._literal(v)
+
+    def _sized(self, value: Any) -> Any:
+        """``(40,)`` where a parameter read by the call is shaped 40: that parameter's shape
+        (``F.layer_norm(x, self.weight.shape, ...)`` in timm's LayerNorm2d), so the uses of a
+        class that differ only in a width share one class with the width as its argument."""
+        ints = isinstance(value, (tuple, list)) and value and all(type(x) is int for x in value)
+        node = self.shapes.get(tuple(value)) if ints else None
+        return self.ref(node, attr="shape") if node is not None else value
 
     def _literal(self, v: Any) -> Any:
         from studio.blocks.catalogue.function import DTYPES, DType
@@ -287,14 +288,17 @@ def _devices(v: Any, first: Any) -> Any:
     return v
 
 
-def function_call(node: fx.Node, t, outputs: int = 1) -> Mapped:
-    """Any public torch function or Tensor method without a rule: a Function block."""
+def function_call(node: fx.Node, t, outputs: int = 1, name: str | None = None) -> Mapped:
+    """Any public torch function or Tensor method without a rule: a Function block (calling
+    ``name`` where given, with the node's arguments)."""
     from studio.blocks.catalogue.function import format_arguments
 
-    name = function_name(node)
+    name = name or function_name(node)
     if name is None:
         raise Unsupported(_what(node))
-    ops = _Operands(t)
+    read: list[fx.Node] = []
+    fx.node.map_arg((node.args, node.kwargs), read.append)
+    ops = _Operands(t, tuple(n for n in read if n.op == "get_attr" and t.is_tensor(n)))
     args = [ops.value(a) for a in node.args]
     kwargs = {k: ops.value(v) for k, v in node.kwargs.items()}
     _require(bool(ops.nodes), f"{_what(node)} without a tensor input")
@@ -306,3 +310,41 @@ def function_call(node: fx.Node, t, outputs: int = 1) -> Mapped:
         _require(args and args[0] == ops.ref(node.args[0]), f"{_what(node)} on something other than a tensor")
     params = {"function": name, "arguments": format_arguments(args, kwargs), "inputs": len(ops.nodes), "outputs": outputs}
     return Mapped("function", params, ops.nodes)
+
+
+# --------------------------------------------------------------------------- sizes kept computed
+#: the operators a size expression may use (those of the Function block's ``SizeOp``)
+_OPS = {
+    operator.floordiv: "//",
+    operator.mul: "*",
+    operator.add: "+",
+    operator.sub: "-",
+    operator.mod: "%",
+}
+
+
+def symbolic(value: fx.Node, t, ops) -> Any:
+    """``value`` (a size, or a tuple of sizes, read from tensors) as Function block values:
+    ``InputRef`` for ``x.size(0)``, a tuple of them for ``x.shape[:-1]``, ``SizeOp`` for
+    arithmetic; each operand through ``ops.value`` (a literal where it is one). Raises
+    :class:`Unsupported` for anything else."""
+    from studio.blocks.catalogue.function import SizeOp
+
+    whole = _whole_size(value, t)
+    if whole is not None:  # x.size(): every size of x, the batch's too
+        return tuple(ops.ref(whole, d) for d in range(len(t.s1[whole].shape)))
+    source = _size_source(value, t)
+    if source is not None:
+        return ops.ref(source[0], source[1])
+    dims = _shape_dims(value, t)
+    if dims is not None:  # x.shape[:-1]
+        return tuple(ops.ref(dims[0], d) for d in dims[1])
+    op = _OPS.get(value.target) if value.op == "call_function" and not value.kwargs else None
+    if op is None or len(value.args) != 2:
+        raise Unsupported(f"{value.name} depends on the batch size or the data")
+    left, right = (ops.value(a) for a in value.args)
+    if op == "+" and isinstance(left, tuple) and isinstance(right, tuple):
+        return left + right  # x.shape[:-1] + (-1,)
+    if isinstance(left, tuple) or isinstance(right, tuple):
+        raise Unsupported(f"{value.name} depends on the batch size or the data")
+    return SizeOp(op, left, right)

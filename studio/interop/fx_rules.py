@@ -33,6 +33,7 @@ from studio.interop.fx_rule_base import (
     MAX_MERGE,
     MISSING,
     Alias,
+    LengthDependent,
     Mapped,
     Match,
     Rule,
@@ -111,10 +112,17 @@ def merge(block: str, scalar: str) -> Rule:
     return rule
 
 
-def binary(block: str | None, scalar_left: str | None = None, scalar_right: str | None = None) -> Rule:
-    """``a - b`` -> Subtract; ``x - 2`` / ``2 - x`` -> Scalar op (when the op has one)."""
+def binary(
+    block: str | None, scalar_left: str | None = None, scalar_right: str | None = None,
+    function: str | None = None,
+) -> Rule:
+    """``a - b`` -> Subtract; ``x - 2`` / ``2 - x`` -> Scalar op (when the op has one); any
+    other form (``10000 ** x``, ``torch.div(x, 2, rounding_mode="floor")``) -> a Function block
+    calling ``function`` (``torch.pow``)."""
 
     def rule(node: fx.Node, t) -> Mapped:
+        if set(node.kwargs) - {"alpha"}:  # rounding_mode: not what the blocks compute
+            return function_call(node, t, name=function)
         a, b = _binary_operands(node, t)
         ta, tb = t.is_tensor(a), t.is_tensor(b)
         if ta and tb and block:
@@ -123,6 +131,8 @@ def binary(block: str | None, scalar_left: str | None = None, scalar_right: str 
             return _scalar(a, scalar_left, b, t)
         if tb and scalar_right:
             return _scalar(b, scalar_right, a, t)
+        if function is not None and (ta or tb):
+            return function_call(node, t, name=function)
         raise Unsupported(f"{_what(node)} of these operands")
 
     return rule
@@ -215,24 +225,73 @@ def _transpose(node: fx.Node, t) -> Mapped:
 
 
 def _reshape(node: fx.Node, t) -> Mapped:
-    """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch)."""
+    """``x.view(x.size(0), -1)`` or ``x.view(-1, 400)`` -> Reshape (which keeps the batch).
+    A reshape that folds the batch into another size (swin's ``view(-1, 7, 7, 96)``: windows
+    of every image in one dimension), or of a tensor without a batch, is a Function block
+    calling ``reshape`` (a ``view`` after a ``contiguous()`` the import leaves out), each size
+    computed from the input as the original computes it."""
     x = arg(node, 0, "input")
-    if not t.follows_batch(x):  # a table or an index (no batch): reshaped as it is
-        return view_call(node, t) if node.op == "call_method" else function_call(node, t)
-    sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
+    if not t.follows_batch(x):  # a table, an index, or windows of the batch: as written
+        try:
+            sizes = _free(t.const(varargs(node, 1, "shape")))
+        except LengthDependent:
+            raise
+        except Unsupported:  # sizes read from other tensors: view_call
+            sizes = None
+        return _as_reshape(node, t, sizes)
+    try:
+        sizes = list(t.const(varargs(node, 1, "shape"), allow_batch=True))
+    except LengthDependent:
+        raise
+    except Unsupported:  # a size computed from the batch (swin's B_ // num_win)
+        return _as_reshape(node, t)
     in_shape = t.shape(x)
     per_sample = math.prod(in_shape[1:])
     rest = sizes[1:]
     keeps_batch = sizes[:1] == [BATCH_DIM] or (
         sizes[:1] == [-1] and -1 not in rest and math.prod(rest) == per_sample
     )
-    if not keeps_batch and sizes[:1] == [-1] and BATCH_DIM not in rest:
-        return view_call(node, t)  # the batch merged with the next sizes (GPT-2's Conv1D)
-    _require(
-        keeps_batch and rest and BATCH_DIM not in rest,
-        f"{_what(node)}{tuple(sizes)} changes the batch dimension",
-    )
+    if not (keeps_batch and rest and BATCH_DIM not in rest):
+        # the batch merged with the next sizes (GPT-2's Conv1D: view(-1, x.shape[2])) or
+        # folded into windows (swin's view(-1, 7, 7, 96))
+        return _as_reshape(node, t)
     return Mapped("reshape", {"shape": tuple(rest)}, [x])
+
+
+def _as_reshape(node: fx.Node, t, sizes: tuple | None = None) -> Mapped:
+    """A Function block calling the node's ``view`` or ``reshape``: with ``sizes`` (literal
+    sizes, the largest left to -1) where given, else its own sizes read from the tensors they
+    come from (:func:`~studio.interop.fx_lengths.view_call`). ``x.contiguous().view(...)`` is
+    ``x.reshape(...)``, since the import leaves ``contiguous()`` out (and it is named so: an
+    export imported again is the same)."""
+    from studio.blocks.catalogue.function import InputRef, format_arguments
+
+    method = node.op == "call_method"
+    if method and sizes is None:
+        mapped = view_call(node, t)
+    else:
+        mapped = function_call(node, t, name=f"Tensor.{node.target}" if method else None)
+        if sizes is not None and not node.kwargs:
+            mapped.params["arguments"] = format_arguments([InputRef(0), *sizes], {})
+    if method and node.target == "view" and _after_contiguous(node.args[0]):
+        mapped.params["function"] = "Tensor.reshape"
+        node.name = node.graph._graph_namespace.create_name("reshape", None)
+    return mapped
+
+
+def _after_contiguous(x: Any) -> bool:
+    return isinstance(x, fx.Node) and x.op == "call_method" and x.target == "contiguous"
+
+
+def _free(sizes: Any) -> tuple | None:
+    """Literal sizes with the largest one left for reshape to infer (poolformer's
+    ``self.scale.view((64, 1, 1))`` -> ``(-1, 1, 1)``): the same at this width, and a class
+    used at several widths is written once. None where a size is not a literal or -1 is used."""
+    sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else (sizes,)
+    if not sizes or -1 in sizes or not all(type(s) is int and s > 0 for s in sizes):
+        return None
+    big = sizes.index(max(sizes))
+    return (*sizes[:big], -1, *sizes[big + 1:])
 
 
 def _unsqueeze(node: fx.Node, t) -> Mapped:
@@ -356,9 +415,9 @@ def _sdpa(node: fx.Node, t) -> Mapped:
 # chain like a + b + c can recognise its own rule in the next node)
 _ADD = merge("add", "x + c")
 _MUL = merge("multiply", "x * c")
-_SUB = binary("subtract", "x - c", "c - x")
-_DIV = binary("divide", "x / c", "c / x")
-_POW = binary(None, "x ** c")
+_SUB = binary("subtract", "x - c", "c - x", "torch.sub")
+_DIV = binary("divide", "x / c", "c / x", "torch.div")
+_POW = binary(None, "x ** c", function="torch.pow")
 _RELU = activation("relu")
 _SIGMOID = activation("sigmoid")
 _TANH = activation("tanh")
@@ -377,6 +436,7 @@ FUNCTIONS: dict[Any, Rule] = {
     operator.pow: _POW, torch.pow: _POW,
     operator.matmul: _matmul, torch.matmul: _matmul, torch.bmm: _matmul,
     operator.neg: math_fn("neg"),
+    operator.invert: lambda node, t: function_call(node, t, name="torch.bitwise_not"),
     operator.getitem: _getitem,
     torch.cat: _cat, torch.concat: _cat, torch.concatenate: _cat,
     torch.flatten: _flatten,

@@ -44,7 +44,11 @@ def state_block(root: nn.Module | None, target: str, value: torch.Tensor, cache:
         )
     owner_path, _, attr = target.rpartition(".")
     owner = _get(root, owner_path) if root is not None else None
-    persistent = owner is None or attr not in getattr(owner, "_non_persistent_buffers_set", ())
+    # a tensor fx made a constant of (``_tensor_constant0``) is not the original's saved state
+    persistent = owner is None or (
+        attr in getattr(owner, "_buffers", {})
+        and attr not in getattr(owner, "_non_persistent_buffers_set", ())
+    )
     params: dict[str, Any] = {"shape": shape, "dtype": dtype, "persistent": persistent}
     if not persistent or _constant(start) is None:
         start = value  # not loaded from a state_dict (or an index table): its values are the model

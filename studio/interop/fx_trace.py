@@ -123,13 +123,14 @@ class Trace:
         return a
 
     def check_shape(self, node: fx.Node) -> None:
-        """Refuses a shape that mixes the batch with other sizes (``B * heads``). The batch may
+        """Refuses a shape that mixes the batch with other sizes, except the batch times one
+        size (swin's ``B * windows``, a Function block computes it). The batch may
         sit in another dimension than the first (timm's ``qkv.permute(2, 0, 3, 1, 4)``: 3×N×...):
         the blocks reading such a tensor (permute, unbind, Function) take every size from it."""
         a, b = self.s1[node].shape, self.s2[node].shape
         moved = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
-        if len(a) == len(b) and len(moved) == 1 and (a[moved[0]], b[moved[0]]) == _BATCHES:
-            return
+        if len(a) == len(b) and len(moved) == 1 and b[moved[0]] == a[moved[0]] * _BATCHES[1]:
+            return  # N, or k×N: the batch folded with another size (swin's windows)
         self.shape(node)
 
     def const(self, value: Any, allow_batch: bool = False) -> Any:

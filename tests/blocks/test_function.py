@@ -31,6 +31,11 @@ def _graph(function, arguments, shapes=((4, 6),), outputs=1):
         ("F.layer_norm", "in1, (6,), eps=1e-05", ((4, 6),), lambda x: F.layer_norm(x, (6,), eps=1e-05)),
         ("torch.maximum", "in1, in2", ((4, 6), (1, 6)), torch.maximum),
         ("Tensor.expand", "in1, in2.shape[0], -1, -1", ((1, 6), (4, 6)), lambda t, x: t.expand(x.shape[0], -1, -1)),
+        # sizes computed from the input's (swin's windows: in1.shape[1] // 7)
+        (
+            "Tensor.view", "in1, in1.shape[0], in1.shape[1] // 2, 2 * 1, in1.shape[2] - 0 % 1",
+            ((4, 6),), lambda x: x.view(x.shape[0], x.shape[1] // 2, 2, x.shape[2]),
+        ),
     ],
 )
 def test_the_call_computes_what_torch_computes_with_exact_shapes(function, arguments, shapes, want):
@@ -72,6 +77,8 @@ def test_a_call_returning_a_tuple_gives_one_output_each():
         ("torch.rolll", "in1, 1", "torch has no function torch.rolll"),
         ("F.layer_norm", "in1, (6,), wrong=1", "unexpected keyword argument 'wrong'"),
         ("torch.roll", "in1, shifts='a', dims=1", "Function cannot take input"),
+        ("torch.roll", "in1, shifts=in1 * 2, dims=1", "is not allowed"),
+        ("torch.roll", "in1, shifts=2 ** 3, dims=1", "is not allowed"),
     ],
 )
 def test_bad_names_and_arguments_read_as_one_clear_line(function, arguments, message):

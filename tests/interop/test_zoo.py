@@ -357,3 +357,79 @@ def test_a_module_list_whose_children_are_called_one_each_keeps_its_keys():
         "transition.1.1.running_var" in export.state_dict()
         and "pick.1.weight" in export.state_dict()
     )
+
+
+@pytest.mark.parametrize("name", ["resnet10t", "convnext_atto", "poolformer_s12"])
+def test_a_timm_export_imported_again_is_written_the_same(name):
+    """export, import, export is a fixed point: the exported class, built fresh and imported
+    as a user would import any model, gives the same code again (convnext's LayerNorm2d at four
+    widths is one class whose forward reads ``self.weight.shape``; poolformer's scale
+    ``reshape((-1, 1, 1))``). Fresh models: the parameters' starting values are read from them."""
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 64, 64)
+    result = import_example(timm.create_model(name, pretrained=False).eval(), (x,), name="Net")
+    assert result.matches, result.summary()
+    code = generate(result.project.graph, result.project.name)
+    again = import_example(build_class(code)().eval(), (x,), name="Net")
+    assert again.matches, again.summary()
+    assert generate(again.project.graph, again.project.name).source == code.source
+    if name == "convnext_atto":
+        assert code.source.count("class LayerNorm2d") == 1 and "self.weight.shape" in code.source
+
+
+def test_timm_window_attention_folds_the_batch_and_runs_at_every_batch_size():
+    """swin's and maxvit's window partition (``view(-1, 7, 7, C)``: the windows of every image
+    in one dimension) and their attention (``reshape(B_, N, 3, heads, -1)``): each size is
+    computed from the input in the export, so it runs at batch 1 and 3 as the original does;
+    the index and mask fx computed ahead stay inside WindowAttention, unsaved (strict load)."""
+    pytest.importorskip("timm")
+    from timm.models.swin_transformer import SwinTransformerBlock
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.Sequential(
+                SwinTransformerBlock(16, (8, 8), num_heads=2, window_size=4),
+                SwinTransformerBlock(16, (8, 8), num_heads=2, window_size=4, shift_size=2),
+            )
+
+        def forward(self, x):
+            return self.blocks(x)
+
+    torch.manual_seed(0)
+    result, _ = assert_exact(
+        _perturbed(Net()),
+        (torch.randn(2, 8, 8, 16),),
+        [(torch.randn(b, 8, 8, 16),) for b in (1, 3)],
+    )
+    code = generate(result.project.graph, result.project.name).source
+    assert "reshape(x.shape[0], 16, 3, 2, -1)" in code and "reshape(-1, 4, 4, 16)" in code
+
+
+def test_an_edgenext_block_keeps_its_list_and_builds_its_encoding_per_batch():
+    """edgenext's SplitTransposeBlock: ``self.convs`` called one by one with an add between
+    (``sp = sp + spx[i]``) stays an nn.ModuleList (keys convs.0, convs.1), and its positional
+    encoding ``~torch.zeros(B, H, W).bool()`` ... ``10000 ** (2 * (i // 2) / 32)`` is computed
+    in forward at each batch size."""
+    pytest.importorskip("timm")
+    from timm.models.edgenext import SplitTransposeBlock
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = SplitTransposeBlock(24, num_scales=3, use_pos_emb=True)
+
+        def forward(self, x):
+            return self.block(x)
+
+    torch.manual_seed(0)
+    _, export = assert_exact(
+        _perturbed(Net()),
+        (torch.randn(2, 24, 8, 8),),
+        [(torch.randn(b, 24, 8, 8),) for b in (1, 3)],
+    )
+    assert isinstance(export.block.convs, nn.ModuleList)
+    assert "block.convs.1.weight" in export.state_dict()

@@ -67,11 +67,25 @@ class FunctionError(ValueError):
 @dataclass(frozen=True)
 class InputRef:
     """Input tensor ``index`` (0-based), or, with ``dim``, its size along ``dim``, or, with
-    ``attr``, its ``device`` or ``dtype`` (``torch.arange(n, device=in1.device)``)."""
+    ``attr``, its ``device``, ``dtype`` or ``shape`` (``torch.arange(n, device=in1.device)``)."""
 
     index: int
     dim: int | None = None
     attr: str | None = None
+
+
+@dataclass(frozen=True)
+class SizeOp:
+    """Integer arithmetic on sizes: ``in1.shape[0] // 64`` (swin's windows per image), so a
+    size computed from the input stays computed from it at every batch and input size."""
+
+    op: str  # one of SIZE_OPS
+    left: Any
+    right: Any
+
+
+#: the operators a size expression may use, by their ``ast`` class
+SIZE_OPS = {ast.FloorDiv: "//", ast.Mult: "*", ast.Add: "+", ast.Sub: "-", ast.Mod: "%"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,7 @@ DTYPES = frozenset({
     "float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool",
     "long", "float", "double", "half", "int", "complex64", "complex128",
 })
-_ATTRS = ("device", "dtype")
+_ATTRS = ("device", "dtype", "shape")
 
 
 @dataclass(frozen=True)
@@ -148,11 +162,22 @@ def _value(node: ast.AST, n_inputs: int) -> Any:
             return -value
     if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, int, float, str))):
         return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in SIZE_OPS:
+        left, right = _value(node.left, n_inputs), _value(node.right, n_inputs)
+        if _is_size(left) and _is_size(right):
+            return SizeOp(SIZE_OPS[type(node.op)], left, right)
     raise FunctionError(
         f"{ast.unparse(node)[:40]} is not allowed: use numbers, True/False, None, text, "
-        "tuples or lists of those, in1... for inputs, in1.shape[0] for sizes, in1.device, "
-        "in1.dtype and torch.float32 (a dtype)"
+        "tuples or lists of those, in1... for inputs, in1.shape[0] for sizes (and +, -, *, //, "
+        "% of sizes and whole numbers), in1.shape, in1.device, in1.dtype and torch.float32 (a dtype)"
     )
+
+
+def _is_size(v: Any) -> bool:
+    """A whole number, a size of an input, or arithmetic on those."""
+    if isinstance(v, InputRef):
+        return v.dim is not None
+    return isinstance(v, SizeOp) or (type(v) is int)
 
 
 def parse_call(function: str, arguments: str, n_inputs: int) -> Call:
@@ -175,6 +200,8 @@ def parse_call(function: str, arguments: str, n_inputs: int) -> Call:
 
 
 def _code(value: Any, inputs: list[str]) -> str:
+    if isinstance(value, SizeOp):
+        return f"{_operand(value.left, inputs)} {value.op} {_operand(value.right, inputs)}"
     if isinstance(value, InputRef):
         x = inputs[value.index]
         if value.attr is not None:
@@ -188,6 +215,12 @@ def _code(value: Any, inputs: list[str]) -> str:
             return f"({inner},)" if len(value) == 1 else f"({inner})"
         return f"[{inner}]"
     return repr(value)
+
+
+def _operand(value: Any, inputs: list[str]) -> str:
+    """An operand of a size expression, bracketed where it is an expression itself."""
+    code = _code(value, inputs)
+    return f"({code})" if isinstance(value, SizeOp) or (type(value) is int and value < 0) else code
 
 
 def call_code(call: Call, inputs: list[str]) -> str:
@@ -243,6 +276,8 @@ def _used_inputs(call: Call) -> set[int]:
     def walk(v: Any) -> None:
         if isinstance(v, InputRef):
             found.add(v.index)
+        elif isinstance(v, SizeOp):
+            walk((v.left, v.right))
         elif isinstance(v, (tuple, list)):
             for x in v:
                 walk(x)
@@ -300,7 +335,7 @@ register(
         description=(
             "Any function of torch, torch.nn.functional (F) or a Tensor method, with fixed "
             "arguments: torch.roll with in1, shifts=3, dims=1. in1, in2... are the inputs; "
-            "in2.shape[0] is a size of one. A call returning several tensors (chunk, split) "
+            "in2.shape[0] is a size of one (in1.shape[0] // 64: arithmetic on sizes). A call returning several tensors (chunk, split) "
             "gives one output each."
         ),
         torch_name="torch.*, F.*, Tensor.*",
