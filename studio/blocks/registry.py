@@ -291,6 +291,9 @@ class BlockType:
     #: for the use of a module definition (``studio.graph.modules``): the definition, whose
     #: graph the compiler analyses and writes as its own class; None for every built-in type
     definition: Any = None
+    #: shares(params) -> the path of the parameter this block makes another's tensor (Tie
+    #: weights: ``lm_head.weight``), so analysis counts that tensor once, as torch does
+    shares: Callable[[Mapping[str, Any]], str] | None = None
 
     # ---------------------------------------------------------------- helpers
     @property

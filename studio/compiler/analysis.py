@@ -18,6 +18,7 @@ from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
 from studio.compiler.batch_check import batch_problems
 from studio.compiler.fits import size_problems
 from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate_block
+from studio.compiler.ties import shared_info
 from studio.graph.model import Block, Edge, Graph
 from studio.graph.modules import Definition
 from studio.graph.validation import Diagnostic, Validation, validate
@@ -87,6 +88,8 @@ class Analysis:
         self._order: list[str] | None = None  # Kahn's order (a full walk), None: find again
         self._sums = [0, 0, 0, 0]  # params, trainable, bytes, macs of every block's info
         self._outputs: list[Block] | None = None  # the Output blocks, None: find again
+        #: blocks that make a parameter another's tensor (Tie weights), evaluated last
+        self._sharing = {b.id for b in graph.blocks.values() if b.spec.shares is not None}
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
         self._validation = Validation(graph) if listen else None
@@ -134,11 +137,14 @@ class Analysis:
         self._mark(block.id)
         if _is_output(block):
             self._outputs = None
+        if block.spec.shares is not None:
+            self._sharing.add(block.id)
 
     def _on_block_removed(self, block: Block) -> None:
         self._order = None
         if _is_output(block):
             self._outputs = None
+        self._sharing.discard(block.id)
         self._count(self.info.pop(block.id, None), -1)
         self._failed.discard(block.id)
 
@@ -212,6 +218,16 @@ class Analysis:
                         if nxt not in queued:
                             queued.add(nxt)
                             heapq.heappush(heap, (pos[nxt], nxt))
+        for bid in self._sharing:  # after the blocks whose tensor they name, every time
+            old = self.info.get(bid)
+            if old is None or old.error:  # its own check failed: that is what it shows
+                continue
+            new = shared_info(self, g.blocks[bid].spec.shares(self.params_of(g.blocks[bid])))
+            if old != new:
+                self._count(old, -1)
+                self._count(new, 1)
+                self.info[bid] = new
+                changed.add(bid)
         structure = self._validation.diagnostics() if self._validation is not None else validate(g)
         failed = [bid for bid in self._failed if bid in self.info]
         if len(failed) > 1:  # in the order the blocks run (Kahn's, as a full analysis gives)

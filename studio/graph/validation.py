@@ -212,6 +212,8 @@ class Validation:
         if role == ROLE_OUTPUT:
             self._outputs.add(block.id)
             self._reached.add(block.id)
+        elif _unwired(block):
+            self._reached.add(block.id)
         else:
             self._unreached.add(block.id)
         if next(reversed(self.graph.blocks)) == block.id:
@@ -347,13 +349,20 @@ def _unused_warning(graph: Graph, bid: str) -> Diagnostic:
     )
 
 
+def _unwired(block) -> bool:
+    """A block declared with no ports at all (Tie weights) is no part of the data flow: it
+    acts when the model is built, so it never leads to an Output and is not told so."""
+    spec = block.spec
+    return spec.inputs == () and spec.outputs == ()
+
+
 def _reaching_output(graph: Graph) -> set[str] | None:
     """The blocks from which an Output is reached (None when there is no Output: then no block is
     reported unused, the missing Output is)."""
     preds: dict[str, list[str]] = {bid: [] for bid in graph.blocks}
     for e in graph.edges.values():
         preds[e.dst].append(e.src)
-    seen: set[str] = set()
+    seen = {b.id for b in graph.blocks.values() if _unwired(b)}
     stack = [b.id for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
     if not stack:
         return None

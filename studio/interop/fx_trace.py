@@ -5,6 +5,8 @@ read). Also the import's errors, shared by every step.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -189,6 +191,58 @@ class _Tracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return kept_whole(m) is not None or super().is_leaf_module(m, module_qualified_name)
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+        """A parameter registered under several names (BART's encoder.embed_tokens.weight is
+        shared.weight) is read under the name of the module reading it, so that module's
+        hierarchy and keys stay its own; fx alone names it by its first name."""
+        scope = self.scope.module_path
+        if isinstance(attr_val, nn.Parameter) and scope:
+            path = f"{scope}.{attr}"
+            if self._every_name.get(path) is attr_val:
+                if path not in parameter_proxy_cache:
+                    parameter_proxy_cache[path] = self.create_proxy("get_attr", path, (), {})
+                return parameter_proxy_cache[path]
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+    def trace(self, root: Any, concrete_args: Any = None) -> fx.Graph:
+        #: every name of every parameter (read before tracing: fx patches attribute access)
+        self._every_name = (
+            dict(root.named_parameters(remove_duplicate=False))
+            if isinstance(root, nn.Module)
+            else {}
+        )
+        with _sizes_as_tuples():
+            return super().trace(root, concrete_args)
+
+
+#: factories that take a size as separate ints (``torch.ones(B, T)``): torch's argument parser
+#: refuses traced sizes there, while ``torch.ones((B, T))`` records the call
+_SIZED = ("ones", "zeros", "empty", "rand", "randn")
+
+
+@contextlib.contextmanager
+def _sizes_as_tuples():
+    """While tracing, ``torch.ones(B, T, ...)`` with traced sizes is called as
+    ``torch.ones((B, T), ...)`` (BART's decoder builds its mask so), the same call."""
+    originals = {name: getattr(torch, name) for name in _SIZED}
+
+    def packing(factory):
+        @functools.wraps(factory)
+        def call(*args, **kwargs):
+            if len(args) > 1 and any(isinstance(a, fx.Proxy) for a in args):
+                return factory(tuple(args), **kwargs)
+            return factory(*args, **kwargs)
+
+        return call
+
+    for name, factory in originals.items():
+        setattr(torch, name, packing(factory))
+    try:
+        yield
+    finally:
+        for name, factory in originals.items():
+            setattr(torch, name, factory)
 
 
 #: which tracer made a GraphModule: plain fx, or fx following an example (fx_concrete)

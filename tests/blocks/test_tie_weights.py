@@ -38,3 +38,29 @@ def test_a_list_position_in_a_path_is_an_index_and_anything_else_is_refused():
     assert attribute_path("x; import os") is None and attribute_path("0.weight") is None
     errors = analyze(_tied(attribute="head.weight; import os")).errors
     assert errors and "is not an attribute's path" in errors[0].message
+
+
+def test_a_tie_is_no_problem_and_its_weight_is_counted_once_as_torch_counts_it():
+    """The tie block is declared without ports: it leads to no Output by design, so neither
+    the one-off nor the kept-up-to-date checks warn about it; the totals are the built model's
+    ``parameters()`` sum, also after the tie is added to and removed from a live analysis."""
+    from studio.compiler.analysis import Analysis
+    from studio.graph.validation import Validation, validate
+
+    g = _tied()
+    assert validate(g) == [] and analyze(g).diagnostics == []
+    assert analyze(g).totals().params == sum(p.numel() for p in build_model(g).parameters())
+    tie = next(b for b in g.blocks.values() if b.type == "tie")
+    g.remove_block(tie.id)
+    live, checks = Analysis(g), Validation(g)
+    assert live.totals().params == 11 * 8 * 2  # untied: two matrices
+    tie = g.add_block("tie", params={"attribute": "head.weight", "to": "embed.weight"})
+    live.refresh()
+    assert live.totals().params == live.totals().trainable == 11 * 8
+    assert live.diagnostics == [] and checks.diagnostics() == []
+    g.set_params(tie.id, {"attribute": "head"})  # the whole layer: the same count here
+    live.refresh()
+    assert live.totals().params == 11 * 8
+    g.remove_block(tie.id)
+    live.refresh()
+    assert live.totals().params == 11 * 8 * 2

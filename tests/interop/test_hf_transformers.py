@@ -128,3 +128,45 @@ def test_t5_imports_exactly_with_its_shared_embedding_tied():
     assert export.decoder.embed_tokens.weight is export.encoder.embed_tokens.weight
     code = generate(result.project.graph, result.project.name).source
     assert "scale=1.0" in code and "custom" not in code.lower()
+
+
+def test_bart_with_decoder_ids_imports_exactly_and_loads_strictly():
+    """BartModel given its decoder ids: the decoder builds its mask with ``torch.ones(B, T)``
+    from traced sizes, which torch's argument parser refuses (``ones() takes 1 positional
+    argument``) until the sizes are passed as one tuple, the same call; the shared embedding
+    stays one tensor, so the count is the original's and the state_dict loads strictly; the
+    same outputs at another length and batch size."""
+    torch.manual_seed(0)
+    model, (ids,) = libraries.bart(2, 12)
+    model = _perturbed(model)
+    args = (ids, None, ids[:, :5])
+    result = import_example(model, args)
+    assert result.matches and result.params == result.original_params, result.summary()
+    export = build_class(generate(result.project.graph, result.project.name))().eval()
+    export.load_state_dict(model.state_dict(), strict=True)
+    more = torch.randint(3, 100, (3, 9))
+    for enc, dec in ((ids, ids[:, :5]), (more, more[:, :4])):
+        with torch.no_grad():
+            want = model(enc, None, dec).last_hidden_state
+            torch.testing.assert_close(export(enc, dec), want, atol=1e-5, rtol=0)
+    code = generate(result.project.graph, result.project.name).source
+    assert "custom" not in code.lower()
+
+
+def test_traced_sizes_given_one_by_one_to_a_factory_are_one_size():
+    """``torch.ones(B, T)`` and ``torch.zeros(B, T)`` with sizes read from the input trace (plain
+    torch.fx refuses them) and follow the input's size."""
+    from torch import nn
+
+    from studio.interop.fx_trace import _trace
+
+    class Mask(nn.Module):
+        def forward(self, x):
+            b, t = x.size()
+            return x + torch.ones(b, t) - torch.zeros(b, t, dtype=x.dtype)
+
+    gm = _trace(Mask(), "Mask", 1)
+    for shape in ((2, 3), (4, 5)):
+        x = torch.randn(shape)
+        torch.testing.assert_close(gm(x), x + 1)
+    assert torch.ones is torch._C._VariableFunctions.ones  # put back after tracing

@@ -213,6 +213,7 @@ register(
         outputs=(),
         emitter=TieEmitter(),
         check=_tie_check,
+        shares=lambda params: params["attribute"],
         name_base="tie",
         keywords=("tied", "weight tying", "shared", "lm head", "gpt"),
     )
