@@ -339,7 +339,7 @@ def onnx_opsets() -> tuple[int, int]:
 def onnx_names(project: Project, code=None) -> tuple[list[str], list[str]]:
     """ONNX input and output names: the Input blocks' argument names, the Output blocks' names."""
     from studio.blocks.registry import ROLE_OUTPUT
-    from studio.compiler.naming import Namespace
+    from studio.naming import Namespace
 
     code = code or _code(project)
     inputs = [var for var, _ in code.inputs]

@@ -14,7 +14,6 @@ from torch import fx, nn
 
 from studio.blocks.params import ParamError
 from studio.blocks.registry import get_block_type
-from studio.compiler.naming import Namespace
 from studio.graph.model import Graph
 from studio.interop import fx_patterns, fx_rules
 from studio.interop.fx_constructor import constructor_kwargs, is_literal
@@ -23,6 +22,7 @@ from studio.interop.fx_rule_base import LengthDependent
 from studio.interop.fx_rules import ABSORBED, MODULES, Alias, Mapped, Match, Unsupported
 from studio.interop.fx_state import state_block
 from studio.interop.fx_trace import ModelImportError, Trace, _first_line
+from studio.naming import Namespace
 
 _FOLLOWS = "is not a tensor block"
 

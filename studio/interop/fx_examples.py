@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from studio.compiler.naming import sanitize
 from studio.interop.fx_trace import ModelImportError
+from studio.naming import sanitize
 
 #: outputs looked for first in a ModelOutput (or a dict), in this order
 _PREFERRED = ("logits", "last_hidden_state", "prediction_logits", "reconstruction", "out")

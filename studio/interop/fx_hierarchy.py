@@ -28,10 +28,10 @@ from typing import Any
 
 from torch import fx, nn
 
-from studio.compiler.naming import Namespace, class_name, sanitize
 from studio.graph.layout import layered_layout
 from studio.graph.model import Graph
 from studio.graph.modules import MODULE_PREFIX, DefinitionParam
+from studio.naming import Namespace, class_name, sanitize
 
 Source = tuple[str, str]  # (flat block id, output port)
 _NUMBERED = re.compile(r"_\d+$")

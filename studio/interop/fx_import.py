@@ -28,7 +28,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from studio.compiler.naming import Namespace, sanitize
 from studio.graph.layout import layered_layout
 from studio.graph.model import Graph
 from studio.graph.project import Project
@@ -49,6 +48,7 @@ from studio.interop.fx_trace import (
     _trace,
     length_examples,
 )
+from studio.naming import Namespace, sanitize
 
 __all__ = [
     "IMPORT_KEY",

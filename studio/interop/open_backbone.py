@@ -25,10 +25,10 @@ import torch
 
 from studio.compiler import analyze, build_model, generate
 from studio.compiler.build import build_class
-from studio.compiler.naming import class_name, sanitize
 from studio.graph.insert_modules import ReplaceWithModule
 from studio.graph.model import Graph
 from studio.graph.weights_files import digest_name, file_problem
+from studio.naming import class_name, sanitize
 
 
 class OpenError(Exception):
