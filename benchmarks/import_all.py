@@ -16,9 +16,11 @@ Hugging Face transformers from tiny configs, ten models as the PyTorch tutorials
 each with its weights perturbed, in eval mode. "identical": the same parameter count and outputs
 within 1e-5 with the original weights; "strict": the original ``state_dict`` loads unchanged with
 ``strict=True`` into the exported class and gives those outputs, at every example size. Last line:
-``zoo=<name> imported=N/M identical=N strict=N slowest=<model>:<s>``, the seconds being the
-import's own (each line also shows them with the benchmark's checks: the strict load and the
-runs at batch 1 and 3). timm and transformers are optional: without them the zoo is skipped
+``zoo=<name> imported=N/M identical=N strict=N two_sizes=N slowest=<model>:<s>``, the seconds
+being the import's own (each line also shows them with the benchmark's checks: the strict load
+and the runs at batch 1 and 3). ``two_sizes``: the strict ones whose export also gives the
+original's outputs at a second input size (timm: 32 pixels from the first); where the original
+itself refuses that size, the line says so and the model is not counted. timm and transformers are optional: without them the zoo is skipped
 with a note.
 """
 
@@ -128,7 +130,7 @@ def zoo_entries(zoo: str) -> dict | None:
     from tests.interop.zoo import libraries
 
     if zoo == "timm":
-        return {n: (libraries.timm_make(n), []) for n in libraries.TIMM}
+        return {n: (libraries.timm_make(n), [libraries.timm_second(n)]) for n in libraries.TIMM}
     if zoo == "transformers":
         return {n: (f, [lambda b=2, f=f: f(b, 7)[1]]) for n, f in libraries.TRANSFORMERS.items()}
     raise SystemExit(f"--zoo takes timm, transformers or tutorials, not {zoo!r}")
@@ -150,7 +152,9 @@ def perturb(model) -> None:
 
 def check_zoo_model(make, more_sizes) -> tuple[bool, bool, bool, str]:
     """``(imported, identical, strict, detail)`` for one zoo model; the import's own seconds
-    (what a user waits for: trace, blocks, hierarchy, the import's check) in ``_IMPORT_SECONDS``."""
+    (what a user waits for: trace, blocks, hierarchy, the import's check) in ``_IMPORT_SECONDS``.
+    A size the original itself refuses is skipped with its reason; how many sizes the export
+    ran at, as the original does, in ``_SIZES``."""
     import torch
 
     from studio.compiler import build_class, generate
@@ -190,12 +194,17 @@ def check_zoo_model(make, more_sizes) -> tuple[bool, bool, bool, str]:
             detail + f"; strict load fails: {str(e).splitlines()[1][:120]}",
         )
     strict = True
+    _SIZES[0] = 0
     for example in [lambda b=2: args, *more_sizes]:
         for batch in (1, 3):
             x = example(batch)
             with torch.no_grad():
                 torch.manual_seed(0)
-                want = fx_import._flat(model(*x))[:1]
+                try:
+                    want = fx_import._flat(model(*x))[:1]
+                except Exception as e:  # noqa: BLE001 - the original runs at one size only
+                    detail += f"; the original refuses {_shapes(x)} ({str(e).splitlines()[0][:80]})"
+                    break
                 torch.manual_seed(0)
                 try:
                     got = fx_import._flat(export(*[a for a in x if a is not None]))[:1]
@@ -208,11 +217,15 @@ def check_zoo_model(make, more_sizes) -> tuple[bool, bool, bool, str]:
                     )
             if want[0].shape != got[0].shape or float((want[0] - got[0]).abs().max()) > ATOL:
                 return True, identical, False, detail + f"; other outputs at {_shapes(x)}"
+        else:
+            _SIZES[0] += 1
     return True, identical, strict, detail
 
 
 #: the last zoo model's import time (check_zoo_model's own checks after it are not counted)
 _IMPORT_SECONDS = [0.0]
+#: how many example sizes the last zoo model's export ran at with the original's outputs
+_SIZES = [0]
 
 
 def _shapes(args) -> str:
@@ -228,10 +241,11 @@ def zoo_main(zoo: str, names: list[str]) -> int:
         print(f"zoo={zoo} skipped: {zoo} is not installed (pip install studio[zoo])")
         return 0
     names = names or list(entries)
-    imported = identical = strict = 0
+    imported = identical = strict = sized = 0
     slowest = ("-", 0.0)
     for name in names:
         start = time.perf_counter()
+        _SIZES[0] = 0
         try:
             ok, same, loads, detail = check_zoo_model(*entries[name])
         except Exception as e:  # noqa: BLE001 - a benchmark reports every failure and goes on
@@ -240,15 +254,17 @@ def zoo_main(zoo: str, names: list[str]) -> int:
         imported += ok
         identical += same
         strict += same and loads
+        sized += same and loads and _SIZES[0] >= 2
         took = _IMPORT_SECONDS[0]
         if took > slowest[1]:
             slowest = (name, took)
         status = "OK" if same and loads else "FAIL"
         line = f"{status:4} {name:30} import {took:6.1f}s (with checks {seconds:6.1f}s)"
+        line += f" sizes={_SIZES[0]}"
         print(f"{line}  {detail.splitlines()[0][:300]}", flush=True)
     print(
         f"zoo={zoo} imported={imported}/{len(names)} identical={identical} strict={strict} "
-        f"slowest={slowest[0]}:{slowest[1]:.1f}"
+        f"two_sizes={sized} slowest={slowest[0]}:{slowest[1]:.1f}"
     )
     return 0 if strict == len(names) else 1
 

@@ -50,6 +50,14 @@ def timm_make(name: str):
     return make
 
 
+def timm_second(name: str):
+    """``example(batch)`` at a second image size, 32 pixels from the first (the stride of most
+    of these models): larger for the small inputs, smaller for the 224-pixel ones."""
+    size = TIMM[name]
+    other = size + 32 if size < 128 else size - 32
+    return lambda batch=2: (torch.randn(batch, 3, other, other),)
+
+
 def gpt2(batch: int = 2, seq: int = 12):
     from transformers import GPT2Config, GPT2LMHeadModel
 
