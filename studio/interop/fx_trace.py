@@ -92,8 +92,8 @@ class Trace:
         self.root: nn.Module | None = None
         self.modules = dict(gm.named_modules())
         self.s1, self.s2 = runs
-        #: a third run at batch 2 with another length (:func:`length_examples`), or None: a
-        #: value that differs there follows the input's length and is not a constant
+        #: a third run at batch 2 with another length or image size (:func:`length_examples`),
+        #: or None: a value that differs there follows the input's size and is not a constant
         self.s3 = length
         #: operands of absorbed Add/Multiply nodes, waiting for the node they merge into
         self.stash: dict[fx.Node, list] = {}
@@ -314,16 +314,31 @@ def _examples(inputs, batch: int) -> list[torch.Tensor]:
 
 
 def length_examples(inputs) -> list[torch.Tensor] | None:
-    """The examples at batch 2 with every size of the integer inputs (token ids) one shorter
-    (longer where it is 1), or None when there is none: a text model must run at every
-    sequence length, so sizes computed from it stay symbolic (:attr:`Trace.s3`)."""
-    if not any(not getattr(torch, dtype).is_floating_point and shape for shape, dtype in inputs):
+    """The examples at batch 2 at other sizes, or None when no input has a size that may vary:
+    every size of the integer inputs (token ids) one shorter (longer where it is 1), and the
+    height and width (every size after the channels) of the images :data:`IMAGE_STEP` larger
+    (smaller from 128 pixels, which costs less).
+    A model must run at every sequence length and image size its original runs at, so sizes
+    computed from them stay symbolic (:attr:`Trace.s3`); where the model refuses the other size
+    (a fixed position table), the import keeps the sizes it was given."""
+    other = [(_other_size(shape, dtype), dtype) for shape, dtype in inputs]
+    if other == list(inputs):
         return None
-    other = [
-        (shape if getattr(torch, dtype).is_floating_point else tuple(n - 1 if n > 1 else n + 1 for n in shape), dtype)
-        for shape, dtype in inputs
-    ]
     return _examples(other, 2)
+
+
+#: how much larger the image sizes of the third run are: the stride of most image models, so
+#: a model that needs a multiple of 32 (or 16, or 8) runs there too
+IMAGE_STEP = 32
+
+
+def _other_size(shape: tuple[int, ...], dtype: str) -> tuple[int, ...]:
+    shape = tuple(shape)
+    if not getattr(torch, dtype).is_floating_point:
+        return tuple(n - 1 if n > 1 else n + 1 for n in shape)
+    if len(shape) >= 3:  # C×H×W (or C×D×H×W): the sizes after the channels
+        return (shape[0], *(n + IMAGE_STEP if n < 128 else n - IMAGE_STEP for n in shape[1:]))
+    return shape
 
 
 def _record(

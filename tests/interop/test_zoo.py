@@ -70,10 +70,14 @@ def _constants(sd):
     }
 
 
-@pytest.mark.parametrize("name", ["regnetx_002", "convnext_atto", "mobilenetv3_small_050"])
+@pytest.mark.parametrize(
+    "name", ["regnetx_002", "convnext_atto", "mobilenetv3_small_050", "edgenext_xx_small"]
+)
 def test_timm_models_import_exactly(name):
     """regnetx and mobilenetv3 read their BatchNorm buffers directly (timm's BatchNormAct2d),
-    convnext its layer scales and LayerNorm2d weights (Parameter blocks)."""
+    convnext its layer scales and LayerNorm2d weights (Parameter blocks); edgenext reshapes to
+    ``H * W`` and builds its encoding from H and W, computed in the export from the input, so
+    each runs at a second image size (48 pixels) as the original does."""
     timm = pytest.importorskip("timm")
     torch.manual_seed(0)
     model = _perturbed(timm.create_model(name, pretrained=False))
@@ -411,8 +415,8 @@ def test_timm_window_attention_folds_the_batch_and_runs_at_every_batch_size():
 def test_an_edgenext_block_keeps_its_list_and_builds_its_encoding_per_batch():
     """edgenext's SplitTransposeBlock: ``self.convs`` called one by one with an add between
     (``sp = sp + spx[i]``) stays an nn.ModuleList (keys convs.0, convs.1), and its positional
-    encoding ``~torch.zeros(B, H, W).bool()`` ... ``10000 ** (2 * (i // 2) / 32)`` is computed
-    in forward at each batch size."""
+    encoding ``~torch.zeros(B, H, W).bool()`` ... ``10000 ** (2 * (i // 2) / 32)`` and its
+    ``reshape(B, C, H * W)`` are computed in forward at each batch and image size."""
     pytest.importorskip("timm")
     from timm.models.edgenext import SplitTransposeBlock
     from torch import nn
@@ -429,7 +433,7 @@ def test_an_edgenext_block_keeps_its_list_and_builds_its_encoding_per_batch():
     _, export = assert_exact(
         _perturbed(Net()),
         (torch.randn(2, 24, 8, 8),),
-        [(torch.randn(b, 24, 8, 8),) for b in (1, 3)],
+        [(torch.randn(b, 24, 8, 8),) for b in (1, 3)] + [(torch.randn(2, 24, 12, 6),)],
     )
     assert isinstance(export.block.convs, nn.ModuleList)
     assert "block.convs.1.weight" in export.state_dict()
