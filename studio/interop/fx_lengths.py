@@ -21,7 +21,19 @@ def length_call(node: fx.Node, t) -> Mapped:
     """The Function block for ``node``, its sizes read from the tensors they come from."""
     if node.op == "call_function" and node.target is operator.getitem:
         return _narrow(node, t)
-    return function_call(node, t)
+    return as_reshape_after_contiguous(node, function_call(node, t))
+
+
+def as_reshape_after_contiguous(node: fx.Node, mapped: Mapped) -> Mapped:
+    """``x.contiguous().view(...)`` is written ``x.reshape(...)``: the import leaves
+    ``contiguous()`` out, so a ``view`` there would fail (shufflenet's channel shuffle at its
+    height and width); it is named so, and an export imported again is the same."""
+    x = node.args[0] if node.args else None
+    after = isinstance(x, fx.Node) and x.op == "call_method" and x.target == "contiguous"
+    if node.op == "call_method" and node.target == "view" and after:
+        mapped.params["function"] = "Tensor.reshape"
+        node.name = node.graph._graph_namespace.create_name("reshape", None)
+    return mapped
 
 
 def _narrow(node: fx.Node, t) -> Mapped:

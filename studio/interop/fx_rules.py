@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
-from studio.interop.fx_lengths import view_call
+from studio.interop.fx_lengths import as_reshape_after_contiguous, view_call
 from studio.interop.fx_module_rules import MODULES
 from studio.interop.fx_rule_base import (
     ABSORBED,
@@ -262,8 +262,7 @@ def _as_reshape(node: fx.Node, t, sizes: tuple | None = None) -> Mapped:
     """A Function block calling the node's ``view`` or ``reshape``: with ``sizes`` (literal
     sizes, the largest left to -1) where given, else its own sizes read from the tensors they
     come from (:func:`~studio.interop.fx_lengths.view_call`). ``x.contiguous().view(...)`` is
-    ``x.reshape(...)``, since the import leaves ``contiguous()`` out (and it is named so: an
-    export imported again is the same)."""
+    ``x.reshape(...)`` (:func:`~studio.interop.fx_lengths.as_reshape_after_contiguous`)."""
     from studio.blocks.catalogue.function import InputRef, format_arguments
 
     method = node.op == "call_method"
@@ -273,14 +272,7 @@ def _as_reshape(node: fx.Node, t, sizes: tuple | None = None) -> Mapped:
         mapped = function_call(node, t, name=f"Tensor.{node.target}" if method else None)
         if sizes is not None and not node.kwargs:
             mapped.params["arguments"] = format_arguments([InputRef(0), *sizes], {})
-    if method and node.target == "view" and _after_contiguous(node.args[0]):
-        mapped.params["function"] = "Tensor.reshape"
-        node.name = node.graph._graph_namespace.create_name("reshape", None)
-    return mapped
-
-
-def _after_contiguous(x: Any) -> bool:
-    return isinstance(x, fx.Node) and x.op == "call_method" and x.target == "contiguous"
+    return as_reshape_after_contiguous(node, mapped)
 
 
 def _free(sizes: Any) -> tuple | None:
