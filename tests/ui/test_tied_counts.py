@@ -31,3 +31,7 @@ def test_gpt2_status_bar_counts_the_tied_head_once_and_shows_no_problem(
     assert f"Parameters: {n:,} (all trainable)" in w.totals_label.text()
     assert w.doc.analysis.diagnostics == []  # the model's own; the data is not chosen yet
     assert not [t for t in w.problems.problem_texts() if "tie" in t.lower() or "Output" in t]
+    # the tie block's card says what it shares, not a negative count
+    tie = next(b for b in w.doc.graph.blocks.values() if b.spec.shares is not None)
+    assert w.scene.blocks[tie.id].look.count == "shares 3,200 params, counted once"
+    assert all("-" not in item.look.count for item in w.scene.blocks.values())

@@ -73,7 +73,9 @@ class GraphScene(QGraphicsScene):
         if analysis is not None:
             info = analysis.block_info(block.id)
             all_frozen = all_frozen or bool(info.params and not info.trainable)
-            if info.params:
+            if info.params < 0:  # a tie: the tensor it shares is counted once, at its owner
+                count = f"shares {format_count(-info.params)}, counted once"
+            elif info.params:
                 count = format_count(info.params)
                 if info.trainable == 0:
                     count += " (frozen)"
