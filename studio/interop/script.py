@@ -230,7 +230,7 @@ def runtime_sources(roots, overrides=None, plan=None, facts=None, keep=()) -> li
         for _ in range(4):  # a parameter known can make another known
             reached = _reached(pool, roots)
             changed = False
-            for name, known_params in script_trim.call_facts({n: pool[n][2] for n in reached}).items():
+            for name, known_params in script_trim.call_facts({n: pool[n][2] for n in reached}, facts).items():
                 source = _trimmed(original[name][2], plan, {**facts, **known_params}, keep)
                 changed |= source != pool[name][2]
                 pool[name] = (*pool[name][:2], source)
@@ -345,11 +345,16 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if not plan["tensorboard"]:
         facts.update({"self.log": None, "hooks.log": None})
+    facts["hooks.on_epoch_start(epoch)"] = False  # train.py's hooks never stop a run before an epoch
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
     specs = [settings.data, *([settings.val_data] if settings.val_data else [])]
     kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
     facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
+    read = [plan.get("data") or {}, plan.get("val_data") or {}]  # the specs the readers take
+    options = [{expr: read[i][option] for expr, option in get_dataset(spec.get("kind")).spec_facts
+                if option in read[i]} for i, spec in enumerate(specs)]
+    facts.update({k: v for k, v in options[0].items() if all(k in o and o[k] == v for o in options)})
     keep = _OPTIONS + (("data", "val_data") if files else ())
     sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
     loop = next(s for s in sources if s.startswith("def fit("))
@@ -357,6 +362,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     if "rate" not in _names(loop):  # a constant rate: the loop never sets it
         roots.remove(fn.rate)
         sources, rate = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep), ""
+    sources = script_trim.unused_methods(sources)
     main = next(s for s in sources if s.startswith("def main("))
     imports = _script_imports(sources)
     used = set().union(*(settings_keys(src) for src in sources)) | set(keep)

@@ -373,10 +373,12 @@ def short_docstrings(source: str, keep_one_line: bool = False) -> str:
     return "".join(lines)
 
 
-def call_facts(sources: dict[str, str]) -> dict[str, dict]:
+def call_facts(sources: dict[str, str], facts: dict | None = None) -> dict[str, dict]:
     """name -> {parameter: value} for each function in `sources` (name -> source) whose every
     call there passes the same literal for a parameter, or leaves it at a literal default; a
-    function also used other than by a call (passed as a value) is left out."""
+    function also used other than by a call (passed as a value) is left out. An argument may also
+    be one of the `facts` that is not a plain name (``spec['tokenizer']``)."""
+    facts = {k: v for k, v in (facts or {}).items() if not k.isidentifier()}
     trees = {name: pyast.parse(source) for name, source in sources.items()}
     calls: dict[str, list[ast.Call]] = {}
     escaped = set()
@@ -393,13 +395,13 @@ def call_facts(sources: dict[str, str]) -> dict[str, dict]:
         if not isinstance(function, ast.FunctionDef) or name in escaped or not calls.get(name):
             continue
         stored = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-        params = {k: v for k, v in _call_values(function.args, calls[name]).items() if k not in stored}
+        params = {k: v for k, v in _call_values(function.args, calls[name], facts).items() if k not in stored}
         if params:
             out[name] = params
     return out
 
 
-def _call_values(args: ast.arguments, calls: list[ast.Call]) -> dict:
+def _call_values(args: ast.arguments, calls: list[ast.Call], facts: dict | None = None) -> dict:
     """{parameter: value} for the parameters every call in `calls` gives the same literal."""
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
         return {}
@@ -412,12 +414,42 @@ def _call_values(args: ast.arguments, calls: list[ast.Call]) -> dict:
         given = dict(zip(names, call.args, strict=False)) | {k.arg: k.value for k in call.keywords}
         for name in names:
             node = given.get(name, defaults.get(name))
-            values[name].append(known(node, {}) if node is not None else UNKNOWN)
+            values[name].append(known(node, {}, facts) if node is not None else UNKNOWN)
     out = {}
     for name, seen in values.items():
         if seen and all(v is not UNKNOWN and _literal_value(v) for v in seen) and all(v == seen[0] and type(v) is type(seen[0]) for v in seen):
             out[name] = seen[0]
     return out
+
+
+def unused_methods(sources: list[str]) -> list[str]:
+    """`sources` without the methods and class attributes of their plain classes (no base
+    class: nothing outside reads them) that no source names as an attribute, e.g. a hook that
+    folding left uncalled or mixed precision's context in an fp32 script."""
+    trees = [pyast.parse(source) for source in sources]
+    named = {n.attr for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    named |= {n.value for tree in trees for n in ast.walk(tree)  # getattr(hooks, "log", None)
+              if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    kept = []
+    for source, tree in zip(sources, trees, strict=True):
+        lines = source.splitlines(keepends=True)
+        for cls in reversed([n for n in tree.body if isinstance(n, ast.ClassDef) and not n.bases]):
+            unused = [n for n in cls.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("__")
+                      and n.name not in named]
+            unused += [n for n in cls.body if isinstance(n, ast.Assign) and len(n.targets) == 1  # class attributes
+                       and not {t.id for t in ast.walk(n.targets[0]) if isinstance(t, ast.Name)} & named
+                       and all(isinstance(t, (ast.Name, ast.Tuple)) for t in ast.walk(n.targets[0])
+                               if not isinstance(t, ast.expr_context))]
+            for node in sorted(unused, key=lambda n: n.lineno, reverse=True):
+                if len(cls.body) <= 1:
+                    break
+                cls.body.remove(node)
+                first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+                while first > 1 and not lines[first - 2].strip():  # with the blank line above it
+                    first -= 1
+                lines[first - 1 : node.end_lineno] = []
+        kept.append("".join(lines))
+    return kept
 
 
 def settings_keys(source: str) -> set:

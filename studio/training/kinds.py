@@ -220,6 +220,9 @@ class DatasetKind(Kind):
     #: what train.py may take as known of the dataset its reader gives (`interop.script_trim`):
     #: (a runtime test as written, its value), e.g. an in-memory set is batched without a DataLoader
     data_facts: tuple[tuple[str, Any], ...] = ()
+    #: what train.py may take as known of the spec's options: (a runtime expression as written, the
+    #: option whose value it is), e.g. a char tokenizer's train.py holds no byte tokenizer code
+    spec_facts: tuple[tuple[str, str], ...] = ()
     #: (kind, options with defaults, loss target, base dir) -> the plain spec `reader` takes
     reader_spec: Callable[..., dict] | None = None
     #: the targets it can give: "class" labels (also usable as numbers) and/or "float" values
@@ -442,8 +445,12 @@ _IN_MEMORY = (("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoV
 #: a generated set: one TensorDataset of features and targets
 GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False),
                    ("getattr(data, 'batch_dtype', None)", None))
+#: whether `runtime.generated.read_generated` gives class labels as float numbers
+NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
+#: the text readers' tokenizer: the spec's, and the codec's made from it (`runtime.tokens`)
+TOKENIZER_FACTS = (("spec['tokenizer']", "tokenizer"), ("codec['tokenizer']", "tokenizer"))
 
 
 def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),
@@ -457,6 +464,7 @@ def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple,
     options = {**options, "seed": _SEED}
     return DatasetKind(kind_id, label, help, options, shown=tuple(k for k in options if k != "seed"),
                        family="generated", loader="load_generated", reader="read_generated", data_facts=GENERATED_FACTS,
+                       spec_facts=NUMBERS_FACTS,
                        reader_spec=readers.generated_spec, targets=targets, signature=signature,
                        generator=(*(("class_labels",) if "class" in targets else ()), *helpers, kind_id),
                        class_names=names, bytes_per_sample=per_sample)
@@ -519,7 +527,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
                  "vocab": _VOCAB},
                 shown=("path", "tokenizer", "block_size", "stride"), pin=text_data.pin_text, family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
-                data_facts=TEXT_WINDOW_FACTS,
+                data_facts=TEXT_WINDOW_FACTS, spec_facts=TOKENIZER_FACTS,
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
@@ -529,7 +537,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "vocab": _VOCAB},
                 shown=("path", "text", "target", "tokenizer", "length"), pin=text_data.pin_csv, family="file",
                 loader="load_text",
-                targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec,
+                targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec, spec_facts=TOKENIZER_FACTS,
                 signature=text_data.text_csv_signature),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),

@@ -11,13 +11,11 @@ from torch.utils.data import Sampler
 
 def choose_device(name):
     """auto: cuda, else mps, else cpu; any other name as torch reads it."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
 
 
 def make_optimizer(params, name, arguments, implementations=()):

@@ -32,8 +32,8 @@ def choose_threads(device="cpu", at_most=None, processes=1):
     """Set torch's intra-op threads for a run on ``device`` and return ``(threads, why)``, ``why``
     a phrase for the run's summary. ``at_most`` caps it (the window keeps a core for its GUI);
     ``processes`` runs of this machine share its cores (torchrun on the CPU)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    cores = max(1, cores // max(1, processes))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(1, (cores or 1) // max(1, processes))
     cap = max(1, min(cores, at_most or cores))
     try:
         busy = os.getloadavg()[0]
@@ -43,8 +43,9 @@ def choose_threads(device="cpu", at_most=None, processes=1):
     why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
     if threads == cap:
         why = f"{cap} of {cores} cores" + ("" if cap == cores else " (the window keeps one)")
-    if os.environ.get("STUDIO_THREADS", "").strip().isdigit() and int(os.environ["STUDIO_THREADS"]) > 0:
-        threads, why = int(os.environ["STUDIO_THREADS"]), "as STUDIO_THREADS asks"
+    asked = os.environ.get("STUDIO_THREADS", "").strip()
+    if asked.isdigit() and int(asked) > 0:
+        threads, why = int(asked), "as STUDIO_THREADS asks"
     why += "; the GPU does the model's work" if str(device).startswith("cuda") else ""
     torch.set_num_threads(threads)
     return threads, f"{threads} CPU thread{'s' if threads > 1 else ''}: {why}"
