@@ -226,7 +226,8 @@ def runtime_sources(roots, overrides=None, plan=None, facts=None, keep=()) -> li
         pool[name] = (*pool[name][:2], source)
     if plan is not None:
         original, facts = dict(pool), facts or {}
-        pool = {name: (*entry[:2], _trimmed(entry[2], plan, facts, keep)) for name, entry in pool.items()}
+        # trimming only removes calls, so what the untrimmed roots reach is all that can be written
+        pool = {name: (*pool[name][:2], _trimmed(pool[name][2], plan, facts, keep)) for name in _reached(pool, roots)}
         for _ in range(4):  # a parameter known can make another known
             reached = _reached(pool, roots)
             changed = False

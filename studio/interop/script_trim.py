@@ -194,8 +194,12 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
         except SyntaxError:
             pass
     lines = source.splitlines(keepends=True)
+    once: dict[int, dict] = {}  # a function's facts, found once for all its blocks
     for function, block in _blocks(tree):
-        local = _once_set(function, plan, facts) if function is not None else facts
+        if function is None:
+            local = facts
+        elif (local := once.get(id(function))) is None:
+            local = once[id(function)] = _once_set(function, plan, facts)
         for index, node in enumerate(block):
             if isinstance(node, ast.If):
                 value = known(node.test, plan, local)
