@@ -353,43 +353,36 @@ def _enclosed(text: str) -> bool:
     """True for ``[...]`` or ``(...)`` whose first bracket closes at its end (not ``(a) + (b)``)."""
     if text[:1] not in ("[", "(") or text[-1:] != {"[": "]", "(": ")"}[text[0]]:
         return False
-    depth, quote = 0, None
-    for i, ch in enumerate(text):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0 and i < len(text) - 1:
-                return False
-    return True
+    return all(depth > 0 or i == len(text) - 1 for i, ch, depth in _code_chars(text) if ch in ")]}")
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, start, quote = [], 0, 0, None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
+    """`text` split at its commas outside brackets and strings, each part stripped."""
+    parts, start = [], 0
+    for i, ch, depth in _code_chars(text):
+        if ch == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
-        i += 1
     tail = text[start:].strip()
     if tail:
         parts.append(tail)
     return parts
+
+
+def _code_chars(text: str):
+    """(index, character, bracket depth after it) of each character of `text` outside its string
+    literals (a backslash escapes the next character inside one)."""
+    depth, quote, i = 0, None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        else:
+            depth += (ch in "([{") - (ch in ")]}")
+            yield i, ch, depth
+        i += 1

@@ -116,3 +116,15 @@ def test_under_torchrun_only_the_first_process_writes_events(tmp_path):
 def test_a_script_not_asked_for_tensorboard_holds_no_tensorboard_code(tmp_path):
     source, _ = script_source(load_project(EXAMPLES / "mlp_classifier.studio.json"))
     assert "tensorboard" not in source.lower() and "EventLog" not in source
+
+
+def test_studio_export_offers_tensorboard_only_when_asked(tmp_path):
+    """`studio export --format script --tensorboard` is the command-line way to ask for it."""
+    from studio.cli import main as studio
+
+    project = EXAMPLES / "mlp_classifier.studio.json"
+    plain, asked = tmp_path / "plain.py", tmp_path / "asked.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(plain)]) == 0
+    assert studio(["export", str(project), "--format", "script", "--tensorboard", "-o", str(asked)]) == 0
+    assert "--tensorboard" not in plain.read_text() and "SummaryWriter" not in plain.read_text()
+    assert '"--tensorboard"' in asked.read_text() and "SummaryWriter" in asked.read_text()
