@@ -4,6 +4,8 @@ state dict does not hold, a plain tensor attribute) makes it build the model the
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -102,5 +104,51 @@ def test_an_import_whose_outputs_differ_from_the_recorded_ones_is_checked_agains
     code_result = fx_import.ImportResult(
         result.project, [], original_params=fx_import._count(original)
     )
-    fx_import._verify(original, code_result, [((4,), "float32")], recorded=torch.full((2, 3), 99.0))
+    wrong = {1: torch.full((1, 3), 99.0), 2: torch.full((2, 3), 99.0)}
+    fx_import._verify(original, code_result, [((4,), "float32")], recorded=wrong)
     assert code_result.matches  # the wrong recorded outputs were not believed
+
+
+def _checked_after(edit):
+    """An import of Plain whose project ``edit`` changes, checked as the import checks it."""
+    import studio.interop.fx_import as fx_import
+
+    inputs = [((4,), "float32")]
+    original = Plain().eval()
+    result = import_module(original, inputs, verify=False)
+    edit(result.project.graph)
+    with torch.no_grad():
+        recorded = {b: original(*fx_import._examples(inputs, b)) for b in (1, 2)}
+    checked = fx_import.ImportResult(result.project, [], original_params=fx_import._count(original))
+    fx_import._verify(original, checked, inputs, recorded)
+    return checked
+
+
+def _before_output(graph, type_id: str, params: dict) -> None:
+    """Put a block of ``type_id`` on the wire into the Output block."""
+    out = next(b for b in graph.blocks.values() if b.type == "output")
+    wire = graph.edge_into(out.id, "in")
+    graph.disconnect(wire.id)
+    block = graph.add_block(type_id, params=params)
+    graph.connect(wire.src, wire.src_port, block.id, "in")
+    graph.connect(block.id, "out", out.id, "in")
+
+
+def test_an_export_that_computes_other_values_is_caught():
+    checked = _checked_after(
+        lambda g: _before_output(g, "scalar_op", {"op": "x * c", "value": 1.5})
+    )
+    assert not checked.matches and 0 < checked.max_difference < math.inf
+
+
+def test_an_export_right_at_batch_1_only_is_caught_by_its_shapes_at_batch_2():
+    """Summing over the batch changes nothing at batch 1, where the values are compared; the
+    outputs' shapes at batch 2 (the compiler's analysis against the original's run) differ."""
+    checked = _checked_after(lambda g: _before_output(g, "sum", {"dims": (0,), "keepdim": True}))
+    assert not checked.matches and checked.max_difference == math.inf
+    assert any("1x3" in n and "2x3" in n for n in checked.notes), checked.notes
+
+
+def test_an_unchanged_export_matches_after_the_same_steps():
+    checked = _checked_after(lambda g: None)
+    assert checked.matches and checked.max_difference == 0.0
