@@ -512,10 +512,10 @@ def lean_optimizer(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         plain = inner.__get__(optimizer)
         torch_step = wrapped.__get__(optimizer)
 
-        def step(closure=None):
+        def step(*args, **kwargs):
             if any(hooks) or any(own):
-                return torch_step(closure)
-            return plain(closure)
+                return torch_step(*args, **kwargs)
+            return plain(*args, **kwargs)
 
         optimizer.step = step
     return optimizer

@@ -72,3 +72,16 @@ def test_a_step_hook_makes_it_torchs_whole_step_again():
     assert seen == ["global", "own"]
     optimizer.step()
     assert seen == ["global", "own"]  # removed: not called
+
+
+def test_a_closure_is_passed_on():
+    layer = nn.Linear(2, 1)
+    optimizer = lean_optimizer(torch.optim.LBFGS(layer.parameters(), lr=0.1, max_iter=2))
+
+    def closure():
+        optimizer.zero_grad()
+        loss = layer(torch.ones(3, 2)).pow(2).mean()
+        loss.backward()
+        return loss
+
+    assert isinstance(optimizer.step(closure), torch.Tensor)
