@@ -143,7 +143,8 @@ def test_an_export_that_computes_other_values_is_caught():
 
 def test_an_export_right_at_batch_1_only_is_caught_by_its_shapes_at_batch_2():
     """Summing over the batch changes nothing at batch 1, where the values are compared; the
-    outputs' shapes at batch 2 (the compiler's analysis against the original's run) differ."""
+    outputs' shapes at batch 2 (the compiler's analysis against the original's run) differ, so
+    the values are compared at batch 2 too."""
     checked = _checked_after(lambda g: _before_output(g, "sum", {"dims": (0,), "keepdim": True}))
     assert not checked.matches and checked.max_difference == math.inf
     assert any("1x3" in n and "2x3" in n for n in checked.notes), checked.notes
