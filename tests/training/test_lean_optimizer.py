@@ -85,3 +85,12 @@ def test_a_closure_is_passed_on():
         return loss
 
     assert isinstance(optimizer.step(closure), torch.Tensor)
+
+
+def test_a_group_added_later_has_its_gradients_cleared_too():
+    first, second = nn.Linear(2, 2), nn.Linear(2, 2)
+    optimizer = lean_optimizer(torch.optim.SGD(first.parameters(), lr=0.1))
+    optimizer.add_param_group({"params": list(second.parameters())})
+    second(first(torch.ones(1, 2))).sum().backward()
+    optimizer.zero_grad()
+    assert all(p.grad is None for p in [*first.parameters(), *second.parameters()])
