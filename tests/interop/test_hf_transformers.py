@@ -189,3 +189,32 @@ def test_traced_sizes_given_one_by_one_to_a_factory_are_one_size():
         x = torch.randn(shape)
         torch.testing.assert_close(gm(x), x + 1)
     assert torch.ones is torch._C._VariableFunctions.ones  # put back after tracing
+
+
+def test_the_eager_answer_to_is_tracing_is_scoped_to_the_trace():
+    """While a trace runs, transformers' ``is_torch_fx_proxy`` answers "not traced" for the
+    values that trace knows, in the trace's own thread only: another thread gets transformers'
+    own answer, and the function is put back when the last of two nested traces ends."""
+    import threading
+
+    from torch import fx
+    from transformers.utils import import_utils
+
+    from studio.interop.hf_trace import eager_answers
+
+    original = import_utils.is_torch_fx_proxy
+    proxy = fx.Proxy(fx.Graph().placeholder("x"))
+    seen = {}
+
+    def elsewhere():
+        seen["other thread"] = import_utils.is_torch_fx_proxy(proxy)
+
+    with eager_answers(lambda x: True):
+        with eager_answers(lambda x: False):
+            seen["inner trace"] = import_utils.is_torch_fx_proxy(proxy)
+        seen["outer trace"] = import_utils.is_torch_fx_proxy(proxy)
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+    assert seen == {"inner trace": True, "outer trace": False, "other thread": True}
+    assert import_utils.is_torch_fx_proxy is original
