@@ -19,6 +19,7 @@ as plain fx, so everything after the trace is shared. Used only where plain fx f
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -62,6 +63,14 @@ class _Concrete:
 
     def __float__(self) -> float:
         return float(self._answer("float()"))
+
+    # math.ceil(H / patch) (mobilevitv2's padded size) stays traced: a size computed from the
+    # input's, not the example's number
+    def __ceil__(self) -> Any:
+        return self.tracer.create_proxy("call_function", math.ceil, (self,), {})
+
+    def __floor__(self) -> Any:
+        return self.tracer.create_proxy("call_function", math.floor, (self,), {})
 
     def __getattr__(self, k: str) -> Any:
         if k in _CONCRETE:
