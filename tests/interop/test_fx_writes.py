@@ -64,7 +64,10 @@ class Writes(nn.Module):
         y[:, -1] = x[:, 0, :1]  # broadcast: N×1 into N×6
         y[y > 1] = 1.0  # a mask, a number
         y.mul_(2)
-        return y
+        table = y.new_zeros((4, 6))
+        table[torch.tensor([0, 2])] = 0.25  # rows by an index tensor
+        table[1] = y[0, 0]  # a traced tensor broadcast into a row
+        return y + table.sum(0)
 
 
 def test_item_assignment_of_each_kind_is_exact_at_other_lengths():
@@ -74,7 +77,8 @@ def test_item_assignment_of_each_kind_is_exact_at_other_lengths():
     result, _ = assert_exact(model, (torch.randn(2, 5, 6),), more)
     code = generate(result.project.graph, result.project.name).source
     forward = code[code.index("def forward") :]
-    assert "] =" not in forward and "mul_(" not in forward and "masked_fill(" in forward
+    assert "] =" not in forward and "mul_(" not in forward
+    assert "masked_fill(" in forward and "index_put(" in forward
 
 
 class IntoInput(nn.Module):
