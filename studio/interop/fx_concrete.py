@@ -65,12 +65,17 @@ class _Concrete:
         return float(self._answer("float()"))
 
     # math.ceil(H / patch) (mobilevitv2's padded size) stays traced: a size computed from the
-    # input's, not the example's number
+    # input's, not the example's number (a tensor's is a question about its value, as float())
     def __ceil__(self) -> Any:
-        return self.tracer.create_proxy("call_function", math.ceil, (self,), {})
+        return self._rounded(math.ceil)
 
     def __floor__(self) -> Any:
-        return self.tracer.create_proxy("call_function", math.floor, (self,), {})
+        return self._rounded(math.floor)
+
+    def _rounded(self, how) -> Any:
+        if isinstance(self._value(), torch.Tensor):
+            return how(float(self))
+        return self.tracer.create_proxy("call_function", how, (self,), {})
 
     def __getattr__(self, k: str) -> Any:
         if k in _CONCRETE:
@@ -131,7 +136,7 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
             pure = out_of_place(target) if kind == "call_method" and not self._running else None
             if pure and args and isinstance(args[0], _ConcreteProxy):
                 # x.masked_fill_(m, v) -> x = x.masked_fill(m, v): the same value, no write
-                written = self.write(args[0], lambda: self.create_proxy(kind, pure, args, kwargs))
+                written = self.write(args[0], lambda: self._pure(args[0], pure, args, kwargs))
                 if written is not None:
                     return written
             proxy = super().create_proxy(
@@ -160,6 +165,15 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
             return value
 
         # ------------------------------------------------------------ writes
+        def _pure(self, x: Proxy, method: str, args: Any, kwargs: Any) -> Proxy:
+            """``x.method(*args)``, the out-of-place twin of an in-place method, in ``x``'s
+            dtype as the in-place method keeps it (``half.add_(float)`` stays half)."""
+            out = self.create_proxy("call_method", method, args, kwargs)
+            have, want = self.values[out.node], self.values[x.node]
+            if isinstance(have, torch.Tensor) and have.dtype != want.dtype:
+                out = out.to(want.dtype)
+            return out
+
         def write(self, x: Proxy, compute, required: bool = False) -> Proxy | None:
             """Point ``x`` at the value ``compute()`` records (the written value, computed out
             of place: :mod:`studio.interop.fx_writes`), so every later read of ``x`` reads it.

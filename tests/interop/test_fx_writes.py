@@ -67,7 +67,9 @@ class Writes(nn.Module):
         table = y.new_zeros((4, 6))
         table[torch.tensor([0, 2])] = 0.25  # rows by an index tensor
         table[1] = y[0, 0]  # a traced tensor broadcast into a row
-        return y + table.sum(0)
+        low = y.half()
+        low.add_(y)  # stays half, as the in-place add keeps it
+        return y + table.sum(0) + low.float()
 
 
 def test_item_assignment_of_each_kind_is_exact_at_other_lengths():
