@@ -19,6 +19,7 @@ as plain fx, so everything after the trace is shared. Used only where plain fx f
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -26,6 +27,15 @@ import torch
 from torch import fx, nn
 from torch.fx.node import map_aggregate
 from torch.fx.proxy import Attribute, Proxy
+
+from studio.interop.fx_writes import (
+    WriteError,
+    assigned,
+    out_of_place,
+    sharing,
+    stale_read,
+    unwritable,
+)
 
 #: attributes of a traced tensor that are answered with the example's value
 _CONCRETE = frozenset(
@@ -54,6 +64,19 @@ class _Concrete:
     def __float__(self) -> float:
         return float(self._answer("float()"))
 
+    # math.ceil(H / patch) (mobilevitv2's padded size) stays traced: a size computed from the
+    # input's, not the example's number (a tensor's is a question about its value, as float())
+    def __ceil__(self) -> Any:
+        return self._rounded(math.ceil)
+
+    def __floor__(self) -> Any:
+        return self._rounded(math.floor)
+
+    def _rounded(self, how) -> Any:
+        if isinstance(self._value(), torch.Tensor):
+            return how(float(self))
+        return self.tracer.create_proxy("call_function", how, (self,), {})
+
     def __getattr__(self, k: str) -> Any:
         if k in _CONCRETE:
             return getattr(self._value(), k)
@@ -64,7 +87,7 @@ class _Concrete:
 _NOT_VALUES = frozenset({"size", "dim", "shape", *_CONCRETE})
 
 
-def _reads_sizes(node: fx.Node) -> bool:
+def reads_sizes(node: fx.Node) -> bool:
     """``x.size()``, ``x.shape``, ``x.dim()``, ``x.dtype``: what it reads is not the values."""
     if node.op == "call_method":
         return node.target in _NOT_VALUES
@@ -72,7 +95,11 @@ def _reads_sizes(node: fx.Node) -> bool:
 
 
 class _ConcreteProxy(_Concrete, Proxy):
-    pass
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``x[index] = value``, recorded out of place (:mod:`studio.interop.fx_writes`)."""
+        self.tracer.write(
+            self, lambda: assigned(self, index, value, self.tracer.value_of), required=True
+        )
 
 
 class _ConcreteAttribute(_Concrete, Attribute):
@@ -93,6 +120,8 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
             #: nodes whose value depends on the input's values (not only on its sizes)
             self.data: set[fx.Node] = set()
             self._running = 0
+            #: writes recorded out of place: (the tensor written, its new value, its aliases)
+            self.writes: list[tuple[fx.Node, fx.Node, list[fx.Node]]] = []
 
         # ------------------------------------------------------------ values
         def value_of(self, proxy: Proxy) -> Any:
@@ -104,6 +133,12 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
         def create_proxy(
             self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None
         ):
+            pure = out_of_place(target) if kind == "call_method" and not self._running else None
+            if pure and args and isinstance(args[0], _ConcreteProxy):
+                # x.masked_fill_(m, v) -> x = x.masked_fill(m, v): the same value, no write
+                written = self.write(args[0], lambda: self._pure(args[0], pure, args, kwargs))
+                if written is not None:
+                    return written
             proxy = super().create_proxy(
                 kind, target, args, kwargs, name, type_expr, proxy_factory_fn
             )
@@ -111,7 +146,7 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
             if node not in self.values:
                 self.values[node] = self._run(kind, target, self._real(args), self._real(kwargs))
                 if kind == "placeholder" or (
-                    not _reads_sizes(node) and any(n in self.data for n in node.all_input_nodes)
+                    not reads_sizes(node) and any(n in self.data for n in node.all_input_nodes)
                 ):
                     self.data.add(node)
             return proxy
@@ -128,6 +163,35 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
                     "as inputs to control flow"
                 )
             return value
+
+        # ------------------------------------------------------------ writes
+        def _pure(self, x: Proxy, method: str, args: Any, kwargs: Any) -> Proxy:
+            """``x.method(*args)``, the out-of-place twin of an in-place method, in ``x``'s
+            dtype as the in-place method keeps it (``half.add_(float)`` stays half)."""
+            out = self.create_proxy("call_method", method, args, kwargs)
+            have, want = self.values[out.node], self.values[x.node]
+            if isinstance(have, torch.Tensor) and have.dtype != want.dtype:
+                out = out.to(want.dtype)
+            return out
+
+        def write(self, x: Proxy, compute, required: bool = False) -> Proxy | None:
+            """Point ``x`` at the value ``compute()`` records (the written value, computed out
+            of place: :mod:`studio.interop.fx_writes`), so every later read of ``x`` reads it.
+            Where ``x`` is (or shares memory with) an input, a parameter or a buffer: None, or
+            with ``required`` (item assignment, which plain fx refuses too) an error."""
+            shared = sharing(x.node, self.values)
+            why = unwritable(x.node, self.values, shared)
+            if why is not None:
+                if not required:
+                    return None
+                raise fx.proxy.TraceError(f"a write Studio cannot follow: {why}")
+            try:
+                new = compute()
+            except WriteError as e:
+                raise fx.proxy.TraceError(str(e)) from None
+            self.writes.append((x.node, new.node, shared))
+            x.node = new.node
+            return x
 
         def _run(self, kind: str, target: Any, args: Any, kwargs: Any) -> Any:
             if kind == "placeholder":
@@ -175,7 +239,11 @@ def concrete_tracer(base: type[fx.Tracer]) -> type[fx.Tracer]:
                 return isinstance(x, _ConcreteProxy) and x.node not in self.data
 
             with eager_answers(known):
-                return super().trace(root, concrete_args)
+                graph = super().trace(root, concrete_args)
+            stale = stale_read(graph, self.writes, reads_sizes)
+            if stale is not None:
+                raise fx.proxy.TraceError(f"a write Studio cannot follow: {stale}")
+            return graph
 
         def iter(self, obj: Proxy):
             return iter([obj[i] for i in range(len(self.values[obj.node]))])

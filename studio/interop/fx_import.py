@@ -143,10 +143,8 @@ def import_module(
         raise ModelImportError(
             f"{name}: give the shape of its input without the batch (e.g. --input-shape 3,224,224)"
         )
-    gm = _trace(module, name, len(inputs), _examples(inputs, 2))
-    recorded: list = []  # what the traced module returned at each batch: what the check expects
-    runs = [_record(gm, _examples(inputs, b), name, inputs, recorded) for b in _BATCHES]
-    trace = Trace(gm, runs, _length_run(gm, inputs, name))
+    gm, runs, recorded, third = _traced(module, inputs, name)
+    trace = Trace(gm, runs, third)
     trace.root = module
     builder = _Builder(trace, inputs, name)
     builder.output_names = studio_output_names(type(module)) or []
@@ -188,6 +186,51 @@ def import_module(
                 flat.notes.append("Imported flat: with module definitions it did not reproduce the original.")
                 return flat
     return result
+
+
+def _traced(module: nn.Module, inputs, name: str):
+    """``(graph module, its runs at batch 1 and 2, what it returned at batch 2, its run at the
+    other size or None)``: steps 1 and 2.
+
+    Where the graph traced at the given size fails at the other size (:func:`length_examples`)
+    because a branch on a size went another way there (mobilevitv2 pads a feature map that is
+    not a multiple of its patch: at 64 pixels it never does, at 96 its last stage does), the
+    model is traced again at the other size; that graph is kept when it also runs at the given
+    size with the original's outputs there (the padding is then to the same size, nothing), so
+    the export runs at both sizes. Only for the tracer following an example: plain fx takes no
+    branch on a size."""
+    gm = _trace(module, name, len(inputs), _examples(inputs, 2))
+    third = _length_run(gm, inputs, name)
+    other = length_examples(inputs)
+    if third is None and other is not None and getattr(gm, TRACED_BY, "torch.fx") != "torch.fx":
+        again = _traced_at(module, inputs, name, other)
+        if again is not None:
+            return again
+    return gm, *_runs(gm, inputs, name), third
+
+
+def _traced_at(module: nn.Module, inputs, name: str, other: list[torch.Tensor]):
+    """:func:`_traced`'s result for the graph traced at the other size, or None where it does
+    not run at both sizes with the original's outputs."""
+    try:
+        gm = _trace(module, name, len(inputs), other)
+        third = _record(gm, other, name, inputs)
+        runs, recorded = _runs(gm, inputs, name)
+        with torch.no_grad():
+            want = module(*_examples(inputs, 2))
+    except Exception:  # noqa: BLE001 - the original or this graph refuses a size
+        return None
+    if _difference(_flat(want), _flat(recorded[_BATCHES.index(2)])) > TOLERANCE:
+        return None
+    return gm, runs, recorded, third
+
+
+def _runs(gm, inputs, name: str) -> tuple[list[dict], list]:
+    """The graph's runs at batch 1 and 2, and what it returned at each (the check's expected
+    outputs, in the order of ``_BATCHES``)."""
+    recorded: list = []
+    runs = [_record(gm, _examples(inputs, b), name, inputs, recorded) for b in _BATCHES]
+    return runs, recorded
 
 
 def _length_run(gm, inputs, name: str) -> dict | None:

@@ -339,6 +339,10 @@ def symbolic(value: fx.Node, t, ops) -> Any:
     dims = _shape_dims(value, t)
     if dims is not None:  # x.shape[:-1]
         return tuple(ops.ref(dims[0], d) for d in dims[1])
+    rounded = _rounded_division(value, t)
+    if rounded is not None:  # (n + k - 1) // k
+        n, k, up = rounded
+        return SizeOp("//", SizeOp("+", ops.value(n), up) if up else ops.value(n), k)
     op = _OPS.get(value.target) if value.op == "call_function" and not value.kwargs else None
     if op is None or len(value.args) != 2:
         raise Unsupported(f"{value.name} depends on the batch size or the data")
@@ -348,3 +352,25 @@ def symbolic(value: fx.Node, t, ops) -> Any:
     if isinstance(left, tuple) or isinstance(right, tuple):
         raise Unsupported(f"{value.name} depends on the batch size or the data")
     return SizeOp(op, left, right)
+
+
+def _rounded_division(value: fx.Node, t) -> tuple[Any, int, int] | None:
+    """``math.ceil(n / k)`` -> ``(n, k, k - 1)``, ``math.floor(n / k)`` -> ``(n, k, 0)``, for a
+    size ``n`` and a whole number ``k > 0``: written ``(n + k - 1) // k`` and ``n // k``, the
+    same for every size (mobilevitv2's ``math.ceil(H / patch_h)``); else None."""
+    if value.op != "call_function" or value.target not in (math.ceil, math.floor):
+        return None
+    inner = value.args[0] if len(value.args) == 1 else None
+    if not (isinstance(inner, fx.Node) and inner.op == "call_function"):
+        return None
+    if inner.target is not operator.truediv or len(inner.args) != 2:
+        return None
+    n, k = inner.args
+    if isinstance(k, fx.Node):
+        try:
+            k = t.const(k)
+        except Unsupported:
+            return None
+    if type(k) is not int or k <= 0 or t.is_tensor(n):
+        return None
+    return n, k, (k - 1 if value.target is math.ceil else 0)

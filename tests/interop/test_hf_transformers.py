@@ -153,6 +153,25 @@ def test_bart_with_decoder_ids_imports_exactly_and_loads_strictly():
     assert "custom" not in code.lower()
 
 
+def test_bart_with_input_ids_only_builds_its_decoder_ids_out_of_place():
+    """BartModel called with ``input_ids`` only, as the benchmark calls it: shift_tokens_right
+    makes the decoder's ids by writing into a new tensor (``shifted[:, 1:] = ids[:, :-1]``,
+    ``shifted[:, 0] = start``, ``shifted.masked_fill_(shifted == -100, pad)``). The export
+    computes the same value without writes (slice_scatter, select_scatter, masked_fill), gives
+    the original's outputs at other lengths and batch sizes and loads the original state_dict
+    strictly (the writes themselves, -100 included: tests/interop/test_fx_writes.py)."""
+    torch.manual_seed(0)
+    model, (ids,) = libraries.bart(2, 12)
+    model = _perturbed(model)
+    more = [(torch.randint(3, 100, (3, 12)),), (torch.randint(3, 100, (1, 5)),)]
+    result, export = assert_exact(model, (ids,), more)
+    code = generate(result.project.graph, result.project.name).source
+    forward = code[code.index("class BartModel") :]
+    assert "torch.slice_scatter(" in forward and "torch.select_scatter(" in forward
+    assert ".masked_fill(" in forward and "masked_fill_" not in forward
+    assert "custom" not in code.lower()
+
+
 def test_traced_sizes_given_one_by_one_to_a_factory_are_one_size():
     """``torch.ones(B, T)`` and ``torch.zeros(B, T)`` with sizes read from the input trace (plain
     torch.fx refuses them) and follow the input's size."""
@@ -170,3 +189,32 @@ def test_traced_sizes_given_one_by_one_to_a_factory_are_one_size():
         x = torch.randn(shape)
         torch.testing.assert_close(gm(x), x + 1)
     assert torch.ones is torch._C._VariableFunctions.ones  # put back after tracing
+
+
+def test_the_eager_answer_to_is_tracing_is_scoped_to_the_trace():
+    """While a trace runs, transformers' ``is_torch_fx_proxy`` answers "not traced" for the
+    values that trace knows, in the trace's own thread only: another thread gets transformers'
+    own answer, and the function is put back when the last of two nested traces ends."""
+    import threading
+
+    from torch import fx
+    from transformers.utils import import_utils
+
+    from studio.interop.hf_trace import eager_answers
+
+    original = import_utils.is_torch_fx_proxy
+    proxy = fx.Proxy(fx.Graph().placeholder("x"))
+    seen = {}
+
+    def elsewhere():
+        seen["other thread"] = import_utils.is_torch_fx_proxy(proxy)
+
+    with eager_answers(lambda x: True):
+        with eager_answers(lambda x: False):
+            seen["inner trace"] = import_utils.is_torch_fx_proxy(proxy)
+        seen["outer trace"] = import_utils.is_torch_fx_proxy(proxy)
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+    assert seen == {"inner trace": True, "outer trace": False, "other thread": True}
+    assert import_utils.is_torch_fx_proxy is original
