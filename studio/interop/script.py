@@ -356,6 +356,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if not plan["tensorboard"]:
         facts.update({"self.log": None, "hooks.log": None})
+    if not plan["plateau"]:  # no reduce-on-plateau record
+        facts["self.plateau"] = None
     facts["hooks.on_epoch_start(epoch)"] = False  # train.py's hooks never stop a run before an epoch
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
@@ -377,7 +379,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         roots.remove(fn.rate)
         main = _named(main, {**functions, "rate": None})
         sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
-    sources = script_trim.unused_methods(sources)
+    sources = [script_trim.prune(source, {}) for source in
+               script_trim.inline_single_calls(script_trim.unused_methods(sources))]
     main = next(s for s in sources if s.startswith("def main("))
     sources.remove(main)
     imports = _script_imports([main, *sources])

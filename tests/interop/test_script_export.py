@@ -142,7 +142,7 @@ def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
     text = script.read_text()
-    assert "def read_csv(" in text and "load_data(s, read_csv_data, None)" in text and "plateau_rate" in text
+    assert "def read_csv(" in text and "= read_csv_data(" in text and "plateau_rate" in text
     assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
     run = subprocess.run(
         [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],

@@ -133,10 +133,9 @@ class ScriptHooks:
 
     def reduce(self, *values):
         """The sums of `values` over the DistributedDataParallel processes."""
-        if not dist.is_initialized():
-            return values
         totals = torch.tensor(values, dtype=torch.float64, device=self.device)
-        dist.all_reduce(totals)  # DDP: the sum over all processes, in each
+        if dist.is_initialized():
+            dist.all_reduce(totals)  # DDP: the sum over all processes, in each
         return totals.tolist()
 
     def on_epoch_end(self, epoch, metrics, improved):
@@ -267,9 +266,8 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if hooks.log is not None:
         hooks.log.close()
     if rank == 0 and status == "nan":
-        why = f"The loss stopped being a number in epoch {progress.epoch + 1}."
-        hint = "Try a lower learning rate, gradient clipping, or check the data for NaN values."
-        print(why, hint, file=sys.stderr)
+        hint = "try a lower learning rate, gradient clipping, or check the data for NaN values"
+        sys.stderr.write(f"The loss is no longer a number in epoch {progress.epoch + 1}: {hint}.\n")
     if status == "early_stopped" and rank == 0:
         monitor, patience = settings["monitor"], settings["early_stopping"]["patience"]
         print(f"Stopped early: {monitor} did not improve for {patience} epochs.")
