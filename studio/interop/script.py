@@ -416,6 +416,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
 def _named(main: str, functions: dict) -> str:
     """`main` with its parameters that name a function (`read`, `metric`...) written as that
     function's name (``read_generated``), and only the parameters left that it still reads."""
+    main = main.replace('f"Train {model_class.__name__} ', f'"Train {functions["model_class"]} ')  # a literal
     tree = pyast.parse(main)
     function = tree.body[0]
     edits = [(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset, str(functions[n.id]))
@@ -423,7 +424,7 @@ def _named(main: str, functions: dict) -> str:
     lines = main.splitlines(keepends=True)
     for line, col, end_line, end_col, text in sorted(edits, reverse=True):
         lines[line - 1 : end_line] = [lines[line - 1][:col] + text + lines[end_line - 1][end_col:]]
-    body = "".join(lines).replace('f"Train {model_class.__name__} ', f'"Train {functions["model_class"]} ')
+    body = "".join(lines)
     read = {n.id for n in ast.walk(pyast.parse(body)) if isinstance(n, ast.Name)}
     params = [a.arg for a in function.args.args if a.arg not in functions and a.arg in read]
     head = lines[function.lineno - 1 : function.body[0].lineno - 1]

@@ -481,7 +481,7 @@ def settings_keys(source: str) -> set:
     return {k for n in ast.walk(pyast.parse(source)) if (k := _settings_key(n)) is not None}
 
 
-def inline_single_calls(sources: list[str], max_lines: int = 6) -> list[str]:
+def inline_single_calls(sources: list[str], max_lines: int = 8) -> list[str]:
     """`sources` with each short function that one statement calls, and nothing else names,
     written in place of that call (``order = epoch_order(n, True, generator)`` becomes
     ``order = torch.randperm(n, generator=generator)``), as a reader would fold a one-use
@@ -532,7 +532,9 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
             or function.end_lineno - body[0].lineno + 1 > max_lines
             or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.FunctionDef,
                                   ast.ClassDef, ast.AsyncFunctionDef)) for n in ast.walk(ast.Module(body, [])))
-            or any(isinstance(n, ast.Return) for stmt in body[:-1] for n in ast.walk(stmt))):
+            or any(isinstance(n, ast.Return) for stmt in body[:-1] for n in ast.walk(stmt))
+            or any(isinstance(n, ast.Raise) or (isinstance(n, ast.Name) and n.id == "globals")
+                   for n in ast.walk(ast.Module(body, [])))):  # a check, or a lookup by name, keeps its name
         return None
     statement, scope = None, None
     for inner, block in _blocks(call_tree):
@@ -559,7 +561,7 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
     stored = _stored(ast.Module(body, []))
     loads = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
     edits: dict[tuple, str] = {}
-    complex_seen = False
+    complex_seen, bound = False, []
     parents = {id(child): node for node in ast.walk(ast.Module(body, [])) for child in ast.iter_child_nodes(node)}
     for p in names:
         if p in given:
@@ -586,7 +588,8 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
             first = [n for n in ast.walk(header) if n not in
                      {x for s in getattr(header, "body", []) + getattr(header, "orelse", []) for x in ast.walk(s)}]
             if len(uses) > 1 or uses[0] not in first or complex_seen:
-                return None
+                bound.append((p, text))  # `path = self.out / "checkpoint.pt"`, as the call bound it
+                continue
             complex_seen = True  # one argument evaluated later than the others at most
         if not simple and not isinstance(arg, (ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict)):
             parent = parents.get(id(uses[0]))
@@ -610,7 +613,7 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
                 renames, last_dropped = {v.id: t.id for t, v in pairs}, True
     caller_names = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)} | {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg)}
     caller_stored = _stored(scope) | {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg)}
-    if (stored - set(renames)) & caller_names:
+    if ((stored - set(renames)) | {p for p, _ in bound}) & caller_names:
         return None
     if {n.id for n in loads if n.id not in stored and n.id not in names} & caller_stored:
         return None  # a global the function reads is a local where it is called
@@ -624,6 +627,7 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
     new_body = edited.body
     kept = new_body[:-1] if returns else new_body
     text = textwrap.dedent("".join(lines[kept[0].lineno - 1 : kept[-1].end_lineno])) if kept else ""
+    text = "".join(f"{p} = {value}\n" for p, value in bound) + text
     source_lines = "".join(lines)
     if returns and not last_dropped:
         value = ast.get_source_segment(source_lines, new_body[-1].value)

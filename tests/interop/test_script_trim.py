@@ -120,3 +120,13 @@ def test_an_attribute_nothing_reads_goes_from_init():
               "    def state_dict(self):\n        return {'epoch': self.epoch}")
     kept = unused_methods([source, "p = Progress()\nprint(p.state_dict())"])[0]
     assert "self.plateau" not in kept and "self.epoch = 0" in kept
+
+
+def test_an_argument_read_twice_is_bound_once_and_a_check_keeps_its_name():
+    save = "def save(path, value):\n    tmp = path + '.tmp'\n    return tmp, path, value"
+    caller = "def end(out, value):\n    done = save(out + '/checkpoint.pt', value)\n    return done"
+    inlined = inline_single_calls([save, caller])
+    assert len(inlined) == 1 and "    path = out + '/checkpoint.pt'\n    tmp = path + '.tmp'" in inlined[0]
+    assert _run(inlined, "end('o', 3)") == _run([save, caller], "end('o', 3)")
+    check = "def split(n):\n    if n == 0:\n        raise ValueError(n)\n    return n // 2"
+    assert inline_single_calls([check, "def main(n):\n    half = split(n)\n    return half"])[0] == check

@@ -139,7 +139,7 @@ class ScriptHooks:
         return totals.tolist()
 
     def on_epoch_end(self, epoch, metrics, improved):
-        net, _, progress, _ = self.run
+        net, optimizer, progress, generator = self.run
         if self.log is not None:
             self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
         if self.rank != 0:
@@ -147,7 +147,7 @@ class ScriptHooks:
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
         print(f"epoch {epoch}  {shown}", flush=True)
         write_metrics(self.out / "metrics.csv", progress.history)
-        save_checkpoint(self.out / "checkpoint.pt", *self.run)
+        save_checkpoint(self.out / "checkpoint.pt", net, optimizer, progress, generator)
         if improved:
             save_weights(net, self.out / "best.pt")
 
@@ -220,6 +220,8 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         rank, world_size = dist.get_rank(), dist.get_world_size()
+        if device.type == "cpu":  # DDP on the CPU: the processes share the cores
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
     if rank == 0:
         print(f"Training on {device}.")
     if settings["shared_data"] and distributed and rank != 0:
@@ -254,7 +256,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     progress, out = Progress(s), Path(args.out)
     run = (net, optimizer, progress, generator)
     if args.resume:
-        resume(args.resume, *run)
+        resume(args.resume, net, optimizer, progress, generator)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     hooks = ScriptHooks(metric, device, out, rank, run, steps_per_epoch)
