@@ -609,7 +609,8 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
         if all(isinstance(t, ast.Name) and isinstance(v, ast.Name) and v.id in stored for t, v in pairs) \
                 and len({v.id for _, v in pairs}) == len(pairs):
             every = {n.id for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name)}
-            if not ({t.id for t, _ in pairs} - {v.id for _, v in pairs}) & every:
+            every |= {n.id for arg, _ in given.values() for n in ast.walk(arg) if isinstance(n, ast.Name)}
+            if not ({t.id for t, _ in pairs} - {v.id for _, v in pairs}) & every:  # the arguments' too
                 renames, last_dropped = {v.id: t.id for t, v in pairs}, True
     caller_names = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)} | {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg)}
     caller_stored = _stored(scope) | {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg)}

@@ -130,3 +130,10 @@ def test_an_argument_read_twice_is_bound_once_and_a_check_keeps_its_name():
     assert _run(inlined, "end('o', 3)") == _run([save, caller], "end('o', 3)")
     check = "def split(n):\n    if n == 0:\n        raise ValueError(n)\n    return n // 2"
     assert inline_single_calls([check, "def main(n):\n    half = split(n)\n    return half"])[0] == check
+
+
+def test_a_returned_local_takes_the_callers_name_only_where_no_argument_reads_that_name():
+    load = "def load(x):\n    train = x * 2\n    y = x + 1\n    return train, y"
+    caller = "def main(data):\n    data, extra = load(data)\n    return data, extra"
+    inlined = inline_single_calls([load, caller])
+    assert _run(inlined, "main(5)") == _run([load, caller], "main(5)") == (10, 6)
