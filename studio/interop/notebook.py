@@ -20,7 +20,7 @@ from studio.interop.export_formats import (
     _atomic,
     register_format,
 )
-from studio.interop.script import script_source
+from studio.interop.script import RULES, script_source
 
 _STEPS = """\
 ## The five steps of training
@@ -68,19 +68,23 @@ else:
 
 def notebook_cells(source: str) -> list[tuple[str, str]]:
     """(kind, text) of each cell: train.py's text cut at its section rules, with markdown."""
-    head, rest = source.split("# ---------------------------------------------------------------- settings\n", 1)
-    settings, rest = rest.split("# ---------------------------------------------------------------- the model\n", 1)
-    model, rest = rest.split("# ---------------------------------------------------------------- training\n", 1)
-    main, rest = rest.split("# ---------------------------------------------------------------- the runtime\n", 1)
+    head, rest = source.split(RULES["model"], 1)
+    head, settings = head.split(RULES["settings"], 1) if RULES["settings"] in head else (head, "")
+    model, rest = rest.split(RULES["main"], 1)
+    main, rest = rest.split(RULES["runtime"], 1)
     runtime, call = rest.rsplit('if __name__ == "__main__":\n', 1)
     call = call.strip()
     call = call[len("main(") : -1]
+    settings_cells = [
+        ("markdown", "## Settings\n\nThe data's settings; the options' defaults are in `main`, the other "
+                     "settings are written where the code uses them."),
+        ("code", settings.strip()),
+    ] if settings else []
     return [
         ("markdown", "# Training " + head.splitlines()[0].split("'", 1)[-1].rsplit("'", 1)[0]
          + "\n\nWritten by Studio: the code of its train.py, one part a cell. Run the cells in order."),
         ("code", head.strip()),
-        ("markdown", "## Settings\n\nThe defaults of the script's options; the other settings are written where the code uses them."),
-        ("code", settings.strip()),
+        *settings_cells,
         ("markdown", "## The model\n\nThe class Studio generated from the canvas."),
         ("code", model.strip()),
         ("markdown", _STEPS),

@@ -320,6 +320,15 @@ def _five_steps(main: str, plan: dict, cls: str) -> str:
     return "".join(lines)
 
 
+#: the comment lines that open the parts of train.py (the notebook cuts its cells there)
+RULES = {
+    "settings": "# ---------------------------------------------------------------- the data (SETTINGS)\n",
+    "model": "# ---------------------------------------------------------------- the model, as Studio wrote it\n",
+    "main": "# ---------------------------------------------------------------- training: the five steps\n",
+    "runtime": "# ---------------------------------------------------------------- Studio's training functions\n",
+}
+
+
 # -- the file -----------------------------------------------------------------------------------
 
 
@@ -330,44 +339,57 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     fn = runtime_functions(settings)
     kind = settings.data.get("kind")
     roots = ["main", fn.metric, fn.rate, fn.read, *([fn.read_val] if fn.read_val else []), plan["loss"]["name"]]
-    for spec in [settings.data] + ([settings.val_data] if settings.val_data else []):
+    specs = [settings.data, *([settings.val_data] if settings.val_data else [])]
+    for spec in specs:
         roots += get_dataset(spec.get("kind")).generator  # found by name at run time
     generate = get_dataset(kind).generate
     roots += [generate] if generate else []
     from torch import nn
 
-    main = _five_steps(_runtime_pool()["main"][2], plan, cls)
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
     files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
     downloads = any(mark in model_body for mark in _DOWNLOADS)
-    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads}  # main's branches
+    shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)  # read first by rank 0
+    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
     facts = {"rate.__name__": fn.rate}
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if not plan["tensorboard"]:
         facts.update({"self.log": None, "hooks.log": None})
+    if not plan["plateau"]:  # no reduce-on-plateau record
+        facts["self.plateau"] = None
     facts["hooks.on_epoch_start(epoch)"] = False  # train.py's hooks never stop a run before an epoch
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
-    specs = [settings.data, *([settings.val_data] if settings.val_data else [])]
     kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
     facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     read = [plan.get("data") or {}, plan.get("val_data") or {}]  # the specs the readers take
     options = [{expr: read[i][option] for expr, option in get_dataset(spec.get("kind")).spec_facts
                 if option in read[i]} for i, spec in enumerate(specs)]
     facts.update({k: v for k, v in options[0].items() if all(k in o and o[k] == v for o in options)})
-    keep = _OPTIONS + (("data", "val_data") if files else ())
-    sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
+    data_keys = ("data", "val_data") if files else ()
+    keep = _OPTIONS + data_keys
+    functions = {"model_class": cls, "metric": fn.metric, "read": fn.read, "read_val": fn.read_val,
+                 "generate": generate, "rate": fn.rate}
+    # main reads the options from the command line and the rest as literals (argparse's defaults)
+    main = _trimmed(_five_steps(_runtime_pool()["main"][2], plan, cls), plan, facts, data_keys)
+    sources = runtime_sources(roots + loss_class, {"main": _named(main, functions)}, plan, facts, keep)
     loop = next(s for s in sources if s.startswith("def fit("))
-    rate = f" rate={fn.rate},"
     if "rate" not in _names(loop):  # a constant rate: the loop never sets it
         roots.remove(fn.rate)
-        sources, rate = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep), ""
-    sources = script_trim.unused_methods(sources)
+        main = _named(main, {**functions, "rate": None})
+        sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
+    sources = [script_trim.prune(source, {}) for source in
+               script_trim.inline_single_calls(script_trim.unused_methods(sources))]
     main = next(s for s in sources if s.startswith("def main("))
-    imports = _script_imports(sources)
-    used = set().union(*(settings_keys(src) for src in sources)) | set(keep)
-    plan = {key: value for key, value in plan.items() if key in used}  # what the copied code reads
+    sources.remove(main)
+    imports = _script_imports([main, *sources])
+    used = set().union(*(settings_keys(src) for src in [main, *sources])) | set(data_keys)
+    plan = {key: value for key, value in plan.items() if key in used and key not in _OPTIONS}
+    if not plan:  # nothing reads SETTINGS but main's own options: no SETTINGS
+        alone = main.replace("def main(settings)", "def main()", 1).replace("{**settings, ", "{", 1)
+        main = alone if "settings" not in _names(alone) else main
+    with_settings = "settings" in _names(main)  # main reads them, or passes them on
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
     taken, extra = {ln.strip() for ln in imports}, []
     for line in model_imports:
@@ -378,26 +400,36 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
             raise ExportError(f"the model's import {line.strip()!r} binds {', '.join(sorted(clash))}, a name the training script uses")
         extra.append(line)
         taken.add(line.strip())
-    read_val = f", read_val={fn.read_val}" if fn.read_val else ""
-    read_val += f", generate={generate}" if generate else ""
-    call = f"main(SETTINGS, {cls}, metric={fn.metric},{rate} read={fn.read}{read_val})"
     parts = [
         _header(cls, project_name),
         _sorted_imports(imports + extra),
-        "# ---------------------------------------------------------------- settings\n"
-        f"# The defaults of the command-line options ({kind} data); the other settings are literals.\n"
-        f"SETTINGS = {literal(plan)}\n",  # one line where it fits; ruff wraps it where not
-        "# ---------------------------------------------------------------- the model\n"
-        "# The class Studio generated for the project (Studio trains exactly this code).\n\n\n" + model_body,
-        "# ---------------------------------------------------------------- training\n"
-        "# The five steps of training in PyTorch: 1-3 below, 4 and 5 in `fit`.\n\n\n" + main,
-        "# ---------------------------------------------------------------- the runtime\n"
-        "# Studio's own training functions (studio/training/runtime/): the window trains with them.\n"
-        "\n\n" + "\n\n\n".join(s for s in sources if s != main),
-        f'if __name__ == "__main__":\n    {call}\n',
+        *([RULES["settings"] + f"SETTINGS = {literal(plan)}\n"] if with_settings else []),
+        RULES["model"] + model_body,
+        RULES["main"] + main,
+        RULES["runtime"] + "\n\n\n".join(sources),
+        f'if __name__ == "__main__":\n    main({"SETTINGS" if with_settings else ""})\n',
     ]
     head, imports_text, *rest = (p.rstrip("\n") + "\n" for p in parts)
     return head + "\n" + imports_text + "\n" + "\n\n".join(rest)
+
+
+def _named(main: str, functions: dict) -> str:
+    """`main` with its parameters that name a function (`read`, `metric`...) written as that
+    function's name (``read_generated``), and only the parameters left that it still reads."""
+    main = main.replace('f"Train {model_class.__name__} ', f'"Train {functions["model_class"]} ')  # a literal
+    tree = pyast.parse(main)
+    function = tree.body[0]
+    edits = [(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset, str(functions[n.id]))
+             for n in ast.walk(function) if isinstance(n, ast.Name) and n.id in functions]
+    lines = main.splitlines(keepends=True)
+    for line, col, end_line, end_col, text in sorted(edits, reverse=True):
+        lines[line - 1 : end_line] = [lines[line - 1][:col] + text + lines[end_line - 1][end_col:]]
+    body = "".join(lines)
+    read = {n.id for n in ast.walk(pyast.parse(body)) if isinstance(n, ast.Name)}
+    params = [a.arg for a in function.args.args if a.arg not in functions and a.arg in read]
+    head = lines[function.lineno - 1 : function.body[0].lineno - 1]
+    signature = f"def main({', '.join(params)}):\n"
+    return signature + body.split("\n", len(head))[-1] if head else body
 
 
 def _header(cls: str, project_name: str) -> str:
@@ -405,8 +437,8 @@ def _header(cls: str, project_name: str) -> str:
 
     name = _comment_text(project_name)
     return _dedent(f'''
-        # Training script for the Studio project '{name}', written by Studio {__version__}. Needs
-        # only PyTorch (torchvision for images); the same seed trains the weights `studio train` does.
+        # Trains the Studio project '{name}' (Studio {__version__}) as `studio train` does; needs only
+        # PyTorch (torchvision for images). The same seed gives the same weights.
         #   python train.py [--epochs 5] [--device cpu] [--out runs/try] [--resume CHECKPOINT]
         #   torchrun --nproc_per_node 4 train.py  (DDP: --batch-size is per process)
         """Train {cls} with the training settings of its Studio project."""

@@ -164,6 +164,17 @@ def _replace(lines: list[str], first: int, last: int, text: str) -> str:
 def _constant_operand(source: str, tree: ast.AST) -> str | None:
     """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``."""
     for node in ast.walk(tree):
+        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Constant):  # `a if True else b`
+            taken = node.body if node.test.value else node.orelse
+            text = ast.get_source_segment(source, taken)
+            if text is None:
+                continue
+            if not isinstance(taken, (ast.Constant, ast.Name, ast.Call, ast.Attribute, ast.Subscript)):
+                text = f"({text})"
+            lines = source.splitlines(keepends=True)
+            head = lines[node.lineno - 1][: node.col_offset]
+            tail = lines[node.end_lineno - 1][node.end_col_offset :]
+            return "".join(lines[: node.lineno - 1]) + head + text + tail + "".join(lines[node.end_lineno :])
         if not isinstance(node, ast.BoolOp):
             continue
         neutral = isinstance(node.op, ast.And)  # `True and x` is x; `False or x` is x
@@ -432,8 +443,11 @@ def unused_methods(sources: list[str]) -> list[str]:
     folding left uncalled or mixed precision's context in an fp32 script."""
     trees = [pyast.parse(source) for source in sources]
     named = {n.attr for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    named |= {n.value for tree in trees for n in ast.walk(tree)  # getattr(hooks, "log", None)
-              if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    strings = {n.value for tree in trees for n in ast.walk(tree)  # getattr(hooks, "log", None)
+               if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    named |= strings
+    loaded = {n.attr for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+              and isinstance(n.ctx, ast.Load)}
     kept = []
     for source, tree in zip(sources, trees, strict=True):
         lines = source.splitlines(keepends=True)
@@ -444,12 +458,18 @@ def unused_methods(sources: list[str]) -> list[str]:
                        and not {t.id for t in ast.walk(n.targets[0]) if isinstance(t, ast.Name)} & named
                        and all(isinstance(t, (ast.Name, ast.Tuple)) for t in ast.walk(n.targets[0])
                                if not isinstance(t, ast.expr_context))]
+            init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+            unused += [n for n in (init.body if init else []) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                       and isinstance(n.targets[0], ast.Attribute) and ast.unparse(n.targets[0].value) == "self"
+                       and n.targets[0].attr not in loaded and n.targets[0].attr not in strings
+                       and not any(isinstance(x, ast.Call) for x in ast.walk(n.value))]  # self.x = None
             for node in sorted(unused, key=lambda n: n.lineno, reverse=True):
-                if len(cls.body) <= 1:
-                    break
-                cls.body.remove(node)
+                owner = cls.body if node in cls.body else init.body
+                if len(owner) <= 1:
+                    continue
+                owner.remove(node)
                 first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
-                while first > 1 and not lines[first - 2].strip():  # with the blank line above it
+                while owner is cls.body and first > 1 and not lines[first - 2].strip():  # and the blank above
                     first -= 1
                 lines[first - 1 : node.end_lineno] = []
         kept.append("".join(lines))
@@ -459,3 +479,173 @@ def unused_methods(sources: list[str]) -> list[str]:
 def settings_keys(source: str) -> set:
     """The settings keys `source` still reads by name."""
     return {k for n in ast.walk(pyast.parse(source)) if (k := _settings_key(n)) is not None}
+
+
+def inline_single_calls(sources: list[str], max_lines: int = 8) -> list[str]:
+    """`sources` with each short function that one statement calls, and nothing else names,
+    written in place of that call (``order = epoch_order(n, True, generator)`` becomes
+    ``order = torch.randperm(n, generator=generator)``), as a reader would fold a one-use
+    helper into the code that uses it; the rest stay as they are."""
+    while True:
+        step = _inline_step(sources, max_lines)
+        if step is None:
+            return sources
+        sources = step
+
+
+def _inline_step(sources: list[str], max_lines: int) -> list[str] | None:
+    trees = [pyast.parse(source) for source in sources]
+    defs = {tree.body[0].name: i for i, tree in enumerate(trees)
+            if len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef) and not tree.body[0].decorator_list}
+    uses: dict[str, list] = {}
+    strings = set()
+    for i, tree in enumerate(trees):
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and n.id in defs:
+                uses.setdefault(n.id, []).append((i, n))
+            elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+                strings.add(n.value)  # found by name (globals()[...]): stays a function
+    for name, i_def in defs.items():
+        found = uses.get(name, [])
+        if len(found) != 1 or found[0][0] == i_def or name in strings:
+            continue
+        i_call, name_node = found[0]
+        text = _inlined(sources[i_def], trees[i_def].body[0], sources[i_call], trees[i_call], name_node, max_lines)
+        if text is not None:
+            out = list(sources)
+            out[i_call] = text
+            del out[i_def]
+            return out
+    return None
+
+
+def _stored(node: ast.AST) -> set[str]:
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return names | {n.name for n in ast.walk(node) if isinstance(n, ast.ExceptHandler) and n.name}
+
+
+def _inlined(def_source, function, call_source, call_tree, name_node, max_lines) -> str | None:
+    """`call_source` with the one call of `function` replaced by its body, or None when that
+    cannot be done plainly (a return before the end, names that would clash, a long body...)."""
+    args, body = function.args, function.body
+    if (args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs
+            or function.end_lineno - body[0].lineno + 1 > max_lines
+            or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.FunctionDef,
+                                  ast.ClassDef, ast.AsyncFunctionDef)) for n in ast.walk(ast.Module(body, [])))
+            or any(isinstance(n, ast.Return) for stmt in body[:-1] for n in ast.walk(stmt))
+            or any(isinstance(n, ast.Raise) or (isinstance(n, ast.Name) and n.id == "globals")
+                   for n in ast.walk(ast.Module(body, [])))):  # a check, or a lookup by name, keeps its name
+        return None
+    statement, scope = None, None
+    for inner, block in _blocks(call_tree):
+        for stmt in block:
+            if isinstance(stmt, (ast.Assign, ast.Return, ast.Expr)) and isinstance(stmt.value, ast.Call) \
+                    and stmt.value.func is name_node and (not isinstance(stmt, ast.Assign) or len(stmt.targets) == 1):
+                statement, scope = stmt, inner
+    if statement is None or scope is None:
+        return None
+    top = call_tree.body[0]
+    scope = top if isinstance(top, ast.FunctionDef) else scope  # a closure shares its function's names
+    call = statement.value
+    returns = isinstance(body[-1], ast.Return) and body[-1].value is not None
+    if not returns and not isinstance(statement, ast.Expr):
+        return None
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    names = [a.arg for a in args.args]
+    if len(call.args) > len(names):
+        return None
+    given = {**dict(zip(names, [(a, call_source) for a in call.args], strict=False)),
+             **{k.arg: (k.value, call_source) for k in call.keywords}}
+    defaults = dict(zip(names[len(names) - len(args.defaults):], args.defaults, strict=True))
+    stored = _stored(ast.Module(body, []))
+    loads = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    edits: dict[tuple, str] = {}
+    complex_seen, bound = False, []
+    parents = {id(child): node for node in ast.walk(ast.Module(body, [])) for child in ast.iter_child_nodes(node)}
+    for p in names:
+        if p in given:
+            arg, text_of = given[p]
+        elif p in defaults:
+            arg, text_of = defaults[p], def_source
+        else:
+            return None
+        uses = [n for n in loads if n.id == p]
+        if p in stored:
+            return None
+        arg_names = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+        if arg_names & stored:
+            return None
+        if not uses:
+            if any(isinstance(n, ast.Call) for n in ast.walk(arg)):
+                return None
+            continue
+        text = ast.get_source_segment(text_of, arg)
+        simple = isinstance(arg, (ast.Name, ast.Constant)) or (
+            isinstance(arg, ast.Attribute) and all(isinstance(n, (ast.Attribute, ast.Name, ast.Load)) for n in ast.walk(arg)))
+        if not simple:
+            header = body[0]
+            first = [n for n in ast.walk(header) if n not in
+                     {x for s in getattr(header, "body", []) + getattr(header, "orelse", []) for x in ast.walk(s)}]
+            if len(uses) > 1 or uses[0] not in first or complex_seen:
+                bound.append((p, text))  # `path = self.out / "checkpoint.pt"`, as the call bound it
+                continue
+            complex_seen = True  # one argument evaluated later than the others at most
+        if not simple and not isinstance(arg, (ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict)):
+            parent = parents.get(id(uses[0]))
+            bare = isinstance(parent, (ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Assign, ast.Return,
+                                       ast.Expr, ast.withitem, ast.Dict)) or (
+                isinstance(parent, ast.Call) and uses[0] in parent.args)
+            text = text if bare else f"({text})"  # `a + b` in place of a name, where it needs them
+        for n in uses:
+            edits[(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset)] = text
+    # the returned locals take the caller's names: `train, val = ...; return train, val` -> `a, b = ...`
+    renames, last_dropped = {}, False
+    if returns and isinstance(statement, ast.Assign):
+        target, value = statement.targets[0], body[-1].value
+        pairs = [(target, value)]
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+            pairs = list(zip(target.elts, value.elts, strict=True))
+        if all(isinstance(t, ast.Name) and isinstance(v, ast.Name) and v.id in stored for t, v in pairs) \
+                and len({v.id for _, v in pairs}) == len(pairs):
+            every = {n.id for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name)}
+            every |= {n.id for arg, _ in given.values() for n in ast.walk(arg) if isinstance(n, ast.Name)}
+            if not ({t.id for t, _ in pairs} - {v.id for _, v in pairs}) & every:  # the arguments' too
+                renames, last_dropped = {v.id: t.id for t, v in pairs}, True
+    caller_names = {n.id for n in ast.walk(scope) if isinstance(n, ast.Name)} | {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg)}
+    caller_stored = _stored(scope) | {a.arg for a in ast.walk(scope) if isinstance(a, ast.arg)}
+    if ((stored - set(renames)) | {p for p, _ in bound}) & caller_names:
+        return None
+    if {n.id for n in loads if n.id not in stored and n.id not in names} & caller_stored:
+        return None  # a global the function reads is a local where it is called
+    for n in ast.walk(ast.Module(body, [])):
+        if isinstance(n, ast.Name) and n.id in renames:
+            edits[(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset)] = renames[n.id]
+    lines = def_source.splitlines(keepends=True)
+    for (line, col, end_line, end_col), text in sorted(edits.items(), reverse=True):
+        lines[line - 1 : end_line] = [lines[line - 1][:col] + text + lines[end_line - 1][end_col:]]
+    edited = pyast.parse("".join(lines)).body[0]
+    new_body = edited.body
+    kept = new_body[:-1] if returns else new_body
+    text = textwrap.dedent("".join(lines[kept[0].lineno - 1 : kept[-1].end_lineno])) if kept else ""
+    text = "".join(f"{p} = {value}\n" for p, value in bound) + text
+    source_lines = "".join(lines)
+    if returns and not last_dropped:
+        value = ast.get_source_segment(source_lines, new_body[-1].value)
+        if isinstance(statement, ast.Assign):
+            text += f"{ast.get_source_segment(call_source, statement.targets[0])} = {value}\n"
+        elif isinstance(statement, ast.Return):
+            text += f"return {value}\n"
+        elif any(isinstance(n, ast.Call) for n in ast.walk(new_body[-1].value)):
+            text += value + "\n"
+    if not text.strip():
+        return None
+    text = text.rstrip("\n") + "\n"
+    caller_lines = call_source.splitlines(keepends=True)
+    result = _replace(caller_lines, statement.lineno, statement.end_lineno,
+                      textwrap.indent(text, " " * statement.col_offset))
+    try:
+        pyast.parse(result)
+    except SyntaxError:
+        return None
+    return result

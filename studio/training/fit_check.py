@@ -67,13 +67,7 @@ def read_signature(spec: Any, base_dir: str | Path | None):
 
 def describe_signature(sig) -> str:
     """``shapes (600 samples): samples of 1×28×28, 3 classes``: the data as the check saw it."""
-    if sig.target == "tokens":
-        target = f"the next token of {sig.vocab_size} at each position"
-    elif sig.target == "class":
-        target = f"{sig.num_classes} classes" if sig.num_classes is not None else "class labels"
-    else:
-        width = sig.target_width or 1
-        target = f"{width} target value{'s' * (width != 1)}"
+    target = sig.held.phrase(sig)
     shape = fmt_shape(sig.sample_shape) if sig.sample_shape is not None else "?"
     return f"{sig.note + ': ' if sig.note else ''}samples of {shape}, {target}"
 
@@ -164,7 +158,7 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
         return out  # shape problems are listed already
     sig = signature_for_loss(sig, loss)
     target = loss.targets  # what the loss compares the output with (`kinds.LossTarget`)
-    if target.windows or sig.target == "tokens":
+    if target.windows or sig.held.windows:
         out += _token_problems(graph, analysis, outputs[0], shape, sig, loss)
     elif target.class_indices and sig.numeric and (sig.num_classes or 0) > MANY_NUMERIC_CLASSES:
         out.append(FitProblem(
@@ -187,8 +181,10 @@ def signature_for_loss(sig, loss):
     that takes numbers (the check reads the loss before it counts classes)."""
     from dataclasses import replace
 
-    if loss.targets.numbers and sig.target == "class" and sig.numeric:
-        return replace(sig, num_classes=None, target="float", target_width=1)
+    from studio.training.signatures import VALUES
+
+    if loss.targets.numbers and sig.held.labels and sig.numeric:
+        return replace(sig, num_classes=None, target=VALUES, target_width=1)
     return sig
 
 
@@ -270,7 +266,7 @@ def _set_input_shape(block_id: str, want: tuple, have: tuple) -> Callable[[Graph
 
 
 def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[FitProblem]:
-    if sig.target != "class":
+    if not sig.held.labels:
         return [
             FitProblem(
                 f"{loss.label} needs class labels, but the data's targets are numbers"
@@ -322,7 +318,7 @@ def _reads_input(graph: Graph, block: Block) -> bool:
 
 def _token_problems(graph, analysis, output: Block, shape, sig, loss) -> list[FitProblem]:
     """Text windows and the next-token loss go together; the model gives N x T x V scores."""
-    if sig.target != "tokens":
+    if not sig.held.windows:
         return [FitProblem(f"{loss.label} needs a text file's windows, but the data has one label per sample"
                            f"{f' ({sig.note})' if sig.note else ''}. Choose Cross-entropy.", block_id=output.id)]
     if not loss.targets.windows:
@@ -344,11 +340,7 @@ def _token_problems(graph, analysis, output: Block, shape, sig, loss) -> list[Fi
 
 def _label_width(sig) -> int | None:
     """Outputs binary cross-entropy needs: one per label (one 0/1 column for two classes)."""
-    if sig.target == "float":
-        return sig.target_width
-    if sig.num_classes is None:
-        return None
-    return 1 if sig.num_classes <= 2 else sig.num_classes
+    return sig.held.width(sig)
 
 
 def _width_problems(graph, analysis, output: Block, shape, width, loss, what: str) -> list[FitProblem]:

@@ -28,6 +28,38 @@ class DataError(DataProblem):
 
 
 @dataclass(frozen=True)
+class DataTarget:
+    """What the targets of a data set hold, declared once: the checks read these fields, never
+    the name (a `DataSignature`'s ``target`` is one of `DATA_TARGETS`' keys)."""
+
+    name: str
+    #: one integer class label per sample (what cross-entropy compares scores with)
+    labels: bool
+    #: the next token at each position of a text window (next-token cross-entropy)
+    windows: bool
+    #: how the check's summary says it, e.g. "3 classes"
+    phrase: Any
+    #: the outputs a loss comparing one value per label or target needs (None: unknown)
+    width: Any
+
+
+def _label_count(sig) -> int | None:
+    """Class labels as binary cross-entropy reads them: one 0/1 column for two classes."""
+    return None if sig.num_classes is None else 1 if sig.num_classes <= 2 else sig.num_classes
+
+
+DATA_TARGETS = {t.name: t for t in (
+    DataTarget("class", labels=True, windows=False, width=_label_count,
+               phrase=lambda s: f"{s.num_classes} classes" if s.num_classes is not None else "class labels"),
+    DataTarget("float", labels=False, windows=False, width=lambda s: s.target_width,
+               phrase=lambda s: f"{s.target_width or 1} target value{'s' * ((s.target_width or 1) != 1)}"),
+    DataTarget("tokens", labels=False, windows=True, width=_label_count,
+               phrase=lambda s: f"the next token of {s.vocab_size} at each position"),
+)}
+VALUES = "float"  # the name of the target that is numbers (a regression loss's)
+
+
+@dataclass(frozen=True)
 class DataSignature:
     sample_shape: tuple[int, ...] | None  # one sample, without the batch dimension
     dtype: str  # of the inputs, e.g. "float32"
@@ -40,6 +72,11 @@ class DataSignature:
     numeric: bool = False
     #: images at their own size (the Image size option is empty): another size is one setting away
     own_size: bool = False
+
+    @property
+    def held(self) -> DataTarget:
+        """The declaration of what the targets hold."""
+        return DATA_TARGETS[self.target]
 
 
 def resolve(p: Any, base_dir, what: str) -> Path:

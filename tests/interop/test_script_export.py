@@ -142,7 +142,7 @@ def test_csv_data_plateau_schedule_warmup_clipping_and_early_stopping_match_too(
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
     text = script.read_text()
-    assert "def read_csv(" in text and "rate=plateau_rate, read=read_csv_data)" in text
+    assert "def read_csv(" in text and "= read_csv_data(" in text and "plateau_rate" in text
     assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
     run = subprocess.run(
         [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
@@ -226,7 +226,8 @@ def test_the_scripts_schedule_is_the_trainers_step_by_step(tmp_path, schedule):
     path.write_text(source)
     script = runpy.run_path(str(path), run_name="not_main")  # defines, does not train
     rate = script[get_schedule(schedule["name"]).rate]
-    assert f"rate={rate.__name__}," in source
+    main = source[source.index("def main(") : source.index("\n\n\n", source.index("def main("))]
+    assert f" {rate.__name__}," in main  # main hands fit the schedule's rate function by name
     steps_per_epoch = 7
     p = torch.zeros(1, requires_grad=True)
     sched = LRSchedule(torch.optim.SGD([p], lr=0.003), settings, steps_per_epoch)

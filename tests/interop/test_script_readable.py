@@ -54,16 +54,23 @@ def test_a_script_holds_only_the_code_its_project_runs():
     for unused in ("class TableRows", "def standardize", "def as_float_targets", "def read_csv",
                    "def read_image", "def make_optimizer", "def make_loss"):
         assert unused not in spiral, unused
-    settings = spiral[spiral.index("SETTINGS = {") : spiral.index("\n}\n")]
-    assert '"optimizer"' not in settings and '"loss"' not in settings  # written out in main
+    # no settings dict read by name: the options are argparse's defaults, the rest literals
+    assert "SETTINGS" not in spiral and 'default=30)' in spiral and "def main():" in spiral
+    assert "choose_threads" not in spiral  # torch's own thread count, as in the tutorial
     # 763 lines before the loop moved into the runtime, 649 before the trimming of #21's last
     # round (docstrings left out, tighter runtime functions), 591 before this one (no TensorBoard
     # unless asked, fit's 9 parameters, known locals and parameters folded across functions),
     # 432/454/707 before the data spec's options were folded (tokenizer, numbers) and the hooks
-    # nothing calls left out, choose_threads and choose_device tightened; the issue's targets are
-    # 200, 250 and 350
-    assert counts["mlp_classifier"] <= 416, counts
-    assert counts["shapes_cnn"] <= 438 and counts["tiny_gpt"] <= 682, counts
+    # nothing calls left out, choose_threads and choose_device tightened; 416/438/682 before
+    # main read its options as argparse defaults (no SETTINGS), torchrun's lines moved into main
+    # and the script left torch's thread count alone (368/396/640), then before one-use helpers
+    # were written where they are called and no plateau record kept without a plateau schedule
+    # (347/375/615), then before --resume and the checkpoint were written where they run;
+    # the issue's targets are 200, 250 and 350
+    assert counts["mlp_classifier"] <= 342, counts
+    assert counts["shapes_cnn"] <= 368 and counts["tiny_gpt"] <= 608, counts
+    assert counts["residual_network"] <= 388 and counts["shapes_resnet"] <= 414, counts
+    assert counts["transfer_learning"] <= 377, counts
 
 
 def _script_namespace(project: Path) -> tuple[str, dict]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from studio import pyast
-from studio.interop.script_trim import _constant_operand, call_facts, unused_methods
+from studio.interop.script_trim import (
+    _constant_operand,
+    call_facts,
+    inline_single_calls,
+    unused_methods,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,3 +74,66 @@ def test_an_argument_known_from_a_fact_makes_the_parameter_known():
     # a plain name is a local of one function: it says nothing about another's argument
     sources["sample"] = "def sample(tokenizer):\n    return make_codec(tokenizer, 'x')\n"
     assert call_facts(sources, {"spec['tokenizer']": "char", "tokenizer": "char"}) == {}
+
+
+def _run(sources: list[str], call: str):
+    namespace: dict = {}
+    exec("\n\n".join(sources), namespace)
+    return eval(call, namespace)
+
+
+def test_a_short_function_called_once_is_written_where_it_is_called_and_computes_the_same():
+    sources = [
+        "def order(n, shuffle, generator):\n    return list(range(n))[::-1] if shuffle else None",
+        "def pairs(n, shuffle, generator):\n    o = order(n + 1, shuffle, generator)\n    return o, n",
+        "def load(spec, read):\n    train, info = read(spec)\n    train = train * 2\n    return train, info",
+        "def main(spec):\n    data, info = load(spec, reader)\n    return data + info",
+        "def reader(spec):\n    return spec, 1",
+    ]
+    inlined = inline_single_calls(sources)
+    assert not any(s.startswith(("def order(", "def load(", "def reader(")) for s in inlined)
+    pairs = next(s for s in inlined if s.startswith("def pairs("))
+    assert "o = list(range(n + 1))[::-1] if shuffle else None" in pairs  # the one use takes the text
+    main = next(s for s in inlined if s.startswith("def main("))
+    # the returned locals take the caller's names: no `data, info = train, info` left over
+    assert "data, info = spec, 1\n    data = data * 2\n    return data + info" in main  # reader too
+    assert _run(inlined, "pairs(3, True, None), main(5)") == _run(sources, "pairs(3, True, None), main(5)")
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "def main(x):\n    n = 5\n    y = helper(x)\n    return y + n",  # helper's local n would clash
+        "def main(x):\n    return helper(x) + helper(x)",  # called twice
+        "def main(x):\n    return helper(*x)",  # arguments unpacked
+        "def main(x):\n    return globals()['helper'](x)",  # found by name
+        "def main(x):\n    y = [helper]\n    return y[0](x)",  # used as a value
+    ],
+)
+def test_a_function_stays_where_inlining_would_change_what_the_code_means(caller):
+    helper = "def helper(x):\n    n = x * 2\n    return n + 1"
+    assert inline_single_calls([helper, caller]) == [helper, caller]
+
+
+def test_an_attribute_nothing_reads_goes_from_init():
+    source = ("class Progress:\n    def __init__(self):\n        self.epoch = 0\n        self.plateau = None\n\n"
+              "    def state_dict(self):\n        return {'epoch': self.epoch}")
+    kept = unused_methods([source, "p = Progress()\nprint(p.state_dict())"])[0]
+    assert "self.plateau" not in kept and "self.epoch = 0" in kept
+
+
+def test_an_argument_read_twice_is_bound_once_and_a_check_keeps_its_name():
+    save = "def save(path, value):\n    tmp = path + '.tmp'\n    return tmp, path, value"
+    caller = "def end(out, value):\n    done = save(out + '/checkpoint.pt', value)\n    return done"
+    inlined = inline_single_calls([save, caller])
+    assert len(inlined) == 1 and "    path = out + '/checkpoint.pt'\n    tmp = path + '.tmp'" in inlined[0]
+    assert _run(inlined, "end('o', 3)") == _run([save, caller], "end('o', 3)")
+    check = "def split(n):\n    if n == 0:\n        raise ValueError(n)\n    return n // 2"
+    assert inline_single_calls([check, "def main(n):\n    half = split(n)\n    return half"])[0] == check
+
+
+def test_a_returned_local_takes_the_callers_name_only_where_no_argument_reads_that_name():
+    load = "def load(x):\n    train = x * 2\n    y = x + 1\n    return train, y"
+    caller = "def main(data):\n    data, extra = load(data)\n    return data, extra"
+    inlined = inline_single_calls([load, caller])
+    assert _run(inlined, "main(5)") == _run([load, caller], "main(5)") == (10, 6)

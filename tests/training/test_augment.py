@@ -18,6 +18,7 @@ from studio.training.plan import data_plan
 from studio.training.runtime.augment import image_pipeline, table_pipeline
 from studio.training.settings import SETTINGS_VERSION, TrainingSettings
 from studio.training.transforms import TRANSFORMS, pipeline_spec, step, transforms_for
+from tests.training.training_helpers import script_data
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
@@ -157,7 +158,7 @@ def test_train_py_builds_the_augmentation_training_used(tmp_path):
     script = runpy.run_path(str(script_path), run_name="not_main")
     settings = TrainingSettings.from_dict(project.training)
     studio = load_data(settings, tmp_path)
-    train, val, _ = script["load_data"](script["data_files"](script["SETTINGS"], str(tmp_path)), script["read_image_folder"])
+    train, val, _ = script_data(script, tmp_path)
     assert len(train) == len(studio.train) and len(val) == len(studio.val)
     for seed in (0, 1):
         torch.manual_seed(seed)

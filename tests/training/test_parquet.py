@@ -12,6 +12,7 @@ import torch
 from studio.training.data_summary import summarize
 from studio.training.datasets import DatasetError, load_data
 from studio.training.settings import TrainingSettings
+from tests.training.training_helpers import script_data
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -108,7 +109,7 @@ def test_train_py_reads_parquet_with_the_same_function(tmp_path):
     assert "def read_parquet_data(" in source
     (tmp_path / "train.py").write_text(source)
     script = runpy.run_path(str(tmp_path / "train.py"), run_name="not_main")
-    train, val, info = script["load_data"](script["data_files"](script["SETTINGS"], str(tmp_path)), script["read_parquet_data"])
+    train, val, info = script_data(script, tmp_path)
     studio = load_data(TrainingSettings.from_dict(project["training"]), tmp_path)
     assert (
         torch.equal(train.tensors[0], studio.train.tensors[0])

@@ -21,3 +21,29 @@ def make_settings(**over) -> TrainingSettings:
 
 def mlp(inputs=2, outputs=2, hidden=16):
     return nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, outputs))
+
+
+def script_data(script: dict, folder) -> tuple:
+    """(train, val, info) as an exported train.py's `main` reads them, its data read from
+    `folder` (--data): `main` runs until it batches the validation set (its data code is written
+    into `main` itself, as the project runs it, so the test runs that code)."""
+    import sys
+    from unittest import mock
+
+    class Read(Exception):
+        pass
+
+    seen = {}
+
+    def val_batches(*args):
+        seen.update(sys._getframe(1).f_locals)
+        raise Read
+
+    main = script["main"]
+    argv = ["train.py", "--data", str(folder), "--out", str(folder), "--device", "cpu"]
+    with mock.patch.dict(main.__globals__, {"val_batches": val_batches}), mock.patch.object(sys, "argv", argv):
+        try:
+            main(script["SETTINGS"]) if "SETTINGS" in script else main()
+        except Read:
+            pass
+    return seen["train_data"], seen["val_data"], seen["info"]

@@ -55,16 +55,19 @@ class Progress:
         stop = plan["early_stopping"] or {}
         self.epoch, self.step, self.scale, self.history = 0, 0, 1.0, []
         self.best = Monitor(plan["mode"], stop.get("min_delta", 0.0))
-        self.plateau = Monitor(plan["mode"])
+        self.plateau = Monitor(plan["mode"]) if plan["plateau"] else None  # reduce-on-plateau's
 
     def state_dict(self):
         state = {key: getattr(self, key) for key in ("epoch", "step", "scale", "history")}
-        return {**state, "plateau": self.plateau.state_dict(), **self.best.state_dict()}
+        if self.plateau is not None:
+            state["plateau"] = self.plateau.state_dict()
+        return {**state, **self.best.state_dict()}
 
     def load_state_dict(self, state):
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.scale, self.history = float(state["scale"]), list(state["history"])
-        self.plateau.load_state_dict(state["plateau"])
+        if self.plateau is not None and "plateau" in state:
+            self.plateau.load_state_dict(state["plateau"])
         self.best.load_state_dict(state)
 
 

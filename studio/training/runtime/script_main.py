@@ -34,27 +34,6 @@ from studio.training.runtime.loop import (
     write_metrics,
 )
 from studio.training.runtime.targets import standardized_targets
-from studio.training.runtime.threads import choose_threads
-
-
-def parse_args(settings, description):
-    parser = argparse.ArgumentParser(description=description)
-    if settings["text"]:
-        parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT")
-        parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
-        parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest")
-    parser.add_argument("--epochs", type=int, default=settings["epochs"])
-    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per rank")
-    parser.add_argument("--seed", type=int, default=settings["seed"])
-    parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda:N or mps")
-    if settings["files"]:
-        here = str(Path(sys.argv[0]).resolve().parent)
-        parser.add_argument("--data", default=here, help="the folder of the data files")
-    parser.add_argument("--out", default=settings["out"], help="for metrics, weights, checkpoints")
-    parser.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint.pt to go on from")
-    if settings["tensorboard"]:
-        parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
-    return parser.parse_args()
 
 
 def data_files(settings, folder):
@@ -70,19 +49,6 @@ def data_files(settings, folder):
                          f"that holds {spec['path']}.")
             settings[key] = {**spec, "path": str(path)}
     return settings
-
-
-def start_processes(device_name):
-    """(distributed, rank, world size, device): under torchrun one process per GPU (nccl) or
-    several on the CPU (gloo), each on the GPU of its local rank; one process otherwise."""
-    device = choose_device(device_name)
-    if "LOCAL_RANK" not in os.environ:
-        return False, 0, 1, device
-    if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-        torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return True, dist.get_rank(), dist.get_world_size(), device
 
 
 def train_batches(data, s, device, distributed, generator):
@@ -167,14 +133,13 @@ class ScriptHooks:
 
     def reduce(self, *values):
         """The sums of `values` over the DistributedDataParallel processes."""
-        if not dist.is_initialized():
-            return values
         totals = torch.tensor(values, dtype=torch.float64, device=self.device)
-        dist.all_reduce(totals)  # DDP: the sum over all processes, in each
+        if dist.is_initialized():
+            dist.all_reduce(totals)  # DDP: the sum over all processes, in each
         return totals.tolist()
 
     def on_epoch_end(self, epoch, metrics, improved):
-        net, _, progress, _ = self.run
+        net, optimizer, progress, generator = self.run
         if self.log is not None:
             self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
         if self.rank != 0:
@@ -182,7 +147,7 @@ class ScriptHooks:
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
         print(f"epoch {epoch}  {shown}", flush=True)
         write_metrics(self.out / "metrics.csv", progress.history)
-        save_checkpoint(self.out / "checkpoint.pt", *self.run)
+        save_checkpoint(self.out / "checkpoint.pt", net, optimizer, progress, generator)
         if improved:
             save_weights(net, self.out / "best.pt")
 
@@ -224,23 +189,47 @@ def resume(path, net, optimizer, progress, generator):
 def main(settings, model_class, metric, read, rate=None, read_val=None, generate=None):
     """Train `model_class` as `settings` say; `metric`, `read` and `rate` are the runtime
     functions the project's loss, dataset and schedule name (no `rate`: the optimizer's own, as
-    it is); `generate` the one --generate runs."""
-    args = parse_args(settings, f"Train {model_class.__name__} as its Studio project does.")
+    it is); `generate` the one --generate runs. Under torchrun each process trains on its share."""
+    parser = argparse.ArgumentParser(description=f"Train {model_class.__name__} as its Studio project does.")
+    if settings["text"]:
+        parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT")
+        parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
+        parser.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest")
+    parser.add_argument("--epochs", type=int, default=settings["epochs"])
+    parser.add_argument("--batch-size", type=int, default=settings["batch_size"], help="per process")
+    parser.add_argument("--seed", type=int, default=settings["seed"])
+    parser.add_argument("--device", default=settings["device"], help="auto, cpu, cuda:N or mps")
+    if settings["files"]:
+        here = str(Path(sys.argv[0]).resolve().parent)
+        parser.add_argument("--data", default=here, help="the folder of the data files")
+    parser.add_argument("--out", default=settings["out"], help="for metrics, weights, checkpoints")
+    parser.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint.pt to go on from")
+    if settings["tensorboard"]:
+        parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
+    args = parser.parse_args()
     if settings["text"] and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     if settings["files"]:
         s = data_files(s, args.data)  # the data paths are relative to --data
-    distributed, rank, world_size, device = start_processes(args.device)  # DDP: one process per GPU
-    _, why = choose_threads(device, processes=world_size)
+    device, rank, world_size = choose_device(args.device), 0, 1
+    distributed = "LOCAL_RANK" in os.environ  # DDP: torchrun starts one process per GPU
+    if distributed:  # DDP: join the others (nccl on GPUs, gloo on the CPU)
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank, world_size = dist.get_rank(), dist.get_world_size()
+        if device.type == "cpu":  # DDP on the CPU: the processes share the cores
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
     if rank == 0:
-        print(f"Training on {device} with {why}.")
-    if distributed and rank != 0:
+        print(f"Training on {device}.")
+    if settings["shared_data"] and distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, info = load_data(s, read, read_val)
-    if distributed and rank == 0:
+    if settings["shared_data"] and distributed and rank == 0:
         dist.barrier()
-    torch.manual_seed(s["seed"])  # the same seed gives the same initial weights
+    torch.manual_seed(args.seed)  # the same seed gives the same initial weights
     if not settings["downloads"]:
         model = model_class()  # 1. the model, with fresh weights
     else:
@@ -250,40 +239,40 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
             where = os.path.join(torch.hub.get_dir(), "checkpoints")
             sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
                      f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
-    optimizer = make_optimizer(model.parameters(), **s["optimizer"])  # 2. the optimizer
-    loss_fn = make_loss(s["loss"])  # 2. and the loss function
-    if s["class_weights"]:
+    optimizer = make_optimizer(model.parameters(), **settings["optimizer"])  # 2. the optimizer
+    loss_fn = make_loss(settings["loss"])  # 2. and the loss function
+    if settings["class_weights"]:
         weigh_classes(loss_fn, train_data, None, device)  # the classes the training set holds
     net = model.to(device)
     if distributed:  # DDP: backward() averages the gradients over the processes
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    if s["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
+    if settings["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
         model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
-    generator = torch.Generator().manual_seed(s["seed"])
+    generator = torch.Generator().manual_seed(args.seed)
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
     validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
     # training's randomness (dropout, augmentation) does not depend on what building the model drew
-    torch.manual_seed(s["seed"] + rank)
+    torch.manual_seed(args.seed + rank)
     progress, out = Progress(s), Path(args.out)
     run = (net, optimizer, progress, generator)
     if args.resume:
-        resume(args.resume, *run)
+        resume(args.resume, net, optimizer, progress, generator)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     hooks = ScriptHooks(metric, device, out, rank, run, steps_per_epoch)
-    if s["precision"] != "none":
+    if settings["precision"] != "none":
         hooks.autocast, hooks.scaler = mixed_precision(s, device)
-    if s["tensorboard"] and args.tensorboard and rank == 0:  # only the first process writes
+    if settings["tensorboard"] and args.tensorboard and rank == 0:  # only the first process writes
         hooks.log = EventLog(args.tensorboard)
     status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, rate, validation)
     if hooks.log is not None:
         hooks.log.close()
     if rank == 0 and status == "nan":
-        why = f"The loss stopped being a number in epoch {progress.epoch + 1}."
-        hint = "Try a lower learning rate, gradient clipping, or check the data for NaN values."
-        print(why, hint, file=sys.stderr)
+        hint = "try a lower learning rate, gradient clipping, or check the data for NaN values"
+        sys.stderr.write(f"The loss is no longer a number in epoch {progress.epoch + 1}: {hint}.\n")
     if status == "early_stopped" and rank == 0:
-        print(f"Stopped early: {s['monitor']} did not improve for {s['early_stopping']['patience']} epochs.")
+        monitor, patience = settings["monitor"], settings["early_stopping"]["patience"]
+        print(f"Stopped early: {monitor} did not improve for {patience} epochs.")
     if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt", info):
         print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
     if distributed:
