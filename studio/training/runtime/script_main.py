@@ -34,6 +34,7 @@ from studio.training.runtime.loop import (
     write_metrics,
 )
 from studio.training.runtime.targets import standardized_targets
+from studio.training.runtime.threads import choose_threads
 
 
 def data_files(settings, folder):
@@ -220,10 +221,9 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         rank, world_size = dist.get_rank(), dist.get_world_size()
-        if device.type == "cpu":  # DDP on the CPU: the processes share the cores
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
+    _, threads = choose_threads(device, processes=world_size)  # the cores other work leaves idle
     if rank == 0:
-        print(f"Training on {device}.")
+        print(f"Training on {device} with {threads}.")
     if settings["shared_data"] and distributed and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, info = load_data(s, read, read_val)
