@@ -114,7 +114,8 @@ def evaluate_block(
     key = (spec.id, _freeze(params), frozen, in_specs, trust.decisions(outside))
     hit = _memo.get(key)
     if hit is not None:
-        _memo.move_to_end(key)
+        with contextlib.suppress(KeyError):  # another thread (the Code view's) evicted it
+            _memo.move_to_end(key)
         return hit
     info = _evaluate(spec, params, in_specs, frozen, trust)
     _memo[key] = info
