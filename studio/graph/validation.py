@@ -138,7 +138,8 @@ class Validation:
                 unused = [bid for bid in g.blocks if bid in unreached]  # _pos is the blocks' order
             else:
                 unused = sorted(unreached, key=self._pos.__getitem__)
-            self._unused = [self._warning(bid) for bid in unused]
+            made, warning = self._warnings.get, self._warning
+            self._unused = [made(bid) or warning(bid) for bid in unused]
         return _assemble(
             g,
             set(self._roles),
@@ -179,17 +180,20 @@ class Validation:
         flip = 1 if step > 0 else 0  # the count at which a block's answer flips
         gain, lose = (reached, unreached) if step > 0 else (unreached, reached)
         stack = [block_id]
-        push, pop = stack.append, stack.pop
+        flipped = []  # moved between the sets at the end, in bulk: the Output's wire flips all
+        add, push, pop = flipped.append, stack.append, stack.pop
         while stack:
             bid = pop()
             n = live[bid] = live[bid] + step
             if n != flip or bid in outputs:
                 continue  # its answer did not flip
-            gain.add(bid)
-            lose.discard(bid)
-            self._unused = None
+            add(bid)
             for e in into[bid]:
                 push(e.src)
+        if flipped:
+            gain.update(flipped)
+            lose.difference_update(flipped)
+            self._unused = None
 
     def _wires_into(self, bid: str) -> list[Edge]:
         wires = self._into.get(bid, [])
