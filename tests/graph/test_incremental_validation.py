@@ -362,3 +362,44 @@ def test_a_doubled_wire_put_back_in_another_order_is_evaluated_again(monkeypatch
     _assert_equals_full(g, analysis)
     assert analysis.block_info(target).in_shapes == ((BATCH, 3),)
     analysis.close()
+
+
+def test_the_outputs_wire_put_back_restores_every_blocks_answer_without_walking_again(
+    monkeypatch,
+):
+    """Removing the only Output's wire tells every block it leads to no Output; putting the wire
+    back (or undoing) takes that back without walking the graph again, unless the wiring
+    changed between (then it walks, and still equals validating the whole graph)."""
+    g = _branched(30)
+    validation = Validation(g)
+    validation.diagnostics()
+    walks = []
+    real = Validation._live_changed
+
+    def counting(self, block_id, step):
+        walks.append(block_id)
+        return real(self, block_id, step)
+
+    monkeypatch.setattr(Validation, "_live_changed", counting)
+    out = next(b for b in g.blocks.values() if b.type == "output")
+    wire = g.edge_into(out.id, "in")
+    g.disconnect(wire.id)
+    unused = validation.diagnostics()
+    assert unused == validate(g) and len(walks) == 1
+    assert sum(not d.is_error for d in unused) == len(g.blocks) - 1  # all but the Output
+    g.insert_edge(wire)
+    assert validation.diagnostics() == validate(g) == [] and len(walks) == 1
+    # a wire added between, into a block the removal had flipped (it leads to an Output again
+    # once the wire is back, and so does the new wire's block): the put-back walks
+    side = g.add_block("relu")
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    validation.diagnostics()
+    walks.clear()
+    g.disconnect(wire.id)
+    validation.diagnostics()
+    g.connect(side.id, "out", linears[5], "in", strict=False)
+    g.insert_edge(wire)
+    found = validation.diagnostics()
+    assert found == validate(g) and len(walks) == 2
+    assert not any(d.block_id == side.id and not d.is_error for d in found)  # it leads somewhere
+    validation.close()
