@@ -102,6 +102,7 @@ class Analysis:
         self._undo: _Undo | None = None
         #: blocks that make a parameter another's tensor (Tie weights), evaluated last
         self._sharing = {b.id for b in graph.blocks.values() if b.spec.shares is not None}
+        self._specs: dict[str, Any] = {}  # type id -> declaration (see _spec)
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
         self._validation = Validation(graph) if listen else None
@@ -268,8 +269,10 @@ class Analysis:
             old = info.get(bid)
             if old is new or old == new:
                 continue
-            count(old, -1)
-            count(new, 1)
+            if old is not None and (old.params or old.size_bytes or old.macs):
+                count(old, -1)
+            if new.params or new.size_bytes or new.macs:
+                count(new, 1)
             info[bid] = new
             changed.add(bid)
             if before is not None:
@@ -306,10 +309,10 @@ class Analysis:
         bid = block.id
         if bid in self._cyclic:
             return UNKNOWN
-        spec = block.spec
+        spec = self._specs.get(block.type) or self._spec(block)
         if self._inputs is not None and spec.role == ROLE_INPUT:
             return self._given_input(block)
-        params = self.params_of(block)
+        params = self.params_of(block) if self._overrides else block.params
         ports = spec.input_ports(params)
         wires = self._wires_raw(bid)
         if len(ports) == 1 and len(wires) == 1 and wires[0].dst_port == ports[0].name:
@@ -328,6 +331,14 @@ class Analysis:
             if unknown is not None:
                 return unknown
         return evaluate_block(spec, params, in_specs, frozen, self.trust)
+
+    def _spec(self, block: Block):
+        """``block.spec``, kept by type id for the registry's own types (a module use's is its
+        definition's, which an edit of the definition replaces: asked each time)."""
+        spec = block.spec
+        if spec.definition is None and spec.id == block.type:
+            self._specs[block.type] = spec
+        return spec
 
     def _in_specs(self, bid: str, ports: tuple, wires: list[Edge]) -> tuple[InSpec, ...]:
         by_port: dict[str, Edge] = {}
