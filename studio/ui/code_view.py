@@ -134,7 +134,7 @@ class CodeView(QWidget):
         self._settle.stop()
         if self._writer is not None:
             return  # _finished starts the next one if still stale
-        snapshot, name, token = self.doc.graph.to_dict(), self.doc.project.name, self._edits
+        snapshot, name, token = [self.doc.graph.to_dict()], self.doc.project.name, self._edits
         trust = self.doc.analysis.trust
         self._writer = Job(lambda: write_snapshot(snapshot, name, trust))
         self._writer.succeeded.connect(lambda result: self._written(token, name, *result))

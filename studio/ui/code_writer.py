@@ -42,15 +42,22 @@ def write_code(graph: Graph, name: str, analysis: Any) -> tuple[str, str]:
         return text, "The code could not be written"
 
 
-def write_snapshot(snapshot: dict, name: str, trust: Any) -> tuple[str, str, list]:
-    """``(source, status line, colours)`` of the code of a project snapshot (``Graph.to_dict``),
-    with its own one-off analysis: what a background write runs (``studio.ui.jobs.Job``)."""
+def write_snapshot(snapshot: list[dict], name: str, trust: Any) -> tuple[str, str, list]:
+    """``(source, status line, colours)`` of the code of a project snapshot (``Graph.to_dict``,
+    the one item of ``snapshot``, taken out so this thread frees it), with its own one-off
+    analysis: what a background write runs (``studio.ui.jobs.Job``). The graph and analysis
+    built from it are freed here too, before the result goes to the GUI thread: freeing 2,000
+    blocks there, or beside it while it shows the text, held the GIL from it."""
+    source, status = _write(snapshot.pop(), name, trust)
+    return source, status, python_spans(source)
+
+
+def _write(snapshot: dict, name: str, trust: Any) -> tuple[str, str]:
     try:
         from studio.compiler import Analysis
 
         graph = Graph.from_dict(snapshot)
-        source, status = write_code(graph, name, Analysis(graph, False, trust=trust))
+        return write_code(graph, name, Analysis(graph, False, trust=trust))
     except Exception as e:  # noqa: BLE001 - e.g. a snapshot that does not load: shown
-        source = problems_comment([f"Studio could not write this model's code: {e}"])
-        status = "The code could not be written"
-    return source, status, python_spans(source)
+        text = problems_comment([f"Studio could not write this model's code: {e}"])
+        return text, "The code could not be written"
