@@ -57,6 +57,9 @@ class UseResult:
     copies: list[Analysis] = field(default_factory=list)
 
 
+_NO_INPUT = (None,)  # the inputs of a one-input block below a missing wire
+
+
 class Analysis:
     """Shapes, counts and problems of ``graph``.
 
@@ -267,7 +270,7 @@ class Analysis:
             _, bid = pop(heap)
             new = self._evaluate(blocks[bid])
             old = info.get(bid)
-            if old is new or old == new:
+            if old is new or (old is not None and old.out_shapes == new.out_shapes and old == new):
                 continue
             if old is not None and (old.params or old.size_bytes or old.macs):
                 count(old, -1)
@@ -316,7 +319,13 @@ class Analysis:
         ports = spec.input_ports(params)
         wires = self._wires_raw(bid)
         if len(ports) == 1 and len(wires) == 1 and wires[0].dst_port == ports[0].name:
-            in_specs = (self._value_spec(wires[0]),)  # the usual block: one input, one wire
+            # the usual block: one input, one wire, from a block with one output
+            src = self.info.get(wires[0].src)
+            if src is not None and len(src.out_shapes) == 1:
+                shape = src.out_shapes[0]
+                in_specs = _NO_INPUT if shape is None else ((shape, src.out_dtypes[0]),)
+            else:
+                in_specs = (self._value_spec(wires[0]),)
         else:
             in_specs = self._in_specs(bid, ports, wires)
         frozen = block.frozen or self._frozen
