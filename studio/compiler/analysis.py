@@ -266,6 +266,7 @@ class Analysis:
         if before is not None:
             sums, failed_before = list(self._sums), set(failed)
         pop, push = heapq.heappop, heapq.heappush
+        flood = not self._cyclic and not self._overrides
         while heap:
             _, bid = pop(heap)
             new = self._evaluate(blocks[bid])
@@ -285,6 +286,9 @@ class Analysis:
             elif failed:
                 failed.discard(bid)
             if old is None or old.out_shapes != new.out_shapes or old.out_dtypes != new.out_dtypes:
+                if flood and new.out_shapes and not new.error and not any(new.out_shapes):
+                    self._flood(bid, queued, changed, before, lambda b: push(heap, (pos[b], b)))
+                    continue
                 for nxt in succ(bid):
                     if nxt not in queued:
                         queued.add(nxt)
@@ -292,6 +296,58 @@ class Analysis:
         if before and None not in before.values() and not self.use_results:
             self._undo = _Undo(tuple(wiring), before, sums, failed_before)
         return changed
+
+    def _flood(self, bid: str, queued: set, changed: set, before: dict | None, later) -> None:
+        """``bid``'s outputs just became unknown: so does every block below it that takes one
+        input, by one wire (from the block above, whose answer is final), found depth first
+        without the ordered queue; any other block below goes to ``later`` (the queue). The
+        same answers the queue gives (what ``_evaluate`` gives such a block), 2,200 of them
+        below a wire removed mid-chain in benchmarks/graph_scale.py."""
+        info, blocks, failed, count = self.info, self.graph.blocks, self._failed, self._count
+        out = self.graph._out
+        stack = [bid]
+        while stack:
+            for e in out[stack.pop()]:
+                nxt = e.dst
+                if nxt in queued:
+                    continue
+                queued.add(nxt)
+                new = self._unknown_below(blocks[nxt])
+                if new is None:
+                    later(nxt)
+                    continue
+                old = info.get(nxt)
+                if old is new:
+                    continue  # unknown already: nothing below it changes
+                if old is not None and (old.params or old.size_bytes or old.macs):
+                    count(old, -1)
+                info[nxt] = new
+                changed.add(nxt)
+                if before is not None:
+                    before[nxt] = old
+                if failed:
+                    failed.discard(nxt)
+                if (
+                    old is None
+                    or old.out_shapes != new.out_shapes
+                    or old.out_dtypes != new.out_dtypes
+                ):
+                    stack.append(nxt)
+
+    def _unknown_below(self, block: Block) -> BlockInfo | None:
+        """The answer of a block with one (required) input, fed by one wire from a block whose
+        outputs are all unknown; None when the block is not that simple (evaluate it then)."""
+        spec = self._specs.get(block.type) or self._spec(block)
+        if spec.definition is not None:
+            return None
+        params = block.params
+        ports = spec.input_ports(params)
+        if len(ports) != 1:
+            return None
+        wires = self._wires_raw(block.id)
+        if len(wires) != 1 or wires[0].dst_port != ports[0].name:
+            return None
+        return missing_input(spec, params, _NO_INPUT, ports)
 
     def _put_back(self, undo: _Undo) -> set[str]:
         """The wires are as they were before the last refresh: so is every block's info."""
