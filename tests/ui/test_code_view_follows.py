@@ -56,6 +56,9 @@ def test_an_edit_behind_the_inspector_tab_shows_when_the_code_tab_is_raised(show
     assert len(calls) == 1  # both edits written once, when shown
     assert calls[0] is not threading.main_thread()
     assert view.status.text().startswith("class ")
+    # written from a snapshot, it is exactly what Export writes from the live graph
+    w.doc.refresh()
+    assert text == studio.compiler.generate(w.doc.graph, w.doc.project.name, w.doc.analysis).source
 
 
 def test_a_burst_of_edits_in_the_visible_code_tab_is_written_once_after_it_settles(shown, qtbot):
