@@ -8,10 +8,12 @@ middle of the graph (``add``: the block and its wire) and removing it again (``r
 code generation. Two wire edits that change much more are printed beside them, as the cost of
 what they change: the only Output's wire removed and put back (``wire_out``: every block's "leads
 to no Output" warning comes and goes) and a wire in the middle of the chain (``wire_mid``: every
-shape below it becomes unknown and comes back). One line per size; the last line is the largest
-size, then each edit at the smaller sizes:
+shape below it becomes unknown and comes back; its two halves are printed too: removing it
+evaluates every block below, putting it back restores what the removal overwrote). One line per
+size; the last line is the largest size, then each edit at the smaller sizes:
 ``blocks=5000 infer_s=<float> edit_ms=<float> wire_ms=<float> add_ms=<float> remove_ms=<float>
-wire_out_ms=<float> wire_mid_ms=<float> codegen_s=<float> edit_ms_100=... (each, and _1000)``
+wire_out_ms=<float> wire_mid_ms=<float> wire_mid_remove_ms=<float> wire_mid_restore_ms=<float>
+codegen_s=<float> edit_ms_100=... (each, and _1000)``
 
 ``--modules`` measures the same with the 2,000 blocks inside 50 uses of 5 module definitions
 (40 blocks each, with a per-use ``width``; the edit is one parameter inside a definition, so
@@ -173,7 +175,7 @@ def measure(n_blocks: int, repeat: int) -> dict:
     """Median seconds of full inference, milliseconds of each kind of edit with the refresh after
     it, seconds of codegen."""
     infer, edit, wire, add, remove, codegen = [], [], [], [], [], []
-    wire_out, wire_mid = [], []
+    wire_out, wire_mid, mid_remove, mid_restore = [], [], [], []
     for _ in range(repeat):
         g, first = build(n_blocks)
         clear_cache()
@@ -197,9 +199,14 @@ def measure(n_blocks: int, repeat: int) -> dict:
                 t0 = time.perf_counter()
                 g.disconnect(into.id)
                 analysis.refresh()
+                t1 = time.perf_counter()
                 g.insert_edge(into)
                 analysis.refresh()
-                times.append((time.perf_counter() - t0) * 1000 / 2)
+                t2 = time.perf_counter()
+                times.append((t2 - t0) * 1000 / 2)
+                if times is wire_mid:
+                    mid_remove.append((t1 - t0) * 1000)
+                    mid_restore.append((t2 - t1) * 1000)
         second = g.add_block("output")
         analysis.refresh()
         for _ in range(3):
@@ -236,6 +243,8 @@ def measure(n_blocks: int, repeat: int) -> dict:
         "remove_ms": statistics.median(remove),
         "wire_out_ms": statistics.median(wire_out),
         "wire_mid_ms": statistics.median(wire_mid),
+        "mid_remove_ms": statistics.median(mid_remove),
+        "mid_restore_ms": statistics.median(mid_restore),
         "codegen_s": statistics.median(codegen),
         "changed": len(changed),
         "lines": len(code.source.splitlines()),
@@ -272,7 +281,8 @@ def main() -> None:
             f"  {r['blocks']:>6} blocks: infer {r['infer_s']:.3f} s, parameter edit {r['edit_ms']:.2f} ms "
             f"({r['changed']} blocks re-evaluated), wire edit {r['wire_ms']:.2f} ms, add a block "
             f"{r['add_ms']:.2f} ms, remove it {r['remove_ms']:.2f} ms; the Output's wire {r['wire_out_ms']:.2f} ms, "
-            f"a wire mid-chain {r['wire_mid_ms']:.2f} ms; codegen {r['codegen_s']:.3f} s "
+            f"a wire mid-chain {r['wire_mid_ms']:.2f} ms (removed {r['mid_remove_ms']:.2f}, put back "
+            f"{r['mid_restore_ms']:.2f}); codegen {r['codegen_s']:.3f} s "
             f"({r['lines']} lines)",
             flush=True,
         )
@@ -295,6 +305,7 @@ def main() -> None:
     print(
         f"blocks={r['blocks']} infer_s={r['infer_s']:.3f} "
         + " ".join(f"{k}_ms={r[k + '_ms']:.2f}" for k in kinds)
+        + f" wire_mid_remove_ms={r['mid_remove_ms']:.2f} wire_mid_restore_ms={r['mid_restore_ms']:.2f}"
         + f" codegen_s={r['codegen_s']:.3f} {small}".rstrip()
     )
 

@@ -17,7 +17,14 @@ from typing import Any
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
 from studio.compiler.batch_check import batch_problems
 from studio.compiler.fits import size_problems
-from studio.compiler.shapes import UNKNOWN, BlockInfo, InSpec, _freeze, evaluate_block
+from studio.compiler.shapes import (
+    UNKNOWN,
+    BlockInfo,
+    InSpec,
+    _freeze,
+    evaluate_block,
+    missing_input,
+)
 from studio.compiler.ties import shared_info
 from studio.graph.model import Block, Edge, Graph
 from studio.graph.modules import Definition
@@ -48,6 +55,9 @@ class UseResult:
 
     info: BlockInfo
     copies: list[Analysis] = field(default_factory=list)
+
+
+_NO_INPUT = (None,)  # the inputs of a one-input block below a missing wire
 
 
 class Analysis:
@@ -88,8 +98,14 @@ class Analysis:
         self._order: list[str] | None = None  # Kahn's order (a full walk), None: find again
         self._sums = [0, 0, 0, 0]  # params, trainable, bytes, macs of every block's info
         self._outputs: list[Block] | None = None  # the Output blocks, None: find again
+        #: the wires removed (-1) and added (1) since the last refresh, as (sign, src, src port,
+        #: dst, dst port); None: something else changed too
+        self._wiring: list[tuple] | None = []
+        #: what the last refresh overwrote, to put back when the next undoes its wiring
+        self._undo: _Undo | None = None
         #: blocks that make a parameter another's tensor (Tie weights), evaluated last
         self._sharing = {b.id for b in graph.blocks.values() if b.spec.shares is not None}
+        self._specs: dict[str, Any] = {}  # type id -> declaration (see _spec)
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
         self._validation = Validation(graph) if listen else None
@@ -98,8 +114,8 @@ class Analysis:
             ev.block_added.connect(self._on_block_added)
             ev.block_removed.connect(self._on_block_removed)
             ev.block_changed.connect(self._on_block_changed)
-            ev.edge_added.connect(self._on_edge)
-            ev.edge_removed.connect(self._on_edge)
+            ev.edge_added.connect(self._on_edge_added)
+            ev.edge_removed.connect(self._on_edge_removed)
             graph.library.changed.connect(self._on_definition)
         self.refresh()
 
@@ -109,8 +125,8 @@ class Analysis:
             ev.block_added.disconnect(self._on_block_added)
             ev.block_removed.disconnect(self._on_block_removed)
             ev.block_changed.disconnect(self._on_block_changed)
-            ev.edge_added.disconnect(self._on_edge)
-            ev.edge_removed.disconnect(self._on_edge)
+            ev.edge_added.disconnect(self._on_edge_added)
+            ev.edge_removed.disconnect(self._on_edge_removed)
             self.graph.library.changed.disconnect(self._on_definition)
             self._validation.close()
             self._validation = None
@@ -120,6 +136,7 @@ class Analysis:
         """Re-evaluate every block on the next refresh."""
         self._dirty = None
         self._memo.clear()
+        self._wiring = None
 
     def set_trust(self, trust: TrustPolicy) -> None:
         """Infer again under a new policy (the user trusted a file or a repository)."""
@@ -134,6 +151,7 @@ class Analysis:
 
     def _on_block_added(self, block: Block) -> None:
         self._order = None
+        self._wiring = None
         self._mark(block.id)
         if _is_output(block):
             self._outputs = None
@@ -145,18 +163,29 @@ class Analysis:
         if _is_output(block):
             self._outputs = None
         self._sharing.discard(block.id)
+        self._wiring = None
         self._count(self.info.pop(block.id, None), -1)
         self._failed.discard(block.id)
 
     def _on_block_changed(self, block: Block, what: str) -> None:
         if what in ("params", "frozen"):
             self._mark(block.id)
+            self._wiring = None
 
-    def _on_edge(self, edge: Edge) -> None:
+    def _on_edge_added(self, edge: Edge) -> None:
+        self._on_edge(edge, 1)
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        self._on_edge(edge, -1)
+
+    def _on_edge(self, edge: Edge, sign: int) -> None:
         self._order = None
         self._mark(edge.dst)
+        if self._wiring is not None:
+            self._wiring.append((sign, edge.src, edge.src_port, edge.dst, edge.dst_port))
 
     def _on_definition(self, defn: Definition) -> None:
+        self._wiring = None
         for b in self.graph.blocks.values():
             if b.type == defn.type_id:
                 self._mark(b.id)
@@ -185,39 +214,20 @@ class Analysis:
             if self._order is None or not self._listening:
                 self._walk()
             pos, self._wires_in = self._kahn, self._preds.__getitem__
+            self._wires_raw = self._wires_in  # in the graph's order of wires already
             succ = self._succ.__getitem__
         else:  # the kept order and the graph's own wires: nothing here grows with the graph
             pos, self._wires_in, self._cyclic = topology.positions, g.wires_into, ()
+            self._wires_raw = g._in.__getitem__  # in no order: sorted only for a doubled wire
             succ = g.successor_ids
         dirty = set(g.blocks) if (self._dirty is None or not self._listening) else self._dirty
         self._dirty = set()
-        heap = [(pos[b], b) for b in dirty if b in pos]
-        heapq.heapify(heap)
-        queued = {b for _, b in heap}
-        changed: set[str] = set()
-        while heap:
-            _, bid = heapq.heappop(heap)
-            block = g.blocks[bid]
-            new = self._evaluate(block)
-            old = self.info.get(bid)
-            if old != new:
-                self._count(old, -1)
-                self._count(new, 1)
-                self.info[bid] = new
-                changed.add(bid)
-                if new.error:
-                    self._failed.add(bid)
-                else:
-                    self._failed.discard(bid)
-                if (
-                    old is None
-                    or old.out_shapes != new.out_shapes
-                    or old.out_dtypes != new.out_dtypes
-                ):
-                    for nxt in succ(bid):
-                        if nxt not in queued:
-                            queued.add(nxt)
-                            heapq.heappush(heap, (pos[nxt], nxt))
+        wiring, self._wiring = self._wiring, []
+        undo, self._undo = self._undo, None
+        if not whole and undo is not None and undo.undone_by(wiring, g):
+            changed = self._put_back(undo)
+        else:
+            changed = self._propagate(dirty, pos, succ, wiring if not whole else None)
         for bid in self._sharing:  # after the blocks whose tensor they name, every time
             old = self.info.get(bid)
             if old is None or old.error:  # its own check failed: that is what it shows
@@ -242,8 +252,112 @@ class Analysis:
             self.diagnostics += size_problems(t.params, t.size_bytes) + batch_problems(self)
         return changed
 
+    def _propagate(self, dirty: set[str], pos, succ, wiring: list | None) -> set[str]:
+        """Evaluate the dirty blocks in order, then each block whose inputs changed; returns the
+        ids whose info changed. With ``wiring`` (only wires changed), what it overwrites is kept
+        to put back if the next refresh undoes those wires."""
+        heap = [(pos[b], b) for b in dirty if b in pos]
+        heapq.heapify(heap)
+        queued = {b for _, b in heap}
+        changed: set[str] = set()
+        info, blocks, failed, count = self.info, self.graph.blocks, self._failed, self._count
+        # (not with module uses or Tie weights: their results are kept beside the infos)
+        before = {} if wiring and not self.use_results and not self._sharing else None
+        if before is not None:
+            sums, failed_before = list(self._sums), set(failed)
+        pop, push = heapq.heappop, heapq.heappush
+        flood = not self._cyclic and not self._overrides
+        while heap:
+            _, bid = pop(heap)
+            new = self._evaluate(blocks[bid])
+            old = info.get(bid)
+            if old is new or (old is not None and old.out_shapes == new.out_shapes and old == new):
+                continue
+            if old is not None and (old.params or old.size_bytes or old.macs):
+                count(old, -1)
+            if new.params or new.size_bytes or new.macs:
+                count(new, 1)
+            info[bid] = new
+            changed.add(bid)
+            if before is not None:
+                before[bid] = old
+            if new.error:
+                failed.add(bid)
+            elif failed:
+                failed.discard(bid)
+            if old is None or old.out_shapes != new.out_shapes or old.out_dtypes != new.out_dtypes:
+                if flood and new.out_shapes and not new.error and not any(new.out_shapes):
+                    self._flood(bid, queued, changed, before, lambda b: push(heap, (pos[b], b)))
+                    continue
+                for nxt in succ(bid):
+                    if nxt not in queued:
+                        queued.add(nxt)
+                        push(heap, (pos[nxt], nxt))
+        if before and None not in before.values() and not self.use_results:
+            self._undo = _Undo(tuple(wiring), before, sums, failed_before)
+        return changed
+
+    def _flood(self, bid: str, queued: set, changed: set, before: dict | None, later) -> None:
+        """``bid``'s outputs just became unknown: so does every block below it that takes one
+        input, by one wire (from the block above, whose answer is final), found depth first
+        without the ordered queue; any other block below goes to ``later`` (the queue). The
+        same answers the queue gives (what ``_evaluate`` gives such a block), 2,200 of them
+        below a wire removed mid-chain in benchmarks/graph_scale.py."""
+        info, blocks, failed, count = self.info, self.graph.blocks, self._failed, self._count
+        out = self.graph._out
+        stack = [bid]
+        while stack:
+            for e in out[stack.pop()]:
+                nxt = e.dst
+                if nxt in queued:
+                    continue
+                queued.add(nxt)
+                new = self._unknown_below(blocks[nxt])
+                if new is None:
+                    later(nxt)
+                    continue
+                old = info.get(nxt)
+                if old is new:
+                    continue  # unknown already: nothing below it changes
+                if old is not None and (old.params or old.size_bytes or old.macs):
+                    count(old, -1)
+                info[nxt] = new
+                changed.add(nxt)
+                if before is not None:
+                    before[nxt] = old
+                if failed:
+                    failed.discard(nxt)
+                if (
+                    old is None
+                    or old.out_shapes != new.out_shapes
+                    or old.out_dtypes != new.out_dtypes
+                ):
+                    stack.append(nxt)
+
+    def _unknown_below(self, block: Block) -> BlockInfo | None:
+        """The answer of a block with one (required) input, fed by one wire from a block whose
+        outputs are all unknown; None when the block is not that simple (evaluate it then)."""
+        spec = self._specs.get(block.type) or self._spec(block)
+        if spec.definition is not None:
+            return None
+        params = block.params
+        ports = spec.input_ports(params)
+        if len(ports) != 1:
+            return None
+        wires = self._wires_raw(block.id)
+        if len(wires) != 1 or wires[0].dst_port != ports[0].name:
+            return None
+        return missing_input(spec, params, _NO_INPUT, ports)
+
+    def _put_back(self, undo: _Undo) -> set[str]:
+        """The wires are as they were before the last refresh: so is every block's info."""
+        self.info.update(undo.before)
+        self._sums[:] = undo.sums
+        self._failed = set(undo.failed)
+        return set(undo.before)
+
     def _count(self, info: BlockInfo | None, sign: int) -> None:
-        if info is not None:
+        if info is not None and (info.size_bytes or info.params or info.macs):
             s = self._sums
             s[0] += sign * info.params
             s[1] += sign * info.trainable
@@ -251,27 +365,57 @@ class Analysis:
             s[3] += sign * (info.macs or 0)
 
     def _evaluate(self, block: Block) -> BlockInfo:
-        if block.id in self._cyclic:
+        bid = block.id
+        if bid in self._cyclic:
             return UNKNOWN
-        spec = block.spec
+        spec = self._specs.get(block.type) or self._spec(block)
         if self._inputs is not None and spec.role == ROLE_INPUT:
             return self._given_input(block)
-        params = self.params_of(block)
+        params = self.params_of(block) if self._overrides else block.params
         ports = spec.input_ports(params)
-        by_port: dict[str, Edge] = {}
-        for e in self._wires_in(block.id):
-            by_port.setdefault(e.dst_port, e)
-        in_specs = []
-        for port in ports:
-            e = by_port.get(port.name)
-            in_specs.append(self._value_spec(e) if e is not None else None)
+        wires = self._wires_raw(bid)
+        if len(ports) == 1 and len(wires) == 1 and wires[0].dst_port == ports[0].name:
+            # the usual block: one input, one wire, from a block with one output
+            src = self.info.get(wires[0].src)
+            if src is not None and len(src.out_shapes) == 1:
+                shape = src.out_shapes[0]
+                in_specs = _NO_INPUT if shape is None else ((shape, src.out_dtypes[0]),)
+            else:
+                in_specs = (self._value_spec(wires[0]),)
+        else:
+            in_specs = self._in_specs(bid, ports, wires)
         frozen = block.frozen or self._frozen
         if spec.definition is not None:
-            result = self._evaluate_use(spec.definition, params, tuple(in_specs), frozen)
-            self.use_results[block.id] = result
+            result = self._evaluate_use(spec.definition, params, in_specs, frozen)
+            self.use_results[bid] = result
             return result.info
-        self.use_results.pop(block.id, None)
-        return evaluate_block(spec, params, tuple(in_specs), frozen, self.trust)
+        if self.use_results:
+            self.use_results.pop(bid, None)
+        if None in in_specs:  # below a missing wire, most likely: no need to look further
+            unknown = missing_input(spec, params, in_specs, ports)
+            if unknown is not None:
+                return unknown
+        return evaluate_block(spec, params, in_specs, frozen, self.trust)
+
+    def _spec(self, block: Block):
+        """``block.spec``, kept by type id for the registry's own types (a module use's is its
+        definition's, which an edit of the definition replaces: asked each time)."""
+        spec = block.spec
+        if spec.definition is None and spec.id == block.type:
+            self._specs[block.type] = spec
+        return spec
+
+    def _in_specs(self, bid: str, ports: tuple, wires: list[Edge]) -> tuple[InSpec, ...]:
+        by_port: dict[str, Edge] = {}
+        for e in wires:
+            if e.dst_port in by_port:  # a doubled wire (a file's): the first in the graph's order
+                by_port = {}
+                for first in self._wires_in(bid):
+                    by_port.setdefault(first.dst_port, first)
+                break
+            by_port[e.dst_port] = e
+        value = self._value_spec
+        return tuple(value(by_port[p.name]) if p.name in by_port else None for p in ports)
 
     def _given_input(self, block: Block) -> BlockInfo:
         inputs = [b.id for b in self.graph.blocks.values() if b.spec.role == ROLE_INPUT]
@@ -399,6 +543,33 @@ class Analysis:
         if self._outputs is None or not self._listening:  # kept: the batch check asks each refresh
             self._outputs = [b for b in self.graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
         return list(self._outputs)
+
+
+@dataclass
+class _Undo:
+    """What a refresh that followed only wire edits overwrote: each changed block's info, the
+    totals and the blocks with errors before it. Removing a wire mid-chain makes every shape
+    below it unknown (2,200 blocks of 5,000 in benchmarks/graph_scale.py); putting it back, or
+    undoing that, restores them from here instead of evaluating each again (about 10 us each)."""
+
+    wiring: tuple[tuple, ...]  # the wire edits it followed: (sign, src, src port, dst, dst port)
+    before: dict[str, BlockInfo]
+    sums: list[int]
+    failed: set[str]
+
+    def undone_by(self, wiring: list[tuple] | None, graph: Graph) -> bool:
+        """Whether ``wiring`` (the wire edits since) is exactly the inverse of this one's, so the
+        graph is as it was before (a wire put back into a port it shares with another one may
+        come in a different order: then not)."""
+        if not wiring or len(wiring) != len(self.wiring):
+            return False
+        inverse = tuple((-sign, *rest) for sign, *rest in reversed(wiring))
+        if inverse != self.wiring:
+            return False
+        for sign, _, _, dst, port in wiring:
+            if sign > 0 and sum(e.dst_port == port for e in graph._in.get(dst, ())) != 1:
+                return False
+        return True
 
 
 def _is_output(block: Block) -> bool:

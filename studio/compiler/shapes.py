@@ -114,7 +114,8 @@ def evaluate_block(
     key = (spec.id, _freeze(params), frozen, in_specs, trust.decisions(outside))
     hit = _memo.get(key)
     if hit is not None:
-        _memo.move_to_end(key)
+        with contextlib.suppress(KeyError):  # another thread (the Code view's) evicted it
+            _memo.move_to_end(key)
         return hit
     info = _evaluate(spec, params, in_specs, frozen, trust)
     _memo[key] = info
@@ -176,18 +177,23 @@ def _evaluate(
         return info
 
 
-def _missing_input(
-    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...]
+def missing_input(
+    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...], ports: tuple
 ) -> BlockInfo | None:
-    """The unknown answer of a block (not an Input or Output) that lacks a required input's
-    shape, else None. Every block below a removed wire asks this, so it builds no cache key:
-    2,200 blocks below one cost 11 us each before, most of it in the key."""
-    if spec.role == ROLE_INPUT:
+    """:func:`evaluate_block`'s answer when a required input's shape is unknown (below a
+    missing wire), else None; ``ports`` are ``spec.input_ports(params)``. Every block below a
+    removed wire asks this, so it builds no cache key: 2,200 blocks below one cost 11 us each
+    before, most of it in the key."""
+    if spec.role == ROLE_OUTPUT or spec.role == ROLE_INPUT:
         return None
-    ports = spec.input_ports(params)
-    if not any(s is None and not p.optional for s, p in zip(in_specs, ports)):
+    if len(in_specs) == 1:  # most blocks: no generators
+        if in_specs[0] is not None or ports[0].optional:
+            return None
+        key = (_NO_SHAPE, len(spec.output_ports(params)))
+    elif not any(s is None and not p.optional for s, p in zip(in_specs, ports)):
         return None
-    key = (tuple(s[0] if s else None for s in in_specs), len(spec.output_ports(params)))
+    else:
+        key = (tuple(s[0] if s else None for s in in_specs), len(spec.output_ports(params)))
     found = _unknowns.get(key)
     if found is None:  # one shared answer per inputs and outputs: a frozen dataclass is slow to make
         if len(_unknowns) > 1000:
@@ -196,7 +202,16 @@ def _missing_input(
     return found
 
 
+def _missing_input(
+    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...]
+) -> BlockInfo | None:
+    """The unknown answer of a block (not an Input or Output) that lacks a required input's
+    shape, else None."""
+    return missing_input(spec, params, in_specs, spec.input_ports(params))
+
+
 _unknowns: dict[tuple, BlockInfo] = {}
+_NO_SHAPE = (None,)
 
 
 def _may_fallback(in_shapes: tuple[Shape | None, ...]) -> bool:

@@ -82,6 +82,8 @@ class Validation:
         #: the "leads to no Output" warnings in block order, None: make again
         self._unused: list[Diagnostic] | None = None
         self._next = 0
+        #: the last wire edit's walk: (its wire, step, the blocks counted, those flipped)
+        self._last_walk: tuple | None = None
         ev = graph.events
         self._listeners = (
             (ev.block_added, self._on_block_added),
@@ -131,6 +133,7 @@ class Validation:
             self._number_blocks()
             self._walk = False
             self._unused = None
+            self._last_walk = None
         local = sorted(self._local, key=self._pos.__getitem__)
         if self._unused is None:  # kept until a block's answer flips
             unreached = self._unreached if self._outputs else ()
@@ -138,7 +141,8 @@ class Validation:
                 unused = [bid for bid in g.blocks if bid in unreached]  # _pos is the blocks' order
             else:
                 unused = sorted(unreached, key=self._pos.__getitem__)
-            self._unused = [self._warning(bid) for bid in unused]
+            made, warning = self._warnings.get, self._warning
+            self._unused = [made(bid) or warning(bid) for bid in unused]
         return _assemble(
             g,
             set(self._roles),
@@ -166,9 +170,34 @@ class Validation:
             return False
         return True
 
-    def _live_changed(self, block_id: str, step: int) -> None:
+    def _wire_changed(self, edge: Edge, step: int) -> None:
+        """``edge`` (into a block that leads to an Output) was added (``step`` 1) or removed
+        (-1). The exact inverse of the last such change (the wire put back, or undone, with no
+        other edit between) puts back what that one changed, without walking the blocks again."""
+        key = (edge.src, edge.src_port, edge.dst, edge.dst_port)
+        last, self._last_walk = self._last_walk, None
+        if last is not None and last[0] == key and last[1] == -step:
+            _, _, visits, flipped = last
+            live = self._live
+            for bid in visits:
+                live[bid] += step
+            if flipped:
+                gain, lose = (
+                    (self._reached, self._unreached)
+                    if step > 0
+                    else (self._unreached, self._reached)
+                )
+                gain.update(flipped)
+                lose.difference_update(flipped)
+                self._unused = None
+            return
+        visits, flipped = self._live_changed(edge.src, step)
+        self._last_walk = (key, step, visits, flipped)
+
+    def _live_changed(self, block_id: str, step: int) -> tuple[list[str], list[str]]:
         """``block_id`` gained (``step`` 1) or lost (-1) a wire out into a block that leads to an
-        Output; pass the change up through the blocks whose answer flips."""
+        Output; pass the change up through the blocks whose answer flips. Returns the blocks
+        whose count changed (once per change) and those whose answer flipped."""
         into, live, reached, unreached, outputs = (
             self.graph._in,
             self._live,
@@ -179,17 +208,23 @@ class Validation:
         flip = 1 if step > 0 else 0  # the count at which a block's answer flips
         gain, lose = (reached, unreached) if step > 0 else (unreached, reached)
         stack = [block_id]
-        push, pop = stack.append, stack.pop
+        flipped = []  # moved between the sets at the end, in bulk: the Output's wire flips all
+        visits = []
+        add, push, pop, visit = flipped.append, stack.append, stack.pop, visits.append
         while stack:
             bid = pop()
+            visit(bid)
             n = live[bid] = live[bid] + step
             if n != flip or bid in outputs:
                 continue  # its answer did not flip
-            gain.add(bid)
-            lose.discard(bid)
-            self._unused = None
+            add(bid)
             for e in into[bid]:
                 push(e.src)
+        if flipped:
+            gain.update(flipped)
+            lose.difference_update(flipped)
+            self._unused = None
+        return visits, flipped
 
     def _wires_into(self, bid: str) -> list[Edge]:
         wires = self._into.get(bid, [])
@@ -202,6 +237,7 @@ class Validation:
 
     # ---------------------------------------------------------------- events
     def _on_block_added(self, block) -> None:
+        self._last_walk = None
         self._dirty.add(block.id)
         self._unused = None
         if not self._incremental():
@@ -223,6 +259,7 @@ class Validation:
             self._number_blocks()
 
     def _on_block_removed(self, block) -> None:
+        self._last_walk = None
         self._local.pop(block.id, None)
         self._into.pop(block.id, None)
         self._dirty.discard(block.id)
@@ -250,7 +287,9 @@ class Validation:
         self._into.setdefault(edge.dst, []).append(edge)
         self._dirty.add(edge.dst)
         if self._incremental() and edge.dst in self._reached:
-            self._live_changed(edge.src, 1)
+            self._wire_changed(edge, 1)
+        else:  # the wiring changed under the last walk
+            self._last_walk = None
 
     def _on_edge_removed(self, edge: Edge) -> None:
         wires = self._into.get(edge.dst, [])
@@ -258,7 +297,9 @@ class Validation:
             wires.remove(edge)
         self._dirty.add(edge.dst)
         if self._incremental() and edge.dst in self._reached:
-            self._live_changed(edge.src, -1)
+            self._wire_changed(edge, -1)
+        else:  # the wiring changed under the last walk
+            self._last_walk = None
 
     def _on_definition(self, defn) -> None:
         # a definition's ports and per-use parameters are its uses' own

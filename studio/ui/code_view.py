@@ -1,27 +1,19 @@
-"""The generated Python, live and read-only, with a small syntax highlighter and a Copy button.
+"""The generated Python, live and read-only, with syntax colours and a Copy button.
 
 The text is exactly what Export writes (``studio.compiler.generate``); when the graph has
 errors it shows a comment listing them instead.
 
-Writing the whole class costs about 30 us a block on the GUI thread (at 2,000 blocks, 90% of an
-edit's 370 ms), so the view writes it only where someone can read it: while it is visible, once
-after a burst of edits has settled (``SETTLE_MS``), and at once when it is shown after edits.
-Reading ``source`` (Export, Copy) always gives the current code, written then if stale."""
+Writing the whole class costs about 30 us a block (at 2,000 blocks, 90% of an edit's 370 ms), so
+the view writes it only where someone can read it: while it is visible, once after a burst of
+edits has settled (``SETTLE_MS``), and when it is shown after edits. It is written off the GUI
+thread (:mod:`studio.ui.code_writer`): raising the tab at 2,000 blocks blocked the window for
+0.2-0.5 s. Until the new text arrives the status line says it is being written. Reading
+``source`` (Export, Copy) always gives the current code, written then on the GUI thread if stale."""
 
 from __future__ import annotations
 
-import keyword
-import re
-
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontDatabase,
-    QGuiApplication,
-    QSyntaxHighlighter,
-    QTextCharFormat,
-)
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -32,69 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.code_highlight import LazyHighlighter, python_spans
+from studio.ui.code_writer import write_code, write_snapshot
 from studio.ui.document import Document
+from studio.ui.jobs import Job
 from studio.ui.theme import current_theme
-
-
-def _fmt(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
-    f = QTextCharFormat()
-    f.setForeground(QColor(colour))
-    if bold:
-        f.setFontWeight(QFont.Weight.Bold)
-    f.setFontItalic(italic)
-    return f
-
-
-class PythonHighlighter(QSyntaxHighlighter):
-    def __init__(self, document, dark: bool = False) -> None:
-        super().__init__(document)
-        kw = _fmt("#c678dd" if dark else "#7b1fa2", bold=True)
-        self.rules = [
-            (re.compile(r"\b(" + "|".join(keyword.kwlist) + r")\b"), kw),
-            (re.compile(r"\b(self|torch|nn|super)\b"), _fmt("#e5c07b" if dark else "#9a6700")),
-            (re.compile(r"\b\d+(\.\d+)?([eE][-+]?\d+)?\b"), _fmt("#d19a66" if dark else "#b35900")),
-            (
-                re.compile(r"\bdef\s+(\w+)|\bclass\s+(\w+)"),
-                _fmt("#61afef" if dark else "#1565c0", bold=True),
-            ),
-            (re.compile(r"'[^'\n]*'|\"[^\"\n]*\""), _fmt("#98c379" if dark else "#2e7d32")),
-            (re.compile(r"#.*$"), _fmt("#7f848e" if dark else "#6a737d", italic=True)),
-        ]
-        self.doc_format = _fmt("#98c379" if dark else "#2e7d32")
-
-    def highlightBlock(self, text: str) -> None:
-        for pattern, fmt in self.rules:
-            for m in pattern.finditer(text):
-                self.setFormat(m.start(), m.end() - m.start(), fmt)
-        # triple-quoted strings that span lines (block state 1: inside one)
-        doc, pos, inside = self.doc_format, 0, self.previousBlockState() == 1
-        while True:
-            if inside:
-                end = text.find('"""', pos)
-                if end < 0:
-                    self.setFormat(pos, len(text) - pos, doc)
-                    self.setCurrentBlockState(1)
-                    return
-                self.setFormat(pos, end + 3 - pos, doc)
-                pos, inside = end + 3, False
-            else:
-                start = text.find('"""', pos)
-                if start < 0:
-                    self.setCurrentBlockState(0)
-                    return
-                pos, inside = start + 3, True
-                self.setFormat(start, 3, doc)
-
-
-def problems_comment(lines: list[str]) -> str:
-    out = [
-        "# The model has problems, so there is no code yet.",
-        "# Fix these and the code appears here:",
-        "#",
-    ]
-    out += [f"#   - {line}" for line in lines]
-    return "\n".join(out) + "\n"
-
 
 #: a burst of edits (a spin box held, typing) is written once, this long after the last one
 SETTLE_MS = 150
@@ -107,7 +41,7 @@ class CodeView(QWidget):
         self.text = QPlainTextEdit(readOnly=True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.highlighter = PythonHighlighter(self.text.document(), current_theme().dark)
+        self.highlighter = LazyHighlighter(self.text, current_theme().dark)
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self.copy)
         self.status = QLabel()
@@ -123,7 +57,11 @@ class CodeView(QWidget):
         self._source = "# Loading PyTorch…\n"
         self.text.setPlainText(self._source)
         self._stale = True
+        self._edits = 0  # how many edits made the code stale: a write's token
+        self._writer: Job | None = None  # the write in the background, if any
+        self._detached = False
         self._name: str | None = None  # the project name the shown class was named from
+        self._status = ""
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
@@ -136,18 +74,26 @@ class CodeView(QWidget):
 
     @property
     def source(self) -> str:
-        """The current code (what Export writes and Copy copies), written now if an edit made
-        the shown text stale while the view was hidden or settling."""
-        self._regenerate_if_stale()
+        """The current code (what Export writes and Copy copies), written now on the GUI thread
+        if an edit made the shown text stale while the view was hidden or a write was under way."""
+        if self._stale:
+            self.regenerate()
         return self._source
+
+    @property
+    def writing(self) -> bool:
+        """Whether the code is being written in the background."""
+        return self._writer is not None
 
     def detach(self) -> None:
         self._settle.stop()
         self._laid_out.stop()
         self.doc.code_stale.disconnect(self._mark_stale)
+        self._detached = True  # a write under way ends unseen
 
     def _mark_stale(self) -> None:
         self._stale = True
+        self._edits += 1
         if self.readable():
             self._settle.start()  # restarted by each edit of a burst
 
@@ -156,9 +102,9 @@ class CodeView(QWidget):
         return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def shown(self) -> None:
-        """Its dock or tab came to the front: the current code before the next paint, so stale
-        text is never seen (once, however many edits it missed)."""
-        self._regenerate_if_stale()
+        """Its dock or tab came to the front: write the current code in the background (once,
+        however many edits it missed); the status line says so until it arrives."""
+        self._write_if_stale()
 
     def showEvent(self, event) -> None:
         """Put in a dock that is in front (a project opened), or its window shown: once laid
@@ -168,11 +114,11 @@ class CodeView(QWidget):
 
     def _catch_up(self) -> None:
         if self.readable():
-            self._regenerate_if_stale()
+            self._write_if_stale()
 
-    def _regenerate_if_stale(self) -> None:
+    def _write_if_stale(self) -> None:
         if self._stale:
-            self.regenerate()
+            self.write_in_background()
 
     def follow_name(self) -> None:
         """The project was renamed (Save As names an untitled project): name the class now,
@@ -180,30 +126,58 @@ class CodeView(QWidget):
         if self._name is not None and self._name != self.doc.project.name:
             self._mark_stale()
 
+    def write_in_background(self) -> None:
+        """Write the code of a snapshot of the project in a thread (one at a time: edits made
+        meanwhile are written by the next one, when this one ends)."""
+        if self.doc.analysis is None:
+            return
+        self._settle.stop()
+        if self._writer is not None:
+            return  # _finished starts the next one if still stale
+        snapshot, name, token = [self.doc.graph.to_dict()], self.doc.project.name, self._edits
+        trust = self.doc.analysis.trust
+        self._writer = Job(lambda: write_snapshot(snapshot, name, trust))
+        self._writer.succeeded.connect(lambda result: self._written(token, name, *result))
+        self._writer.finished.connect(self._finished)
+        self.status.setText("Writing the code of the current model…")
+        self._writer.begin()
+
+    def _written(self, token: int, name: str, source: str, status: str, spans: list) -> None:
+        if self._detached or token != self._edits or not self._stale:
+            return  # an edit came after the snapshot (or the code was written since): dropped
+        self._stale = False
+        self._name = name
+        self._show(source, status, spans)
+
+    def _finished(self) -> None:
+        self._writer = None
+        if self._detached:
+            return
+        if self._stale and self.readable():
+            self.write_in_background()
+        elif not self._stale:
+            self.status.setText(self._status)
+
     def regenerate(self) -> None:
+        """Write the current code now, on the GUI thread (Export, Copy)."""
         if self.doc.analysis is None:
             return
         self._settle.stop()
         self._stale = False
         self._name = self.doc.project.name
-        from studio.compiler import CompileError, generate
+        source, status = write_code(self.doc.graph, self._name, self.doc.analysis)
+        self._show(source, status, None)
 
-        graph = self.doc.graph
-        try:
-            code = generate(graph, self.doc.project.name, self.doc.analysis)
-            source = code.source
-            self.status.setText(f"class {code.class_name}(nn.Module) — what Export Python writes")
-        except CompileError as e:
-            source = problems_comment([d.describe(graph) for d in e.diagnostics])
-            self.status.setText("The model has problems")
-        except Exception as e:  # noqa: BLE001 - a failure in code generation is shown, never raised
-            source = problems_comment([f"Studio could not write this model's code: {e}"])
-            self.status.setText("The code could not be written")
+    def _show(self, source: str, status: str, spans: list | None) -> None:
+        self._status = status
+        self.status.setText(status)
         if source != self._source:
             self._source = source
             bar = self.text.verticalScrollBar().value()
+            self.highlighter.set_spans([])  # the old text's colours must not reach the new lines
             self.text.setPlainText(source)
             self.text.verticalScrollBar().setValue(bar)
+            self.highlighter.set_spans(spans if spans is not None else python_spans(source))
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.source)

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studio.blocks.params import ParamError
+from studio.blocks.registry import BATCH
 from studio.compiler import Analysis, analyze
 from studio.graph.commands import History
 from studio.graph.model import Graph, GraphError
@@ -231,3 +232,174 @@ def test_after_close_edits_are_not_followed():
     validation.close()
     g.add_block("linear")
     assert len(g.events.block_added) == 0
+
+
+def _counting(monkeypatch) -> list[str]:
+    """The ids of the blocks the analysis evaluates, as it does."""
+    seen: list[str] = []
+    real = Analysis._evaluate
+
+    def counting(self, block):
+        seen.append(block.id)
+        return real(self, block)
+
+    monkeypatch.setattr(Analysis, "_evaluate", counting)
+    return seen
+
+
+def _branched(n_layers: int) -> Graph:
+    """``_wide`` with a skip connection (an Add) halfway, so a merge is below the middle."""
+    g = _wide(n_layers)
+    chain = [b.id for b in g.blocks.values() if b.type in ("linear", "relu")]
+    a, b = chain[n_layers // 4], chain[n_layers // 2]
+    after = g.successor_ids(b)[0]
+    wire = g.edge_into(after, "in")
+    g.disconnect(wire.id)
+    add = g.add_block("add")
+    g.connect(b, "out", add.id, "in1")
+    g.connect(a, "out", add.id, "in2")
+    g.connect(add.id, "out", after, "in")
+    return g
+
+
+def test_a_wire_put_back_restores_the_shapes_below_it_without_evaluating_them(monkeypatch):
+    """Removing a wire mid-chain makes every shape below it unknown; putting it back (or undoing
+    the removal) brings back what was there, block for block, without evaluating them again."""
+    from studio.graph.commands import RemoveBlocks
+
+    g = _branched(40)
+    history = History(g)
+    analysis = Analysis(g)
+    seen = _counting(monkeypatch)
+    middle = [b.id for b in g.blocks.values() if b.type == "linear"][8]
+    for put_back in ("insert", "undo", "connect"):
+        wire = g.wires_into(middle)[0]
+        if put_back == "undo":
+            history.push(RemoveBlocks([], [wire.id]))
+        else:
+            g.disconnect(wire.id)
+        seen.clear()
+        below = analysis.refresh()
+        _assert_equals_full(g, analysis)
+        assert len(below) > 20 and len(seen) >= len(below)  # evaluated: they all went unknown
+        assert not any(s for b in below for s in analysis.block_info(b).out_shapes)  # unknown
+        seen.clear()
+        if put_back == "insert":
+            g.insert_edge(wire)
+        elif put_back == "undo":
+            history.undo()
+        else:  # a new wire between the same ports
+            g.connect(wire.src, wire.src_port, wire.dst, wire.dst_port)
+        assert analysis.refresh() == below
+        assert seen == []
+        _assert_equals_full(g, analysis)
+    analysis.close()
+
+
+def test_a_wire_put_back_after_other_edits_is_evaluated_again(monkeypatch):
+    """Only the exact inverse of the last refresh's wire edits is put back from what it kept."""
+    g = _branched(30)
+    analysis = Analysis(g)
+    seen = _counting(monkeypatch)
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    middle, lower = linears[5], linears[10]
+    # a parameter edit below the removed wire, then the wire back: the kept shapes are stale
+    wire = g.wires_into(middle)[0]
+    g.disconnect(wire.id)
+    analysis.refresh()
+    g.set_params(lower, {"out_features": 5})
+    g.insert_edge(wire)
+    seen.clear()
+    analysis.refresh()
+    assert seen
+    _assert_equals_full(g, analysis)
+    assert analysis.block_info(lower).out_shapes == ((BATCH, 5),)
+    # a refresh in between that changed something else: nothing kept from before it
+    wire = g.wires_into(middle)[0]
+    g.disconnect(wire.id)
+    analysis.refresh()
+    g.set_params(lower, {"out_features": 6})
+    analysis.refresh()
+    g.insert_edge(wire)
+    seen.clear()
+    analysis.refresh()
+    assert seen
+    _assert_equals_full(g, analysis)
+    # two wires moved in one refresh, undone in another in the other order: put back
+    a, b = g.wires_into(linears[3])[0], g.wires_into(linears[12])[0]
+    g.disconnect(a.id)
+    g.disconnect(b.id)
+    analysis.refresh()
+    g.insert_edge(b)
+    g.insert_edge(a)
+    seen.clear()
+    analysis.refresh()
+    assert seen == []
+    _assert_equals_full(g, analysis)
+    analysis.close()
+
+
+def test_a_doubled_wire_put_back_in_another_order_is_evaluated_again(monkeypatch):
+    """Two wires into one input (only a file holds them): the first in the graph's order counts,
+    and a wire put back goes last, so the shapes below can differ from before: evaluated."""
+    g = _wide(6)
+    analysis = Analysis(g)
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    wide = g.add_block("linear", params={"out_features": 3})
+    g.connect(linears[0], "out", wide.id, "in")
+    target = linears[2]
+    g.connect(wide.id, "out", target, "in", strict=False)  # the second wire into its input
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    first = g.wires_into(target)[0]
+    g.disconnect(first.id)
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    seen = _counting(monkeypatch)
+    g.connect(first.src, first.src_port, target, "in", strict=False)  # now second: 3 wide counts
+    analysis.refresh()
+    assert target in seen
+    _assert_equals_full(g, analysis)
+    assert analysis.block_info(target).in_shapes == ((BATCH, 3),)
+    analysis.close()
+
+
+def test_the_outputs_wire_put_back_restores_every_blocks_answer_without_walking_again(
+    monkeypatch,
+):
+    """Removing the only Output's wire tells every block it leads to no Output; putting the wire
+    back (or undoing) takes that back without walking the graph again, unless the wiring
+    changed between (then it walks, and still equals validating the whole graph)."""
+    g = _branched(30)
+    validation = Validation(g)
+    validation.diagnostics()
+    walks = []
+    real = Validation._live_changed
+
+    def counting(self, block_id, step):
+        walks.append(block_id)
+        return real(self, block_id, step)
+
+    monkeypatch.setattr(Validation, "_live_changed", counting)
+    out = next(b for b in g.blocks.values() if b.type == "output")
+    wire = g.edge_into(out.id, "in")
+    g.disconnect(wire.id)
+    unused = validation.diagnostics()
+    assert unused == validate(g) and len(walks) == 1
+    assert sum(not d.is_error for d in unused) == len(g.blocks) - 1  # all but the Output
+    g.insert_edge(wire)
+    assert validation.diagnostics() == validate(g) == [] and len(walks) == 1
+    # a wire added between, into a block the removal had flipped (it leads to an Output again
+    # once the wire is back, and so does the new wire's block): the put-back walks
+    side = g.add_block("relu")
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    validation.diagnostics()
+    walks.clear()
+    g.disconnect(wire.id)
+    validation.diagnostics()
+    g.connect(side.id, "out", linears[5], "in", strict=False)
+    g.insert_edge(wire)
+    found = validation.diagnostics()
+    assert found == validate(g) and len(walks) == 2
+    assert not any(d.block_id == side.id and not d.is_error for d in found)  # it leads somewhere
+    validation.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from studio.blocks.params import Bool, Int, Ints
 from studio.blocks.registry import IMPORT_TORCH, BlockType, EmitContext, Op, Port, register
 from studio.blocks.shapes import fmt_shape
@@ -10,7 +12,14 @@ CATEGORY = "Merge & ops"
 
 
 def _n_inputs(params) -> tuple[Port, ...]:
-    return tuple(Port(f"in{i + 1}") for i in range(params.get("inputs", 2)))
+    n = params.get("inputs", 2)
+    return _ports(n) if isinstance(n, int) else tuple(Port(f"in{i + 1}") for i in range(n))
+
+
+@functools.lru_cache(maxsize=64)
+def _ports(n: int) -> tuple[Port, ...]:
+    """One tuple per count: asked for every merge a shape walk passes (10 us to make anew)."""
+    return tuple(Port(f"in{i + 1}") for i in range(n))
 
 
 def _operands(c: EmitContext) -> list[str]:
