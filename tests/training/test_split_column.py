@@ -12,6 +12,7 @@ import torch
 from studio.training.data_summary import summarize
 from studio.training.datasets import DatasetError, load_data
 from studio.training.settings import TrainingSettings
+from tests.training.training_helpers import script_data
 
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
@@ -93,7 +94,7 @@ def test_a_parquet_split_column_and_train_py_agree(tmp_path):
     source, _ = script_source(load_project(tmp_path / "p.studio.json"))
     (tmp_path / "train.py").write_text(source)
     script = runpy.run_path(str(tmp_path / "train.py"), run_name="not_main")
-    train, val, _ = script["load_data"](script["data_files"](script["SETTINGS"], str(tmp_path)), script["read_parquet_data"])
+    train, val, _ = script_data(script, tmp_path)
     assert torch.equal(val.tensors[0], data.val.tensors[0]) and torch.equal(
         train.tensors[1], data.train.tensors[1]
     )

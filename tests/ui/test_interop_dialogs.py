@@ -78,7 +78,10 @@ def test_exporting_the_training_script_from_the_menu(window, qtbot, tmp_path, mo
     _wait(qtbot, window.interop.last_job)
     qtbot.waitUntil(lambda: bool(messages))
     assert "class SpiralClassifier(nn.Module)" in out.read_text()
-    assert "def main(" in out.read_text() and "SETTINGS = {" in out.read_text()
+    # the settings are argparse defaults and literals (no SETTINGS dict for generated data)
+    assert "def main():" in out.read_text() and 'add_argument("--epochs", type=int, default=30)' in (
+        out.read_text()
+    )
 
 
 def test_an_export_error_is_shown_not_raised(window, qtbot, tmp_path, monkeypatch, no_dialogs):
