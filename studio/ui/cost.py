@@ -152,6 +152,7 @@ class CostController(QObject):
         self._profile_job: Job | None = None
         self._pending = False
         self._key = None
+        self._result = None  # (memory, error) of the estimate made for self._key
         self.status = QLabel()
         self.status.setToolTip("One training step's peak memory at the Cost panel's batch size")
         self.overlay_action = QAction("Cost &Heat Map", window)
@@ -256,12 +257,15 @@ class CostController(QObject):
             self._precision(),
             json.dumps(snapshot.get("training"), sort_keys=True),
         )
-        if key == self._key:
-            self._show()  # back to the figure shown (e.g. a batch typed and typed back)
+        if key == self._key and self._result is not None:
+            # back to the model last estimated (a batch typed and typed back, a deletion
+            # undone): its figure again, not what the problem in between left shown
+            self.memory, self.error = self._result
+            self._show()
             return
         if self._key is not None and key[0] != self._key[0]:
             self.profile = None  # the model changed: its old times no longer apply
-        self._key = key
+        self._key, self._result = key, None
         batch, precision = self._batch(), self._precision()
         self._job = Job(lambda: _estimate(snapshot, batch, precision))
         self._job.succeeded.connect(self._estimated)
@@ -271,6 +275,7 @@ class CostController(QObject):
     def _estimated(self, est) -> None:
         self._job = None
         self.memory, self.error = est, ""
+        self._result = (est, "")
         self._show()
         if self._pending:
             self._pending = False
@@ -279,6 +284,7 @@ class CostController(QObject):
     def _estimate_failed(self, e) -> None:
         self._job = None
         self.memory, self.error = None, str(e).splitlines()[0] if str(e) else type(e).__name__
+        self._result = (self.memory, self.error)
         self._show()
 
     def wait(self) -> None:

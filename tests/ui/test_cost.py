@@ -5,6 +5,7 @@ the Profile action, which runs off the window's thread."""
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from studio.compiler.memory import estimate_memory, fmt_bytes
 from studio.training.cost import memory_for
@@ -205,3 +206,29 @@ def test_the_batch_size_setting_shows_its_peak_and_the_largest_batch_that_fits(q
         w.doc.undo_stack.undo()
     _hint_is(w, qtbot, _expected_hint(w, None))
     assert f"at batch {w.doc.project.training.get('batch_size', 64)}" in form.batch_hint.text()
+
+
+def test_a_deletion_undone_shows_the_estimate_again(window, qtbot):
+    """Delete a block (the model has a problem), then Ctrl+Z: the status bar shows the peak
+    memory it showed before, not "fix the problems first" (the model is the one estimated)."""
+    w = window
+    w.show()
+    w.activateWindow()
+    qtbot.waitExposed(w)
+    w.view.setFocus()
+    qtbot.waitUntil(w.view.hasFocus)
+    settled = lambda: not w.cost._timer.isActive() and w.cost._job is None  # noqa: E731
+    estimated(w, qtbot)
+    qtbot.waitUntil(settled, timeout=BOUND_MS)
+    before, shown = w.cost.memory, w.cost.status.text()
+    assert "Peak memory:" in shown and "fix the problems" not in shown
+    w.scene.select_blocks([by_name(w.doc.graph, "fc2").id])
+    qtbot.keyClick(w.view, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: "fix the problems first" in w.cost.status.text(), timeout=BOUND_MS)
+    qtbot.waitUntil(settled, timeout=BOUND_MS)
+    qtbot.keyClick(w.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.doc.analysis is not None and w.doc.analysis.ok, timeout=BOUND_MS)
+    # (before, the problem's text stayed: the model was the one last estimated, so no new
+    # estimate ran, and the old one was not shown again)
+    qtbot.waitUntil(lambda: w.cost.status.text() == shown and settled(), timeout=BOUND_MS)
+    assert w.cost.memory is not None and w.cost.memory.peak == before.peak and not w.cost.error
