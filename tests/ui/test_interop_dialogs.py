@@ -63,9 +63,10 @@ def test_exporting_python_writes_the_file_in_the_background_and_says_so(window, 
     monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
     job = window.interop.export("python")
     assert job is not None
-    with qtbot.waitSignal(job.succeeded, timeout=120_000):
-        pass
-    qtbot.waitUntil(lambda: bool(messages))
+    # the job's own end and the message it leads to (waiting for `succeeded` after export()
+    # returned raced a quick job: the signal could come before the wait began)
+    _wait(qtbot, job)
+    qtbot.waitUntil(lambda: bool(messages), timeout=120_000)
     window.code_view.regenerate()
     assert out.read_text() == window.code_view.source
     assert messages[0][0] == "Export Python module" and str(out) in messages[0][1]
