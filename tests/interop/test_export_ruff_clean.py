@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.compiler import generate
 from studio.graph.project import load_project
 from studio.interop.exporters import export_project
 
@@ -30,7 +31,13 @@ def test_every_examples_export_is_ruff_clean(tmp_path, fmt):
     for example in EXAMPLES:
         name = example.name.split(".")[0]
         out = tmp_path / (name + (".ipynb" if fmt == "notebook" else ".py"))
-        export_project(load_project(example), fmt, out)
+        project = load_project(example)
+        assert export_project(project, fmt, out).path == out
+        if fmt == "script":  # the compiler's very text, once, not a second emitter's
+            code = generate(project.graph, project.name)
+            class_text = code.source[code.source.index(f"class {code.class_name}(") :]
+            text = out.read_text()
+            assert class_text in text and text.count(f"class {code.class_name}(") == 1
         if fmt == "notebook":  # ruff reads a notebook's code cells as Jupyter runs them
             cells = json.loads(out.read_text())["cells"]
             assert sum(c["cell_type"] == "code" for c in cells) >= 5
