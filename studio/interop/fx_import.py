@@ -189,7 +189,7 @@ def import_module(
 
 
 def _traced(module: nn.Module, inputs, name: str):
-    """``(graph module, its runs at batch 1 and 2, what it returned at batch 2, its run at the
+    """``(graph module, its runs at batch 1 and 2, what it returned at each, its run at the
     other size or None)``: steps 1 and 2.
 
     Where the graph traced at the given size fails at the other size (:func:`length_examples`)
@@ -475,8 +475,7 @@ def _follows_batch(specs: list, want: list[torch.Tensor], batch: int = 2) -> boo
     for spec, t in zip(specs, want):
         if spec is None:
             return False
-        shape = tuple(n // BATCH * batch if n and n % BATCH == 0 else n for n in spec[0])
-        if shape != tuple(t.shape):
+        if _at_batch(spec[0], batch) != tuple(t.shape):
             return False
     return True
 
@@ -484,11 +483,14 @@ def _follows_batch(specs: list, want: list[torch.Tensor], batch: int = 2) -> boo
 def _shapes_text(values: list, batch: int = 2) -> str:
     """``2x1000, ?`` for analysis specs (the symbolic batch shown as ``batch``) or tensors."""
     shapes = [tuple(v.shape) if isinstance(v, torch.Tensor) else v and v[0] for v in values]
-    sizes = [
-        [n // BATCH * batch if n and n % BATCH == 0 else n for n in s] if s else None
-        for s in shapes
-    ]
+    sizes = [_at_batch(s, batch) if s else None for s in shapes]
     return ", ".join("x".join(map(str, s)) if s is not None else "?" for s in sizes)
+
+
+def _at_batch(shape, batch: int) -> tuple:
+    """``shape`` with the symbolic :data:`BATCH` (and its multiples: the batch flattened into
+    another size) at ``batch``."""
+    return tuple(n // BATCH * batch if n and n % BATCH == 0 else n for n in shape)
 
 
 def _difference(want: list[torch.Tensor], got: list[torch.Tensor]) -> float:

@@ -212,15 +212,6 @@ def _plus_nothing(v: fx.Node) -> Any:
     return None
 
 
-def _sizes(args: Any, t) -> bool:
-    """Both operands of ``+`` are tuples of sizes (``x.size()[:-1] + (nf,)``)."""
-    return len(args) == 2 and all(
-        isinstance(a, tuple) or _shape_dims(a, t) is not None
-        or (isinstance(a, fx.Node) and isinstance(t.s1.get(a), tuple))
-        for a in args
-    )
-
-
 class _Operands:
     """The tensor nodes a call reads, numbered in1, in2... in order of first use."""
 
