@@ -3,9 +3,13 @@ render the whole scene once into a QImage, then time one pan/zoom repaint.
 
 Then one parameter edit with everything the GUI thread does after it (the analysis refresh, the
 canvas, problems list and code view following it, the repaint): ``edit_ms``, median of 3; then
-the Code tab raised, which writes the class once (printed above the last line).
+the Code tab raised, which writes the class once; then, with the Code tab behind the Inspector
+and an edit since, File > Export Python and the Copy button, each of which writes the current
+class (printed above the last line). For each of these three the longest the event loop did not
+turn (a 1-ms timer) is a ``*_stall_ms`` figure of the last line.
 
-Last line: ``blocks=2000 open_s=<float> layout_s=<float> repaint_ms=<float> edit_ms=<float>``."""
+Last line: ``blocks=2000 open_s=<float> layout_s=<float> repaint_ms=<float> edit_ms=<float>
+code_tab_gui_ms=<float> code_tab_stall_ms=<float> export_stall_ms=<float> copy_stall_ms=<float>``."""
 
 from __future__ import annotations
 
@@ -138,6 +142,7 @@ def main() -> None:
     # background; timed are the GUI thread's own parts (the raise with its snapshot, then
     # showing the text), the longest the event loop did not turn meanwhile, and the wall time
     code_ms, code_stall_ms, code_wall_ms, code_parts = code_tab_raised(app, window)
+    export_stall_ms, export_wall_ms, copy_stall_ms, copy_wall_ms = export_and_copy(app, window, linear, config)
     print(f"shapes: {background_s:.3f} s in the background, then {gui_analysis_ms:.0f} ms on the GUI thread")
     print(f"analysis_s={analysis_s:.3f} full_render_ms={full_ms:.1f} repaints_ms={[round(t, 1) for t in times]}")
     window.doc.undo_stack.setClean()
@@ -147,8 +152,12 @@ def main() -> None:
     print(f"code tab raised after the edits: {code_ms:.0f} ms of the GUI thread (raise and snapshot "
           f"{code_parts[0]:.0f} ms, showing the text {code_parts[1]:.0f} ms), the event loop stalled at "
           f"most {code_stall_ms:.0f} ms, the code shown after {code_wall_ms:.0f} ms")
+    print(f"export python after an edit, code tab hidden: the event loop stalled at most {export_stall_ms:.0f} ms, "
+          f"the file written after {export_wall_ms:.0f} ms; copy: stalled at most {copy_stall_ms:.0f} ms, "
+          f"the clipboard set after {copy_wall_ms:.0f} ms")
     print(f"blocks={N_BLOCKS} open_s={open_s:.3f} layout_s={layout_s:.3f} repaint_ms={repaint_ms:.1f} "
-          f"edit_ms={edit_ms:.0f} code_tab_gui_ms={code_ms:.0f} code_tab_stall_ms={code_stall_ms:.0f}")
+          f"edit_ms={edit_ms:.0f} code_tab_gui_ms={code_ms:.0f} code_tab_stall_ms={code_stall_ms:.0f} "
+          f"export_stall_ms={export_stall_ms:.0f} copy_stall_ms={copy_stall_ms:.0f}")
 
 
 def code_tab_raised(app, window) -> tuple[float, float, float, list[float]]:
@@ -190,6 +199,52 @@ def code_tab_raised(app, window) -> tuple[float, float, float, list[float]]:
     stall = max(b - a for a, b in zip(turns, turns[1:]))
     code_view._show = real_show
     return sum(spent) * 1000, stall * 1000, wall * 1000, [t * 1000 for t in spent]
+
+
+def stall_while(app, start, done) -> tuple[float, float]:
+    """Run ``start()`` and turn the event loop until ``done()``: the longest gap between two
+    turns (a 1-ms timer) and the wall time, in milliseconds."""
+    from PySide6.QtCore import QTimer
+
+    turns = []
+    ticker = QTimer()
+    ticker.setInterval(1)
+    ticker.timeout.connect(lambda: turns.append(time.perf_counter()))
+    ticker.start()
+    t0 = time.perf_counter()
+    turns.append(t0)
+    start()
+    turns.append(time.perf_counter())
+    while not done():
+        app.processEvents()
+        time.sleep(0.0005)  # as an idle event loop would wait
+    wall = time.perf_counter() - t0
+    ticker.stop()
+    turns.append(time.perf_counter())
+    return max(b - a for a, b in zip(turns, turns[1:])) * 1000, wall * 1000
+
+
+def export_and_copy(app, window, linear, config) -> tuple[float, float, float, float]:
+    """File > Export Python, then the Copy button, each after an edit with the Code tab behind
+    the Inspector: (stall, wall) of each, in milliseconds."""
+    from PySide6.QtGui import QGuiApplication
+
+    from studio.ui.jobs import wait_for_jobs
+
+    out = Path(config) / "big.py"
+    window.files.choose_save_path = lambda *a: str(out)
+    window.inspector_dock.raise_()
+    figures = []
+    for width, act, result in (
+        (72, window.files.export_python, lambda: out.read_text() if out.exists() else ""),
+        (88, window.code_view.copy_button.click, lambda: QGuiApplication.clipboard().text()),
+    ):
+        window.doc.graph.set_params(linear.id, {"out_features": width})
+        window.doc.refresh()
+        wait_for_jobs()
+        app.processEvents()
+        figures += stall_while(app, act, lambda w=width, r=result: f"nn.Linear(64, {w})" in r())
+    return tuple(figures)
 
 
 if __name__ == "__main__":

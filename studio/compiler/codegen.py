@@ -9,13 +9,14 @@ emitter writes its own ``__init__`` and ``forward`` lines.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 from studio import __version__
 from studio.blocks.registry import ROLE_OUTPUT
 from studio.blocks.shapes import fmt_shape
 from studio.compiler.analysis import Analysis, analyze
-from studio.compiler.forward import Forward, Lines, emit_methods
+from studio.compiler.forward import Forward, Lines, emit_method_steps, finish
 from studio.compiler.modulegen import Classes
 from studio.graph.model import Graph
 from studio.graph.validation import Diagnostic
@@ -53,6 +54,24 @@ def generate(
     header: bool = True,
 ) -> GeneratedCode:
     """Python source for ``graph``. Raises :class:`CompileError` when the graph has errors."""
+    return finish(generate_steps(graph, name, analysis, header))
+
+
+#: the blocks written between two yields of :func:`generate_steps`
+BLOCKS_PER_STEP = 8
+
+
+def generate_steps(
+    graph: Graph,
+    name: str = "Model",
+    analysis: Analysis | None = None,
+    header: bool = True,
+) -> Generator[None, None, GeneratedCode]:
+    """:func:`generate` in small steps: a generator that yields after every few blocks' code
+    and every few lines of the text, and returns the :class:`GeneratedCode`. The Code view
+    runs it on the GUI thread a few milliseconds at a time between turns of the event loop
+    (a thread writing it held the GIL from the event loop for up to half a second at 2,000
+    blocks); ``graph`` and ``analysis`` must not change until it ends."""
     analysis = analysis if analysis is not None else analyze(graph)
     if analysis.errors:
         raise CompileError(analysis.errors, graph)
@@ -65,14 +84,20 @@ def generate(
     own = {c.name for c in classes.classes}
     state = Forward(graph, order, cls, uses=classes, reserved=frozenset(own))
     state.bind_inputs()
-    for bid in order:
+    yield
+    for n, bid in enumerate(order, 1):
         if graph.blocks[bid].spec.role == "layer":
             state.emit_layer(bid, analysis)
+        if n % BLOCKS_PER_STEP == 0:
+            yield
     state.imports |= classes.imports
     outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
     returns = state.returns()
+    yield
     class_lines: dict[int, str] = {}
-    source, line_blocks = _assemble(state, analysis, name, outputs, returns, header, classes, class_lines)
+    source, line_blocks = yield from _assemble(
+        state, analysis, name, outputs, returns, header, classes, class_lines
+    )
     return GeneratedCode(
         source=source,
         class_name=cls,
@@ -92,7 +117,7 @@ def _assemble(
     header: bool,
     classes: Classes,
     class_lines: dict[int, str],
-) -> tuple[str, dict[int, str]]:
+) -> Generator[None, None, tuple[str, dict[int, str]]]:
     """The module text: header, imports, the classes of the module definitions, then the
     model's class with its docstring and methods."""
     cls = state.cls
@@ -123,7 +148,7 @@ def _assemble(
     emit('"""', indent=1)
     emit("")
     init = [(bid, text) for bid, lines in state.init_parts for text in lines]
-    emit_methods(emit, cls, state, returns, init)
+    yield from emit_method_steps(emit, cls, state, returns, init)
     return "\n".join(emit.lines) + "\n", emit.line_blocks
 
 
