@@ -2,7 +2,7 @@
 
 from studio.compiler.analysis import Analysis, Totals, analyze
 from studio.compiler.build import build_class, build_model
-from studio.compiler.codegen import CompileError, GeneratedCode, generate
+from studio.compiler.codegen import CompileError, GeneratedCode, generate, generate_steps
 
 
 def input_specs(graph) -> list[tuple[str, tuple[int, ...], str]]:
@@ -25,5 +25,6 @@ __all__ = [
     "build_class",
     "build_model",
     "generate",
+    "generate_steps",
     "input_specs",
 ]

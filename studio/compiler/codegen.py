@@ -92,6 +92,7 @@ def generate_steps(
             yield
     state.imports |= classes.imports
     outputs = [b for b in graph.blocks.values() if b.spec.role == ROLE_OUTPUT]
+    yield from state.name_branch_steps()
     returns = state.returns()
     yield
     class_lines: dict[int, str] = {}

@@ -120,6 +120,11 @@ class Forward:
         chain of layers merged (``out = self.conv1(x) ... out = self.bn2(out)``) is ``out``, a
         shorter one (a downsampling shortcut) ``identity``; a forward argument and a variable
         only one layer wrote keep their names (they say what they hold)."""
+        finish(self.name_branch_steps())
+
+    def name_branch_steps(self) -> Generator[None, None, None]:
+        """:meth:`name_branches` in steps: a yield after each merge and every few blocks'
+        statements renamed."""
         self._named = True
         arguments = {var for var, _ in self.args}
         renames: dict[str, str] = {}
@@ -140,8 +145,9 @@ class Forward:
                 taken.setdefault(base, []).append(span)
                 self.var_ns.create_name(base)
                 renames[var] = base
+            yield
         if renames:
-            self._rename(renames)
+            yield from self._rename(renames)
 
     def _span(self, var: str) -> tuple[float, float]:
         """From the block that made `var` to its last reader, in forward order."""
@@ -149,10 +155,15 @@ class Forward:
         end = max((self.last_reader.get(key, start) for key, v in self.value.items() if v == var), default=start)
         return start, end
 
-    def _rename(self, renames: dict[str, str]) -> None:
+    def _rename(self, renames: dict[str, str]) -> Generator[None, None, None]:
         self.value = {key: renames.get(v, v) for key, v in self.value.items()}
         self.local_vars = {renames.get(v, v) for v in self.local_vars}
-        self.fwd_parts = [(bid, [rename_names(t, renames) for t in lines]) for bid, lines in self.fwd_parts]
+        parts = []
+        for n, (bid, lines) in enumerate(self.fwd_parts, 1):
+            parts.append((bid, [rename_names(t, renames) for t in lines]))
+            if n % LINES_PER_STEP == 0:
+                yield
+        self.fwd_parts = parts
 
     def _reusable(self, bid: str, in_exprs: list[str | None]) -> str | None:
         """An input's variable this block may overwrite (x = self.fc1(x)): when this block is

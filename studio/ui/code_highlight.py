@@ -1,16 +1,18 @@
-"""Syntax colours for the Code view, worked out off the GUI thread and applied to the lines on
-screen only.
+"""Syntax colours for the Code view, worked out while the code is written and applied to the
+lines on screen only.
 
 A ``QSyntaxHighlighter`` colours every line of the document on the GUI thread as soon as the
 text is set: 4,000 lines (2,000 blocks) took 108 ms of Python regex work there, five times the
-11 ms of setting the text. Here :func:`python_spans` (pure Python) finds each line's coloured
-runs in the thread that writes the code, and :class:`LazyHighlighter` hands a line's runs to Qt
-when the line first scrolls into view, which is a screenful of lines at a time."""
+11 ms of setting the text. Here :func:`line_spans` (pure Python) finds each line's coloured
+runs a line at a time, in the slices that write the code (:mod:`studio.ui.code_writer`), and
+:class:`LazyHighlighter` hands a line's runs to Qt when the line first scrolls into view, which
+is a screenful of lines at a time."""
 
 from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterator
 
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextLayout
 from PySide6.QtWidgets import QPlainTextEdit
@@ -42,12 +44,17 @@ Span = tuple[int, int, str]  # start, length, kind
 def python_spans(source: str) -> list[tuple[Span, ...]]:
     """Each line's coloured runs, in order and not overlapping (a triple-quoted string may span
     lines)."""
-    out: list[tuple[Span, ...]] = []
+    return list(line_spans(source))
+
+
+def line_spans(source: str) -> Iterator[tuple[Span, ...]]:
+    """:func:`python_spans` a line at a time (the Code view finds them in slices between turns
+    of the event loop)."""
     inside = False  # in a triple-quoted string that began on an earlier line
     for text in source.split("\n"):
         n = len(text)
         if not n:
-            out.append(())
+            yield ()
             continue
         kinds: list[str | None] = [None] * n
         for kind, pattern in _RULES:
@@ -69,8 +76,7 @@ def python_spans(source: str) -> list[tuple[Span, ...]]:
                     break
                 kinds[start : start + 3] = ["doc"] * 3
                 pos, inside = start + 3, True
-        out.append(_runs(kinds))
-    return out
+        yield _runs(kinds)
 
 
 def _runs(kinds: list[str | None]) -> tuple[Span, ...]:
@@ -104,6 +110,7 @@ class LazyHighlighter:
         self.formats = {kind: _format(kind, dark) for kind in _STYLES}
         self._spans: list[tuple[Span, ...]] = []
         self._done: set[int] = set()
+        self._colouring = False
         edit.updateRequest.connect(self._on_update)  # scrolled, resized, or the text set
 
     def set_spans(self, spans: list[tuple[Span, ...]]) -> None:
@@ -113,13 +120,28 @@ class LazyHighlighter:
         self.colour_visible()
 
     def colour_visible(self) -> None:
+        """Colour the lines on screen not coloured yet. Not re-entered: colouring a line marks
+        it dirty, which asks for an update (``updateRequest``) at once; and at most a screenful
+        of lines, since right after the text is set the lines below are not laid out yet and
+        their geometry says nothing (2,000 blocks: 930 lines were looked at, 30-75 ms)."""
+        if self._colouring:
+            return
+        self._colouring = True
+        try:
+            self._colour_visible()
+        finally:
+            self._colouring = False
+
+    def _colour_visible(self) -> None:
         edit = self.edit
         doc = edit.document()
         block = edit.firstVisibleBlock()
         offset = edit.contentOffset()
         bottom = edit.viewport().height()
+        lines = bottom // max(1, edit.fontMetrics().lineSpacing()) + 2  # one block, one line
         spans, done, formats = self._spans, self._done, self.formats
-        while block.isValid():
+        while block.isValid() and lines > 0:
+            lines -= 1
             if edit.blockBoundingGeometry(block).translated(offset).top() > bottom:
                 break
             n = block.blockNumber()

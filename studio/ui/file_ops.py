@@ -24,6 +24,7 @@ from studio.ui.recovery import RecoveryFile, RecoveryStore
 DEBOUNCE_MS = 300
 MAX_WAIT_MS = 900
 PROJECT_FILTER = f"Studio projects (*{SUFFIX});;All files (*)"
+PROBLEMS = "The model has problems (see the Problems list); fix them before exporting."
 
 
 class FileController(QObject):
@@ -165,23 +166,32 @@ class FileController(QObject):
 
     # ---------------------------------------------------------------------- export
     def export_python(self) -> bool:
+        """File > Export Python: asks where, then writes the Code view's text there once it is
+        current (written in slices if an edit made it stale: the window answers meanwhile)."""
         self.w.ensure_compiler()
-        code = self.w.code_view
-        code.regenerate()
         if self.w.doc.analysis is None or not self.w.doc.analysis.ok:
-            self.error("The model has problems (see the Problems list); fix them before exporting.")
+            self.error(PROBLEMS)
             return False
         suggested = Path(self.w.doc.project.name.replace(" ", "_").lower() or "model").name + ".py"
         path = self.choose_save_path("Export Python", suggested, "Python files (*.py)")
         if not path:
             return False
-        try:
-            write_atomic(Path(path), code.source)
-        except ProjectError as e:
-            self.error(str(e))
-            return False
-        self.w.statusBar().showMessage(f"Exported {path}", 4000)
+        self.w.statusBar().showMessage("Writing the code to export…")
+        self.w.code_view.when_current(lambda source, ok: self._export_python(Path(path), source, ok))
         return True
+
+    def _export_python(self, path: Path, source: str, ok: bool) -> None:
+        if not ok:  # an edit made while it was written broke the model
+            self.w.statusBar().clearMessage()
+            self.error(PROBLEMS)
+            return
+        try:
+            write_atomic(path, source)
+        except ProjectError as e:
+            self.w.statusBar().clearMessage()
+            self.error(str(e))
+            return
+        self.w.statusBar().showMessage(f"Exported {path}", 4000)
 
     def export_diagram(self) -> bool:
         path = self.choose_save_path("Export diagram", "model.png", "PNG image (*.png);;SVG drawing (*.svg)")

@@ -11,7 +11,7 @@ def test_an_unexpected_failure_in_code_generation_is_shown_in_the_view(window, q
     def broken(*args, **kwargs):
         raise RuntimeError("AST constructor recursion depth mismatch")
 
-    monkeypatch.setattr(studio.compiler, "generate", broken)
+    monkeypatch.setattr(studio.compiler, "generate_steps", broken)
     view.regenerate()
     assert "could not write this model's code" in view.source
     assert "recursion depth mismatch" in view.text.toPlainText()

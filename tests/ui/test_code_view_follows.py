@@ -1,6 +1,7 @@
 """The Code tab writes the class only where it can be read: hidden, an edit costs it nothing and
 showing it brings the current code; visible, a burst of edits is written once when it settles.
-The class is written off the GUI thread (the window keeps answering meanwhile)."""
+The class is written in slices between turns of the event loop (the window keeps answering
+meanwhile), and so are Export Python and Copy when an edit made the code stale."""
 
 import threading
 
@@ -15,18 +16,18 @@ def shown(window, qtbot, monkeypatch):
     """The window on screen with the Inspector tab raised (the Code tab hidden behind it), and
     the threads the class was written in, one per time."""
     calls = []
-    real = studio.compiler.generate
+    real = studio.compiler.generate_steps
 
     def counting(*args, **kwargs):
         calls.append(threading.current_thread())
-        return real(*args, **kwargs)
+        return (yield from real(*args, **kwargs))
 
     window.show()
     qtbot.waitExposed(window)
     window.inspector_dock.raise_()
     qtbot.waitUntil(lambda: window.code_view.visibleRegion().isEmpty(), timeout=120_000)
     window.doc.refresh()
-    monkeypatch.setattr(studio.compiler, "generate", counting)
+    monkeypatch.setattr(studio.compiler, "generate_steps", counting)
     return window, calls
 
 
@@ -54,9 +55,8 @@ def test_an_edit_behind_the_inspector_tab_shows_when_the_code_tab_is_raised(show
     text = view.text.toPlainText()
     assert "nn.Linear(32, 48)" in text and "nn.Linear(48, 2)" in text
     assert len(calls) == 1  # both edits written once, when shown
-    assert calls[0] is not threading.main_thread()
     assert view.status.text().startswith("class ")
-    # written from a snapshot, it is exactly what Export writes from the live graph
+    # written in slices, it is exactly what generate() writes at once
     w.doc.refresh()
     assert text == studio.compiler.generate(w.doc.graph, w.doc.project.name, w.doc.analysis).source
 
@@ -105,18 +105,29 @@ def test_a_project_opened_while_the_code_tab_is_in_front_shows_its_code(shown, q
 
 @pytest.fixture
 def gated(shown, monkeypatch):
-    """``shown``, with each write of the class held until the test opens ``gate``."""
+    """``shown``, with each write of the class held (its steps going on, writing nothing) until
+    the test sets ``gate``."""
     window, calls = shown
     gate = threading.Event()
-    counting = studio.compiler.generate
+    counting = studio.compiler.generate_steps
 
     def held(*args, **kwargs):
-        assert gate.wait(120), "the test never let the write go on"
-        return counting(*args, **kwargs)
+        while not gate.is_set():
+            yield
+        return (yield from counting(*args, **kwargs))
 
-    monkeypatch.setattr(studio.compiler, "generate", held)
+    monkeypatch.setattr(studio.compiler, "generate_steps", held)
     yield window, calls, gate
-    gate.set()  # never leave a writer thread waiting
+    gate.set()
+
+
+def ticks_while(w, qtbot, n=5):
+    """Wait until a 5-ms timer has fired ``n`` times: the event loop turns."""
+    ticks = []
+    timer_id = w.startTimer(5)
+    w.timerEvent = lambda event: ticks.append(1)
+    qtbot.waitUntil(lambda: len(ticks) >= n, timeout=120_000)
+    w.killTimer(timer_id)
 
 
 def test_the_window_keeps_answering_while_the_code_tab_writes_the_class(gated, qtbot):
@@ -127,16 +138,11 @@ def test_the_window_keeps_answering_while_the_code_tab_writes_the_class(gated, q
     w.code_dock.raise_()
     qtbot.waitUntil(lambda: view.writing, timeout=120_000)
     assert view.status.text() == "Writing the code of the current model…"
-    ticks = []
-    timer_id = w.startTimer(5)
-    w.timerEvent = lambda event: ticks.append(1)
-    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=120_000)  # the event loop runs on
-    w.killTimer(timer_id)
+    ticks_while(w, qtbot)
     assert view.text.toPlainText() == old  # the class is still being written
     gate.set()
     qtbot.waitUntil(lambda: "nn.Linear(2, 32)" in view.text.toPlainText(), timeout=120_000)
     assert view.status.text().startswith("class ") and not view.writing
-    assert calls and all(t is not threading.main_thread() for t in calls)
 
 
 def test_an_edit_made_while_the_class_is_written_is_what_the_code_tab_ends_up_showing(gated, qtbot):
@@ -147,13 +153,71 @@ def test_an_edit_made_while_the_class_is_written_is_what_the_code_tab_ends_up_sh
     set_width(w, qtbot, "fc1", 32)
     w.code_dock.raise_()
     qtbot.waitUntil(lambda: view.writing, timeout=120_000)
-    set_width(w, qtbot, "fc1", 40)  # while the snapshot with 32 is being written
+    set_width(w, qtbot, "fc1", 40)  # while the class with 32 is being written
     gate.set()
     qtbot.waitUntil(lambda: "nn.Linear(2, 40)" in view.text.toPlainText(), timeout=120_000)
     qtbot.waitUntil(lambda: not view.writing, timeout=120_000)
     assert not any("nn.Linear(2, 32)" in t for t in shown_texts)  # the overtaken write is dropped
     assert "nn.Linear(40, 64)" in view.text.toPlainText()
     assert view.source == view.text.toPlainText()  # not stale: Export writes what is shown
+
+
+def test_export_python_after_an_edit_writes_the_current_code_while_the_window_answers(
+    gated, qtbot, tmp_path, monkeypatch
+):
+    w, calls, gate = gated
+    out = tmp_path / "model.py"
+    monkeypatch.setattr(w.files, "choose_save_path", lambda *a: str(out))
+    set_width(w, qtbot, "fc2", 40)  # the Code tab hidden: its text is stale
+    assert w.files.export_python()
+    ticks_while(w, qtbot)  # the window answers while the class is written
+    assert not out.exists() and w.statusBar().currentMessage() == "Writing the code to export…"
+    set_width(w, qtbot, "fc2", 44)  # an edit meanwhile: the export writes the code after it
+    gate.set()
+    qtbot.waitUntil(out.exists, timeout=120_000)
+    text = out.read_text()
+    assert "nn.Linear(64, 44)" in text and "class SpiralClassifier(nn.Module)" in text
+    assert w.statusBar().currentMessage() == f"Exported {out}"
+    w.doc.refresh()
+    assert text == studio.compiler.generate(w.doc.graph, w.doc.project.name, w.doc.analysis).source
+    assert w.code_view.source == text and all(t is threading.main_thread() for t in calls)
+
+
+def test_export_python_of_a_model_broken_while_it_was_written_says_so(
+    gated, qtbot, tmp_path, monkeypatch
+):
+    w, calls, gate = gated
+    errors = []
+    out = tmp_path / "model.py"
+    monkeypatch.setattr(w.files, "choose_save_path", lambda *a: str(out))
+    monkeypatch.setattr(w.files, "error", errors.append)
+    set_width(w, qtbot, "fc2", 40)
+    assert w.files.export_python()
+    fc2 = by_name(w.doc.graph, "fc2")
+    w.doc.graph.disconnect(w.doc.graph.wires_into(fc2.id)[0].id)
+    w.doc.refresh()
+    gate.set()
+    qtbot.waitUntil(lambda: bool(errors), timeout=120_000)
+    assert "fix them before exporting" in errors[0] and not out.exists()
+
+
+def test_copy_after_an_edit_copies_the_current_code_while_the_window_answers(gated, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    w, calls, gate = gated
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setText("before")
+    w.code_dock.raise_()
+    qtbot.waitUntil(lambda: not w.code_view.visibleRegion().isEmpty(), timeout=120_000)
+    set_width(w, qtbot, "fc1", 24)
+    w.code_view.copy_button.click()
+    ticks_while(w, qtbot)
+    assert clipboard.text() == "before"  # still being written
+    gate.set()
+    qtbot.waitUntil(lambda: "nn.Linear(2, 24)" in clipboard.text(), timeout=120_000)
+    assert clipboard.text() == w.code_view.text.toPlainText()
+    w.code_view.copy_button.click()  # current: copied at once
+    assert clipboard.text() == w.code_view.text.toPlainText()
 
 
 def test_a_broken_model_shows_its_problems_from_the_background_write(shown, qtbot):
@@ -167,7 +231,6 @@ def test_a_broken_model_shows_its_problems_from_the_background_write(shown, qtbo
     qtbot.waitUntil(lambda: "has problems" in view.text.toPlainText(), timeout=120_000)
     assert "nothing wired into its input" in view.text.toPlainText()
     assert view.status.text() == "The model has problems"
-    assert calls[-1] is not threading.main_thread()
 
 
 def test_the_code_on_screen_is_coloured_and_lines_below_are_coloured_when_scrolled_to(shown, qtbot):

@@ -36,10 +36,11 @@ def test_closing_with_changes_asks_and_cancel_keeps_the_window(window, qtbot, mo
     assert window.close()
 
 
-def test_export_python_writes_the_code_view_text(window, tmp_path, monkeypatch):
+def test_export_python_writes_the_code_view_text(window, qtbot, tmp_path, monkeypatch):
     out = tmp_path / "model.py"
     monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
     assert window.files.export_python()
+    qtbot.waitUntil(out.exists, timeout=120_000)  # written once the code is (in slices)
     assert out.read_text() == window.code_view.source
     assert "class SpiralClassifier(nn.Module)" in out.read_text()
 
