@@ -118,7 +118,7 @@ class CodeView(QWidget):
         """Call ``callback(source, ok)`` with the current code (``ok``: the model's class, not a
         list of its problems): at once if the text is current, otherwise once it is written, in
         slices, the window answering meanwhile (Export Python, Copy)."""
-        if not self._stale and self._writer is None:
+        if not self._stale and self._writer is None and not self._edited:
             callback(self._source, self._ok)
             return
         self._waiting.append(callback)

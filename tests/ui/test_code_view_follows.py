@@ -220,6 +220,23 @@ def test_copy_after_an_edit_copies_the_current_code_while_the_window_answers(gat
     assert clipboard.text() == w.code_view.text.toPlainText()
 
 
+def test_copy_clicked_right_after_an_edit_copies_the_code_after_it(shown, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    w, calls = shown
+    clipboard = QGuiApplication.clipboard()
+    w.code_dock.raise_()
+    qtbot.waitUntil(lambda: "class " in w.code_view.text.toPlainText(), timeout=120_000)
+    qtbot.waitUntil(lambda: not w.code_view.writing, timeout=120_000)
+    fc1 = by_name(w.doc.graph, "fc1")
+    clipboard.setText("before")
+    w.doc.graph.set_params(fc1.id, {"out_features": 20})  # the analysis follows on the next turn
+    w.code_view.copy_button.click()
+    assert clipboard.text() == "before"  # not the text shown before the edit
+    qtbot.waitUntil(lambda: "nn.Linear(2, 20)" in clipboard.text(), timeout=120_000)
+    assert "nn.Linear(20, 64)" in clipboard.text()
+
+
 def test_a_broken_model_shows_its_problems_from_the_background_write(shown, qtbot):
     w, calls = shown
     view = w.code_view
