@@ -2,9 +2,16 @@
 
 CSV:
 Writes a ROWS x 20-column CSV (19 float columns and a text label) to a temporary folder, then
-loads it in fresh child processes, alternating Studio (the runtime's ``read_csv_data``: the path training
+loads it in fresh child processes, Studio (the runtime's ``read_csv_data``: the path training
 takes, ending in a float32 feature tensor and class indices) and the reference
-(``pandas.read_csv(engine="pyarrow")`` turned into the same tensors), best of ``--repeat``.
+(``pandas.read_csv(engine="pyarrow")`` turned into the same tensors) in ``--repeat`` pairs (5),
+interleaved, each pair in the other order than the last, so a busy moment hits both alike.
+``studio_s`` and ``reference_s`` are the medians, ``ratio`` the median of the pairs' ratios
+(Studio / reference; ``ratio_max`` the worst pair). Each child imports its libraries before its
+clock starts: pandas and pyarrow (with ``pyarrow.csv``) for the reference, Studio's runtime and
+pyarrow (with ``pyarrow.csv``, which Studio's reader imports on its first large file) for Studio;
+``import_s`` is the median time that pyarrow import took in Studio's child, to add where a
+first read in a fresh process is the question.
 ``peak_mb`` (MiB) is the most memory Studio's child held above what it held after its imports; the
 float32 data alone is ROWS x 19 x 4 bytes. Needs pandas and pyarrow (``pip install pandas pyarrow``).
 
@@ -25,8 +32,9 @@ machine's cores as workers (at most 4, persistent), alternating, best of 2.
 
 Last line: ``rows=<int> studio_s=<float> reference_s=<float> ratio=<float> peak_mb=<float>
 images_ratio=<float> images_first_ratio=<float> streamed_s=<float> streamed_peak_mb=<float>
-reference_peak_mb=<float> peak_ratio=<float>`` (``reference_peak_mb``: the same for the
-reference's child, above its imports; ``peak_ratio``: Studio's peak over it).
+reference_peak_mb=<float> peak_ratio=<float> ratio_max=<float> import_s=<float>``
+(``reference_peak_mb``: the same for the reference's child, above its imports; ``peak_ratio``:
+Studio's peak over it).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,13 +71,18 @@ def _rss_mb() -> float:
 
 
 def child(which: str, path: str) -> None:
-    """One load in this fresh process; prints ``seconds peak_mb_above_imports``."""
+    """One load in this fresh process; prints ``seconds peak_mb_above_imports import_seconds``."""
     import numpy as np
     import torch
 
+    imported = 0.0
     if which == "studio":
         from studio.training.runtime.data import read_csv_data
 
+        start = time.perf_counter()
+        import pyarrow.csv  # noqa: F401  (as the reference's child: libraries before the clock)
+
+        imported = time.perf_counter() - start
         base = _rss_mb()
         start = time.perf_counter()
         ds, _ = read_csv_data({"path": path, "target": "label", "classification": True})
@@ -85,7 +99,7 @@ def child(which: str, path: str) -> None:
         x, y = ds.rows([0, len(ds) - 1])  # the first and last rows, read back from the files
     else:
         import pandas as pd
-        import pyarrow  # noqa: F401
+        import pyarrow.csv  # noqa: F401
 
         base = _rss_mb()
         start = time.perf_counter()
@@ -94,18 +108,18 @@ def child(which: str, path: str) -> None:
         y = torch.from_numpy(df["label"].astype("category").cat.codes.to_numpy().astype(np.int64))
     seconds = time.perf_counter() - start
     assert x.shape[1] == FEATURES and len(y) == len(x)
-    print(f"{seconds:.4f} {_rss_mb() - base:.1f}")
+    print(f"{seconds:.4f} {_rss_mb() - base:.1f} {imported:.4f}")
 
 
-def measure(which: str, path: Path) -> tuple[float, float]:
+def measure(which: str, path: Path) -> tuple[float, float, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", which, str(path)], cwd=ROOT,
         capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     if out.returncode:
         raise SystemExit(f"{which} load failed:\n{out.stderr}")
-    seconds, peak = out.stdout.split()
-    return float(seconds), float(peak)
+    seconds, peak, imported = out.stdout.split()
+    return float(seconds), float(peak), float(imported)
 
 
 def write_images(root: Path, count: int) -> None:
@@ -173,7 +187,7 @@ def image_runs(root: Path, workers: int, epochs: int = 3) -> tuple[list[float], 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved pairs of CSV reads")
     parser.add_argument("--images", type=int, default=2000, help="JPEGs for the image-folder run (0: skip)")
     parser.add_argument("--budget-mb", type=float, default=None,
                         help="memory budget of the streamed CSV read (default 16, or a quarter of a smaller table)")
@@ -186,13 +200,14 @@ def main() -> None:
         write_csv(path, args.rows)
         print(f"file: {path.stat().st_size / 2**20:.0f} MiB, float32 data {args.rows * FEATURES * 4 / 2**20:.1f} MiB")
         studio, reference = [], []
-        for _ in range(args.repeat):
-            studio.append(measure("studio", path))
-            reference.append(measure("reference", path))
-            print(f"run: studio {studio[-1][0]:.2f} s ({studio[-1][1]:.0f} MB), "
-                  f"pandas+pyarrow {reference[-1][0]:.2f} s ({reference[-1][1]:.0f} MB)")
-        streamed = []
         for i in range(args.repeat):
+            for which in ("studio", "reference") if i % 2 == 0 else ("reference", "studio"):
+                (studio if which == "studio" else reference).append(measure(which, path))
+            print(f"run: studio {studio[-1][0]:.2f} s ({studio[-1][1]:.0f} MB), "
+                  f"pandas+pyarrow {reference[-1][0]:.2f} s ({reference[-1][1]:.0f} MB), "
+                  f"ratio {studio[-1][0] / reference[-1][0]:.2f}")
+        streamed = []
+        for i in range(min(args.repeat, 2)):
             budget = int(args.budget_mb * 2**20) if args.budget_mb else min(16 << 20, args.rows * FEATURES)
             streamed.append(measure(f"streamed:{budget}:{Path(tmp) / f'cache{i}'}", path))
             print(f"streamed: {streamed[-1][0]:.2f} s, {streamed[-1][1]:.0f} MB (budget {budget / 2**20:.3g} MiB)")
@@ -204,12 +219,17 @@ def main() -> None:
             print(f"images: {args.images} JPEGs, {workers} workers, seconds from the folder to the end of each epoch: "
                   f"studio {', '.join(f'{t:.2f}' for t in si)}; plain ImageFolder+DataLoader {', '.join(f'{t:.2f}' for t in pi)}")
             images = f" images_ratio={pi[-1] / si[-1]:.2f} images_first_ratio={pi[0] / si[0]:.2f}"
-    s, r = min(t for t, _ in studio), min(t for t, _ in reference)
-    peak = max(p for _, p in studio)
-    ss, sp = min(t for t, _ in streamed), max(p for _, p in streamed)
-    rp = max(p for _, p in reference)
-    print(f"rows={args.rows} studio_s={s:.3f} reference_s={r:.3f} ratio={s / r:.2f} peak_mb={peak:.1f}{images} "
-          f"streamed_s={ss:.3f} streamed_peak_mb={sp:.1f} reference_peak_mb={rp:.1f} peak_ratio={peak / rp:.2f}")
+    ratios = [a[0] / b[0] for a, b in zip(studio, reference)]
+    s, r = statistics.median(t for t, *_ in studio), statistics.median(t for t, *_ in reference)
+    peak = max(p for _, p, _ in studio)
+    ss, sp = min(t for t, *_ in streamed), max(p for _, p, _ in streamed)
+    rp = max(p for _, p, _ in reference)
+    imported = statistics.median(i for *_, i in studio)
+    ratio = statistics.median(ratios)
+    print(f"rows={args.rows} studio_s={s:.3f} reference_s={r:.3f} ratio={ratio:.2f} "
+          f"peak_mb={peak:.1f}{images} streamed_s={ss:.3f} streamed_peak_mb={sp:.1f} "
+          f"reference_peak_mb={rp:.1f} peak_ratio={peak / rp:.2f} ratio_max={max(ratios):.2f} "
+          f"import_s={imported:.3f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -153,3 +154,62 @@ def test_an_export_right_at_batch_1_only_is_caught_by_its_shapes_at_batch_2():
 def test_an_unchanged_export_matches_after_the_same_steps():
     checked = _checked_after(lambda g: None)
     assert checked.matches and checked.max_difference == 0.0
+
+
+class SmallCNN(nn.Module):
+    """Takes any image size from 32 pixels; ``kernel`` 17 makes it refuse images under 72."""
+
+    def __init__(self, kernel: int = 3) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(4, 4, kernel)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+
+    def forward(self, x):
+        return self.head(self.conv2(self.pool(self.conv(x).relu())))
+
+
+def _sizes_seen(monkeypatch, original):
+    """The input shapes the original module is called with, from now on."""
+    seen = []
+    forward = type(original).forward
+
+    def counted(self, x):
+        seen.append(tuple(x.shape))
+        return forward(self, x)
+
+    monkeypatch.setattr(type(original), "forward", counted)
+    return seen
+
+
+def test_a_model_that_takes_any_size_is_compared_on_smaller_images(monkeypatch):
+    """The import ran it at 96 and 128 pixels: the check compares the generated model with the
+    original on 64-pixel images, not on a run at 96."""
+    original = SmallCNN().eval()
+    seen = _sizes_seen(monkeypatch, original)
+    checked = import_module(original, [((3, 96, 96), "float32")], name="SmallCNN")
+    assert checked.matches and checked.max_difference == 0.0
+    assert seen[-1] == (1, 3, 64, 64)  # the check's run of the original, at batch 1
+
+
+def test_a_model_that_refuses_smaller_images_is_compared_at_its_own_size(monkeypatch):
+    original = SmallCNN(kernel=17).eval()
+    with torch.no_grad(), pytest.raises(RuntimeError):
+        original(torch.randn(1, 3, 64, 64))
+    checked = import_module(original, [((3, 96, 96), "float32")], name="SmallCNN")
+    assert checked.matches and checked.max_difference == 0.0
+
+
+def test_an_export_that_differs_is_caught_at_the_smaller_size_and_at_its_own():
+    import studio.interop.fx_import as fx_import
+
+    inputs = [((3, 96, 96), "float32")]
+    original = SmallCNN().eval()
+    result = import_module(original, inputs, verify=False)
+    _before_output(result.project.graph, "scalar_op", {"op": "x * c", "value": 1.5})
+    with torch.no_grad():
+        recorded = {b: original(*fx_import._examples(inputs, b)) for b in (1, 2)}
+    checked = fx_import.ImportResult(result.project, [], original_params=fx_import._count(original))
+    fx_import._verify(original, checked, inputs, recorded, sizes_free=True)
+    assert not checked.matches and 0 < checked.max_difference < math.inf
