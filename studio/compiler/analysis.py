@@ -11,7 +11,9 @@ the whole graph (5,000 blocks: 91 ms a wire edit before, see ``benchmarks/graph_
 from __future__ import annotations
 
 import heapq
+import operator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
@@ -24,6 +26,7 @@ from studio.compiler.shapes import (
     _freeze,
     evaluate_block,
     missing_input,
+    unknown_answer,
 )
 from studio.compiler.ties import shared_info
 from studio.graph.model import Block, Edge, Graph
@@ -58,6 +61,7 @@ class UseResult:
 
 
 _NO_INPUT = (None,)  # the inputs of a one-input block below a missing wire
+_known = partial(operator.is_not, None)  # (``None in`` infos calls each one's __eq__)
 
 
 class Analysis:
@@ -106,6 +110,8 @@ class Analysis:
         #: blocks that make a parameter another's tensor (Tie weights), evaluated last
         self._sharing = {b.id for b in graph.blocks.values() if b.spec.shares is not None}
         self._specs: dict[str, Any] = {}  # type id -> declaration (see _spec)
+        #: block id -> how it answers below an unknown (see _flood_kind); dropped on its edits
+        self._kinds: dict[str, Any] = {}
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
         self._validation = Validation(graph) if listen else None
@@ -137,6 +143,7 @@ class Analysis:
         self._dirty = None
         self._memo.clear()
         self._wiring = None
+        self._kinds.clear()
 
     def set_trust(self, trust: TrustPolicy) -> None:
         """Infer again under a new policy (the user trusted a file or a repository)."""
@@ -146,6 +153,7 @@ class Analysis:
 
     # ----------------------------------------------------------------- events
     def _mark(self, block_id: str) -> None:
+        self._kinds.pop(block_id, None)
         if self._dirty is not None:
             self._dirty.add(block_id)
 
@@ -166,6 +174,7 @@ class Analysis:
         self._wiring = None
         self._count(self.info.pop(block.id, None), -1)
         self._failed.discard(block.id)
+        self._kinds.pop(block.id, None)
 
     def _on_block_changed(self, block: Block, what: str) -> None:
         if what in ("params", "frozen"):
@@ -221,6 +230,8 @@ class Analysis:
             self._wires_raw = g._in.__getitem__  # in no order: sorted only for a doubled wire
             succ = g.successor_ids
         dirty = set(g.blocks) if (self._dirty is None or not self._listening) else self._dirty
+        if not self._listening:
+            self._kinds.clear()
         self._dirty = set()
         wiring, self._wiring = self._wiring, []
         undo, self._undo = self._undo, None
@@ -280,7 +291,7 @@ class Analysis:
             info[bid] = new
             changed.add(bid)
             if before is not None:
-                before[bid] = old
+                before.setdefault(bid, old)  # (a merge the flood answered may come again)
             if new.error:
                 failed.add(bid)
             elif failed:
@@ -293,61 +304,110 @@ class Analysis:
                     if nxt not in queued:
                         queued.add(nxt)
                         push(heap, (pos[nxt], nxt))
-        if before and None not in before.values() and not self.use_results:
+        if before and all(map(_known, before.values())) and not self.use_results:
             self._undo = _Undo(tuple(wiring), before, sums, failed_before)
         return changed
 
     def _flood(self, bid: str, queued: set, changed: set, before: dict | None, later) -> None:
-        """``bid``'s outputs just became unknown: so does every block below it that takes one
-        input, by one wire (from the block above, whose answer is final), found depth first
-        without the ordered queue; any other block below goes to ``later`` (the queue). The
-        same answers the queue gives (what ``_evaluate`` gives such a block), 2,200 of them
-        below a wire removed mid-chain in benchmarks/graph_scale.py."""
-        info, blocks, failed, count = self.info, self.graph.blocks, self._failed, self._count
+        """``bid``'s outputs just became unknown: so do those of every block below it fed
+        through a required input, found depth first without the ordered queue; any other block
+        below goes to ``later`` (the queue). The same answers the queue gives (what
+        ``_evaluate`` gives). A merge's answer names its other inputs' shapes, so merges are
+        answered after the walk, once every block above them that goes unknown has; one whose
+        other input the queue changes after this is evaluated again by the queue (it is not
+        marked queued). Each block's way of answering is kept (``_kinds``), so a block costs a
+        few dictionary look-ups: 2,800 blocks below a wire removed mid-chain in
+        benchmarks/graph_scale.py (560 of them merges) took 15 ms idle with merges queued and
+        each answer looked up afresh."""
+        info, kinds, kind_of = self.info, self._kinds, self._flood_kind
         out = self.graph._out
         stack = [bid]
+        hit: list[str] = []  # the one-input blocks answered here, and what they held
+        olds: list[BlockInfo | None] = []
+        merges: dict[str, tuple] = {}  # the merges met (answered after the walk): their kinds
         while stack:
             for e in out[stack.pop()]:
                 nxt = e.dst
                 if nxt in queued:
                     continue
-                queued.add(nxt)
-                new = self._unknown_below(blocks[nxt])
-                if new is None:
-                    later(nxt)
+                kind = kinds.get(nxt)
+                if kind is None:
+                    kind = kind_of(nxt)
+                if kind.__class__ is not BlockInfo:  # a merge, or a block to evaluate
+                    if nxt in merges:
+                        continue
+                    if kind is False or e.dst_port not in kind[0]:  # (an optional input)
+                        queued.add(nxt)
+                        later(nxt)
+                        continue
+                    merges[nxt] = kind
+                    stack.append(nxt)
                     continue
                 old = info.get(nxt)
-                if old is new:
-                    continue  # unknown already: nothing below it changes
-                if old is not None and (old.params or old.size_bytes or old.macs):
-                    count(old, -1)
-                info[nxt] = new
-                changed.add(nxt)
-                if before is not None:
-                    before[nxt] = old
-                if failed:
-                    failed.discard(nxt)
-                if (
-                    old is None
-                    or old.out_shapes != new.out_shapes
-                    or old.out_dtypes != new.out_dtypes
-                ):
-                    stack.append(nxt)
+                if old is kind:  # unknown already: nothing below it changes
+                    queued.add(nxt)
+                    continue
+                info[nxt] = kind
+                hit.append(nxt)
+                olds.append(old)
+                stack.append(nxt)
+        queued.update(hit)  # (each is fed by one wire: the walk meets it once)
+        changed.update(hit)
+        if before is not None:
+            before.update(zip(hit, olds))  # (none was answered before in this refresh)
+        value, wires_in = self._value_spec, self._wires_raw
+        for nxt, (_, names, n_out) in merges.items():
+            shapes = dict.fromkeys(names)
+            for e in wires_in(nxt):
+                if e.src not in merges and e.dst_port in shapes:
+                    spec = value(e)
+                    if spec is not None:
+                        shapes[e.dst_port] = spec[0]
+            new = unknown_answer(tuple(shapes.values()), n_out)
+            old = info.get(nxt)
+            if old is new:
+                continue
+            info[nxt] = new
+            hit.append(nxt)
+            olds.append(old)
+            changed.add(nxt)
+            if before is not None:
+                before.setdefault(nxt, old)  # (the queue may have answered it before)
+        if olds:  # the answers replaced leave the totals; an unknown answer counts nothing
+            counted = [o for o in olds if o is not None and (o.params or o.size_bytes or o.macs)]
+            if counted:
+                s = self._sums
+                s[0] -= sum(o.params for o in counted)
+                s[1] -= sum(o.trainable for o in counted)
+                s[2] -= sum(o.size_bytes for o in counted)
+                s[3] -= sum(o.macs or 0 for o in counted)
+        if self._failed:
+            self._failed.difference_update(hit)
 
-    def _unknown_below(self, block: Block) -> BlockInfo | None:
-        """The answer of a block with one (required) input, fed by one wire from a block whose
-        outputs are all unknown; None when the block is not that simple (evaluate it then)."""
+    def _flood_kind(self, bid: str):
+        """How a block answers when an input's outputs are all unknown, kept per block until its
+        parameters or wires in change: its unknown answer (one input, fed by one wire), a merge's
+        (required inputs, all inputs, number of outputs), its answer naming the other inputs'
+        shapes, or False (evaluate it: an Input or Output, a module use, an optional input, a
+        doubled wire)."""
+        block = self.graph.blocks[bid]
         spec = self._specs.get(block.type) or self._spec(block)
-        if spec.definition is not None:
-            return None
-        params = block.params
-        ports = spec.input_ports(params)
-        if len(ports) != 1:
-            return None
-        wires = self._wires_raw(block.id)
-        if len(wires) != 1 or wires[0].dst_port != ports[0].name:
-            return None
-        return missing_input(spec, params, _NO_INPUT, ports)
+        kind = False
+        if spec.definition is None and spec.role != ROLE_INPUT and spec.role != ROLE_OUTPUT:
+            params = block.params
+            ports = spec.input_ports(params)
+            wires = self._wires_raw(bid)
+            if len(ports) == 1:
+                if len(wires) == 1 and wires[0].dst_port == ports[0].name:
+                    kind = missing_input(spec, params, _NO_INPUT, ports) or False
+            elif ports and len({e.dst_port for e in wires}) == len(wires):
+                kind = (
+                    frozenset(p.name for p in ports if not p.optional),
+                    tuple(p.name for p in ports),
+                    len(spec.output_ports(params)),
+                )
+        self._kinds[bid] = kind
+        return kind
 
     def _put_back(self, undo: _Undo) -> set[str]:
         """The wires are as they were before the last refresh: so is every block's info."""
