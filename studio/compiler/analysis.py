@@ -14,6 +14,7 @@ import heapq
 import operator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import filterfalse, islice
 from typing import Any
 
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
@@ -62,6 +63,9 @@ class UseResult:
 
 _NO_INPUT = (None,)  # the inputs of a one-input block below a missing wire
 _known = partial(operator.is_not, None)  # (``None in`` infos calls each one's __eq__)
+_params, _trainable, _size, _macs = (
+    operator.attrgetter(name) for name in ("params", "trainable", "size_bytes", "macs")
+)
 
 
 class Analysis:
@@ -321,12 +325,10 @@ class Analysis:
         each answer looked up afresh."""
         info, kinds, kind_of = self.info, self._kinds, self._flood_kind
         out = self.graph._out
-        stack = [bid]
-        hit: list[str] = []  # the one-input blocks answered here, and what they held
-        olds: list[BlockInfo | None] = []
+        walk = [bid]  # the blocks whose outputs go unknown, as met (it grows as it is read)
         merges: dict[str, tuple] = {}  # the merges met (answered after the walk): their kinds
-        while stack:
-            for e in out[stack.pop()]:
+        for above in walk:
+            for e in out[above]:
                 nxt = e.dst
                 if nxt in queued:
                     continue
@@ -341,30 +343,34 @@ class Analysis:
                         later(nxt)
                         continue
                     merges[nxt] = kind
-                    stack.append(nxt)
-                    continue
-                old = info.get(nxt)
-                if old is kind:  # unknown already: nothing below it changes
+                elif info.get(nxt) is kind:  # unknown already: nothing below it changes
                     queued.add(nxt)
                     continue
-                info[nxt] = kind
-                hit.append(nxt)
-                olds.append(old)
-                stack.append(nxt)
-        queued.update(hit)  # (each is fed by one wire: the walk meets it once)
+                walk.append(nxt)
+        # the one-input blocks: each is fed by one wire, so the walk met it once, and none was
+        # answered before in this refresh
+        hit = list(filterfalse(merges.__contains__, islice(walk, 1, None)))
+        olds = list(map(info.get, hit))
+        info.update(zip(hit, map(kinds.__getitem__, hit)))
+        queued.update(hit)
         changed.update(hit)
         if before is not None:
-            before.update(zip(hit, olds))  # (none was answered before in this refresh)
-        value, wires_in = self._value_spec, self._wires_raw
-        for nxt, (_, names, n_out) in merges.items():
-            shapes = dict.fromkeys(names)
-            for e in wires_in(nxt):
-                if e.src not in merges and e.dst_port in shapes:
+            before.update(zip(hit, olds))
+        value, get = self._value_spec, info.get
+        for nxt, (_, wired, n_out) in merges.items():
+            shapes = []
+            for e in wired:
+                if e is None or e.src in merges:
+                    shapes.append(None)
+                    continue
+                src = get(e.src)
+                if src is not None and len(src.out_shapes) == 1:
+                    shapes.append(src.out_shapes[0])
+                else:
                     spec = value(e)
-                    if spec is not None:
-                        shapes[e.dst_port] = spec[0]
-            new = unknown_answer(tuple(shapes.values()), n_out)
-            old = info.get(nxt)
+                    shapes.append(spec[0] if spec is not None else None)
+            new = unknown_answer(tuple(shapes), n_out)
+            old = get(nxt)
             if old is new:
                 continue
             info[nxt] = new
@@ -373,21 +379,20 @@ class Analysis:
             changed.add(nxt)
             if before is not None:
                 before.setdefault(nxt, old)  # (the queue may have answered it before)
-        if olds:  # the answers replaced leave the totals; an unknown answer counts nothing
-            counted = [o for o in olds if o is not None and (o.params or o.size_bytes or o.macs)]
-            if counted:
-                s = self._sums
-                s[0] -= sum(o.params for o in counted)
-                s[1] -= sum(o.trainable for o in counted)
-                s[2] -= sum(o.size_bytes for o in counted)
-                s[3] -= sum(o.macs or 0 for o in counted)
+        known = list(filter(None, olds))  # the answers replaced leave the totals
+        if known:  # (an unknown answer counts nothing)
+            s = self._sums
+            s[0] -= sum(map(_params, known))
+            s[1] -= sum(map(_trainable, known))
+            s[2] -= sum(map(_size, known))
+            s[3] -= sum(filter(None, map(_macs, known)))
         if self._failed:
             self._failed.difference_update(hit)
 
     def _flood_kind(self, bid: str):
         """How a block answers when an input's outputs are all unknown, kept per block until its
         parameters or wires in change: its unknown answer (one input, fed by one wire), a merge's
-        (required inputs, all inputs, number of outputs), its answer naming the other inputs'
+        (required inputs, the wire into each input, number of outputs), its answer naming the other inputs'
         shapes, or False (evaluate it: an Input or Output, a module use, an optional input, a
         doubled wire)."""
         block = self.graph.blocks[bid]
@@ -401,9 +406,10 @@ class Analysis:
                 if len(wires) == 1 and wires[0].dst_port == ports[0].name:
                     kind = missing_input(spec, params, _NO_INPUT, ports) or False
             elif ports and len({e.dst_port for e in wires}) == len(wires):
+                by_port = {e.dst_port: e for e in wires}
                 kind = (
                     frozenset(p.name for p in ports if not p.optional),
-                    tuple(p.name for p in ports),
+                    tuple(by_port.get(p.name) for p in ports),  # each input's wire, or None
                     len(spec.output_ports(params)),
                 )
         self._kinds[bid] = kind

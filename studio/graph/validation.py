@@ -138,16 +138,15 @@ class Validation:
             self._last_walk = None
         local = sorted(self._local, key=self._pos.__getitem__)
         if self._unused is None:  # kept until a block's answer flips
-            unreached = self._unreached if self._outputs else ()
+            unreached = self._unreached if self._outputs else frozenset()
             if len(unreached) * 8 > len(g.blocks):  # many (the Output's wire): no sort needed
                 # (_pos is the blocks' order)
                 unused = list(filter(unreached.__contains__, g.blocks))
             else:
                 unused = sorted(unreached, key=self._pos.__getitem__)
             made = self._warnings
-            for bid in unused:
-                if bid not in made:
-                    made[bid] = _unused_warning(g, bid)
+            for bid in unreached - made.keys():  # (each made once)
+                made[bid] = _unused_warning(g, bid)
             self._unused = list(map(made.__getitem__, unused))
         return _assemble(
             g,
