@@ -116,6 +116,10 @@ class Analysis:
         self._specs: dict[str, Any] = {}  # type id -> declaration (see _spec)
         #: block id -> how it answers below an unknown (see _flood_kind); dropped on its edits
         self._kinds: dict[str, Any] = {}
+        #: block id -> (its inputs, its answer) as last evaluated, until its parameters change: a
+        #: wire put back mid-chain after another edit (so not undone from ``_undo``) evaluated the
+        #: 2,200 blocks below it again, 20-22 ms of CPU at 5,000 blocks; from here 10 ms
+        self._last: dict[str, tuple] = {}
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
         self._validation = Validation(graph) if listen else None
@@ -148,6 +152,7 @@ class Analysis:
         self._memo.clear()
         self._wiring = None
         self._kinds.clear()
+        self._last.clear()
 
     def set_trust(self, trust: TrustPolicy) -> None:
         """Infer again under a new policy (the user trusted a file or a repository)."""
@@ -179,9 +184,11 @@ class Analysis:
         self._count(self.info.pop(block.id, None), -1)
         self._failed.discard(block.id)
         self._kinds.pop(block.id, None)
+        self._last.pop(block.id, None)
 
     def _on_block_changed(self, block: Block, what: str) -> None:
         if what in ("params", "frozen"):
+            self._last.pop(block.id, None)
             self._mark(block.id)
             self._wiring = None
 
@@ -236,6 +243,7 @@ class Analysis:
         dirty = set(g.blocks) if (self._dirty is None or not self._listening) else self._dirty
         if not self._listening:
             self._kinds.clear()
+            self._last.clear()
         self._dirty = set()
         wiring, self._wiring = self._wiring, []
         undo, self._undo = self._undo, None
@@ -391,10 +399,10 @@ class Analysis:
 
     def _flood_kind(self, bid: str):
         """How a block answers when an input's outputs are all unknown, kept per block until its
-        parameters or wires in change: its unknown answer (one input, fed by one wire), a merge's
-        (required inputs, the wire into each input, number of outputs), its answer naming the other inputs'
-        shapes, or False (evaluate it: an Input or Output, a module use, an optional input, a
-        doubled wire)."""
+        parameters or wires in change: its unknown answer (one input, fed by one wire); for a
+        merge, whose answer names its other inputs' shapes, (its required inputs, the wire into
+        each input or None, its number of outputs); or False: evaluate it (an Input or Output, a
+        module use, an optional input, a doubled wire)."""
         block = self.graph.blocks[bid]
         spec = self._specs.get(block.type) or self._spec(block)
         kind = False
@@ -461,7 +469,12 @@ class Analysis:
             unknown = missing_input(spec, params, in_specs, ports)
             if unknown is not None:
                 return unknown
-        return evaluate_block(spec, params, in_specs, frozen, self.trust)
+        last = self._last.get(bid)
+        if last is not None and last[0] == in_specs:
+            return last[1]
+        info = evaluate_block(spec, params, in_specs, frozen, self.trust)
+        self._last[bid] = (in_specs, info)
+        return info
 
     def _spec(self, block: Block):
         """``block.spec``, kept by type id for the registry's own types (a module use's is its

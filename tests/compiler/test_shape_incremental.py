@@ -176,3 +176,43 @@ def test_a_merge_below_a_removed_wire_names_its_other_inputs_shape():
     assert not analysis.block_info(add.id).error
     assert not any(d.block_id == add.id for d in analysis.diagnostics)
     analysis.close()
+
+
+def test_a_wire_put_back_after_another_edit_takes_each_blocks_last_answer(monkeypatch):
+    """Not the inverse of the last refresh (a block was added between), so the blocks below
+    are evaluated again; each one's inputs are what they were, so none is inferred again,
+    except the one whose parameters changed meanwhile."""
+    import studio.compiler.analysis as analysis_module
+
+    g = _units(6)
+    analysis = Analysis(g)
+    inferred: list = []
+    real = analysis_module.evaluate_block
+    monkeypatch.setattr(
+        analysis_module,
+        "evaluate_block",
+        lambda spec, params, *rest: inferred.append(spec.id) or real(spec, params, *rest),
+    )
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    wire = g.wires_into(linears[2])[0]
+    g.disconnect(wire.id)
+    below = analysis.refresh()
+    assert len(below) > 20 and inferred == ["output"]  # the rest take the unknown answer
+    g.add_block("relu")
+    analysis.refresh()
+    g.insert_edge(wire)
+    inferred.clear()
+    assert analysis.refresh() >= below - {linears[2]}
+    assert inferred == ["output"]  # its input was unknown last time
+    _assert_equals_full(g, analysis)
+    # a parameter changed below while the wire was out: that block is inferred again
+    g.disconnect(wire.id)
+    analysis.refresh()
+    g.set_params(linears[-1], {"out_features": 12})
+    analysis.refresh()
+    g.insert_edge(wire)
+    inferred.clear()
+    analysis.refresh()
+    assert sorted(inferred) == ["linear", "output"]
+    _assert_equals_full(g, analysis)
+    analysis.close()
