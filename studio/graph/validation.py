@@ -145,7 +145,7 @@ class Validation:
             else:
                 unused = sorted(unreached, key=self._pos.__getitem__)
             made = self._warnings
-            for bid in unreached - made.keys():  # (each made once)
+            for bid in unreached.difference(made):  # (each made once; a walk of unreached)
                 made[bid] = _unused_warning(g, bid)
             self._unused = list(map(made.__getitem__, unused))
         return _assemble(
