@@ -8,7 +8,8 @@ middle of the graph (``add``: the block and its wire) and removing it again (``r
 code generation. Two wire edits that change much more are printed beside them, as the cost of
 what they change: the only Output's wire removed and put back (``wire_out``: every block's "leads
 to no Output" warning comes and goes) and a wire in the middle of the chain (``wire_mid``: every
-shape below it becomes unknown and comes back; its two halves are printed too: removing it
+shape below it becomes unknown and comes back, 7 times a graph, the median: under load one
+preemption is several of these edits; its two halves are printed too: removing it
 evaluates every block below, putting it back restores what the removal overwrote; put back
 after another edit, ``wire_mid_again``, each block below takes its last answer). One line per
 size; the last line is the largest size, then each edit at the smaller sizes:
@@ -196,7 +197,7 @@ def measure(n_blocks: int, repeat: int) -> dict:
             (g.edge_into(out.id, "in"), wire_out),
             (g.wires_into(middle.id)[0], wire_mid),
         ):
-            for _ in range(3):
+            for _ in range(7):
                 t0 = time.perf_counter()
                 g.disconnect(into.id)
                 analysis.refresh()
