@@ -8,12 +8,14 @@ middle of the graph (``add``: the block and its wire) and removing it again (``r
 code generation. Two wire edits that change much more are printed beside them, as the cost of
 what they change: the only Output's wire removed and put back (``wire_out``: every block's "leads
 to no Output" warning comes and goes) and a wire in the middle of the chain (``wire_mid``: every
-shape below it becomes unknown and comes back; its two halves are printed too: removing it
-evaluates every block below, putting it back restores what the removal overwrote). One line per
+shape below it becomes unknown and comes back, 7 times a graph, the median: under load one
+preemption is several of these edits; its two halves are printed too: removing it
+evaluates every block below, putting it back restores what the removal overwrote; put back
+after another edit, ``wire_mid_again``, each block below takes its last answer). One line per
 size; the last line is the largest size, then each edit at the smaller sizes:
 ``blocks=5000 infer_s=<float> edit_ms=<float> wire_ms=<float> add_ms=<float> remove_ms=<float>
 wire_out_ms=<float> wire_mid_ms=<float> wire_mid_remove_ms=<float> wire_mid_restore_ms=<float>
-codegen_s=<float> edit_ms_100=... (each, and _1000)``
+wire_mid_again_ms=<float> codegen_s=<float> edit_ms_100=... (each, and _1000)``
 
 ``--modules`` measures the same with the 2,000 blocks inside 50 uses of 5 module definitions
 (40 blocks each, with a per-use ``width``; the edit is one parameter inside a definition, so
@@ -175,7 +177,7 @@ def measure(n_blocks: int, repeat: int) -> dict:
     """Median seconds of full inference, milliseconds of each kind of edit with the refresh after
     it, seconds of codegen."""
     infer, edit, wire, add, remove, codegen = [], [], [], [], [], []
-    wire_out, wire_mid, mid_remove, mid_restore = [], [], [], []
+    wire_out, wire_mid, mid_remove, mid_restore, mid_again = [], [], [], [], []
     for _ in range(repeat):
         g, first = build(n_blocks)
         clear_cache()
@@ -195,7 +197,7 @@ def measure(n_blocks: int, repeat: int) -> dict:
             (g.edge_into(out.id, "in"), wire_out),
             (g.wires_into(middle.id)[0], wire_mid),
         ):
-            for _ in range(3):
+            for _ in range(7):
                 t0 = time.perf_counter()
                 g.disconnect(into.id)
                 analysis.refresh()
@@ -207,6 +209,18 @@ def measure(n_blocks: int, repeat: int) -> dict:
                 if times is wire_mid:
                     mid_remove.append((t1 - t0) * 1000)
                     mid_restore.append((t2 - t1) * 1000)
+        into = g.wires_into(middle.id)[0]
+        for _ in range(3):  # put back after another edit: not the inverse of the last refresh
+            g.disconnect(into.id)
+            analysis.refresh()
+            other = g.add_block("relu")
+            analysis.refresh()
+            t0 = time.perf_counter()
+            g.insert_edge(into)
+            analysis.refresh()
+            mid_again.append((time.perf_counter() - t0) * 1000)
+            g.remove_block(other.id)
+            analysis.refresh()
         second = g.add_block("output")
         analysis.refresh()
         for _ in range(3):
@@ -245,6 +259,7 @@ def measure(n_blocks: int, repeat: int) -> dict:
         "wire_mid_ms": statistics.median(wire_mid),
         "mid_remove_ms": statistics.median(mid_remove),
         "mid_restore_ms": statistics.median(mid_restore),
+        "mid_again_ms": statistics.median(mid_again),
         "codegen_s": statistics.median(codegen),
         "changed": len(changed),
         "lines": len(code.source.splitlines()),
@@ -282,7 +297,8 @@ def main() -> None:
             f"({r['changed']} blocks re-evaluated), wire edit {r['wire_ms']:.2f} ms, add a block "
             f"{r['add_ms']:.2f} ms, remove it {r['remove_ms']:.2f} ms; the Output's wire {r['wire_out_ms']:.2f} ms, "
             f"a wire mid-chain {r['wire_mid_ms']:.2f} ms (removed {r['mid_remove_ms']:.2f}, put back "
-            f"{r['mid_restore_ms']:.2f}); codegen {r['codegen_s']:.3f} s "
+            f"{r['mid_restore_ms']:.2f}, put back after another edit {r['mid_again_ms']:.2f}); "
+            f"codegen {r['codegen_s']:.3f} s "
             f"({r['lines']} lines)",
             flush=True,
         )
@@ -306,6 +322,7 @@ def main() -> None:
         f"blocks={r['blocks']} infer_s={r['infer_s']:.3f} "
         + " ".join(f"{k}_ms={r[k + '_ms']:.2f}" for k in kinds)
         + f" wire_mid_remove_ms={r['mid_remove_ms']:.2f} wire_mid_restore_ms={r['mid_restore_ms']:.2f}"
+        + f" wire_mid_again_ms={r['mid_again_ms']:.2f}"
         + f" codegen_s={r['codegen_s']:.3f} {small}".rstrip()
     )
 

@@ -194,11 +194,19 @@ def missing_input(
         return None
     else:
         key = (tuple(s[0] if s else None for s in in_specs), len(spec.output_ports(params)))
+    return unknown_answer(*key)
+
+
+def unknown_answer(in_shapes: tuple[Shape | None, ...], n_out: int) -> BlockInfo:
+    """The answer of a block (not an Input or Output) that lacks a required input's shape, given
+    its inputs' shapes (None where unknown) and its number of outputs: one shared object per
+    inputs and outputs (a frozen dataclass is slow to make)."""
+    key = (in_shapes, n_out)
     found = _unknowns.get(key)
-    if found is None:  # one shared answer per inputs and outputs: a frozen dataclass is slow to make
+    if found is None:
         if len(_unknowns) > 1000:
             _unknowns.clear()
-        found = _unknowns[key] = BlockInfo(key[0], (None,) * key[1], (None,) * key[1])
+        found = _unknowns[key] = BlockInfo(in_shapes, (None,) * n_out, (None,) * n_out)
     return found
 
 

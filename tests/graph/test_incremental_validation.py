@@ -367,10 +367,12 @@ def test_a_doubled_wire_put_back_in_another_order_is_evaluated_again(monkeypatch
 def test_the_outputs_wire_put_back_restores_every_blocks_answer_without_walking_again(
     monkeypatch,
 ):
-    """Removing the only Output's wire tells every block it leads to no Output; putting the wire
-    back (or undoing) takes that back without walking the graph again, unless the wiring
-    changed between (then it walks, and still equals validating the whole graph)."""
+    """Removing the only Output's wire tells every block it leads to no Output, without walking
+    up through them (no Output is fed: nothing leads to one); putting the wire back (or undoing)
+    takes that back without walking either, unless the wiring changed between (then it walks,
+    and still equals validating the whole graph)."""
     g = _branched(30)
+    g.add_block("tie", params={"attribute": "a.weight", "to": "b.weight"})  # never 'unused'
     validation = Validation(g)
     validation.diagnostics()
     walks = []
@@ -385,10 +387,22 @@ def test_the_outputs_wire_put_back_restores_every_blocks_answer_without_walking_
     wire = g.edge_into(out.id, "in")
     g.disconnect(wire.id)
     unused = validation.diagnostics()
-    assert unused == validate(g) and len(walks) == 1
-    assert sum(not d.is_error for d in unused) == len(g.blocks) - 1  # all but the Output
+    assert unused == validate(g) and walks == []
+    assert sum(not d.is_error for d in unused) == len(g.blocks) - 2  # all but Output and tie
     g.insert_edge(wire)
-    assert validation.diagnostics() == validate(g) == [] and len(walks) == 1
+    assert validation.diagnostics() == validate(g) and walks == []
+    assert not any(not d.is_error for d in validation.diagnostics())
+    # a block renamed between: its warning says its new name when it comes back
+    g.disconnect(wire.id)
+    validation.diagnostics()
+    first = next(iter(g.blocks.values()))
+    g.rename(first.id, "renamed")
+    g.insert_edge(wire)
+    assert validation.diagnostics() == validate(g) and walks == []
+    g.disconnect(wire.id)
+    found = validation.diagnostics()
+    assert found == validate(g) and any("'renamed'" in d.message for d in found)
+    g.insert_edge(wire)
     # a wire added between, into a block the removal had flipped (it leads to an Output again
     # once the wire is back, and so does the new wire's block): the put-back walks
     side = g.add_block("relu")
@@ -400,6 +414,34 @@ def test_the_outputs_wire_put_back_restores_every_blocks_answer_without_walking_
     g.connect(side.id, "out", linears[5], "in", strict=False)
     g.insert_edge(wire)
     found = validation.diagnostics()
-    assert found == validate(g) and len(walks) == 2
+    assert found == validate(g) and len(walks) == 1
     assert not any(d.block_id == side.id and not d.is_error for d in found)  # it leads somewhere
+    validation.close()
+
+
+def test_with_two_outputs_removing_one_outputs_wire_walks_up_from_it(monkeypatch):
+    """Another Output is still fed: only the blocks that led to the first alone flip."""
+    g = _branched(20)
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    second = g.add_block("output")
+    g.connect(linears[4], "out", second.id, "in")
+    validation = Validation(g)
+    validation.diagnostics()
+    walks = []
+    real = Validation._live_changed
+    monkeypatch.setattr(
+        Validation, "_live_changed", lambda self, b, step: walks.append(b) or real(self, b, step)
+    )
+    out = next(b for b in g.blocks.values() if b.type == "output" and b.id != second.id)
+    wire = g.edge_into(out.id, "in")
+    g.disconnect(wire.id)
+    found = validation.diagnostics()
+    assert found == validate(g) and len(walks) == 1
+    assert not any(d.block_id == linears[4] for d in found)  # it feeds the second Output
+    assert any(d.block_id == linears[6] and not d.is_error for d in found)
+    g.disconnect(g.edge_into(second.id, "in").id)  # now none is fed
+    assert validation.diagnostics() == validate(g) and len(walks) == 1
+    g.connect(linears[4], "out", second.id, "in")
+    g.insert_edge(wire)
+    assert validation.diagnostics() == validate(g) == []
     validation.close()

@@ -1,0 +1,218 @@
+"""The analysis kept up to date edit by edit equals a full analysis of the graph, after seeded
+random sequences of wire, parameter and block edits, undos and redos on a graph shaped like
+``benchmarks/graph_scale.py``'s (merges, parameters, concatenations, attention with optional
+inputs); in particular below a wire removed mid-chain, where every shape goes unknown without
+the ordered queue (``Analysis._flood``), merges included."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from studio.blocks.params import ParamError
+from studio.blocks.registry import BATCH
+from studio.compiler import Analysis
+from studio.graph.commands import AddBlock, Connect, History, RemoveBlocks, SetParams
+from studio.graph.model import Graph, GraphError
+from studio.graph.validation import validate
+from tests.graph.test_incremental_validation import _assert_equals_full
+
+
+def _units(n_units: int) -> Graph:
+    """An Input, then ``n_units`` residual units (linear, norm, activation, a learned scale
+    multiplied in, a skip connection added back), every third one with a concatenated side
+    branch and every fourth with self-attention (its key and value unwired), then an Output."""
+    g = Graph()
+    prev = g.add_block("input", params={"shape": [4, 16]})
+    kinds = ["gelu", "relu", "tanh", "silu"]
+    for unit in range(n_units):
+        fc1 = g.add_block("linear", params={"out_features": 8 + 4 * (unit % 3)})
+        act = g.add_block(kinds[unit % len(kinds)])
+        fc2 = g.add_block("linear", params={"out_features": 16})
+        scale = g.add_block("parameter", params={"shape": [1, 16], "init": "ones"})
+        mul = g.add_block("multiply")
+        add = g.add_block("add")
+        norm = g.add_block("layernorm")
+        for a, b in ((prev, fc1), (fc1, act), (act, fc2)):
+            g.connect(a.id, "out", b.id, "in")
+        g.connect(fc2.id, "out", mul.id, "in1")
+        g.connect(scale.id, "out", mul.id, "in2")
+        g.connect(mul.id, "out", add.id, "in1")
+        g.connect(prev.id, "out", add.id, "in2")
+        g.connect(add.id, "out", norm.id, "in")
+        prev = norm
+        if unit % 3 == 2:
+            side = g.add_block("linear", params={"out_features": 8})
+            cat = g.add_block("concatenate", params={"dim": 2})
+            fix = g.add_block("linear", params={"out_features": 16})
+            g.connect(prev.id, "out", side.id, "in")
+            g.connect(prev.id, "out", cat.id, "in1")
+            g.connect(side.id, "out", cat.id, "in2")
+            g.connect(cat.id, "out", fix.id, "in")
+            prev = fix
+        if unit % 4 == 3:
+            attn = g.add_block("multihead_attention", params={"num_heads": 2})
+            g.connect(prev.id, "out", attn.id, "query")
+            prev = attn
+    out = g.add_block("output")
+    g.connect(prev.id, "out", out.id, "in")
+    return g
+
+
+def _random_command(rng: random.Random, g: Graph, removed: list):
+    blocks = list(g.blocks.values())
+    kind = rng.choice(
+        ["unwire", "unwire", "rewire", "wire", "width", "inputs", "add", "remove", "undo", "redo"]
+    )
+    if kind == "unwire" and g.edges:
+        edge = g.edges[rng.choice(sorted(g.edges))]
+        removed.append(edge)
+        return RemoveBlocks([], [edge.id])
+    if kind == "rewire" and removed:  # a removed wire back, by a new command (not an undo)
+        e = removed.pop(rng.randrange(len(removed)))
+        if e.src in g.blocks and e.dst in g.blocks:
+            return Connect(e.src, e.src_port, e.dst, e.dst_port)
+    if kind == "wire":
+        src, dst = rng.choice(blocks), rng.choice(blocks)
+        if src.output_ports() and dst.input_ports():
+            port = rng.choice(dst.input_ports()).name
+            return Connect(src.id, src.output_ports()[0].name, dst.id, port)
+    if kind == "width":
+        linears = [b for b in blocks if b.type == "linear"]
+        if linears:
+            return SetParams(rng.choice(linears).id, {"out_features": rng.choice([8, 12, 16])})
+    if kind == "inputs":  # a merge with a third input, unwired, or back to two
+        merges = [b for b in blocks if b.type in ("add", "multiply", "concatenate")]
+        if merges:
+            return SetParams(rng.choice(merges).id, {"inputs": rng.choice([2, 2, 3])})
+    if kind == "add":
+        return AddBlock(rng.choice(["relu", "add", "linear", "identity"]))
+    if kind == "remove" and blocks:
+        return RemoveBlocks([rng.choice(blocks).id])
+    if kind in ("undo", "redo"):
+        return kind
+    return None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_edits_below_merges_equal_a_full_analysis(seed):
+    rng = random.Random(seed)
+    g = _units(12)
+    history = History(g)
+    analysis = Analysis(g)
+    removed: list = []
+    for _ in range(40):
+        cmd = _random_command(rng, g, removed)
+        try:
+            if cmd in ("undo", "redo"):
+                getattr(history, cmd)()
+            elif cmd is not None:
+                history.push(cmd)
+        except (GraphError, ParamError):
+            pass
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+        assert analysis._validation.diagnostics() == validate(g)
+    # every wire of what is left, removed and put back (and undone), one by one
+    for eid in sorted(g.edges)[:: max(1, len(g.edges) // 25)]:
+        history.push(RemoveBlocks([], [eid]))
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+        history.undo()
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+    analysis.close()
+
+
+def test_a_merge_below_a_removed_wire_names_its_other_inputs_shape():
+    """Below a removed wire a merge's outputs are unknown, and what it shows as its inputs is
+    the other input's shape, also when that input's block changes in the same refresh after
+    the merge was reached (the queue answers it again)."""
+    g = Graph()
+    x = g.add_block("input", params={"shape": [8]})
+    a = g.add_block("linear", params={"out_features": 8})
+    g.connect(x.id, "out", a.id, "in")
+    chain = x
+    for _ in range(4):  # made after ``a``: later in the kept order
+        nxt = g.add_block("linear", params={"out_features": 8})
+        g.connect(chain.id, "out", nxt.id, "in")
+        chain = nxt
+    relu = g.add_block("relu")
+    g.connect(a.id, "out", relu.id, "in")
+    add = g.add_block("add")
+    g.connect(relu.id, "out", add.id, "in1")
+    g.connect(chain.id, "out", add.id, "in2")
+    after = g.add_block("relu")
+    g.connect(add.id, "out", after.id, "in")
+    out = g.add_block("output")
+    g.connect(after.id, "out", out.id, "in")
+    analysis = Analysis(g)
+    wire = g.wires_into(a.id)[0]
+    g.disconnect(wire.id)
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    assert analysis.block_info(add.id).in_shapes == (None, (BATCH, 8))
+    assert analysis.block_info(after.id).out_shapes == (None,)
+    g.insert_edge(wire)
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    # the wire removed and the other input's block changed, in one refresh
+    g.disconnect(wire.id)
+    g.set_params(chain.id, {"out_features": 5})
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    assert analysis.block_info(add.id).in_shapes == (None, (BATCH, 5))
+    g.insert_edge(wire)
+    analysis.refresh()
+    _assert_equals_full(g, analysis)  # add now mixes 8 and 5: an error, as a full analysis says
+    assert analysis.block_info(add.id).error
+    g.set_params(chain.id, {"out_features": 6})  # (a refresh between: nothing is put back)
+    analysis.refresh()
+    assert analysis.block_info(add.id).error
+    g.disconnect(wire.id)  # unknown again: the error goes with the shapes
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    assert not analysis.block_info(add.id).error
+    assert not any(d.block_id == add.id for d in analysis.diagnostics)
+    analysis.close()
+
+
+def test_a_wire_put_back_after_another_edit_takes_each_blocks_last_answer(monkeypatch):
+    """Not the inverse of the last refresh (a block was added between), so the blocks below
+    are evaluated again; each one's inputs are what they were, so none is inferred again,
+    except the one whose parameters changed meanwhile."""
+    import studio.compiler.analysis as analysis_module
+
+    g = _units(6)
+    analysis = Analysis(g)
+    inferred: list = []
+    real = analysis_module.evaluate_block
+    monkeypatch.setattr(
+        analysis_module,
+        "evaluate_block",
+        lambda spec, params, *rest: inferred.append(spec.id) or real(spec, params, *rest),
+    )
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    wire = g.wires_into(linears[2])[0]
+    g.disconnect(wire.id)
+    below = analysis.refresh()
+    assert len(below) > 20 and inferred == ["output"]  # the rest take the unknown answer
+    g.add_block("relu")
+    analysis.refresh()
+    g.insert_edge(wire)
+    inferred.clear()
+    assert analysis.refresh() >= below - {linears[2]}
+    assert inferred == ["output"]  # its input was unknown last time
+    _assert_equals_full(g, analysis)
+    # a parameter changed below while the wire was out: that block is inferred again
+    g.disconnect(wire.id)
+    analysis.refresh()
+    g.set_params(linears[-1], {"out_features": 12})
+    analysis.refresh()
+    g.insert_edge(wire)
+    inferred.clear()
+    analysis.refresh()
+    assert sorted(inferred) == ["linear", "output"]
+    _assert_equals_full(g, analysis)
+    analysis.close()
