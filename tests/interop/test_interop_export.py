@@ -76,7 +76,7 @@ def test_onnx_round_trip_with_a_dynamic_batch(example, tmp_path):
     # exports are seeded: the same model in PyTorch gives the same outputs, at a batch size
     # not used to export (ONNX folds BatchNorm into the convolutions, so compare outputs)
     model = exporters.build(example)[0]
-    x = example_inputs(example, batch=5, seed=2)
+    x = example_inputs(example, batch=3, seed=2)  # the reference evaluator is slow: few rows
     (got,) = ReferenceEvaluator(proto).run(None, {n: t.numpy() for n, t in zip(in_names, x)})
     with torch.no_grad():
         want = model(*x).numpy()
