@@ -35,6 +35,7 @@ from studio.ui.theme import current_theme
 
 #: a burst of edits (a spin box held, typing) is written once, this long after the last one
 SETTLE_MS = 150
+COPIED_MS = 1500  # how long the Copy button says it copied
 
 
 class CodeView(QWidget):
@@ -232,4 +233,10 @@ class CodeView(QWidget):
     def copy(self) -> None:
         """The Copy button: the current code to the clipboard (once written, if an edit made
         it stale)."""
-        self.when_current(lambda source, ok: QGuiApplication.clipboard().setText(source))
+        self.when_current(self._copied)
+
+    def _copied(self, source: str, ok: bool) -> None:
+        """Put ``source`` on the clipboard and say so on the button for a moment."""
+        QGuiApplication.clipboard().setText(source)
+        self.copy_button.setText("Copied")
+        QTimer.singleShot(COPIED_MS, self.copy_button, lambda: self.copy_button.setText("Copy"))

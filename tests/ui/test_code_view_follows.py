@@ -216,6 +216,8 @@ def test_copy_after_an_edit_copies_the_current_code_while_the_window_answers(gat
     gate.set()
     qtbot.waitUntil(lambda: "nn.Linear(2, 24)" in clipboard.text(), timeout=120_000)
     assert clipboard.text() == w.code_view.text.toPlainText()
+    assert w.code_view.copy_button.text() == "Copied"  # the click shows it did something
+    qtbot.waitUntil(lambda: w.code_view.copy_button.text() == "Copy", timeout=120_000)
     w.code_view.copy_button.click()  # current: copied at once
     assert clipboard.text() == w.code_view.text.toPlainText()
 
