@@ -352,6 +352,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)  # read first by rank 0
     plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
     facts = {"rate.__name__": fn.rate}
+    if not shared:  # generated data: a split that leaves nothing is refused now, not in train.py
+        facts["n_val == 0 or n_val == n"] = _check_split(plan, fn)
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if not plan["tensorboard"]:
@@ -379,8 +381,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         roots.remove(fn.rate)
         main = _named(main, {**functions, "rate": None})
         sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
+    generators = [name for spec in specs for name in get_dataset(spec.get("kind")).generator]  # stay named
+    sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
     sources = [script_trim.prune(source, {}) for source in
-               script_trim.inline_single_calls(script_trim.unused_methods(sources))]
+               script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)]
     main = next(s for s in sources if s.startswith("def main("))
     sources.remove(main)
     imports = _script_imports([main, *sources])
@@ -413,10 +417,26 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     return head + "\n" + imports_text + "\n" + "\n\n".join(rest)
 
 
+def _check_split(plan: dict, fn) -> bool:
+    """False (the split leaves samples on both sides) for generated data, read here as train.py
+    reads it; raises :class:`ExportError` with the runtime's message where it would fail."""
+    from studio.training.runtime.data import load_data
+    from studio.training.runtime.tables import DataProblem
+
+    modules = [importlib.import_module(f"studio.training.runtime.{name}") for name in _RUNTIME]
+    read, read_val = (next(getattr(m, name) for m in modules if hasattr(m, name)) if name else None
+                      for name in (fn.read, fn.read_val))
+    try:
+        load_data(plan, read, read_val)
+    except DataProblem as e:
+        raise ExportError(str(e)) from None
+    return False
+
+
 def _named(main: str, functions: dict) -> str:
     """`main` with its parameters that name a function (`read`, `metric`...) written as that
     function's name (``read_generated``), and only the parameters left that it still reads."""
-    main = main.replace('f"Train {model_class.__name__} ', f'"Train {functions["model_class"]} ')  # a literal
+    main = main.replace('f"Train {model_class.__name__}', f'"Train {functions["model_class"]}')  # a literal
     tree = pyast.parse(main)
     function = tree.body[0]
     edits = [(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset, str(functions[n.id]))
@@ -435,14 +455,9 @@ def _named(main: str, functions: dict) -> str:
 def _header(cls: str, project_name: str) -> str:
     from studio import __version__
 
-    name = _comment_text(project_name)
-    return _dedent(f'''
-        # Trains the Studio project '{name}' (Studio {__version__}) as `studio train` does; needs only
-        # PyTorch (torchvision for images). The same seed gives the same weights.
-        #   python train.py [--epochs 5] [--device cpu] [--out runs/try] [--resume CHECKPOINT]
-        #   torchrun --nproc_per_node 4 train.py  (DDP: --batch-size is per process)
-        """Train {cls} with the training settings of its Studio project."""
-    ''')
+    text = (f"Trains {cls} as the Studio project '{_comment_text(project_name)}' (Studio {__version__}) does; "
+            "the same seed gives the same weights. Runs under torchrun (DDP: --batch-size is per process).")
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, 98, break_on_hyphens=False))
 
 
 register_format(ExportFormat(

@@ -35,9 +35,7 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
     """(mean loss, mean metric) over `batches` and all processes (`hooks.reduce`), with no
     gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast`. One read-back at the end."""
-    loss_sum = torch.zeros((), device=hooks.device)
-    metric_sum = torch.zeros((), device=hooks.device)
-    count = 0
+    sums, count = torch.zeros(2, device=hooks.device), 0  # the loss's and the metric's
     model.eval()
     with torch.no_grad():
         for x, y in batches:
@@ -46,11 +44,11 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
                 y = y.float()
             with hooks.autocast:
                 output = model(x)
-                loss_sum += loss_fn(output, y).float() * y.shape[0]
-            metric_sum += hooks.metric(output, y).sum()
+                loss = loss_fn(output, y).float() * y.shape[0]
+            sums += torch.stack([loss, hooks.metric(output, y).sum().float()])
             count += y.shape[0]
     model.train()
-    loss_sum, metric_sum, count = hooks.reduce(*torch.stack([loss_sum, metric_sum]).tolist(), count)
+    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist(), count)
     return loss_sum / max(1, count), metric_sum / max(1, count)
 
 

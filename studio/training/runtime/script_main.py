@@ -171,19 +171,18 @@ def save_weights(net, path, info=None):
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
     state = (net.state_dict(), optimizer.state_dict(), progress.state_dict())
-    checkpoint = (*state, torch.get_rng_state(), generator.get_state())
-    torch.save(checkpoint, path.with_name(path.name + ".tmp"))
-    os.replace(path.with_name(path.name + ".tmp"), path)
+    torch.save((*state, torch.get_rng_state(), generator.get_state()), path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
 
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    weights, optimizer_state, progress_state, rng, order = torch.load(path, map_location="cpu", weights_only=True)
+    weights, optimizer_state, progress_state, rng, batch_rng = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict(weights)
     optimizer.load_state_dict(optimizer_state)
     progress.load_state_dict(progress_state)
     torch.set_rng_state(rng)
-    generator.set_state(order)
+    generator.set_state(batch_rng)
     print(f"Resuming after epoch {progress.epoch} from {path}")
 
 
@@ -191,7 +190,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     """Train `model_class` as `settings` say; `metric`, `read` and `rate` are the runtime
     functions the project's loss, dataset and schedule name (no `rate`: the optimizer's own, as
     it is); `generate` the one --generate runs. Under torchrun each process trains on its share."""
-    parser = argparse.ArgumentParser(description=f"Train {model_class.__name__} as its Studio project does.")
+    parser = argparse.ArgumentParser(description=f"Train {model_class.__name__}.")
     if settings["text"]:
         parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT")
         parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
@@ -203,7 +202,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if settings["files"]:
         here = str(Path(sys.argv[0]).resolve().parent)
         parser.add_argument("--data", default=here, help="the folder of the data files")
-    parser.add_argument("--out", default=settings["out"], help="for metrics, weights, checkpoints")
+    parser.add_argument("--out", default=settings["out"], help="the folder to write into")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint.pt to go on from")
     if settings["tensorboard"]:
         parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
