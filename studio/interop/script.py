@@ -381,7 +381,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         roots.remove(fn.rate)
         main = _named(main, {**functions, "rate": None})
         sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
-    generators = [name for spec in specs for name in get_dataset(spec.get("kind")).generator]  # stay named
+    generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
+    generators = [name for names in generators for name in names]
     sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
     sources = [script_trim.prune(source, {}) for source in
                script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)]

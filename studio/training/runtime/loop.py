@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 
 import torch
@@ -11,11 +10,10 @@ from torch.utils.data import Sampler
 
 def choose_device(name):
     """auto: cuda, else mps, else cpu; any other name as torch reads it."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    if name == "auto":
+        mps = torch.backends.mps.is_available()
+        name = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    return torch.device(name)
 
 
 def make_optimizer(params, name, arguments, implementations=()):
@@ -99,8 +97,7 @@ class EpochBatches(Sampler):
 
 
 def write_metrics(path, history):
-    """metrics.csv: a header and one row per epoch."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
+    """metrics.csv: a header and one row per epoch (the values are numbers: no quoting)."""
+    with open(path, "w") as f:
+        for row in [list(history[0]), *(entry.values() for entry in history)]:
+            print(*row, sep=",", file=f)

@@ -46,8 +46,7 @@ def data_files(settings, folder):
         if spec and "path" in spec:
             path = Path(folder) / spec["path"]  # an absolute path stays as it is
             if not path.exists():
-                sys.exit(f"The project's data is not at {path}. Put it there, or pass --data with the folder "
-                         f"that holds {spec['path']}.")
+                sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
             settings[key] = {**spec, "path": str(path)}
     return settings
 
@@ -177,7 +176,8 @@ def save_checkpoint(path, net, optimizer, progress, generator):
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    weights, optimizer_state, progress_state, rng, batch_rng = torch.load(path, map_location="cpu", weights_only=True)
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    weights, optimizer_state, progress_state, rng, batch_rng = saved
     net.load_state_dict(weights)
     optimizer.load_state_dict(optimizer_state)
     progress.load_state_dict(progress_state)
@@ -244,20 +244,19 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         weigh_classes(loss_fn, train_data, None, device)  # the classes the training set holds
     net = model.to(device)
     if distributed:  # DDP: backward() averages the gradients over the processes
-        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(net, device_ids=ids)
     if settings["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
         model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
     generator = torch.Generator().manual_seed(args.seed)
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
     validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
-    # training's randomness (dropout, augmentation) does not depend on what building the model drew
-    torch.manual_seed(args.seed + rank)
+    torch.manual_seed(args.seed + rank)  # training's own draws (dropout, augmentation)
     progress, out = Progress(s), Path(args.out)
     run = (net, optimizer, progress, generator)
     if args.resume:
         resume(args.resume, net, optimizer, progress, generator)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     hooks = ScriptHooks(metric, device, out, rank, run, steps_per_epoch)
     if settings["precision"] != "none":
         hooks.autocast, hooks.scaler = mixed_precision(s, device)
