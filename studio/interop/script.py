@@ -352,8 +352,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)  # read first by rank 0
     plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
     facts = {"rate.__name__": fn.rate}
-    if not shared:  # generated data: a split that leaves nothing is refused now, not in train.py
-        facts["n_val == 0 or n_val == n"] = _check_split(plan, fn)
+    if not shared and _split_checked(plan):  # generated data: a bad split is refused now, not in train.py
+        facts["n_val == 0 or n_val == n"] = False
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if not plan["tensorboard"]:
@@ -418,20 +418,25 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     return head + "\n" + imports_text + "\n" + "\n\n".join(rest)
 
 
-def _check_split(plan: dict, fn) -> bool:
-    """False (the split leaves samples on both sides) for generated data, read here as train.py
-    reads it; raises :class:`ExportError` with the runtime's message where it would fail."""
-    from studio.training.runtime.data import load_data
+def _split_checked(plan: dict) -> bool:
+    """True when generated data's random split leaves samples on both sides (train.py then needs
+    no check); raises :class:`ExportError` with the runtime's own message where it would not.
+    A generated set holds spec["arguments"]["n"] samples, so a stand-in of that length is split
+    (the runtime's `split`), not the data: export never generates a large set."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from studio.training.runtime.data import split
     from studio.training.runtime.tables import DataProblem
 
-    modules = [importlib.import_module(f"studio.training.runtime.{name}") for name in _RUNTIME]
-    read, read_val = (next(getattr(m, name) for m in modules if hasattr(m, name)) if name else None
-                      for name in (fn.read, fn.read_val))
+    n = (plan.get("data") or {}).get("arguments", {}).get("n")
+    if plan.get("val_data") or plan["val_split"] <= 0 or not isinstance(n, int):
+        return False
     try:
-        load_data(plan, read, read_val)
+        split(TensorDataset(torch.empty(n, 0)), plan["val_split"], plan["split_seed"])
     except DataProblem as e:
         raise ExportError(str(e)) from None
-    return False
+    return True
 
 
 def _named(main: str, functions: dict) -> str:

@@ -87,7 +87,8 @@ def val_batches(data, s, device, rank, world_size):
     """Each process validates its share of the validation set (every world_size-th sample)."""
     if isinstance(data, TensorDataset):
         tensors = [t[rank::world_size].to(device) for t in data.tensors]
-        return lambda: tensor_batches(tensors, s["batch_size"], dtype=getattr(data, "batch_dtype", None))
+        dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
+        return lambda: tensor_batches(tensors, s["batch_size"], dtype=dtype)
     loader = DataLoader(Subset(data, range(rank, len(data), world_size)), batch_size=s["batch_size"],
                         num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
