@@ -352,6 +352,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)  # read first by rank 0
     plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
     facts = {"rate.__name__": fn.rate}
+    if not shared and _split_checked(plan):  # generated data: a bad split is refused now, not in train.py
+        facts["n_val == 0 or n_val == n"] = False
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if not plan["tensorboard"]:
@@ -379,8 +381,11 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         roots.remove(fn.rate)
         main = _named(main, {**functions, "rate": None})
         sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
+    generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
+    generators = [name for names in generators for name in names]
+    sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
     sources = [script_trim.prune(source, {}) for source in
-               script_trim.inline_single_calls(script_trim.unused_methods(sources))]
+               script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)]
     main = next(s for s in sources if s.startswith("def main("))
     sources.remove(main)
     imports = _script_imports([main, *sources])
@@ -413,10 +418,31 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     return head + "\n" + imports_text + "\n" + "\n\n".join(rest)
 
 
+def _split_checked(plan: dict) -> bool:
+    """True when generated data's random split leaves samples on both sides (train.py then needs
+    no check); raises :class:`ExportError` with the runtime's own message where it would not.
+    A generated set holds spec["arguments"]["n"] samples, so a stand-in of that length is split
+    (the runtime's `split`), not the data: export never generates a large set."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from studio.training.runtime.data import split
+    from studio.training.runtime.tables import DataProblem
+
+    n = (plan.get("data") or {}).get("arguments", {}).get("n")
+    if plan.get("val_data") or plan["val_split"] <= 0 or not isinstance(n, int):
+        return False
+    try:
+        split(TensorDataset(torch.empty(n, 0)), plan["val_split"], plan["split_seed"])
+    except DataProblem as e:
+        raise ExportError(str(e)) from None
+    return True
+
+
 def _named(main: str, functions: dict) -> str:
     """`main` with its parameters that name a function (`read`, `metric`...) written as that
     function's name (``read_generated``), and only the parameters left that it still reads."""
-    main = main.replace('f"Train {model_class.__name__} ', f'"Train {functions["model_class"]} ')  # a literal
+    main = main.replace('f"Train {model_class.__name__}', f'"Train {functions["model_class"]}')  # a literal
     tree = pyast.parse(main)
     function = tree.body[0]
     edits = [(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset, str(functions[n.id]))
@@ -435,14 +461,9 @@ def _named(main: str, functions: dict) -> str:
 def _header(cls: str, project_name: str) -> str:
     from studio import __version__
 
-    name = _comment_text(project_name)
-    return _dedent(f'''
-        # Trains the Studio project '{name}' (Studio {__version__}) as `studio train` does; needs only
-        # PyTorch (torchvision for images). The same seed gives the same weights.
-        #   python train.py [--epochs 5] [--device cpu] [--out runs/try] [--resume CHECKPOINT]
-        #   torchrun --nproc_per_node 4 train.py  (DDP: --batch-size is per process)
-        """Train {cls} with the training settings of its Studio project."""
-    ''')
+    text = (f"Trains {cls} as the Studio project '{_comment_text(project_name)}' (Studio {__version__}) does; "
+            "the same seed gives the same weights. Runs under torchrun (DDP: --batch-size is per process).")
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text, 98, break_on_hyphens=False))
 
 
 register_format(ExportFormat(

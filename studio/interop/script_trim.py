@@ -232,6 +232,10 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
             elif function is not None and (text := _unread_items(node, function, source)) is not None:
                 text = " " * node.col_offset + text + "\n" if text else ""
                 candidate = _replace(lines, node.lineno, node.end_lineno, text)
+            elif function is not None and _returned_next(node, block[index + 1 : index + 2], function):
+                value = ast.get_source_segment(source, node.value)  # x = f(); return x -> return f()
+                candidate = _replace(lines, node.lineno, block[index + 1].end_lineno,
+                                     " " * node.col_offset + f"return {value}\n")
             elif (function is not None and _overwritten(node, block[index + 1 : index + 2])):
                 candidate = _replace(lines, node.lineno, node.end_lineno, "")  # x = None; x = f()
             elif (function is not None and isinstance(node, ast.Assign) and len(node.targets) == 1
@@ -267,6 +271,16 @@ def _unread_items(node: ast.stmt, function: ast.AST, source: str) -> str | None:
         return ""
     return (", ".join(ast.get_source_segment(source, t) for t, _ in kept) + " = "
             + ", ".join(ast.get_source_segment(source, v) for _, v in kept))
+
+
+def _returned_next(node: ast.stmt, following: list[ast.stmt], function: ast.AST) -> bool:
+    """Whether `node` sets a name that the next statement returns and nothing else reads."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and following and isinstance(following[0], ast.Return) and isinstance(following[0].value, ast.Name)
+            and following[0].value.id == node.targets[0].id):
+        return False
+    name = node.targets[0].id
+    return sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(function)) == 2
 
 
 def _overwritten(node: ast.stmt, following: list[ast.stmt]) -> bool:
@@ -481,19 +495,19 @@ def settings_keys(source: str) -> set:
     return {k for n in ast.walk(pyast.parse(source)) if (k := _settings_key(n)) is not None}
 
 
-def inline_single_calls(sources: list[str], max_lines: int = 8) -> list[str]:
+def inline_single_calls(sources: list[str], max_lines: int = 8, keep=()) -> list[str]:
     """`sources` with each short function that one statement calls, and nothing else names,
     written in place of that call (``order = epoch_order(n, True, generator)`` becomes
     ``order = torch.randperm(n, generator=generator)``), as a reader would fold a one-use
-    helper into the code that uses it; the rest stay as they are."""
+    helper into the code that uses it; the rest, and the functions `keep` names, stay as they are."""
     while True:
-        step = _inline_step(sources, max_lines)
+        step = _inline_step(sources, max_lines, keep)
         if step is None:
             return sources
         sources = step
 
 
-def _inline_step(sources: list[str], max_lines: int) -> list[str] | None:
+def _inline_step(sources: list[str], max_lines: int, keep=()) -> list[str] | None:
     trees = [pyast.parse(source) for source in sources]
     defs = {tree.body[0].name: i for i, tree in enumerate(trees)
             if len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef) and not tree.body[0].decorator_list}
@@ -507,7 +521,7 @@ def _inline_step(sources: list[str], max_lines: int) -> list[str] | None:
                 strings.add(n.value)  # found by name (globals()[...]): stays a function
     for name, i_def in defs.items():
         found = uses.get(name, [])
-        if len(found) != 1 or found[0][0] == i_def or name in strings:
+        if len(found) != 1 or found[0][0] == i_def or name in strings or name in keep:
             continue
         i_call, name_node = found[0]
         text = _inlined(sources[i_def], trees[i_def].body[0], sources[i_call], trees[i_call], name_node, max_lines)
@@ -649,3 +663,70 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
     except SyntaxError:
         return None
     return result
+
+
+def fold_known_specs(sources: list[str]) -> list[str]:
+    """`sources` with each function that finds a function by name in a literal dict every call
+    passes it (a generated data set's spec) reading that dict's items as literals:
+    ``globals()[spec["kind"]](**spec["arguments"])`` becomes ``spirals(n=1000, noise=0.2)``, as
+    one writes the call by hand; the dict itself, no longer read, then goes when the function is
+    written where it is called. Other functions keep reading their dicts by name."""
+    named = {tree.body[0].name: i for i, tree in enumerate(pyast.parse(s) for s in sources)
+             if tree.body and isinstance(tree.body[0], ast.FunctionDef)}
+    out = list(sources)
+    for name, params in call_facts({n: sources[i] for n, i in named.items()}).items():
+        specs = {k: v for k, v in params.items() if isinstance(v, dict)}
+        if specs and "globals()[" in out[named[name]]:
+            out[named[name]] = _spec_read(out[named[name]], specs)
+    return out
+
+
+def _spec_read(source: str, specs: dict) -> str:
+    """`source` with reads of the `specs` (parameter -> dict) written as their values."""
+    while True:
+        tree, edits = pyast.parse(source), []
+        for node in ast.walk(tree):
+            text = None
+            key = _spec_key(node, specs)
+            if key is not UNKNOWN and _literal_value(key):
+                text = literal(key)
+            elif (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call)
+                  and isinstance(node.value.func, ast.Name) and node.value.func.id == "globals"
+                  and isinstance(node.slice, ast.Constant) and str(node.slice.value).isidentifier()):
+                text = node.slice.value  # globals()["spirals"] -> spirals
+            elif isinstance(node, ast.Call) and any(
+                    k.arg is None and isinstance(k.value, ast.Dict)
+                    and all(isinstance(x, ast.Constant) and str(x.value).isidentifier() for x in k.value.keys)
+                    for k in node.keywords):
+                keywords = []
+                for k in node.keywords:
+                    if k.arg is None and isinstance(k.value, ast.Dict):
+                        keywords += [f"{x.value}={ast.get_source_segment(source, v)}"
+                                     for x, v in zip(k.value.keys, k.value.values, strict=True)]
+                    else:
+                        keywords.append(ast.get_source_segment(source, k))
+                args = [ast.get_source_segment(source, a) for a in node.args]
+                text = f"{ast.get_source_segment(source, node.func)}({', '.join(args + keywords)})"
+            if text is not None:
+                edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, text))
+                break
+        if not edits:
+            return source
+        lines = source.splitlines(keepends=True)
+        line, col, end_line, end_col, text = edits[0]
+        lines[line - 1 : end_line] = [lines[line - 1][:col] + text + lines[end_line - 1][end_col:]]
+        source = "".join(lines)
+
+
+def _spec_key(node: ast.AST, specs: dict):
+    """The value of ``spec["key"]`` or ``spec.get("key"[, default])`` for a known `spec`."""
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in specs
+            and isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Constant)):
+        return specs[node.value.id].get(node.slice.value, UNKNOWN)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in specs
+            and node.args and isinstance(node.args[0], ast.Constant) and len(node.args) <= 2 and not node.keywords):
+        default = node.args[1].value if len(node.args) == 2 and isinstance(node.args[1], ast.Constant) else (
+            None if len(node.args) == 1 else UNKNOWN)
+        return UNKNOWN if default is UNKNOWN else specs[node.func.value.id].get(node.args[0].value, default)
+    return UNKNOWN

@@ -306,3 +306,14 @@ def test_data_paths_are_relative_to_the_project_and_a_missing_file_is_named(tmp_
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"The project's data is not at {elsewhere / 'points.csv'}" in run.stderr
     assert "--data" in run.stderr
+
+
+def test_a_generated_split_that_leaves_nothing_is_refused_at_export_with_the_runtimes_message():
+    from studio.interop.exporters import ExportError
+
+    project = load_project(EXAMPLES / "mlp_classifier.studio.json")
+    project.training = {**project.training, "data": {**project.training["data"], "n": 2}}
+    with pytest.raises(ExportError, match="leaves nothing to train or validate on"):
+        script_source(project)
+    source, _ = script_source(load_project(EXAMPLES / "mlp_classifier.studio.json"))
+    assert "DataProblem" not in source and "x, y = spirals(n=1000" in source  # checked: no check in train.py

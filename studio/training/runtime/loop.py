@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 
 import torch
@@ -11,11 +10,10 @@ from torch.utils.data import Sampler
 
 def choose_device(name):
     """auto: cuda, else mps, else cpu; any other name as torch reads it."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    if name == "auto":
+        mps = torch.backends.mps.is_available()
+        name = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    return torch.device(name)
 
 
 def make_optimizer(params, name, arguments, implementations=()):
@@ -35,9 +33,7 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
     """(mean loss, mean metric) over `batches` and all processes (`hooks.reduce`), with no
     gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast`. One read-back at the end."""
-    loss_sum = torch.zeros((), device=hooks.device)
-    metric_sum = torch.zeros((), device=hooks.device)
-    count = 0
+    sums, count = torch.zeros(2, device=hooks.device), 0  # the loss's and the metric's
     model.eval()
     with torch.no_grad():
         for x, y in batches:
@@ -46,11 +42,11 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
                 y = y.float()
             with hooks.autocast:
                 output = model(x)
-                loss_sum += loss_fn(output, y).float() * y.shape[0]
-            metric_sum += hooks.metric(output, y).sum()
+                loss = loss_fn(output, y).float() * y.shape[0]
+            sums += torch.stack([loss, hooks.metric(output, y).sum().float()])
             count += y.shape[0]
     model.train()
-    loss_sum, metric_sum, count = hooks.reduce(*torch.stack([loss_sum, metric_sum]).tolist(), count)
+    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist(), count)
     return loss_sum / max(1, count), metric_sum / max(1, count)
 
 
@@ -101,8 +97,7 @@ class EpochBatches(Sampler):
 
 
 def write_metrics(path, history):
-    """metrics.csv: a header and one row per epoch."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
+    """metrics.csv: a header and one row per epoch (the values are numbers: no quoting)."""
+    with open(path, "w") as f:
+        for row in [list(history[0]), *(entry.values() for entry in history)]:
+            print(*row, sep=",", file=f)

@@ -8,10 +8,8 @@ import math
 def class_hits(output, target):
     """1.0 where the highest score is the target class, per sample; float targets (class
     probabilities) count their most likely class."""
-    if target.dtype.is_floating_point:
-        target = target.argmax(1)
-    hit = output.argmax(1) == target
-    return hit.reshape(output.shape[0], -1).float().mean(1)
+    target = target.argmax(1) if target.dtype.is_floating_point else target
+    return (output.argmax(1) == target).reshape(output.shape[0], -1).float().mean(1)
 
 
 def label_hits(output, target):
@@ -33,9 +31,9 @@ def token_hits(output, target):
 
 def with_perplexity(metrics):
     """`metrics` with train_/val_perplexity after each loss: exp of the mean token loss."""
-    out = {}
-    for key, value in metrics.items():
-        out[key] = value
+    with_it = {}
+    for key, mean in metrics.items():
+        with_it[key] = mean
         if key in ("train_loss", "val_loss"):
-            out[key[: -len("loss")] + "perplexity"] = math.exp(min(value, 700.0))
-    return out
+            with_it[key.replace("loss", "perplexity")] = math.exp(min(mean, 700.0))
+    return with_it

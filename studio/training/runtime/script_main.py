@@ -46,8 +46,7 @@ def data_files(settings, folder):
         if spec and "path" in spec:
             path = Path(folder) / spec["path"]  # an absolute path stays as it is
             if not path.exists():
-                sys.exit(f"The project's data is not at {path}. Put it there, or pass --data with the folder "
-                         f"that holds {spec['path']}.")
+                sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
             settings[key] = {**spec, "path": str(path)}
     return settings
 
@@ -88,7 +87,8 @@ def val_batches(data, s, device, rank, world_size):
     """Each process validates its share of the validation set (every world_size-th sample)."""
     if isinstance(data, TensorDataset):
         tensors = [t[rank::world_size].to(device) for t in data.tensors]
-        return lambda: tensor_batches(tensors, s["batch_size"], dtype=getattr(data, "batch_dtype", None))
+        dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
+        return lambda: tensor_batches(tensors, s["batch_size"], dtype=dtype)
     loader = DataLoader(Subset(data, range(rank, len(data), world_size)), batch_size=s["batch_size"],
                         num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
@@ -171,19 +171,19 @@ def save_weights(net, path, info=None):
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
     state = (net.state_dict(), optimizer.state_dict(), progress.state_dict())
-    checkpoint = (*state, torch.get_rng_state(), generator.get_state())
-    torch.save(checkpoint, path.with_name(path.name + ".tmp"))
-    os.replace(path.with_name(path.name + ".tmp"), path)
+    torch.save((*state, torch.get_rng_state(), generator.get_state()), path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
 
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    weights, optimizer_state, progress_state, rng, order = torch.load(path, map_location="cpu", weights_only=True)
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    weights, optimizer_state, progress_state, rng, batch_rng = saved
     net.load_state_dict(weights)
     optimizer.load_state_dict(optimizer_state)
     progress.load_state_dict(progress_state)
     torch.set_rng_state(rng)
-    generator.set_state(order)
+    generator.set_state(batch_rng)
     print(f"Resuming after epoch {progress.epoch} from {path}")
 
 
@@ -191,7 +191,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     """Train `model_class` as `settings` say; `metric`, `read` and `rate` are the runtime
     functions the project's loss, dataset and schedule name (no `rate`: the optimizer's own, as
     it is); `generate` the one --generate runs. Under torchrun each process trains on its share."""
-    parser = argparse.ArgumentParser(description=f"Train {model_class.__name__} as its Studio project does.")
+    parser = argparse.ArgumentParser(description=f"Train {model_class.__name__}.")
     if settings["text"]:
         parser.add_argument("--generate", metavar="PROMPT", help="write text from PROMPT")
         parser.add_argument("--tokens", type=int, default=300, help="tokens to write")
@@ -203,7 +203,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if settings["files"]:
         here = str(Path(sys.argv[0]).resolve().parent)
         parser.add_argument("--data", default=here, help="the folder of the data files")
-    parser.add_argument("--out", default=settings["out"], help="for metrics, weights, checkpoints")
+    parser.add_argument("--out", default=settings["out"], help="the folder to write into")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="a checkpoint.pt to go on from")
     if settings["tensorboard"]:
         parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs into DIR")
@@ -245,20 +245,19 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         weigh_classes(loss_fn, train_data, None, device)  # the classes the training set holds
     net = model.to(device)
     if distributed:  # DDP: backward() averages the gradients over the processes
-        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(net, device_ids=ids)
     if settings["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
         model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
     generator = torch.Generator().manual_seed(args.seed)
     batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
     validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
-    # training's randomness (dropout, augmentation) does not depend on what building the model drew
-    torch.manual_seed(args.seed + rank)
+    torch.manual_seed(args.seed + rank)  # training's own draws (dropout, augmentation)
     progress, out = Progress(s), Path(args.out)
     run = (net, optimizer, progress, generator)
     if args.resume:
         resume(args.resume, net, optimizer, progress, generator)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     hooks = ScriptHooks(metric, device, out, rank, run, steps_per_epoch)
     if settings["precision"] != "none":
         hooks.autocast, hooks.scaler = mixed_precision(s, device)

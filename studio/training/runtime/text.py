@@ -10,7 +10,6 @@ A CSV with a text column gives token ids padded (id 0) or cut to a length, and a
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
@@ -68,15 +67,15 @@ class TextWindows(TensorDataset):
                 f"A validation split of {fraction:g} of {n} tokens leaves too few for windows of "
                 f"{self.block_size}; change the split or the block size."
             )
-        return (TextWindows(self.tokens[:cut], self.block_size, self.stride, self.codec),
-                TextWindows(self.tokens[cut:], self.block_size, self.stride, self.codec))
+        head, tail = self.tokens[:cut], self.tokens[cut:]
+        return tuple(TextWindows(t, self.block_size, self.stride, self.codec) for t in (head, tail))
 
 
 def read_text_windows(spec, chunk=1 << 20):
     """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
     spec["vocab"], the file's characters when not given) or "byte", windows of
     spec["block_size"] tokens every spec["stride"] tokens."""
-    text = read_text(spec["path"])
+    text, name = read_text(spec["path"]), file_name(spec["path"])
     codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
     size = vocabulary_size(codec)
     if codec["tokenizer"] == "byte":
@@ -84,14 +83,12 @@ def read_text_windows(spec, chunk=1 << 20):
     else:  # encoded a chunk at a time: a Python list of the whole file took 8 bytes a character more
         ids = torch.empty(len(text), dtype=token_dtype(size))
         for start in range(0, len(text), chunk):
-            part = encode_text(text[start : start + chunk], codec, file_name(spec["path"]))
+            part = encode_text(text[start : start + chunk], codec, name)
             ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)
     del text
     data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
-    info = {"num_classes": size, "codec": codec, "description": (
-        f"{file_name(spec['path'])} ({len(ids)} tokens, {size} in the vocabulary, "
-        f"{len(data)} windows of {data.block_size})")}
-    return data, info
+    shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
+    return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
 
 
 def read_text_classes(spec):
@@ -132,29 +129,28 @@ def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=N
             if temperature <= 0:
                 step = logits.argmax(-1, keepdim=True)
             else:
-                step = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)
+                probabilities = torch.softmax(logits / temperature, -1)
+                step = torch.multinomial(probabilities, 1, generator=generator)
             ids = torch.cat([ids, step.to(ids.dtype)], 1)
     return ids
 
 
 def sample_text(model_class, settings, args):
     """train.py --generate: the prompt continued by the weights train.py saved in --out, sampled
-    with --seed (returns 0 when it printed the text, 1 with one line on stderr when it cannot)."""
+    with --seed; returns 0 when it printed the text, else the one-line message for sys.exit."""
     spec = settings["data"]
     codec = make_codec(spec["tokenizer"], "", spec.get("vocab"))
     try:
         ids = encode_text(args.generate, codec, "The prompt") or [0]
         state = torch.load(Path(args.out) / "weights.pt", map_location="cpu", weights_only=True)
-    except DataProblem as e:
-        print(e, file=sys.stderr)
-        return 1
+    except DataProblem as e:  # sys.exit prints the message and exits with 1
+        return str(e)
     except FileNotFoundError:
-        print(f"No weights in {args.out}: train first (python train.py --out {args.out}).", file=sys.stderr)
-        return 1
+        return f"No weights in {args.out}: train first (python train.py --out {args.out})."
     model = model_class()
     model.load_state_dict(state)
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
-    out = generate_tokens(model.eval(), torch.tensor([ids]), args.tokens, int(spec["block_size"]), args.temperature,
-                          generator)
+    prompt, block = torch.tensor([ids]), int(spec["block_size"])
+    out = generate_tokens(model.eval(), prompt, args.tokens, block, args.temperature, generator)
     print(decode_tokens(out[0].tolist(), codec))
     return 0

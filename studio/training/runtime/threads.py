@@ -43,8 +43,7 @@ def choose_threads(device="cpu", at_most=None, processes=1):
     why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
     if threads == cap:
         why = f"{cap} of {cores} cores" + ("" if cap == cores else " (the window keeps one)")
-    asked = os.environ.get("STUDIO_THREADS", "").strip()
-    if asked.isdigit() and int(asked) > 0:
+    if (asked := os.environ.get("STUDIO_THREADS", "").strip()).isdigit() and int(asked) > 0:
         threads, why = int(asked), "as STUDIO_THREADS asks"
     why += "; the GPU does the model's work" if str(device).startswith("cuda") else ""
     torch.set_num_threads(threads)
