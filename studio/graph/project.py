@@ -157,6 +157,12 @@ def dumps(project: Project, compact: bool = False, relative_to: Path | None = No
     data = project.to_dict()
     if relative_to is not None:
         _weights_relative(data, relative_to)
+    return dumps_data(data, compact)
+
+
+def dumps_data(data: dict[str, Any], compact: bool = False) -> str:
+    """:func:`dumps` of a project dict taken earlier (``Project.to_dict()``): the autosave
+    takes the dict on the GUI thread and writes the text in a worker thread."""
     indent = None if compact else 2
     try:
         text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
