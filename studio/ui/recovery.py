@@ -8,12 +8,14 @@ no longer running are offered back.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.graph.modules import Library
 from studio.graph.project import Project, ProjectError, dumps_data, loads, write_atomic
 from studio.training.processes import process_alive
 
@@ -37,7 +39,34 @@ class Snapshot:
     path: Path
     original: str | None
     saved_at: float
-    data: dict
+    source: Project | dict  # a detached copy of the project, or its dict
+
+
+def _detached(project: Project) -> Project | dict:
+    """The project as it is now, in a form later edits do not reach. A graph without module
+    definitions is copied block by block (each block's attributes are replaced on an edit,
+    never changed in place; edges are immutable): about a tenth of ``to_dict`` at 2,000
+    blocks, which then runs in the writer's thread. With definitions, its ``to_dict`` (whose
+    blocks read the live library). The free-form settings are edited in place: deep-copied."""
+    graph = project.graph
+    training, metadata, search = copy.deepcopy((project.training, project.metadata, project.search))
+    if len(graph.library):
+        data = project.to_dict()
+        data["training"], data["metadata"] = training, metadata
+        return data
+    copied = object.__new__(type(graph))
+    copied.__dict__.update(graph.__dict__)
+    copied.blocks = {key: _copy(block) for key, block in graph.blocks.items()}
+    copied.edges = dict(graph.edges)
+    copied.library = Library(graph_type=type(graph))  # empty, as now: a definition added later is not in it
+    return dataclasses.replace(project, graph=copied, training=training, metadata=metadata, search=search)
+
+
+def _copy(obj):
+    """A shallow copy (attributes shared) without ``copy.copy``'s reduce protocol: 5x faster."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 class RecoveryStore:
@@ -58,19 +87,19 @@ class RecoveryStore:
         if self.current is None:
             self._serial += 1
             self.current = self.folder / f"{os.getpid()}-{self._serial}.json"
-        data = project.to_dict()  # fresh dicts; block params are replaced, never changed in place
-        try:  # free-form settings are edited in place: copied
-            data["training"], data["metadata"] = copy.deepcopy((data["training"], data["metadata"]))
+        try:
+            source = _detached(project)
         except RecursionError:
             raise ProjectError("cannot save: the training or metadata settings are nested too deeply") from None
         original = str(project.path) if project.path else None
-        return Snapshot(self.current, original, time.time(), data)
+        return Snapshot(self.current, original, time.time(), source)
 
     @staticmethod
     def write_snapshot(snap: Snapshot) -> Path:
         """Write a :meth:`snapshot` (any thread): the JSON text, then an atomic replace, so a
         crash mid-write leaves the last good recovery file as it was."""
-        project = dumps_data(snap.data, compact=True)  # ProjectError for NaN
+        data = snap.source if isinstance(snap.source, dict) else snap.source.to_dict()
+        project = dumps_data(data, compact=True)  # ProjectError for NaN
         text = f'{{"original": {json.dumps(snap.original)}, "saved_at": {snap.saved_at!r}, "project": {project}}}'
         write_atomic(snap.path, text)  # ProjectError (with the reason) when it cannot
         return snap.path

@@ -138,7 +138,10 @@ def test_an_edit_made_while_the_recovery_file_is_written_is_in_the_next_one(wind
 
     real, gate, started = recovery.write_atomic, threading.Event(), threading.Event()
 
+    texts = []
+
     def slow_write(path, text):
+        texts.append(text)
         started.set()
         assert gate.wait(60)
         real(path, text)
@@ -152,6 +155,8 @@ def test_an_edit_made_while_the_recovery_file_is_written_is_in_the_next_one(wind
     window.files.autosave()
     gate.set()
     written(qtbot, window)
+    first = json.loads(texts[0])["project"]["graph"]["blocks"]  # as it was when it was asked for
+    assert [b["name"] for b in first if b["name"] in ("first", "second")] == ["first"]
     text = window.files.recovery.current.read_text(encoding="utf-8")
     saved = json.loads(text)
     assert saved["project"]["graph"] == g.to_dict() and by_name(g, "second")
@@ -171,3 +176,30 @@ def test_a_clean_save_while_the_recovery_file_is_written_leaves_none(window, qtb
     assert window.files.save()
     written(qtbot, window)
     assert list(window.files.recovery.folder.glob("*.json")) == []
+
+
+def test_a_project_with_a_module_is_autosaved_and_restored_exactly(window, qtbot, config_dir):
+    """Blocks grouped into a module: the recovery file holds the definition and its use, as a
+    project file would, and a restart restores the same graph."""
+    from studio.graph.project import dumps
+    from studio.ui.main_window import MainWindow
+
+    g = window.doc.graph
+    window.editor.group([by_name(g, "fc1").id, by_name(g, "relu1").id], "Hidden")
+    assert len(g.library) == 1
+    window.files.autosave()
+    written(qtbot, window)
+    rec = window.files.recovery.current
+    text = rec.read_text(encoding="utf-8")
+    saved_at = json.loads(text)["saved_at"]
+    original = json.dumps(str(window.doc.project.path) if window.doc.project.path else None)
+    expected = f'{{"original": {original}, "saved_at": {saved_at!r}, "project": {dumps(window.doc.project, compact=True)}}}'
+    assert text == expected
+    dead = rec.with_name("999998-1.json")
+    rec.rename(dead)
+    window.files.recovery.current = None
+    fresh = MainWindow()
+    qtbot.addWidget(fresh)
+    assert fresh.files.restore(fresh.files.recoverable_files()[0])
+    assert fresh.doc.project.to_dict()["graph"] == window.doc.project.to_dict()["graph"]
+    fresh.doc.undo_stack.setClean()
