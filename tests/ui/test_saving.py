@@ -203,3 +203,21 @@ def test_a_project_with_a_module_is_autosaved_and_restored_exactly(window, qtbot
     assert fresh.files.restore(fresh.files.recoverable_files()[0])
     assert fresh.doc.project.to_dict()["graph"] == window.doc.project.to_dict()["graph"]
     fresh.doc.undo_stack.setClean()
+
+
+def test_the_recovery_file_of_a_large_graph_is_the_json_of_its_dict():
+    """The autosave's JSON is encoded a few hundred blocks at a time (so its thread lets the
+    window run between pieces): the text is exactly ``json.dumps`` of the project's dict."""
+    from studio.graph.model import Graph
+    from studio.graph.project import PIECE, Project, dumps_data
+
+    g = Graph()
+    prev = g.add_block("input", params={"shape": (8,)})
+    for i in range(2 * PIECE + 7):
+        blk = g.add_block("linear" if i % 2 else "relu", params={"out_features": 8} if i % 2 else {})
+        g.connect(prev.id, "out", blk.id, "in")
+        prev = blk
+    g.rename(prev.id, "last_é")
+    data = Project(name="Größe", graph=g, training={"lr": 0.1, "steps": list(range(PIECE + 1))}).to_dict()
+    assert len(data["graph"]["blocks"]) > 2 * PIECE and len(data["graph"]["edges"]) > 2 * PIECE
+    assert dumps_data(data, compact=True) == json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n"
