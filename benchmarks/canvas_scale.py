@@ -9,7 +9,9 @@ class (printed above the last line). For each of these three the longest the eve
 turn (a 1-ms timer) is a ``*_stall_ms`` figure of the last line.
 
 Last line: ``blocks=2000 open_s=<float> layout_s=<float> repaint_ms=<float> edit_ms=<float>
-code_tab_gui_ms=<float> code_tab_stall_ms=<float> export_stall_ms=<float> copy_stall_ms=<float>``."""
+code_tab_gui_ms=<float> code_tab_stall_ms=<float> export_stall_ms=<float> copy_stall_ms=<float>
+autosave_gui_ms=<float> module_export_stall_ms=<float>`` (the GUI thread's part of an autosave after an
+edit, median of 3; the longest stall of File > Export ▸ Python module after an edit)."""
 
 from __future__ import annotations
 
@@ -143,6 +145,7 @@ def main() -> None:
     # showing the text), the longest the event loop did not turn meanwhile, and the wall time
     code_ms, code_stall_ms, code_wall_ms, code_parts = code_tab_raised(app, window)
     export_stall_ms, export_wall_ms, copy_stall_ms, copy_wall_ms = export_and_copy(app, window, linear, config)
+    module_stall_ms, module_wall_ms, copy_before_ms = module_export(app, window, linear, config)
     print(f"shapes: {background_s:.3f} s in the background, then {gui_analysis_ms:.0f} ms on the GUI thread")
     print(f"analysis_s={analysis_s:.3f} full_render_ms={full_ms:.1f} repaints_ms={[round(t, 1) for t in times]}")
     window.doc.undo_stack.setClean()
@@ -155,10 +158,17 @@ def main() -> None:
     print(f"export python after an edit, code tab hidden: the event loop stalled at most {export_stall_ms:.0f} ms, "
           f"the file written after {export_wall_ms:.0f} ms; copy: stalled at most {copy_stall_ms:.0f} ms, "
           f"the clipboard set after {copy_wall_ms:.0f} ms")
-    print(f"autosave of an edit (not in the figures above): {[round(t) for t in AUTOSAVES]} ms of the GUI thread")
+    print(f"File > Export ▸ Python module after an edit: the event loop stalled at most {module_stall_ms:.0f} ms, "
+          f"the file written after {module_wall_ms:.0f} ms (with the GUI thread's graph.copy() as before: "
+          f"stalled {copy_before_ms:.0f} ms)")
+    autosave_gui_ms = sorted(AUTOSAVES)[len(AUTOSAVES) // 2]
+    print(f"autosave of an edit (not in the figures above): {[round(t) for t in AUTOSAVES]} ms of the GUI thread "
+          f"(the snapshot; written whole on the GUI thread, as before: {[round(t) for t in WHOLE_AUTOSAVES]} ms); "
+          f"the event loop stalled at most {[round(t) for t in AUTOSAVE_STALLS]} ms while the thread wrote it")
     print(f"blocks={N_BLOCKS} open_s={open_s:.3f} layout_s={layout_s:.3f} repaint_ms={repaint_ms:.1f} "
           f"edit_ms={edit_ms:.0f} code_tab_gui_ms={code_ms:.0f} code_tab_stall_ms={code_stall_ms:.0f} "
-          f"export_stall_ms={export_stall_ms:.0f} copy_stall_ms={copy_stall_ms:.0f}")
+          f"export_stall_ms={export_stall_ms:.0f} copy_stall_ms={copy_stall_ms:.0f} autosave_gui_ms={autosave_gui_ms:.0f} "
+          f"module_export_stall_ms={module_stall_ms:.0f}")
 
 
 def code_tab_raised(app, window) -> tuple[float, float, float, list[float]]:
@@ -170,7 +180,7 @@ def code_tab_raised(app, window) -> tuple[float, float, float, list[float]]:
     from studio.ui.jobs import wait_for_jobs
 
     wait_for_jobs()  # the memory estimate the edits started: not part of this figure
-    autosave_ms(window)
+    AUTOSAVES.append(autosave_ms(window))
     app.processEvents()
     code_view = window.code_view
     spent = []
@@ -228,15 +238,29 @@ def stall_while(app, start, done) -> tuple[float, float]:
 
 #: the GUI thread's time in the autosave of an edit, in milliseconds
 AUTOSAVES: list[float] = []
+#: the same recovery file written whole (snapshot, JSON and write) on the calling thread
+WHOLE_AUTOSAVES: list[float] = []
+#: the longest stall of the event loop while the writer's thread wrote the file
+AUTOSAVE_STALLS: list[float] = []
 
 
 def autosave_ms(window) -> float:
     """Write the recovery file an edit asked for now (milliseconds), not while a figure is
     measured: it is the GUI thread's (printed on its own line)."""
-    window.files.autosave_timer.stop()
+    files = window.files
+    files.autosave_timer.stop()
     t0 = time.perf_counter()
-    window.files.autosave()
-    return (time.perf_counter() - t0) * 1000
+    files.autosave()  # the snapshot; the JSON and the write follow in a thread
+    gui_ms = (time.perf_counter() - t0) * 1000
+    from PySide6.QtWidgets import QApplication
+
+    # the longest the event loop did not turn while the thread wrote (it holds the GIL in dumps)
+    AUTOSAVE_STALLS.append(stall_while(QApplication.instance(), lambda: None, lambda: not files.autosave_busy())[0])
+    # the same write done whole on the GUI thread, as before: the figure to compare with
+    t0 = time.perf_counter()
+    files.recovery.write(window.doc.project)
+    WHOLE_AUTOSAVES.append((time.perf_counter() - t0) * 1000)
+    return gui_ms
 
 
 def export_and_copy(app, window, linear, config) -> tuple[float, float, float, float]:
@@ -261,6 +285,41 @@ def export_and_copy(app, window, linear, config) -> tuple[float, float, float, f
         app.processEvents()
         figures += stall_while(app, act, lambda w=width, r=result: f"nn.Linear(64, {w})" in r())
     return tuple(figures)
+
+
+def module_export(app, window, linear, config) -> tuple[float, float, float]:
+    """File > Export ▸ Python module after an edit (a worker thread writes it): the stall and
+    wall time, then the stall of the same export with the GUI thread copying the whole graph
+    (``graph.copy()``) as it did before, in milliseconds."""
+    from studio.ui import interop_dialogs
+    from studio.ui.jobs import wait_for_jobs
+
+    window.interop.show_message = lambda *a: None
+    figures = []
+    for width, quick in ((56, True), (48, False)):
+        out = Path(config) / f"module{width}.py"
+        window.files.choose_save_path = lambda *a, o=out: str(o)
+        window.doc.graph.set_params(linear.id, {"out_features": width})
+        window.doc.refresh()
+        wait_for_jobs()
+        AUTOSAVES.append(autosave_ms(window))
+        settle = time.perf_counter() + 0.3  # the canvas's own timers after the edit: not this figure
+        while time.perf_counter() < settle:
+            app.processEvents()
+            time.sleep(0.005)
+        real = interop_dialogs.detached
+        if not quick:
+            interop_dialogs.detached = lambda project: None  # the copy taken whole, as before
+        try:
+            figures.append(stall_while(
+                app, lambda: window.interop.export("python"),
+                lambda o=out, w=width: o.exists() and f"nn.Linear(64, {w})" in o.read_text(),
+            ))
+        finally:
+            interop_dialogs.detached = real
+        wait_for_jobs()
+    (stall, wall), (before, _) = figures
+    return stall, wall, before
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ edit marks the analysis stale and one 0-ms timer refreshes it once per burst of 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
@@ -39,6 +40,12 @@ class CompilerLoader(QThread):
             from studio.compiler.shapes import warm_up
 
             warm_up()  # torch loads its meta kernels lazily: do that here, not on the GUI thread
+            # the spare training process is started from the GUI thread soon after (the
+            # training dock's prewarm): its module and the trainer's (70-120 ms) load here
+            with contextlib.suppress(ImportError):  # how the process starts (POSIX)
+                import multiprocessing.popen_spawn_posix  # noqa: F401
+            import studio.training.child  # noqa: F401
+            import studio.training.remote  # noqa: F401
             _freeze_once()
         except Exception as e:  # pragma: no cover - broken torch install
             self.failed.emit(f"{type(e).__name__}: {e}")

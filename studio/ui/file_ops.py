@@ -17,6 +17,7 @@ from studio.graph.project import (
     write_atomic,
 )
 from studio.ui import diagram_export
+from studio.ui.autosave_writer import AutosaveWriter
 from studio.ui.recovery import RecoveryFile, RecoveryStore
 
 #: the recovery file follows the edits: written after a pause of DEBOUNCE_MS, and never later
@@ -39,6 +40,8 @@ class FileController(QObject):
         self._pending_since: float | None = None  # first edit the recovery file has not seen
         self._doc = None  # the document those edits belong to
         self.autosave_failed = False
+        self.writer = AutosaveWriter(self)  # the JSON and the write, off the GUI thread
+        self.writer.done.connect(self._autosaved)
 
     # ------------------------------------------------------------ dialogs (hooks for tests)
     def ask_save_changes(self) -> QMessageBox.StandardButton:
@@ -74,7 +77,7 @@ class FileController(QObject):
 
     def new(self) -> None:
         if self.maybe_save():
-            self.recovery.discard()
+            self.discard_recovery()
             self.w.set_project(Project(name="Untitled"))
 
     def open_dialog(self) -> None:
@@ -112,7 +115,7 @@ class FileController(QObject):
         except ProjectError as e:
             self.error(str(e))
             return None
-        self.recovery.discard()
+        self.discard_recovery()
         return project
 
     @staticmethod
@@ -157,7 +160,7 @@ class FileController(QObject):
             return False
         project.path = Path(path)
         self.w.doc.undo_stack.setClean()
-        self.recovery.discard()
+        self.discard_recovery()
         self.w.settings.add_recent(path)
         self.w.refresh_recent()
         self.w.update_title()
@@ -232,15 +235,32 @@ class FileController(QObject):
         if doc is None:
             return
         if doc.undo_stack.isClean():
-            self.recovery.discard()
+            self.discard_recovery()
             return
-        try:
-            self.recovery.write(doc.project)
+        try:  # the GUI thread only takes the snapshot; the text and the write follow in a thread
+            snap = self.recovery.snapshot(doc.project)
         except ProjectError as e:
-            self.w.statusBar().showMessage(f"Autosave failed: {e}")
+            self._autosaved(e)
+            return
+        self.writer.submit(lambda: self.recovery.write_snapshot(snap))
+
+    def autosave_busy(self) -> bool:
+        """True while a recovery file asked for is still being written."""
+        return self.writer.busy()
+
+    def discard_recovery(self) -> None:
+        """Remove the recovery file once the writes under way have ended (else one of them
+        would put it back)."""
+        self.writer.wait()
+        self.recovery.discard()
+
+    def _autosaved(self, error: Exception | None) -> None:
+        if error is not None:
+            reason = str(error) if isinstance(error, ProjectError) else f"{type(error).__name__}: {error}"
+            self.w.statusBar().showMessage(f"Autosave failed: {reason}")
             if not self.autosave_failed:
                 self.autosave_failed = True
-                self.error(f"Autosave failed, so a crash would lose your changes: {e}. Save the project to keep them.")
+                self.error(f"Autosave failed, so a crash would lose your changes: {reason}. Save the project to keep them.")
             return
         if self.autosave_failed:
             self.autosave_failed = False

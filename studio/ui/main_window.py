@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
 
     def _startup_probe(self) -> None:
         print(f"STUDIO_WINDOW_SHOWN {time.time():.6f} torch={'torch' in sys.modules}", flush=True)
-        self.files.recovery.discard()
+        self.files.discard_recovery()
         QGuiApplication.instance().exit(0)
 
     # ------------------------------------------------------------------ status
@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         window_layout.save(self, self.window_settings)
         self.files.autosave_timer.stop()
-        self.files.recovery.discard()
+        self.files.discard_recovery()
         if self._loader is not None and self._loader.isRunning():
             self._loader.wait()
         if self.doc._warmer is not None:

@@ -10,6 +10,11 @@ from studio.ui.main_window import MainWindow
 from tests.ui.conftest import by_name
 
 
+def written(qtbot, window):
+    """Wait for the recovery file the window is writing (in a thread) and for its report."""
+    qtbot.waitUntil(lambda: not window.files.autosave_busy(), timeout=120_000)
+
+
 def test_save_close_and_reopen_gives_the_same_project(window, qtbot, tmp_path, monkeypatch):
     g = window.doc.graph
     window.editor.add_block("dropout", (600, 200))
@@ -58,6 +63,7 @@ def test_autosave_writes_a_recovery_file_and_the_next_start_offers_it(window, qt
     window.editor.rename(by_name(g, "fc1").id, "hidden")
     assert window.files.autosave_timer.isActive() and window.files.autosave_timer.interval() <= 5000
     window.files.autosave()
+    written(qtbot, window)
     rec = window.files.recovery.current
     assert rec is not None and rec.parent == config_dir / "recovery"
     assert json.loads(rec.read_text())["project"]["graph"] == g.to_dict()
@@ -77,9 +83,10 @@ def test_autosave_writes_a_recovery_file_and_the_next_start_offers_it(window, qt
     fresh.doc.undo_stack.setClean()
 
 
-def test_a_clean_save_removes_the_recovery_file(window, tmp_path, monkeypatch):
+def test_a_clean_save_removes_the_recovery_file(window, qtbot, tmp_path, monkeypatch):
     window.editor.add_block("relu", (0, 0))
     window.files.autosave()
+    written(qtbot, window)
     rec = window.files.recovery.current
     assert rec.exists()
     monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(tmp_path / "x.studio.json"))

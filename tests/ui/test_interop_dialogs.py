@@ -155,3 +155,37 @@ def test_import_torchvision_resnet18_opens_it_in_the_window(window, qtbot, messa
     assert {"BasicBlock", "BasicBlock2"} <= set(window.doc.graph.library.definitions)
     assert any(b.type.startswith("module:") for b in window.doc.graph)
     assert "outputs match" in messages[0][1]
+
+
+@pytest.mark.parametrize("with_module", [False, True])
+def test_an_edit_made_while_python_exports_is_not_in_the_file(window, qtbot, tmp_path, monkeypatch, messages, with_module):
+    """The export writes the model as it was when asked for: the GUI thread takes a quick copy
+    (the slow full copy only with module definitions), the worker builds the graph from it."""
+    import threading
+
+    from studio.ui import interop_dialogs
+    from tests.ui.conftest import by_name
+
+    g = window.doc.graph
+    if with_module:
+        window.editor.group([by_name(g, "fc1").id, by_name(g, "relu1").id], "Hidden")
+    window.ensure_compiler()
+    window.code_view.regenerate()
+    expected = window.code_view.source
+    real, gate = interop_dialogs.snapshot, threading.Event()
+
+    def held(project):
+        assert gate.wait(60)
+        return real(project)
+
+    monkeypatch.setattr(interop_dialogs, "snapshot", held)
+    out = tmp_path / "model.py"
+    monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(out))
+    gate.set() if with_module else None  # with a module the copy is taken on the GUI thread
+    job = window.interop.export("python")
+    window.editor.rename(by_name(g, "fc2").id, "edited_later")  # the user edits on meanwhile
+    gate.set()
+    _wait(qtbot, job)
+    qtbot.waitUntil(lambda: bool(messages), timeout=120_000)
+    assert out.read_text() == expected and "class SpiralClassifier" in expected
+    assert "edited_later" not in expected and ("class Hidden" in expected) == with_module
