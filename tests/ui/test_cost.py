@@ -65,6 +65,30 @@ def test_a_new_batch_size_gives_a_new_estimate_and_verdict(window, qtbot):
     )
 
 
+def test_an_edit_estimates_without_writing_the_project_on_the_gui_thread(window, qtbot, monkeypatch):
+    """At 2,000 blocks writing the project out took 60-100 ms of the GUI thread on every edit:
+    the window only takes a detached copy; the JSON is written in the estimate's thread."""
+    import threading
+
+    import studio.graph.project as project_module
+
+    w = window
+    estimated(w, qtbot)
+    threads, real = [], project_module.dumps
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(project_module, "dumps", recording)
+    w.cost.panel.batch.setValue(16)
+    qtbot.waitUntil(
+        lambda: w.cost.memory is not None and w.cost.memory.batch == 16, timeout=BOUND_MS
+    )
+    assert threads and not any(threads), threads  # written, and never on the GUI thread
+    assert w.cost.memory.peak == estimate_memory(w.doc.graph, 16, states=2, optimizer="Adam").peak
+
+
 def test_the_heat_overlay_follows_the_view_menu(qtbot, config_dir):
     w = open_window(qtbot, "resources/examples/shapes_cnn.studio.json")
     est = estimated(w, qtbot)
