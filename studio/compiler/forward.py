@@ -328,6 +328,9 @@ def emit_method_steps(
 #: brackets and operators (no string, comment or line continuation)
 _PLAIN = re.compile(r"[\w \t.,:;()\[\]{}=+\-*/%<>@&|^~!]*")
 _NAME = re.compile(r"(?<![\w.])[^\W\d]\w*")  # not inside a number (1.e5) nor after a dot
+#: a number whose dot a letter follows (``1.e5``, or ``1.fc1``, which is not Python): the
+#: tokenizer reads where the number ends
+_NUMBER_DOT = re.compile(r"(?<![\w.])\d[\d_]*\.[^\W\d]")
 
 
 def rename_names(text: str, renames: dict[str, str]) -> str:
@@ -338,7 +341,8 @@ def rename_names(text: str, renames: dict[str, str]) -> str:
     if not any(name in text for name in renames):
         return text
     opened = sum(text.count(c) for c in "([{")
-    if not _PLAIN.fullmatch(text) or opened != sum(text.count(c) for c in ")]}"):
+    plain = _PLAIN.fullmatch(text) and not _NUMBER_DOT.search(text)
+    if not plain or opened != sum(text.count(c) for c in ")]}"):
         return _rename_tokens(text, renames)
     out, depth, last = [], 0, 0
     for m in _NAME.finditer(text):
