@@ -175,7 +175,6 @@ def code_tab_raised(app, window) -> tuple[float, float, float, list[float]]:
     """Raise the Code tab after edits and wait for the class: milliseconds the GUI thread spent
     in the raise and in showing the text, the longest gap between two turns of the event loop
     (a 1-ms timer) until the class shows, and the wall time until then."""
-    from PySide6.QtCore import QTimer
 
     from studio.ui.jobs import wait_for_jobs
 
@@ -192,25 +191,18 @@ def code_tab_raised(app, window) -> tuple[float, float, float, list[float]]:
         spent.append(time.perf_counter() - t)
 
     code_view._show = timed_show
-    turns = []
-    ticker = QTimer()
-    ticker.setInterval(1)
-    ticker.timeout.connect(lambda: turns.append(time.perf_counter()))
-    ticker.start()
-    t0 = time.perf_counter()
-    window.code_dock.raise_()
-    code_view.shown()
-    spent.append(time.perf_counter() - t0)
-    turns.append(time.perf_counter())
-    while "class Big(nn.Module)" not in code_view.text.toPlainText():
-        app.processEvents()
-        time.sleep(0.0005)  # let the writer take the GIL, as an idle event loop would
-    wall = time.perf_counter() - t0
-    ticker.stop()
-    turns.append(time.perf_counter())
-    stall = max(b - a for a, b in zip(turns, turns[1:]))
+
+    def raise_tab():
+        t0 = time.perf_counter()
+        window.code_dock.raise_()
+        code_view.shown()
+        spent.append(time.perf_counter() - t0)
+
+    stall, wall = stall_while(
+        app, raise_tab, lambda: "class Big(nn.Module)" in code_view.text.toPlainText()
+    )
     code_view._show = real_show
-    return sum(spent) * 1000, stall * 1000, wall * 1000, [t * 1000 for t in spent]
+    return sum(spent) * 1000, stall, wall, [t * 1000 for t in spent]
 
 
 def stall_while(app, start, done) -> tuple[float, float]:
