@@ -9,38 +9,58 @@ written after it, never overwritten by the older one.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_all
+from threading import Condition, Thread
 
 from PySide6.QtCore import QObject, Signal
 
 
 class AutosaveWriter(QObject):
     """Runs each ``write()`` in turn in a worker thread; ``done(error)`` arrives on the GUI
-    thread after each, with None or the exception it raised."""
+    thread after each, with None or the exception it raised. The thread is started for a write
+    and ends when none is left, so a window that is gone leaves no idle thread behind."""
 
     done = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
-        self._pending: set[Future] = set()
+        self._queue: deque[Callable[[], object]] = deque()
+        self._lock = Condition()
+        self._running = 0  # writes taken from the queue and not yet ended
+        self._thread: Thread | None = None
         self._asked = self._answered = 0  # writes asked for, and their `done` delivered
         self.done.connect(self._count)
 
     def submit(self, write: Callable[[], object]) -> None:
         self._asked += 1
-        self._pending = {f for f in self._pending if not f.done()}
-        future = self._pool.submit(write)
-        self._pending.add(future)
-        future.add_done_callback(self._finished)
+        with self._lock:
+            self._queue.append(write)
+            if self._thread is None:
+                self._thread = Thread(target=self._drain, name="autosave", daemon=True)
+                self._thread.start()
 
-    def _finished(self, future: Future) -> None:  # the worker thread
-        try:
-            self.done.emit(future.exception())  # queued to the GUI thread
-        except RuntimeError:  # the window is gone: nobody to tell
-            pass
+    def _drain(self) -> None:  # the worker thread
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    self._lock.notify_all()
+                    return
+                write = self._queue.popleft()
+                self._running += 1
+            error = None
+            try:
+                write()
+            except Exception as e:  # reported on the GUI thread, never raised here
+                error = e
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+            try:
+                self.done.emit(error)  # queued to the GUI thread
+            except RuntimeError:  # the window is gone: nobody to tell
+                pass
 
     def _count(self, _error) -> None:
         self._answered += 1
@@ -51,5 +71,5 @@ class AutosaveWriter(QObject):
 
     def wait(self) -> None:
         """Let the writes asked for finish (before the recovery file is removed, or on close)."""
-        wait_all(list(self._pending))
-        self._pending.clear()
+        with self._lock:
+            self._lock.wait_for(lambda: not self._queue and not self._running)

@@ -109,8 +109,8 @@ def test_the_recovery_file_follows_the_edits_within_a_second(window, qtbot, monk
             written(qtbot, window)
             first = clock.now + 0.1
     qtbot.waitUntil(lambda: window.files.recovery.current is not None, timeout=120_000)
-    written(qtbot, window)
     qtbot.waitUntil(lambda: not timer.isActive(), timeout=120_000)
+    written(qtbot, window)  # after the timer's last shot: its write may still be under way
     saved = json.loads(window.files.recovery.current.read_text())["project"]["graph"]
     assert saved == g.to_dict()
     leftovers = [p for p in window.files.recovery.folder.iterdir() if p.suffix == ".tmp"]
