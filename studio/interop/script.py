@@ -254,6 +254,22 @@ def _reached(pool: dict, roots) -> set[str]:
 
 
 def _trimmed(source: str, plan: dict, facts: dict, keep) -> str:
+    """`source` pruned and folded for `plan` (kept per process: an export trims the same
+    functions with the same settings many times, and the settings a function's text does not
+    name cannot change it)."""
+    named = sorted((k, v) for k, v in plan.items() if k in source)
+    key = repr((source, named, sorted(facts.items()), tuple(keep)))
+    if (text := _TRIMMED.get(key)) is None:
+        if len(_TRIMMED) > 4096:  # a long session's exports: start again rather than grow
+            _TRIMMED.clear()
+        text = _TRIMMED[key] = _trim(source, plan, facts, keep)
+    return text
+
+
+_TRIMMED: dict[str, str] = {}
+
+
+def _trim(source: str, plan: dict, facts: dict, keep) -> str:
     decided = {key: value for key, value in plan.items() if key not in keep}  # options stay read
     source = script_trim.prune(script_trim.fold(script_trim.prune(source, decided, facts), decided, facts),
                                decided, facts)
