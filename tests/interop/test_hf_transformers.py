@@ -7,6 +7,8 @@ ViT is tested with the other zoo models (tests/interop/test_zoo.py).
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -15,7 +17,8 @@ from studio.interop.fx_import import import_example
 from tests.interop.test_zoo import _perturbed, assert_exact
 from tests.interop.zoo import libraries
 
-pytest.importorskip("transformers")
+# found, not imported: importing it costs every xdist worker 1-2 s at collection
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="needs transformers")
 
 
 def test_bert_keeps_attention_self_so_its_state_dict_loads_strictly():

@@ -17,13 +17,16 @@ from studio.training.runtime.balance import class_targets, class_weights, sample
 from studio.training.runtime.loop import epoch_order
 from studio.training.settings import TrainingSettings
 
-sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+def sklearn_datasets():
+    """scikit-learn's bundled datasets, imported when a test reads one (2-5 s at collection)."""
+    return pytest.importorskip("sklearn.datasets")
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def _unbalanced_wine(path: Path) -> Path:
     """scikit-learn's wine, keeping 6 of class_2's 48 rows: 59 / 71 / 6 (about 12x)."""
-    wine = sklearn_datasets.load_wine()
+    wine = sklearn_datasets().load_wine()
     rows, kept = [], 0
     for row, t in zip(wine.data, wine.target):
         if t == 2:

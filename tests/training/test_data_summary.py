@@ -15,12 +15,15 @@ from studio.training.data_summary import HEAD_ROWS, summarize
 from studio.training.datasets import load_data
 from studio.training.settings import TrainingSettings
 
-sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+def sklearn_datasets():
+    """scikit-learn's bundled datasets, imported when a test reads one (2-5 s at collection)."""
+    return pytest.importorskip("sklearn.datasets")
 TALES = Path(__file__).resolve().parents[2] / "resources" / "data" / "tiny_tales.txt"
 
 
 def _wine_csv(path: Path) -> Path:
-    wine = sklearn_datasets.load_wine()
+    wine = sklearn_datasets().load_wine()
     header = ",".join(n.replace(",", " ") for n in wine.feature_names) + ",cultivar"
     lines = [
         ",".join(f"{v:g}" for v in row) + f",{wine.target_names[t]}"
@@ -34,7 +37,7 @@ def _digits_folder(root: Path, keep=(0, 1, 7), thin=7) -> Path:
     """scikit-learn's 8x8 digits as PNGs, one folder per digit; digit `thin` keeps only a few."""
     from PIL import Image
 
-    digits = sklearn_datasets.load_digits()
+    digits = sklearn_datasets().load_digits()
     for d in keep:
         (root / f"digit{d}").mkdir(parents=True)
         images = digits.images[digits.target == d]
@@ -56,7 +59,7 @@ def test_a_table_counts_every_class_in_the_split_training_makes(tmp_path):
     data = load_data(settings)
     assert s.train_counts == torch.bincount(data.train.tensors[1], minlength=3).tolist()
     assert s.val_counts == torch.bincount(data.val.tensors[1], minlength=3).tolist()
-    wine = sklearn_datasets.load_wine()
+    wine = sklearn_datasets().load_wine()
     assert s.mean[0] == pytest.approx(wine.data[:, 0].mean(), rel=1e-4)
     assert s.std[0] == pytest.approx(wine.data[:, 0].std(ddof=1), rel=1e-4)
     assert s.bad_cells == 0 and len(s.rows) == 178 and s.row_lines[0] == 2

@@ -16,12 +16,14 @@ from tests.training.training_helpers import script_data
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
-sklearn_datasets = pytest.importorskip("sklearn.datasets")
+def sklearn_datasets():
+    """scikit-learn's bundled datasets, imported when a test reads one (2-5 s at collection)."""
+    return pytest.importorskip("sklearn.datasets")
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def _wine(path: Path, rows=slice(None)) -> Path:
-    wine = sklearn_datasets.load_wine()
+    wine = sklearn_datasets().load_wine()
     columns = {n.replace("/", "_"): wine.data[rows, j] for j, n in enumerate(wine.feature_names)}
     columns["cultivar"] = [str(wine.target_names[t]) for t in wine.target[rows]]
     pq.write_table(pa.table(columns), path)
@@ -30,7 +32,7 @@ def _wine(path: Path, rows=slice(None)) -> Path:
 
 def test_a_parquet_file_reads_as_the_same_csv_would(tmp_path):
     _wine(tmp_path / "wine.parquet")
-    wine = sklearn_datasets.load_wine()
+    wine = sklearn_datasets().load_wine()
     csv = tmp_path / "wine.csv"
     names = [n.replace("/", "_") for n in wine.feature_names]
     rows = [

@@ -14,12 +14,15 @@ from studio.training.datasets import DatasetError, load_data
 from studio.training.settings import TrainingSettings
 from tests.training.training_helpers import script_data
 
-sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+def sklearn_datasets():
+    """scikit-learn's bundled datasets, imported when a test reads one (2-5 s at collection)."""
+    return pytest.importorskip("sklearn.datasets")
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def _iris_rows():
-    iris = sklearn_datasets.load_iris()
+    iris = sklearn_datasets().load_iris()
     names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     sets = ["Validation" if i % 5 == 0 else "train" for i in range(len(iris.data))]
     return names, iris, sets
@@ -48,7 +51,7 @@ def test_a_csv_split_column_chooses_the_validation_rows_and_is_no_feature(tmp_pa
     _csv(tmp_path / "iris.csv")
     data = load_data(_settings("csv", "iris.csv", val_split=0.5), tmp_path)  # val_split is not used
     assert len(data.val) == 30 and len(data.train) == 120 and data.input_shape == (4,)
-    iris = sklearn_datasets.load_iris()
+    iris = sklearn_datasets().load_iris()
     standardized = (
         torch.tensor(iris.data[1], dtype=torch.float32) - torch.tensor(data.normalization["mean"])
     ) / (torch.tensor(data.normalization["std"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 from torch import nn
@@ -10,7 +12,8 @@ from studio.training import Trainer, load_data
 from studio.training.tensorboard import TensorBoardLogger, tag, tensorboard_callbacks
 from tests.training.training_helpers import make_settings
 
-pytest.importorskip("tensorboard")
+# found, not imported: importing it costs every xdist worker 1-2 s at collection
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
 
 
 def _model():

@@ -2,6 +2,7 @@
 weights block), so the status bar counts that matrix once, as ``model.parameters()`` does, and
 the unwired tie block is no problem in the Problems list."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import torch
 
 from tests.ui.conftest import open_window
 
-pytest.importorskip("transformers")
+# found, not imported: importing it costs every xdist worker 1-2 s at collection
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="needs transformers")
 
 
 def test_gpt2_status_bar_counts_the_tied_head_once_and_shows_no_problem(
