@@ -205,9 +205,12 @@ def _runtime_pool() -> dict[str, tuple[int, int, str]]:
     for position, name in enumerate(_RUNTIME):
         module = importlib.import_module(f"studio.training.runtime.{name}")
         source = inspect.getsource(module)
+        lines = source.splitlines(keepends=True)  # once: get_source_segment splits per node
         for node in pyast.parse(source).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                pool[node.name] = (position, node.lineno, ast.get_source_segment(source, node))
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):  # whole lines but the last's end
+                last = lines[node.end_lineno - 1].encode()[: node.end_col_offset].decode()
+                text = "".join(lines[node.lineno - 1 : node.end_lineno - 1]) + last
+                pool[node.name] = (position, node.lineno, text)
     return pool
 
 

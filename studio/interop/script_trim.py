@@ -17,6 +17,7 @@ strike it by hand. Each works on the text, so what stays is the runtime's own li
 from __future__ import annotations
 
 import ast
+import collections
 import json
 import textwrap
 
@@ -206,11 +207,17 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
             pass
     lines = source.splitlines(keepends=True)
     once: dict[int, dict] = {}  # a function's facts, found once for all its blocks
+    names: dict[int, tuple[set[str], collections.Counter]] = {}  # and the names it reads, uses
     for function, block in _blocks(tree):
         if function is None:
             local = facts
         elif (local := once.get(id(function))) is None:
             local = once[id(function)] = _once_set(function, plan, facts)
+        if function is not None and id(function) not in names:
+            found = [n for n in ast.walk(function) if isinstance(n, ast.Name)]
+            loads = {n.id for n in found if isinstance(n.ctx, ast.Load)}
+            names[id(function)] = loads, collections.Counter(n.id for n in found)
+        loads, uses = names.get(id(function), (set(), collections.Counter()))
         for index, node in enumerate(block):
             if isinstance(node, ast.If):
                 value = known(node.test, plan, local)
@@ -229,10 +236,10 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
                   and known(node.items[0].context_expr, plan, local) is NO_CONTEXT):
                 body = textwrap.dedent("".join(lines[node.body[0].lineno - 1 : node.body[-1].end_lineno]))
                 candidate = _replace(lines, node.lineno, node.end_lineno, textwrap.indent(body, " " * node.col_offset))
-            elif function is not None and (text := _unread_items(node, function, source)) is not None:
+            elif function is not None and (text := _unread_items(node, loads, source)) is not None:
                 text = " " * node.col_offset + text + "\n" if text else ""
                 candidate = _replace(lines, node.lineno, node.end_lineno, text)
-            elif function is not None and _returned_next(node, block[index + 1 : index + 2], function):
+            elif function is not None and _returned_next(node, block[index + 1 : index + 2], uses):
                 value = ast.get_source_segment(source, node.value)  # x = f(); return x -> return f()
                 candidate = _replace(lines, node.lineno, block[index + 1].end_lineno,
                                      " " * node.col_offset + f"return {value}\n")
@@ -241,8 +248,7 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
             elif (function is not None and isinstance(node, ast.Assign) and len(node.targets) == 1
                   and isinstance(node.targets[0], ast.Name)
                   and (node.targets[0].id in local or not any(isinstance(n, ast.Call) for n in ast.walk(node.value)))
-                  and not any(isinstance(n, ast.Name) and n.id == node.targets[0].id
-                              and isinstance(n.ctx, ast.Load) for n in ast.walk(function))):
+                  and node.targets[0].id not in loads):
                 candidate = _replace(lines, node.lineno, node.end_lineno, "")  # nothing reads it now
             else:
                 continue
@@ -254,14 +260,13 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
     return None
 
 
-def _unread_items(node: ast.stmt, function: ast.AST, source: str) -> str | None:
-    """``a, b = x, y`` without the names nothing in `function` reads (their values call nothing),
-    as text; None when there is none to take out."""
+def _unread_items(node: ast.stmt, read: set[str], source: str) -> str | None:
+    """``a, b = x, y`` without the names nothing in the function reads (`read`: the names it
+    reads; their values call nothing), as text; None when there is none to take out."""
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
             and isinstance(node.value, ast.Tuple) and len(node.targets[0].elts) == len(node.value.elts)
             and node.lineno == node.end_lineno):
         return None
-    read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     pairs = list(zip(node.targets[0].elts, node.value.elts, strict=True))
     kept = [(t, v) for t, v in pairs if not (isinstance(t, ast.Name) and t.id not in read
                                               and not any(isinstance(n, ast.Call) for n in ast.walk(v)))]
@@ -273,14 +278,14 @@ def _unread_items(node: ast.stmt, function: ast.AST, source: str) -> str | None:
             + ", ".join(ast.get_source_segment(source, v) for _, v in kept))
 
 
-def _returned_next(node: ast.stmt, following: list[ast.stmt], function: ast.AST) -> bool:
-    """Whether `node` sets a name that the next statement returns and nothing else reads."""
+def _returned_next(node: ast.stmt, following: list[ast.stmt], uses: collections.Counter) -> bool:
+    """Whether `node` sets a name that the next statement returns and nothing else reads
+    (`uses`: how often the function names each)."""
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
             and following and isinstance(following[0], ast.Return) and isinstance(following[0].value, ast.Name)
             and following[0].value.id == node.targets[0].id):
         return False
-    name = node.targets[0].id
-    return sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(function)) == 2
+    return uses[node.targets[0].id] == 2
 
 
 def _overwritten(node: ast.stmt, following: list[ast.stmt]) -> bool:
