@@ -1,7 +1,7 @@
 """What a new user meets: the Start page first, a hint on an empty canvas, a status bar that
 does not lie after a wire is made, and a Code dock that names the class a Save As chose."""
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from tests.ui.conftest import by_name
 
@@ -90,3 +90,39 @@ def test_after_save_as_the_code_names_the_new_class_at_once(window, qtbot, tmp_p
     assert expected != "Untitled"
     assert f"class {expected}(" in window.code_view.source
     assert expected in window.code_view.status.text()
+
+
+def test_the_out_of_view_count_names_each_side_as_the_blocks_painted_bounds_do(window, qtbot):
+    """The button's count (worked out in plain numbers, 2,000 blocks after each edit) agrees
+    with Qt's own rectangles of the blocks as painted, wherever the view looks and at any zoom."""
+    _shown(window, qtbot)
+    view, items = window.view, list(window.scene.blocks.values())
+    window.editor.add_block("linear", (-900.0, 40.0))  # one far to the left of the others
+
+    def by_qt():
+        seen = view.mapToScene(view.viewport().rect()).boundingRect()
+        counts = {"left": 0, "right": 0, "above": 0, "below": 0}
+        for item in window.scene.blocks.values():
+            r = item.sceneBoundingRect()
+            if seen.intersects(r):
+                continue
+            side = ("left" if r.right() < seen.left() else "right" if r.left() > seen.right()
+                    else "above" if r.bottom() < seen.top() else "below")
+            counts[side] += 1
+        return counts
+
+    sides, bounds = set(), window.scene.itemsBoundingRect()
+    for zoom in (4.0, 1.0):
+        view.resetTransform()
+        view.zoom_by(zoom)
+        centres = [item.sceneBoundingRect().center() for item in items]  # and a fine grid, so
+        step = 7.0 / zoom  # that edges fall just inside and just outside the view
+        centres += [QPointF(bounds.left() + i * step * 5, bounds.top() + j * step * 3)
+                    for i in range(int(bounds.width() / (step * 5)) + 1)
+                    for j in range(int(bounds.height() / (step * 3)) + 1)]
+        for centre in centres:
+            view.centerOn(centre)
+            counts = view.offscreen_counts()
+            assert counts == by_qt(), (zoom, centre)
+            sides |= {side for side, n in counts.items() if n}
+    assert sides == {"left", "right", "above", "below"}

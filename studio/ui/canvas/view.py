@@ -67,16 +67,19 @@ class CanvasView(QGraphicsView):
     def offscreen_counts(self) -> dict[str, int]:
         """How many blocks lie wholly outside the view, by side (left, right, above, below)."""
         seen = self.mapToScene(self.viewport().rect()).boundingRect()
+        x0, y0, x1, y1 = seen.left(), seen.top(), seen.right(), seen.bottom()
         counts = {"left": 0, "right": 0, "above": 0, "below": 0}
         for item in self.graph_scene.blocks.values():
-            r = item.sceneBoundingRect()
-            if seen.intersects(r):
-                continue
-            if r.right() < seen.left():
+            x, y = item.x(), item.y()
+            left, top, right, bottom = item.extent()
+            left, top, right, bottom = x + left, y + top, x + right, y + bottom
+            if left < x1 and right > x0 and top < y1 and bottom > y0:
+                continue  # in view, if only in part
+            if right < x0:
                 counts["left"] += 1
-            elif r.left() > seen.right():
+            elif left > x1:
                 counts["right"] += 1
-            elif r.bottom() < seen.top():
+            elif bottom < y0:
                 counts["above"] += 1
             else:
                 counts["below"] += 1
