@@ -354,26 +354,27 @@ class Analysis:
         out = self.graph._out
         walk = [bid]  # the blocks whose outputs go unknown, as met (it grows as it is read)
         merges: dict[str, tuple] = {}  # the merges met (answered after the walk): their kinds
+        met, kind_get, info_get, queue = walk.append, kinds.get, info.get, queued.add
         for above in walk:
             for e in out[above]:
                 nxt = e.dst
                 if nxt in queued:
                     continue
-                kind = kinds.get(nxt)
+                kind = kind_get(nxt)
                 if kind is None:
                     kind = kind_of(nxt)
                 if kind.__class__ is not BlockInfo:  # a merge, or a block to evaluate
                     if nxt in merges:
                         continue
                     if kind is False or e.dst_port not in kind[0]:  # (an optional input)
-                        queued.add(nxt)
+                        queue(nxt)
                         later(nxt)
                         continue
                     merges[nxt] = kind
-                elif info.get(nxt) is kind:  # unknown already: nothing below it changes
-                    queued.add(nxt)
+                elif info_get(nxt) is kind:  # unknown already: nothing below it changes
+                    queue(nxt)
                     continue
-                walk.append(nxt)
+                met(nxt)
         # the one-input blocks: each is fed by one wire, so the walk met it once, and none was
         # answered before in this refresh
         hit = list(filterfalse(merges.__contains__, islice(walk, 1, None)))
@@ -429,11 +430,15 @@ class Analysis:
         module use, an optional input, a doubled wire)."""
         block = self.graph.blocks[bid]
         spec = self._specs.get(block.type) or self._spec(block)
+        params = block.params
+        return self._kind(bid, spec, params, spec.input_ports(params), self._wires_raw(bid))
+
+    def _kind(self, bid: str, spec, params: dict, ports: tuple, wires: list):
+        """:meth:`_flood_kind` from what :meth:`_evaluate` has at hand (it keeps each block's,
+        so the first wire removed in a graph finds them: it took 8-13 ms at 5,000 blocks, on a
+        loaded machine, asking each of the 2,200 blocks below)."""
         kind = False
         if spec.definition is None and spec.role != ROLE_INPUT and spec.role != ROLE_OUTPUT:
-            params = block.params
-            ports = spec.input_ports(params)
-            wires = self._wires_raw(bid)
             if len(ports) == 1:
                 if len(wires) == 1 and wires[0].dst_port == ports[0].name:
                     kind = missing_input(spec, params, _NO_INPUT, ports) or False
@@ -521,6 +526,8 @@ class Analysis:
         params = self.params_of(block) if self._overrides else block.params
         ports = spec.input_ports(params)
         wires = self._wires_raw(bid)
+        if self._listening and bid not in self._kinds and not self._overrides:
+            self._kind(bid, spec, params, ports, wires)
         if len(ports) == 1 and len(wires) == 1 and wires[0].dst_port == ports[0].name:
             # the usual block: one input, one wire, from a block with one output
             src = self.info.get(wires[0].src)

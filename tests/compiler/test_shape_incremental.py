@@ -288,3 +288,21 @@ def test_a_wire_put_back_after_other_edits_equals_a_full_analysis(seed, monkeypa
         _assert_equals_full(g, analysis)
     assert len(rebased) >= 3  # the new path ran
     analysis.close()
+
+
+def test_the_first_wire_removed_finds_each_blocks_way_of_answering_kept(monkeypatch):
+    """Each block's way of answering below an unknown is kept when it is evaluated, so the first
+    wire removed in a fresh analysis asks no block for it again (equal to a full analysis)."""
+    g = _units(6)
+    analysis = Analysis(g)
+    asked: list = []
+    real = Analysis._flood_kind
+    monkeypatch.setattr(
+        Analysis, "_flood_kind", lambda self, bid: asked.append(bid) or real(self, bid)
+    )
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    g.disconnect(g.wires_into(linears[1])[0].id)
+    assert len(analysis.refresh()) > 20
+    assert asked == []
+    _assert_equals_full(g, analysis)
+    analysis.close()
