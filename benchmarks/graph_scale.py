@@ -9,13 +9,19 @@ code generation. Two wire edits that change much more are printed beside them, a
 what they change: the only Output's wire removed and put back (``wire_out``: every block's "leads
 to no Output" warning comes and goes) and a wire in the middle of the chain (``wire_mid``: every
 shape below it becomes unknown and comes back, 7 times a graph, the median: under load one
-preemption is several of these edits; its two halves are printed too: removing it
-evaluates every block below, putting it back restores what the removal overwrote; put back
-after another edit, ``wire_mid_again``, each block below takes its last answer). One line per
-size; the last line is the largest size, then each edit at the smaller sizes:
+preemption is several of these edits; its two halves are printed too: putting it back
+restores what the removal overwrote, and removing it again restores what the put back
+overwrote; the first removal of it in a graph, ``wire_mid_first_remove``, makes every block
+below unknown). Put back after another edit (a block added between, so not the inverse of the
+last refresh): ``wire_mid_again`` and ``wire_out_again``. With a second Output fed near the
+Input (``wire_out2_top``: every block below it stops leading to an Output) or from the middle
+(``wire_out2_mid``), the first Output's wire removed and put back. One line per size; the last
+line is the largest size, then each edit at the smaller sizes:
 ``blocks=5000 infer_s=<float> edit_ms=<float> wire_ms=<float> add_ms=<float> remove_ms=<float>
-wire_out_ms=<float> wire_mid_ms=<float> wire_mid_remove_ms=<float> wire_mid_restore_ms=<float>
-wire_mid_again_ms=<float> codegen_s=<float> edit_ms_100=... (each, and _1000)``
+wire_out_ms=<float> wire_mid_ms=<float> wire_out2_top_ms=<float> wire_out2_mid_ms=<float>
+wire_mid_remove_ms=<float> wire_mid_restore_ms=<float> wire_mid_first_remove_ms=<float>
+wire_mid_again_ms=<float> wire_out_again_ms=<float> codegen_s=<float> edit_ms_100=... (each,
+and _1000)``
 
 ``--modules`` measures the same with the 2,000 blocks inside 50 uses of 5 module definitions
 (40 blocks each, with a per-use ``width``; the edit is one parameter inside a definition, so
@@ -178,6 +184,7 @@ def measure(n_blocks: int, repeat: int) -> dict:
     it, seconds of codegen."""
     infer, edit, wire, add, remove, codegen = [], [], [], [], [], []
     wire_out, wire_mid, mid_remove, mid_restore, mid_again = [], [], [], [], []
+    mid_first, out_again, out2_top, out2_mid = [], [], [], []
     for _ in range(repeat):
         g, first = build(n_blocks)
         clear_cache()
@@ -209,17 +216,36 @@ def measure(n_blocks: int, repeat: int) -> dict:
                 if times is wire_mid:
                     mid_remove.append((t1 - t0) * 1000)
                     mid_restore.append((t2 - t1) * 1000)
-        into = g.wires_into(middle.id)[0]
-        for _ in range(3):  # put back after another edit: not the inverse of the last refresh
-            g.disconnect(into.id)
+                    if len(mid_remove) % 7 == 1:
+                        mid_first.append(mid_remove[-1])
+        for into, times in (
+            (g.wires_into(middle.id)[0], mid_again),
+            (g.edge_into(out.id, "in"), out_again),
+        ):
+            for _ in range(3):  # put back after another edit: not the inverse of the last refresh
+                g.disconnect(into.id)
+                analysis.refresh()
+                other = g.add_block("relu")
+                analysis.refresh()
+                t0 = time.perf_counter()
+                g.insert_edge(into)
+                analysis.refresh()
+                times.append((time.perf_counter() - t0) * 1000)
+                g.remove_block(other.id)
+                analysis.refresh()
+        into = g.edge_into(out.id, "in")
+        for feed, times in ((first, out2_top), (middle.id, out2_mid)):  # two Outputs
+            second = g.add_block("output")
+            g.connect(feed, "out", second.id, "in")
             analysis.refresh()
-            other = g.add_block("relu")
-            analysis.refresh()
-            t0 = time.perf_counter()
-            g.insert_edge(into)
-            analysis.refresh()
-            mid_again.append((time.perf_counter() - t0) * 1000)
-            g.remove_block(other.id)
+            for _ in range(7):
+                t0 = time.perf_counter()
+                g.disconnect(into.id)
+                analysis.refresh()
+                g.insert_edge(into)
+                analysis.refresh()
+                times.append((time.perf_counter() - t0) * 1000 / 2)
+            g.remove_block(second.id)
             analysis.refresh()
         second = g.add_block("output")
         analysis.refresh()
@@ -260,6 +286,10 @@ def measure(n_blocks: int, repeat: int) -> dict:
         "mid_remove_ms": statistics.median(mid_remove),
         "mid_restore_ms": statistics.median(mid_restore),
         "mid_again_ms": statistics.median(mid_again),
+        "mid_first_ms": statistics.median(mid_first),
+        "out_again_ms": statistics.median(out_again),
+        "wire_out2_top_ms": statistics.median(out2_top),
+        "wire_out2_mid_ms": statistics.median(out2_mid),
         "codegen_s": statistics.median(codegen),
         "changed": len(changed),
         "lines": len(code.source.splitlines()),
@@ -297,7 +327,10 @@ def main() -> None:
             f"({r['changed']} blocks re-evaluated), wire edit {r['wire_ms']:.2f} ms, add a block "
             f"{r['add_ms']:.2f} ms, remove it {r['remove_ms']:.2f} ms; the Output's wire {r['wire_out_ms']:.2f} ms, "
             f"a wire mid-chain {r['wire_mid_ms']:.2f} ms (removed {r['mid_remove_ms']:.2f}, put back "
-            f"{r['mid_restore_ms']:.2f}, put back after another edit {r['mid_again_ms']:.2f}); "
+            f"{r['mid_restore_ms']:.2f}, first removed {r['mid_first_ms']:.2f}, put back after "
+            f"another edit {r['mid_again_ms']:.2f}, the Output's {r['out_again_ms']:.2f}); "
+            f"the Output's wire with a second Output near the Input {r['wire_out2_top_ms']:.2f} "
+            f"ms, mid-chain {r['wire_out2_mid_ms']:.2f} ms; "
             f"codegen {r['codegen_s']:.3f} s "
             f"({r['lines']} lines)",
             flush=True,
@@ -313,7 +346,16 @@ def main() -> None:
         unshared = time.perf_counter() - t0
         shapes._memo = real_memo
         print(f"full inference of {len(g)} blocks with no shared evaluations: {unshared:.3f} s")
-    kinds = ("edit", "wire", "add", "remove", "wire_out", "wire_mid")
+    kinds = (
+        "edit",
+        "wire",
+        "add",
+        "remove",
+        "wire_out",
+        "wire_mid",
+        "wire_out2_top",
+        "wire_out2_mid",
+    )
     small = " ".join(
         f"{k}_ms_{r['blocks']}={r[k + '_ms']:.2f}" for r in results[:-1] for k in kinds
     )
@@ -322,7 +364,8 @@ def main() -> None:
         f"blocks={r['blocks']} infer_s={r['infer_s']:.3f} "
         + " ".join(f"{k}_ms={r[k + '_ms']:.2f}" for k in kinds)
         + f" wire_mid_remove_ms={r['mid_remove_ms']:.2f} wire_mid_restore_ms={r['mid_restore_ms']:.2f}"
-        + f" wire_mid_again_ms={r['mid_again_ms']:.2f}"
+        + f" wire_mid_first_remove_ms={r['mid_first_ms']:.2f}"
+        + f" wire_mid_again_ms={r['mid_again_ms']:.2f} wire_out_again_ms={r['out_again_ms']:.2f}"
         + f" codegen_s={r['codegen_s']:.3f} {small}".rstrip()
     )
 

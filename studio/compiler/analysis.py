@@ -14,7 +14,7 @@ import heapq
 import operator
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import filterfalse, islice
+from itertools import compress, filterfalse, islice
 from typing import Any
 
 from studio.blocks.registry import ROLE_INPUT, ROLE_OUTPUT
@@ -62,6 +62,8 @@ class UseResult:
 
 
 _NO_INPUT = (None,)  # the inputs of a one-input block below a missing wire
+_KEPT = 4  # how many refreshes' records are kept to put back (see _Undo)
+_error = operator.attrgetter("error")
 _known = partial(operator.is_not, None)  # (``None in`` infos calls each one's __eq__)
 _params, _trainable, _size, _macs = (
     operator.attrgetter(name) for name in ("params", "trainable", "size_bytes", "macs")
@@ -109,16 +111,18 @@ class Analysis:
         #: the wires removed (-1) and added (1) since the last refresh, as (sign, src, src port,
         #: dst, dst port); None: something else changed too
         self._wiring: list[tuple] | None = []
-        #: what the last refresh overwrote, to put back when the next undoes its wiring
-        self._undo: _Undo | None = None
+        #: what the last refreshes that changed only wires overwrote (the newest last), each to
+        #: put back when a later refresh undoes its wiring (see _Undo)
+        self._kept: list[_Undo] = []
+        self._undo: _Undo | None = None  # the record the refresh under way makes
         #: blocks that make a parameter another's tensor (Tie weights), evaluated last
         self._sharing = {b.id for b in graph.blocks.values() if b.spec.shares is not None}
         self._specs: dict[str, Any] = {}  # type id -> declaration (see _spec)
         #: block id -> how it answers below an unknown (see _flood_kind); dropped on its edits
         self._kinds: dict[str, Any] = {}
         #: block id -> (its inputs, its answer) as last evaluated, until its parameters change: a
-        #: wire put back mid-chain after another edit (so not undone from ``_undo``) evaluated the
-        #: 2,200 blocks below it again, 20-22 ms of CPU at 5,000 blocks; from here 10 ms
+        #: block evaluated again with the inputs it had is not inferred again (a wire put back
+        #: when no kept record serves, see _rebase)
         self._last: dict[str, tuple] = {}
         self._listening = listen
         #: the structural checks, kept up to date by the graph's events (validate() when not listening)
@@ -153,6 +157,7 @@ class Analysis:
         self._wiring = None
         self._kinds.clear()
         self._last.clear()
+        self._kept = []
 
     def set_trust(self, trust: TrustPolicy) -> None:
         """Infer again under a new policy (the user trusted a file or a repository)."""
@@ -185,6 +190,8 @@ class Analysis:
         self._failed.discard(block.id)
         self._kinds.pop(block.id, None)
         self._last.pop(block.id, None)
+        for kept in self._kept:
+            kept.touched.add(block.id)
 
     def _on_block_changed(self, block: Block, what: str) -> None:
         if what in ("params", "frozen"):
@@ -246,9 +253,14 @@ class Analysis:
             self._last.clear()
         self._dirty = set()
         wiring, self._wiring = self._wiring, []
-        undo, self._undo = self._undo, None
-        if not whole and undo is not None and undo.undone_by(wiring, g):
-            changed = self._put_back(undo)
+        kept, self._kept, self._undo = self._kept, [], None
+        if whole or self.use_results or self._sharing:
+            kept = []  # (their results are kept beside the infos: not put back)
+        match = next((k for k in reversed(kept) if k.undone_by(wiring, g)), None)
+        if match is not None and not match.touched:  # nothing changed since: all as it was
+            changed = self._put_back(match, wiring)
+        elif match is not None:
+            changed = self._rebase(match, dirty, pos, succ, wiring)
         else:
             changed = self._propagate(dirty, pos, succ, wiring if not whole else None)
         for bid in self._sharing:  # after the blocks whose tensor they name, every time
@@ -261,6 +273,7 @@ class Analysis:
                 self._count(new, 1)
                 self.info[bid] = new
                 changed.add(bid)
+        self._keep(kept, match, dirty, changed)
         structure = self._validation.diagnostics() if self._validation is not None else validate(g)
         failed = [bid for bid in self._failed if bid in self.info]
         if len(failed) > 1:  # in the order the blocks run (Kahn's, as a full analysis gives)
@@ -275,10 +288,13 @@ class Analysis:
             self.diagnostics += size_problems(t.params, t.size_bytes) + batch_problems(self)
         return changed
 
-    def _propagate(self, dirty: set[str], pos, succ, wiring: list | None) -> set[str]:
+    def _propagate(
+        self, dirty: set[str], pos, succ, wiring: list | None, overwritten: tuple | None = None
+    ) -> set[str]:
         """Evaluate the dirty blocks in order, then each block whose inputs changed; returns the
         ids whose info changed. With ``wiring`` (only wires changed), what it overwrites is kept
-        to put back if the next refresh undoes those wires."""
+        to put back if a later refresh undoes those wires; ``overwritten`` (what :meth:`_rebase`
+        put back, and the totals and failed blocks before it) is part of that."""
         heap = [(pos[b], b) for b in dirty if b in pos]
         heapq.heapify(heap)
         queued = {b for _, b in heap}
@@ -287,7 +303,10 @@ class Analysis:
         # (not with module uses or Tie weights: their results are kept beside the infos)
         before = {} if wiring and not self.use_results and not self._sharing else None
         if before is not None:
-            sums, failed_before = list(self._sums), set(failed)
+            if overwritten is not None:
+                before, sums, failed_before = overwritten
+            else:
+                sums, failed_before = list(self._sums), set(failed)
         pop, push = heapq.heappop, heapq.heappush
         flood = not self._cyclic and not self._overrides
         while heap:
@@ -335,26 +354,27 @@ class Analysis:
         out = self.graph._out
         walk = [bid]  # the blocks whose outputs go unknown, as met (it grows as it is read)
         merges: dict[str, tuple] = {}  # the merges met (answered after the walk): their kinds
+        met, kind_get, info_get, queue = walk.append, kinds.get, info.get, queued.add
         for above in walk:
             for e in out[above]:
                 nxt = e.dst
                 if nxt in queued:
                     continue
-                kind = kinds.get(nxt)
+                kind = kind_get(nxt)
                 if kind is None:
                     kind = kind_of(nxt)
                 if kind.__class__ is not BlockInfo:  # a merge, or a block to evaluate
                     if nxt in merges:
                         continue
                     if kind is False or e.dst_port not in kind[0]:  # (an optional input)
-                        queued.add(nxt)
+                        queue(nxt)
                         later(nxt)
                         continue
                     merges[nxt] = kind
-                elif info.get(nxt) is kind:  # unknown already: nothing below it changes
-                    queued.add(nxt)
+                elif info_get(nxt) is kind:  # unknown already: nothing below it changes
+                    queue(nxt)
                     continue
-                walk.append(nxt)
+                met(nxt)
         # the one-input blocks: each is fed by one wire, so the walk met it once, and none was
         # answered before in this refresh
         hit = list(filterfalse(merges.__contains__, islice(walk, 1, None)))
@@ -363,7 +383,12 @@ class Analysis:
         queued.update(hit)
         changed.update(hit)
         if before is not None:
-            before.update(zip(hit, olds))
+            if before.keys().isdisjoint(hit):
+                before.update(zip(hit, olds))
+            else:  # (only after _rebase: what it put back keeps its own old answer)
+                fresh = dict(zip(hit, olds))
+                fresh.update(before)
+                before.update(fresh)
         value, get = self._value_spec, info.get
         for nxt, (_, wired, n_out) in merges.items():
             shapes = []
@@ -405,11 +430,15 @@ class Analysis:
         module use, an optional input, a doubled wire)."""
         block = self.graph.blocks[bid]
         spec = self._specs.get(block.type) or self._spec(block)
+        params = block.params
+        return self._kind(bid, spec, params, spec.input_ports(params), self._wires_raw(bid))
+
+    def _kind(self, bid: str, spec, params: dict, ports: tuple, wires: list):
+        """:meth:`_flood_kind` from what :meth:`_evaluate` has at hand (it keeps each block's,
+        so the first wire removed in a graph finds them: it took 8-13 ms at 5,000 blocks, on a
+        loaded machine, asking each of the 2,200 blocks below)."""
         kind = False
         if spec.definition is None and spec.role != ROLE_INPUT and spec.role != ROLE_OUTPUT:
-            params = block.params
-            ports = spec.input_ports(params)
-            wires = self._wires_raw(bid)
             if len(ports) == 1:
                 if len(wires) == 1 and wires[0].dst_port == ports[0].name:
                     kind = missing_input(spec, params, _NO_INPUT, ports) or False
@@ -423,12 +452,61 @@ class Analysis:
         self._kinds[bid] = kind
         return kind
 
-    def _put_back(self, undo: _Undo) -> set[str]:
-        """The wires are as they were before the last refresh: so is every block's info."""
+    def _put_back(self, undo: _Undo, wiring: list) -> set[str]:
+        """The wires are as they were before ``undo``'s refresh, and nothing else changed since:
+        so is every block's info. What it overwrites is kept in turn (the same wire removed
+        again, or the put back undone: 2,200 blocks of 5,000 go unknown again in bulk)."""
+        keys = undo.before.keys()
+        self._undo = _Undo(
+            tuple(wiring), dict(zip(keys, map(self.info.get, keys))), list(self._sums), self._failed
+        )
         self.info.update(undo.before)
         self._sums[:] = undo.sums
         self._failed = set(undo.failed)
         return set(undo.before)
+
+    def _rebase(self, undo: _Undo, dirty: set[str], pos, succ, wiring: list) -> set[str]:
+        """The wires are as they were before ``undo``'s refresh, but other edits came between
+        (a block added, a parameter changed): every block they changed or touched is in
+        ``undo.touched``. Each other block of ``undo.before`` takes its answer from before (its
+        inputs, parameters and wires are those it had then), and the touched blocks and those
+        they feed are evaluated again from there, as after any edit. A wire put back mid-chain
+        after a block was added elsewhere evaluated the 2,200 blocks below it again (13.5 ms
+        idle at 5,000 blocks)."""
+        info, old_info, g = self.info, undo.before, self.graph
+        touched = undo.touched
+        keys = list(old_info.keys() - touched)  # (a removed block is touched)
+        olds = list(map(info.__getitem__, keys))
+        news = list(map(old_info.__getitem__, keys))
+        overwritten = (dict(zip(keys, olds)), list(self._sums), set(self._failed))
+        info.update(zip(keys, news))
+        s = self._sums
+        for k, attr in enumerate((_params, _trainable, _size, _macs)):
+            s[k] += sum(filter(None, map(attr, news))) - sum(filter(None, map(attr, olds)))
+        failed = self._failed
+        failed.difference_update(keys)
+        failed.update(compress(keys, map(_error, news)))
+        again = {b for b in touched if b in g.blocks}
+        for b in list(again):
+            again.update(succ(b))
+        changed = self._propagate(dirty | again, pos, succ, wiring, overwritten)
+        changed.update(keys)
+        return changed
+
+    def _keep(self, kept: list, used, dirty: set[str], changed: set[str]) -> None:
+        """The records of earlier refreshes that stay worth keeping after this one (which blocks
+        it touched is added to each), then this refresh's own."""
+        touched = dirty | changed
+        for k in kept:
+            if k is used:
+                continue
+            k.touched |= touched
+            if len(k.touched) < len(k.before):  # else evaluating again costs about as much
+                self._kept.append(k)
+        if self._undo is not None:
+            self._kept.append(self._undo)
+            self._undo = None
+        del self._kept[:-_KEPT]
 
     def _count(self, info: BlockInfo | None, sign: int) -> None:
         if info is not None and (info.size_bytes or info.params or info.macs):
@@ -448,6 +526,8 @@ class Analysis:
         params = self.params_of(block) if self._overrides else block.params
         ports = spec.input_ports(params)
         wires = self._wires_raw(bid)
+        if self._listening and bid not in self._kinds and not self._overrides:
+            self._kind(bid, spec, params, ports, wires)
         if len(ports) == 1 and len(wires) == 1 and wires[0].dst_port == ports[0].name:
             # the usual block: one input, one wire, from a block with one output
             src = self.info.get(wires[0].src)
@@ -629,12 +709,15 @@ class _Undo:
     """What a refresh that followed only wire edits overwrote: each changed block's info, the
     totals and the blocks with errors before it. Removing a wire mid-chain makes every shape
     below it unknown (2,200 blocks of 5,000 in benchmarks/graph_scale.py); putting it back, or
-    undoing that, restores them from here instead of evaluating each again (about 10 us each)."""
+    undoing that, restores them from here instead of evaluating each again (about 10 us each),
+    also after other edits (then ``touched`` names the blocks they changed, evaluated again)."""
 
     wiring: tuple[tuple, ...]  # the wire edits it followed: (sign, src, src port, dst, dst port)
     before: dict[str, BlockInfo]
     sums: list[int]
     failed: set[str]
+    #: blocks changed, edited, added or removed by the refreshes since (not put back)
+    touched: set[str] = field(default_factory=set)
 
     def undone_by(self, wiring: list[tuple] | None, graph: Graph) -> bool:
         """Whether ``wiring`` (the wire edits since) is exactly the inverse of this one's, so the

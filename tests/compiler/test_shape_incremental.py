@@ -178,10 +178,25 @@ def test_a_merge_below_a_removed_wire_names_its_other_inputs_shape():
     analysis.close()
 
 
+_REAL_EVALUATE = Analysis._evaluate
+
+
+def _evaluated(monkeypatch) -> list[str]:
+    """The ids of the blocks the analysis evaluates from here on."""
+    seen: list[str] = []
+
+    def counting(self, block):
+        seen.append(block.id)
+        return _REAL_EVALUATE(self, block)
+
+    monkeypatch.setattr(Analysis, "_evaluate", counting)
+    return seen
+
+
 def test_a_wire_put_back_after_another_edit_takes_each_blocks_last_answer(monkeypatch):
-    """Not the inverse of the last refresh (a block was added between), so the blocks below
-    are evaluated again; each one's inputs are what they were, so none is inferred again,
-    except the one whose parameters changed meanwhile."""
+    """Not the inverse of the last refresh (a block was added between): the blocks below take
+    back their answers from before the wire was removed, without being evaluated or inferred
+    again, except the one whose parameters changed meanwhile and those below it."""
     import studio.compiler.analysis as analysis_module
 
     g = _units(6)
@@ -202,9 +217,11 @@ def test_a_wire_put_back_after_another_edit_takes_each_blocks_last_answer(monkey
     analysis.refresh()
     g.insert_edge(wire)
     inferred.clear()
+    evaluated = _evaluated(monkeypatch)
     assert analysis.refresh() >= below - {linears[2]}
-    assert inferred == ["output"]  # its input was unknown last time
+    assert inferred == [] and len(evaluated) <= 2  # the wire's block and the relu, at most
     _assert_equals_full(g, analysis)
+    monkeypatch.setattr(Analysis, "_evaluate", _REAL_EVALUATE)
     # a parameter changed below while the wire was out: that block is inferred again
     g.disconnect(wire.id)
     analysis.refresh()
@@ -214,5 +231,78 @@ def test_a_wire_put_back_after_another_edit_takes_each_blocks_last_answer(monkey
     inferred.clear()
     analysis.refresh()
     assert sorted(inferred) == ["linear", "output"]
+    _assert_equals_full(g, analysis)
+    analysis.close()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_wire_put_back_after_other_edits_equals_a_full_analysis(seed, monkeypatch):
+    """A wire removed, then other edits (each refreshed: a width above or below it, a block
+    added or removed, another wire, undo, redo), then the same wire back (in its place or as a
+    new wire), then removed again at once: each step equals a full analysis. The removal's kept
+    record is put back (``Analysis._rebase``) with what the edits between touched evaluated
+    again, and the put back's own record serves the removal after it."""
+    rebased: list = []
+    real = Analysis._rebase
+    monkeypatch.setattr(Analysis, "_rebase", lambda self, *a: rebased.append(1) or real(self, *a))
+    rng = random.Random(seed)
+    g = _units(8)
+    history = History(g)
+    analysis = Analysis(g)
+    removed: list = []
+    for _ in range(10):
+        pos = g.topology().positions  # a wire in the upper two thirds: much goes unknown
+        upper = [e for e in sorted(g.edges) if pos[g.edges[e].dst] * 3 < len(pos) * 2]
+        wire = g.edges[rng.choice(upper)]
+        g.disconnect(wire.id)
+        analysis.refresh()
+        for _ in range(rng.randint(1, 3)):
+            linears = [b for b in g.blocks.values() if b.type == "linear"]
+            if rng.random() < 0.4 and linears:  # a width anywhere: above the wire or below it
+                cmd = SetParams(rng.choice(linears).id, {"out_features": rng.choice([8, 16])})
+            else:
+                cmd = _random_command(rng, g, removed)
+            try:
+                if cmd in ("undo", "redo"):
+                    getattr(history, cmd)()
+                elif cmd is not None:
+                    history.push(cmd)
+            except (GraphError, ParamError):
+                pass
+            analysis.refresh()
+        if wire.src not in g.blocks or wire.dst not in g.blocks:
+            continue
+        if g.edge_into(wire.dst, wire.dst_port) is not None:
+            continue  # (the port took another wire meanwhile)
+        if rng.random() < 0.5:
+            g.insert_edge(wire)
+        else:
+            wire = g.connect(wire.src, wire.src_port, wire.dst, wire.dst_port)
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+        g.disconnect(wire.id)  # removed again: the put back is undone from its own record
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+        g.insert_edge(wire)
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+    assert len(rebased) >= 3  # the new path ran
+    analysis.close()
+
+
+def test_the_first_wire_removed_finds_each_blocks_way_of_answering_kept(monkeypatch):
+    """Each block's way of answering below an unknown is kept when it is evaluated, so the first
+    wire removed in a fresh analysis asks no block for it again (equal to a full analysis)."""
+    g = _units(6)
+    analysis = Analysis(g)
+    asked: list = []
+    real = Analysis._flood_kind
+    monkeypatch.setattr(
+        Analysis, "_flood_kind", lambda self, bid: asked.append(bid) or real(self, bid)
+    )
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    g.disconnect(g.wires_into(linears[1])[0].id)
+    assert len(analysis.refresh()) > 20
+    assert asked == []
     _assert_equals_full(g, analysis)
     analysis.close()

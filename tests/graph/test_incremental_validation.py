@@ -430,7 +430,9 @@ def test_with_two_outputs_removing_one_outputs_wire_walks_up_from_it(monkeypatch
     walks = []
     real = Validation._live_changed
     monkeypatch.setattr(
-        Validation, "_live_changed", lambda self, b, step: walks.append(b) or real(self, b, step)
+        Validation,
+        "_live_changed",
+        lambda self, b, step, *rest: walks.append(b) or real(self, b, step, *rest),
     )
     out = next(b for b in g.blocks.values() if b.type == "output" and b.id != second.id)
     wire = g.edge_into(out.id, "in")
@@ -442,6 +444,104 @@ def test_with_two_outputs_removing_one_outputs_wire_walks_up_from_it(monkeypatch
     g.disconnect(g.edge_into(second.id, "in").id)  # now none is fed
     assert validation.diagnostics() == validate(g) and len(walks) == 1
     g.connect(linears[4], "out", second.id, "in")
+    g.insert_edge(wire)
+    assert validation.diagnostics() == validate(g) == []
+    validation.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_outputs_wires_removed_and_put_back_around_other_edits_equal_full_validation(
+    seed, monkeypatch
+):
+    """Two or three Outputs fed from random places; an Output's wire (or another) removed,
+    blocks added and removed between (an Output, a block with no ports, a block wired in or
+    not), the wire put back (in place or as a new wire): each step equals validating the whole
+    graph. Walking down from the Outputs (``Validation._walk_down``) ran, and so did a wire put
+    back after a block was added between without walking up again."""
+    import random
+
+    from studio.graph.commands import RemoveBlocks
+
+    rng = random.Random(seed)
+    g = _branched(30)
+    chain = [b.id for b in g.blocks.values() if b.type in ("linear", "relu")]
+    for _ in range(rng.choice([1, 2])):
+        g.connect(rng.choice(chain[:8]), "out", g.add_block("output").id, "in")
+    validation = Validation(g)
+    history = History(g)
+    assert validation.diagnostics() == validate(g)
+    import studio.graph.validation as validation_module
+
+    monkeypatch.setattr(validation_module, "_SHORT", 3)  # (64 at 5,000 blocks: this is 35)
+    down, walks = [], []
+    real_down, real_walk = Validation._walk_down, Validation._live_changed
+    monkeypatch.setattr(
+        Validation, "_walk_down", lambda self, *a: real_down(self, *a) and not down.append(1)
+    )
+    monkeypatch.setattr(
+        Validation, "_live_changed", lambda self, *a: walks.append(1) or real_walk(self, *a)
+    )
+    quiet = 0  # wires put back after a block added between, with no walk
+    for _ in range(60):
+        outputs = [b.id for b in g.blocks.values() if b.type == "output" and g.wires_into(b.id)]
+        if outputs and rng.random() < 0.7:
+            wire = g.wires_into(rng.choice(outputs))[0]
+        else:
+            wire = g.edges[rng.choice(sorted(g.edges))]
+        g.disconnect(wire.id)
+        assert validation.diagnostics() == validate(g)
+        added = []
+        for _ in range(rng.randint(0, 2)):
+            kind = rng.choice(["output", "relu", "tie", "wired", "remove", "remove", "undone"])
+            if kind == "remove":  # one just added (no wires) or any other but the wire's ends
+                spare = added or [b for b in g.blocks if b not in (wire.src, wire.dst)]
+                g.remove_block(spare.pop(rng.randrange(len(spare))))
+            elif kind == "undone":  # one of the wire's ends removed, and the removal undone
+                history.push(RemoveBlocks([rng.choice([wire.src, wire.dst])]))
+                assert validation.diagnostics() == validate(g)
+                history.undo()
+            elif kind == "wired":
+                new = g.add_block("relu")
+                feeds = [b.id for b in g.blocks.values() if b.output_ports() and b.id != new.id]
+                g.connect(rng.choice(feeds), "out", new.id, "in")
+            else:
+                params = {"attribute": "a.weight", "to": "b.weight"} if kind == "tie" else None
+                added.append(g.add_block(kind, params=params).id)
+            assert validation.diagnostics() == validate(g)
+        if wire.src in g.blocks and wire.dst in g.blocks and not g.wires_into(wire.dst):
+            before = len(walks)
+            if rng.random() < 0.5:
+                g.insert_edge(wire)
+            else:
+                g.connect(wire.src, wire.src_port, wire.dst, wire.dst_port)
+            assert validation.diagnostics() == validate(g)
+            quiet += bool(added) and len(walks) == before
+        for bid in added[: rng.randint(0, len(added))]:
+            g.remove_block(bid)
+            assert validation.diagnostics() == validate(g)
+    assert down and quiet  # the new paths ran
+    validation.close()
+
+
+def test_the_removed_wires_own_block_removed_and_back_before_the_wire():
+    """The Input's only wire, into the only Output, removed (kept whole to put back), then the
+    Input removed and the removal undone: the wire put back after that is walked again, and the
+    Input leads to the Output once more."""
+    from studio.graph.commands import RemoveBlocks
+
+    g = Graph()
+    x = g.add_block("input", params={"shape": [4]})
+    out = g.add_block("output")
+    wire = g.connect(x.id, "out", out.id, "in")
+    history = History(g)
+    validation = Validation(g)
+    validation.diagnostics()
+    g.disconnect(wire.id)
+    assert validation.diagnostics() == validate(g)
+    history.push(RemoveBlocks([x.id]))
+    assert validation.diagnostics() == validate(g)
+    history.undo()
+    assert validation.diagnostics() == validate(g)
     g.insert_edge(wire)
     assert validation.diagnostics() == validate(g) == []
     validation.close()
