@@ -6,7 +6,7 @@ and the graph's kept topological order stays one."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studio.blocks.params import ParamError
@@ -17,6 +17,9 @@ from studio.graph.model import Graph, GraphError
 from studio.graph.validation import Validation, validate
 from tests.graph.test_properties import SMALL, TYPES, random_edit
 from tests.helpers import mlp
+
+#: 30 edits each; 120 examples took 6-13 s a test, and `-m slow` runs test_properties' BIG
+SHORT = settings(SMALL, max_examples=60)
 
 
 def _lenient_wire(draw, g: Graph) -> None:
@@ -49,7 +52,7 @@ def _edit(draw, g: Graph, history: History) -> None:
         pass
 
 
-@SMALL
+@SHORT
 @given(st.data())
 def test_incremental_validation_equals_full_validation_after_random_edits(data):
     g = mlp()
@@ -103,7 +106,7 @@ def _wide(n_layers: int) -> Graph:
     return g
 
 
-@SMALL
+@SHORT
 @given(st.data())
 def test_random_wire_and_block_edits_on_a_larger_graph_equal_full_recomputation(data):
     """Wires added anywhere (forward, backward in the kept order, refused loops), removed, put
