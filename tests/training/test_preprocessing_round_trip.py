@@ -18,47 +18,39 @@ from tests.regression_data import diabetes_project, sklearn_csv
 
 EXAMPLE = Path("resources/examples/mlp_classifier.studio.json")
 
-#: the same rows scored by the run's .pt2 program (torch only) or ONNX graph (onnx's reference
-#: evaluator): the file alone, no Studio and no source
-SCORE_FILE = r"""
-import csv, sys, numpy, torch
-kind, path, table = sys.argv[1:4]
-rows = list(csv.reader(open(table)))[1:]
-x = torch.tensor([[float(v) for v in r[:-1]] for r in rows])
-y = torch.tensor([int(r[-1]) for r in rows])
-n = len(rows); n_val = round(n * 0.2)  # the run's split: split_seed 0
-val = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:n_val].sort().values
-if kind == "pt2":
-    with torch.no_grad():
-        scores = torch.export.load(path).module()(x[val])
-else:
-    import onnx
-    from onnx.reference import ReferenceEvaluator
-    proto = onnx.load(path)
-    session = ReferenceEvaluator(proto)
-    scores = torch.from_numpy(session.run(None, {proto.graph.input[0].name: x[val].numpy()})[0])
-print((scores.argmax(1) == y[val]).float().mean().item())
-"""
-
+#: the same rows scored by each file alone, in one fresh ``python -I`` (torch only, nothing of
+#: Studio): the Python class with its weights, the run's .pt2 program (torch only) and its ONNX
+#: graph (onnx's reference evaluator)
 SCORE = r"""
-import csv, sys, torch
-source, weights, table = sys.argv[1:4]
-namespace = {}
-exec(compile(open(source).read(), source, "exec"), namespace)
-Model = next(v for v in namespace.values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
-             and v.__module__ == namespace.get("__name__", v.__module__) and v is not torch.nn.Module)
-model = Model()
-model.load_state_dict(torch.load(weights, weights_only=True))
-model.eval()
+import csv, json, sys, torch
+jobs, table = json.loads(sys.argv[1]), sys.argv[2]
 rows = list(csv.reader(open(table)))[1:]
 x = torch.tensor([[float(v) for v in r[:-1]] for r in rows])
 y = torch.tensor([int(r[-1]) for r in rows])
 n = len(rows); n_val = round(n * 0.2)  # the run's split: split_seed 0
 val = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:n_val].sort().values
-with torch.no_grad():
-    print((model(x[val]).argmax(1) == y[val]).float().mean().item())
+for kind, path, *weights in jobs:
+    with torch.no_grad():
+        if kind == "python":
+            namespace = {}
+            exec(compile(open(path).read(), path, "exec"), namespace)
+            Model = next(v for v in namespace.values() if isinstance(v, type)
+                         and issubclass(v, torch.nn.Module) and v is not torch.nn.Module
+                         and v.__module__ == namespace.get("__name__", v.__module__))
+            model = Model()
+            model.load_state_dict(torch.load(weights[0], weights_only=True))
+            scores = model.eval()(x[val])
+        elif kind == "pt2":
+            scores = torch.export.load(path).module()(x[val])
+        else:
+            import onnx
+            from onnx.reference import ReferenceEvaluator
+            proto = onnx.load(path)
+            session = ReferenceEvaluator(proto)
+            feed = {proto.graph.input[0].name: x[val].numpy()}
+            scores = torch.from_numpy(session.run(None, feed)[0])
+    print(kind, (scores.argmax(1) == y[val]).float().mean().item())
 """
-
 
 def _score(folder, script, *args) -> str:
     """Run a scoring script in a fresh ``python -I`` (only torch, nothing of Studio): its stdout."""
@@ -105,30 +97,19 @@ def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv)
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
     run_accuracy = float([r for r in rows if r.get("val_accuracy")][-1]["val_accuracy"])
     assert run_accuracy > 0.9
-    assert (
-        studio(["export", str(path), "--format", "python", "-o", str(tmp_path / "model.py")]) == 0
-    )
-
-    script = tmp_path / "score.py"
-    script.write_text(SCORE)
-    stdout = _score(tmp_path, script, tmp_path / "model.py", tmp_path / "run" / "weights.pt", cancer_csv)
-    exported_accuracy = float(stdout.strip().splitlines()[-1])
-    print(
-        f"run val accuracy {run_accuracy:.4f}, exported model on raw rows {exported_accuracy:.4f}"
-    )
-    assert abs(exported_accuracy - run_accuracy) <= 0.01
-
+    jobs = [["python", "model.py", str(tmp_path / "run" / "weights.pt")]]
     # the standalone files carry the Standardize block's buffers: they score raw rows alike
-    (tmp_path / "score_file.py").write_text(SCORE_FILE)
-    formats = ["pt2"] + (["onnx"] if importlib.util.find_spec("onnx") else [])
-    for fmt in formats:
-        target = tmp_path / f"model.{fmt}"
-        run = str(tmp_path / "run")
-        assert studio(["export", str(path), "--format", fmt, "-o", str(target), "--run", run]) == 0
-        stdout = _score(tmp_path, tmp_path / "score_file.py", fmt, target, cancer_csv)
-        accuracy = float(stdout.strip().splitlines()[-1])
-        print(f"{fmt} on raw rows {accuracy:.4f}")
-        assert abs(accuracy - run_accuracy) <= 0.01, fmt
+    jobs += [[fmt, f"model.{fmt}"] for fmt in ["pt2"] + (["onnx"] if importlib.util.find_spec("onnx") else [])]
+    for fmt, target, *_ in jobs:
+        run = ["--run", str(tmp_path / "run")] if fmt != "python" else []
+        assert studio(["export", str(path), "--format", fmt, "-o", str(tmp_path / target), *run]) == 0
+    (tmp_path / "score.py").write_text(SCORE)
+    stdout = _score(tmp_path, tmp_path / "score.py", json.dumps(jobs), cancer_csv)
+    scored = dict(line.split() for line in stdout.strip().splitlines()[-len(jobs) :])
+    print(f"run val accuracy {run_accuracy:.4f}; on raw rows: {scored}")
+    assert list(scored) == [job[0] for job in jobs]
+    for fmt, accuracy in scored.items():
+        assert abs(float(accuracy) - run_accuracy) <= 0.01, fmt
 
 
 SCORE_REGRESSION = r"""
