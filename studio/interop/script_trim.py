@@ -78,6 +78,9 @@ def known(node: ast.expr, plan: dict, facts: dict | None = None):
             and len(node.args) == 2 and ast.unparse(node.args[1]) == "torch.Tensor"):
         value = known(node.args[0], plan, facts)  # a known plain value is never a tensor
         return UNKNOWN if value is UNKNOWN else False
+    if isinstance(node, ast.IfExp):  # `a if test else b` with a known test: the branch it takes
+        test = known(node.test, plan, facts)
+        return UNKNOWN if test is UNKNOWN else known(node.body if test else node.orelse, plan, facts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         value = known(node.operand, plan, facts)
         return UNKNOWN if value is UNKNOWN else not value
@@ -164,16 +167,21 @@ def _replace(lines: list[str], first: int, last: int, text: str) -> str:
 def _constant_operand(source: str, tree: ast.AST) -> str | None:
     """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Constant):  # `a if True else b`
-            taken = node.body if node.test.value else node.orelse
+        if isinstance(node, ast.IfExp) and (test := known(node.test, {})) is not UNKNOWN:  # `a if True else b`
+            taken = node.body if test else node.orelse
             text = ast.get_source_segment(source, taken)
             if text is None:
                 continue
-            if not isinstance(taken, (ast.Constant, ast.Name, ast.Call, ast.Attribute, ast.Subscript)):
-                text = f"({text})"
             lines = source.splitlines(keepends=True)
             head = lines[node.lineno - 1][: node.col_offset]
             tail = lines[node.end_lineno - 1][node.end_col_offset :]
+            enclosed = head.endswith("(") and tail.startswith(")")  # (a if t else b)
+            parent = next((p for p in ast.walk(tree) if node in getattr(p, "values", ())), None)
+            if enclosed and isinstance(parent, ast.BoolOp) and isinstance(taken, ast.Compare):
+                head, tail = head[:-1], tail[1:]  # `x or (a < b if True else c)` -> `x or a < b`
+            elif not enclosed and not isinstance(taken, (ast.Constant, ast.Name, ast.Call, ast.Attribute,
+                                                         ast.Subscript)):
+                text = f"({text})"
             return "".join(lines[: node.lineno - 1]) + head + text + tail + "".join(lines[node.end_lineno :])
         if not isinstance(node, ast.BoolOp):
             continue

@@ -233,7 +233,8 @@ class Trainer(Hooks):
 
     @property
     def monitor(self):
-        return self.progress.best if self.progress else None
+        """The monitored metric's best value and epoch (`best`, `best_epoch`), or None."""
+        return self.progress
 
     # the loop: the runtime's fit, with this trainer as its hooks -----------------------------
 
