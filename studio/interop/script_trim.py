@@ -164,10 +164,13 @@ def _replace(lines: list[str], first: int, last: int, text: str) -> str:
     return "".join(lines[: first - 1]) + text + "".join(lines[last:])
 
 
-def _constant_operand(source: str, tree: ast.AST) -> str | None:
-    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``."""
+def _constant_operand(source: str, tree: ast.AST, facts: dict | None = None) -> str | None:
+    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``, or one
+    ``a if test else b`` whose test is known (a constant, or one of the `facts`) written as the
+    branch it takes."""
+    facts = {k: v for k, v in (facts or {}).items() if not k.isidentifier()}
     for node in ast.walk(tree):
-        if isinstance(node, ast.IfExp) and (test := known(node.test, {})) is not UNKNOWN:  # `a if True else b`
+        if isinstance(node, ast.IfExp) and (test := known(node.test, {}, facts)) is not UNKNOWN:  # `a if True else b`
             taken = node.body if test else node.orelse
             text = ast.get_source_segment(source, taken)
             if text is None:
@@ -205,7 +208,7 @@ def _constant_operand(source: str, tree: ast.AST) -> str | None:
 def _one_step(source: str, plan: dict, facts: dict) -> str | None:
     """`source` with one ``if`` decided or one dead assignment removed; None when none is left."""
     tree = pyast.parse(source)
-    simpler = _constant_operand(source, tree)
+    simpler = _constant_operand(source, tree, facts)
     if simpler is not None:
         try:
             pyast.parse(simpler)
@@ -546,6 +549,16 @@ def _stored(node: ast.AST) -> set[str]:
     return names | {n.name for n in ast.walk(node) if isinstance(n, ast.ExceptHandler) and n.name}
 
 
+def _comprehension_only(node: ast.AST) -> set[str]:
+    """The names `node` binds only as a comprehension's variable (its own scope: no clash)."""
+    targets = [n for c in ast.walk(node) if isinstance(c, ast.comprehension)
+               for n in ast.walk(c.target) if isinstance(n, ast.Name)]
+    ids = {id(n) for n in targets}
+    outside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+               and id(n) not in ids}
+    return {n.id for n in targets} - outside
+
+
 def _inlined(def_source, function, call_source, call_tree, name_node, max_lines) -> str | None:
     """`call_source` with the one call of `function` replaced by its body, or None when that
     cannot be done plainly (a return before the end, names that would clash, a long body...)."""
@@ -580,8 +593,10 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
     given = {**dict(zip(names, [(a, call_source) for a in call.args], strict=False)),
              **{k.arg: (k.value, call_source) for k in call.keywords}}
     defaults = dict(zip(names[len(names) - len(args.defaults):], args.defaults, strict=True))
-    stored = _stored(ast.Module(body, []))
-    loads = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    own = _comprehension_only(ast.Module(body, [])) - set(names)  # `t` in `[f(t) for t in x]`
+    stored = _stored(ast.Module(body, [])) - own
+    loads = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+             and n.id not in own]
     edits: dict[tuple, str] = {}
     complex_seen, bound = False, []
     parents = {id(child): node for node in ast.walk(ast.Module(body, [])) for child in ast.iter_child_nodes(node)}

@@ -30,14 +30,13 @@ def make_optimizer(params, name, arguments, implementations=()):
 
 
 def evaluate(model, batches, loss_fn, hooks, float_targets=False):
-    """(mean loss, mean metric) over `batches` and all processes (`hooks.reduce`), with no
+    """(mean loss, mean metric) over `batches` (on the device) and all processes (`hooks.reduce`), with no
     gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast`. One read-back at the end."""
     sums, count = torch.zeros(2, device=hooks.device), 0  # the loss's and the metric's
     model.eval()
     with torch.no_grad():
-        for x, y in batches:
-            x, y = x.to(hooks.device, non_blocking=True), y.to(hooks.device, non_blocking=True)
+        for x, y in batches:  # on the device
             if float_targets:
                 y = y.float()
             with hooks.autocast:
