@@ -358,7 +358,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if plan.get("val_data") or plan["val_split"] > 0:  # load_data returns validation data or stops
-        facts["val_data is None"] = False
+        facts.update({"val_data is None": False, "validation is not None": True})
     if not plan["tensorboard"]:
         facts.update({"self.log": None, "hooks.log": None})
     if not plan["plateau"]:  # no reduce-on-plateau record

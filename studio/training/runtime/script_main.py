@@ -218,7 +218,8 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     if settings["files"]:
         s = data_files(s, args.data)  # the data paths are relative to --data
-    device, rank, world_size = choose_device(args.device), 0, 1
+    device = choose_device(args.device)
+    rank, world_size = 0, 1
     distributed = "LOCAL_RANK" in os.environ  # DDP: torchrun starts one process per GPU
     if distributed:  # DDP: join the others (nccl on GPUs, gloo on the CPU)
         if device.type == "cuda":
