@@ -428,6 +428,13 @@ def call_facts(sources: dict[str, str], facts: dict | None = None) -> dict[str, 
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 calls.setdefault(node.func.id, []).append(node)
                 called.add(id(node.func))
+            elif (isinstance(node, ast.Call) and ast.unparse(node.func) == "functools.partial" and node.args
+                  and isinstance(node.args[0], ast.Name) and node.args[0].id in trees):
+                bound = ast.Call(node.args[0], node.args[1:], node.keywords)  # partial(f, a, b): f(a, b)
+                function = trees[node.args[0].id].body[0]
+                if isinstance(function, ast.FunctionDef) and len(bound.args) + len(bound.keywords) == len(function.args.args):
+                    calls.setdefault(node.args[0].id, []).append(bound)  # every parameter given
+                    called.add(id(node.args[0]))
         escaped |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
     out = {}
     for name, tree in trees.items():

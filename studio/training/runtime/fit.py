@@ -64,10 +64,9 @@ class Progress:
         return state
 
     def load_state_dict(self, state):
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.scale, self.history = float(state["scale"]), list(state["history"])
-        self.best, self.best_epoch = state["best"], state.get("best_epoch")
-        self.bad_epochs = int(state["bad_epochs"])
+        self.best_epoch = state.get("best_epoch")  # not in checkpoints of Studio 0.1's first runs
+        for key in ("epoch", "step", "scale", "history", "best", "bad_epochs"):
+            setattr(self, key, state[key])
         if self.plateau is not None and state.get("plateau"):
             self.plateau.load_state_dict(state["plateau"])
 

@@ -32,7 +32,7 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
     """(mean loss, mean metric) over `batches` (on the device) and all processes (`hooks.reduce`), with no
     gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast`. One read-back at the end."""
-    sums, count = torch.zeros(2, device=hooks.device), 0  # the loss's and the metric's
+    sums = torch.zeros(3, device=hooks.device)  # the loss's, the metric's and the samples'
     model.eval()
     with torch.no_grad():
         for x, y in batches:  # on the device
@@ -40,11 +40,11 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
                 y = y.float()
             with hooks.autocast:
                 output = model(x)
-                loss = loss_fn(output, y).float() * y.shape[0]
-            sums += torch.stack([loss, hooks.metric(output, y).sum().float()])
-            count += y.shape[0]
+                loss = loss_fn(output, y).float() * len(y)
+            hits = hooks.metric(output, y).sum().float()
+            sums += torch.stack([loss, hits, hits.new_tensor(len(y))])
     model.train()
-    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist(), count)
+    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist())
     return loss_sum / max(1, count), metric_sum / max(1, count)
 
 

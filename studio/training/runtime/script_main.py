@@ -38,18 +38,13 @@ from studio.training.runtime.targets import standardized_targets
 from studio.training.runtime.threads import choose_threads
 
 
-def data_files(settings, folder):
-    """`settings` with each relative data path read from `folder` (--data); exits with a message
-    naming the file the project expects when it is not there."""
-    settings = dict(settings)
-    for key in ("data", "val_data"):
-        spec = settings.get(key)
-        if spec and "path" in spec:
-            path = Path(folder) / spec["path"]  # an absolute path stays as it is
-            if not path.exists():
-                sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
-            settings[key] = {**spec, "path": str(path)}
-    return settings
+def data_file(spec, folder):
+    """`spec` with its relative path read from `folder` (--data); exits with a message naming
+    the file the project expects when it is not there."""
+    path = Path(folder) / spec["path"]  # an absolute path stays as it is
+    if not path.exists():
+        sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
+    return {**spec, "path": str(path)}
 
 
 def train_batches(data, s, device, distributed, generator):
@@ -90,7 +85,7 @@ def val_batches(data, s, device, rank, world_size):
     if isinstance(data, TensorDataset):
         tensors = [t[rank::world_size].to(device) for t in data.tensors]
         dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
-        return functools.partial(tensor_batches, tensors, s["batch_size"], dtype=dtype)
+        return functools.partial(tensor_batches, tensors, s["batch_size"], None, dtype)
     loader = DataLoader(Subset(data, range(rank, len(data), world_size)), batch_size=s["batch_size"],
                         num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
@@ -217,7 +212,9 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     if settings["files"]:
-        s = data_files(s, args.data)  # the data paths are relative to --data
+        for key in ("data", "val_data"):  # the data paths are relative to --data
+            if s.get(key) and "path" in s[key]:
+                s[key] = data_file(s[key], args.data)
     device = choose_device(args.device)
     rank, world_size = 0, 1
     distributed = "LOCAL_RANK" in os.environ  # DDP: torchrun starts one process per GPU
