@@ -83,9 +83,9 @@ def train_batches(data, s, device, distributed, generator):
 def val_batches(data, s, device, rank, world_size):
     """Each process validates its share of the validation set (every world_size-th sample)."""
     if isinstance(data, TensorDataset):
-        tensors = [t[rank::world_size].to(device) for t in data.tensors]
+        val_tensors = [t[rank::world_size].to(device) for t in data.tensors]  # DDP: a share each
         dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
-        return functools.partial(tensor_batches, tensors, s["batch_size"], None, dtype)
+        return functools.partial(tensor_batches, val_tensors, s["batch_size"], None, dtype)
     loader = DataLoader(Subset(data, range(rank, len(data), world_size)), batch_size=s["batch_size"],
                         num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
