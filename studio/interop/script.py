@@ -189,6 +189,7 @@ _RUNTIME = ("tables", "splits", "balance", "tabular", "tokens", "augment", "data
             "text", "metrics", "targets", "schedules", "loop", "fit", "board", "threads", "script_main")
 _IMPORTS = {  # name the copied code uses -> the import that binds it
     "argparse": "import argparse", "contextlib": "import contextlib", "csv": "import csv",
+    "functools": "import functools",
     "hashlib": "import hashlib", "json": "import json", "math": "import math", "os": "import os",
     "shutil": "import shutil", "sys": "import sys", "time": "import time",
     "Path": "from pathlib import Path", "torch": "import torch", "dist": "import torch.distributed as dist",
@@ -375,6 +376,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         facts["n_val == 0 or n_val == n"] = False
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
+    if plan.get("val_data") or plan["val_split"] > 0:  # load_data returns validation data or stops
+        facts.update({"val_data is None": False, "validation is not None": True})
     if not plan["tensorboard"]:
         facts.update({"self.log": None, "hooks.log": None})
     if not plan["plateau"]:  # no reduce-on-plateau record

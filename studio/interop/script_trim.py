@@ -79,6 +79,9 @@ def known(node: ast.expr, plan: dict, facts: dict | None = None):
             and len(node.args) == 2 and ast.unparse(node.args[1]) == "torch.Tensor"):
         value = known(node.args[0], plan, facts)  # a known plain value is never a tensor
         return UNKNOWN if value is UNKNOWN else False
+    if isinstance(node, ast.IfExp):  # `a if test else b` with a known test: the branch it takes
+        test = known(node.test, plan, facts)
+        return UNKNOWN if test is UNKNOWN else known(node.body if test else node.orelse, plan, facts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         value = known(node.operand, plan, facts)
         return UNKNOWN if value is UNKNOWN else not value
@@ -162,19 +165,27 @@ def _replace(lines: list[str], first: int, last: int, text: str) -> str:
     return "".join(lines[: first - 1]) + text + "".join(lines[last:])
 
 
-def _constant_operand(source: str, tree: ast.AST) -> str | None:
-    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``."""
+def _constant_operand(source: str, tree: ast.AST, facts: dict | None = None) -> str | None:
+    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``, or one
+    ``a if test else b`` whose test is known (a constant, or one of the `facts`) written as the
+    branch it takes."""
+    facts = {k: v for k, v in (facts or {}).items() if not k.isidentifier()}
     for node in ast.walk(tree):
-        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Constant):  # `a if True else b`
-            taken = node.body if node.test.value else node.orelse
+        if isinstance(node, ast.IfExp) and (test := known(node.test, {}, facts)) is not UNKNOWN:  # `a if True else b`
+            taken = node.body if test else node.orelse
             text = ast.get_source_segment(source, taken)
             if text is None:
                 continue
-            if not isinstance(taken, (ast.Constant, ast.Name, ast.Call, ast.Attribute, ast.Subscript)):
-                text = f"({text})"
             lines = source.splitlines(keepends=True)
             head = lines[node.lineno - 1][: node.col_offset]
             tail = lines[node.end_lineno - 1][node.end_col_offset :]
+            enclosed = head.endswith("(") and tail.startswith(")")  # (a if t else b)
+            parent = next((p for p in ast.walk(tree) if node in getattr(p, "values", ())), None)
+            if enclosed and isinstance(parent, ast.BoolOp) and isinstance(taken, ast.Compare):
+                head, tail = head[:-1], tail[1:]  # `x or (a < b if True else c)` -> `x or a < b`
+            elif not enclosed and not isinstance(taken, (ast.Constant, ast.Name, ast.Call, ast.Attribute,
+                                                         ast.Subscript)):
+                text = f"({text})"
             return "".join(lines[: node.lineno - 1]) + head + text + tail + "".join(lines[node.end_lineno :])
         if not isinstance(node, ast.BoolOp):
             continue
@@ -198,7 +209,7 @@ def _constant_operand(source: str, tree: ast.AST) -> str | None:
 def _one_step(source: str, plan: dict, facts: dict) -> str | None:
     """`source` with one ``if`` decided or one dead assignment removed; None when none is left."""
     tree = pyast.parse(source)
-    simpler = _constant_operand(source, tree)
+    simpler = _constant_operand(source, tree, facts)
     if simpler is not None:
         try:
             pyast.parse(simpler)
@@ -422,6 +433,13 @@ def call_facts(sources: dict[str, str], facts: dict | None = None) -> dict[str, 
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 calls.setdefault(node.func.id, []).append(node)
                 called.add(id(node.func))
+            elif (isinstance(node, ast.Call) and ast.unparse(node.func) == "functools.partial" and node.args
+                  and isinstance(node.args[0], ast.Name) and node.args[0].id in trees):
+                bound = ast.Call(node.args[0], node.args[1:], node.keywords)  # partial(f, a, b): f(a, b)
+                function = trees[node.args[0].id].body[0]
+                if isinstance(function, ast.FunctionDef) and len(bound.args) + len(bound.keywords) == len(function.args.args):
+                    calls.setdefault(node.args[0].id, []).append(bound)  # every parameter given
+                    called.add(id(node.args[0]))
         escaped |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
     out = {}
     for name, tree in trees.items():
@@ -543,6 +561,16 @@ def _stored(node: ast.AST) -> set[str]:
     return names | {n.name for n in ast.walk(node) if isinstance(n, ast.ExceptHandler) and n.name}
 
 
+def _comprehension_only(node: ast.AST) -> set[str]:
+    """The names `node` binds only as a comprehension's variable (its own scope: no clash)."""
+    targets = [n for c in ast.walk(node) if isinstance(c, ast.comprehension)
+               for n in ast.walk(c.target) if isinstance(n, ast.Name)]
+    ids = {id(n) for n in targets}
+    outside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+               and id(n) not in ids}
+    return {n.id for n in targets} - outside
+
+
 def _inlined(def_source, function, call_source, call_tree, name_node, max_lines) -> str | None:
     """`call_source` with the one call of `function` replaced by its body, or None when that
     cannot be done plainly (a return before the end, names that would clash, a long body...)."""
@@ -577,8 +605,10 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
     given = {**dict(zip(names, [(a, call_source) for a in call.args], strict=False)),
              **{k.arg: (k.value, call_source) for k in call.keywords}}
     defaults = dict(zip(names[len(names) - len(args.defaults):], args.defaults, strict=True))
-    stored = _stored(ast.Module(body, []))
-    loads = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    own = _comprehension_only(ast.Module(body, [])) - set(names)  # `t` in `[f(t) for t in x]`
+    stored = _stored(ast.Module(body, [])) - own
+    loads = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+             and n.id not in own]
     edits: dict[tuple, str] = {}
     complex_seen, bound = False, []
     parents = {id(child): node for node in ast.walk(ast.Module(body, [])) for child in ast.iter_child_nodes(node)}

@@ -233,7 +233,8 @@ class Trainer(Hooks):
 
     @property
     def monitor(self):
-        return self.progress.best if self.progress else None
+        """The monitored metric's best value and epoch (`best`, `best_epoch`), or None."""
+        return self.progress
 
     # the loop: the runtime's fit, with this trainer as its hooks -----------------------------
 
@@ -247,12 +248,12 @@ class Trainer(Hooks):
         self._interval = min(self._report_every, 8)
         train, device = self.train_batches, self.device
 
-        def batches(epoch):
-            if train.to_device:
-                return ((x.to(device, non_blocking=True), y.to(device, non_blocking=True)) for x, y in train.epoch(self.gen))
-            return train.epoch(self.gen)
+        def batches(epoch, source=train):
+            if source.to_device:
+                return ((x.to(device, non_blocking=True), y.to(device, non_blocking=True)) for x, y in source.epoch(self.gen))
+            return source.epoch(self.gen)
 
-        validation = (lambda: self.val_batches.epoch(self.gen)) if self.val_batches is not None else None
+        validation = (lambda: batches(None, self.val_batches)) if self.val_batches is not None else None
         model = torch.compile(self.model) if self.compile else self.model  # shares the parameters
         if getattr(self.data, "target_scale", None):  # regression: learn (y - mean) / std, report in the data's units
             model, self.loss_fn = standardized_targets(model, self.loss_fn, self.data.target_scale, device)

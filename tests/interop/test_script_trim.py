@@ -22,6 +22,9 @@ from studio.interop.script_trim import (
         ("k = int(num_classes or 0)\n", None),
         ("k = flag and True\n", None),
         ("k = False or n or 0\n", "k = n or 0\n"),
+        # a known test takes its branch; the brackets around it go only where nothing needs them
+        ("k = flag is None or (n < 3 if 'min' == 'min' else n > 3)\n", "k = flag is None or n < 3\n"),
+        ("k = int(n if 'min' == 'max' else flag)\n", "k = int(flag)\n"),
     ],
 )
 def test_a_neutral_constant_goes_only_where_the_value_is_unchanged(source, folded):
@@ -137,3 +140,19 @@ def test_a_returned_local_takes_the_callers_name_only_where_no_argument_reads_th
     caller = "def main(data):\n    data, extra = load(data)\n    return data, extra"
     inlined = inline_single_calls([load, caller])
     assert _run(inlined, "main(5)") == _run([load, caller], "main(5)") == (10, 6)
+
+
+def test_a_partial_that_binds_every_parameter_is_a_call_and_a_comprehensions_names_clash_with_nothing():
+    sources = {
+        "share": "def share(data, k):\n    rows = [t[k] for t in data]\n    return rows\n",
+        "main": "def main(data):\n    return functools.partial(share, data, 1)\n",
+    }
+    assert call_facts(sources) == {"share": {"k": 1}}
+    main = "def main(data):\n    order = [t for t in data]\n    part = share(order, 1)\n    return part, order\n"
+    inlined = inline_single_calls([sources["share"], main])
+    assert len(inlined) == 1 and "share(" not in inlined[0]  # `t` is each comprehension's own
+    before, after = {}, {}
+    exec(sources["share"] + main, before)
+    exec(inlined[0], after)
+    data = [(1, 2), (3, 4)]
+    assert before["main"](data) == after["main"](data) == ([2, 4], [(1, 2), (3, 4)])

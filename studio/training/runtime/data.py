@@ -184,24 +184,24 @@ def split(data, fraction, seed):
     n = len(data)
     held_out = getattr(data, "held_out", None)  # a train/validation column chose the rows
     if held_out is not None:
-        train, val = torch.nonzero(~held_out).flatten(), torch.nonzero(held_out).flatten()
-        if len(train) == 0 or len(val) == 0:
-            raise DataProblem(f"The split column leaves nothing to {'train' if len(train) == 0 else 'validate'} on.")
+        rows = torch.nonzero(~held_out).flatten(), torch.nonzero(held_out).flatten()
+        if len(rows[0]) == 0 or len(rows[1]) == 0:
+            raise DataProblem(f"The split column leaves nothing to {'train' if len(rows[0]) == 0 else 'validate'} on.")
     else:
         n_val = round(n * fraction)
         if n_val == 0 or n_val == n:
             raise DataProblem(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        train, val = order[n_val:].sort().values, order[:n_val].sort().values
+        rows = order[n_val:].sort().values, order[:n_val].sort().values  # training's, validation's
     if isinstance(data, TensorDataset):
-        parts = tuple(TensorDataset(*(t[rows] for t in data.tensors)) for rows in (train, val))
+        parts = tuple(TensorDataset(*(t[r] for t in data.tensors)) for r in rows)
         if hasattr(data, "codec"):  # a CSV with text: the parts decode as the whole did
             for part in parts:
                 part.codec = data.codec
         return parts
     if isinstance(data, TwoViews):
-        return Subset(data.train, train.tolist()), Subset(data.val, val.tolist())
-    return Subset(data, train.tolist()), Subset(data, val.tolist())
+        return Subset(data.train, rows[0].tolist()), Subset(data.val, rows[1].tolist())
+    return Subset(data, rows[0].tolist()), Subset(data, rows[1].tolist())
 
 
 def as_float_targets(data, classes):

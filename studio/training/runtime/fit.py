@@ -17,7 +17,7 @@ import torch
 
 from studio.training.runtime.loop import evaluate
 from studio.training.runtime.metrics import with_perplexity
-from studio.training.runtime.schedules import Monitor, learning_rate, set_learning_rate
+from studio.training.runtime.schedules import Monitor, learning_rate, record, set_learning_rate
 
 
 class Hooks:
@@ -48,27 +48,27 @@ class Hooks:
 
 class Progress:
     """Where a run stands: epochs and steps done, the plateau's rate multiplier, the best value
-    of the monitored metric and the epochs since, and each epoch's metrics. A checkpoint saves
-    it (`state_dict`), so a resumed run goes on exactly where it stopped."""
+    of the monitored metric, its epoch and the epochs since (early stopping's count), and each
+    epoch's metrics. A checkpoint saves it (`state_dict`), so a resumed run goes on exactly where
+    it stopped."""
 
     def __init__(self, plan):
-        stop = plan["early_stopping"] or {}
         self.epoch, self.step, self.scale, self.history = 0, 0, 1.0, []
-        self.best = Monitor(plan["mode"], stop.get("min_delta", 0.0))
+        self.best, self.best_epoch, self.bad_epochs = None, None, 0  # the monitored metric's
         self.plateau = Monitor(plan["mode"]) if plan["plateau"] else None  # reduce-on-plateau's
 
     def state_dict(self):
-        state = {key: getattr(self, key) for key in ("epoch", "step", "scale", "history")}
+        state = dict(vars(self))
         if self.plateau is not None:
             state["plateau"] = self.plateau.state_dict()
-        return {**state, **self.best.state_dict()}
+        return state
 
     def load_state_dict(self, state):
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.scale, self.history = float(state["scale"]), list(state["history"])
-        if self.plateau is not None and "plateau" in state:
+        self.best_epoch = state.get("best_epoch")  # not in checkpoints of Studio 0.1's first runs
+        for key in ("epoch", "step", "scale", "history", "best", "bad_epochs"):
+            setattr(self, key, state[key])
+        if self.plateau is not None and state.get("plateau"):
             self.plateau.load_state_dict(state["plateau"])
-        self.best.load_state_dict(state)
 
 
 def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validation=None):
@@ -139,10 +139,11 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
         value = metrics.get(plan["monitor"])
         if plan["plateau"] and reduce_on_plateau(progress, value, schedule):
             set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale))
-        improved = progress.best.update(value, epoch)
-        hooks.on_epoch_end(epoch, metrics, improved)
         stop = plan["early_stopping"]
-        if stop and progress.best.bad_epochs >= stop["patience"] and epoch < epochs:
+        min_delta = stop.get("min_delta", 0.0) if stop else None  # None: no count of bad epochs
+        improved = record(progress, value, epoch, plan["mode"], min_delta)
+        hooks.on_epoch_end(epoch, metrics, improved)
+        if stop and progress.bad_epochs >= stop["patience"] and epoch < epochs:
             return "early_stopped"
     return "completed"
 

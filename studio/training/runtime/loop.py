@@ -10,10 +10,9 @@ from torch.utils.data import Sampler
 
 def choose_device(name):
     """auto: cuda, else mps, else cpu; any other name as torch reads it."""
-    if name == "auto":
-        mps = torch.backends.mps.is_available()
-        name = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
-    return torch.device(name)
+    mps = torch.backends.mps.is_available()
+    auto = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"  # a GPU if any
+    return torch.device(auto if name == "auto" else name)
 
 
 def make_optimizer(params, name, arguments, implementations=()):
@@ -30,23 +29,22 @@ def make_optimizer(params, name, arguments, implementations=()):
 
 
 def evaluate(model, batches, loss_fn, hooks, float_targets=False):
-    """(mean loss, mean metric) over `batches` and all processes (`hooks.reduce`), with no
+    """(mean loss, mean metric) over `batches` (on the device) and all processes (`hooks.reduce`), with no
     gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast`. One read-back at the end."""
-    sums, count = torch.zeros(2, device=hooks.device), 0  # the loss's and the metric's
+    sums = torch.zeros(3, device=hooks.device)  # the loss's, the metric's and the samples'
     model.eval()
     with torch.no_grad():
-        for x, y in batches:
-            x, y = x.to(hooks.device, non_blocking=True), y.to(hooks.device, non_blocking=True)
+        for x, y in batches:  # on the device
             if float_targets:
                 y = y.float()
             with hooks.autocast:
                 output = model(x)
-                loss = loss_fn(output, y).float() * y.shape[0]
-            sums += torch.stack([loss, hooks.metric(output, y).sum().float()])
-            count += y.shape[0]
+                loss = loss_fn(output, y).float() * len(y)
+            hits = hooks.metric(output, y).sum().float()
+            sums += torch.stack([loss, hits, hits.new_tensor(len(y))])
     model.train()
-    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist(), count)
+    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist())
     return loss_sum / max(1, count), metric_sum / max(1, count)
 
 
@@ -65,18 +63,11 @@ def tensor_batches(tensors, batch_size, order=None, dtype=None):
     batch is gathered on its own and widened to `dtype`: one gather of every window would copy
     the token sequence block_size / stride times over, at 8 bytes a token."""
     if dtype is not None:
-        return _widened_batches(tensors, batch_size, order, dtype)
+        order = torch.arange(len(tensors[0])) if order is None else order
+        return (tuple(t[i].to(dtype) for t in tensors) for i in order.to(tensors[0].device).split(batch_size))
     if order is not None:
         tensors = [t[order.to(t.device)] for t in tensors]
     return zip(*(t.split(batch_size) for t in tensors), strict=True)
-
-
-def _widened_batches(tensors, batch_size, order, dtype):
-    order = order.to(tensors[0].device) if order is not None else None
-    for start in range(0, len(tensors[0]), batch_size):
-        end = start + batch_size
-        index = slice(start, end) if order is None else order[start:end]
-        yield tuple(t[index].to(dtype) for t in tensors)
 
 
 class EpochBatches(Sampler):

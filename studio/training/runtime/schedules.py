@@ -69,28 +69,17 @@ def set_learning_rate(optimizer, lr):
 
 
 class Monitor:
-    """The best value of one monitored metric and the epochs since it last improved.
-
-    One mechanism for the best checkpoint (`update` is True on a new best), early stopping
-    (`bad_epochs` reaches its patience; a gain of at most `min_delta` counts as no gain) and
-    reduce-on-plateau (`bad_epochs` passes its patience). NaN never improves.
-    """
+    """The best value of one monitored metric and the epochs since it last improved: what
+    reduce-on-plateau counts (`bad_epochs` passes its patience). The run's own best (the best
+    checkpoint, early stopping) is kept by `fit.Progress` with the same `record`."""
 
     def __init__(self, mode="min", min_delta=0.0):
-        self.sign, self.min_delta = 1 if mode == "min" else -1, min_delta
+        self.mode, self.min_delta = mode, min_delta
         self.best, self.best_epoch, self.bad_epochs = None, None, 0
 
     def update(self, value, epoch=None):
         """Record one epoch's value; True when it is a new best."""
-        if value is None:
-            return False
-        sign, best = self.sign, self.best
-        improved = not math.isnan(value) and (best is None or sign * value < sign * best)
-        significant = improved and (best is None or abs(value - best) > self.min_delta)
-        self.bad_epochs = 0 if significant else self.bad_epochs + (best is not None)
-        if improved:
-            self.best, self.best_epoch = value, epoch
-        return improved
+        return record(self, value, epoch, self.mode, self.min_delta)
 
     def state_dict(self):
         return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
@@ -98,3 +87,19 @@ class Monitor:
     def load_state_dict(self, state):
         self.best, self.best_epoch = state["best"], state.get("best_epoch")
         self.bad_epochs = int(state["bad_epochs"])
+
+
+def record(best_so_far, value, epoch, mode="min", min_delta=0.0):
+    """Record one epoch's `value` of the monitored metric in `best_so_far` (its `best`,
+    `best_epoch` and `bad_epochs`); True when it is a new best. NaN never improves; None (no
+    value) changes nothing. `bad_epochs` counts the epochs since the last gain of more than
+    `min_delta` (early stopping's and reduce-on-plateau's patience); min_delta None: no count."""
+    best = best_so_far.best
+    improved = value is not None and not math.isnan(value) and (
+        best is None or (value < best if mode == "min" else value > best))
+    if min_delta is not None and value is not None:
+        significant = improved and (best is None or abs(value - best) > min_delta)
+        best_so_far.bad_epochs = 0 if significant else best_so_far.bad_epochs + (best is not None)
+    if improved:
+        best_so_far.best, best_so_far.best_epoch = value, epoch
+    return improved

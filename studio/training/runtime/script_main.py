@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -37,23 +38,19 @@ from studio.training.runtime.targets import standardized_targets
 from studio.training.runtime.threads import choose_threads
 
 
-def data_files(settings, folder):
-    """`settings` with each relative data path read from `folder` (--data); exits with a message
-    naming the file the project expects when it is not there."""
-    settings = dict(settings)
-    for key in ("data", "val_data"):
-        spec = settings.get(key)
-        if spec and "path" in spec:
-            path = Path(folder) / spec["path"]  # an absolute path stays as it is
-            if not path.exists():
-                sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
-            settings[key] = {**spec, "path": str(path)}
-    return settings
+def data_file(spec, folder):
+    """`spec` with its relative path read from `folder` (--data); exits with a message naming
+    the file the project expects when it is not there."""
+    path = Path(folder) / spec["path"]  # an absolute path stays as it is
+    if not path.exists():
+        sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
+    return {**spec, "path": str(path)}
 
 
 def train_batches(data, s, device, distributed, generator):
-    """A function epoch -> batches: slices of tensors on the device, or a DataLoader for lazy
-    data; under torchrun each process takes its share (a DistributedSampler)."""
+    """(a function epoch -> batches, steps per epoch): slices of tensors on the device, or a
+    DataLoader's batches for lazy data; under torchrun each process takes its share (a
+    DistributedSampler)."""
     sampler = DistributedSampler(data, shuffle=s["shuffle"], seed=s["seed"]) if distributed else None
     shuffle = s["shuffle"]
     if s["balanced"] and not distributed:  # each epoch draws the classes about equally often
@@ -78,7 +75,7 @@ def train_batches(data, s, device, distributed, generator):
     def loader_batches(epoch):
         if distributed:
             sampler.set_epoch(epoch)
-        return loader
+        return on_device(loader, device)
 
     return loader_batches, len(loader)
 
@@ -86,13 +83,18 @@ def train_batches(data, s, device, distributed, generator):
 def val_batches(data, s, device, rank, world_size):
     """Each process validates its share of the validation set (every world_size-th sample)."""
     if isinstance(data, TensorDataset):
-        tensors = [t[rank::world_size].to(device) for t in data.tensors]
+        val_tensors = [t[rank::world_size].to(device) for t in data.tensors]  # DDP: a share each
         dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
-        return lambda: tensor_batches(tensors, s["batch_size"], dtype=dtype)
+        return functools.partial(tensor_batches, val_tensors, s["batch_size"], None, dtype)
     loader = DataLoader(Subset(data, range(rank, len(data), world_size)), batch_size=s["batch_size"],
                         num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
-    return lambda: loader
+    return functools.partial(on_device, loader, device)
+
+
+def on_device(loader, device):
+    """A DataLoader's batches moved to `device` (asynchronously from pinned memory)."""
+    return ((x.to(device, non_blocking=True), y.to(device, non_blocking=True)) for x, y in loader)
 
 
 def make_loss(loss):
@@ -122,15 +124,14 @@ class ScriptHooks:
     def on_epoch_start(self, epoch):
         return False
 
-    def on_step(self, loss, logits, y):  # kept on the device: no wait for the GPU per step
-        self.steps.append((loss.detach(), self.metric(logits.detach(), y).sum(), y.shape[0]))
+    def on_step(self, loss, logits, y):  # (loss sum, metric sum, samples) kept on the device
+        hits, n = self.metric(logits.detach(), y).sum().float(), len(y)
+        self.steps.append(torch.stack([loss.detach().float() * n, hits, hits.new_tensor(n)]))
         return False
 
-    def epoch_sums(self, epoch):
-        losses, metric_sums, sizes = zip(*self.steps, strict=True)
-        self.epoch_losses, self.steps = torch.stack(losses).tolist(), []
-        loss_sum = sum(value * size for value, size in zip(self.epoch_losses, sizes, strict=True))
-        return self.reduce(loss_sum, sum(torch.stack(metric_sums).tolist()), sum(sizes))
+    def epoch_sums(self, epoch):  # one read-back from the device per epoch
+        self.epoch_steps, self.steps = torch.stack(self.steps).tolist(), []
+        return self.reduce(*(sum(column) for column in zip(*self.epoch_steps, strict=True)))
 
     def reduce(self, *values):
         """The sums of `values` over the DistributedDataParallel processes."""
@@ -142,7 +143,8 @@ class ScriptHooks:
     def on_epoch_end(self, epoch, metrics, improved):
         net, optimizer, progress, generator = self.run
         if self.log is not None:
-            self.log.epoch(self.epoch_losses, progress.step - len(self.epoch_losses) + 1, metrics)
+            losses = [loss / size for loss, _, size in self.epoch_steps]
+            self.log.epoch(losses, progress.step - len(losses) + 1, metrics)
         if self.rank != 0:
             return
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
@@ -170,18 +172,16 @@ def save_weights(net, path, info=None):
 
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
-    state = (net.state_dict(), optimizer.state_dict(), progress.state_dict())
+    state = [part.state_dict() for part in (net, optimizer, progress)]
     torch.save((*state, torch.get_rng_state(), generator.get_state()), path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
 
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    weights, optimizer_state, progress_state, rng, batch_rng = saved
-    net.load_state_dict(weights)
-    optimizer.load_state_dict(optimizer_state)
-    progress.load_state_dict(progress_state)
+    *states, rng, batch_rng = torch.load(path, map_location="cpu", weights_only=True)
+    for part, state in zip((net, optimizer, progress), states, strict=True):
+        part.load_state_dict(state)
     torch.set_rng_state(rng)
     generator.set_state(batch_rng)
     print(f"Resuming after epoch {progress.epoch} from {path}")
@@ -212,8 +212,11 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     if settings["files"]:
-        s = data_files(s, args.data)  # the data paths are relative to --data
-    device, rank, world_size = choose_device(args.device), 0, 1
+        for key in ("data", "val_data"):  # the data paths are relative to --data
+            if s.get(key) and "path" in s[key]:
+                s[key] = data_file(s[key], args.data)
+    device = choose_device(args.device)
+    rank, world_size = 0, 1
     distributed = "LOCAL_RANK" in os.environ  # DDP: torchrun starts one process per GPU
     if distributed:  # DDP: join the others (nccl on GPUs, gloo on the CPU)
         if device.type == "cuda":

@@ -48,8 +48,8 @@ class TextWindows(TensorDataset):
     def __init__(self, tokens, block_size, stride, codec):
         if len(tokens) < block_size + 1:
             raise DataProblem(
-                f"The text has {len(tokens)} tokens, too few for one window of {block_size} and its next token; "
-                "use a longer text or a smaller block size."
+                f"The text has {len(tokens)} tokens, too few for one window of {block_size} and "
+                "its next token; use a longer text or a smaller block size."
             )
         windows = tokens.unfold(0, block_size + 1, stride)
         super().__init__(windows[:, :-1], windows[:, 1:])

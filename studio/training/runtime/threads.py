@@ -34,15 +34,14 @@ def choose_threads(device="cpu", at_most=None, processes=1):
     ``processes`` runs of this machine share its cores (torchrun on the CPU)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = max(1, (cores or 1) // max(1, processes))
-    cap = max(1, min(cores, at_most or cores))
     try:
         busy = os.getloadavg()[0]
     except (OSError, AttributeError):  # Windows has no load average
         busy = 0.0
-    threads = max(1, min(cap, round(cores - busy)))
+    threads = max(1, min(cores, at_most or cores, round(cores - busy)))
     why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
-    if threads == cap:
-        why = f"{cap} of {cores} cores" + ("" if cap == cores else " (the window keeps one)")
+    if at_most is not None and at_most < cores:
+        why += "; the window keeps a core"
     if (asked := os.environ.get("STUDIO_THREADS", "").strip()).isdigit() and int(asked) > 0:
         threads, why = int(asked), "as STUDIO_THREADS asks"
     why += "; the GPU does the model's work" if str(device).startswith("cuda") else ""
