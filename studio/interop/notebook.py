@@ -118,6 +118,8 @@ def export_notebook(project: Project, path: str | os.PathLike[str]) -> ExportRes
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
                 for kind, text in notebook_cells(source)]
+    for number, cell in enumerate(nb.cells, 1):  # not nbformat's random ids: the same project
+        cell["id"] = f"cell-{number}"  # exported again is the same file (a clean diff in git)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     with _atomic(path) as tmp:
         tmp.write_text(nbformat.writes(nb), encoding="utf-8")

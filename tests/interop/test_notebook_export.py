@@ -51,3 +51,18 @@ def test_the_notebook_runs_in_a_fresh_kernel_to_train_pys_loss(tmp_path, monkeyp
     assert notebook_loss == pytest.approx(_last_loss(tmp_path / "runs" / "script" / "metrics.csv"), abs=1e-6)
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "epoch 2" in outputs
+
+
+def test_the_same_project_exported_again_is_the_same_notebook_file(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from studio.graph.project import load_project
+    from studio.interop.exporters import export_project
+
+    project = load_project(EXAMPLES / "shapes_cnn.studio.json")
+    first, second = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    export_project(project, "notebook", first)
+    export_project(project, "notebook", second)
+    assert first.read_bytes() == second.read_bytes()  # cell ids too: a re-export diffs clean
+    notebook = nbformat.read(first, as_version=4)
+    nbformat.validate(notebook)
+    assert len({cell["id"] for cell in notebook.cells}) == len(notebook.cells)
