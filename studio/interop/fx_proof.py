@@ -1,0 +1,455 @@
+"""The import's check without running the model: the generated class, traced again with torch.fx,
+computes the same graph as the original's trace.
+
+Both graphs are numbered as values (hash-consing): every tensor node gets the number of its
+operation applied to the numbers of its inputs. An input is ``("input", i)``; a weight is the
+original tensor itself (the generated model's weight through the import's key mapping, the
+one the check would load); a call to a layer is the layer's class, every setting of its
+instance (``vars()``, recursively through its children) and its weights; a function or method
+is its name with its arguments. Sizes (``x.size(0)``, ``n_h * n_w``) are compared by value in
+each of the import's runs (batch 1 and 2, and the other image size or length where there was
+one): a size that follows the batch is the batch in both, a constant 1 in its place is not.
+The generated model is proved equal when its outputs get the numbers of the original's.
+
+What computes the same values under another spelling is numbered alike: ``x.flatten(1)``,
+``torch.flatten(x, 1)`` and ``nn.Flatten()``; ``a + b`` and ``b + a``; a Dropout or Identity
+in eval mode is its input; ``out += y`` or ``ReLU(inplace=True)`` is its out-of-place form
+where the tensor it overwrites is new and read by nothing else.
+
+Where no proof is made (a module kept whole with state the key mapping does not cover, random
+numbers, an operation spelt another way than those above, a node the original does not have),
+:func:`prove` says why and the check compares values instead. It proves equality, never
+difference: a missing proof is not an error.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from studio.interop.fx_trace import TensorMeta
+
+#: tensors: the number of the class of equal values a node computes
+_Key = tuple
+
+
+class NoProof(Exception):
+    """Why the graphs could not be proved equal (the check then compares values)."""
+
+
+#: ``operator`` functions and their tensor names (the in-place forms with a trailing ``_``)
+_OPERATORS = {
+    operator.add: "add", operator.iadd: "add_", operator.sub: "sub", operator.isub: "sub_",
+    operator.mul: "mul", operator.imul: "mul_", operator.truediv: "div", operator.itruediv: "div_",
+    operator.floordiv: "floor_divide", operator.matmul: "matmul", operator.neg: "neg",
+    operator.pow: "pow", operator.getitem: "getitem", operator.mod: "remainder",
+}
+_COMMUTATIVE = {"add", "mul"}
+#: value-preserving in eval mode: the node is its input
+_IDENTITY_MODULES = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
+_IDENTITY_OPS = {"contiguous"}
+#: layers without state that are one function of their input: (name, settings in its argument order)
+_FUNCTIONAL_MODULES = {
+    nn.Flatten: ("flatten", ("start_dim", "end_dim")),
+    nn.ReLU: ("relu", ()),
+}
+#: defaults of the functions above, so ``torch.flatten(x, 1)`` is ``nn.Flatten()``
+_DEFAULTS = {"flatten": (0, -1)}
+#: results that share memory with their input (writing into one writes into the other)
+_VIEWS = {
+    "getitem", "view", "reshape", "flatten", "permute", "transpose", "squeeze", "unsqueeze",
+    "expand", "narrow", "select", "split", "chunk", "unbind", "t", "contiguous", "detach",
+    "view_as", "reshape_as", "expand_as", "unflatten", "movedim", "swapaxes", "to", "type", "float",
+}
+_ALIASING_MODULES = (*_IDENTITY_MODULES, nn.Flatten, nn.Unflatten)
+_RANDOM = {
+    "rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "normal", "bernoulli",
+    "multinomial", "randperm", "uniform_", "normal_", "bernoulli_", "exponential_", "random_",
+}
+#: sizes the proof computes itself for the generated graph (from the original's recorded shapes)
+_SIZE_ATTRS = {"shape", "ndim", "dtype"}
+_SIZE_METHODS = {"size", "dim", "ndimension", "numel"}
+
+
+def prove(
+    original: fx.GraphModule,
+    runs: list[dict[fx.Node, Any]],
+    generated: tuple[fx.Graph, nn.Module],
+    weights: dict[str, torch.Tensor],
+) -> str | None:
+    """None when ``generated`` (the generated class traced, on the meta device: its graph and
+    the instance traced) computes what ``original`` (the import's trace) computes, given that
+    the generated model's tensor ``k`` is ``weights[k]``; else why no proof was made.
+    ``runs``: each of the import's runs, node -> its recorded shape or value."""
+    try:
+        first = _Numbering(original.graph, original, runs, None)
+        got = _Numbering(*generated, runs, weights, first).outputs()
+    except NoProof as e:
+        return str(e)
+    except Exception as e:  # noqa: BLE001 - a graph the proof does not understand: values decide
+        return f"the proof stopped at {type(e).__name__}: {e}"
+    if got != first.outputs():
+        return "the generated model's outputs are computed otherwise than the original's"
+    return None
+
+
+class _Numbering:
+    """Numbers for the nodes of one graph (see the module's docstring). The original's is made
+    first; the generated graph's is looked up in it (``want_from``), so a node of the
+    generated graph that the original does not compute fails at once, with its name."""
+
+    def __init__(self, graph: fx.Graph, root: nn.Module, runs, weights, want_from: _Numbering | None = None):
+        self.gm = root
+        self.runs = runs
+        self.weights = weights  # None: the original (its own tensors)
+        self.into = want_from
+        self.modules = dict(root.named_modules())
+        self.numbers: dict[_Key, int] = {} if want_from is None else want_from.numbers
+        #: tensor node -> its number
+        self.tensor: dict[fx.Node, int] = {}
+        #: size node -> its value in each run
+        self.value: dict[fx.Node, tuple] = {}
+        #: number -> an original node computing it (its recorded shapes give the generated
+        #: graph's sizes)
+        self.example: dict[int, fx.Node] = {} if want_from is None else want_from.example
+        self._module_keys: dict[int, tuple] = {}
+        self.out: Any = None
+        live = _live(graph)
+        for node in graph.nodes:
+            if node in live:
+                self._visit(node)
+
+    # ------------------------------------------------------------------ nodes
+    def _visit(self, node: fx.Node) -> None:
+        if node.op == "output":
+            self.out = node.args[0]
+            return
+        if self.weights is None and not _holds_tensor(self.runs[0].get(node)):
+            if node.op == "placeholder" or node in self.runs[0]:
+                self.value[node] = tuple(_plain(run.get(node)) for run in self.runs)
+                return
+        if node.op == "placeholder":
+            self._number(node, ("input", len([n for n in self.tensor if n.op == "placeholder"])))
+            return
+        if node.op == "get_attr":
+            self._number(node, ("tensor", self._tensor(node.target)))
+            return
+        if self.weights is not None and self._is_size(node):
+            self.value[node] = self._size(node)
+            return
+        name, args, kwargs = self._operation(node)
+        if name is None:  # the node is its input
+            self.tensor[node] = self._arg_number(args[0], node)
+            return
+        if name in _RANDOM:
+            raise NoProof(f"{node.name} draws random numbers")
+        in_place = kwargs.pop("inplace", False) is True
+        if isinstance(name, str) and name.endswith("_"):
+            in_place, name = True, name.removesuffix("_")
+        if in_place:
+            self._overwrites(node, args[0])
+        if name in _DEFAULTS:
+            defaults = _DEFAULTS[name]
+            given = len(args) - 1
+            args = (*args, *defaults[given:]) if given < len(defaults) else args
+        if name in _COMMUTATIVE and len(args) == 2 and not kwargs:
+            key = (name, tuple(sorted((self._canon(a) for a in args), key=repr)), ())
+        else:
+            key = (name, self._canon(args), self._canon(kwargs))
+        self._number(node, key)
+
+    def _number(self, node: fx.Node, key: _Key) -> None:
+        number = self.numbers.get(key)
+        if number is None:
+            if self.into is not None:
+                raise NoProof(f"the generated model's {node.name} ({node.format_node()}) has no "
+                              "counterpart in the original")
+            number = self.numbers[key] = len(self.numbers)
+            self.example[number] = node
+        self.tensor[node] = number
+
+    def _operation(self, node: fx.Node) -> tuple[str | None, tuple, dict]:
+        """``(name, args, kwargs)`` of the node's computation; name None: the identity."""
+        args, kwargs = tuple(node.args), dict(node.kwargs)
+        if node.op == "call_module":
+            module = self.modules[node.target]
+            if isinstance(module, _IDENTITY_MODULES) and not module.training and len(args) == 1:
+                return None, args, kwargs
+            if getattr(module, "inplace", False) is True:  # a setting of its own, not in the key
+                kwargs["inplace"] = True
+            functional = _FUNCTIONAL_MODULES.get(type(module))
+            if functional is not None and not _hooked(module):
+                name, settings = functional
+                return name, (*args, *(getattr(module, s) for s in settings)), kwargs
+            return ("module", self._module(node.target, module)), args, kwargs
+        if node.op == "call_method":
+            name = node.target
+        elif node.target in _OPERATORS:
+            name = _OPERATORS[node.target]
+        else:
+            name = _function_name(node.target)
+        if name in _IDENTITY_OPS and len(args) == 1 and not kwargs:
+            return None, args, kwargs
+        return name, args, kwargs
+
+    # ------------------------------------------------------------------ arguments
+    def _canon(self, value: Any) -> tuple:
+        """The argument in each run: tensors as their numbers, sizes as their values."""
+        return tuple(self._at(value, r) for r in range(len(self.runs)))
+
+    def _at(self, value: Any, r: int) -> Any:
+        if isinstance(value, fx.Node):
+            if value in self.tensor:
+                return ("#", self.tensor[value])
+            if value in self.value:
+                return _tagged(self.value[value][r])
+            raise NoProof(f"{value.name} is neither a tensor nor a size the proof knows")
+        if isinstance(value, (tuple, list)):
+            return tuple(self._at(v, r) for v in value)
+        if isinstance(value, dict):
+            return tuple(sorted((k, self._at(v, r)) for k, v in value.items()))
+        if isinstance(value, slice):
+            return ("slice", self._at(value.start, r), self._at(value.stop, r), self._at(value.step, r))
+        return _tagged(value)
+
+    def _arg_number(self, arg: Any, node: fx.Node) -> int:
+        if not isinstance(arg, fx.Node) or arg not in self.tensor:
+            raise NoProof(f"{node.name} passes on something that is not a tensor")
+        return self.tensor[arg]
+
+    def _overwrites(self, node: fx.Node, target: Any) -> None:
+        """An in-place operation is its out-of-place form where the tensor it overwrites is
+        new (not a view, an input or a weight) and read by nothing else."""
+        if not isinstance(target, fx.Node) or len(target.users) != 1 or not self._new(target):
+            raise NoProof(f"{node.name} overwrites a tensor that is read elsewhere")
+
+    def _new(self, node: fx.Node) -> bool:
+        if node.op in ("placeholder", "get_attr"):
+            return False
+        if node.op == "call_module":
+            module = self.modules[node.target]
+            return module.__module__.startswith("torch.nn") and not isinstance(module, _ALIASING_MODULES)
+        name = node.target if node.op == "call_method" else _OPERATORS.get(node.target) or _function_name(
+            node.target
+        )
+        if name.endswith("_"):  # in place: the tensor it was given, checked when it was numbered
+            return True
+        return name not in _VIEWS
+
+    # ------------------------------------------------------------------ sizes (generated graph)
+    def _is_size(self, node: fx.Node) -> bool:
+        """Whether the node computes a size (from shapes or other sizes), not a tensor."""
+        if node.op == "call_function" and node.target is getattr and node.args[1] in _SIZE_ATTRS:
+            return True
+        if node.op == "call_method" and node.target in _SIZE_METHODS:
+            return True
+        if node.op == "call_function" and node.target in _OPERATORS:
+            return not any(isinstance(a, fx.Node) and a in self.tensor for a in _flat_args(node))
+        return False
+
+    def _size(self, node: fx.Node) -> tuple:
+        values = []
+        for r, run in enumerate(self.runs):
+            args = [self._concrete(a, r, run) for a in node.args]
+            kwargs = {k: self._concrete(v, r, run) for k, v in node.kwargs.items()}
+            try:
+                if node.op == "call_method":
+                    values.append(getattr(args[0], node.target)(*args[1:], **kwargs))
+                else:
+                    values.append(node.target(*args, **kwargs))
+            except Exception as e:  # noqa: BLE001 - no value: no proof
+                raise NoProof(f"{node.name}: {e}") from None
+        return tuple(_plain(v) for v in values)
+
+    def _concrete(self, value: Any, r: int, run: dict) -> Any:
+        if isinstance(value, fx.Node):
+            if value in self.value:
+                return self.value[value][r]
+            if value in self.tensor:
+                meta = run.get(self.example[self.tensor[value]])
+                if getattr(meta, "shape", None) is None:
+                    raise NoProof(f"{value.name}: no recorded shape")
+                return torch.empty(meta.shape, dtype=getattr(torch, meta.dtype), device="meta")
+            raise NoProof(f"{value.name} is unknown")
+        if isinstance(value, (tuple, list)):
+            return type(value)(self._concrete(v, r, run) for v in value)
+        return value
+
+    # ------------------------------------------------------------------ layers and weights
+    def _tensor(self, path: str) -> tuple:
+        if self.weights is None:
+            tensor = _attr(self.gm, path)
+        else:
+            tensor = self.weights.get(path)
+            if tensor is None:
+                raise NoProof(f"the generated model's {path} has no original tensor")
+        if not isinstance(tensor, torch.Tensor):
+            raise NoProof(f"{path} is not a tensor")
+        return _identity(tensor)
+
+    def _module(self, path: str, module: nn.Module) -> tuple:
+        key = self._module_keys.get(id(module))
+        if key is None:
+            key = self._module_keys[id(module)] = self._describe(path, module)
+        return key
+
+    def _describe(self, path: str, module: nn.Module) -> tuple:
+        """The layer's class, settings, children and tensors (its weights by identity)."""
+        if _hooked(module):
+            raise NoProof(f"{path} has hooks")
+        settings = []
+        dims = _pooling_dims(module)
+        for name, value in vars(module).items():
+            if name.startswith("_") or name == "inplace":
+                continue
+            if isinstance(value, torch.Tensor):
+                raise NoProof(f"{path}.{name} is a tensor the state dict does not hold")
+            if name in _SIZES and isinstance(value, int) and dims:
+                value = (value,) * dims  # nn.AdaptiveAvgPool2d(1) is nn.AdaptiveAvgPool2d((1, 1))
+            settings.append((name, _setting(value, f"{path}.{name}")))
+        tensors = []
+        for kind in ("_parameters", "_buffers"):
+            for name, t in getattr(module, kind).items():
+                full = f"{path}.{name}" if path else name
+                if t is None:
+                    tensors.append((name, None))
+                elif self.weights is None:
+                    tensors.append((name, _identity(t)))
+                else:
+                    tensors.append((name, self._tensor(full)))
+        children = tuple(
+            (name, self._describe(f"{path}.{name}", child)) for name, child in module.named_children()
+        )
+        if getattr(module, "inplace", False) not in (True, False):
+            raise NoProof(f"{path}.inplace")
+        return (type(module), tuple(settings), tuple(tensors), children)
+
+    def outputs(self) -> list[int]:
+        numbers: list[int] = []
+        _output_numbers(self.out, self.tensor, numbers)
+        return numbers
+
+
+def _output_numbers(value: Any, tensor: dict, out: list[int]) -> None:
+    """The numbers of the output's tensors, in :func:`~studio.interop.fx_import._flat`'s order."""
+    if isinstance(value, fx.Node):
+        if value in tensor:
+            out.append(tensor[value])
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _output_numbers(v, tensor, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _output_numbers(v, tensor, out)
+
+
+def _live(graph: fx.Graph) -> set[fx.Node]:
+    """The nodes the output depends on (an assert, or the ``_`` of ``x, _ = ...``, is not)."""
+    output = next(n for n in reversed(graph.nodes) if n.op == "output")
+    live, todo = {output}, [output]
+    while todo:
+        for arg in todo.pop().all_input_nodes:
+            if arg not in live:
+                live.add(arg)
+                todo.append(arg)
+    return live
+
+
+def _flat_args(node: fx.Node) -> list:
+    found: list = []
+    fx.node.map_arg((node.args, node.kwargs), found.append)
+    return found
+
+
+def _function_name(target: Any) -> str:
+    """torch's functions by name (``torch.relu`` is ``F.relu`` is ``x.relu()``), others by
+    their full name."""
+    name = getattr(target, "__name__", None) or repr(target)
+    module = getattr(target, "__module__", None) or ""
+    if module.startswith("torch") or getattr(torch, name, None) is target:
+        return name
+    return f"{module}.{name}"
+
+
+#: settings of pooling layers that take one int for every dimension
+_SIZES = {"kernel_size", "stride", "padding", "dilation", "output_size"}
+_POOLING = (
+    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
+)
+
+
+def _pooling_dims(module: nn.Module) -> int:
+    """2 for a 2d pooling layer (its int settings stand for pairs), 0 for other layers."""
+    name = type(module).__name__
+    if isinstance(module, _POOLING) and name[-2:] in ("1d", "2d", "3d"):
+        return int(name[-2])
+    return 0
+
+
+def _hooked(module: nn.Module) -> bool:
+    return any(
+        getattr(module, hooks, None)
+        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    )
+
+
+def _attr(root: nn.Module, path: str) -> Any:
+    value: Any = root
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _identity(t: torch.Tensor) -> tuple:
+    """The same memory seen the same way: the same values (the original's own tensors)."""
+    return ("tensor", t.data_ptr(), tuple(t.shape), t.stride(), t.dtype)
+
+
+def _holds_tensor(summary: Any) -> bool:
+    if isinstance(summary, TensorMeta):
+        return True
+    if isinstance(summary, (tuple, list)):
+        return any(_holds_tensor(v) for v in summary)
+    if isinstance(summary, dict):
+        return any(_holds_tensor(v) for v in summary.values())
+    return False
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, torch.Tensor):
+        raise NoProof("a size turned out to be a tensor")
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _tagged(value: Any) -> Any:
+    """A literal with its type (``1``, ``1.0`` and ``True`` are equal in Python, not as arguments)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_tagged(v) for v in value)
+    if isinstance(value, float) and math.isnan(value):
+        raise NoProof("a NaN argument")
+    try:
+        hash(value)
+    except TypeError:
+        raise NoProof(f"an argument of type {type(value).__name__}") from None
+    return (type(value).__name__, value)
+
+
+def _setting(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str, torch.dtype, torch.device)):
+        return _tagged(value)
+    if isinstance(value, (tuple, list)):
+        return tuple(_setting(v, where) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _setting(v, where)) for k, v in value.items()))
+    if callable(value) and getattr(value, "__module__", "") and hasattr(value, "__qualname__"):
+        return ("function", value)  # the same function object
+    raise NoProof(f"{where} is a {type(value).__name__}")
