@@ -43,32 +43,102 @@ class NoProof(Exception):
 
 #: ``operator`` functions and their tensor names (the in-place forms with a trailing ``_``)
 _OPERATORS = {
-    operator.add: "add", operator.iadd: "add_", operator.sub: "sub", operator.isub: "sub_",
-    operator.mul: "mul", operator.imul: "mul_", operator.truediv: "div", operator.itruediv: "div_",
-    operator.floordiv: "floor_divide", operator.matmul: "matmul", operator.neg: "neg",
-    operator.pow: "pow", operator.getitem: "getitem", operator.mod: "remainder",
+    operator.add: "add",
+    operator.iadd: "add_",
+    operator.sub: "sub",
+    operator.isub: "sub_",
+    operator.mul: "mul",
+    operator.imul: "mul_",
+    operator.truediv: "div",
+    operator.itruediv: "div_",
+    operator.floordiv: "floor_divide",
+    operator.matmul: "matmul",
+    operator.neg: "neg",
+    operator.pow: "pow",
+    operator.getitem: "getitem",
+    operator.mod: "remainder",
 }
 _COMMUTATIVE = {"add", "mul"}
 #: value-preserving in eval mode: the node is its input
-_IDENTITY_MODULES = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
+_IDENTITY_MODULES = (
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+)
 _IDENTITY_OPS = {"contiguous"}
 #: layers without state that are one function of their input: (name, settings in its argument order)
 _FUNCTIONAL_MODULES = {
     nn.Flatten: ("flatten", ("start_dim", "end_dim")),
     nn.ReLU: ("relu", ()),
+    nn.SiLU: ("silu", ()),
+    nn.Sigmoid: ("sigmoid", ()),
+    nn.Tanh: ("tanh", ()),
+    nn.GELU: ("gelu", ("approximate",)),
+    nn.Softmax: ("softmax", ("dim",)),
+    nn.AdaptiveAvgPool1d: ("adaptive_avg_pool1d", ("output_size",)),
+    nn.AdaptiveAvgPool2d: ("adaptive_avg_pool2d", ("output_size",)),
+    nn.AdaptiveAvgPool3d: ("adaptive_avg_pool3d", ("output_size",)),
 }
-#: defaults of the functions above, so ``torch.flatten(x, 1)`` is ``nn.Flatten()``
-_DEFAULTS = {"flatten": (0, -1)}
+_REQUIRED = object()
+#: the arguments after the input of the functions above, with their defaults, so that
+#: ``torch.flatten(x, 1)``, ``x.flatten(start_dim=1)`` and ``nn.Flatten()`` are one call
+_SIGNATURES = {
+    "flatten": (("start_dim", 0), ("end_dim", -1)),
+    "gelu": (("approximate", "none"),),
+    "softmax": (("dim", _REQUIRED),),
+    **{f"adaptive_avg_pool{d}d": (("output_size", _REQUIRED),) for d in (1, 2, 3)},
+}
+#: methods whose sizes may come one by one or as one tuple (``x.view(n, -1)``, ``x.view((n, -1))``)
+_SIZES_VARARGS = {"reshape", "view", "permute", "expand", "repeat", "tile"}
 #: results that share memory with their input (writing into one writes into the other)
 _VIEWS = {
-    "getitem", "view", "reshape", "flatten", "permute", "transpose", "squeeze", "unsqueeze",
-    "expand", "narrow", "select", "split", "chunk", "unbind", "t", "contiguous", "detach",
-    "view_as", "reshape_as", "expand_as", "unflatten", "movedim", "swapaxes", "to", "type", "float",
+    "getitem",
+    "view",
+    "reshape",
+    "flatten",
+    "permute",
+    "transpose",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "narrow",
+    "select",
+    "split",
+    "chunk",
+    "unbind",
+    "t",
+    "contiguous",
+    "detach",
+    "view_as",
+    "reshape_as",
+    "expand_as",
+    "unflatten",
+    "movedim",
+    "swapaxes",
+    "to",
+    "type",
+    "float",
 }
 _ALIASING_MODULES = (*_IDENTITY_MODULES, nn.Flatten, nn.Unflatten)
 _RANDOM = {
-    "rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "normal", "bernoulli",
-    "multinomial", "randperm", "uniform_", "normal_", "bernoulli_", "exponential_", "random_",
+    "rand",
+    "randn",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "normal",
+    "bernoulli",
+    "multinomial",
+    "randperm",
+    "uniform_",
+    "normal_",
+    "bernoulli_",
+    "exponential_",
+    "random_",
 }
 #: sizes the proof computes itself for the generated graph (from the original's recorded shapes)
 _SIZE_ATTRS = {"shape", "ndim", "dtype"}
@@ -102,7 +172,9 @@ class _Numbering:
     first; the generated graph's is looked up in it (``want_from``), so a node of the
     generated graph that the original does not compute fails at once, with its name."""
 
-    def __init__(self, graph: fx.Graph, root: nn.Module, runs, weights, want_from: _Numbering | None = None):
+    def __init__(
+        self, graph: fx.Graph, root: nn.Module, runs, weights, want_from: _Numbering | None = None
+    ):
         self.gm = root
         self.runs = runs
         self.weights = weights  # None: the original (its own tensors)
@@ -152,10 +224,12 @@ class _Numbering:
             in_place, name = True, name.removesuffix("_")
         if in_place:
             self._overwrites(node, args[0])
-        if name in _DEFAULTS:
-            defaults = _DEFAULTS[name]
-            given = len(args) - 1
-            args = (*args, *defaults[given:]) if given < len(defaults) else args
+        if name in _SIGNATURES:
+            args, kwargs = _bound(node, name, args, kwargs)
+        if name in _SIZES_VARARGS and not (len(args) == 2 and isinstance(args[1], (tuple, list))):
+            args = (args[0], tuple(args[1:]))
+        if name == "view" and self.weights is None:
+            name = "reshape"  # where the original's view ran, reshape gives the same values
         if name in _COMMUTATIVE and len(args) == 2 and not kwargs:
             key = (name, tuple(sorted((self._canon(a) for a in args), key=repr)), ())
         else:
@@ -166,8 +240,10 @@ class _Numbering:
         number = self.numbers.get(key)
         if number is None:
             if self.into is not None:
-                raise NoProof(f"the generated model's {node.name} ({node.format_node()}) has no "
-                              "counterpart in the original")
+                raise NoProof(
+                    f"the generated model's {node.name} ({node.format_node()}) has no "
+                    "counterpart in the original"
+                )
             number = self.numbers[key] = len(self.numbers)
             self.example[number] = node
         self.tensor[node] = number
@@ -213,7 +289,12 @@ class _Numbering:
         if isinstance(value, dict):
             return tuple(sorted((k, self._at(v, r)) for k, v in value.items()))
         if isinstance(value, slice):
-            return ("slice", self._at(value.start, r), self._at(value.stop, r), self._at(value.step, r))
+            return (
+                "slice",
+                self._at(value.start, r),
+                self._at(value.stop, r),
+                self._at(value.step, r),
+            )
         return _tagged(value)
 
     def _arg_number(self, arg: Any, node: fx.Node) -> int:
@@ -232,9 +313,13 @@ class _Numbering:
             return False
         if node.op == "call_module":
             module = self.modules[node.target]
-            return module.__module__.startswith("torch.nn") and not isinstance(module, _ALIASING_MODULES)
-        name = node.target if node.op == "call_method" else _OPERATORS.get(node.target) or _function_name(
+            return module.__module__.startswith("torch.nn") and not isinstance(
+                module, _ALIASING_MODULES
+            )
+        name = (
             node.target
+            if node.op == "call_method"
+            else _OPERATORS.get(node.target) or _function_name(node.target)
         )
         if name.endswith("_"):  # in place: the tensor it was given, checked when it was numbered
             return True
@@ -322,7 +407,8 @@ class _Numbering:
                 else:
                     tensors.append((name, self._tensor(full)))
         children = tuple(
-            (name, self._describe(f"{path}.{name}", child)) for name, child in module.named_children()
+            (name, self._describe(f"{path}.{name}", child))
+            for name, child in module.named_children()
         )
         if getattr(module, "inplace", False) not in (True, False):
             raise NoProof(f"{path}.inplace")
@@ -345,6 +431,22 @@ def _output_numbers(value: Any, tensor: dict, out: list[int]) -> None:
     elif isinstance(value, dict):
         for v in value.values():
             _output_numbers(v, tensor, out)
+
+
+def _bound(node: fx.Node, name: str, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``(input, every other argument in order)`` with the defaults filled in."""
+    kwargs = dict(kwargs)
+    values = [args[0] if args else kwargs.pop("input", None)]
+    for i, (arg, default) in enumerate(_SIGNATURES[name], start=1):
+        value = args[i] if i < len(args) else kwargs.pop(arg, default)
+        if value is _REQUIRED:
+            raise NoProof(f"{node.name}: {name} without its {arg}")
+        values.append(value)
+    if kwargs or len(args) > len(values):
+        raise NoProof(f"{node.name}: {name} with other arguments")
+    if name.startswith("adaptive_avg_pool") and isinstance(values[1], int):
+        values[1] = (values[1],) * int(name[-2])
+    return tuple(values), {}
 
 
 def _live(graph: fx.Graph) -> set[fx.Node]:
@@ -378,8 +480,10 @@ def _function_name(target: Any) -> str:
 #: settings of pooling layers that take one int for every dimension
 _SIZES = {"kernel_size", "stride", "padding", "dilation", "output_size"}
 _POOLING = (
-    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
-    nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
+    nn.modules.pooling._MaxPoolNd,
+    nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd,
 )
 
 
@@ -394,7 +498,12 @@ def _pooling_dims(module: nn.Module) -> int:
 def _hooked(module: nn.Module) -> bool:
     return any(
         getattr(module, hooks, None)
-        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+        for hooks in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+        )
     )
 
 
