@@ -461,14 +461,15 @@ def _verify(
         code = generate(project.graph, project.name, analysis)
     except CompileError as e:
         raise ModelImportError(f"{project.name}: the imported graph has problems: {e}") from None
-    sd, unused = _remap(module.state_dict(), project, code.attrs)
+    # the tensors themselves (no detached copies: the proof compares where they are in memory)
+    sd, unused = _remap(module.state_dict(keep_vars=True), project, code.attrs)
     cls = build_class(code)
     with torch.device("meta"):  # nothing allocated or initialised that the originals replace
         model = cls()
     result.params = _count(model)  # as the class builds it: a tied weight once (``assign`` unties)
     unproved = _prove(trace, model.eval(), sd)
     if unproved is None:
-        missing = [k for k in model.state_dict() if k not in sd]
+        missing = [k for k in model.state_dict(keep_vars=True) if k not in sd]
         _weight_notes(result, missing, unused)
         result.max_difference = 0.0
         result.checked_by = "graph"

@@ -89,40 +89,34 @@ _SIGNATURES = {
     "flatten": (("start_dim", 0), ("end_dim", -1)),
     "gelu": (("approximate", "none"),),
     "softmax": (("dim", _REQUIRED),),
+    "mean": (("dim", None), ("keepdim", False), ("dtype", None)),
+    "sum": (("dim", None), ("keepdim", False), ("dtype", None)),
     **{f"adaptive_avg_pool{d}d": (("output_size", _REQUIRED),) for d in (1, 2, 3)},
 }
 #: methods whose sizes may come one by one or as one tuple (``x.view(n, -1)``, ``x.view((n, -1))``)
 _SIZES_VARARGS = {"reshape", "view", "permute", "expand", "repeat", "tile"}
-#: results that share memory with their input (writing into one writes into the other)
-_VIEWS = {
-    "getitem",
-    "view",
-    "reshape",
-    "flatten",
-    "permute",
-    "transpose",
-    "squeeze",
-    "unsqueeze",
-    "expand",
-    "narrow",
-    "select",
-    "split",
-    "chunk",
-    "unbind",
-    "t",
-    "contiguous",
-    "detach",
-    "view_as",
-    "reshape_as",
-    "expand_as",
-    "unflatten",
-    "movedim",
-    "swapaxes",
-    "to",
-    "type",
-    "float",
+#: operations whose result is a new tensor (never a view of an input)
+_FRESH = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "matmul",
+    "cat",
+    "stack",
+    "mean",
+    "sum",
+    "relu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "linear",
+    "conv2d",
+    "layer_norm",
+    "batch_norm",
 }
-_ALIASING_MODULES = (*_IDENTITY_MODULES, nn.Flatten, nn.Unflatten)
 _RANDOM = {
     "rand",
     "randn",
@@ -229,12 +223,17 @@ class _Numbering:
         if name in _SIZES_VARARGS and not (len(args) == 2 and isinstance(args[1], (tuple, list))):
             args = (args[0], tuple(args[1:]))
         if name == "view" and self.weights is None:
-            name = "reshape"  # where the original's view ran, reshape gives the same values
+            # where the original's view ran, reshape gives the same values (not the other way
+            # round: a view of a tensor that reshape copies fails)
+            self._number(node, self._key("reshape", args, kwargs))
+            self.numbers.setdefault(self._key("view", args, kwargs), self.tensor[node])
+            return
+        self._number(node, self._key(name, args, kwargs))
+
+    def _key(self, name: Any, args: tuple, kwargs: dict) -> _Key:
         if name in _COMMUTATIVE and len(args) == 2 and not kwargs:
-            key = (name, tuple(sorted((self._canon(a) for a in args), key=repr)), ())
-        else:
-            key = (name, self._canon(args), self._canon(kwargs))
-        self._number(node, key)
+            return (name, tuple(sorted((self._canon(a) for a in args), key=repr)), ())
+        return (name, self._canon(args), self._canon(kwargs))
 
     def _number(self, node: fx.Node, key: _Key) -> None:
         number = self.numbers.get(key)
@@ -255,10 +254,10 @@ class _Numbering:
             module = self.modules[node.target]
             if isinstance(module, _IDENTITY_MODULES) and not module.training and len(args) == 1:
                 return None, args, kwargs
-            if getattr(module, "inplace", False) is True:  # a setting of its own, not in the key
+            if vars(module).get("inplace") is True:  # a setting of its own, not in the key
                 kwargs["inplace"] = True
             functional = _FUNCTIONAL_MODULES.get(type(module))
-            if functional is not None and not _hooked(module):
+            if functional is not None and not _hooked(vars(module)):
                 name, settings = functional
                 return name, (*args, *(getattr(module, s) for s in settings)), kwargs
             return ("module", self._module(node.target, module)), args, kwargs
@@ -309,21 +308,30 @@ class _Numbering:
             raise NoProof(f"{node.name} overwrites a tensor that is read elsewhere")
 
     def _new(self, node: fx.Node) -> bool:
+        """Whether writing into the node's tensor changes no other tensor: one the node computed
+        (a layer with weights, arithmetic), or one that may share memory with its input (a view,
+        an Identity, anything else) where that input is new and read by nothing else."""
         if node.op in ("placeholder", "get_attr"):
             return False
         if node.op == "call_module":
             module = self.modules[node.target]
-            return module.__module__.startswith("torch.nn") and not isinstance(
-                module, _ALIASING_MODULES
+            state = vars(module)
+            if module.__module__.startswith("torch.nn") and (
+                state["_parameters"] or state["_buffers"]
+            ):
+                return True
+        else:
+            name = (
+                node.target
+                if node.op == "call_method"
+                else _OPERATORS.get(node.target) or _function_name(node.target)
             )
-        name = (
-            node.target
-            if node.op == "call_method"
-            else _OPERATORS.get(node.target) or _function_name(node.target)
-        )
-        if name.endswith("_"):  # in place: the tensor it was given, checked when it was numbered
-            return True
-        return name not in _VIEWS
+            if name.endswith("_"):  # in place: the tensor it was given, checked when numbered
+                return True
+            if name in _FRESH:
+                return True
+        base = node.args[0] if node.args else None
+        return isinstance(base, fx.Node) and len(base.users) == 1 and self._new(base)
 
     # ------------------------------------------------------------------ sizes (generated graph)
     def _is_size(self, node: fx.Node) -> bool:
@@ -384,34 +392,33 @@ class _Numbering:
 
     def _describe(self, path: str, module: nn.Module) -> tuple:
         """The layer's class, settings, children and tensors (its weights by identity)."""
-        if _hooked(module):
+        state = vars(module)
+        if _hooked(state):
             raise NoProof(f"{path} has hooks")
-        settings = []
         dims = _pooling_dims(module)
-        for name, value in vars(module).items():
-            if name.startswith("_") or name == "inplace":
+        settings = []
+        for name, value in state.items():
+            if name[0] == "_" or name == "inplace":  # nn.Module's own, and the in-place flag
                 continue
-            if isinstance(value, torch.Tensor):
-                raise NoProof(f"{path}.{name} is a tensor the state dict does not hold")
-            if name in _SIZES and isinstance(value, int) and dims:
+            if type(value) is int and dims and name in _SIZES:
                 value = (value,) * dims  # nn.AdaptiveAvgPool2d(1) is nn.AdaptiveAvgPool2d((1, 1))
-            settings.append((name, _setting(value, f"{path}.{name}")))
+            settings.append((name, _setting(value, path, name)))
         tensors = []
-        for kind in ("_parameters", "_buffers"):
-            for name, t in getattr(module, kind).items():
-                full = f"{path}.{name}" if path else name
+        for held in (state["_parameters"], state["_buffers"]):
+            for name, t in held.items():
                 if t is None:
                     tensors.append((name, None))
                 elif self.weights is None:
                     tensors.append((name, _identity(t)))
                 else:
-                    tensors.append((name, self._tensor(full)))
+                    tensors.append((name, self._tensor(f"{path}.{name}" if path else name)))
         children = tuple(
             (name, self._describe(f"{path}.{name}", child))
-            for name, child in module.named_children()
+            for name, child in state["_modules"].items()
+            if child is not None
         )
-        if getattr(module, "inplace", False) not in (True, False):
-            raise NoProof(f"{path}.inplace")
+        if state.get("inplace", False) not in (True, False):
+            raise NoProof(f"{path}.inplace is {state['inplace']!r}")
         return (type(module), tuple(settings), tuple(tensors), children)
 
     def outputs(self) -> list[int]:
@@ -495,15 +502,13 @@ def _pooling_dims(module: nn.Module) -> int:
     return 0
 
 
-def _hooked(module: nn.Module) -> bool:
-    return any(
-        getattr(module, hooks, None)
-        for hooks in (
-            "_forward_hooks",
-            "_forward_pre_hooks",
-            "_backward_hooks",
-            "_backward_pre_hooks",
-        )
+def _hooked(state: dict) -> bool:
+    """Whether a module (its ``vars()``) has hooks of its own."""
+    return bool(
+        state.get("_forward_hooks")
+        or state.get("_forward_pre_hooks")
+        or state.get("_backward_hooks")
+        or state.get("_backward_pre_hooks")
     )
 
 
@@ -552,13 +557,22 @@ def _tagged(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def _setting(value: Any, where: str) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str, torch.dtype, torch.device)):
-        return _tagged(value)
-    if isinstance(value, (tuple, list)):
-        return tuple(_setting(v, where) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _setting(v, where)) for k, v in value.items()))
-    if callable(value) and getattr(value, "__module__", "") and hasattr(value, "__qualname__"):
+def _setting(value: Any, path: str, name: str) -> Any:
+    """A layer's setting as a key: plain values with their types, functions by identity."""
+    kind = type(value)
+    if kind in _PLAIN:
+        if kind is float and math.isnan(value):
+            raise NoProof(f"{path}.{name} is NaN")
+        return (kind, value)
+    if kind is tuple or kind is list:
+        return (kind, tuple(_setting(v, path, name) for v in value))
+    if kind is dict:
+        return (kind, tuple(sorted((k, _setting(v, path, name)) for k, v in value.items())))
+    if isinstance(value, torch.Tensor):
+        raise NoProof(f"{path}.{name} is a tensor the state dict does not hold")
+    if callable(value) and hasattr(value, "__qualname__"):
         return ("function", value)  # the same function object
-    raise NoProof(f"{where} is a {type(value).__name__}")
+    raise NoProof(f"{path}.{name} is a {kind.__name__}")
+
+
+_PLAIN = {type(None), bool, int, float, str, torch.dtype, torch.device}

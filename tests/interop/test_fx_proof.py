@@ -171,3 +171,26 @@ def test_an_in_place_write_to_a_tensor_read_again_is_not_taken_for_its_out_of_pl
     model.load_state_dict(fx_import.remap_state_dict(original.state_dict(), result.project))
     # the values decide: the import is exact exactly when the check says so
     assert result.matches == torch.allclose(model.eval()(x), original(x.clone()))
+
+
+class TimmStyle(nn.Module):
+    """As timm writes it: an in-place activation behind an Identity (its DropBlock when off),
+    and a squeeze-excite mean with its dims given by position."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.drop_block = nn.Identity()
+        self.act = nn.SiLU(inplace=True)
+        self.fc = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        x = self.act(self.drop_block(self.bn(self.conv(x))))
+        return x * self.fc(x.mean((2, 3), keepdim=True)).sigmoid()
+
+
+def test_timm_s_spelling_is_proved(monkeypatch):
+    torch.manual_seed(0)
+    result, unproved = _checked(monkeypatch, TimmStyle())
+    assert unproved is None and result.checked_by == "graph" and result.matches
