@@ -13,7 +13,7 @@ The generated model is proved equal when its outputs get the numbers of the orig
 
 What computes the same values under another spelling is numbered alike: ``x.flatten(1)``,
 ``torch.flatten(x, 1)`` and ``nn.Flatten()``; ``a + b`` and ``b + a``; a Dropout or Identity
-in eval mode is its input; ``out += y`` or ``ReLU(inplace=True)`` is its out-of-place form
+in eval mode, or ``torch.cat`` of one tensor, is its input; ``out += y`` or ``ReLU(inplace=True)`` is its out-of-place form
 where the tensor it overwrites is new and read by nothing else.
 
 Where no proof is made (a module kept whole with state the key mapping does not cover, random
@@ -90,6 +90,7 @@ _SIGNATURES = {
     "gelu": (("approximate", "none"),),
     "softmax": (("dim", _REQUIRED),),
     "mean": (("dim", None), ("keepdim", False), ("dtype", None)),
+    "cat": (("dim", 0),),
     "sum": (("dim", None), ("keepdim", False), ("dtype", None)),
     **{f"adaptive_avg_pool{d}d": (("output_size", _REQUIRED),) for d in (1, 2, 3)},
 }
@@ -220,6 +221,9 @@ class _Numbering:
             self._overwrites(node, args[0])
         if name in _SIGNATURES:
             args, kwargs = _bound(node, name, args, kwargs)
+        if name == "cat" and isinstance(args[0], (tuple, list)) and len(args[0]) == 1:
+            self.tensor[node] = self._arg_number(args[0][0], node)  # a copy of its one tensor
+            return
         if name in _SIZES_VARARGS and not (len(args) == 2 and isinstance(args[1], (tuple, list))):
             args = (args[0], tuple(args[1:]))
         if name == "view" and self.weights is None:
