@@ -189,6 +189,8 @@ class _Numbering:
         for node in graph.nodes:
             if node in live:
                 self._visit(node)
+            elif self._writes(node):  # its result unused, but what it wrote may be read
+                raise NoProof(f"{node.name} writes into a tensor ({node.format_node()})")
 
     # ------------------------------------------------------------------ nodes
     def _visit(self, node: fx.Node) -> None:
@@ -336,6 +338,22 @@ class _Numbering:
                 return True
         base = node.args[0] if node.args else None
         return isinstance(base, fx.Node) and len(base.users) == 1 and self._new(base)
+
+    def _writes(self, node: fx.Node) -> bool:
+        """Whether the node may change a tensor in place (a layer not from torch.nn may)."""
+        if node.op == "call_module":
+            module = self.modules[node.target]
+            return vars(module).get("inplace") is True or not module.__module__.startswith(
+                "torch.nn"
+            )
+        if node.op == "call_method":
+            return node.target.endswith("_")
+        if node.op == "call_function":
+            if node.target in _OPERATORS:
+                return _OPERATORS[node.target].endswith("_")
+            name = getattr(node.target, "__name__", "")
+            return name.endswith("_") or name == "setitem" or node.kwargs.get("inplace") is True
+        return False
 
     # ------------------------------------------------------------------ sizes (generated graph)
     def _is_size(self, node: fx.Node) -> bool:

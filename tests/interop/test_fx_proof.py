@@ -48,7 +48,7 @@ def _net() -> Net:
     return Net()
 
 
-def _checked(monkeypatch, model: nn.Module, edit=None, weights=None):
+def _checked(monkeypatch, model: nn.Module, edit=None, weights=None, inputs=INPUTS):
     """``model`` imported and checked, the generated source changed by ``edit`` and the
     weights' mapping by ``weights`` first; and why the proof was not made (None: proved)."""
     generate = studio.compiler.generate
@@ -66,7 +66,7 @@ def _checked(monkeypatch, model: nn.Module, edit=None, weights=None):
     reasons = []
     prove = fx_import._prove
     monkeypatch.setattr(fx_import, "_prove", lambda *a: reasons.append(prove(*a)) or reasons[-1])
-    result = import_module(model.eval(), INPUTS, name="Net", hierarchy=False)
+    result = import_module(model.eval(), inputs, name="Net", hierarchy=False)
     return result, reasons[0]
 
 
@@ -194,3 +194,25 @@ def test_timm_s_spelling_is_proved(monkeypatch):
     torch.manual_seed(0)
     result, unproved = _checked(monkeypatch, TimmStyle())
     assert unproved is None and result.checked_by == "graph" and result.matches
+
+
+class WritesUnused(nn.Module):
+    """``x.add_(1)``'s result is not used, but the Linear reads the x it changed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        y.add_(1.0)
+        return y * 2
+
+
+def test_a_write_whose_result_is_unused_is_not_left_out_of_the_proof(monkeypatch):
+    """In the trace ``add_`` has no user; leaving it out would take ``fc(x) * 2`` for what the
+    original computes (the import writes ``x + 1`` and drops it today; the values show it)."""
+    torch.manual_seed(0)
+    result, unproved = _checked(monkeypatch, WritesUnused(), inputs=[((4,), "float32")])
+    assert unproved is not None and "add_ writes into a tensor" in unproved, unproved
+    assert result.checked_by == "outputs"
