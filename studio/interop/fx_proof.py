@@ -16,8 +16,9 @@ What computes the same values under another spelling is numbered alike: ``x.flat
 in eval mode, or ``torch.cat`` of one tensor, is its input; ``out += y`` or ``ReLU(inplace=True)`` is its out-of-place form
 where the tensor it overwrites is new and read by nothing else.
 
-Where no proof is made (a module kept whole with state the key mapping does not cover, random
-numbers, an operation spelt another way than those above, a node the original does not have),
+Where no proof is made (a module kept whole, not from torch.nn, whose settings may hide anywhere
+and which may write into its inputs; random numbers; a write into a tensor whose result is
+unused; an operation spelt another way than those above; a node the original does not have),
 :func:`prove` says why and the check compares values instead. It proves equality, never
 difference: a missing proof is not an error.
 """
@@ -258,6 +259,9 @@ class _Numbering:
         args, kwargs = tuple(node.args), dict(node.kwargs)
         if node.op == "call_module":
             module = self.modules[node.target]
+            if not module.__module__.startswith("torch.nn"):
+                # its settings may hide anywhere, and it may write into its inputs
+                raise NoProof(f"{node.target} is a {type(module).__name__} kept whole")
             if isinstance(module, _IDENTITY_MODULES) and not module.training and len(args) == 1:
                 return None, args, kwargs
             if vars(module).get("inplace") is True:  # a setting of its own, not in the key
