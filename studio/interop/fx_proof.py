@@ -501,13 +501,31 @@ def _flat_args(node: fx.Node) -> list:
 
 
 def _function_name(target: Any) -> str:
-    """torch's functions by name (``torch.relu`` is ``F.relu`` is ``x.relu()``), others by
-    their full name."""
+    """torch's functions by name (``torch.flatten`` is ``x.flatten()``), ``torch.nn.functional``'s
+    as ``F.name`` except those that take the same arguments as torch's (``F.relu`` is
+    ``torch.relu``; ``F.embedding(input, weight)`` is not ``torch.embedding(weight, input)``),
+    others by their full name."""
     name = getattr(target, "__name__", None) or repr(target)
     module = getattr(target, "__module__", None) or ""
-    if module.startswith("torch") or getattr(torch, name, None) is target:
+    if module in ("torch.nn.functional", "torch._C._nn"):
+        return name if name in _SAME_AS_TORCH else f"F.{name}"
+    if module == "torch" or getattr(torch, name, None) is target:
         return name
     return f"{module}.{name}"
+
+
+#: functions of torch.nn.functional whose arguments are those of torch's function of that name
+#: (or that torch does not have: the layers of _FUNCTIONAL_MODULES compare with them)
+_SAME_AS_TORCH = {
+    "relu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "flatten",
+    *(f"adaptive_avg_pool{d}d" for d in (1, 2, 3)),
+}
 
 
 #: settings of pooling layers that take one int for every dimension
