@@ -135,6 +135,16 @@ _RANDOM = {
     "bernoulli_",
     "exponential_",
     "random_",
+    # dropout as a function: random unless told it is not training (F.dropout's default is)
+    "dropout",
+    "F.dropout",
+    "F.dropout1d",
+    "F.dropout2d",
+    "F.dropout3d",
+    "F.alpha_dropout",
+    "F.feature_alpha_dropout",
+    "F.rrelu",
+    "native_dropout",
 }
 #: sizes the proof computes itself for the generated graph (from the original's recorded shapes)
 _SIZE_ATTRS = {"shape", "ndim", "dtype"}

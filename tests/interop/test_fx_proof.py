@@ -216,3 +216,20 @@ def test_a_write_whose_result_is_unused_is_not_left_out_of_the_proof(monkeypatch
     result, unproved = _checked(monkeypatch, WritesUnused(), inputs=[((4,), "float32")])
     assert unproved is not None and "add_ writes into a tensor" in unproved, unproved
     assert result.checked_by == "outputs"
+
+
+class Noisy(nn.Module):
+    """``F.dropout`` is random in eval mode too (its ``training`` defaults to True)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return nn.functional.dropout(self.fc(x), 0.5)
+
+
+def test_random_numbers_are_not_proved_equal(monkeypatch):
+    result, unproved = _checked(monkeypatch, Noisy(), inputs=[((4,), "float32")])
+    assert unproved is not None and "random" in unproved, unproved
+    assert result.checked_by == "outputs"
