@@ -115,6 +115,10 @@ _FRESH = {
     "tanh",
     "softmax",
     "linear",
+    "F.linear",
+    "F.batch_norm",
+    "F.layer_norm",
+    "F.group_norm",
     "conv2d",
     "layer_norm",
     "batch_norm",
@@ -146,8 +150,16 @@ _RANDOM = {
     "F.rrelu",
     "native_dropout",
 }
+#: dropout as a function: where its ``training`` argument is (position, name, default)
+_DROPOUTS = {
+    "dropout": (2, "train", None),
+    **{
+        f"F.{name}": (2, "training", True)
+        for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout")
+    },
+}
 #: sizes the proof computes itself for the generated graph (from the original's recorded shapes)
-_SIZE_ATTRS = {"shape", "ndim", "dtype"}
+_SIZE_ATTRS = {"shape", "ndim", "dtype", "device"}
 _SIZE_METHODS = {"size", "dim", "ndimension", "numel"}
 
 
@@ -224,6 +236,9 @@ class _Numbering:
         name, args, kwargs = self._operation(node)
         if name is None:  # the node is its input
             self.tensor[node] = self._arg_number(args[0], node)
+            return
+        if name in _DROPOUTS and _argument(args, kwargs, *_DROPOUTS[name]) is False:
+            self.tensor[node] = self._arg_number(args[0], node)  # not training: its input
             return
         if name in _RANDOM:
             raise NoProof(f"{node.name} draws random numbers")
@@ -381,6 +396,8 @@ class _Numbering:
         return False
 
     def _size(self, node: fx.Node) -> tuple:
+        if node.op == "call_function" and node.args[1] == "device":
+            return (torch.device("cpu"),) * len(self.runs)  # where the import ran the original
         values = []
         for r, run in enumerate(self.runs):
             args = [self._concrete(a, r, run) for a in node.args]
@@ -490,6 +507,10 @@ def _bound(node: fx.Node, name: str, args: tuple, kwargs: dict) -> tuple[tuple, 
     if name.startswith("adaptive_avg_pool") and isinstance(values[1], int):
         values[1] = (values[1],) * int(name[-2])
     return tuple(values), {}
+
+
+def _argument(args: tuple, kwargs: dict, position: int, name: str, default: Any) -> Any:
+    return args[position] if len(args) > position else kwargs.get(name, default)
 
 
 def _live(graph: fx.Graph) -> set[fx.Node]:

@@ -233,3 +233,15 @@ def test_random_numbers_are_not_proved_equal(monkeypatch):
     result, unproved = _checked(monkeypatch, Noisy(), inputs=[((4,), "float32")])
     assert unproved is not None and "random" in unproved, unproved
     assert result.checked_by == "outputs"
+
+
+class Quiet(Noisy):
+    """The tutorials' ``F.dropout(x, training=self.training)``: in eval mode, its input."""
+
+    def forward(self, x):
+        return nn.functional.dropout(self.fc(x), 0.5, training=self.training)
+
+
+def test_dropout_told_it_is_not_training_is_its_input(monkeypatch):
+    result, unproved = _checked(monkeypatch, Quiet(), inputs=[((4,), "float32")])
+    assert unproved is None and result.checked_by == "graph" and result.matches
