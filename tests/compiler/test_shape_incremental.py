@@ -19,6 +19,17 @@ from studio.graph.validation import validate
 from tests.graph.test_incremental_validation import _assert_equals_full
 
 
+def _apply(history, cmd) -> None:
+    """Push `cmd` (or undo / redo); a refused one leaves the graph whole."""
+    try:
+        if cmd in ("undo", "redo"):
+            getattr(history, cmd)()
+        elif cmd is not None:
+            history.push(cmd)
+    except (GraphError, ParamError):
+        pass
+
+
 def _units(n_units: int) -> Graph:
     """An Input, then ``n_units`` residual units (linear, norm, activation, a learned scale
     multiplied in, a skip connection added back), every third one with a concatenated side
@@ -104,13 +115,7 @@ def test_random_edits_below_merges_equal_a_full_analysis(seed):
     removed: list = []
     for _ in range(40):
         cmd = _random_command(rng, g, removed)
-        try:
-            if cmd in ("undo", "redo"):
-                getattr(history, cmd)()
-            elif cmd is not None:
-                history.push(cmd)
-        except (GraphError, ParamError):
-            pass
+        _apply(history, cmd)
         analysis.refresh()
         _assert_equals_full(g, analysis)
         assert analysis._validation.diagnostics() == validate(g)
@@ -262,13 +267,7 @@ def test_a_wire_put_back_after_other_edits_equals_a_full_analysis(seed, monkeypa
                 cmd = SetParams(rng.choice(linears).id, {"out_features": rng.choice([8, 16])})
             else:
                 cmd = _random_command(rng, g, removed)
-            try:
-                if cmd in ("undo", "redo"):
-                    getattr(history, cmd)()
-                elif cmd is not None:
-                    history.push(cmd)
-            except (GraphError, ParamError):
-                pass
+            _apply(history, cmd)
             analysis.refresh()
         if wire.src not in g.blocks or wire.dst not in g.blocks:
             continue
