@@ -317,3 +317,21 @@ def test_a_generated_split_that_leaves_nothing_is_refused_at_export_with_the_run
         script_source(project)
     source, _ = script_source(load_project(EXAMPLES / "mlp_classifier.studio.json"))
     assert "DataProblem" not in source and "x, y = spirals(n=1000" in source  # checked: no check in train.py
+
+
+def test_a_script_exported_after_other_settings_is_the_one_a_fresh_export_writes(tmp_path):
+    """The trimmed runtime functions are kept per process, keyed by the settings each one's text
+    names: after every other variant was exported, each one's script is what an export with
+    nothing kept writes (a setting missing from the key would give another variant's branch)."""
+    from studio.interop import script
+
+    projects, variants = [], [VARIANTS[i] for i in (2, 3, 4, 6)]  # branches apart
+    for i, training in enumerate(variants):
+        (tmp_path / str(i)).mkdir()
+        projects.append(load_project(_project(tmp_path / str(i), "mlp_classifier", **training)))
+    # each exported after those behind it in the list, whose functions are kept
+    warm = [script_source(project)[0] for project in reversed(projects)][::-1]
+    for project, kept in zip(projects, warm, strict=True):
+        script._TRIMMED.clear()
+        assert script_source(project)[0] == kept
+    assert len(set(warm)) == len(variants)  # the variants do differ
