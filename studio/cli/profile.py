@@ -74,7 +74,8 @@ def print_profile(prof, inner: bool = False) -> None:
         rows.append(
             (b.name, ms(b.forward), ms(b.backward), ms(b.total), f"{b.total / prof.step:.1%}")
         )
-    print(f"Profile of {prof.steps} training steps at batch {prof.batch} on {prof.device}:")
+    steps = f"{prof.steps} training steps" if prof.steps > 1 else "one training step"
+    print(f"Profile of {steps} at batch {prof.batch} on {prof.device} (the step of median time):")
     print_table(rows)
     print()
     top = ", ".join(f"{b.name} {b.total / prof.step:.0%}" for b in prof.top(5))

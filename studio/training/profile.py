@@ -10,8 +10,9 @@ timing synchronizes first, so the times are the kernels' (slower than an unmeasu
 
 What no block owns is stated: the loss (forward and backward), the optimizer step, loading
 the batch, and the rest (Python between calls, the autograd engine, gradient accumulation).
-The step time reported is that of the same steps, so the parts add up to it; the step time of
-unmeasured steps is reported beside it, to show what the measuring costs.
+The figures are those of one measured step, the one of median time: its parts add up to it, and
+a step that other work on the machine slowed is not the one shown. The median time of unmeasured
+steps is reported beside it, to show what the measuring costs.
 """
 
 from __future__ import annotations
@@ -233,24 +234,23 @@ def profile_run(
                 plain.append(total)
                 loads.append(t_load)
         timer = _Timer(BlockLocator(code, project.graph, model), sync)
-        measured, opts = [], []
+        measured = []  # (step's seconds, its optimizer's, its calls' forward, their backward)
         for i in range(steps):
             x, y, _ = load(i)
             timer.reset_nodes()
             total, _, _, optimizer = step(x, y, timer)
-            measured.append(total)
-            opts.append(optimizer)
+            measured.append((total, optimizer, timer.forward, timer.backward))
+            timer.forward, timer.backward = {}, {}
     except torch.cuda.OutOfMemoryError:
         raise ProfileError(f"Out of GPU memory at batch {size}; profile a smaller batch.") from None
     except Exception as e:  # noqa: BLE001 - a failing model is a message, never a traceback
         raise ProfileError(
             f"The training step failed: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
         ) from None
-    per = 1.0 / steps
-    fwd = {k: v * per for k, v in timer.forward.items()}
-    bwd = {k: v * per for k, v in timer.backward.items()}
+    # the step of median time, whole: its parts add up to it, and a step that other work on
+    # the machine slowed (one call preempted) is not the one shown
+    step_s, optimizer_s, fwd, bwd = sorted(measured, key=lambda m: m[0])[(len(measured) - 1) // 2]
     blocks, inner = _rows(analyze(project.graph), project.graph, fwd, bwd)
-    step_s = statistics.fmean(measured)
     loss_s = fwd.get((), 0.0) + bwd.get((), 0.0)  # outside every block: the loss
     attributed = sum(b.total for b in blocks)
     prof = StepProfile(
@@ -262,7 +262,7 @@ def profile_run(
         blocks=blocks,
         inner=inner,
         loss=loss_s,
-        optimizer=statistics.fmean(opts),
+        optimizer=optimizer_s,
         data=statistics.fmean(loads),
     )
     prof.other = max(step_s - attributed - prof.loss - prof.optimizer, 0.0)
