@@ -147,7 +147,9 @@ def test_profile_runs_off_the_window_thread_and_fills_table_overlay_and_inspecto
     w.scene.select_blocks([conv2.id])
     qtbot.wait(1)
     assert "of a step" in w.inspector.counts.time_label.text()
-    assert f"Profile on {prof.device}: step" in w.cost.panel.summary.text()
+    summary = w.cost.panel.summary.text()
+    assert f"Profile on {prof.device}: step {prof.step * 1e3:.1f} ms" in summary
+    assert f"(the same step unmeasured: {prof.plain_step * 1e3:.1f} ms)" in summary
 
 
 def test_a_profile_that_cannot_run_says_why(qtbot, config_dir, monkeypatch):
