@@ -109,6 +109,22 @@ class BlockItem(QGraphicsItem):
         return None
 
     # --------------------------------------------------------------- painting
+    def pill(self, t) -> tuple[float, str]:
+        """The pill on the third line, right of the parameter count: (width, text), (0, "")
+        without one. The cost overlay's is as wide as its text, and leaves out the share (its
+        colour shows it) where both would not fit beside the count, which stays whole."""
+        look = self.look
+        if look.learning:
+            return 98.0, look.learning
+        if not look.heat:
+            return 0.0, ""
+        fm = t.small_metrics
+        room = BLOCK_WIDTH - 8 - 4 - self.layout.text_left - fm.horizontalAdvance(look.count or "")
+        text = look.heat
+        if fm.horizontalAdvance(text) + 10 > room:
+            text = text.split(" · ")[0]
+        return min(98.0, fm.horizontalAdvance(text) + 10.0), text
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         t = current_theme()
         look = self.look
@@ -160,13 +176,15 @@ class BlockItem(QGraphicsItem):
         chips_x = 0.0
         if look.chips:  # the blocks inside a module, before the last line's text
             chips_x = self._paint_chips(p, t, look.chips, QRectF(inner, y + (len(lines) - 1) * LINE, width, LINE))
-        if look.learning:  # on the third line, right of the parameter count
-            self._paint_learning(p, t, look, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
+        pill, pill_text = self.pill(t)  # on the third line, right of the parameter count
+        pill_rect = QRectF(BLOCK_WIDTH - 8 - pill, HEADER + 5 + 2 * LINE, pill, LINE - 2)
+        if look.learning:
+            self._paint_learning(p, t, look, pill_rect)
         elif look.heat:  # the cost overlay, in the same place
-            self._paint_heat(p, t, look, rect, QRectF(BLOCK_WIDTH - 106, HEADER + 5 + 2 * LINE, 98, LINE - 2))
+            self._paint_heat(p, t, look, rect, pill_rect, pill_text)
         for i, (text, tpen) in enumerate(lines):
             if text:
-                w = width - 100 if i == 2 and (look.learning or look.heat) else width
+                w = min(width, pill_rect.left() - 4 - inner) if i == 2 and pill else width
                 x = inner + (chips_x if i == len(lines) - 1 else 0.0)
                 w -= x - inner
                 p.setPen(tpen)
@@ -205,7 +223,7 @@ class BlockItem(QGraphicsItem):
         return x - r.left() + 4
 
     @staticmethod
-    def _paint_heat(p: QPainter, t, look: BlockLook, rect: QRectF, r: QRectF) -> None:
+    def _paint_heat(p: QPainter, t, look: BlockLook, rect: QRectF, r: QRectF, text: str) -> None:
         """The cost overlay: a pill with the block's cost, and a red outline when it is hot."""
         colour = heat_colour(look.heat_share)
         if look.heat_share >= HOT_SHARE:
@@ -216,7 +234,7 @@ class BlockItem(QGraphicsItem):
         p.setBrush(colour)
         p.drawRoundedRect(r, 6, 6)
         p.setPen(QPen(QColor("#1a1a1a") if look.heat_share < 0.3 else QColor("white")))
-        p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(look.heat, Qt.TextElideMode.ElideRight, r.width() - 4))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(text, Qt.TextElideMode.ElideRight, r.width() - 4))
 
     @staticmethod
     def _paint_learning(p: QPainter, t, look: BlockLook, r: QRectF) -> None:
