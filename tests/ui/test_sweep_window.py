@@ -63,9 +63,14 @@ def test_a_sweep_from_the_window_fills_the_runs_table_and_applies_its_best(windo
     assert (fc1.params["out_features"], w.doc.project.training["optimizer"]["lr"]) == before
 
 
-def test_apply_best_without_a_sweep_says_so(window):
-    assert not window.sweeps.apply_best()
+def test_apply_best_without_a_sweep_says_so(window, qtbot):
+    """Train > Apply Best Trial with the Training panel closed: the panel opens and says why."""
+    window.show()
+    qtbot.waitExposed(window)
+    window.training_dock.hide()
+    window.sweeps.apply_action.trigger()
     assert "No sweep has run yet" in window.training.panel.message.text()
+    assert window.training_dock.isVisible() and window.training.panel.message.label.isVisible()
 
 
 def test_the_dialog_cannot_start_without_a_range(window):

@@ -155,13 +155,17 @@ class SweepController(QObject):
     def running(self) -> bool:
         return self.process is not None
 
-    def message(self, text: str, error: bool = False) -> None:
+    def message(self, text: str, error: bool = False, reveal: bool = False) -> None:
+        """Say ``text`` in the Training panel; ``reveal`` opens the panel (an answer to the
+        user's own command: Apply Best Trial with the panel closed said nothing visible)."""
         self.w.training.panel.show_message(text, error=error)
+        if reveal and hasattr(self.w, "show_training"):
+            self.w.show_training()
 
     # ----------------------------------------------------------------------- start
     def open_dialog(self) -> bool:
         if self.running or self.w.training.running:
-            self.message("A run or sweep is going; stop it first.", error=True)
+            self.message("A run or sweep is going; stop it first.", error=True, reveal=True)
             return False
         dialog = SweepDialog(self.w.doc.project, self.w)
         if not self.run_dialog(dialog):
@@ -186,7 +190,9 @@ class SweepController(QObject):
         ):
             if not files.save():
                 self.message(
-                    "Save the project first: a sweep keeps its trials beside the file.", error=True
+                    "Save the project first: a sweep keeps its trials beside the file.",
+                    error=True,
+                    reveal=True,
                 )
                 return False
         project = self.w.doc.project
@@ -204,7 +210,8 @@ class SweepController(QObject):
             sys.executable, ["-m", "studio", "sweep", str(project.path), "--trials", str(trials)]
         )
         self.message(
-            f"Sweep started: {trials} trial(s); they appear in the Runs tab as they finish."
+            f"Sweep started: {trials} trial(s); they appear in the Runs tab as they finish.",
+            reveal=True,
         )
         self.w.training.panel.left.setCurrentWidget(self.w.training.panel.runs)
         self._update()
@@ -270,7 +277,7 @@ class SweepController(QObject):
             )
             values = best_values(study, project.search)
         except SweepError as e:
-            self.message(str(e), error=True)
+            self.message(str(e), error=True, reveal=True)
             return False
         best = study.best_trial
         training = apply_settings(project.training, values)
@@ -281,6 +288,7 @@ class SweepController(QObject):
         self.w.training.panel.form.load(project.training)
         self.w.files.changed()
         self.message(
-            f"Applied trial {best.number} (best {best.value:.4g}); Undo restores the previous values."
+            f"Applied trial {best.number} (best {best.value:.4g}); Undo restores the previous values.",
+            reveal=True,
         )
         return True
