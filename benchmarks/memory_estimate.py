@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from studio.compiler import build_model, generate  # noqa: E402
-from studio.compiler.memory import estimate_memory, fmt_bytes  # noqa: E402
+from studio.compiler.memory import estimate_memory  # noqa: E402
 from studio.graph.project import load_project  # noqa: E402
+from studio.units import fmt_bytes  # noqa: E402
 
 TORCHVISION = ["resnet18", "resnet50", "vit_b_16", "mobilenet_v3_small"]
 LARGE = {"resnet50", "vit_b_16"}  # batch 32 skipped (see the docstring)

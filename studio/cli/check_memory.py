@@ -24,7 +24,7 @@ def parse_memory(args: argparse.Namespace) -> int | None:
         raise CliError("--margin is a share of the memory between 0 and 1, e.g. 0.1", 2)
     if args.memory is None:
         return None
-    from studio.compiler.memory import parse_size
+    from studio.units import parse_size
 
     try:
         size = parse_size(args.memory)
@@ -57,7 +57,7 @@ def _estimate(project, analysis, args: argparse.Namespace):
 
 
 def _target(memory: int | None, found):
-    from studio.compiler.memory import fmt_bytes
+    from studio.units import fmt_bytes
 
     if memory is not None:
         return memory, fmt_bytes(memory)
@@ -67,8 +67,8 @@ def _target(memory: int | None, found):
 
 
 def print_memory(project, analysis, args: argparse.Namespace, memory: int | None) -> None:
-    from studio.compiler.memory import fmt_bytes
     from studio.training.cost import verdict
+    from studio.units import fmt_bytes
 
     est, settings, found, margin = _estimate(project, analysis, args)
     size = lambda n: fmt_bytes(n) if n else "-"  # noqa: E731

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -45,22 +44,6 @@ PRECISIONS = {
 #: share of the device memory kept free for the allocator's caching and fragmentation, the
 #: CUDA context and the kernels' workspaces
 DEFAULT_MARGIN = 0.10
-_UNITS = {
-    "": 1,
-    "B": 1,
-    "KB": 1e3,
-    "MB": 1e6,
-    "GB": 1e9,
-    "TB": 1e12,
-    "KIB": 2**10,
-    "MIB": 2**20,
-    "GIB": 2**30,
-    "TIB": 2**40,
-    "K": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-}
 
 
 class EstimateError(Exception):
@@ -180,25 +163,6 @@ class MemoryEstimate:
             "blocks": [row(b) for b in self.blocks],
             "inner": [row(b) for b in self.inner],
         }
-
-
-def parse_size(text: str) -> int:
-    """``"24GB"`` -> 24e9 bytes; ``"16GiB"``, ``"512 MB"``, ``"8G"`` and plain bytes too."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(text))
-    unit = m.group(2).upper() if m else None
-    if m is None or unit not in _UNITS:
-        raise ValueError(f"{text!r} is not a memory size; write it like 24GB, 16GiB or 512MB")
-    return int(float(m.group(1)) * _UNITS[unit])
-
-
-def fmt_bytes(n: float) -> str:
-    """``1.23 GB``, ``45.6 MB``, ``812 KB``, ``0 B`` (decimal units, as GPU makers state them)."""
-    n = float(n)
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if abs(n) >= size:
-            v = n / size
-            return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
-    return f"{n:.0f} B"
 
 
 # ------------------------------------------------------------------------------- the estimate

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from studio.compiler.memory import DEFAULT_MARGIN, MemoryEstimate, estimate_memory, fmt_bytes
+from studio.compiler.memory import DEFAULT_MARGIN, MemoryEstimate, estimate_memory
 from studio.training.kinds import get_optimizer
+from studio.units import fmt_bytes
 
 
 def memory_for(

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.jobs import Job
+from studio.units import fmt_bytes, parse_size
 
 ESTIMATE_DELAY_MS = 700  # after the last edit: typing a batch size starts one estimate
 #: a block keeping or taking more than this share of the step is marked on the overlay
@@ -363,7 +364,6 @@ class CostController(QObject):
 
     # --------------------------------------------------------------- views
     def _memory_size(self) -> int | None:
-        from studio.compiler.memory import parse_size
 
         try:
             return parse_size(self.panel.memory.text())
@@ -372,7 +372,6 @@ class CostController(QObject):
 
     def block_text(self, block_id: str) -> tuple[str, str]:
         """The inspector's Memory and Time rows for a block of the model ("" when not known)."""
-        from studio.compiler.memory import fmt_bytes
 
         mem = time = ""
         if self.memory is not None:
@@ -393,16 +392,15 @@ class CostController(QObject):
         return mem, time
 
     def _show(self) -> None:
-        from studio.compiler.memory import fmt_bytes
-        from studio.training.cost import verdict
-
         est, prof = self.memory, self.profile
-        if est is None:
+        if est is None:  # no import here: the window shows this at start-up, before torch loads
             text = f"Peak memory: {self.error}" if self.error else "Peak memory: …"
             self.status.setText(f"·  {text}")
             self.panel.summary.setText(text)
             self.panel.fill([])
         else:
+            from studio.training.cost import verdict
+
             self.status.setText(f"·  Peak memory: {fmt_bytes(est.peak)} at batch {est.batch}")
             size = self._memory_size()
             summary = (
@@ -429,15 +427,14 @@ class CostController(QObject):
     def batch_hint(self) -> tuple[str, str]:
         """``(text, tooltip)`` beside the training settings' batch size: the peak at the
         Cost panel's batch (which follows that setting) and the largest batch that fits."""
-        from studio.compiler.memory import fmt_bytes
-        from studio.training.cost import verdict
-
         est = self.memory
         busy = self._job is not None or self._pending or self._timer.isActive()
-        if est is None or est.batch != self._batch() or busy:
+        if est is None or est.batch != self._batch() or busy:  # asked at start-up: no torch yet
             if self.error and not busy:
                 return f"peak memory: {self.error}", ""
             return ("peak memory: estimating…", "") if getattr(self, "doc", None) else ("", "")
+        from studio.training.cost import verdict
+
         text = f"peak {fmt_bytes(est.peak)} at batch {est.batch}"
         size = self._memory_size()
         if size is None:  # on the CPU with no size: what it needs, no verdict
@@ -456,7 +453,6 @@ class CostController(QObject):
             rows.append((b.path[0], b.name, b.total, t))
         key = (lambda r: -(r[3].total if r[3] else 0.0)) if prof is not None else (lambda r: -r[2])
         rows.sort(key=key)
-        from studio.compiler.memory import fmt_bytes
 
         peak = est.peak or 1
         return [
@@ -474,10 +470,9 @@ class CostController(QObject):
 
     def heat(self) -> dict[str, tuple[str, float]]:
         """Block id -> (pill text, share of the step) for the overlay; {} when it is off."""
-        from studio.compiler.memory import fmt_bytes
-
         if not self.overlay_action.isChecked() or self.memory is None:
-            return {}
+            return {}  # before the import: the window asks at start-up, before torch may load
+
         out = {}
         if self.profile is not None:
             for b in self.profile.blocks:

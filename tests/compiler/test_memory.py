@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from studio.compiler import build_model
-from studio.compiler.memory import estimate_memory, fmt_bytes, parse_size
+from studio.compiler.memory import estimate_memory
 from studio.graph.project import load_project
 from studio.training.kinds import OPTIMIZERS
+from studio.units import fmt_bytes, parse_size
 from tests.helpers import mlp
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.compiler.memory import estimate_memory, fmt_bytes
+from studio.compiler.memory import estimate_memory
 from studio.training.cost import memory_for
 from studio.training.settings import TrainingSettings
 from studio.ui.canvas.items import BLOCK_WIDTH
 from studio.ui.theme import current_theme
+from studio.units import fmt_bytes
 from tests.ui.conftest import by_name, open_window
 
 EXAMPLES = sorted(str(p) for p in Path("resources/examples").glob("*.studio.json"))
@@ -184,8 +185,8 @@ def _hint_is(w, qtbot, expected: str):
 
 def _expected_hint(w, size_text: str | None) -> str:
     """What the hint must say, from studio.training.cost alone (not the window's figures)."""
-    from studio.compiler.memory import parse_size
     from studio.training.cost import verdict
+    from studio.units import parse_size
 
     est = memory_for(w.doc.graph, TrainingSettings.from_dict(w.doc.project.training))
     text = f"peak {fmt_bytes(est.peak)} at batch {est.batch}"
