@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         panel = self.training_dock.toggleViewAction()
         panel.setText("Training panel")
         panel.setStatusTip("Show or hide the training settings, plots and runs")
+        # opened from the toolbar, as tall as Train opens it (it came back at its minimum)
+        panel.triggered.connect(lambda shown: shown and self._size_training_dock())
         toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
@@ -216,7 +218,11 @@ class MainWindow(QMainWindow):
         opening = not self.training_dock.isVisible()
         self.training_dock.show()
         self.training_dock.raise_()
-        if opening and not self.training_dock.isFloating():
+        if opening:
+            self._size_training_dock()
+
+    def _size_training_dock(self) -> None:
+        if not self.training_dock.isFloating():
             self.resizeDocks([self.training_dock], [max(300, int(self.height() * 0.48))], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:

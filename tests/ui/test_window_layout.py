@@ -138,3 +138,30 @@ def test_train_opens_the_training_panel_below_the_canvas(window, qtbot):
     assert window.training_dock.isVisible()
     assert window.dockWidgetArea(window.training_dock) == Bottom
     wait_done(qtbot, t)
+
+
+@pytest.mark.parametrize("size", [(1400, 860), (1280, 720)])
+def test_the_toolbars_training_panel_button_opens_it_as_tall_as_train_does(qtbot, config_dir, size):
+    """The toolbar's Training panel button brought the dock back at its minimum: three rows of
+    settings and a plot area too short to read (seen at 1400x860)."""
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+    from tests.ui.conftest import EXAMPLE
+
+    w = MainWindow(load_project(EXAMPLE))
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    assert not w.training_dock.isVisible()
+    toolbar = w.findChild(QToolBar, "main-toolbar")
+    action = next(a for a in toolbar.actions() if a.text() == "Training panel")
+    button = toolbar.widgetForAction(action)
+    assert isinstance(button, QToolButton)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.training_dock.isVisible() and w.training_dock.height() >= 300, timeout=5000)
+    assert w.training_dock.height() >= min(300, int(size[1] * 0.4))
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # and the same button closes it
+    qtbot.waitUntil(lambda: not w.training_dock.isVisible(), timeout=5000)
