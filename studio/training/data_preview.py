@@ -64,6 +64,13 @@ def image_preview(
     torch.manual_seed(seed)
     try:
         for s in samples:
+            if "pixels" in s:  # held as a tensor: no file, no transforms apply (no draws)
+                out.before.append(s["pixels"])
+                out.after.append(s["pixels"])
+                out.draws.append([])
+                out.labels.append(s["label"])
+                out.splits.append(s["split"])
+                continue
             image = read_image(s["path"])
             image.thumbnail((160, 160), Image.BILINEAR)
             out.before.append(np.asarray(image.convert("RGB")))

@@ -75,7 +75,8 @@ class DataSummary:
     target: str = ""
     rows: list[list[str]] = field(default_factory=list)  # tables: the first rows as read
     row_lines: list[int] = field(default_factory=list)
-    samples: list[dict] = field(default_factory=list)  # images: {"path", "label", "split"}
+    #: images: {"path", "label", "split"}, or "pixels" (height x width x 3 uint8) for tensors
+    samples: list[dict] = field(default_factory=list)
     windows: list[dict] = field(default_factory=list)  # text: {"context", "next"}
 
     @property
@@ -90,7 +91,9 @@ class DataSummary:
         return max(counts) / min(counts) if min(self.train_counts) > 0 else float("inf")
 
     def to_json(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["samples"] = [{k: v for k, v in x.items() if k != "pixels"} for x in out["samples"]]
+        return out
 
     def lines(self) -> list[str]:
         """The summary as text lines (what `studio data` prints)."""
@@ -520,6 +523,44 @@ def _loaded(out: DataSummary, settings: TrainingSettings, values: dict, base: Pa
                 else [f"feature {i}" for i in range(len(out.mean))]
             )
             out.stats_from = f"all {len(x):,} training samples"
+    if out.family == "image" and all(t is not None for t in tensors):
+        out.samples = _tensor_samples(sets, out.classes, settings.seed)
+
+
+def _tensor_samples(sets, classes: list[str], seed: int) -> list[dict]:
+    """The sample grid of images held as tensors (generated shapes, a torchvision set in
+    memory): spread over the classes, every fourth from validation, each as height x width x 3
+    uint8 pixels stretched to its own range (the tensors may be normalised)."""
+    import numpy as np
+
+    drawn: list[list[dict]] = []
+    quota = (
+        [SAMPLE_IMAGES - SAMPLE_IMAGES // 4, SAMPLE_IMAGES // 4]
+        if len(sets) > 1
+        else [SAMPLE_IMAGES]
+    )
+    for split, data, n in zip(("train", "val"), sets, quota):
+        x, y = data.tensors[0], data.tensors[1].long().flatten()
+        drawn.append(out := [])
+        if x.dim() != 4 or len(y) != len(x):
+            continue
+        k = max(len(classes), int(y.max()) + 1 if len(y) else 0)
+        for i in _spread([(None, int(t)) for t in y.tolist()], k, n, seed):
+            image = x[i].float()
+            low, high = image.min(), image.max()
+            image = (image - low) / (high - low) if high > low else image.clamp(0, 1)
+            pixels = (image * 255).round().byte().permute(1, 2, 0).numpy()
+            if pixels.shape[2] == 1:
+                pixels = np.repeat(pixels, 3, axis=2)
+            label = classes[int(y[i])] if int(y[i]) < len(classes) else str(int(y[i]))
+            out.append({"pixels": np.ascontiguousarray(pixels), "label": label, "split": split})
+    train, val = (drawn + [[], []])[:2]
+    mixed = []  # three training samples, then one for validation, as the grid shows them
+    for n, sample in enumerate(train):
+        mixed.append(sample)
+        if n % 3 == 2 and val:
+            mixed.append(val.pop(0))
+    return mixed + val
 
 
 _READERS = {"image_folder": _image_folder, "csv": _csv, "parquet": _parquet, "text": _text}

@@ -84,6 +84,24 @@ def test_an_image_folder_shows_samples_the_augmentation_and_its_unbalanced_class
     )
 
 
+def test_the_generated_shapes_show_their_pictures_and_no_augmentation(qtbot):
+    """The Shapes example's Data tab showed an empty Samples page: its images are tensors, not
+    files. They show, drawn from every class and from validation too; they cannot be augmented,
+    so there is no Augmentation page and no re-draw."""
+    panel = _panel(qtbot)
+    _load(qtbot, panel, {"data": {"kind": "shapes", "n": 300}, "val_split": 0.2})
+    assert _tabs(panel) == ["Samples", "Statistics"]
+    texts = [panel.samples.item(i).text() for i in range(panel.samples.count())]
+    assert len(texts) == 16
+    assert {t.split(" ")[0] for t in texts} == {"circle", "square", "triangle"}
+    assert any(t.endswith("(val)") for t in texts) and not all(t.endswith("(val)") for t in texts)
+    assert panel.samples.item(0).icon().actualSize(panel.samples.iconSize()).width() > 0
+    pixels = panel.preview.after[0]
+    assert pixels.shape == (28, 28, 3) and pixels.dtype.name == "uint8"
+    assert pixels.min() == 0 and pixels.max() == 255  # a picture, not a blank tile
+    assert not panel.before.isEnabled() and not panel.redraw.isEnabled()
+
+
 def test_a_csv_shows_its_rows_with_the_target_marked_and_bad_cells(qtbot, tmp_path):
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
     iris = sklearn_datasets.load_iris()

@@ -226,9 +226,13 @@ class DataPanel(QWidget):
         shape = " x ".join(map(str, s.sample_shape))
         self.message.setText(f"{s.label}: {s.description} · one sample: {shape}")
         self.message.setToolTip("\n".join(s.lines()))
-        pages = {"image": ["samples", "augmentation"], "table": ["rows"], "text": ["windows"]}.get(
-            s.family, []
-        )
+        # an image set held as tensors (generated shapes) cannot be augmented: no such page
+        augments = self.editor.isEnabled()
+        pages = {
+            "image": ["samples", "augmentation"] if augments else ["samples"],
+            "table": ["rows"],
+            "text": ["windows"],
+        }.get(s.family, [])
         for name in [*pages, "statistics"]:
             widget, title = self.pages[name]
             self.views.addTab(widget, title)
@@ -236,8 +240,8 @@ class DataPanel(QWidget):
             self.views.addTab(self.chosen, self.chosen.tab_text())
         if current is not None and self.views.indexOf(current) >= 0:
             self.views.setCurrentWidget(current)
-        self.before.setEnabled(s.family == "image")
-        self.redraw.setEnabled(s.family == "image")
+        self.before.setEnabled(s.family == "image" and augments)
+        self.redraw.setEnabled(s.family == "image" and augments)
         self._draw_samples()
         self._draw_augmented()
         self._draw_rows()
