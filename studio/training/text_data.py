@@ -15,11 +15,11 @@ from typing import Any
 from studio.training.readers import absolute
 from studio.training.runtime.tables import DataProblem
 from studio.training.runtime.tokens import (
+    checked_text,
     file_name,
     label_classes,
     make_codec,
     memory_limit,
-    read_text,
     read_text_column,
     vocabulary_size,
 )
@@ -37,7 +37,7 @@ def _stamp(path: Path) -> int:
 def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple[dict, int]:
     """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's."""
     try:
-        text = read_text(path_text)
+        text = checked_text(path_text)
     except DataProblem as e:
         raise DataError(str(e)) from None
     codec = make_codec(tokenizer, text, vocab)

@@ -10,6 +10,7 @@ A CSV with a text column gives token ids padded (id 0) or cut to a length, and a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -74,8 +75,10 @@ class TextWindows(TensorDataset):
 def read_text_windows(spec, chunk=1 << 20):
     """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
     spec["vocab"], the file's characters when not given) or "byte", windows of
-    spec["block_size"] tokens every spec["stride"] tokens."""
-    text, name = read_text(spec["path"]), file_name(spec["path"])
+    spec["block_size"] tokens every spec["stride"] tokens. The file was checked when the spec
+    was made (`tokens.checked_text`): it is read as it is."""
+    text = read_text(spec["path"])
+    name = Path(spec["path"]).name
     codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
     size = vocabulary_size(codec)
     if codec["tokenizer"] == "byte":
@@ -136,21 +139,22 @@ def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=N
 
 
 def sample_text(model_class, settings, args):
-    """train.py --generate: the prompt continued by the weights train.py saved in --out, sampled
-    with --seed; returns 0 when it printed the text, else the one-line message for sys.exit."""
-    spec = settings["data"]
-    codec = make_codec(spec["tokenizer"], "", spec.get("vocab"))
+    """train.py --generate: the prompt continued by the weights train.py saved in --out, with the
+    codec saved beside them (weights.json), sampled with --seed; returns 0 when it printed the
+    text, else the one-line message for sys.exit."""
+    weights = Path(args.out) / "weights.pt"
     try:
+        codec = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))["codec"]
+        state = torch.load(weights, map_location="cpu", weights_only=True)
         ids = encode_text(args.generate, codec, "The prompt") or [0]
-        state = torch.load(Path(args.out) / "weights.pt", map_location="cpu", weights_only=True)
-    except DataProblem as e:  # sys.exit prints the message and exits with 1
-        return str(e)
     except FileNotFoundError:
         return f"No weights in {args.out}: train first (python train.py --out {args.out})."
+    except DataProblem as e:  # sys.exit prints the message and exits with 1
+        return str(e)
     model = model_class()
     model.load_state_dict(state)
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
-    prompt, block = torch.tensor([ids]), int(spec["block_size"])
+    prompt, block = torch.tensor([ids]), settings["data"]["block_size"]
     out = generate_tokens(model.eval(), prompt, args.tokens, block, args.temperature, generator)
     print(decode_tokens(out[0].tolist(), codec))
     return 0

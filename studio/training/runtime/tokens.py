@@ -9,6 +9,8 @@ generates with the very mapping Studio trained with.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from studio.training.runtime.tables import (
     DataProblem,
     column_number,
@@ -25,12 +27,19 @@ def file_name(path):
 
 
 def read_text(path):
-    """The text of a UTF-8 file (a byte-order mark is dropped, line ends become \\n): a regular
-    file of at most 1/16 of the memory (its tokens take 8 bytes per character)."""
+    """The text of a UTF-8 file (a byte-order mark is dropped, line ends become \\n), read as it
+    is: Studio checks the file first (`checked_text`, when the reader spec is built), and a
+    training script reads the one file its project was checked with."""
+    return Path(path).read_text(encoding="utf-8-sig")
+
+
+def checked_text(path):
+    """`read_text` behind Studio's guards, each a one-sentence DataProblem: a regular file (a FIFO
+    would block the reader, /dev/zero never ends) of at most 1/16 of the memory (its tokens take
+    up to 8 bytes a character), UTF-8, not empty."""
     regular_file(path, memory_limit())
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            text = f.read()
+        text = read_text(path)
     except UnicodeDecodeError as e:
         raise DataProblem(
             f"{file_name(path)} is not UTF-8 text (byte {e.start} is not valid); save it as UTF-8."
