@@ -42,16 +42,13 @@ def token_dtype(vocabulary):
 class TextWindows(TensorDataset):
     """Windows over one token sequence (views of it, no copies), with the codec that maps ids
     back to text (`codec`) and the window length (`block_size`) generation crops context to.
-    The tokens may be compact (`token_dtype`); samples and batches come out as `batch_dtype`."""
+    The tokens may be compact (`token_dtype`); samples and batches come out as `batch_dtype`.
+    They make at least one window: Studio checks the count before it reads the file
+    (`text_data.text_signature`), and train.py's split (`split_tail`) checks both parts."""
 
     batch_dtype = torch.long
 
     def __init__(self, tokens, block_size, stride, codec):
-        if len(tokens) < block_size + 1:
-            raise DataProblem(
-                f"The text has {len(tokens)} tokens, too few for one window of {block_size} and "
-                "its next token; use a longer text or a smaller block size."
-            )
         windows = tokens.unfold(0, block_size + 1, stride)
         super().__init__(windows[:, :-1], windows[:, 1:])
         self.tokens, self.block_size, self.stride, self.codec = tokens, block_size, stride, codec

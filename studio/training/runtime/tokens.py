@@ -51,16 +51,13 @@ def checked_text(path):
     return text
 
 
-def char_vocabulary(text):
-    """The distinct characters of `text` in code-point order: the char tokenizer's ids."""
-    return "".join(sorted(set(text)))
-
-
 def make_codec(tokenizer, text, vocab=None, offset=0):
-    """The codec of `tokenizer` ("char" or "byte") for `text`; `vocab` keeps a stored mapping."""
+    """The codec of `tokenizer` ("char" or "byte") for `text`; `vocab` keeps a stored mapping, else
+    the char tokenizer's ids are the distinct characters of `text` in code-point order."""
     if tokenizer == "byte":
         return {"tokenizer": "byte", "vocab": None, "offset": offset}
-    return {"tokenizer": "char", "vocab": vocab or char_vocabulary(text), "offset": offset}
+    chars = vocab or "".join(sorted(set(text)))
+    return {"tokenizer": "char", "vocab": chars, "offset": offset}
 
 
 def vocabulary_size(codec):
