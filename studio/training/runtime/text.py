@@ -32,11 +32,9 @@ from studio.training.runtime.tokens import (
 
 def token_dtype(vocabulary):
     """The narrowest integer dtype for ids below `vocabulary`: a file's tokens are kept in it (one
-    byte a token up to 256 ids, not the 8 of int64) and widened a batch at a time (`batch_dtype`)."""
-    for dtype in (torch.uint8, torch.int16, torch.int32):
-        if vocabulary <= torch.iinfo(dtype).max + 1:
-            return dtype
-    return torch.long
+    byte a token up to 256 ids, not the 8 of int64) and widened a batch at a time (`batch_dtype`).
+    int32 holds any vocabulary: Unicode has fewer than 2**21 characters."""
+    return torch.uint8 if vocabulary <= 256 else torch.int16 if vocabulary <= 32768 else torch.int32
 
 
 class TextWindows(TensorDataset):
@@ -81,7 +79,8 @@ def read_text_windows(spec, chunk=1 << 20):
     if codec["tokenizer"] == "byte":
         ids = torch.frombuffer(bytearray(text, "utf-8"), dtype=torch.uint8)
     else:  # encoded a chunk at a time: a Python list of the whole file took 8 bytes a character more
-        ids = torch.empty(len(text), dtype=token_dtype(size))
+        dtype = token_dtype(size)
+        ids = torch.empty(len(text), dtype=dtype)
         for start in range(0, len(text), chunk):
             part = encode_text(text[start : start + chunk], codec, name)
             ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)

@@ -62,16 +62,17 @@ def make_codec(tokenizer, text, vocab=None, offset=0):
 
 def vocabulary_size(codec):
     """How many token ids the codec uses (the Embedding's num_embeddings, the head's width)."""
-    base = 256 if codec["tokenizer"] == "byte" else len(codec["vocab"])
-    return base + codec.get("offset", 0)
+    if codec["tokenizer"] == "byte":
+        return 256 + codec.get("offset", 0)
+    return len(codec["vocab"]) + codec.get("offset", 0)
 
 
 def encode_text(text, codec, where="The text"):
     """The token ids of `text`; DataProblem naming the first character the vocabulary lacks."""
-    offset = codec.get("offset", 0)
     if codec["tokenizer"] == "byte":
+        offset = codec.get("offset", 0)
         return [b + offset for b in text.encode("utf-8")]
-    index = {c: i + offset for i, c in enumerate(codec["vocab"])}
+    index = {c: i for i, c in enumerate(codec["vocab"], codec.get("offset", 0))}
     try:
         return [index[c] for c in text]
     except KeyError as e:
@@ -83,10 +84,9 @@ def encode_text(text, codec, where="The text"):
 
 def decode_tokens(ids, codec):
     """The text of token ids (ids outside the vocabulary, like padding, are left out)."""
-    offset = codec.get("offset", 0)
+    offset, vocab = codec.get("offset", 0), codec["vocab"]
     if codec["tokenizer"] == "byte":
         return bytes(i - offset for i in ids if 0 <= i - offset < 256).decode("utf-8", errors="replace")
-    vocab = codec["vocab"]
     return "".join(vocab[i - offset] for i in ids if 0 <= i - offset < len(vocab))
 
 
