@@ -3,8 +3,9 @@
 Standard library only, so the torch-free data signatures read text with the same rules as the
 reader and train.py. A `codec` is a plain dict: {"tokenizer": "char" | "byte", "vocab": the
 characters in id order (char) or None (byte: the 256 UTF-8 byte values), "offset": ids start
-here (1 where id 0 pads a CSV text)}; train.py holds it in SETTINGS, so it decodes and
-generates with the very mapping Studio trained with.
+here (1 where id 0 pads a CSV text)}; train.py holds its vocabulary in SETTINGS, so it reads
+the text with the very mapping Studio trained with, and saves the codec in weights.json, which
+--generate reads. Studio's own checks of a file (`checked_text`) stay here, out of train.py.
 """
 
 from __future__ import annotations
