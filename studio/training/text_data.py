@@ -35,7 +35,9 @@ def _stamp(path: Path) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple[dict, int]:
-    """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's."""
+    """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's. The file
+    is read behind Studio's guards (`checked_text`): every reader spec of a text is made here
+    (`text_spec`), so the runtime's reader, and train.py, read a file checked first."""
     try:
         text = checked_text(path_text)
     except DataProblem as e:
