@@ -84,7 +84,6 @@ def read_text_windows(spec, chunk=1 << 20):
         for start in range(0, len(text), chunk):
             part = encode_text(text[start : start + chunk], codec, name)
             ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)
-    del text
     data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
     shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
     return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
