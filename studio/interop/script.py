@@ -391,7 +391,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     options = [{expr: read[i][option] for expr, option in get_dataset(spec.get("kind")).spec_facts
                 if option in read[i]} for i, spec in enumerate(specs)]
     facts.update({k: v for k, v in options[0].items() if all(k in o and o[k] == v for o in options)})
-    data_keys = ("data", "val_data") if files else ()
+    data_keys = tuple(k for k in ("data", "val_data") if files and plan.get(k))  # the specs --data moves
     keep = _OPTIONS + data_keys
     functions = {"model_class": cls, "metric": fn.metric, "read": fn.read, "read_val": fn.read_val,
                  "generate": generate, "rate": fn.rate}

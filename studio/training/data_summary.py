@@ -462,9 +462,10 @@ def _parquet(out: DataSummary, settings: TrainingSettings, values: dict, base: P
 def _text(out: DataSummary, settings: TrainingSettings, values: dict, base: Path) -> None:
     from studio.training.runtime.text import read_text_windows
     from studio.training.runtime.tokens import decode_tokens
-    from studio.training.text_data import text_spec
+    from studio.training.text_data import text_signature, text_spec
 
     resolve(values.get("path"), base, "text file")
+    text_signature(values, base)  # at least one window, said in one line
     data, info = read_text_windows(text_spec(None, values, "tokens", base))
     train, val = (
         (data, None) if settings.val_split <= 0 else data.split_tail(float(settings.val_split))

@@ -163,8 +163,11 @@ def load_parquet(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tupl
 
 
 def load_text(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:
-    """A text file or a CSV with a text column (`runtime.text`), found first ("... not found")."""
+    """A text file or a CSV with a text column (`runtime.text`), found and checked first: its
+    signature says in one line what the reader would not get past (too few tokens for one window,
+    too many texts for the memory)."""
     resolve(values.get("path"), base_dir, "file")
+    kind.signature(values, base_dir)
     return getattr(text, kind.reader)(plain)
 
 

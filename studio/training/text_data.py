@@ -15,11 +15,11 @@ from typing import Any
 from studio.training.readers import absolute
 from studio.training.runtime.tables import DataProblem
 from studio.training.runtime.tokens import (
+    checked_text,
     file_name,
     label_classes,
     make_codec,
     memory_limit,
-    read_text,
     read_text_column,
     vocabulary_size,
 )
@@ -35,9 +35,11 @@ def _stamp(path: Path) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple[dict, int]:
-    """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's."""
+    """(codec, token count) of a text file; `vocab`: a kept vocabulary, else the file's. The file
+    is read behind Studio's guards (`checked_text`): every reader spec of a text is made here
+    (`text_spec`), so the runtime's reader, and train.py, read a file checked first."""
     try:
-        text = read_text(path_text)
+        text = checked_text(path_text)
     except DataProblem as e:
         raise DataError(str(e)) from None
     codec = make_codec(tokenizer, text, vocab)

@@ -11,7 +11,7 @@ from studio.training import TrainingSettings, load_data
 from studio.training.datasets import DatasetError
 from studio.training.fit_check import read_signature
 from studio.training.runtime import tables
-from studio.training.runtime.tokens import read_text
+from studio.training.runtime.tokens import checked_text
 
 
 def _within(seconds, fn):
@@ -61,7 +61,7 @@ def test_a_text_file_larger_than_the_memory_allows_is_refused_before_reading(tmp
 
     monkeypatch.setattr(tokens, "memory_limit", lambda fraction=16: 1000)
     with pytest.raises(tables.DataProblem, match="may be at most"):
-        read_text(path)
+        checked_text(path)
 
 
 def test_a_text_is_encoded_a_chunk_at_a_time_not_as_one_list_of_the_whole_file(

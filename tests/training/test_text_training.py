@@ -4,6 +4,7 @@ train.py exported from a text project."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import subprocess
@@ -135,6 +136,45 @@ def test_train_py_of_a_text_project_runs_and_reports_the_same_perplexity(tmp_pat
     run = subprocess.run([*args[:-1], "Quiz"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert run.returncode == 1 and run.stderr.startswith("The prompt has the character 'Q'")
     assert len(run.stderr.strip().splitlines()) == 1
+    # --generate reads the codec saved with the weights (weights.json), not the script's SETTINGS
+    saved = tmp_path / "script" / "weights.json"
+    info = json.loads(saved.read_text(encoding="utf-8"))
+    assert info["codec"]["vocab"] == "".join(sorted(set(TALES.read_text(encoding="utf-8"))))
+    saved.write_text(json.dumps({**info, "codec": {**info["codec"], "vocab": info["codec"]["vocab"].replace("O", "Q")}}))
+    run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert run.returncode == 1 and run.stderr.startswith("The prompt has the character 'O'"), run.stderr
+
+
+def test_train_py_of_a_text_csv_project_trains_as_studio_does(tmp_path):
+    """A CSV text column (ids from 1, 0 pads) through train.py: the same losses as `studio train`."""
+    words = ["nice", "good", "fine", "great", "awful", "bad", "poor", "dull"]
+    rows = [f"{words[i % 8]} {words[(i * 3) % 8]},{'pos' if i % 8 < 4 else 'neg'}" for i in range(64)]
+    (tmp_path / "reviews.csv").write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data = {"kind": "text_csv", "path": "reviews.csv", "text": "text", "target": "label", "length": 12}
+    vocab = len(set("".join(words) + " ")) + 1  # the characters and the padding id
+    g = Graph()
+    blocks = [g.add_block("input", name="tokens", params={"shape": [12], "dtype": "int64"}),
+              g.add_block("embedding", name="embed", params={"num_embeddings": vocab, "embedding_dim": 4}),
+              g.add_block("flatten", name="flat"), g.add_block("linear", name="head", params={"out_features": 2}),
+              g.add_block("output", name="logits")]
+    chain(g, *blocks)
+    project = tmp_path / "reviews.studio.json"
+    save_project(Project("reviews", g, {"data": data, "loss": {"name": "cross_entropy"}, "epochs": 2,
+                                        "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}}), project)
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("LOCAL_RANK", None)
+    run = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
+    assert run.returncode == 0, run.stderr
+    rows = [list(csv.DictReader(open(tmp_path / d / "metrics.csv"))) for d in ("studio", "script")]
+    assert len(rows[0]) == len(rows[1]) == 2
+    for a, b in zip(*rows, strict=True):
+        assert float(a["val_loss"]) == pytest.approx(float(b["val_loss"]), abs=1e-4)
+    info = json.loads((tmp_path / "script" / "weights.json").read_text(encoding="utf-8"))
+    assert info["codec"]["offset"] == 1 and info["class_names"] == ["neg", "pos"]
 
 
 def test_a_text_csv_checks_the_embedding_and_asks_for_a_class_loss(tmp_path):

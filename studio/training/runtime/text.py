@@ -10,6 +10,7 @@ A CSV with a text column gives token ids padded (id 0) or cut to a length, and a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -31,26 +32,21 @@ from studio.training.runtime.tokens import (
 
 def token_dtype(vocabulary):
     """The narrowest integer dtype for ids below `vocabulary`: a file's tokens are kept in it (one
-    byte a token up to 256 ids, not the 8 of int64) and widened a batch at a time (`batch_dtype`)."""
-    for dtype in (torch.uint8, torch.int16, torch.int32):
-        if vocabulary <= torch.iinfo(dtype).max + 1:
-            return dtype
-    return torch.long
+    byte a token up to 256 ids, not the 8 of int64) and widened a batch at a time (`batch_dtype`).
+    int32 holds any vocabulary: Unicode has fewer than 2**21 characters."""
+    return torch.uint8 if vocabulary <= 256 else torch.int16 if vocabulary <= 32768 else torch.int32
 
 
 class TextWindows(TensorDataset):
     """Windows over one token sequence (views of it, no copies), with the codec that maps ids
     back to text (`codec`) and the window length (`block_size`) generation crops context to.
-    The tokens may be compact (`token_dtype`); samples and batches come out as `batch_dtype`."""
+    The tokens may be compact (`token_dtype`); samples and batches come out as `batch_dtype`.
+    They make at least one window: Studio checks the count before it reads the file
+    (`text_data.text_signature`), and train.py's split (`split_tail`) checks both parts."""
 
     batch_dtype = torch.long
 
     def __init__(self, tokens, block_size, stride, codec):
-        if len(tokens) < block_size + 1:
-            raise DataProblem(
-                f"The text has {len(tokens)} tokens, too few for one window of {block_size} and "
-                "its next token; use a longer text or a smaller block size."
-            )
         windows = tokens.unfold(0, block_size + 1, stride)
         super().__init__(windows[:, :-1], windows[:, 1:])
         self.tokens, self.block_size, self.stride, self.codec = tokens, block_size, stride, codec
@@ -74,18 +70,20 @@ class TextWindows(TensorDataset):
 def read_text_windows(spec, chunk=1 << 20):
     """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
     spec["vocab"], the file's characters when not given) or "byte", windows of
-    spec["block_size"] tokens every spec["stride"] tokens."""
-    text, name = read_text(spec["path"]), file_name(spec["path"])
+    spec["block_size"] tokens every spec["stride"] tokens. The file was checked when the spec
+    was made (`tokens.checked_text`): it is read as it is."""
+    text = read_text(spec["path"])
+    name = Path(spec["path"]).name
     codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
     size = vocabulary_size(codec)
     if codec["tokenizer"] == "byte":
         ids = torch.frombuffer(bytearray(text, "utf-8"), dtype=torch.uint8)
     else:  # encoded a chunk at a time: a Python list of the whole file took 8 bytes a character more
-        ids = torch.empty(len(text), dtype=token_dtype(size))
+        dtype = token_dtype(size)
+        ids = torch.empty(len(text), dtype=dtype)
         for start in range(0, len(text), chunk):
             part = encode_text(text[start : start + chunk], codec, name)
             ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)
-    del text
     data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
     shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
     return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
@@ -136,21 +134,22 @@ def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=N
 
 
 def sample_text(model_class, settings, args):
-    """train.py --generate: the prompt continued by the weights train.py saved in --out, sampled
-    with --seed; returns 0 when it printed the text, else the one-line message for sys.exit."""
-    spec = settings["data"]
-    codec = make_codec(spec["tokenizer"], "", spec.get("vocab"))
+    """train.py --generate: the prompt continued by the weights train.py saved in --out, with the
+    codec saved beside them (weights.json), sampled with --seed; returns 0 when it printed the
+    text, else the one-line message for sys.exit."""
+    weights = Path(args.out) / "weights.pt"
     try:
+        codec = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))["codec"]
+        state = torch.load(weights, map_location="cpu", weights_only=True)
         ids = encode_text(args.generate, codec, "The prompt") or [0]
-        state = torch.load(Path(args.out) / "weights.pt", map_location="cpu", weights_only=True)
-    except DataProblem as e:  # sys.exit prints the message and exits with 1
-        return str(e)
     except FileNotFoundError:
         return f"No weights in {args.out}: train first (python train.py --out {args.out})."
+    except DataProblem as e:  # sys.exit prints the message and exits with 1
+        return str(e)
     model = model_class()
     model.load_state_dict(state)
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
-    prompt, block = torch.tensor([ids]), int(spec["block_size"])
+    prompt, block = torch.tensor([ids]), settings["data"]["block_size"]
     out = generate_tokens(model.eval(), prompt, args.tokens, block, args.temperature, generator)
     print(decode_tokens(out[0].tolist(), codec))
     return 0

@@ -3,11 +3,14 @@
 Standard library only, so the torch-free data signatures read text with the same rules as the
 reader and train.py. A `codec` is a plain dict: {"tokenizer": "char" | "byte", "vocab": the
 characters in id order (char) or None (byte: the 256 UTF-8 byte values), "offset": ids start
-here (1 where id 0 pads a CSV text)}; train.py holds it in SETTINGS, so it decodes and
-generates with the very mapping Studio trained with.
+here (1 where id 0 pads a CSV text)}; train.py holds its vocabulary in SETTINGS, so it reads
+the text with the very mapping Studio trained with, and saves the codec in weights.json, which
+--generate reads. Studio's own checks of a file (`checked_text`) stay here, out of train.py.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from studio.training.runtime.tables import (
     DataProblem,
@@ -25,12 +28,19 @@ def file_name(path):
 
 
 def read_text(path):
-    """The text of a UTF-8 file (a byte-order mark is dropped, line ends become \\n): a regular
-    file of at most 1/16 of the memory (its tokens take 8 bytes per character)."""
+    """The text of a UTF-8 file (a byte-order mark is dropped, line ends become \\n), read as it
+    is: Studio checks the file first (`checked_text`, when the reader spec is built), and a
+    training script reads the one file its project was checked with."""
+    return Path(path).read_text(encoding="utf-8-sig")
+
+
+def checked_text(path):
+    """`read_text` behind Studio's guards, each a one-sentence DataProblem: a regular file (a FIFO
+    would block the reader, /dev/zero never ends) of at most 1/16 of the memory (its tokens take
+    up to 8 bytes a character), UTF-8, not empty."""
     regular_file(path, memory_limit())
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            text = f.read()
+        text = read_text(path)
     except UnicodeDecodeError as e:
         raise DataProblem(
             f"{file_name(path)} is not UTF-8 text (byte {e.start} is not valid); save it as UTF-8."
@@ -42,30 +52,28 @@ def read_text(path):
     return text
 
 
-def char_vocabulary(text):
-    """The distinct characters of `text` in code-point order: the char tokenizer's ids."""
-    return "".join(sorted(set(text)))
-
-
 def make_codec(tokenizer, text, vocab=None, offset=0):
-    """The codec of `tokenizer` ("char" or "byte") for `text`; `vocab` keeps a stored mapping."""
+    """The codec of `tokenizer` ("char" or "byte") for `text`; `vocab` keeps a stored mapping, else
+    the char tokenizer's ids are the distinct characters of `text` in code-point order."""
     if tokenizer == "byte":
         return {"tokenizer": "byte", "vocab": None, "offset": offset}
-    return {"tokenizer": "char", "vocab": vocab or char_vocabulary(text), "offset": offset}
+    chars = vocab or "".join(sorted(set(text)))
+    return {"tokenizer": "char", "vocab": chars, "offset": offset}
 
 
 def vocabulary_size(codec):
     """How many token ids the codec uses (the Embedding's num_embeddings, the head's width)."""
-    base = 256 if codec["tokenizer"] == "byte" else len(codec["vocab"])
-    return base + codec.get("offset", 0)
+    if codec["tokenizer"] == "byte":
+        return 256 + codec.get("offset", 0)
+    return len(codec["vocab"]) + codec.get("offset", 0)
 
 
 def encode_text(text, codec, where="The text"):
     """The token ids of `text`; DataProblem naming the first character the vocabulary lacks."""
-    offset = codec.get("offset", 0)
     if codec["tokenizer"] == "byte":
+        offset = codec.get("offset", 0)
         return [b + offset for b in text.encode("utf-8")]
-    index = {c: i + offset for i, c in enumerate(codec["vocab"])}
+    index = {c: i for i, c in enumerate(codec["vocab"], codec.get("offset", 0))}
     try:
         return [index[c] for c in text]
     except KeyError as e:
@@ -77,10 +85,9 @@ def encode_text(text, codec, where="The text"):
 
 def decode_tokens(ids, codec):
     """The text of token ids (ids outside the vocabulary, like padding, are left out)."""
-    offset = codec.get("offset", 0)
+    offset, vocab = codec.get("offset", 0), codec["vocab"]
     if codec["tokenizer"] == "byte":
         return bytes(i - offset for i in ids if 0 <= i - offset < 256).decode("utf-8", errors="replace")
-    vocab = codec["vocab"]
     return "".join(vocab[i - offset] for i in ids if 0 <= i - offset < len(vocab))
 
 
