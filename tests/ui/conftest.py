@@ -45,3 +45,28 @@ def by_name(graph, name):
     b = graph.block_by_name(name)
     assert b is not None, name
     return b
+
+
+def pills_leave_counts_whole(scene) -> int:
+    """Every block's parameter count is written whole beside its pill (the learning state or
+    the cost overlay), and each pill holds its own text; returns how many pills were checked."""
+    from PySide6.QtCore import Qt
+
+    from studio.ui.canvas.items import BLOCK_WIDTH
+    from studio.ui.theme import current_theme
+
+    theme, checked = current_theme(), 0
+    fm = theme.small_metrics
+    for item in scene.blocks.values():
+        look = item.look
+        whole = look.learning or look.heat
+        if not whole or not look.count:
+            continue
+        width, text = item.pill(theme)
+        assert text in (whole, whole.split(" · ")[0], whole.split(" ")[0]), (text, whole)
+        room = min(item.layout.text_width, BLOCK_WIDTH - 8 - width - 4 - item.layout.text_left)
+        elided = fm.elidedText(look.count, Qt.TextElideMode.ElideRight, room)
+        assert elided == look.count, (look.count, whole)
+        assert fm.horizontalAdvance(text) <= width - 4, (text, width)
+        checked += 1
+    return checked

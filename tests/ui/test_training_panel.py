@@ -7,7 +7,7 @@ import pytest
 
 from studio.graph.project import load_project
 from studio.ui.canvas.items import BlockLook
-from tests.ui.conftest import EXAMPLE, by_name
+from tests.ui.conftest import EXAMPLE, by_name, pills_leave_counts_whole
 
 TINY = {"data": {"kind": "moons", "n": 200}, "epochs": 2, "batch_size": 32}
 
@@ -45,6 +45,7 @@ def test_train_runs_an_epoch_and_points_appear(window, qtbot):
     fc1 = by_name(window.doc.graph, "fc1")
     look = window.scene.blocks[fc1.id].look
     assert look.learning.startswith("∇") and look.learning_state == "ok"
+    assert pills_leave_counts_whole(window.scene) == 3  # fc1, fc2, classifier
     # try it: decision regions and a confusion matrix, computed off the GUI thread
     t.panel.try_panel.run()
     qtbot.waitUntil(lambda: t.panel.try_panel.last is not None, timeout=WAIT)

@@ -111,18 +111,18 @@ class BlockItem(QGraphicsItem):
     # --------------------------------------------------------------- painting
     def pill(self, t) -> tuple[float, str]:
         """The pill on the third line, right of the parameter count: (width, text), (0, "")
-        without one. The cost overlay's is as wide as its text, and leaves out the share (its
-        colour shows it) where both would not fit beside the count, which stays whole."""
+        without one; the learning state's (``∇9.2e-1 Δ4e-2``) or the cost overlay's
+        (``877 KB · 5%``). It is as wide as its text, and keeps only the text's first part
+        (the gradient norm; the cost without its share, which the colour shows) where the
+        whole would not fit beside the count, which stays whole."""
         look = self.look
-        if look.learning:
-            return 98.0, look.learning
-        if not look.heat:
+        text, cut = (look.learning, " ") if look.learning else (look.heat, " · ")
+        if not text:
             return 0.0, ""
         fm = t.small_metrics
         room = BLOCK_WIDTH - 8 - 4 - self.layout.text_left - fm.horizontalAdvance(look.count or "")
-        text = look.heat
         if fm.horizontalAdvance(text) + 10 > room:
-            text = text.split(" · ")[0]
+            text = text.split(cut)[0]
         return min(98.0, fm.horizontalAdvance(text) + 10.0), text
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
@@ -179,7 +179,7 @@ class BlockItem(QGraphicsItem):
         pill, pill_text = self.pill(t)  # on the third line, right of the parameter count
         pill_rect = QRectF(BLOCK_WIDTH - 8 - pill, HEADER + 5 + 2 * LINE, pill, LINE - 2)
         if look.learning:
-            self._paint_learning(p, t, look, pill_rect)
+            self._paint_learning(p, t, look, pill_rect, pill_text)
         elif look.heat:  # the cost overlay, in the same place
             self._paint_heat(p, t, look, rect, pill_rect, pill_text)
         for i, (text, tpen) in enumerate(lines):
@@ -237,14 +237,14 @@ class BlockItem(QGraphicsItem):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(text, Qt.TextElideMode.ElideRight, r.width() - 4))
 
     @staticmethod
-    def _paint_learning(p: QPainter, t, look: BlockLook, r: QRectF) -> None:
+    def _paint_learning(p: QPainter, t, look: BlockLook, r: QRectF, text: str) -> None:
         """A small pill: green learning, grey dead (no gradient), red exploding, blue frozen."""
         colour = LEARNING_COLOURS.get(look.learning_state, LEARNING_COLOURS["ok"])
         p.setPen(t.no_pen)
         p.setBrush(colour)
         p.drawRoundedRect(r, 6, 6)
         p.setPen(t.white_pen)
-        p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(look.learning, Qt.TextElideMode.ElideRight, r.width() - 4))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, t.small_metrics.elidedText(text, Qt.TextElideMode.ElideRight, r.width() - 4))
 
 
 def heat_colour(share: float) -> QColor:
