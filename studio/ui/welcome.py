@@ -7,10 +7,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +39,18 @@ class WelcomeView(QWidget):
 
     def __init__(self, recent: list[str], parent=None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        # in a scroll area: squeezed by the Training panel at 1280x720, the dock clipped the
+        # welcome text mid-line; now it scrolls, and nothing is cut
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        scroll.setWidget(inner)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(inner)
         title = QLabel("<h2>Welcome to Studio</h2>Build a PyTorch model by dragging blocks, then train or export it.")
         title.setWordWrap(True)
         layout.addWidget(title)

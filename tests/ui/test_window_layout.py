@@ -165,3 +165,47 @@ def test_the_toolbars_training_panel_button_opens_it_as_tall_as_train_does(qtbot
     assert w.training_dock.height() >= min(300, int(size[1] * 0.4))
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # and the same button closes it
     qtbot.waitUntil(lambda: not w.training_dock.isVisible(), timeout=5000)
+
+
+@pytest.mark.parametrize("size", [(1400, 860), (1280, 720)])
+def test_the_training_panel_leaves_the_canvas_its_share_with_every_view_built(qtbot, config_dir, size):
+    """The Data tab's chart and pipeline editor (362 px at least) set the whole Training panel's
+    minimum: at 1280x720 the panel took 453 px and left the canvas 220. Its column scrolls now."""
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+    from tests.ui.conftest import EXAMPLE
+
+    w = MainWindow(load_project(EXAMPLE))
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.ensure_compiler()  # the plots, Try it, Data and Compare runs are built
+    w.show_training()
+    qtbot.wait(20)
+    height = size[1]
+    assert w.training_dock.height() <= max(300, int(height * 0.48)) + 10
+    assert w.view.height() >= 0.35 * height, (w.view.height(), w.training_dock.height())
+
+
+def test_the_welcome_text_is_never_cut_when_the_training_panel_squeezes_it(qtbot, config_dir):
+    """At 1280x720 with the Training panel open, the Start dock clipped its welcome text
+    mid-line ("Build a PyTorch model by" and half a line); it scrolls now."""
+    from PySide6.QtWidgets import QLabel
+
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+    from tests.ui.conftest import EXAMPLE
+
+    w = MainWindow(load_project(EXAMPLE))
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    qtbot.waitExposed(w)
+    w.ensure_compiler()
+    w.show_training()
+    qtbot.wait(20)
+    labels = [lb for lb in w.welcome.findChildren(QLabel) if lb.text()]
+    assert any("Welcome to Studio" in lb.text() for lb in labels)
+    for label in labels:
+        assert label.height() >= label.heightForWidth(label.width()), label.text()[:40]

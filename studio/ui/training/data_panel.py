@@ -19,6 +19,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -123,11 +125,17 @@ class DataPanel(QWidget):
         self.chart = BalanceChart()
         self.editor = PipelineEditor()
         self.editor.changed.connect(self.pipeline_changed)
-        self.right = right = QWidget()
-        right_box = QVBoxLayout(right)
+        column = QWidget()
+        right_box = QVBoxLayout(column)
         right_box.setContentsMargins(0, 0, 0, 0)
         right_box.addWidget(self.chart, 1)
         right_box.addWidget(self.editor)
+        # scrolls when short: the chart and the editor's minimum (362 px) was the whole Training
+        # panel's, which left the canvas 220 px at 1280x720
+        self.right = right = QScrollArea()
+        right.setWidgetResizable(True)
+        right.setFrameShape(QFrame.Shape.NoFrame)
+        right.setWidget(column)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.views)
         split.addWidget(right)
