@@ -86,6 +86,14 @@ class PlotRange:
     def forget_y(self) -> None:
         self.state.y = None
 
+    def fit_x(self, curves: list[Curve]) -> None:
+        """A run ended: the step axis ends at its last step (it had grown x1.5 ahead of the
+        data, and the learning-rate plot, drawn less often, could end 40% past the run)."""
+        x_hi = max((c.x_max for c in curves), default=-math.inf)
+        if self.state.managed and math.isfinite(x_hi) and x_hi > 0:
+            self.state.x_max = x_hi
+            self.plot.vb.setXRange(0.0, x_hi, padding=0.02)
+
     def update(self, curves: list[Curve]) -> None:
         x_range, y_range = self.state.update(curves, self.plot.ctrl.logYCheck.isChecked())
         if x_range is not None:
@@ -294,6 +302,9 @@ class TrainingPlots(QWidget):
                     break
         if drew:
             self.frames += 1
+        if everything:  # the run ended: the step axes end where it did
+            for rng, curves in (self.ranges[0], self.ranges[3]):
+                rng.fit_x(curves)
 
     def _draw(self, rng: PlotRange, curves: list[Curve]) -> bool:
         changed = False
