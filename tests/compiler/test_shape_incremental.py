@@ -305,3 +305,130 @@ def test_the_first_wire_removed_finds_each_blocks_way_of_answering_kept(monkeypa
     assert asked == []
     _assert_equals_full(g, analysis)
     analysis.close()
+
+
+class _Spy(dict):
+    """A dict that notes each key asked for with ``get``."""
+
+    def __init__(self, items, asked: list) -> None:
+        super().__init__(items)
+        self.asked = asked
+
+    def get(self, key, default=None):
+        self.asked.append(key)
+        return super().get(key, default)
+
+
+def test_the_first_wire_removed_anywhere_takes_the_pieces_below_it_whole():
+    """A fresh analysis keeps the graph's pieces between cuts (``studio.compiler.pieces``): the
+    first wire removed takes each plain piece below it at once. Removing any one wire first, in
+    a fresh analysis each time, equals a full analysis; and the pieces are what let most blocks
+    go unknown without the walk (below an upper wire, more than half of them)."""
+    g = _units(9)
+    wires = sorted(g.edges)
+    taken_whole = []
+    for eid in wires[::2]:
+        analysis = Analysis(g)
+        assert analysis._pieces
+        pieces = dict(analysis._pieces)  # (as found, before the edit drops any)
+        used: list = []
+        analysis._pieces = _Spy(analysis._pieces, used)
+        pos = g.topology().positions
+        edge = g.edges[eid]
+        g.disconnect(eid)
+        changed = analysis.refresh()
+        _assert_equals_full(g, analysis)
+        whole = sum(
+            len(pieces[k].plain) + len(pieces[k].merges) for k in used if pieces.get(k) is not None
+        )
+        if pos[edge.dst] * 3 < len(pos) and len(changed) > 20:
+            taken_whole.append(whole / len(changed))
+        g.insert_edge(edge)
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+        analysis.close()
+    assert taken_whole and min(taken_whole) > 0.5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_edits_after_the_pieces_are_found_again_equal_a_full_analysis(seed):
+    """The pieces are found after each full analysis and dropped piece by piece by edits (a
+    wire into or out of a block inside one, its parameters, a block removed); a wire removed
+    above them after random edits (each refreshed) equals a full analysis, also when the
+    pieces were found again in the middle of the edits."""
+    rng = random.Random(100 + seed)
+    g = _units(10)
+    history = History(g)
+    analysis = Analysis(g)
+    removed: list = []
+    for step in range(30):
+        if step % 10 == 5:
+            analysis.invalidate()  # found again, with the graph as it is now
+            analysis.refresh()
+        _apply(history, _random_command(rng, g, removed))
+        analysis.refresh()
+        pos = g.topology().positions
+        upper = [e for e in sorted(g.edges) if pos[g.edges[e].dst] * 3 < len(pos)]
+        if not upper:
+            continue
+        edge = g.edges[rng.choice(upper)]
+        g.disconnect(edge.id)
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+        g.insert_edge(edge)
+        analysis.refresh()
+        _assert_equals_full(g, analysis)
+    analysis.close()
+
+
+def _each_edit_inside_a_piece(g: Graph):
+    """Edits that change what a piece holds, each as a function of the graph: a wire from
+    inside it to a new block, a merge given a third input, that input wired from outside, a
+    block inside removed."""
+    linears = [b.id for b in g.blocks.values() if b.type == "linear"]
+    adds = [b.id for b in g.blocks.values() if b.type == "add"]
+    mid_linear, mid_add = linears[len(linears) // 2], adds[len(adds) // 2]
+
+    def wire_out_to_a_new_block():
+        new = g.add_block("relu")
+        g.connect(mid_linear, "out", new.id, "in")
+        return new.id
+
+    def a_third_input():
+        g.set_params(mid_add, {"inputs": 3})
+        return mid_add
+
+    def the_third_input_wired_from_outside():
+        g.set_params(mid_add, {"inputs": 3})
+        side = g.add_block("parameter", params={"shape": [1, 16], "init": "ones"})
+        g.connect(side.id, "out", mid_add, "in3")
+        return mid_add
+
+    def a_block_inside_removed():
+        g.remove_block(mid_linear)
+        return mid_add
+
+    return [
+        wire_out_to_a_new_block,
+        a_third_input,
+        the_third_input_wired_from_outside,
+        a_block_inside_removed,
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_an_edit_inside_a_piece_drops_it(case):
+    """After each edit that changes what a piece holds (see ``_each_edit_inside_a_piece``), a
+    wire removed above it makes the blocks the edit changed unknown as a full analysis does."""
+    g = _units(9)
+    analysis = Analysis(g)
+    edit = _each_edit_inside_a_piece(g)[case]
+    watched = edit()
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    first = next(b.id for b in g.blocks.values() if b.type == "linear")
+    g.disconnect(g.wires_into(first)[0].id)
+    analysis.refresh()
+    _assert_equals_full(g, analysis)
+    assert analysis.block_info(watched).out_shapes == (None,)
+    analysis.close()
