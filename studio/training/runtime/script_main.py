@@ -70,13 +70,13 @@ def train_batches(data, s, device, rank, world_size, generator):
 
         return epoch_batches, math.ceil(n / world_size / s["batch_size"])
     sampler = DistributedSampler(data, shuffle=s["shuffle"], seed=s["seed"]) if world_size > 1 else None
-    batches = BatchSampler(sampler, s["batch_size"], drop_last=False) if sampler else EpochBatches(
+    batches = BatchSampler(sampler, s["batch_size"], drop_last=False) if sampler is not None else EpochBatches(
         len(data), s["batch_size"], shuffle, generator)
     loader = DataLoader(data, batch_sampler=batches, num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
 
     def loader_batches(epoch):
-        if sampler:
+        if sampler is not None:
             sampler.set_epoch(epoch)  # a new shuffle each epoch, the same in every process
         return on_device(loader, device)
 
@@ -131,13 +131,14 @@ class ScriptHooks:
         hits, n = self.metric(logits.detach(), y).sum().float(), len(y)
         self.steps.append(torch.stack([loss.detach().float() * n, hits, hits.new_tensor(n)]))
 
-    def epoch_sums(self, epoch):  # one read-back from the device per epoch
-        self.epoch_steps, self.steps = torch.stack(self.steps), []
+    def epoch_sums(self, epoch):  # one read-back from the device per epoch, summed in float64
+        self.epoch_steps, self.steps = torch.stack(self.steps).cpu().double(), []
         return self.reduce(self.epoch_steps.sum(0))
 
     def reduce(self, sums):
-        """The `sums` (a tensor on the device) over the DistributedDataParallel processes, as numbers."""
+        """The `sums` (a tensor) over the DistributedDataParallel processes, as numbers."""
         if dist.is_initialized():
+            sums = sums.to(self.device)  # nccl sums on the GPU
             dist.all_reduce(sums)  # DDP: the sum over all processes, in each
         return sums.tolist()
 
@@ -173,9 +174,8 @@ def save_weights(net, path, info=None):
 
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
-    state = [part.state_dict() for part in (net, optimizer)]
-    state += [progress, torch.get_rng_state(), generator.get_state()]
-    torch.save(state, path.with_suffix(".tmp"))
+    state = [net.state_dict(), optimizer.state_dict(), progress]
+    torch.save([*state, torch.get_rng_state(), generator.get_state()], path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
 
 
