@@ -406,8 +406,8 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
     generators = [name for names in generators for name in names]
     sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
-    sources = [script_trim.prune(source, {}) for source in
-               script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)]
+    sources = script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)
+    sources = [script_trim.prune(source, {}) for source in script_trim.unused_parameters(sources)]
     main = next(s for s in sources if s.startswith("def main("))
     sources.remove(main)
     imports = _script_imports([main, *sources])

@@ -273,7 +273,15 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
 
 def _unread_items(node: ast.stmt, read: set[str], source: str) -> str | None:
     """``a, b = x, y`` without the names nothing in the function reads (`read`: the names it
-    reads; their values call nothing), as text; None when there is none to take out."""
+    reads; their values call nothing), as text; None when there is none to take out. From one
+    value that unpacks (``batches, steps = f()``), the names nothing reads become ``_``."""
+    if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
+            and not isinstance(node.value, ast.Tuple) and node.lineno == node.end_lineno
+            and all(isinstance(t, ast.Name) for t in node.targets[0].elts)):
+        names = [t.id if t.id in read or t.id == "_" else "_" for t in node.targets[0].elts]
+        if names == [t.id for t in node.targets[0].elts] or set(names) == {"_"}:
+            return None
+        return ", ".join(names) + " = " + ast.get_source_segment(source, node.value)
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
             and isinstance(node.value, ast.Tuple) and len(node.targets[0].elts) == len(node.value.elts)
             and node.lineno == node.end_lineno):
@@ -500,6 +508,9 @@ def unused_methods(sources: list[str]) -> list[str]:
                        and isinstance(n.targets[0], ast.Attribute) and ast.unparse(n.targets[0].value) == "self"
                        and n.targets[0].attr not in loaded and n.targets[0].attr not in strings
                        and not any(isinstance(x, ast.Call) for x in ast.walk(n.value))]  # self.x = None
+            for node in (init.body if init else []):  # self.a, self.b = a, b: the items nothing reads
+                if node not in unused and (text := _unread_attributes(node, loaded | strings, source)):
+                    lines[node.lineno - 1 : node.end_lineno] = [text]
             for node in sorted(unused, key=lambda n: n.lineno, reverse=True):
                 owner = cls.body if node in cls.body else init.body
                 if len(owner) <= 1:
@@ -511,6 +522,134 @@ def unused_methods(sources: list[str]) -> list[str]:
                 lines[first - 1 : node.end_lineno] = []
         kept.append("".join(lines))
     return kept
+
+
+def _unread_attributes(node: ast.stmt, read: set[str], source: str) -> str | None:
+    """The line of ``self.a, self.b = a, b`` without the items whose attribute nothing reads
+    (a value with a call stays), or None when it keeps them all or would keep none."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
+            and isinstance(node.value, ast.Tuple) and len(node.targets[0].elts) == len(node.value.elts)
+            and node.lineno == node.end_lineno):
+        return None
+    pairs = list(zip(node.targets[0].elts, node.value.elts, strict=True))
+    kept = [(t, v) for t, v in pairs if not (
+        isinstance(t, ast.Attribute) and ast.unparse(t.value) == "self" and t.attr not in read
+        and not any(isinstance(x, ast.Call) for x in ast.walk(v)))]
+    if len(kept) in (0, len(pairs)):
+        return None
+    indent = " " * node.col_offset
+    targets = ", ".join(ast.get_source_segment(source, t) for t, _ in kept)
+    values = ", ".join(ast.get_source_segment(source, v) for _, v in kept)
+    return f"{indent}{targets} = {values}\n"
+
+
+def unused_parameters(sources: list[str]) -> list[str]:
+    """`sources` without the parameters their functions (and plain classes' ``__init__``) no
+    longer read, and without the arguments the calls give them, when each use of the function
+    is a plain call (or a ``functools.partial`` that binds it) whose argument there has no call
+    in it: what trimming left unread, e.g. ``evaluate(..., float_targets=False)`` in a script
+    with integer targets. Every call loses the same position, so the rest stay aligned."""
+    while True:
+        step = _unused_parameter_step(sources)
+        if step is None:
+            return sources
+        sources = step
+
+
+def _unused_parameter_step(sources: list[str]) -> list[str] | None:
+    trees = [pyast.parse(source) for source in sources]
+    functions = {}  # name -> (index, FunctionDef whose parameters the calls give, skip self)
+    for i, tree in enumerate(trees):
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                functions[node.name] = (i, node, 0)
+            elif isinstance(node, ast.ClassDef) and not node.bases and not node.decorator_list:
+                init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+                if init is not None:
+                    functions[node.name] = (i, init, 1)
+    calls: dict[str, list] = {}  # name -> [(index, Call, offset of the first parameter's argument)]
+    plain = set()
+    for i, tree in enumerate(trees):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
+                calls.setdefault(node.func.id, []).append((i, node, 0))
+                plain.add(id(node.func))
+            elif (isinstance(node, ast.Call) and ast.unparse(node.func) == "functools.partial" and node.args
+                  and isinstance(node.args[0], ast.Name) and node.args[0].id in functions):
+                calls.setdefault(node.args[0].id, []).append((i, node, 1))
+                plain.add(id(node.args[0]))
+    escaped = {n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in plain}
+    for name, (i_def, function, skip) in functions.items():
+        args = function.args
+        if name in escaped or args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            continue
+        names = [a.arg for a in args.args][skip:]
+        read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+        for position, param in enumerate(names):
+            if param in read:
+                continue
+            edits = []  # (source index, node to cut out of its call)
+            for i_call, call, offset in calls.get(name, []):
+                given = call.args[offset:]
+                if (any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+                        or (offset and position >= len(given) and param not in {k.arg for k in call.keywords})):
+                    edits = None  # a partial leaving it to its caller: the positions there would shift
+                    break
+                if position < len(given):  # every call loses the same position: the rest stay aligned
+                    edits.append((i_call, given[position]))
+                edits += [(i_call, k) for k in call.keywords if k.arg == param]
+            if edits is None or any(isinstance(x, ast.Call) for _, node in edits for x in ast.walk(node)):
+                continue
+            out = list(sources)
+            for i_call, node in sorted(edits, key=lambda e: (e[0], e[1].lineno, e[1].col_offset), reverse=True):
+                out[i_call] = _cut_argument(out[i_call], node)
+            out[i_def] = _cut_argument(out[i_def], _parameter_node(out[i_def], name, param))
+            try:
+                for text in out:
+                    pyast.parse(text)
+            except SyntaxError:
+                continue
+            return out
+    return None
+
+
+def _parameter_node(source: str, name: str, param: str) -> ast.AST:
+    """The node of `param` (with its default) in the signature of `name` in `source`."""
+    for node in ast.walk(pyast.parse(source)):
+        owner = node
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            owner = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+        elif not (isinstance(node, ast.FunctionDef) and node.name == name):
+            continue
+        args = owner.args
+        index = [a.arg for a in args.args].index(param)
+        first_default = len(args.args) - len(args.defaults)
+        arg = args.args[index]
+        if index >= first_default:  # `dtype=None`: the name through its default
+            default = args.defaults[index - first_default]
+            return ast.Tuple([arg, default], lineno=arg.lineno, col_offset=arg.col_offset,
+                             end_lineno=default.end_lineno, end_col_offset=default.end_col_offset)
+        return arg
+    raise LookupError(param)
+
+
+def _cut_argument(source: str, node: ast.AST) -> str:
+    """`source` without the argument or parameter `node` (from its start to its end) and the
+    comma and space before it (or after it, when it is the first)."""
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line.encode()))
+    data = source.encode()
+    start = offsets[node.lineno - 1] + node.col_offset
+    end = offsets[node.end_lineno - 1] + node.end_col_offset
+    before = data[:start].rstrip()
+    if before.endswith(b","):
+        return (before[:-1] + data[end:]).decode()
+    after = data[end:].lstrip()
+    if after.startswith(b","):
+        after = after[1:].lstrip()
+    return (data[:start] + after).decode()
 
 
 def settings_keys(source: str) -> set:

@@ -140,7 +140,7 @@ class LRSchedule:
             return
         if self.monitor.bad_epochs > self.patience:
             self.scale *= self.factor
-            self.monitor.bad_epochs = 0
+            self.monitor.state["bad_epochs"] = 0
             self._apply()
 
     @property

@@ -31,7 +31,7 @@ from studio.training.optim import make_loss, make_optimizer, optimizer_descripti
 from studio.training.plan import loop_plan
 from studio.training.runtime import schedules
 from studio.training.runtime.balance import sample_weights, weigh_classes
-from studio.training.runtime.fit import Hooks, Progress, fit
+from studio.training.runtime.fit import Hooks, fit, new_progress
 from studio.training.runtime.script_main import save_weights
 from studio.training.runtime.targets import standardized_targets
 from studio.training.runtime.threads import choose_threads
@@ -85,7 +85,7 @@ class Trainer(Hooks):
         #: opt-in: train through torch.compile (the first steps compile; pays for long runs of
         #: models with many small kernels); the weights stay those of `model`
         self.compile = compile
-        self.progress: Progress | None = None
+        self.progress: dict | None = None  # where the run stands (`fit.new_progress`)
 
     # public controls (thread-safe) -----------------------------------------------------------
 
@@ -128,7 +128,7 @@ class Trainer(Hooks):
             if status == "early_stopped":
                 message = (
                     f"Stopped early after epoch {self.epoch}: {self._result.monitor} did not improve "
-                    f"for {s.early_stopping.patience} epochs (best {self.monitor.best:.4g} at epoch {self.monitor.best_epoch})."
+                    f"for {s.early_stopping.patience} epochs (best {self.progress['best']:.4g} at epoch {self.progress['best_epoch']})."
                 )
         except _StopRun:
             status, message = "stopped", f"Stopped by request after {self.epoch} epoch(s), step {self.step}."
@@ -189,7 +189,7 @@ class Trainer(Hooks):
         self.metrics = StepMetrics(s.loss.name)
         self.metric = metric_function(s.loss.name)
         monitor = self._result.monitor
-        self.progress = Progress(self.plan)  # epochs, steps, best checkpoint, early stop, plateau
+        self.progress = new_progress(self.plan)  # epochs, steps, best checkpoint, early stop, plateau
         self.check_batch()
         if resume_from:
             self._restore(checkpoints.load(resume_from))
@@ -221,7 +221,7 @@ class Trainer(Hooks):
 
     @property
     def epoch(self) -> int:
-        return self.progress.epoch if self.progress else 0
+        return self.progress["epoch"] if self.progress else 0
 
     @property
     def step(self) -> int:
@@ -229,19 +229,14 @@ class Trainer(Hooks):
 
     @property
     def history(self) -> list[dict]:
-        return self.progress.history if self.progress else []
-
-    @property
-    def monitor(self):
-        """The monitored metric's best value and epoch (`best`, `best_epoch`), or None."""
-        return self.progress
+        return self.progress["history"] if self.progress else []
 
     # the loop: the runtime's fit, with this trainer as its hooks -----------------------------
 
     def _fit(self) -> str:
         s = self.settings
-        self._run_t0, self._run_steps0 = time.perf_counter(), self.progress.step
-        self._reported_step = self.progress.step
+        self._run_t0, self._run_steps0 = time.perf_counter(), self.progress["step"]
+        self._reported_step = self.progress["step"]
         self._report_every, self._report_seconds = s.report_every, float(s.report_seconds)
         # steps between reports: a few at first (the window shows the run start at once), then
         # as many as take about report_seconds
@@ -257,9 +252,8 @@ class Trainer(Hooks):
         model = torch.compile(self.model) if self.compile else self.model  # shares the parameters
         if getattr(self.data, "target_scale", None):  # regression: learn (y - mean) / std, report in the data's units
             model, self.loss_fn = standardized_targets(model, self.loss_fn, self.data.target_scale, device)
-        self.steps_per_epoch = len(train)
         status = fit(model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.rate,
-                     validation)
+                     validation, len(train))
         if status == "nan":
             raise _NonFinite(self.step, self.epoch + 1, len(train), self._nan_value)
         return status
@@ -373,7 +367,7 @@ class Trainer(Hooks):
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler else {},
-            **self.progress.state_dict(),  # epoch, step, history, best, bad epochs, plateau
+            **self.progress,  # epoch, step, history, best, bad epochs, plateau
             "rng": checkpoints.rng_state(*self._generators()),
             "settings": self.settings.to_dict(),
             # what the outputs mean (`runtime.targets.save_output_info`): plain lists, weights_only-safe
@@ -404,12 +398,17 @@ class Trainer(Hooks):
         if "plateau" not in st and "schedule" in st:  # written before the loop moved to the runtime
             st = {**st, "scale": st["schedule"]["scale"], "plateau": st["schedule"]}
         try:
-            self.progress.load_state_dict(st)
+            self.progress.update({key: st[key] for key in ("epoch", "step", "scale", "history", "best", "bad_epochs")})
         except KeyError as e:
             raise checkpoints.CheckpointError(
                 f"The checkpoint was written by an older Studio (no {e.args[0]!r}); start a new run."
             ) from e
-        self._reported_step = self.progress.step
+        self.progress["best_epoch"] = st.get("best_epoch")  # not in checkpoints of Studio 0.1's first runs
+        if "plateau" in self.progress and st.get("plateau"):
+            saved = st["plateau"]
+            self.progress["plateau"] = {"best": saved["best"], "best_epoch": saved.get("best_epoch"),
+                                        "bad_epochs": int(saved["bad_epochs"])}
+        self._reported_step = self.progress["step"]
         checkpoints.set_rng_state(st["rng"], *self._generators())
 
     def _checkpoint(self, improved: bool) -> None:
@@ -440,8 +439,8 @@ class Trainer(Hooks):
     def _fill_result(self, status: str, message: str) -> RunResult:
         r = self._result
         r.status, r.message, r.history = status, message, list(self.history)
-        monitor = getattr(self, "monitor", None)
-        r.best_epoch, r.best_value = (monitor.best_epoch, monitor.best) if monitor else (None, None)
+        progress = self.progress or {}
+        r.best_epoch, r.best_value = progress.get("best_epoch"), progress.get("best")
         r.checkpoint_dir = self.out_dir / "checkpoints" if self.out_dir and self.history else None
         return r
 

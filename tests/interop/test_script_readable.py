@@ -74,11 +74,15 @@ def test_a_script_holds_only_the_code_its_project_runs():
     # perplexity and generation lines (320/348/586); then the best value kept by Progress (no
     # Monitor without early stopping or a plateau), validation batches and choose_device written
     # in main, the split, --resume and the checkpoint shorter, token batches widened in
-    # tensor_batches and one data_file per spec (319/347/584); the issue's targets are 200, 250, 350
-    assert counts["mlp_classifier"] <= 280, counts
-    assert counts["shapes_cnn"] <= 308 and counts["tiny_gpt"] <= 537, counts
-    assert counts["residual_network"] <= 326 and counts["shapes_resnet"] <= 354, counts
-    assert counts["transfer_learning"] <= 315, counts
+    # tensor_batches and one data_file per spec (319/347/584); then where the run stands kept as
+    # a plain dict (no Progress class), torchrun's rank read from its environment and each
+    # process's share cut from one order, the parameters trimming left unread taken out, the
+    # fresh progress written in main, the hooks' on_step returning nothing and the checkpoint
+    # in three lines (280/308/537); the issue's targets are 200, 250, 350
+    assert counts["mlp_classifier"] <= 266, counts
+    assert counts["shapes_cnn"] <= 294 and counts["tiny_gpt"] <= 523, counts
+    assert counts["residual_network"] <= 312 and counts["shapes_resnet"] <= 340, counts
+    assert counts["transfer_learning"] <= 301, counts
 
 
 def _script_namespace(project: Path) -> tuple[str, dict]:
@@ -130,7 +134,8 @@ def test_resume_continues_exactly_where_the_checkpoint_stopped(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(script_source(load_project(project))[0])
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    env.pop("LOCAL_RANK", None)
+    for torchrun in ("LOCAL_RANK", "RANK", "WORLD_SIZE"):
+        env.pop(torchrun, None)
 
     def run(*args):
         done = subprocess.run([sys.executable, str(script), "--device", "cpu", *args], capture_output=True,
@@ -146,3 +151,11 @@ def test_resume_continues_exactly_where_the_checkpoint_stopped(tmp_path):
     resumed = torch.load(tmp_path / "part" / "weights.pt", weights_only=True)
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     assert (tmp_path / "part" / "best.pt").exists()
+    # a checkpoint of Studio 0.1's first train.py (a tuple; no "best_epoch") goes on alike
+    run("--epochs", "1", "--out", "old")
+    net, optimizer, progress, rng, generator = torch.load(tmp_path / "old" / "checkpoint.pt", weights_only=True)
+    del progress["best_epoch"]
+    torch.save((net, optimizer, progress, rng, generator), tmp_path / "old" / "checkpoint.pt")
+    run("--epochs", "3", "--out", "old", "--resume", str(tmp_path / "old" / "checkpoint.pt"))
+    old = torch.load(tmp_path / "old" / "weights.pt", weights_only=True)
+    assert all(torch.equal(whole[k], old[k]) for k in whole)

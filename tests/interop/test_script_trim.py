@@ -9,7 +9,9 @@ from studio.interop.script_trim import (
     _constant_operand,
     call_facts,
     inline_single_calls,
+    prune,
     unused_methods,
+    unused_parameters,
 )
 
 
@@ -156,3 +158,47 @@ def test_a_partial_that_binds_every_parameter_is_a_call_and_a_comprehensions_nam
     exec(inlined[0], after)
     data = [(1, 2), (3, 4)]
     assert before["main"](data) == after["main"](data) == ([2, 4], [(1, 2), (3, 4)])
+
+
+def test_a_parameter_nothing_reads_goes_with_the_arguments_every_call_gives_it():
+    sources = [
+        "def batches(tensors, size, order=None, dtype=None):\n    return tensors[:size], order\n",
+        "def main():\n    a = batches(t, 4, None, None)\n"
+        "    b = functools.partial(batches, t, 4, None, dtype=None)\n    return a, b\n",
+        "class Hooks:\n    def __init__(self, metric, steps):\n        self.metric = metric\n",
+        "def run(model, rate, validation=None):\n    return model, validation\n",
+        "def use():\n    return run(m, None, v), Hooks(hits, 12)\n",
+    ]
+    out = unused_parameters(sources)
+    assert out[0].startswith("def batches(tensors, size, order=None):")
+    assert "batches(t, 4, None)" in out[1] and "functools.partial(batches, t, 4, None)" in out[1]
+    assert "def __init__(self, metric):" in out[2]
+    assert out[3].startswith("def run(model, validation=None):")  # from the middle: all calls shift alike
+    assert "run(m, v), Hooks(hits)" in out[4]
+    for text in out:
+        pyast.parse(text)
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "def use():\n    f = run\n    return f(m, None)\n",  # passed as a value: its calls are unknown
+        "def use():\n    return run(m, make_rate())\n",  # the argument calls something: it stays
+        "def use():\n    return functools.partial(run, m)\n",  # its caller gives the rest
+    ],
+)
+def test_a_parameter_stays_where_cutting_it_could_change_a_call(caller):
+    source = "def run(model, rate=None):\n    return model\n"
+    assert unused_parameters([source, caller]) == [source, caller]
+
+
+def test_a_name_nothing_reads_from_an_unpacked_call_becomes_an_underscore():
+    source = "def main():\n    batches, steps = make(data)\n    return batches\n"
+    assert prune(source, {}) == "def main():\n    batches, _ = make(data)\n    return batches\n"
+
+
+def test_an_attribute_nothing_reads_goes_from_a_tuple_assignment_in_init():
+    source = ("class Hooks:\n    def __init__(self, a, b):\n        self.a, self.b, self.c = a, b, []\n\n"
+              "    def on_step(self):\n        return self.a + self.c\n")
+    out = unused_methods([source, "h = Hooks(1, 2)\nh.on_step()\n"])[0]
+    assert "        self.a, self.c = a, []\n" in out and "self.b" not in out

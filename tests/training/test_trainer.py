@@ -90,6 +90,31 @@ def test_resume_continues_the_same_curve(tmp_path, schedule):
         assert torch.equal(p, q)
 
 
+@pytest.mark.parametrize("schedule", ["none", "reduce_on_plateau"])
+def test_a_checkpoint_of_an_older_studio_resumes_on_the_same_curve(tmp_path, schedule):
+    """Where the run stands is a plain dict now; a checkpoint written by `Progress.state_dict()`
+    (a "plateau" of None without a plateau schedule) and one of Studio 0.1's first runs (no
+    "best_epoch", in the run or in the plateau's record) resume as a new one does."""
+    plateau = {"patience": 0} if schedule == "reduce_on_plateau" else {}
+    s = lambda epochs: make_settings(epochs=epochs, schedule={"name": schedule, **plateau})  # noqa: E731
+    straight, _ = _train(s(4))
+    _train(s(2), out_dir=tmp_path)
+    path = tmp_path / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    assert ("plateau" in state) == (schedule == "reduce_on_plateau")
+    del state["best_epoch"]
+    if "plateau" in state:
+        del state["plateau"]["best_epoch"]
+    else:
+        state["plateau"] = None
+    torch.save(state, path)
+    resumed, _ = _train(s(4), resume=path)
+    assert resumed.status == "completed"
+    assert _timeless(resumed.history) == _timeless(straight.history)
+    # the epoch of a best found before the checkpoint is unknown; a later one is recorded
+    assert resumed.best_epoch == (straight.best_epoch if straight.best_epoch > 2 else None)
+
+
 def test_resume_with_more_epochs_constant_rate(tmp_path):
     straight, _ = _train(make_settings(epochs=4))
     _train(make_settings(epochs=2), out_dir=tmp_path)

@@ -17,7 +17,7 @@ import torch
 
 from studio.training.runtime.loop import evaluate
 from studio.training.runtime.metrics import with_perplexity
-from studio.training.runtime.schedules import Monitor, learning_rate, record, set_learning_rate
+from studio.training.runtime.schedules import learning_rate, record, set_learning_rate
 
 
 class Hooks:
@@ -31,54 +31,43 @@ class Hooks:
         return False
 
     def on_step(self, loss, logits, y):
-        """After each optimizer step (the values still on the device); True stops the run."""
+        """After each optimizer step (the values still on the device); True stops the run
+        (None, as a hook that returns nothing, goes on)."""
         return False
 
     def epoch_sums(self, epoch):
         """(loss sum, metric sum, samples) of the epoch's training steps, over all processes."""
         raise NotImplementedError
 
-    def reduce(self, *values):
-        """The sums of `values` over all processes (one process: the values themselves)."""
-        return values
+    def reduce(self, sums):
+        """The `sums` (a tensor) over all processes, as numbers (one process: its own)."""
+        return sums.tolist()
 
     def on_epoch_end(self, epoch, metrics, improved):
         """After each epoch; `improved`: the monitored metric is the best so far."""
 
 
-class Progress:
-    """Where a run stands: epochs and steps done, the plateau's rate multiplier, the best value
-    of the monitored metric, its epoch and the epochs since (early stopping's count), and each
-    epoch's metrics. A checkpoint saves it (`state_dict`), so a resumed run goes on exactly where
-    it stopped."""
-
-    def __init__(self, plan):
-        self.epoch, self.step, self.scale, self.history = 0, 0, 1.0, []
-        self.best, self.best_epoch, self.bad_epochs = None, None, 0  # the monitored metric's
-        self.plateau = Monitor(plan["mode"]) if plan["plateau"] else None  # reduce-on-plateau's
-
-    def state_dict(self):
-        state = dict(vars(self))
-        if self.plateau is not None:
-            state["plateau"] = self.plateau.state_dict()
-        return state
-
-    def load_state_dict(self, state):
-        self.best_epoch = state.get("best_epoch")  # not in checkpoints of Studio 0.1's first runs
-        for key in ("epoch", "step", "scale", "history", "best", "bad_epochs"):
-            setattr(self, key, state[key])
-        if self.plateau is not None and state.get("plateau"):
-            self.plateau.load_state_dict(state["plateau"])
+def new_progress(plan):
+    """Where a new run stands, as a plain dict a checkpoint saves as it is (a resumed run
+    `update`s it with the saved one and goes on exactly where it stopped): epochs and steps done,
+    the plateau's rate multiplier, each epoch's metrics, the best value of the monitored metric,
+    its epoch and the epochs since (early stopping's count); with a plateau schedule, its own
+    best and count under "plateau"."""
+    progress = {"epoch": 0, "step": 0, "scale": 1.0, "history": []}  # where the run stands
+    progress.update(best=None, best_epoch=None, bad_epochs=0)  # the monitored metric's
+    if plan["plateau"]:  # reduce-on-plateau's own record
+        progress["plateau"] = {"best": None, "best_epoch": None, "bad_epochs": 0}
+    return progress
 
 
-def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validation=None):
+def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validation=None, steps_per_epoch=1):
     """Train `model` for plan["epochs"] from `progress`; the status: "completed", "early_stopped",
     "stopped" (a hook asked) or "nan" (the loss stopped being a number).
 
-    `batches(epoch)` gives the epoch's (x, y) batches on the device, `validation()` the
-    validation batches; `rate` is the runtime function the schedule names; `hooks` also holds
-    mixed precision's `autocast` context and fp16 `scaler`, the `metric` function the loss names,
-    the `device` and the `steps_per_epoch`.
+    `batches(epoch)` gives the epoch's (x, y) batches on the device (`steps_per_epoch` of
+    them: the schedules count steps), `validation()` the validation batches; `rate` is the
+    runtime function the schedule names; `hooks` also holds mixed precision's `autocast` context
+    and fp16 `scaler`, the `metric` function the loss names and the `device`.
     """
     epochs, name, clip = plan["epochs"], plan["metric_name"], plan["grad_clip"]
     schedule, float_targets = plan["schedule"], plan["float_targets"]
@@ -88,10 +77,10 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
     if every_step or plan["plateau"]:  # the rate of the step the run starts from
         group = optimizer.param_groups[0]
         base = group.setdefault("initial_lr", group["lr"])  # as torch's schedulers
-        steps = hooks.steps_per_epoch
-        set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale))
+        steps = steps_per_epoch
+        set_learning_rate(optimizer, learning_rate(progress["step"], base, schedule, rate, steps, epochs, progress["scale"]))
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    for epoch in range(progress.epoch + 1, epochs + 1):
+    for epoch in range(progress["epoch"] + 1, epochs + 1):
         if hooks.on_epoch_start(epoch):
             return "stopped"
         start = time.perf_counter()
@@ -115,9 +104,9 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
                     torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
                 scaler.step(optimizer)
                 scaler.update()
-            progress.step += 1
+            progress["step"] += 1
             if every_step:
-                lr = learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale)
+                lr = learning_rate(progress["step"], base, schedule, rate, steps, epochs, progress["scale"])
                 set_learning_rate(optimizer, lr)
             if hooks.on_step(loss, logits, y):
                 return "stopped"
@@ -134,24 +123,25 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
             metrics = with_perplexity(metrics)
         lr, speed = optimizer.param_groups[0]["lr"], count / seconds if seconds > 0 else 0.0
         metrics.update(lr=lr, samples_per_s=speed, seconds=time.perf_counter() - start)
-        progress.epoch = epoch
-        progress.history.append(metrics)
+        progress["epoch"] = epoch
+        progress["history"].append(metrics)
         value = metrics.get(plan["monitor"])
-        if plan["plateau"] and reduce_on_plateau(progress, value, schedule):
-            set_learning_rate(optimizer, learning_rate(progress.step, base, schedule, rate, steps, epochs, progress.scale))
+        if plan["plateau"] and reduce_on_plateau(progress, value, schedule, plan["mode"]):
+            set_learning_rate(optimizer, learning_rate(progress["step"], base, schedule, rate, steps, epochs, progress["scale"]))
         stop = plan["early_stopping"]
         min_delta = stop.get("min_delta", 0.0) if stop else None  # None: no count of bad epochs
         improved = record(progress, value, epoch, plan["mode"], min_delta)
         hooks.on_epoch_end(epoch, metrics, improved)
-        if stop and progress.bad_epochs >= stop["patience"] and epoch < epochs:
+        if stop and progress["bad_epochs"] >= stop["patience"] and epoch < epochs:
             return "early_stopped"
     return "completed"
 
 
-def reduce_on_plateau(progress, value, schedule):
+def reduce_on_plateau(progress, value, schedule, mode):
     """True when the monitored `value` has not improved for more than schedule["patience"]
     epochs: then the rate is scaled by schedule["factor"] and the count starts again."""
-    if progress.plateau.update(value) or progress.plateau.bad_epochs <= schedule["patience"]:
+    plateau = progress["plateau"]
+    if record(plateau, value, None, mode) or plateau["bad_epochs"] <= schedule["patience"]:
         return False
-    progress.scale, progress.plateau.bad_epochs = progress.scale * schedule["factor"], 0
+    progress["scale"], plateau["bad_epochs"] = progress["scale"] * schedule["factor"], 0
     return True

@@ -44,7 +44,7 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
             hits = hooks.metric(output, y).sum().float()
             sums += torch.stack([loss, hits, hits.new_tensor(len(y))])
     model.train()
-    loss_sum, metric_sum, count = hooks.reduce(*sums.tolist())
+    loss_sum, metric_sum, count = hooks.reduce(sums)
     return loss_sum / max(1, count), metric_sum / max(1, count)
 
 

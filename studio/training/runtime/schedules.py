@@ -69,37 +69,42 @@ def set_learning_rate(optimizer, lr):
 
 
 class Monitor:
-    """The best value of one monitored metric and the epochs since it last improved: what
-    reduce-on-plateau counts (`bad_epochs` passes its patience). The run's own best (the best
-    checkpoint, early stopping) is kept by `fit.Progress` with the same `record`."""
+    """The best value of one monitored metric and the epochs since it last improved (`state`, a
+    dict as `record` keeps it): what reduce-on-plateau counts (`bad_epochs` passes its patience).
+    The run's own best (the best checkpoint, early stopping) and the training loop's plateau
+    are kept in `fit.new_progress`'s dict with the same `record`."""
 
     def __init__(self, mode="min", min_delta=0.0):
         self.mode, self.min_delta = mode, min_delta
-        self.best, self.best_epoch, self.bad_epochs = None, None, 0
+        self.state = {"best": None, "best_epoch": None, "bad_epochs": 0}
 
     def update(self, value, epoch=None):
         """Record one epoch's value; True when it is a new best."""
-        return record(self, value, epoch, self.mode, self.min_delta)
+        return record(self.state, value, epoch, self.mode, self.min_delta)
+
+    best = property(lambda self: self.state["best"])
+    best_epoch = property(lambda self: self.state["best_epoch"])
+    bad_epochs = property(lambda self: self.state["bad_epochs"])
 
     def state_dict(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+        return dict(self.state)
 
     def load_state_dict(self, state):
-        self.best, self.best_epoch = state["best"], state.get("best_epoch")
-        self.bad_epochs = int(state["bad_epochs"])
+        self.state = {"best": state["best"], "best_epoch": state.get("best_epoch"),
+                      "bad_epochs": int(state["bad_epochs"])}
 
 
 def record(best_so_far, value, epoch, mode="min", min_delta=0.0):
-    """Record one epoch's `value` of the monitored metric in `best_so_far` (its `best`,
-    `best_epoch` and `bad_epochs`); True when it is a new best. NaN never improves; None (no
+    """Record one epoch's `value` of the monitored metric in the dict `best_so_far` (its "best",
+    "best_epoch" and "bad_epochs"); True when it is a new best. NaN never improves; None (no
     value) changes nothing. `bad_epochs` counts the epochs since the last gain of more than
     `min_delta` (early stopping's and reduce-on-plateau's patience); min_delta None: no count."""
-    best = best_so_far.best
+    best = best_so_far["best"]
     improved = value is not None and not math.isnan(value) and (
         best is None or (value < best if mode == "min" else value > best))
     if min_delta is not None and value is not None:
         significant = improved and (best is None or abs(value - best) > min_delta)
-        best_so_far.bad_epochs = 0 if significant else best_so_far.bad_epochs + (best is not None)
+        best_so_far["bad_epochs"] = 0 if significant else best_so_far["bad_epochs"] + (best is not None)
     if improved:
-        best_so_far.best, best_so_far.best_epoch = value, epoch
+        best_so_far["best"], best_so_far["best_epoch"] = value, epoch
     return improved

@@ -25,7 +25,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Subse
 from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.board import EventLog
 from studio.training.runtime.data import load_data
-from studio.training.runtime.fit import Progress, fit
+from studio.training.runtime.fit import fit, new_progress
 from studio.training.runtime.loop import (
     EpochBatches,
     choose_device,
@@ -47,34 +47,37 @@ def data_file(spec, folder):
     return {**spec, "path": str(path)}
 
 
-def train_batches(data, s, device, distributed, generator):
+def train_batches(data, s, device, rank, world_size, generator):
     """(a function epoch -> batches, steps per epoch): slices of tensors on the device, or a
-    DataLoader's batches for lazy data; under torchrun each process takes its share (a
-    DistributedSampler)."""
-    sampler = DistributedSampler(data, shuffle=s["shuffle"], seed=s["seed"]) if distributed else None
+    DataLoader's batches for lazy data. Under torchrun every process draws the same order (the
+    same seed) and takes every world_size-th sample of it, cut to a multiple of world_size so
+    that all take as many steps."""
     shuffle = s["shuffle"]
-    if s["balanced"] and not distributed:  # each epoch draws the classes about equally often
+    if s["balanced"]:  # each epoch draws the classes about equally often
         shuffle = sample_weights(data)
+    n = len(data) // world_size * world_size  # DDP: as many samples in each process
     if isinstance(data, TensorDataset):
         tensors = [t.to(device) for t in data.tensors]
         dtype = getattr(data, "batch_dtype", None)  # compact tokens, widened a batch at a time
 
         def epoch_batches(epoch):
-            if distributed:
-                sampler.set_epoch(epoch)  # a new shuffle each epoch, the same in every process
-                return tensor_batches(tensors, s["batch_size"], torch.tensor(list(sampler)), dtype)
             order = epoch_order(len(data), shuffle, generator)
+            if shuffle is False and world_size > 1:  # DDP without shuffling: in order
+                order = torch.arange(n)
+            if world_size > 1:  # DDP: every world_size-th sample, as many in each process
+                order = order[rank:n:world_size]
             return tensor_batches(tensors, s["batch_size"], order, dtype)
 
-        return epoch_batches, math.ceil((len(sampler) if distributed else len(data)) / s["batch_size"])
-    batches = BatchSampler(sampler, s["batch_size"], drop_last=False) if distributed else EpochBatches(
+        return epoch_batches, math.ceil(n / world_size / s["batch_size"])
+    sampler = DistributedSampler(data, shuffle=s["shuffle"], seed=s["seed"]) if world_size > 1 else None
+    batches = BatchSampler(sampler, s["batch_size"], drop_last=False) if sampler is not None else EpochBatches(
         len(data), s["batch_size"], shuffle, generator)
     loader = DataLoader(data, batch_sampler=batches, num_workers=s["workers"], pin_memory=device.type == "cuda",
                         persistent_workers=s["workers"] > 0, generator=torch.Generator().manual_seed(s["seed"] + 1))
 
     def loader_batches(epoch):
-        if distributed:
-            sampler.set_epoch(epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)  # a new shuffle each epoch, the same in every process
         return on_device(loader, device)
 
     return loader_batches, len(loader)
@@ -117,9 +120,9 @@ class ScriptHooks:
 
     autocast, scaler, log = contextlib.nullcontext(), None, None  # fp32; no event log
 
-    def __init__(self, metric, device, out, rank, run, steps_per_epoch):
+    def __init__(self, metric, device, out, rank, run):
         self.metric, self.device, self.out, self.rank, self.run = metric, device, out, rank, run
-        self.steps_per_epoch, self.steps = steps_per_epoch, []
+        self.steps = []
 
     def on_epoch_start(self, epoch):
         return False
@@ -127,29 +130,28 @@ class ScriptHooks:
     def on_step(self, loss, logits, y):  # (loss sum, metric sum, samples) kept on the device
         hits, n = self.metric(logits.detach(), y).sum().float(), len(y)
         self.steps.append(torch.stack([loss.detach().float() * n, hits, hits.new_tensor(n)]))
-        return False
 
-    def epoch_sums(self, epoch):  # one read-back from the device per epoch
-        self.epoch_steps, self.steps = torch.stack(self.steps).tolist(), []
-        return self.reduce(*(sum(column) for column in zip(*self.epoch_steps, strict=True)))
+    def epoch_sums(self, epoch):  # one read-back from the device per epoch, summed in float64
+        self.epoch_steps, self.steps = torch.stack(self.steps).cpu().double(), []
+        return self.reduce(self.epoch_steps.sum(0))
 
-    def reduce(self, *values):
-        """The sums of `values` over the DistributedDataParallel processes."""
-        totals = torch.tensor(values, dtype=torch.float64, device=self.device)
+    def reduce(self, sums):
+        """The `sums` (a tensor) over the DistributedDataParallel processes, as numbers."""
         if dist.is_initialized():
-            dist.all_reduce(totals)  # DDP: the sum over all processes, in each
-        return totals.tolist()
+            sums = sums.to(self.device)  # nccl sums on the GPU
+            dist.all_reduce(sums)  # DDP: the sum over all processes, in each
+        return sums.tolist()
 
     def on_epoch_end(self, epoch, metrics, improved):
         net, optimizer, progress, generator = self.run
         if self.log is not None:
-            losses = [loss / size for loss, _, size in self.epoch_steps]
-            self.log.epoch(losses, progress.step - len(losses) + 1, metrics)
+            losses = [loss / size for loss, _, size in self.epoch_steps.tolist()]
+            self.log.epoch(losses, progress["step"] - len(losses) + 1, metrics)
         if self.rank != 0:
             return
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
         print(f"epoch {epoch}  {shown}", flush=True)
-        write_metrics(self.out / "metrics.csv", progress.history)
+        write_metrics(self.out / "metrics.csv", progress["history"])
         save_checkpoint(self.out / "checkpoint.pt", net, optimizer, progress, generator)
         if improved:
             save_weights(net, self.out / "best.pt")
@@ -172,19 +174,20 @@ def save_weights(net, path, info=None):
 
 def save_checkpoint(path, net, optimizer, progress, generator):
     """What --resume needs: weights, optimizer, where the run stands and the random states."""
-    state = [part.state_dict() for part in (net, optimizer, progress)]
-    torch.save((*state, torch.get_rng_state(), generator.get_state()), path.with_suffix(".tmp"))
+    state = [net.state_dict(), optimizer.state_dict(), progress]
+    torch.save([*state, torch.get_rng_state(), generator.get_state()], path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
 
 
 def resume(path, net, optimizer, progress, generator):
     """Continue from a checkpoint written by `save_checkpoint`."""
-    *states, rng, batch_rng = torch.load(path, map_location="cpu", weights_only=True)
-    for part, state in zip((net, optimizer, progress), states, strict=True):
+    *states, saved, rng, gen = torch.load(path, map_location="cpu", weights_only=True)
+    for part, state in zip((net, optimizer), states, strict=True):
         part.load_state_dict(state)
+    progress.update(saved)  # Studio 0.1's first checkpoints: no best_epoch
     torch.set_rng_state(rng)
-    generator.set_state(batch_rng)
-    print(f"Resuming after epoch {progress.epoch} from {path}")
+    generator.set_state(gen)
+    print(f"Resuming after epoch {progress['epoch']} from {path}")
 
 
 def main(settings, model_class, metric, read, rate=None, read_val=None, generate=None):
@@ -216,14 +219,13 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
             if s.get(key) and "path" in s[key]:
                 s[key] = data_file(s[key], args.data)
     device = choose_device(args.device)
-    rank, world_size = 0, 1
-    distributed = "LOCAL_RANK" in os.environ  # DDP: torchrun starts one process per GPU
+    rank, world_size = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = world_size > 1  # DDP: torchrun starts one process per GPU and sets these
     if distributed:  # DDP: join the others (nccl on GPUs, gloo on the CPU)
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        rank, world_size = dist.get_rank(), dist.get_world_size()
     _, threads = choose_threads(device, processes=world_size)  # the cores other work leaves idle
     if rank == 0:
         print(f"Training on {device} with {threads}.")
@@ -253,25 +255,22 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if settings["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
         model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
     generator = torch.Generator().manual_seed(args.seed)
-    batches, steps_per_epoch = train_batches(train_data, s, device, distributed, generator)
+    batches, steps_per_epoch = train_batches(train_data, s, device, rank, world_size, generator)
     validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
     torch.manual_seed(args.seed + rank)  # training's own draws (dropout, augmentation)
-    progress, out = Progress(s), Path(args.out)
-    run = (net, optimizer, progress, generator)
+    progress = new_progress(s)
+    out = Path(args.out)
     if args.resume:
         resume(args.resume, net, optimizer, progress, generator)
     out.mkdir(parents=True, exist_ok=True)
-    hooks = ScriptHooks(metric, device, out, rank, run, steps_per_epoch)
+    hooks = ScriptHooks(metric, device, out, rank, (net, optimizer, progress, generator))
     if settings["precision"] != "none":
         hooks.autocast, hooks.scaler = mixed_precision(s, device)
     if settings["tensorboard"] and args.tensorboard and rank == 0:  # only the first process writes
         hooks.log = EventLog(args.tensorboard)
-    status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, rate, validation)
+    status = fit(model, optimizer, loss_fn, batches, s, hooks, progress, rate, validation, steps_per_epoch)
     if hooks.log is not None:
         hooks.log.close()
-    if rank == 0 and status == "nan":
-        hint = "try a lower learning rate, gradient clipping, or check the data for NaN values"
-        sys.stderr.write(f"The loss is no longer a number in epoch {progress.epoch + 1}: {hint}.\n")
     if status == "early_stopped" and rank == 0:
         monitor, patience = settings["monitor"], settings["early_stopping"]["patience"]
         print(f"Stopped early: {monitor} did not improve for {patience} epochs.")
@@ -280,4 +279,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if distributed:
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()
-    sys.exit(1 if status == "nan" else 0)
+    if status == "nan":  # exit status 1; the first process says why
+        hint = "try a lower learning rate, gradient clipping, or check the data for NaN values"
+        message = f"The loss is no longer a number in epoch {progress['epoch'] + 1}: {hint}."
+        sys.exit(message if rank == 0 else 1)

@@ -38,10 +38,10 @@ def choose_threads(device="cpu", at_most=None, processes=1):
         busy = os.getloadavg()[0]
     except (OSError, AttributeError):  # Windows has no load average
         busy = 0.0
-    threads = max(1, min(cores, at_most or cores, round(cores - busy)))
+    threads = max(1, min(cores, round(cores - busy)))
     why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
-    if at_most is not None and at_most < cores:
-        why += "; the window keeps a core"
+    if at_most and at_most < cores:
+        threads, why = min(threads, at_most), why + "; the window keeps a core"
     if (asked := os.environ.get("STUDIO_THREADS", "").strip()).isdigit() and int(asked) > 0:
         threads, why = int(asked), "as STUDIO_THREADS asks"
     why += "; the GPU does the model's work" if str(device).startswith("cuda") else ""
