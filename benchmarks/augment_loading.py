@@ -12,8 +12,12 @@ scale 0.5-1), RandomHorizontalFlip, ColorJitter(0.2, 0.2, 0.2) and Normalize(0.5
   random steps, ToDtype, Normalize]) and a `DataLoader` (shuffled, the same workers, persistent).
 
 Both count from the folder on disk to the end of each epoch (reading the folder included),
-alternating, best of --repeat. ``augmented_ratio`` is plain time / Studio time over all epochs
-(above 1: Studio is faster); ``augmented_first_ratio`` the same for the first epoch alone.
+alternating, best of --repeat. The small CNN's steps take the CPU threads a Studio run takes
+(`choose_threads`: the cores other work leaves idle), on both sides: with torch's default two
+threads on a loaded machine its OpenMP steps took 0.2-0.5 s each and set the result
+(`augmented_ratio=0.77` at load 7; 1.49 with one thread a minute later). ``augmented_ratio``
+is plain time / Studio time over all epochs (above 1: Studio is faster);
+``augmented_first_ratio`` the same for the first epoch alone.
 
 Last line: ``images=<int> epochs=<int> workers=<int> augmented_first_ratio=<float> augmented_ratio=<float>``.
 """
@@ -39,9 +43,11 @@ def runs(root: Path, workers: int, epochs: int) -> tuple[list[float], list[float
 
     from studio.training.batches import make_batches
     from studio.training.datasets import load_data
+    from studio.training.runtime.threads import choose_threads
     from studio.training.settings import TrainingSettings
     from studio.training.transforms import step
 
+    print(choose_threads("cpu")[1])  # as a Studio run on this machine now, for both sides
     pipeline = [
         step("random_resized_crop", min_scale=0.5),
         step("horizontal_flip"),
