@@ -3,12 +3,13 @@ processes, interleaved.
 
 For resnet50 and vit_b_16 (random weights; building the model is outside the timings):
 ``studio``: ``import_module`` as ``studio import`` runs it (trace with torch.fx, record the
-shapes, build the graph, generate the class, then the check: the generated class built on meta,
-traced again and proved node for node equal to the original's trace under the weights' key
-mapping, or where no proof is made, the original's weights loaded and the outputs compared at
-batch 1, on 64-pixel images where the import ran the model at two sizes); ``floor``: the same with ``verify=False``, the tracing work no check can
-avoid; ``symbolic_trace`` alone is printed for scale (once). ``--repeat`` pairs (5), each pair
-in the other order than the last, so a busy moment hits both alike; the ratios are the medians
+shapes, build the graph, then the check: the class generated from the shapes the import
+recorded, built on meta, traced again and proved node for node equal to the original's trace
+under the weights' key mapping, or where no proof is made, the original's weights loaded and the
+outputs compared at batch 1, on 64-pixel images where the import ran the model at two sizes);
+``floor``: the same with ``verify=False``, the tracing work no check can avoid;
+``symbolic_trace`` alone is printed for scale (once). ``--repeat`` pairs (5), each pair in the
+other order than the last, so a busy moment hits both alike; the ratios are the medians
 of the pairs' ratios (``*_ratio_max``: the worst pair); peak memory is the most each child held
 above what it held before the timing.
 The clock is the child's CPU time (``--wall``: wall time): with one torch thread all the work

@@ -254,6 +254,16 @@ class Action:
     text: str
 
 
+def no_macs(c: EmitContext, outs: list[tuple[int, ...]]) -> int:
+    """The ``macs`` of a block that runs no matrix product, convolution or attention (an
+    activation, a norm, a pool, a reshape, an element-wise merge): 0, what counting finds for
+    it. Stated rather than counted because counting runs the block under torch's
+    ``FlopCounterMode``, which takes each such operation apart into Python reference code: a
+    ReLU's shapes on ``meta`` took 1.5 ms so against 0.3 ms, about half of resnet50's shape
+    inference (uncached: 110 ms against 50-70 ms)."""
+    return 0
+
+
 @dataclass
 class BlockType:
     id: str

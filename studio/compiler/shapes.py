@@ -13,6 +13,7 @@ batch of 2 is used.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -66,6 +67,23 @@ class BlockInfo:
 UNKNOWN = BlockInfo((), (), ())
 
 _memo: OrderedDict[Any, BlockInfo] = OrderedDict()
+#: (type id, frozen parameters, input specs) -> the output specs known without running the block
+#: (see :func:`seeded`); None: every block is run
+_seeds: contextvars.ContextVar[dict | None] = contextvars.ContextVar("studio_shape_seeds", default=None)
+
+
+@contextlib.contextmanager
+def seeded(answers: dict):
+    """Inside, a block whose ``(type id, _freeze(params), in_specs)`` is in ``answers`` gets the
+    output specs ``((shape, dtype), ...)`` given there instead of being run on meta: its checks
+    and emitter still run, its counts are 0 and it is not cached (the import's check gives the
+    shapes its trace recorded, and proves the code generated from them computes the original's
+    graph, see :mod:`studio.interop.fx_seeds`). Only the caller's thread and context see them."""
+    token = _seeds.set(answers)
+    try:
+        yield
+    finally:
+        _seeds.reset(token)
 _code_cache: dict[str, Any] = {}
 
 
@@ -117,6 +135,10 @@ def evaluate_block(
         with contextlib.suppress(KeyError):  # another thread (the Code view's) evicted it
             _memo.move_to_end(key)
         return hit
+    seeds = _seeds.get()
+    known = seeds.get((spec.id, key[1], in_specs)) if seeds else None
+    if known is not None:
+        return _evaluate(spec, params, in_specs, frozen, trust, known)
     info = _evaluate(spec, params, in_specs, frozen, trust)
     _memo[key] = info
     if len(_memo) > _MEMO_SIZE:
@@ -125,7 +147,12 @@ def evaluate_block(
 
 
 def _evaluate(
-    spec: BlockType, params: dict[str, Any], in_specs: tuple[InSpec, ...], frozen: bool, trust: TrustPolicy
+    spec: BlockType,
+    params: dict[str, Any],
+    in_specs: tuple[InSpec, ...],
+    frozen: bool,
+    trust: TrustPolicy,
+    known: tuple | None = None,
 ) -> BlockInfo:
     in_shapes = tuple(s[0] if s else None for s in in_specs)
     if spec.role == ROLE_INPUT:
@@ -160,6 +187,8 @@ def _evaluate(
         return unknown
     except Exception as e:  # a declaration that cannot handle these inputs
         return _error(unknown, f"{spec.label} cannot work with input {_shapes_text(in_shapes)}: {shorten(e, 200)}")
+    if known is not None and len(known) == n_out:  # given (see seeded): not run
+        return BlockInfo(in_shapes, tuple(k[0] for k in known), tuple(k[1] for k in known))
 
     try:
         return _run(spec, ctx, emitted, in_specs, device="meta")

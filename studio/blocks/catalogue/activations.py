@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio.blocks.params import Choice, Float, Int
-from studio.blocks.registry import BlockType, Module, opt, register
+from studio.blocks.registry import BlockType, Module, no_macs, opt, register
 
 CATEGORY = "Activations"
 
@@ -26,6 +26,7 @@ def activation(
                 kwargs=kwargs or (lambda c: {}),
             ),
             check=check,
+            macs=no_macs,
             name_base=id,
             keywords=("activation", "nonlinearity", *keywords),
         )

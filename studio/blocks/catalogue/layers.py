@@ -17,6 +17,7 @@ from studio.blocks.registry import (
     BlockType,
     EmitContext,
     Module,
+    no_macs,
     opt,
     register,
 )
@@ -204,6 +205,7 @@ def _pool(kind: str, dims: int, description: str) -> None:
                 },
             ),
             check=needs_rank(dims + 2, layout=LAYOUTS[dims]),
+            macs=no_macs,
             name_base="pool",
             keywords=("pooling", "downsample", "subsample"),
         )
@@ -233,6 +235,7 @@ def _adaptive(kind: str, dims: int, description: str, keywords: tuple[str, ...])
                 args=lambda c: [c.p.output_size[0] if len(set(c.p.output_size)) == 1 else c.p.output_size],
             ),
             check=needs_rank(dims + 1, dims + 2, layout=LAYOUTS[dims]),
+            macs=no_macs,
             name_base="gap" if kind == "Avg" else "pool",
             keywords=("adaptive pooling", *keywords),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from studio.blocks.params import Bool, Int, Ints
-from studio.blocks.registry import IMPORT_TORCH, BlockType, EmitContext, Op, Port, register
+from studio.blocks.registry import IMPORT_TORCH, BlockType, EmitContext, Op, Port, no_macs, register
 from studio.blocks.shapes import fmt_shape
 
 CATEGORY = "Merge & ops"
@@ -58,6 +58,7 @@ register(
         inputs=_n_inputs,
         emitter=Op(lambda c: " + ".join(_operands(c))),
         check=_same_shapes("add"),
+        macs=no_macs,
         name_base="add",
         keywords=("sum", "residual", "skip connection", "merge"),
     )
@@ -74,6 +75,7 @@ register(
         inputs=_n_inputs,
         emitter=Op(lambda c: " * ".join(_operands(c))),
         check=_same_shapes("multiply"),
+        macs=no_macs,
         name_base="mul",
         keywords=("product", "gate", "scale", "merge"),
     )
@@ -112,6 +114,7 @@ register(
         inputs=_n_inputs,
         emitter=Op(lambda c: f"torch.cat([{', '.join(_operands(c))}], dim={c.p.dim})", imports=(IMPORT_TORCH,)),
         check=_cat_check,
+        macs=no_macs,
         name_base="cat",
         keywords=("cat", "concat", "join", "stack", "merge", "dense"),
     )
@@ -152,6 +155,7 @@ register(
         },
         emitter=Op(reduce_expr("mean")),
         check=dims_check,
+        macs=no_macs,
         name_base="mean",
         keywords=("average", "reduce", "pool"),
     )
@@ -181,6 +185,7 @@ register(
         params={"dims": Ints((0, 2, 1), key=True, min_len=1, max_len=8, min=0, max=7)},
         emitter=Op(lambda c: f"{c.x}.permute({', '.join(str(d) for d in c.p.dims)})"),
         check=_permute_check,
+        macs=no_macs,
         name_base="permute",
         keywords=("transpose", "swap", "reorder"),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from studio.blocks.catalogue.layers import LAYOUTS, needs_rank
 from studio.blocks.params import Bool, Float, Int
-from studio.blocks.registry import BlockType, EmitContext, Module, opt, register
+from studio.blocks.registry import BlockType, EmitContext, Module, no_macs, opt, register
 from studio.blocks.shapes import fmt_shape
 
 NORM = "Normalisation & regularisation"
@@ -51,6 +51,7 @@ def _channel_norm(kind: str, dims: int, ranks: tuple[int, ...], layout: str, des
                 },
             ),
             check=needs_rank(*ranks, layout=layout),
+            macs=no_macs,
             name_base="bn" if batch else "norm",
             keywords=("batch normalization", "normalisation")
             if batch
@@ -95,6 +96,7 @@ register(
             if c.in_shapes[0] is None or len(c.in_shapes[0]) > c.p.dims
             else f"LayerNorm over {c.p.dims} dims needs more than {c.p.dims} dimensions; it gets {fmt_shape(c.in_shapes[0])}."
         ),
+        macs=no_macs,
         name_base="norm",
         keywords=("layer normalization", "normalisation"),
     )
@@ -123,6 +125,7 @@ register(
             or (len(c.in_shapes[0]) >= 2 and c.dim(1) % c.p.num_groups == 0)
             else f"GroupNorm needs the channels ({fmt_shape(c.in_shapes[0][1:2])}) to divide into {c.p.num_groups} groups."
         ),
+        macs=no_macs,
         name_base="gn",
         keywords=("group normalization",),
     )
@@ -149,6 +152,7 @@ register(
             },
         ),
         check=lambda c: _more_dims_than(c, "RMSNorm"),
+        macs=no_macs,
         name_base="norm",
         keywords=("root mean square", "llama", "transformer", "normalisation"),
     )
@@ -171,6 +175,7 @@ register(
         torch_name="nn.Dropout",
         params={"p": Float(0.5, "probability", key=True, min=0.0, max=1.0)},
         emitter=Module("nn.Dropout", kwargs=lambda c: {"p": opt(c.p.p, 0.5)}),
+        macs=no_macs,
         name_base="dropout",
         keywords=("regularization", "regularisation"),
     )
@@ -192,6 +197,7 @@ def _channel_dropout(dims: int, what: str) -> None:
             params={"p": Float(0.5, "probability", key=True, min=0.0, max=1.0)},
             emitter=Module(f"nn.{label}", kwargs=lambda c: {"p": opt(c.p.p, 0.5)}),
             check=needs_rank(dims + 2, layout=LAYOUTS[dims]),
+            macs=no_macs,
             name_base="dropout",
             keywords=("spatial dropout", "regularization", "regularisation"),
         )

@@ -34,6 +34,7 @@ from studio.blocks.registry import (
     Op,
     Port,
     call,
+    no_macs,
     register,
 )
 from studio.blocks.shapes import fmt_shape
@@ -319,6 +320,7 @@ register(
             "value": Float(1.0, "c", key=True),
         },
         emitter=Op(lambda c: _scalar_expr(c.p.op, c.x, _number(c.p.value))),
+        macs=no_macs,
         name_base="scale",
         keywords=("constant", "scale", "shift", "multiply", "add", "number"),
     )
@@ -335,6 +337,7 @@ register(
         torch_name="torch.exp, torch.log, ...",
         params={"function": Choice("exp", options=MATH, key=True)},
         emitter=Op(lambda c: f"torch.{c.p.function}({c.x})", imports=(IMPORT_TORCH,)),
+        macs=no_macs,
         name_base="math",
         keywords=("exp", "log", "sqrt", "abs", "negate", "elementwise"),
     )
@@ -363,6 +366,7 @@ register(
             if c.in_shapes[0] is None or _dim_ok(c.in_shapes[0], c.p.dim0, c.p.dim1)
             else f"Transpose: {fmt_shape(c.in_shapes[0])} has no dimension {c.p.dim0} or {c.p.dim1}."
         ),
+        macs=no_macs,
         name_base="transpose",
         keywords=("swap", "permute", "swapaxes"),
     )
@@ -377,6 +381,7 @@ register(
         torch_name="Tensor.unsqueeze",
         params={"dim": Int(1, key=True, min=-9, max=8)},
         emitter=Op(lambda c: f"{c.x}.unsqueeze({c.p.dim})"),
+        macs=no_macs,
         name_base="unsqueeze",
         keywords=("expand dims", "add dimension"),
     )
@@ -391,6 +396,7 @@ register(
         torch_name="Tensor.squeeze",
         params={"dim": Int(-1, key=True, min=-8, max=7)},
         emitter=Op(lambda c: f"{c.x}.squeeze({c.p.dim})"),
+        macs=no_macs,
         name_base="squeeze",
         keywords=("remove dimension",),
     )
@@ -410,6 +416,7 @@ register(
         },
         emitter=Op(reduce_expr("sum")),
         check=dims_check,
+        macs=no_macs,
         name_base="sum",
         keywords=("reduce", "total"),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from studio.blocks.catalogue.layers import CONV, LAYOUTS, needs_rank
 from studio.blocks.params import Choice, Float, Int, Ints
-from studio.blocks.registry import BlockType, EmitContext, Module, opt, register
+from studio.blocks.registry import BlockType, EmitContext, Module, no_macs, opt, register
 from studio.blocks.shapes import fmt_shape
 
 #: interpolation mode -> the input ranks (batch included) it works on
@@ -45,6 +45,7 @@ register(
             },
         ),
         check=_upsample_check,
+        macs=no_macs,
         name_base="upsample",
         keywords=("interpolate", "resize", "enlarge", "decoder"),
     )
@@ -74,6 +75,7 @@ register(
         params={"upscale_factor": Int(2, "upscale factor", key=True, min=1, max=16)},
         emitter=Module("nn.PixelShuffle", args=lambda c: [c.p.upscale_factor]),
         check=lambda c: _shuffle_check(c, up=True),
+        macs=no_macs,
         name_base="shuffle",
         keywords=("sub-pixel", "super resolution", "depth to space", "upsample"),
     )
@@ -89,6 +91,7 @@ register(
         params={"downscale_factor": Int(2, "downscale factor", key=True, min=1, max=16)},
         emitter=Module("nn.PixelUnshuffle", args=lambda c: [c.p.downscale_factor]),
         check=lambda c: _shuffle_check(c, up=False),
+        macs=no_macs,
         name_base="unshuffle",
         keywords=("space to depth", "downsample"),
     )
@@ -139,6 +142,7 @@ def _pad(kind: str, dims: int) -> None:
             params=params,
             emitter=Module(f"nn.{label}", args=args),
             check=_pad_check(dims),
+            macs=no_macs,
             name_base="pad",
             keywords=("padding", "border", *keywords),
         )

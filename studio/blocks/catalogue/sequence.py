@@ -16,6 +16,7 @@ from studio.blocks.registry import (
     Module,
     Op,
     Port,
+    no_macs,
     opt,
     register,
 )
@@ -39,6 +40,7 @@ register(
             "nn.Flatten",
             kwargs=lambda c: {"start_dim": opt(c.p.start_dim, 1), "end_dim": opt(c.p.end_dim, -1)},
         ),
+        macs=no_macs,
         name_base="flatten",
         keywords=("reshape", "view"),
     )
@@ -56,6 +58,7 @@ register(
             "sizes": Ints((1, 28, 28), key=True, min_len=1, max_len=6, allow_infer=True),
         },
         emitter=Module("nn.Unflatten", args=lambda c: [c.p.dim, c.p.sizes]),
+        macs=no_macs,
         name_base="unflatten",
         keywords=("reshape", "view"),
     )
@@ -70,6 +73,7 @@ register(
         torch_name="Tensor.reshape",
         params={"shape": Ints((-1,), key=True, min_len=1, max_len=6, allow_infer=True)},
         emitter=Op(lambda c: f"{c.x}.reshape({c.x}.shape[0], {', '.join(str(s) for s in c.p.shape)})"),
+        macs=no_macs,
         name_base="reshape",
         keywords=("view", "flatten"),
     )
@@ -251,6 +255,7 @@ register(
         description="Passes its input through unchanged: a placeholder or a named tap point.",
         torch_name="nn.Identity",
         emitter=Module("nn.Identity"),
+        macs=no_macs,
         name_base="identity",
         keywords=("pass", "noop", "placeholder"),
     )
