@@ -26,7 +26,8 @@ CNN over them, resized to 32 x 32, batch 64, from the folder on disk to the last
 the folder included): Studio's path (the runtime's ``read_image_folder``, which decodes a set
 that fits the memory budget once into tensors, and the trainer's ``make_batches``) against a
 plain torchvision ``ImageFolder`` + ``DataLoader`` loop with the same transforms and the
-machine's cores as workers (at most 4, persistent), alternating, best of 2.
+machine's cores as workers (at most 4, persistent), alternating, best of 2. The CNN's steps
+take the CPU threads a Studio run takes (``choose_threads``), on both sides.
 ``images_ratio`` is plain time / Studio time (above 1: Studio is faster);
 ``images_first_ratio`` the same for the first epoch alone (reading the folder included).
 
@@ -162,6 +163,12 @@ def image_runs(root: Path, workers: int, epochs: int = 3) -> tuple[list[float], 
 
     from studio.training.batches import make_batches
     from studio.training.runtime.data import read_image_folder
+    from studio.training.runtime.threads import choose_threads
+
+    # the CNN's steps take the threads a Studio run takes, on both sides: with torch's default
+    # two on a loaded machine its steps set the figure (images_ratio 1.25 with two busy
+    # processes, against 3.44 the session before; augment_loading.py had the same flaw)
+    print(choose_threads("cpu")[1], flush=True)
 
     def studio():
         ds, _ = read_image_folder({"path": str(root), "size": [32, 32], "channels": 3})
