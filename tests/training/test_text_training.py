@@ -109,6 +109,23 @@ def test_embedding_to_linear_trains_on_the_shipped_text_and_the_loss_falls():
         assert 0 < row["val_accuracy"] < 1
 
 
+def _train_both(project, script, tmp_path):
+    """`studio train` into tmp_path/studio and the exported script into tmp_path/script, on the
+    CPU with one thread; the script's finished process."""
+    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
+    run = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+                         capture_output=True, text=True, env=_script_env(), cwd=tmp_path, timeout=240)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def _script_env():
+    """One thread, and no torchrun variables from the test's own environment."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("LOCAL_RANK", None)
+    return env
+
+
 def test_train_py_of_a_text_project_runs_and_reports_the_same_perplexity(tmp_path):
     project = tmp_path / "tales.studio.json"
     save_project(Project("tales", text_model(), training(epochs=2)), project)
@@ -116,12 +133,7 @@ def test_train_py_of_a_text_project_runs_and_reports_the_same_perplexity(tmp_pat
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", str(script)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
-    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("LOCAL_RANK", None)
-    run = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
-    assert run.returncode == 0, run.stderr
+    run, env = _train_both(project, script, tmp_path), _script_env()
     assert "val_perplexity" in run.stdout
     rows = [list(csv.DictReader(open(tmp_path / d / "metrics.csv"))) for d in ("studio", "script")]
     assert len(rows[0]) == len(rows[1]) == 2
@@ -163,12 +175,7 @@ def test_train_py_of_a_text_csv_project_trains_as_studio_does(tmp_path):
                                         "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}}), project)
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
-    assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("LOCAL_RANK", None)
-    run = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
-    assert run.returncode == 0, run.stderr
+    _train_both(project, script, tmp_path)
     rows = [list(csv.DictReader(open(tmp_path / d / "metrics.csv"))) for d in ("studio", "script")]
     assert len(rows[0]) == len(rows[1]) == 2
     for a, b in zip(*rows, strict=True):
