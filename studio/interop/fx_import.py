@@ -115,7 +115,12 @@ class ImportResult:
         text += f", {self.original_params:,} parameters"
         if self.max_difference is None:
             return text + " (not checked)"
-        if self.outputs_match:
+        if self.outputs_match and self.checked_by == "graph":  # no model ran: say what was shown
+            text += (
+                "; with the original weights it computes the original's graph operation for "
+                "operation (proved, not run), so the outputs match exactly"
+            )
+        elif self.outputs_match:
             text += f"; with the original weights the outputs match (max difference {self.max_difference:.1e})"
         else:
             text += f"; WARNING: the outputs differ from the original's ({self.max_difference:.1e})"
