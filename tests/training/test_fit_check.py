@@ -53,6 +53,23 @@ def test_other_input_shapes_get_set_from_the_data():
     assert problems(g, sig((2,), 3)) == []
 
 
+def test_a_model_with_no_data_chosen_is_warned_but_not_bent_to_the_default_set():
+    """An imported resnet-like model (3x224x224) before any data is chosen: the default spirals
+    do not fit, which is a warning that says to choose the data, with no button that would set
+    the Input to the spirals' 2."""
+    from studio.graph.validation import WARNING
+    from studio.training.fit_check import check_training
+
+    g = mlp(in_features=4, classes=3)
+    [p] = check_training(g, analyze(g), {"loss": {"name": "cross_entropy"}})
+    assert p.severity == WARNING and p.fix is None
+    assert p.message.startswith("No training data is chosen yet, so the default set is used.")
+    assert p.message.endswith("choose the data first: Dataset, in the Training panel's settings.")
+    chosen = {"data": {"kind": "spirals"}, "loss": {"name": "cross_entropy"}}
+    [p] = check_training(g, analyze(g), chosen)  # the user chose it: an error, with its fix
+    assert p.severity != WARNING and p.fix is not None
+
+
 def test_an_image_input_for_flat_data_names_an_unflatten():
     g = Graph()
     x = g.add_block("input", name="x", params={"shape": [1, 4, 4]})
