@@ -8,6 +8,7 @@ import json
 import math
 import os
 import runpy
+import shutil
 import socket
 import subprocess
 import sys
@@ -271,14 +272,24 @@ def test_torchrun_with_two_cpu_processes_writes_one_set_of_weights(tmp_path):
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
     out = tmp_path / "ddp"
-    run = subprocess.run(
-        [
-            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-            str(script), "--out", str(out), "--device", "cpu",
-        ],
-        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
-    )
+
+    def torchrun():
+        return subprocess.run(
+            [
+                sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+                str(script), "--out", str(out), "--device", "cpu",
+            ],
+            capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120,
+        )
+
+    run = torchrun()
+    if run.returncode and "Saved weights" in run.stdout and "terminate called without an active exception" in run.stderr:
+        # once in a loaded full-suite run (2026-12-07), after training and saving, gloo aborted
+        # the second process at exit (std::terminate in its teardown; not reproduced in 11 runs
+        # alone or beside two busy processes): the run is made again once, and must pass
+        shutil.rmtree(out)
+        run = torchrun()
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
     assert run.stdout.count("Saved weights") == 1  # rank 0 only
