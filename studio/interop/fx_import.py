@@ -470,16 +470,9 @@ def _verify(
     CPU time, while the import without the check takes about 1.2 s); only where that comparison
     fails, or either model refuses the smaller size, are the values compared at the given size
     as above. Every weight still takes part in the comparison."""
-    from studio.compiler import build_class
-
     project = result.project
     analysis, code = _generated(project, seeds)
-    # the tensors themselves (no detached copies: the proof compares where they are in memory)
-    sd, unused = _remap(module.state_dict(keep_vars=True), project, code.attrs)
-    cls = build_class(code)
-    with torch.device("meta"):  # nothing allocated or initialised that the originals replace
-        model = cls()
-    result.params = _count(model)  # as the class builds it: a tied weight once (``assign`` unties)
+    cls, model, sd, unused = _on_meta(code, module, result)
     unproved = _prove(trace, model.eval(), sd)
     if unproved is None:
         missing = [k for k in model.state_dict(keep_vars=True) if k not in sd]
@@ -490,18 +483,27 @@ def _verify(
     if seeds:  # the values are compared on the code Export writes: shapes inferred, not recorded
         analysis, again = _generated(project, None)
         if again.source != code.source:
-            code = again
-            sd, unused = _remap(module.state_dict(keep_vars=True), project, code.attrs)
-            cls = build_class(code)
-            with torch.device("meta"):
-                model = cls()
-            result.params = _count(model)
+            cls, model, sd, unused = _on_meta(again, module, result)
     model, missing = _with_weights(cls, sd, model)
     _weight_notes(result, missing, unused)
     result.checked_by = "outputs"
     _compare_outputs(model, module, result, inputs, analysis, recorded, sizes_free)
     if not result.outputs_match:
         result.notes.append(f"The generated code differs from the original's graph: {unproved}.")
+
+
+def _on_meta(code, module: nn.Module, result: ImportResult):
+    """``(class, its model on meta, the original's weights under the class's keys, the keys
+    it has no place for)``; the model's parameter count goes into ``result``."""
+    from studio.compiler import build_class
+
+    # the tensors themselves (no detached copies: the proof compares where they are in memory)
+    sd, unused = _remap(module.state_dict(keep_vars=True), result.project, code.attrs)
+    cls = build_class(code)
+    with torch.device("meta"):  # nothing allocated or initialised that the originals replace
+        model = cls()
+    result.params = _count(model)  # as the class builds it: a tied weight once (``assign`` unties)
+    return cls, model, sd, unused
 
 
 def _generated(project: Project, seeds: dict | None):

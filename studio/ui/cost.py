@@ -364,7 +364,6 @@ class CostController(QObject):
 
     # --------------------------------------------------------------- views
     def _memory_size(self) -> int | None:
-
         try:
             return parse_size(self.panel.memory.text())
         except ValueError:
@@ -372,7 +371,6 @@ class CostController(QObject):
 
     def block_text(self, block_id: str) -> tuple[str, str]:
         """The inspector's Memory and Time rows for a block of the model ("" when not known)."""
-
         mem = time = ""
         if self.memory is not None:
             row = self.memory.by_block().get(block_id)
@@ -453,7 +451,6 @@ class CostController(QObject):
             rows.append((b.path[0], b.name, b.total, t))
         key = (lambda r: -(r[3].total if r[3] else 0.0)) if prof is not None else (lambda r: -r[2])
         rows.sort(key=key)
-
         peak = est.peak or 1
         return [
             (
@@ -471,8 +468,7 @@ class CostController(QObject):
     def heat(self) -> dict[str, tuple[str, float]]:
         """Block id -> (pill text, share of the step) for the overlay; {} when it is off."""
         if not self.overlay_action.isChecked() or self.memory is None:
-            return {}  # before the import: the window asks at start-up, before torch may load
-
+            return {}  # asked at start-up too, before torch has loaded
         out = {}
         if self.profile is not None:
             for b in self.profile.blocks:

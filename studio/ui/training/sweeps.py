@@ -159,7 +159,7 @@ class SweepController(QObject):
         """Say ``text`` in the Training panel; ``reveal`` opens the panel (an answer to the
         user's own command: Apply Best Trial with the panel closed said nothing visible)."""
         self.w.training.panel.show_message(text, error=error)
-        if reveal and hasattr(self.w, "show_training"):
+        if reveal:
             self.w.show_training()
 
     # ----------------------------------------------------------------------- start
