@@ -526,6 +526,20 @@ def _loaded(out: DataSummary, settings: TrainingSettings, values: dict, base: Pa
             out.stats_from = f"all {len(x):,} training samples"
     if out.family == "image" and all(t is not None for t in tensors):
         out.samples = _tensor_samples(sets, out.classes, settings.seed)
+    if out.family == "table" and tensors[0] is not None:  # generated rows: the first, as read
+        x, y = tensors[0][0], tensors[0][1]
+        width = x.shape[1]
+        out.columns, out.target = [*(f"feature {i}" for i in range(width)), "target"], "target"
+        names = out.classes
+        for i in range(min(PREVIEW_ROWS, len(x))):
+            t = y[i].flatten().tolist()
+            label = (
+                names[int(t[0])]
+                if names and len(t) == 1 and int(t[0]) < len(names)
+                else ", ".join(f"{v:g}" for v in t)
+            )
+            out.rows.append([*(f"{v:.4g}" for v in x[i].tolist()), label])
+            out.row_lines.append(i + 1)
 
 
 def _tensor_samples(sets, classes: list[str], seed: int) -> list[dict]:
@@ -534,7 +548,7 @@ def _tensor_samples(sets, classes: list[str], seed: int) -> list[dict]:
     uint8 pixels stretched to its own range (the tensors may be normalised)."""
     import numpy as np
 
-    drawn: list[list[dict]] = []
+    picked: dict[str, list[dict]] = {"train": [], "val": []}
     quota = (
         [SAMPLE_IMAGES - SAMPLE_IMAGES // 4, SAMPLE_IMAGES // 4]
         if len(sets) > 1
@@ -542,7 +556,6 @@ def _tensor_samples(sets, classes: list[str], seed: int) -> list[dict]:
     )
     for split, data, n in zip(("train", "val"), sets, quota):
         x, y = data.tensors[0], data.tensors[1].long().flatten()
-        drawn.append(out := [])
         if x.dim() != 4 or len(y) != len(x):
             continue
         k = max(len(classes), int(y.max()) + 1 if len(y) else 0)
@@ -554,10 +567,12 @@ def _tensor_samples(sets, classes: list[str], seed: int) -> list[dict]:
             if pixels.shape[2] == 1:
                 pixels = np.repeat(pixels, 3, axis=2)
             label = classes[int(y[i])] if int(y[i]) < len(classes) else str(int(y[i]))
-            out.append({"pixels": np.ascontiguousarray(pixels), "label": label, "split": split})
-    train, val = (drawn + [[], []])[:2]
+            picked[split].append(
+                {"pixels": np.ascontiguousarray(pixels), "label": label, "split": split}
+            )
+    val = picked["val"]
     mixed = []  # three training samples, then one for validation, as the grid shows them
-    for n, sample in enumerate(train):
+    for n, sample in enumerate(picked["train"]):
         mixed.append(sample)
         if n % 3 == 2 and val:
             mixed.append(val.pop(0))

@@ -102,6 +102,18 @@ def test_the_generated_shapes_show_their_pictures_and_no_augmentation(qtbot):
     assert not panel.before.isEnabled() and not panel.redraw.isEnabled()
 
 
+def test_generated_rows_show_in_the_rows_page(qtbot):
+    """The Spiral example's Rows page was empty (its rows are tensors, not a file): the first
+    rows show, features and the class of each, the target marked."""
+    panel = _panel(qtbot)
+    _load(qtbot, panel, {"data": {"kind": "spirals", "n": 300}, "val_split": 0.2})
+    assert _tabs(panel) == ["Rows", "Statistics"]
+    assert panel.rows.columnCount() == 3 and panel.rows.rowCount() == 200
+    assert panel.rows.horizontalHeaderItem(2).text() == "target (target)"
+    assert {panel.rows.item(i, 2).text() for i in range(20)} == {"arm 0", "arm 1"}
+    float(panel.rows.item(0, 0).text())  # a number
+
+
 def test_a_csv_shows_its_rows_with_the_target_marked_and_bad_cells(qtbot, tmp_path):
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
     iris = sklearn_datasets.load_iris()

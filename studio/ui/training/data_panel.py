@@ -136,6 +136,8 @@ class DataPanel(QWidget):
         right.setWidgetResizable(True)
         right.setFrameShape(QFrame.Shape.NoFrame)
         right.setWidget(column)
+        right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # only down
+        right.setMinimumWidth(column.minimumSizeHint().width() + right.verticalScrollBar().sizeHint().width())
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.views)
         split.addWidget(right)
