@@ -201,7 +201,7 @@ class Trainer(Hooks):
             train_samples=len(data.train), val_samples=n_val, device=str(self.device), task=data.task,
             metric_name=s.metric_name, monitor=monitor, description=data.description,
         )
-        self.info.notes.append(f"Running with {threads} and {optimizer_description(self.optimizer)}.")
+        self.info.notes.append(f"Running with {threads}. Optimizer: {optimizer_description(self.optimizer)}.")
         if getattr(data, "target_scale", None):
             self.info.notes.append(target_note(data.target_scale))
         if s.precision != "none" and self.device.type != "cuda":
