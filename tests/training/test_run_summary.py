@@ -13,7 +13,10 @@ def test_a_finished_run_says_where_it_ended_up():
     last = r.history[-1]
     assert r.status == "completed"
     assert r.message.startswith("Finished 3 epochs: validation loss ")
-    assert f"validation loss {last['val_loss']:.4g}, validation accuracy {last['val_accuracy']:.4g}" in r.message
+    assert (
+        f"validation loss {last['val_loss']:.4g}, validation accuracy {last['val_accuracy']:.4g}"
+        in r.message
+    )
     assert "epoch(s)" not in r.message
 
 
