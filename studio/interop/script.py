@@ -373,7 +373,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
     facts = {"rate.__name__": fn.rate}
     if not shared and _split_checked(plan):  # generated data: a bad split is refused now, not in train.py
-        facts["n_val == 0 or n_val == n"] = False
+        facts["n_val == 0 or n_val == len(data)"] = False
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if plan.get("val_data") or plan["val_split"] > 0:  # load_data returns validation data or stops
@@ -405,6 +405,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
     generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
     generators = [name for names in generators for name in names]
+    generators += [fn.read] if generate else []  # a text reader stays a function (tests call it)
     sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
     sources = script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)
     sources = [script_trim.prune(source, {}) for source in script_trim.unused_parameters(sources)]
