@@ -369,8 +369,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
     files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
     downloads = any(mark in model_body for mark in _DOWNLOADS)
-    shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)  # read first by rank 0
-    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
+    shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)
+    first = any(get_dataset(spec.get("kind")).family != "generated" and get_dataset(spec.get("kind")).read_first
+                for spec in specs)  # under torchrun the first process reads (downloads, caches) alone
+    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": first}
     facts = {"rate.__name__": fn.rate}
     if not shared and _split_checked(plan):  # generated data: a bad split is refused now, not in train.py
         facts["n_val == 0 or n_val == len(data)"] = False
