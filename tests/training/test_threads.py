@@ -44,10 +44,7 @@ def test_studio_threads_sets_it_outright(monkeypatch):
 
 
 def test_no_load_average_counts_as_idle(monkeypatch):
-    def missing():
-        raise OSError
-
-    monkeypatch.setattr(os, "getloadavg", missing)
+    monkeypatch.delattr(os, "getloadavg")  # as on Windows
     assert choose_threads()[0] == 8
 
 
