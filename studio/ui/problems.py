@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -31,6 +32,20 @@ from studio.ui.document import Document
 BLOCK_ROLE = Qt.ItemDataRole.UserRole
 EDGE_ROLE = Qt.ItemDataRole.UserRole + 1
 READING = "Reading the training data…"
+#: a word this long is broken after its "_", "." or "/" (MobileNet_V3_Small_Weights.IMAGENET1K_V1
+#: would not wrap: the row grew wider than the dock and its text was cut at both ends)
+LONG_WORD = 24
+_BREAK = "\u200b"  # zero-width space: a place to wrap, invisible
+
+
+def breakable(text: str) -> str:
+    """``text`` with wrap points after "_", "." and "/" inside words of LONG_WORD or more."""
+    import re
+
+    def split(m: re.Match) -> str:
+        return re.sub(r"([_./])(?=\w)", "\\1" + _BREAK, m.group(0))
+
+    return re.sub(rf"\S{{{LONG_WORD},}}", split, text)
 
 
 class ProblemsList(QListWidget):
@@ -196,7 +211,7 @@ class ProblemsList(QListWidget):
         warn = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if self._pinned is not None:
             text, block_id, tooltip = self._pinned
-            item = QListWidgetItem(err, text)
+            item = QListWidgetItem(err, breakable(text))
             if block_id is not None and block_id in self.doc.graph.blocks:  # a deleted block: no link
                 item.setData(BLOCK_ROLE, block_id)
             item.setToolTip(tooltip)
@@ -204,26 +219,38 @@ class ProblemsList(QListWidget):
         rows = self._shown or []
         for text, severity, block_id, edge_id, fix in rows:
             icon = err if severity == "error" else warn
-            item = QListWidgetItem(icon, "" if fix else text)
+            # a row with fix buttons draws its own icon: the view places a row widget right of
+            # the item's icon, so the row was narrower than the width its height was fitted to
+            item = QListWidgetItem("") if _fixes(fix) else QListWidgetItem(icon, breakable(text))
             item.setData(BLOCK_ROLE, block_id)
             item.setData(EDGE_ROLE, edge_id)
             item.setToolTip(text)
             self.addItem(item)
             if _fixes(fix):
-                self.setItemWidget(item, self._fix_row(text, fix))
+                self.setItemWidget(item, self._fix_row(text, fix, icon))
         if self._shown is not None and not rows:
             ok = style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
             text = READING if self._reading is not None else "No problems: the model is ready to train."
             self.addItem(QListWidgetItem(ok, text))
         self._fit_rows()
 
-    def _fix_row(self, text: str, fix) -> QWidget:
-        """The problem's text, and its fix button under it (a narrow dock keeps both readable)."""
+    def _fix_row(self, text: str, fix, icon) -> QWidget:
+        """The problem's icon, its text, and its fix buttons under the text (a narrow dock
+        keeps each readable)."""
         row = QWidget()
-        layout = QVBoxLayout(row)
-        layout.setContentsMargins(self._icon_room(), 3, 4, 4)
+        outer = QHBoxLayout(row)
+        outer.setContentsMargins(2, 3, 4, 4)
+        outer.setSpacing(6)
+        size = self._icon_size()
+        mark = QLabel()
+        mark.setPixmap(icon.pixmap(size, size))
+        mark.setFixedWidth(size)
+        outer.addWidget(mark, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout()
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
-        label = QLabel(text)
+        outer.addLayout(layout, 1)
+        label = QLabel(breakable(text))
         label.setWordWrap(True)
         layout.addWidget(label)
         for f in _fixes(fix):  # one under the other: a narrow dock shows each whole
@@ -233,9 +260,9 @@ class ProblemsList(QListWidget):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         return row
 
-    def _icon_room(self) -> int:
+    def _icon_size(self) -> int:
         size = self.iconSize().width()
-        return (size if size > 0 else self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)) + 8
+        return size if size > 0 else self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
 
     def _fit_rows(self) -> None:
         """Rows with a button wrap to the list's width (an item widget does not by itself)."""
@@ -279,12 +306,13 @@ class ProblemsList(QListWidget):
         return [row[0] for row in self._shown or []]
 
     def all_fix_buttons(self) -> dict[str, list[QPushButton]]:
-        """Every fix button of each shown problem, by the text of the problem."""
+        """Every fix button of each shown problem, by the text of the problem (its tooltip:
+        the label's has wrap points)."""
         out = {}
         for i in range(self.count()):
             row = self.itemWidget(self.item(i))
             if row is not None:
-                out[row.findChild(QLabel).text()] = row.findChildren(QPushButton)
+                out[self.item(i).toolTip()] = row.findChildren(QPushButton)
         return out
 
     def fix_buttons(self) -> dict[str, QPushButton]:
@@ -293,7 +321,7 @@ class ProblemsList(QListWidget):
         for i in range(self.count()):
             row = self.itemWidget(self.item(i))
             if row is not None:
-                out[row.findChild(QLabel).text()] = row.findChild(QPushButton)
+                out[self.item(i).toolTip()] = row.findChild(QPushButton)
         return out
 
     def _clicked(self, item: QListWidgetItem) -> None:

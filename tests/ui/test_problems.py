@@ -132,3 +132,31 @@ def test_a_fixed_model_clears_the_last_runs_stale_failure(shown, qtbot):
     assert w.problems.pinned_text() is None
     assert w.scene.look(classifier).problem == ""  # the canvas no longer marks the block either
     assert "No problems" in w.problems.item(0).text()
+
+
+def test_a_long_name_in_a_problem_wraps_instead_of_cutting_the_row(qtbot, config_dir, tmp_path, monkeypatch):
+    """The Transfer learning example, its weights not yet downloaded, at 1280x720: the warning
+    names MobileNet_V3_Small_Weights.IMAGENET1K_V1, one word wider than the dock, so the row
+    grew wider than the list and its text was cut at the top, bottom and right."""
+    from tests.ui.conftest import open_window
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # nothing downloaded yet
+    w = open_window(qtbot, "resources/examples/transfer_learning.studio.json")
+    w.resize(1280, 720)
+    w.show()
+    qtbot.waitExposed(w)
+    w.reset_layout()  # the docks as a first start at this size lays them out
+    text = wait_rows(qtbot, w, "IMAGENET1K_V1")
+    problems = w.problems
+    row_item = next(
+        problems.item(i) for i in range(problems.count()) if problems.item(i).toolTip() == text
+    )
+    row = problems.itemWidget(row_item)
+    qtbot.waitUntil(lambda: row.isVisible())
+    viewport = problems.viewport().width()
+    assert row.width() <= viewport  # nothing cut at the right
+    assert row.height() >= row.layout().totalHeightForWidth(row.width())  # nor top and bottom
+    from PySide6.QtWidgets import QLabel
+
+    [label] = [lab for lab in row.findChildren(QLabel) if lab.text()]
+    assert label.text().replace("\u200b", "") == text  # only invisible wrap points added
