@@ -304,6 +304,10 @@ class BlockType:
     #: shares(params) -> the path of the parameter this block makes another's tensor (Tie
     #: weights: ``lm_head.weight``), so analysis counts that tensor once, as torch does
     shares: Callable[[Mapping[str, Any]], str] | None = None
+    #: the parameter that chooses which of the block's weights train (a Backbone's "freeze"):
+    #: the inspector offers it instead of the common Frozen box, which beside it read
+    #: "Frozen" unticked over a card that said "1.52M params (frozen)"
+    freezing_param: str = ""
 
     # ---------------------------------------------------------------- helpers
     @property

@@ -142,7 +142,8 @@ class Inspector(QScrollArea):
         # "Frozen" means something only for a block with weights (not a ReLU or an Output);
         # while the input shape is unknown the weights are too, so it is offered then
         known = all(s is not None for s in info.in_shapes) and not info.error
-        self.frozen_box.setVisible(bool(info.params) or block.frozen or not known)
+        own = block.spec.freezing_param  # the block's own choice of what trains replaces the box
+        self.frozen_box.setVisible(block.frozen or (not own and (bool(info.params) or not known)))
         ins = ", ".join(fmt_shape(s) if s else "?" for s in info.in_shapes) or "—"
         outs = ", ".join(fmt_shape(s) if s else "?" for s in info.out_shapes) or "—"
         self.counts.show_info(info, self.block_id)

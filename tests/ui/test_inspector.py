@@ -185,3 +185,29 @@ def test_a_number_whose_minimum_means_work_it_out_says_so(window, qtbot, type_id
     assert w.text() == str(param.min + 3)
     if param.key:
         assert f"={param.min + 3}" in window.scene.blocks[bid].look.key_params
+
+
+def test_a_block_that_chooses_what_trains_has_no_second_frozen_box(qtbot, config_dir):
+    """The Transfer learning backbone: "freeze: backbone (train only the head)" and, under it,
+    "Frozen" unticked, over a card that said "1.52M params (frozen)". Its own choice is the
+    one control; a block frozen the common way still shows the box, to untick it."""
+    from tests.ui.conftest import by_name, open_window
+
+    w = open_window(qtbot, "resources/examples/transfer_learning.studio.json")
+    w.show()
+    qtbot.waitExposed(w)
+    backbone = by_name(w.doc.graph, "backbone")
+    assert backbone.spec.freezing_param == "freeze"
+    w.scene.select_blocks([backbone.id])
+    w.doc.refresh()
+    ins = w.inspector
+    qtbot.waitUntil(lambda: ins.editors["freeze"].widget.isVisibleTo(ins))
+    assert not ins.frozen_box.isVisibleTo(ins)
+    assert ins.editors["resize"].widget.text() in ("96", "no resizing")
+    w.editor.set_frozen([backbone.id], True)  # e.g. a project saved that way
+    w.scene.select_blocks([backbone.id])
+    w.doc.refresh()
+    assert w.inspector.frozen_box.isVisible() and w.inspector.frozen_box.isChecked()
+    w.scene.select_blocks([by_name(w.doc.graph, "head").id])
+    w.doc.refresh()
+    assert w.inspector.frozen_box.isVisible()  # a Linear: the common box
