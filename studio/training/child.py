@@ -35,6 +35,7 @@ class Reporter:
         self.epochs = epochs
         self._reset()
         self._last_emit = 0.0
+        self._last_progress: dict | None = None  # the last step's, kept across flushes
 
     def _reset(self) -> None:
         self._steps: list[int] = []
@@ -64,12 +65,17 @@ class Reporter:
             "samples_per_s": r.samples_per_s,
             "eta_s": r.eta_s,
         }
+        self._last_progress = self._progress
         self._maybe_flush(force=self.control.paused)
 
     def on_epoch_end(self, r) -> None:
         self._epochs.append(dict(r.metrics))
-        if self._progress is not None:
-            self._progress = {**self._progress, "eta_s": r.eta_s}
+        # an epoch always comes with its last step's progress (the panel files the epoch under
+        # that step): the step may have gone out in an earlier chunk, which left this one none
+        # and the run's epoch_steps a list short (a reopened run lost its rates, a resumed
+        # one the steps it kept)
+        if self._last_progress is not None:
+            self._progress = {**self._last_progress, "eta_s": r.eta_s}
         if self.probe is not None:
             self._learning = self.probe.latest
         self._maybe_flush(force=r.epoch == r.epochs)

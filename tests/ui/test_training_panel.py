@@ -363,6 +363,9 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     plots = window.training.panel.plots
     kept = runs.records()[0]
     assert plots.point_count() == len(kept.steps()) > 0 and plots.train_loss.series.n == 1
+    # and its learning rate, one point per epoch (an empty 0-1 plot before)
+    xs, ys = plots.lr.series.data()
+    assert list(xs) == kept.epoch_steps[:1] and list(ys) == [kept.history()[0]["lr"]]
     plots.redraw()
     assert len(plots.raw.item.getOriginalDataset()[0]) == plots.point_count()
     assert kept.id in window.training.panel.rate.text() and window.training.panel.progress.format() == "completed"
@@ -377,6 +380,7 @@ def test_the_run_list_keeps_runs_after_reopening_and_overlays_them(window, qtbot
     wait_done(qtbot, t)
     rec = window.training.store.runs()[0]
     assert rec.status["epochs_done"] == 2 and len(rec.history()) == 2
+    assert window.training.panel.plots.lr.series.data()[0][0] == rec.epoch_steps[0]  # epoch 1 kept
     # a kept run can be tried: its weights go into the model as it is now
     t = window.training
     runs.list.setCurrentRow(0)

@@ -36,6 +36,7 @@ class RunView:
             self.epoch_steps = rec.epoch_steps[: len(self.history)]
             self._add_steps(rec.kept_steps(len(self.history)))
             self.plots.add_epochs(self.history, metric_name)
+            self._add_epoch_rates()
         progress, rate = self.panel.progress, self.panel.rate
         progress.setRange(0, 0)
         progress.setFormat("preparing…")
@@ -58,12 +59,25 @@ class RunView:
         self.history, self.epoch_steps = rec.history(), rec.epoch_steps
         self._add_steps(rec.steps())
         self.plots.add_epochs(self.history, metric_name)
+        self._add_epoch_rates()
         epochs = int(rec.settings.get("epochs", 0) or 0)
         if epochs and self.epoch_steps:
             self.plots.expect(self.epoch_steps[0] * epochs, epochs)
         self.plots.redraw(everything=True)
         self.finish(rec.state)
         self.panel.rate.setText(f"run {rec.id} · {self.panel.rate.text()}".rstrip(" ·"))
+
+    def _add_epoch_rates(self) -> None:
+        """A kept run's learning rate, one point per epoch (its last step's): the step-by-step
+        rates are sent live, not kept, and a reopened run showed an empty plot on a 0-1 axis."""
+        points = [
+            (step, row["lr"])
+            for step, row in zip(self.epoch_steps, self.history)
+            if isinstance(row.get("lr"), (int, float))
+        ]
+        if points:
+            steps, rates = zip(*points)
+            self.plots.add_lr(list(steps), list(rates))
 
     def _add_steps(self, steps) -> None:
         if len(steps):
