@@ -107,8 +107,11 @@ def test_a_reader_trimmed_to_the_spec_reads_what_the_runtime_reads(tmp_path):
         project = tmp_path / f"gpt_{tokenizer}.studio.json"
         project.write_text(json.dumps(data))
         source, train = _script_namespace(project)
-        assert ("torch.frombuffer" in source) is (tokenizer == "byte")
-        assert ("sorted(set(text))" in source) is (tokenizer == "char")
+        assert ('text.encode("utf-8")' in source) is (tokenizer == "byte")
+        assert ("index[c]" in source) is (tokenizer == "char")
+        # the kept vocabulary (non-ASCII too), block size and stride are literals; only the path is read
+        assert "sorted(set(text))" not in source and 'spec["block_size"]' not in source
+        assert "SETTINGS = {\"data\": {\"path\": " in source
         spec = {"path": str(corpus), "tokenizer": tokenizer, "block_size": 16, "stride": 8}
         (mine, mine_info), (theirs, theirs_info) = train["read_text_windows"](spec), text.read_text_windows(spec)
         assert torch.equal(mine.tokens, theirs.tokens) and mine_info["codec"] == theirs_info["codec"]
