@@ -449,12 +449,13 @@ GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasatt
 NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
-#: the text readers' tokenizer: the spec's, and the codec's made from it (`runtime.tokens`)
-TOKENIZER_FACTS = (("spec['tokenizer']", "tokenizer"), ("codec['tokenizer']", "tokenizer"))
-#: a text file's options, written as literals where its reader reads them: train.py keeps only
-#: the path in SETTINGS (--data moves it); `block_size` is --generate's context too
-TEXT_FACTS = (*TOKENIZER_FACTS, ("spec.get('vocab')", "vocab"), ("spec['block_size']", "block_size"),
-              ("spec['stride']", "stride"), ("settings['data']['block_size']", "block_size"))
+#: the text readers' options, written as literals where they are read, so train.py's SETTINGS
+#: keeps only the path (--data moves it): the tokenizer (the spec's, and the codec's made from
+#: it, `runtime.tokens`), the kept vocabulary, a text file's windows (`block_size` is
+#: --generate's context too); a fact whose option a spec lacks (a CSV's stride) is not taken
+TOKENIZER_FACTS = (("spec['tokenizer']", "tokenizer"), ("codec['tokenizer']", "tokenizer"),
+                   ("spec.get('vocab')", "vocab"), ("spec['block_size']", "block_size"),
+                   ("spec['stride']", "stride"), ("settings['data']['block_size']", "block_size"))
 
 
 def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),
@@ -531,7 +532,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
                  "vocab": _VOCAB},
                 shown=("path", "tokenizer", "block_size", "stride"), pin=text_data.pin_text, family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
-                data_facts=TEXT_WINDOW_FACTS, spec_facts=TEXT_FACTS,
+                data_facts=TEXT_WINDOW_FACTS, spec_facts=TOKENIZER_FACTS,
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),

@@ -68,15 +68,19 @@ def read_text_windows(spec, chunk=1 << 20):
     """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
     spec["vocab"], the file's characters when not given) or "byte", windows of
     spec["block_size"] tokens every spec["stride"] tokens. The file was checked when the spec
-    was made (`tokens.checked_text`): it is read as it is. It is encoded a chunk at a time into
-    compact tokens (`token_dtype`): a Python list of the whole file took 8 bytes a character."""
+    was made (`tokens.checked_text`): it is read as it is. Characters are encoded a chunk at a
+    time into compact tokens (`token_dtype`): a Python list of the whole file took 8 bytes a
+    character."""
     text = read_text(spec["path"])
     name = Path(spec["path"]).name
-    codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
+    codec = make_codec(spec["tokenizer"], [text], spec.get("vocab"))
     size = vocabulary_size(codec)
-    dtype = token_dtype(size)
-    parts = (text[i : i + chunk] for i in range(0, len(text), chunk))
-    ids = torch.cat([torch.tensor(encode_text(part, codec, name), dtype=dtype) for part in parts])
+    if codec["tokenizer"] == "byte":  # the UTF-8 bytes are the ids, without a Python list
+        ids = torch.frombuffer(bytearray(text, "utf-8"), dtype=torch.uint8)
+    else:
+        dtype = token_dtype(size)
+        parts = (text[i : i + chunk] for i in range(0, len(text), chunk))
+        ids = torch.cat([torch.tensor(encode_text(part, codec, name), dtype=dtype) for part in parts])
     data = TextWindows(ids, spec["block_size"], spec["stride"], codec)
     shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
     return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
@@ -87,7 +91,7 @@ def read_text_classes(spec):
     spec["target"]: each text as spec["length"] token ids (cut, or padded with id 0; the
     tokens start at 1), labels 0, 1, ... in `label_classes` order."""
     texts, labels, lines = read_text_column(spec["path"], spec["text"], spec["target"], spec["delimiter"], spec["header"])
-    codec = make_codec(spec["tokenizer"], "".join(texts), spec.get("vocab"), offset=1)
+    codec = make_codec(spec["tokenizer"], texts, spec.get("vocab"), offset=1)
     name, length = file_name(spec["path"]), int(spec["length"])
     x = torch.zeros(len(texts), length, dtype=torch.long)
     for i, (text, line) in enumerate(zip(texts, lines, strict=True)):
