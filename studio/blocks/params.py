@@ -64,7 +64,13 @@ def _is_int(value: Any) -> bool:
 class Int(Param):
     min: int = 0
     max: int = MAX_DIM
+    #: what the minimum means where it stands for "work it out" (0: the input's length), shown
+    #: in its place on the block and in the inspector, so nobody reads "max length=0" as a length
+    special: str = ""
     kind = "int"
+
+    def describe(self, value: Any) -> str:
+        return self.special if self.special and value == self.min else repr(value)
 
     def coerce(self, value: Any, name: str = "value") -> int:
         if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:

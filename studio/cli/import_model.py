@@ -1,6 +1,6 @@
 """``studio import SPEC -o PROJECT``: turn a PyTorch module into an editable project.
 
-SPEC is ``torchvision:NAME``, ``package.module:Callable`` or ``path/to/file.py:ClassName``.
+SPEC is ``torchvision:NAME``, ``package.module:Callable`` or ``path/to/file.py[:ClassName]``.
 The work is done by :mod:`studio.interop` (the GUI's File > Import calls the same functions);
 this module parses arguments, asks before running a file's code, and prints the result.
 """
@@ -17,7 +17,7 @@ from studio.cli import CliError
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "spec",
-        help="torchvision:NAME, package.module:Callable or path/to/file.py:ClassName",
+        help="torchvision:NAME, package.module:Callable or path/to/file.py[:ClassName] (the class can be left out where the file has one model)",
     )
     parser.add_argument("-o", "--output", required=True, help="project file to write (.studio.json)")
     parser.add_argument(

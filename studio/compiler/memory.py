@@ -254,6 +254,8 @@ def _grad_bytes(info) -> int:
 
 def _meta_model(code: GeneratedCode) -> nn.Module:
     cls = build_class(code)
+    if "torchvision" in code.source:  # its weights download through their own import: gate it too
+        import torchvision.models._api  # noqa: F401
     try:
         with torch.device("meta"), _no_weights():
             return cls()
@@ -283,8 +285,15 @@ def _no_weights():
     me = threading.get_ident()
     with _GATE:
         if not _INSIDE:
-            _SAVED = (torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict)
-            hub, load, load_state = _SAVED
+            weights = getattr(sys.modules.get("torchvision.models._api"), "WeightsEnum", None)
+            _SAVED = (
+                torch.hub.load_state_dict_from_url,
+                torch.load,
+                nn.Module.load_state_dict,
+                weights,
+                weights and weights.get_state_dict,
+            )
+            hub, load, load_state, _, state_of = _SAVED
 
             def gated(replacement, original):
                 def call(*args, **kwargs):
@@ -299,6 +308,8 @@ def _no_weights():
             nn.Module.load_state_dict = gated(
                 lambda self, *a, **k: nn.modules.module._IncompatibleKeys([], []), load_state
             )
+            if weights is not None:  # torchvision's Weights.get_state_dict: its own bound
+                weights.get_state_dict = gated(lambda self, *a, **k: {}, state_of)  # download
         _INSIDE[me] += 1
     try:
         yield
@@ -308,7 +319,11 @@ def _no_weights():
             if _INSIDE[me] <= 0:
                 del _INSIDE[me]
             if not _INSIDE and _SAVED is not None:
-                torch.hub.load_state_dict_from_url, torch.load, nn.Module.load_state_dict = _SAVED
+                hub, load, load_state, weights, state_of = _SAVED
+                torch.hub.load_state_dict_from_url, torch.load = hub, load
+                nn.Module.load_state_dict = load_state
+                if weights is not None:
+                    weights.get_state_dict = state_of
                 _SAVED = None
 
 

@@ -370,11 +370,13 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
     files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
     downloads = any(mark in model_body for mark in _DOWNLOADS)
-    shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)  # read first by rank 0
-    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": shared}
+    shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)
+    first = any(get_dataset(spec.get("kind")).family != "generated" and get_dataset(spec.get("kind")).read_first
+                for spec in specs)  # under torchrun the first process reads (downloads, caches) alone
+    plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": first}
     facts = {"rate.__name__": fn.rate}
     if not shared and _split_checked(plan):  # generated data: a bad split is refused now, not in train.py
-        facts["n_val == 0 or n_val == n"] = False
+        facts["n_val == 0 or n_val == len(data)"] = False
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if plan.get("val_data") or plan["val_split"] > 0:  # load_data returns validation data or stops
@@ -406,6 +408,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
     generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
     generators = [name for names in generators for name in names]
+    generators += [fn.read] if generate else []  # a text reader stays a function (tests call it)
     sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
     sources = script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)
     sources = [script_trim.prune(source, {}) for source in script_trim.unused_parameters(sources)]

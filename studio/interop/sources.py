@@ -52,16 +52,19 @@ class Spec:
     def __str__(self) -> str:
         if self.kind == "torchvision":
             return f"torchvision:{self.where}"
-        return f"{self.where}:{self.attr}"
+        return f"{self.where}:{self.attr}" if self.attr else self.where
 
 
 def parse_spec(text: str) -> Spec:
-    """Split ``torchvision:resnet18``, ``pkg.mod:Callable`` or ``dir/file.py:Class``."""
+    """Split ``torchvision:resnet18``, ``pkg.mod:Callable`` or ``dir/file.py:Class``; a bare
+    ``dir/file.py`` leaves the class to :func:`model_class`, which reads the file (not run)."""
     text = text.strip()
+    if text.endswith(".py"):  # no class named (C:\\models\\net.py has a colon, but no class)
+        return Spec("file", text, "")
     where, sep, attr = text.rpartition(":")
     if not sep or not where or not attr:
         raise SourceError(
-            f"{short_repr(text)}: give torchvision:NAME, package.module:Callable or path/to/file.py:ClassName"
+            f"{short_repr(text)}: give torchvision:NAME, package.module:Callable or path/to/file.py[:ClassName]"
         )
     if where == "torchvision":
         return Spec("torchvision", attr, "")
@@ -173,6 +176,8 @@ def load_model(spec: Spec | str, kwargs: dict[str, Any] | None = None) -> Loaded
         path = Path(spec.where).expanduser().resolve()
         from studio.trust import trust
 
+        if not spec.attr:  # read (not run) to find the class, before any of its code runs
+            spec = Spec("file", spec.where, model_class(path))
         trust(str(path))  # the user chose to import this file: its blocks may run it
         mod = _load_file(path)
         fn = _attr(mod, spec)
@@ -214,6 +219,56 @@ def _torchvision(name: str, kwargs: dict[str, Any]):
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise SourceError(f"torchvision has no model called {short_repr(name)}{hint}")
     return getattr(tvm, name, None) or (lambda **kw: tvm.get_model(name, **kw)), f"torchvision.models:{name}"
+
+
+#: the largest Python file read to find its model class (its code is not run for this)
+_MAX_SOURCE = 8 << 20
+
+
+def model_classes(path: Path) -> list[str]:
+    """The top-level classes of a Python file that look like models (they define ``forward`` or
+    derive from a ``…Module``), read without running the file: first those no other of them
+    uses (a network rather than its blocks), each group in the file's order."""
+    top, used = _model_classes(path)
+    return top + used
+
+
+def _model_classes(path: Path) -> tuple[list[str], list[str]]:
+    try:
+        if path.stat().st_size > _MAX_SOURCE:
+            raise SourceError(f"{path}: larger than {_MAX_SOURCE >> 20} MB, not a model file")
+        tree = pyast.parse(path.read_text(encoding="utf-8-sig"), filename=str(path))
+    except OSError as e:
+        raise SourceError(f"{path}: cannot be read ({e.strerror or e})") from None
+    except (SyntaxError, ValueError, UnicodeDecodeError) as e:
+        raise SourceError(f"{path}: not Python code ({_first_line(e)})") from None
+    found = [n for n in tree.body if isinstance(n, ast.ClassDef) and _looks_like_model(n)]
+    names = [n.name for n in found]
+    used = {
+        ref.id
+        for node in found
+        for ref in ast.walk(node)
+        if isinstance(ref, ast.Name) and ref.id in names and ref.id != node.name
+    }
+    return [n for n in names if n not in used], [n for n in names if n in used]
+
+
+def _looks_like_model(node: ast.ClassDef) -> bool:
+    bases = [ast.unparse(b).rpartition(".")[2] for b in node.bases]
+    defines = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return "forward" in defines or any(b.endswith("Module") for b in bases)
+
+
+def model_class(path: Path) -> str:
+    """The model class of a file named without ``:Class``: the only class that looks like a
+    model, or the only one of them no other uses; else a message that lists them."""
+    top, used = _model_classes(path)
+    if len(top) == 1:
+        return top[0]
+    names = top + used
+    if not names:
+        raise SourceError(f"{path} defines no model class (a class with a forward method)")
+    raise SourceError(f"{path} defines {', '.join(names)}: name one, as in {path}:{names[0]}")
 
 
 def _attr(mod, spec: Spec):

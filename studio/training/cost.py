@@ -74,6 +74,15 @@ class Verdict:
         )
         return f"Batch {estimate.batch} on {self.where} ({self.margin:.0%} kept free) {head}; {largest}."
 
+    def short(self) -> str:
+        """Beside a batch size: 'fits in 24 GB up to batch 16,384', 'does not fit in 2 GB;
+        batch 256 does', 'does not fit in 1 KB at any batch size'."""
+        if self.fits:
+            return f"fits in {self.where} up to batch {self.largest_batch:,}"
+        if self.largest_batch:
+            return f"does not fit in {self.where}; batch {self.largest_batch:,} does"
+        return f"does not fit in {self.where} at any batch size"
+
 
 def verdict(
     estimate: MemoryEstimate, memory: int, where: str, margin: float = DEFAULT_MARGIN

@@ -118,16 +118,20 @@ def weights_file_problems(graph: Graph, base_dir=None) -> list[FitProblem]:
 
 
 def _as_warning(problem: FitProblem) -> FitProblem:
-    """A mismatch with the default data is worth knowing, not a broken project; and no
-    one-click fix that bends the model to that default (an imported resnet18 was offered
-    "Set shape to 2" for the spirals nobody chose)."""
+    """A mismatch with the default data is worth knowing, not a broken project; and no advice or
+    one-click fix that bends the model to that default (an imported resnet18 was offered "Set
+    shape to 2" for the spirals nobody chose): the mismatch's first sentence, then "choose"."""
+    import re
     from dataclasses import replace
 
     from studio.graph.validation import WARNING
 
-    note = "No training data is chosen yet, so the default set is used. "
-    choose = " Or choose the data first: Dataset, in the Training panel's settings."
-    return replace(problem, message=note + problem.message + choose, severity=WARNING, fix=None)
+    mismatch = re.split(r"(?<=[.!?])\s+(?=[A-Z])", problem.message, maxsplit=1)[0]
+    message = (
+        "No training data is chosen yet, and the default set does not fit this model: "
+        f"{mismatch[:1].lower()}{mismatch[1:]} Choose the data: Dataset, in the Training panel's settings."
+    )
+    return replace(problem, message=message, severity=WARNING, fix=None)
 
 
 def settings_problems(training: dict | None) -> list[FitProblem]:

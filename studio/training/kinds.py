@@ -220,6 +220,9 @@ class DatasetKind(Kind):
     #: what train.py may take as known of the dataset its reader gives (`interop.script_trim`):
     #: (a runtime test as written, its value), e.g. an in-memory set is batched without a DataLoader
     data_facts: tuple[tuple[str, Any], ...] = ()
+    #: train.py under torchrun: the first process reads it before the others start (it downloads,
+    #: or writes a cache the others then find); False: read as it is, all at once
+    read_first: bool = True
     #: what train.py may take as known of the spec's options: (a runtime expression as written, the
     #: option whose value it is), e.g. a char tokenizer's train.py holds no byte tokenizer code
     spec_facts: tuple[tuple[str, str], ...] = ()
@@ -532,7 +535,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
                  "vocab": _VOCAB},
                 shown=("path", "tokenizer", "block_size", "stride"), pin=text_data.pin_text, family="file", loader="load_text", targets=("class",), reader="read_text_windows", generate="sample_text",
-                data_facts=TEXT_WINDOW_FACTS, spec_facts=TOKENIZER_FACTS,
+                data_facts=TEXT_WINDOW_FACTS, spec_facts=TOKENIZER_FACTS, read_first=False,
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
                 {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),

@@ -29,6 +29,7 @@ from studio.training.kinds import get_schedule
 from studio.training.metrics import StepMetrics, metric_function
 from studio.training.optim import make_loss, make_optimizer, optimizer_description
 from studio.training.plan import loop_plan
+from studio.training.run_summary import epochs, finished
 from studio.training.runtime import schedules
 from studio.training.runtime.balance import sample_weights, weigh_classes
 from studio.training.runtime.fit import Hooks, fit, new_progress
@@ -131,7 +132,7 @@ class Trainer(Hooks):
                     f"for {s.early_stopping.patience} epochs (best {self.progress['best']:.4g} at epoch {self.progress['best_epoch']})."
                 )
         except _StopRun:
-            status, message = "stopped", f"Stopped by request after {self.epoch} epoch(s), step {self.step}."
+            status, message = "stopped", f"Stopped by request after {epochs(self.epoch)}, step {self.step}."
         except _NonFinite as e:
             return self._fail(Failure(
                 "nan",
@@ -201,7 +202,7 @@ class Trainer(Hooks):
             train_samples=len(data.train), val_samples=n_val, device=str(self.device), task=data.task,
             metric_name=s.metric_name, monitor=monitor, description=data.description,
         )
-        self.info.notes.append(f"Running with {threads} and {optimizer_description(self.optimizer)}.")
+        self.info.notes.append(f"Running with {threads}. Optimizer: {optimizer_description(self.optimizer)}.")
         if getattr(data, "target_scale", None):
             self.info.notes.append(target_note(data.target_scale))
         if s.precision != "none" and self.device.type != "cuda":
@@ -445,7 +446,8 @@ class Trainer(Hooks):
         return r
 
     def _finish(self, status: str, message: str) -> RunResult:
-        r = self._fill_result(status, message or f"Finished {self.epoch} epoch(s).")
+        done = finished(self.history, (self.progress or {}).get("best_epoch"), self._result.monitor)
+        r = self._fill_result(status, message or done)
         r.weights_path = self._save_weights()
         warning = baseline_warning(self.data, self.loss_fn, r.history)  # a regression no better than the mean
         r.warnings += [warning] if warning else []

@@ -438,9 +438,7 @@ class CostController(QObject):
         if size is None:  # on the CPU with no size: what it needs, no verdict
             return text, "Give a memory size in the Cost panel for the largest batch that fits"
         v = verdict(est, size, fmt_bytes(size))
-        word = "fits" if v.fits else "does not fit"
-        largest = f"largest {v.largest_batch:,}" if v.largest_batch else "no batch fits"
-        return f"{text} · {word} {fmt_bytes(size)}, {largest}", v.text(est)
+        return f"{text} · {v.short()}", v.text(est)
 
     def _rows(self):
         est, prof = self.memory, self.profile

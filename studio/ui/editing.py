@@ -15,7 +15,7 @@ from studio.graph.commands import (
     SetFrozen,
     SetParams,
 )
-from studio.graph.layout import COLUMN_GAP, ROW_GAP, free_offset, layered_layout
+from studio.graph.layout import COLUMN_GAP, ROW_GAP, free_offset, layered_layout, wrapped_layout
 from studio.graph.module_commands import DetachCopy, GroupIntoModule, Ungroup
 from studio.ui import clipboard
 from studio.ui.canvas.geometry import snap
@@ -115,8 +115,11 @@ class Editor:
     def duplicate(self, block_ids: list[str]) -> list[str]:
         return self.paste(self.copy(block_ids), label="Duplicate")
 
-    def arrange(self) -> None:
-        positions = layered_layout(self.graph)
+    def arrange(self, fit: tuple[float, float] | None = None) -> None:
+        """Auto-arrange: data order left to right; with ``fit`` (the scene size the view shows
+        at a readable zoom), a long chain wraps into bands like lines of text, as an example
+        opens, instead of one row far wider than the window."""
+        positions = (wrapped_layout(self.graph, *fit) if fit else None) or layered_layout(self.graph)
         positions = {b: p for b, p in positions.items() if self.graph.blocks[b].position != p}
         if positions:  # a Macro so it never merges with a drag of the same blocks
             self.doc.push(Macro("Auto-arrange", [Move(positions)]))

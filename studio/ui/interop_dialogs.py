@@ -162,7 +162,7 @@ class ImportDialog(QDialog):
         self.setWindowTitle("Import PyTorch model")
         self.setMinimumWidth(520)
         self.spec = QLineEdit()
-        self.spec.setPlaceholderText("torchvision:resnet18, package.module:Class or path/to/file.py:Class")
+        self.spec.setPlaceholderText("torchvision:resnet18, package.module:Class or path/to/file.py[:Class]")
         browse = QPushButton("File…")
         browse.clicked.connect(self._browse)
         spec_row = QHBoxLayout()
@@ -212,9 +212,22 @@ class ImportDialog(QDialog):
 
     def _browse(self) -> None:
         path = QFileDialog.getOpenFileName(self, "Python file", str(Path.home()), "Python files (*.py)")[0]
-        if path:
-            self.spec.setText(f"{path}:")
-            self.spec.setFocus()
+        if not path:
+            return
+        from studio.interop.sources import SourceError, model_classes
+
+        try:  # read, not run: the file runs only on Import, once trusted
+            names = model_classes(Path(path))
+        except SourceError as e:
+            names, note = [], str(e)
+        else:
+            note = "" if len(names) == 1 else (
+                f"It defines {', '.join(names)}: {names[0]} is filled in; type another after the colon."
+                if names else "It defines no class with a forward method: type the model's name after the colon."
+            )
+        self.spec.setText(f"{path}:{names[0] if names else ''}")
+        self.status.setText(note)
+        self.spec.setFocus()
 
     def _user_file(self):
         from studio.interop.sources import SourceError, parse_spec, runs_user_file

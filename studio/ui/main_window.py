@@ -395,8 +395,8 @@ class MainWindow(QMainWindow):
         self.scene.select_blocks(self.scene.graph.blocks)
 
     def arrange(self) -> None:
-        self.editor.arrange()
-        self.view.fit_all()
+        self.editor.arrange(self.view.readable_scene_size())
+        self.view.fit_all(readable=True)
 
     def rename_selected(self) -> None:
         ids = self.scene.selected_block_ids()

@@ -80,6 +80,7 @@ class IntEditor(ParamEditor):
     def _make(self) -> QWidget:
         w = QSpinBox()
         w.setRange(max(int(self.param.min), -INT_LIMIT), min(int(self.param.max), INT_LIMIT))
+        w.setSpecialValueText(self.param.special)  # shown for the minimum, where it has a meaning
         w.setKeyboardTracking(False)
         w.valueChanged.connect(self._submit)
         return w

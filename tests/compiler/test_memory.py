@@ -142,15 +142,27 @@ def test_the_check_before_the_first_step_warns_when_a_step_will_not_fit(monkeypa
     assert cost.fit_note(model, (1, 28, 28), torch.float32, settings, cuda) is None
 
 
-def test_a_pretrained_backbone_is_estimated_without_reading_or_downloading_weights(monkeypatch):
+def test_a_pretrained_backbone_is_estimated_without_reading_or_downloading_weights(
+    monkeypatch, tmp_path
+):
+    """With no weights in the cache (the suite's cache holds them; a user's may not), the
+    estimate built the backbone through torchvision's own download, which binds
+    load_state_dict_from_url at import: the window's status bar showed "<urlopen error ...>"."""
+    import urllib.request
+
     import torch.hub
+    import torchvision.models._api as tv_api
 
     def no_network(*args, **kwargs):
         raise AssertionError("the estimate tried to fetch weights")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(torch.hub, "urlopen", no_network)  # bound by name in torch.hub
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    own = tv_api.WeightsEnum.get_state_dict
     graph = load_project(EXAMPLES / "transfer_learning.studio.json").graph
     est = estimate_memory(graph, 2)
     backbone = next(b for b in est.blocks if b.name == "backbone")
     assert backbone.weights > 1_000_000 and backbone.activations > 0
-    assert torch.hub.load_state_dict_from_url is no_network  # put back as it was
+    assert tv_api.WeightsEnum.get_state_dict is own  # put back as it was
+    assert not list(tmp_path.rglob("*.pth"))

@@ -63,8 +63,11 @@ def test_a_model_with_no_data_chosen_is_warned_but_not_bent_to_the_default_set()
     g = mlp(in_features=4, classes=3)
     [p] = check_training(g, analyze(g), {"loss": {"name": "cross_entropy"}})
     assert p.severity == WARNING and p.fix is None
-    assert p.message.startswith("No training data is chosen yet, so the default set is used.")
-    assert p.message.endswith("choose the data first: Dataset, in the Training panel's settings.")
+    assert p.message == (
+        "No training data is chosen yet, and the default set does not fit this model: the data "
+        "gives samples of 2 (spirals (1000 samples)), but this Input expects 4. Choose the data: "
+        "Dataset, in the Training panel's settings."
+    )  # no "Set its shape to 2": the spirals are nobody's choice
     chosen = {"data": {"kind": "spirals"}, "loss": {"name": "cross_entropy"}}
     [p] = check_training(g, analyze(g), chosen)  # the user chose it: an error, with its fix
     assert p.severity != WARNING and p.fix is not None

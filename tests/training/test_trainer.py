@@ -167,7 +167,7 @@ def test_stop_and_pause_from_another_thread():
     r, _ = _train(s, [Steer()], control=ctrl)
     assert r.status == "stopped" and at_resume == [8]
     assert seen[-1] - 40 <= 2  # honoured within a batch or two of the request
-    assert "Stopped by request after 0 epoch(s)" in r.message
+    assert "Stopped by request after 0 epochs" in r.message
 
 
 def test_nan_loss_names_the_step():

@@ -181,8 +181,11 @@ def _expected_hint(w, size_text: str | None) -> str:
         return text
     size = parse_size(size_text)
     v = verdict(est, size, fmt_bytes(size))
-    largest = f"largest {v.largest_batch:,}" if v.largest_batch else "no batch fits"
-    return f"{text} · {'fits' if v.fits else 'does not fit'} {fmt_bytes(size)}, {largest}"
+    if v.fits:
+        return f"{text} · fits in {fmt_bytes(size)} up to batch {v.largest_batch:,}"
+    if v.largest_batch:
+        return f"{text} · does not fit in {fmt_bytes(size)}; batch {v.largest_batch:,} does"
+    return f"{text} · does not fit in {fmt_bytes(size)} at any batch size"
 
 
 def test_the_batch_size_setting_shows_its_peak_and_the_largest_batch_that_fits(qtbot, config_dir):
@@ -222,7 +225,7 @@ def test_the_batch_size_setting_shows_its_peak_and_the_largest_batch_that_fits(q
     w.cost.panel.memory.setText("1KB")
     w.cost.panel.memory.editingFinished.emit()
     assert form.batch_hint.text() == _expected_hint(w, "1KB")
-    assert form.batch_hint.text().endswith("does not fit 1 KB, no batch fits")
+    assert form.batch_hint.text().endswith("does not fit in 1 KB at any batch size")
     w.cost.panel.memory.setText("")
     w.cost.panel.memory.editingFinished.emit()
     assert form.batch_hint.text() == _expected_hint(w, None)

@@ -221,3 +221,44 @@ def test_rename_refuses_duplicates_with_the_model_message(window, qtbot):
     assert g.blocks[fc1.id].name == "hidden"
     settle(qtbot)
     assert "self.hidden" in window.code_view.source
+
+
+def test_auto_arrange_wraps_a_long_chain_to_fit_the_window(qtbot, tmp_path):
+    """`studio import` lays a model out in one row (the tutorial's CIFAR Net: 14 blocks, 4,000
+    px wide; here 12); a user who opened it pressed Ctrl+L and got the same single row. Auto-arrange now
+    wraps the chain into bands that fit the window at a readable zoom, in data order."""
+    from studio.graph.layout import layered_layout
+    from studio.graph.model import Graph
+    from studio.graph.project import Project, save_project
+    from studio.ui.canvas.view import READABLE_ZOOM
+    from tests.ui.conftest import open_window
+
+    g = Graph()
+    prev = g.add_block("input", name="x", params={"shape": [8]})
+    for i in range(10):
+        kind, params = ("linear", {"out_features": 8}) if i % 2 == 0 else ("relu", {})
+        block = g.add_block(kind, name=f"b{i}", params=params)
+        g.connect(prev.id, "out", block.id, "in")
+        prev = block
+    g.connect(prev.id, "out", g.add_block("output", name="y").id, "in")
+    for bid, pos in layered_layout(g).items():
+        g.blocks[bid].position = pos
+    path = tmp_path / "imported.studio.json"
+    save_project(Project(name="Imported", graph=g), path)
+    window = open_window(qtbot, path)
+    window.resize(1400, 860)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    view, scene = window.view, window.scene
+    assert not view.fits_readable(scene.blocks_rect())  # one long row: a user's own layout, kept
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    qtbot.keyClick(view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert "Auto-arrange" in window.actions_.undo.text()
+    assert view.fits_readable(scene.blocks_rect()) and view.zoom() >= READABLE_ZOOM * 0.999
+    order = ["x", *(f"b{i}" for i in range(10)), "y"]
+    pos = [window.doc.graph.block_by_name(n).position for n in order]
+    rows = sorted({y for _, y in pos})
+    assert len(rows) > 1  # wrapped
+    assert pos == sorted(pos, key=lambda p: (p[1], p[0]))  # read like text: rows top down, left to right

@@ -149,3 +149,39 @@ def test_frozen_is_offered_only_for_blocks_with_weights(window, qtbot):
         if offered:
             window.inspector.frozen_box.click()
             assert g.blocks[bid].frozen
+
+
+SPECIAL = [
+    (spec.id, name)
+    for spec in all_block_types()
+    for name, param in spec.params.items()
+    if getattr(param, "special", "")
+]
+
+
+@pytest.mark.parametrize(("type_id", "name"), SPECIAL)
+def test_a_number_whose_minimum_means_work_it_out_says_so(window, qtbot, type_id, name):
+    """A "max length=0" reads as a length of nothing: where the minimum stands for "from the input"
+    (or "the kernel size"), the spin box and the block's card say that instead of the number,
+    and a real number reads as a number again."""
+    assert len(SPECIAL) >= 4  # both position blocks, both pools' strides, the custom module's index
+    window.show()
+    qtbot.waitExposed(window)
+    bid = window.editor.add_block(type_id, (1200, 900))
+    window.scene.select_blocks([bid])
+    param = window.doc.graph.blocks[bid].spec.params[name]
+    w = window.inspector.editors[name].widget
+    assert window.doc.graph.blocks[bid].params[name] == param.min
+    assert w.text() == param.special
+    look = window.scene.blocks[bid].look
+    if param.key:
+        assert f"={param.special}" in look.key_params and "=0" not in look.key_params
+    w.setFocus()
+    w.lineEdit().selectAll()
+    qtbot.keyClicks(w, str(param.min + 3))
+    qtbot.keyClick(w, Qt.Key.Key_Return)
+    assert window.doc.graph.blocks[bid].params[name] == param.min + 3
+    w = window.inspector.editors[name].widget
+    assert w.text() == str(param.min + 3)
+    if param.key:
+        assert f"={param.min + 3}" in window.scene.blocks[bid].look.key_params

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from PySide6.QtWidgets import QFileDialog, QPushButton
 
 from studio.interop.exporters import FORMATS
 
@@ -189,3 +190,28 @@ def test_an_edit_made_while_python_exports_is_not_in_the_file(window, qtbot, tmp
     qtbot.waitUntil(lambda: bool(messages), timeout=120_000)
     assert out.read_text() == expected and "class SpiralClassifier" in expected
     assert "edited_later" not in expected and ("class Hidden" in expected) == with_module
+
+
+def test_the_file_button_fills_in_the_model_class_and_a_bare_path_imports(window, qtbot, tmp_path, monkeypatch, messages):
+    """The File… button left "path:" for the user to finish with a class name they had to look
+    up; a path typed without one was refused. Now the file is read (not run) for its model."""
+
+    two = tmp_path / "nets.py"
+    two.write_text(NET)  # Net and Moody: two models, neither uses the other
+    one = tmp_path / "tutorial.py"
+    one.write_text(NET.split("class Moody")[0])
+    dialog = window.interop.import_dialog()
+    browse = next(b for b in dialog.findChildren(QPushButton) if b.text() == "File…")
+    for path, spec, note in ((one, f"{one}:Net", ""), (two, f"{two}:Net", "It defines Net, Moody")):
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
+        browse.click()
+        assert dialog.spec.text() == spec
+        assert dialog.status.text().startswith(note)
+        assert dialog.trust.isVisibleTo(dialog)  # and it still asks before running it
+    dialog.spec.setText(str(one))  # typed, without a class
+    dialog.shapes.setText("3,8,8")
+    assert dialog.trust.isVisibleTo(dialog)
+    dialog.trust.setChecked(True)
+    _wait(qtbot, dialog.start())
+    qtbot.waitUntil(lambda: window.doc.project.name == "Net", timeout=120_000)
+    assert messages and "outputs match" in messages[0][1]

@@ -221,3 +221,26 @@ def test_parallel_coordinates_draw_one_line_per_run_coloured_by_the_metric(qtbot
     assert colour[recs[1].id].red() > colour[recs[1].id].blue()
     scatter.parallel.setChecked(False)
     assert scatter.lines == [] and scatter.line.isVisible()
+
+
+def test_the_compare_axes_follow_the_runs_until_the_user_picks_one(qtbot, tmp_path):
+    """Trained one after the other, the first run set x to "epochs" (all there was), and the
+    second run, at another learning rate, kept it: two dots over one x value. Until the user
+    picks an axis, x is what differs between the runs; a pick is kept as runs come."""
+    from studio.ui.training.run_scatter import RunScatter
+
+    store = RunStore(tmp_path / "p.runs")
+    scatter = RunScatter()
+    qtbot.addWidget(scatter)
+    fake_run(store, 0.01, 64, [0.5, 0.3])
+    scatter.set_table(RunTable.build(store.runs()), [])
+    assert scatter.x.currentText() == "epochs" and scatter.note.text() == "1 run: every run"
+    fake_run(store, 0.001, 64, [0.6, 0.45])
+    scatter.set_table(RunTable.build(store.runs()), [])
+    assert scatter.x.currentText() == "optimizer.lr" and scatter.note.text().startswith("2 runs:")
+    i = scatter.x.findText("epochs")
+    scatter.x.setCurrentIndex(i)
+    scatter.x.activated.emit(i)  # what picking it from the list does
+    fake_run(store, 0.1, 32, [0.4, 0.2, 0.1])
+    scatter.set_table(RunTable.build(store.runs()), [])
+    assert scatter.x.currentText() == "epochs"  # the user's pick stays

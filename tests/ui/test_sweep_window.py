@@ -84,3 +84,25 @@ def test_the_dialog_cannot_start_without_a_range(window):
     dialog.ranges.item(0).setSelected(True)
     dialog.remove.click()
     assert not dialog.start.isEnabled() and dialog.search.ranges == []
+
+
+def test_the_dialog_is_a_dialog_sized_window_that_says_what_to_do_when_empty(window, qtbot):
+    """It opened 1,090 px wide (its first sentence did not wrap) with an empty white list and
+    nothing saying how to fill it; Remove selected spanned the dialog and was always enabled."""
+    from studio.ui.training.sweeps import SweepDialog
+
+    dialog = SweepDialog(window.doc.project, window)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.width() <= 700
+    assert dialog.empty.isVisible() and not dialog.ranges.isVisible()
+    assert "Search range" in dialog.empty.text() and not dialog.remove.isEnabled()
+    dialog.setting.setCurrentText("lr")
+    qtbot.keyClicks(dialog.values, "1e-4..1e-1:log")
+    dialog.add.click()
+    assert dialog.ranges.isVisible() and not dialog.empty.isVisible()
+    assert not dialog.remove.isEnabled()  # nothing selected yet
+    dialog.ranges.item(0).setSelected(True)
+    assert dialog.remove.isEnabled() and dialog.remove.width() < dialog.width() / 2
+    dialog.remove.click()
+    assert dialog.empty.isVisible() and dialog.width() <= 700

@@ -612,7 +612,7 @@ def test_a_project_opened_at_start_up_shows_its_last_runs_curves(qtbot, tmp_path
     store.save_steps(rec, np.arange(1, 21), np.linspace(1.0, 0.2, 20))
     (rec.folder / "metrics.csv").write_text("epoch,train_loss,val_loss,train_accuracy,val_accuracy\n"
                                             "1,0.8,0.85,0.6,0.55\n2,0.4,0.45,0.8,0.75\n")
-    store.finish(rec, "stopped", "Stopped by request after 2 epoch(s), step 20.", history=[{}, {}])
+    store.finish(rec, "stopped", "Stopped by request after 2 epochs, step 20.", history=[{}, {}])
     store.update(rec, epoch_steps=[10, 20])
     w = MainWindow(load_project(path))
     qtbot.addWidget(w)

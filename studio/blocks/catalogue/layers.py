@@ -193,7 +193,7 @@ def _pool(kind: str, dims: int, description: str) -> None:
             torch_name=f"nn.{label}",
             params={
                 "kernel_size": Int(2, "kernel size", key=True, min=1, max=64),
-                "stride": Int(0, doc="0 means the same as the kernel size.", min=0, max=64),
+                "stride": Int(0, doc="0 means the same as the kernel size.", min=0, max=64, special="kernel size"),
                 "padding": Int(0, min=0, max=32),
             },
             emitter=Module(

@@ -241,6 +241,7 @@ register(
                 "Which element of a returned tuple to pass on (-1: the whole result).",
                 min=-1,
                 max=63,
+                special="the whole result",
             ),
         },
         inputs=_custom_inputs,

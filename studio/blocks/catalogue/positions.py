@@ -40,6 +40,12 @@ def _positions_check(c: EmitContext, even: bool = False) -> str | None:
 _MAX_LEN_DOC = "The longest sequence it accepts; 0: the input's length."
 
 
+def _max_len_param() -> Int:
+    return Int(
+        0, "max length", key=True, min=0, max=1 << 20, doc=_MAX_LEN_DOC, special="input's length"
+    )
+
+
 class _Learned(Emitter):
     """``nn.Embedding`` over positions 0..L-1, added to the input (as nanoGPT's ``wpe``)."""
 
@@ -59,7 +65,7 @@ register(
         category=SEQ,
         description="Adds a learned vector for each position 0, 1, 2… to an N×L×E sequence (GPT-2, BERT).",
         torch_name="nn.Embedding",
-        params={"max_len": Int(0, "max length", key=True, min=0, max=1 << 20, doc=_MAX_LEN_DOC)},
+        params={"max_len": _max_len_param()},
         emitter=_Learned(),
         check=_positions_check,
         name_base="pos_embedding",
@@ -101,7 +107,7 @@ register(
             "transformer): nothing to learn, not saved with the weights."
         ),
         torch_name="register_buffer",
-        params={"max_len": Int(0, "max length", key=True, min=0, max=1 << 20, doc=_MAX_LEN_DOC)},
+        params={"max_len": _max_len_param()},
         emitter=_Sinusoidal(),
         check=lambda c: _positions_check(c, even=True),
         name_base="pos_encoding",

@@ -181,20 +181,20 @@ def split(data, fraction, seed):
     with a `split_tail` (text windows) holds out its end instead, so the parts do not overlap."""
     if hasattr(data, "split_tail"):
         return data.split_tail(fraction)
-    n = len(data)
     held_out = getattr(data, "held_out", None)  # a train/validation column chose the rows
     if held_out is not None:
         rows = torch.nonzero(~held_out).flatten(), torch.nonzero(held_out).flatten()
         if len(rows[0]) == 0 or len(rows[1]) == 0:
             raise DataProblem(f"The split column leaves nothing to {'train' if len(rows[0]) == 0 else 'validate'} on.")
     else:
-        n_val = round(n * fraction)
-        if n_val == 0 or n_val == n:
-            raise DataProblem(f"A validation split of {fraction:g} leaves nothing to train or validate on ({n} samples).")
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        n_val = round(len(data) * fraction)
+        if n_val == 0 or n_val == len(data):
+            raise DataProblem(
+                f"A validation split of {fraction:g} leaves nothing to train or validate on ({len(data)} samples).")
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
         rows = order[n_val:].sort().values, order[:n_val].sort().values  # training's, validation's
     if isinstance(data, TensorDataset):
-        parts = tuple(TensorDataset(*(t[r] for t in data.tensors)) for r in rows)
+        parts = tuple(TensorDataset(*data[r]) for r in rows)  # each tensor's rows r
         if hasattr(data, "codec"):  # a CSV with text: the parts decode as the whole did
             for part in parts:
                 part.codec = data.codec

@@ -220,8 +220,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
                 s[key] = data_file(s[key], args.data)
     device = choose_device(args.device)
     rank, world_size = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    distributed = world_size > 1  # DDP: torchrun starts one process per GPU and sets these
-    if distributed:  # DDP: join the others (nccl on GPUs, gloo on the CPU)
+    if world_size > 1:  # DDP: torchrun started one process per GPU; join the others (nccl or gloo)
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
             torch.cuda.set_device(device)
@@ -229,10 +228,10 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     _, threads = choose_threads(device, processes=world_size)  # the cores other work leaves idle
     if rank == 0:
         print(f"Training on {device} with {threads}.")
-    if settings["shared_data"] and distributed and rank != 0:
+    if settings["shared_data"] and world_size > 1 and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, info = load_data(s, read, read_val)
-    if settings["shared_data"] and distributed and rank == 0:
+    if settings["shared_data"] and world_size > 1 and rank == 0:
         dist.barrier()
     torch.manual_seed(args.seed)  # the same seed gives the same initial weights
     if not settings["downloads"]:
@@ -249,9 +248,8 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if settings["class_weights"]:
         weigh_classes(loss_fn, train_data, None, device)  # the classes the training set holds
     net = model.to(device)
-    if distributed:  # DDP: backward() averages the gradients over the processes
-        ids = [device.index] if device.type == "cuda" else None
-        model = nn.parallel.DistributedDataParallel(net, device_ids=ids)
+    if world_size > 1:  # DDP: backward() averages the gradients over the processes
+        model = nn.parallel.DistributedDataParallel(net)  # on the one device `net` is on
     if settings["standardize_target"]:  # regression: learn (y - mean) / std, report in the data's units
         model, loss_fn = standardized_targets(model, loss_fn, info["target_scale"], device)
     generator = torch.Generator().manual_seed(args.seed)
@@ -276,7 +274,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         print(f"Stopped early: {monitor} did not improve for {patience} epochs.")
     if rank == 0 and status != "nan" and save_weights(net, out / "weights.pt", info):
         print(f"Saved weights in {out / 'weights.pt'}, metrics in {out / 'metrics.csv'}")
-    if distributed:
+    if world_size > 1:
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()
     if status == "nan":  # exit status 1; the first process says why

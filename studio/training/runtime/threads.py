@@ -34,10 +34,7 @@ def choose_threads(device="cpu", at_most=None, processes=1):
     ``processes`` runs of this machine share its cores (torchrun on the CPU)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = max(1, (cores or 1) // max(1, processes))
-    try:
-        busy = os.getloadavg()[0]
-    except (OSError, AttributeError):  # Windows has no load average
-        busy = 0.0
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # Windows has no load average
     threads = max(1, min(cores, round(cores - busy)))
     why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
     if at_most and at_most < cores:

@@ -26,6 +26,11 @@ class RunScatter(QWidget):
         self.y.setToolTip("The metric on the vertical axis")
         self.x.currentTextChanged.connect(lambda *_: self.redraw())
         self.y.currentTextChanged.connect(lambda *_: self.redraw())
+        # what the user picked, kept while the runs change; until then the axes follow the runs
+        # (two runs that differ in lr: x is the rate, not the epochs both share)
+        self._picked: dict[QComboBox, str] = {}
+        for combo in (self.x, self.y):
+            combo.activated.connect(lambda _, c=combo: self._picked.__setitem__(c, c.currentText()))
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         # a PlotDataItem of symbols only: it follows the plot's log mode (a bare ScatterPlotItem does not)
@@ -73,8 +78,8 @@ class RunScatter(QWidget):
         ]
         metrics = [c for c in table.metrics if table.numeric(c)]
         self._params = params
-        _refill(self.x, params or numeric, prefer=params[0] if params else None)
-        _refill(self.y, metrics or numeric, prefer=_preferred_metric(metrics))
+        _refill(self.x, params or numeric, self._picked.get(self.x) or (params[0] if params else None))
+        _refill(self.y, metrics or numeric, self._picked.get(self.y) or _preferred_metric(metrics))
         self.redraw()
 
     def redraw(self) -> None:
@@ -109,7 +114,7 @@ class RunScatter(QWidget):
         self.plot.setLogMode(x=log, y=False)
         which = "the selected runs" if len(self._selected) >= 2 else "every run"
         self.note.setText(
-            f"{len(ids)} run(s): {which}" + (" (log scale)" if log else "")
+            f"{_runs(len(ids))}: {which}" + (" (log scale)" if log else "")
             if xc and yc
             else "No numeric column to plot yet: train a few runs with different settings."
         )
@@ -160,7 +165,7 @@ class RunScatter(QWidget):
         self.plot.setYRange(-0.05, 1.05)
         self._ids = [rec.id for rec, _ in rows]
         which = "the selected runs" if len(self._selected) >= 2 else "every run"
-        self.note.setText(f"{len(rows)} run(s): {which}; colour: {yc} rank (blue best, red worst)")
+        self.note.setText(f"{_runs(len(rows))}: {which}; colour: {yc} rank (blue best, red worst)")
 
     def _tip(self, x, y, data) -> str:
         """The run and its values as in the table (x may be shown on a log axis)."""
@@ -170,14 +175,17 @@ class RunScatter(QWidget):
 
 
 def _refill(combo: QComboBox, items: list[str], prefer: str | None) -> None:
-    current = combo.currentText()
+    """``items`` in ``combo``, ``prefer`` chosen where it is one (else the first)."""
     combo.blockSignals(True)
     combo.clear()
     combo.addItems(items)
-    choice = current if current in items else prefer
-    if choice in items:
-        combo.setCurrentText(choice)
+    if prefer in items:
+        combo.setCurrentText(prefer)
     combo.blockSignals(False)
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'' if n == 1 else 's'}"
 
 
 def _preferred_metric(metrics: list[str]) -> str | None:

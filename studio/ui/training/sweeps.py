@@ -55,6 +55,15 @@ class SweepDialog(QDialog):
         self.add.clicked.connect(self._add)
         self.remove = QPushButton("Remove selected")
         self.remove.clicked.connect(self._remove)
+        self.ranges.itemSelectionChanged.connect(
+            lambda: self.remove.setEnabled(bool(self.ranges.selectedItems()))
+        )
+        self.empty = QLabel(
+            "No ranges yet. Add a training setting below (for example lr, 1e-4..1e-1:log), or give "
+            "a block's parameter a range: select the block, then Search range… in the inspector."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(mid)")
         self.trials = QSpinBox()
         self.trials.setRange(1, 10_000)
         self.trials.setValue(20)
@@ -72,16 +81,22 @@ class SweepDialog(QDialog):
         self.start = buttons.addButton("Start sweep", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self._start)
         buttons.rejected.connect(self.reject)
-        box = QVBoxLayout(self)
-        box.addWidget(
-            QLabel(
-                "Each trial trains the model once with values drawn from these ranges "
-                "(Optuna's TPE sampler; trials that fall behind are pruned). Block "
-                "parameters get their range in the inspector."
-            )
+        intro = QLabel(
+            "Each trial trains the model once with values drawn from these ranges "
+            "(Optuna's TPE sampler; trials that fall behind are pruned). Block "
+            "parameters get their range in the inspector."
         )
+        intro.setWordWrap(True)  # unwrapped, it made the dialog 1,090 px wide
+        self.setMinimumWidth(520)
+        self.resize(600, 420)
+        box = QVBoxLayout(self)
+        box.addWidget(intro)
         box.addWidget(self.ranges, 1)
-        box.addWidget(self.remove)
+        box.addWidget(self.empty, 1)
+        remove_row = QHBoxLayout()
+        remove_row.addStretch(1)
+        remove_row.addWidget(self.remove)
+        box.addLayout(remove_row)
         box.addLayout(form)
         box.addWidget(self.message)
         box.addWidget(buttons)
@@ -94,6 +109,9 @@ class SweepDialog(QDialog):
             item.setData(256, r.key)
             self.ranges.addItem(item)
         self.start.setEnabled(bool(self.search))
+        self.ranges.setVisible(bool(self.search.ranges))
+        self.empty.setVisible(not self.search.ranges)
+        self.remove.setEnabled(bool(self.ranges.selectedItems()))
 
     def _add(self) -> bool:
         from studio.training.search_targets import setting_problem
