@@ -210,7 +210,8 @@ def _runtime_pool() -> dict[str, tuple[int, int, str]]:
         for node in pyast.parse(source).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):  # whole lines but the last's end
                 last = lines[node.end_lineno - 1].encode()[: node.end_col_offset].decode()
-                text = "".join(lines[node.lineno - 1 : node.end_lineno - 1]) + last
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])  # @torch.no_grad()
+                text = "".join(lines[first - 1 : node.end_lineno - 1]) + last
                 pool[node.name] = (position, node.lineno, text)
     return pool
 
@@ -416,6 +417,12 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     imports = _script_imports([main, *sources])
     used = set().union(*(settings_keys(src) for src in [main, *sources])) | set(data_keys)
     plan = {key: value for key, value in plan.items() if key in used and key not in _OPTIONS}
+    read_back = "\n".join(ast.unparse(pyast.parse(src)) for src in [main, *sources])
+    for key, spec in zip(("data", "val_data"), specs, strict=False):  # options written as literals
+        folded = {option for _, option in get_dataset(spec.get("kind")).spec_facts
+                  if f"spec[{option!r}]" not in read_back and f"spec.get({option!r}" not in read_back}
+        if key in plan and key in data_keys:
+            plan[key] = {k: v for k, v in plan[key].items() if k not in folded}
     if not plan:  # nothing reads SETTINGS but main's own options: no SETTINGS
         alone = main.replace("def main(settings)", "def main()", 1).replace("{**settings, ", "{", 1)
         main = alone if "settings" not in _names(alone) else main

@@ -161,12 +161,20 @@ def _blocks(tree: ast.AST):
     yield from visit(tree, None)
 
 
+def _around(lines: list[str], node: ast.AST) -> tuple[str, str]:
+    """(the text before `node` on its first line, the text after it on its last): ast counts
+    columns in UTF-8 bytes, so a folded vocabulary such as "café" does not shift them."""
+    return (lines[node.lineno - 1].encode()[: node.col_offset].decode(),
+            lines[node.end_lineno - 1].encode()[node.end_col_offset :].decode())
+
+
 def _replace(lines: list[str], first: int, last: int, text: str) -> str:
     return "".join(lines[: first - 1]) + text + "".join(lines[last:])
 
 
 def _constant_operand(source: str, tree: ast.AST, facts: dict | None = None) -> str | None:
-    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x``, or one
+    """`source` with one ``True and x`` (``False or x``), left by folding, written ``x`` (and
+    ``"abc" or x`` written ``"abc"``), or one
     ``a if test else b`` whose test is known (a constant, or one of the `facts`) written as the
     branch it takes."""
     facts = {k: v for k, v in (facts or {}).items() if not k.isidentifier()}
@@ -177,8 +185,7 @@ def _constant_operand(source: str, tree: ast.AST, facts: dict | None = None) -> 
             if text is None:
                 continue
             lines = source.splitlines(keepends=True)
-            head = lines[node.lineno - 1][: node.col_offset]
-            tail = lines[node.end_lineno - 1][node.end_col_offset :]
+            head, tail = _around(lines, node)
             enclosed = head.endswith("(") and tail.startswith(")")  # (a if t else b)
             parent = next((p for p in ast.walk(tree) if node in getattr(p, "values", ())), None)
             if enclosed and isinstance(parent, ast.BoolOp) and isinstance(taken, ast.Compare):
@@ -191,17 +198,18 @@ def _constant_operand(source: str, tree: ast.AST, facts: dict | None = None) -> 
             continue
         neutral = isinstance(node.op, ast.And)  # `True and x` is x; `False or x` is x
         # only an operand before the last goes: `x or 0` is 0 when x is falsy, not x
-        last = node.values[-1]
-        kept = [v for v in node.values
-                if v is last or not (isinstance(v, ast.Constant) and bool(v.value) is neutral)]
+        # a constant that decides it ends it: `"abc" or x` is "abc", `x and False and y` is `x and False`
+        ends = [i for i, v in enumerate(node.values) if isinstance(v, ast.Constant) and bool(v.value) is not neutral]
+        values = node.values[: ends[0] + 1] if ends else node.values
+        last = values[-1]
+        kept = [v for v in values if v is last or not (isinstance(v, ast.Constant) and bool(v.value) is neutral)]
         if len(kept) == len(node.values) or not kept:
             continue
         joiner = " and " if neutral else " or "
         text = joiner.join(f"({s})" if isinstance(v, ast.BoolOp) else s
                            for v in kept if (s := ast.get_source_segment(source, v)) is not None)
         lines = source.splitlines(keepends=True)
-        head = lines[node.lineno - 1][: node.col_offset]
-        tail = lines[node.end_lineno - 1][node.end_col_offset :]
+        head, tail = _around(lines, node)
         return "".join(lines[: node.lineno - 1]) + head + text + tail + "".join(lines[node.end_lineno :])
     return None
 
@@ -357,7 +365,7 @@ def fold(source: str, plan: dict, facts: dict | None = None) -> str:
     def reads(node, local):
         return [n for n in ast.walk(node) if _settings_key(n) is not None
                 or (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local)
-                or (isinstance(n, ast.Call) and ast.unparse(n) in expressions)]
+                or (isinstance(n, (ast.Call, ast.Subscript)) and ast.unparse(n) in expressions)]
 
     def visit(node, local):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -380,16 +388,17 @@ def fold(source: str, plan: dict, facts: dict | None = None) -> str:
 
     visit(tree, dict(expressions))
     lines = source.splitlines(keepends=True)
-    for line, col, end_line, end_col, text in sorted(edits, reverse=True):
-        head, tail = lines[line - 1][:col], lines[end_line - 1][end_col:]
+    for line, col, end_line, end_col, text in sorted(edits, reverse=True):  # columns in UTF-8 bytes
+        head, tail = lines[line - 1].encode()[:col].decode(), lines[end_line - 1].encode()[end_col:].decode()
         lines[line - 1 : end_line] = [head + text + tail]
     return "".join(lines)
 
 
 def _scalar(value) -> bool:
-    """A value written in place of a name: one number, text, True/False or None (a dict or list
-    stays under its name, written once where the name is set)."""
-    return value is None or isinstance(value, (bool, int, float, str))
+    """A value written in place of a name: one number, short text, True/False or None (a dict,
+    a list or a long text, such as a vocabulary, stays under its name, written once where the name
+    is set)."""
+    return value is None or isinstance(value, (bool, int, float)) or isinstance(value, str) and len(value) <= 40
 
 
 def _literal_value(value) -> bool:
@@ -811,7 +820,8 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
             edits[(n.lineno, n.col_offset, n.end_lineno, n.end_col_offset)] = renames[n.id]
     lines = def_source.splitlines(keepends=True)
     for (line, col, end_line, end_col), text in sorted(edits.items(), reverse=True):
-        lines[line - 1 : end_line] = [lines[line - 1][:col] + text + lines[end_line - 1][end_col:]]
+        lines[line - 1 : end_line] = [lines[line - 1].encode()[:col].decode() + text
+                                   + lines[end_line - 1].encode()[end_col:].decode()]  # bytes
     edited = pyast.parse("".join(lines)).body[0]
     new_body = edited.body
     kept = new_body[:-1] if returns else new_body
@@ -888,7 +898,8 @@ def _spec_read(source: str, specs: dict) -> str:
             return source
         lines = source.splitlines(keepends=True)
         line, col, end_line, end_col, text = edits[0]
-        lines[line - 1 : end_line] = [lines[line - 1][:col] + text + lines[end_line - 1][end_col:]]
+        lines[line - 1 : end_line] = [lines[line - 1].encode()[:col].decode() + text
+                                   + lines[end_line - 1].encode()[end_col:].decode()]  # bytes
         source = "".join(lines)
 
 

@@ -452,8 +452,13 @@ GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasatt
 NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
-#: the text readers' tokenizer: the spec's, and the codec's made from it (`runtime.tokens`)
-TOKENIZER_FACTS = (("spec['tokenizer']", "tokenizer"), ("codec['tokenizer']", "tokenizer"))
+#: the text readers' options, written as literals where they are read, so train.py's SETTINGS
+#: keeps only the path (--data moves it): the tokenizer (the spec's, and the codec's made from
+#: it, `runtime.tokens`), the kept vocabulary, a text file's windows (`block_size` is
+#: --generate's context too); a fact whose option a spec lacks (a CSV's stride) is not taken
+TOKENIZER_FACTS = (("spec['tokenizer']", "tokenizer"), ("codec['tokenizer']", "tokenizer"),
+                   ("spec.get('vocab')", "vocab"), ("spec['block_size']", "block_size"),
+                   ("spec['stride']", "stride"), ("settings['data']['block_size']", "block_size"))
 
 
 def _generated(kind_id: str, label: str, help: str, options: dict, shape: tuple, classes, names=(),

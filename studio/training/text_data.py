@@ -42,7 +42,7 @@ def _text_facts(path_text: str, tokenizer: str, vocab: str, stamp: int) -> tuple
         text = checked_text(path_text)
     except DataProblem as e:
         raise DataError(str(e)) from None
-    codec = make_codec(tokenizer, text, vocab)
+    codec = make_codec(tokenizer, [text], vocab)
     _vocabulary_covers(codec, text, path_text)
     return codec, len(text.encode("utf-8")) if tokenizer == "byte" else len(text)
 
@@ -102,7 +102,7 @@ def _column_facts(path_text: str, key: tuple, stamp: int) -> tuple[dict, list[st
         texts, labels, _ = read_text_column(path_text, text, target, delimiter, header)
     except DataProblem as e:
         raise DataError(str(e)) from None
-    codec = make_codec(tokenizer, "".join(texts), vocab, offset=1)
+    codec = make_codec(tokenizer, texts, vocab, offset=1)
     _vocabulary_covers(codec, "".join(texts), path_text)
     return codec, label_classes(labels), len(texts)
 

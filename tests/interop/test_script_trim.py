@@ -8,6 +8,7 @@ from studio import pyast
 from studio.interop.script_trim import (
     _constant_operand,
     call_facts,
+    fold,
     inline_single_calls,
     prune,
     unused_methods,
@@ -27,6 +28,10 @@ from studio.interop.script_trim import (
         # a known test takes its branch; the brackets around it go only where nothing needs them
         ("k = flag is None or (n < 3 if 'min' == 'min' else n > 3)\n", "k = flag is None or n < 3\n"),
         ("k = int(n if 'min' == 'max' else flag)\n", "k = int(flag)\n"),
+        # a constant that decides the value ends it (a kept vocabulary, folded in)
+        ("k = 'abc' or n\n", "k = 'abc'\n"),
+        ("k = n and 0 and flag\n", "k = n and 0\n"),
+        ("k = flag or 'é' or n\n", "k = flag or 'é'\n"),
     ],
 )
 def test_a_neutral_constant_goes_only_where_the_value_is_unchanged(source, folded):
@@ -202,3 +207,28 @@ def test_an_attribute_nothing_reads_goes_from_a_tuple_assignment_in_init():
               "    def on_step(self):\n        return self.a + self.c\n")
     out = unused_methods([source, "h = Hooks(1, 2)\nh.on_step()\n"])[0]
     assert "        self.a, self.c = a, []\n" in out and "self.b" not in out
+
+
+def test_a_folded_text_with_non_ascii_characters_keeps_the_code_around_it_and_a_long_one_its_name():
+    """ast counts columns in UTF-8 bytes: a vocabulary such as "café" folded in before another
+    value on the same line must not shift where that value goes."""
+    source = (
+        "def codec(spec, offset):\n"
+        "    chars = spec.get('vocab') or ''.join(sorted(set(text)))\n"
+        "    return {'vocab': chars, 'offset': offset, 'n': spec['block_size']}\n"
+    )
+    for vocab in ("café", "ü" * 50):
+        facts = {"spec.get('vocab')": vocab, "offset": 0, "spec['block_size']": 64}
+        text = source
+        for _ in range(3):
+            text = prune(fold(text, {}, facts), {}, facts)
+        namespace = {}
+        exec(text, namespace)
+        assert namespace["codec"]({}, 0) == {"vocab": vocab, "offset": 0, "n": 64}, text
+        assert "sorted" not in text and "spec" not in text.split(":", 1)[1], text
+        # a short text is written where it is read; a long one stays under its name
+        assert ("chars = " in text) is (len(vocab) > 40), text
+    written = "def f(spec):\n    return {'vocab': 'café', 'n': spec['block_size'], 'k': 'ü' or spec}\n"
+    text = fold(written, {}, {"spec['block_size']": 64})
+    assert text == "def f(spec):\n    return {'vocab': 'café', 'n': 64, 'k': 'ü' or spec}\n"
+    assert _constant_operand(text, pyast.parse(text)) == text.replace("'ü' or spec", "'ü'")

@@ -47,7 +47,7 @@ class TextWindows(TensorDataset):
     batch_dtype = torch.long
 
     def __init__(self, tokens, block_size, stride, codec):
-        windows = tokens.unfold(0, block_size + 1, stride)
+        windows = tokens.unfold(0, block_size + 1, stride)  # x: a window, y: the next tokens
         super().__init__(windows[:, :-1], windows[:, 1:])
         self.tokens, self.block_size, self.stride, self.codec = tokens, block_size, stride, codec
 
@@ -56,35 +56,32 @@ class TextWindows(TensorDataset):
 
     def split_tail(self, fraction):
         """(train, validation): the first tokens train, the last `fraction` of them validate."""
-        n = len(self.tokens)
-        cut = n - round(n * fraction)
-        if min(cut, n - cut) < self.block_size + 1:
-            raise DataProblem(
-                f"A validation split of {fraction:g} of {n} tokens leaves too few for windows of "
-                f"{self.block_size}; change the split or the block size."
-            )
-        head, tail = self.tokens[:cut], self.tokens[cut:]
-        return tuple(TextWindows(t, self.block_size, self.stride, self.codec) for t in (head, tail))
+        n, block = len(self.tokens), self.block_size
+        parts = self.tokens[: n - round(n * fraction)], self.tokens[n - round(n * fraction) :]
+        if min(len(part) for part in parts) <= block:
+            raise DataProblem(f"A validation split of {fraction:g} of {n} tokens leaves too few "
+                              f"for windows of {block}; change the split or the block size.")
+        return tuple(TextWindows(part, block, self.stride, self.codec) for part in parts)
 
 
 def read_text_windows(spec, chunk=1 << 20):
     """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
     spec["vocab"], the file's characters when not given) or "byte", windows of
     spec["block_size"] tokens every spec["stride"] tokens. The file was checked when the spec
-    was made (`tokens.checked_text`): it is read as it is."""
+    was made (`tokens.checked_text`): it is read as it is. Characters are encoded a chunk at a
+    time into compact tokens (`token_dtype`): a Python list of the whole file took 8 bytes a
+    character."""
     text = read_text(spec["path"])
     name = Path(spec["path"]).name
-    codec = make_codec(spec["tokenizer"], text, spec.get("vocab"))
+    codec = make_codec(spec["tokenizer"], [text], spec.get("vocab"))
     size = vocabulary_size(codec)
-    if codec["tokenizer"] == "byte":
+    if codec["tokenizer"] == "byte":  # the UTF-8 bytes are the ids, without a Python list
         ids = torch.frombuffer(bytearray(text, "utf-8"), dtype=torch.uint8)
-    else:  # encoded a chunk at a time: a Python list of the whole file took 8 bytes a character more
+    else:
         dtype = token_dtype(size)
-        ids = torch.empty(len(text), dtype=dtype)
-        for start in range(0, len(text), chunk):
-            part = encode_text(text[start : start + chunk], codec, name)
-            ids[start : start + len(part)] = torch.tensor(part, dtype=ids.dtype)
-    data = TextWindows(ids, int(spec["block_size"]), int(spec["stride"]), codec)
+        parts = (text[i : i + chunk] for i in range(0, len(text), chunk))
+        ids = torch.cat([torch.tensor(encode_text(part, codec, name), dtype=dtype) for part in parts])
+    data = TextWindows(ids, spec["block_size"], spec["stride"], codec)
     shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
     return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
 
@@ -94,7 +91,7 @@ def read_text_classes(spec):
     spec["target"]: each text as spec["length"] token ids (cut, or padded with id 0; the
     tokens start at 1), labels 0, 1, ... in `label_classes` order."""
     texts, labels, lines = read_text_column(spec["path"], spec["text"], spec["target"], spec["delimiter"], spec["header"])
-    codec = make_codec(spec["tokenizer"], "".join(texts), spec.get("vocab"), offset=1)
+    codec = make_codec(spec["tokenizer"], texts, spec.get("vocab"), offset=1)
     name, length = file_name(spec["path"]), int(spec["length"])
     x = torch.zeros(len(texts), length, dtype=torch.long)
     for i, (text, line) in enumerate(zip(texts, lines, strict=True)):
@@ -117,39 +114,36 @@ class TokenCrossEntropy(nn.CrossEntropyLoss):
         return super().forward(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
+@torch.no_grad()
 def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=None):
     """`ids` (1 x t token ids) followed by `length` new tokens, each drawn with
     torch.multinomial from the softmax of the last position's scores / `temperature` (0: the
     most likely token), the context cropped to the last `block_size` tokens."""
-    with torch.no_grad():
-        for _ in range(length):
-            logits = model(ids[:, -block_size:])[:, -1, :].float()
-            if temperature <= 0:
-                step = logits.argmax(-1, keepdim=True)
-            else:
-                probabilities = torch.softmax(logits / temperature, -1)
-                step = torch.multinomial(probabilities, 1, generator=generator)
-            ids = torch.cat([ids, step.to(ids.dtype)], 1)
+    for _ in range(length):
+        logits = model(ids[:, -block_size:])[:, -1, :].float()
+        if temperature <= 0:
+            step = logits.argmax(-1, keepdim=True)
+        else:
+            probabilities = torch.softmax(logits / temperature, -1)
+            step = torch.multinomial(probabilities, 1, generator=generator)
+        ids = torch.cat([ids, step.to(ids.dtype)], 1)
     return ids
 
 
 def sample_text(model_class, settings, args):
     """train.py --generate: the prompt continued by the weights train.py saved in --out, with the
-    codec saved beside them (weights.json), sampled with --seed; returns 0 when it printed the
-    text, else the one-line message for sys.exit."""
-    weights = Path(args.out) / "weights.pt"
+    codec saved beside them (weights.json), sampled with --seed; prints the text and returns None,
+    or returns the one-line message for sys.exit."""
+    weights, model = Path(args.out) / "weights.pt", model_class()
     try:
         codec = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))["codec"]
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        ids = encode_text(args.generate, codec, "The prompt") or [0]
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        ids = torch.tensor([encode_text(args.generate, codec, "The prompt") or [0]])
     except FileNotFoundError:
         return f"No weights in {args.out}: train first (python train.py --out {args.out})."
     except DataProblem as e:  # sys.exit prints the message and exits with 1
         return str(e)
-    model = model_class()
-    model.load_state_dict(state)
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
-    prompt, block = torch.tensor([ids]), settings["data"]["block_size"]
-    out = generate_tokens(model.eval(), prompt, args.tokens, block, args.temperature, generator)
-    print(decode_tokens(out[0].tolist(), codec))
-    return 0
+    block = settings["data"]["block_size"]
+    ids = generate_tokens(model.eval(), ids, args.tokens, block, args.temperature, generator)
+    print(decode_tokens(ids[0].tolist(), codec))

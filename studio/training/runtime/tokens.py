@@ -52,12 +52,13 @@ def checked_text(path):
     return text
 
 
-def make_codec(tokenizer, text, vocab=None, offset=0):
-    """The codec of `tokenizer` ("char" or "byte") for `text`; `vocab` keeps a stored mapping, else
-    the char tokenizer's ids are the distinct characters of `text` in code-point order."""
+def make_codec(tokenizer, texts, vocab=None, offset=0):
+    """The codec of `tokenizer` ("char" or "byte") for `texts` (a list of texts: a file's, or a
+    CSV column's); `vocab` keeps a stored mapping, else the char tokenizer's ids are the distinct
+    characters of the texts in code-point order."""
     if tokenizer == "byte":
         return {"tokenizer": "byte", "vocab": None, "offset": offset}
-    chars = vocab or "".join(sorted(set(text)))
+    chars = vocab or "".join(sorted(set().union(*map(set, texts))))
     return {"tokenizer": "char", "vocab": chars, "offset": offset}
 
 
