@@ -209,3 +209,32 @@ def test_the_welcome_text_is_never_cut_when_the_training_panel_squeezes_it(qtbot
     assert any("Welcome to Studio" in lb.text() for lb in labels)
     for label in labels:
         assert label.height() >= label.heightForWidth(label.width()), label.text()[:40]
+
+
+@pytest.mark.parametrize(
+    "example", ["tiny_gpt", "mlp_classifier", "shapes_cnn", "transfer_learning"]
+)
+def test_the_data_tab_never_makes_the_window_wider_than_the_screen(qtbot, config_dir, example):
+    """At 1280x720 the Tiny GPT's Data tab said "Text file: tiny_tales.txt (173540 tokens, 49
+    in the vocabulary, 5422 windows of 64) · one sample: 64" on one line that would not give
+    way: the window grew past the screen's right edge, cutting the inspector and the table."""
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(load_project(f"resources/examples/{example}.studio.json"))
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    qtbot.waitExposed(w)
+    w.ensure_compiler()
+    w.show_training()
+    panel = w.training.panel
+    data = panel.data_panel
+    panel.right.setCurrentWidget(data)
+    qtbot.waitUntil(
+        lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000
+    )
+    qtbot.wait(50)
+    assert w.minimumSizeHint().width() <= 1280 and w.width() <= 1280, w.minimumSizeHint()
+    assert data.message.toolTip()  # the whole summary, where the line is cut
+    assert data.before.isVisible() == (data.summary is not None and data.summary.family == "image")

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.training.transforms import data_of
+from studio.ui.elided import ElidedLabel
 from studio.ui.jobs import Job
 from studio.ui.training.balance_chart import BalanceChart
 from studio.ui.training.chosen_samples import ChosenSamples
@@ -77,8 +78,7 @@ class DataPanel(QWidget):
         self._generation = 0
         self._loaded_key = None
         self._job: Job | None = None
-        self.message = QLabel("Choose a dataset in the settings.")
-        self.message.setWordWrap(False)
+        self.message = ElidedLabel("Choose a dataset in the settings.")
         self.before = QCheckBox("Before the transforms")
         self.before.setToolTip("Show the image files as they are, not as the model reads them")
         self.before.toggled.connect(self._draw_samples)
@@ -250,8 +250,9 @@ class DataPanel(QWidget):
             self.views.addTab(self.chosen, self.chosen.tab_text())
         if current is not None and self.views.indexOf(current) >= 0:
             self.views.setCurrentWidget(current)
-        self.before.setEnabled(s.family == "image" and augments)
-        self.redraw.setEnabled(s.family == "image" and augments)
+        for button in (self.before, self.redraw):  # image files only: not for text or tables
+            button.setVisible(s.family == "image")
+            button.setEnabled(s.family == "image" and augments)
         self._draw_samples()
         self._draw_augmented()
         self._draw_rows()
