@@ -238,3 +238,31 @@ def test_the_data_tab_never_makes_the_window_wider_than_the_screen(qtbot, config
     assert w.minimumSizeHint().width() <= 1280 and w.width() <= 1280, w.minimumSizeHint()
     assert data.message.toolTip()  # the whole summary, where the line is cut
     assert data.before.isVisible() == (data.summary is not None and data.summary.family == "image")
+
+
+def test_the_settings_column_needs_no_sideways_scrolling_at_1280(qtbot, config_dir):
+    """The batch size's memory hint ("peak 48.2 MB at batch 64 · fits in 24 GB up to batch
+    29,748") widened the settings column past its width at 1280x720: a sideways scroll bar and
+    the hint cut mid-word. It gives way now, whole in its tooltip."""
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(load_project("resources/examples/tiny_gpt.studio.json"))
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    qtbot.waitExposed(w)
+    w.ensure_compiler()
+    w.show_training()
+    form = w.training.panel.form
+    qtbot.waitUntil(lambda: form.batch_hint.text().startswith("peak "), timeout=120_000)
+    qtbot.wait(50)
+    scroller = next(p for p in _ancestors(form) if hasattr(p, "horizontalScrollBar"))
+    assert not scroller.horizontalScrollBar().isVisible()
+    assert form.batch_hint.text() in form.batch_hint.toolTip()
+
+
+def _ancestors(widget):
+    while widget is not None:
+        yield widget
+        widget = widget.parentWidget()

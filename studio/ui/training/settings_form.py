@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from studio.training import kinds
 from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
+from studio.ui.elided import ElidedLabel
 from studio.ui.wheel import wheel_only_with_focus
 
 WORKERS_TIP = ("DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
@@ -235,7 +236,7 @@ class SettingsForm(QWidget):
         self.editors: dict[tuple, QWidget] = {}
         self._rows: dict[tuple, QWidget] = {}  # the widget holding each field's row
         #: beside the batch size: its peak memory and the largest batch that fits (set_batch_hint)
-        self.batch_hint = QLabel()
+        self.batch_hint = ElidedLabel()  # gives way in a narrow column, whole in its tooltip
         self.batch_hint.setStyleSheet("color: palette(placeholder-text);")
         for f in FIELDS:
             w = self._make(f)
@@ -264,7 +265,7 @@ class SettingsForm(QWidget):
     def set_batch_hint(self, text: str, tip: str = "") -> None:
         """The memory a step needs at the batch size (the window's cost estimate)."""
         self.batch_hint.setText(text)
-        self.batch_hint.setToolTip(tip)
+        self.batch_hint.setToolTip(f"{text}\n{tip}" if tip else text)
 
     def _make(self, f: Field) -> QWidget:
         if f.kind == "choice":
