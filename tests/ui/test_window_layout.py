@@ -218,16 +218,7 @@ def test_the_data_tab_never_makes_the_window_wider_than_the_screen(qtbot, config
     """At 1280x720 the Tiny GPT's Data tab said "Text file: tiny_tales.txt (173540 tokens, 49
     in the vocabulary, 5422 windows of 64) · one sample: 64" on one line that would not give
     way: the window grew past the screen's right edge, cutting the inspector and the table."""
-    from studio.graph.project import load_project
-    from studio.ui.main_window import MainWindow
-
-    w = MainWindow(load_project(f"resources/examples/{example}.studio.json"))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    w.ensure_compiler()
-    w.show_training()
+    w = _training_window(qtbot, f"resources/examples/{example}.studio.json")
     panel = w.training.panel
     data = panel.data_panel
     panel.right.setCurrentWidget(data)
@@ -244,16 +235,7 @@ def test_the_settings_column_needs_no_sideways_scrolling_at_1280(qtbot, config_d
     """The batch size's memory hint ("peak 48.2 MB at batch 64 · fits in 24 GB up to batch
     29,748") widened the settings column past its width at 1280x720: a sideways scroll bar and
     the hint cut mid-word. It gives way now, whole in its tooltip."""
-    from studio.graph.project import load_project
-    from studio.ui.main_window import MainWindow
-
-    w = MainWindow(load_project("resources/examples/tiny_gpt.studio.json"))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    w.ensure_compiler()
-    w.show_training()
+    w = _training_window(qtbot, "resources/examples/tiny_gpt.studio.json")
     form = w.training.panel.form
     qtbot.waitUntil(lambda: form.batch_hint.text().startswith("peak "), timeout=120_000)
     qtbot.wait(50)
@@ -266,3 +248,18 @@ def _ancestors(widget):
     while widget is not None:
         yield widget
         widget = widget.parentWidget()
+
+
+def _training_window(qtbot, path, size=(1280, 720)):
+    """A window on the project at ``path``, at ``size``, its Training panel open and built."""
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+
+    w = MainWindow(load_project(path))
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.ensure_compiler()
+    w.show_training()
+    return w
