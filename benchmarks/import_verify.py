@@ -19,9 +19,15 @@ where it is loaded already: importing it is not the check's work. The children s
 compiled bytecode, as an installed app does (PYTHONDONTWRITEBYTECODE is left out of their
 environment; one untimed run of each kind writes the caches first).
 
+Each ``studio`` child also times the check's own steps inside its import (recording the shapes
+it generates from, then ``_verify``): ``*_within`` is the median of its import's time against
+that time less those steps, in the same process, so a busy moment cannot fall on one side only
+(at load 7 on this machine the pairs of processes ranged 0.80-1.36 for one and the same code).
+
 Last line: ``resnet50_ratio=<float> vit_b_16_ratio=<float> resnet50_mem_ratio=<float>
-vit_b_16_mem_ratio=<float> resnet50_ratio_max=<float> vit_b_16_ratio_max=<float>`` (with the
-check / without, time and peak memory).
+vit_b_16_mem_ratio=<float> resnet50_ratio_max=<float> vit_b_16_ratio_max=<float>
+resnet50_within=<float> vit_b_16_within=<float>`` (with the check / without, time and peak
+memory; the in-process ratio).
 """
 
 from __future__ import annotations
@@ -45,9 +51,14 @@ def child(which: str, name: str, clock=time.thread_time) -> None:
 
     torch.set_num_threads(1)  # as the importer runs (one thread, see studio/training/threads)
     model = torchvision.models.get_model(name, weights=None).eval()
+    spent = [0.0]  # the check's own time inside this import (the studio child)
     if which != "trace":
         import studio.compiler  # noqa: F401  (loaded before any import in the window and the CLI)
+        from studio.interop import fx_import
         from studio.interop.fx_import import import_module
+
+        for step in ("recorded_specs", "_verify"):  # what only the check runs
+            setattr(fx_import, step, _timed(getattr(fx_import, step), spent, clock))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = clock()
     if which != "trace":
@@ -58,7 +69,19 @@ def child(which: str, name: str, clock=time.thread_time) -> None:
     else:
         torch.fx.symbolic_trace(model)
     seconds = clock() - t0
-    print(f"{seconds:.4f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base:.1f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+    print(f"{seconds:.4f} {peak:.1f} {spent[0]:.4f}")
+
+
+def _timed(function, spent: list[float], clock):
+    def timed(*args, **kwargs):
+        t = clock()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[0] += clock() - t
+
+    return timed
 
 
 #: the children run as an installed app does, from compiled bytecode: PYTHONDONTWRITEBYTECODE
@@ -68,7 +91,7 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
 CHILD_ENV["PYTHONPATH"] = str(ROOT)
 
 
-def measure(which: str, name: str, wall: bool) -> tuple[float, float]:
+def measure(which: str, name: str, wall: bool) -> tuple[float, float, float]:
     command = [sys.executable, __file__, "--child", which, name] + (["--wall"] if wall else [])
     out = subprocess.run(
         command,
@@ -80,8 +103,8 @@ def measure(which: str, name: str, wall: bool) -> tuple[float, float]:
     )
     if out.returncode:
         raise SystemExit(f"{which} {name} failed:\n{out.stderr[-2000:]}")
-    seconds, peak = out.stdout.split()[-2:]
-    return float(seconds), float(peak)
+    seconds, peak, check = out.stdout.split()[-3:]
+    return float(seconds), float(peak), float(check)
 
 
 def main() -> None:
@@ -104,23 +127,36 @@ def main() -> None:
         pairs = list(zip(runs["studio"], runs["floor"]))
         ratios = [s[0] / f[0] for s, f in pairs]
         mem = [s[1] / max(f[1], 1.0) for s, f in pairs]
+        # in one process: the import against itself less the check's own steps (no second
+        # process, so a busy moment weighs on both sides alike)
+        within = [s[0] / (s[0] - s[2]) for s in runs["studio"]]
         t = measure("trace", name, args.wall)
-        s = statistics.median(s for s, _ in runs["studio"])
-        f = statistics.median(f for f, _ in runs["floor"])
+        s = statistics.median(s[0] for s in runs["studio"])
+        f = statistics.median(f[0] for f in runs["floor"])
+        check = statistics.median(s[2] for s in runs["studio"])
         print(
             f"{name}: with the check {s:.2f} s, without {f:.2f} s (medians), pairs "
             + ", ".join(f"{r:.2f}" for r in ratios)
-            + f"; peak {max(p for _, p in runs['studio']):.0f} MB against "
-            f"{max(p for _, p in runs['floor']):.0f} MB; symbolic_trace alone {t[0]:.2f} s",
+            + f"; the check's own steps {check * 1000:.0f} ms (median), in-process ratios "
+            + ", ".join(f"{r:.3f}" for r in within)
+            + f"; peak {max(p[1] for p in runs['studio']):.0f} MB against "
+            f"{max(p[1] for p in runs['floor']):.0f} MB; symbolic_trace alone {t[0]:.2f} s",
             flush=True,
         )
-        figures[name] = (statistics.median(ratios), statistics.median(mem), max(ratios))
+        figures[name] = (
+            statistics.median(ratios),
+            statistics.median(mem),
+            max(ratios),
+            statistics.median(within),
+        )
     print(
-        " ".join(f"{n}_ratio={t:.2f}" for n, (t, _, _) in figures.items())
+        " ".join(f"{n}_ratio={t:.2f}" for n, (t, _, _, _) in figures.items())
         + " "
-        + " ".join(f"{n}_mem_ratio={m:.2f}" for n, (_, m, _) in figures.items())
+        + " ".join(f"{n}_mem_ratio={m:.2f}" for n, (_, m, _, _) in figures.items())
         + " "
-        + " ".join(f"{n}_ratio_max={w:.2f}" for n, (_, _, w) in figures.items())
+        + " ".join(f"{n}_ratio_max={w:.2f}" for n, (_, _, w, _) in figures.items())
+        + " "
+        + " ".join(f"{n}_within={i:.3f}" for n, (_, _, _, i) in figures.items())
     )
 
 

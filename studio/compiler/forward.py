@@ -344,16 +344,15 @@ def rename_names(text: str, renames: dict[str, str]) -> str:
     plain = _PLAIN.fullmatch(text) and not _NUMBER_DOT.search(text)
     if not plain or opened != sum(text.count(c) for c in ")]}"):
         return _rename_tokens(text, renames)
-    out, depth, last = [], 0, 0
+    out, depth, last = [], 0, 0  # depth: of the brackets open before ``last``
     for m in _NAME.finditer(text):
         name = m.group()
+        if name not in renames:
+            continue  # kept as it is, with the text around it
         before_text = text[last : m.start()]
         depth += sum(before_text.count(c) for c in "([{") - sum(before_text.count(c) for c in ")]}")
         out.append(before_text)
         last = m.end()
-        if name not in renames:
-            out.append(name)
-            continue
         head, tail = text[: m.start()].rstrip(), text[m.end() :].lstrip()
         attribute = head.endswith(".") and not head.endswith("...")
         keyword = depth > 0 and tail.startswith("=") and not tail.startswith("==")

@@ -442,6 +442,8 @@ def _slots(trees: list[list], values: list[dict], defn: Definition, own: dict[st
 
 
 def _substitute(tree: ast.stmt, slots: list[_Slot], line: int) -> str:
+    """The line's text with its slots' literals replaced by their names, written into ``tree``
+    itself (parsed for this class alone, read no more after this)."""
     targets = {path: s.name for s in slots for (ln, path) in s.positions if ln == line}
 
     def replace(node: ast.AST, path: tuple) -> ast.AST:
@@ -460,7 +462,7 @@ def _substitute(tree: ast.stmt, slots: list[_Slot], line: int) -> str:
                 setattr(node, fname, replace(value, (*path, fname)))
         return node
 
-    return ast.unparse(replace(copy.deepcopy(tree), ()))
+    return ast.unparse(replace(tree, ()))
 
 
 def _nearby(value: Any) -> list[Any]:

@@ -34,6 +34,7 @@ from studio.graph.model import Graph
 from studio.graph.project import Project
 from studio.interop.fx_build import _Builder, custom_module_for
 from studio.interop.fx_hierarchy import nest
+from studio.interop.fx_meta import on_meta
 from studio.interop.fx_proof import prove
 from studio.interop.fx_seeds import recorded_specs
 from studio.interop.fx_ties import shared_parameters, tie
@@ -500,7 +501,7 @@ def _on_meta(code, module: nn.Module, result: ImportResult):
     # the tensors themselves (no detached copies: the proof compares where they are in memory)
     sd, unused = _remap(module.state_dict(keep_vars=True), result.project, code.attrs)
     cls = build_class(code)
-    with torch.device("meta"):  # nothing allocated or initialised that the originals replace
+    with on_meta():  # nothing allocated or initialised that the originals replace
         model = cls()
     result.params = _count(model)  # as the class builds it: a tied weight once (``assign`` unties)
     return cls, model, sd, unused
@@ -659,7 +660,7 @@ def _with_weights(
     ``__init__`` computes and the state dict does not hold), it is built again the usual way.
     ``model``: the instance built on meta already, if the caller has one."""
     if model is None:
-        with torch.device("meta"):
+        with on_meta():
             model = cls()
     missing, _ = model.load_state_dict(sd, strict=False, assign=True)
     if missing or any(_meta_left(m) for m in model.modules()):

@@ -206,7 +206,11 @@ class _Numbering:
         #: number -> an original node computing it (its recorded shapes give the generated
         #: graph's sizes)
         self.example: dict[int, fx.Node] = {} if want_from is None else want_from.example
-        self._module_keys: dict[int, tuple] = {}
+        #: module -> the number of its description (one per class, settings and weights)
+        self._module_keys: dict[int, int] = {}
+        #: description -> its number, shared by both graphs (hashed once per module)
+        self.descriptions: dict[tuple, int] = {} if want_from is None else want_from.descriptions
+        self._sized = False  # whether :meth:`_at` met a size since :meth:`_canon` began
         self.out: Any = None
         live = _live(graph)
         for node in graph.nodes:
@@ -309,13 +313,19 @@ class _Numbering:
     # ------------------------------------------------------------------ arguments
     def _canon(self, value: Any) -> tuple:
         """The argument in each run: tensors as their numbers, sizes as their values."""
-        return tuple(self._at(value, r) for r in range(len(self.runs)))
+        self._sized = False
+        first = self._at(value, 0)
+        if not self._sized:  # no size in it: the same in every run (most layers' arguments)
+            return (first,) * len(self.runs)
+        return (first, *(self._at(value, r) for r in range(1, len(self.runs))))
 
     def _at(self, value: Any, r: int) -> Any:
         if isinstance(value, fx.Node):
-            if value in self.tensor:
-                return ("#", self.tensor[value])
+            number = self.tensor.get(value)
+            if number is not None:
+                return ("#", number)
             if value in self.value:
+                self._sized = True
                 return _tagged(self.value[value][r])
             raise NoProof(f"{value.name} is neither a tensor nor a size the proof knows")
         if isinstance(value, (tuple, list)):
@@ -437,10 +447,12 @@ class _Numbering:
             raise NoProof(f"{path} is not a tensor")
         return _identity(tensor)
 
-    def _module(self, path: str, module: nn.Module) -> tuple:
+    def _module(self, path: str, module: nn.Module) -> int:
         key = self._module_keys.get(id(module))
         if key is None:
-            key = self._module_keys[id(module)] = self._describe(path, module)
+            described = self._describe(path, module)
+            key = self.descriptions.setdefault(described, len(self.descriptions))
+            self._module_keys[id(module)] = key
         return key
 
     def _describe(self, path: str, module: nn.Module) -> tuple:
@@ -453,8 +465,15 @@ class _Numbering:
         for name, value in state.items():
             if name[0] == "_" or name == "inplace":  # nn.Module's own, and the in-place flag
                 continue
-            if type(value) is int and dims and name in _SIZES:
+            kind = type(value)
+            if kind is int and dims and name in _SIZES:
                 value = (value,) * dims  # nn.AdaptiveAvgPool2d(1) is nn.AdaptiveAvgPool2d((1, 1))
+            elif kind in _SCALARS:  # the usual settings, as _setting writes them
+                settings.append((name, (kind, value)))
+                continue
+            elif kind is tuple and all(type(v) is int for v in value):
+                settings.append((name, (tuple, tuple((int, v) for v in value))))
+                continue
             settings.append((name, _setting(value, path, name)))
         tensors = []
         for held in (state["_parameters"], state["_buffers"]):
@@ -651,3 +670,5 @@ def _setting(value: Any, path: str, name: str) -> Any:
 
 
 _PLAIN = {type(None), bool, int, float, str, torch.dtype, torch.device}
+#: those of :data:`_PLAIN` that are their own key (a float may be NaN)
+_SCALARS = _PLAIN - {float}
