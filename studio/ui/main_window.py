@@ -191,7 +191,8 @@ class MainWindow(QMainWindow):
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
         QTimer.singleShot(0, self._show_whole_model)
-        # a large project's objects out of the collector's full passes once the old one is gone
+        # a large project's objects out of the collector's full passes (studio/gctune.py), once
+        # the event loop has turned (the old document's deleteLater)
         blocks = len(project.graph)
         QTimer.singleShot(0, lambda: gctune.project_opened(blocks))
 
