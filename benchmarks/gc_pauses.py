@@ -79,7 +79,8 @@ def child(mode: str, path: str, edits: int) -> dict:
     from studio.compiler import generate
 
     window.files.open_path(path, ask=False)
-    app.processEvents()  # the canvas shown (and the project frozen), then its shapes follow
+    turn_until(app, lambda: opened_ms)  # the canvas shown (and the project frozen)
+    opened = len(opened_ms)
     window.doc.wait_for_analysis()
     app.processEvents()
     doc = window.doc
@@ -116,7 +117,7 @@ def child(mode: str, path: str, edits: int) -> dict:
         print(kinds.most_common(25), file=sys.stderr)
     # another project takes its place: the one frozen is unfrozen and collected
     window.files.open_path(path, ask=False)
-    app.processEvents()
+    turn_until(app, lambda: len(opened_ms) > opened)
     window.doc.undo_stack.setClean()
     window.close()
     full = [ms for g, ms in pauses if g == 2]
@@ -129,10 +130,18 @@ def child(mode: str, path: str, edits: int) -> dict:
         "young_max_ms": max((ms for g, ms in pauses if g < 2), default=0.0),
         "all_sum_ms": sum(ms for _, ms in pauses),
         "edits_s": edits_s,
-        "open_ms": opened_ms[-2],
+        "open_ms": opened_ms[opened - 1],
         "switch_ms": opened_ms[-1],
         "tracked": tracked,
     }
+
+
+def turn_until(app, done, seconds: float = 60.0) -> None:
+    """Turn the event loop until ``done()`` (the window's 0-ms timers), at most ``seconds``."""
+    end = time.perf_counter() + seconds
+    while not done() and time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.001)
 
 
 def run_child(mode: str, path: Path, edits: int) -> dict:
@@ -183,6 +192,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for mode in modes:
                 results[mode].append(run_child(mode, path, args.edits))
+                print(mode, json.dumps(results[mode][-1]), flush=True)  # kept if a later run fails
     finally:
         for p in spinners:
             p.terminate()
