@@ -78,8 +78,9 @@ def child(mode: str, path: str, edits: int) -> dict:
     app.processEvents()
     from studio.compiler import generate
 
+    turn_until(app, lambda: opened_ms)  # the empty project the window starts with
     window.files.open_path(path, ask=False)
-    turn_until(app, lambda: opened_ms)  # the canvas shown (and the project frozen)
+    turn_until(app, lambda: len(opened_ms) > 1)  # the canvas shown (and the project frozen)
     opened = len(opened_ms)
     window.doc.wait_for_analysis()
     app.processEvents()
