@@ -62,9 +62,13 @@ def load(path: str):
     from studio.graph.project import ProjectError, load_project
 
     try:
-        return load_project(path)
+        project = load_project(path)
     except ProjectError as e:
         raise CliError(str(e)) from None
+    from studio import gctune
+
+    gctune.project_opened(len(project.graph))  # a large graph out of the collector's full passes
+    return project
 
 
 def build_parser(sub: str | None) -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from studio import gctune
 from studio.graph.commands import Move
 from studio.graph.layout import wrapped_layout
 from studio.graph.project import SUFFIX, Project
@@ -190,6 +191,10 @@ class MainWindow(QMainWindow):
         if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
             self.doc.attach_compiler()
         QTimer.singleShot(0, self._show_whole_model)
+        # a large project's objects out of the collector's full passes (studio/gctune.py), once
+        # the event loop has turned (the old document's deleteLater)
+        blocks = len(project.graph)
+        QTimer.singleShot(0, lambda: gctune.project_opened(blocks))
 
     def bind_canvas(self, doc) -> None:
         """Show ``doc`` on the canvas: the model, or an opened module definition (a scope of
