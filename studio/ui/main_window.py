@@ -169,8 +169,8 @@ class MainWindow(QMainWindow):
         self.problems.failure_cleared.connect(lambda: self.scene.set_run_problem(None, ""))
         self.problems.block_clicked.connect(self.show_block)
         self.problems.edge_clicked.connect(self._show_edge)
-        self.code_dock.setWidget(self.code_view)
-        self.problems_dock.setWidget(self.problems)
+        _replace_widget(self.code_dock, self.code_view)
+        _replace_widget(self.problems_dock, self.problems)
         self.undo_group.addStack(self.doc.undo_stack)
         self.undo_group.setActiveStack(self.doc.undo_stack)
         self.doc.undo_stack.cleanChanged.connect(self.update_title)
@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         self.inspector.open_requested.connect(self.modules.open_use)
         self.inspector.counts.cost_source = self.cost.block_text
         self.scene.set_heat(self.cost.heat())
-        self.inspector_dock.setWidget(self.inspector)
+        _replace_widget(self.inspector_dock, self.inspector)
         if old_scene is not None:
             old_scene.deleteLater()
         self._update_empty_hint()
@@ -478,3 +478,13 @@ class MainWindow(QMainWindow):
             self.doc._warmer.wait()
         wait_for_jobs()
         event.accept()
+
+
+def _replace_widget(dock, widget) -> None:
+    """``widget`` in ``dock``, the one it replaces deleted: setWidget leaves that one a hidden
+    child of the dock, and with it the old project's document, graph and analysis (every
+    project opened stayed in memory until the window closed)."""
+    old = dock.widget()
+    dock.setWidget(widget)
+    if old is not None and old is not widget:
+        old.deleteLater()
