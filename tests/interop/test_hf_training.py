@@ -51,12 +51,24 @@ def _last(metrics: Path) -> dict[str, float]:
     return {k: float(v) for k, v in rows[-1].items() if v not in ("", None)}
 
 
-def test_an_imported_gpt2_trains_on_the_shipped_tales_headless_and_as_train_py(tmp_path):
+def _in_process(*args: str) -> None:
+    """A subcommand that trains nothing, run in the test's process (a new one would only import
+    torch again): the same `studio.cli.main` the command runs."""
+    from studio.cli import main
+
+    assert main(list(args)) == 0
+
+
+def test_an_imported_gpt2_trains_on_the_shipped_tales_headless_and_as_train_py(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m studio` in tmp_path has it
     text = TALES.read_text(encoding="utf-8")[:20_000]  # the tales' first pages: a bounded run
     (tmp_path / "tales.txt").write_text(text, encoding="utf-8")
     vocab = len(set(text))
     (tmp_path / "gpt2_make.py").write_text(MAKE.format(vocab=vocab))
-    _studio("import", "gpt2_make.py:make", "-o", "gpt2.studio.json", "-y", cwd=tmp_path)
+    _in_process("import", "gpt2_make.py:make", "-o", "gpt2.studio.json", "-y")
     project = tmp_path / "gpt2.studio.json"
     data = json.loads(project.read_text())
     inputs = [b for b in data["graph"]["blocks"] if b["type"] == "input"]
@@ -83,7 +95,7 @@ def test_an_imported_gpt2_trains_on_the_shipped_tales_headless_and_as_train_py(t
     assert math.isfinite(studio_run["train_loss"])
     assert studio_run["val_loss"] < math.log(vocab)  # below guessing: it learned the text
 
-    _studio("export", "gpt2.studio.json", "--format", "script", "-o", "train.py", cwd=tmp_path)
+    _in_process("export", "gpt2.studio.json", "--format", "script", "-o", "train.py")
     script = (tmp_path / "train.py").read_text()
     assert "transformers" not in script and "import studio" not in script
     done = subprocess.run(

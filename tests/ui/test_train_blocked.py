@@ -18,6 +18,11 @@ def test_train_refuses_data_that_does_not_fit_the_model_and_names_the_fix(window
     message = t.panel.message.full_text()
     assert "The data has 3 classes" in message and "(Fix: Set classifier to 3 outputs.)" in message
     assert (len(t.store.runs()) if t.store is not None else 0) == runs_before  # no run was started
+    # one epoch shows that it trains (the example's 30 epochs only cost time)
+    epochs = form.editors[("epochs",)]
+    epochs.setText("1")
+    epochs.textEdited.emit("1")
+    assert window.doc.project.training["epochs"] == 1
     form.editors[("data", "classes")].setText("2")
     form.editors[("data", "classes")].textEdited.emit("2")
     qtbot.waitUntil(
