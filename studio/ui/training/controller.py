@@ -35,6 +35,10 @@ PREWARM_MS = 3000  # after PyTorch loaded in the window: start the spare trainin
 GUI_REPORT_SECONDS = 0.045  # window runs read metrics back at least this often (~22 Hz)
 
 
+#: training workers still stopping when their window went (see TrainingController.shutdown)
+_STOPPING: set = set()
+
+
 class TrainingController(QObject):
     state_changed = Signal()  # a run started, paused, resumed or ended
 
@@ -344,6 +348,14 @@ class TrainingController(QObject):
         if self.running:
             self.control.stop()
             self.wait()
+        worker = self.worker
+        if worker is not None and worker.isRunning():
+            # still stopping after wait()'s 10 s (a loaded machine): a QThread destroyed while it
+            # runs aborts the process, and this one is the controller's child, deleted with the
+            # window. It lives on its own until its thread ends.
+            worker.setParent(None)
+            _STOPPING.add(worker)
+            worker.finished.connect(lambda: _STOPPING.discard(worker))
 
     # ------------------------------------------------------------------ signals from the worker
     def _started(self, info) -> None:
