@@ -43,3 +43,8 @@ def fmt_bytes(n: float) -> str:
             v = n / size
             return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
     return f"{n:.0f} B"
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 epoch', '8 epochs', '2 runs': a count and its noun, plural where it is not one."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from studio.units import counted
+
 
 def epochs(n: int) -> str:
     """'1 epoch', '8 epochs'."""
-    return f"{n} epoch{'' if n == 1 else 's'}"
+    return counted(n, "epoch")
 
 
 def metric_label(key: str) -> str:

@@ -1,6 +1,6 @@
 """A one-line label that gives way: it shows as much of its text as fits, ending in "…", and
 never asks its layout for the whole text's width (a long data summary made the window wider
-than a 1280 px screen). The whole text is its tooltip unless one is set."""
+than a 1280 px screen). Its users put the whole text (or more) in its tooltip."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ class ElidedLabel(QLabel):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        if not self.toolTip():
-            self.setToolTip(text)
 
     def elided(self) -> str:
         """What is drawn: the text, cut to the label's width with "…" where it does not fit."""

@@ -123,3 +123,21 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["export", str(EXAMPLE), "--format", "tflite", "-o", str(tmp_path / "x")])
     assert e.value.code == 2
+
+
+def test_a_file_named_without_its_class_imports_its_one_model_or_names_the_choices(tmp_path, capsys):
+    one = tmp_path / "net.py"
+    one.write_text(
+        "from torch import nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n\n"
+        "    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.block = Block()\n\n    def forward(self, x):\n        return self.block(x)\n"
+    )
+    out = tmp_path / "n.studio.json"
+    assert main(["import", str(one), "--input-shape", "4", "--yes", "-o", str(out)]) == 0
+    assert load_project(out).name == "Net"  # the network, not its Block
+    capsys.readouterr()
+    assert main(["import", str(BRANCHY), "--input-shape", "3,8,8", "--yes", "-o", str(tmp_path / "b.studio.json")]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "defines" in line and f"name one, as in {BRANCHY}:" in line

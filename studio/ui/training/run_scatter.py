@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.training.run_table import FIXED, RunTable
+from studio.units import counted
 
 
 class RunScatter(QWidget):
@@ -114,7 +115,7 @@ class RunScatter(QWidget):
         self.plot.setLogMode(x=log, y=False)
         which = "the selected runs" if len(self._selected) >= 2 else "every run"
         self.note.setText(
-            f"{_runs(len(ids))}: {which}" + (" (log scale)" if log else "")
+            f"{counted(len(ids), 'run')}: {which}" + (" (log scale)" if log else "")
             if xc and yc
             else "No numeric column to plot yet: train a few runs with different settings."
         )
@@ -165,7 +166,7 @@ class RunScatter(QWidget):
         self.plot.setYRange(-0.05, 1.05)
         self._ids = [rec.id for rec, _ in rows]
         which = "the selected runs" if len(self._selected) >= 2 else "every run"
-        self.note.setText(f"{_runs(len(rows))}: {which}; colour: {yc} rank (blue best, red worst)")
+        self.note.setText(f"{counted(len(rows), 'run')}: {which}; colour: {yc} rank (blue best, red worst)")
 
     def _tip(self, x, y, data) -> str:
         """The run and its values as in the table (x may be shown on a log axis)."""
@@ -183,9 +184,6 @@ def _refill(combo: QComboBox, items: list[str], prefer: str | None) -> None:
         combo.setCurrentText(prefer)
     combo.blockSignals(False)
 
-
-def _runs(n: int) -> str:
-    return f"{n} run{'' if n == 1 else 's'}"
 
 
 def _preferred_metric(metrics: list[str]) -> str | None:
