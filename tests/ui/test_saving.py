@@ -72,6 +72,9 @@ def test_nan_put_in_the_settings_makes_save_and_autosave_say_so(window, qtbot, t
     window.editor.add_block("relu", (0, 0))
     window.files.autosave()
     written(qtbot, window)
+    # the write's report reaches the window after the writer is idle (a queued signal): wait
+    # for the message itself (on a loaded machine the save's came first and the test failed)
+    qtbot.waitUntil(lambda: len(no_dialogs) == 1, timeout=120_000)
     monkeypatch.setattr(window.files, "choose_save_path", lambda *a: str(tmp_path / "n.studio.json"))
     assert not window.files.save()
     assert len(no_dialogs) == 2 and all("NaN" in m for m in no_dialogs)
