@@ -233,7 +233,7 @@ def _input_problems(block: Block, sig) -> list[FitProblem]:
             how += f" and insert an Unflatten to {model} after it"
         else:
             how += ", then adapt the layers after it"
-        note = f" ({sig.note})" if sig.note else ""
+        note = f" in {sig.note}" if sig.note else ""
         problems.append(
             FitProblem(
                 f"The data gives samples of {data}{note}, but this Input expects {model}. {how}.",

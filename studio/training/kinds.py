@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
 from studio.training import parquet_data, readers, text_data
-from studio.training.options import Char, Column, Number, option_problems
+from studio.training.options import Char, Column, DataPath, Number, option_problems
 from studio.training.signatures import (
     DataError,
     DataSignature,
@@ -434,7 +434,11 @@ def _noise(default: float) -> Float:
 
 _SEED = Int(0, "Data seed", "The seed the samples are drawn with.", min=0, max=2**32 - 1)
 _CLASSES = {"classes": Int(2, "Classes", min=2, max=1000)}
-_PATH = Text("", "File / folder", max_len=4096)
+_TABLES = "CSV files (*.csv *.tsv *.txt);;All files (*)"
+_CSV_PATH = DataPath("", "CSV file", "The table to read: one row per sample", filters=_TABLES)
+_PARQUET_PATH = DataPath("", "Parquet file", filters="Parquet files (*.parquet *.pq);;All files (*)")
+_FOLDER_PATH = DataPath("", "Image folder", "A folder with one sub-folder of images per class", pick="folder")
+_TEXT_PATH = DataPath("", "Text file", filters="Text files (*.txt *.md);;All files (*)")
 _STANDARDIZE_TARGET = Bool(True, "Standardise target", "Regression: the model learns the target scaled to "
                            "mean 0 and std 1; losses and metrics stay in the data's units")
 _SPLIT = Text("", "Split column", "A column saying train or val for each row (empty: a random split)", max_len=256)
@@ -501,13 +505,13 @@ DATASETS: dict[str, DatasetKind] = _registry(
     _generated("blobs", "Blobs", "Gaussian blobs around centres on a circle.",
                {"n": _n(1000, _POINTS_MAX), "classes": Int(3, "Classes", min=2, max=1000),
                 "std": Float(1.0, "Spread (std)", min=0.0, max=100.0)}, (2,), 3, "blob {i}"),
-    _generated("sine", "noisy sine", "Regression: y = sin(x) + noise.",
+    _generated("sine", "Noisy sine", "Regression: y = sin(x) + noise.",
                {"n": _n(1000, _POINTS_MAX), "noise": _noise(0.1)}, (1,), None, targets=("float",)),
     _generated("shapes", "Shapes", "28x28 grey images of a circle, a square or a triangle.",
                {"n": _n(600, _IMAGES_MAX), "noise": _noise(0.1)}, (1, 28, 28), 3,
                ("circle", "square", "triangle"), per_sample=32_000, helpers=("draw_shapes",)),
     DatasetKind("csv", "CSV file", "A table: one row per sample, one column is the target.",
-                {"path": _PATH, "target": Column(-1, "Target column"), "delimiter": Char(",", "Delimiter"),
+                {"path": _CSV_PATH, "target": Column(-1, "Target column"), "delimiter": Char(",", "Delimiter"),
                  "header": Choice("auto", "Header row", options=("auto", True, False)),
                  "standardize": Bool(True, "Standardise"), "standardize_target": _STANDARDIZE_TARGET,
                  "split": _SPLIT},
@@ -515,13 +519,13 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 reader="read_csv_data", reader_spec=readers.csv_spec,
                 signature=csv_signature),
     DatasetKind("parquet", "Parquet file", "A table in a Parquet file (needs pyarrow): one column is the target.",
-                {"path": _PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise"),
+                {"path": _PARQUET_PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise"),
                  "standardize_target": _STANDARDIZE_TARGET, "split": _SPLIT},
                 shown=("path", "target", "split"), family="file", loader="load_parquet", targets=("class", "float"),
                 reader="read_parquet_data", reader_spec=parquet_data.parquet_spec,
                 signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
-                {"path": _PATH, "channels": Int(3, "Channels", min=1, max=3),
+                {"path": _FOLDER_PATH, "channels": Int(3, "Channels", min=1, max=3),
                  "size": Ints((), "Image size", "Every image is resized to this (height, width) as it is read; "
                               "empty: the images' own size (the first image's)", min_len=0, max_len=2, min=1, max=4096),
                  "normalize": Bool(True, "Normalise")},
@@ -530,7 +534,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 own=lambda v, base_dir=None: {"size": image_size(v, base_dir)},
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
-                {"path": _PATH, "tokenizer": _TOKENIZER,
+                {"path": _TEXT_PATH, "tokenizer": _TOKENIZER,
                  "block_size": Int(64, "Block size", "Tokens in one window (the context)", min=1, max=1 << 16),
                  "stride": Int(16, "Stride", "Tokens between the starts of two windows", min=1, max=1 << 16),
                  "vocab": _VOCAB},
@@ -538,7 +542,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 data_facts=TEXT_WINDOW_FACTS, spec_facts=TOKENIZER_FACTS, read_first=False,
                 reader_spec=text_data.text_spec, signature=text_data.text_signature),
     DatasetKind("text_csv", "CSV with text", "A table with a text column and a label: classify texts.",
-                {"path": _PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
+                {"path": _CSV_PATH, "text": Column(0, "Text column"), "target": Column(-1, "Label column"),
                  "tokenizer": _TOKENIZER, "length": Int(128, "Length", "Tokens per text (cut or padded)",
                                                         min=1, max=1 << 16),
                  "delimiter": Char(",", "Delimiter"), "header": Choice(True, "Header row", options=("auto", True, False)),

@@ -36,10 +36,28 @@ class Char(Text):
 
 
 @dataclass(frozen=True)
+class DataPath(Text):
+    """The file or folder a dataset kind reads: the settings form offers Browse… beside it, for a
+    file (`pick` "file", with the dialog's `filters`) or a folder (`pick` "folder")."""
+
+    pick: str = "file"
+    filters: str = ""
+    max_len: int = 4096
+    kind = "path"
+
+
+@dataclass(frozen=True)
 class Column(Param):
     """A CSV column: its header name, or its number from 0 (negative counts from the end)."""
 
     kind = "text"
+
+    @staticmethod
+    def column_words(value: Any) -> str:
+        """The column `value` names, in words: "the last column", "column 2", "'label'"."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return repr(value)
+        return {0: "the first column", -1: "the last column"}.get(value, f"column {value}")
 
     def coerce(self, value: Any, name: str = "value") -> int | str:
         if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":

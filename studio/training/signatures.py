@@ -82,7 +82,7 @@ class DataSignature:
 def resolve(p: Any, base_dir, what: str) -> Path:
     """The path of a data file or folder, relative to `base_dir` (the project's folder)."""
     if not p or not isinstance(p, str):
-        raise DataError(f"Choose a {what} (the data settings have no 'path').")
+        raise DataError(f"Choose {'an' if what[:1] in 'aeiou' else 'a'} {what}: give its path in the training settings (Browse… in the window).")
     if "\0" in p:
         raise DataError(f"The {what}'s name holds a NUL character; no file can have that name.")
     path = Path(p).expanduser()

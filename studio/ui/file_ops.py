@@ -61,8 +61,16 @@ class FileController(QObject):
         QMessageBox.warning(self.w, "Studio", message)
 
     def _dir(self) -> Path:
+        """Where the file dialogs open: the project's folder; for an example or a new project, the
+        folder of the last project opened or saved (never the examples' own folder, inside the
+        installed package), else the home folder."""
         path = self.w.doc.project.path if self.w.doc else None
-        return path.parent if path else Path.home()
+        if path and not self.is_example(path):
+            return path.parent
+        for recent in self.w.settings.recent_files():
+            if not self.is_example(recent) and Path(recent).parent.is_dir():
+                return Path(recent).parent
+        return Path.home()
 
     # ------------------------------------------------------------------ open / new
     def maybe_save(self) -> bool:

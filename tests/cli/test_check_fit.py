@@ -27,7 +27,7 @@ def test_fitting_data_passes(tmp_path, capsys):
 def test_sample_shape_against_the_input(tmp_path, capsys):
     status, _, err = check(project(tmp_path, mlp(784, 8, 3), {"kind": "shapes"}), capsys)
     assert status == 1
-    assert "x: The data gives samples of 1×28×28 (shapes (600 samples)), but this Input expects 784." in err
+    assert "x: The data gives samples of 1×28×28 in shapes (600 samples), but this Input expects 784." in err
     assert "Set its shape to 1×28×28 and insert a Flatten after it" in err
 
 
@@ -58,7 +58,7 @@ def test_csv_columns_and_classes_are_read_from_the_file(tmp_path, capsys):
     (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
     status, _, err = check(project(tmp_path, mlp(2, 8, 2), {"kind": "csv", "path": "table.csv"}), capsys)
     assert status == 1
-    assert "The data gives samples of 4 (table.csv (30 rows, 4 features)), but this Input expects 2" in err
+    assert "The data gives samples of 4 in table.csv (30 rows, 4 features), but this Input expects 2" in err
     status, _, err = check(project(tmp_path, mlp(4, 8, 2), {"kind": "csv", "path": "table.csv"}), capsys)
     assert status == 1 and "The data has 3 classes, but the model gives 2 scores" in err
     status, _, _ = check(project(tmp_path, mlp(4, 8, 3), {"kind": "csv", "path": "table.csv"}), capsys)
@@ -73,7 +73,7 @@ def test_image_folder_classes_and_size(tmp_path, capsys):
         (tmp_path / "pics" / name / "1.png").write_bytes(b"not read by the check")
     g = mlp(3 * 32 * 32, 8, 5)
     status, _, err = check(project(tmp_path, g, {"kind": "image_folder", "path": "pics", "size": [32, 32]}), capsys)
-    assert status == 1 and "The data gives samples of 3×32×32 (pics (2 classes))" in err
+    assert status == 1 and "The data gives samples of 3×32×32 in pics (2 classes)" in err
     g = mlp(8, 8, 5)
     x, fc1 = g.block_by_name("x"), g.block_by_name("fc1")
     g.disconnect(g.edge_into(fc1.id, "in").id)

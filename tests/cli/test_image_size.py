@@ -45,7 +45,7 @@ def test_the_images_own_size_is_the_default_and_check_compares_it_with_the_input
     status, text = _check(tmp_path, capsys, _image_model((3, 28, 28)), data)
     assert status == 1
     assert (
-        "The data gives samples of 3×12×20 (pics (2 classes, 12×20 images)), but this Input expects 3×28×28"
+        "The data gives samples of 3×12×20 in pics (2 classes, 12×20 images), but this Input expects 3×28×28"
         in text
     )
     status, text = _check(tmp_path, capsys, _image_model((3, 12, 20)), data)

@@ -36,7 +36,7 @@ def test_flat_input_for_images_names_the_shape_and_a_flatten_and_fixes_both_in_o
     g = mlp(in_features=784, classes=3)
     [p] = problems(g, sig((1, 28, 28), 3, note="shapes (600 samples)"))
     assert p.block_id == g.block_by_name("x").id
-    assert "The data gives samples of 1×28×28 (shapes (600 samples)), but this Input expects 784" in p.message
+    assert "The data gives samples of 1×28×28 in shapes (600 samples), but this Input expects 784" in p.message
     assert "Set its shape to 1×28×28 and insert a Flatten after it" in p.message
     h, before = apply_fix(g, p)
     assert tuple(g.block_by_name("x").params["shape"]) == (1, 28, 28)
@@ -65,7 +65,7 @@ def test_a_model_with_no_data_chosen_is_warned_but_not_bent_to_the_default_set()
     assert p.severity == WARNING and p.fix is None
     assert p.message == (
         "No training data is chosen yet, and the default set does not fit this model: the data "
-        "gives samples of 2 (spirals (1000 samples)), but this Input expects 4. Choose the data: "
+        "gives samples of 2 in spirals (1000 samples), but this Input expects 4. Choose the data: "
         "Dataset, in the Training panel's settings."
     )  # no "Set its shape to 2": the spirals are nobody's choice
     chosen = {"data": {"kind": "spirals"}, "loss": {"name": "cross_entropy"}}

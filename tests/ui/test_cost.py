@@ -213,7 +213,7 @@ def test_the_batch_size_setting_shows_its_peak_and_the_largest_batch_that_fits(q
     changes += [(("optimizer", "name"), o) for o in kinds.OPTIMIZERS if o != "adam"]
     for path, value in changes:
         before = w.cost.memory
-        form.editors[path].setCurrentText(value)
+        form.editors[path].setCurrentIndex(form.editors[path].findData(value))  # the row of `value`
         assert form.batch_hint.text() == "peak memory: estimating…", value
         _hint_is(w, qtbot, _expected_hint(w, "24GB"))
         assert w.cost.memory is not before, value

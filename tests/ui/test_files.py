@@ -110,3 +110,22 @@ def test_first_start_opens_the_example_and_later_the_last_project(tmp_path, conf
 def test_welcome_lists_examples_with_descriptions(window):
     texts = [window.welcome.examples.item(i).text() for i in range(window.welcome.examples.count())]
     assert any("Spiral classifier" in t and "spirals" in t for t in texts)
+
+
+def test_save_as_of_an_example_opens_where_the_users_projects_are_not_in_the_package(window, qtbot, tmp_path, monkeypatch):
+    """Ctrl+S on an example opened its dialog in resources/examples, inside the installed package."""
+    from studio.ui import file_ops
+
+    shown = []
+    monkeypatch.setattr(file_ops.QFileDialog, "getSaveFileName", lambda parent, title, start, filters: (shown.append(start), ("", ""))[1])
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert window.files.is_example(window.doc.project.path)
+    window.editor.add_block("dropout", (600, 200))
+    window.files.save()  # cancelled
+    assert Path(shown[-1]).parent == tmp_path / "home"
+    mine = tmp_path / "projects" / "mine.studio.json"
+    mine.parent.mkdir()
+    mine.write_text("{}")
+    window.settings.add_recent(mine)  # opened or saved before
+    window.files.save()
+    assert Path(shown[-1]).parent == mine.parent

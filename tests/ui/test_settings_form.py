@@ -1,6 +1,7 @@
 """The run settings form reads the declared kinds: every kind's choice shows its own options."""
 
 import pytest
+from PySide6.QtCore import Qt
 
 from studio.training import kinds
 from studio.ui.training.settings_form import SettingsForm
@@ -20,7 +21,7 @@ def form(qtbot):
 
 def _shown_options(form, section):
     return {p[1] for p, w in form.editors.items()
-            if p[0] == section and len(p) == 2 and p[1] not in ("kind", "name") and form.form.isRowVisible(w)}
+            if p[0] == section and len(p) == 2 and p[1] not in ("kind", "name") and form.row_shown(p)}
 
 
 @pytest.mark.parametrize(("section", "key", "kind"), CASES, ids=lambda c: getattr(c, "id", c))
@@ -28,10 +29,11 @@ def test_choosing_a_kind_shows_exactly_its_declared_options(form, qtbot, section
     edits = []
     form.edited.connect(lambda d, k: edits.append(d))
     combo = form.editors[(section, key)]
-    assert combo.findText(kind.id) >= 0  # every declared kind is offered
-    if combo.currentText() == kind.id:  # already chosen: choose another first, then come back
-        combo.setCurrentText(next(k for k in (combo.itemText(i) for i in range(combo.count())) if k != kind.id))
-    combo.setCurrentText(kind.id)
+    assert combo.findText(kind.label) >= 0  # every declared kind is offered, by its label
+    assert combo.itemData(combo.findText(kind.label), Qt.ItemDataRole.ToolTipRole) == kind.help
+    if combo.currentText() == kind.label:  # already chosen: choose another first, then come back
+        combo.setCurrentText(next(k for k in (combo.itemText(i) for i in range(combo.count())) if k != kind.label))
+    combo.setCurrentText(kind.label)
     assert _shown_options(form, section) == set(kind.form_options())
     if section != "data" or kind.family == "generated":
         assert edits and edits[-1][section][key] == kind.id  # a usable choice is pushed at once
@@ -66,7 +68,7 @@ def test_loader_workers_show_auto_and_take_a_number_or_auto(qtbot, monkeypatch):
         else:
             assert edits[-1] == ({**form.settings(), "workers": stored}, "workers") and form.errors.isHidden()
             assert box.styleSheet() == ""
-    form.editors[("data", "kind")].setCurrentText("spirals")  # data in memory: no workers
+    form.editors[("data", "kind")].setCurrentText("Spirals")  # data in memory: no workers
     assert box.text() == "0" and box.toolTip().endswith("auto is 0.")
 
 
@@ -81,7 +83,7 @@ def _shown_values(form, section) -> dict:
 
     out = {}
     for path, w in form.editors.items():
-        if path[0] != section or len(path) != 2 or path[1] == "name" or not form.form.isRowVisible(w):
+        if path[0] != section or len(path) != 2 or path[1] == "name" or not form.row_shown(path):
             continue
         out[path[1]] = w.isChecked() if isinstance(w, QCheckBox) else float(w.text())
     return out
@@ -118,13 +120,13 @@ def test_after_switching_kinds_the_run_trains_with_exactly_what_the_form_shows(f
     registry = dict(RUN_SECTIONS)[section]
     other = next(k for k in reversed(list(registry)) if k != kind.id)
     combo = form.editors[(section, "name")]
-    combo.setCurrentText(other)
+    combo.setCurrentText(registry[other].label)
     for key, editor in form.editors.items():  # type an unusual value into the other kind's rows
-        if key[0] == section and form.form.isRowVisible(editor) and hasattr(editor, "textEdited"):
+        if key[0] == section and form.row_shown(key) and hasattr(editor, "textEdited"):
             if key[1] in ("lr", "weight_decay", "min_lr", "label_smoothing", "delta", "warmup_epochs"):
                 editor.setText("0.123")
                 editor.textEdited.emit("0.123")
-    combo.setCurrentText(kind.id)
+    combo.setCurrentText(kind.label)
     shown = _shown_values(form, section)
     assert set(shown) == set(kind.form_options())
     run = TrainingSettings.from_dict(form.settings())  # what Train stores and trains with
@@ -138,7 +140,7 @@ def test_after_switching_kinds_the_run_trains_with_exactly_what_the_form_shows(f
 
 
 def test_an_emptied_row_shows_the_kinds_default_it_falls_back_to(form):
-    form.editors[("optimizer", "name")].setCurrentText("sgd")
+    form.editors[("optimizer", "name")].setCurrentText("SGD")
     lr = form.editors[("optimizer", "lr")]
     assert lr.text() == "0.01"
     lr.setText("")
@@ -147,9 +149,9 @@ def test_an_emptied_row_shows_the_kinds_default_it_falls_back_to(form):
 
 
 def test_an_image_folder_shows_the_size_its_images_are_resized_to(form, tmp_path):
-    form.editors[("data", "kind")].setCurrentText("image_folder")
+    form.editors[("data", "kind")].setCurrentText("Image folder")
     size = form.editors[("data", "size")]
-    assert form.form.isRowVisible(size) and size.placeholderText() == "the data's own (default)"
+    assert form.row_shown(("data", "size")) and size.placeholderText() == "the data's own (default)"
     assert "resized" in size.toolTip() and "the images' own size" in size.toolTip()
     from PIL import Image
 
@@ -166,3 +168,62 @@ def test_an_image_folder_shows_the_size_its_images_are_resized_to(form, tmp_path
     size.setText("32, 32")
     size.textEdited.emit("32, 32")
     assert edits and edits[-1]["data"]["size"] == [32, 32]
+
+
+PATH_KINDS = [k for k in kinds.DATASETS.values() if getattr(k.options.get("path"), "kind", "") == "path"]
+CHOICE_OPTIONS = [(k, key, p) for k in kinds.DATASETS.values() for key, p in k.options.items()
+                  if p.kind == "choice" and key in k.form_options()]
+
+
+@pytest.mark.parametrize("kind", PATH_KINDS, ids=lambda k: k.id)
+def test_every_data_file_or_folder_has_browse_and_is_named_for_what_it_reads(form, kind, tmp_path, monkeypatch):
+    asked = []
+
+    def choose(param, title, start):
+        asked.append((param.pick, param.filters, title))
+        return str(tmp_path / "chosen")
+
+    monkeypatch.setattr(form, "choose_path", choose)
+    form.editors[("data", "kind")].setCurrentText(kind.label)
+    declared = kind.options["path"]
+    label = form.form.labelForField(form._rows[("data", "path")])
+    assert form.row_shown(("data", "path")) and label.text() == declared.label  # "CSV file", not "path"
+    assert form.editors[("data", "path")].placeholderText() == "a path, or Browse…"
+    form.browse_buttons[("data", "path")].click()
+    words = declared.label if declared.label[1].isupper() else declared.label.lower()  # "CSV file", "text file"
+    assert asked == [(declared.pick, declared.filters, f"Choose the {words}")]
+    assert form.editors[("data", "path")].text() == str(tmp_path / "chosen")
+    assert form.settings()["data"]["path"] == str(tmp_path / "chosen")
+    if kind.family in ("file", "folder"):  # a validation set of its own is chosen the same way
+        form.browse_buttons[("val_data", "path")].click()
+        assert asked[-1][:2] == (declared.pick, declared.filters)
+        assert form.settings()["val_data"]["path"] == str(tmp_path / "chosen")
+
+
+@pytest.mark.parametrize(("kind", "key", "param"), CHOICE_OPTIONS, ids=lambda c: getattr(c, "id", c) if not isinstance(c, str) else c)
+def test_every_choice_option_offers_all_its_declared_options(form, kind, key, param):
+    """The tokenizer offered only the value it held ("char"): "byte" could not be chosen."""
+    form.editors[("data", "kind")].setCurrentText(kind.label)
+    combo = form.editors[("data", key)]
+    offered = [combo.itemData(i) for i in range(combo.count())]
+    assert offered == list(param.options_for({}))
+    for option in offered:
+        combo.setCurrentIndex(combo.findData(option))
+        assert form.settings()["data"].get(key, param.default) == option
+
+
+def test_settings_choices_read_as_words_and_store_their_ids(form):
+    """The form showed "image_folder", "adam", "val_metric", "none"; a file still stores the ids."""
+    cases = [(("optimizer", "name"), "RMSprop", "rmsprop"), (("monitor",), "validation accuracy or MAE", "val_metric"),
+             (("precision",), "bfloat16 (mixed)", "bf16"), (("device",), "Apple GPU (MPS)", "mps"),
+             (("schedule", "name"), "Reduce on plateau", "reduce_on_plateau")]
+    for path, label, stored in cases:
+        form.editors[path].setCurrentText(label)
+        value = form.settings()
+        for key in path:
+            value = value[key]
+        assert value == stored, path
+    form.load({"data": {"kind": "csv", "path": "t.csv"}, "optimizer": {"name": "sgd"}})
+    assert form.editors[("data", "kind")].currentText() == "CSV file"
+    assert form.editors[("optimizer", "name")].currentText() == "SGD"
+    assert form.editors[("data", "target")].placeholderText() == "the last column (default)"

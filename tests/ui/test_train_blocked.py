@@ -6,7 +6,7 @@ from tests.ui.test_training_panel import wait_done
 def test_train_refuses_data_that_does_not_fit_the_model_and_names_the_fix(window, qtbot):
     t = window.training
     form = t.panel.form
-    form.editors[("data", "kind")].setCurrentText("blobs")  # 3 classes by default; the head gives 2
+    form.editors[("data", "kind")].setCurrentText("Blobs")  # 3 classes by default; the head gives 2
     assert window.doc.project.training["data"] == {"kind": "blobs"}
     qtbot.waitUntil(
         lambda: not window.problems.is_reading() and window.problems.error_count() == 1,

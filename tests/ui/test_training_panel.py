@@ -292,12 +292,12 @@ def test_the_form_shows_each_choices_own_options(window):
     form = window.training.panel.form
 
     def shown(*path):
-        return form.form.isRowVisible(form.editors[path])
+        return form.row_shown(path)
 
     assert not shown("early_stopping", "patience") and not shown("schedule", "patience")
     form.editors[("early_stopping", "enabled")].setChecked(True)
     assert shown("early_stopping", "patience") and window.doc.project.training["early_stopping"]["enabled"]
-    form.editors[("schedule", "name")].setCurrentText("reduce_on_plateau")
+    form.editors[("schedule", "name")].setCurrentText("Reduce on plateau")
     assert shown("schedule", "factor") and shown("schedule", "patience") and not shown("schedule", "pct_start")
     assert shown("loss", "label_smoothing")
     smoothing = form.editors[("loss", "label_smoothing")]
@@ -308,7 +308,7 @@ def test_the_form_shows_each_choices_own_options(window):
     smoothing.setText("0.1")
     smoothing.textEdited.emit("0.1")
     assert window.doc.project.training["loss"]["label_smoothing"] == 0.1
-    form.editors[("monitor",)].setCurrentText("val_metric")
+    form.editors[("monitor",)].setCurrentText("validation accuracy or MAE")
     from studio.training import TrainingSettings
 
     s = TrainingSettings.from_dict(window.doc.project.training)
@@ -323,13 +323,13 @@ def test_a_csv_project_can_validate_on_its_own_file(window, qtbot, tmp_path):
         rows = "\n".join(f"{a:.3f},{b:.3f},{'yes' if a > b else 'no'}" for a, b in rng.normal(size=(n, 2)))
         (tmp_path / name).write_text("a,b,label\n" + rows + "\n")
     form = window.training.panel.form
-    form.editors[("data", "kind")].setCurrentText("csv")
+    form.editors[("data", "kind")].setCurrentText("CSV file")
     path, val = form.editors[("data", "path")], form.editors[("val_data", "path")]
-    assert form.form.isRowVisible(val) and form.form.isRowVisible(form.editors[("val_split",)])
+    assert form.row_shown(("val_data", "path")) and form.row_shown(("val_split",))
     for editor, text in ((path, str(tmp_path / "train.csv")), (val, str(tmp_path / "val.csv"))):
         editor.setText(text)
         editor.textEdited.emit(text)
-    assert not form.form.isRowVisible(form.editors[("val_split",)])  # no split with a file of its own
+    assert not form.row_shown(("val_split",))  # no split with a file of its own
     target = form.editors[("data", "target")]
     target.setText("label")
     target.textEdited.emit("label")

@@ -106,5 +106,5 @@ def test_scrolling_the_settings_form_changes_none_of_its_editors(qtbot):
         if w.isVisible():
             _wheel(w)
     assert edits == [] and form.settings() == before
-    assert form.editors[("optimizer", "name")].currentText() == "adam"
+    assert form.editors[("optimizer", "name")].currentText() == "Adam"
     assert area.verticalScrollBar().value() > 0

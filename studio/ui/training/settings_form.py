@@ -17,14 +17,16 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +36,8 @@ from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_wo
 from studio.ui.elided import ElidedLabel
 from studio.ui.wheel import wheel_only_with_focus
 
+#: the precisions in words, in the order of `PRECISIONS`
+PRECISION_LABELS = ("float32 (full)", "bfloat16 (mixed)", "float16 (mixed)")
 WORKERS_TIP = ("DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
                "read from disk, none for data in memory; 0: load in the training process")
 
@@ -47,6 +51,9 @@ class Field:
     when: Any = None  # dict -> bool: shown only when true
     write: Any = None  # (settings dict, value) -> None, where the value is not simply stored at `path`
     tip: str = ""
+    #: a choice's words for each option (its declaration's label), and a tooltip each
+    labels: tuple = ()
+    tips: tuple = ()
 
 
 def _get(d: dict, path: tuple[str, ...], default=None):
@@ -110,9 +117,21 @@ def _option_fields(section: str, registry: dict, default: str) -> list[Field]:
         for key in kind.form_options():
             params.setdefault(key, kind.options[key])
     return [
-        Field((section, key), p.label or key, p.kind, when=_declared(section, registry, key, default), tip=p.doc)
+        Field((section, key), p.label or key, p.kind, options=_choices(p), when=_declared(section, registry, key, default),
+              tip=p.doc)
         for key, p in params.items()
     ]
+
+
+def _choices(p) -> tuple:
+    """A Choice option's options (the combo box offers them all); () for any other option."""
+    return tuple(p.options_for({})) if p.kind == "choice" and not p.lazy else ()
+
+
+def _kind_choice(path: tuple[str, ...], label: str, registry: dict, tip: str = "") -> Field:
+    """The choice of a kind: each shown by its declared label, its help as the item's tooltip."""
+    return Field(path, label, "choice", tuple(registry), labels=tuple(k.label for k in registry.values()),
+                 tips=tuple(k.help for k in registry.values()), tip=tip)
 
 
 # the sections chosen by kind: the key holding the kind, and its registry
@@ -129,14 +148,19 @@ def _fresh_section(old: dict, section: str, chosen: str) -> dict:
     return {key: chosen, **{k: v for k, v in old.items() if k in keep}}
 
 
-def _default_of(d: dict, f: Field):
-    """The declared default of a kind option row, for the kind chosen in `d` (None: not one)."""
+def _param_of(d: dict, f: Field):
+    """The declaration of a kind option row, for the kind chosen in `d` (None: not one)."""
     if len(f.path) != 2 or f.path[0] not in KIND_SECTIONS or f.path[1] == KIND_SECTIONS[f.path[0]][0]:
         return None
     key, registry = KIND_SECTIONS[f.path[0]]
     chosen = _get(d, (f.path[0], key), TrainingSettings().to_dict()[f.path[0]].get(key))
     kind = registry.get(chosen) if isinstance(chosen, str) else None
-    param = kind.options.get(f.path[1]) if kind is not None else None
+    return kind.options.get(f.path[1]) if kind is not None else None
+
+
+def _default_of(d: dict, f: Field):
+    """The declared default of a kind option row, for the kind chosen in `d` (None: not one)."""
+    param = _param_of(d, f)
     return None if param is None else param.default
 
 
@@ -144,9 +168,14 @@ def _placeholder(d: dict, f: Field, folder=None) -> str:
     """What an empty row falls back to: the kind's default, or what the data itself gives an
     option whose default is empty (an image folder's size: its images' own; relative paths from
     `folder`, the project's)."""
+    if f.kind == "path":
+        return "a path, or Browse…" if f.path[0] == "data" else "none: the validation split below"
     default = _default_of(d, f)
     if default is None:
         return "default"
+    words = getattr(_param_of(d, f), "column_words", None)
+    if words is not None:  # a column: "the last column (default)"
+        return f"{words(default)} (default)"
     if default in ((), "", None) and f.path[0] == "data":
         kind = kinds.DATASETS.get(_get(d, ("data", "kind"), ""))
         own = kind.own_values(d.get("data", {}), folder).get(f.path[1]) if kind is not None else None
@@ -160,14 +189,15 @@ def _early(d) -> bool:
 
 # "metric" is accuracy for classification, MAE for regression
 MONITORS = ("val_loss", "val_metric", "train_loss", "train_metric")
+MONITOR_LABELS = ("validation loss", "validation accuracy or MAE", "training loss", "training accuracy or MAE")
 
 
 _DEFAULT = TrainingSettings()
 
 FIELDS = (
-    Field(("data", "kind"), "Dataset", "choice", tuple(kinds.DATASETS)),
+    _kind_choice(("data", "kind"), "Dataset", kinds.DATASETS),
     *_option_fields("data", kinds.DATASETS, ""),
-    Field(("val_data", "path"), "Validation set", "text",
+    Field(("val_data", "path"), "Validation set", "path",
           when=lambda d: kinds.DATASETS.get(_get(d, ("data", "kind"), "")) is not None
           and kinds.DATASETS[_get(d, ("data", "kind"))].family in ("file", "folder"),
           write=_write_val_path, tip="A file or folder of validation data read like the training data; "
@@ -175,14 +205,14 @@ FIELDS = (
     Field(("val_split",), "Validation split", "float", when=lambda d: not d.get("val_data")),
     Field(("epochs",), "Epochs", "int"),
     Field(("batch_size",), "Batch size", "int"),
-    Field(("optimizer", "name"), "Optimizer", "choice", tuple(kinds.OPTIMIZERS)),
+    _kind_choice(("optimizer", "name"), "Optimizer", kinds.OPTIMIZERS),
     *_option_fields("optimizer", kinds.OPTIMIZERS, _DEFAULT.optimizer.name),
-    Field(("loss", "name"), "Loss", "choice", tuple(kinds.LOSSES)),
+    _kind_choice(("loss", "name"), "Loss", kinds.LOSSES),
     *_option_fields("loss", kinds.LOSSES, _DEFAULT.loss.name),
-    Field(("schedule", "name"), "LR schedule", "choice", tuple(kinds.SCHEDULES)),
+    _kind_choice(("schedule", "name"), "LR schedule", kinds.SCHEDULES),
     *_option_fields("schedule", kinds.SCHEDULES, _DEFAULT.schedule.name),
     Field(("grad_clip",), "Gradient clipping", "float"),
-    Field(("monitor",), "Monitor", "choice", MONITORS,
+    Field(("monitor",), "Monitor", "choice", MONITORS, labels=MONITOR_LABELS,
           tip="The metric that picks the best checkpoint, and drives early stopping and the plateau "
               "schedule; 'metric' is accuracy or MAE"),
     Field(("early_stopping", "enabled"), "Early stopping", "bool"),
@@ -194,8 +224,10 @@ FIELDS = (
     Field(("balanced",), "Balanced sampling", "bool",
           tip="Draw each class about equally often (for unbalanced classes; the Data tab shows the balance)"),
     Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
-    Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps")),
-    Field(("precision",), "Precision", "choice", PRECISIONS),
+    Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps"),
+          labels=("auto (a GPU if there is one)", "CPU", "CUDA GPU", "Apple GPU (MPS)")),
+    Field(("precision",), "Precision", "choice", PRECISIONS, labels=PRECISION_LABELS,
+          tip="Mixed precision: the layers that gain from it compute in 16-bit floats on a GPU"),
     Field(("seed",), "Seed", "int", tip="The initial weights and the order of the batches"),
     Field(("split_seed",), "Split seed", "int", when=lambda d: not d.get("val_data") and d.get("val_split") != 0,
           tip="Which rows the validation split holds out; kept when the seed changes, so runs are "
@@ -234,6 +266,7 @@ class SettingsForm(QWidget):
         self.form = QFormLayout()
         self.form.setContentsMargins(4, 4, 4, 4)
         self.editors: dict[tuple, QWidget] = {}
+        self.browse_buttons: dict[tuple, QPushButton] = {}  # Browse… beside each path
         self._rows: dict[tuple, QWidget] = {}  # the widget holding each field's row
         #: beside the batch size: its peak memory and the largest batch that fits (set_batch_hint)
         self.batch_hint = ElidedLabel()  # gives way in a narrow column, whole in its tooltip
@@ -242,7 +275,12 @@ class SettingsForm(QWidget):
             w = self._make(f)
             w.setToolTip(f.tip)
             self.editors[f.path] = w
-            self._rows[f.path] = self._beside(w, self.batch_hint) if f.path == ("batch_size",) else w
+            if f.path == ("batch_size",):
+                self._rows[f.path] = self._beside(w, self.batch_hint)
+            elif f.kind == "path":
+                self._rows[f.path] = self._with_browse(f, w)
+            else:
+                self._rows[f.path] = w
             self.form.addRow(f.label, self._rows[f.path])
         self.errors = QLabel()
         self.errors.setWordWrap(True)
@@ -262,6 +300,44 @@ class SettingsForm(QWidget):
         box.addWidget(hint, 2)
         return row
 
+    def _with_browse(self, f: Field, editor: QLineEdit) -> QWidget:
+        """A path's row: the text, and Browse… for the file or folder the chosen kind reads."""
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(editor, 1)
+        button = QPushButton("Browse…")
+        button.setToolTip("Choose it in a file dialog")
+        button.clicked.connect(lambda: self.browse(f))
+        box.addWidget(button)
+        self.browse_buttons[f.path] = button
+        return row
+
+    def _path_param(self):
+        """The chosen dataset kind's path declaration (`DataPath`), or None."""
+        kind = kinds.DATASETS.get(_get(self._dict, ("data", "kind"), ""))
+        param = kind.options.get("path") if kind is not None else None
+        return param if getattr(param, "kind", "") == "path" else None
+
+    def browse(self, f: Field) -> None:
+        """Ask for the file or folder in a dialog (`choose_path`) and put it in the row."""
+        param = self._path_param()
+        if param is None:
+            return
+        editor = self.editors[f.path]
+        start = editor.text().strip() or str(self.folder() or "")
+        path = self.choose_path(param, f"Choose the {_lower_first(param.label)}", start)
+        if path:
+            editor.setText(path)
+            self._changed(f, path)
+
+    @staticmethod
+    def choose_path(param, title: str, start: str) -> str:
+        """The dialog (a hook for tests): a folder or a file, "" when cancelled."""
+        if param.pick == "folder":
+            return QFileDialog.getExistingDirectory(None, title, start)
+        return QFileDialog.getOpenFileName(None, title, start, param.filters)[0]
+
     def set_batch_hint(self, text: str, tip: str = "") -> None:
         """The memory a step needs at the batch size (the window's cost estimate)."""
         self.batch_hint.setText(text)
@@ -270,8 +346,11 @@ class SettingsForm(QWidget):
     def _make(self, f: Field) -> QWidget:
         if f.kind == "choice":
             w = QComboBox()
-            w.addItems(list(f.options))
-            w.currentTextChanged.connect(lambda text, f=f: self._changed(f, text))
+            for i, option in enumerate(f.options):
+                w.addItem(f.labels[i] if f.labels else str(option), option)
+                if f.tips:
+                    w.setItemData(i, f.tips[i], Qt.ItemDataRole.ToolTipRole)
+            w.currentIndexChanged.connect(lambda i, f=f, w=w: self._changed(f, w.itemData(i)))
         elif f.kind == "bool":
             w = QCheckBox()
             w.toggled.connect(lambda on, f=f: self._changed(f, bool(on)))
@@ -290,9 +369,9 @@ class SettingsForm(QWidget):
                 w = self.editors[f.path]
                 value = _get(self._dict, f.path, _get(shown, f.path))
                 if isinstance(w, QComboBox):
-                    if w.findText(str(value)) < 0:
-                        w.addItem(str(value))
-                    w.setCurrentText(str(value))
+                    if w.findData(value) < 0 and value is not None:  # a file's value no declaration offers
+                        w.addItem(str(value), value)
+                    w.setCurrentIndex(w.findData(value))
                 elif isinstance(w, QCheckBox):
                     w.setChecked(bool(value))
                 else:
@@ -301,10 +380,19 @@ class SettingsForm(QWidget):
         finally:
             self._loading = False
         self._show_visibility()
+        self._label_paths()
         self._check(self._dict)
         workers = self.editors[("workers",)]
         auto = auto_workers(self._dict.get("data"))
         workers.setToolTip(f"{WORKERS_TIP}. For this data on this computer, auto is {auto}.")
+
+    def _label_paths(self) -> None:
+        """The path rows are named for what the chosen kind reads ("CSV file", "Image folder")."""
+        param = self._path_param()
+        for path in self.browse_buttons:
+            label = self.form.labelForField(self._rows[path])
+            if label is not None and param is not None:
+                label.setText(param.label if path[0] == "data" else f"Validation {_lower_first(param.label)}")
 
     def settings(self) -> dict:
         return copy.deepcopy(self._dict)
@@ -328,7 +416,7 @@ class SettingsForm(QWidget):
                 return
         elif f.kind == "bool":
             value = raw
-        elif f.kind == "text":
+        elif f.kind in ("text", "path"):
             value = raw.strip() or None
             if f.path == ("data", "target") and value is not None and value.lstrip("-").isdigit():
                 value = int(value)
@@ -366,8 +454,17 @@ class SettingsForm(QWidget):
             visible = f.when is None or bool(f.when(self._dict))
             self.form.setRowVisible(self._rows[f.path], visible)
 
+    def row_shown(self, path: tuple[str, ...]) -> bool:
+        """Whether the row of the field at `path` is shown (its kind declares it)."""
+        return self.form.isRowVisible(self._rows[path])
+
     def problems(self) -> list[str]:
         return TrainingSettings.from_dict(self._dict).validate()
+
+
+def _lower_first(text: str) -> str:
+    """"Image folder" -> "image folder" in a sentence; an acronym ("CSV file") stays."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _fmt(value) -> str:
