@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.training.try_text import (
     MAX_TOKENS,
+    feature_rows,
     generate_text,
     text_codec,
     text_rows,
@@ -86,9 +87,12 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
                     cm[t, p] += 1
             out.update(labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean()))
             codec = text_codec(ds)
+            probs = torch.softmax(pred.float(), 1).max(1).values.numpy()
             if codec is not None and not xs.is_floating_point():  # a CSV with text: list the texts
-                probs = torch.softmax(pred.float(), 1).max(1).values.numpy()
                 out["texts"] = text_rows(xs.numpy(), codec, truth, labels, probs, out["class_names"])
+            elif xs.dim() == 2 and xs.shape[1] != 2:  # a table's rows: list them, wrong ones marked
+                out["texts"] = feature_rows(xs.numpy(), truth, labels, probs, out["class_names"])
+                out["inputs"] = "Input (the numbers the model reads)"
             if xs.dim() == 2 and xs.shape[1] == 2 and xs.is_floating_point():
                 lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
                 pad = (hi - lo) * 0.1 + 1e-6
@@ -271,7 +275,7 @@ class TryPanel(QWidget):
         if "confusion" in r:  # first: it takes its width, the samples fit in what is left
             self._draw_confusion(r["confusion"], r.get("class_names") or [])
         if "texts" in r:
-            self.texts.show_rows(r["texts"])
+            self.texts.show_rows(r["texts"], r.get("inputs", "Text"))
         else:
             self._draw_samples(r)
 
@@ -296,9 +300,12 @@ class TryPanel(QWidget):
             p.plot(x[order, 0], r["pred"].reshape(len(x), -1)[order, 0], pen=pg.mkPen("#1565c0", width=2))
         elif len(shape) in (2, 3):
             self._draw_images(r)
-        else:
-            p = self.view.addPlot(title="Prediction vs truth (first output)")
-            p.addItem(pg.ScatterPlotItem(r["y"].reshape(len(x), -1)[:, 0], r["pred"].reshape(len(x), -1)[:, 0], size=4))
+        else:  # regression: each prediction against its truth, on the line where they are equal
+            p = self.view.addPlot(title="Prediction vs truth (first output; the line: equal)")
+            truth, pred = r["y"].reshape(len(x), -1)[:, 0], r["pred"].reshape(len(x), -1)[:, 0]
+            lo, hi = float(min(truth.min(), pred.min())), float(max(truth.max(), pred.max()))
+            p.plot([lo, hi], [lo, hi], pen=pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DashLine))
+            p.addItem(pg.ScatterPlotItem(truth, pred, size=4))
             p.setLabel("bottom", "truth")
             p.setLabel("left", "prediction")
 

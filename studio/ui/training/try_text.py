@@ -61,18 +61,29 @@ def text_codec(part) -> dict | None:
     return None
 
 
-def text_rows(xs, codec: dict, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS) -> list[dict]:
-    """What Try it lists for a text classifier: per validation text (its padding, id 0, left out)
-    {"text", "truth", "predicted" (class names where known), "probability" (the model's softmax
-    of its prediction), "right"}."""
-    from studio.training.runtime.tokens import decode_tokens
+def sample_rows(inputs: list[str], truth, labels, probs, names: list[str]) -> list[dict]:
+    """What Try it lists for a classifier without a picture of its inputs, one row per validation
+    sample: {"text" (the input, in words or numbers), "truth", "predicted" (class names where
+    known), "probability" (the model's softmax of its prediction), "right"}."""
 
     def name(k: int) -> str:
         return str(names[k]) if 0 <= k < len(names) else str(k)
 
-    rows = []
-    for ids, t, p, prob in zip(xs[:limit].tolist(), truth.tolist(), labels.tolist(), probs.tolist()):
-        text = decode_tokens([i for i in ids if i != 0], codec)
-        rows.append({"text": text, "truth": name(int(t)), "predicted": name(int(p)),
-                     "probability": float(prob), "right": int(t) == int(p)})
-    return rows
+    return [{"text": text, "truth": name(int(t)), "predicted": name(int(p)), "probability": float(prob),
+             "right": int(t) == int(p)}
+            for text, t, p, prob in zip(inputs, truth.tolist(), labels.tolist(), probs.tolist())]
+
+
+def text_rows(xs, codec: dict, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS) -> list[dict]:
+    """A text classifier's validation texts (their padding, id 0, left out), as `sample_rows`."""
+    from studio.training.runtime.tokens import decode_tokens
+
+    texts = [decode_tokens([i for i in ids if i != 0], codec) for ids in xs[:limit].tolist()]
+    return sample_rows(texts, truth, labels, probs, names)
+
+
+def feature_rows(xs, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS) -> list[dict]:
+    """A table's validation rows, each the numbers the model reads (after any standardising), as
+    `sample_rows`: a scatter of the first score against the class was all Try it drew for them."""
+    rows = [", ".join(f"{v:.4g}" for v in row) for row in xs[:limit].reshape(min(limit, len(xs)), -1).tolist()]
+    return sample_rows(rows, truth, labels, probs, names)

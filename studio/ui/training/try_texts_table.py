@@ -1,5 +1,5 @@
-"""Try it for a text classifier: the validation texts with their true and predicted label and
-the model's probability for its prediction, one row each, in a table that scrolls; a wrong
+"""Try it for a text or table classifier: the validation texts (or rows) with their true and
+predicted label and the model's probability for its prediction, one row each, in a table that scrolls; a wrong
 prediction is marked ✕ in red, the whole text is in the row's tooltip."""
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ class TextsTable(QTableWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.setMinimumHeight(100)
 
-    def show_rows(self, rows: list[dict]) -> None:
-        """`rows` from `try_text.text_rows`."""
+    def show_rows(self, rows: list[dict], first: str = "Text") -> None:
+        """`rows` from `try_text.sample_rows`; `first` heads the inputs' column."""
+        self.setHorizontalHeaderLabels((first, *COLUMNS[1:]))
         self.setRowCount(len(rows))
         red = QBrush(WRONG)
         for i, row in enumerate(rows):
