@@ -298,7 +298,12 @@ class Text(Param):
     """Free text (a repository, a file path, keyword arguments). Reaches code only via repr()."""
 
     max_len: int = 500
+    #: what an empty text means ("none: a random split"), shown where it is left empty
+    special: str = ""
     kind = "text"
+
+    def describe(self, value: Any) -> str:
+        return self.special if self.special and value == "" else repr(value)
 
     def coerce(self, value: Any, name: str = "value") -> str:
         if not isinstance(value, str):

@@ -441,8 +441,10 @@ _FOLDER_PATH = DataPath("", "Image folder", "A folder with one sub-folder of ima
 _TEXT_PATH = DataPath("", "Text file", filters="Text files (*.txt *.md);;All files (*)")
 _STANDARDIZE_TARGET = Bool(True, "Standardise target", "Regression: the model learns the target scaled to "
                            "mean 0 and std 1; losses and metrics stay in the data's units")
-_SPLIT = Text("", "Split column", "A column saying train or val for each row (empty: a random split)", max_len=256)
-_VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21)
+_SPLIT = Text("", "Split column", "A column saying train or val for each row (empty: a random split)", max_len=256,
+              special="none: a random split")
+_VOCAB = Text("", "Vocabulary", "The characters in id order, kept with a run; empty: the file's", max_len=1 << 21,
+              special="the file's characters")
 _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the file; byte: the 256 UTF-8 bytes "
                     "(any text works)", options=("char", "byte"))
 

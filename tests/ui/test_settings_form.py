@@ -227,3 +227,4 @@ def test_settings_choices_read_as_words_and_store_their_ids(form):
     assert form.editors[("data", "kind")].currentText() == "CSV file"
     assert form.editors[("optimizer", "name")].currentText() == "SGD"
     assert form.editors[("data", "target")].placeholderText() == "the last column (default)"
+    assert form.editors[("data", "split")].placeholderText() == "none: a random split (default)"

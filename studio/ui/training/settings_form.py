@@ -173,9 +173,12 @@ def _placeholder(d: dict, f: Field, folder=None) -> str:
     default = _default_of(d, f)
     if default is None:
         return "default"
-    words = getattr(_param_of(d, f), "column_words", None)
+    param = _param_of(d, f)
+    words = getattr(param, "column_words", None)
     if words is not None:  # a column: "the last column (default)"
         return f"{words(default)} (default)"
+    if default == "" and getattr(param, "special", ""):  # what empty means: "none: a random split"
+        return f"{param.special} (default)"
     if default in ((), "", None) and f.path[0] == "data":
         kind = kinds.DATASETS.get(_get(d, ("data", "kind"), ""))
         own = kind.own_values(d.get("data", {}), folder).get(f.path[1]) if kind is not None else None
