@@ -263,3 +263,36 @@ def _training_window(qtbot, path, size=(1280, 720)):
     w.ensure_compiler()
     w.show_training()
     return w
+
+
+@pytest.mark.parametrize("size", [(1400, 860), (1280, 720)])
+def test_an_image_folders_augmentation_editor_shows_without_scrolling_beside_room_for_samples(
+    qtbot, config_dir, tmp_path, size
+):
+    """At 1280x720 the pipeline editor sat below the class chart, its Add button 640 px down a
+    220 px column, and its one row of buttons made that column 536 px wide: the samples had
+    190 px, one thumbnail across."""
+    import json
+
+    from PIL import Image
+
+    project = json.loads(open("resources/examples/shapes_cnn.studio.json").read())
+    for k in range(3):
+        (tmp_path / "pics" / f"class{k}").mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (28, 28), color=40 * k + i).save(tmp_path / "pics" / f"class{k}" / f"{i}.png")
+    project["training"]["data"] = {"kind": "image_folder", "path": "pics", "channels": 1}
+    path = tmp_path / "folder.studio.json"
+    path.write_text(json.dumps(project))
+    w = _training_window(qtbot, str(path), size)
+    panel = w.training.panel
+    data = panel.data_panel
+    panel.right.setCurrentWidget(data)
+    qtbot.waitUntil(lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000)
+    qtbot.wait(50)
+    assert data.summary is not None and data.summary.family == "image", data.message.text()
+    editor, viewport = data.editor, data.right.viewport()
+    assert editor.isVisible() and editor.add_button.isVisible()
+    corner = editor.add_button.mapTo(viewport, editor.add_button.rect().bottomRight())
+    assert viewport.rect().contains(corner), (corner, viewport.size())  # seen without scrolling
+    assert data.views.width() >= 0.5 * (data.views.width() + data.right.width()), data.views.width()

@@ -128,8 +128,8 @@ class DataPanel(QWidget):
         column = QWidget()
         right_box = QVBoxLayout(column)
         right_box.setContentsMargins(0, 0, 0, 0)
+        right_box.addWidget(self.editor)  # first: what the user edits, the chart below it
         right_box.addWidget(self.chart, 1)
-        right_box.addWidget(self.editor)
         # scrolls when short: the chart and the editor's minimum (362 px) was the whole Training
         # panel's, which left the canvas 220 px at 1280x720
         self.right = right = QScrollArea()

@@ -47,17 +47,31 @@ class PipelineEditor(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.add_button = QPushButton("Add")
-        self.remove_button = QPushButton("Remove")
-        self.up_button = QPushButton("Up")
-        self.down_button = QPushButton("Down")
+        self.add_button.setToolTip("Add the chosen step at the end")
+        # the steps' own buttons stand beside the list, small: in a row with the choice they made
+        # the editor 530 px wide, more than the Data tab leaves it at 1280x720
+        self.remove_button = QPushButton("✕")
+        self.up_button = QPushButton("↑")
+        self.down_button = QPushButton("↓")
+        for button, tip in ((self.remove_button, "Remove the selected step"),
+                            (self.up_button, "Move the selected step up"),
+                            (self.down_button, "Move the selected step down")):
+            button.setToolTip(tip)
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("WW") + 16)
         self.add_button.clicked.connect(self.add_current)
         self.remove_button.clicked.connect(self.remove_current)
         self.up_button.clicked.connect(lambda: self.move_current(-1))
         self.down_button.clicked.connect(lambda: self.move_current(1))
         row = QHBoxLayout()
         row.addWidget(self.choice, 1)
-        for b in (self.add_button, self.remove_button, self.up_button, self.down_button):
-            row.addWidget(b)
+        row.addWidget(self.add_button)
+        beside = QVBoxLayout()
+        for b in (self.up_button, self.down_button, self.remove_button):
+            beside.addWidget(b)
+        beside.addStretch(1)
+        steps = QHBoxLayout()
+        steps.addWidget(self.list, 1)
+        steps.addLayout(beside)
         self.options = QFormLayout()
         self.fields: dict[str, QLineEdit] = {}
         self.error = QLabel("")
@@ -66,7 +80,7 @@ class PipelineEditor(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.title)
-        box.addWidget(self.list)
+        box.addLayout(steps)
         box.addLayout(row)
         box.addLayout(self.options)
         box.addWidget(self.error)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -259,6 +260,9 @@ def _parse(kind: str, text: str):
 
 class SettingsForm(QWidget):
     edited = Signal(object, str)  # new settings dict (valid), key of the changed field
+    #: where the last Browse… found its file: the next one starts there (not in the package's
+    #: examples folder, where an example project lives)
+    last_folder = ""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -328,9 +332,10 @@ class SettingsForm(QWidget):
         if param is None:
             return
         editor = self.editors[f.path]
-        start = editor.text().strip() or str(self.folder() or "")
+        start = editor.text().strip() or SettingsForm.last_folder or str(Path.home())
         path = self.choose_path(param, f"Choose the {_lower_first(param.label)}", start)
         if path:
+            SettingsForm.last_folder = str(Path(path).parent)  # the next Browse… starts there
             editor.setText(path)
             self._changed(f, path)
 
@@ -379,15 +384,22 @@ class SettingsForm(QWidget):
                     w.setChecked(bool(value))
                 else:
                     w.setText("" if value is None else _fmt(value))
-                    w.setPlaceholderText(_placeholder(self._dict, f, self.folder()))
         finally:
             self._loading = False
         self._show_visibility()
         self._label_paths()
+        self._placeholders()
         self._check(self._dict)
         workers = self.editors[("workers",)]
         auto = auto_workers(self._dict.get("data"))
         workers.setToolTip(f"{WORKERS_TIP}. For this data on this computer, auto is {auto}.")
+
+    def _placeholders(self) -> None:
+        """What each empty row falls back to; the data's own values follow its path."""
+        for f in FIELDS:
+            w = self.editors[f.path]
+            if isinstance(w, QLineEdit):
+                w.setPlaceholderText(_placeholder(self._dict, f, self.folder()))
 
     def _label_paths(self) -> None:
         """The path rows are named for what the chosen kind reads ("CSV file", "Image folder")."""
@@ -428,6 +440,8 @@ class SettingsForm(QWidget):
         self._set_value(f, new, value)
         self._dict = new
         self._show_visibility()
+        if f.kind == "path":  # another folder: its images' own size
+            self._placeholders()
         if self._check(new, f):
             self.edited.emit(copy.deepcopy(new), ".".join(f.path))
 
