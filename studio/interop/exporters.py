@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.graph.files import UnsafeFile, write_target
-from studio.graph.project import Project
+from studio.graph.project import Project, write_atomic
 from studio.interop.export_formats import (  # noqa: F401  (the names this module has always offered)
     FORMATS,
     ExportError,
@@ -138,17 +138,27 @@ def output_info(weights: Path) -> dict:
     return info if isinstance(info, dict) else {}
 
 
-def deployable(model, run, note: str):
-    """``(model, note)`` for a file that stands alone (.pt2, ONNX, TorchScript): a regression
-    target the run learnt standardised is scaled back to the data's units inside it, so it
-    predicts as the run reported (`studio.training.runtime.targets`)."""
-    scale = output_info(weights_path(run)).get("target_scale") if run is not None else None
-    if not isinstance(scale, dict) or "mean" not in scale or "std" not in scale:
-        return model, note
-    from studio.training.runtime.targets import ScaledOutput
+def _statistics(info: dict, key: str) -> dict | None:
+    value = info.get(key)
+    return value if isinstance(value, dict) and "mean" in value and "std" in value else None
 
-    model = ScaledOutput(model, scale["mean"], scale["std"]).eval()
-    return model, f"{note}; outputs in the data's units (the target's mean and std from weights.json)"
+
+def deployable(model, run, note: str):
+    """``(model, note)`` for a file that stands alone (.pt2, ONNX, TorchScript): rows the run
+    standardised as it read them are standardised inside it, and a regression target it learnt
+    standardised is scaled back to the data's units, so it takes raw rows and predicts as the run
+    reported (`studio.training.runtime.targets`)."""
+    info = output_info(weights_path(run)) if run is not None else {}
+    rows, scale = _statistics(info, "normalization"), _statistics(info, "target_scale")
+    from studio.training.runtime.targets import ScaledOutput, StandardizedInput
+
+    if rows is not None:
+        model = StandardizedInput(model, rows["mean"], rows["std"]).eval()
+        note = f"{note}; takes raw rows (standardised inside with the training rows' mean and std from weights.json)"
+    if scale is not None:
+        model = ScaledOutput(model, scale["mean"], scale["std"]).eval()
+        note = f"{note}; outputs in the data's units (the target's mean and std from weights.json)"
+    return model, note
 
 
 def example_inputs(project: Project, batch: int = 2, seed: int = 0) -> tuple:
@@ -220,10 +230,16 @@ def export_weights(
         if set(back) != set(state):  # pragma: no cover - torch.save round trip
             raise ExportError(f"{path}: the saved weights do not load back")
     n = sum(v.numel() for v in state.values())
-    return ExportResult(
-        Path(path), "weights",
-        [note, f"{len(state)} tensors, {n:,} values; load with {code.class_name}().load_state_dict(torch.load(path, weights_only=True))"],
-    )
+    lines = [note, f"{len(state)} tensors, {n:,} values; load with {code.class_name}().load_state_dict(torch.load(path, weights_only=True))"]
+    info = output_info(weights_path(run)) if run is not None else {}
+    if info:  # what the inputs and outputs mean travels with the weights, as in the run's folder
+        sidecar = Path(path).with_suffix(".json")
+        write_atomic(sidecar, json.dumps(info))
+        lines.append(f"{sidecar.name}: what the inputs and outputs mean (class names, standardisation)")
+        if _statistics(info, "normalization") is not None:
+            lines.append("the model expects rows standardised with the mean and std in "
+                         f"{sidecar.name}: (x - mean) / std, as the run read them")
+    return ExportResult(Path(path), "weights", lines)
 
 
 # --------------------------------------------------------------------------- torchscript

@@ -430,7 +430,8 @@ class Trainer(Hooks):
             return None
         path = self.out_dir / "weights.pt"
         info = {"class_names": getattr(self.data, "class_names", None),
-                "target_scale": getattr(self.data, "target_scale", None)}
+                "target_scale": getattr(self.data, "target_scale", None),
+                "normalization": getattr(self.data, "normalization", None) or None}
         try:  # a full disk: the run's result still comes back, with why the weights are missing
             return path if save_weights(self.model, path, info) else None  # and weights.json: what the outputs mean
         except (OSError, RuntimeError) as e:

@@ -160,13 +160,14 @@ class ScriptHooks:
 def save_weights(net, path, info=None):
     """The weights, when all are numbers, at `path` (written whole, then renamed into place); with the
     data's `info`, path.json holds its "class_names", "target_scale", text "codec" (tokenizer and
-    vocabulary) and "image" transform (size, channels, normalize): what inputs and outputs mean."""
+    vocabulary), "image" transform (size, channels, normalize) and a table's "normalization" (the
+    mean and std its rows were standardised with): what inputs and outputs mean."""
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     if all(v.isfinite().all() for v in state.values() if v.is_floating_point()):
         torch.save(state, path.with_name(path.name + ".tmp"))
         os.replace(path.with_name(path.name + ".tmp"), path)
         if info is not None:
-            keys = ("class_names", "target_scale", "codec", "image")
+            keys = ("class_names", "target_scale", "codec", "image", "normalization")
             path.with_suffix(".json").write_text(json.dumps({k: info.get(k) for k in keys}))
         return True
     return False

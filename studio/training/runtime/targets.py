@@ -30,6 +30,20 @@ class ScaledOutput(nn.Module):
         return self.model(x) * self.std + self.mean
 
 
+class StandardizedInput(nn.Module):
+    """`model` of its inputs standardised with the training rows' `mean` and `std`: a model trained
+    on rows standardised as they were read, taking raw rows (an exported file that stands alone)."""
+
+    def __init__(self, model, mean, std):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
 class StandardizedLoss(nn.Module):
     """`loss` of the standardised output and target; its value is `loss` in the data's units.
 
