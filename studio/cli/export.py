@@ -27,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--run",
         metavar="DIR",
         help="training run folder (with weights.pt) whose trained weights to export "
-        "(weights, pt2, torchscript, onnx); without it the weights are freshly initialised",
+        "(weights, pt2, torchscript, onnx), or 'latest': the project's newest run that saved "
+        "weights; without it the weights are freshly initialised",
     )
     parser.add_argument(
         "--torchscript-method",
@@ -59,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     if args.run is not None:
         if not fmt.uses_weights:
             raise CliError(f"--run does not apply to --format {args.format}", status=2)
-        options["run"] = args.run
+        options["run"] = _latest_run(args.project, project) if args.run == "latest" else args.run
     if args.format == "torchscript":
         options["method"] = args.torchscript_method
     if args.format == "onnx" and args.opset is not None:
@@ -73,4 +74,24 @@ def main(args: argparse.Namespace) -> int:
     except exporters.ExportError as e:
         raise CliError(f"{args.project}: {e}") from None
     print(result.message())
+    if fmt.uses_weights and args.run is None and _trained_runs(args.project, project):
+        print(f"  this project has trained runs: --run latest exports the newest's weights ({_latest_run(args.project, project)})")
     return 0
+
+
+def _trained_runs(project_path: str, project) -> list:
+    """The project's runs that saved weights, oldest first (by their start time, then name)."""
+    from pathlib import Path
+
+    from studio.training.runs import RunStore, runs_root
+
+    root = runs_root(Path(project_path), project.name, ".")
+    return sorted((r for r in RunStore(root).runs() if (r.folder / "weights.pt").is_file()), key=lambda r: (r.status.get("started") or 0, r.id))
+
+
+def _latest_run(project_path: str, project) -> str:
+    runs = _trained_runs(project_path, project)
+    if not runs:
+        raise CliError(f"{project_path}: none of the project's runs (the window's, in its .runs folder) saved "
+                       "weights yet; give --run the folder studio train wrote instead")
+    return str(runs[-1].folder)

@@ -141,3 +141,33 @@ def test_a_file_named_without_its_class_imports_its_one_model_or_names_the_choic
     assert main(["import", str(BRANCHY), "--input-shape", "3,8,8", "--yes", "-o", str(tmp_path / "b.studio.json")]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "defines" in line and f"name one, as in {BRANCHY}:" in line
+
+
+def test_export_run_latest_takes_the_newest_window_run_and_a_bare_export_says_so(tmp_path, capsys):
+    """`studio export --format weights` of a project with trained runs wrote untrained weights
+    with no word of the runs; `--run latest` takes the newest that saved weights."""
+    import shutil
+
+    import torch
+
+    from studio.cli import main as studio
+    from studio.training.runs import RunStore
+
+    project = tmp_path / "sp.studio.json"
+    shutil.copy("resources/examples/mlp_classifier.studio.json", project)
+    assert studio(["export", str(project), "--format", "weights", "--run", "latest", "-o", str(tmp_path / "w.pt")]) == 1
+    assert "none of the project's runs" in capsys.readouterr().err
+    store = RunStore(tmp_path / "sp.runs")
+    runs = [store.create({"epochs": 1}, "Spiral classifier") for _ in range(2)]  # maybe in one second
+    for value, run in enumerate(runs):  # the window's runs, each with its own weights
+        assert studio(["export", str(project), "--format", "weights", "-o", str(run.folder / "weights.pt")]) == 0
+        state = torch.load(run.folder / "weights.pt", weights_only=True)
+        torch.save({k: torch.full_like(v, float(value)) for k, v in state.items()}, run.folder / "weights.pt")
+    capsys.readouterr()
+    assert studio(["export", str(project), "--format", "weights", "-o", str(tmp_path / "bare.pt")]) == 0
+    out = capsys.readouterr().out
+    newest = runs[-1]  # started last
+    assert "freshly initialised" in out and f"--run latest exports the newest's weights ({newest.folder})" in out
+    assert studio(["export", str(project), "--format", "weights", "--run", "latest", "-o", str(tmp_path / "w.pt")]) == 0
+    assert f"from {newest.folder / 'weights.pt'}" in capsys.readouterr().out
+    assert all((v == float(runs.index(newest))).all() for v in torch.load(tmp_path / "w.pt", weights_only=True).values())
