@@ -349,7 +349,7 @@ def _requeue_orphans(study, optuna) -> None:
 def load_study(storage: str, study_name: str):
     """An existing study; SweepError when there is none (a missing journal file is not created)."""
     optuna = optuna_module()
-    missing = SweepError(f"No sweep has run yet: there is no study {study_name!r} in {storage}.")
+    missing = SweepError(f"No sweep has run yet for this project: Sweep… starts one (its trials are kept in {storage}).")
     if "://" not in storage and not Path(storage).exists():
         raise missing
     try:

@@ -41,7 +41,9 @@ def test_a_sweep_from_the_window_fills_the_runs_table_and_applies_its_best(windo
     assert seen["ranges"] == ["fc1.out_features: 4..32", "lr: 0.001..0.1 log"]
     assert w.sweeps.running and not w.sweeps.sweep_action.isEnabled()
     qtbot.waitUntil(lambda: not w.sweeps.running, timeout=300_000)
-    assert "Sweep finished" in w.training.panel.message.text(), w.sweeps.output
+    text = w.training.panel.message.text()
+    assert text.startswith("Sweep finished. Best: trial ") and text.endswith(". Train > Apply Best Trial sets its values."), text
+    assert "studio sweep" not in text  # the command line's own advice stays in the command line
     runs = w.training.panel.runs
     assert runs.list.rowCount() == 2
     heads = [runs.list.horizontalHeaderItem(c).text() for c in range(runs.list.columnCount())]

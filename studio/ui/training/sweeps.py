@@ -266,8 +266,9 @@ class SweepController(QObject):
         self.process = None
         self.w.training.refresh_runs()
         last = self.output[-1] if self.output else ""
-        if code == 0:
-            self.message(f"Sweep finished. {last} Train > Apply Best Trial sets its values.")
+        if code == 0:  # the command's last line, without its advice for the command line
+            best = last.split("; apply it with:")[0].rstrip(".")
+            self.message(f"Sweep finished. {best}. Train > Apply Best Trial sets its values.")
         else:
             self.message(f"The sweep ended: {last}", error=code not in (0, 130))
         self._update()
