@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from studio.cli import CliError
+from studio.training.run_table import IGNORED_SETTINGS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
     code_a = code_b = None
     if not args.no_code:
         code_a, code_b = generated(a), generated(b)
-    d = diff_projects(a, b, code_a, code_b)
+    d = diff_projects(a, b, code_a, code_b, ignore=IGNORED_SETTINGS)
     if d.code:
         from studio.graph.diff import code_diff
 

@@ -185,6 +185,8 @@ def _graph_text(d: GraphDiff, lines: list[str], indent: str) -> None:
 
 
 def _show(v: Any) -> str:
+    if isinstance(v, float):  # a sampled learning rate: 0.0160519, not 0.01605191133358762
+        return f"{v:.6g}"
     return "(unset)" if v is _MISSING else repr(v)
 
 
@@ -298,8 +300,9 @@ def diff_graphs(a, b) -> GraphDiff:
     return d
 
 
-def diff_projects(a, b, code_a: str | None = None, code_b: str | None = None) -> ProjectDiff:
-    """Everything that differs from project ``a`` to ``b``; with both codes, their unified diff."""
+def diff_projects(a, b, code_a: str | None = None, code_b: str | None = None, ignore=()) -> ProjectDiff:
+    """Everything that differs from project ``a`` to ``b``; with both codes, their unified diff.
+    ``ignore`` names training settings that are not the user's (how often a run reports)."""
     out = ProjectDiff(diff_graphs(a.graph, b.graph))
     lib_a = {d.name: d for d in a.graph.library}
     lib_b = {d.name: d for d in b.graph.library}
@@ -315,7 +318,7 @@ def diff_projects(a, b, code_a: str | None = None, code_b: str | None = None) ->
     flat_a, flat_b = flatten(a.training), flatten(b.training)
     for k in dict.fromkeys([*flat_a, *flat_b]):
         old, new = flat_a.get(k, _MISSING), flat_b.get(k, _MISSING)
-        if old != new:
+        if old != new and k not in ignore:
             out.settings[k] = (old, new)
     ranges_a = {r.label(a.graph): r.describe() for r in a.search.ranges}
     ranges_b = {r.label(b.graph): r.describe() for r in b.search.ranges}

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.graph.diff import ProjectDiff, diff_projects
+from studio.training.run_table import IGNORED_SETTINGS
 
 COLOURS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef8f00", "renamed": "#1565c0"}
 
@@ -33,7 +34,7 @@ class CompareWindow(QDialog):
         self.setWindowTitle(f"Compare {title_a} with {title_b}")
         self.resize(1300, 820)
         self.a, self.b = a, b
-        self.diff: ProjectDiff = diff_projects(a, b, _code(a), _code(b))
+        self.diff: ProjectDiff = diff_projects(a, b, _code(a), _code(b), ignore=IGNORED_SETTINGS)
         self.kinds_a, self.kinds_b = _kinds(self.diff)
         self.side_a = _Side(a, title_a, self.kinds_a)
         self.side_b = _Side(b, title_b, self.kinds_b)

@@ -79,3 +79,23 @@ def test_two_runs_selected_in_the_table_compare_their_models(qtbot, tmp_path):
         "~ block fc1: out_features 16 -> 64" in text or "~ block fc1: out_features 64 -> 16" in text
     )
     assert "~ setting optimizer.lr" in text
+
+
+def test_two_runs_differ_in_what_the_user_set_not_in_how_often_they_reported(qtbot, tmp_path):
+    """A sweep's trial against a run from the window listed 'setting report_seconds: 0.1 -> 0.045'
+    (the window reports more often; nobody set it) and 'optimizer.lr: 0.01605191133358762'."""
+    from studio.training.runs import RunStore
+    from tests.ui.test_runs_table import fake_run
+
+    w = open_window(qtbot, "resources/examples/mlp_classifier.studio.json")
+    store = RunStore(tmp_path / "p.runs")
+    trial, mine = fake_run(store, 0.01605191133358762, 64, [0.5]), fake_run(store, 0.01, 64, [0.4])
+    for rec, seconds, every in ((trial, 0.1, 50), (mine, 0.045, 10)):
+        store.update(rec)
+        rec.settings = {**rec.settings, "report_seconds": seconds, "report_every": every}
+    from studio.ui.compare_view import compare_runs
+
+    view = compare_runs(w, [trial, mine])
+    qtbot.addWidget(view)
+    lines = view.text.toPlainText().splitlines()
+    assert [ln for ln in lines if ln.startswith("~ setting")] == ["~ setting optimizer.lr: 0.0160519 -> 0.01"]
