@@ -75,6 +75,11 @@ def _place(
 WRAP_GAP = 20.0  # extra room between wrapped bands, for the wire that goes back to the left
 
 
+#: the scene a project a tool writes (an import) is laid out to fit: a 1280x720 window's canvas at
+#: the readable zoom. ConvNeXt imported as six blocks in one row ran off the window's right side.
+FIRST_VIEW = (900.0, 560.0)
+
+
 def wrapped_layout(
     graph: Graph, width: float, height: float, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP,
 ) -> dict[str, tuple[float, float]] | None:

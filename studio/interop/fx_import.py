@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from studio.blocks.registry import BATCH
-from studio.graph.layout import layered_layout
+from studio.graph.layout import FIRST_VIEW, wrapped_layout
 from studio.graph.model import Graph
 from studio.graph.project import Project
 from studio.interop.fx_build import _Builder, custom_module_for
@@ -167,7 +167,7 @@ def import_module(
     seeds = recorded_specs(graph, builder.nodes, builder.values, trace) if verify else None
     if hierarchy:
         graph, paths = nest(graph, paths, builder.nodes, trace, notes, builder.values)
-    for bid, pos in layered_layout(graph).items():
+    for bid, pos in (wrapped_layout(graph, *FIRST_VIEW) or {}).items():  # long chains wrap into bands
         graph.move(bid, pos)
     project = Project(
         name=name,
@@ -366,7 +366,7 @@ def import_opaque(
         g.connect(x.id, "out", block.id, port.name)
     out = g.add_block("output", name=ns.create_name("output"))
     g.connect(block.id, "out", out.id, "in")
-    for bid, pos in layered_layout(g).items():
+    for bid, pos in (wrapped_layout(g, *FIRST_VIEW) or {}).items():
         g.move(bid, pos)
     project = Project(
         name=name,

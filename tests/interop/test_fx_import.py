@@ -218,3 +218,22 @@ def test_hundreds_of_blocks_import_quickly():
 def test_remap_needs_an_imported_project(example):
     with pytest.raises(ValueError, match="not an imported project"):
         remap_state_dict({}, example)
+
+
+def test_an_imported_chain_is_laid_out_to_fit_the_first_window_not_in_one_row():
+    """ConvNeXt imported as six blocks in a row ran off the window's right side; the tutorial's
+    CIFAR Net flat was 14 blocks 4,000 px wide. Long chains wrap into bands, as Auto-arrange does."""
+    from torch import nn
+
+    from studio.graph.layout import BLOCK_BOX, FIRST_VIEW
+    from studio.interop.fx_import import import_module
+
+    layers = [m for _ in range(6) for m in (nn.Linear(8, 8), nn.ReLU())]
+    project = import_module(nn.Sequential(*layers), [((8,), "float32")], name="Chain", hierarchy=False).project
+    blocks = project.graph.blocks.values()
+    assert len(blocks) == 14
+    width = max(b.position[0] for b in blocks) + BLOCK_BOX[0]
+    height = max(b.position[1] for b in blocks) + BLOCK_BOX[1]
+    rows = sorted({b.position[1] for b in blocks})
+    assert len(rows) > 1 and width < 14 * BLOCK_BOX[0]  # bands, not one row of 14
+    assert max(width / FIRST_VIEW[0], height / FIRST_VIEW[1]) < 1.5  # about one window at the readable zoom
