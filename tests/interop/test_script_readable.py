@@ -169,3 +169,24 @@ def test_resume_continues_exactly_where_the_checkpoint_stopped(tmp_path):
     run("--epochs", "3", "--out", "old", "--resume", str(tmp_path / "old" / "checkpoint.pt"))
     old = torch.load(tmp_path / "old" / "weights.pt", weights_only=True)
     assert all(torch.equal(whole[k], old[k]) for k in whole)
+
+
+def test_a_text_scripts_file_is_read_from_data_and_named_when_it_is_not_there(tmp_path, monkeypatch):
+    """The Tiny GPT's spec holds only its path: main writes it (no SETTINGS) and reads it from
+    --data, the script's folder unless given; a missing file is named in one line."""
+    import pytest
+
+    source, train = _script_namespace(EXAMPLES / "tiny_gpt.studio.json")
+    assert "SETTINGS" not in source and 'spec = {"path": "../data/tiny_tales.txt"}' in source
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "train.py"), "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit) as e:
+        train["main"]()
+    assert str(e.value) == (f"The project's data is not at {tmp_path / '../data/tiny_tales.txt'}; "
+                            "put it there or pass --data.")
+    seen = {}
+    monkeypatch.setitem(train, "choose_threads", lambda *a, **k: (1, "1 thread"))  # torch's own left alone
+    monkeypatch.setitem(train, "read_text_windows", lambda spec: seen.update(spec) or sys.exit(0))
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "train.py"), "--data", str(EXAMPLES)])
+    with pytest.raises(SystemExit):
+        train["main"]()
+    assert Path(seen["path"]) == EXAMPLES / "../data/tiny_tales.txt" and Path(seen["path"]).is_file()
