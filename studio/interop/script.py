@@ -399,9 +399,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     functions = {"model_class": cls, "metric": fn.metric, "read": fn.read, "read_val": fn.read_val,
                  "generate": generate, "rate": fn.rate}
 
-    def assemble(main_plan, main_facts, main_keep, moved=()):
-        """(main, the other functions, their imports, what SETTINGS holds); main trimmed with
-        `main_plan`, `main_facts` and `main_keep`; `moved`: the data keys main sets itself."""
+    def assemble(main_plan, main_facts, main_keep):
+        """(main, the other functions, their imports, the settings they still read by name, the
+        data specs without the options written as literals); main trimmed with `main_plan`,
+        `main_facts` and `main_keep`."""
         # main reads the options from the command line and the rest as literals (argparse's defaults)
         main = _trimmed(_five_steps(_runtime_pool()["main"][2], main_plan, cls), main_plan, main_facts, main_keep)
         sources = runtime_sources(roots + loss_class, {"main": _named(main, functions)}, plan, facts, keep)
@@ -415,8 +416,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         sources = [script_trim.prune(source, {}) for source in script_trim.unused_parameters(sources)]
         main = next(s for s in sources if s.startswith("def main("))
         sources.remove(main)
-        imports = _script_imports([main, *sources])
-        used = (set().union(*(settings_keys(src) for src in [main, *sources])) | set(data_keys)) - set(moved)
+        used = set().union(*(settings_keys(src) for src in [main, *sources])) | set(data_keys)
         kept = {key: value for key, value in plan.items() if key in used and key not in _OPTIONS}
         read_back = "\n".join(ast.unparse(pyast.parse(src)) for src in [main, *sources])
         for key, spec in zip(("data", "val_data"), specs, strict=False):  # options written as literals
@@ -424,22 +424,31 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
                       if f"spec[{option!r}]" not in read_back and f"spec.get({option!r}" not in read_back}
             if key in kept and key in data_keys:
                 kept[key] = {k: v for k, v in kept[key].items() if k not in folded}
-        if not kept:  # nothing reads SETTINGS but main's own options: no SETTINGS
-            alone = main.replace("def main(settings)", "def main()", 1).replace("{**settings, ", "{", 1)
-            main = alone if "settings" not in _names(alone) else main
-        return main, sources, imports, kept
+        return main, sources, kept
 
     generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
     generators = [name for names in generators for name in names]
     generators += [fn.read] if generate else []  # a text reader stays a function (tests call it)
-    main, sources, imports, kept = assemble(plan, facts, data_keys)
-    if kept and all(key in files and set(kept[key]) == {"path"} for key in kept):
-        # the data specs hold only their paths: main writes them (spec = {"path": ...}) and sets
-        # s[key] from --data; no SETTINGS. s[key] is then main's own, never folded to the spec
-        own = {f"s[{key!r}]": script_trim.UNKNOWN for key in kept}
-        alone = assemble({**plan, **kept}, {**facts, **own}, (), moved=tuple(kept))
-        if not alone[3] and "settings" not in _names(alone[0]):
-            main, sources, imports, kept = alone
+    literals = {key: {option for _, option in get_dataset(spec.get("kind")).spec_facts}
+                for key, spec in zip(("data", "val_data"), specs, strict=False)}
+    done = None
+    if data_keys and all(key in files and set(plan[key]) <= {"path"} | literals[key] for key in data_keys):
+        # specs whose options the readers may read as literals: when they do, the specs hold
+        # only their paths, which main writes (spec = {"path": ...}) and reads from --data; no
+        # SETTINGS. main's s[key] is its own then, never folded to the spec
+        own = {f"s[{key!r}]": script_trim.UNKNOWN for key in data_keys}
+        paths = {key: {"path": plan[key]["path"]} for key in data_keys}
+        main, sources, kept = assemble({**plan, **paths}, {**facts, **own}, ())
+        if kept == paths:
+            done, kept = (main, sources), {}
+    if done is None:
+        main, sources, kept = assemble(plan, facts, data_keys)
+    else:
+        main, sources = done
+    imports = _script_imports([main, *sources])
+    if not kept:  # nothing reads SETTINGS but main's own options: no SETTINGS
+        alone = main.replace("def main(settings)", "def main()", 1).replace("{**settings, ", "{", 1)
+        main = alone if "settings" not in _names(alone) else main
     plan = kept
     with_settings = "settings" in _names(main)  # main reads them, or passes them on
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
