@@ -308,6 +308,10 @@ class BlockType:
     #: the inspector offers it instead of the common Frozen box, which beside it read
     #: "Frozen" unticked over a card that said "1.52M params (frozen)"
     freezing_param: str = ""
+    #: the block writes itself as a method of its input (``x.transpose(1, 2)``): where it is
+    #: its input's only reader, it joins the statement that made that input, as nanoGPT and
+    #: transformers chain a view and a transpose (``self.query(x).reshape(...).transpose(1, 2)``)
+    chains: bool = False
 
     # ---------------------------------------------------------------- helpers
     @property

@@ -4,6 +4,7 @@ the class of every module definition (:mod:`studio.compiler.modulegen`)."""
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -11,6 +12,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from studio.blocks.registry import (
+    BATCH,
     IMPORT_NN,
     IMPORT_TORCH,
     KEEP_DEFAULTS,
@@ -89,6 +91,10 @@ class Forward:
         #: each combining block (add, concat...) that overwrote one of its inputs' variables
         self.writers: dict[str, list[str]] = {}
         self.merges: list[tuple[str, str, list[str]]] = []
+        #: block id -> (the variable its one statement sets, a variable of the same batch size
+        #: that statement reads, or None): a statement a chaining block may join (`_chain`)
+        self.heads: dict[str, tuple[str, str | None]] = {}
+        self.joined: dict[str, str] = {}  # a block joined to another's statement -> that block
         self._named = False
 
     def bind_inputs(self) -> None:
@@ -243,10 +249,60 @@ class Forward:
             others = [x for x in in_exprs if x in self.local_vars and x != reuse]
             if reuse is not None and others and callable(spec.inputs):
                 self.merges.append((bid, reuse, others))
-        if emitted.forward:
+        if emitted.forward and not (spec.chains and self._chain(bid, in_exprs, outs, emitted.forward, info)):
             self.fwd_parts.append((bid, emitted.forward))
+            self._head(bid, in_exprs, outs, emitted.forward, info)
         if emitted.train:
             self.train_parts.append((bid, emitted.train))
+
+    def _head(self, bid: str, in_exprs: list[str | None], outs: list[str], forward: list[str], info) -> None:
+        """Remember a one-line statement ``v = self.fc(x)`` (a call, an attribute or an item)
+        that a chaining block may join, and a variable it reads whose first size is the
+        batch's, as its own is (a joined reshape's ``v.shape[0]`` becomes ``x.shape[0]``)."""
+        if len(forward) != 1 or len(outs) != 1 or not forward[0].startswith(f"{outs[0]} = "):
+            return
+        try:
+            value = ast.parse(forward[0]).body[0].value
+        except (SyntaxError, AttributeError, IndexError):
+            return
+        if not isinstance(value, (ast.Call, ast.Attribute, ast.Subscript)):
+            return
+        batched = _batched(info.out_shapes[:1])
+        refs = [x for x, shape in zip(in_exprs, info.in_shapes, strict=False)
+                if x in self.local_vars and batched and _batched([shape])]
+        self.heads[bid] = (outs[0], refs[0] if refs else None)
+
+    def _chain(self, bid: str, in_exprs: list[str | None], outs: list[str], forward: list[str], info) -> bool:
+        """Join a chaining block's ``v = v.transpose(1, 2)`` to the statement just before it
+        that made `v` (``v = self.query(x)``), when this block is `v`'s only reader (it
+        overwrites `v`) and the line stays short; True when joined. The line belongs to the
+        statement's block (a traceback or a cost names the layer, not the reshape)."""
+        var = outs[0] if len(outs) == 1 and len(forward) == 1 else None
+        if var is None or in_exprs[:1] != [var] or not forward[0].startswith(f"{var} = {var}.") or not self.fwd_parts:
+            return False
+        head, lines = self.fwd_parts[-1]
+        edge = self.graph.edge_into(bid, self.graph.blocks[bid].input_ports()[0].name)
+        made = self.joined.get(edge.src, edge.src) if edge is not None else None
+        if made != head or head not in self.heads or self.heads[head][0] != var:
+            return False
+        ref = self.heads[head][1]
+        tail = forward[0][len(f"{var} = {var}") :]
+        reads = list(re.finditer(rf"(?<![\w.]){re.escape(var)}\b(\.shape\[0\])?", tail))
+        if any(m.group(1) is None for m in reads) or (reads and (ref is None or not _batched(info.in_shapes[:1]))):
+            return False  # `v` read other than for its batch size: two statements
+        tail = re.sub(rf"(?<![\w.]){re.escape(var)}\b(?=\.shape\[0\])", ref or var, tail)
+        line = lines[0] + tail
+        if len(INDENT * 2 + line) > MAX_LINE:
+            return False
+        self.fwd_parts[-1] = (head, [line])
+        self.heads[head] = (var, ref if _batched(info.out_shapes[:1]) else None)
+        self.joined[bid] = head
+        return True
+
+
+def _batched(shapes) -> bool:
+    """Whether the first shape's first size is the batch (N)."""
+    return bool(shapes) and bool(shapes[0]) and shapes[0][0] == BATCH
 
 
 class Lines:

@@ -368,7 +368,7 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     from torch import nn
 
     loss_class = [] if hasattr(nn, plan["loss"]["name"]) else [plan["loss"]["name"]]  # e.g. TokenCrossEntropy
-    files = any(spec and "path" in spec for spec in (plan.get("data"), plan.get("val_data")))
+    files = tuple(key for key in ("data", "val_data") if "path" in (plan.get(key) or {}))  # read from --data
     downloads = any(mark in model_body for mark in _DOWNLOADS)
     shared = any(get_dataset(spec.get("kind")).family != "generated" for spec in specs)
     first = any(get_dataset(spec.get("kind")).family != "generated" and get_dataset(spec.get("kind")).read_first
@@ -398,34 +398,58 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     keep = _OPTIONS + data_keys
     functions = {"model_class": cls, "metric": fn.metric, "read": fn.read, "read_val": fn.read_val,
                  "generate": generate, "rate": fn.rate}
-    # main reads the options from the command line and the rest as literals (argparse's defaults)
-    main = _trimmed(_five_steps(_runtime_pool()["main"][2], plan, cls), plan, facts, data_keys)
-    sources = runtime_sources(roots + loss_class, {"main": _named(main, functions)}, plan, facts, keep)
-    loop = next(s for s in sources if s.startswith("def fit("))
-    if "rate" not in _names(loop):  # a constant rate: the loop never sets it
-        roots.remove(fn.rate)
-        main = _named(main, {**functions, "rate": None})
-        sources = runtime_sources(roots + loss_class, {"main": main}, plan, facts, keep)
+
+    def assemble(main_plan, main_facts, main_keep):
+        """(main, the other functions, their imports, the settings they still read by name, the
+        data specs without the options written as literals); main trimmed with `main_plan`,
+        `main_facts` and `main_keep`."""
+        # main reads the options from the command line and the rest as literals (argparse's defaults)
+        main = _trimmed(_five_steps(_runtime_pool()["main"][2], main_plan, cls), main_plan, main_facts, main_keep)
+        sources = runtime_sources(roots + loss_class, {"main": _named(main, functions)}, plan, facts, keep)
+        loop = next(s for s in sources if s.startswith("def fit("))
+        if "rate" not in _names(loop):  # a constant rate: the loop never sets it
+            main = _named(main, {**functions, "rate": None})
+            sources = runtime_sources([r for r in roots if r != fn.rate] + loss_class, {"main": main}, plan, facts,
+                                      keep)
+        sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
+        sources = script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)
+        sources = [script_trim.prune(source, {}) for source in script_trim.unused_parameters(sources)]
+        main = next(s for s in sources if s.startswith("def main("))
+        sources.remove(main)
+        used = set().union(*(settings_keys(src) for src in [main, *sources])) | set(data_keys)
+        kept = {key: value for key, value in plan.items() if key in used and key not in _OPTIONS}
+        read_back = "\n".join(ast.unparse(pyast.parse(src)) for src in [main, *sources])
+        for key, spec in zip(("data", "val_data"), specs, strict=False):  # options written as literals
+            folded = {option for _, option in get_dataset(spec.get("kind")).spec_facts
+                      if f"spec[{option!r}]" not in read_back and f"spec.get({option!r}" not in read_back}
+            if key in kept and key in data_keys:
+                kept[key] = {k: v for k, v in kept[key].items() if k not in folded}
+        return main, sources, kept
+
     generators = [get_dataset(spec.get("kind")).generator[-1:] for spec in specs]  # e.g. spirals: stays named
     generators = [name for names in generators for name in names]
     generators += [fn.read] if generate else []  # a text reader stays a function (tests call it)
-    sources = script_trim.inline_single_calls(script_trim.unused_methods(sources), keep=generators)
-    sources = script_trim.inline_single_calls(script_trim.fold_known_specs(sources), keep=generators)
-    sources = [script_trim.prune(source, {}) for source in script_trim.unused_parameters(sources)]
-    main = next(s for s in sources if s.startswith("def main("))
-    sources.remove(main)
+    literals = {key: {option for _, option in get_dataset(spec.get("kind")).spec_facts}
+                for key, spec in zip(("data", "val_data"), specs, strict=False)}
+    done = None
+    if data_keys and all(key in files and set(plan[key]) <= {"path"} | literals[key] for key in data_keys):
+        # specs whose options the readers may read as literals: when they do, the specs hold
+        # only their paths, which main writes (spec = {"path": ...}) and reads from --data; no
+        # SETTINGS. main's s[key] is its own then, never folded to the spec
+        own = {f"s[{key!r}]": script_trim.UNKNOWN for key in data_keys}
+        paths = {key: {"path": plan[key]["path"]} for key in data_keys}
+        main, sources, kept = assemble({**plan, **paths}, {**facts, **own}, ())
+        if kept == paths:
+            done, kept = (main, sources), {}
+    if done is None:
+        main, sources, kept = assemble(plan, facts, data_keys)
+    else:
+        main, sources = done
     imports = _script_imports([main, *sources])
-    used = set().union(*(settings_keys(src) for src in [main, *sources])) | set(data_keys)
-    plan = {key: value for key, value in plan.items() if key in used and key not in _OPTIONS}
-    read_back = "\n".join(ast.unparse(pyast.parse(src)) for src in [main, *sources])
-    for key, spec in zip(("data", "val_data"), specs, strict=False):  # options written as literals
-        folded = {option for _, option in get_dataset(spec.get("kind")).spec_facts
-                  if f"spec[{option!r}]" not in read_back and f"spec.get({option!r}" not in read_back}
-        if key in plan and key in data_keys:
-            plan[key] = {k: v for k, v in plan[key].items() if k not in folded}
-    if not plan:  # nothing reads SETTINGS but main's own options: no SETTINGS
+    if not kept:  # nothing reads SETTINGS but main's own options: no SETTINGS
         alone = main.replace("def main(settings)", "def main()", 1).replace("{**settings, ", "{", 1)
         main = alone if "settings" not in _names(alone) else main
+    plan = kept
     with_settings = "settings" in _names(main)  # main reads them, or passes them on
     bound = set(_runtime_pool()) | {"SETTINGS"} | set().union(*(_bound_names(ln) for ln in imports))
     taken, extra = {ln.strip() for ln in imports}, []

@@ -64,3 +64,33 @@ def test_renaming_a_branch_renames_a_tuple_target_but_never_a_keyword_or_an_attr
     assert rename_names("chunk, chunk_out2 = x.chunk(2, dim=1)", renames) == "chunk, out = x.chunk(2, dim=1)"
     assert rename_names("y = f(chunk_out2=chunk_out2)", renames) == "y = f(chunk_out2=out)"
     assert rename_names("y = self.chunk_out2(chunk_out2)", renames) == "y = self.chunk_out2(out)"
+
+
+def test_a_reshape_and_a_transpose_join_the_statement_that_made_their_input():
+    """As nanoGPT and transformers write attention: ``self.query(x).reshape(...).transpose(1, 2)``
+    (the batch read from ``x``, whose first size is the batch too); a value another block also
+    reads keeps its own statement, and the joined class computes what separate steps compute."""
+    import torch
+
+    from studio.compiler import build_model
+    from studio.graph.model import Graph
+
+    project = load_project(EXAMPLES / "tiny_gpt.studio.json")
+    attention = _forward(generate(project.graph, project.name).source, "CausalSelfAttention")
+    assert attention[:3] == [f"{v} = self.{v}(x).reshape(x.shape[0], -1, 4, 16).transpose(1, 2)"
+                             for v in ("query", "key", "value")]
+    assert "attention = attention.transpose(1, 2).reshape(attention.shape[0], -1, 64)" in attention
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": [6, 8]})
+    fc = g.add_block("linear", name="fc", params={"out_features": 8})
+    heads = g.add_block("reshape", name="heads", params={"shape": [-1, 2, 4]})
+    swap = g.add_block("transpose", name="swap", params={"dim0": 1, "dim1": 2})
+    side = g.add_block("relu", name="side")
+    out, out2 = g.add_block("output", name="y"), g.add_block("output", name="z")
+    for a, b in ((x, fc), (fc, heads), (heads, swap), (swap, out), (heads, side), (side, out2)):
+        g.connect(a.id, "out", b.id, b.input_ports()[0].name)
+    lines = _forward(generate(g, "Net").source, "Net")
+    assert lines[0] == "x = self.fc(x).reshape(x.shape[0], -1, 2, 4)"  # the old x on the right
+    assert lines[1] == "swap = x.transpose(1, 2)"  # its input is read twice: a statement of its own
+    y, z = build_model(g)(torch.randn(3, 6, 8))
+    assert y.shape == (3, 2, 6, 4) and z.shape == (3, 6, 2, 4)

@@ -120,7 +120,20 @@ def test_the_token_loss_and_metrics_match_a_hand_computation():
     second = -math.log(1 / (math.e + 2))
     assert loss == pytest.approx((first + second) / 2, abs=1e-6)
     assert token_hits(logits, targets).tolist() == [0.5]  # position 0 right, position 1 wrong
-    m = with_perplexity({"epoch": 1, "train_loss": loss, "val_loss": math.log(7.0)})
-    assert list(m) == ["epoch", "train_loss", "train_perplexity", "val_loss", "val_perplexity"]
+    m = {"epoch": 1, "train_loss": loss, "val_loss": math.log(7.0)}
+    with_perplexity(m)
+    assert list(m) == ["epoch", "train_loss", "val_loss", "train_perplexity", "val_perplexity"]
     assert m["train_perplexity"] == pytest.approx(math.exp((first + second) / 2))
     assert m["val_perplexity"] == pytest.approx(7.0)
+
+
+def test_a_split_that_leaves_a_part_without_a_window_says_so_in_one_line():
+    from studio.training.runtime.tables import DataProblem
+    from studio.training.runtime.text import TextWindows
+
+    data = TextWindows(torch.arange(40, dtype=torch.uint8), 16, 8, {"tokenizer": "byte", "vocab": None})
+    train, val = data.split_tail(0.5)  # 20 tokens each: a window of 16 (and its next token) fits
+    assert len(train) == len(val) == 1
+    with pytest.raises(DataProblem) as e:
+        data.split_tail(0.2)  # 8 tokens to validate on
+    assert str(e.value) == "40 tokens: too few to split 0.2 in windows of 16."

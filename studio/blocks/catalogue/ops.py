@@ -370,6 +370,7 @@ register(
         macs=no_macs,
         name_base="transpose",
         keywords=("swap", "permute", "swapaxes"),
+        chains=True,
     )
 )
 

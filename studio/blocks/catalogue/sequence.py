@@ -76,6 +76,7 @@ register(
         macs=no_macs,
         name_base="reshape",
         keywords=("view", "flatten"),
+        chains=True,
     )
 )
 

@@ -120,7 +120,7 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
             val_loss, val_metric = evaluate(model, validation(), loss_fn, hooks, float_targets)
             metrics.update({"val_loss": val_loss, f"val_{name}": val_metric})
         if plan["perplexity"]:
-            metrics = with_perplexity(metrics)
+            with_perplexity(metrics)
         lr, speed = optimizer.param_groups[0]["lr"], count / seconds if seconds > 0 else 0.0
         metrics.update(lr=lr, samples_per_s=speed, seconds=time.perf_counter() - start)
         progress["epoch"] = epoch

@@ -30,10 +30,7 @@ def token_hits(output, target):
 
 
 def with_perplexity(metrics):
-    """`metrics` with train_/val_perplexity after each loss: exp of the mean token loss."""
-    with_it = {}
-    for key, mean in metrics.items():
-        with_it[key] = mean
-        if key in ("train_loss", "val_loss"):
-            with_it[key.replace("loss", "perplexity")] = math.exp(min(mean, 700.0))
-    return with_it
+    """train_/val_perplexity added to `metrics` (in place) for each loss: exp of the mean token
+    loss (capped: a loss of 710 would overflow)."""
+    for key in [k for k in metrics if k.endswith("_loss")]:  # the perplexity: exp of the loss
+        metrics[key.replace("loss", "perplexity")] = math.exp(min(metrics[key], 700.0))

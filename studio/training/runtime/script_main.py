@@ -41,7 +41,7 @@ from studio.training.runtime.threads import choose_threads
 def data_file(spec, folder):
     """`spec` with its relative path read from `folder` (--data); exits with a message naming
     the file the project expects when it is not there."""
-    path = Path(folder) / spec["path"]  # an absolute path stays as it is
+    path = Path(folder) / spec["path"]  # in --data (an absolute path stays as it is)
     if not path.exists():
         sys.exit(f"The project's data is not at {path}; put it there or pass --data.")
     return {**spec, "path": str(path)}
@@ -215,10 +215,10 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     if settings["text"] and args.generate is not None:
         sys.exit(generate(model_class, settings, args))
     s = {**settings, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
-    if settings["files"]:
-        for key in ("data", "val_data"):  # the data paths are relative to --data
-            if s.get(key) and "path" in s[key]:
-                s[key] = data_file(s[key], args.data)
+    if "data" in settings["files"]:  # the data paths are relative to --data
+        s["data"] = data_file(settings["data"], args.data)
+    if "val_data" in settings["files"]:
+        s["val_data"] = data_file(settings["val_data"], args.data)
     device = choose_device(args.device)
     rank, world_size = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     if world_size > 1:  # DDP: torchrun started one process per GPU; join the others (nccl or gloo)

@@ -59,8 +59,7 @@ class TextWindows(TensorDataset):
         n, block = len(self.tokens), self.block_size
         parts = self.tokens[: n - round(n * fraction)], self.tokens[n - round(n * fraction) :]
         if min(len(part) for part in parts) <= block:
-            raise DataProblem(f"A validation split of {fraction:g} of {n} tokens leaves too few "
-                              f"for windows of {block}; change the split or the block size.")
+            raise DataProblem(f"{n} tokens: too few to split {fraction:g} in windows of {block}.")
         return tuple(TextWindows(part, block, self.stride, self.codec) for part in parts)
 
 
