@@ -650,7 +650,8 @@ def _def_base(box: _Box) -> str:
     if box.cls in (nn.Sequential, nn.ModuleList):  # named after its attribute: layer2 -> Layer, blocks.0 -> Blocks
         words = [w.rstrip("0123456789") for w in box.path.split(".")]
         last = next((w for w in reversed(words) if w), "")
-        return class_name(last, "Sequential") if last else "Sequential"
+        # an attribute's words: linear_relu_stack -> LinearReluStack (was Linear_relu_stack)
+        return class_name(last.replace("_", " "), "Sequential") if last.strip("_") else "Sequential"
     return class_name(box.cls.__name__.lstrip("_"), "Module")
 
 

@@ -437,3 +437,13 @@ def test_an_edgenext_block_keeps_its_list_and_builds_its_encoding_per_batch():
     )
     assert isinstance(export.block.convs, nn.ModuleList)
     assert "block.convs.1.weight" in export.state_dict()
+
+
+def test_a_sequential_attributes_words_name_its_definition_in_camel_case():
+    """The tutorial's ``self.linear_relu_stack = nn.Sequential(...)`` became a class
+    ``Linear_relu_stack``; a reviewer reads ``LinearReluStack``."""
+    from studio.interop.fx_import import import_module
+    from tests.interop.zoo.tutorials import NeuralNetwork
+
+    project = import_module(NeuralNetwork(), [((28, 28), "float32")], name="NeuralNetwork").project
+    assert [d.name for d in project.graph.library] == ["LinearReluStack"]
