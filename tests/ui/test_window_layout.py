@@ -296,3 +296,36 @@ def test_an_image_folders_augmentation_editor_shows_without_scrolling_beside_roo
     corner = editor.add_button.mapTo(viewport, editor.add_button.rect().bottomRight())
     assert viewport.rect().contains(corner), (corner, viewport.size())  # seen without scrolling
     assert data.views.width() >= 0.5 * (data.views.width() + data.right.width()), data.views.width()
+
+
+@pytest.mark.parametrize("size", [(1400, 860), (1280, 720)])
+def test_opening_the_training_panel_keeps_the_model_in_view(qtbot, config_dir, tmp_path, size):
+    """A saved project with its blocks in one row (as an older example left them) opened with the
+    row across the middle of the canvas; the Training panel then took the canvas's lower half and
+    the view kept its top edge: an empty canvas, "13 blocks out of view (9 right, 4 below)"."""
+    import json
+
+    from studio.graph.project import load_project
+    from studio.ui.main_window import MainWindow
+
+    project = json.loads(open("resources/examples/shapes_cnn.studio.json").read())
+    for i, block in enumerate(project["graph"]["blocks"]):
+        block["position"] = [290.0 * i, 0.0]
+    path = tmp_path / "row.studio.json"
+    path.write_text(json.dumps(project))
+    w = MainWindow(load_project(path))
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(50)
+
+    def shown():
+        visible = w.view.mapToScene(w.view.viewport().rect()).boundingRect()
+        return [b for b, item in w.scene.blocks.items() if visible.intersects(item.sceneBoundingRect())]
+
+    assert shown()
+    w.show_training()
+    qtbot.waitUntil(lambda: w.training_dock.isVisible() and w.training_dock.height() >= 250, timeout=5000)
+    qtbot.wait(50)
+    assert shown(), "the canvas shows no block once the Training panel is open"

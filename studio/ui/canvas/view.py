@@ -5,7 +5,7 @@ release; dragging from an output port draws a pending wire and connects on relea
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
@@ -91,9 +91,24 @@ class CanvasView(QGraphicsView):
         self.overlays.schedule()
 
     def resizeEvent(self, event) -> None:
+        old = event.oldSize()  # the viewport's (it is already the new size here)
+        before = self.mapToScene(QRect(0, 0, old.width(), old.height())).boundingRect() if old.isValid() else None
         super().resizeEvent(event)
+        self._keep_blocks_in_view(before)
         self.overlays.place()
         self.overlays.schedule()
+
+    def _keep_blocks_in_view(self, before: QRectF | None) -> None:
+        """A canvas made shorter (the Training panel opening below it) kept its top edge: a model
+        shown across the middle of the view went out of it, leaving an empty canvas. When blocks
+        were in view and none is now, the view moves to them, keeping its left edge."""
+        blocks = self.graph_scene.blocks_rect()
+        now = self.mapToScene(self.viewport().rect()).boundingRect()
+        if before is None or blocks.isNull() or not before.intersects(blocks) or now.intersects(blocks):
+            return
+        shown = before.intersected(blocks)  # what the user was looking at
+        y = shown.center().y() if shown.height() <= now.height() else shown.top() + now.height() / 2 - 40
+        self.centerOn(now.center().x(), y)
 
     @property
     def graph_scene(self) -> GraphScene:
