@@ -8,18 +8,25 @@ refreshed, the class written again (the Code tab) and the recovery file's text m
 autosave). ``gc.callbacks`` time every collection during the edits. The modes: ``before`` (as
 the window was: only torch frozen), ``after`` (``gctune.project_opened`` once the project has
 opened: its objects frozen, generation 0's threshold raised), ``young`` (only the threshold
-raised, to tell the two apart; ``--modes before,after,young``). Runs alternate between the
-modes, ``--rounds`` each; ``--busy N`` starts N processes spinning on the CPU for the whole run.
-``GC_PAUSES_TYPES=1`` prints, after the edits, the types of the objects full collections still
-walk. On 2 shared cores a run of 2,000 blocks and 6 edits takes 3-6 minutes a mode.
+raised, to tell the two apart); ``after@N`` and ``young@N`` the same with a threshold of N
+instead of gctune's (``after@700``: the freeze alone). ``--modes before,after,after@700``. Runs
+alternate between the modes, ``--rounds`` each; ``--busy N`` starts N processes spinning on the
+CPU for the whole run. ``GC_PAUSES_TYPES=1`` prints, after the edits, the types of the objects
+full collections still walk. On 2 shared cores a run of 2,000 blocks and 6 edits takes 1-4
+minutes.
 
 A pause holds the GIL: on the GUI thread it is a frozen window, in a worker thread it stops the
-GUI thread as well. The second-to-last line gives the full collections' count and pauses; the
-last line: ``blocks=5000 before_max_ms=<float> after_max_ms=<float> [young_max_ms=<float>]
-before_full=<int> after_full=<int> open_freeze_ms=<float> switch_ms=<float> busy=<N>`` (the
-longest pause of any generation over all rounds of each mode; the full collections per run,
-median; the time ``project_opened`` took at the open, and at the next open, which unfreezes and
-collects, median).
+GUI thread as well. Each run's line gives its collections by generation, the longest pause's
+generation, the pauses of 50 and 100 ms or more, and the share of the edits' time spent
+collecting (the figure least moved by the load, which changes the edits' time as much); the two
+lines before the last the longest full and young pause of each mode. The last line, for each
+mode M (``@`` left out): ``M_max_ms`` (the longest pause of any generation over all rounds),
+``M_median_max_ms`` (the runs' longest, median), ``M_over_100`` (pauses of 100 ms or more a
+run), ``M_gc_ms`` (all collections' time a run), ``M_gc_share`` (percent of the edits' time),
+``M_full`` (full collections a run), all medians over the rounds; then ``open_freeze_ms`` and
+``switch_ms`` (the time ``project_opened`` took at the open, and at the next open, which
+unfreezes and collects, median; turned by ``processEvents`` outside an event loop, the old
+window's ``deleteLater`` comes after that collection here), ``busy`` and ``rounds``.
 """
 
 from __future__ import annotations
@@ -54,13 +61,17 @@ def child(mode: str, path: str, edits: int) -> dict:
     opened_ms: list[float] = []
     real = gctune.project_opened
 
+    kind, _, threshold = mode.partition("@")
+    if threshold:  # another young threshold than gctune's, to compare
+        gctune.GEN0_THRESHOLD = int(threshold)
+
     def project_opened(blocks: int) -> bool:  # the window's call, timed; or left out (before)
         t0 = time.perf_counter()
         held = (
             real(blocks)
-            if mode == "after"
+            if kind == "after"
             else gctune.raise_young_threshold()
-            if mode == "young"
+            if kind == "young"
             else False
         )
         opened_ms.append((time.perf_counter() - t0) * 1000)
@@ -86,6 +97,7 @@ def child(mode: str, path: str, edits: int) -> dict:
     app.processEvents()
     doc = window.doc
     pauses: list[tuple[int, float]] = []
+    freed: list[int] = []  # the objects each collection found unreachable (and freed)
     started = [0.0]
 
     def timer(phase: str, info: dict) -> None:
@@ -93,6 +105,7 @@ def child(mode: str, path: str, edits: int) -> dict:
             started[0] = time.perf_counter()
         else:
             pauses.append((info["generation"], (time.perf_counter() - started[0]) * 1000))
+            freed.append(info["collected"])
 
     linears = [b.id for b in doc.graph.blocks.values() if b.type == "linear"]
     gc.callbacks.append(timer)
@@ -122,6 +135,7 @@ def child(mode: str, path: str, edits: int) -> dict:
     window.doc.undo_stack.setClean()
     window.close()
     full = [ms for g, ms in pauses if g == 2]
+    longest = max(range(len(pauses)), key=lambda i: pauses[i][1], default=None)
     return {
         "max_ms": max((ms for _, ms in pauses), default=0.0),
         "full": len(full),
@@ -129,6 +143,12 @@ def child(mode: str, path: str, edits: int) -> dict:
         "full_sum_ms": sum(full),
         "young": len(pauses) - len(full),
         "young_max_ms": max((ms for g, ms in pauses if g < 2), default=0.0),
+        "gen1": sum(1 for g, _ in pauses if g == 1),
+        "over_50": sum(1 for _, ms in pauses if ms >= 50),  # pauses a user sees (3 frames)
+        "over_100": sum(1 for _, ms in pauses if ms >= 100),
+        "gen1_max_ms": max((ms for g, ms in pauses if g == 1), default=0.0),
+        "longest_gen": pauses[longest][0] if longest is not None else -1,
+        "longest_freed": freed[longest] if longest is not None else 0,
         "all_sum_ms": sum(ms for _, ms in pauses),
         "edits_s": edits_s,
         "open_ms": opened_ms[opened - 1],
@@ -204,25 +224,51 @@ def main() -> None:
         for r in runs:
             print(
                 f"{mode:>6}: {r['full']} full collections, longest {r['full_max_ms']:.1f} ms, "
-                f"{r['full_sum_ms']:.0f} ms in all; {r['young']} young, longest {r['young_max_ms']:.1f} ms; "
-                f"all collections {r['all_sum_ms']:.0f} ms of {r['edits_s']:.1f} s of edits; "
+                f"{r['full_sum_ms']:.0f} ms in all; {r['young']} young, longest {r['young_max_ms']:.1f} ms "
+                f"({r['gen1']} of generation 1, longest {r['gen1_max_ms']:.1f} ms); "
+                f"the longest pause: generation {r['longest_gen']}, {r['longest_freed']} freed; "
+                f"{r['over_50']} pauses of 50 ms or more, {r['over_100']} of 100 ms or more; "
+                f"all collections {r['all_sum_ms']:.0f} ms of {r['edits_s']:.1f} s of edits "
+                f"({100 * r['all_sum_ms'] / 1000 / r['edits_s']:.1f}%); "
                 f"{r['tracked']:,} objects tracked after; project_opened {r['open_ms']:.0f} ms, "
                 f"at the next open {r['switch_ms']:.0f} ms"
             )
     longest = {m: max(r["max_ms"] for r in runs) for m, runs in results.items()}
     full = {m: statistics.median(r["full"] for r in runs) for m, runs in results.items()}
+    total = {m: statistics.median(r["all_sum_ms"] for r in runs) for m, runs in results.items()}
     print(
         "full collections, longest pause (ms): "
         + ", ".join(f"{m} {max(r['full_max_ms'] for r in runs):.1f}" for m, runs in results.items())
     )
+    print(
+        "young collections, longest pause (ms): "
+        + ", ".join(
+            f"{m} {max(r['young_max_ms'] for r in runs):.1f}" for m, runs in results.items()
+        )
+    )
     parts = [f"blocks={args.blocks}"]
-    parts += [f"{m}_max_ms={longest[m]:.1f}" for m in modes]
-    parts += [f"{m}_full={full[m]:.0f}" for m in modes if m != "young"]
-    if "after" in results:
-        after = results["after"]
+    parts += [f"{m.replace('@', '')}_max_ms={longest[m]:.1f}" for m in modes]
+    parts += [
+        f"{m.replace('@', '')}_median_max_ms={statistics.median(r['max_ms'] for r in results[m]):.1f}"
+        for m in modes
+    ]
+    parts += [
+        f"{m.replace('@', '')}_over_100={statistics.median(r['over_100'] for r in results[m]):.0f}"
+        for m in modes
+    ]
+    parts += [f"{m.replace('@', '')}_gc_ms={total[m]:.0f}" for m in modes]
+    parts += [
+        f"{m.replace('@', '')}_gc_share="
+        f"{statistics.median(100 * r['all_sum_ms'] / 1000 / r['edits_s'] for r in results[m]):.1f}"
+        for m in modes
+    ]
+    parts += [f"{m.replace('@', '')}_full={full[m]:.0f}" for m in modes]
+    frozen = [m for m in modes if m.startswith("after")]
+    if frozen:
+        after = results[frozen[0]]
         parts.append(f"open_freeze_ms={statistics.median(r['open_ms'] for r in after):.1f}")
         parts.append(f"switch_ms={statistics.median(r['switch_ms'] for r in after):.0f}")
-    print(" ".join(parts) + f" busy={args.busy}")
+    print(" ".join(parts) + f" busy={args.busy} rounds={args.rounds}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ window freezes torch's modules once they have loaded (``studio.ui.document``); t
 large project's objects as well, once it has opened (``gc.freeze``: moved out of the collector's
 reach, so full collections walk only what the edits since have made), and unfreezes them when
 another project takes its place, so the old one's memory can go. What the window builds after
-the open stays in the collector's reach: the shapes' analysis (17,000 objects at 5,000 blocks)
-and the Cost panel's estimates, whose meta models kept alive grow with the edits (2,400
-``nn.Linear`` after 6 edits of 1,000 blocks; 270,000 objects in all after 6 edits of 2,000).
+the open stays in the collector's reach (the shapes' analysis: 17,000 objects at 5,000 blocks;
+the Cost panel's estimates): 46,000 objects tracked after 6 edits of 2,000 blocks, against 84,000
+without the freeze (``gc_pauses.py``; 270,000 before the estimates stopped leaking).
 
 Pure standard library: the window calls :func:`project_opened` where a project becomes current,
 the command line where it has loaded one. ``benchmarks/gc_pauses.py`` measures the longest pause
@@ -26,7 +26,17 @@ MIN_BLOCKS = 300
 
 #: young collections every 2,000 allocations instead of 700, as CPython 3.13 chose: fewer young
 #: passes while a graph is built or edited. Not more: a generation-1 pass walks up to ten times
-#: this many objects (at 10,000 those passes took up to 141 ms at load 7.6)
+#: this many objects (at 10,000 those passes took up to 141 ms at load 7.6). Not less either: the
+#: freeze leaves the collector's count of long-lived objects small, so its rule that holds full
+#: passes back until a quarter as many are new no longer does; what spaces them out is this
+#: threshold (a full pass every 100 young ones). ``gc_pauses.py``, 2,000 blocks, 6 edits, runs
+#: interleaved (7 December 2026, load 4-10 from others, 4 runs a mode without and 2
+#: with two busy processes): full collections a run 11-13 without gctune, 11-14 with the freeze
+#: at 700, 9 at 1,000 (busy runs only), 3-4 at 2,000; the share of the edits' time spent collecting 5.0-6.0%,
+#: 3.8-5.4%, 3.8-4.5%, 2.2-3.7%. The longest pause was a full collection in 19 runs of 20 (the
+#: other a young one without gctune): median of the runs' longest 215 ms without gctune, 174 ms
+#: at 700, 188 ms at 2,000 (noise: each spread 125-313 ms); young pauses reached 117-233 ms at
+#: 700 too, so the 115 ms young pause once seen at 2,000 was the load, not the pass's size
 GEN0_THRESHOLD = 2_000
 
 _holds_project = False

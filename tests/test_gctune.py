@@ -41,7 +41,10 @@ def project() -> weakref.ref:
 
 def test_a_large_project_is_frozen_and_collected_once_another_takes_its_place():
     old = project()
+    gc.set_threshold(700, 10, 10)
     assert gctune.project_opened(5000) is True and gctune.holds_project()
+    # the freeze alone (at 700) kept as many full collections as without it: see GEN0_THRESHOLD
+    assert gc.get_threshold() == (gctune.GEN0_THRESHOLD, 10, 10)
     assert old() is not None and not walked(old())
     gc.collect()
     assert old() is not None  # frozen: out of the collector's reach while its project is open

@@ -7,6 +7,7 @@ box, the canvas's heat overlay (View > Cost Heat Map) and the Cost panel's sorte
 from __future__ import annotations
 
 import json
+import weakref
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -174,6 +175,7 @@ class CostController(QObject):
         self.profile = None  # StepProfile, cleared when the model changes
         self.error = ""
         self._job: Job | None = None
+        self._job_doc: weakref.ref | None = None  # the document the running estimate is of
         self._profile_job: Job | None = None
         self._pending = False
         self._key = None
@@ -212,7 +214,7 @@ class CostController(QObject):
         doc.analysed.connect(lambda *_: self.schedule())
         # a bound method: Qt drops the connection with this controller (a lambda outlived it)
         doc.undo_stack.indexChanged.connect(self._undo_moved)
-        self._key = None
+        self._key = self._result = None  # the last project's estimate: its memory can go
         self.schedule()
 
     def _undo_moved(self, _index: int) -> None:
@@ -281,12 +283,24 @@ class CostController(QObject):
         batch, precision = self._batch(), self._precision()
         last = self._key if self._result is not None else None
         self._job = Job(lambda: _keyed(project, batch, precision, last))
+        self._job_doc = weakref.ref(doc)
         self._job.succeeded.connect(self._estimated)
         self._job.failed.connect(self._estimate_failed)
         self._job.begin()
 
-    def _estimated(self, keyed) -> None:
+    def _left(self) -> bool:
+        """Whether the estimate that just ended is of a project this window has left (one opened
+        while it ran): then its figures are dropped and the current project's are made."""
         self._job = None
+        if self._job_doc is not None and self._job_doc() is self.doc:
+            return False
+        self._pending = False
+        self.estimate()
+        return True
+
+    def _estimated(self, keyed) -> None:
+        if self._left():  # its table and heat map were shown for the next project until its own
+            return
         key, est, same = keyed
         if same:
             # back to the model last estimated (a batch typed and typed back, a deletion
@@ -307,7 +321,8 @@ class CostController(QObject):
             self.estimate()
 
     def _estimate_failed(self, e) -> None:
-        self._job = None
+        if self._left():
+            return
         self.memory, self.error = None, _first_line(e)
         self._key, self._result = None, None
         self._show()

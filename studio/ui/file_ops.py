@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
@@ -38,7 +39,9 @@ class FileController(QObject):
         self.autosave_timer.setInterval(DEBOUNCE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self._pending_since: float | None = None  # first edit the recovery file has not seen
-        self._doc = None  # the document those edits belong to
+        # the document those edits belong to, weakly: a project replaced must be free to go (held
+        # here, File > New kept the old document until the new project's first edit)
+        self._doc: weakref.ref | None = None
         self.autosave_failed = False
         self.writer = AutosaveWriter(self)  # the JSON and the write, off the GUI thread
         self.writer.done.connect(self._autosaved)
@@ -228,8 +231,8 @@ class FileController(QObject):
         pause, and at the latest MAX_WAIT_MS after the first unsaved one (the first edit after
         a project opens included), so continuous editing is never left unsaved for long."""
         now = time.monotonic()
-        if self.w.doc is not self._doc:
-            self._doc, self._pending_since = self.w.doc, None
+        if self._doc is None or self._doc() is not self.w.doc:
+            self._doc, self._pending_since = weakref.ref(self.w.doc), None
         if self._pending_since is None:
             self._pending_since = now
         waited_ms = (now - self._pending_since) * 1000

@@ -47,7 +47,7 @@ class Inspector(QScrollArea):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.name_edit = QLineEdit()
         self.name_edit.editingFinished.connect(self._rename)
-        self.name_edit.textEdited.connect(lambda _: self._name_message(""))
+        self.name_edit.textEdited.connect(self._name_typed)
         self.frozen_box = QCheckBox("Frozen (weights are not trained)")
         self.frozen_box.toggled.connect(self._freeze)
         self.message = QLabel()
@@ -100,11 +100,11 @@ class Inspector(QScrollArea):
         self.title.setText(f"<b>{spec.label}</b> <code>{spec.torch_name}</code><br><small>{spec.description}</small>")
         self.name_edit = QLineEdit()
         self.name_edit.editingFinished.connect(self._rename)
-        self.name_edit.textEdited.connect(lambda _: self._name_message(""))
+        self.name_edit.textEdited.connect(self._name_typed)
         self.form.addRow("Name", self.name_edit)
         for name, param in spec.params.items():
             ed = editor_for(name, param)
-            ed.edited.connect(lambda value, n=name: self._edited(n, value))
+            ed.edited.connect(self._param_edited)  # a method, not a closure (see there)
             ed.invalid.connect(self.message.setText)
             self.editors[name] = ed
             self.form.addRow(ed.label, ed.widget)
@@ -166,6 +166,13 @@ class Inspector(QScrollArea):
             self._show_info()
 
     # ------------------------------------------------------------------ edits
+    def _param_edited(self, value) -> None:
+        """A parameter editor's value. Its editors and the placeholder name field have no Qt
+        parent, so their connections live as long as this inspector's Python object: a closure
+        over the inspector there (a lambda) made a cycle through C++ the garbage collector cannot
+        see, and kept the inspector and its document alive after another project opened."""
+        self._edited(self.sender().name, value)
+
     def _edited(self, name: str, value) -> None:
         if self.block_id is None:
             return
@@ -190,6 +197,9 @@ class Inspector(QScrollArea):
             self.doc.edit_refused.disconnect(refused.append)
         if not ok:
             self._name_message(refused[0] if refused else "This name cannot be used.")
+
+    def _name_typed(self, _text: str) -> None:
+        self._name_message("")
 
     def _name_message(self, text: str) -> None:
         self.name_edit.setStyleSheet(INVALID_STYLE if text else "")

@@ -263,3 +263,22 @@ def test_a_deletion_undone_shows_the_estimate_again(window, qtbot):
     # estimate ran, and the old one was not shown again)
     qtbot.waitUntil(lambda: w.cost.status.text() == shown and settled(), timeout=BOUND_MS)
     assert w.cost.memory is not None and w.cost.memory.peak == before.peak and not w.cost.error
+
+
+def test_an_estimate_of_the_project_left_is_not_shown_for_the_next(window, qtbot):
+    """A project opened while the last one's estimate ran: that estimate's table (and heat map)
+    were shown for the new project until the new project's own came."""
+    w = window
+    estimated(w, qtbot)
+    w.cost.estimate()  # the first project estimated again ...
+    old = w.cost._job
+    assert old is not None
+    assert w.files.open_path("resources/examples/shapes_cnn.studio.json", ask=False)  # ... now
+    old.wait()
+    qtbot.waitUntil(lambda: w.cost._job is not old, timeout=BOUND_MS)  # its result has come
+    assert w.cost.memory is None and w.cost.panel.table.rowCount() == 0  # "Peak memory: …"
+    assert w.cost.panel.summary.text() == "Peak memory: …"
+    estimated(w, qtbot)
+    table = w.cost.panel.table
+    names = {table.item(r, 0).text() for r in range(table.rowCount())}
+    assert names and names <= {b.name for b in w.doc.graph.blocks.values()}
