@@ -51,10 +51,9 @@ def new_progress(plan):
     """Where a new run stands, as a plain dict a checkpoint saves as it is (a resumed run
     `update`s it with the saved one and goes on exactly where it stopped): epochs and steps done,
     the plateau's rate multiplier, each epoch's metrics, the best value of the monitored metric,
-    its epoch and the epochs since (early stopping's count); with a plateau schedule, its own
-    best and count under "plateau"."""
-    progress = {"epoch": 0, "step": 0, "scale": 1.0, "history": []}  # where the run stands
-    progress.update(best=None, best_epoch=None, bad_epochs=0)  # the monitored metric's
+    its epoch (set when it first improves) and the epochs since (early stopping's count); with a
+    plateau schedule, its own best and count under "plateau"."""
+    progress = {"epoch": 0, "step": 0, "scale": 1.0, "history": [], "best": None, "bad_epochs": 0}
     if plan["plateau"]:  # reduce-on-plateau's own record
         progress["plateau"] = {"best": None, "best_epoch": None, "bad_epochs": 0}
     return progress
