@@ -389,6 +389,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     facts["hooks.on_epoch_start(epoch)"] = False  # train.py's hooks never stop a run before an epoch
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
+    from studio.training.kinds import get_loss
+
+    if not shared and get_loss(settings.loss.name).target == "class":  # generated class indices
+        facts["target.dtype.is_floating_point"] = False  # (class_hits: no class probabilities)
     kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
     facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     read = [plan.get("data") or {}, plan.get("val_data") or {}]  # the specs the readers take

@@ -262,6 +262,9 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
                 value = ast.get_source_segment(source, node.value)  # x = f(); return x -> return f()
                 candidate = _replace(lines, node.lineno, block[index + 1].end_lineno,
                                      " " * node.col_offset + f"return {value}\n")
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Name)
+                  and isinstance(node.targets[0], ast.Name) and node.targets[0].id == node.value.id):
+                candidate = _replace(lines, node.lineno, node.end_lineno, "")  # x = x, left by folding
             elif (function is not None and _overwritten(node, block[index + 1 : index + 2])):
                 candidate = _replace(lines, node.lineno, node.end_lineno, "")  # x = None; x = f()
             elif (function is not None and isinstance(node, ast.Assign) and len(node.targets) == 1

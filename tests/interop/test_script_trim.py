@@ -232,3 +232,14 @@ def test_a_folded_text_with_non_ascii_characters_keeps_the_code_around_it_and_a_
     text = fold(written, {}, {"spec['block_size']": 64})
     assert text == "def f(spec):\n    return {'vocab': 'café', 'n': 64, 'k': 'ü' or spec}\n"
     assert _constant_operand(text, pyast.parse(text)) == text.replace("'ü' or spec", "'ü'")
+
+
+def test_a_known_test_that_leaves_a_name_set_to_itself_takes_the_line_out():
+    """``target = target.argmax(1) if <known False> else target`` folds to ``target = target``,
+    which says nothing: the line goes (class_hits for class indices, #21)."""
+    source = ("def hits(output, target):\n"
+              "    target = target.argmax(1) if target.dtype.is_floating_point else target\n"
+              "    return output.argmax(1) == target\n")
+    trimmed = prune(source, {}, {"target.dtype.is_floating_point": False})
+    assert trimmed == "def hits(output, target):\n    return output.argmax(1) == target\n"
+    assert prune(source, {}, {}) == source  # unknown: both branches stay

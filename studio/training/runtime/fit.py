@@ -110,8 +110,7 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
             if hooks.on_step(loss, logits, y):
                 return "stopped"
         seconds = time.perf_counter() - start
-        loss_sum, metric_sum, count = hooks.epoch_sums(epoch)
-        n = max(1, count)
+        loss_sum, metric_sum, n = hooks.epoch_sums(epoch)  # n: the samples (an epoch has some)
         metrics = {"epoch": epoch, "train_loss": loss_sum / n, f"train_{name}": metric_sum / n}
         if not math.isfinite(metrics["train_loss"]):
             return "nan"
@@ -120,7 +119,7 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
             metrics.update({"val_loss": val_loss, f"val_{name}": val_metric})
         if plan["perplexity"]:
             metrics = with_perplexity(metrics)
-        lr, speed = optimizer.param_groups[0]["lr"], count / seconds if seconds > 0 else 0.0
+        lr, speed = optimizer.param_groups[0]["lr"], n / seconds if seconds > 0 else 0.0
         metrics.update(lr=lr, samples_per_s=speed, seconds=time.perf_counter() - start)
         progress["epoch"] = epoch
         progress["history"].append(metrics)

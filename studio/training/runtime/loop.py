@@ -30,7 +30,8 @@ def make_optimizer(params, name, arguments, implementations=()):
 
 def evaluate(model, batches, loss_fn, hooks, float_targets=False):
     """(mean loss, mean metric) over `batches` (on the device) and all processes (`hooks.reduce`), with no
-    gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
+    gradients and dropout / batch norm in evaluation mode (as in PyTorch's tutorial, the model stays
+    so: the training loop sets `model.train()` before each epoch); `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast` (the metric functions give float32). One read-back at
     the end."""
     sums = torch.zeros(3, device=hooks.device)  # the loss's, the metric's and the samples'
@@ -43,7 +44,6 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
                 output = model(x)
                 loss = loss_fn(output, y).float() * len(y)
             sums += torch.stack([loss, hooks.metric(output, y).sum(), loss.new_tensor(len(y))])
-    model.train()
     loss_sum, metric_sum, count = hooks.reduce(sums)
     return loss_sum / max(1, count), metric_sum / max(1, count)
 
