@@ -239,8 +239,8 @@ def test_float_class_probability_targets_score_alike_in_train_py_and_studio(tmp_
     loss = torch.nn.CrossEntropyLoss()
     hooks = SimpleNamespace(metric=script["class_hits"], device=torch.device("cpu"),
                             autocast=contextlib.nullcontext(), reduce=lambda sums: sums.tolist())
-    val_loss, val_metric = script["evaluate"](torch.nn.Identity(), [(output, target)], loss, hooks)
-    assert val_metric == 0.75 and val_loss == loss(output, target).item()
+    scores = script["evaluate"](torch.nn.Identity(), [(output, target)], loss, hooks)
+    assert scores == {"val_loss": loss(output, target).item(), "val_accuracy": 0.75}
 
 
 def test_the_transfer_example_loads_pretrained_weights_through_torchvision(tmp_path):

@@ -85,11 +85,12 @@ def test_a_script_holds_only_the_code_its_project_runs():
     # literals where they are read, SETTINGS only its path (Tiny GPT 433); then the fresh
     # progress in one dict, evaluate's sums in one line and no model.train() after it, the
     # checkpoint in three lines, generated data's split size and class indices known at export,
-    # a DDP share cut without a branch (252/280/427); the targets are 200, 250, 350
-    assert counts["mlp_classifier"] <= 252, counts
-    assert counts["shapes_cnn"] <= 280 and counts["tiny_gpt"] <= 427, counts
-    assert counts["residual_network"] <= 298 and counts["shapes_resnet"] <= 326, counts
-    assert counts["transfer_learning"] <= 287, counts
+    # a DDP share cut without a branch (252/280/427); then evaluate giving the validation
+    # metrics as a dict (251/279/426); the targets are 200, 250, 350
+    assert counts["mlp_classifier"] <= 251, counts
+    assert counts["shapes_cnn"] <= 279 and counts["tiny_gpt"] <= 426, counts
+    assert counts["residual_network"] <= 297 and counts["shapes_resnet"] <= 325, counts
+    assert counts["transfer_learning"] <= 286, counts
     # generated class indices: class_hits holds no branch for class probabilities
     hits = spiral.split("def class_hits")[1].split("\ndef ")[0]
     assert "is_floating_point" not in hits and "argmax(1) == target" in hits

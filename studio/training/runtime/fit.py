@@ -115,8 +115,7 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
         if not math.isfinite(metrics["train_loss"]):
             return "nan"
         if validation is not None:
-            val_loss, val_metric = evaluate(model, validation(), loss_fn, hooks, float_targets)
-            metrics.update({"val_loss": val_loss, f"val_{name}": val_metric})
+            metrics.update(evaluate(model, validation(), loss_fn, hooks, name, float_targets))
         if plan["perplexity"]:
             metrics = with_perplexity(metrics)
         lr, speed = optimizer.param_groups[0]["lr"], n / seconds if seconds > 0 else 0.0

@@ -28,8 +28,9 @@ def make_optimizer(params, name, arguments, implementations=()):
     return getattr(torch.optim, name)(params, **arguments)
 
 
-def evaluate(model, batches, loss_fn, hooks, float_targets=False):
-    """(mean loss, mean metric) over `batches` (on the device) and all processes (`hooks.reduce`), with no
+def evaluate(model, batches, loss_fn, hooks, metric_name, float_targets=False):
+    """{"val_loss": mean loss, "val_<metric_name>": mean metric} over `batches` (on the device) and
+    all processes (`hooks.reduce`), with no
     gradients and dropout / batch norm in evaluation mode (as in PyTorch's tutorial, the model stays
     so: the training loop sets `model.train()` before each epoch); `hooks` gives the `metric`, the
     `device` and mixed precision's `autocast` (the metric functions give float32). One read-back at
@@ -45,13 +46,14 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
                 loss = loss_fn(output, y).float() * len(y)
             sums += torch.stack([loss, hooks.metric(output, y).sum(), loss.new_tensor(len(y))])
     loss_sum, metric_sum, count = hooks.reduce(sums)
-    return loss_sum / max(1, count), metric_sum / max(1, count)
+    return {"val_loss": loss_sum / max(1, count), f"val_{metric_name}": metric_sum / max(1, count)}
 
 
 def epoch_order(n, shuffle, generator):
     """The sample order of one epoch: a permutation drawn from `generator`, or 0..n-1 (no
-    shuffling: one gather per epoch, as a shuffled epoch's); `shuffle` may be per-sample weights (`balance.sample_weights`): n samples drawn with
-    replacement in proportion to them, as WeightedRandomSampler draws."""
+    shuffling: one gather per epoch, as a shuffled epoch's); `shuffle` may be per-sample weights
+    (`balance.sample_weights`): n samples drawn with replacement in proportion to them, as
+    WeightedRandomSampler draws."""
     if isinstance(shuffle, torch.Tensor):
         return torch.multinomial(shuffle, n, replacement=True, generator=generator)
     if not shuffle:
