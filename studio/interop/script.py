@@ -375,8 +375,9 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
                 for spec in specs)  # under torchrun the first process reads (downloads, caches) alone
     plan = {**plan, "files": files, "text": bool(generate), "downloads": downloads, "shared_data": first}
     facts = {"rate.__name__": fn.rate}
-    if not shared and _split_checked(plan):  # generated data: a bad split is refused now, not in train.py
-        facts["n_val == 0 or n_val == len(data)"] = False
+    if not shared and (n_val := _split_checked(plan)):  # generated data: a bad split is refused now
+        facts["n_val == 0 or n_val == len(data)"] = False  # not in train.py, and its size is known
+        facts["round(len(data) * fraction)"] = n_val
     if plan["precision"] == "none":  # the loop's `with autocast:` is its body; no fp16 scaler
         facts.update({"autocast": NO_CONTEXT, "hooks.autocast": NO_CONTEXT, "scaler": None})
     if plan.get("val_data") or plan["val_split"] > 0:  # load_data returns validation data or stops
@@ -388,6 +389,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     facts["hooks.on_epoch_start(epoch)"] = False  # train.py's hooks never stop a run before an epoch
     if not plan.get("early_stopping"):
         facts["status == 'early_stopped'"] = False
+    from studio.training.kinds import get_loss
+
+    if not shared and get_loss(settings.loss.name).target == "class":  # generated class indices
+        facts["target.dtype.is_floating_point"] = False  # (class_hits: no class probabilities)
     kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
     facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     read = [plan.get("data") or {}, plan.get("val_data") or {}]  # the specs the readers take
@@ -474,9 +479,10 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
     return head + "\n" + imports_text + "\n" + "\n\n".join(rest)
 
 
-def _split_checked(plan: dict) -> bool:
-    """True when generated data's random split leaves samples on both sides (train.py then needs
-    no check); raises :class:`ExportError` with the runtime's own message where it would not.
+def _split_checked(plan: dict) -> int:
+    """The number of samples generated data's random split holds out when it leaves samples on
+    both sides (train.py then needs no check), else 0 (no split of generated data); raises
+    :class:`ExportError` with the runtime's own message where it would leave none on one side.
     A generated set holds spec["arguments"]["n"] samples, so a stand-in of that length is split
     (the runtime's `split`), not the data: export never generates a large set."""
     import torch
@@ -487,12 +493,12 @@ def _split_checked(plan: dict) -> bool:
 
     n = (plan.get("data") or {}).get("arguments", {}).get("n")
     if plan.get("val_data") or plan["val_split"] <= 0 or not isinstance(n, int):
-        return False
+        return 0
     try:
-        split(TensorDataset(torch.empty(n, 0)), plan["val_split"], plan["split_seed"])
+        _, val = split(TensorDataset(torch.empty(n, 0)), plan["val_split"], plan["split_seed"])
     except DataProblem as e:
         raise ExportError(str(e)) from None
-    return True
+    return len(val)
 
 
 def _named(main: str, functions: dict) -> str:

@@ -262,6 +262,9 @@ def _one_step(source: str, plan: dict, facts: dict) -> str | None:
                 value = ast.get_source_segment(source, node.value)  # x = f(); return x -> return f()
                 candidate = _replace(lines, node.lineno, block[index + 1].end_lineno,
                                      " " * node.col_offset + f"return {value}\n")
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Name)
+                  and isinstance(node.targets[0], ast.Name) and node.targets[0].id == node.value.id):
+                candidate = _replace(lines, node.lineno, node.end_lineno, "")  # x = x, left by folding
             elif (function is not None and _overwritten(node, block[index + 1 : index + 2])):
                 candidate = _replace(lines, node.lineno, node.end_lineno, "")  # x = None; x = f()
             elif (function is not None and isinstance(node, ast.Assign) and len(node.targets) == 1
@@ -381,7 +384,10 @@ def fold(source: str, plan: dict, facts: dict | None = None) -> str:
                     and not (isinstance(node, (ast.Subscript, ast.Name)) and not isinstance(node.ctx, ast.Load))):
                 edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, literal(value)))
                 return
-        if isinstance(node, ast.JoinedStr):  # a literal's quotes do not fit inside an f-string
+        if isinstance(node, ast.JoinedStr):  # a literal's quotes do not fit inside an f-string:
+            text = _known_text(node, plan, {**(facts or {}), **local})  # all of it known, or none
+            if text is not None:
+                edits.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, literal(text)))
             return
         for child in ast.iter_child_nodes(node):
             visit(child, local)
@@ -392,6 +398,23 @@ def fold(source: str, plan: dict, facts: dict | None = None) -> str:
         head, tail = lines[line - 1].encode()[:col].decode(), lines[end_line - 1].encode()[end_col:].decode()
         lines[line - 1 : end_line] = [head + text + tail]
     return "".join(lines)
+
+
+def _known_text(node: ast.JoinedStr, plan: dict, facts: dict) -> str | None:
+    """The text of an f-string whose every field is a known text or whole number, written plainly
+    (``f"train_{name}"`` -> ``"train_accuracy"``), else None."""
+    parts = []
+    for value in node.values:
+        if isinstance(value, ast.Constant):
+            parts.append(str(value.value))
+            continue
+        if not isinstance(value, ast.FormattedValue) or value.conversion != -1 or value.format_spec:
+            return None
+        field = known(value.value, plan, facts)
+        if isinstance(field, bool) or not isinstance(field, (str, int)):
+            return None
+        parts.append(str(field))
+    return "".join(parts)
 
 
 def _scalar(value) -> bool:

@@ -255,6 +255,7 @@ class Trainer(Hooks):
             model, self.loss_fn = standardized_targets(model, self.loss_fn, self.data.target_scale, device)
         status = fit(model, self.optimizer, self.loss_fn, batches, self.plan, self, self.progress, self.rate,
                      validation, len(train))
+        self.model.train()  # validation leaves it in evaluation mode; hand it back in training mode
         if status == "nan":
             raise _NonFinite(self.step, self.epoch + 1, len(train), self._nan_value)
         return status

@@ -232,3 +232,27 @@ def test_a_folded_text_with_non_ascii_characters_keeps_the_code_around_it_and_a_
     text = fold(written, {}, {"spec['block_size']": 64})
     assert text == "def f(spec):\n    return {'vocab': 'café', 'n': 64, 'k': 'ü' or spec}\n"
     assert _constant_operand(text, pyast.parse(text)) == text.replace("'ü' or spec", "'ü'")
+
+
+def test_a_known_test_that_leaves_a_name_set_to_itself_takes_the_line_out():
+    """``target = target.argmax(1) if <known False> else target`` folds to ``target = target``,
+    which says nothing: the line goes (class_hits for class indices, #21)."""
+    source = ("def hits(output, target):\n"
+              "    target = target.argmax(1) if target.dtype.is_floating_point else target\n"
+              "    return output.argmax(1) == target\n")
+    trimmed = prune(source, {}, {"target.dtype.is_floating_point": False})
+    assert trimmed == "def hits(output, target):\n    return output.argmax(1) == target\n"
+    assert prune(source, {}, {}) == source  # unknown: both branches stay
+
+
+def test_an_f_string_whose_fields_are_all_known_is_written_as_its_text():
+    """``f"train_{name}"`` with the metric's name known reads ``"train_accuracy"`` (a learner
+    sees the key the run writes); a field that is unknown, formatted or converted keeps it all."""
+    source = ('def fit(plan, epoch, loss):\n'
+              '    name = plan["metric_name"]\n'
+              '    a = {f"train_{name}": loss, f"val_{name}": loss}\n'
+              '    b = f"{name} in epoch {epoch}"\n'
+              '    c = f"{name!r} {plan[\'epochs\']:3d}"\n')
+    folded = fold(source, {"metric_name": "accuracy", "epochs": 5})
+    assert 'a = {"train_accuracy": loss, "val_accuracy": loss}' in folded
+    assert 'b = f"{name} in epoch {epoch}"' in folded and "c = f\"{name!r}" in folded

@@ -51,10 +51,9 @@ def new_progress(plan):
     """Where a new run stands, as a plain dict a checkpoint saves as it is (a resumed run
     `update`s it with the saved one and goes on exactly where it stopped): epochs and steps done,
     the plateau's rate multiplier, each epoch's metrics, the best value of the monitored metric,
-    its epoch and the epochs since (early stopping's count); with a plateau schedule, its own
-    best and count under "plateau"."""
-    progress = {"epoch": 0, "step": 0, "scale": 1.0, "history": []}  # where the run stands
-    progress.update(best=None, best_epoch=None, bad_epochs=0)  # the monitored metric's
+    its epoch (set when it first improves) and the epochs since (early stopping's count); with a
+    plateau schedule, its own best and count under "plateau"."""
+    progress = {"epoch": 0, "step": 0, "scale": 1.0, "history": [], "best": None, "bad_epochs": 0}
     if plan["plateau"]:  # reduce-on-plateau's own record
         progress["plateau"] = {"best": None, "best_epoch": None, "bad_epochs": 0}
     return progress
@@ -111,17 +110,15 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
             if hooks.on_step(loss, logits, y):
                 return "stopped"
         seconds = time.perf_counter() - start
-        loss_sum, metric_sum, count = hooks.epoch_sums(epoch)
-        n = max(1, count)
+        loss_sum, metric_sum, n = hooks.epoch_sums(epoch)  # n: the samples (an epoch has some)
         metrics = {"epoch": epoch, "train_loss": loss_sum / n, f"train_{name}": metric_sum / n}
         if not math.isfinite(metrics["train_loss"]):
             return "nan"
         if validation is not None:
-            val_loss, val_metric = evaluate(model, validation(), loss_fn, hooks, float_targets)
-            metrics.update({"val_loss": val_loss, f"val_{name}": val_metric})
+            metrics.update(evaluate(model, validation(), loss_fn, hooks, name, float_targets))
         if plan["perplexity"]:
             with_perplexity(metrics)
-        lr, speed = optimizer.param_groups[0]["lr"], count / seconds if seconds > 0 else 0.0
+        lr, speed = optimizer.param_groups[0]["lr"], n / seconds if seconds > 0 else 0.0
         metrics.update(lr=lr, samples_per_s=speed, seconds=time.perf_counter() - start)
         progress["epoch"] = epoch
         progress["history"].append(metrics)

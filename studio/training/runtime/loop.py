@@ -28,10 +28,13 @@ def make_optimizer(params, name, arguments, implementations=()):
     return getattr(torch.optim, name)(params, **arguments)
 
 
-def evaluate(model, batches, loss_fn, hooks, float_targets=False):
-    """(mean loss, mean metric) over `batches` (on the device) and all processes (`hooks.reduce`), with no
-    gradients and dropout / batch norm in evaluation mode; `hooks` gives the `metric`, the
-    `device` and mixed precision's `autocast`. One read-back at the end."""
+def evaluate(model, batches, loss_fn, hooks, metric_name, float_targets=False):
+    """{"val_loss": mean loss, "val_<metric_name>": mean metric} over `batches` (on the device) and
+    all processes (`hooks.reduce`), with no
+    gradients and dropout / batch norm in evaluation mode (as in PyTorch's tutorial, the model stays
+    so: the training loop sets `model.train()` before each epoch); `hooks` gives the `metric`, the
+    `device` and mixed precision's `autocast` (the metric functions give float32). One read-back at
+    the end."""
     sums = torch.zeros(3, device=hooks.device)  # the loss's, the metric's and the samples'
     model.eval()
     with torch.no_grad():
@@ -41,20 +44,21 @@ def evaluate(model, batches, loss_fn, hooks, float_targets=False):
             with hooks.autocast:
                 output = model(x)
                 loss = loss_fn(output, y).float() * len(y)
-            hits = hooks.metric(output, y).sum().float()
-            sums += torch.stack([loss, hits, hits.new_tensor(len(y))])
-    model.train()
+            sums += torch.stack([loss, hooks.metric(output, y).sum(), loss.new_tensor(len(y))])
     loss_sum, metric_sum, count = hooks.reduce(sums)
-    return loss_sum / max(1, count), metric_sum / max(1, count)
+    return {"val_loss": loss_sum / max(1, count), f"val_{metric_name}": metric_sum / max(1, count)}
 
 
 def epoch_order(n, shuffle, generator):
-    """The sample order of one epoch: a permutation drawn from `generator`, or None (in order);
-    `shuffle` may be per-sample weights (`balance.sample_weights`): n samples drawn with
-    replacement in proportion to them, as WeightedRandomSampler draws."""
+    """The sample order of one epoch: a permutation drawn from `generator`, or 0..n-1 (no
+    shuffling: one gather per epoch, as a shuffled epoch's); `shuffle` may be per-sample weights
+    (`balance.sample_weights`): n samples drawn with replacement in proportion to them, as
+    WeightedRandomSampler draws."""
     if isinstance(shuffle, torch.Tensor):
         return torch.multinomial(shuffle, n, replacement=True, generator=generator)
-    return torch.randperm(n, generator=generator) if shuffle else None
+    if not shuffle:
+        return torch.arange(n)
+    return torch.randperm(n, generator=generator)
 
 
 def tensor_batches(tensors, batch_size, order=None, dtype=None):
@@ -81,8 +85,7 @@ class EpochBatches(Sampler):
         return math.ceil(self.n / self.batch_size)
 
     def __iter__(self):
-        order = epoch_order(self.n, self.shuffle, self.generator)
-        index = list(range(self.n)) if order is None else order.tolist()
+        index = epoch_order(self.n, self.shuffle, self.generator).tolist()
         for i in range(0, self.n, self.batch_size):
             yield index[i : i + self.batch_size]
 

@@ -62,10 +62,7 @@ def train_batches(data, s, device, rank, world_size, generator):
 
         def epoch_batches(epoch):
             order = epoch_order(len(data), shuffle, generator)
-            if shuffle is False and world_size > 1:  # DDP without shuffling: in order
-                order = torch.arange(n)
-            if world_size > 1:  # DDP: every world_size-th sample, as many in each process
-                order = order[rank:n:world_size]
+            order = order[rank:n:world_size]  # DDP: every world_size-th sample, as many in each
             return tensor_batches(tensors, s["batch_size"], order, dtype)
 
         return epoch_batches, math.ceil(n / world_size / s["batch_size"])
@@ -152,7 +149,7 @@ class ScriptHooks:
         shown = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
         print(f"epoch {epoch}  {shown}", flush=True)
         write_metrics(self.out / "metrics.csv", progress["history"])
-        save_checkpoint(self.out / "checkpoint.pt", net, optimizer, progress, generator)
+        save_checkpoint(self.out, net, optimizer, progress, generator)
         if improved:
             save_weights(net, self.out / "best.pt")
 
@@ -173,11 +170,12 @@ def save_weights(net, path, info=None):
     return False
 
 
-def save_checkpoint(path, net, optimizer, progress, generator):
-    """What --resume needs: weights, optimizer, where the run stands and the random states."""
-    state = [net.state_dict(), optimizer.state_dict(), progress]
-    torch.save([*state, torch.get_rng_state(), generator.get_state()], path.with_suffix(".tmp"))
-    os.replace(path.with_suffix(".tmp"), path)
+def save_checkpoint(out, net, optimizer, progress, generator):
+    """out/checkpoint.pt: what --resume needs: weights, optimizer, where the run stands and the
+    random states (written whole, then renamed into place)."""
+    state = [net.state_dict(), optimizer.state_dict(), progress, torch.get_rng_state()]
+    torch.save([*state, generator.get_state()], out / "checkpoint.tmp")
+    os.replace(out / "checkpoint.tmp", out / "checkpoint.pt")
 
 
 def resume(path, net, optimizer, progress, generator):
@@ -258,9 +256,9 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
     validation = None if val_data is None else val_batches(val_data, s, device, rank, world_size)
     torch.manual_seed(args.seed + rank)  # training's own draws (dropout, augmentation)
     progress = new_progress(s)
-    out = Path(args.out)
     if args.resume:
         resume(args.resume, net, optimizer, progress, generator)
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     hooks = ScriptHooks(metric, device, out, rank, (net, optimizer, progress, generator))
     if settings["precision"] != "none":
