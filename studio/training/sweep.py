@@ -349,7 +349,8 @@ def _requeue_orphans(study, optuna) -> None:
 def load_study(storage: str, study_name: str):
     """An existing study; SweepError when there is none (a missing journal file is not created)."""
     optuna = optuna_module()
-    missing = SweepError(f"No sweep has run yet for this project: Sweep… starts one (its trials are kept in {storage}).")
+    missing = SweepError(f"No sweep {study_name!r} has run yet for this project (its trials would be kept in "
+                         f"{storage}); Train > Sweep… or studio sweep starts one.")
     if "://" not in storage and not Path(storage).exists():
         raise missing
     try:

@@ -74,7 +74,8 @@ def cancer_csv(tmp_path):
     return sklearn_csv("load_breast_cancer", tmp_path / "cancer.csv", "label", int)
 
 
-def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv):
+def _cancer_project(tmp_path, cancer_csv) -> Path:
+    """The spiral example taking breast cancer's 30 features, trained 8 epochs on the table."""
     raw = json.loads(EXAMPLE.read_text())
     for block in raw["graph"]["blocks"]:
         if block["type"] == "input":
@@ -87,6 +88,11 @@ def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv)
     }
     path = tmp_path / "cancer.studio.json"
     path.write_text(json.dumps(raw))
+    return path
+
+
+def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv):
+    path = _cancer_project(tmp_path, cancer_csv)
     project = load_project(path)
 
     problems = standardize_problems(project.graph, project.training, tmp_path)
@@ -251,15 +257,9 @@ def test_a_run_that_standardised_as_it_read_still_exports_files_that_take_raw_ro
     keeps their mean and std, the exported weights carry them in their own .json, and the .pt2
     program and the ONNX graph standardise inside: each scores raw rows as the run did (the class
     with weights.pt alone scored scikit-learn's wine rows 0.33 against 0.94)."""
-    raw = json.loads(EXAMPLE.read_text())
-    for block in raw["graph"]["blocks"]:
-        if block["type"] == "input":
-            block["params"]["shape"] = [30]
-    raw["training"] = {"data": {"kind": "csv", "path": cancer_csv.name, "target": "label"}, "epochs": 8,
-                       "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.003}}
-    path = tmp_path / "cancer.studio.json"
-    path.write_text(json.dumps(raw))
-    assert len(standardize_problems(load_project(path).graph, raw["training"], tmp_path)) == 1  # not fixed
+    path = _cancer_project(tmp_path, cancer_csv)
+    project = load_project(path)
+    assert len(standardize_problems(project.graph, project.training, tmp_path)) == 1  # not fixed
     assert studio(["train", str(path), "--out", str(tmp_path / "run"), "--device", "cpu"]) == 0
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
     run_accuracy = float([r for r in rows if r.get("val_accuracy")][-1]["val_accuracy"])

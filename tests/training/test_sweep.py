@@ -219,4 +219,4 @@ def test_the_command_line_refuses_bad_ranges_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no block called 'fc9'" in err
     assert main(["sweep", str(project.path), "--apply", "--study", "never"]) == 2
-    assert "no study 'never'" in capsys.readouterr().err
+    assert "No sweep 'never' has run yet" in capsys.readouterr().err

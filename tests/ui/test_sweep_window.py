@@ -71,7 +71,7 @@ def test_apply_best_without_a_sweep_says_so(window, qtbot):
     qtbot.waitExposed(window)
     window.training_dock.hide()
     window.sweeps.apply_action.trigger()
-    assert "No sweep has run yet" in window.training.panel.message.text()
+    assert "has run yet for this project" in window.training.panel.message.text()
     assert window.training_dock.isVisible() and window.training.panel.message.label.isVisible()
 
 

@@ -30,15 +30,10 @@ class ScaledOutput(nn.Module):
         return self.model(x) * self.std + self.mean
 
 
-class StandardizedInput(nn.Module):
-    """`model` of its inputs standardised with the training rows' `mean` and `std`: a model trained
-    on rows standardised as they were read, taking raw rows (an exported file that stands alone)."""
-
-    def __init__(self, model, mean, std):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+class StandardizedInput(ScaledOutput):
+    """`model` of its inputs standardised with the training rows' `mean` and `std` (held as
+    ScaledOutput holds a target's): a model trained on rows standardised as they were read,
+    taking raw rows (an exported file that stands alone)."""
 
     def forward(self, x):
         return self.model((x - self.mean) / self.std)
