@@ -114,7 +114,9 @@ class Classes:
         args = ", ".join(x for x in c.inputs if x is not None)
         outs = ", ".join(c.outputs)
         if len(exprs) == 1:
-            return Emitted(init=[f"{c.self_attr} = {exprs[0]}"], forward=[f"{outs} = {c.self_attr}({args})"])
+            return Emitted(
+                init=[f"{c.self_attr} = {exprs[0]}"], forward=[f"{outs} = {c.self_attr}({args})"]
+            )
         if len(set(exprs)) == 1:
             items = f"[{exprs[0]} for _ in range({len(exprs)})]"
             if len(exprs[0]) > 40:  # a long constructor: one per line reads (and wraps) better
@@ -122,7 +124,11 @@ class Classes:
         else:
             items = f"[{', '.join(exprs)}]"
         if len(c.inputs) == 1:
-            container = f"nn.Sequential(*{items})" if "for _" in items else f"nn.Sequential({', '.join(exprs)})"
+            container = (
+                f"nn.Sequential(*{items})"
+                if "for _" in items
+                else f"nn.Sequential({', '.join(exprs)})"
+            )
             return Emitted(
                 init=[f"{c.self_attr} = {container}"],
                 forward=[f"{outs} = {c.self_attr}({args})"],
@@ -131,8 +137,13 @@ class Classes:
         layer = c.temp("layer")
         first, rest = c.inputs[0], [x for x in c.inputs[1:] if x is not None]
         lines = [] if c.out == first else [f"{c.out} = {first}"]
-        lines += [f"for {layer} in {c.self_attr}:", f"    {c.out} = {layer}({', '.join([c.out, *rest])})"]
-        return Emitted(init=[f"{c.self_attr} = nn.ModuleList({items})"], forward=lines, imports={IMPORT_NN})
+        lines += [
+            f"for {layer} in {c.self_attr}:",
+            f"    {c.out} = {layer}({', '.join([c.out, *rest])})",
+        ]
+        return Emitted(
+            init=[f"{c.self_attr} = nn.ModuleList({items})"], forward=lines, imports={IMPORT_NN}
+        )
 
     # --------------------------------------------------------------- classes
     def _write(self, defn: Definition, copies: list[Analysis]) -> None:
@@ -278,7 +289,9 @@ class Classes:
         init_lines = []
         for i, (bid, text) in enumerate(first.init):
             mine = [s for s in slots for (line, _) in s.positions if line == i]
-            init_lines.append((bid, _substitute(trees[0][i], slots, i) if mine and trees[0][i] else text))
+            init_lines.append(
+                (bid, _substitute(trees[0][i], slots, i) if mine and trees[0][i] else text)
+            )
         params = slots
         self._signatures[name] = [s.name for s in params]
         for body in group:
@@ -465,7 +478,9 @@ def _literal_value(node: ast.expr) -> Any:
     return pyast.literal_eval(node)
 
 
-def _slots(trees: list[list], values: list[dict], defn: Definition, own: dict[str, list[str]]) -> list[_Slot]:
+def _slots(
+    trees: list[list], values: list[dict], defn: Definition, own: dict[str, list[str]]
+) -> list[_Slot]:
     """The literals that differ between the uses, one slot per argument position."""
     slots: list[_Slot] = []
     by_values: dict[tuple[str, ...], _Slot] = {}  # keyed on repr: a literal list is unhashable
@@ -508,7 +523,14 @@ def _substitute(tree: ast.stmt, slots: list[_Slot], line: int) -> str:
             return node
         for fname, value in ast.iter_fields(node):
             if isinstance(value, list):
-                setattr(node, fname, [replace(v, (*path, fname, i)) if isinstance(v, ast.AST) else v for i, v in enumerate(value)])
+                setattr(
+                    node,
+                    fname,
+                    [
+                        replace(v, (*path, fname, i)) if isinstance(v, ast.AST) else v
+                        for i, v in enumerate(value)
+                    ],
+                )
             elif isinstance(value, ast.AST):
                 setattr(node, fname, replace(value, (*path, fname)))
         return node
@@ -524,13 +546,20 @@ def _nearby(value: Any) -> list[Any]:
         return [value + 1, value - 1]
     if isinstance(value, float):
         return [value * 0.5 if value else 0.5]
-    if isinstance(value, tuple) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, tuple)
+        and value
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return [tuple(v + 1 for v in value)]
     return []
 
 
 def _call(cls: str, names: list[str], values: list[Any]) -> str:
-    parts = [fmt_value(v) if i < _POSITIONAL else f"{n}={fmt_value(v)}" for i, (n, v) in enumerate(zip(names, values))]
+    parts = [
+        fmt_value(v) if i < _POSITIONAL else f"{n}={fmt_value(v)}"
+        for i, (n, v) in enumerate(zip(names, values))
+    ]
     return f"{cls}({', '.join(parts)})"
 
 
