@@ -48,9 +48,12 @@ def _net() -> Net:
     return Net()
 
 
-def _checked(monkeypatch, model: nn.Module, edit=None, weights=None, inputs=INPUTS):
+def _checked(
+    monkeypatch, model: nn.Module, edit=None, weights=None, inputs=INPUTS, hierarchy=False
+):
     """``model`` imported and checked, the generated source changed by ``edit`` and the
-    weights' mapping by ``weights`` first; and why the proof was not made (None: proved)."""
+    weights' mapping by ``weights`` first; and why the proof was not made (None: proved; with
+    ``hierarchy``, of the import with module definitions, the first one checked)."""
     generate = studio.compiler.generate
     if edit is not None:
         monkeypatch.setattr(
@@ -66,7 +69,7 @@ def _checked(monkeypatch, model: nn.Module, edit=None, weights=None, inputs=INPU
     reasons = []
     prove = fx_import._prove
     monkeypatch.setattr(fx_import, "_prove", lambda *a: reasons.append(prove(*a)) or reasons[-1])
-    result = import_module(model.eval(), inputs, name="Net", hierarchy=False)
+    result = import_module(model.eval(), inputs, name="Net", hierarchy=hierarchy)
     return result, reasons[0]
 
 
@@ -240,3 +243,66 @@ class Quiet(Noisy):
 def test_dropout_told_it_is_not_training_is_its_input(monkeypatch):
     result, unproved = _checked(monkeypatch, Quiet(), inputs=[((4,), "float32")])
     assert unproved is None and result.checked_by == "graph" and result.matches
+
+
+class Block(nn.Module):
+    def __init__(self, cin: int, stride: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 4, 3, stride=stride, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class ThreeUses(nn.Module):
+    """One class used three times: the generated code is one class ``Block(in_channels,
+    stride)`` and three calls, ``a`` and ``b`` with weights of the same shapes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.a, self.b = Block(3, 2), Block(4, 1), Block(4, 2)
+
+    def forward(self, x):
+        return self.b(self.a(self.stem(x)))
+
+
+def _swap_uses(sd: dict) -> dict:
+    """Two uses' conv weights swapped (in the import with definitions; the flat one's keys
+    are ``a_conv.weight``...)."""
+    sd = dict(sd)
+    if "a.conv.weight" in sd:
+        sd["a.conv.weight"], sd["b.conv.weight"] = sd["b.conv.weight"], sd["a.conv.weight"]
+    return sd
+
+
+SAME_CLASS = {
+    "a use given another use's argument": (
+        lambda s: s.replace("Block(4, 2)", "Block(4, 1)"),
+        None,
+        "b_conv",
+    ),
+    "two uses' weights swapped": (None, _swap_uses, "a_conv"),
+}
+
+
+@pytest.mark.parametrize("case", list(SAME_CLASS))
+def test_every_use_of_a_generated_class_is_checked(monkeypatch, case):
+    """A class proved for one use is not taken as proved for the others: each use's own
+    arguments and weights are compared, so a wrong one is found (and the import falls back
+    to the flat graph, which the edit does not touch)."""
+    torch.manual_seed(0)
+    _, unproved = _checked(monkeypatch, ThreeUses(), hierarchy=True)
+    assert unproved is None, unproved  # the import as generated: proved
+    edit, weights, where = SAME_CLASS[case]
+    assert "self.b = Block(4, 2)" in studio.compiler.generate(*_project_of(ThreeUses())).source
+    result, unproved = _checked(monkeypatch, ThreeUses(), edit, weights, hierarchy=True)
+    assert unproved is not None and f"the generated model's {where} " in unproved, unproved
+    assert "Imported flat: with module definitions it did not reproduce the original." in (
+        result.notes
+    )
+
+
+def _project_of(model: nn.Module) -> tuple:
+    project = import_module(model.eval(), INPUTS, name="Net", verify=False).project
+    return project.graph, project.name
