@@ -273,12 +273,22 @@ def test_an_estimate_of_the_project_left_is_not_shown_for_the_next(window, qtbot
     w.cost.estimate()  # the first project estimated again ...
     old = w.cost._job
     assert old is not None
+    shown = []  # the block names of every estimate the panel shows from now on
+    show = w.cost._show
+
+    def recording():
+        shown.append({b.name for b in w.cost.memory.blocks} if w.cost.memory is not None else set())
+        show()
+
+    w.cost._show = recording
     assert w.files.open_path("resources/examples/shapes_cnn.studio.json", ask=False)  # ... now
     old.wait()
     qtbot.waitUntil(lambda: w.cost._job is not old, timeout=BOUND_MS)  # its result has come
-    assert w.cost.memory is None and w.cost.panel.table.rowCount() == 0  # "Peak memory: …"
-    assert w.cost.panel.summary.text() == "Peak memory: …"
+    # the new project's own estimate may already be back on a fast machine: never the old one's
+    assert w.cost.memory is None or {b.name for b in w.cost.memory.blocks} <= {b.name for b in w.doc.graph.blocks.values()}
     estimated(w, qtbot)
+    new_names = {b.name for b in w.doc.graph.blocks.values()}
+    assert all(names <= new_names for names in shown), shown  # the spiral's fc1 never shown
     table = w.cost.panel.table
     names = {table.item(r, 0).text() for r in range(table.rowCount())}
     assert names and names <= {b.name for b in w.doc.graph.blocks.values()}
