@@ -169,7 +169,9 @@ def test_two_workers_on_one_storage_lose_no_trial_and_run_none_twice(tmp_path):
 def test_a_sweep_killed_mid_trial_resumes_and_loses_nothing(tmp_path, monkeypatch, capsys):
     from studio.cli import main
 
-    project = small_spiral(tmp_path, epochs=40)
+    # long enough that the kill, 0.2 s after the first epoch shows, always lands mid-trial: with
+    # 40 epochs of 200 points a fresh-clone run saw the trial complete before it
+    project = small_spiral(tmp_path, epochs=5000)
     args = ("sweep", str(project.path), "--trials", "1", "--study", "k")
     proc = _studio(*args, cwd=tmp_path)
     root = runs_root(project.path, project.name, ".")
