@@ -74,6 +74,18 @@ def cancer_csv(tmp_path):
     return sklearn_csv("load_breast_cancer", tmp_path / "cancer.csv", "label", int)
 
 
+def _scores_raw_rows_as_the_run(tmp_path, jobs, table, run_accuracy) -> None:
+    """Each job's file scores the raw validation rows in a fresh torch-only process within 0.01
+    of the run's accuracy."""
+    (tmp_path / "score.py").write_text(SCORE)
+    stdout = _score(tmp_path, tmp_path / "score.py", json.dumps(jobs), table)
+    scored = dict(line.split() for line in stdout.strip().splitlines()[-len(jobs) :])
+    print(f"run val accuracy {run_accuracy:.4f}; on raw rows: {scored}")
+    assert list(scored) == [job[0] for job in jobs]
+    for fmt, accuracy in scored.items():
+        assert abs(float(accuracy) - run_accuracy) <= 0.01, fmt
+
+
 def _cancer_project(tmp_path, cancer_csv) -> Path:
     """The spiral example taking breast cancer's 30 features, trained 8 epochs on the table."""
     raw = json.loads(EXAMPLE.read_text())
@@ -113,13 +125,7 @@ def test_the_exported_model_scores_raw_rows_as_the_run_did(tmp_path, cancer_csv)
     for fmt, target, *_ in jobs:
         run = ["--run", str(tmp_path / "run")] if fmt != "python" else []
         assert studio(["export", str(path), "--format", fmt, "-o", str(tmp_path / target), *run]) == 0
-    (tmp_path / "score.py").write_text(SCORE)
-    stdout = _score(tmp_path, tmp_path / "score.py", json.dumps(jobs), cancer_csv)
-    scored = dict(line.split() for line in stdout.strip().splitlines()[-len(jobs) :])
-    print(f"run val accuracy {run_accuracy:.4f}; on raw rows: {scored}")
-    assert list(scored) == [job[0] for job in jobs]
-    for fmt, accuracy in scored.items():
-        assert abs(float(accuracy) - run_accuracy) <= 0.01, fmt
+    _scores_raw_rows_as_the_run(tmp_path, jobs, cancer_csv, run_accuracy)
 
 
 SCORE_REGRESSION = r"""
@@ -272,10 +278,4 @@ def test_a_run_that_standardised_as_it_read_still_exports_files_that_take_raw_ro
         assert studio(["export", str(path), "--format", fmt, "-o", str(tmp_path / target),
                        "--run", str(tmp_path / "run")]) == 0
     assert json.loads((tmp_path / "w.json").read_text()) == json.loads((tmp_path / "run" / "weights.json").read_text())
-    (tmp_path / "score.py").write_text(SCORE)
-    stdout = _score(tmp_path, tmp_path / "score.py", json.dumps(jobs), cancer_csv)
-    scored = dict(line.split() for line in stdout.strip().splitlines()[-len(jobs) :])
-    print(f"run val accuracy {run_accuracy:.4f}; on raw rows: {scored}")
-    assert list(scored) == [job[0] for job in jobs]
-    for fmt, accuracy in scored.items():
-        assert abs(float(accuracy) - run_accuracy) <= 0.01, fmt
+    _scores_raw_rows_as_the_run(tmp_path, jobs, cancer_csv, run_accuracy)
