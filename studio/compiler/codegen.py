@@ -59,6 +59,8 @@ def generate(
 
 #: the blocks written between two yields of :func:`generate_steps`
 BLOCKS_PER_STEP = 8
+#: the longest one-line class docstring: ruff's 88 columns less its indent and quotes
+DOC_LINE_WIDTH = 88 - 4 - 6
 
 
 def generate_steps(
@@ -143,10 +145,13 @@ def _assemble(
         emit("")
     emit(f"class {cls}(nn.Module):")
     doc = _class_doc(state, analysis, outputs)
-    emit('"""' + doc[0], indent=1)
-    for d in doc[1:]:
-        emit(d, indent=1)
-    emit('"""', indent=1)
+    if len(doc) == 1:
+        emit(f'"""{doc[0]}"""', indent=1)
+    else:
+        emit('"""' + doc[0], indent=1)
+        for d in doc[1:]:
+            emit(d, indent=1)
+        emit('"""', indent=1)
     emit("")
     init = [(bid, text) for bid, lines in state.init_parts for text in lines]
     yield from emit_method_steps(emit, cls, state, returns, init)
@@ -154,17 +159,23 @@ def _assemble(
 
 
 def _class_doc(state: Forward, analysis: Analysis, outputs: list) -> list[str]:
-    """The class docstring's lines: each input's and output's shape."""
-    doc = [f"{state.cls}, built in Studio.", "", "Inputs:"]
+    """The class docstring's lines: each input's and output's shape; one line where it fits
+    (``Maps points (N×2, float32) to logits (N×2); N is the batch size.``), else a line each."""
+    inputs = []
     for var, bid in state.args:
         shape = analysis.block_info(bid).out_shapes[0]
         dtype = state.graph.blocks[bid].params["dtype"]
-        doc.append(f"    {var}: {fmt_shape(shape)} ({dtype})")
-    doc.append("Returns:")
+        inputs.append((var, fmt_shape(shape), dtype))
+    returns = []
     for b in outputs:
         shape = analysis.block_info(b.id).in_shapes[0] if analysis.block_info(b.id).in_shapes else None
-        doc.append(f"    {sanitize(b.name)}: {fmt_shape(shape)}")
-    doc.append("N is the batch size.")
-    return doc
+        returns.append((sanitize(b.name), fmt_shape(shape)))
+
+    named_inputs = ", ".join(f"{name} ({shape}, {dtype})" for name, shape, dtype in inputs)
+    line = f"Maps {named_inputs} to {', '.join(f'{n} ({s})' for n, s in returns)}; N is the batch size."
+    if len(line) <= DOC_LINE_WIDTH:
+        return [line]
+    return [f"{state.cls}, built in Studio.", "", "Inputs:", *(f"    {n}: {s} ({d})" for n, s, d in inputs),
+            "Returns:", *(f"    {n}: {s}" for n, s in returns), "N is the batch size."]
 
 

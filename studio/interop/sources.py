@@ -303,11 +303,30 @@ def _load_file(path: Path):
 
 
 _DOC_INPUT = re.compile(r"^\s*(\w+): N((?:×\d+)*) \((\w+)\)\s*$")
+#: the one-line form: ``Maps points (N×2, float32) to logits (N×2); N is the batch size.``
+_DOC_LINE = re.compile(r"^Maps (.+?) to (.+); N is the batch size\.$")
+_DOC_LINE_INPUT = re.compile(r"(\w+) \(N((?:×\d+)*), (\w+)\)")
+_DOC_LINE_OUTPUT = re.compile(r"(\w+) \([^()]*\)")
+
+
+def _doc_line(cls: type) -> tuple[str, str] | None:
+    """(inputs, outputs) of a one-line docstring Studio generated, else None."""
+    m = _DOC_LINE.match((cls.__doc__ or "").strip())
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _input_spec(dims_text: str, dtype: str) -> tuple[tuple[int, ...], str] | None:
+    dims = tuple(int(d) for d in dims_text.split("×") if d)
+    return (dims, dtype if dtype in _DTYPES else "float32") if dims else None
 
 
 def studio_input_specs(cls: type) -> list[tuple[tuple[int, ...], str]] | None:
-    """Input shapes read from the docstring of a model Studio generated (``Inputs:`` section)."""
+    """Input shapes read from the docstring of a model Studio generated (its one line, else its
+    ``Inputs:`` section)."""
     doc = cls.__doc__ or ""
+    if (line := _doc_line(cls)) is not None:
+        specs = [_input_spec(dims, dtype) for _, dims, dtype in _DOC_LINE_INPUT.findall(line[0])]
+        return None if not specs or None in specs else specs
     if "Inputs:" not in doc:
         return None
     out = []
@@ -315,10 +334,10 @@ def studio_input_specs(cls: type) -> list[tuple[tuple[int, ...], str]] | None:
         m = _DOC_INPUT.match(line)
         if not m:
             break
-        dims = tuple(int(d) for d in m.group(2).split("×") if d)
-        if not dims:
+        spec = _input_spec(m.group(2), m.group(3))
+        if spec is None:
             return None
-        out.append((dims, m.group(3) if m.group(3) in _DTYPES else "float32"))
+        out.append(spec)
     return out or None
 
 
@@ -326,8 +345,11 @@ _DOC_OUTPUT = re.compile(r"^\s*(\w+): ")
 
 
 def studio_output_names(cls: type) -> list[str] | None:
-    """Output names read from the docstring of a model Studio generated (``Returns:`` section)."""
+    """Output names read from the docstring of a model Studio generated (its one line, else its
+    ``Returns:`` section)."""
     doc = cls.__doc__ or ""
+    if (line := _doc_line(cls)) is not None:
+        return _DOC_LINE_OUTPUT.findall(line[1]) or None
     if "Returns:" not in doc:
         return None
     names = []

