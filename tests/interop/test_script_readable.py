@@ -93,7 +93,7 @@ def test_a_script_holds_only_the_code_its_project_runs():
     assert counts["mlp_classifier"] <= 238, counts
     assert counts["shapes_cnn"] <= 266 and counts["tiny_gpt"] <= 394, counts
     assert counts["residual_network"] <= 284 and counts["shapes_resnet"] <= 312, counts
-    assert counts["transfer_learning"] <= 273, counts
+    assert counts["transfer_learning"] <= 274, counts
     # generated class indices: class_hits holds no branch for class probabilities
     hits = spiral.split("def class_hits")[1].split("\ndef ")[0]
     assert "is_floating_point" not in hits and "argmax(1) == target" in hits

@@ -240,8 +240,9 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
             model = model_class()  # 1. the model, with fresh (and pretrained) weights
         except OSError as e:  # pretrained weights offline (urllib's URLError is an OSError): one line
             where = os.path.join(torch.hub.get_dir(), "checkpoints")
-            sys.exit(f"error: the model's pretrained weights could not be loaded ({getattr(e, 'reason', None) or e}); "
-                     f"put the weights file in {where} (studio weights PROJECT fetches it) or run with network access")
+            reason = getattr(e, "reason", None) or e
+            sys.exit(f"error: the model's pretrained weights could not be loaded ({reason}); "
+                     f"put the file in {where} (studio weights PROJECT fetches it) or go online")
     optimizer = make_optimizer(model.parameters(), **settings["optimizer"])  # 2. the optimizer
     loss_fn = make_loss(settings["loss"])  # 2. and the loss function
     if settings["class_weights"]:
