@@ -110,7 +110,7 @@ def fit(model, optimizer, loss_fn, batches, plan, hooks, progress, rate, validat
             if hooks.on_step(loss, logits, y):
                 return "stopped"
         seconds = time.perf_counter() - start
-        loss_sum, metric_sum, n = hooks.epoch_sums(epoch)  # n: the samples (an epoch has some)
+        loss_sum, metric_sum, n = hooks.epoch_sums(epoch)  # summed over the epoch; n: its samples
         metrics = {"epoch": epoch, "train_loss": loss_sum / n, f"train_{name}": metric_sum / n}
         if not math.isfinite(metrics["train_loss"]):
             return "nan"

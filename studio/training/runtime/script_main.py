@@ -183,7 +183,7 @@ def resume(path, net, optimizer, progress, generator):
     *states, saved, rng, gen = torch.load(path, map_location="cpu", weights_only=True)
     for part, state in zip((net, optimizer), states, strict=True):
         part.load_state_dict(state)
-    progress.update(saved)  # Studio 0.1's first checkpoints: no best_epoch
+    progress.update(saved)  # where the run stood: epochs, steps, metrics, best value
     torch.set_rng_state(rng)
     generator.set_state(gen)
     print(f"Resuming after epoch {progress['epoch']} from {path}")
