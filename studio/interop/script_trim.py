@@ -345,6 +345,8 @@ def prune(source: str, plan: dict, facts: dict | None = None) -> str:
 
 def literal(value) -> str:
     """`value` as Python source on one line (`ruff format` wraps what is long)."""
+    if isinstance(value, pyast.Code):
+        return str(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):

@@ -120,12 +120,11 @@ def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=N
     most likely token), the context cropped to the last `block_size` tokens."""
     for _ in range(length):
         logits = model(ids[:, -block_size:])[:, -1, :].float()
-        if temperature <= 0:
-            step = logits.argmax(-1, keepdim=True)
+        if temperature > 0:
+            step = torch.softmax(logits / temperature, -1).multinomial(1, generator=generator)
         else:
-            probabilities = torch.softmax(logits / temperature, -1)
-            step = torch.multinomial(probabilities, 1, generator=generator)
-        ids = torch.cat([ids, step.to(ids.dtype)], 1)
+            step = logits.argmax(-1, keepdim=True)
+        ids = torch.cat([ids, step], 1)
     return ids
 
 
@@ -138,10 +137,8 @@ def sample_text(model_class, settings, args):
         codec = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))["codec"]
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         ids = torch.tensor([encode_text(args.generate, codec, "The prompt") or [0]])
-    except FileNotFoundError:
-        return f"No weights in {args.out}: train first (python train.py --out {args.out})."
-    except DataProblem as e:  # sys.exit prints the message and exits with 1
-        return str(e)
+    except (FileNotFoundError, DataProblem) as e:  # sys.exit prints the message, exits with 1
+        return str(e) if isinstance(e, DataProblem) else f"No weights in {args.out}; train first."
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
     block = settings["data"]["block_size"]
     ids = generate_tokens(model.eval(), ids, args.tokens, block, args.temperature, generator)
