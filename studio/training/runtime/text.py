@@ -113,11 +113,11 @@ class TokenCrossEntropy(nn.CrossEntropyLoss):
         return super().forward(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-@torch.no_grad()
 def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=None):
     """`ids` (1 x t token ids) followed by `length` new tokens, each drawn with
     torch.multinomial from the softmax of the last position's scores / `temperature` (0: the
-    most likely token), the context cropped to the last `block_size` tokens."""
+    most likely token), the context cropped to the last `block_size` tokens. The caller turns
+    gradients off (``model.requires_grad_(False)``): no graph is kept of a sampling step."""
     for _ in range(length):
         logits = model(ids[:, -block_size:])[:, -1, :].float()
         if temperature > 0:
@@ -140,6 +140,7 @@ def sample_text(model_class, settings, args):
     except (FileNotFoundError, DataProblem) as e:  # sys.exit prints the message, exits with 1
         return str(e) if isinstance(e, DataProblem) else f"No weights in {args.out}; train first."
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
+    model.eval().requires_grad_(False)  # sampling: no dropout, no gradients
     block = settings["data"]["block_size"]
-    ids = generate_tokens(model.eval(), ids, args.tokens, block, args.temperature, generator)
+    ids = generate_tokens(model, ids, args.tokens, block, args.temperature, generator)
     print(decode_tokens(ids[0].tolist(), codec))
