@@ -64,9 +64,10 @@ class TextWindows(TensorDataset):
 
 
 def read_text_windows(spec, chunk=1 << 20):
-    """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
-    spec["vocab"], the file's characters when not given) or "byte", windows of
-    spec["block_size"] tokens every spec["stride"] tokens. The file was checked when the spec
+    """(TextWindows, info: "num_classes" and "codec"; Studio adds `windows_description`) of the
+    text file spec["path"]: spec["tokenizer"] "char" (the ids of spec["vocab"], the file's
+    characters when not given) or "byte", windows of spec["block_size"] tokens every
+    spec["stride"] tokens. The file was checked when the spec
     was made (`tokens.checked_text`): it is read as it is. Characters are encoded a chunk at a
     time into compact tokens (`token_dtype`): a Python list of the whole file took 8 bytes a
     character."""
@@ -80,9 +81,14 @@ def read_text_windows(spec, chunk=1 << 20):
         dtype = token_dtype(size)
         parts = (text[i : i + chunk] for i in range(0, len(text), chunk))
         ids = torch.cat([torch.tensor(encode_text(part, codec, name), dtype=dtype) for part in parts])
-    data = TextWindows(ids, spec["block_size"], spec["stride"], codec)
-    shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
-    return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
+    return TextWindows(ids, spec["block_size"], spec["stride"], codec), {"num_classes": size, "codec": codec}
+
+
+def windows_description(data, path):
+    """The line Studio shows for a text's windows (train.py says nothing of them: not in it)."""
+    size = vocabulary_size(data.codec)
+    shown = f"{len(data.tokens)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
+    return f"{file_name(path)} ({shown})"
 
 
 def read_text_classes(spec):
