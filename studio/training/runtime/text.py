@@ -86,9 +86,8 @@ def read_text_windows(spec, chunk=1 << 20):
 
 def windows_description(data, path):
     """The line Studio shows for a text's windows (train.py says nothing of them: not in it)."""
-    size = vocabulary_size(data.codec)
-    shown = f"{len(data.tokens)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
-    return f"{file_name(path)} ({shown})"
+    shown = f"{len(data.tokens)} tokens, {vocabulary_size(data.codec)} in the vocabulary"
+    return f"{file_name(path)} ({shown}, {len(data)} windows of {data.block_size})"
 
 
 def read_text_classes(spec):
