@@ -458,7 +458,9 @@ GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasatt
 #: whether `runtime.generated.read_generated` gives class labels as float numbers
 NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail,
-#: kept compact and widened to int64 a batch at a time (its `batch_dtype`, known at export)
+#: kept compact and widened to int64 a batch at a time: its `batch_dtype` is known at export,
+#: written as code (``torch.long``), and known where it is passed on (`tensor_batches`'s `dtype`),
+#: so train.py holds only the per-batch path of `loop.tensor_batches`
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True),
                      ("getattr(data, 'batch_dtype', None)", Code("torch.long")), ("torch.long", Code("torch.long")))
 #: the text readers' options, written as literals where they are read, so train.py's SETTINGS
