@@ -5,7 +5,8 @@ threads parsing at the same moment (the code view on the GUI thread while a memo
 generates code in a worker) can fail with ``SystemError: AST constructor recursion depth
 mismatch`` (python/cpython#106905). Studio parses only through these two functions: one lock
 serialises its own parses, and a parse that collides with another library's is tried again.
-The standard library only: every layer may import this module.
+The standard library only: every layer may import this module. `Code` is here for the same
+reason: a declaration in any layer may state a fact whose value is code (``torch.long``).
 """
 
 from __future__ import annotations
@@ -34,3 +35,8 @@ def literal_eval(node_or_string: str | ast.AST):
     if isinstance(node_or_string, str):
         node_or_string = parse(node_or_string.lstrip(" \t"), mode="eval")
     return ast.literal_eval(node_or_string)
+
+
+class Code(str):
+    """Python source that a value stands for, written as it is where a train.py's trimming
+    (`studio.interop.script_trim`) writes a known value (``torch.long``, not ``"torch.long"``)."""

@@ -312,6 +312,10 @@ class BlockType:
     #: its input's only reader, it joins the statement that made that input, as nanoGPT and
     #: transformers chain a view and a transpose (``self.query(x).reshape(...).transpose(1, 2)``)
     chains: bool = False
+    #: the name of its value where it would take over its input's variable but holds another
+    #: kind of value: an Embedding turns token ids into vectors, ``x`` as nanoGPT writes it (not
+    #: ``tokens = self.token_embedding(tokens)``); empty, or that name taken: the input's name
+    value_name: str = ""
 
     # ---------------------------------------------------------------- helpers
     @property

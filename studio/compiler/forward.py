@@ -202,6 +202,8 @@ class Forward:
             in_exprs.append(self.value[(e.src, e.src_port)] if e is not None else None)
         out_ports = block.output_ports()
         reuse = self._reusable(bid, in_exprs) if len(out_ports) == 1 else None
+        if reuse and spec.value_name and spec.value_name not in self.var_ns:
+            reuse = self.var_ns.create_name(spec.value_name)  # another kind of value: its own name
         # several outputs: the first is named after the block, the others after their port
         # too (``lstm, (lstm_h_n, lstm_c_n) = self.lstm(x)``)
         outs = [reuse] if reuse else [

@@ -345,6 +345,8 @@ def prune(source: str, plan: dict, facts: dict | None = None) -> str:
 
 def literal(value) -> str:
     """`value` as Python source on one line (`ruff format` wraps what is long)."""
+    if isinstance(value, pyast.Code):
+        return str(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -791,10 +793,12 @@ def _inlined(def_source, function, call_source, call_tree, name_node, max_lines)
         else:
             return None
         uses = [n for n in loads if n.id == p]
-        if p in stored:
+        own = (isinstance(arg, ast.Name) and arg.id == p and isinstance(statement, ast.Assign)
+               and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == p)
+        if p in stored and not own:  # `ids = f(ids)`: f's `ids = ...` may change the caller's ids
             return None
         arg_names = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
-        if arg_names & stored:
+        if arg_names & stored and not own:
             return None
         if not uses:
             if any(isinstance(n, ast.Call) for n in ast.walk(arg)):

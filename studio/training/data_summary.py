@@ -460,19 +460,20 @@ def _parquet(out: DataSummary, settings: TrainingSettings, values: dict, base: P
 
 
 def _text(out: DataSummary, settings: TrainingSettings, values: dict, base: Path) -> None:
-    from studio.training.runtime.text import read_text_windows
+    from studio.training.runtime.text import read_text_windows, windows_description
     from studio.training.runtime.tokens import decode_tokens
     from studio.training.text_data import text_signature, text_spec
 
     resolve(values.get("path"), base, "text file")
     text_signature(values, base)  # at least one window, said in one line
-    data, info = read_text_windows(text_spec(None, values, "tokens", base))
+    spec = text_spec(None, values, "tokens", base)
+    data, _ = read_text_windows(spec)
     train, val = (
         (data, None) if settings.val_split <= 0 else data.split_tail(float(settings.val_split))
     )
     out.family, out.total = "text", len(data)
     out.sample_shape = [data.block_size]
-    out.description = info["description"]
+    out.description = windows_description(data, spec["path"])
     out.train_counts, out.val_counts = [], []
     out.stats_from = (
         f"{len(train)} training windows, {len(val) if val is not None else 0} validation windows"

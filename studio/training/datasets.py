@@ -168,7 +168,10 @@ def load_text(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[D
     too many texts for the memory)."""
     resolve(values.get("path"), base_dir, "file")
     kind.signature(values, base_dir)
-    return getattr(text, kind.reader)(plain)
+    data, info = getattr(text, kind.reader)(plain)
+    if "description" not in info:  # a text file's windows: described here, not in train.py
+        info["description"] = text.windows_description(data, plain["path"])
+    return data, info
 
 
 def load_image_folder(plain: dict, kind: DatasetKind, values: dict, base_dir) -> tuple[Dataset, dict]:

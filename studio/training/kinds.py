@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.blocks.params import Bool, Choice, Float, Int, Ints, Param, Text
+from studio.pyast import Code
 from studio.training import parquet_data, readers, text_data
 from studio.training.options import Char, Column, DataPath, Number, option_problems
 from studio.training.signatures import (
@@ -456,8 +457,12 @@ GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasatt
                    ("getattr(data, 'batch_dtype', None)", None))
 #: whether `runtime.generated.read_generated` gives class labels as float numbers
 NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
-#: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
-TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
+#: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail,
+#: kept compact and widened to int64 a batch at a time: its `batch_dtype` is known at export,
+#: written as code (``torch.long``), and known where it is passed on (`tensor_batches`'s `dtype`),
+#: so train.py holds only the per-batch path of `loop.tensor_batches`
+TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True),
+                     ("getattr(data, 'batch_dtype', None)", Code("torch.long")), ("torch.long", Code("torch.long")))
 #: the text readers' options, written as literals where they are read, so train.py's SETTINGS
 #: keeps only the path (--data moves it): the tokenizer (the spec's, and the codec's made from
 #: it, `runtime.tokens`), the kept vocabulary, a text file's windows (`block_size` is

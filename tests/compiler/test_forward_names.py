@@ -94,3 +94,27 @@ def test_a_reshape_and_a_transpose_join_the_statement_that_made_their_input():
     assert lines[1] == "swap = x.transpose(1, 2)"  # its input is read twice: a statement of its own
     y, z = build_model(g)(torch.randn(3, 6, 8))
     assert y.shape == (3, 2, 6, 4) and z.shape == (3, 6, 2, 4)
+
+
+def test_an_embeddings_vectors_are_x_not_the_token_ids_name():
+    """nanoGPT's ``x = tok_emb + pos_emb``: the Embedding's value is ``x`` (it holds vectors,
+    not the ids the argument holds), and the learned positions fit on one line; where ``x`` is
+    taken (an input called x) the value keeps its input's name."""
+    import torch
+
+    from studio.compiler import build_model
+    from studio.graph.model import Graph
+
+    project = load_project(EXAMPLES / "tiny_gpt.studio.json")
+    lines = _forward(generate(project.graph, project.name).source, "TinyGPT")
+    assert lines[:2] == ["x = self.token_embedding(tokens)",
+                         "x = x + self.position_embedding(torch.arange(x.size(1), device=x.device))"]
+    assert lines[-1] == "return x" and not any(line.startswith("tokens = ") for line in lines)
+    g = Graph()
+    ids = g.add_block("input", name="x", params={"shape": [5], "dtype": "int64"})
+    embed = g.add_block("embedding", name="embed", params={"num_embeddings": 9, "embedding_dim": 4})
+    out = g.add_block("output", name="y")
+    for a, b in ((ids, embed), (embed, out)):
+        g.connect(a.id, "out", b.id, b.input_ports()[0].name)
+    assert _forward(generate(g, "Net").source, "Net") == ["x = self.embed(x)", "return x"]
+    assert build_model(g)(torch.zeros(2, 5, dtype=torch.long)).shape == (2, 5, 4)

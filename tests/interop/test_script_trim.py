@@ -256,3 +256,16 @@ def test_an_f_string_whose_fields_are_all_known_is_written_as_its_text():
     folded = fold(source, {"metric_name": "accuracy", "epochs": 5})
     assert 'a = {"train_accuracy": loss, "val_accuracy": loss}' in folded
     assert 'b = f"{name} in epoch {epoch}"' in folded and "c = f\"{name!r}" in folded
+
+
+def test_a_function_that_grows_its_argument_is_written_where_the_caller_keeps_the_result_in_it():
+    """``ids = generate_tokens(model, ids, ...)``: the loop that extends ``ids`` runs on the
+    caller's own ``ids`` (its old value is overwritten by the result anyway), as nanoGPT's
+    sample.py writes it; an argument under another name still keeps the function."""
+    grow = "def grow(ids, n):\n    for _ in range(n):\n        ids = ids + [len(ids)]\n    return ids"
+    caller = "def main(n):\n    ids = [7]\n    ids = grow(ids, n)\n    return ids"
+    inlined = inline_single_calls([grow, caller])
+    assert len(inlined) == 1 and "    for _ in range(n):\n        ids = ids + [len(ids)]\n" in inlined[0]
+    assert _run(inlined, "main(3)") == _run([grow, caller], "main(3)") == [7, 1, 2, 3]
+    other = "def main(n):\n    start = [7]\n    ids = grow(start, n)\n    return ids, start"
+    assert inline_single_calls([grow, other]) == [grow, other]  # start must keep its value

@@ -73,7 +73,7 @@ def test_a_prompt_the_vocabulary_cannot_spell_gets_one_line_not_a_traceback(qtbo
     panel.prompt.setText("Quiz")
     r = generate(qtbot, panel)
     assert "problem" in r and "error" not in r
-    assert panel.message.text().startswith("The prompt has the character 'Q', which the vocabulary")
+    assert panel.message.text().startswith("The prompt has the character 'Q', which the training text")
     assert not panel.text_controls.isHidden()  # the prompt stays editable
 
 

@@ -99,6 +99,7 @@ register(
         ),
         name_base="embed",
         keywords=("tokens", "lookup", "nlp", "word vectors"),
+        value_name="x",
     )
 )
 

@@ -64,9 +64,10 @@ class TextWindows(TensorDataset):
 
 
 def read_text_windows(spec, chunk=1 << 20):
-    """(TextWindows, info) of the text file spec["path"]: spec["tokenizer"] "char" (the ids of
-    spec["vocab"], the file's characters when not given) or "byte", windows of
-    spec["block_size"] tokens every spec["stride"] tokens. The file was checked when the spec
+    """(TextWindows, info: "num_classes" and "codec"; Studio adds `windows_description`) of the
+    text file spec["path"]: spec["tokenizer"] "char" (the ids of spec["vocab"], the file's
+    characters when not given) or "byte", windows of spec["block_size"] tokens every
+    spec["stride"] tokens. The file was checked when the spec
     was made (`tokens.checked_text`): it is read as it is. Characters are encoded a chunk at a
     time into compact tokens (`token_dtype`): a Python list of the whole file took 8 bytes a
     character."""
@@ -80,9 +81,13 @@ def read_text_windows(spec, chunk=1 << 20):
         dtype = token_dtype(size)
         parts = (text[i : i + chunk] for i in range(0, len(text), chunk))
         ids = torch.cat([torch.tensor(encode_text(part, codec, name), dtype=dtype) for part in parts])
-    data = TextWindows(ids, spec["block_size"], spec["stride"], codec)
-    shown = f"{len(ids)} tokens, {size} in the vocabulary, {len(data)} windows of {data.block_size}"
-    return data, {"num_classes": size, "codec": codec, "description": f"{name} ({shown})"}
+    return TextWindows(ids, spec["block_size"], spec["stride"], codec), {"num_classes": size, "codec": codec}
+
+
+def windows_description(data, path):
+    """The line Studio shows for a text's windows (train.py says nothing of them: not in it)."""
+    shown = f"{len(data.tokens)} tokens, {vocabulary_size(data.codec)} in the vocabulary"
+    return f"{file_name(path)} ({shown}, {len(data)} windows of {data.block_size})"
 
 
 def read_text_classes(spec):
@@ -113,19 +118,18 @@ class TokenCrossEntropy(nn.CrossEntropyLoss):
         return super().forward(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-@torch.no_grad()
 def generate_tokens(model, ids, length, block_size, temperature=1.0, generator=None):
     """`ids` (1 x t token ids) followed by `length` new tokens, each drawn with
     torch.multinomial from the softmax of the last position's scores / `temperature` (0: the
-    most likely token), the context cropped to the last `block_size` tokens."""
+    most likely token), the context cropped to the last `block_size` tokens. The caller turns
+    gradients off (``model.requires_grad_(False)``): no graph is kept of a sampling step."""
     for _ in range(length):
         logits = model(ids[:, -block_size:])[:, -1, :].float()
-        if temperature <= 0:
-            step = logits.argmax(-1, keepdim=True)
+        if temperature > 0:
+            step = torch.softmax(logits / temperature, -1).multinomial(1, generator=generator)
         else:
-            probabilities = torch.softmax(logits / temperature, -1)
-            step = torch.multinomial(probabilities, 1, generator=generator)
-        ids = torch.cat([ids, step.to(ids.dtype)], 1)
+            step = logits.argmax(-1, keepdim=True)
+        ids = torch.cat([ids, step], 1)
     return ids
 
 
@@ -138,11 +142,10 @@ def sample_text(model_class, settings, args):
         codec = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))["codec"]
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         ids = torch.tensor([encode_text(args.generate, codec, "The prompt") or [0]])
-    except FileNotFoundError:
-        return f"No weights in {args.out}: train first (python train.py --out {args.out})."
-    except DataProblem as e:  # sys.exit prints the message and exits with 1
-        return str(e)
+    except (FileNotFoundError, DataProblem) as e:  # sys.exit prints the message, exits with 1
+        return str(e) if isinstance(e, DataProblem) else f"No weights in {args.out}; train first."
     generator = torch.Generator().manual_seed(args.seed)  # the same text for the same --seed
+    model.eval().requires_grad_(False)  # sampling: no dropout, no gradients
     block = settings["data"]["block_size"]
-    ids = generate_tokens(model.eval(), ids, args.tokens, block, args.temperature, generator)
+    ids = generate_tokens(model, ids, args.tokens, block, args.temperature, generator)
     print(decode_tokens(ids[0].tolist(), codec))

@@ -78,10 +78,8 @@ def encode_text(text, codec, where="The text"):
     try:
         return [index[c] for c in text]
     except KeyError as e:
-        raise DataProblem(
-            f"{where} has the character {e.args[0]!r}, which the vocabulary of the training text "
-            "does not have; use only characters from that text, or the byte tokenizer."
-        ) from None
+        problem = f"{where} has the character {e.args[0]!r}, which the training text does not have"
+        raise DataProblem(f"{problem}; use only its characters, or the byte tokenizer.") from None
 
 
 def decode_tokens(ids, codec):
