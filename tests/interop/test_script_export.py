@@ -349,3 +349,18 @@ def test_a_script_exported_after_other_settings_is_the_one_a_fresh_export_writes
         script._TRIMMED.clear()
         assert script_source(project)[0] == kept
     assert len(set(warm)) == len(variants)  # the variants do differ
+
+
+def test_a_loss_that_becomes_nan_ends_train_py_with_a_message_and_no_weights(tmp_path):
+    """The exported script stops as Studio's run does when the loss stops being a number: exit
+    status 1, one line that says the epoch and what to try, no traceback, no weights.pt."""
+    project = _project(tmp_path, "mlp_classifier", data={"n": 200}, epochs=3,
+                       optimizer={"name": "sgd", "lr": 1e30})
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    run = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "o"), "--device", "cpu"],
+                         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stderr.strip() == ("The loss became NaN in epoch 1: try a lower learning rate or "
+                                  "gradient clipping, or look for NaN in the data.")
+    assert not (tmp_path / "o" / "weights.pt").exists()

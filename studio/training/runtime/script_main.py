@@ -278,6 +278,5 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         dist.barrier()  # no process leaves while another still talks to it
         dist.destroy_process_group()
     if status == "nan":  # exit status 1; the first process says why
-        hint = "try a lower learning rate, gradient clipping, or check the data for NaN values"
-        message = f"The loss is no longer a number in epoch {progress['epoch'] + 1}: {hint}."
-        sys.exit(message if rank == 0 else 1)
+        hint = "try a lower learning rate or gradient clipping, or look for NaN in the data"
+        sys.exit(f"The loss became NaN in epoch {progress['epoch'] + 1}: {hint}." if rank == 0 else 1)
