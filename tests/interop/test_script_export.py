@@ -361,6 +361,6 @@ def test_a_loss_that_becomes_nan_ends_train_py_with_a_message_and_no_weights(tmp
     run = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "o"), "--device", "cpu"],
                          capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
-    assert run.stderr.strip() == ("The loss became NaN in epoch 1: try a lower learning rate or "
+    assert run.stderr.strip() == ("The loss is NaN in epoch 1: try a lower learning rate or "
                                   "gradient clipping, or look for NaN in the data.")
     assert not (tmp_path / "o" / "weights.pt").exists()

@@ -279,4 +279,4 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         dist.destroy_process_group()
     if status == "nan":  # exit status 1; the first process says why
         hint = "try a lower learning rate or gradient clipping, or look for NaN in the data"
-        sys.exit(f"The loss became NaN in epoch {progress['epoch'] + 1}: {hint}." if rank == 0 else 1)
+        sys.exit(f"The loss is NaN in epoch {progress['epoch'] + 1}: {hint}." if rank == 0 else 1)
