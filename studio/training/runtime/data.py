@@ -64,10 +64,9 @@ def read_csv_data(spec):
     delimiter, header = spec.get("delimiter", ","), spec.get("header", "auto")
     if reading == "stream":
         budget = memory_budget(spec)
-        task = "classification" if spec.get("classification", True) else "regression"
         table = stream_table(spec["path"], delimiter=delimiter, header=header, label_column=spec.get("target", -1),
-                             feature_columns=spec.get("features"), task=task, budget=budget,
-                             cache_dir=cache_folder(spec))
+                             feature_columns=spec.get("features"), budget=budget, cache_dir=cache_folder(spec),
+                             task="classification" if spec.get("classification", True) else "regression")
         data, labels = TableRows({**table, "budget": budget}), table["classes"]
         what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
     else:
