@@ -481,6 +481,14 @@ def table_facts(spec: Mapping[str, Any], plan: Mapping[str, Any]) -> tuple:
     return tuple(facts if spec.get("split") else [*facts, ("getattr(data, 'held_out', None)", None)])
 
 
+def folder_facts(spec: Mapping[str, Any], plan: Mapping[str, Any]) -> tuple:
+    """An image folder without augmentation (spec["augment"]): decoded tensors or the files,
+    never two views of them; train.py then holds no augmentation code."""
+    if spec.get("augment"):
+        return NOT_STREAMED
+    return (*NOT_STREAMED, ("spec.get('augment')", None), ("isinstance(data, TwoViews)", False))
+
+
 #: a CSV file's options: train.py holds only its path (--data moves it), the rest written as
 #: literals where they are read, and only the reading its export planned (`runtime.data.csv_reading`)
 CSV_FACTS = (("spec.get('reading')", "reading"), ("spec.get('split')", "split"), ("spec['split']", "split"),
@@ -566,6 +574,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "normalize": Bool(True, "Normalise")},
                 shown=("path", "channels", "size"), check=_size_check, family="folder", lazy=True,
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
+                data_facts=folder_facts,
                 own=lambda v, base_dir=None: {"size": image_size(v, base_dir)},
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",

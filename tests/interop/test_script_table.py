@@ -185,3 +185,49 @@ def test_a_bad_cell_is_named_by_its_row_and_column(tmp_path, monkeypatch, cell):
     with pytest.raises(namespace["DataProblem"]) as e:
         namespace["read_csv_data"]({"path": str(tmp_path / "wine.csv")})
     assert str(e.value) == f"wine.csv, row 8, column 'ash': {cell!r} is not a number."
+
+
+def test_an_image_folder_without_augmentation_holds_none_and_trains_as_studio(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("circle", "square", "triangle"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(4):
+            pixels = rng.integers(0, 256, (20, 20), dtype=np.uint8)
+            Image.fromarray(pixels, "L").save(tmp_path / "images" / label / f"{i}.png")
+    data = json.loads((EXAMPLES / "shapes_cnn.studio.json").read_text())
+    data["training"].update(
+        data={"kind": "image_folder", "path": "images", "channels": 1, "size": [28, 28]},
+        epochs=2,
+        batch_size=4,
+    )
+    project = tmp_path / "shapes.studio.json"
+    project.write_text(json.dumps(data))
+    script = tmp_path / "train.py"
+    assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    source = script.read_text()
+    for other in ("def augmented_views", "class ImagePixels", "class TwoViews", "class TableRows"):
+        assert other not in source, other
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert (
+            studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"])
+            == 0
+        )
+    finally:
+        torch.set_num_threads(before)
+    run = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    ours, theirs = (
+        torch.load(tmp_path / d / "weights.pt", weights_only=True) for d in ("studio", "script")
+    )
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
