@@ -497,6 +497,9 @@ CSV_FACTS = (("spec.get('reading')", "reading"), ("spec.get('split')", "split"),
              ("spec.get('classification', True)", "classification"))
 #: whether `runtime.generated.read_generated` gives class labels as float numbers
 NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
+#: a CSV with a text column: one TensorDataset of token ids and labels, with its codec
+TEXT_CSV_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", True),
+                  ("getattr(data, 'batch_dtype', None)", None))
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail
 TEXT_WINDOW_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", True), ("hasattr(data, 'codec')", True))
 #: the text readers' options, written as literals where they are read, so train.py's SETTINGS
@@ -594,6 +597,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 shown=("path", "text", "target", "tokenizer", "length"), pin=text_data.pin_csv, family="file",
                 loader="load_text",
                 targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec, spec_facts=TOKENIZER_FACTS,
+                data_facts=TEXT_CSV_FACTS,
                 signature=text_data.text_csv_signature),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),
