@@ -393,9 +393,9 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
 
     if not shared and get_loss(settings.loss.name).target == "class":  # generated class indices
         facts["target.dtype.is_floating_point"] = False  # (class_hits: no class probabilities)
-    kinds = [dict(get_dataset(spec.get("kind")).data_facts) for spec in specs]
-    facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     read = [plan.get("data") or {}, plan.get("val_data") or {}]  # the specs the readers take
+    kinds = [get_dataset(spec.get("kind")).facts_for(read[i], plan) for i, spec in enumerate(specs)]
+    facts.update({k: v for k, v in kinds[0].items() if all(k in o and o[k] == v for o in kinds)})
     options = [{expr: read[i][option] for expr, option in get_dataset(spec.get("kind")).spec_facts
                 if option in read[i]} for i, spec in enumerate(specs)]
     facts.update({k: v for k, v in options[0].items() if all(k in o and o[k] == v for o in options)})

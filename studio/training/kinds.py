@@ -207,6 +207,11 @@ class ScheduleKind(Kind):
     uses_monitor: bool = False
 
 
+#: no dataset but a CSV file's may be a streamed table (`runtime.data.TableRows`): train.py of any
+#: other kind holds none of its branches
+NOT_STREAMED = (("hasattr(data, 'part')", False), ("hasattr(data, 'changed')", False))
+
+
 @dataclass(frozen=True)
 class DatasetKind(Kind):
     #: "generated" | "file" | "folder" | "download": how the data comes
@@ -219,8 +224,9 @@ class DatasetKind(Kind):
     #: the runtime function that reads it (`studio.training.runtime`, copied into train.py)
     reader: str = ""
     #: what train.py may take as known of the dataset its reader gives (`interop.script_trim`):
-    #: (a runtime test as written, its value), e.g. an in-memory set is batched without a DataLoader
-    data_facts: tuple[tuple[str, Any], ...] = ()
+    #: (a runtime test as written, its value), e.g. an in-memory set is batched without a DataLoader;
+    #: or a function (the reader's spec, the run's plan) -> those pairs (`facts_for`)
+    data_facts: tuple[tuple[str, Any], ...] | Callable[[dict, dict], tuple] = NOT_STREAMED
     #: train.py under torchrun: the first process reads it before the others start (it downloads,
     #: or writes a cache the others then find); False: read as it is, all at once
     read_first: bool = True
@@ -287,6 +293,10 @@ class DatasetKind(Kind):
             return self.own(self.values(options), base_dir)
         except DataError:
             return {}
+
+    def facts_for(self, spec: Mapping[str, Any], plan: Mapping[str, Any]) -> dict:
+        """`data_facts` as {test: value} for the reader's `spec` in the run's `plan`."""
+        return dict(self.data_facts(spec, plan) if callable(self.data_facts) else self.data_facts)
 
     def runtime_spec(self, options: Mapping[str, Any], target: str, base_dir=None) -> dict:
         """The plain spec the runtime reader takes, for a loss whose target is `target`."""
@@ -450,13 +460,47 @@ _TOKENIZER = Choice("char", "Tokenizer", "char: one token per character of the f
                     "(any text works)", options=("char", "byte"))
 
 
-_IN_MEMORY = (("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoViews)", False),
+_IN_MEMORY = (*NOT_STREAMED, ("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoViews)", False),
               ("getattr(data, 'held_out', None)", None))
 #: a generated set: one TensorDataset of features and targets
 GENERATED_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", False),
                    ("getattr(data, 'batch_dtype', None)", None))
+
+
+def table_facts(spec: Mapping[str, Any], plan: Mapping[str, Any]) -> tuple:
+    """A table read into memory (a CSV file unless spec["reading"] says "stream" or was not
+    planned; a Parquet file always): one TensorDataset, with held-out rows only where a split
+    column is named, never a streamed `TableRows`; batched by slicing unless its rows are
+    augmented as they are read (plan["augment_rows"])."""
+    if spec.get("reading", "memory") in (None, "stream"):
+        return ()
+    facts = [*NOT_STREAMED, ("isinstance(train, TableRows)", False), ("isinstance(ds, TableRows)", False)]
+    facts += [("isinstance(train, TensorDataset)", True), ("hasattr(data, 'split_tail')", False),
+              ("hasattr(data, 'codec')", False), ("getattr(data, 'batch_dtype', None)", None)]
+    if not plan.get("augment_rows"):
+        facts += [("isinstance(data, TensorDataset)", True), ("isinstance(data, TwoViews)", False)]
+    return tuple(facts if spec.get("split") else [*facts, ("getattr(data, 'held_out', None)", None)])
+
+
+def folder_facts(spec: Mapping[str, Any], plan: Mapping[str, Any]) -> tuple:
+    """An image folder without augmentation (spec["augment"]): decoded tensors or the files,
+    never two views of them; train.py then holds no augmentation code."""
+    if spec.get("augment"):
+        return NOT_STREAMED
+    return (*NOT_STREAMED, ("spec.get('augment')", None), ("isinstance(data, TwoViews)", False))
+
+
+#: a CSV file's options: train.py holds only its path (--data moves it), the rest written as
+#: literals where they are read, and only the reading its export planned (`runtime.data.csv_reading`)
+CSV_FACTS = (("spec.get('reading')", "reading"), ("spec.get('split')", "split"), ("spec['split']", "split"),
+             ("spec.get('delimiter', ',')", "delimiter"), ("spec.get('header', 'auto')", "header"),
+             ("spec.get('target', -1)", "target"), ("spec.get('features')", "features"),
+             ("spec.get('classification', True)", "classification"))
 #: whether `runtime.generated.read_generated` gives class labels as float numbers
 NUMBERS_FACTS = (("spec.get('numbers')", "numbers"),)
+#: a CSV with a text column: one TensorDataset of token ids and labels, with its codec
+TEXT_CSV_FACTS = (*_IN_MEMORY, ("hasattr(data, 'split_tail')", False), ("hasattr(data, 'codec')", True),
+                  ("getattr(data, 'batch_dtype', None)", None))
 #: a text file: windows over its tokens (`runtime.text.TextWindows`), split at their tail,
 #: kept compact and widened to int64 a batch at a time: its `batch_dtype` is known at export,
 #: written as code (``torch.long``), and known where it is passed on (`tensor_batches`'s `dtype`),
@@ -523,13 +567,13 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "standardize": Bool(True, "Standardise"), "standardize_target": _STANDARDIZE_TARGET,
                  "split": _SPLIT},
                 shown=("path", "target", "split"), family="file", loader="load_csv", targets=("class", "float"),
-                reader="read_csv_data", reader_spec=readers.csv_spec,
+                reader="read_csv_data", reader_spec=readers.csv_spec, data_facts=table_facts, spec_facts=CSV_FACTS,
                 signature=csv_signature),
     DatasetKind("parquet", "Parquet file", "A table in a Parquet file (needs pyarrow): one column is the target.",
                 {"path": _PARQUET_PATH, "target": Column(-1, "Target column"), "standardize": Bool(True, "Standardise"),
                  "standardize_target": _STANDARDIZE_TARGET, "split": _SPLIT},
                 shown=("path", "target", "split"), family="file", loader="load_parquet", targets=("class", "float"),
-                reader="read_parquet_data", reader_spec=parquet_data.parquet_spec,
+                reader="read_parquet_data", reader_spec=parquet_data.parquet_spec, data_facts=table_facts,
                 signature=parquet_data.parquet_signature),
     DatasetKind("image_folder", "Image folder", "One sub-folder of images per class.",
                 {"path": _FOLDER_PATH, "channels": Int(3, "Channels", min=1, max=3),
@@ -538,6 +582,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                  "normalize": Bool(True, "Normalise")},
                 shown=("path", "channels", "size"), check=_size_check, family="folder", lazy=True,
                 loader="load_image_folder", signature=folder_signature, reader="read_image_folder",
+                data_facts=folder_facts,
                 own=lambda v, base_dir=None: {"size": image_size(v, base_dir)},
                 reader_spec=readers.folder_spec),
     DatasetKind("text", "Text file", "A .txt file cut into windows: predict each next token.",
@@ -557,6 +602,7 @@ DATASETS: dict[str, DatasetKind] = _registry(
                 shown=("path", "text", "target", "tokenizer", "length"), pin=text_data.pin_csv, family="file",
                 loader="load_text",
                 targets=("class",), reader="read_text_classes", reader_spec=text_data.text_csv_spec, spec_facts=TOKENIZER_FACTS,
+                data_facts=TEXT_CSV_FACTS,
                 signature=text_data.text_csv_signature),
     _torchvision("mnist", "MNIST", (1, 28, 28), "MNIST", ((0.1307,), (0.3081,))),
     _torchvision("fashion_mnist", "Fashion-MNIST", (1, 28, 28), "FashionMNIST", ((0.2860,), (0.3530,))),

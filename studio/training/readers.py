@@ -35,10 +35,24 @@ def csv_spec(kind, values: Mapping[str, Any], target: Any, base_dir=None) -> dic
     split = values.get("split") or None
     if split is not None and features is None:  # every column but the target and the split column
         features = _other_columns(path, values, split)
-    return {
+    spec = {
         "path": path, "target": values["target"], "features": features, "header": values["header"],
         "delimiter": values["delimiter"], "classification": target.task == "classification", "split": split,
     }
+    return {**spec, "reading": _reading(spec)}
+
+
+def _reading(spec: dict) -> str | None:
+    """How the runtime reads the file, by its size (`runtime.data.csv_reading`), planned now so
+    that train.py holds only that way; None when the file cannot be read here (the reader then
+    decides, or says why)."""
+    from studio.training.runtime.data import csv_reading
+    from studio.training.runtime.tables import DataProblem
+
+    try:
+        return csv_reading(spec)
+    except (OSError, DataProblem):
+        return None
 
 
 def _other_columns(path: str, values: Mapping[str, Any], split: Any) -> list[int] | None:

@@ -166,7 +166,10 @@ def test_train_py_streams_a_table_over_the_budget_and_trains_like_studio(tmp_pat
     data["graph"]["blocks"][0]["params"]["shape"] = [4]  # the example's input takes 2 features
     project.write_text(json.dumps(data))
     script = tmp_path / "train.py"
+    monkeypatch.setenv("STUDIO_DATA_BUDGET", "2048")  # over the budget when exported: train.py streams
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
+    assert "class TableRows" in script.read_text()
+    monkeypatch.delenv("STUDIO_DATA_BUDGET")  # Studio's first run holds the table in memory
     assert studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"]) == 0
     run = subprocess.run(
         [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],

@@ -1,5 +1,6 @@
-"""read_csv: the fast paths (pyarrow for large files when installed, numpy) and the slow path give
-the same tables, and every refusal names the cell. Every test runs with each fast path."""
+"""read_table: the parsers (pyarrow for large files when installed, numpy, the csv module for
+short ones) and the slow path give the same tables, and every refusal names the cell. Every test
+runs with each parser."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from studio.training.runtime.tables import DataProblem as CsvError  # every refu
 from studio.training.runtime.tabular import read_table as read_csv
 
 
-@pytest.fixture(autouse=True, params=["numpy", "pyarrow"])
+@pytest.fixture(autouse=True, params=["numpy", "pyarrow", "rows"])
 def fast_path(request, monkeypatch):
-    """Each test once with numpy's reader and once with pyarrow's (any size goes to pyarrow)."""
+    """Each test once with numpy's reader, once with pyarrow's (any size goes to pyarrow) and once
+    with the csv module's (a short file's, any size)."""
+    monkeypatch.setattr(tabular, "rows_max_bytes", lambda: 1 << 62 if request.param == "rows" else 0)
     if request.param == "pyarrow":
         pytest.importorskip("pyarrow")
         monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 0)
@@ -116,7 +119,7 @@ def test_both_fast_paths_give_the_same_bits(tmp_path, monkeypatch):
     p.write_bytes(("\ufeffa,b,kind\r\n" + "\r\n".join(lines) + "\r\n").encode())
     lay = tabular.table_layout(p)
     monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 1 << 62)
-    assert tabular._parse_arrow(p, ",", lay, True, {}) is None  # small: numpy reads it
+    assert tabular.parser_for(p) != "arrow"  # small: numpy (or the csv module) reads it
     monkeypatch.setattr(tabular, "arrow_min_bytes", lambda: 0)
     assert tabular._parse_arrow(p, ",", lay, True, {}) is not None  # pyarrow took every cell
     tables = {}

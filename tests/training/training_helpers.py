@@ -25,8 +25,9 @@ def mlp(inputs=2, outputs=2, hidden=16):
 
 def script_data(script: dict, folder) -> tuple:
     """(train, val, info) as an exported train.py's `main` reads them, its data read from
-    `folder` (--data): `main` runs until it batches the validation set (its data code is written
-    into `main` itself, as the project runs it, so the test runs that code)."""
+    `folder` (--data): `main` runs until it batches the data (`train_batches`, or `val_batches`
+    where that comes first; its data code is written into `main` itself, as the project runs it,
+    so the test runs that code)."""
     import sys
     from unittest import mock
 
@@ -41,7 +42,8 @@ def script_data(script: dict, folder) -> tuple:
 
     main = script["main"]
     argv = ["train.py", "--data", str(folder), "--out", str(folder), "--device", "cpu"]
-    with mock.patch.dict(main.__globals__, {"val_batches": val_batches}), mock.patch.object(sys, "argv", argv):
+    stops = {name: val_batches for name in ("train_batches", "val_batches") if name in main.__globals__}
+    with mock.patch.dict(main.__globals__, stops), mock.patch.object(sys, "argv", argv):
         try:
             main(script["SETTINGS"]) if "SETTINGS" in script else main()
         except Read:

@@ -32,6 +32,7 @@ from studio.training.runtime.tables import DataProblem
 from studio.training.runtime.tabular import (
     cache_folder,
     memory_budget,
+    parser_for,
     read_table,
     stream_table,
     table_bytes,
@@ -39,40 +40,42 @@ from studio.training.runtime.tabular import (
 )
 
 
-def read_csv(path, options):
-    """(features, targets, feature column names, class names) of a CSV file (see `read_table`).
-
-    Blank rows are skipped; a first row without numbers is the header (options["header"] "auto",
-    or true/false); options["target"] and options["features"] name columns or give their numbers.
-    Features are a float32 tensor; with options["classification"] the target labels become
-    0, 1, ... in sorted order (numbers by value) and the class names are returned, otherwise the
-    targets are a float column and the class names None.
-    """
-    table = read_table(
-        path, delimiter=options.get("delimiter", ","), header=options.get("header", "auto"),
-        label_column=options.get("target", -1), feature_columns=options.get("features"),
-        task="classification" if options.get("classification", True) else "regression",
-    )
-    return table.features, table.targets, table.columns, table.classes
+def csv_reading(spec):
+    """How `read_csv_data` reads the CSV file spec["path"], by its size: "stream" when its float32
+    table is larger than the memory budget (`memory_budget`), else the `read_table` parser
+    (`parser_for`: "rows", "numpy" or "arrow"). Studio plans it when a run starts
+    (spec["reading"]) and train.py keeps the one its export planned."""
+    lay = table_layout(spec["path"], spec.get("delimiter", ","), spec.get("header", "auto"),
+                       spec.get("target", -1), spec.get("features"))
+    return "stream" if table_bytes(spec["path"], lay) > memory_budget(spec) else parser_for(spec["path"])
 
 
 def read_csv_data(spec):
-    """(dataset, info) of the CSV file spec["path"] (see `read_csv` for the options): a
-    TensorDataset, or `TableRows` read from disk when the table is larger than the memory budget."""
-    options = {"delimiter": spec.get("delimiter", ","), "header": spec.get("header", "auto"),
-               "label_column": spec.get("target", -1), "feature_columns": spec.get("features")}
+    """(dataset, info) of the CSV file spec["path"]: a TensorDataset, or `TableRows` read from
+    disk when the table is larger than the memory budget (spec["reading"], else `csv_reading`).
+
+    Blank rows are skipped; a first row without numbers is the header (spec["header"] "auto",
+    or true/false); spec["target"] and spec["features"] name columns or give their numbers.
+    Features are float32; with spec["classification"] the target labels become 0, 1, ... in
+    sorted order (numbers by value) and info holds the class names, otherwise the targets are a
+    float column. spec["split"] names a train/validation column (`splits`)."""
     name = str(spec["path"]).replace("\\", "/").rsplit("/", 1)[-1]
-    budget = memory_budget(spec)
-    if table_bytes(spec["path"], table_layout(spec["path"], **options)) <= budget:
-        x, y, _, labels = read_csv(spec["path"], spec)
-        data, what = TensorDataset(x, y), ""
-    else:
-        task = "classification" if spec.get("classification", True) else "regression"
-        table = stream_table(spec["path"], **options, task=task, budget=budget, cache_dir=cache_folder(spec))
+    reading = spec.get("reading") or csv_reading(spec)  # as the run was planned, else by size now
+    delimiter, header = spec.get("delimiter", ","), spec.get("header", "auto")
+    if reading == "stream":
+        budget = memory_budget(spec)
+        table = stream_table(spec["path"], delimiter=delimiter, header=header, label_column=spec.get("target", -1),
+                             feature_columns=spec.get("features"), budget=budget, cache_dir=cache_folder(spec),
+                             task="classification" if spec.get("classification", True) else "regression")
         data, labels = TableRows({**table, "budget": budget}), table["classes"]
         what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
+    else:
+        table = read_table(spec["path"], delimiter=delimiter, header=header, label_column=spec.get("target", -1),
+                           feature_columns=spec.get("features"), parser=reading,
+                           task="classification" if spec.get("classification", True) else "regression")
+        data, labels, what = TensorDataset(table.features, table.targets), table.classes, ""
     if spec.get("split"):  # a train/validation column: no random split (`split`)
-        data.held_out = csv_split_flags(spec["path"], spec["split"], options["delimiter"], options["header"])
+        data.held_out = csv_split_flags(spec["path"], spec["split"], delimiter, header)
     info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})"}
     if labels is not None:
         info.update(num_classes=len(labels), class_names=labels)
@@ -80,17 +83,19 @@ def read_csv_data(spec):
 
 
 class TableRows(Dataset):
-    """The rows of a table converted by `stream_table`, read from its files (numpy.memmap) a batch
-    at a time (`__getitems__`, which DataLoader and Subset call): memory holds one batch, not the
-    table. The features are standardised with `mean` and `std` as they are read; with
-    `float_classes` (the number of classes) class indices become BCE targets."""
+    """The rows of a table converted by `stream_table` (all of them, or those of `index`, e.g. a
+    split's), read from its files (numpy.memmap) a batch at a time (`__getitems__`, which
+    DataLoader and Subset call): memory holds one batch, not the table. The features are
+    standardised with `mean` and `std` as they are read; with `float_classes` (the number of
+    classes) class indices become BCE targets."""
 
-    def __init__(self, table, mean=None, std=None, float_classes=0):
+    def __init__(self, table, mean=None, std=None, float_classes=0, index=None):
         self.table, self.mean, self.std, self.float_classes = table, mean, std, float_classes
+        self.index = index  # int64 row numbers, or None: every row
         self._files = None
 
     def __len__(self):
-        return self.table["rows"]
+        return self.table["rows"] if self.index is None else len(self.index)
 
     def __getstate__(self):  # worker processes map the files themselves
         return {**self.__dict__, "_files": None}
@@ -104,9 +109,10 @@ class TableRows(Dataset):
         return self._files
 
     def rows(self, index):
-        """(features, targets) tensors of the rows `index` (numbers), copied out of the files."""
+        """(features, targets) tensors of this set's rows `index` (numbers), copied out of the files."""
         xs, ys = self.arrays()
         index = np.asarray(index, dtype=np.int64)
+        index = index if self.index is None else self.index[index]
         x, y = torch.from_numpy(np.asarray(xs[index])), torch.from_numpy(np.asarray(ys[index]))
         if self.mean is not None:
             x = (x - self.mean) / self.std
@@ -126,14 +132,23 @@ class TableRows(Dataset):
         return list(zip(x.unbind(0), y.unbind(0), strict=True))
 
     def changed(self, **changes):
-        return TableRows(self.table, **{"mean": self.mean, "std": self.std,
-                                        "float_classes": self.float_classes, **changes})
+        return TableRows(self.table, **{"mean": self.mean, "std": self.std, "float_classes": self.float_classes,
+                                        "index": self.index, **changes})
 
-    def statistics(self, index):
-        """(mean, std) tensors of the features over the rows `index`, two passes in chunks of the
+    def part(self, rows):
+        """The set of this set's `rows` (numbers), read the same way."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self.changed(index=rows if self.index is None else self.index[rows])
+
+    def sorted_index(self):
+        """The table's row numbers of this set, ascending (the files are read in order)."""
+        return np.arange(self.table["rows"]) if self.index is None else np.sort(self.index)
+
+    def statistics(self):
+        """(mean, std) tensors of the features over this set's rows, two passes in chunks of the
         budget; a feature that does not vary gets std 1, like `standardize`."""
         xs, _ = self.arrays()
-        index = np.sort(np.asarray(index, dtype=np.int64))
+        index = self.sorted_index()
         step = max(1, self.table["budget"] // (16 * max(1, xs.shape[1])))
         total = np.zeros(xs.shape[1])
         for i in range(0, len(index), step):
@@ -145,21 +160,6 @@ class TableRows(Dataset):
         std = np.sqrt(square / (len(index) - 1)) if len(index) > 1 else np.ones(xs.shape[1])
         std = np.where(std > 0, std, 1.0)
         return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
-
-
-def table_rows(ds):
-    """(TableRows, row indices) of a streamed table or a Subset of one, else (None, None)."""
-    if isinstance(ds, TableRows):
-        return ds, list(range(len(ds)))
-    if isinstance(ds, Subset) and isinstance(ds.dataset, TableRows):
-        return ds.dataset, ds.indices
-    return None, None
-
-
-def with_table(ds, **changes):
-    """`ds` (a streamed table or a Subset of one) reading its rows with `changes`."""
-    base, _ = table_rows(ds)
-    return base.changed(**changes) if ds is base else Subset(base.changed(**changes), ds.indices)
 
 
 class TwoViews(Dataset):
@@ -199,6 +199,8 @@ def split(data, fraction, seed):
             for part in parts:
                 part.codec = data.codec
         return parts
+    if hasattr(data, "part"):  # a streamed table (`TableRows`): parts read from its files
+        return data.part(rows[0].numpy()), data.part(rows[1].numpy())
     if isinstance(data, TwoViews):
         return Subset(data.train, rows[0].tolist()), Subset(data.val, rows[1].tolist())
     return Subset(data, rows[0].tolist()), Subset(data, rows[1].tolist())
@@ -206,9 +208,8 @@ def split(data, fraction, seed):
 
 def as_float_targets(data, classes):
     """Class labels as BCE targets: one 0/1 column for two classes, one-hot rows for more."""
-    base, _ = table_rows(data)
-    if base is not None:
-        return data if base.table["y_dtype"] != "int64" else with_table(data, float_classes=classes or 2)
+    if hasattr(data, "changed"):  # a streamed table (`TableRows`): converted as rows are read
+        return data if data.table["y_dtype"] != "int64" else data.changed(float_classes=classes or 2)
     if not isinstance(data, TensorDataset) or data.tensors[1].dtype.is_floating_point or data.tensors[1].dim() != 1:
         return data
     y = data.tensors[1]
@@ -219,22 +220,21 @@ def as_float_targets(data, classes):
 
 def standardize(train, val):
     """Each feature scaled to mean 0 and standard deviation 1 with the training set's statistics:
-    (train, val, mean, std); data that is not a table of features is returned as it is. Either
-    set may be in memory or streamed (`TableRows`)."""
-    base, index = table_rows(train)
-    if base is not None:
-        mean, std = base.statistics(index)
-    elif isinstance(train, TensorDataset) and train.tensors[0].dim() == 2:
+    (train, val, mean, std); data that is not a table is returned as it is. Either
+    set may be in memory or streamed (`TableRows`, standardised as its rows are read)."""
+    if isinstance(train, TableRows):  # streamed: the statistics read from its files in chunks
+        mean, std = train.statistics()
+    else:
+        if not isinstance(train, TensorDataset):
+            return train, val, None, None
         x = train.tensors[0]
         mean, std = x.mean(0), x.std(0) if len(x) > 1 else torch.ones(x.shape[1])
         std = torch.where(std > 0, std, torch.ones_like(std))
-    else:
-        return train, val, None, None
 
     def apply(ds):
-        if table_rows(ds)[0] is not None:
-            return with_table(ds, mean=mean, std=std)
-        if ds is None or not isinstance(ds, TensorDataset):
+        if isinstance(ds, TableRows):
+            return ds.changed(mean=mean, std=std)
+        if not isinstance(ds, TensorDataset):
             return ds
         return TensorDataset((ds.tensors[0] - mean) / std, *ds.tensors[1:])
 
@@ -244,11 +244,10 @@ def standardize(train, val):
 def target_scale(train):
     """{"mean": [...], "std": [...]} of a regression training set's float targets, one of each per
     output (a target that does not vary gets std 1); None for class labels or lazy data."""
-    base, index = table_rows(train)
-    if base is not None:
-        if base.table["y_dtype"] != "float32":
+    if isinstance(train, TableRows):
+        if train.table["y_dtype"] != "float32":
             return None
-        y = torch.from_numpy(np.asarray(base.arrays()[1][np.sort(np.asarray(index, dtype=np.int64))]))
+        y = torch.from_numpy(np.asarray(train.arrays()[1][train.sorted_index()]))
     elif isinstance(train, TensorDataset) and train.tensors[-1].dtype.is_floating_point:
         y = train.tensors[-1]
     else:

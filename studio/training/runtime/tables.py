@@ -68,19 +68,20 @@ def header_names(first_row, header="auto"):
     """(column names, whether the first row is a header): a header row has no numbers in it."""
     if header == "auto":
         header = all(not is_number(c) for c in first_row)
-    names = [c.strip() for c in first_row] if header else [f"column {j + 1}" for j in range(len(first_row))]
-    return names, bool(header)
+    if header:
+        return [c.strip() for c in first_row], True
+    return [f"column {j + 1}" for j in range(len(first_row))], False
 
 
-def column_number(column, names, file_name):
+def column_number(column, names, file):
     """The index of a column given by header name or by number (negative counts from the end)."""
     if isinstance(column, int) and not isinstance(column, bool):
         if -len(names) <= column < len(names):
             return column % len(names)
-        raise DataProblem(f"{file_name} has {len(names)} columns; there is no column {column}.")
+        raise DataProblem(f"{file} has {len(names)} columns; there is no column {column}.")
     if column in names:
         return names.index(column)
     shown = repr(column) if len(repr(column)) <= 80 else repr(column)[:77] + "..."
     listed = ", ".join(names)
     listed = listed if len(listed) <= 200 else listed[:197] + "..."
-    raise DataProblem(f"{file_name} has no column named {shown} (columns: {listed}).")
+    raise DataProblem(f"{file} has no column named {shown} (columns: {listed}).")

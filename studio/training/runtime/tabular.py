@@ -1,4 +1,4 @@
-"""``read_csv``: a numeric CSV file as a float32 feature tensor and a target tensor.
+"""``read_table``: a numeric CSV file as a float32 feature tensor and a target tensor.
 
 Why numpy's C reader (``numpy.loadtxt``, numpy >= 1.23) and not pandas or pyarrow: measured on
 a 1,000,000-row x 20-column file with a text label (``benchmarks/data_loading.py``), it loads
@@ -13,6 +13,12 @@ preallocated float32 block, each batch's columns viewed in place, never through 
 on the same 1,000,000-row file it takes about 0.6x the time of pandas+pyarrow (median of 5
 interleaved pairs) and 0.3x numpy's CPU time, with the same float32 bits (numbers go through
 float64 as in numpy); whatever pyarrow refuses goes to numpy, so the messages do not change.
+
+A file under 1 MiB (:func:`rows_max_bytes`) is read by the csv module, cell by cell (the plain
+path a train.py of a small table holds alone: measured on a 13-column table it costs 0.04 s for
+478 KiB, 3x numpy's time, and names a bad cell by its row and column without a second pass).
+`parser_for` chooses by the file's size; Studio plans the choice when a run starts and train.py
+keeps the one its export planned.
 
 The numpy fast path reads every cell in C; the label column goes through a converter that maps each
 distinct text to a number on the fly, so no cell is ever held as a Python string. When numpy
@@ -45,10 +51,6 @@ import numpy as np
 import torch
 
 from studio.training.runtime.tables import DataProblem, column_number, header_names, is_number
-
-
-class CsvError(DataProblem):
-    """The file cannot be used; the message names the file, row and column for the user."""
 
 
 class Table(NamedTuple):
@@ -86,53 +88,80 @@ def memory_budget(spec=None):
         return 2 << 30
 
 
-def table_layout(path, delimiter=",", header="auto", label_column=-1, feature_columns=None) -> Layout:
-    """The header and column rules (tables.py) applied to the file's first non-blank row."""
+def table_layout(path, delimiter=",", header="auto", label_column=-1, feature_columns=None):
+    """The `Layout` of the file: the header and column rules (tables.py) applied to its first
+    non-blank row."""
     path = Path(path)
+    first = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            first, skipped = next(((r, i) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1)
-                                   if any(c.strip() for c in r)), (None, 0))
+            for i, row in enumerate(csv.reader(f, delimiter=delimiter), 1):
+                if any(c.strip() for c in row):  # the first row that is not blank
+                    first, skipped = row, i
+                    break
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise CsvError(f"Could not read {path}: {e}") from e
+        raise DataProblem(f"Could not read {path}: {e}") from e
     if first is None:
-        raise CsvError(f"{path.name} is empty.")
+        raise DataProblem(f"{path.name} is empty.")
     names, header = header_names(first, header)
     width = len(first)
     t = column_number(label_column, names, path.name)
-    fcols = ([column_number(c, names, path.name) for c in feature_columns] if feature_columns
-             else [j for j in range(width) if j != t])
+    if feature_columns:
+        fcols = [column_number(c, names, path.name) for c in feature_columns]
+    else:  # every other column
+        fcols = [j for j in range(width) if j != t]
     if t in fcols:
-        raise CsvError(f"Column '{names[t]}' cannot be both a feature and the target.")
+        raise DataProblem(f"Column '{names[t]}' cannot be both a feature and the target.")
     return Layout(names, width, t, fcols, skipped if header else skipped - 1)
 
 
-def read_table(path, *, delimiter=",", header="auto", label_column=-1, feature_columns=None,
-             task="classification") -> Table:
+def rows_max_bytes():
+    """Files under this size are read by the csv module, cell by cell (`parser_for`)."""
+    return 1 << 20
+
+
+def parser_for(path):
+    """How `read_table` parses the file `path`, by its size: "rows" (the csv module, cell by
+    cell: short files), "numpy" (numpy's C reader) or, from `arrow_min_bytes`, "arrow" (pyarrow's
+    reader when it is installed, else numpy's)."""
+    size = os.stat(path).st_size
+    return "rows" if size < rows_max_bytes() else "arrow" if size >= arrow_min_bytes() else "numpy"
+
+
+def read_table(path, delimiter=",", header="auto", label_column=-1, feature_columns=None,
+               task="classification", parser=None) -> Table:
     """Read ``path``. ``header``: True, False or "auto" (a first row without numbers is a header);
     ``label_column`` and ``feature_columns`` are names or 0-based indices (default: every other
-    column); ``task``: "classification" (labels become class indices) or "regression"."""
+    column); ``task``: "classification" (labels become class indices) or "regression";
+    ``parser``: "rows", "numpy" or "arrow" (None: `parser_for` the file's size). Every parser
+    gives the same tensors; a cell numpy or pyarrow refuses is named by the csv module's pass."""
     path = Path(path)
     lay = table_layout(path, delimiter, header, label_column, feature_columns)
     classify = task == "classification"
     labels: dict[str, int] = {}
-    parsed = _parse_arrow(path, delimiter, lay, classify, labels)
-    try:
-        if parsed is None:
-            with open(path, encoding="utf-8-sig", newline="") as f:
-                parsed = _parse_block(f, delimiter, lay, classify, labels, lay.start)
-    except ValueError:  # numpy names a position in its own terms: find the cell the csv way
-        labels.clear()
-        parsed = _read_slow(path, delimiter, lay, classify, labels)
-    x, y = parsed
+    how = parser or parser_for(path)
+    if how == "rows":
+        rows = _csv_rows(path, delimiter, lay.start)  # the csv module (a large file too: slower)
+        x, y = _parse_rows(rows, path, lay, classify, labels)
+    else:
+        parsed = _parse_arrow(path, delimiter, lay, classify, labels) if how == "arrow" else None
+        try:
+            if parsed is None:
+                with open(path, encoding="utf-8-sig", newline="") as f:
+                    parsed = _parse_block(f, delimiter, lay, classify, labels, lay.start)
+        except ValueError:  # numpy names a position in its own terms: find the cell the csv way
+            labels.clear()
+            parsed = _parse_rows(_csv_rows(path, delimiter, lay.start), path, lay, classify, labels)
+        x, y = parsed
     if len(x) == 0:
-        raise CsvError(f"{path.name} has a header but no data rows.")
+        raise DataProblem(f"{path.name} has a header but no data rows.")
     classes, order = _class_order(labels) if classify else (None, None)
     if classify:
         targets = torch.from_numpy(_to_classes(y, order))
     else:
         targets = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).unsqueeze(1)
-    return Table(torch.from_numpy(x), targets, [lay.names[j] for j in lay.features], lay.names[lay.target], classes)
+    columns = [lay.names[j] for j in lay.features]
+    return Table(torch.from_numpy(x), targets, columns, lay.names[lay.target], classes)
 
 
 def _to_classes(ids, order):
@@ -189,11 +218,9 @@ def arrow_min_bytes():
 def _parse_arrow(path, delimiter, lay, classify, labels):
     """(features, label ids or targets) of a large file parsed by pyarrow's CSV reader (C++, on
     several threads), batch by batch into one preallocated float32 block; None when pyarrow is
-    not installed, the file is small, or pyarrow refuses anything (numpy then reads the file and
+    not installed or refuses anything (numpy then reads the file and
     names the cell). Numbers are parsed as float64 and rounded to float32 as numpy does, so both
     readers give the same bits."""
-    if Path(path).stat().st_size < arrow_min_bytes():
-        return None
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -256,32 +283,36 @@ def _arrow_values(array, dtype):
     return np.frombuffer(array.buffers()[1], dtype, len(array), array.offset * size)
 
 
-def _read_slow(path, delimiter, lay, classify, labels):
-    """The csv module, cell by cell: for files numpy refused."""
+def _csv_rows(path, delimiter, start):
+    """[(line number, cells)] of the records after the first `start`, read by the csv module:
+    a short file's parser, and the one that names the cell in files numpy refused (an error
+    here: e.g. a byte that is not UTF-8 further down)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=delimiter), 1) if i > lay.start]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:  # e.g. a byte that is not UTF-8 further down
-        raise CsvError(f"Could not read {path}: {e}") from e
-    return _parse_rows(rows, path, lay, classify, labels)
+            numbered = enumerate(csv.reader(f, delimiter=delimiter), 1)
+            return [(i, r) for i, r in numbered if i > start]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DataProblem(f"Could not read {path}: {e}") from e
 
 
 def _parse_rows(rows, path, lay, classify, labels):
     """(features, label ids or targets) of (line number, cells) records, blank ones skipped.
-    Raises :class:`CsvError` at the first bad cell."""
+    Raises :class:`DataProblem` at the first bad cell."""
     rows = [(line, row) for line, row in rows if any(c.strip() for c in row)]
     x = np.empty((len(rows), len(lay.features)), dtype=np.float32)
     y = np.empty(len(rows), dtype=np.float32)
     names, t = lay.names, lay.target
+    hint = " (regression needs numeric targets; use a classification loss for labels)"
     for r, (line, row) in enumerate(rows):
         if len(row) != lay.width:
-            raise CsvError(f"{path.name}, row {line}: {len(row)} values, expected {lay.width} like the first row.")
+            raise DataProblem(f"{path.name}, row {line}: {len(row)} values, expected {lay.width} like the first row.")
         for c, j in enumerate(lay.features):
             x[r, c] = _number(row[j], path, line, names[j], "")
         cell = row[t].strip()
-        y[r] = labels.setdefault(cell, len(labels)) if classify else _number(
-            cell, path, line, names[t],
-            " (regression needs numeric targets; use a classification loss for labels)")
+        if classify:  # the label's id, first seen first
+            y[r] = labels.setdefault(cell, len(labels))
+        else:
+            y[r] = _number(cell, path, line, names[t], hint)
     return x, y
 
 
@@ -290,7 +321,7 @@ def _number(cell: str, path: Path, line: int, column: str, hint: str) -> float:
     try:
         return float(cell)
     except ValueError:
-        raise CsvError(f"{path.name}, row {line}, column '{column}': {cell!r} is not a number{hint}.") from None
+        raise DataProblem(f"{path.name}, row {line}, column '{column}': {cell!r} is not a number{hint}.") from None
 
 
 # -- tables larger than the memory budget: converted once into float32 files, read by memmap ----
@@ -342,11 +373,11 @@ def stream_table(path, *, delimiter=",", header="auto", label_column=-1, feature
         folder.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(folder).free
     except OSError as e:
-        raise CsvError(f"{path.name} is larger than the memory budget, and its cache folder {folder} "
+        raise DataProblem(f"{path.name} is larger than the memory budget, and its cache folder {folder} "
                        f"cannot be written ({e}); set STUDIO_CACHE_DIR to a writable folder.") from None
     need = table_bytes(path, lay)
     if need > free:
-        raise CsvError(f"{path.name} needs about {need / 2**30:.1f} GB of disk space in {folder} to stream "
+        raise DataProblem(f"{path.name} needs about {need / 2**30:.1f} GB of disk space in {folder} to stream "
                        f"from, but only {free / 2**30:.1f} GB are free; set STUDIO_CACHE_DIR to a larger disk.")
     try:
         meta = _convert(path, delimiter, lay, task == "classification", max(1, (budget or memory_budget()) // 8), stem)
@@ -387,9 +418,9 @@ def _convert(path, delimiter, lay, classify, chunk_bytes, stem):
                 fy.write(np.ascontiguousarray(y, dtype=np.float32).tobytes())
                 rows, line = rows + len(x), line + len(lines)
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise CsvError(f"Could not read {path}: {e}") from e
+        raise DataProblem(f"Could not read {path}: {e}") from e
     if rows == 0:
-        raise CsvError(f"{path.name} has a header but no data rows.")
+        raise DataProblem(f"{path.name} has a header but no data rows.")
     classes, y_name = None, stem.with_suffix(".y.f32")
     raw = np.memmap(raw_file, dtype=np.float32, mode="r", shape=(rows,))
     if classify:  # label ids in the order first seen -> class indices, chunk by chunk
