@@ -10,6 +10,7 @@ each part and the five steps. Writing it needs nbformat (the optional extra ``no
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from studio.graph.project import Project
@@ -72,9 +73,8 @@ def notebook_cells(source: str) -> list[tuple[str, str]]:
     head, settings = head.split(RULES["settings"], 1) if RULES["settings"] in head else (head, "")
     model, rest = rest.split(RULES["main"], 1)
     main, rest = rest.split(RULES["runtime"], 1)
-    runtime, call = rest.rsplit('if __name__ == "__main__":\n', 1)
-    call = call.strip()
-    call = call[len("main(") : -1]
+    runtime, entry = rest.rsplit('if __name__ == "__main__":\n', 1)
+    call = re.search(r"^\s*main\((.*)\)$", entry, re.MULTILINE).group(1)  # in a try where it reads files
     settings_cells = [
         ("markdown", "## Settings\n\nThe data's settings; the options' defaults are in `main`, the other "
                      "settings are written where the code uses them."),

@@ -473,10 +473,22 @@ def _script_text(settings, plan: dict, cls: str, project_name: str, model_import
         RULES["model"] + model_body,
         RULES["main"] + main,
         RULES["runtime"] + "\n\n\n".join(sources),
-        f'if __name__ == "__main__":\n    main({"SETTINGS" if with_settings else ""})\n',
+        _entry_point("SETTINGS" if with_settings else "", sources),
     ]
     head, imports_text, *rest = (p.rstrip("\n") + "\n" for p in parts)
     return head + "\n" + imports_text + "\n" + "\n\n".join(rest)
+
+
+def _entry_point(argument: str, sources: list[str]) -> str:
+    """``if __name__ == "__main__": main(...)``; where the script reads files (its runtime has
+    `DataProblem`), a file it cannot read ends it with the reader's one sentence (the file, row,
+    column), not a traceback, as ``studio train`` ends."""
+    call = f"main({argument})"
+    if not any(source.startswith("class DataProblem(") for source in sources):
+        return f'if __name__ == "__main__":\n    {call}\n'
+    return (f'if __name__ == "__main__":\n    try:\n        {call}\n'
+            "    except DataProblem as e:  # data it cannot read: the reader's message, no traceback\n"
+            "        sys.exit(str(e))\n")
 
 
 def _split_checked(plan: dict) -> int:

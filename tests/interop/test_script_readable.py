@@ -91,10 +91,11 @@ def test_a_script_holds_only_the_code_its_project_runs():
     # SETTINGS (Tiny GPT 407); then the model's docstring in one line where it fits and the
     # script's threads set from idle_cores alone (238/266/394); then an Embedding's value named
     # x (the position line fits), the text batches' dtype known at export, --generate's loop
-    # written in sample_text and the windows' description left to Studio (Tiny GPT 374); the
-    # issue's targets are 200, 250, 350
+    # written in sample_text and the windows' description left to Studio (Tiny GPT 374); then
+    # a text the reader cannot read ends the script with its message, not a traceback (+3:
+    # 376); the issue's targets are 200, 250, 350
     assert counts["mlp_classifier"] <= 237, counts
-    assert counts["shapes_cnn"] <= 265 and counts["tiny_gpt"] <= 373, counts
+    assert counts["shapes_cnn"] <= 265 and counts["tiny_gpt"] <= 376, counts
     assert counts["residual_network"] <= 284 and counts["shapes_resnet"] <= 312, counts
     assert counts["transfer_learning"] <= 274, counts
     # generated class indices: class_hits holds no branch for class probabilities

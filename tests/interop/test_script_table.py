@@ -185,6 +185,11 @@ def test_a_bad_cell_is_named_by_its_row_and_column(tmp_path, monkeypatch, cell):
     with pytest.raises(namespace["DataProblem"]) as e:
         namespace["read_csv_data"]({"path": str(tmp_path / "wine.csv")})
     assert str(e.value) == f"wine.csv, row 8, column 'ash': {cell!r} is not a number."
+    # run as a script, it ends with that one sentence, exit status 1, no traceback
+    (tmp_path / "train.py").write_text(source)
+    run = subprocess.run([sys.executable, str(tmp_path / "train.py"), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert run.returncode == 1 and run.stderr.strip() == str(e.value), run.stderr
 
 
 def test_an_image_folder_without_augmentation_holds_none_and_trains_as_studio(tmp_path):

@@ -226,7 +226,7 @@ def main(settings, model_class, metric, read, rate=None, read_val=None, generate
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     torch.set_num_threads(idle_cores(world_size))  # the cores other work leaves idle
     if rank == 0:
-        print(f"Training on {device} with {torch.get_num_threads()} CPU threads.")
+        print(f"Training on {device} (CPU threads: {torch.get_num_threads()}).")
     if settings["shared_data"] and world_size > 1 and rank != 0:
         dist.barrier()  # DDP: the first process reads (and downloads) the data first
     train_data, val_data, info = load_data(s, read, read_val)
