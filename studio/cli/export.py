@@ -85,13 +85,17 @@ def _trained_runs(project_path: str, project) -> list:
 
     from studio.training.runs import RunStore, runs_root
 
-    root = runs_root(Path(project_path), project.name, ".")
+    root = runs_root(Path(project_path), project.name)
     return sorted((r for r in RunStore(root).runs() if (r.folder / "weights.pt").is_file()), key=lambda r: (r.status.get("started") or 0, r.id))
 
 
 def _latest_run(project_path: str, project) -> str:
+    from pathlib import Path
+
+    from studio.training.runs import runs_root
+
     runs = _trained_runs(project_path, project)
     if not runs:
-        raise CliError(f"{project_path}: none of the project's runs (the window's, in its .runs folder) saved "
-                       "weights yet; give --run the folder studio train wrote instead")
+        raise CliError(f"{project_path}: none of the project's runs (in {runs_root(Path(project_path), project.name)}) "
+                       "saved weights yet; train it (studio train), or give --run the folder studio train --out wrote")
     return str(runs[-1].folder)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
 from studio.graph.project import Project, dumps
 from studio.graph.search_commands import SetSearch
-from studio.training.kinds import DATASETS
+from studio.training.kinds import DATASETS, pin_data
 from studio.training.run_lock import RunFolderBusy
 from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
@@ -156,8 +156,7 @@ class TrainingController(QObject):
 
     def runs_root(self) -> Path:
         project = self.doc.project
-        beside = project.path is not None and not self.w.files.is_example(project.path)
-        return runs_root(project.path, project.name, self.w.settings.folder, next_to_project=beside)
+        return runs_root(project.path, project.name, self.w.settings.folder)
 
     def prewarm(self, delay_ms: int = PREWARM_MS) -> None:
         """Soon after start-up, start the spare training process (it imports torch, ~1.5 s of one
@@ -245,9 +244,8 @@ class TrainingController(QObject):
         settings_dict = copy.deepcopy(self.doc.project.training)
         if rec is not None:
             settings_dict = TrainingSettings.for_resume(rec.settings, settings_dict)
-        data, path = settings_dict.get("data"), self.doc.project.path
-        if isinstance(data, dict) and data.get("kind") in DATASETS:  # what reads it alike later (a vocabulary)
-            settings_dict["data"] = DATASETS[data["kind"]].pinned(data, Path(path).resolve().parent if path else None)
+        path = self.doc.project.path
+        settings_dict = pin_data(settings_dict, Path(path).resolve().parent if path else None)
         settings = TrainingSettings.from_dict(settings_dict)
         problems = settings.validate()
         if not problems:  # the check before Train: data that does not fit the model is an error
