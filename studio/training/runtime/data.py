@@ -64,16 +64,17 @@ def read_csv_data(spec):
     name = str(spec["path"]).replace("\\", "/").rsplit("/", 1)[-1]
     budget = memory_budget(spec)
     if table_bytes(spec["path"], table_layout(spec["path"], **options)) <= budget:
-        x, y, _, labels = read_csv(spec["path"], spec)
+        x, y, columns, labels = read_csv(spec["path"], spec)
         data, what = TensorDataset(x, y), ""
     else:
         task = "classification" if spec.get("classification", True) else "regression"
         table = stream_table(spec["path"], **options, task=task, budget=budget, cache_dir=cache_folder(spec))
-        data, labels = TableRows({**table, "budget": budget}), table["classes"]
+        data, labels, columns = TableRows({**table, "budget": budget}), table["classes"], table["columns"]
         what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
     if spec.get("split"):  # a train/validation column: no random split (`split`)
         data.held_out = csv_split_flags(spec["path"], spec["split"], options["delimiter"], options["header"])
-    info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})"}
+    info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})",
+            "feature_names": list(columns)}  # the features' column names, in the file's words
     if labels is not None:
         info.update(num_classes=len(labels), class_names=labels)
     return data, info

@@ -90,9 +90,10 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
             probs = torch.softmax(pred.float(), 1).max(1).values.numpy()
             if codec is not None and not xs.is_floating_point():  # a CSV with text: list the texts
                 out["texts"] = text_rows(xs.numpy(), codec, truth, labels, probs, out["class_names"])
-            elif xs.dim() == 2 and xs.shape[1] != 2:  # a table's rows: list them, wrong ones marked
-                out["texts"] = feature_rows(xs.numpy(), truth, labels, probs, out["class_names"])
-                out["inputs"] = "Input (the numbers the model reads)"
+            elif xs.dim() == 2 and xs.shape[1] != 2:  # a table's rows, in the file's units and words
+                out["columns"], out["texts"] = feature_rows(
+                    xs.numpy(), truth, labels, probs, out["class_names"],
+                    getattr(data, "feature_names", None), getattr(data, "normalization", None))
             if xs.dim() == 2 and xs.shape[1] == 2 and xs.is_floating_point():
                 lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
                 pad = (hi - lo) * 0.1 + 1e-6
@@ -275,7 +276,7 @@ class TryPanel(QWidget):
         if "confusion" in r:  # first: it takes its width, the samples fit in what is left
             self._draw_confusion(r["confusion"], r.get("class_names") or [])
         if "texts" in r:
-            self.texts.show_rows(r["texts"], r.get("inputs", "Text"))
+            self.texts.show_rows(r["texts"], columns=r.get("columns"))
         else:
             self._draw_samples(r)
 

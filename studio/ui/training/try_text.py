@@ -82,8 +82,42 @@ def text_rows(xs, codec: dict, truth, labels, probs, names: list[str], limit: in
     return sample_rows(texts, truth, labels, probs, names)
 
 
-def feature_rows(xs, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS) -> list[dict]:
-    """A table's validation rows, each the numbers the model reads (after any standardising), as
-    `sample_rows`: a scatter of the first score against the class was all Try it drew for them."""
-    rows = [", ".join(f"{v:.4g}" for v in row) for row in xs[:limit].reshape(min(limit, len(xs)), -1).tolist()]
-    return sample_rows(rows, truth, labels, probs, names)
+def feature_rows(xs, truth, labels, probs, names: list[str], columns: list[str] | None = None,
+                 normalization: dict | None = None, limit: int = TEXT_ROWS) -> tuple[list[str], list[dict]]:
+    """A table's validation rows as its file has them, as `sample_rows` with each row's values in
+    "cells" (the tooltip, "text", names them), and the column titles: the file's column names
+    (`columns`, "input 1", ... when unknown). Rows read standardised are brought back to the
+    file's units with the run's ``normalization`` (mean, std): the model still reads them as it
+    was trained, only the table shows them raw."""
+    import numpy as np
+
+    n = min(limit, len(xs))
+    x = np.asarray(xs[:n], dtype=np.float64).reshape(n, -1)
+    width = x.shape[1]
+    err = np.abs(x)  # what float32 storage can have changed, in the file's units (times eps)
+    mean, std = (np.asarray((normalization or {}).get(k) or [], dtype=np.float64) for k in ("mean", "std"))
+    if mean.shape == std.shape == (width,):
+        err = np.abs(x) * np.abs(std) + np.abs(mean)
+        x = x * std + mean
+    err = err * float(np.finfo(np.float32).eps) * 4
+    titles = list(columns) if columns and len(columns) == width else [f"input {j + 1}" for j in range(width)]
+    cells = [[_number(v, e) for v, e in zip(row, row_err, strict=True)] for row, row_err in zip(x, err, strict=True)]
+    texts = [", ".join(f"{t} {c}" for t, c in zip(titles, row, strict=True)) for row in cells]
+    rows = sample_rows(texts, truth[:n], labels[:n], probs[:n], names)
+    for row, values in zip(rows, cells, strict=True):
+        row["cells"] = values
+    return titles, rows
+
+
+def _number(v: float, err: float) -> str:
+    """``v`` to the last decimal its float32 round trip keeps (13.2, not 13.19999980926)."""
+    import math
+
+    if not math.isfinite(v):
+        return str(v)
+    if err <= 0:
+        return f"{v:.6g}"
+    decimals = max(0, min(12, math.floor(-math.log10(err))))  # 10**-decimals >= err
+    text = f"{v:.{decimals}f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("-0", "") else text

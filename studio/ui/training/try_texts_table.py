@@ -1,6 +1,7 @@
-"""Try it for a text or table classifier: the validation texts (or rows) with their true and
-predicted label and the model's probability for its prediction, one row each, in a table that scrolls; a wrong
-prediction is marked ✕ in red, the whole text is in the row's tooltip."""
+"""Try it for a text or table classifier: the validation texts (or a table's rows, one column
+per feature under the file's column names, in its units) with their true and predicted label and
+the model's probability for its prediction, one row each, in a table that scrolls; a wrong
+prediction is marked ✕ in red, the whole text (or row, named) is in the row's tooltip."""
 
 from __future__ import annotations
 
@@ -29,22 +30,33 @@ class TextsTable(QTableWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.setMinimumHeight(100)
 
-    def show_rows(self, rows: list[dict], first: str = "Text") -> None:
-        """`rows` from `try_text.sample_rows`; `first` heads the inputs' column."""
-        self.setHorizontalHeaderLabels((first, *COLUMNS[1:]))
+    def show_rows(self, rows: list[dict], first: str = "Text", columns: list[str] | None = None) -> None:
+        """`rows` from `try_text.sample_rows`; `first` heads the inputs' column, or a table's
+        rows (`feature_rows`: their "cells") take one column each, headed by `columns`."""
+        inputs = list(columns) if columns else [first]
+        titles = (*inputs, *COLUMNS[1:])
+        self.setColumnCount(len(titles))
+        self.setHorizontalHeaderLabels(titles)
+        header = self.horizontalHeader()
+        for column in range(len(titles)):  # a text stretches; a table's numbers take their width
+            stretch = column == 0 and not columns
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch if stretch
+                                        else QHeaderView.ResizeMode.ResizeToContents)
         self.setRowCount(len(rows))
         red = QBrush(WRONG)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        k = len(inputs)
         for i, row in enumerate(rows):
-            one_line = " ".join(row["text"].split())  # newlines and tabs would cut the row
+            values = row["cells"] if columns else [" ".join(row["text"].split())]  # newlines would cut the row
             predicted = f"{'✓' if row['right'] else '✕'} {row['predicted']}"
-            cells = (one_line, row["truth"], predicted, f"{row['probability']:.0%}")
+            cells = (*values, row["truth"], predicted, f"{row['probability']:.0%}")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(row["text"])
-                if column >= 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter if column == 3
-                                          else Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-                if column == 2 and not row["right"]:
+                if columns and column < k or column >= k + 1:  # numbers right, a prediction left
+                    item.setTextAlignment(right if column != k + 1 else left)
+                if column == k + 1 and not row["right"]:
                     item.setForeground(red)
                 self.setItem(i, column, item)
         self.scrollToTop()
