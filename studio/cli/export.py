@@ -75,7 +75,9 @@ def main(args: argparse.Namespace) -> int:
         raise CliError(f"{args.project}: {e}") from None
     print(result.message())
     if fmt.uses_weights and args.run is None and _trained_runs(args.project, project):
-        print(f"  this project has trained runs: --run latest exports the newest's weights ({_latest_run(args.project, project)})")
+        print(
+            f"  this project has trained runs: --run latest exports the newest's weights ({_latest_run(args.project, project)})"
+        )
     return 0
 
 
@@ -86,7 +88,10 @@ def _trained_runs(project_path: str, project) -> list:
     from studio.training.runs import RunStore, runs_root
 
     root = runs_root(Path(project_path), project.name)
-    return sorted((r for r in RunStore(root).runs() if (r.folder / "weights.pt").is_file()), key=lambda r: (r.status.get("started") or 0, r.id))
+    return sorted(
+        (r for r in RunStore(root).runs() if (r.folder / "weights.pt").is_file()),
+        key=lambda r: (r.status.get("started") or 0, r.id),
+    )
 
 
 def _latest_run(project_path: str, project) -> str:
@@ -96,6 +101,8 @@ def _latest_run(project_path: str, project) -> str:
 
     runs = _trained_runs(project_path, project)
     if not runs:
-        raise CliError(f"{project_path}: none of the project's runs (in {runs_root(Path(project_path), project.name)}) "
-                       "saved weights yet; train it (studio train), or give --run the folder studio train --out wrote")
+        raise CliError(
+            f"{project_path}: none of the project's runs (in {runs_root(Path(project_path), project.name)}) "
+            "saved weights yet; train it (studio train), or give --run the folder studio train --out wrote"
+        )
     return str(runs[-1].folder)

@@ -22,13 +22,25 @@ from pathlib import Path
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", help="project file to train")
-    parser.add_argument("--epochs", type=int, metavar="N", help="number of epochs (overrides the project)")
-    parser.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps (overrides the project)")
+    parser.add_argument(
+        "--epochs", type=int, metavar="N", help="number of epochs (overrides the project)"
+    )
+    parser.add_argument(
+        "--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps (overrides the project)"
+    )
     parser.add_argument("--seed", type=int, metavar="S", help="random seed (overrides the project)")
-    parser.add_argument("--out", metavar="DIR", help="write the run's files into DIR (default: a new run in the project's "
-                        "runs folder, <stem>.runs/ beside it, where the window and `studio runs` find it)")
-    parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint file (e.g. "
-                        "<stem>.runs/RUN/checkpoints/last.pt: that run goes on)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write the run's files into DIR (default: a new run in the project's "
+        "runs folder, <stem>.runs/ beside it, where the window and `studio runs` find it)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue from a checkpoint file (e.g. "
+        "<stem>.runs/RUN/checkpoints/last.pt: that run goes on)",
+    )
     from studio.cli import add_trust_option
 
     add_trust_option(parser)
@@ -54,7 +66,9 @@ def main(args: argparse.Namespace) -> int:
     from studio.training.kinds import pin_data
 
     # what reads the data alike later (a vocabulary), as the window's runs keep it
-    settings = TrainingSettings.from_dict(pin_data(project.training, Path(args.project).resolve().parent))
+    settings = TrainingSettings.from_dict(
+        pin_data(project.training, Path(args.project).resolve().parent)
+    )
     for name in ("epochs", "device", "seed"):
         if getattr(args, name, None) is not None:
             setattr(settings, name, getattr(args, name))
@@ -94,8 +108,13 @@ def _train_as_run(args: argparse.Namespace, project, settings) -> int:
     rec = _resumed_run(store, args.resume)
     try:
         if rec is None:
-            rec = store.create(settings.to_dict(), project.name, note="studio train",
-                               model_json=dumps(project), who=who)
+            rec = store.create(
+                settings.to_dict(),
+                project.name,
+                note="studio train",
+                model_json=dumps(project),
+                who=who,
+            )
         else:
             store.claim(rec, who)
             store.update(rec, status="running", settings_epochs=settings.epochs, pid=os.getpid())
@@ -106,8 +125,10 @@ def _train_as_run(args: argparse.Namespace, project, settings) -> int:
     # an exception that escapes leaves status.json "running" with this pid: read as interrupted
     code, result = _fit(args, project, settings, rec.folder, [log])
     store.finish_run(rec, result, log, kept_epochs=len(result.history) - len(log.epoch_steps))
-    print(f"The run is {rec.folder} (the window's Runs tab and `studio runs {args.project}` list it)",
-          file=sys.stderr)
+    print(
+        f"The run is {rec.folder} (the window's Runs tab and `studio runs {args.project}` list it)",
+        file=sys.stderr,
+    )
     return code
 
 
@@ -147,7 +168,10 @@ def _fit(args: argparse.Namespace, project, settings, out: Path, extra: list) ->
 
     try:  # data, pretrained weights (cache or download with terminal progress), seed, model
         model, data, expected = prepare_run(
-            project, settings, base_dir=Path(args.project).resolve().parent, progress=terminal_progress()
+            project,
+            settings,
+            base_dir=Path(args.project).resolve().parent,
+            progress=terminal_progress(),
         )
     except PrepareError as e:
         from studio.training.callbacks import Failure, RunResult
@@ -160,9 +184,17 @@ def _fit(args: argparse.Namespace, project, settings, out: Path, extra: list) ->
     from studio.training.trainer import Trainer
 
     trainer = Trainer(
-        model, data, settings,
-        [ProgressBar(), CSVLogger(out / "metrics.csv"), *tensorboard_callbacks(out, model, data, note=_note), *extra],
-        out_dir=out, expected_input_shape=expected,
+        model,
+        data,
+        settings,
+        [
+            ProgressBar(),
+            CSVLogger(out / "metrics.csv"),
+            *tensorboard_callbacks(out, model, data, note=_note),
+            *extra,
+        ],
+        out_dir=out,
+        expected_input_shape=expected,
     )
 
     from studio.cli.interrupt import stop_on_ctrl_c
@@ -174,7 +206,11 @@ def _fit(args: argparse.Namespace, project, settings, out: Path, extra: list) ->
     if result.status == "failed":
         print(file=sys.stderr)
         _error(result.failure.message if result.failure else result.message)
-        return (2 if result.failure and result.failure.kind in ("settings", "check", "checkpoint") else 1), result
+        return (
+            2
+            if result.failure and result.failure.kind in ("settings", "check", "checkpoint")
+            else 1
+        ), result
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     saved = f"weights in {result.weights_path}, " if result.weights_path else ""

@@ -38,13 +38,20 @@ def generate_text(model, data, prompt: str, length: int, temperature: float, see
     if not ids:
         ids = [int((data.val if data.val is not None else data.train).tokens[0])]
     length = max(1, min(int(length), MAX_TOKENS))
-    choose_threads("cpu", at_most=max(1, (os.cpu_count() or 2) - 1))  # one token at a time: see threads.py
+    choose_threads(
+        "cpu", at_most=max(1, (os.cpu_count() or 2) - 1)
+    )  # one token at a time: see threads.py
     model = copy.deepcopy(model).cpu().eval()
     generator = torch.Generator().manual_seed(seed)
     out = generate_tokens(model, torch.tensor([ids]), length, block, float(temperature), generator)
     new = out[0, len(ids) :].tolist()
-    return {"task": "text", "prompt": decode_tokens(ids, codec), "text": decode_tokens(new, codec),
-            "tokens": len(new), "temperature": float(temperature)}
+    return {
+        "task": "text",
+        "prompt": decode_tokens(ids, codec),
+        "text": decode_tokens(new, codec),
+        "tokens": len(new),
+        "temperature": float(temperature),
+    }
 
 
 TEXT_ROWS = 200  # validation texts listed for a text classifier
@@ -69,12 +76,21 @@ def sample_rows(inputs: list[str], truth, labels, probs, names: list[str]) -> li
     def name(k: int) -> str:
         return str(names[k]) if 0 <= k < len(names) else str(k)
 
-    return [{"text": text, "truth": name(int(t)), "predicted": name(int(p)), "probability": float(prob),
-             "right": int(t) == int(p)}
-            for text, t, p, prob in zip(inputs, truth.tolist(), labels.tolist(), probs.tolist())]
+    return [
+        {
+            "text": text,
+            "truth": name(int(t)),
+            "predicted": name(int(p)),
+            "probability": float(prob),
+            "right": int(t) == int(p),
+        }
+        for text, t, p, prob in zip(inputs, truth.tolist(), labels.tolist(), probs.tolist())
+    ]
 
 
-def text_rows(xs, codec: dict, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS) -> list[dict]:
+def text_rows(
+    xs, codec: dict, truth, labels, probs, names: list[str], limit: int = TEXT_ROWS
+) -> list[dict]:
     """A text classifier's validation texts (their padding, id 0, left out), as `sample_rows`."""
     from studio.training.runtime.tokens import decode_tokens
 
@@ -82,8 +98,16 @@ def text_rows(xs, codec: dict, truth, labels, probs, names: list[str], limit: in
     return sample_rows(texts, truth, labels, probs, names)
 
 
-def feature_rows(xs, truth, labels, probs, names: list[str], columns: list[str] | None = None,
-                 normalization: dict | None = None, limit: int = TEXT_ROWS) -> tuple[list[str], list[dict]]:
+def feature_rows(
+    xs,
+    truth,
+    labels,
+    probs,
+    names: list[str],
+    columns: list[str] | None = None,
+    normalization: dict | None = None,
+    limit: int = TEXT_ROWS,
+) -> tuple[list[str], list[dict]]:
     """A table's validation rows as its file has them, as `sample_rows` with each row's values in
     "cells" (the tooltip, "text", names them), and the column titles: the file's column names
     (`columns`, "input 1", ... when unknown). Rows read standardised are brought back to the
@@ -95,13 +119,22 @@ def feature_rows(xs, truth, labels, probs, names: list[str], columns: list[str] 
     x = np.asarray(xs[:n], dtype=np.float64).reshape(n, -1)
     width = x.shape[1]
     err = np.abs(x)  # what float32 storage can have changed, in the file's units (times eps)
-    mean, std = (np.asarray((normalization or {}).get(k) or [], dtype=np.float64) for k in ("mean", "std"))
+    mean, std = (
+        np.asarray((normalization or {}).get(k) or [], dtype=np.float64) for k in ("mean", "std")
+    )
     if mean.shape == std.shape == (width,):
         err = np.abs(x) * np.abs(std) + np.abs(mean)
         x = x * std + mean
     err = err * float(np.finfo(np.float32).eps) * 4
-    titles = list(columns) if columns and len(columns) == width else [f"input {j + 1}" for j in range(width)]
-    cells = [[_number(v, e) for v, e in zip(row, row_err, strict=True)] for row, row_err in zip(x, err, strict=True)]
+    titles = (
+        list(columns)
+        if columns and len(columns) == width
+        else [f"input {j + 1}" for j in range(width)]
+    )
+    cells = [
+        [_number(v, e) for v, e in zip(row, row_err, strict=True)]
+        for row, row_err in zip(x, err, strict=True)
+    ]
     texts = [", ".join(f"{t} {c}" for t, c in zip(titles, row, strict=True)) for row in cells]
     rows = sample_rows(texts, truth[:n], labels[:n], probs[:n], names)
     for row, values in zip(rows, cells, strict=True):

@@ -23,41 +23,55 @@ class TextsTable(QTableWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)  # one line a row
+        self.verticalHeader().setDefaultSectionSize(
+            self.fontMetrics().height() + 8
+        )  # one line a row
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.setMinimumHeight(100)
 
-    def show_rows(self, rows: list[dict], first: str = "Text", columns: list[str] | None = None) -> None:
-        """`rows` from `try_text.sample_rows`; `first` heads the inputs' column, or a table's
-        rows (`feature_rows`: their "cells") take one column each, headed by `columns`."""
-        inputs = list(columns) if columns else [first]
-        titles = (*inputs, *COLUMNS[1:])
+    def show_rows(
+        self, rows: list[dict], first: str = "Text", columns: list[str] | None = None
+    ) -> None:
+        """`rows` from `try_text.sample_rows`: the input (headed `first`), then true label,
+        prediction and probability; a table's rows (`feature_rows`: their "cells") after those,
+        one column each headed by `columns`, so the prediction is in view however wide the row."""
+        labels = COLUMNS[1:]
+        titles = (*labels, *columns) if columns else (first, *labels)
         self.setColumnCount(len(titles))
         self.setHorizontalHeaderLabels(titles)
         header = self.horizontalHeader()
-        for column in range(len(titles)):  # a text stretches; a table's numbers take their width
-            stretch = column == 0 and not columns
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch if stretch
-                                        else QHeaderView.ResizeMode.ResizeToContents)
+        text = None if columns else 0  # the column that stretches: a text's
+        for column in range(len(titles)):
+            mode = (
+                QHeaderView.ResizeMode.Stretch
+                if column == text
+                else QHeaderView.ResizeMode.ResizeToContents
+            )
+            header.setSectionResizeMode(column, mode)
         self.setRowCount(len(rows))
         red = QBrush(WRONG)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        k = len(inputs)
+        at = 0 if columns else 1  # where true label, prediction and probability start
         for i, row in enumerate(rows):
-            values = row["cells"] if columns else [" ".join(row["text"].split())]  # newlines would cut the row
             predicted = f"{'✓' if row['right'] else '✕'} {row['predicted']}"
-            cells = (*values, row["truth"], predicted, f"{row['probability']:.0%}")
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+            shown = (row["truth"], predicted, f"{row['probability']:.0%}")
+            if columns:
+                cells = (*shown, *row["cells"])
+            else:  # newlines and tabs would cut the row
+                cells = (" ".join(row["text"].split()), *shown)
+            for column, value in enumerate(cells):
+                item = QTableWidgetItem(value)
                 item.setToolTip(row["text"])
-                if columns and column < k or column >= k + 1:  # numbers right, a prediction left
-                    item.setTextAlignment(right if column != k + 1 else left)
-                if column == k + 1 and not row["right"]:
-                    item.setForeground(red)
+                if column == at + 1:
+                    item.setTextAlignment(left)
+                    if not row["right"]:
+                        item.setForeground(red)
+                elif column == at + 2 or column >= 3 and columns:  # numbers: right-aligned
+                    item.setTextAlignment(right)
                 self.setItem(i, column, item)
         self.scrollToTop()
 
