@@ -24,3 +24,46 @@ def test_a_command_line_run_shows_in_the_runs_table(qtbot, tmp_path, monkeypatch
     runs.try_button.click()
     try_panel = window.training.panel.try_panel
     qtbot.waitUntil(lambda: "accuracy" in try_panel.message.text().lower(), timeout=30000)
+
+
+def test_a_run_made_while_the_window_is_open_appears_without_reopening(
+    qtbot, tmp_path, monkeypatch
+):
+    project = tmp_path / "p.studio.json"
+    shutil.copy(EXAMPLES_DIR / "mlp_classifier.studio.json", project)
+    window = open_window(qtbot, project)
+    runs = window.training.panel.runs
+    assert runs.list.rowCount() == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(project), "--epochs", "1"]) == 0  # "in a terminal", meanwhile
+    qtbot.waitUntil(lambda: runs.list.rowCount() == 1, timeout=10_000)
+    (rec,) = runs.records()
+    assert rec.state == "completed"
+    cells = [
+        runs.list.item(0, c).text() for c in range(runs.list.columnCount()) if runs.list.item(0, c)
+    ]
+    assert rec.id in cells and "completed" in cells
+
+
+def test_a_run_another_process_trains_shows_how_it_ended(qtbot, tmp_path):
+    import subprocess
+    import sys
+
+    from studio.training.runs import RunStore
+
+    project = tmp_path / "p.studio.json"
+    shutil.copy(EXAMPLES_DIR / "mlp_classifier.studio.json", project)
+    window = open_window(qtbot, project)
+    runs = window.training.panel.runs
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        store = RunStore(tmp_path / "p.runs")
+        rec = store.create({"epochs": 1}, "p")
+        store.update(rec, pid=other.pid)  # a terminal's `studio train`, still training
+        store.release(rec)
+        qtbot.waitUntil(lambda: [r.state for r in runs.records()] == ["running"], timeout=10_000)
+        store.update(rec, status="completed", ended=rec.status["started"] + 1)
+        qtbot.waitUntil(lambda: [r.state for r in runs.records()] == ["completed"], timeout=10_000)
+    finally:
+        other.kill()
+        other.wait()

@@ -28,6 +28,7 @@ from studio.ui.training.dock import TrainingPanel
 from studio.ui.training.gate import GatedDocument
 from studio.ui.training.learning_text import describe_learning
 from studio.ui.training.run_view import RunView
+from studio.ui.training.runs_watch import RunsWatcher
 from studio.ui.training.try_loader import load_run
 
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
@@ -62,6 +63,8 @@ class TrainingController(QObject):
                       (self.stop_action, QStyle.StandardPixmap.SP_MediaStop)):
             a.setIcon(style.standardIcon(px))
         self.panel = TrainingPanel(self.actions)
+        self.runs_watch = RunsWatcher(self)  # runs a terminal adds or ends show up
+        self.runs_watch.changed.connect(self.refresh_runs)
         p = self.panel
         p.form.edited.connect(self._settings_edited)
         p.runs.overlay_changed.connect(self._overlay)
@@ -184,8 +187,12 @@ class TrainingController(QObject):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
+        if getattr(self, "doc", None) is None:
+            return
         self.store = RunStore(self.runs_root())
-        self.panel.runs.set_runs(self.store.runs(), self.record.id if self.record else None)
+        runs = self.store.runs()
+        self.panel.runs.set_runs(runs, self.record.id if self.record else None)
+        self.runs_watch.follow(self.store.root, runs)
 
     # ------------------------------------------------------------------ settings
     def _settings_edited(self, settings: dict, key: str) -> None:
