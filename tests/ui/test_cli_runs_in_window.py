@@ -67,3 +67,22 @@ def test_a_run_another_process_trains_shows_how_it_ended(qtbot, tmp_path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_try_it_on_a_reopened_project_tries_its_newest_run(qtbot, tmp_path, monkeypatch):
+    """Trained in a terminal, opened in the window: Run on validation samples tries the newest
+    kept run (the one the Curves show), not "No trained model yet"."""
+    project = tmp_path / "p.studio.json"
+    shutil.copy(EXAMPLES_DIR / "mlp_classifier.studio.json", project)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(project), "--epochs", "1", "--seed", "1"]) == 0
+    assert main(["train", str(project), "--epochs", "1", "--seed", "2"]) == 0
+    window = open_window(qtbot, project)
+    t = window.training
+    t.ensure_views()
+    newest = t.panel.runs.records()[0]  # the table lists the newest first
+    panel = t.panel.try_panel
+    panel.run()
+    assert panel.message.text().startswith(f"Loading the weights of run {newest.id}")
+    qtbot.waitUntil(lambda: panel.last is not None, timeout=60_000)
+    assert "validation samples, accuracy" in panel.message.text()

@@ -475,13 +475,18 @@ class TrainingController(QObject):
         return True
 
     def _try_source(self):
+        """(model, data) to try, or why there is none: a sentence for the Try it tab."""
         if self.running and not self.control.paused:
-            self.panel.try_panel.message.setText("Pause the run (F6) to try the model while it trains.")
-            return None
+            return "Pause the run (F6) to try the model while it trains."
         if self.running and self.last_model is None:
-            self.panel.try_panel.message.setText("The paused model is still loading; try again in a moment.")
-            return None
-        return self.last_model if self.last_model and self.last_model[0] is not None else None
+            return "The paused model is still loading; try again in a moment."
+        if self.last_model and self.last_model[0] is not None:
+            return self.last_model
+        kept = [r for r in (self.store.runs() if self.store else []) if r.weights or r.last_checkpoint]
+        if kept and not self.running:  # a reopened project (or a terminal's run): the newest
+            self.try_run(kept[-1])
+            return self.panel.try_panel.message.text()  # "Loading the weights of run …"
+        return None
 
     def _update_actions(self) -> None:
         running = self.running

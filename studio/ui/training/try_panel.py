@@ -49,6 +49,8 @@ CONFUSION_MARGIN = 32  # px beside the cells and the truth axis: the layout's ma
 CONFUSION_HEIGHT = 96  # px above and below the cells: title, prediction axis, margins
 THUMB_WIDTH = 140  # px per sample thumbnail and its caption
 SAMPLES = 400
+NO_MODEL = "Train (or pause) a run, or choose a kept run in the Runs tab, then try the model here."
+NOT_YET = "No trained model yet: train a run (or pause one), or choose a kept run in the Runs tab."
 CLASS_COLOURS = np.array(
     [
         (30, 136, 229),
@@ -158,7 +160,8 @@ class InferenceJob(QThread):
 
 
 class TryPanel(QWidget):
-    """`source` is a callable returning (model, data) or None; set by the controller."""
+    """`source` is a callable returning (model, data), or None or a sentence saying why there is
+    no model to try (yet); set by the controller."""
 
     cell_chosen = Signal(object)  # a clicked confusion cell's samples (`chosen_samples.pick`)
 
@@ -168,7 +171,7 @@ class TryPanel(QWidget):
         self.job: InferenceJob | None = None
         self.button = QPushButton("Run on validation samples")
         self.button.clicked.connect(self.run)
-        self.message = QLabel("Train (or pause) a run, then try the model here.")
+        self.message = QLabel(NO_MODEL)
         self.message.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumHeight(100)
@@ -241,7 +244,7 @@ class TryPanel(QWidget):
         self.confusion_scroll.hide()
         self.button.setVisible(True)
         self.button.setEnabled(True)
-        self.message.setText("Train (or pause) a run, then try the model here.")
+        self.message.setText(NO_MODEL)
 
     def model_ready(self, data) -> None:
         """A trained (or paused) model is there: say so, and for text show the prompt at once."""
@@ -258,8 +261,8 @@ class TryPanel(QWidget):
 
     def run(self) -> None:
         src = self.source()
-        if src is None:
-            self.message.setText("No trained model yet: train a run first (or pause one).")
+        if src is None or isinstance(src, str):  # the controller's reason, not a generic one
+            self.message.setText(src or NOT_YET)
             return
         if self.job is not None and self.job.isRunning():
             return
