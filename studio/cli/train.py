@@ -118,8 +118,14 @@ def _train_as_run(args: argparse.Namespace, project, settings) -> int:
         else:
             store.claim(rec, who)
             store.update(rec, status="running", settings_epochs=settings.epochs, pid=os.getpid())
-    except (RunFolderBusy, OSError) as e:
+    except RunFolderBusy as e:
         _error(str(e))
+        return 2
+    except OSError as e:
+        why = e.strerror or str(e)
+        _error(
+            f"cannot write the run into {store.root} ({why}); give another folder with --out DIR"
+        )
         return 2
     log = StepLog()
     # an exception that escapes leaves status.json "running" with this pid: read as interrupted

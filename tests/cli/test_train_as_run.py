@@ -77,3 +77,13 @@ def test_a_bundled_examples_runs_go_where_the_window_keeps_them(tmp_path, monkey
     assert len(RunStore(root).runs()) == 1
     assert main(["runs", str(EXAMPLE), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_a_runs_folder_that_cannot_be_written_is_one_line(project, capsys):
+    (project.parent / "p.runs").write_text("not a folder")
+    assert main(["train", str(project), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert lines[0].startswith(f"error: cannot write the run into {project.parent / 'p.runs'}")
+    assert lines[0].endswith("give another folder with --out DIR")
