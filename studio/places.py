@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-#: the example projects shipped with Studio (shared and read-only: their runs go to the config folder)
+#: the example projects shipped with Studio (shared, read-only: their runs go to the config folder)
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
 

@@ -102,7 +102,8 @@ def _latest_run(project_path: str, project) -> str:
     runs = _trained_runs(project_path, project)
     if not runs:
         raise CliError(
-            f"{project_path}: none of the project's runs (in {runs_root(Path(project_path), project.name)}) "
-            "saved weights yet; train it (studio train), or give --run the folder studio train --out wrote"
+            f"{project_path}: none of the project's runs (in "
+            f"{runs_root(Path(project_path), project.name)}) saved weights yet; train it "
+            "(studio train), or give --run the folder studio train --out wrote"
         )
     return str(runs[-1].folder)

@@ -1,6 +1,6 @@
 """Run history: every training run kept in its own folder next to the project. No Qt, no torch.
 
-    <project stem>.runs/                 (unsaved projects, examples: $STUDIO_CONFIG_DIR/runs/<name>/)
+    <project stem>.runs/                 (unsaved, examples: $STUDIO_CONFIG_DIR/runs/<name>/)
         20260314-101502-3f9a/
             settings.json               the TrainingSettings dict the run used
             model.studio.json           the project as it was trained (graph and settings)
@@ -157,8 +157,8 @@ class RunStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def create(self, settings: dict, project_name: str = "", note: str = "", model_json: str | None = None,
-               who: str = "Studio's window") -> RunRecord:
+    def create(self, settings: dict, project_name: str = "", note: str = "",
+               model_json: str | None = None, who: str = "Studio's window") -> RunRecord:
         """A new run folder. `model_json` (the project file text) keeps the graph that trains, so the
         run's weights can be tried later even after the model was edited."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -212,11 +212,12 @@ class RunStore:
             message = failure.message if failure else result.message
         self.finish(rec, status or result.status, message, failure.kind if failure else None,
                     result.history, result.best_epoch, result.best_value, result.monitor)
-        ends = [*rec.epoch_steps[:kept_epochs], *log.epoch_steps] if kept_epochs else list(log.epoch_steps)
+        ends = [*rec.epoch_steps[:kept_epochs], *log.epoch_steps]
         self.update(rec, epoch_steps=ends[: len(result.history)])
         if log.steps:
             kept = rec.kept_steps(kept_epochs) if kept_epochs else np.zeros((0, 2))
-            self.save_steps(rec, np.concatenate([kept[:, 0], log.steps]), np.concatenate([kept[:, 1], log.losses]))
+            steps = np.concatenate([kept[:, 0], log.steps])
+            self.save_steps(rec, steps, np.concatenate([kept[:, 1], log.losses]))
 
     def save_steps(self, rec: RunRecord, steps: np.ndarray, losses: np.ndarray) -> None:
         a = np.stack([np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)], axis=1)

@@ -69,7 +69,8 @@ def read_csv_data(spec):
     else:
         task = "classification" if spec.get("classification", True) else "regression"
         table = stream_table(spec["path"], **options, task=task, budget=budget, cache_dir=cache_folder(spec))
-        data, labels, columns = TableRows({**table, "budget": budget}), table["classes"], table["columns"]
+        data, labels = TableRows({**table, "budget": budget}), table["classes"]
+        columns = table["columns"]
         what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
     if spec.get("split"):  # a train/validation column: no random split (`split`)
         data.held_out = csv_split_flags(spec["path"], spec["split"], options["delimiter"], options["header"])

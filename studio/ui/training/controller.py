@@ -482,7 +482,8 @@ class TrainingController(QObject):
             return "The paused model is still loading; try again in a moment."
         if self.last_model and self.last_model[0] is not None:
             return self.last_model
-        kept = [r for r in (self.store.runs() if self.store else []) if r.weights or r.last_checkpoint]
+        runs = self.store.runs() if self.store else []
+        kept = [r for r in runs if r.weights or r.last_checkpoint]
         if kept and not self.running:  # a reopened project (or a terminal's run): the newest
             self.try_run(kept[-1])
             return self.panel.try_panel.message.text()  # "Loading the weights of run …"
