@@ -64,9 +64,18 @@ def test_a_run_another_process_trains_shows_how_it_ended(qtbot, tmp_path):
         qtbot.waitUntil(lambda: [r.state for r in runs.records()] == ["running"], timeout=10_000)
         store.update(rec, status="completed", ended=rec.status["started"] + 1)
         qtbot.waitUntil(lambda: [r.state for r in runs.records()] == ["completed"], timeout=10_000)
+        # one killed mid-run never writes how it ended: it reads as interrupted all the same
+        again = store.create({"epochs": 1}, "p")
+        store.update(again, pid=other.pid)
+        store.release(again)
+        qtbot.waitUntil(lambda: "running" in [r.state for r in runs.records()], timeout=10_000)
     finally:
         other.kill()
         other.wait()
+    qtbot.waitUntil(
+        lambda: sorted(r.state for r in runs.records()) == ["completed", "interrupted"],
+        timeout=15_000,
+    )
 
 
 def test_try_it_on_a_reopened_project_tries_its_newest_run(qtbot, tmp_path, monkeypatch):
