@@ -38,9 +38,7 @@ def generate_text(model, data, prompt: str, length: int, temperature: float, see
     if not ids:
         ids = [int((data.val if data.val is not None else data.train).tokens[0])]
     length = max(1, min(int(length), MAX_TOKENS))
-    choose_threads(
-        "cpu", at_most=max(1, (os.cpu_count() or 2) - 1)
-    )  # one token at a time: see threads.py
+    choose_threads("cpu", at_most=max(1, (os.cpu_count() or 2) - 1))  # one token at a time: see threads.py
     model = copy.deepcopy(model).cpu().eval()
     generator = torch.Generator().manual_seed(seed)
     out = generate_tokens(model, torch.tensor([ids]), length, block, float(temperature), generator)
