@@ -9,13 +9,15 @@ import pytest
 from studio.training.settings import TrainingSettings
 
 
-def sklearn_csv(loader: str, path, target: str, cast=float):
-    """One of scikit-learn's bundled tables as a CSV file: features f0, f1, ... then `target`."""
+def sklearn_csv(loader: str, path, target: str, cast=float, named: bool = False):
+    """One of scikit-learn's bundled tables as a CSV file: features f0, f1, ... (``named``: the
+    table's own feature names) then `target`."""
     datasets = pytest.importorskip("sklearn.datasets")
     d = getattr(datasets, loader)()
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow([*(f"f{i}" for i in range(d.data.shape[1])), target])
+        names = d.feature_names if named else [f"f{i}" for i in range(d.data.shape[1])]
+        w.writerow([*names, target])
         for row, y in zip(d.data.tolist(), d.target.tolist(), strict=True):
             w.writerow([*(repr(v) for v in row), cast(y)])
     return path

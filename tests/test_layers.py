@@ -34,6 +34,7 @@ RANK = {
     "naming": 0,  # identifiers from user text: the standard library only, for every layer
     "gctune": 0,  # the garbage collector's policy for an open project: the standard library only
     "units": 0,  # memory sizes as people write them: the standard library only (the window reads them before torch)
+    "places": 0,  # the config folder and the bundled examples: the standard library only
     "pyast": -1,  # thread-safe ast.parse: the standard library only, below every layer
     "blocks": 0,
     "graph": 1,
@@ -45,7 +46,7 @@ RANK = {
     "ui": 7,
     "__main__": 8,  # the entry point (pyproject's script, python -m studio): opens cli or ui
 }
-PURE = {"studio", "trust", "naming", "units", "gctune", "pyast", "blocks", "graph"}
+PURE = {"studio", "trust", "naming", "units", "gctune", "places", "pyast", "blocks", "graph"}
 TORCH = {"torch", "torchvision", "onnx", "onnxscript"}
 QT = {"PySide6", "shiboken6", "pyqtgraph"}
 

@@ -18,7 +18,7 @@ from studio import __version__
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("studio.cli.check", "validate a project and print its blocks, shapes and sizes"),
     "export": ("studio.cli.export", "write the generated code (or other formats) of a project"),
-    "train": ("studio.cli.train", "train a project headless and write metrics and weights"),
+    "train": ("studio.cli.train", "train a project headless as one of its runs (<stem>.runs/)"),
     "import": ("studio.cli.import_model", "turn a PyTorch module into an editable project"),
     "data": ("studio.cli.data", "summarize a project's dataset: classes per split, shapes, statistics"),
     "weights": ("studio.cli.weights", "download the pretrained weights a project needs, with progress"),

@@ -75,7 +75,9 @@ def main(args: argparse.Namespace) -> int:
         raise CliError(f"{args.project}: {e}") from None
     print(result.message())
     if fmt.uses_weights and args.run is None and _trained_runs(args.project, project):
-        print(f"  this project has trained runs: --run latest exports the newest's weights ({_latest_run(args.project, project)})")
+        print(
+            f"  this project has trained runs: --run latest exports the newest's weights ({_latest_run(args.project, project)})"
+        )
     return 0
 
 
@@ -85,13 +87,23 @@ def _trained_runs(project_path: str, project) -> list:
 
     from studio.training.runs import RunStore, runs_root
 
-    root = runs_root(Path(project_path), project.name, ".")
-    return sorted((r for r in RunStore(root).runs() if (r.folder / "weights.pt").is_file()), key=lambda r: (r.status.get("started") or 0, r.id))
+    root = runs_root(Path(project_path), project.name)
+    return sorted(
+        (r for r in RunStore(root).runs() if (r.folder / "weights.pt").is_file()),
+        key=lambda r: (r.status.get("started") or 0, r.id),
+    )
 
 
 def _latest_run(project_path: str, project) -> str:
+    from pathlib import Path
+
+    from studio.training.runs import runs_root
+
     runs = _trained_runs(project_path, project)
     if not runs:
-        raise CliError(f"{project_path}: none of the project's runs (the window's, in its .runs folder) saved "
-                       "weights yet; give --run the folder studio train wrote instead")
+        raise CliError(
+            f"{project_path}: none of the project's runs (in "
+            f"{runs_root(Path(project_path), project.name)}) saved weights yet; train it "
+            "(studio train), or give --run the folder studio train --out wrote"
+        )
     return str(runs[-1].folder)

@@ -27,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
     from studio.training.runs import RunStore, runs_root
 
     project = load(args.project)
-    root = runs_root(Path(args.project), project.name, ".")
+    root = runs_root(Path(args.project), project.name)
     records = RunStore(root).runs()
     if args.sweep:
         records = [r for r in records if r.status.get("sweep") == args.sweep]

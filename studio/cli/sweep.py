@@ -84,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
 
     project = load(args.project)
     path = Path(args.project)
-    root = runs_root(path, project.name, ".")
+    root = runs_root(path, project.name)
     storage = args.storage or default_storage(root)
     study = args.study or default_study_name(project)
     try:

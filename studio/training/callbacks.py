@@ -139,6 +139,25 @@ class MetricsBuffer(BaseCallback):
         self.epochs.append(r.metrics)
 
 
+class StepLog(BaseCallback):
+    """Every step's loss and the step each epoch ended at: what a run folder keeps for the Runs
+    tab's curves (steps.npy, status.json's epoch_steps), for a run the window did not watch."""
+
+    def __init__(self):
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.epoch_steps: list[int] = []
+        self._step = 0
+
+    def on_step_end(self, r: StepReport) -> None:
+        self.steps.extend(range(r.first_step, r.step + 1))
+        self.losses.extend(r.losses)
+        self._step = r.step
+
+    def on_epoch_end(self, r: EpochReport) -> None:
+        self.epoch_steps.append(self._step)
+
+
 class CSVLogger(BaseCallback):
     """metrics.csv: a header and one row per epoch, flushed as each epoch ends."""
 

@@ -36,6 +36,8 @@ class Data:
     input_shape: tuple  # one sample, without batch
     num_classes: int | None = None
     class_names: list[str] | None = None
+    #: a table's feature columns as its file names them (CSV, Parquet), in the model's input order
+    feature_names: list[str] | None = None
     description: str = ""
     normalization: dict = field(default_factory=dict)  # {'mean': [...], 'std': [...]} for tabular data
     #: regression targets learnt standardised: {'mean': [...], 'std': [...]} (`runtime.targets`)
@@ -67,6 +69,7 @@ def load_data(settings: TrainingSettings, base_dir: str | Path | None = None) ->
         input_shape=tuple(x0.shape),
         num_classes=info.get("num_classes"),
         class_names=info.get("class_names"),
+        feature_names=info.get("feature_names"),
         description=info["description"],
         normalization=info.get("normalization", {}),
         target_scale=info.get("target_scale"),

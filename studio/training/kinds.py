@@ -626,3 +626,13 @@ def get_schedule(kind_id: Any) -> ScheduleKind:
 
 def get_dataset(kind_id: Any) -> DatasetKind:
     return _lookup(DATASETS, "dataset kind", kind_id)
+
+
+def pin_data(training: Mapping[str, Any], base_dir=None) -> dict:
+    """Training settings whose data options hold what a run keeps so that it reads its data
+    alike later (a text file's vocabulary): what the window and `studio train` store."""
+    out = dict(training)
+    data = out.get("data")
+    if isinstance(data, dict) and data.get("kind") in DATASETS:
+        out["data"] = DATASETS[data["kind"]].pinned(data, base_dir)
+    return out

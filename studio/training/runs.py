@@ -1,6 +1,6 @@
 """Run history: every training run kept in its own folder next to the project. No Qt, no torch.
 
-    <project stem>.runs/                 (unsaved projects: $STUDIO_CONFIG_DIR/runs/<name>/)
+    <project stem>.runs/                 (unsaved, examples: $STUDIO_CONFIG_DIR/runs/<name>/)
         20260314-101502-3f9a/
             settings.json               the TrainingSettings dict the run used
             model.studio.json           the project as it was trained (graph and settings)
@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from studio.naming import file_name
+from studio.places import config_dir as places_config_dir
+from studio.places import is_example
 from studio.training.run_lock import RunLock
 
 #: the run folders this process holds (the window's runs), by resolved path
@@ -44,14 +46,16 @@ def safe_name(name: str) -> str:
     return file_name(name)
 
 
-def runs_root(project_path: str | os.PathLike | None, project_name: str, config_dir: str | os.PathLike,
-              next_to_project: bool = True) -> Path:
-    """Where a project's runs live: `<stem>.runs` beside a saved project, else in the config dir."""
-    if project_path is not None and next_to_project:
+def runs_root(project_path: str | os.PathLike | None, project_name: str,
+              config_dir: str | os.PathLike | None = None) -> Path:
+    """Where a project's runs live, for the window and the command line alike: `<stem>.runs`
+    beside a saved project; an unsaved project's and a bundled example's (shared, read-only) in
+    `<config dir>/runs/<name>` (``config_dir`` None: :func:`studio.places.config_dir`)."""
+    if project_path is not None and not is_example(project_path):
         p = Path(project_path)
         stem = p.name.split(".")[0] or p.stem
         return p.with_name(stem + RUNS_SUFFIX)
-    return Path(config_dir) / "runs" / safe_name(project_name)
+    return places_config_dir(config_dir) / "runs" / safe_name(project_name)
 
 
 @dataclass
@@ -153,14 +157,15 @@ class RunStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def create(self, settings: dict, project_name: str = "", note: str = "", model_json: str | None = None) -> RunRecord:
+    def create(self, settings: dict, project_name: str = "", note: str = "",
+               model_json: str | None = None, who: str = "Studio's window") -> RunRecord:
         """A new run folder. `model_json` (the project file text) keeps the graph that trains, so the
         run's weights can be tried later even after the model was edited."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         folder = self.root / f"{stamp}-{secrets.token_hex(2)}"
         folder.mkdir(parents=True, exist_ok=False)
         rec = RunRecord(folder, dict(settings), {})
-        self.claim(rec)
+        self.claim(rec, who)
         _write_json(folder / "settings.json", rec.settings)
         if model_json is not None:
             tmp = folder / (MODEL_FILE + ".tmp")
@@ -170,13 +175,13 @@ class RunStore:
                     epochs_done=0, pid=os.getpid())
         return rec
 
-    def claim(self, rec: RunRecord) -> None:
+    def claim(self, rec: RunRecord, who: str = "Studio's window") -> None:
         """Lock ``rec``'s folder for this process until :meth:`finish` (a resumed run claims
         it again); :class:`~studio.training.run_lock.RunFolderBusy` names the holder when a
         ``studio train --out`` (or another window) writes into it now."""
         key = rec.folder.resolve()
         if key not in _HELD:
-            _HELD[key] = RunLock.acquire(rec.folder, "Studio's window")
+            _HELD[key] = RunLock.acquire(rec.folder, who)
 
     def release(self, rec: RunRecord) -> None:
         lock = _HELD.pop(rec.folder.resolve(), None)
@@ -195,6 +200,24 @@ class RunStore:
         self.update(rec, status=status, message=message, failure=failure_kind, ended=time.time(),
                     epochs_done=len(history or []), best_epoch=best_epoch, best_value=clean, monitor=monitor)
         self.release(rec)
+
+    def finish_run(self, rec: RunRecord, result, log, status: str | None = None,
+                   message: str | None = None, kept_epochs: int = 0) -> None:
+        """A run trained without the window (``studio train``, a sweep's trial) ends:
+        ``result`` (a RunResult) into status.json and ``log`` (a
+        :class:`~studio.training.callbacks.StepLog`) into its curve, after the first
+        ``kept_epochs`` epochs' steps and epoch ends already kept (a resumed run's)."""
+        failure = result.failure
+        if message is None:
+            message = failure.message if failure else result.message
+        self.finish(rec, status or result.status, message, failure.kind if failure else None,
+                    result.history, result.best_epoch, result.best_value, result.monitor)
+        ends = [*rec.epoch_steps[:kept_epochs], *log.epoch_steps]
+        self.update(rec, epoch_steps=ends[: len(result.history)])
+        if log.steps:
+            kept = rec.kept_steps(kept_epochs) if kept_epochs else np.zeros((0, 2))
+            steps = np.concatenate([kept[:, 0], log.steps])
+            self.save_steps(rec, steps, np.concatenate([kept[:, 1], log.losses]))
 
     def save_steps(self, rec: RunRecord, steps: np.ndarray, losses: np.ndarray) -> None:
         a = np.stack([np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64)], axis=1)

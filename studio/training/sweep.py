@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.graph.search import Search, SearchRange
-from studio.training.callbacks import BaseCallback, CSVLogger, EpochReport, StepReport
+from studio.training.callbacks import BaseCallback, CSVLogger, EpochReport, StepLog
 from studio.training.processes import process_alive
 from studio.training.runs import RunStore, safe_name
 
@@ -237,7 +237,7 @@ class Sweep:
                 outcome.message = str(e)
                 return math.nan  # Optuna records a failed trial and goes on
             pruning = _Pruning(trial, self.monitor)
-            steps = _Steps()
+            steps = StepLog()
             trainer = Trainer(
                 prepared.model,
                 prepared.data,
@@ -255,19 +255,7 @@ class Sweep:
             message = result.failure.message if result.failure else result.message
             if pruning.pruned:
                 message = f"Pruned after epoch {len(result.history)}: {self.monitor} worse than the median of earlier trials."
-            self.store.finish(
-                rec,
-                status,
-                message,
-                result.failure.kind if result.failure else None,
-                result.history,
-                result.best_epoch,
-                result.best_value,
-                result.monitor,
-            )
-            self.store.update(rec, epoch_steps=steps.epoch_steps[: len(result.history)])
-            if steps.steps:
-                self.store.save_steps(rec, steps.steps, steps.losses)
+            self.store.finish_run(rec, result, steps, status, message)
             outcome.message = message
             if pruning.pruned:
                 outcome.state = "pruned"
@@ -307,24 +295,6 @@ class _Pruning(BaseCallback):
         if r.epoch < r.epochs and self.trial.should_prune():
             self.pruned = True
             self.trainer.stop()
-
-
-class _Steps(BaseCallback):
-    """Every step's loss and the step each epoch ended at (what the run view plots)."""
-
-    def __init__(self):
-        self.steps: list[int] = []
-        self.losses: list[float] = []
-        self.epoch_steps: list[int] = []
-        self._step = 0
-
-    def on_step_end(self, r: StepReport) -> None:
-        self.steps.extend(range(r.first_step, r.step + 1))
-        self.losses.extend(r.losses)
-        self._step = r.step
-
-    def on_epoch_end(self, r: EpochReport) -> None:
-        self.epoch_steps.append(self._step)
 
 
 def _requeue_orphans(study, optuna) -> None:

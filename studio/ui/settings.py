@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from studio.graph.files import write_target
+from studio.places import config_dir
 
 MAX_RECENT = 10
 SETTINGS_VERSION = 1
-
-
-def config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    if explicit is not None:
-        return Path(explicit)
-    env = os.environ.get("STUDIO_CONFIG_DIR")
-    if env:
-        return Path(env)
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / "studio"
-    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "studio"
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from studio.places import EXAMPLES_DIR
+
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
 

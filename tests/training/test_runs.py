@@ -12,9 +12,17 @@ from studio.training.runs import RunStore, runs_root
 from tests.training.training_helpers import make_settings, mlp
 
 
-def test_runs_root_next_to_project_or_in_config_dir(tmp_path):
+def test_runs_root_next_to_project_or_in_config_dir(tmp_path, monkeypatch):
     assert runs_root(tmp_path / "My net.studio.json", "x", tmp_path / "cfg") == tmp_path / "My net.runs"
     assert runs_root(None, "Untitled / 2", tmp_path / "cfg") == tmp_path / "cfg" / "runs" / "Untitled_2"
+    # a bundled example is shared and read-only: its runs go to the config folder, for the window
+    # and the command line alike; with no folder given, $STUDIO_CONFIG_DIR's
+    from studio.places import EXAMPLES_DIR
+
+    example = EXAMPLES_DIR / "mlp_classifier.studio.json"
+    assert runs_root(example, "Spiral", tmp_path / "cfg") == tmp_path / "cfg" / "runs" / "Spiral"
+    monkeypatch.setenv("STUDIO_CONFIG_DIR", str(tmp_path / "env"))
+    assert runs_root(example, "Spiral") == tmp_path / "env" / "runs" / "Spiral"
 
 
 def test_a_finished_run_keeps_settings_metrics_steps_and_weights(tmp_path):

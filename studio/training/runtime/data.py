@@ -68,15 +68,18 @@ def read_csv_data(spec):
                              feature_columns=spec.get("features"), budget=budget, cache_dir=cache_folder(spec),
                              task="classification" if spec.get("classification", True) else "regression")
         data, labels = TableRows({**table, "budget": budget}), table["classes"]
+        columns = table["columns"]
         what = f", read from disk: larger than the {budget / 2**20:.3g} MB memory budget"
     else:
         table = read_table(spec["path"], delimiter=delimiter, header=header, label_column=spec.get("target", -1),
                            feature_columns=spec.get("features"), parser=reading,
                            task="classification" if spec.get("classification", True) else "regression")
         data, labels, what = TensorDataset(table.features, table.targets), table.classes, ""
+        columns = table.columns
     if spec.get("split"):  # a train/validation column: no random split (`split`)
         data.held_out = csv_split_flags(spec["path"], spec["split"], delimiter, header)
-    info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})"}
+    info = {"description": f"{name} ({len(data)} rows, {data[0][0].shape[0]} features{what})",
+            "feature_names": list(columns)}  # the features' column names, in the file's words
     if labels is not None:
         info.update(num_classes=len(labels), class_names=labels)
     return data, info

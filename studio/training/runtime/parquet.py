@@ -73,7 +73,10 @@ def read_parquet_data(spec):
     else:
         features = [j for j in range(len(names)) if j not in (t, s)]
     x = np.stack([parquet_column(table, j, names[j], file) for j in features], axis=1)
-    info = {"description": f"{file} ({table.num_rows} rows, {len(features)} features)"}
+    info = {
+        "description": f"{file} ({table.num_rows} rows, {len(features)} features)",
+        "feature_names": [names[j] for j in features],
+    }
     if spec.get("classification", True):
         labels = parquet_column(table, t, names[t], file, numeric=False).tolist()
         classes, _ = _class_order(list(dict.fromkeys(labels)))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle
 
 from studio.graph.project import Project, dumps
 from studio.graph.search_commands import SetSearch
-from studio.training.kinds import DATASETS
+from studio.training.kinds import DATASETS, pin_data
 from studio.training.run_lock import RunFolderBusy
 from studio.training.runs import RunStore, runs_root
 from studio.training.settings import TrainingSettings
@@ -28,6 +28,7 @@ from studio.ui.training.dock import TrainingPanel
 from studio.ui.training.gate import GatedDocument
 from studio.ui.training.learning_text import describe_learning
 from studio.ui.training.run_view import RunView
+from studio.ui.training.runs_watch import RunsWatcher
 from studio.ui.training.try_loader import load_run
 
 CANVAS_UPDATE_S = 0.5  # learning indicators redraw at most twice a second
@@ -62,6 +63,8 @@ class TrainingController(QObject):
                       (self.stop_action, QStyle.StandardPixmap.SP_MediaStop)):
             a.setIcon(style.standardIcon(px))
         self.panel = TrainingPanel(self.actions)
+        self.runs_watch = RunsWatcher(self)  # runs a terminal adds or ends show up
+        self.runs_watch.changed.connect(self.refresh_runs)
         p = self.panel
         p.form.edited.connect(self._settings_edited)
         p.runs.overlay_changed.connect(self._overlay)
@@ -156,8 +159,7 @@ class TrainingController(QObject):
 
     def runs_root(self) -> Path:
         project = self.doc.project
-        beside = project.path is not None and not self.w.files.is_example(project.path)
-        return runs_root(project.path, project.name, self.w.settings.folder, next_to_project=beside)
+        return runs_root(project.path, project.name, self.w.settings.folder)
 
     def prewarm(self, delay_ms: int = PREWARM_MS) -> None:
         """Soon after start-up, start the spare training process (it imports torch, ~1.5 s of one
@@ -185,8 +187,12 @@ class TrainingController(QObject):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
+        if getattr(self, "doc", None) is None:
+            return
         self.store = RunStore(self.runs_root())
-        self.panel.runs.set_runs(self.store.runs(), self.record.id if self.record else None)
+        runs = self.store.runs()
+        self.panel.runs.set_runs(runs, self.record.id if self.record else None)
+        self.runs_watch.follow(self.store.root, runs)
 
     # ------------------------------------------------------------------ settings
     def _settings_edited(self, settings: dict, key: str) -> None:
@@ -245,9 +251,8 @@ class TrainingController(QObject):
         settings_dict = copy.deepcopy(self.doc.project.training)
         if rec is not None:
             settings_dict = TrainingSettings.for_resume(rec.settings, settings_dict)
-        data, path = settings_dict.get("data"), self.doc.project.path
-        if isinstance(data, dict) and data.get("kind") in DATASETS:  # what reads it alike later (a vocabulary)
-            settings_dict["data"] = DATASETS[data["kind"]].pinned(data, Path(path).resolve().parent if path else None)
+        path = self.doc.project.path
+        settings_dict = pin_data(settings_dict, Path(path).resolve().parent if path else None)
         settings = TrainingSettings.from_dict(settings_dict)
         problems = settings.validate()
         if not problems:  # the check before Train: data that does not fit the model is an error
@@ -470,13 +475,19 @@ class TrainingController(QObject):
         return True
 
     def _try_source(self):
+        """(model, data) to try, or why there is none: a sentence for the Try it tab."""
         if self.running and not self.control.paused:
-            self.panel.try_panel.message.setText("Pause the run (F6) to try the model while it trains.")
-            return None
+            return "Pause the run (F6) to try the model while it trains."
         if self.running and self.last_model is None:
-            self.panel.try_panel.message.setText("The paused model is still loading; try again in a moment.")
-            return None
-        return self.last_model if self.last_model and self.last_model[0] is not None else None
+            return "The paused model is still loading; try again in a moment."
+        if self.last_model and self.last_model[0] is not None:
+            return self.last_model
+        runs = self.store.runs() if self.store else []
+        kept = [r for r in runs if r.weights or r.last_checkpoint]
+        if kept and not self.running:  # a reopened project (or a terminal's run): the newest
+            self.try_run(kept[-1])
+            return self.panel.try_panel.message.text()  # "Loading the weights of run …"
+        return None
 
     def _update_actions(self) -> None:
         running = self.running

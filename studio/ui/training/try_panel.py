@@ -49,8 +49,22 @@ CONFUSION_MARGIN = 32  # px beside the cells and the truth axis: the layout's ma
 CONFUSION_HEIGHT = 96  # px above and below the cells: title, prediction axis, margins
 THUMB_WIDTH = 140  # px per sample thumbnail and its caption
 SAMPLES = 400
-CLASS_COLOURS = np.array([(30, 136, 229), (244, 81, 30), (67, 160, 71), (142, 36, 170), (253, 216, 53),
-                          (0, 172, 193), (109, 76, 65), (236, 64, 122), (124, 179, 66), (84, 110, 122)])
+NO_MODEL = "Train (or pause) a run, or choose a kept run in the Runs tab, then try the model here."
+NOT_YET = "No trained model yet: train a run (or pause one), or choose a kept run in the Runs tab."
+CLASS_COLOURS = np.array(
+    [
+        (30, 136, 229),
+        (244, 81, 30),
+        (67, 160, 71),
+        (142, 36, 170),
+        (253, 216, 53),
+        (0, 172, 193),
+        (109, 76, 65),
+        (236, 64, 122),
+        (124, 179, 66),
+        (84, 110, 122),
+    ]
+)
 
 
 def evaluate(model, data, task: str, num_classes: int | None) -> dict:
@@ -64,7 +78,9 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
     ds = data.val if data.val is not None and len(data.val) else data.train
     n = min(SAMPLES, len(ds))
     xs = torch.stack([torch.as_tensor(ds[i][0]) for i in range(n)])
-    xs = xs.float() if xs.is_floating_point() or xs.dtype == torch.bool else xs  # token ids stay integers
+    xs = (
+        xs.float() if xs.is_floating_point() or xs.dtype == torch.bool else xs
+    )  # token ids stay integers
     ys = torch.stack([torch.as_tensor(ds[i][1]) for i in range(n)])
     model = copy.deepcopy(model).cpu().eval()
     scale = getattr(data, "target_scale", None)
@@ -72,8 +88,13 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
         from studio.training.runtime.targets import ScaledOutput
 
         model = ScaledOutput(model, scale["mean"], scale["std"])
-    out: dict = {"task": task, "x": xs.numpy(), "y": ys.numpy(), "input_shape": tuple(xs.shape[1:]),
-                 "class_names": list(data.class_names or [])}
+    out: dict = {
+        "task": task,
+        "x": xs.numpy(),
+        "y": ys.numpy(),
+        "input_shape": tuple(xs.shape[1:]),
+        "class_names": list(data.class_names or []),
+    }
     with torch.no_grad():
         pred = model(xs)
         out["pred"] = pred.float().numpy()
@@ -85,14 +106,27 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
             for t, p in zip(truth.tolist(), labels.tolist(), strict=True):
                 if t < k and p < k:
                     cm[t, p] += 1
-            out.update(labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean()))
+            out.update(
+                labels=labels, truth=truth, confusion=cm, accuracy=float((labels == truth).mean())
+            )
             codec = text_codec(ds)
             probs = torch.softmax(pred.float(), 1).max(1).values.numpy()
             if codec is not None and not xs.is_floating_point():  # a CSV with text: list the texts
-                out["texts"] = text_rows(xs.numpy(), codec, truth, labels, probs, out["class_names"])
-            elif xs.dim() == 2 and xs.shape[1] != 2:  # a table's rows: list them, wrong ones marked
-                out["texts"] = feature_rows(xs.numpy(), truth, labels, probs, out["class_names"])
-                out["inputs"] = "Input (the numbers the model reads)"
+                out["texts"] = text_rows(
+                    xs.numpy(), codec, truth, labels, probs, out["class_names"]
+                )
+            elif (
+                xs.dim() == 2 and xs.shape[1] != 2
+            ):  # a table's rows, in the file's units and words
+                out["columns"], out["texts"] = feature_rows(
+                    xs.numpy(),
+                    truth,
+                    labels,
+                    probs,
+                    out["class_names"],
+                    getattr(data, "feature_names", None),
+                    getattr(data, "normalization", None),
+                )
             if xs.dim() == 2 and xs.shape[1] == 2 and xs.is_floating_point():
                 lo, hi = xs.min(0).values.numpy(), xs.max(0).values.numpy()
                 pad = (hi - lo) * 0.1 + 1e-6
@@ -102,7 +136,12 @@ def evaluate(model, data, task: str, num_classes: int | None) -> dict:
                 grid = torch.from_numpy(np.stack([mx.ravel(), my.ravel()], 1)).float()
                 probs = torch.softmax(model(grid).float(), 1)
                 conf, cls = probs.max(1)
-                out["grid"] = (gx, gy, cls.numpy().reshape(GRID, GRID), conf.numpy().reshape(GRID, GRID))
+                out["grid"] = (
+                    gx,
+                    gy,
+                    cls.numpy().reshape(GRID, GRID),
+                    conf.numpy().reshape(GRID, GRID),
+                )
     return out
 
 
@@ -121,7 +160,8 @@ class InferenceJob(QThread):
 
 
 class TryPanel(QWidget):
-    """`source` is a callable returning (model, data) or None; set by the controller."""
+    """`source` is a callable returning (model, data), or None or a sentence saying why there is
+    no model to try (yet); set by the controller."""
 
     cell_chosen = Signal(object)  # a clicked confusion cell's samples (`chosen_samples.pick`)
 
@@ -131,7 +171,7 @@ class TryPanel(QWidget):
         self.job: InferenceJob | None = None
         self.button = QPushButton("Run on validation samples")
         self.button.clicked.connect(self.run)
-        self.message = QLabel("Train (or pause) a run, then try the model here.")
+        self.message = QLabel(NO_MODEL)
         self.message.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumHeight(100)
@@ -172,7 +212,9 @@ class TryPanel(QWidget):
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(0.8)
         self.temperature.setPrefix("temperature ")
-        self.temperature.setToolTip("Lower: likelier, more repetitive text; 0: always the likeliest token.")
+        self.temperature.setToolTip(
+            "Lower: likelier, more repetitive text; 0: always the likeliest token."
+        )
         self.length = wheel_only_with_focus(QSpinBox())
         self.length.setRange(1, MAX_TOKENS)
         self.length.setValue(300)
@@ -202,7 +244,7 @@ class TryPanel(QWidget):
         self.confusion_scroll.hide()
         self.button.setVisible(True)
         self.button.setEnabled(True)
-        self.message.setText("Train (or pause) a run, then try the model here.")
+        self.message.setText(NO_MODEL)
 
     def model_ready(self, data) -> None:
         """A trained (or paused) model is there: say so, and for text show the prompt at once."""
@@ -212,24 +254,36 @@ class TryPanel(QWidget):
         self.text_controls.setVisible(text)
         self.button.setVisible(not text)
         self.message.setText(
-            "Type a prompt (or leave it empty) and press Generate." if text
+            "Type a prompt (or leave it empty) and press Generate."
+            if text
             else "A trained model is ready: run it on validation samples."
         )
 
     def run(self) -> None:
         src = self.source()
-        if src is None:
-            self.message.setText("No trained model yet: train a run first (or pause one).")
+        if src is None or isinstance(src, str):  # the controller's reason, not a generic one
+            self.message.setText(src or NOT_YET)
             return
         if self.job is not None and self.job.isRunning():
             return
         model, data = src
         if text_source(data) is not None:
             self._draws += 1
-            args = (model, data, self.prompt.text(), self.length.value(), self.temperature.value(), self._draws)
+            args = (
+                model,
+                data,
+                self.prompt.text(),
+                self.length.value(),
+                self.temperature.value(),
+                self._draws,
+            )
             work, doing = generate_text, "Generating text…"
         else:
-            work, args, doing = evaluate, (model, data, data.task, data.num_classes), "Running the model…"
+            work, args, doing = (
+                evaluate,
+                (model, data, data.task, data.num_classes),
+                "Running the model…",
+            )
         self.button.setEnabled(False)
         self.generate_button.setEnabled(False)
         self.message.setText(doing)
@@ -262,20 +316,26 @@ class TryPanel(QWidget):
             self.message.setText(r["problem"])
             return
         if text:
-            self.message.setText(f"{r['tokens']} tokens generated at temperature {r['temperature']:g}.")
+            self.message.setText(
+                f"{r['tokens']} tokens generated at temperature {r['temperature']:g}."
+            )
             self.generated.setPlainText(r["prompt"] + r["text"])
             return
         if r["task"] == "classification" and "labels" in r:
-            self.message.setText(f"{len(r['labels'])} validation samples, accuracy {r['accuracy']:.1%}")
+            self.message.setText(
+                f"{len(r['labels'])} validation samples, accuracy {r['accuracy']:.1%}"
+            )
         else:
-            err = np.abs(r["pred"].reshape(len(r["y"]), -1) - r["y"].reshape(len(r["y"]), -1)).mean()
+            err = np.abs(
+                r["pred"].reshape(len(r["y"]), -1) - r["y"].reshape(len(r["y"]), -1)
+            ).mean()
             self.message.setText(f"{len(r['y'])} validation samples, mean absolute error {err:.4g}")
         self.view.setVisible("texts" not in r)
         self.texts.setVisible("texts" in r)
         if "confusion" in r:  # first: it takes its width, the samples fit in what is left
             self._draw_confusion(r["confusion"], r.get("class_names") or [])
         if "texts" in r:
-            self.texts.show_rows(r["texts"], r.get("inputs", "Text"))
+            self.texts.show_rows(r["texts"], columns=r.get("columns"))
         else:
             self._draw_samples(r)
 
@@ -284,27 +344,52 @@ class TryPanel(QWidget):
         if "grid" in r:
             p = self.view.addPlot(title="Decision regions (validation points: truth; ✕ wrong)")
             gx, gy, cls, conf = r["grid"]
-            rgb = CLASS_COLOURS[cls % len(CLASS_COLOURS)] * (0.35 + 0.3 * conf[..., None]) + 255 * (0.65 - 0.3 * conf[..., None])
+            rgb = CLASS_COLOURS[cls % len(CLASS_COLOURS)] * (0.35 + 0.3 * conf[..., None]) + 255 * (
+                0.65 - 0.3 * conf[..., None]
+            )
             img = pg.ImageItem(np.clip(rgb, 0, 255).astype(np.ubyte))
             img.setRect(pg.QtCore.QRectF(gx[0], gy[0], gx[-1] - gx[0], gy[-1] - gy[0]))
             p.addItem(img)
             truth, wrong = r["truth"], r["labels"] != r["truth"]
             brushes = [pg.mkBrush(*CLASS_COLOURS[t % len(CLASS_COLOURS)]) for t in truth]
-            p.addItem(pg.ScatterPlotItem(x[:, 0], x[:, 1], size=6, brush=brushes, pen=pg.mkPen("w", width=0.5)))
+            p.addItem(
+                pg.ScatterPlotItem(
+                    x[:, 0], x[:, 1], size=6, brush=brushes, pen=pg.mkPen("w", width=0.5)
+                )
+            )
             if wrong.any():
-                p.addItem(pg.ScatterPlotItem(x[wrong, 0], x[wrong, 1], symbol="x", size=9, pen=pg.mkPen("k", width=1.5)))
+                p.addItem(
+                    pg.ScatterPlotItem(
+                        x[wrong, 0], x[wrong, 1], symbol="x", size=9, pen=pg.mkPen("k", width=1.5)
+                    )
+                )
         elif len(shape) == 1 and shape[0] == 1 and r["task"] == "regression":
             p = self.view.addPlot(title="Prediction (line) and truth (points)")
             order = np.argsort(x[:, 0])
-            p.addItem(pg.ScatterPlotItem(x[:, 0], r["y"].reshape(len(x), -1)[:, 0], size=4, brush=pg.mkBrush(120, 120, 120)))
-            p.plot(x[order, 0], r["pred"].reshape(len(x), -1)[order, 0], pen=pg.mkPen("#1565c0", width=2))
+            p.addItem(
+                pg.ScatterPlotItem(
+                    x[:, 0],
+                    r["y"].reshape(len(x), -1)[:, 0],
+                    size=4,
+                    brush=pg.mkBrush(120, 120, 120),
+                )
+            )
+            p.plot(
+                x[order, 0],
+                r["pred"].reshape(len(x), -1)[order, 0],
+                pen=pg.mkPen("#1565c0", width=2),
+            )
         elif len(shape) in (2, 3):
             self._draw_images(r)
         else:  # regression: each prediction against its truth, on the line where they are equal
             p = self.view.addPlot(title="Prediction vs truth (first output; the line: equal)")
             truth, pred = r["y"].reshape(len(x), -1)[:, 0], r["pred"].reshape(len(x), -1)[:, 0]
             lo, hi = float(min(truth.min(), pred.min())), float(max(truth.max(), pred.max()))
-            p.plot([lo, hi], [lo, hi], pen=pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DashLine))
+            p.plot(
+                [lo, hi],
+                [lo, hi],
+                pen=pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DashLine),
+            )
             p.addItem(pg.ScatterPlotItem(truth, pred, size=4))
             p.setLabel("bottom", "truth")
             p.setLabel("left", "prediction")
@@ -315,7 +400,13 @@ class TryPanel(QWidget):
         names = r.get("class_names") or []
 
         def name(k):
-            return names[k] if isinstance(k, (int, np.integer)) and 0 <= k < len(names) else f"{k:.3g}" if isinstance(k, float) else str(k)
+            return (
+                names[k]
+                if isinstance(k, (int, np.integer)) and 0 <= k < len(names)
+                else f"{k:.3g}"
+                if isinstance(k, float)
+                else str(k)
+            )
 
         layout = self.view.addLayout()
         for i, img in enumerate(x):
@@ -327,7 +418,10 @@ class TryPanel(QWidget):
             vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True)
             vb.setMouseEnabled(False, False)
             lo, hi = float(img.min()), float(img.max())
-            item = pg.ImageItem(np.swapaxes(img, 0, 1) if img.ndim == 2 else np.swapaxes(img, 0, 1), levels=(lo, hi or 1.0))
+            item = pg.ImageItem(
+                np.swapaxes(img, 0, 1) if img.ndim == 2 else np.swapaxes(img, 0, 1),
+                levels=(lo, hi or 1.0),
+            )
             vb.addItem(item)
             text = f"✓ {name(pred)}" if pred == truth else f"✕ {name(pred)} (true: {name(truth)})"
             layout.addLabel(text, row=row + 1, col=col, size="8pt")
@@ -339,7 +433,9 @@ class TryPanel(QWidget):
         self.confusion_plot = p
         p.setMouseEnabled(False, False)
         p.hideButtons()
-        norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[..., None]  # share of each true class
+        norm = (cm / np.maximum(cm.sum(1, keepdims=True), 1)).T[
+            ..., None
+        ]  # share of each true class
         white, blue = np.array([255.0, 255.0, 255.0]), np.array([66.0, 133.0, 244.0])
         img = pg.ImageItem((white + (blue - white) * norm).astype(np.ubyte), levels=(0, 255))
         p.addItem(img)
@@ -351,8 +447,12 @@ class TryPanel(QWidget):
                 p.addItem(label)
         named = len(names) == k
         rows = [str(names[i])[:12] if named else str(i) for i in range(k)]  # rows: the class names
-        row_labels = [f"{i} {n}" if named else n for i, n in enumerate(rows)]
-        for side, text, labels in (("bottom", "prediction", [str(i) for i in range(k)]), ("left", "truth", row_labels)):
+        # "2 2" says nothing more than "2": a class named by its number shows it once
+        row_labels = [f"{i} {n}" if named and n != str(i) else n for i, n in enumerate(rows)]
+        for side, text, labels in (
+            ("bottom", "prediction", [str(i) for i in range(k)]),
+            ("left", "truth", row_labels),
+        ):
             axis = p.getAxis(side)
             axis.setTicks([[(i + 0.5, label) for i, label in enumerate(labels)]])
             axis.setLabel(text)
@@ -362,17 +462,25 @@ class TryPanel(QWidget):
         left = p.getAxis("left")
         fm = pg.QtGui.QFontMetrics(left.style["tickFont"] or left.font())
         axis = max(fm.horizontalAdvance(label) for label in row_labels) + 2 * fm.height() + 8
-        title = pg.QtGui.QFontMetrics(pg.QtGui.QFont(left.font().family(), 9)).horizontalAdvance("Confusion matrix")
-        width = math.ceil(axis + max(title + 12, k * CELL) + CONFUSION_MARGIN)  # the title sits over the cells
+        title = pg.QtGui.QFontMetrics(pg.QtGui.QFont(left.font().family(), 9)).horizontalAdvance(
+            "Confusion matrix"
+        )
+        width = math.ceil(
+            axis + max(title + 12, k * CELL) + CONFUSION_MARGIN
+        )  # the title sits over the cells
         height = math.ceil(k * CELL + CONFUSION_HEIGHT)
         self.confusion_view.setFixedSize(width, height)
         self.confusion_scroll.setMinimumWidth(min(width, 220) + 4)  # a few columns, then it scrolls
         names_tip = "".join(f"\n{i}: {n}" for i, n in enumerate(names))
-        self.confusion_scroll.setToolTip(f"Click a cell to see its samples in the Data tab{names_tip}")
+        self.confusion_scroll.setToolTip(
+            f"Click a cell to see its samples in the Data tab{names_tip}"
+        )
         self.confusion_scroll.show()
         total = self.split.width()
         side = min(width + 24, total // 2)  # the samples keep at least half
-        self.split.setSizes([0 if w.isHidden() else total - side for w in (self.view, self.texts)] + [side])
+        self.split.setSizes(
+            [0 if w.isHidden() else total - side for w in (self.view, self.texts)] + [side]
+        )
         QTimer.singleShot(0, self._fit_confusion)
 
     def cell_position(self, truth: int, predicted: int):
@@ -405,5 +513,7 @@ class TryPanel(QWidget):
         least = self.confusion_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
         size = self.confusion_view.size()
         if least.width() > size.width() or least.height() > size.height():
-            self.confusion_view.setFixedSize(max(size.width(), math.ceil(least.width())),
-                                             max(size.height(), math.ceil(least.height())))
+            self.confusion_view.setFixedSize(
+                max(size.width(), math.ceil(least.width())),
+                max(size.height(), math.ceil(least.height())),
+            )
