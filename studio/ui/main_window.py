@@ -16,7 +16,7 @@ from studio import gctune
 from studio.graph.commands import Move
 from studio.graph.layout import wrapped_layout
 from studio.graph.project import SUFFIX, Project
-from studio.ui import window_layout
+from studio.ui import gui_gc, window_layout
 from studio.ui.actions import Actions
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import CanvasView
@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
+        gui_gc.hold(self)  # garbage is collected on this thread only while the window is open
         set_theme(system_is_dark())
         apply_widget_palette(current_theme().dark)
         self.settings = Settings(config_dir)
@@ -478,6 +479,7 @@ class MainWindow(QMainWindow):
             self.doc._warmer.wait()
         wait_for_jobs()
         event.accept()
+        gui_gc.release(self)  # no worker of this window runs any more
 
 
 def _replace_widget(dock, widget) -> None:
