@@ -43,6 +43,7 @@ class FileController(QObject):
         # here, File > New kept the old document until the new project's first edit)
         self._doc: weakref.ref | None = None
         self.autosave_failed = False
+        self.last_folder: Path | None = None  # where a file dialog chose its file last
         self.writer = AutosaveWriter(self)  # the JSON and the write, off the GUI thread
         self.writer.done.connect(self._autosaved)
 
@@ -59,23 +60,33 @@ class FileController(QObject):
         )
 
     def choose_open_path(self) -> str:
-        return QFileDialog.getOpenFileName(
+        path = QFileDialog.getOpenFileName(
             self.w, "Open project", str(self._dir()), PROJECT_FILTER
         )[0]
+        return self._chosen(path)
 
     def choose_save_path(self, title: str, suggested: str, filters: str) -> str:
-        return QFileDialog.getSaveFileName(self.w, title, str(self._dir() / suggested), filters)[0]
+        path = QFileDialog.getSaveFileName(self.w, title, str(self._dir() / suggested), filters)[0]
+        return self._chosen(path)
+
+    def _chosen(self, path: str) -> str:
+        if path:
+            self.last_folder = Path(path).parent
+        return path
 
     def error(self, message: str) -> None:
         QMessageBox.warning(self.w, "Studio", message)
 
     def _dir(self) -> Path:
         """Where the file dialogs open: the project's folder; for an example or a new project, the
-        folder of the last project opened or saved (never the examples' own folder, inside the
+        folder a dialog chose last in this session (a second export went back to the home folder),
+        else that of the last project opened or saved (never the examples' own folder, inside the
         installed package), else the home folder."""
         path = self.w.doc.project.path if self.w.doc else None
         if path and not self.is_example(path):
             return path.parent
+        if self.last_folder is not None and self.last_folder.is_dir():
+            return self.last_folder
         for recent in self.w.settings.recent_files():
             if not self.is_example(recent) and Path(recent).parent.is_dir():
                 return Path(recent).parent

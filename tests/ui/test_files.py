@@ -175,3 +175,38 @@ def test_reopening_the_file_after_saving_over_it_opens_what_was_saved(
     monkeypatch.setattr(window.files, "ask_save_changes", lambda: QMessageBox.StandardButton.Save)
     assert window.files.open_path(target)
     assert by_name(window.doc.graph, "relu1") is not None and not window.isWindowModified()
+
+
+def test_a_second_export_of_a_new_project_opens_where_the_first_went(window, tmp_path, monkeypatch):
+    """Export Python… into out/, then Export > Training script…: the second dialog opened in the
+    home folder again (a new project, like this example, has no folder of its own)."""
+    from studio.ui import file_ops
+
+    starts = []
+
+    def dialog(parent, title, start, filters):
+        starts.append(start)
+        return str(tmp_path / "out" / Path(start).name), filters
+
+    (tmp_path / "out").mkdir()
+    monkeypatch.setattr(file_ops.QFileDialog, "getSaveFileName", dialog)
+    window.actions_.export_python.trigger()
+    window.interop.export_actions["script"].trigger()
+    assert [Path(s).parent for s in starts] == [Path.home(), tmp_path / "out"]
+
+
+def test_browse_for_the_data_starts_beside_a_saved_project(window, tmp_path, monkeypatch):
+    from studio.ui.training.settings_form import SettingsForm
+
+    monkeypatch.setattr(SettingsForm, "last_folder", "")  # no Browse… earlier in this session
+    monkeypatch.setattr(
+        window.files, "choose_save_path", lambda *a: str(tmp_path / "p.studio.json")
+    )
+    assert window.files.save()
+    form = window.training.panel.form
+    kind = form.editors[("data", "kind")]
+    kind.setCurrentIndex(kind.findData("csv"))
+    starts = []
+    monkeypatch.setattr(form, "choose_path", lambda param, title, start: starts.append(start) or "")
+    form.browse_buttons[("data", "path")].click()
+    assert starts == [str(tmp_path)]

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from studio.training import kinds
 from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
 from studio.ui.elided import ElidedLabel
+from studio.ui.welcome import EXAMPLES_DIR
 from studio.ui.wheel import wheel_only_with_focus
 
 #: the precisions in words, in the order of `PRECISIONS`
@@ -411,7 +412,10 @@ class SettingsForm(QWidget):
         if param is None:
             return
         editor = self.editors[f.path]
-        start = editor.text().strip() or SettingsForm.last_folder or str(Path.home())
+        folder = self.folder()  # the project's: data often lies beside it (not an example's)
+        if folder is not None and Path(folder).resolve() == EXAMPLES_DIR:
+            folder = None
+        start = editor.text().strip() or SettingsForm.last_folder or str(folder or Path.home())
         path = self.choose_path(param, f"Choose the {_lower_first(param.label)}", start)
         if path:
             SettingsForm.last_folder = str(Path(path).parent)  # the next Browse… starts there
