@@ -92,7 +92,11 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         old = event.oldSize()  # the viewport's (it is already the new size here)
-        before = self.mapToScene(QRect(0, 0, old.width(), old.height())).boundingRect() if old.isValid() else None
+        before = (
+            self.mapToScene(QRect(0, 0, old.width(), old.height())).boundingRect()
+            if old.isValid()
+            else None
+        )
         super().resizeEvent(event)
         self._keep_blocks_in_view(before)
         self.overlays.place()
@@ -104,10 +108,19 @@ class CanvasView(QGraphicsView):
         were in view and none is now, the view moves to them, keeping its left edge."""
         blocks = self.graph_scene.blocks_rect()
         now = self.mapToScene(self.viewport().rect()).boundingRect()
-        if before is None or blocks.isNull() or not before.intersects(blocks) or now.intersects(blocks):
+        if (
+            before is None
+            or blocks.isNull()
+            or not before.intersects(blocks)
+            or now.intersects(blocks)
+        ):
             return
         shown = before.intersected(blocks)  # what the user was looking at
-        y = shown.center().y() if shown.height() <= now.height() else shown.top() + now.height() / 2 - 40
+        y = (
+            shown.center().y()
+            if shown.height() <= now.height()
+            else shown.top() + now.height() / 2 - 40
+        )
         self.centerOn(now.center().x(), y)
 
     @property
@@ -140,7 +153,11 @@ class CanvasView(QGraphicsView):
             self.scale(READABLE_ZOOM, READABLE_ZOOM)
             half_width = self.viewport().width() / (2 * READABLE_ZOOM)
             half_height = self.viewport().height() / (2 * READABLE_ZOOM)
-            y = rect.center().y() if rect.height() + 80 <= 2 * half_height else rect.top() - 40 + half_height
+            y = (
+                rect.center().y()
+                if rect.height() + 80 <= 2 * half_height
+                else rect.top() - 40 + half_height
+            )
             self.centerOn(rect.left() - 40 + half_width, y)  # the start (top left) of the model
         self.overlays.schedule()
 
@@ -161,7 +178,7 @@ class CanvasView(QGraphicsView):
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y()
         if delta:
-            self.zoom_by(1.0015 ** delta)
+            self.zoom_by(1.0015**delta)
         event.accept()
 
     # -------------------------------------------------------------- hit tests
@@ -171,7 +188,9 @@ class CanvasView(QGraphicsView):
             if isinstance(item, BlockItem):
                 return item, item.port_at(item.mapFromScene(scene_pos))
         # ports stick out of the block a little: look just around the point
-        for item in self.graph_scene.items(QRectF(scene_pos - QPointF(10, 10), scene_pos + QPointF(10, 10))):
+        for item in self.graph_scene.items(
+            QRectF(scene_pos - QPointF(10, 10), scene_pos + QPointF(10, 10))
+        ):
             if isinstance(item, BlockItem):
                 port = item.port_at(item.mapFromScene(scene_pos))
                 if port:
@@ -261,7 +280,10 @@ class CanvasView(QGraphicsView):
                 delta = self.mapToScene(event.position().toPoint()) - self._drag_start
                 graph = self.editor.graph
                 positions = {
-                    bid: (graph.blocks[bid].position[0] + delta.x(), graph.blocks[bid].position[1] + delta.y())
+                    bid: (
+                        graph.blocks[bid].position[0] + delta.x(),
+                        graph.blocks[bid].position[1] + delta.y(),
+                    )
                     for bid in ids
                 }
                 self.graph_scene.end_preview(ids)
@@ -323,7 +345,10 @@ class CanvasView(QGraphicsView):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.graph_scene.selected_block_ids():
             self.open_requested.emit(None)
             return
-        if event.matches(QKeySequence.StandardKey.ZoomIn) or key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        if event.matches(QKeySequence.StandardKey.ZoomIn) or key in (
+            Qt.Key.Key_Plus,
+            Qt.Key.Key_Equal,
+        ):
             self.zoom_by(1.25)
             return
         if event.matches(QKeySequence.StandardKey.ZoomOut) or key == Qt.Key.Key_Minus:
@@ -350,7 +375,11 @@ class CanvasView(QGraphicsView):
     def cursor_scene_pos(self) -> QPointF | None:
         """Where the mouse is on the canvas; None when it is not over the canvas."""
         pos = self.viewport().mapFromGlobal(self.cursor().pos())
-        return self.mapToScene(pos) if self.viewport().rect().contains(pos) and self.underMouse() else None
+        return (
+            self.mapToScene(pos)
+            if self.viewport().rect().contains(pos) and self.underMouse()
+            else None
+        )
 
     def centre_scene_pos(self) -> QPointF:
         return self.mapToScene(self.viewport().rect().center())
@@ -394,14 +423,15 @@ class CanvasView(QGraphicsView):
         return next((i.edge_id for i in items if isinstance(i, WireItem)), None)
 
     def drop_block(self, type_id: str, scene_pos: QPointF, splice: bool = False) -> str | None:
-        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does);
-        with ``splice``, dropped onto a wire it goes in between (one undo step)."""
+        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does), in
+        the free spot nearest it when a block is there; with ``splice``, dropped onto a wire it
+        goes in between (one undo step)."""
         at = (scene_pos.x() - 90, scene_pos.y() - 30)
         edge_id = self.wire_at(scene_pos) if splice else None
         if edge_id is not None:
             bid = self.editor.add_block_on_wire(type_id, at, edge_id, snap_to_grid=self.snap)
         else:
-            bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap)
+            bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap, free_space=True)
         if bid is not None:
             self.graph_scene.select_blocks([bid])
         return bid
