@@ -1,7 +1,7 @@
 """Where new blocks land: dropped on a wire they go in between; copies and generated blocks go
 into free space, a column apart, so nothing covers another block or a wire's shape label."""
 
-from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
 from studio.graph.layout import BLOCK_BOX, COLUMN_GAP
@@ -183,3 +183,15 @@ def test_a_block_dropped_beside_another_leaves_its_port_free(window, qtbot):
     assert g.blocks[new].position[1] == y and g.blocks[new].position[0] > x  # beside it, right
     window.doc.undo_stack.undo()
     assert set(g.blocks) == before  # still one step
+
+
+def test_a_block_added_at_the_edge_of_the_view_is_scrolled_into_sight(window, qtbot):
+    """Tab's quick add near the canvas's left edge put the new block half out of the view."""
+    _shown(window, qtbot)
+    view = window.view
+    edge = view.mapToScene(view.viewport().rect().topLeft() + QPoint(5, 40))
+    before = set(window.doc.graph.blocks)
+    window.view.drop_block("dropout", edge)  # what quick add does at the cursor
+    (new,) = set(window.doc.graph.blocks) - before
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(window.scene.blocks[new].sceneBoundingRect())

@@ -434,6 +434,9 @@ class CanvasView(QGraphicsView):
             bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap, free_space=True)
         if bid is not None:
             self.graph_scene.select_blocks([bid])
+            item = self.graph_scene.blocks.get(bid)
+            if item is not None:  # a quick add at the edge, or moved to free space: show it whole
+                self.ensureVisible(item, 16, 16)
         return bid
 
 
