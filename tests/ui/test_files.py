@@ -210,3 +210,20 @@ def test_browse_for_the_data_starts_beside_a_saved_project(window, tmp_path, mon
     monkeypatch.setattr(form, "choose_path", lambda param, title, start: starts.append(start) or "")
     form.browse_buttons[("data", "path")].click()
     assert starts == [str(tmp_path)]
+
+
+def test_starting_on_a_broken_file_says_why_once(
+    qtbot, config_dir, tmp_path, monkeypatch, no_dialogs
+):
+    """`studio half.studio.json` showed the reason, then a second box: 'Could not open …'."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui import app
+
+    broken = tmp_path / "half.studio.json"
+    broken.write_text('{"name": "half')
+    monkeypatch.setenv("STUDIO_STARTUP_PROBE", "1")  # no recovery offer after the start
+    monkeypatch.setattr(app, "platform_problem", lambda: None)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # start, do not wait for the user
+    assert app.run_gui(str(broken)) == 0
+    assert len(no_dialogs) == 1 and "not valid JSON (Unterminated string" in no_dialogs[0]
