@@ -46,7 +46,9 @@ STARTUP_PROBE_ENV = "STUDIO_STARTUP_PROBE"
 class MainWindow(QMainWindow):
     compiler_ready = Signal()
 
-    def __init__(self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         super().__init__()
         set_theme(system_is_dark())
         apply_widget_palette(current_theme().dark)
@@ -64,7 +66,9 @@ class MainWindow(QMainWindow):
 
         placeholder = Document(Project(), self)
         self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
-        self.modules = ModuleNavigator(self)  # opened module definitions, breadcrumb above the canvas
+        self.modules = ModuleNavigator(
+            self
+        )  # opened module definitions, breadcrumb above the canvas
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
@@ -74,7 +78,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(centre)
         self.palette_widget = Palette()
         self.welcome = WelcomeView(self.settings.recent_files())
-        self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.blocks_dock = self._dock(
+            "Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.start_dock = self._dock("Start", self.welcome, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -83,13 +89,19 @@ class MainWindow(QMainWindow):
         self.code_dock.visibilityChanged.connect(self._code_to_front)
         self.training = TrainingController(self)
         self.training.state_changed.connect(self._update_totals)
-        self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_dock = self._dock(
+            "Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         self.training.train_action.triggered.connect(self.show_training)
         self.cost = CostController(self)  # memory and time per block: status bar, overlay, panel
         self.cost_dock = self._dock("Cost", self.cost.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.cost.changed.connect(lambda: self.inspector is not None and self.inspector.counts.show_cost())
+        self.cost.changed.connect(
+            lambda: self.inspector is not None and self.inspector.counts.show_cost()
+        )
         # beside the batch size in the training settings: the same estimate's peak and largest batch
-        self.cost.changed.connect(lambda: self.training.panel.form.set_batch_hint(*self.cost.batch_hint()))
+        self.cost.changed.connect(
+            lambda: self.training.panel.form.set_batch_hint(*self.cost.batch_hint())
+        )
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
@@ -105,9 +117,19 @@ class MainWindow(QMainWindow):
         from studio.ui.training.sweeps import SweepController
 
         self.sweeps = SweepController(self)  # Train > Sweep…, Stop Sweep, Apply Best Trial
-        for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
-                     self.training_dock, self.cost_dock):
+        for dock in (
+            self.blocks_dock,
+            self.start_dock,
+            self.inspector_dock,
+            self.code_dock,
+            self.problems_dock,
+            self.training_dock,
+            self.cost_dock,
+        ):
             self.view_menu.addAction(dock.toggleViewAction())
+            # shown from View, a dock comes to the front of its tabs (View > Cost beside the
+            # Training panel only added a "Cost" tab behind it)
+            dock.toggleViewAction().triggered.connect(lambda on, d=dock: on and d.raise_())
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.cost.overlay_action)
         self.view_menu.addAction(self.cost.profile_action)
@@ -128,7 +150,9 @@ class MainWindow(QMainWindow):
         self.totals_label = QLabel()
         self.statusBar().addPermanentWidget(self.totals_label)
         self.statusBar().addPermanentWidget(self.cost.status)
-        self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
+        self.palette_widget.activated.connect(
+            lambda t: self.view.drop_block(t, self.view.centre_scene_pos())
+        )
         self.welcome.open_requested.connect(lambda p: self._from_start(self.files.open_path, p))
         self.welcome.new_requested.connect(lambda: self._from_start(self.files.new))
         self.view.hint.connect(self.show_hint)
@@ -188,7 +212,11 @@ class MainWindow(QMainWindow):
         self._update_empty_hint()
         if old is not None:
             old.deleteLater()
-        if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
+        if (
+            "studio.compiler" in sys.modules
+            and self._loader is None
+            or (self._loader and self._loader.isFinished())
+        ):
             self.doc.attach_compiler()
         QTimer.singleShot(0, self._show_whole_model)
         # a large project's objects out of the collector's full passes (studio/gctune.py), once
@@ -228,7 +256,9 @@ class MainWindow(QMainWindow):
 
     def _size_training_dock(self) -> None:
         if not self.training_dock.isFloating():
-            self.resizeDocks([self.training_dock], [max(300, int(self.height() * 0.48))], Qt.Orientation.Vertical)
+            self.resizeDocks(
+                [self.training_dock], [max(300, int(self.height() * 0.48))], Qt.Orientation.Vertical
+            )
 
     def reset_layout(self) -> None:
         """View > Reset layout: docks and window size as on a first start."""
@@ -304,11 +334,15 @@ class MainWindow(QMainWindow):
             return
         self._fit_pending = False
         doc, view = self.doc, self.view
-        if doc.undo_stack.count() == 0 and (doc.project.path is None or self.files.is_example(doc.project.path)):
+        if doc.undo_stack.count() == 0 and (
+            doc.project.path is None or self.files.is_example(doc.project.path)
+        ):
             width, height = view.readable_scene_size()
             if not view.fits_readable(self.scene.blocks_rect()):
                 positions = wrapped_layout(doc.graph, width, height)
-                moved = {b: p for b, p in (positions or {}).items() if doc.graph.blocks[b].position != p}
+                moved = {
+                    b: p for b, p in (positions or {}).items() if doc.graph.blocks[b].position != p
+                }
                 if moved and self.editor.macro("Arrange to fit the window", [Move(moved)]):
                     doc.undo_stack.setClean()  # nothing of the user's to save
         view.fit_all(readable=True)
@@ -338,7 +372,9 @@ class MainWindow(QMainWindow):
             return
         t = analysis.totals()
         errors = max(len(analysis.errors), self.problems.error_count())  # the data check counts too
-        problems = f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
+        problems = (
+            f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
+        )
         training = getattr(self, "training", None)
         if training is not None and training.running:
             problems = "  ·  paused" if training.control.paused else "  ·  training…"
