@@ -117,6 +117,14 @@ class Editor:
         self.doc.push(Connect(src, src_port, dst, dst_port))
         return None
 
+    def input_for_drop(self, dst: str) -> str | None:
+        """The input a wire released on a block's body goes to (not on a port: the wire was
+        dropped and nothing happened): the block's first free input, else its first input (whose
+        refusal then says why); None for a block without inputs."""
+        ports = [p.name for p in self.graph.blocks[dst].input_ports()]
+        free = [p for p in ports if self.graph.edge_into(dst, p) is None]
+        return (free or ports or [None])[0]
+
     def move_blocks(
         self, positions: dict[str, tuple[float, float]], snap_to_grid: bool = True
     ) -> None:

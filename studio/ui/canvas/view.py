@@ -308,9 +308,9 @@ class CanvasView(QGraphicsView):
         dx = max(abs(scene_pos.x() - a.x()) * 0.5, 40.0)
         path.cubicTo(a + QPointF(dx, 0), scene_pos - QPointF(dx, 0), scene_pos)
         self._pending.setPath(path)
-        block, target = self._item_at(view_pos)
-        if block is not None and target is not None and not target[0]:
-            reason = self.editor.graph.can_connect(src, port, block.block_id, target[1])
+        block, dst_port = self._wire_target(view_pos)
+        if block is not None and dst_port is not None:
+            reason = self.editor.graph.can_connect(src, port, block.block_id, dst_port)
             self.hint.emit(f"Cannot connect: {reason}" if reason else "Release to connect")
             self.setToolTip(reason or "")
         else:
@@ -319,18 +319,30 @@ class CanvasView(QGraphicsView):
 
     def _finish_wire(self, view_pos) -> None:
         src, port = self._wire_from
+        block, dst_port = self._wire_target(view_pos)
         self._wire_from = None
         if self._pending is not None:
             self.graph_scene.removeItem(self._pending)
             self._pending = None
         self.setToolTip("")
         self.hint.emit("")  # the wire is made (or not): the drag's hint is over
-        block, target = self._item_at(view_pos)
-        if block is None or target is None or target[0]:
+        if block is None or dst_port is None:
             return
-        reason = self.editor.connect(src, port, block.block_id, target[1])
+        reason = self.editor.connect(src, port, block.block_id, dst_port)
         if reason:
             self.hint.emit(f"Cannot connect: {reason}")
+
+    def _wire_target(self, view_pos) -> tuple[BlockItem | None, str | None]:
+        """The block and input a wire dragged to `view_pos` would go into: the input port under
+        it, or, over a block's body, the input `Editor.input_for_drop` picks."""
+        block, target = self._item_at(view_pos)
+        if block is None or (target is not None and target[0]):
+            return None, None
+        if target is not None:
+            return block, target[1]
+        if self._wire_from is not None and block.block_id == self._wire_from[0]:
+            return None, None  # still over the block it starts from
+        return block, self.editor.input_for_drop(block.block_id)
 
     # --------------------------------------------------------------- keyboard
     def keyPressEvent(self, event) -> None:
