@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QUndoGroup
+from PySide6.QtGui import QAction, QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from studio import gctune
@@ -106,11 +106,13 @@ class MainWindow(QMainWindow):
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
         toolbar = self.actions_.build_toolbar(self)
-        panel = self.training_dock.toggleViewAction()
-        panel.setText("Training panel")
+        # the toolbar's and View menu's Training panel: opens it (as tall as Train opens it; it
+        # came back at its minimum), brings it in front of the Cost tab, or closes it
+        panel = self.training_panel_action = QAction("Training panel", self)
+        panel.setCheckable(True)
         panel.setStatusTip("Show or hide the training settings, plots and runs")
-        # opened from the toolbar, as tall as Train opens it (it came back at its minimum)
-        panel.triggered.connect(lambda shown: shown and self._size_training_dock())
+        self.training_dock.toggleViewAction().toggled.connect(panel.setChecked)
+        panel.triggered.connect(lambda _checked: self._training_panel_clicked())
         toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
@@ -126,10 +128,13 @@ class MainWindow(QMainWindow):
             self.training_dock,
             self.cost_dock,
         ):
-            self.view_menu.addAction(dock.toggleViewAction())
+            toggle = dock.toggleViewAction()
+            self.view_menu.addAction(
+                self.training_panel_action if dock is self.training_dock else toggle
+            )
             # shown from View, a dock comes to the front of its tabs (View > Cost beside the
             # Training panel only added a "Cost" tab behind it)
-            dock.toggleViewAction().triggered.connect(lambda on, d=dock: on and d.raise_())
+            toggle.triggered.connect(lambda on, d=dock: on and d.raise_())
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.cost.overlay_action)
         self.view_menu.addAction(self.cost.profile_action)
@@ -253,6 +258,17 @@ class MainWindow(QMainWindow):
         self.training_dock.raise_()
         if opening:
             self._size_training_dock()
+
+    def _training_panel_clicked(self) -> None:
+        """Open, bring forward or close the Training dock. Open behind the Cost tab, the button
+        closed it (a dock's own toggle only shows or hides)."""
+        dock = self.training_dock
+        behind = not dock.isHidden() and not dock.isFloating() and dock.visibleRegion().isEmpty()
+        if dock.isHidden() or behind:
+            self.show_training()
+        else:
+            dock.hide()
+        self.training_panel_action.setChecked(not dock.isHidden())
 
     def _size_training_dock(self) -> None:
         if not self.training_dock.isFloating():
