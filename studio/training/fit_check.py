@@ -186,7 +186,40 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
     else:  # one output per label (class labels one-hot) or per target value
         width = _label_width(sig) if target.float_targets else sig.target_width or 1
         out += _width_problems(graph, analysis, outputs[0], shape, width, loss, target.unit)
-    return out
+    return out + _applied_twice(graph, outputs[0], loss)
+
+
+def _applied_twice(graph: Graph, output: Block, loss) -> list[FitProblem]:
+    """A Softmax just before the Output with cross-entropy (or a Sigmoid with BCE with logits):
+    the loss applies it again, a classic first model's mistake that trained without a word.
+    A warning: the model trains, slowly and to a wrong loss; the fix takes the block out."""
+    from studio.graph.commands import Connect, RemoveBlocks
+    from studio.graph.validation import WARNING
+
+    ports = output.input_ports()
+    edge = graph.edge_into(output.id, ports[0].name) if loss.applies and ports else None
+    block = graph.blocks.get(edge.src) if edge is not None else None
+    if block is None or not block.spec.squashes or block.spec.squashes != loss.applies:
+        return []
+    ins = block.input_ports()
+    into = graph.edge_into(block.id, ins[0].name) if ins else None
+
+    def remove(g: Graph, b=block.id, o=output.id, port=edge.dst_port, into=into) -> Command:
+        steps = [RemoveBlocks([b], [])]
+        if into is not None:
+            steps.append(Connect(into.src, into.src_port, o, port))
+        return Macro(f"Remove {block.name}", steps)
+
+    return [
+        FitProblem(
+            f"A {block.spec.label} just before the Output, but {loss.label} applies "
+            f"{loss.applies} itself: applied twice, the model learns slowly, from a wrong loss. "
+            "Remove it: the model then returns the raw scores (logits) the loss expects.",
+            block_id=block.id,
+            severity=WARNING,
+            fix=Fix(f"Remove {block.name}", remove),
+        )
+    ]
 
 
 MANY_NUMERIC_CLASSES = (

@@ -198,3 +198,24 @@ def test_an_image_folder_of_another_size_also_says_how_to_read_it_to_fit(
         lambda: not any("3×8×8" in t for t in w.problems.problem_texts()), timeout=120_000
     )
     assert not any("image:" in t for t in w.problems.problem_texts())
+
+
+def test_a_softmax_before_the_output_with_cross_entropy_is_a_warning_fixed_in_one_click(
+    shown, qtbot
+):
+    """A Softmax as the last layer, trained with cross-entropy (which applies softmax itself),
+    trained without a word: the classic first model's mistake."""
+    w = shown
+    g = w.doc.graph
+    logits, classifier = by_name(g, "logits"), by_name(g, "classifier")
+    edge = g.edge_into(logits.id, "in")
+    softmax = w.editor.add_block_on_wire("softmax", (classifier.position[0] + 290, 0), edge.id)
+    text = wait_rows(qtbot, w, "just before the Output")
+    assert text.startswith(f"{g.blocks[softmax].name}: A Softmax just before the Output, but ")
+    assert "Cross-entropy applies softmax itself" in text
+    assert "No problems" not in w.problems.item(0).text() and w.training.train_action.isEnabled()
+    click_fix(qtbot, w, "just before the Output")
+    assert softmax not in g.blocks and g.edge_into(logits.id, "in").src == classifier.id
+    qtbot.waitUntil(lambda: "No problems" in w.problems.item(0).text(), timeout=120_000)
+    w.doc.undo_stack.undo()  # one step: the Softmax and its wires are back
+    assert softmax in g.blocks and g.edge_into(logits.id, "in").src == softmax
