@@ -316,3 +316,17 @@ def test_a_wire_dropped_on_a_blocks_body_goes_into_its_free_input(window, qtbot)
     assert "already has a wire" in window.statusBar().currentMessage()
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=body)
     assert g.edge_into(other.id, "in").src != bid
+
+
+def test_searching_linear_lists_linear_layers_not_every_activation(window):
+    """'linear' listed Linear and then all 24 activations (their keyword: 'nonlinearity')."""
+    palette = window.palette_widget
+    palette.search.setText("linear")
+    shown = palette.visible_types()
+    assert shown[0] == "linear" and not any(
+        palette.spec(t).category == "Activations" for t in shown
+    )
+    palette.search.setText("norm")  # inside a name still finds it
+    assert {"batchnorm2d", "layernorm"} <= set(palette.visible_types())
+    palette.search.setText("activ")  # the start of a keyword too
+    assert "relu" in palette.visible_types()
