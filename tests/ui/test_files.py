@@ -212,18 +212,13 @@ def test_browse_for_the_data_starts_beside_a_saved_project(window, tmp_path, mon
     assert starts == [str(tmp_path)]
 
 
-def test_starting_on_a_broken_file_says_why_once(
-    qtbot, config_dir, tmp_path, monkeypatch, no_dialogs
-):
-    """`studio half.studio.json` showed the reason, then a second box: 'Could not open …'."""
-    from PySide6.QtWidgets import QApplication
-
+def test_starting_on_a_broken_file_says_why_once(window, tmp_path, no_dialogs):
+    """`studio half.studio.json` showed the reason, then a second box: 'Could not open …'
+    (run_gui's start, `open_initial`; run_gui itself, run here, left later tests' data reads
+    hanging)."""
     from studio.ui import app
 
     broken = tmp_path / "half.studio.json"
     broken.write_text('{"name": "half')
-    monkeypatch.setenv("STUDIO_STARTUP_PROBE", "1")  # no recovery offer after the start
-    monkeypatch.setattr(app, "platform_problem", lambda: None)
-    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # start, do not wait for the user
-    assert app.run_gui(str(broken)) == 0
+    assert not app.open_initial(window, str(broken))
     assert len(no_dialogs) == 1 and "not valid JSON (Unterminated string" in no_dialogs[0]
