@@ -283,6 +283,9 @@ class BlockType:
     #: base of new block names ("linear" -> linear, linear1, ...)
     name_base: str = ""
     keywords: tuple[str, ...] = ()
+    #: what the block turns its input into ("softmax": probabilities, "sigmoid"); a loss that
+    #: applies the same itself (`LossKind.applies`) must not get it twice
+    squashes: str = ""
     version: int = 1
     #: older ids this type had; files that use them still load
     aliases: tuple[str, ...] = ()

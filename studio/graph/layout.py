@@ -6,6 +6,8 @@ Linear in the number of blocks and edges per sweep, so thousands of blocks lay o
 
 from __future__ import annotations
 
+import functools
+
 from studio.graph.model import Graph
 
 COLUMN_GAP = 290.0  # block width (184) + room for the shape label on the wire
@@ -59,9 +61,11 @@ def _place(
     """Columns left to right; with ``per_row``, wrapped like text into bands of that many."""
     per_row = per_row or max(len(columns), 1)
     positions: dict[str, tuple[float, float]] = {}
-    top = -(max((len(c) for c in columns[:per_row]), default=1) - 1) * row_gap / 2  # first band centred on 0
+    top = (
+        -(max((len(c) for c in columns[:per_row]), default=1) - 1) * row_gap / 2
+    )  # first band centred on 0
     for start in range(0, len(columns), per_row):
-        band = columns[start:start + per_row]
+        band = columns[start : start + per_row]
         tallest = max(len(col) for col in band)
         centre = top + (tallest - 1) * row_gap / 2
         for c, col in enumerate(band):
@@ -81,7 +85,11 @@ FIRST_VIEW = (900.0, 560.0)
 
 
 def wrapped_layout(
-    graph: Graph, width: float, height: float, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP,
+    graph: Graph,
+    width: float,
+    height: float,
+    column_gap: float = COLUMN_GAP,
+    row_gap: float = ROW_GAP,
 ) -> dict[str, tuple[float, float]] | None:
     """The layered layout wrapped into bands to fit ``width`` x ``height`` (scene units at a
     readable zoom): a long chain reads like lines of text instead of shrinking below
@@ -95,7 +103,9 @@ def wrapped_layout(
     best, best_scale = len(columns), 0.0
     for per_row in range(len(columns), 0, -1):
         bands = -(-len(columns) // per_row)
-        tallest = [max(len(c) for c in columns[i:i + per_row]) for i in range(0, len(columns), per_row)]
+        tallest = [
+            max(len(c) for c in columns[i : i + per_row]) for i in range(0, len(columns), per_row)
+        ]
         total_h = sum(tallest) * row_gap + (bands - 1) * WRAP_GAP - (row_gap - h)
         total_w = (per_row - 1) * column_gap + w
         scale = min(width / total_w, height / total_h)
@@ -120,7 +130,9 @@ def _occupied(graph: Graph, exclude: set[str] = frozenset()) -> list[tuple[float
 def _clear(points: list[tuple[float, float]], taken: list[tuple[float, float]]) -> bool:
     w, h = BLOCK_BOX
     return not any(
-        abs(px - tx) < w + MARGIN and abs(py - ty) < h + MARGIN for px, py in points for tx, ty in taken
+        abs(px - tx) < w + MARGIN and abs(py - ty) < h + MARGIN
+        for px, py in points
+        for tx, ty in taken
     )
 
 
@@ -137,8 +149,44 @@ def free_offset(
     return 0.0, tries * ROW_GAP
 
 
+def free_near(
+    graph: Graph, point: tuple[float, float], step: float = 20.0, reach: int = 20
+) -> tuple[float, float]:
+    """The free position nearest ``point`` for one new block (a palette drop or double-click):
+    ``point`` itself when it covers no block, else the closest point ``step`` apart on a lattice
+    through it, within ``reach`` steps. Three double-clicks on a palette entry stacked three
+    blocks on one spot, and a drop beside a block hid its port under the new block's."""
+    x, y = point
+    w, h = BLOCK_BOX
+    near = [
+        (tx, ty)
+        for tx, ty in _occupied(graph)
+        if abs(tx - x) < reach * step + w + MARGIN and abs(ty - y) < reach * step + h + MARGIN
+    ]
+    if _clear([point], near):
+        return point
+    for dx, dy in _ring_offsets(reach):
+        candidate = (x + dx * step, y + dy * step)
+        if _clear([candidate], near):
+            return candidate
+    return point
+
+
+@functools.lru_cache(maxsize=4)
+def _ring_offsets(reach: int) -> list[tuple[int, int]]:
+    """Lattice offsets within ``reach``, nearest first; to the right before the left and below
+    before above at equal distance (a model reads left to right, top to bottom)."""
+    offsets = [
+        (dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1) if dx or dy
+    ]
+    return sorted(offsets, key=lambda o: (o[0] ** 2 + o[1] ** 2, -o[0], -o[1]))
+
+
 def free_row(
-    graph: Graph, start: tuple[float, float], count: int, column_gap: float = COLUMN_GAP,
+    graph: Graph,
+    start: tuple[float, float],
+    count: int,
+    column_gap: float = COLUMN_GAP,
     row_gap: float = ROW_GAP,
 ) -> list[tuple[float, float]]:
     """Positions for ``count`` new blocks in a row right of ``start`` (one column gap apart, so

@@ -38,6 +38,7 @@ MAX_NAME = 200
 #: MIGRATIONS[n] turns a version-n document into a version-(n+1) document.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
+
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 2 adds module definitions (``graph.modules``); a version-1 file has none."""
     graph = data.get("graph")
@@ -102,7 +103,9 @@ class Project:
         if not isinstance(name, str):
             raise FormatError("'name' must be text")
         if len(name) > MAX_NAME:
-            raise FormatError(f"the project name is too long ({len(name):,} characters; at most {MAX_NAME})")
+            raise FormatError(
+                f"the project name is too long ({len(name):,} characters; at most {MAX_NAME})"
+            )
         training = data.get("training", {})
         if not isinstance(training, dict):
             raise FormatError("'training' must be an object")
@@ -117,10 +120,17 @@ class Project:
 def _module_uses(data: dict):
     """The module-use block dicts of a project dict, at the top and in every definition."""
     graph = data.get("graph") or {}
-    graphs = [graph, *[(m.get("graph") or {}) for m in graph.get("modules", []) if isinstance(m, dict)]]
+    graphs = [
+        graph,
+        *[(m.get("graph") or {}) for m in graph.get("modules", []) if isinstance(m, dict)],
+    ]
     for g in graphs:
         for b in g.get("blocks", []):
-            if isinstance(b, dict) and str(b.get("type", "")).startswith("module:") and isinstance(b.get("params"), dict):
+            if (
+                isinstance(b, dict)
+                and str(b.get("type", "")).startswith("module:")
+                and isinstance(b.get("params"), dict)
+            ):
                 yield b
 
 
@@ -145,7 +155,12 @@ def _weights_absolute(graph: Graph, folder: Path) -> None:
     for g in graphs:
         for b in g.blocks.values():
             w = b.params.get("weights") if b.type.startswith(MODULE_PREFIX) else None
-            if isinstance(w, str) and w.strip() and "\0" not in w and not os.path.isabs(os.path.expanduser(w)):
+            if (
+                isinstance(w, str)
+                and w.strip()
+                and "\0" not in w
+                and not os.path.isabs(os.path.expanduser(w))
+            ):
                 b.params["weights"] = str(folder / w)
 
 
@@ -168,9 +183,13 @@ def dumps_data(data: dict[str, Any], compact: bool = False) -> str:
     try:
         text = encode(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
     except ValueError as e:
-        raise ProjectError(f"cannot save: {e} (NaN or infinity is not valid in a project file)") from None
+        raise ProjectError(
+            f"cannot save: {e} (NaN or infinity is not valid in a project file)"
+        ) from None
     except RecursionError:
-        raise ProjectError("cannot save: the training or metadata settings are nested too deeply") from None
+        raise ProjectError(
+            "cannot save: the training or metadata settings are nested too deeply"
+        ) from None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -188,7 +207,10 @@ def _dumps_in_pieces(obj: Any, depth: int = 3, **options: Any) -> str:
     holds the GIL throughout (8-12 ms for 2,000 blocks under load): the autosave's thread
     writing it stalled the window that long; between pieces the GUI thread gets its turn."""
     if depth > 0 and isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
-        items = (f"{json.dumps(k, **options)}: {_dumps_in_pieces(v, depth - 1, **options)}" for k, v in obj.items())
+        items = (
+            f"{json.dumps(k, **options)}: {_dumps_in_pieces(v, depth - 1, **options)}"
+            for k, v in obj.items()
+        )
         return "{" + ", ".join(items) + "}"
     if isinstance(obj, list) and len(obj) > PIECE:
         parts = (json.dumps(obj[i : i + PIECE], **options)[1:-1] for i in range(0, len(obj), PIECE))
@@ -217,7 +239,10 @@ def loads(text: str | bytes, source: str = "project") -> Project:
     except UnicodeDecodeError:
         raise ProjectError(f"{source}: not a text file (is it really a Studio project?)") from None
     except json.JSONDecodeError as e:
-        raise ProjectError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+        msg = e.msg.removesuffix(" at")  # "Unterminated string starting at" read "at at line 37"
+        raise ProjectError(
+            f"{source}: not valid JSON ({msg} at line {e.lineno}, column {e.colno})"
+        ) from None
     except _NotFinite as e:
         raise ProjectError(
             f"{source}: the file holds the number {shorten(e)}, which a project cannot store "
@@ -226,7 +251,9 @@ def loads(text: str | bytes, source: str = "project") -> Project:
     except RecursionError:
         raise ProjectError(f"{source}: the JSON is nested too deeply") from None
     except ValueError:  # Python refuses to read integers of more than 4,300 digits
-        raise ProjectError(f"{source}: the file holds a number with thousands of digits; no setting is that large") from None
+        raise ProjectError(
+            f"{source}: the file holds a number with thousands of digits; no setting is that large"
+        ) from None
     try:
         return Project.from_dict(data)
     except FormatError as e:
@@ -235,7 +262,9 @@ def loads(text: str | bytes, source: str = "project") -> Project:
         raise ProjectError(f"{source}: the JSON is nested too deeply") from None
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
         # a shape of data our checks did not foresee: still one clean line, never a traceback
-        raise ProjectError(f"{source}: inconsistent project data ({type(e).__name__}: {shorten(e)})") from None
+        raise ProjectError(
+            f"{source}: inconsistent project data ({type(e).__name__}: {shorten(e)})"
+        ) from None
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
@@ -313,7 +342,9 @@ def write_atomic(target: Path, text: str) -> None:
         os.replace(tmp, target)
         tmp = None
     except OSError as e:
-        raise ProjectError(f"{target}: cannot save ({_reason(e)}); the file on disk was not changed") from None
+        raise ProjectError(
+            f"{target}: cannot save ({_reason(e)}); the file on disk was not changed"
+        ) from None
     finally:
         if tmp is not None:
             try:

@@ -75,7 +75,9 @@ def describe_signature(sig) -> str:
 # ------------------------------------------------------------------------------ checks
 
 
-def check_training(graph: Graph, analysis, training: dict | None, base_dir=None, signature=None) -> list[FitProblem]:
+def check_training(
+    graph: Graph, analysis, training: dict | None, base_dir=None, signature=None
+) -> list[FitProblem]:
     """Every problem of the training settings and of the data against the model.
 
     ``signature``: a DataSignature or an error text read before (the window reads it in the
@@ -138,7 +140,10 @@ def settings_problems(training: dict | None) -> list[FitProblem]:
     """The settings' own problems (a learning rate of 0, an unknown loss), one row each."""
     from studio.training.settings import TrainingSettings
 
-    return [FitProblem(f"Training settings: {p}") for p in TrainingSettings.from_dict(training).validate()]
+    return [
+        FitProblem(f"Training settings: {p}")
+        for p in TrainingSettings.from_dict(training).validate()
+    ]
 
 
 def data_spec(training: dict | None) -> Any:
@@ -168,19 +173,58 @@ def check_fit(graph: Graph, analysis, sig, loss) -> list[FitProblem]:
     if target.windows or sig.held.windows:
         out += _token_problems(graph, analysis, outputs[0], shape, sig, loss)
     elif target.class_indices and sig.numeric and (sig.num_classes or 0) > MANY_NUMERIC_CLASSES:
-        out.append(FitProblem(
-            f"The targets are {sig.num_classes} different numbers, which looks like a regression target, "
-            f"but {loss.label} treats each number as a class. Choose a regression loss such as mean squared "
-            "error (the model then needs one output).", block_id=outputs[0].id))
+        out.append(
+            FitProblem(
+                f"The targets are {sig.num_classes} different numbers, which looks like a regression target, "
+                f"but {loss.label} treats each number as a class. Choose a regression loss such as mean squared "
+                "error (the model then needs one output).",
+                block_id=outputs[0].id,
+            )
+        )
     elif target.class_indices:
         out += _class_problems(graph, analysis, outputs[0], shape, sig, loss)
     else:  # one output per label (class labels one-hot) or per target value
         width = _label_width(sig) if target.float_targets else sig.target_width or 1
         out += _width_problems(graph, analysis, outputs[0], shape, width, loss, target.unit)
-    return out
+    return out + _applied_twice(graph, outputs[0], loss)
 
 
-MANY_NUMERIC_CLASSES = 20  # more distinct whole-number targets than this: likely a regression target
+def _applied_twice(graph: Graph, output: Block, loss) -> list[FitProblem]:
+    """A Softmax just before the Output with cross-entropy (or a Sigmoid with BCE with logits):
+    the loss applies it again, a classic first model's mistake that trained without a word.
+    A warning: the model trains, slowly and to a wrong loss; the fix takes the block out."""
+    from studio.graph.commands import Connect, RemoveBlocks
+    from studio.graph.validation import WARNING
+
+    ports = output.input_ports()
+    edge = graph.edge_into(output.id, ports[0].name) if loss.applies and ports else None
+    block = graph.blocks.get(edge.src) if edge is not None else None
+    if block is None or not block.spec.squashes or block.spec.squashes != loss.applies:
+        return []
+    ins = block.input_ports()
+    into = graph.edge_into(block.id, ins[0].name) if ins else None
+
+    def remove(g: Graph, b=block.id, o=output.id, port=edge.dst_port, into=into) -> Command:
+        steps = [RemoveBlocks([b], [])]
+        if into is not None:
+            steps.append(Connect(into.src, into.src_port, o, port))
+        return Macro(f"Remove {block.name}", steps)
+
+    return [
+        FitProblem(
+            f"A {block.spec.label} just before the Output, but {loss.label} applies "
+            f"{loss.applies} itself: applied twice, the model learns slowly, from a wrong loss. "
+            "Remove it: the model then returns the raw scores (logits) the loss expects.",
+            block_id=block.id,
+            severity=WARNING,
+            fix=Fix(f"Remove {block.name}", remove),
+        )
+    ]
+
+
+MANY_NUMERIC_CLASSES = (
+    20  # more distinct whole-number targets than this: likely a regression target
+)
 
 
 def signature_for_loss(sig, loss):
@@ -213,12 +257,16 @@ def _resize_problems(graph: Graph, block: Block, sig) -> list[FitProblem]:
         return {**training, "data": {**data, "size": size}}
 
     text = "×".join(map(str, size))
-    return [FitProblem(
-        f"The images are {want[1]}×{want[2]} ({sig.note}), but the pretrained {pretrained[0].name} after "
-        f"this Input takes {text} images. Set the Image size to {text}.",
-        block_id=block.id,
-        fix=SettingsFix(f"Resize the images to {text}", lambda g: Macro("", []), training=resize),
-    )]
+    return [
+        FitProblem(
+            f"The images are {want[1]}×{want[2]} ({sig.note}), but the pretrained {pretrained[0].name} after "
+            f"this Input takes {text} images. Set the Image size to {text}.",
+            block_id=block.id,
+            fix=SettingsFix(
+                f"Resize the images to {text}", lambda g: Macro("", []), training=resize
+            ),
+        )
+    ]
 
 
 def _input_problems(block: Block, sig) -> list[FitProblem]:
@@ -233,6 +281,13 @@ def _input_problems(block: Block, sig) -> list[FitProblem]:
             how += f" and insert an Unflatten to {model} after it"
         else:
             how += ", then adapt the layers after it"
+        if sig.own_size and len(have) == len(want) == 3 and have[0] in (1, 3):
+            # an image folder read at its own size: it can be read to fit this Input instead
+            # (the shapes CNN on 8x8 digit scans only said to rebuild the model for 3x8x8)
+            how += (
+                f"; or read the images to fit it: set Channels to {have[0]} and Image size to "
+                f"{have[1]}, {have[2]} in the training settings"
+            )
         note = f" in {sig.note}" if sig.note else ""
         problems.append(
             FitProblem(
@@ -247,7 +302,10 @@ def _input_problems(block: Block, sig) -> list[FitProblem]:
                 f"The data holds {sig.dtype} values, but this Input expects {block.params['dtype']}. "
                 f"Set its dtype to {sig.dtype}.",
                 block_id=block.id,
-                fix=Fix(f"Set dtype to {sig.dtype}", lambda g, b=block.id, d=sig.dtype: SetParams(b, {"dtype": d})),
+                fix=Fix(
+                    f"Set dtype to {sig.dtype}",
+                    lambda g, b=block.id, d=sig.dtype: SetParams(b, {"dtype": d}),
+                ),
             )
         )
     return problems
@@ -295,7 +353,11 @@ def _class_problems(graph, analysis, output: Block, shape, sig, loss) -> list[Fi
     if shape[1] == k:
         return []
     return _resize_problem(
-        graph, analysis, output, shape, k,
+        graph,
+        analysis,
+        output,
+        shape,
+        k,
         f"The data has {k} classes, but the model gives {shape[1]} scores per sample "
         f"({fmt_shape(shape)}); {loss.label} needs one per class.",
     )
@@ -309,12 +371,17 @@ def _embedding_problems(graph: Graph, vocab: int) -> list[FitProblem]:
         n = block.params.get("num_embeddings")
         if not isinstance(n, int) or n >= vocab or not _reads_input(graph, block):
             continue
-        out.append(FitProblem(
-            f"The data's vocabulary has {vocab} tokens, but {block.name} has rows for only {n} "
-            f"(num_embeddings), so token ids from {n} up cannot be looked up. Set its vocabulary size to {vocab}.",
-            block_id=block.id,
-            fix=Fix(f"Set {block.name} to {vocab} tokens", lambda g, b=block.id: SetParams(b, {"num_embeddings": vocab})),
-        ))
+        out.append(
+            FitProblem(
+                f"The data's vocabulary has {vocab} tokens, but {block.name} has rows for only {n} "
+                f"(num_embeddings), so token ids from {n} up cannot be looked up. Set its vocabulary size to {vocab}.",
+                block_id=block.id,
+                fix=Fix(
+                    f"Set {block.name} to {vocab} tokens",
+                    lambda g, b=block.id: SetParams(b, {"num_embeddings": vocab}),
+                ),
+            )
+        )
     return out
 
 
@@ -326,20 +393,38 @@ def _reads_input(graph: Graph, block: Block) -> bool:
 def _token_problems(graph, analysis, output: Block, shape, sig, loss) -> list[FitProblem]:
     """Text windows and the next-token loss go together; the model gives N x T x V scores."""
     if not sig.held.windows:
-        return [FitProblem(f"{loss.label} needs a text file's windows, but the data has one label per sample"
-                           f"{f' ({sig.note})' if sig.note else ''}. Choose Cross-entropy.", block_id=output.id)]
+        return [
+            FitProblem(
+                f"{loss.label} needs a text file's windows, but the data has one label per sample"
+                f"{f' ({sig.note})' if sig.note else ''}. Choose Cross-entropy.",
+                block_id=output.id,
+            )
+        ]
     if not loss.targets.windows:
-        return [FitProblem(f"The text data asks for the next token at every position; {loss.label} cannot "
-                           "compare that. Choose Next-token cross-entropy as the loss.", block_id=output.id)]
+        return [
+            FitProblem(
+                f"The text data asks for the next token at every position; {loss.label} cannot "
+                "compare that. Choose Next-token cross-entropy as the loss.",
+                block_id=output.id,
+            )
+        ]
     t, v = sig.sample_shape[0], sig.vocab_size
     if len(shape) != 3 or shape[1] != t:
-        return [FitProblem(
-            f"The model gives {fmt_shape(shape)}, but {loss.label} needs one score per vocabulary token at "
-            f"each position of the window ({fmt_shape((BATCH, t, v))}).", block_id=output.id)]
+        return [
+            FitProblem(
+                f"The model gives {fmt_shape(shape)}, but {loss.label} needs one score per vocabulary token at "
+                f"each position of the window ({fmt_shape((BATCH, t, v))}).",
+                block_id=output.id,
+            )
+        ]
     if shape[2] == v:
         return []
     return _resize_problem(
-        graph, analysis, output, shape, v,
+        graph,
+        analysis,
+        output,
+        shape,
+        v,
         f"The data's vocabulary has {v} tokens, but the model gives {shape[2]} scores per position "
         f"({fmt_shape(shape)}); {loss.label} needs one per token.",
     )
@@ -350,7 +435,9 @@ def _label_width(sig) -> int | None:
     return sig.held.width(sig)
 
 
-def _width_problems(graph, analysis, output: Block, shape, width, loss, what: str) -> list[FitProblem]:
+def _width_problems(
+    graph, analysis, output: Block, shape, width, loss, what: str
+) -> list[FitProblem]:
     if width is None or tuple(shape[1:]) == (width,):
         return []
     per = f"{width} {what}{'s' * (width != 1)} per sample"
@@ -364,7 +451,11 @@ def _width_problems(graph, analysis, output: Block, shape, width, loss, what: st
             )
         ]
     return _resize_problem(
-        graph, analysis, output, shape, width,
+        graph,
+        analysis,
+        output,
+        shape,
+        width,
         f"The targets have {per}, but the model gives {shape[1]} ({fmt_shape(shape)}); "
         f"{loss.label} needs one output per {what}.",
     )
@@ -377,7 +468,9 @@ def _resize_problem(graph, analysis, output: Block, shape, n: int, text: str) ->
     where = f" Set {layer.name}'s out features to {n}." if layer is not None else ""
     return [
         FitProblem(
-            text + where, block_id=layer.id if layer is not None else output.id, fix=_out_features_fix(layer, n)
+            text + where,
+            block_id=layer.id if layer is not None else output.id,
+            fix=_out_features_fix(layer, n),
         )
     ]
 
@@ -385,7 +478,9 @@ def _resize_problem(graph, analysis, output: Block, shape, n: int, text: str) ->
 def _out_features_fix(layer: Block | None, n: int) -> Fix | None:
     if layer is None:
         return None
-    return Fix(f"Set {layer.name} to {n} outputs", lambda g, b=layer.id: SetParams(b, {"out_features": n}))
+    return Fix(
+        f"Set {layer.name} to {n} outputs", lambda g, b=layer.id: SetParams(b, {"out_features": n})
+    )
 
 
 def _feature_layer(graph: Graph, analysis, output: Block, shape) -> Block | None:
@@ -396,13 +491,19 @@ def _feature_layer(graph: Graph, analysis, output: Block, shape) -> Block | None
     seen = set()
     while bid not in seen:
         seen.add(bid)
-        edges = [e for port in graph.blocks[bid].input_ports() if (e := graph.edge_into(bid, port.name))]
+        edges = [
+            e for port in graph.blocks[bid].input_ports() if (e := graph.edge_into(bid, port.name))
+        ]
         if len(edges) != 1:
             return None
         block = graph.blocks[edges[0].src]
         info = analysis.block_info(block.id)
         if info.params or "out_features" in block.params:
-            good = "out_features" in block.params and info.out_shapes and info.out_shapes[0] == tuple(shape)
+            good = (
+                "out_features" in block.params
+                and info.out_shapes
+                and info.out_shapes[0] == tuple(shape)
+            )
             return block if good else None
         bid = block.id
     return None

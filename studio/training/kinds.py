@@ -127,6 +127,9 @@ class LossKind(Kind):
     omit_at_default: tuple[str, ...] = ()
     #: the epochs also report train_/val_perplexity, exp of the mean token loss
     perplexity: bool = False
+    #: what the loss applies to the model's output itself ("softmax", "sigmoid"): a block that
+    #: does the same just before the Output (`BlockType.squashes`) is applied twice
+    applies: str = ""
 
     @property
     def targets(self) -> LossTarget:
@@ -326,7 +329,8 @@ LOSSES: dict[str, LossKind] = _registry(
               "class_weights": Bool(False, "Class weights", "Weigh each class by n / (k x its count): "
                                     "unbalanced classes count alike")},
              torch_name="CrossEntropyLoss", target="class", needs_logits_per_class=True,
-             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
+             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",),
+             applies="softmax"),
     LossKind("nll", "Negative log-likelihood", "Classification on log-probabilities (after LogSoftmax).",
              torch_name="NLLLoss", target="class", needs_logits_per_class=True),
     LossKind("mse", "Mean squared error", "Regression: the mean of the squared differences.",
@@ -339,12 +343,13 @@ LOSSES: dict[str, LossKind] = _registry(
              {"delta": _DELTA}, torch_name="HuberLoss", target="float", arguments={"delta": "delta"}),
     LossKind("bce_with_logits", "Binary cross-entropy (logits)",
              "One yes/no output per label (multi-label); class labels become one-hot targets.",
-             torch_name="BCEWithLogitsLoss", target="multilabel"),
+             torch_name="BCEWithLogitsLoss", target="multilabel", applies="sigmoid"),
     LossKind("next_token", "Next-token cross-entropy",
              "Text: a score for every vocabulary token at each position (N x T x V), against the next tokens.",
              {"label_smoothing": Number(0.0, "Label smoothing", min=0.0, max=1.0, exclusive_max=True)},
              torch_name="TokenCrossEntropy", target="tokens", perplexity=True,
-             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",)),
+             arguments={"label_smoothing": "label_smoothing"}, omit_at_default=("label_smoothing",),
+             applies="softmax"),
 )
 
 # -- optimizers -----------------------------------------------------------------------------------

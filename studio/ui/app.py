@@ -35,20 +35,40 @@ def initial_project_path(project_path: str | None, settings) -> Path | None:
     return None
 
 
+def open_initial(window, project_path: str | None) -> bool:
+    """Open what `initial_project_path` names. A file that cannot be read is one message, the
+    reason (`studio broken.studio.json` showed it, then a second box: 'Could not open …')."""
+    path = initial_project_path(project_path, window.settings)
+    return path is not None and window.files.open_path(path, ask=False)
+
+
 #: The Debian/Ubuntu package of each library that Qt's xcb plugin (libqxcb.so) and
 #: libQt6XcbQpa load, from ``objdump -p`` (NEEDED) and ``dpkg -S`` on Debian 12.
 XCB_PACKAGES = {
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-util.so.1": "libxcb-util1", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-shm.so.0": "libxcb-shm0",
-    "libxcb-sync.so.1": "libxcb-sync1", "libxcb-xfixes.so.0": "libxcb-xfixes0",
-    "libxcb-render.so.0": "libxcb-render0", "libxcb-shape.so.0": "libxcb-shape0",
-    "libxcb-xkb.so.1": "libxcb-xkb1", "libxcb.so.1": "libxcb1", "libX11-xcb.so.1": "libx11-xcb1",
-    "libX11.so.6": "libx11-6", "libxkbcommon.so.0": "libxkbcommon0",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libGL.so.1": "libgl1", "libEGL.so.1": "libegl1",
-    "libfontconfig.so.1": "libfontconfig1", "libfreetype.so.6": "libfreetype6",
-    "libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
     "libdbus-1.so.3": "libdbus-1-3",
 }
 
@@ -96,15 +116,19 @@ def platform_problem(
     if not platform and env.get("WAYLAND_DISPLAY"):
         return None  # Qt may use its Wayland plugin; it reports its own problems there
     if not env.get("DISPLAY"):
-        return ("Studio's window needs a desktop, and there is no display here (DISPLAY is not set); "
-                "studio check, train and export work without one, or run the window under xvfb-run.")
+        return (
+            "Studio's window needs a desktop, and there is no display here (DISPLAY is not set); "
+            "studio check, train and export work without one, or run the window under xvfb-run."
+        )
     path = plugin()
     missing = missing_libraries(ldd(path)) if path else []
     if not missing:
         return None
     packages = " ".join(dict.fromkeys(XCB_PACKAGES.get(lib, lib) for lib in missing))
-    return (f"Studio's window needs system packages that are missing: {packages}. Install them with: "
-            f"sudo apt-get install {packages} (studio check, train and export work without them).")
+    return (
+        f"Studio's window needs system packages that are missing: {packages}. Install them with: "
+        f"sudo apt-get install {packages} (studio check, train and export work without them)."
+    )
 
 
 def run_gui(project_path: str | None) -> int:
@@ -121,9 +145,7 @@ def run_gui(project_path: str | None) -> int:
     from studio.ui.main_window import MainWindow
 
     window = MainWindow()
-    path = initial_project_path(project_path, window.settings)
-    if path is not None and not window.files.open_path(path, ask=False) and project_path:
-        window.files.error(f"Could not open {project_path}.")
+    open_initial(window, project_path)
     window.show()
     if not os.environ.get("STUDIO_STARTUP_PROBE"):
         QTimer.singleShot(300, window.files.offer_recovery)
@@ -131,7 +153,9 @@ def run_gui(project_path: str | None) -> int:
 
 
 def __getattr__(name: str):
-    if name == "MainWindow":  # ``from studio.ui.app import MainWindow`` without importing Qt eagerly
+    if (
+        name == "MainWindow"
+    ):  # ``from studio.ui.app import MainWindow`` without importing Qt eagerly
         from studio.ui.main_window import MainWindow
 
         return MainWindow

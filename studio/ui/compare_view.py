@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from studio.graph.diff import ProjectDiff, diff_projects
 from studio.training.run_table import IGNORED_SETTINGS
+from studio.ui.window_layout import fit_to_screen
 
 COLOURS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef8f00", "renamed": "#1565c0"}
 
@@ -32,7 +33,7 @@ class CompareWindow(QDialog):
     def __init__(self, a, b, title_a: str, title_b: str, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Compare {title_a} with {title_b}")
-        self.resize(1300, 820)
+        fit_to_screen(self, 1300, 820)
         self.a, self.b = a, b
         self.diff: ProjectDiff = diff_projects(a, b, _code(a), _code(b), ignore=IGNORED_SETTINGS)
         self.kinds_a, self.kinds_b = _kinds(self.diff)
@@ -205,7 +206,7 @@ def compare_runs(window, records) -> CompareWindow | None:
 
     if len(records) != 2 or any(r.model_file is None for r in records):
         window.training.panel.show_message(
-            "Select two runs that kept their model to compare them.", error=True
+            "Tick or select two runs that kept their model to compare them.", error=True
         )
         return None
     try:

@@ -15,10 +15,17 @@ from studio.graph.commands import (
     SetFrozen,
     SetParams,
 )
-from studio.graph.layout import COLUMN_GAP, ROW_GAP, free_offset, layered_layout, wrapped_layout
+from studio.graph.layout import (
+    COLUMN_GAP,
+    ROW_GAP,
+    free_near,
+    free_offset,
+    layered_layout,
+    wrapped_layout,
+)
 from studio.graph.module_commands import DetachCopy, GroupIntoModule, Ungroup
 from studio.ui import clipboard
-from studio.ui.canvas.geometry import snap
+from studio.ui.canvas.geometry import GRID, snap
 from studio.ui.document import Document
 
 
@@ -30,16 +37,26 @@ class Editor:
     def graph(self):
         return self.doc.graph
 
-    def add_block(self, type_id: str, position: tuple[float, float], snap_to_grid: bool = True) -> str | None:
-        """Add a block (drop from the palette, double-click, quick add). Returns its id."""
+    def add_block(
+        self,
+        type_id: str,
+        position: tuple[float, float],
+        snap_to_grid: bool = True,
+        free_space: bool = False,
+    ) -> str | None:
+        """Add a block (drop from the palette, double-click, quick add). Returns its id. With
+        ``free_space`` it goes to the free spot nearest ``position`` rather than on a block."""
         x, y = position
         if snap_to_grid:
             x, y = snap(x), snap(y)
+        if free_space:
+            x, y = free_near(self.graph, (x, y), step=GRID if snap_to_grid else 20.0)
         cmd = AddBlock(type_id, position=(x, y))
         return cmd.block_id if self.doc.push(cmd) else None
 
-    def add_block_on_wire(self, type_id: str, position: tuple[float, float], edge_id: str,
-                          snap_to_grid: bool = True) -> str | None:
+    def add_block_on_wire(
+        self, type_id: str, position: tuple[float, float], edge_id: str, snap_to_grid: bool = True
+    ) -> str | None:
         """Drop a block onto a wire: it goes in between (source -> new block -> destination),
         as one undo step. A block with no input or no output is only added. When the two ends
         are too close for a block between them, the destination and what follows it move one
@@ -59,17 +76,34 @@ class Editor:
             x, y = src.position[0] + COLUMN_GAP, src.position[1]
             shift = src.position[0] + 2 * COLUMN_GAP - dst.position[0]
             # only what follows on the same row moves: a wrapped model's next bands stay put
-            moved = {b for b in self.graph.downstream([dst.id]) - {src.id}
-                     if abs(self.graph.blocks[b].position[1] - dst.position[1]) < ROW_GAP / 2
-                     and self.graph.blocks[b].position[0] >= dst.position[0]}
-            make_room.append(Move({b: (self.graph.blocks[b].position[0] + shift, self.graph.blocks[b].position[1])
-                                   for b in moved}))
+            moved = {
+                b
+                for b in self.graph.downstream([dst.id]) - {src.id}
+                if abs(self.graph.blocks[b].position[1] - dst.position[1]) < ROW_GAP / 2
+                and self.graph.blocks[b].position[0] >= dst.position[0]
+            }
+            make_room.append(
+                Move(
+                    {
+                        b: (
+                            self.graph.blocks[b].position[0] + shift,
+                            self.graph.blocks[b].position[1],
+                        )
+                        for b in moved
+                    }
+                )
+            )
         add = AddBlock(type_id, position=(x, y), block_id=self.graph.new_id())
-        cmd = Macro(f"Insert {spec.label}", [
-            *make_room, add, RemoveBlocks([], [edge.id]),
-            Connect(edge.src, edge.src_port, add.block_id, ins[0].name),
-            Connect(add.block_id, outs[0].name, edge.dst, edge.dst_port),
-        ])
+        cmd = Macro(
+            f"Insert {spec.label}",
+            [
+                *make_room,
+                add,
+                RemoveBlocks([], [edge.id]),
+                Connect(edge.src, edge.src_port, add.block_id, ins[0].name),
+                Connect(add.block_id, outs[0].name, edge.dst, edge.dst_port),
+            ],
+        )
         if self.doc.push(cmd):
             return add.block_id
         return self.add_block(type_id, position, snap_to_grid)  # the wire refused it: just add
@@ -83,7 +117,17 @@ class Editor:
         self.doc.push(Connect(src, src_port, dst, dst_port))
         return None
 
-    def move_blocks(self, positions: dict[str, tuple[float, float]], snap_to_grid: bool = True) -> None:
+    def input_for_drop(self, dst: str) -> str | None:
+        """The input a wire released on a block's body goes to (not on a port: the wire was
+        dropped and nothing happened): the block's first free input, else its first input (whose
+        refusal then says why); None for a block without inputs."""
+        ports = [p.name for p in self.graph.blocks[dst].input_ports()]
+        free = [p for p in ports if self.graph.edge_into(dst, p) is None]
+        return (free or ports or [None])[0]
+
+    def move_blocks(
+        self, positions: dict[str, tuple[float, float]], snap_to_grid: bool = True
+    ) -> None:
         if snap_to_grid:
             positions = {bid: (snap(x), snap(y)) for bid, (x, y) in positions.items()}
         positions = {b: p for b, p in positions.items() if self.graph.blocks[b].position != p}
@@ -98,7 +142,9 @@ class Editor:
     def copy(self, block_ids: list[str]) -> str:
         return clipboard.copy_blocks(self.graph, block_ids)
 
-    def paste(self, text: str, at: tuple[float, float] | None = None, label: str = "Paste") -> list[str]:
+    def paste(
+        self, text: str, at: tuple[float, float] | None = None, label: str = "Paste"
+    ) -> list[str]:
         """Paste at ``at`` (the cursor), or else shifted into free space (never on top of the
         originals)."""
         data = clipboard.parse(text)
@@ -109,7 +155,9 @@ class Editor:
         if not cmd.commands:
             return []
         n = len(ids)
-        cmd.text = f"{label} {n} block{'s' * (n != 1)}" if n != 1 else f"{label} {cmd.commands[0].name}"
+        cmd.text = (
+            f"{label} {n} block{'s' * (n != 1)}" if n != 1 else f"{label} {cmd.commands[0].name}"
+        )
         return ids if self.doc.push(cmd) else []
 
     def duplicate(self, block_ids: list[str]) -> list[str]:
@@ -119,7 +167,9 @@ class Editor:
         """Auto-arrange: data order left to right; with ``fit`` (the scene size the view shows
         at a readable zoom), a long chain wraps into bands like lines of text, as an example
         opens, instead of one row far wider than the window."""
-        positions = (wrapped_layout(self.graph, *fit) if fit else None) or layered_layout(self.graph)
+        positions = (wrapped_layout(self.graph, *fit) if fit else None) or layered_layout(
+            self.graph
+        )
         positions = {b: p for b, p in positions.items() if self.graph.blocks[b].position != p}
         if positions:  # a Macro so it never merges with a drag of the same blocks
             self.doc.push(Macro("Auto-arrange", [Move(positions)]))

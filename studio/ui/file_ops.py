@@ -43,6 +43,7 @@ class FileController(QObject):
         # here, File > New kept the old document until the new project's first edit)
         self._doc: weakref.ref | None = None
         self.autosave_failed = False
+        self.last_folder: Path | None = None  # where a file dialog chose its file last
         self.writer = AutosaveWriter(self)  # the JSON and the write, off the GUI thread
         self.writer.done.connect(self._autosaved)
 
@@ -50,26 +51,42 @@ class FileController(QObject):
     def ask_save_changes(self) -> QMessageBox.StandardButton:
         name = self.w.doc.project.name
         return QMessageBox.question(
-            self.w, "Save changes?", f"Save the changes to {name!r} before closing it?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self.w,
+            "Save changes?",
+            f"Save the changes to {name!r} before closing it?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
         )
 
     def choose_open_path(self) -> str:
-        return QFileDialog.getOpenFileName(self.w, "Open project", str(self._dir()), PROJECT_FILTER)[0]
+        path = QFileDialog.getOpenFileName(
+            self.w, "Open project", str(self._dir()), PROJECT_FILTER
+        )[0]
+        return self._chosen(path)
 
     def choose_save_path(self, title: str, suggested: str, filters: str) -> str:
-        return QFileDialog.getSaveFileName(self.w, title, str(self._dir() / suggested), filters)[0]
+        path = QFileDialog.getSaveFileName(self.w, title, str(self._dir() / suggested), filters)[0]
+        return self._chosen(path)
+
+    def _chosen(self, path: str) -> str:
+        if path:
+            self.last_folder = Path(path).parent
+        return path
 
     def error(self, message: str) -> None:
         QMessageBox.warning(self.w, "Studio", message)
 
     def _dir(self) -> Path:
         """Where the file dialogs open: the project's folder; for an example or a new project, the
-        folder of the last project opened or saved (never the examples' own folder, inside the
+        folder a dialog chose last in this session (a second export went back to the home folder),
+        else that of the last project opened or saved (never the examples' own folder, inside the
         installed package), else the home folder."""
         path = self.w.doc.project.path if self.w.doc else None
         if path and not self.is_example(path):
             return path.parent
+        if self.last_folder is not None and self.last_folder.is_dir():
+            return self.last_folder
         for recent in self.w.settings.recent_files():
             if not self.is_example(recent) and Path(recent).parent.is_dir():
                 return Path(recent).parent
@@ -118,14 +135,23 @@ class FileController(QObject):
 
     def _load(self, path: str | Path, ask: bool) -> Project | None:
         """The project at `path` once the open one may go (its changes saved or discarded), else
-        None; a bad file is reported."""
-        if ask and not self.maybe_save():
-            return None
+        None; a bad file is reported. The file is read first: a file that cannot be opened is
+        reported without asking to save the open project's changes (they stay as they were)."""
         try:
             project = load_project(path)
         except ProjectError as e:
             self.error(str(e))
             return None
+        if ask:
+            if not self.maybe_save():
+                return None
+            current = self.w.doc.project.path if self.w.doc else None
+            if current is not None and _same_file(current, path):  # just saved over: read it again
+                try:
+                    project = load_project(path)
+                except ProjectError as e:
+                    self.error(str(e))
+                    return None
         self.discard_recovery()
         return project
 
@@ -151,7 +177,11 @@ class FileController(QObject):
         if not path.endswith(SUFFIX):
             path = path.removesuffix(".json") + SUFFIX
         # runs of an unsaved project (or an example) wait in the config dir: they follow the file
-        unsaved_runs = self.w.training.runs_root() if project.path is None or self.is_example(project.path) else None
+        unsaved_runs = (
+            self.w.training.runs_root()
+            if project.path is None or self.is_example(project.path)
+            else None
+        )
         old_name = project.name
         if project.name == "Untitled":
             project.name = Path(path).name.removesuffix(SUFFIX)
@@ -191,7 +221,9 @@ class FileController(QObject):
         if not path:
             return False
         self.w.statusBar().showMessage("Writing the code to export…")
-        self.w.code_view.when_current(lambda source, ok: self._export_python(Path(path), source, ok))
+        self.w.code_view.when_current(
+            lambda source, ok: self._export_python(Path(path), source, ok)
+        )
         return True
 
     def _export_python(self, path: Path, source: str, ok: bool) -> None:
@@ -208,7 +240,9 @@ class FileController(QObject):
         self.w.statusBar().showMessage(f"Exported {path}", 4000)
 
     def export_diagram(self) -> bool:
-        path = self.choose_save_path("Export diagram", "model.png", "PNG image (*.png);;SVG drawing (*.svg)")
+        path = self.choose_save_path(
+            "Export diagram", "model.png", "PNG image (*.png);;SVG drawing (*.svg)"
+        )
         if not path:
             return False
         scene = self.w.scene
@@ -267,11 +301,17 @@ class FileController(QObject):
 
     def _autosaved(self, error: Exception | None) -> None:
         if error is not None:
-            reason = str(error) if isinstance(error, ProjectError) else f"{type(error).__name__}: {error}"
+            reason = (
+                str(error)
+                if isinstance(error, ProjectError)
+                else f"{type(error).__name__}: {error}"
+            )
             self.w.statusBar().showMessage(f"Autosave failed: {reason}")
             if not self.autosave_failed:
                 self.autosave_failed = True
-                self.error(f"Autosave failed, so a crash would lose your changes: {reason}. Save the project to keep them.")
+                self.error(
+                    f"Autosave failed, so a crash would lose your changes: {reason}. Save the project to keep them."
+                )
             return
         if self.autosave_failed:
             self.autosave_failed = False
@@ -309,4 +349,11 @@ class FileController(QObject):
             return self.restore(items[0])
         for it in items:
             self.recovery.remove(it)
+        return False
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
         return False

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QUndoGroup
+from PySide6.QtGui import QAction, QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from studio import gctune
@@ -46,7 +46,9 @@ STARTUP_PROBE_ENV = "STUDIO_STARTUP_PROBE"
 class MainWindow(QMainWindow):
     compiler_ready = Signal()
 
-    def __init__(self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, project: Project | None = None, config_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         super().__init__()
         gui_gc.hold(self)  # garbage is collected on this thread only while the window is open
         set_theme(system_is_dark())
@@ -65,7 +67,9 @@ class MainWindow(QMainWindow):
 
         placeholder = Document(Project(), self)
         self.view = CanvasView(GraphScene(placeholder, self), Editor(placeholder), self)
-        self.modules = ModuleNavigator(self)  # opened module definitions, breadcrumb above the canvas
+        self.modules = ModuleNavigator(
+            self
+        )  # opened module definitions, breadcrumb above the canvas
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
@@ -75,7 +79,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(centre)
         self.palette_widget = Palette()
         self.welcome = WelcomeView(self.settings.recent_files())
-        self.blocks_dock = self._dock("Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.blocks_dock = self._dock(
+            "Blocks", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.start_dock = self._dock("Start", self.welcome, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", None, Qt.DockWidgetArea.RightDockWidgetArea)
         self.code_dock = self._dock("Code", None, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -84,31 +90,52 @@ class MainWindow(QMainWindow):
         self.code_dock.visibilityChanged.connect(self._code_to_front)
         self.training = TrainingController(self)
         self.training.state_changed.connect(self._update_totals)
-        self.training_dock = self._dock("Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_dock = self._dock(
+            "Training", self.training.panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         self.training.train_action.triggered.connect(self.show_training)
         self.cost = CostController(self)  # memory and time per block: status bar, overlay, panel
         self.cost_dock = self._dock("Cost", self.cost.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.cost.changed.connect(lambda: self.inspector is not None and self.inspector.counts.show_cost())
+        self.cost.changed.connect(
+            lambda: self.inspector is not None and self.inspector.counts.show_cost()
+        )
         # beside the batch size in the training settings: the same estimate's peak and largest batch
-        self.cost.changed.connect(lambda: self.training.panel.form.set_batch_hint(*self.cost.batch_hint()))
+        self.cost.changed.connect(
+            lambda: self.training.panel.form.set_batch_hint(*self.cost.batch_hint())
+        )
 
         self.actions_ = Actions(self)
         self.actions_.build_menus(self)
         toolbar = self.actions_.build_toolbar(self)
-        panel = self.training_dock.toggleViewAction()
-        panel.setText("Training panel")
+        # the toolbar's and View menu's Training panel: opens it (as tall as Train opens it; it
+        # came back at its minimum), brings it in front of the Cost tab, or closes it
+        panel = self.training_panel_action = QAction("Training panel", self)
+        panel.setCheckable(True)
         panel.setStatusTip("Show or hide the training settings, plots and runs")
-        # opened from the toolbar, as tall as Train opens it (it came back at its minimum)
-        panel.triggered.connect(lambda shown: shown and self._size_training_dock())
+        self.training_dock.toggleViewAction().toggled.connect(panel.setChecked)
+        panel.triggered.connect(lambda _checked: self._training_panel_clicked())
         toolbar.addAction(panel)
         self.interop = InteropController(self)  # File > Import…, File > Export ▸ (every format)
         self.interop.install(self.file_menu, self.actions_.export_python)
         from studio.ui.training.sweeps import SweepController
 
         self.sweeps = SweepController(self)  # Train > Sweep…, Stop Sweep, Apply Best Trial
-        for dock in (self.blocks_dock, self.start_dock, self.inspector_dock, self.code_dock, self.problems_dock,
-                     self.training_dock, self.cost_dock):
-            self.view_menu.addAction(dock.toggleViewAction())
+        for dock in (
+            self.blocks_dock,
+            self.start_dock,
+            self.inspector_dock,
+            self.code_dock,
+            self.problems_dock,
+            self.training_dock,
+            self.cost_dock,
+        ):
+            toggle = dock.toggleViewAction()
+            self.view_menu.addAction(
+                self.training_panel_action if dock is self.training_dock else toggle
+            )
+            # shown from View, a dock comes to the front of its tabs (View > Cost beside the
+            # Training panel only added a "Cost" tab behind it)
+            toggle.triggered.connect(lambda on, d=dock: on and d.raise_())
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.cost.overlay_action)
         self.view_menu.addAction(self.cost.profile_action)
@@ -129,7 +156,9 @@ class MainWindow(QMainWindow):
         self.totals_label = QLabel()
         self.statusBar().addPermanentWidget(self.totals_label)
         self.statusBar().addPermanentWidget(self.cost.status)
-        self.palette_widget.activated.connect(lambda t: self.view.drop_block(t, self.view.centre_scene_pos()))
+        self.palette_widget.activated.connect(
+            lambda t: self.view.drop_block(t, self.view.centre_scene_pos())
+        )
         self.welcome.open_requested.connect(lambda p: self._from_start(self.files.open_path, p))
         self.welcome.new_requested.connect(lambda: self._from_start(self.files.new))
         self.view.hint.connect(self.show_hint)
@@ -189,7 +218,11 @@ class MainWindow(QMainWindow):
         self._update_empty_hint()
         if old is not None:
             old.deleteLater()
-        if "studio.compiler" in sys.modules and self._loader is None or (self._loader and self._loader.isFinished()):
+        if (
+            "studio.compiler" in sys.modules
+            and self._loader is None
+            or (self._loader and self._loader.isFinished())
+        ):
             self.doc.attach_compiler()
         QTimer.singleShot(0, self._show_whole_model)
         # a large project's objects out of the collector's full passes (studio/gctune.py), once
@@ -227,9 +260,22 @@ class MainWindow(QMainWindow):
         if opening:
             self._size_training_dock()
 
+    def _training_panel_clicked(self) -> None:
+        """Open, bring forward or close the Training dock. Open behind the Cost tab, the button
+        closed it (a dock's own toggle only shows or hides)."""
+        dock = self.training_dock
+        behind = not dock.isHidden() and not dock.isFloating() and dock.visibleRegion().isEmpty()
+        if dock.isHidden() or behind:
+            self.show_training()
+        else:
+            dock.hide()
+        self.training_panel_action.setChecked(not dock.isHidden())
+
     def _size_training_dock(self) -> None:
         if not self.training_dock.isFloating():
-            self.resizeDocks([self.training_dock], [max(300, int(self.height() * 0.48))], Qt.Orientation.Vertical)
+            self.resizeDocks(
+                [self.training_dock], [max(300, int(self.height() * 0.48))], Qt.Orientation.Vertical
+            )
 
     def reset_layout(self) -> None:
         """View > Reset layout: docks and window size as on a first start."""
@@ -305,11 +351,15 @@ class MainWindow(QMainWindow):
             return
         self._fit_pending = False
         doc, view = self.doc, self.view
-        if doc.undo_stack.count() == 0 and (doc.project.path is None or self.files.is_example(doc.project.path)):
+        if doc.undo_stack.count() == 0 and (
+            doc.project.path is None or self.files.is_example(doc.project.path)
+        ):
             width, height = view.readable_scene_size()
             if not view.fits_readable(self.scene.blocks_rect()):
                 positions = wrapped_layout(doc.graph, width, height)
-                moved = {b: p for b, p in (positions or {}).items() if doc.graph.blocks[b].position != p}
+                moved = {
+                    b: p for b, p in (positions or {}).items() if doc.graph.blocks[b].position != p
+                }
                 if moved and self.editor.macro("Arrange to fit the window", [Move(moved)]):
                     doc.undo_stack.setClean()  # nothing of the user's to save
         view.fit_all(readable=True)
@@ -339,7 +389,9 @@ class MainWindow(QMainWindow):
             return
         t = analysis.totals()
         errors = max(len(analysis.errors), self.problems.error_count())  # the data check counts too
-        problems = f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
+        problems = (
+            f"  ·  {errors} problem{'s' * (errors != 1)}" if errors else "  ·  ready to train"
+        )
         training = getattr(self, "training", None)
         if training is not None and training.running:
             problems = "  ·  paused" if training.control.paused else "  ·  training…"

@@ -16,9 +16,12 @@ TYPE_ROLE = Qt.ItemDataRole.UserRole
 
 
 def matches(spec: BlockType, query: str) -> bool:
-    """Search over label, id, keywords and the torch name (every word must match)."""
-    hay = " ".join([spec.label, spec.id, spec.torch_name, spec.category, *spec.keywords]).lower()
-    return all(word in hay for word in query.lower().split())
+    """Search over label, id, keywords and the torch name (every word must match): anywhere in
+    the names ("norm" finds BatchNorm2d), at the start of a word of the category and keywords
+    ("linear" listed all 24 activations, whose keywords say "nonlinearity")."""
+    names = " ".join([spec.label, spec.id, spec.torch_name]).lower()
+    words = " ".join([spec.category, *spec.keywords]).lower().replace("/", " ").split()
+    return all(q in names or any(w.startswith(q) for w in words) for q in query.lower().split())
 
 
 def match_rank(spec: BlockType, query: str) -> int | None:
@@ -101,8 +104,14 @@ class Palette(QWidget):
             for spec in specs:
                 item = QTreeWidgetItem([spec.label])
                 item.setData(0, TYPE_ROLE, spec.id)
-                item.setToolTip(0, f"<b>{spec.label}</b> — <code>{spec.torch_name}</code><br>{spec.description}")
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+                item.setToolTip(
+                    0, f"<b>{spec.label}</b> — <code>{spec.torch_name}</code><br>{spec.description}"
+                )
+                item.setFlags(
+                    Qt.ItemFlag.ItemIsEnabled
+                    | Qt.ItemFlag.ItemIsSelectable
+                    | Qt.ItemFlag.ItemIsDragEnabled
+                )
                 top.addChild(item)
                 self._items[spec.id] = item
             top.setExpanded(True)
@@ -110,7 +119,9 @@ class Palette(QWidget):
         self._modules = QTreeWidgetItem([CATEGORY])  # the project's own modules, when it has any
         self._modules.setIcon(0, category_icon(CATEGORY))
         self._modules.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        self._modules.setToolTip(0, "Modules of this project: select blocks and Group into Module (Ctrl+G)")
+        self._modules.setToolTip(
+            0, "Modules of this project: select blocks and Group into Module (Ctrl+G)"
+        )
         self.tree.addTopLevelItem(self._modules)
         self._modules.setHidden(True)
         self.search.textChanged.connect(self.filter)
@@ -141,8 +152,14 @@ class Palette(QWidget):
             spec = self.library.spec(MODULE_PREFIX + name)
             item = QTreeWidgetItem([spec.label])
             item.setData(0, TYPE_ROLE, spec.id)
-            item.setToolTip(0, f"<b>{spec.label}</b> — a module of this project<br>{spec.description}")
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            item.setToolTip(
+                0, f"<b>{spec.label}</b> — a module of this project<br>{spec.description}"
+            )
+            item.setFlags(
+                Qt.ItemFlag.ItemIsEnabled
+                | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsDragEnabled
+            )
             self._modules.addChild(item)
             self._items[spec.id] = item
         self._modules.setExpanded(True)
@@ -154,7 +171,7 @@ class Palette(QWidget):
         if not type_id or not type_id.startswith(MODULE_PREFIX):
             return
         menu = QMenu(self)
-        name = type_id[len(MODULE_PREFIX):]
+        name = type_id[len(MODULE_PREFIX) :]
         menu.addAction("Rename Module…", lambda: self.rename_module_requested.emit(name))
         menu.addAction("Delete Module", lambda: self.delete_module_requested.emit(name))
         menu.popup(self.tree.viewport().mapToGlobal(pos))
@@ -178,7 +195,11 @@ class Palette(QWidget):
                 top.setExpanded(True)
 
     def visible_types(self) -> list[str]:
-        return [tid for tid, item in self._items.items() if not item.isHidden() and not item.parent().isHidden()]
+        return [
+            tid
+            for tid, item in self._items.items()
+            if not item.isHidden() and not item.parent().isHidden()
+        ]
 
     def _activated(self, item: QTreeWidgetItem, column: int = 0) -> None:
         type_id = item.data(0, TYPE_ROLE)

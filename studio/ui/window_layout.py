@@ -19,8 +19,11 @@ LAYOUT_VERSION = 2
 DEFAULT_SIZE = (1400, 860)
 LEFT_WIDTH, RIGHT_WIDTH, PROBLEMS_HEIGHT = 210, 330, 170
 
-Left, Right, Bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
-                       Qt.DockWidgetArea.BottomDockWidgetArea)
+Left, Right, Bottom = (
+    Qt.DockWidgetArea.LeftDockWidgetArea,
+    Qt.DockWidgetArea.RightDockWidgetArea,
+    Qt.DockWidgetArea.BottomDockWidgetArea,
+)
 
 
 def window_settings(folder: Path) -> QSettings:
@@ -48,10 +51,16 @@ def arrange_default(w: QMainWindow) -> None:
     w.training_dock.hide()
     width, height = default_size()
     w.resize(width, height)
-    left, right = min(LEFT_WIDTH, int(width * 0.16)), min(RIGHT_WIDTH, int(width * 0.26))  # small screens too
+    left, right = (
+        min(LEFT_WIDTH, int(width * 0.16)),
+        min(RIGHT_WIDTH, int(width * 0.26)),
+    )  # small screens too
     w.resizeDocks([w.start_dock, w.inspector_dock], [left, right], Qt.Orientation.Horizontal)
-    w.resizeDocks([w.inspector_dock, w.problems_dock], [height - PROBLEMS_HEIGHT, PROBLEMS_HEIGHT],
-                  Qt.Orientation.Vertical)
+    w.resizeDocks(
+        [w.inspector_dock, w.problems_dock],
+        [height - PROBLEMS_HEIGHT, PROBLEMS_HEIGHT],
+        Qt.Orientation.Vertical,
+    )
 
 
 def default_size() -> tuple[int, int]:
@@ -61,6 +70,18 @@ def default_size() -> tuple[int, int]:
         return DEFAULT_SIZE
     avail = screen.availableGeometry()
     return min(DEFAULT_SIZE[0], avail.width()), min(DEFAULT_SIZE[1], avail.height())
+
+
+def fit_to_screen(widget, width: int, height: int) -> None:
+    """Resize a window to width x height, or, on a smaller screen, to 95% x 90% of its available
+    area, which leaves room for the frame and title bar (the Compare window asked 1300x820 of a
+    1280x720 screen: its bottom and right were off it)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        avail = screen.availableGeometry()
+        width = min(width, int(avail.width() * 0.95))
+        height = min(height, int(avail.height() * 0.9))
+    widget.resize(width, height)
 
 
 def restore(w: QMainWindow, settings: QSettings) -> bool:

@@ -66,7 +66,9 @@ def test_a_new_batch_size_gives_a_new_estimate_and_verdict(window, qtbot):
     )
 
 
-def test_an_edit_estimates_without_writing_the_project_on_the_gui_thread(window, qtbot, monkeypatch):
+def test_an_edit_estimates_without_writing_the_project_on_the_gui_thread(
+    window, qtbot, monkeypatch
+):
     """At 2,000 blocks writing the project out took 60-100 ms of the GUI thread on every edit:
     the window only takes a detached copy; the JSON is written in the estimate's thread."""
     import threading
@@ -285,10 +287,24 @@ def test_an_estimate_of_the_project_left_is_not_shown_for_the_next(window, qtbot
     old.wait()
     qtbot.waitUntil(lambda: w.cost._job is not old, timeout=BOUND_MS)  # its result has come
     # the new project's own estimate may already be back on a fast machine: never the old one's
-    assert w.cost.memory is None or {b.name for b in w.cost.memory.blocks} <= {b.name for b in w.doc.graph.blocks.values()}
+    assert w.cost.memory is None or {b.name for b in w.cost.memory.blocks} <= {
+        b.name for b in w.doc.graph.blocks.values()
+    }
     estimated(w, qtbot)
     new_names = {b.name for b in w.doc.graph.blocks.values()}
     assert all(names <= new_names for names in shown), shown  # the spiral's fc1 never shown
     table = w.cost.panel.table
     names = {table.item(r, 0).text() for r in range(table.rowCount())}
     assert names and names <= {b.name for b in w.doc.graph.blocks.values()}
+
+
+def test_view_cost_beside_the_training_panel_shows_the_cost_panel(window, qtbot):
+    """With the Training panel open, View > Cost only added a 'Cost' tab behind it: the panel
+    the user asked for stayed out of sight."""
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_training()
+    assert not window.training_dock.visibleRegion().isEmpty() and not window.cost_dock.isVisible()
+    window.cost_dock.toggleViewAction().trigger()  # View > Cost
+    qtbot.waitUntil(lambda: not window.cost_dock.visibleRegion().isEmpty(), timeout=5000)
+    assert window.training_dock.visibleRegion().isEmpty()  # its tab is behind now

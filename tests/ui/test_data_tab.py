@@ -244,3 +244,21 @@ def test_the_window_has_a_data_tab_that_follows_the_settings_and_edits_the_pipel
     assert "augment" not in w.doc.project.training["data"]
     w.doc.undo_stack.undo()
     assert [s["id"] for s in panel.editor.steps] == ["horizontal_flip", "affine"]
+
+
+def test_the_rows_and_statistics_show_each_column_name_whole(qtbot, tmp_path):
+    """scikit-learn's iris written with as_frame=True: the Rows page cut its names to
+    'epal length (cm' and 'etal width (cm)' (100 px columns, centred names)."""
+    names = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    rows = [",".join([*names, "target"])]
+    rows += [f"5.{i % 9},3.{i % 7},1.{i % 5},0.{i % 3},{i % 3}" for i in range(30)]
+    (tmp_path / "iris.csv").write_text("\n".join(rows) + "\n")
+    panel = _panel(qtbot)
+    _load(qtbot, panel, {"data": {"kind": "csv", "path": "iris.csv"}}, tmp_path)
+    for table in (panel.rows, panel.stats):
+        metrics = table.horizontalHeader().fontMetrics()
+        for j in range(table.columnCount()):
+            head = table.horizontalHeaderItem(j).text()
+            cells = [table.item(i, j).text() for i in range(table.rowCount())]
+            widest = max(metrics.horizontalAdvance(t) for t in [head, *cells])
+            assert table.columnWidth(j) >= widest, (head, table.columnWidth(j), widest)

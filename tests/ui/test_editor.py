@@ -19,7 +19,10 @@ def test_dropping_a_block_from_the_palette_adds_it(window, qtbot):
     assert len(window.doc.graph.blocks) == n + 1
     assert bid in window.scene.blocks and window.scene.blocks[bid].isSelected()
     assert window.inspector.block_id == bid  # selecting it shows it in the inspector
-    assert window.actions_.undo.text() == "&Undo Add dropout1" or "Add dropout" in window.actions_.undo.text()
+    assert (
+        window.actions_.undo.text() == "&Undo Add dropout1"
+        or "Add dropout" in window.actions_.undo.text()
+    )
 
 
 def test_a_real_mime_drop_event_adds_the_block(window, qtbot):
@@ -30,7 +33,13 @@ def test_a_real_mime_drop_event_adds_the_block(window, qtbot):
     mime.setData(BLOCK_MIME, b"gelu")
     pos = QPointF(view.viewport().rect().center())
     n = len(window.doc.graph.blocks)
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     view.dropEvent(event)
     assert len(window.doc.graph.blocks) == n + 1
     assert any(b.type == "gelu" for b in window.doc.graph.blocks.values())
@@ -80,7 +89,10 @@ def test_an_invalid_connection_is_refused_with_a_reason(window, qtbot):
     reason = window.editor.connect(fc2.id, "out", fc1.id, "in")  # a loop (and fc1's input is taken)
     assert reason and "loop" in reason
     assert g.to_dict() == before
-    assert "Cannot" in window.statusBar().currentMessage() or reason in window.statusBar().currentMessage()
+    assert (
+        "Cannot" in window.statusBar().currentMessage()
+        or reason in window.statusBar().currentMessage()
+    )
     x = by_name(g, [b.name for b in g if b.type == "input"][0])
     reason = window.editor.connect(x.id, "out", fc1.id, "in")
     assert reason and "already has a wire" in reason
@@ -128,7 +140,11 @@ def test_shape_errors_show_on_the_block_and_in_problems(window, qtbot):
     texts = window.problems.problem_texts()
     assert any(g.blocks[flat].name in t for t in texts)
     assert "problems" in window.code_view.source.splitlines()[0]
-    row = next(i for i in range(window.problems.count()) if g.blocks[flat].name in window.problems.item(i).text())
+    row = next(
+        i
+        for i in range(window.problems.count())
+        if g.blocks[flat].name in window.problems.item(i).text()
+    )
     window.problems.itemClicked.emit(window.problems.item(row))
     assert window.scene.selected_block_ids() == [flat]
 
@@ -261,4 +277,56 @@ def test_auto_arrange_wraps_a_long_chain_to_fit_the_window(qtbot, tmp_path):
     pos = [window.doc.graph.block_by_name(n).position for n in order]
     rows = sorted({y for _, y in pos})
     assert len(rows) > 1  # wrapped
-    assert pos == sorted(pos, key=lambda p: (p[1], p[0]))  # read like text: rows top down, left to right
+    assert pos == sorted(
+        pos, key=lambda p: (p[1], p[0])
+    )  # read like text: rows top down, left to right
+
+
+def test_a_wire_dropped_on_a_blocks_body_goes_into_its_free_input(window, qtbot):
+    """Released over the Linear's body rather than exactly on its 10 px input port, the wire
+    vanished and nothing said why; it now goes into the block's free input."""
+    window.show()
+    qtbot.waitExposed(window)
+    g = window.doc.graph
+    view = window.view
+    bid = window.editor.add_block("linear", (0, 400))
+    src = by_name(g, "fc2")
+    view.resetTransform()
+    view.centerOn(QPointF(100, 300))
+    settle(qtbot)
+    start = _port_view_pos(window, src.id, True, "out")
+    body = view.mapFromScene(window.scene.blocks[bid].sceneBoundingRect().center())
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), pos=(start + body) / 2)
+    qtbot.mouseMove(view.viewport(), pos=body)
+    assert window.statusBar().currentMessage() == "Release to connect"
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=body)
+    settle(qtbot)
+    edge = g.edge_into(bid, "in")
+    assert edge is not None and edge.src == src.id
+    # on a block whose one input is taken, the refusal says why
+    other = by_name(g, "relu2")
+    view.centerOn(window.scene.blocks[other.id].sceneBoundingRect().center())
+    settle(qtbot)
+    start = _port_view_pos(window, bid, True, "out")
+    body = view.mapFromScene(window.scene.blocks[other.id].sceneBoundingRect().center())
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), pos=(start + body) / 2)
+    qtbot.mouseMove(view.viewport(), pos=body)
+    assert "already has a wire" in window.statusBar().currentMessage()
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=body)
+    assert g.edge_into(other.id, "in").src != bid
+
+
+def test_searching_linear_lists_linear_layers_not_every_activation(window):
+    """'linear' listed Linear and then all 24 activations (their keyword: 'nonlinearity')."""
+    palette = window.palette_widget
+    palette.search.setText("linear")
+    shown = palette.visible_types()
+    assert shown[0] == "linear" and not any(
+        palette.spec(t).category == "Activations" for t in shown
+    )
+    palette.search.setText("norm")  # inside a name still finds it
+    assert {"batchnorm2d", "layernorm"} <= set(palette.visible_types())
+    palette.search.setText("activ")  # the start of a keyword too
+    assert "relu" in palette.visible_types()

@@ -1,7 +1,7 @@
 """Where new blocks land: dropped on a wire they go in between; copies and generated blocks go
 into free space, a column apart, so nothing covers another block or a wire's shape label."""
 
-from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
 from studio.graph.layout import BLOCK_BOX, COLUMN_GAP
@@ -15,7 +15,13 @@ def _drop(window, type_id: str, scene_pos: QPointF) -> None:
     mime = QMimeData()
     mime.setData(BLOCK_MIME, type_id.encode())
     pos = QPointF(view.mapFromScene(scene_pos))
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     view.dropEvent(event)
 
 
@@ -72,7 +78,10 @@ def _assert_apart(g, new_ids):
     for bid in new_ids:
         for other in g.blocks.values():
             if other.id != bid:
-                assert not _overlap(g.blocks[bid].position, other.position), (g.blocks[bid].name, other.name)
+                assert not _overlap(g.blocks[bid].position, other.position), (
+                    g.blocks[bid].name,
+                    other.name,
+                )
 
 
 def test_duplicate_and_paste_land_in_free_space_not_on_the_originals(window, qtbot):
@@ -113,7 +122,12 @@ def test_new_head_places_its_blocks_apart_so_the_wire_labels_show(window, qtbot)
     before = set(g.blocks)
     assert new_head(window, bid, 10)
     added = [b for b in g.blocks if b not in before]
-    assert [g.blocks[b].type for b in added] == ["adaptive_avgpool2d", "flatten", "linear", "output"]
+    assert [g.blocks[b].type for b in added] == [
+        "adaptive_avgpool2d",
+        "flatten",
+        "linear",
+        "output",
+    ]
     _assert_apart(g, added)
     xs = [g.blocks[b].position[0] for b in [bid, *added]]
     assert all(b - a >= COLUMN_GAP for a, b in zip(xs, xs[1:]))
@@ -138,3 +152,46 @@ def test_splicing_into_a_wrapped_model_moves_only_its_row(window, qtbot):
     assert g.edge_into(new.id, "in").src == fc1.id
     assert g.blocks[fc2.id].position == before
     _assert_apart(g, [new.id, relu1.id])
+
+
+def test_double_clicking_a_palette_entry_three_times_gives_three_visible_blocks(window, qtbot):
+    """Each double-click put its block at the view's centre: three Linears stacked on one spot,
+    only the last one seen (and five problems for blocks the user could not find)."""
+    _shown(window, qtbot)
+    g = window.doc.graph
+    palette = window.palette_widget
+    linear = palette._items["linear"]
+    before = set(g.blocks)
+    for _ in range(3):
+        palette.tree.itemActivated.emit(linear, 0)  # what a double-click (or Enter) sends
+    new = set(g.blocks) - before
+    assert len(new) == 3
+    _assert_apart(g, new)
+
+
+def test_a_block_dropped_beside_another_leaves_its_port_free(window, qtbot):
+    """Dropped 175 px right of a block's centre, a Linear covered the block's output port with its
+    own input port: dragging from there moved the new block instead of drawing a wire."""
+    _shown(window, qtbot)
+    g = window.doc.graph
+    last = by_name(g, "logits")
+    x, y = last.position
+    before = set(g.blocks)
+    _drop(window, "linear", QPointF(x + 90 + 175, y + 30))
+    (new,) = set(g.blocks) - before
+    _assert_apart(g, [new])
+    assert g.blocks[new].position[1] == y and g.blocks[new].position[0] > x  # beside it, right
+    window.doc.undo_stack.undo()
+    assert set(g.blocks) == before  # still one step
+
+
+def test_a_block_added_at_the_edge_of_the_view_is_scrolled_into_sight(window, qtbot):
+    """Tab's quick add near the canvas's left edge put the new block half out of the view."""
+    _shown(window, qtbot)
+    view = window.view
+    edge = view.mapToScene(view.viewport().rect().topLeft() + QPoint(5, 40))
+    before = set(window.doc.graph.blocks)
+    window.view.drop_block("dropout", edge)  # what quick add does at the cursor
+    (new,) = set(window.doc.graph.blocks) - before
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(window.scene.blocks[new].sceneBoundingRect())

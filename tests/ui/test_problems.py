@@ -45,7 +45,10 @@ def test_image_data_for_a_flat_input_is_named_and_fixed_with_one_click_and_undon
     w = shown
     set_training(w, data={"kind": "shapes"})
     text = wait_rows(qtbot, w, "The data gives samples of 1×28×28")
-    assert text.startswith("points: ") and "Set its shape to 1×28×28 and insert a Flatten after it" in text
+    assert (
+        text.startswith("points: ")
+        and "Set its shape to 1×28×28 and insert a Flatten after it" in text
+    )
     assert w.totals_label.text().endswith("1 problem")
     button = click_fix(qtbot, w, "1×28×28")
     assert button.text() == "Set shape to 1×28×28"
@@ -58,7 +61,9 @@ def test_image_data_for_a_flat_input_is_named_and_fixed_with_one_click_and_undon
         "needs one per class. Set classifier's out features to 3."
     ]
     click_fix(qtbot, w, "3 classes")
-    assert "No problems" in w.problems.item(0).text() and w.totals_label.text().endswith("ready to train")
+    assert "No problems" in w.problems.item(0).text() and w.totals_label.text().endswith(
+        "ready to train"
+    )
     w.doc.undo_stack.undo()
     w.doc.undo_stack.undo()  # one step takes the shape and the Flatten back
     wait_rows(qtbot, w, "The data gives samples of 1×28×28")
@@ -122,7 +127,9 @@ def test_a_fixed_model_clears_the_last_runs_stale_failure(shown, qtbot):
     set_training(w, data={"kind": "blobs", "classes": 4})
     wait_rows(qtbot, w, "4 classes")
     classifier = by_name(w.doc.graph, "classifier")
-    w.problems.pin("Training: Target 3 is out of bounds.", classifier.id)  # what a failed run leaves
+    w.problems.pin(
+        "Training: Target 3 is out of bounds.", classifier.id
+    )  # what a failed run leaves
     w.scene.set_run_problem(classifier.id, "Target 3 is out of bounds.")
     assert w.problems.item(0).text() == "Training: Target 3 is out of bounds."
     assert w.scene.look(classifier).problem == "Target 3 is out of bounds."
@@ -134,7 +141,9 @@ def test_a_fixed_model_clears_the_last_runs_stale_failure(shown, qtbot):
     assert "No problems" in w.problems.item(0).text()
 
 
-def test_a_long_name_in_a_problem_wraps_instead_of_cutting_the_row(qtbot, config_dir, tmp_path, monkeypatch):
+def test_a_long_name_in_a_problem_wraps_instead_of_cutting_the_row(
+    qtbot, config_dir, tmp_path, monkeypatch
+):
     """The Transfer learning example, its weights not yet downloaded, at 1280x720: the warning
     names MobileNet_V3_Small_Weights.IMAGENET1K_V1, one word wider than the dock, so the row
     grew wider than the list and its text was cut at the top, bottom and right."""
@@ -160,3 +169,53 @@ def test_a_long_name_in_a_problem_wraps_instead_of_cutting_the_row(qtbot, config
 
     [label] = [lab for lab in row.findChildren(QLabel) if lab.text()]
     assert label.text().replace("\u200b", "") == text  # only invisible wrap points added
+
+
+def test_an_image_folder_of_another_size_also_says_how_to_read_it_to_fit(
+    qtbot, config_dir, tmp_path
+):
+    """The shapes CNN (1×28×28) on scikit-learn's 8×8 digits as PNGs: the only advice was to
+    rebuild the model for 3×8×8, not that the folder can be read as 1×28×28."""
+    from PIL import Image
+
+    from tests.ui.conftest import open_window
+
+    for label in ("0", "1"):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.new("L", (8, 8), 40 * i).save(tmp_path / label / f"{i}.png")
+    w = open_window(qtbot, "resources/examples/shapes_cnn.studio.json")
+    set_training(w, data={"kind": "image_folder", "path": str(tmp_path)})
+    text = wait_rows(qtbot, w, "The data gives samples of 3×8×8")
+    assert text.endswith(
+        "Set its shape to 3×8×8, then adapt the layers after it; or read the images to fit it: "
+        "set Channels to 1 and Image size to 28, 28 in the training settings."
+    )
+    set_training(
+        w, data={"kind": "image_folder", "path": str(tmp_path), "channels": 1, "size": [28, 28]}
+    )
+    qtbot.waitUntil(
+        lambda: not any("3×8×8" in t for t in w.problems.problem_texts()), timeout=120_000
+    )
+    assert not any("image:" in t for t in w.problems.problem_texts())
+
+
+def test_a_softmax_before_the_output_with_cross_entropy_is_a_warning_fixed_in_one_click(
+    shown, qtbot
+):
+    """A Softmax as the last layer, trained with cross-entropy (which applies softmax itself),
+    trained without a word: the classic first model's mistake."""
+    w = shown
+    g = w.doc.graph
+    logits, classifier = by_name(g, "logits"), by_name(g, "classifier")
+    edge = g.edge_into(logits.id, "in")
+    softmax = w.editor.add_block_on_wire("softmax", (classifier.position[0] + 290, 0), edge.id)
+    text = wait_rows(qtbot, w, "just before the Output")
+    assert text.startswith(f"{g.blocks[softmax].name}: A Softmax just before the Output, but ")
+    assert "Cross-entropy applies softmax itself" in text
+    assert "No problems" not in w.problems.item(0).text() and w.training.train_action.isEnabled()
+    click_fix(qtbot, w, "just before the Output")
+    assert softmax not in g.blocks and g.edge_into(logits.id, "in").src == classifier.id
+    qtbot.waitUntil(lambda: "No problems" in w.problems.item(0).text(), timeout=120_000)
+    w.doc.undo_stack.undo()  # one step: the Softmax and its wires are back
+    assert softmax in g.blocks and g.edge_into(logits.id, "in").src == softmax

@@ -6,8 +6,12 @@ from PySide6.QtCore import Qt
 from studio.training import kinds
 from studio.ui.training.settings_form import SettingsForm
 
-SECTIONS = [("data", "kind", kinds.DATASETS), ("optimizer", "name", kinds.OPTIMIZERS),
-            ("loss", "name", kinds.LOSSES), ("schedule", "name", kinds.SCHEDULES)]
+SECTIONS = [
+    ("data", "kind", kinds.DATASETS),
+    ("optimizer", "name", kinds.OPTIMIZERS),
+    ("loss", "name", kinds.LOSSES),
+    ("schedule", "name", kinds.SCHEDULES),
+]
 CASES = [(section, key, kind) for section, key, registry in SECTIONS for kind in registry.values()]
 
 
@@ -20,8 +24,11 @@ def form(qtbot):
 
 
 def _shown_options(form, section):
-    return {p[1] for p, w in form.editors.items()
-            if p[0] == section and len(p) == 2 and p[1] not in ("kind", "name") and form.row_shown(p)}
+    return {
+        p[1]
+        for p, w in form.editors.items()
+        if p[0] == section and len(p) == 2 and p[1] not in ("kind", "name") and form.row_shown(p)
+    }
 
 
 @pytest.mark.parametrize(("section", "key", "kind"), CASES, ids=lambda c: getattr(c, "id", c))
@@ -32,7 +39,9 @@ def test_choosing_a_kind_shows_exactly_its_declared_options(form, qtbot, section
     assert combo.findText(kind.label) >= 0  # every declared kind is offered, by its label
     assert combo.itemData(combo.findText(kind.label), Qt.ItemDataRole.ToolTipRole) == kind.help
     if combo.currentText() == kind.label:  # already chosen: choose another first, then come back
-        combo.setCurrentText(next(k for k in (combo.itemText(i) for i in range(combo.count())) if k != kind.label))
+        combo.setCurrentText(
+            next(k for k in (combo.itemText(i) for i in range(combo.count())) if k != kind.label)
+        )
     combo.setCurrentText(kind.label)
     assert _shown_options(form, section) == set(kind.form_options())
     if section != "data" or kind.family == "generated":
@@ -58,7 +67,9 @@ def test_loader_workers_show_auto_and_take_a_number_or_auto(qtbot, monkeypatch):
     edits = []
     form.edited.connect(lambda d, k: edits.append((d, k)))
     box = form.editors[("workers",)]
-    assert box.text() == "auto" and box.toolTip().endswith("For this data on this computer, auto is 4.")
+    assert box.text() == "auto" and box.toolTip().endswith(
+        "For this data on this computer, auto is 4."
+    )
     for typed, stored in (("2", 2), ("many", None), ("Auto", "auto"), ("0", 0)):
         box.setText(typed)
         box.textEdited.emit(typed)
@@ -66,7 +77,10 @@ def test_loader_workers_show_auto_and_take_a_number_or_auto(qtbot, monkeypatch):
             assert "Data loader workers must be auto or a whole number" in form.errors.text()
             assert "#c62828" in box.styleSheet()
         else:
-            assert edits[-1] == ({**form.settings(), "workers": stored}, "workers") and form.errors.isHidden()
+            assert (
+                edits[-1] == ({**form.settings(), "workers": stored}, "workers")
+                and form.errors.isHidden()
+            )
             assert box.styleSheet() == ""
     form.editors[("data", "kind")].setCurrentText("Spirals")  # data in memory: no workers
     assert box.text() == "0" and box.toolTip().endswith("auto is 0.")
@@ -74,7 +88,11 @@ def test_loader_workers_show_auto_and_take_a_number_or_auto(qtbot, monkeypatch):
 
 # -- what the form shows is what trains ------------------------------------------------------------
 
-RUN_SECTIONS = [("optimizer", kinds.OPTIMIZERS), ("loss", kinds.LOSSES), ("schedule", kinds.SCHEDULES)]
+RUN_SECTIONS = [
+    ("optimizer", kinds.OPTIMIZERS),
+    ("loss", kinds.LOSSES),
+    ("schedule", kinds.SCHEDULES),
+]
 RUN_CASES = [(section, kind) for section, registry in RUN_SECTIONS for kind in registry.values()]
 
 
@@ -123,7 +141,14 @@ def test_after_switching_kinds_the_run_trains_with_exactly_what_the_form_shows(f
     combo.setCurrentText(registry[other].label)
     for key, editor in form.editors.items():  # type an unusual value into the other kind's rows
         if key[0] == section and form.row_shown(key) and hasattr(editor, "textEdited"):
-            if key[1] in ("lr", "weight_decay", "min_lr", "label_smoothing", "delta", "warmup_epochs"):
+            if key[1] in (
+                "lr",
+                "weight_decay",
+                "min_lr",
+                "label_smoothing",
+                "delta",
+                "warmup_epochs",
+            ):
                 editor.setText("0.123")
                 editor.textEdited.emit("0.123")
     combo.setCurrentText(kind.label)
@@ -133,9 +158,15 @@ def test_after_switching_kinds_the_run_trains_with_exactly_what_the_form_shows(f
     assert run.validate() == []
     stored = run.to_dict()[section]
     assert {k: stored[k] for k in shown} == pytest.approx(shown)
-    assert stored == {"name": kind.id, **kind.defaults(), **({"implementation": "auto"} if section == "optimizer" else {})}
+    assert stored == {
+        "name": kind.id,
+        **kind.defaults(),
+        **({"implementation": "auto"} if section == "optimizer" else {}),
+    }
     trained = _trained_values(run, section)
-    built = [k for k in shown if k in trained]  # class_weights is applied to the data, not an argument
+    built = [
+        k for k in shown if k in trained
+    ]  # class_weights is applied to the data, not an argument
     assert {k: trained[k] for k in built} == pytest.approx({k: shown[k] for k in built})
 
 
@@ -145,7 +176,9 @@ def test_an_emptied_row_shows_the_kinds_default_it_falls_back_to(form):
     assert lr.text() == "0.01"
     lr.setText("")
     lr.textEdited.emit("")
-    assert lr.placeholderText() == "0.01 (default)" and form.settings()["optimizer"] == {"name": "sgd"}
+    assert lr.placeholderText() == "0.01 (default)" and form.settings()["optimizer"] == {
+        "name": "sgd"
+    }
 
 
 def test_an_image_folder_shows_the_size_its_images_are_resized_to(form, tmp_path):
@@ -169,13 +202,21 @@ def test_an_image_folder_shows_the_size_its_images_are_resized_to(form, tmp_path
     assert edits and edits[-1]["data"]["size"] == [32, 32]
 
 
-PATH_KINDS = [k for k in kinds.DATASETS.values() if getattr(k.options.get("path"), "kind", "") == "path"]
-CHOICE_OPTIONS = [(k, key, p) for k in kinds.DATASETS.values() for key, p in k.options.items()
-                  if p.kind == "choice" and key in k.form_options()]
+PATH_KINDS = [
+    k for k in kinds.DATASETS.values() if getattr(k.options.get("path"), "kind", "") == "path"
+]
+CHOICE_OPTIONS = [
+    (k, key, p)
+    for k in kinds.DATASETS.values()
+    for key, p in k.options.items()
+    if p.kind == "choice" and key in k.form_options()
+]
 
 
 @pytest.mark.parametrize("kind", PATH_KINDS, ids=lambda k: k.id)
-def test_every_data_file_or_folder_has_browse_and_is_named_for_what_it_reads(form, kind, tmp_path, monkeypatch):
+def test_every_data_file_or_folder_has_browse_and_is_named_for_what_it_reads(
+    form, kind, tmp_path, monkeypatch
+):
     asked = []
 
     def choose(param, title, start):
@@ -186,10 +227,14 @@ def test_every_data_file_or_folder_has_browse_and_is_named_for_what_it_reads(for
     form.editors[("data", "kind")].setCurrentText(kind.label)
     declared = kind.options["path"]
     label = form.form.labelForField(form._rows[("data", "path")])
-    assert form.row_shown(("data", "path")) and label.text() == declared.label  # "CSV file", not "path"
+    assert (
+        form.row_shown(("data", "path")) and label.text() == declared.label
+    )  # "CSV file", not "path"
     assert form.editors[("data", "path")].placeholderText() == "a path, or Browse…"
     form.browse_buttons[("data", "path")].click()
-    words = declared.label if declared.label[1].isupper() else declared.label.lower()  # "CSV file", "text file"
+    words = (
+        declared.label if declared.label[1].isupper() else declared.label.lower()
+    )  # "CSV file", "text file"
     assert asked == [(declared.pick, declared.filters, f"Choose the {words}")]
     assert form.editors[("data", "path")].text() == str(tmp_path / "chosen")
     assert form.settings()["data"]["path"] == str(tmp_path / "chosen")
@@ -199,7 +244,11 @@ def test_every_data_file_or_folder_has_browse_and_is_named_for_what_it_reads(for
         assert form.settings()["val_data"]["path"] == str(tmp_path / "chosen")
 
 
-@pytest.mark.parametrize(("kind", "key", "param"), CHOICE_OPTIONS, ids=lambda c: getattr(c, "id", c) if not isinstance(c, str) else c)
+@pytest.mark.parametrize(
+    ("kind", "key", "param"),
+    CHOICE_OPTIONS,
+    ids=lambda c: getattr(c, "id", c) if not isinstance(c, str) else c,
+)
 def test_every_choice_option_offers_all_its_declared_options(form, kind, key, param):
     """The tokenizer offered only the value it held ("char"): "byte" could not be chosen."""
     form.editors[("data", "kind")].setCurrentText(kind.label)
@@ -213,9 +262,13 @@ def test_every_choice_option_offers_all_its_declared_options(form, kind, key, pa
 
 def test_settings_choices_read_as_words_and_store_their_ids(form):
     """The form showed "image_folder", "adam", "val_metric", "none"; a file still stores the ids."""
-    cases = [(("optimizer", "name"), "RMSprop", "rmsprop"), (("monitor",), "validation accuracy or MAE", "val_metric"),
-             (("precision",), "bfloat16 (mixed)", "bf16"), (("device",), "Apple GPU (MPS)", "mps"),
-             (("schedule", "name"), "Reduce on plateau", "reduce_on_plateau")]
+    cases = [
+        (("optimizer", "name"), "RMSprop", "rmsprop"),
+        (("monitor",), "validation accuracy or MAE", "val_metric"),
+        (("precision",), "bfloat16 (mixed)", "bf16"),
+        (("device",), "Apple GPU (MPS)", "mps"),
+        (("schedule", "name"), "Reduce on plateau", "reduce_on_plateau"),
+    ]
     for path, label, stored in cases:
         form.editors[path].setCurrentText(label)
         value = form.settings()
@@ -227,3 +280,30 @@ def test_settings_choices_read_as_words_and_store_their_ids(form):
     assert form.editors[("optimizer", "name")].currentText() == "SGD"
     assert form.editors[("data", "target")].placeholderText() == "the last column (default)"
     assert form.editors[("data", "split")].placeholderText() == "none: a random split (default)"
+
+
+def test_edit_undo_names_a_setting_with_the_words_the_form_shows(qtbot, tmp_path):
+    """Edit > Undo read 'Undo Training setting data.size' and 'Redo Training setting data.path':
+    the settings dict's keys, not the rows' names."""
+    from tests.ui.conftest import open_window
+
+    w = open_window(qtbot, "resources/examples/shapes_cnn.studio.json")
+    form = w.training.panel.form
+    form.editors[("data", "kind")].setCurrentIndex(
+        form.editors[("data", "kind")].findData("image_folder")
+    )
+    assert w.actions_.undo.text() == "&Undo Change dataset"
+    folder = form.editors[("data", "path")]
+    folder.setText(str(tmp_path))
+    folder.textEdited.emit(str(tmp_path))
+    assert w.actions_.undo.text() == "&Undo Change image folder"
+    size = form.editors[("data", "size")]
+    size.setText("28, 28")
+    size.textEdited.emit("28, 28")
+    assert w.actions_.undo.text() == "&Undo Change image size"
+    w.actions_.undo.trigger()
+    assert w.actions_.redo.text() == "&Redo Change image size"
+    epochs = form.editors[("epochs",)]
+    epochs.setText("7")
+    epochs.textEdited.emit("7")
+    assert w.actions_.undo.text() == "&Undo Change epochs"

@@ -25,19 +25,32 @@ def test_the_canvas_gets_at_least_half_the_window(window, qtbot, size):
     c = window.centralWidget()
     share = c.width() * c.height() / (window.width() * window.height())
     assert share >= 0.5, f"canvas {c.width()}x{c.height()} in {window.width()}x{window.height()}"
-    for dock in (window.blocks_dock, window.start_dock, window.inspector_dock, window.problems_dock):
+    for dock in (
+        window.blocks_dock,
+        window.start_dock,
+        window.inspector_dock,
+        window.problems_dock,
+    ):
         assert dock.isVisible()
-    assert window.centralWidget().width() > max(window.start_dock.width(), window.inspector_dock.width())
+    assert window.centralWidget().width() > max(
+        window.start_dock.width(), window.inspector_dock.width()
+    )
 
 
 def _in_view(window):
     seen = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
-    return [bid for bid, item in window.scene.blocks.items() if seen.contains(item.sceneBoundingRect())]
+    return [
+        bid for bid, item in window.scene.blocks.items() if seen.contains(item.sceneBoundingRect())
+    ]
 
 
 def _out_of_view(window):
     seen = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
-    return [bid for bid, item in window.scene.blocks.items() if not seen.intersects(item.sceneBoundingRect())]
+    return [
+        bid
+        for bid, item in window.scene.blocks.items()
+        if not seen.intersects(item.sceneBoundingRect())
+    ]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -59,8 +72,10 @@ def test_every_example_opens_in_view_at_a_readable_zoom(window, qtbot, size, exa
         # the indicator follows the view on a timer: wait until it says what is out of view now
         offscreen = window.view.offscreen
         qtbot.waitUntil(
-            lambda: offscreen.isVisible()
-            and offscreen.text().startswith(f"{len(_out_of_view(window))} block"),
+            lambda: (
+                offscreen.isVisible()
+                and offscreen.text().startswith(f"{len(_out_of_view(window))} block")
+            ),
             timeout=120_000,
         )
     else:
@@ -78,8 +93,10 @@ def test_blocks_out_of_view_are_announced_and_a_click_shows_them(window, qtbot):
     first = next(iter(window.scene.blocks.values()))
     view.centerOn(first)
     qtbot.waitUntil(
-        lambda: view.offscreen.isVisible()
-        and view.offscreen.text().startswith(f"{len(_out_of_view(window))} block"),
+        lambda: (
+            view.offscreen.isVisible()
+            and view.offscreen.text().startswith(f"{len(_out_of_view(window))} block")
+        ),
         timeout=120_000,
     )
     hidden = len(_out_of_view(window))
@@ -128,7 +145,9 @@ def test_train_opens_the_training_panel_below_the_canvas(window, qtbot):
 
     _open(qtbot, window, (1280, 720))
     assert not window.training_dock.isVisible()  # design mode: the canvas has the room
-    toggle = next(a for a in window.findChildren(type(window.actions_.new)) if a.text() == "Training panel")
+    toggle = next(
+        a for a in window.findChildren(type(window.actions_.new)) if a.text() == "Training panel"
+    )
     toggle.trigger()
     assert window.training_dock.isVisible()
     toggle.trigger()
@@ -161,14 +180,18 @@ def test_the_toolbars_training_panel_button_opens_it_as_tall_as_train_does(qtbot
     button = toolbar.widgetForAction(action)
     assert isinstance(button, QToolButton)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.training_dock.isVisible() and w.training_dock.height() >= 300, timeout=5000)
+    qtbot.waitUntil(
+        lambda: w.training_dock.isVisible() and w.training_dock.height() >= 300, timeout=5000
+    )
     assert w.training_dock.height() >= min(300, int(size[1] * 0.4))
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # and the same button closes it
     qtbot.waitUntil(lambda: not w.training_dock.isVisible(), timeout=5000)
 
 
 @pytest.mark.parametrize("size", [(1400, 860), (1280, 720)])
-def test_the_training_panel_leaves_the_canvas_its_share_with_every_view_built(qtbot, config_dir, size):
+def test_the_training_panel_leaves_the_canvas_its_share_with_every_view_built(
+    qtbot, config_dir, size
+):
     """The Data tab's chart and pipeline editor (362 px at least) set the whole Training panel's
     minimum: at 1280x720 the panel took 453 px and left the canvas 220. Its column scrolls now."""
     from studio.graph.project import load_project
@@ -280,7 +303,9 @@ def test_an_image_folders_augmentation_editor_shows_without_scrolling_beside_roo
     for k in range(3):
         (tmp_path / "pics" / f"class{k}").mkdir(parents=True)
         for i in range(4):
-            Image.new("L", (28, 28), color=40 * k + i).save(tmp_path / "pics" / f"class{k}" / f"{i}.png")
+            Image.new("L", (28, 28), color=40 * k + i).save(
+                tmp_path / "pics" / f"class{k}" / f"{i}.png"
+            )
     project["training"]["data"] = {"kind": "image_folder", "path": "pics", "channels": 1}
     path = tmp_path / "folder.studio.json"
     path.write_text(json.dumps(project))
@@ -288,7 +313,9 @@ def test_an_image_folders_augmentation_editor_shows_without_scrolling_beside_roo
     panel = w.training.panel
     data = panel.data_panel
     panel.right.setCurrentWidget(data)
-    qtbot.waitUntil(lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000)
+    qtbot.waitUntil(
+        lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000
+    )
     qtbot.wait(50)
     assert data.summary is not None and data.summary.family == "image", data.message.text()
     editor, viewport = data.editor, data.right.viewport()
@@ -322,10 +349,34 @@ def test_opening_the_training_panel_keeps_the_model_in_view(qtbot, config_dir, t
 
     def shown():
         visible = w.view.mapToScene(w.view.viewport().rect()).boundingRect()
-        return [b for b, item in w.scene.blocks.items() if visible.intersects(item.sceneBoundingRect())]
+        return [
+            b for b, item in w.scene.blocks.items() if visible.intersects(item.sceneBoundingRect())
+        ]
 
     assert shown()
     w.show_training()
-    qtbot.waitUntil(lambda: w.training_dock.isVisible() and w.training_dock.height() >= 250, timeout=5000)
+    qtbot.waitUntil(
+        lambda: w.training_dock.isVisible() and w.training_dock.height() >= 250, timeout=5000
+    )
     qtbot.wait(50)
     assert shown(), "the canvas shows no block once the Training panel is open"
+
+
+def test_the_training_panel_button_brings_it_in_front_of_the_cost_tab(window, qtbot):
+    """With Cost in front of the Training tab, the toolbar's Training panel button (checked, as
+    the dock was open) closed the Training panel instead of showing it."""
+    from PySide6.QtWidgets import QToolBar
+
+    _open(qtbot, window, (1280, 720))
+    window.show_training()
+    window.cost_dock.toggleViewAction().trigger()  # View > Cost: in front of Training
+    qtbot.waitUntil(lambda: window.training_dock.visibleRegion().isEmpty(), timeout=5000)
+    toolbar = window.findChild(QToolBar, "main-toolbar")
+    action = next(a for a in toolbar.actions() if a.text() == "Training panel")
+    assert action.isChecked()
+    qtbot.mouseClick(toolbar.widgetForAction(action), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.training_dock.visibleRegion().isEmpty(), timeout=5000)
+    assert window.training_dock.isVisible() and action.isChecked()
+    qtbot.mouseClick(toolbar.widgetForAction(action), Qt.MouseButton.LeftButton)  # in front: closes
+    qtbot.waitUntil(lambda: window.training_dock.isHidden(), timeout=5000)
+    assert not action.isChecked()

@@ -92,7 +92,11 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         old = event.oldSize()  # the viewport's (it is already the new size here)
-        before = self.mapToScene(QRect(0, 0, old.width(), old.height())).boundingRect() if old.isValid() else None
+        before = (
+            self.mapToScene(QRect(0, 0, old.width(), old.height())).boundingRect()
+            if old.isValid()
+            else None
+        )
         super().resizeEvent(event)
         self._keep_blocks_in_view(before)
         self.overlays.place()
@@ -104,10 +108,19 @@ class CanvasView(QGraphicsView):
         were in view and none is now, the view moves to them, keeping its left edge."""
         blocks = self.graph_scene.blocks_rect()
         now = self.mapToScene(self.viewport().rect()).boundingRect()
-        if before is None or blocks.isNull() or not before.intersects(blocks) or now.intersects(blocks):
+        if (
+            before is None
+            or blocks.isNull()
+            or not before.intersects(blocks)
+            or now.intersects(blocks)
+        ):
             return
         shown = before.intersected(blocks)  # what the user was looking at
-        y = shown.center().y() if shown.height() <= now.height() else shown.top() + now.height() / 2 - 40
+        y = (
+            shown.center().y()
+            if shown.height() <= now.height()
+            else shown.top() + now.height() / 2 - 40
+        )
         self.centerOn(now.center().x(), y)
 
     @property
@@ -140,7 +153,11 @@ class CanvasView(QGraphicsView):
             self.scale(READABLE_ZOOM, READABLE_ZOOM)
             half_width = self.viewport().width() / (2 * READABLE_ZOOM)
             half_height = self.viewport().height() / (2 * READABLE_ZOOM)
-            y = rect.center().y() if rect.height() + 80 <= 2 * half_height else rect.top() - 40 + half_height
+            y = (
+                rect.center().y()
+                if rect.height() + 80 <= 2 * half_height
+                else rect.top() - 40 + half_height
+            )
             self.centerOn(rect.left() - 40 + half_width, y)  # the start (top left) of the model
         self.overlays.schedule()
 
@@ -161,7 +178,7 @@ class CanvasView(QGraphicsView):
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y()
         if delta:
-            self.zoom_by(1.0015 ** delta)
+            self.zoom_by(1.0015**delta)
         event.accept()
 
     # -------------------------------------------------------------- hit tests
@@ -171,7 +188,9 @@ class CanvasView(QGraphicsView):
             if isinstance(item, BlockItem):
                 return item, item.port_at(item.mapFromScene(scene_pos))
         # ports stick out of the block a little: look just around the point
-        for item in self.graph_scene.items(QRectF(scene_pos - QPointF(10, 10), scene_pos + QPointF(10, 10))):
+        for item in self.graph_scene.items(
+            QRectF(scene_pos - QPointF(10, 10), scene_pos + QPointF(10, 10))
+        ):
             if isinstance(item, BlockItem):
                 port = item.port_at(item.mapFromScene(scene_pos))
                 if port:
@@ -261,7 +280,10 @@ class CanvasView(QGraphicsView):
                 delta = self.mapToScene(event.position().toPoint()) - self._drag_start
                 graph = self.editor.graph
                 positions = {
-                    bid: (graph.blocks[bid].position[0] + delta.x(), graph.blocks[bid].position[1] + delta.y())
+                    bid: (
+                        graph.blocks[bid].position[0] + delta.x(),
+                        graph.blocks[bid].position[1] + delta.y(),
+                    )
                     for bid in ids
                 }
                 self.graph_scene.end_preview(ids)
@@ -286,9 +308,9 @@ class CanvasView(QGraphicsView):
         dx = max(abs(scene_pos.x() - a.x()) * 0.5, 40.0)
         path.cubicTo(a + QPointF(dx, 0), scene_pos - QPointF(dx, 0), scene_pos)
         self._pending.setPath(path)
-        block, target = self._item_at(view_pos)
-        if block is not None and target is not None and not target[0]:
-            reason = self.editor.graph.can_connect(src, port, block.block_id, target[1])
+        block, dst_port = self._wire_target(view_pos)
+        if block is not None and dst_port is not None:
+            reason = self.editor.graph.can_connect(src, port, block.block_id, dst_port)
             self.hint.emit(f"Cannot connect: {reason}" if reason else "Release to connect")
             self.setToolTip(reason or "")
         else:
@@ -297,18 +319,30 @@ class CanvasView(QGraphicsView):
 
     def _finish_wire(self, view_pos) -> None:
         src, port = self._wire_from
+        block, dst_port = self._wire_target(view_pos)
         self._wire_from = None
         if self._pending is not None:
             self.graph_scene.removeItem(self._pending)
             self._pending = None
         self.setToolTip("")
         self.hint.emit("")  # the wire is made (or not): the drag's hint is over
-        block, target = self._item_at(view_pos)
-        if block is None or target is None or target[0]:
+        if block is None or dst_port is None:
             return
-        reason = self.editor.connect(src, port, block.block_id, target[1])
+        reason = self.editor.connect(src, port, block.block_id, dst_port)
         if reason:
             self.hint.emit(f"Cannot connect: {reason}")
+
+    def _wire_target(self, view_pos) -> tuple[BlockItem | None, str | None]:
+        """The block and input a wire dragged to `view_pos` would go into: the input port under
+        it, or, over a block's body, the input `Editor.input_for_drop` picks."""
+        block, target = self._item_at(view_pos)
+        if block is None or (target is not None and target[0]):
+            return None, None
+        if target is not None:
+            return block, target[1]
+        if self._wire_from is not None and block.block_id == self._wire_from[0]:
+            return None, None  # still over the block it starts from
+        return block, self.editor.input_for_drop(block.block_id)
 
     # --------------------------------------------------------------- keyboard
     def keyPressEvent(self, event) -> None:
@@ -323,7 +357,10 @@ class CanvasView(QGraphicsView):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.graph_scene.selected_block_ids():
             self.open_requested.emit(None)
             return
-        if event.matches(QKeySequence.StandardKey.ZoomIn) or key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        if event.matches(QKeySequence.StandardKey.ZoomIn) or key in (
+            Qt.Key.Key_Plus,
+            Qt.Key.Key_Equal,
+        ):
             self.zoom_by(1.25)
             return
         if event.matches(QKeySequence.StandardKey.ZoomOut) or key == Qt.Key.Key_Minus:
@@ -350,7 +387,11 @@ class CanvasView(QGraphicsView):
     def cursor_scene_pos(self) -> QPointF | None:
         """Where the mouse is on the canvas; None when it is not over the canvas."""
         pos = self.viewport().mapFromGlobal(self.cursor().pos())
-        return self.mapToScene(pos) if self.viewport().rect().contains(pos) and self.underMouse() else None
+        return (
+            self.mapToScene(pos)
+            if self.viewport().rect().contains(pos) and self.underMouse()
+            else None
+        )
 
     def centre_scene_pos(self) -> QPointF:
         return self.mapToScene(self.viewport().rect().center())
@@ -394,16 +435,20 @@ class CanvasView(QGraphicsView):
         return next((i.edge_id for i in items if isinstance(i, WireItem)), None)
 
     def drop_block(self, type_id: str, scene_pos: QPointF, splice: bool = False) -> str | None:
-        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does);
-        with ``splice``, dropped onto a wire it goes in between (one undo step)."""
+        """Add a block of ``type_id`` centred near ``scene_pos`` (what a palette drop does), in
+        the free spot nearest it when a block is there; with ``splice``, dropped onto a wire it
+        goes in between (one undo step)."""
         at = (scene_pos.x() - 90, scene_pos.y() - 30)
         edge_id = self.wire_at(scene_pos) if splice else None
         if edge_id is not None:
             bid = self.editor.add_block_on_wire(type_id, at, edge_id, snap_to_grid=self.snap)
         else:
-            bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap)
+            bid = self.editor.add_block(type_id, at, snap_to_grid=self.snap, free_space=True)
         if bid is not None:
             self.graph_scene.select_blocks([bid])
+            item = self.graph_scene.blocks.get(bid)
+            if item is not None:  # a quick add at the edge, or moved to free space: show it whole
+                self.ensureVisible(item, 16, 16)
         return bid
 
 

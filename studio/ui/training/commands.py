@@ -17,10 +17,12 @@ class SetTraining(Command):
     project: object  # studio.graph.project.Project
     settings: dict
     key: str = ""  # what changed; consecutive edits of one field merge into one undo step
+    #: the words the form shows for it ("Image size"): Edit > Undo read "Training setting data.size"
+    label: str = ""
     _old: dict | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.text = f"Training setting {self.key}" if self.key else "Training settings"
+        self.text = f"Change {self.label or self.key}" if self.key else "Change training settings"
         self.merge_id = ("training", self.key) if self.key else None
 
     def do(self, graph) -> None:
@@ -32,7 +34,11 @@ class SetTraining(Command):
         self.project.training = copy.deepcopy(self._old)
 
     def merge(self, other: Command) -> bool:
-        if not isinstance(other, SetTraining) or other.key != self.key or other.project is not self.project:
+        if (
+            not isinstance(other, SetTraining)
+            or other.key != self.key
+            or other.project is not self.project
+        ):
             return False
         self.settings = copy.deepcopy(other.settings)
         return True

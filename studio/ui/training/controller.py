@@ -53,14 +53,22 @@ class TrainingController(QObject):
         self.view: RunView | None = None  # built with the plots
         self._last_canvas = 0.0
         self.last_model = None  # (model, data) of the latest run, for the try-it panel
-        self.train_action = self._action("Train", "F5", self.train, "Train the model with these settings (F5)")
-        self.pause_action = self._action("Pause", "F6", self.pause_resume, "Pause or resume the run (F6)")
-        self.stop_action = self._action("Stop", "Shift+F5", self.stop, "Stop the run after this batch (Shift+F5)")
+        self.train_action = self._action(
+            "Train", "F5", self.train, "Train the model with these settings (F5)"
+        )
+        self.pause_action = self._action(
+            "Pause", "F6", self.pause_resume, "Pause or resume the run (F6)"
+        )
+        self.stop_action = self._action(
+            "Stop", "Shift+F5", self.stop, "Stop the run after this batch (Shift+F5)"
+        )
         self.actions = [self.train_action, self.pause_action, self.stop_action]
         style = window.style()
-        for a, px in ((self.train_action, QStyle.StandardPixmap.SP_MediaPlay),
-                      (self.pause_action, QStyle.StandardPixmap.SP_MediaPause),
-                      (self.stop_action, QStyle.StandardPixmap.SP_MediaStop)):
+        for a, px in (
+            (self.train_action, QStyle.StandardPixmap.SP_MediaPlay),
+            (self.pause_action, QStyle.StandardPixmap.SP_MediaPause),
+            (self.stop_action, QStyle.StandardPixmap.SP_MediaStop),
+        ):
             a.setIcon(style.standardIcon(px))
         self.panel = TrainingPanel(self.actions)
         self.runs_watch = RunsWatcher(self)  # runs a terminal adds or ends show up
@@ -107,12 +115,16 @@ class TrainingController(QObject):
     def set_document(self, doc) -> None:
         """A project was opened: show its settings and runs (a running run was stopped first)."""
         self.doc = doc
-        self.panel.form.folder = lambda: self.doc.project.path.parent if self.doc.project.path else None
+        self.panel.form.folder = lambda: (
+            self.doc.project.path.parent if self.doc.project.path else None
+        )
         self.panel.form.load(doc.project.training)
         doc.undo_stack.indexChanged.connect(self._undo_moved)
         doc.graph.events.changed.connect(self._graph_edited)
         self.record = None
-        self.last_model = None  # Try it runs this project's runs, never the previous project's model
+        self.last_model = (
+            None  # Try it runs this project's runs, never the previous project's model
+        )
         if self.panel.try_panel is not None:
             self.panel.try_panel.forget()
         if self.panel.plots is not None:
@@ -142,7 +154,9 @@ class TrainingController(QObject):
         """The Data tab follows the project's training settings (it reloads what changed)."""
         if self.panel.data_panel is not None and getattr(self, "doc", None) is not None:
             path = self.doc.project.path
-            self.panel.data_panel.set_source(self.doc.project.training, path.parent if path else None)
+            self.panel.data_panel.set_source(
+                self.doc.project.training, path.parent if path else None
+            )
 
     def _pipeline_edited(self, steps: list) -> None:
         new = copy.deepcopy(self.doc.project.training or {})
@@ -150,7 +164,7 @@ class TrainingController(QObject):
             if isinstance(new.get(key), dict):
                 new[key].pop("augment", None)
         new["augment"] = steps
-        self.doc.push(SetTraining(self.doc.project, new, "augment"))
+        self.doc.push(SetTraining(self.doc.project, new, "augment", label="augmentation"))
         self.panel.form.load(self.doc.project.training)
         self.w.files.changed()
 
@@ -196,14 +210,17 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------------ settings
     def _settings_edited(self, settings: dict, key: str) -> None:
-        self.doc.push(SetTraining(self.doc.project, settings, key))
+        label = self.panel.form.label_for(key)
+        self.doc.push(SetTraining(self.doc.project, settings, key, label=label))
         self.w.files.changed()
 
     def _apply_settings(self, rec) -> None:
         self.doc.push(SetTraining(self.doc.project, copy.deepcopy(rec.settings), ""))
         self.panel.form.load(self.doc.project.training)
         self.w.files.changed()
-        self.panel.show_message(f"Settings of run {rec.id} applied (Undo restores the previous ones).")
+        self.panel.show_message(
+            f"Settings of run {rec.id} applied (Undo restores the previous ones)."
+        )
 
     # ------------------------------------------------------------------ lock
     @property
@@ -211,19 +228,26 @@ class TrainingController(QObject):
         return self.worker is not None
 
     def allow_edit(self, cmd) -> bool:
-        if not self.running or isinstance(cmd, (SetTraining, SetSearch)):  # neither changes the model
+        if not self.running or isinstance(
+            cmd, (SetTraining, SetSearch)
+        ):  # neither changes the model
             return True
         if self.ask_stop_for_edit():
             self.stop(wait=True)
             return True
-        self.doc.edit_refused.emit("The model is locked while it trains; stop the run (Shift+F5) to edit it.")
+        self.doc.edit_refused.emit(
+            "The model is locked while it trains; stop the run (Shift+F5) to edit it."
+        )
         return False
 
     def ask_stop_for_edit(self) -> bool:
         """Hook (tests replace it): may this edit stop the run?"""
         answer = QMessageBox.question(
-            self.w, "Stop training?", "The model is training. Stop the run to edit the model?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+            self.w,
+            "Stop training?",
+            "The model is training. Stop the run to edit the model?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
 
@@ -257,7 +281,11 @@ class TrainingController(QObject):
         problems = settings.validate()
         if not problems:  # the check before Train: data that does not fit the model is an error
             self.w.problems.refresh()
-            problems = self._fit_now(settings_dict) if self.w.problems.is_reading() else self.w.problems.error_texts()
+            problems = (
+                self._fit_now(settings_dict)
+                if self.w.problems.is_reading()
+                else self.w.problems.error_texts()
+            )
         if problems:
             self.panel.show_message(" ".join(problems), error=True)
             return
@@ -276,9 +304,13 @@ class TrainingController(QObject):
         self.ensure_views()
         self.view.begin(settings.metric_name, rec)
         resume_from = None
-        project = Project(self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path)
+        project = Project(
+            self.doc.project.name, self.doc.graph.copy(), settings_dict, path=self.doc.project.path
+        )
         if rec is None:  # the run keeps the graph it trains (dumps writes no path)
-            self.record = self.store.create(settings.to_dict(), self.doc.project.name, model_json=dumps(project))
+            self.record = self.store.create(
+                settings.to_dict(), self.doc.project.name, model_json=dumps(project)
+            )
         else:
             self.record = rec
             resume_from = rec.last_checkpoint
@@ -309,7 +341,11 @@ class TrainingController(QObject):
             return []
         graph = self.doc.graph
         found = check_training(graph, self.doc.analysis, self.doc.project.training)
-        return [p.describe(graph) + (f" (Fix: {p.fix.text}.)" if p.fix else "") for p in found if p.is_error]
+        return [
+            p.describe(graph) + (f" (Fix: {p.fix.text}.)" if p.fix else "")
+            for p in found
+            if p.is_error
+        ]
 
     def pause_resume(self) -> None:
         if not self.running:
@@ -374,7 +410,9 @@ class TrainingController(QObject):
             now = time.perf_counter()
             if now - self._last_canvas >= CANVAS_UPDATE_S or c.epochs:
                 self._last_canvas = now
-                self.w.scene.set_learning({bid: describe_learning(v) for bid, v in c.learning.items()})
+                self.w.scene.set_learning(
+                    {bid: describe_learning(v) for bid, v in c.learning.items()}
+                )
 
     def _done(self, result) -> None:
         worker = self.worker
@@ -391,10 +429,23 @@ class TrainingController(QObject):
         steps, losses = plots.raw.series.data()
         history = r.history or self.view.history
         status = r.status
-        if status == "failed" and r.failure and r.failure.kind == "weights" and self.control.stop_requested:
+        if (
+            status == "failed"
+            and r.failure
+            and r.failure.kind == "weights"
+            and self.control.stop_requested
+        ):
             status = "stopped"
-        self.store.finish(self.record, status, r.message, r.failure.kind if r.failure else None, history,
-                          r.best_epoch, r.best_value, r.monitor)
+        self.store.finish(
+            self.record,
+            status,
+            r.message,
+            r.failure.kind if r.failure else None,
+            history,
+            r.best_epoch,
+            r.best_value,
+            r.monitor,
+        )
         self.store.update(self.record, epoch_steps=self.view.epoch_steps[: len(history)])
         if len(steps):
             self.store.save_steps(self.record, steps, losses)
@@ -420,7 +471,9 @@ class TrainingController(QObject):
             from studio.compiler.build import block_at
 
             block_id = block_at(failure.location[0], failure.location[1], code)
-        self.w.problems.pin(f"Training: {message}", block_id, failure.details or message if failure else message)
+        self.w.problems.pin(
+            f"Training: {message}", block_id, failure.details or message if failure else message
+        )
         if block_id is not None:
             self.w.scene.set_run_problem(block_id, message)
         self.w.problems_dock.raise_()
@@ -436,16 +489,29 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------------ plots, export, try it
     def _overlay(self, records) -> None:
-        runs = [(r.id[-4:], r.history(), r.steps(), TrainingSettings.from_dict(r.settings).metric_name)
-                for r in records if self.record is None or r.id != self.record.id or not self.running]
+        runs = [
+            (r.id[-4:], r.history(), r.steps(), TrainingSettings.from_dict(r.settings).metric_name)
+            for r in records
+            if self.record is None or r.id != self.record.id or not self.running
+        ]
         self.plots.set_overlays(runs)
 
     def export_png(self, path: str | None = None) -> bool:
-        path = path or QFileDialog.getSaveFileName(self.w, "Export plots", "training.png", "PNG image (*.png)")[0]
+        path = (
+            path
+            or QFileDialog.getSaveFileName(
+                self.w, "Export plots", "training.png", "PNG image (*.png)"
+            )[0]
+        )
         return bool(path) and self.plots.export_png(path)
 
     def export_csv(self, path: str | None = None) -> bool:
-        path = path or QFileDialog.getSaveFileName(self.w, "Export metrics", "metrics.csv", "CSV (*.csv)")[0]
+        path = (
+            path
+            or QFileDialog.getSaveFileName(self.w, "Export metrics", "metrics.csv", "CSV (*.csv)")[
+                0
+            ]
+        )
         if not path:
             return False
         self.plots.export_csv(path)

@@ -137,7 +137,9 @@ class DataPanel(QWidget):
         right.setFrameShape(QFrame.Shape.NoFrame)
         right.setWidget(column)
         right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # only down
-        right.setMinimumWidth(column.minimumSizeHint().width() + right.verticalScrollBar().sizeHint().width())
+        right.setMinimumWidth(
+            column.minimumSizeHint().width() + right.verticalScrollBar().sizeHint().width()
+        )
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.views)
         split.addWidget(right)
@@ -329,6 +331,7 @@ class DataPanel(QWidget):
                     item.setBackground(QColor(255, 205, 210))
                     item.setToolTip("missing or not a number")
                 self.rows.setItem(i, j, item)
+        _fit_columns(self.rows)
 
     def _draw_windows(self) -> None:
         s = self.summary
@@ -349,8 +352,21 @@ class DataPanel(QWidget):
         for i, (name, m, sd) in enumerate(zip(s.stat_names, s.mean, s.std, strict=False)):
             for j, text in enumerate((name, f"{m:.4g}", f"{sd:.4g}")):
                 self.stats.setItem(i, j, QTableWidgetItem(text))
+        _fit_columns(self.stats)
         lines = [f"Statistics from {s.stats_from}." if s.stats_from else ""]
         if s.bad_cells:
             lines.append(f"{s.bad_cells} missing or non-numeric cells, e.g.:")
             lines += [f"  line {c.line}, column {c.column}: {c.value!r}" for c in s.cells[:8]]
         self.cells.setText("\n".join(x for x in lines if x))
+
+
+#: the widest a column of the Rows and Statistics tables grows to fit its name and cells
+MAX_COLUMN = 260
+
+
+def _fit_columns(table: QTableWidget) -> None:
+    """Each column as wide as its name and cells (up to MAX_COLUMN): at the default 100 px a
+    scikit-learn name such as 'sepal length (cm)' showed as 'epal length (cm'."""
+    table.resizeColumnsToContents()
+    for j in range(table.columnCount()):
+        table.setColumnWidth(j, min(table.columnWidth(j), MAX_COLUMN))

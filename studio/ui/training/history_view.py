@@ -1,7 +1,8 @@
 """The Runs tab: every kept run as one row of a sortable table (newest first), with a column for
 each setting and block parameter that differs between the runs, their final and best metrics,
 time and sweep (`studio.training.run_table`). Ticking runs overlays their curves; selecting
-rows plots a parameter against a metric (the Compare plot); Export writes the table as CSV.
+rows plots a parameter against a metric (the Compare plot); Compare opens two runs' models side
+by side (the two selected rows, else the two ticked); Export writes the table as CSV.
 The current run can be resumed from its last checkpoint, have its settings applied to the
 project, be tried (its weights loaded into the graph it was trained with), or have that graph
 opened as a new project. Below the table, the current run's TensorBoard files: where they are
@@ -125,10 +126,10 @@ class RunList(QWidget):
         self.open_button.clicked.connect(lambda: self._emit(self.open_requested))
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip(
-            "Select two runs: their models side by side, with what differs"
+            "Tick or select two runs: their models side by side, with what differs"
         )
         self.compare_button.clicked.connect(
-            lambda: self.compare_requested.emit(self.selected_rows())
+            lambda: self.compare_requested.emit(self.compared_rows())
         )
         self.export_button = QPushButton("Export CSV")
         self.export_button.setToolTip("Save the table (every row and column shown) as a CSV file")
@@ -199,6 +200,15 @@ class RunList(QWidget):
         rows = sorted({i.row() for i in self.list.selectionModel().selectedRows()})
         return [self.list.item(r).data(RECORD_ROLE) for r in rows]
 
+    def compared_rows(self) -> list[RunRecord]:
+        """The two runs Compare opens: the two selected rows, else the two ticked ones (the tick
+        boxes are what a user sees first; ticking two left Compare greyed out)."""
+        selected = self.selected_rows()
+        if len(selected) == 2:
+            return selected
+        ticked = self.ticked()
+        return ticked if len(ticked) == 2 else []
+
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
         self._update_buttons()
@@ -231,6 +241,7 @@ class RunList(QWidget):
 
     def _item_changed(self, item) -> None:
         if item.column() == 0:
+            self._update_buttons()
             self.overlay_changed.emit(self.ticked())
 
     def _emit(self, signal) -> None:
@@ -253,7 +264,7 @@ class RunList(QWidget):
             rec is not None and not self.busy and rec.model_file is not None
         )
         self.export_button.setEnabled(self.list.rowCount() > 0)
-        self.compare_button.setEnabled(len(self.selected_rows()) == 2)
+        self.compare_button.setEnabled(len(self.compared_rows()) == 2)
         self.board.show_run(rec)
 
 

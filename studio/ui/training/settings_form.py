@@ -35,12 +35,15 @@ from PySide6.QtWidgets import (
 from studio.training import kinds
 from studio.training.settings import AUTO, PRECISIONS, TrainingSettings, auto_workers
 from studio.ui.elided import ElidedLabel
+from studio.ui.welcome import EXAMPLES_DIR
 from studio.ui.wheel import wheel_only_with_focus
 
 #: the precisions in words, in the order of `PRECISIONS`
 PRECISION_LABELS = ("float32 (full)", "bfloat16 (mixed)", "float16 (mixed)")
-WORKERS_TIP = ("DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
-               "read from disk, none for data in memory; 0: load in the training process")
+WORKERS_TIP = (
+    "DataLoader worker processes. auto: up to 4 (one CPU left free, none on 2 CPUs) for an image folder "
+    "read from disk, none for data in memory; 0: load in the training process"
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ class Field:
     kind: str  # choice | int | float | text | bool | workers (a number or "auto")
     options: tuple = ()
     when: Any = None  # dict -> bool: shown only when true
-    write: Any = None  # (settings dict, value) -> None, where the value is not simply stored at `path`
+    write: Any = (
+        None  # (settings dict, value) -> None, where the value is not simply stored at `path`
+    )
     tip: str = ""
     #: a choice's words for each option (its declaration's label), and a tooltip each
     labels: tuple = ()
@@ -118,8 +123,14 @@ def _option_fields(section: str, registry: dict, default: str) -> list[Field]:
         for key in kind.form_options():
             params.setdefault(key, kind.options[key])
     return [
-        Field((section, key), p.label or key, p.kind, options=_choices(p), when=_declared(section, registry, key, default),
-              tip=p.doc)
+        Field(
+            (section, key),
+            p.label or key,
+            p.kind,
+            options=_choices(p),
+            when=_declared(section, registry, key, default),
+            tip=p.doc,
+        )
         for key, p in params.items()
     ]
 
@@ -131,13 +142,24 @@ def _choices(p) -> tuple:
 
 def _kind_choice(path: tuple[str, ...], label: str, registry: dict, tip: str = "") -> Field:
     """The choice of a kind: each shown by its declared label, its help as the item's tooltip."""
-    return Field(path, label, "choice", tuple(registry), labels=tuple(k.label for k in registry.values()),
-                 tips=tuple(k.help for k in registry.values()), tip=tip)
+    return Field(
+        path,
+        label,
+        "choice",
+        tuple(registry),
+        labels=tuple(k.label for k in registry.values()),
+        tips=tuple(k.help for k in registry.values()),
+        tip=tip,
+    )
 
 
 # the sections chosen by kind: the key holding the kind, and its registry
-KIND_SECTIONS = {"data": ("kind", kinds.DATASETS), "optimizer": ("name", kinds.OPTIMIZERS),
-                 "loss": ("name", kinds.LOSSES), "schedule": ("name", kinds.SCHEDULES)}
+KIND_SECTIONS = {
+    "data": ("kind", kinds.DATASETS),
+    "optimizer": ("name", kinds.OPTIMIZERS),
+    "loss": ("name", kinds.LOSSES),
+    "schedule": ("name", kinds.SCHEDULES),
+}
 
 
 def _fresh_section(old: dict, section: str, chosen: str) -> dict:
@@ -151,7 +173,11 @@ def _fresh_section(old: dict, section: str, chosen: str) -> dict:
 
 def _param_of(d: dict, f: Field):
     """The declaration of a kind option row, for the kind chosen in `d` (None: not one)."""
-    if len(f.path) != 2 or f.path[0] not in KIND_SECTIONS or f.path[1] == KIND_SECTIONS[f.path[0]][0]:
+    if (
+        len(f.path) != 2
+        or f.path[0] not in KIND_SECTIONS
+        or f.path[1] == KIND_SECTIONS[f.path[0]][0]
+    ):
         return None
     key, registry = KIND_SECTIONS[f.path[0]]
     chosen = _get(d, (f.path[0], key), TrainingSettings().to_dict()[f.path[0]].get(key))
@@ -182,7 +208,9 @@ def _placeholder(d: dict, f: Field, folder=None) -> str:
         return f"{param.special} (default)"
     if default in ((), "", None) and f.path[0] == "data":
         kind = kinds.DATASETS.get(_get(d, ("data", "kind"), ""))
-        own = kind.own_values(d.get("data", {}), folder).get(f.path[1]) if kind is not None else None
+        own = (
+            kind.own_values(d.get("data", {}), folder).get(f.path[1]) if kind is not None else None
+        )
         return "the data's own (default)" if own is None else f"{_fmt(own)} (the data's own)"
     return f"{_fmt(default)} (default)"
 
@@ -193,7 +221,12 @@ def _early(d) -> bool:
 
 # "metric" is accuracy for classification, MAE for regression
 MONITORS = ("val_loss", "val_metric", "train_loss", "train_metric")
-MONITOR_LABELS = ("validation loss", "validation accuracy or MAE", "training loss", "training accuracy or MAE")
+MONITOR_LABELS = (
+    "validation loss",
+    "validation accuracy or MAE",
+    "training loss",
+    "training accuracy or MAE",
+)
 
 
 _DEFAULT = TrainingSettings()
@@ -201,11 +234,18 @@ _DEFAULT = TrainingSettings()
 FIELDS = (
     _kind_choice(("data", "kind"), "Dataset", kinds.DATASETS),
     *_option_fields("data", kinds.DATASETS, ""),
-    Field(("val_data", "path"), "Validation set", "path",
-          when=lambda d: kinds.DATASETS.get(_get(d, ("data", "kind"), "")) is not None
-          and kinds.DATASETS[_get(d, ("data", "kind"))].family in ("file", "folder"),
-          write=_write_val_path, tip="A file or folder of validation data read like the training data; "
-                                     "empty: hold out the validation split instead"),
+    Field(
+        ("val_data", "path"),
+        "Validation set",
+        "path",
+        when=lambda d: (
+            kinds.DATASETS.get(_get(d, ("data", "kind"), "")) is not None
+            and kinds.DATASETS[_get(d, ("data", "kind"))].family in ("file", "folder")
+        ),
+        write=_write_val_path,
+        tip="A file or folder of validation data read like the training data; "
+        "empty: hold out the validation split instead",
+    ),
     Field(("val_split",), "Validation split", "float", when=lambda d: not d.get("val_data")),
     Field(("epochs",), "Epochs", "int"),
     Field(("batch_size",), "Batch size", "int"),
@@ -216,26 +256,62 @@ FIELDS = (
     _kind_choice(("schedule", "name"), "LR schedule", kinds.SCHEDULES),
     *_option_fields("schedule", kinds.SCHEDULES, _DEFAULT.schedule.name),
     Field(("grad_clip",), "Gradient clipping", "float"),
-    Field(("monitor",), "Monitor", "choice", MONITORS, labels=MONITOR_LABELS,
-          tip="The metric that picks the best checkpoint, and drives early stopping and the plateau "
-              "schedule; 'metric' is accuracy or MAE"),
+    Field(
+        ("monitor",),
+        "Monitor",
+        "choice",
+        MONITORS,
+        labels=MONITOR_LABELS,
+        tip="The metric that picks the best checkpoint, and drives early stopping and the plateau "
+        "schedule; 'metric' is accuracy or MAE",
+    ),
     Field(("early_stopping", "enabled"), "Early stopping", "bool"),
-    Field(("early_stopping", "patience"), "Patience", "int", when=_early,
-          tip="Stop after this many epochs without improvement of the monitored metric"),
-    Field(("early_stopping", "min_delta"), "Min. change", "float", when=_early,
-          tip="The smallest change that counts as an improvement"),
+    Field(
+        ("early_stopping", "patience"),
+        "Patience",
+        "int",
+        when=_early,
+        tip="Stop after this many epochs without improvement of the monitored metric",
+    ),
+    Field(
+        ("early_stopping", "min_delta"),
+        "Min. change",
+        "float",
+        when=_early,
+        tip="The smallest change that counts as an improvement",
+    ),
     Field(("shuffle",), "Shuffle", "bool"),
-    Field(("balanced",), "Balanced sampling", "bool",
-          tip="Draw each class about equally often (for unbalanced classes; the Data tab shows the balance)"),
+    Field(
+        ("balanced",),
+        "Balanced sampling",
+        "bool",
+        tip="Draw each class about equally often (for unbalanced classes; the Data tab shows the balance)",
+    ),
     Field(("workers",), "Loader workers", "workers", tip=WORKERS_TIP),
-    Field(("device",), "Device", "choice", ("auto", "cpu", "cuda", "mps"),
-          labels=("auto (a GPU if there is one)", "CPU", "CUDA GPU", "Apple GPU (MPS)")),
-    Field(("precision",), "Precision", "choice", PRECISIONS, labels=PRECISION_LABELS,
-          tip="Mixed precision: the layers that gain from it compute in 16-bit floats on a GPU"),
+    Field(
+        ("device",),
+        "Device",
+        "choice",
+        ("auto", "cpu", "cuda", "mps"),
+        labels=("auto (a GPU if there is one)", "CPU", "CUDA GPU", "Apple GPU (MPS)"),
+    ),
+    Field(
+        ("precision",),
+        "Precision",
+        "choice",
+        PRECISIONS,
+        labels=PRECISION_LABELS,
+        tip="Mixed precision: the layers that gain from it compute in 16-bit floats on a GPU",
+    ),
     Field(("seed",), "Seed", "int", tip="The initial weights and the order of the batches"),
-    Field(("split_seed",), "Split seed", "int", when=lambda d: not d.get("val_data") and d.get("val_split") != 0,
-          tip="Which rows the validation split holds out; kept when the seed changes, so runs are "
-              "compared on the same rows"),
+    Field(
+        ("split_seed",),
+        "Split seed",
+        "int",
+        when=lambda d: not d.get("val_data") and d.get("val_split") != 0,
+        tip="Which rows the validation split holds out; kept when the seed changes, so runs are "
+        "compared on the same rows",
+    ),
 )
 
 
@@ -247,7 +323,11 @@ def _parse(kind: str, text: str):
     if kind == "workers" and text.lower() == AUTO:
         return AUTO
     if kind == "ints":  # "32, 32", "32x32" or "(32, 32)": a list, as a project file holds it
-        parts = [p for p in text.strip("()[]").replace("×", ",").replace("x", ",").split(",") if p.strip()]
+        parts = [
+            p
+            for p in text.strip("()[]").replace("×", ",").replace("x", ",").split(",")
+            if p.strip()
+        ]
         try:
             return [int(p) for p in parts]
         except ValueError:
@@ -332,7 +412,10 @@ class SettingsForm(QWidget):
         if param is None:
             return
         editor = self.editors[f.path]
-        start = editor.text().strip() or SettingsForm.last_folder or str(Path.home())
+        folder = self.folder()  # the project's: data often lies beside it (not an example's)
+        if folder is not None and Path(folder).resolve() == EXAMPLES_DIR:
+            folder = None
+        start = editor.text().strip() or SettingsForm.last_folder or str(folder or Path.home())
         path = self.choose_path(param, f"Choose the {_lower_first(param.label)}", start)
         if path:
             SettingsForm.last_folder = str(Path(path).parent)  # the next Browse… starts there
@@ -377,7 +460,9 @@ class SettingsForm(QWidget):
                 w = self.editors[f.path]
                 value = _get(self._dict, f.path, _get(shown, f.path))
                 if isinstance(w, QComboBox):
-                    if w.findData(value) < 0 and value is not None:  # a file's value no declaration offers
+                    if (
+                        w.findData(value) < 0 and value is not None
+                    ):  # a file's value no declaration offers
                         w.addItem(str(value), value)
                     w.setCurrentIndex(w.findData(value))
                 elif isinstance(w, QCheckBox):
@@ -407,7 +492,9 @@ class SettingsForm(QWidget):
         for path in self.browse_buttons:
             label = self.form.labelForField(self._rows[path])
             if label is not None and param is not None:
-                label.setText(param.label if path[0] == "data" else f"Validation {_lower_first(param.label)}")
+                label.setText(
+                    param.label if path[0] == "data" else f"Validation {_lower_first(param.label)}"
+                )
 
     def settings(self) -> dict:
         return copy.deepcopy(self._dict)
@@ -420,7 +507,11 @@ class SettingsForm(QWidget):
         if f.kind == "choice":
             value = raw
             section = f.path[0]
-            if len(f.path) == 2 and section in KIND_SECTIONS and f.path[1] == KIND_SECTIONS[section][0]:
+            if (
+                len(f.path) == 2
+                and section in KIND_SECTIONS
+                and f.path[1] == KIND_SECTIONS[section][0]
+            ):
                 new[section] = _fresh_section(new, section, value)  # another kind: its own defaults
                 if section == "data":
                     new.pop("val_data", None)
@@ -460,7 +551,11 @@ class SettingsForm(QWidget):
             w = self.editors[f.path]
             if isinstance(w, QLineEdit):
                 value = _get(d, f.path)
-                bad = f.kind in ("int", "float", "workers") and isinstance(value, str) and value != AUTO
+                bad = (
+                    f.kind in ("int", "float", "workers")
+                    and isinstance(value, str)
+                    and value != AUTO
+                )
                 w.setStyleSheet("border: 1px solid #c62828;" if bad else "")
         self.errors.setText("\n".join(problems))
         self.errors.setVisible(bool(problems))
@@ -471,6 +566,17 @@ class SettingsForm(QWidget):
             visible = f.when is None or bool(f.when(self._dict))
             self.form.setRowVisible(self._rows[f.path], visible)
 
+    def label_for(self, key: str) -> str:
+        """The words the form shows for the field `key`, as in a sentence ("data.size" -> "image
+        size", "data.path" -> "CSV file", a kind's section "data" -> "dataset"): what the undo step
+        is called. `key` itself when the form has no such row."""
+        path = tuple(key.split("."))
+        if len(path) == 1 and path[0] in KIND_SECTIONS:
+            path = (path[0], KIND_SECTIONS[path[0]][0])
+        row = self._rows.get(path)
+        label = self.form.labelForField(row) if row is not None else None
+        return _lower_first(label.text()) if label is not None and label.text() else key
+
     def row_shown(self, path: tuple[str, ...]) -> bool:
         """Whether the row of the field at `path` is shown (its kind declares it)."""
         return self.form.isRowVisible(self._rows[path])
@@ -480,7 +586,7 @@ class SettingsForm(QWidget):
 
 
 def _lower_first(text: str) -> str:
-    """"Image folder" -> "image folder" in a sentence; an acronym ("CSV file") stays."""
+    """ "Image folder" -> "image folder" in a sentence; an acronym ("CSV file") stays."""
     return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
