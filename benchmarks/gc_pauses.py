@@ -9,7 +9,9 @@ autosave). ``gc.callbacks`` time every collection during the edits. The modes: `
 the window was: only torch frozen), ``after`` (``gctune.project_opened`` once the project has
 opened: its objects frozen, generation 0's threshold raised), ``young`` (only the threshold
 raised, to tell the two apart); ``after@N`` and ``young@N`` the same with a threshold of N
-instead of gctune's (``after@700``: the freeze alone). ``--modes before,after,after@700``. Runs
+instead of gctune's (``after@700``: the freeze alone); a mode ending ``+threads`` lets the
+collector run in whichever thread allocates, as before the window collected on its GUI thread
+only (``studio.ui.gui_gc``). ``--modes before,after,after@700,after+threads``. Runs
 alternate between the modes, ``--rounds`` each; ``--busy N`` starts N processes spinning on the
 CPU for the whole run. ``GC_PAUSES_TYPES=1`` prints, after the edits, the types of the objects
 full collections still walk. On 2 shared cores a run of 2,000 blocks and 6 edits takes 1-4
@@ -61,6 +63,11 @@ def child(mode: str, path: str, edits: int) -> dict:
     opened_ms: list[float] = []
     real = gctune.project_opened
 
+    if mode.endswith("+threads"):  # collections wherever they fall, as before studio.ui.gui_gc
+        from studio.ui import gui_gc
+
+        gui_gc.hold = lambda owner: None
+        mode = mode.removesuffix("+threads")
     kind, _, threshold = mode.partition("@")
     if threshold:  # another young threshold than gctune's, to compare
         gctune.GEN0_THRESHOLD = int(threshold)
@@ -247,22 +254,22 @@ def main() -> None:
         )
     )
     parts = [f"blocks={args.blocks}"]
-    parts += [f"{m.replace('@', '')}_max_ms={longest[m]:.1f}" for m in modes]
+    parts += [f"{m.replace('@', '').replace('+', '_')}_max_ms={longest[m]:.1f}" for m in modes]
     parts += [
-        f"{m.replace('@', '')}_median_max_ms={statistics.median(r['max_ms'] for r in results[m]):.1f}"
+        f"{m.replace('@', '').replace('+', '_')}_median_max_ms={statistics.median(r['max_ms'] for r in results[m]):.1f}"
         for m in modes
     ]
     parts += [
-        f"{m.replace('@', '')}_over_100={statistics.median(r['over_100'] for r in results[m]):.0f}"
+        f"{m.replace('@', '').replace('+', '_')}_over_100={statistics.median(r['over_100'] for r in results[m]):.0f}"
         for m in modes
     ]
-    parts += [f"{m.replace('@', '')}_gc_ms={total[m]:.0f}" for m in modes]
+    parts += [f"{m.replace('@', '').replace('+', '_')}_gc_ms={total[m]:.0f}" for m in modes]
     parts += [
-        f"{m.replace('@', '')}_gc_share="
+        f"{m.replace('@', '').replace('+', '_')}_gc_share="
         f"{statistics.median(100 * r['all_sum_ms'] / 1000 / r['edits_s'] for r in results[m]):.1f}"
         for m in modes
     ]
-    parts += [f"{m.replace('@', '')}_full={full[m]:.0f}" for m in modes]
+    parts += [f"{m.replace('@', '').replace('+', '_')}_full={full[m]:.0f}" for m in modes]
     frozen = [m for m in modes if m.startswith("after")]
     if frozen:
         after = results[frozen[0]]

@@ -72,6 +72,30 @@ def _env() -> dict:
     return env
 
 
+def _studio_and_script_weights(tmp_path: Path, project: Path, script: Path) -> tuple[dict, dict]:
+    """The weights `studio train` gives the project (one thread, as the script's env) and those
+    its exported `script` gives, each trained in tmp_path (studio/, script/)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert (
+            studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"])
+            == 0
+        )
+    finally:
+        torch.set_num_threads(before)
+    run = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return tuple(torch.load(tmp_path / d / "weights.pt", weights_only=True) for d in ("studio", "script"))
+
+
 def _ruff(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ruff", *args, "--isolated", "--line-length", "100"],
@@ -116,27 +140,7 @@ def test_the_scripts_weights_are_studios_and_a_larger_file_is_still_read(tmp_pat
     project = _project(tmp_path)
     script = tmp_path / "train.py"
     assert studio(["export", str(project), "--format", "script", "-o", str(script)]) == 0
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        assert (
-            studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"])
-            == 0
-        )
-    finally:
-        torch.set_num_threads(before)
-    run = subprocess.run(
-        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    ours, theirs = (
-        torch.load(tmp_path / d / "weights.pt", weights_only=True) for d in ("studio", "script")
-    )
+    ours, theirs = _studio_and_script_weights(tmp_path, project, script)
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
     saved = json.loads((tmp_path / "script" / "weights.json").read_text())
     assert len(saved["normalization"]["mean"]) == 13 and saved["class_names"] == ["0", "1", "2"]
@@ -214,25 +218,5 @@ def test_an_image_folder_without_augmentation_holds_none_and_trains_as_studio(tm
     source = script.read_text()
     for other in ("def augmented_views", "class ImagePixels", "class TwoViews", "class TableRows"):
         assert other not in source, other
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        assert (
-            studio(["train", str(project), "--out", str(tmp_path / "studio"), "--device", "cpu"])
-            == 0
-        )
-    finally:
-        torch.set_num_threads(before)
-    run = subprocess.run(
-        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    ours, theirs = (
-        torch.load(tmp_path / d / "weights.pt", weights_only=True) for d in ("studio", "script")
-    )
+    ours, theirs = _studio_and_script_weights(tmp_path, project, script)
     assert all(torch.equal(ours[k], theirs[k]) for k in ours)

@@ -41,6 +41,21 @@ def window(qtbot, config_dir):
     return open_window(qtbot, EXAMPLE)
 
 
+def drop_block(window, type_id: str, scene_pos) -> None:
+    """A palette block of `type_id` dropped on the canvas at `scene_pos`, as Qt delivers it."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt
+    from PySide6.QtGui import QDropEvent
+
+    from studio.ui.canvas.view import BLOCK_MIME
+
+    view = window.view
+    mime = QMimeData()
+    mime.setData(BLOCK_MIME, type_id.encode())
+    event = QDropEvent(QPointF(view.mapFromScene(scene_pos)), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    view.dropEvent(event)
+
+
 def by_name(graph, name):
     b = graph.block_by_name(name)
     assert b is not None, name

@@ -1,11 +1,9 @@
 """What a user sees in the editor: blocks, wires with shapes, inspector, code, undo."""
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from studio.ui.canvas.view import BLOCK_MIME
-from tests.ui.conftest import by_name
+from tests.ui.conftest import by_name, drop_block
 
 
 def settle(qtbot):
@@ -29,18 +27,8 @@ def test_a_real_mime_drop_event_adds_the_block(window, qtbot):
     window.show()
     qtbot.waitExposed(window)
     view = window.view
-    mime = QMimeData()
-    mime.setData(BLOCK_MIME, b"gelu")
-    pos = QPointF(view.viewport().rect().center())
     n = len(window.doc.graph.blocks)
-    event = QDropEvent(
-        pos,
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    view.dropEvent(event)
+    drop_block(window, "gelu", view.mapToScene(view.viewport().rect().center()))
     assert len(window.doc.graph.blocks) == n + 1
     assert any(b.type == "gelu" for b in window.doc.graph.blocks.values())
 

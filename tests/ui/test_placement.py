@@ -1,28 +1,11 @@
 """Where new blocks land: dropped on a wire they go in between; copies and generated blocks go
 into free space, a column apart, so nothing covers another block or a wire's shape label."""
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QPoint, QPointF
 
 from studio.graph.layout import BLOCK_BOX, COLUMN_GAP
 from studio.ui.canvas.geometry import BLOCK_WIDTH
-from studio.ui.canvas.view import BLOCK_MIME
-from tests.ui.conftest import by_name
-
-
-def _drop(window, type_id: str, scene_pos: QPointF) -> None:
-    view = window.view
-    mime = QMimeData()
-    mime.setData(BLOCK_MIME, type_id.encode())
-    pos = QPointF(view.mapFromScene(scene_pos))
-    event = QDropEvent(
-        pos,
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    view.dropEvent(event)
+from tests.ui.conftest import by_name, drop_block
 
 
 def _shown(window, qtbot):
@@ -39,7 +22,7 @@ def test_dropping_a_block_on_a_wire_splices_it_in_as_one_undo_step(window, qtbot
     wire = window.scene.wires[edge.id]
     window.view.centerOn(wire.sceneBoundingRect().center())
     before, index = g.to_dict(), window.doc.undo_stack.index()
-    _drop(window, "dropout", wire._mid)
+    drop_block(window, "dropout", wire._mid)
     new = next(b for b in g.blocks.values() if b.type == "dropout")
     assert g.edge_into(new.id, "in").src == fc1.id
     assert g.edge_into(relu1.id, "in").src == new.id
@@ -55,7 +38,7 @@ def test_dropping_beside_a_wire_only_adds_the_block(window, qtbot):
     _shown(window, qtbot)
     g = window.doc.graph
     n_edges = len(g.edges)
-    _drop(window, "dropout", QPointF(400, 600))
+    drop_block(window, "dropout", QPointF(400, 600))
     new = next(b for b in g.blocks.values() if b.type == "dropout")
     assert len(g.edges) == n_edges and not g.edges_of(new.id)
 
@@ -65,7 +48,7 @@ def test_an_output_dropped_on_a_wire_is_only_added(window, qtbot):
     g = window.doc.graph
     edge = g.edge_into(by_name(g, "relu1").id, "in")
     n_edges = len(g.edges)
-    _drop(window, "output", window.scene.wires[edge.id]._mid)
+    drop_block(window, "output", window.scene.wires[edge.id]._mid)
     assert len(g.edges) == n_edges and edge.id in g.edges
 
 
@@ -147,7 +130,7 @@ def test_splicing_into_a_wrapped_model_moves_only_its_row(window, qtbot):
     before = g.blocks[fc2.id].position
     edge = g.edge_into(relu1.id, "in")
     window.view.centerOn(window.scene.wires[edge.id].sceneBoundingRect().center())
-    _drop(window, "dropout", window.scene.wires[edge.id]._mid)
+    drop_block(window, "dropout", window.scene.wires[edge.id]._mid)
     new = next(b for b in g.blocks.values() if b.type == "dropout")
     assert g.edge_into(new.id, "in").src == fc1.id
     assert g.blocks[fc2.id].position == before
@@ -177,7 +160,7 @@ def test_a_block_dropped_beside_another_leaves_its_port_free(window, qtbot):
     last = by_name(g, "logits")
     x, y = last.position
     before = set(g.blocks)
-    _drop(window, "linear", QPointF(x + 90 + 175, y + 30))
+    drop_block(window, "linear", QPointF(x + 90 + 175, y + 30))
     (new,) = set(g.blocks) - before
     _assert_apart(g, [new])
     assert g.blocks[new].position[1] == y and g.blocks[new].position[0] > x  # beside it, right
