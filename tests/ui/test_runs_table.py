@@ -244,3 +244,26 @@ def test_the_compare_axes_follow_the_runs_until_the_user_picks_one(qtbot, tmp_pa
     fake_run(store, 0.1, 32, [0.4, 0.2, 0.1])
     scatter.set_table(RunTable.build(store.runs()), [])
     assert scatter.x.currentText() == "epochs"  # the user's pick stays
+
+
+def test_a_new_run_becomes_the_selected_one_and_a_later_choice_is_kept(qtbot, runs):
+    """After Train the table showed the new run but stayed on the one selected before (t22 saw
+    it): the run being trained, the first time the table holds it, is selected, and the Compare
+    view hears of it; once it is there, the user's own selection is left alone."""
+    store, recs = runs
+    view = RunList()
+    qtbot.addWidget(view)
+    view.set_runs(store.runs())
+    def row_of(run_id):
+        return next(r for r in range(view.list.rowCount()) if view.list.item(r).data(RECORD_ROLE).id == run_id)
+
+    view.list.selectRow(row_of(recs[0].id))
+    assert [r.id for r in view.selected_rows()] == [recs[0].id]
+    heard = []
+    view.selection_changed.connect(lambda rows: heard.append([r.id for r in rows]))
+    new = fake_run(store, 0.02, 32, [0.5], status="running")
+    view.set_runs(store.runs(), new.id)
+    assert [r.id for r in view.selected_rows()] == [new.id] and heard[-1] == [new.id]
+    view.list.selectRow(row_of(recs[0].id))  # the user goes back to an older run while it trains
+    view.set_runs(store.runs(), new.id)
+    assert [r.id for r in view.selected_rows()] == [recs[0].id]

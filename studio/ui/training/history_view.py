@@ -150,8 +150,15 @@ class RunList(QWidget):
         self._update_buttons()
 
     def set_runs(self, runs: list[RunRecord], current_id: str | None = None) -> None:
+        """Show `runs`, keeping what was ticked and selected; the run being trained
+        (`current_id`), the first time the table holds it, becomes the one selected: after Train
+        the table no longer stays on the run before."""
         ticked = {r.id for r in self.ticked()}
         selected = {r.id for r in self.selected_rows()}
+        shown = {r.id for r in self.records()}
+        arrived = current_id is not None and current_id not in shown and any(r.id == current_id for r in runs)
+        if arrived:
+            selected = {current_id}
         t = self.table = RunTable.build(list(reversed(runs)))
         table = self.list
         table.blockSignals(True)
@@ -184,6 +191,8 @@ class RunList(QWidget):
         table.blockSignals(False)
         self._update_buttons()
         self.table_changed.emit()
+        if arrived:
+            self.selection_changed.emit(self.selected_rows())
 
     def records(self) -> list[RunRecord]:
         """The runs in the order the table shows them."""
