@@ -72,6 +72,12 @@ def _env() -> dict:
     return env
 
 
+def _run_script(script: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python script *args` in the script's folder, one thread, no torchrun variables."""
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          env=_env(), cwd=script.parent, timeout=300)
+
+
 def _studio_and_script_weights(tmp_path: Path, project: Path, script: Path) -> tuple[dict, dict]:
     """The weights `studio train` gives the project (one thread, as the script's env) and those
     its exported `script` gives, each trained in tmp_path (studio/, script/)."""
@@ -84,14 +90,7 @@ def _studio_and_script_weights(tmp_path: Path, project: Path, script: Path) -> t
         )
     finally:
         torch.set_num_threads(before)
-    run = subprocess.run(
-        [sys.executable, str(script), "--out", str(tmp_path / "script"), "--device", "cpu"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-        timeout=300,
-    )
+    run = _run_script(script, "--out", str(tmp_path / "script"), "--device", "cpu")
     assert run.returncode == 0, run.stderr
     return tuple(torch.load(tmp_path / d / "weights.pt", weights_only=True) for d in ("studio", "script"))
 
@@ -151,25 +150,8 @@ def test_the_scripts_weights_are_studios_and_a_larger_file_is_still_read(tmp_pat
     from studio.training.runtime.tabular import rows_max_bytes
 
     assert (bigger / "wine.csv").stat().st_size > rows_max_bytes()
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--data",
-            str(bigger),
-            "--epochs",
-            "1",
-            "--out",
-            str(tmp_path / "bigger_run"),
-            "--device",
-            "cpu",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=tmp_path,
-        timeout=300,
-    )
+    run = _run_script(script, "--data", str(bigger), "--epochs", "1",
+                      "--out", str(tmp_path / "bigger_run"), "--device", "cpu")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "bigger_run" / "weights.pt").exists()
 
@@ -191,8 +173,7 @@ def test_a_bad_cell_is_named_by_its_row_and_column(tmp_path, monkeypatch, cell):
     assert str(e.value) == f"wine.csv, row 8, column 'ash': {cell!r} is not a number."
     # run as a script, it ends with that one sentence, exit status 1, no traceback
     (tmp_path / "train.py").write_text(source)
-    run = subprocess.run([sys.executable, str(tmp_path / "train.py"), "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    run = _run_script(tmp_path / "train.py", "--out", str(tmp_path / "o"))
     assert run.returncode == 1 and run.stderr.strip() == str(e.value), run.stderr
 
 

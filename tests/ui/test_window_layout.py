@@ -234,6 +234,18 @@ def test_the_welcome_text_is_never_cut_when_the_training_panel_squeezes_it(qtbot
         assert label.height() >= label.heightForWidth(label.width()), label.text()[:40]
 
 
+def _data_tab_read(qtbot, w):
+    """The Training panel's Data tab brought forward, once it has read the data (or said why)."""
+    panel = w.training.panel
+    data = panel.data_panel
+    panel.right.setCurrentWidget(data)
+    qtbot.waitUntil(
+        lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000
+    )
+    qtbot.wait(50)
+    return data
+
+
 @pytest.mark.parametrize(
     "example", ["tiny_gpt", "mlp_classifier", "shapes_cnn", "transfer_learning"]
 )
@@ -242,13 +254,7 @@ def test_the_data_tab_never_makes_the_window_wider_than_the_screen(qtbot, config
     in the vocabulary, 5422 windows of 64) · one sample: 64" on one line that would not give
     way: the window grew past the screen's right edge, cutting the inspector and the table."""
     w = _training_window(qtbot, f"resources/examples/{example}.studio.json")
-    panel = w.training.panel
-    data = panel.data_panel
-    panel.right.setCurrentWidget(data)
-    qtbot.waitUntil(
-        lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000
-    )
-    qtbot.wait(50)
+    data = _data_tab_read(qtbot, w)
     assert w.minimumSizeHint().width() <= 1280 and w.width() <= 1280, w.minimumSizeHint()
     assert data.message.toolTip()  # the whole summary, where the line is cut
     assert data.before.isVisible() == (data.summary is not None and data.summary.family == "image")
@@ -310,13 +316,7 @@ def test_an_image_folders_augmentation_editor_shows_without_scrolling_beside_roo
     path = tmp_path / "folder.studio.json"
     path.write_text(json.dumps(project))
     w = _training_window(qtbot, str(path), size)
-    panel = w.training.panel
-    data = panel.data_panel
-    panel.right.setCurrentWidget(data)
-    qtbot.waitUntil(
-        lambda: data.summary is not None or "cannot" in data.message.text(), timeout=120_000
-    )
-    qtbot.wait(50)
+    data = _data_tab_read(qtbot, w)
     assert data.summary is not None and data.summary.family == "image", data.message.text()
     editor, viewport = data.editor, data.right.viewport()
     assert editor.isVisible() and editor.add_button.isVisible()
